@@ -1,0 +1,58 @@
+/**
+ * Entry point: reads the configuration (environment, then `.env`), sets up
+ * logging and serves calls until SIGINT or SIGTERM.
+ *
+ * @module
+ */
+import { ConfigError, describeConfig, parseConfig } from "./src/config.ts";
+import { loadEnvFile } from "./src/env_file.ts";
+import { configureLogging, getBridgeLogger } from "./src/logging.ts";
+import { startServer } from "./src/server.ts";
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(loadEnvFile());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 1;
+    }
+    console.error(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+  await configureLogging({
+    level: config.logLevel,
+    format: config.logFormat,
+    secrets: [config.openaiApiKey, config.twilio?.authToken ?? ""].filter((s) => s !== ""),
+  });
+  const log = getBridgeLogger("server");
+  for (const warning of config.warnings) log.warn(warning);
+  const server = startServer({
+    config,
+    onListen: ({ hostname, port }) => {
+      log.info("Listening on {hostname}:{port}.", { hostname, port, ...describeConfig(config) });
+    },
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("Received {signal}; shutting down.", { signal });
+    server.shutdown().then(() => Deno.exit(0));
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => stop(signal));
+    } catch {
+      // Signals are not available on every platform (e.g. SIGTERM on Windows).
+    }
+  }
+  await server.finished;
+  return 0;
+}
+
+if (import.meta.main) {
+  const code = await main();
+  if (code !== 0) Deno.exit(code);
+}

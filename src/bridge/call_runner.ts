@@ -1,0 +1,379 @@
+/**
+ * The call runner: the thin adapter around one {@link CallCore}. It owns the
+ * Twilio media socket, the OpenAI Realtime socket and the timers of one call,
+ * turns what happens on them into core inputs, and carries out the core's
+ * commands.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { CallCore, type CallCoreOptions, type CallStats } from "../core/call_core.ts";
+import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/call_types.ts";
+import { parseServerEvent } from "../openai/server_events.ts";
+import type { ToolDefinition } from "../tools/tool_registry.ts";
+import { parseTwilioMessage } from "../twilio/media_stream_messages.ts";
+import type { HangUp } from "../twilio/rest_hang_up.ts";
+
+/** Opens a WebSocket; tests inject fakes. */
+export type SocketFactory = (url: string, protocols: string[]) => WebSocket;
+
+/** What a finished call reports. */
+export interface CallSummary {
+  callSid: string | undefined;
+  outcome: CallOutcome;
+  reason: string;
+  durationMs: number;
+  stats: CallStats;
+}
+
+/** Dependencies and settings of one call. */
+export interface CallRunnerOptions {
+  /** The core's settings (session.update, greeting, timings). */
+  core: CallCoreOptions;
+  /** Full Realtime URL including `?model=`. */
+  openaiUrl: string;
+  /** The OpenAI API key, sent in the `Sec-WebSocket-Protocol` header. */
+  openaiApiKey: string;
+  /** Opens the OpenAI socket. Default: the native `WebSocket`. */
+  openSocket?: SocketFactory;
+  /** Monotonic clock in ms. Default: `performance.now`. */
+  now?: () => number;
+  /** Logger of the call (LogTape). */
+  logger: Logger;
+  /** Hangs up through Twilio REST; undefined: hang up by closing the media socket. */
+  hangUp?: HangUp | undefined;
+  /** Custom tools the model may call. */
+  tools?: readonly ToolDefinition[];
+  /** Ms a custom tool may run. Default 10000. */
+  toolTimeoutMs?: number;
+  /** Called once when the call is over and both sockets are closed. */
+  onFinished?: (summary: CallSummary) => void;
+}
+
+const OPEN = 1;
+const CONNECTING = 0;
+const CLOSED = 3;
+/** Ms to wait for Twilio to close the stream after a REST hang-up. */
+const HANG_UP_CLOSE_MS = 5000;
+
+/**
+ * Bridges one Twilio media socket to a new OpenAI Realtime session.
+ * Construct it right after `Deno.upgradeWebSocket`; it opens the OpenAI
+ * socket at once (in parallel with Twilio's `start`) to save time.
+ */
+export class CallRunner {
+  #core: CallCore;
+  #twilio: WebSocket;
+  #openai: WebSocket | undefined;
+  #openaiOpened = false;
+  #options: CallRunnerOptions;
+  #now: () => number;
+  #log: Logger;
+  #timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #startedAt: number;
+  #finish: { outcome: CallOutcome; reason: string } | undefined;
+  #reported = false;
+  #toolAborts = new Map<string, AbortController>();
+  #invalidTwilio = 0;
+  /** Resolves when the call is over and both sockets are closed. */
+  readonly done: Promise<CallSummary>;
+  #resolveDone!: (summary: CallSummary) => void;
+
+  /** Starts bridging `twilioSocket` (as returned by `Deno.upgradeWebSocket`). */
+  constructor(twilioSocket: WebSocket, options: CallRunnerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#log = options.logger;
+    this.#twilio = twilioSocket;
+    this.#startedAt = this.#now();
+    this.done = new Promise((resolve) => this.#resolveDone = resolve);
+    this.#core = new CallCore({
+      ...options.core,
+      customTools: (options.tools ?? []).map((t) => t.declaration.name),
+    });
+
+    const begin = () => this.#dispatch({ type: "begin" });
+    if (twilioSocket.readyState === OPEN) begin();
+    else twilioSocket.addEventListener("open", begin, { once: true });
+    twilioSocket.addEventListener("message", (e) => this.#onTwilioMessage(e));
+    twilioSocket.addEventListener("close", (e) => {
+      this.#dispatch({ type: "twilio_closed", code: e.code });
+      this.#maybeReport();
+    });
+    twilioSocket.addEventListener("error", () => {
+      this.#log.debug("Twilio media socket error.");
+    });
+    this.#connectOpenAI();
+  }
+
+  /** The call's counters so far. */
+  get stats(): CallStats {
+    return this.#core.stats;
+  }
+
+  #connectOpenAI(): void {
+    const open = this.#options.openSocket ?? ((url, protocols) => new WebSocket(url, protocols));
+    let ws: WebSocket;
+    try {
+      ws = open(this.#options.openaiUrl, [
+        "realtime",
+        `openai-insecure-api-key.${this.#options.openaiApiKey}`,
+      ]);
+    } catch (error) {
+      this.#log.error("Could not open the OpenAI Realtime socket: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      queueMicrotask(() =>
+        this.#dispatch({ type: "openai_closed", code: 1006, reason: "open failed", opened: false })
+      );
+      return;
+    }
+    this.#openai = ws;
+    ws.addEventListener("open", () => {
+      this.#openaiOpened = true;
+      this.#dispatch({ type: "openai_open" });
+    });
+    ws.addEventListener("message", (e) => {
+      if (typeof e.data !== "string") {
+        this.#log.warn("Ignored a binary message from OpenAI.");
+        return;
+      }
+      const parsed = parseServerEvent(e.data);
+      if (!parsed.ok) {
+        this.#log.warn("Ignored a malformed OpenAI event: {error}", { error: parsed.error });
+        return;
+      }
+      this.#dispatch({ type: "openai_event", event: parsed.event });
+    });
+    ws.addEventListener("close", (e) => {
+      this.#dispatch({
+        type: "openai_closed",
+        code: e.code,
+        reason: e.reason.slice(0, 200),
+        opened: this.#openaiOpened,
+      });
+      this.#maybeReport();
+    });
+    ws.addEventListener("error", () => {
+      this.#log.debug("OpenAI socket error event.");
+    });
+  }
+
+  #onTwilioMessage(e: MessageEvent): void {
+    if (typeof e.data !== "string") {
+      this.#noteInvalidTwilio("Twilio sent a binary frame; only JSON text frames are expected.");
+      return;
+    }
+    const parsed = parseTwilioMessage(e.data);
+    if (!parsed.ok) {
+      this.#noteInvalidTwilio(parsed.error);
+      return;
+    }
+    if (parsed.value.event === "start") {
+      this.#log = this.#log.with({
+        callSid: parsed.value.callSid,
+        streamSid: parsed.value.streamSid,
+      });
+    }
+    this.#dispatch({ type: "twilio_message", message: parsed.value });
+  }
+
+  #noteInvalidTwilio(error: string): void {
+    // One line for the first few, then one per hundred, so a flood cannot flood the logs.
+    this.#invalidTwilio++;
+    if (this.#invalidTwilio <= 3 || this.#invalidTwilio % 100 === 0) {
+      this.#log.warn("Ignored an invalid media-stream message ({count} so far): {error}", {
+        error,
+        count: this.#invalidTwilio,
+      });
+    }
+  }
+
+  #dispatch(input: CallInput): void {
+    let commands: CallCommand[];
+    try {
+      commands = this.#core.handle(input, this.#now());
+    } catch (error) {
+      // A bug in the core must end this call, never the process or other calls.
+      this.#log.error("Call core failed on {input}: {error}", {
+        input: input.type,
+        error: error instanceof Error ? error.stack ?? error.message : String(error),
+      });
+      commands = [{
+        type: "finish",
+        outcome: "bridge_error",
+        reason: "internal error",
+        action: "close_stream",
+      }];
+    }
+    for (const command of commands) this.#execute(command);
+  }
+
+  #execute(command: CallCommand): void {
+    switch (command.type) {
+      case "send_twilio":
+        if (this.#twilio.readyState === OPEN) this.#twilio.send(command.data);
+        return;
+      case "send_openai":
+        if (this.#openai?.readyState === OPEN) this.#openai.send(command.data);
+        return;
+      case "set_timer": {
+        this.#clearTimer(command.name);
+        const name = command.name;
+        this.#timers.set(
+          name,
+          setTimeout(() => {
+            this.#timers.delete(name);
+            this.#dispatch({ type: "timer", name });
+          }, command.delayMs),
+        );
+        return;
+      }
+      case "cancel_timer":
+        this.#clearTimer(command.name);
+        return;
+      case "run_tool":
+        this.#runTool(command.callId, command.name, command.arguments);
+        return;
+      case "log":
+        switch (command.level) {
+          case "debug":
+            this.#log.debug(command.message, command.properties);
+            return;
+          case "info":
+            this.#log.info(command.message, command.properties);
+            return;
+          case "warning":
+            this.#log.warn(command.message, command.properties);
+            return;
+          case "error":
+            this.#log.error(command.message, command.properties);
+            return;
+        }
+        return;
+      case "finish":
+        this.#onFinish(command);
+        return;
+    }
+  }
+
+  #clearTimer(name: TimerName): void {
+    const id = this.#timers.get(name);
+    if (id !== undefined) clearTimeout(id);
+    this.#timers.delete(name);
+  }
+
+  #runTool(callId: string, name: string, args: string): void {
+    const tool = this.#options.tools?.find((t) => t.declaration.name === name);
+    const controller = new AbortController();
+    this.#toolAborts.set(callId, controller);
+    const timeoutMs = this.#options.toolTimeoutMs ?? 10_000;
+    const timer = setTimeout(() => controller.abort(new Error("tool timed out")), timeoutMs);
+    (async () => {
+      let parsed: Record<string, unknown> = {};
+      try {
+        const value = JSON.parse(args);
+        if (typeof value === "object" && value !== null) parsed = value;
+      } catch {
+        return { error: "The tool arguments were not valid JSON." };
+      }
+      if (tool === undefined) return { error: `Unknown tool "${name}".` };
+      const result = tool.handler(parsed, {
+        callSid: this.#core.callSid ?? "",
+        signal: controller.signal,
+      });
+      return await Promise.race([
+        Promise.resolve(result),
+        new Promise((_, reject) =>
+          controller.signal.addEventListener("abort", () => reject(controller.signal.reason), {
+            once: true,
+          })
+        ),
+      ]);
+    })().then(
+      (output) => output,
+      (error) => {
+        this.#log.warn("Tool {tool} failed: {error}", {
+          tool: name,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return { error: "The tool failed. Tell the caller you could not do it right now." };
+      },
+    ).then((output) => {
+      clearTimeout(timer);
+      this.#toolAborts.delete(callId);
+      if (!this.#core.finished) this.#dispatch({ type: "tool_result", callId, output });
+    });
+  }
+
+  #onFinish(command: Extract<CallCommand, { type: "finish" }>): void {
+    this.#finish = { outcome: command.outcome, reason: command.reason };
+    for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
+    for (const controller of this.#toolAborts.values()) controller.abort(new Error("call ended"));
+    this.#closeOpenAI();
+    const callSid = this.#core.callSid;
+    const closeTwilio = (code: number, reason: string) => {
+      if (this.#twilio.readyState === OPEN || this.#twilio.readyState === CONNECTING) {
+        this.#twilio.close(code, reason);
+      }
+    };
+    switch (command.action) {
+      case "hang_up":
+        if (this.#options.hangUp !== undefined && callSid !== undefined) {
+          this.#options.hangUp(callSid).then(
+            () => this.#log.info("Hung up through Twilio REST."),
+            (error) => {
+              this.#log.warn(
+                "Twilio REST hang-up failed ({error}); closing the media stream instead.",
+                {
+                  error: error instanceof Error ? error.message : String(error),
+                },
+              );
+              closeTwilio(1000, "call ended");
+            },
+          );
+          // Twilio closes the stream itself after the hang-up; make sure it does.
+          this.#closeTimer = setTimeout(() => closeTwilio(1000, "call ended"), HANG_UP_CLOSE_MS);
+        } else {
+          closeTwilio(1000, "call ended");
+        }
+        return;
+      case "close_stream":
+        closeTwilio(1011, "assistant unavailable");
+        return;
+      case "none":
+        closeTwilio(1000, "call ended");
+        return;
+    }
+  }
+
+  #closeOpenAI(): void {
+    const ws = this.#openai;
+    if (ws !== undefined && (ws.readyState === OPEN || ws.readyState === CONNECTING)) {
+      try {
+        ws.close(1000, "call ended");
+      } catch {
+        // Closing a socket that is still connecting can throw in some runtimes.
+      }
+    }
+  }
+
+  #maybeReport(): void {
+    if (this.#reported || this.#finish === undefined) return;
+    const twilioClosed = this.#twilio.readyState === CLOSED;
+    const openaiClosed = this.#openai === undefined || this.#openai.readyState === CLOSED;
+    if (!twilioClosed || !openaiClosed) return;
+    this.#reported = true;
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    const summary: CallSummary = {
+      callSid: this.#core.callSid,
+      outcome: this.#finish.outcome,
+      reason: this.#finish.reason,
+      durationMs: Math.round(this.#now() - this.#startedAt),
+      stats: this.#core.stats,
+    };
+    this.#options.onFinished?.(summary);
+    this.#resolveDone(summary);
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * Logging for the bridge, built on [LogTape](https://logtape.org/).
+ *
+ * {@link configureLogging} sends every record under the `bridge` category to
+ * one sink that formats it as a single line (JSON or human-readable), then
+ * redacts secrets, OpenAI keys and phone numbers from the line before writing
+ * it. Code logs through {@link getBridgeLogger}.
+ *
+ * @example
+ * ```ts
+ * import { configureLogging, disposeLogging, getBridgeLogger } from "./logging.ts";
+ *
+ * await configureLogging({ level: "info", format: "pretty" });
+ * getBridgeLogger("call").info("Call {callSid} started.", { callSid: "CA0123" });
+ * await disposeLogging();
+ * ```
+ *
+ * @module
+ */
+
+import {
+  configure,
+  type FormattedValues,
+  getLogger,
+  getTextFormatter,
+  type Logger,
+  type LogRecord,
+  reset,
+  sanitizeControlSequences,
+  type Sink,
+  type TextFormatter,
+} from "@logtape/logtape";
+import type { LogFormat, LogLevelName } from "./config_types.ts";
+
+export type { LogFormat, LogLevelName } from "./config_types.ts";
+export type { Logger } from "@logtape/logtape";
+
+/** Root category of every logger of the bridge. */
+export const ROOT_CATEGORY = "bridge";
+
+/** What redacted secrets are replaced by. */
+export const REDACTED = "[redacted]";
+
+/** Secrets shorter than this are not redacted (they would match too much). */
+const MIN_SECRET_LENGTH = 8;
+
+/** Keys of a JSON line that properties may not overwrite. */
+const RESERVED_JSON_KEYS = new Set(["timestamp", "level", "category", "message"]);
+
+/** Options for {@link configureLogging}. */
+export interface ConfigureLoggingOptions {
+  /** Lowest level written; records below it are dropped. */
+  level: LogLevelName;
+  /** `json`: one JSON object per line; `pretty`: one human-readable line per record. */
+  format: LogFormat;
+  /**
+   * Exact strings replaced by `[redacted]` in every line, e.g. the OpenAI API
+   * key and the Twilio auth token. Strings shorter than 8 characters are
+   * ignored.
+   */
+  secrets?: string[];
+  /**
+   * Receives each finished line (without line break).
+   *
+   * @default {a function writing the line and "\n" to standard output}
+   */
+  sink?: (line: string) => void;
+}
+
+/**
+ * Configures LogTape: records of the `bridge` category (and below) at
+ * `options.level` or above are formatted, redacted and written as one line
+ * each. LogTape's own meta logger only reports warnings and worse. May be
+ * called again; the previous configuration is replaced.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { configureLogging, disposeLogging, getBridgeLogger } from "./logging.ts";
+ *
+ * const lines: string[] = [];
+ * await configureLogging({
+ *   level: "debug",
+ *   format: "json",
+ *   secrets: ["sk-example-secret-value"],
+ *   sink: (line) => lines.push(line),
+ * });
+ * getBridgeLogger("call").info("Key is {key}.", { key: "sk-example-secret-value" });
+ * await disposeLogging();
+ * assert.equal(JSON.parse(lines[0]).message, "Key is [redacted].");
+ * ```
+ *
+ * @param options Level, format, secrets and where lines go.
+ */
+export async function configureLogging(options: ConfigureLoggingOptions): Promise<void> {
+  const formatter = options.format === "pretty" ? createPrettyFormatter() : formatJsonLine;
+  const redact = createRedactor(options.secrets ?? []);
+  const write = options.sink ?? writeToStdout;
+  const sink: Sink = (record: LogRecord) => {
+    write(toSingleLine(redact(formatter(record))));
+  };
+  await configure({
+    reset: true,
+    sinks: { bridge: sink },
+    loggers: [
+      { category: [ROOT_CATEGORY], sinks: ["bridge"], lowestLevel: options.level },
+      {
+        category: ["logtape", "meta"],
+        sinks: ["bridge"],
+        lowestLevel: "warning",
+        parentSinks: "override",
+      },
+    ],
+  });
+}
+
+/**
+ * Removes the logging configuration and disposes of its sinks. Call it at
+ * shutdown and at the end of each test that configured logging.
+ *
+ * @example
+ * ```ts
+ * import { configureLogging, disposeLogging } from "./logging.ts";
+ *
+ * await configureLogging({ level: "info", format: "json", sink: () => {} });
+ * await disposeLogging();
+ * ```
+ */
+export async function disposeLogging(): Promise<void> {
+  await reset();
+}
+
+/**
+ * Returns the LogTape logger of a part of the bridge, under the `bridge`
+ * category.
+ *
+ * @example
+ * ```ts
+ * import { getBridgeLogger } from "./logging.ts";
+ *
+ * const logger = getBridgeLogger("twilio", "media");
+ * console.log(logger.category); // ["bridge", "twilio", "media"]
+ * ```
+ *
+ * @param subcategory The category below `bridge`, e.g. `"call"` or `"openai", "ws"`.
+ * @returns The logger.
+ */
+export function getBridgeLogger(...subcategory: string[]): Logger {
+  return getLogger([ROOT_CATEGORY, ...subcategory]);
+}
+
+/**
+ * Creates the function that redacts a formatted log line:
+ *
+ * - every exact string in `secrets` (8 characters or more), also in its
+ *   JSON-escaped form, becomes `[redacted]`;
+ * - strings that look like OpenAI keys (`sk-` and 20 or more of
+ *   `[A-Za-z0-9_-]`) become `[redacted]`;
+ * - phone numbers keep only their last 2 digits: E.164 numbers (`+` or `%2B`
+ *   and 7 to 15 digits) become e.g. `+*********23`, and standalone runs of 10
+ *   to 15 digits are masked the same way, except runs starting with `1` that
+ *   are not 11 digits long (Unix timestamps in seconds or milliseconds).
+ *   Digits inside words, such as Twilio SIDs (`CA` and 32 hex digits), are
+ *   left intact.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createRedactor } from "./logging.ts";
+ *
+ * const redact = createRedactor(["my-twilio-token-123"]);
+ * assert.equal(
+ *   redact("from +14155550123 token my-twilio-token-123"),
+ *   "from +*********23 token [redacted]",
+ * );
+ * ```
+ *
+ * @param secrets Exact strings to hide; shorter than 8 characters are ignored.
+ * @returns A function returning the text with everything sensitive masked.
+ */
+export function createRedactor(secrets: string[]): (text: string) => string {
+  const needles = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < MIN_SECRET_LENGTH) continue;
+    needles.add(secret);
+    needles.add(JSON.stringify(secret).slice(1, -1));
+  }
+  const ordered = [...needles].sort((a, b) => b.length - a.length);
+  return (text: string): string => {
+    let result = text;
+    for (const needle of ordered) {
+      if (result.includes(needle)) result = result.split(needle).join(REDACTED);
+    }
+    return result
+      .replace(OPENAI_KEY, REDACTED)
+      .replace(E164_PHONE, (_match, prefix: string, digits: string) => prefix + maskDigits(digits))
+      .replace(BARE_PHONE, (digits) => {
+        if (digits.startsWith("1") && digits.length !== 11) return digits;
+        return maskDigits(digits);
+      });
+  };
+}
+
+const OPENAI_KEY = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g;
+const E164_PHONE = /(\+|%2[Bb])(\d{7,15})(?!\d)/g;
+const BARE_PHONE = /(?<![A-Za-z0-9_.])\d{10,15}(?![A-Za-z0-9_]|\.\d)/g;
+
+function maskDigits(digits: string): string {
+  return "*".repeat(digits.length - 2) + digits.slice(-2);
+}
+
+/** Formats a record as one JSON object: timestamp, level, category, message, then the properties. */
+function formatJsonLine(record: LogRecord): string {
+  const line: Record<string, unknown> = {
+    timestamp: new Date(record.timestamp).toISOString(),
+    level: record.level,
+    category: record.category.join("."),
+    message: renderMessage(record.message),
+  };
+  for (const [key, value] of Object.entries(record.properties)) {
+    line[RESERVED_JSON_KEYS.has(key) ? `_${key}` : key] = value;
+  }
+  return toJson(line);
+}
+
+/** Creates the formatter of the `pretty` format: `time LEVEL category: message key=value ...`. */
+function createPrettyFormatter(): TextFormatter {
+  return getTextFormatter({
+    timestamp: "rfc3339",
+    level: "FULL",
+    category: ".",
+    value: (value) => typeof value === "string" ? sanitizeString(value) : toJson(value),
+    sanitize: { sgr: "escape", newlines: "escape" },
+    format: (values: FormattedValues) => {
+      const properties = Object.entries(values.record.properties)
+        .map(([key, value]) => ` ${renderKey(key)}=${renderPrettyValue(value)}`)
+        .join("");
+      return `${values.timestamp} ${
+        values.level.padEnd(7)
+      } ${values.category}: ${values.message}${properties}`;
+    },
+  });
+}
+
+/** Renders the message parts; interpolated strings appear bare, other values as JSON. */
+function renderMessage(parts: readonly unknown[]): string {
+  let message = "";
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    message += i % 2 === 0 || typeof part === "string" ? String(part) : toJson(part);
+  }
+  return message;
+}
+
+function renderKey(key: string): string {
+  return /^[\w.-]+$/.test(key) ? key : toJson(key);
+}
+
+function renderPrettyValue(value: unknown): string {
+  if (typeof value === "string" && /^[\x21-\x7e]+$/.test(value) && !/["=\\]/.test(value)) {
+    return value;
+  }
+  return toJson(value);
+}
+
+function sanitizeString(value: string): string {
+  return sanitizeControlSequences(value, { sgr: "escape", newlines: "escape" });
+}
+
+/**
+ * Serializes any value as single-line JSON: errors keep name, message, stack
+ * and cause; bigints become strings; maps, sets and byte arrays are
+ * summarized; cycles become `"[Circular]"`.
+ */
+function toJson(value: unknown): string {
+  const seen = new WeakSet<object>();
+  const json = JSON.stringify(value, (_key, current: unknown) => {
+    if (typeof current === "bigint") return current.toString();
+    if (typeof current === "function") return `[Function ${current.name || "anonymous"}]`;
+    if (typeof current === "symbol") return current.toString();
+    if (current === undefined) return null;
+    if (typeof current !== "object" || current === null) return current;
+    if (seen.has(current)) return "[Circular]";
+    seen.add(current);
+    if (current instanceof Error) {
+      const error: Record<string, unknown> = { name: current.name, message: current.message };
+      if (current.stack !== undefined) error.stack = current.stack;
+      if (current.cause !== undefined) error.cause = current.cause;
+      return error;
+    }
+    if (current instanceof Map) return Object.fromEntries(current);
+    if (current instanceof Set) return [...current];
+    if (ArrayBuffer.isView(current)) {
+      return `[${current.constructor.name}(${current.byteLength} bytes)]`;
+    }
+    if (current instanceof ArrayBuffer) return `[ArrayBuffer(${current.byteLength} bytes)]`;
+    return current;
+  });
+  return escapeLineBreakingCharacters(json ?? "null");
+}
+
+/** Escapes characters that JSON leaves raw but some readers treat as line or control breaks. */
+function escapeLineBreakingCharacters(text: string): string {
+  return text.replace(
+    /[\u0080-\u009f\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Guarantees one record per line, whatever a formatter produced. */
+function toSingleLine(line: string): string {
+  return line.replace(/\r?\n$/, "").replace(/\r/g, "\\r").replace(/\n/g, "\\n");
+}
+
+const encoder = new TextEncoder();
+
+function writeToStdout(line: string): void {
+  const bytes = encoder.encode(`${line}\n`);
+  let written = 0;
+  while (written < bytes.length) {
+    written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+}

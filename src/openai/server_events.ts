@@ -1,0 +1,171 @@
+/**
+ * Parsing of the OpenAI Realtime (GA) server events the bridge acts on.
+ * Everything else is passed through as `{ type: "other" }` so that new or
+ * unexpected events never break a call.
+ *
+ * @module
+ */
+
+/** A server event, narrowed to the fields the bridge uses. */
+export type ServerEvent =
+  | { type: "session.created" | "session.updated" }
+  | { type: "response.created"; responseId: string }
+  | {
+    type: "response.done";
+    responseId: string;
+    status: string;
+    /** Error code from `status_details.error.code` for failed responses. */
+    errorCode: string | undefined;
+    usage: Record<string, unknown> | undefined;
+  }
+  | { type: "response.output_audio.delta"; responseId: string; itemId: string; delta: string }
+  | { type: "response.output_audio.done"; responseId: string; itemId: string }
+  | {
+    type: "response.function_call_arguments.done";
+    responseId: string;
+    callId: string;
+    name: string;
+    arguments: string;
+  }
+  | { type: "input_audio_buffer.speech_started"; audioStartMs: number; itemId: string }
+  | { type: "input_audio_buffer.speech_stopped"; audioEndMs: number; itemId: string }
+  | { type: "conversation.item.truncated"; itemId: string; audioEndMs: number }
+  | {
+    type: "error";
+    code: string | undefined;
+    errorType: string | undefined;
+    message: string;
+    param: string | undefined;
+    eventId: string | undefined;
+  }
+  | { type: "other"; eventType: string };
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function num(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+
+function rec(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : undefined;
+}
+
+/** Result of {@link parseServerEvent}. */
+export type ServerEventResult = { ok: true; event: ServerEvent } | { ok: false; error: string };
+
+/**
+ * Parses one text frame from the Realtime API. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { parseServerEvent } from "./server_events.ts";
+ * const r = parseServerEvent('{"type":"response.created","response":{"id":"resp_1"}}');
+ * if (!r.ok || r.event.type !== "response.created" || r.event.responseId !== "resp_1") throw new Error();
+ * ```
+ */
+export function parseServerEvent(text: string): ServerEventResult {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, error: "OpenAI event is not valid JSON." };
+  }
+  const obj = rec(data);
+  const type = str(obj?.type);
+  if (obj === undefined || type === undefined) {
+    return { ok: false, error: 'OpenAI event has no string "type" field.' };
+  }
+  const bad = (what: string): ServerEventResult => ({
+    ok: false,
+    error: `OpenAI event ${type} lacks ${what}.`,
+  });
+  switch (type) {
+    case "session.created":
+    case "session.updated":
+      return { ok: true, event: { type } };
+    case "response.created": {
+      const id = str(rec(obj.response)?.id);
+      return id === undefined ? bad("response.id") : { ok: true, event: { type, responseId: id } };
+    }
+    case "response.done": {
+      const response = rec(obj.response);
+      const id = str(response?.id);
+      if (response === undefined || id === undefined) return bad("response.id");
+      return {
+        ok: true,
+        event: {
+          type,
+          responseId: id,
+          status: str(response.status) ?? "unknown",
+          errorCode: str(rec(rec(response.status_details)?.error)?.code),
+          usage: rec(response.usage),
+        },
+      };
+    }
+    case "response.output_audio.delta": {
+      const responseId = str(obj.response_id);
+      const itemId = str(obj.item_id);
+      const delta = str(obj.delta);
+      if (responseId === undefined || itemId === undefined || delta === undefined) {
+        return bad("response_id, item_id or delta");
+      }
+      return { ok: true, event: { type, responseId, itemId, delta } };
+    }
+    case "response.output_audio.done": {
+      const responseId = str(obj.response_id);
+      const itemId = str(obj.item_id);
+      if (responseId === undefined || itemId === undefined) return bad("response_id or item_id");
+      return { ok: true, event: { type, responseId, itemId } };
+    }
+    case "response.function_call_arguments.done": {
+      const callId = str(obj.call_id);
+      const name = str(obj.name);
+      if (callId === undefined || name === undefined) return bad("call_id or name");
+      return {
+        ok: true,
+        event: {
+          type,
+          responseId: str(obj.response_id) ?? "",
+          callId,
+          name,
+          arguments: str(obj.arguments) ?? "{}",
+        },
+      };
+    }
+    case "input_audio_buffer.speech_started":
+      return {
+        ok: true,
+        event: { type, audioStartMs: num(obj.audio_start_ms), itemId: str(obj.item_id) ?? "" },
+      };
+    case "input_audio_buffer.speech_stopped":
+      return {
+        ok: true,
+        event: { type, audioEndMs: num(obj.audio_end_ms), itemId: str(obj.item_id) ?? "" },
+      };
+    case "conversation.item.truncated":
+      return {
+        ok: true,
+        event: { type, itemId: str(obj.item_id) ?? "", audioEndMs: num(obj.audio_end_ms) },
+      };
+    case "error": {
+      const error = rec(obj.error) ?? {};
+      return {
+        ok: true,
+        event: {
+          type,
+          code: str(error.code),
+          errorType: str(error.type),
+          message: str(error.message) ?? "(no message)",
+          param: str(error.param),
+          eventId: str(error.event_id),
+        },
+      };
+    }
+    default:
+      return { ok: true, event: { type: "other", eventType: type } };
+  }
+}

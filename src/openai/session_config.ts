@@ -1,0 +1,80 @@
+/**
+ * The GA `session.update` the bridge sends when a Realtime session opens.
+ *
+ * @module
+ */
+import type { Config } from "../config_types.ts";
+import { toolDeclarations, type ToolDefinition } from "../tools/tool_registry.ts";
+
+/** The subset of {@link Config} that shapes the Realtime session. */
+export type SessionSettings = Pick<
+  Config,
+  | "openaiModel"
+  | "voice"
+  | "systemMessage"
+  | "turnDetection"
+  | "noiseReduction"
+  | "transcriptionModel"
+>;
+
+/**
+ * Builds the `session.update` event: μ-law in and out (no transcoding),
+ * voice, instructions, turn detection and tools, in the GA shape.
+ *
+ * @example
+ * ```ts
+ * import { buildSessionUpdate } from "./session_config.ts";
+ * const event = buildSessionUpdate({
+ *   openaiModel: "gpt-realtime", voice: "alloy", systemMessage: "Be brief.",
+ *   turnDetection: { type: "semantic_vad", eagerness: "auto", interruptResponse: true },
+ *   noiseReduction: undefined, transcriptionModel: undefined,
+ * });
+ * if (event.session.audio.input.format.type !== "audio/pcmu") throw new Error();
+ * ```
+ */
+export function buildSessionUpdate(
+  settings: SessionSettings,
+  tools: readonly ToolDefinition[] = [],
+) {
+  const td = settings.turnDetection;
+  const turnDetection = td.type === "server_vad"
+    ? {
+      type: "server_vad" as const,
+      threshold: td.threshold,
+      prefix_padding_ms: td.prefixPaddingMs,
+      silence_duration_ms: td.silenceDurationMs,
+      create_response: true,
+      interrupt_response: td.interruptResponse,
+    }
+    : {
+      type: "semantic_vad" as const,
+      eagerness: td.eagerness,
+      create_response: true,
+      interrupt_response: td.interruptResponse,
+    };
+  const voice = settings.voice.startsWith("voice_") ? { id: settings.voice } : settings.voice;
+  return {
+    type: "session.update" as const,
+    session: {
+      type: "realtime" as const,
+      model: settings.openaiModel,
+      output_modalities: ["audio"],
+      instructions: settings.systemMessage,
+      audio: {
+        input: {
+          format: { type: "audio/pcmu" as const },
+          turn_detection: turnDetection,
+          noise_reduction: settings.noiseReduction === undefined
+            ? null
+            : { type: settings.noiseReduction },
+          transcription: settings.transcriptionModel === undefined
+            ? null
+            : { model: settings.transcriptionModel },
+        },
+        output: { format: { type: "audio/pcmu" as const }, voice },
+      },
+      tools: toolDeclarations(tools),
+      tool_choice: "auto",
+    },
+  };
+}

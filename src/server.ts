@@ -1,0 +1,63 @@
+/**
+ * Starting and stopping the HTTP server around the bridge application.
+ *
+ * @module
+ */
+import { type App, type AppOptions, createApp } from "./http/app.ts";
+
+/** A running server. */
+export interface RunningServer {
+  /** The application (handler and live calls). */
+  app: App;
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  /** Base URL for local requests, e.g. `http://127.0.0.1:5050`. */
+  localUrl: string;
+  /** Stops accepting connections, closes all sockets and resolves when done. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+}
+
+/** Options of {@link startServer}: the app's options plus where to listen. */
+export interface StartServerOptions extends AppOptions {
+  /** Port to listen on; default `config.port`. 0 picks a free port. */
+  port?: number;
+  /** Host name to listen on; default `config.hostname`. */
+  hostname?: string;
+  /** Called once listening. */
+  onListen?: (address: { hostname: string; port: number }) => void;
+}
+
+/**
+ * Starts `Deno.serve` with the bridge application.
+ *
+ * @example
+ * ```ts ignore
+ * import { startServer } from "./server.ts";
+ * const server = startServer({ config, port: 0 });
+ * console.log(server.localUrl);
+ * await server.shutdown();
+ * ```
+ */
+export function startServer(options: StartServerOptions): RunningServer {
+  const app = createApp(options);
+  const hostname = options.hostname ?? options.config.hostname;
+  const server = Deno.serve({
+    port: options.port ?? options.config.port,
+    hostname,
+    onListen: (address) => options.onListen?.(address),
+  }, app.handler);
+  const addr = server.addr as Deno.NetAddr;
+  const localHost = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
+  return {
+    app,
+    port: addr.port,
+    localUrl: `http://${localHost.includes(":") ? `[${localHost}]` : localHost}:${addr.port}`,
+    finished: server.finished,
+    async shutdown() {
+      await server.shutdown();
+      await Promise.all([...app.calls].map((call) => call.done));
+    },
+  };
+}

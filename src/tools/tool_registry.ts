@@ -1,0 +1,63 @@
+/**
+ * Function tools the model may call, and how the bridge declares them.
+ *
+ * `end_call` is built in and handled by the call core itself (farewell, then
+ * hang-up). Other tools are {@link ToolDefinition}s with an async handler that
+ * the call runner executes off the audio path.
+ *
+ * @module
+ */
+
+/** The name of the built-in tool that ends the call. */
+export const END_CALL_TOOL = "end_call";
+
+/** A function tool as declared in `session.tools`. */
+export interface ToolDeclaration {
+  type: "function";
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** Context a tool handler receives. */
+export interface ToolContext {
+  /** The Twilio CallSid of the call. */
+  callSid: string;
+  /** Aborted when the call ends or the tool times out. */
+  signal: AbortSignal;
+}
+
+/** A custom tool: its declaration and its handler. */
+export interface ToolDefinition {
+  declaration: ToolDeclaration;
+  /** Runs the tool; the result is JSON-serialized into `function_call_output`. */
+  handler(args: Record<string, unknown>, context: ToolContext): Promise<unknown> | unknown;
+}
+
+/** Declaration of the built-in `end_call` tool. */
+export const END_CALL_DECLARATION: ToolDeclaration = {
+  type: "function",
+  name: END_CALL_TOOL,
+  description:
+    "End the phone call. Call this when the caller says goodbye, asks to hang up, or the conversation is clearly finished. You will then be asked to say one short farewell.",
+  parameters: {
+    type: "object",
+    properties: {
+      reason: { type: "string", description: "Why the call is ending, in a few words." },
+    },
+    required: [],
+  },
+};
+
+/**
+ * The `session.tools` array: `end_call` first, then the custom tools.
+ *
+ * @example
+ * ```ts
+ * import { toolDeclarations } from "./tool_registry.ts";
+ * if (toolDeclarations()[0].name !== "end_call") throw new Error();
+ * ```
+ */
+export function toolDeclarations(custom: readonly ToolDefinition[] = []): ToolDeclaration[] {
+  return [END_CALL_DECLARATION, ...custom.map((t) => t.declaration)];
+}

@@ -1,0 +1,176 @@
+/**
+ * Twilio Media Streams messages: parsing what Twilio sends and encoding what
+ * the bridge sends back. Pure functions, no I/O.
+ *
+ * @module
+ */
+
+/** `start` message details the bridge uses. */
+export interface TwilioStart {
+  event: "start";
+  streamSid: string;
+  callSid: string;
+  accountSid: string;
+  /** `<Parameter>` values from the TwiML, as Twilio forwards them. */
+  customParameters: Record<string, string>;
+  /** Encoding announced by Twilio, e.g. `audio/x-mulaw`. */
+  encoding: string;
+  /** Sample rate announced by Twilio, e.g. 8000. */
+  sampleRate: number;
+}
+
+/** A message Twilio sends on the media stream, validated. */
+export type TwilioInbound =
+  | { event: "connected" }
+  | TwilioStart
+  | { event: "media"; streamSid: string; payload: string; timestamp: number }
+  | { event: "mark"; streamSid: string; name: string }
+  | { event: "dtmf"; streamSid: string; digit: string }
+  | { event: "stop"; streamSid: string };
+
+/** Result of {@link parseTwilioMessage}. */
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const SID = /^[A-Za-z0-9_-]{1,64}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function sidField(obj: Record<string, unknown>, key: string): string | undefined {
+  const value = obj[key];
+  return typeof value === "string" && SID.test(value) ? value : undefined;
+}
+
+/**
+ * Parses and validates one text frame from Twilio's media stream.
+ *
+ * Never throws: malformed input gives `{ ok: false, error }` with a message
+ * that says what was wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseTwilioMessage } from "./media_stream_messages.ts";
+ * const r = parseTwilioMessage('{"event":"connected","protocol":"Call","version":"1.0.0"}');
+ * if (!r.ok || r.value.event !== "connected") throw new Error("expected connected");
+ * ```
+ */
+export function parseTwilioMessage(text: string): ParseResult<TwilioInbound> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, error: "Twilio message is not valid JSON." };
+  }
+  if (!isRecord(data)) return { ok: false, error: "Twilio message is not a JSON object." };
+  const event = data.event;
+  if (typeof event !== "string") {
+    return { ok: false, error: 'Twilio message has no string "event" field.' };
+  }
+  if (event === "connected") return { ok: true, value: { event } };
+  const streamSid = sidField(data, "streamSid");
+  switch (event) {
+    case "start": {
+      const start = data.start;
+      if (!isRecord(start)) {
+        return { ok: false, error: "Twilio start message has no start object." };
+      }
+      const sid = sidField(start, "streamSid") ?? streamSid;
+      const callSid = sidField(start, "callSid");
+      const accountSid = sidField(start, "accountSid") ?? "";
+      if (sid === undefined || callSid === undefined) {
+        return { ok: false, error: "Twilio start message lacks a valid streamSid or callSid." };
+      }
+      const params: Record<string, string> = {};
+      if (isRecord(start.customParameters)) {
+        for (const [k, v] of Object.entries(start.customParameters)) {
+          if (typeof v === "string") params[k] = v;
+        }
+      }
+      const format = isRecord(start.mediaFormat) ? start.mediaFormat : {};
+      return {
+        ok: true,
+        value: {
+          event,
+          streamSid: sid,
+          callSid,
+          accountSid,
+          customParameters: params,
+          encoding: typeof format.encoding === "string" ? format.encoding : "audio/x-mulaw",
+          sampleRate: typeof format.sampleRate === "number" ? format.sampleRate : 8000,
+        },
+      };
+    }
+    case "media": {
+      const media = data.media;
+      if (streamSid === undefined || !isRecord(media) || typeof media.payload !== "string") {
+        return { ok: false, error: "Twilio media message lacks streamSid or media.payload." };
+      }
+      if (!BASE64.test(media.payload) || media.payload.length % 4 !== 0) {
+        return { ok: false, error: "Twilio media payload is not base64." };
+      }
+      const timestamp = Number(media.timestamp ?? 0);
+      return {
+        ok: true,
+        value: {
+          event,
+          streamSid,
+          payload: media.payload,
+          timestamp: Number.isFinite(timestamp) ? timestamp : 0,
+        },
+      };
+    }
+    case "mark": {
+      const mark = data.mark;
+      if (streamSid === undefined || !isRecord(mark) || typeof mark.name !== "string") {
+        return { ok: false, error: "Twilio mark message lacks streamSid or mark.name." };
+      }
+      return { ok: true, value: { event, streamSid, name: mark.name } };
+    }
+    case "dtmf": {
+      const dtmf = data.dtmf;
+      if (
+        streamSid === undefined || !isRecord(dtmf) || typeof dtmf.digit !== "string" ||
+        !/^[0-9*#A-D]$/.test(dtmf.digit)
+      ) {
+        return { ok: false, error: "Twilio dtmf message lacks streamSid or a valid dtmf.digit." };
+      }
+      return { ok: true, value: { event, streamSid, digit: dtmf.digit } };
+    }
+    case "stop": {
+      if (streamSid === undefined) {
+        return { ok: false, error: "Twilio stop message lacks streamSid." };
+      }
+      return { ok: true, value: { event, streamSid } };
+    }
+    default:
+      return { ok: false, error: `Unknown Twilio event ${JSON.stringify(event.slice(0, 40))}.` };
+  }
+}
+
+/**
+ * Encodes a `media` message that plays base64 μ-law audio to the caller.
+ *
+ * @example
+ * ```ts
+ * import { encodeTwilioMedia } from "./media_stream_messages.ts";
+ * const text = encodeTwilioMedia("MZ1", "AAAA");
+ * if (JSON.parse(text).media.payload !== "AAAA") throw new Error("bad encoding");
+ * ```
+ */
+export function encodeTwilioMedia(streamSid: string, payload: string): string {
+  return `{"event":"media","streamSid":${JSON.stringify(streamSid)},"media":{"payload":${
+    JSON.stringify(payload)
+  }}}`;
+}
+
+/** Encodes a `mark` message; Twilio echoes it once the audio before it has played. */
+export function encodeTwilioMark(streamSid: string, name: string): string {
+  return JSON.stringify({ event: "mark", streamSid, mark: { name } });
+}
+
+/** Encodes a `clear` message, which empties Twilio's playback buffer. */
+export function encodeTwilioClear(streamSid: string): string {
+  return JSON.stringify({ event: "clear", streamSid });
+}

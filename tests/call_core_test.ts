@@ -1,0 +1,490 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { CallCommand } from "../src/core/call_types.ts";
+import { audioB64, CoreDriver, PlayoutSimulator, STREAM_SID } from "./support/core_driver.ts";
+
+/** Runs `commands` through the play-out simulator and feeds echoed marks back. */
+function deliver(d: CoreDriver, sim: PlayoutSimulator, commands: CallCommand[]): void {
+  const echoes = sim.accept(d.sentToTwilio(commands), d.now);
+  for (const name of echoes) deliver(d, sim, d.mark(name));
+}
+
+/** Advances time 1 ms at a time, letting the simulator echo marks on time. */
+function tick(d: CoreDriver, sim: PlayoutSimulator, ms: number): void {
+  for (let i = 0; i < ms; i++) {
+    deliver(d, sim, d.advance(1));
+    for (const name of sim.advanceTo(d.now)) deliver(d, sim, d.mark(name));
+  }
+}
+
+function truncates(d: CoreDriver, commands = d.commands) {
+  return d.sentToOpenAI(commands).filter((e) => e.type === "conversation.item.truncate");
+}
+
+Deno.test("session.update goes first when OpenAI opens, then queued caller audio in order", () => {
+  const d = new CoreDriver({ greeting: undefined });
+  d.input({ type: "begin" });
+  d.twilio({ event: "connected", protocol: "Call", version: "1.0.0" });
+  d.twilio({
+    event: "start",
+    streamSid: STREAM_SID,
+    start: { streamSid: STREAM_SID, callSid: "CA1", accountSid: "AC1", customParameters: {} },
+  });
+  const frames = [audioB64(20, 1), audioB64(20, 2), audioB64(20, 3)];
+  for (const f of frames) assert.deepEqual(d.media(f).filter((c) => c.type === "send_openai"), []);
+  const sent = d.sentToOpenAI(d.input({ type: "openai_open" }));
+  assert.equal(sent[0].type, "session.update");
+  assert.deepEqual(
+    sent.slice(1).map((e) => [e.type, e.audio]),
+    frames.map((f) => ["input_audio_buffer.append", f]),
+  );
+  // Later frames go straight through, unchanged.
+  const next = d.sentToOpenAI(d.media(frames[0]));
+  assert.deepEqual(next, [{ type: "input_audio_buffer.append", audio: frames[0] }]);
+});
+
+Deno.test("the assistant greets first once both Twilio start and OpenAI are ready", () => {
+  const d = new CoreDriver({ greeting: "Hi, this is Acme." });
+  const sent = d.sentToOpenAI(d.startCall());
+  assert.equal(sent.length, 2);
+  assert.equal(sent[0].type, "session.update");
+  assert.equal(sent[1].type, "response.create");
+  const response = sent[1].response as { instructions: string; tool_choice: string };
+  assert.match(response.instructions, /"Hi, this is Acme\."/);
+  assert.equal(response.tool_choice, "none");
+});
+
+Deno.test("no greeting when it is turned off", () => {
+  const d = new CoreDriver({ greeting: undefined });
+  assert.deepEqual(d.sentToOpenAI(d.startCall()).map((e) => e.type), ["session.update"]);
+});
+
+Deno.test("assistant audio is forwarded unchanged to Twilio with marks", () => {
+  const d = new CoreDriver({ markIntervalMs: 100 });
+  d.startCall();
+  d.responseCreated("resp_1");
+  const out = d.sentToTwilio(d.delta("resp_1", "item_a", 60, 0x11));
+  assert.deepEqual(out, [{
+    event: "media",
+    streamSid: STREAM_SID,
+    media: { payload: audioB64(60, 0x11) },
+  }]);
+  // 60 + 60 ms crosses the 100 ms mark interval: a mark follows the media.
+  const out2 = d.sentToTwilio(d.delta("resp_1", "item_a", 60, 0x11));
+  assert.equal(out2.length, 2);
+  assert.equal(out2[1].event, "mark");
+  // The end of the item is always marked.
+  const done = d.sentToTwilio(d.audioDone("resp_1", "item_a"));
+  assert.deepEqual(done.map((m) => m.event), ["mark"]);
+});
+
+Deno.test("barge-in mid-item after a burst: clear, then truncate at exactly what was heard", () => {
+  const d = new CoreDriver({ markIntervalMs: 100 });
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  deliver(d, sim, d.delta("resp_1", "item_a", 1000, 0x11)); // whole item in one burst
+  deliver(d, sim, d.audioDone("resp_1", "item_a"));
+  tick(d, sim, 437);
+  const out = d.speechStarted();
+  const twilio = d.sentToTwilio(out);
+  const openai = d.sentToOpenAI(out);
+  assert.deepEqual(twilio, [{ event: "clear", streamSid: STREAM_SID }]);
+  assert.deepEqual(openai, [{
+    type: "conversation.item.truncate",
+    item_id: "item_a",
+    content_index: 0,
+    audio_end_ms: 437,
+  }]);
+  const clearIndex = out.findIndex((c) => c.type === "send_twilio");
+  const truncIndex = out.findIndex((c) => c.type === "send_openai");
+  assert.ok(clearIndex < truncIndex, "clear is sent before the truncate");
+  assert.equal(sim.playedMs(0x11), 437);
+});
+
+Deno.test("barge-in when audio streams in real time with gaps (buffer underruns)", () => {
+  const d = new CoreDriver({ markIntervalMs: 200 });
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  // 100 ms chunks arriving every 150 ms: Twilio's buffer runs dry between them.
+  for (let i = 0; i < 5; i++) {
+    deliver(d, sim, d.delta("resp_1", "item_a", 100, 0x22));
+    tick(d, sim, 150);
+  }
+  deliver(d, sim, d.delta("resp_1", "item_a", 100, 0x22));
+  tick(d, sim, 40);
+  const [truncate] = truncates(d, d.speechStarted());
+  assert.equal(truncate.audio_end_ms, 540);
+  assert.equal(sim.playedMs(0x22), 540);
+});
+
+Deno.test("no clear and no truncate when the assistant's audio has finished playing", () => {
+  const d = new CoreDriver();
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  deliver(d, sim, d.delta("resp_1", "item_a", 300));
+  deliver(d, sim, d.audioDone("resp_1", "item_a"));
+  deliver(d, sim, d.responseDone("resp_1"));
+  tick(d, sim, 500);
+  const out = d.speechStarted();
+  assert.deepEqual(d.sentToTwilio(out), []);
+  assert.deepEqual(d.sentToOpenAI(out), []);
+});
+
+Deno.test("no truncate before any assistant audio was sent", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  const out = d.speechStarted();
+  assert.deepEqual(out.filter((c) => c.type !== "log"), []);
+});
+
+Deno.test("barge-in between items: a streaming item whose audio has all played is truncated at its length", () => {
+  const d = new CoreDriver();
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  deliver(d, sim, d.delta("resp_1", "item_a", 200));
+  tick(d, sim, 300); // all 200 ms played, response still generating
+  const out = d.speechStarted();
+  assert.deepEqual(truncates(d, out).map((t) => [t.item_id, t.audio_end_ms]), [["item_a", 200]]);
+});
+
+Deno.test("overlapping items: the heard one is truncated where heard, the queued one at 0", () => {
+  const d = new CoreDriver();
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  deliver(d, sim, d.delta("resp_1", "item_a", 300, 0x11));
+  deliver(d, sim, d.audioDone("resp_1", "item_a"));
+  deliver(d, sim, d.responseDone("resp_1"));
+  d.responseCreated("resp_2");
+  deliver(d, sim, d.delta("resp_2", "item_b", 300, 0x22));
+  tick(d, sim, 120);
+  const out = d.speechStarted();
+  assert.deepEqual(
+    truncates(d, out).map((t) => [t.item_id, t.audio_end_ms]),
+    [["item_a", 120], ["item_b", 0]],
+  );
+});
+
+Deno.test("barge-in in the second item of a queue truncates that item only", () => {
+  const d = new CoreDriver();
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  deliver(d, sim, d.delta("resp_1", "item_a", 200, 0x11));
+  deliver(d, sim, d.audioDone("resp_1", "item_a"));
+  deliver(d, sim, d.responseDone("resp_1"));
+  d.responseCreated("resp_2");
+  deliver(d, sim, d.delta("resp_2", "item_b", 400, 0x22));
+  tick(d, sim, 350);
+  const out = d.speechStarted();
+  assert.deepEqual(truncates(d, out).map((t) => [t.item_id, t.audio_end_ms]), [["item_b", 150]]);
+  assert.equal(sim.playedMs(0x22), 150);
+});
+
+Deno.test("marks echoed by a clear are ignored and do not move the playback estimate", () => {
+  const d = new CoreDriver({ markIntervalMs: 100 });
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  for (let i = 0; i < 10; i++) deliver(d, sim, d.delta("resp_1", "item_a", 100, 0x11));
+  tick(d, sim, 250);
+  const staleMarks = d.marks().slice(2); // sent, not yet echoed
+  assert.ok(staleMarks.length >= 5);
+  d.speechStarted();
+  d.responseDone("resp_1", "cancelled");
+  // Twilio returns every pending mark after the clear.
+  for (const name of staleMarks) {
+    const out = d.mark(name);
+    assert.deepEqual(out.filter((c) => c.type !== "log"), []);
+  }
+  // A new response starts from a clean ledger.
+  d.responseCreated("resp_2");
+  deliver(d, sim, d.delta("resp_2", "item_b", 500, 0x22));
+  tick(d, sim, 90);
+  const [t] = truncates(d, d.speechStarted());
+  assert.deepEqual([t.item_id, t.audio_end_ms], ["item_b", 90]);
+});
+
+Deno.test("late deltas of an interrupted response are dropped; the next response plays", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_a", 500);
+  d.advance(100);
+  d.speechStarted();
+  assert.deepEqual(d.sentToTwilio(d.delta("resp_1", "item_a", 100)), []);
+  d.responseDone("resp_1", "cancelled");
+  assert.deepEqual(d.sentToTwilio(d.delta("resp_1", "item_a", 100)), []);
+  assert.equal(d.core.stats.droppedLateDeltas, 2);
+  d.responseCreated("resp_2");
+  assert.equal(d.sentToTwilio(d.delta("resp_2", "item_b", 100))[0].event, "media");
+});
+
+Deno.test("speech while a response is generating but before its audio drops that response's audio", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  d.responseCreated("resp_1");
+  const out = d.speechStarted();
+  assert.deepEqual(out.filter((c) => c.type !== "log"), []);
+  assert.deepEqual(d.sentToTwilio(d.delta("resp_1", "item_a", 100)), []);
+});
+
+Deno.test("property: the truncate point is within 20 ms of what was heard and never beyond what was sent", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ ms: fc.integer({ min: 10, max: 400 }), gap: fc.integer({ min: 0, max: 300 }) }),
+        { minLength: 1, maxLength: 12 },
+      ),
+      fc.integer({ min: 1, max: 3000 }),
+      fc.integer({ min: 20, max: 500 }),
+      (chunks, speakAt, markIntervalMs) => {
+        const d = new CoreDriver({ markIntervalMs });
+        const sim = new PlayoutSimulator();
+        d.startCall();
+        d.responseCreated("resp_1");
+        let sentMs = 0;
+        let elapsed = 0;
+        for (const chunk of chunks) {
+          if (elapsed >= speakAt) break;
+          deliver(d, sim, d.delta("resp_1", "item_a", chunk.ms, 0x33));
+          sentMs += chunk.ms;
+          const wait = Math.min(chunk.gap, speakAt - elapsed);
+          tick(d, sim, wait);
+          elapsed += wait;
+        }
+        if (elapsed < speakAt) tick(d, sim, speakAt - elapsed);
+        const heard = sim.playedMs(0x33);
+        const sent = truncates(d, d.speechStarted());
+        if (sent.length === 0) {
+          // Nothing may be truncated only if nothing was playing: the item is still open,
+          // so there is always a truncate here.
+          return false;
+        }
+        const end = sent[0].audio_end_ms as number;
+        return Number.isInteger(end) && end <= sentMs && Math.abs(end - heard) <= 20;
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+Deno.test("end_call: output, farewell after response.done, no interruption, hang-up after the final mark and grace", () => {
+  const d = new CoreDriver({ endCallGraceMs: 3000, endCallWatchdogMs: 4000 });
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  const call = d.openai({
+    type: "response.function_call_arguments.done",
+    event_id: "ev",
+    response_id: "resp_1",
+    item_id: "item_fc",
+    output_index: 0,
+    call_id: "call_1",
+    name: "end_call",
+    arguments: '{"reason":"caller said bye"}',
+  });
+  const sent = d.sentToOpenAI(call);
+  assert.deepEqual(sent[0], {
+    type: "conversation.item.create",
+    item: { type: "function_call_output", call_id: "call_1", output: '{"ok":true}' },
+  });
+  assert.deepEqual(sent[1], { type: "input_audio_buffer.clear" });
+  assert.equal(sent.length, 2, "no response.create while the tool's response is active");
+  assert.equal(d.timers.get("end_call_watchdog"), d.now + 4000);
+  // Caller audio is no longer forwarded.
+  assert.deepEqual(d.sentToOpenAI(d.media()), []);
+  const done = d.sentToOpenAI(d.responseDone("resp_1"));
+  assert.equal(done.length, 1);
+  assert.equal(done[0].type, "response.create");
+  assert.match((done[0].response as { instructions: string }).instructions, /goodbye/);
+  d.responseCreated("resp_2");
+  deliver(d, sim, d.delta("resp_2", "item_bye", 800, 0x44));
+  assert.equal(
+    d.timers.has("end_call_watchdog"),
+    false,
+    "watchdog stops once farewell audio starts",
+  );
+  tick(d, sim, 100);
+  // The caller cannot interrupt the farewell.
+  const speech = d.speechStarted();
+  assert.deepEqual(speech.filter((c) => c.type !== "log"), []);
+  deliver(d, sim, d.audioDone("resp_2", "item_bye"));
+  deliver(d, sim, d.responseDone("resp_2"));
+  tick(d, sim, 699);
+  assert.equal(d.timers.has("end_call_grace"), false, "still playing");
+  tick(d, sim, 1);
+  assert.equal(d.timers.get("end_call_grace"), d.now + 3000);
+  const before = d.commands.length;
+  tick(d, sim, 2999);
+  assert.equal(d.commands.slice(before).some((c) => c.type === "finish"), false);
+  tick(d, sim, 1);
+  const finish = d.commands.find((c) => c.type === "finish");
+  assert.deepEqual(
+    finish && { ...finish, reason: undefined },
+    { type: "finish", outcome: "assistant_ended", action: "hang_up", reason: undefined },
+  );
+  assert.equal(sim.playedMs(0x44), 800, "the whole farewell played before the hang-up");
+});
+
+Deno.test("end_call watchdog hangs up when no farewell audio starts", () => {
+  const d = new CoreDriver({ endCallWatchdogMs: 4000 });
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.openai({
+    type: "response.function_call_arguments.done",
+    response_id: "resp_1",
+    call_id: "call_1",
+    name: "end_call",
+    arguments: "{}",
+  });
+  d.responseDone("resp_1");
+  assert.deepEqual(d.advance(3999).filter((c) => c.type === "finish"), []);
+  const out = d.advance(1);
+  const finish = out.find((c) => c.type === "finish");
+  assert.equal(finish?.type === "finish" && finish.action, "hang_up");
+});
+
+Deno.test("a farewell without audio hangs up after the grace period", () => {
+  const d = new CoreDriver({ endCallGraceMs: 1000 });
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.openai({
+    type: "response.function_call_arguments.done",
+    response_id: "resp_1",
+    call_id: "c",
+    name: "end_call",
+    arguments: "{}",
+  });
+  d.responseDone("resp_1");
+  d.responseCreated("resp_2");
+  d.responseDone("resp_2");
+  assert.equal(d.timers.get("end_call_grace"), d.now + 1000);
+});
+
+Deno.test("teardown: Twilio stop, Twilio close and OpenAI failure each finish the call once", () => {
+  const a = new CoreDriver();
+  a.startCall();
+  const stop = a.twilio({ event: "stop", streamSid: STREAM_SID, stop: { callSid: "CA1" } });
+  assert.deepEqual(
+    stop.filter((c) => c.type === "finish").map((c) =>
+      c.type === "finish" && [c.outcome, c.action]
+    ),
+    [["caller_hung_up", "none"]],
+  );
+  assert.deepEqual(a.input({ type: "twilio_closed", code: 1000 }), []);
+
+  const b = new CoreDriver();
+  b.startCall();
+  const closed = b.input({
+    type: "openai_closed",
+    code: 1011,
+    reason: "server error",
+    opened: true,
+  });
+  const finish = closed.find((c) => c.type === "finish");
+  assert.equal(finish?.type === "finish" && finish.action, "close_stream");
+  assert.equal(finish?.type === "finish" && finish.outcome, "openai_error");
+});
+
+Deno.test("OpenAI that never opens ends the call with an apology after the connect timeout", () => {
+  const d = new CoreDriver({ openaiConnectTimeoutMs: 5000 });
+  d.input({ type: "begin" });
+  const out = d.advance(5000);
+  const finish = out.find((c) => c.type === "finish");
+  assert.equal(finish?.type === "finish" && finish.action, "close_stream");
+});
+
+Deno.test("OpenAI error events are logged with their code and the call goes on", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  const out = d.openai({
+    type: "error",
+    event_id: "ev",
+    error: { type: "invalid_request_error", code: "invalid_value", message: "bad", param: "x" },
+  });
+  const log = out.find((c) => c.type === "log");
+  assert.equal(log?.type === "log" && log.properties?.code, "invalid_value");
+  assert.equal(d.core.finished, false);
+  assert.equal(d.sentToOpenAI(d.media(audioB64(20))).length, 1);
+});
+
+Deno.test("a response.create that lost a race is retried after the active response", () => {
+  const d = new CoreDriver({ greeting: "Hello" });
+  d.startCall(); // greeting response.create sent
+  d.responseCreated("resp_vad"); // a VAD response won
+  d.openai({
+    type: "error",
+    error: {
+      type: "invalid_request_error",
+      code: "conversation_already_has_active_response",
+      message: "x",
+    },
+  });
+  const out = d.sentToOpenAI(d.responseDone("resp_vad"));
+  assert.equal(out[0]?.type, "response.create");
+});
+
+Deno.test("custom tools run through the runner; their output is followed by one response.create", () => {
+  const d = new CoreDriver({ customTools: ["lookup"] });
+  d.startCall();
+  d.responseCreated("resp_1");
+  const out = d.openai({
+    type: "response.function_call_arguments.done",
+    response_id: "resp_1",
+    call_id: "call_9",
+    name: "lookup",
+    arguments: '{"q":1}',
+  });
+  assert.deepEqual(out.filter((c) => c.type === "run_tool"), [
+    { type: "run_tool", callId: "call_9", name: "lookup", arguments: '{"q":1}' },
+  ]);
+  d.responseDone("resp_1");
+  const result = d.sentToOpenAI(
+    d.input({ type: "tool_result", callId: "call_9", output: { n: 2 } }),
+  );
+  assert.deepEqual(result, [
+    {
+      type: "conversation.item.create",
+      item: { type: "function_call_output", call_id: "call_9", output: '{"n":2}' },
+    },
+    { type: "response.create" },
+  ]);
+});
+
+Deno.test("unknown tools get an error output, not a crash", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  d.responseCreated("resp_1");
+  const sent = d.sentToOpenAI(d.openai({
+    type: "response.function_call_arguments.done",
+    response_id: "resp_1",
+    call_id: "call_x",
+    name: "launch_rockets",
+    arguments: "{}",
+  }));
+  assert.equal(sent[0].type, "conversation.item.create");
+  assert.match(String((sent[0].item as { output: string }).output), /Unknown tool/);
+});
+
+Deno.test("media before start and for another stream is ignored", () => {
+  const d = new CoreDriver();
+  d.input({ type: "begin" });
+  d.input({ type: "openai_open" });
+  assert.deepEqual(d.sentToOpenAI(d.media()), []);
+  d.twilio({
+    event: "start",
+    streamSid: STREAM_SID,
+    start: { streamSid: STREAM_SID, callSid: "CA1", accountSid: "AC1" },
+  });
+  const other = d.twilio({
+    event: "media",
+    streamSid: "MZother",
+    media: { payload: audioB64(20) },
+  });
+  assert.deepEqual(d.sentToOpenAI(other), []);
+});
