@@ -46,6 +46,11 @@ export interface CallRunnerOptions {
   tools?: readonly ToolDefinition[];
   /** Ms a custom tool may run. Default 10000. */
   toolTimeoutMs?: number;
+  /**
+   * Called as soon as the call's outcome is known, before its sockets close
+   * (so `/call-ended` can answer right after Twilio's stream ends).
+   */
+  onOutcome?: (callSid: string | undefined, outcome: CallOutcome) => void;
   /** Called once when the call is over and both sockets are closed. */
   onFinished?: (summary: CallSummary) => void;
 }
@@ -309,6 +314,7 @@ export class CallRunner {
 
   #onFinish(command: Extract<CallCommand, { type: "finish" }>): void {
     this.#finish = { outcome: command.outcome, reason: command.reason };
+    this.#options.onOutcome?.(this.#core.callSid, command.outcome);
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
     for (const controller of this.#toolAborts.values()) controller.abort(new Error("call ended"));
     this.#closeOpenAI();

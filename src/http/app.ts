@@ -173,9 +173,11 @@ export function createApp(options: AppOptions): App {
       logger: callLog.with({ connection: ++connectionSeq }),
       hangUp,
       tools: options.tools ?? [],
+      onOutcome: (callSid, outcome) => {
+        if (callSid !== undefined) outcomes.record(callSid, outcome);
+      },
       onFinished: (summary) => {
         calls.delete(runner);
-        if (summary.callSid !== undefined) outcomes.record(summary.callSid, summary.outcome);
         options.onCallFinished?.(summary);
       },
     });

@@ -76,8 +76,11 @@ export interface CloseInfo {
 
 /** A client event that failed schema validation. */
 export interface SchemaErrorRecord {
-  /** The parsed event (or the raw text when it was not JSON). */
-  event: unknown;
+  /**
+   * The parsed event. A frame that was not JSON is recorded as
+   * `{type: "(invalid JSON)", raw}`, a binary one as `{type: "(binary)", raw}`.
+   */
+  event: AnyEvent;
   /** Readable validation errors. */
   errors: string[];
 }
@@ -139,14 +142,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Merges a `session.update` into the effective session: objects merge, anything else replaces. */
-function mergeSession(base: unknown, patch: unknown): unknown {
-  if (!isRecord(base) || !isRecord(patch)) return structuredClone(patch);
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(patch)) {
-    out[key] = key in base ? mergeSession(base[key], value) : structuredClone(value);
-  }
-  return out;
+/**
+ * Merges a `session.update` into the effective session like the live API: the fields present
+ * replace the current ones; `session`, `session.audio`, `session.audio.input` and
+ * `session.audio.output` merge field by field, any other value (a format, `turn_detection`,
+ * `tools`, …) is replaced as a whole.
+ */
+function mergeSession(base: AnyEvent, patch: unknown): AnyEvent {
+  const mergeLevel = (current: unknown, update: unknown, path: string): unknown => {
+    if (!isRecord(current) || !isRecord(update)) return structuredClone(update);
+    const out: Record<string, unknown> = { ...current };
+    for (const [key, value] of Object.entries(update)) {
+      const childPath = path === "" ? key : `${path}.${key}`;
+      const mergeable = childPath === "audio" || childPath === "audio.input" ||
+        childPath === "audio.output";
+      out[key] = mergeable ? mergeLevel(current[key], value, childPath) : structuredClone(value);
+    }
+    return out;
+  };
+  return mergeLevel(base, patch, "") as AnyEvent;
 }
 
 /** The `session` object of `session.created`: the live API's GA defaults. */
@@ -250,8 +264,10 @@ export class FakeRealtimeServer {
   }
 
   /**
-   * Resolves with the oldest open session not yet returned by this method (sessions connected
-   * before the call count), or waits for the next one.
+   * Resolves with the oldest session not yet returned by this method (sessions that connected
+   * before the call count, even if they have closed since), or waits for the next one.
+   *
+   * @throws on timeout (the message lists refused attempts) or when the server closes.
    */
   nextSession(timeoutMs = 2000): Promise<FakeRealtimeSession> {
     const session = this.#untaken.shift();
@@ -292,7 +308,7 @@ export class FakeRealtimeServer {
   }
 
   #refuse(request: Request, status: number, reason: string): Response {
-    this.refused.push({ url: request.url, headers: request.headers, status, reason });
+    this.refused.push({ url: request.url, headers: new Headers(request.headers), status, reason });
     const body = {
       error: {
         message: reason,
@@ -309,6 +325,9 @@ export class FakeRealtimeServer {
 
   #handle(request: Request): Response {
     const url = new URL(request.url);
+    // Copied now: the request's headers are unreadable once the upgrade is done.
+    const headers = new Headers(request.headers);
+    if (this.#closing) return this.#refuse(request, 503, "Server shutting down");
     if (url.pathname !== "/v1/realtime") {
       return this.#refuse(request, 404, `Invalid URL (GET ${url.pathname})`);
     }
@@ -338,7 +357,7 @@ export class FakeRealtimeServer {
       url,
       protocols,
       apiKey,
-      headers: request.headers,
+      headers,
       closeAfterOpen: this.mode === "close_after_open",
     });
     this.sessions.push(session);
@@ -681,7 +700,10 @@ export class FakeRealtimeSession {
 
   #handleMessage(data: unknown): void {
     if (typeof data !== "string") {
-      this.schemaErrors.push({ event: data, errors: ["binary frame (expected JSON text)"] });
+      this.schemaErrors.push({
+        event: { type: "(binary)", raw: data },
+        errors: ["binary frame (expected JSON text)"],
+      });
       this.sendError("invalid_event", "Expected a JSON text frame.");
       return;
     }
@@ -690,7 +712,10 @@ export class FakeRealtimeSession {
     try {
       event = JSON.parse(data);
     } catch {
-      this.schemaErrors.push({ event: data, errors: ["not valid JSON"] });
+      this.schemaErrors.push({
+        event: { type: "(invalid JSON)", raw: data },
+        errors: ["not valid JSON"],
+      });
       this.sendError("invalid_json", "The event is not valid JSON.");
       return;
     }
@@ -718,7 +743,7 @@ export class FakeRealtimeSession {
   #react(event: AnyEvent, clientEventId: string | null): void {
     switch (event.type) {
       case "session.update":
-        this.config = mergeSession(this.config, event.session) as AnyEvent;
+        this.config = mergeSession(this.config, event.session);
         this.#sendGenerated({ type: "session.updated", session: this.config }, false);
         break;
       case "input_audio_buffer.append": {
