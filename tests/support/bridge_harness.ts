@@ -17,12 +17,17 @@ export const TEST_API_KEY = "sk-test-e2e-0123456789abcdefghijklmnop";
 export class BridgeHarness implements AsyncDisposable {
   readonly realtime: FakeRealtimeServer;
   readonly server: RunningServer;
-  readonly finished: CallSummary[] = [];
+  readonly finished: CallSummary[];
   readonly calls: FakeTwilioCall[] = [];
 
-  private constructor(realtime: FakeRealtimeServer, server: RunningServer) {
+  private constructor(
+    realtime: FakeRealtimeServer,
+    server: RunningServer,
+    finished: CallSummary[],
+  ) {
     this.realtime = realtime;
     this.server = server;
+    this.finished = finished;
   }
 
   /**
@@ -43,19 +48,18 @@ export class BridgeHarness implements AsyncDisposable {
       GREETING: "off",
       ...env,
     });
-    let harness: BridgeHarness | undefined;
+    const finished: CallSummary[] = [];
     const server = startServer({
       ...options.app,
       config,
       port: 0,
       hostname: "127.0.0.1",
       onCallFinished: (summary) => {
-        harness?.finished.push(summary);
+        finished.push(summary);
         options.app?.onCallFinished?.(summary);
       },
     });
-    harness = new BridgeHarness(realtime, server);
-    return harness;
+    return new BridgeHarness(realtime, server, finished);
   }
 
   /** The media-stream WebSocket URL. */
