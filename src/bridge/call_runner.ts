@@ -9,6 +9,7 @@
 import type { Logger } from "@logtape/logtape";
 import { CallCore, type CallCoreOptions, type CallStats } from "../core/call_core.ts";
 import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/call_types.ts";
+import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
 import { parseServerEvent } from "../openai/server_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { parseTwilioMessage } from "../twilio/media_stream_messages.ts";
@@ -20,10 +21,18 @@ export type SocketFactory = (url: string, protocols: string[]) => WebSocket;
 /** What a finished call reports. */
 export interface CallSummary {
   callSid: string | undefined;
+  streamSid: string | undefined;
   outcome: CallOutcome;
   reason: string;
+  /** Wall-clock start (the media socket opened) and end (both sockets closed). */
+  startedAt: Date;
+  endedAt: Date;
   durationMs: number;
   stats: CallStats;
+  /** The turns of the call, with transcripts where known. */
+  conversation: readonly ConversationEntry[];
+  /** Tokens used, summed from `response.done`. */
+  usage: TokenUsage;
 }
 
 /** Dependencies and settings of one call. */
@@ -77,6 +86,7 @@ export class CallRunner {
   #timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #startedAt: number;
+  #startedAtWall = new Date();
   #finish: { outcome: CallOutcome; reason: string } | undefined;
   #reported = false;
   #toolAborts = new Map<string, AbortController>();
@@ -374,10 +384,15 @@ export class CallRunner {
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     const summary: CallSummary = {
       callSid: this.#core.callSid,
+      streamSid: this.#core.streamSid,
       outcome: this.#finish.outcome,
       reason: this.#finish.reason,
+      startedAt: this.#startedAtWall,
+      endedAt: new Date(),
       durationMs: Math.round(this.#now() - this.#startedAt),
       stats: this.#core.stats,
+      conversation: this.#core.conversation.entries,
+      usage: this.#core.conversation.usage,
     };
     this.#options.onFinished?.(summary);
     this.#resolveDone(summary);

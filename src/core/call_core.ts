@@ -25,6 +25,7 @@ import {
   type TwilioInbound,
 } from "../twilio/media_stream_messages.ts";
 import type { CallCommand, CallInput, CallOutcome, CoreLogLevel, TimerName } from "./call_types.ts";
+import { ConversationLog } from "./conversation_log.ts";
 import { PlaybackLedger } from "./playback_ledger.ts";
 
 /** Options of {@link CallCore}. */
@@ -114,6 +115,7 @@ export class CallCore {
   #out: CallCommand[] = [];
   #now = 0;
   #ledger: PlaybackLedger;
+  #conversation = new ConversationLog();
 
   #streamSid: string | undefined;
   #callSid: string | undefined;
@@ -180,6 +182,11 @@ export class CallCore {
   /** Whether the call is over (a `finish` command was issued). */
   get finished(): boolean {
     return this.#finished;
+  }
+
+  /** The call's turns, transcripts and token usage so far. */
+  get conversation(): ConversationLog {
+    return this.#conversation;
   }
 
   /** A copy of the call's counters. */
@@ -377,6 +384,16 @@ export class CallCore {
       case "input_audio_buffer.speech_started":
         this.#onSpeechStarted();
         return;
+      case "input_audio_buffer.committed":
+        this.#conversation.userItem(event.itemId, this.#now);
+        return;
+      case "conversation.item.input_audio_transcription.completed":
+        this.#conversation.userTranscript(event.itemId, event.transcript);
+        return;
+      case "response.output_audio_transcript.done":
+        this.#conversation.assistantItem(event.itemId, event.responseId, this.#now);
+        this.#conversation.assistantTranscript(event.itemId, event.transcript);
+        return;
       case "conversation.item.truncated":
         this.#log("debug", "OpenAI confirmed the truncate.", {
           itemId: event.itemId,
@@ -406,6 +423,9 @@ export class CallCore {
       this.#queuedDeltas.push({ itemId, responseId, delta });
       return;
     }
+    if (this.#openAudioItem !== itemId) {
+      this.#conversation.assistantItem(itemId, responseId, this.#now);
+    }
     this.#openAudioItem = itemId;
     this.#forwardAudio(itemId, delta);
   }
@@ -426,6 +446,7 @@ export class CallCore {
     event: Extract<ServerEvent, { type: "response.done" }>,
   ): void {
     if (this.#activeResponseId === event.responseId) this.#activeResponseId = undefined;
+    this.#conversation.addUsage(event.usage);
     if (event.status === "failed") {
       this.#log("error", "OpenAI response failed.", {
         responseId: event.responseId,
@@ -462,14 +483,15 @@ export class CallCore {
 
   #onFunctionCall(responseId: string, callId: string, name: string, args: string): void {
     this.#stats.toolCalls++;
+    this.#conversation.functionCall(callId, name, args, this.#now);
     if (name === END_CALL_TOOL) {
       if (this.#endCall !== undefined) {
-        this.#sendOpenAI(encodeFunctionCallOutput(callId, { ok: true, note: "already ending" }));
+        this.#sendToolOutput(callId, { ok: true, note: "already ending" });
         return;
       }
       this.#log("info", "The assistant is ending the call.", { reason: reasonOf(args) });
       this.#endCall = { stage: "awaiting_tool_response_done", toolResponseId: responseId };
-      this.#sendOpenAI(encodeFunctionCallOutput(callId, { ok: true }));
+      this.#sendToolOutput(callId, { ok: true });
       // Stop feeding caller audio so voice activity cannot cancel the farewell.
       this.#sendOpenAI(encodeInputClear());
       this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
@@ -478,9 +500,9 @@ export class CallCore {
     }
     if (!this.#options.customTools.includes(name)) {
       this.#log("warning", "The model called an unknown tool.", { tool: name });
-      this.#sendOpenAI(encodeFunctionCallOutput(callId, {
+      this.#sendToolOutput(callId, {
         error: `Unknown tool "${name}". Do not call it again.`,
-      }));
+      });
       this.#requestResponse(encodeResponseCreate());
       return;
     }
@@ -490,7 +512,7 @@ export class CallCore {
 
   #onToolResult(callId: string, output: unknown): void {
     if (!this.#pendingToolCalls.delete(callId)) return;
-    this.#sendOpenAI(encodeFunctionCallOutput(callId, output));
+    this.#sendToolOutput(callId, output);
     if (this.#endCall === undefined) this.#requestResponse(encodeResponseCreate());
   }
 
@@ -556,9 +578,9 @@ export class CallCore {
       remember(this.#droppedItems, item.itemId);
       if (item === current && !currentOpen && item.audioEndMs >= Math.floor(item.sentMs)) continue;
       this.#stats.truncates++;
-      this.#sendOpenAI(
-        encodeTruncate(item.itemId, Math.min(item.audioEndMs, Math.floor(item.sentMs))),
-      );
+      const audioEndMs = Math.min(item.audioEndMs, Math.floor(item.sentMs));
+      this.#conversation.assistantTruncated(item.itemId, audioEndMs, item.sentMs);
+      this.#sendOpenAI(encodeTruncate(item.itemId, audioEndMs));
     }
     this.#log(
       this.#options.showTimingMath ? "info" : "debug",
@@ -631,6 +653,11 @@ export class CallCore {
   }
 
   // ---- helpers ------------------------------------------------------------
+
+  #sendToolOutput(callId: string, output: unknown): void {
+    this.#conversation.functionCallOutput(callId, JSON.stringify(output), this.#now);
+    this.#sendOpenAI(encodeFunctionCallOutput(callId, output));
+  }
 
   #sendTwilio(data: string): void {
     this.#out.push({ type: "send_twilio", data });

@@ -29,6 +29,18 @@ export type ServerEvent =
   }
   | { type: "input_audio_buffer.speech_started"; audioStartMs: number; itemId: string }
   | { type: "input_audio_buffer.speech_stopped"; audioEndMs: number; itemId: string }
+  | { type: "input_audio_buffer.committed"; itemId: string }
+  | {
+    type: "conversation.item.input_audio_transcription.completed";
+    itemId: string;
+    transcript: string;
+  }
+  | {
+    type: "response.output_audio_transcript.done";
+    responseId: string;
+    itemId: string;
+    transcript: string;
+  }
   | { type: "conversation.item.truncated"; itemId: string; audioEndMs: number }
   | {
     type: "error";
@@ -146,6 +158,25 @@ export function parseServerEvent(text: string): ServerEventResult {
         ok: true,
         event: { type, audioEndMs: num(obj.audio_end_ms), itemId: str(obj.item_id) ?? "" },
       };
+    case "input_audio_buffer.committed": {
+      const itemId = str(obj.item_id);
+      return itemId === undefined ? bad("item_id") : { ok: true, event: { type, itemId } };
+    }
+    case "conversation.item.input_audio_transcription.completed": {
+      const itemId = str(obj.item_id);
+      const transcript = str(obj.transcript);
+      if (itemId === undefined || transcript === undefined) return bad("item_id or transcript");
+      return { ok: true, event: { type, itemId, transcript } };
+    }
+    case "response.output_audio_transcript.done": {
+      const itemId = str(obj.item_id);
+      const transcript = str(obj.transcript);
+      if (itemId === undefined || transcript === undefined) return bad("item_id or transcript");
+      return {
+        ok: true,
+        event: { type, itemId, transcript, responseId: str(obj.response_id) ?? "" },
+      };
+    }
     case "conversation.item.truncated":
       return {
         ok: true,

@@ -1,0 +1,186 @@
+/**
+ * The conversation log: what was said in a call, turn by turn, as far as the
+ * bridge can know it (transcripts of the caller when input transcription is
+ * on, the assistant's output transcripts, tool calls and their outputs).
+ *
+ * It serves call records (the transcript of a call) and session renewal
+ * (replaying the conversation into a new Realtime session as text items).
+ *
+ * @module
+ */
+
+/** One entry of the conversation, in the order the turns happened. */
+export type ConversationEntry =
+  | {
+    kind: "user";
+    itemId: string;
+    /** The caller's words, when input transcription is on and has finished. */
+    transcript: string | undefined;
+    /** Time the turn was committed (ms, the core's clock). */
+    at: number;
+  }
+  | {
+    kind: "assistant";
+    itemId: string;
+    responseId: string;
+    /**
+     * What the caller heard the assistant say. After a barge-in this is the
+     * part of the output transcript proportional to the audio heard
+     * (approximate: transcripts carry no timing).
+     */
+    transcript: string | undefined;
+    /** Whole ms the caller heard, when the item was truncated by a barge-in. */
+    heardMs: number | undefined;
+    at: number;
+  }
+  | { kind: "function_call"; callId: string; name: string; arguments: string; at: number }
+  | { kind: "function_call_output"; callId: string; output: string; at: number };
+
+/** Token usage summed over the call's responses (from `response.done`). */
+export interface TokenUsage {
+  inputTextTokens: number;
+  inputAudioTokens: number;
+  inputCachedTokens: number;
+  outputTextTokens: number;
+  outputAudioTokens: number;
+}
+
+/** Maximum entries kept; the oldest are dropped beyond it. */
+const MAX_ENTRIES = 2000;
+
+function cutAtWord(text: string, ratio: number): string {
+  if (ratio >= 1) return text;
+  if (ratio <= 0) return "";
+  const cut = Math.round(text.length * ratio);
+  const space = text.lastIndexOf(" ", cut);
+  return (space > 0 ? text.slice(0, space) : text.slice(0, cut)).trimEnd() + "…";
+}
+
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/**
+ * The turns of one call.
+ *
+ * @example
+ * ```ts
+ * import { ConversationLog } from "./conversation_log.ts";
+ * const log = new ConversationLog();
+ * log.userItem("item_u1", 0);
+ * log.userTranscript("item_u1", "What are your hours?");
+ * log.assistantItem("item_a1", "resp_1", 10);
+ * log.assistantTranscript("item_a1", "We are open nine to five.");
+ * if (log.entries.length !== 2) throw new Error();
+ * ```
+ */
+export class ConversationLog {
+  #entries: ConversationEntry[] = [];
+  #byItem = new Map<string, ConversationEntry>();
+  /** Truncation ratios of assistant items whose transcript has not arrived yet. */
+  #heardRatio = new Map<string, number>();
+  #usage: TokenUsage = {
+    inputTextTokens: 0,
+    inputAudioTokens: 0,
+    inputCachedTokens: 0,
+    outputTextTokens: 0,
+    outputAudioTokens: 0,
+  };
+
+  /** All entries, oldest first. */
+  get entries(): readonly ConversationEntry[] {
+    return this.#entries;
+  }
+
+  /** Tokens used so far. */
+  get usage(): TokenUsage {
+    return { ...this.#usage };
+  }
+
+  /** Number of caller turns. */
+  get userTurns(): number {
+    return this.#entries.filter((e) => e.kind === "user").length;
+  }
+
+  /** Number of assistant turns. */
+  get assistantTurns(): number {
+    return this.#entries.filter((e) => e.kind === "assistant").length;
+  }
+
+  #push(entry: ConversationEntry): void {
+    this.#entries.push(entry);
+    if ("itemId" in entry) this.#byItem.set(entry.itemId, entry);
+    if (this.#entries.length > MAX_ENTRIES) {
+      const old = this.#entries.shift();
+      if (old !== undefined && "itemId" in old) this.#byItem.delete(old.itemId);
+    }
+  }
+
+  /** A caller turn was committed (`input_audio_buffer.committed`). */
+  userItem(itemId: string, at: number): void {
+    if (itemId === "" || this.#byItem.has(itemId)) return;
+    this.#push({ kind: "user", itemId, transcript: undefined, at });
+  }
+
+  /** The caller's turn was transcribed. */
+  userTranscript(itemId: string, transcript: string): void {
+    const entry = this.#byItem.get(itemId);
+    if (entry?.kind === "user") entry.transcript = transcript.trim();
+  }
+
+  /** An assistant item started (first audio or transcript). */
+  assistantItem(itemId: string, responseId: string, at: number): void {
+    if (itemId === "" || this.#byItem.has(itemId)) return;
+    this.#push({
+      kind: "assistant",
+      itemId,
+      responseId,
+      transcript: undefined,
+      heardMs: undefined,
+      at,
+    });
+  }
+
+  /** The assistant item's full output transcript arrived. */
+  assistantTranscript(itemId: string, transcript: string): void {
+    const entry = this.#byItem.get(itemId);
+    if (entry?.kind !== "assistant") return;
+    const ratio = this.#heardRatio.get(itemId);
+    this.#heardRatio.delete(itemId);
+    entry.transcript = ratio === undefined
+      ? transcript.trim()
+      : cutAtWord(transcript.trim(), ratio);
+  }
+
+  /** The assistant item was truncated at `heardMs` of `sentMs` by a barge-in. */
+  assistantTruncated(itemId: string, heardMs: number, sentMs: number): void {
+    const entry = this.#byItem.get(itemId);
+    if (entry?.kind !== "assistant") return;
+    entry.heardMs = heardMs;
+    const ratio = sentMs > 0 ? heardMs / sentMs : 0;
+    if (entry.transcript === undefined) this.#heardRatio.set(itemId, ratio);
+    else entry.transcript = cutAtWord(entry.transcript, ratio);
+  }
+
+  /** The model called a tool. */
+  functionCall(callId: string, name: string, args: string, at: number): void {
+    this.#push({ kind: "function_call", callId, name, arguments: args, at });
+  }
+
+  /** The bridge answered a tool call. */
+  functionCallOutput(callId: string, output: string, at: number): void {
+    this.#push({ kind: "function_call_output", callId, output, at });
+  }
+
+  /** Adds a `response.done` usage block. */
+  addUsage(usage: Record<string, unknown> | undefined): void {
+    if (usage === undefined) return;
+    const input = (usage.input_token_details ?? {}) as Record<string, unknown>;
+    const output = (usage.output_token_details ?? {}) as Record<string, unknown>;
+    this.#usage.inputTextTokens += count(input.text_tokens);
+    this.#usage.inputAudioTokens += count(input.audio_tokens);
+    this.#usage.inputCachedTokens += count(input.cached_tokens);
+    this.#usage.outputTextTokens += count(output.text_tokens);
+    this.#usage.outputAudioTokens += count(output.audio_tokens);
+  }
+}
