@@ -24,6 +24,8 @@ export interface CallSummary {
   reason: string;
   durationMs: number;
   stats: CallStats;
+  /** True for a browser softphone call (not a phone call through Twilio). */
+  softphone?: boolean;
 }
 
 /** Dependencies and settings of one call. */
@@ -53,6 +55,8 @@ export interface CallRunnerOptions {
   onOutcome?: (callSid: string | undefined, outcome: CallOutcome) => void;
   /** Called once when the call is over and both sockets are closed. */
   onFinished?: (summary: CallSummary) => void;
+  /** Marks the call as a browser softphone call in its summary. */
+  softphone?: boolean;
 }
 
 const OPEN = 1;
@@ -378,6 +382,7 @@ export class CallRunner {
       reason: this.#finish.reason,
       durationMs: Math.round(this.#now() - this.#startedAt),
       stats: this.#core.stats,
+      ...(this.#options.softphone ? { softphone: true } : {}),
     };
     this.#options.onFinished?.(summary);
     this.#resolveDone(summary);
