@@ -27,8 +27,9 @@ const SEG_END = [0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff];
  * @returns {number} the μ-law byte (0 to 255)
  */
 export function linearToMulaw(sample) {
-  // sox feeds the 14 most significant bits (an arithmetic shift).
-  let value = sample >> 2;
+  // Like sox: round to 14 bits (SOX_SAMPLE_TO_SIGNED(14, …)), clipping at the top.
+  let value = (sample + 2) >> 2;
+  if (value > 8191) value = 8191;
   let mask;
   if (value < 0) {
     value = -value;
