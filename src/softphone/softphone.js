@@ -88,6 +88,7 @@ class Call {
     this.lastSpeechAt = -Infinity;
     this.interruptedUntil = -Infinity;
     this.replyMs = 0;
+    this.hungUp = false;
     this.output = this.ctx.createGain();
     this.analyser = this.ctx.createAnalyser();
     this.analyser.fftSize = 512;
@@ -292,6 +293,7 @@ class Call {
   }
 
   hangUp() {
+    this.hungUp = true;
     if (this.ws?.readyState === WebSocket.OPEN) {
       this.send({
         event: "stop",
@@ -321,11 +323,11 @@ class Call {
     inLevel.style.width = "0%";
     outLevel.style.width = "0%";
     setStatus("ended");
-    log(
-      code === 1000 || code === 1005
-        ? `Call ended${reason ? ` (${reason})` : ""}.`
-        : `Call ended: the server closed the stream (code ${code}${reason ? `, ${reason}` : ""}).`,
-    );
+    if (this.hungUp) log("You hung up.");
+    else if (code === 1000 || code === 1005) log("The call was ended by the assistant.");
+    else {log(
+        `Call ended: the server closed the stream (code ${code}${reason ? `, ${reason}` : ""}).`,
+      );}
     callButton.disabled = false;
     hangupButton.disabled = true;
   }
