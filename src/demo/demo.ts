@@ -88,9 +88,18 @@ async function main(): Promise<number> {
     console.error(error instanceof ConfigError ? error.message : String(error));
     return 1;
   }
+  const silenceText = env.DEMO_SILENCE_TIMEOUT_SECONDS?.trim() || "20";
+  const silence = /^\d+(\.\d+)?$/.test(silenceText) ? Number(silenceText) : NaN;
+  if (!(silence >= 1 && silence <= 3600)) {
+    console.error(
+      `DEMO_SILENCE_TIMEOUT_SECONDS must be a number of seconds from 1 to 3600, got ${
+        JSON.stringify(silenceText.slice(0, 40))
+      }.`,
+    );
+    return 1;
+  }
   await configureLogging({ level: config.logLevel, format: config.logFormat, secrets: [] });
   const log = getBridgeLogger("demo");
-  const silence = Number(env.DEMO_SILENCE_TIMEOUT_SECONDS ?? "20");
   const demo = startDemo({
     env,
     standin: {
