@@ -9,7 +9,8 @@ import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { startServer } from "./src/server.ts";
 
-async function main(): Promise<number> {
+/** Runs the server until SIGINT or SIGTERM; returns the exit code. */
+export async function main(): Promise<number> {
   let config;
   try {
     config = parseConfig(loadEnvFile());

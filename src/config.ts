@@ -210,6 +210,7 @@ export function parseConfig(
   const twilio = parseTwilio(reader);
   const logLevel = parseLogLevel(reader);
   const logFormat: LogFormat = reader.choice("LOG_FORMAT", ["json", "pretty"] as const, "json");
+  const softphone = reader.boolean("SOFTPHONE", false);
 
   if (reader.raw("TEMPERATURE") !== undefined) reader.warning(TEMPERATURE_WARNING);
 
@@ -236,6 +237,7 @@ export function parseConfig(
     logLevel,
     logFormat,
     warnings: reader.warnings,
+    softphone,
   };
 }
 
@@ -277,6 +279,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     twilio: config.twilio === undefined ? "not set" : "set",
     logLevel: config.logLevel,
     logFormat: config.logFormat,
+    softphone: config.softphone,
   };
 }
 

@@ -88,4 +88,6 @@ export interface Config {
   logFormat: LogFormat;
   /** Warnings found while parsing (e.g. `TEMPERATURE` has no effect); logged at start-up. */
   warnings: string[];
+  /** Serve the browser softphone at `GET /` and accept its token on `/media-stream`. */
+  softphone: boolean;
 }

@@ -78,6 +78,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     logLevel: "info",
     logFormat: "json",
     warnings: [],
+    softphone: false,
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);

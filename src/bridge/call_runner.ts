@@ -33,6 +33,8 @@ export interface CallSummary {
   conversation: readonly ConversationEntry[];
   /** Tokens used, summed from `response.done`. */
   usage: TokenUsage;
+  /** True for a browser softphone call (not a phone call through Twilio). */
+  softphone?: boolean;
 }
 
 /** Dependencies and settings of one call. */
@@ -62,6 +64,8 @@ export interface CallRunnerOptions {
   onOutcome?: (callSid: string | undefined, outcome: CallOutcome) => void;
   /** Called once when the call is over and both sockets are closed. */
   onFinished?: (summary: CallSummary) => void;
+  /** Marks the call as a browser softphone call in its summary. */
+  softphone?: boolean;
 }
 
 const OPEN = 1;
@@ -393,6 +397,7 @@ export class CallRunner {
       stats: this.#core.stats,
       conversation: this.#core.conversation.entries,
       usage: this.#core.conversation.usage,
+      ...(this.#options.softphone ? { softphone: true } : {}),
     };
     this.#options.onFinished?.(summary);
     this.#resolveDone(summary);

@@ -13,6 +13,8 @@ import { buildSessionUpdate } from "../openai/session_config.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
+import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -37,6 +39,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Called when a call is over. */
   onCallFinished?: (summary: CallSummary) => void;
+  /** Softphone token issuer (when `config.softphone`); default: a fresh one. */
+  softphoneTokens?: SoftphoneTokens;
 }
 
 /** The bridge application: an HTTP handler plus its live calls. */
@@ -118,6 +122,9 @@ export function createApp(options: AppOptions): App {
     config.openaiRealtimeUrl.includes("?") ? "&" : "?"
   }model=${encodeURIComponent(config.openaiModel)}`;
   let connectionSeq = 0;
+  const softphone = config.softphone
+    ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens())
+    : undefined;
 
   function incomingCall(request: Request): Promise<Response> | Response {
     const base = publicBase(request, config.publicUrl);
@@ -156,7 +163,23 @@ export function createApp(options: AppOptions): App {
         upgrade: "websocket",
       });
     }
-    const { socket, response } = Deno.upgradeWebSocket(request);
+    // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts).
+    const softphoneToken = softphone ? SoftphoneTokens.fromRequest(request) : undefined;
+    const isSoftphone = softphoneToken !== undefined;
+    if (softphone !== undefined && softphoneToken !== undefined) {
+      const check = softphone.tokens.verify(softphoneToken);
+      if (!check.ok) {
+        httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
+          reason: check.reason,
+          softphone: true,
+        });
+        return text("The softphone token is invalid, expired or used; reload the page.\n", 401);
+      }
+    }
+    const { socket, response } = Deno.upgradeWebSocket(
+      request,
+      isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {},
+    );
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate,
@@ -170,8 +193,12 @@ export function createApp(options: AppOptions): App {
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),
-      logger: callLog.with({ connection: ++connectionSeq }),
-      hangUp,
+      logger: callLog.with({
+        connection: ++connectionSeq,
+        ...(isSoftphone ? { softphone: true } : {}),
+      }),
+      hangUp: isSoftphone ? undefined : hangUp,
+      softphone: isSoftphone,
       tools: options.tools ?? [],
       onOutcome: (callSid, outcome) => {
         if (callSid !== undefined) outcomes.record(callSid, outcome);
@@ -196,6 +223,8 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
+      const softphoneResponse = softphone?.handle(request, path);
+      if (softphoneResponse !== undefined) return softphoneResponse;
       switch (path) {
         case ROUTES.status:
           return request.method === "GET" || request.method === "HEAD"

@@ -35,6 +35,8 @@ export interface FakeTwilioCallOptions {
    * `{"X-Twilio-Signature": await twilioSignature(token, "wss://host/media-stream")}`.
    */
   headers?: HeadersInit;
+  /** WebSocket subprotocols to offer (the browser softphone offers its token this way). */
+  protocols?: string[];
   /** Connection timeout in ms (default 2000). */
   timeoutMs?: number;
 }
@@ -184,9 +186,9 @@ export class FakeTwilioCall {
    * @throws when the socket cannot be opened (after it is fully closed, so nothing leaks).
    */
   static async connect(options: FakeTwilioCallOptions): Promise<FakeTwilioCall> {
-    const socket = options.headers === undefined
+    const socket = options.headers === undefined && options.protocols === undefined
       ? new WebSocket(options.url)
-      : new WebSocket(options.url, { headers: options.headers });
+      : new WebSocket(options.url, { headers: options.headers, protocols: options.protocols });
     let resolveClosed!: (info: TwilioCloseInfo) => void;
     const closed = new Promise<TwilioCloseInfo>((resolve) => (resolveClosed = resolve));
     socket.addEventListener("close", (e) => resolveClosed({ code: e.code, reason: e.reason }));

@@ -1,0 +1,119 @@
+/**
+ * The softphone's HTTP routes: the page at `GET /`, its scripts under
+ * `/softphone/`, and `POST /softphone/token`, which issues the short-lived
+ * token the page needs to open `/media-stream` (see `softphone_token.ts`).
+ *
+ * The page and scripts are imported as text, so they are part of the module
+ * graph: `deno compile` embeds them and Deno Deploy ships them.
+ *
+ * @module
+ */
+import page from "./page.html" with { type: "text" };
+import softphoneJs from "./softphone.js" with { type: "text" };
+import mulawJs from "./mulaw.js" with { type: "text" };
+import resampleJs from "./resample.js" with { type: "text" };
+import { type IssuedSoftphoneToken, SoftphoneTokens } from "./softphone_token.ts";
+
+/** Paths of the softphone. */
+export const SOFTPHONE_ROUTES = {
+  page: "/",
+  token: "/softphone/token",
+} as const;
+
+const ASSETS: Record<string, string> = {
+  "/softphone/softphone.js": softphoneJs,
+  "/softphone/mulaw.js": mulawJs,
+  "/softphone/resample.js": resampleJs,
+};
+
+const SECURITY_HEADERS = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+const PAGE_HEADERS = {
+  ...SECURITY_HEADERS,
+  "content-type": "text/html; charset=utf-8",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; " +
+    "media-src 'self' blob:; img-src 'self' data:; base-uri 'none'; form-action 'none'; " +
+    "frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+};
+
+function plain(body: string, status: number, headers: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+/** The softphone's routes, given the token issuer. */
+export interface SoftphoneRoutes {
+  /** The token issuer (shared with the media-stream check). */
+  readonly tokens: SoftphoneTokens;
+  /**
+   * Answers a softphone request, or returns undefined when `path` is not a
+   * softphone route (the app then routes it as usual).
+   */
+  handle(request: Request, path: string): Response | undefined;
+}
+
+/**
+ * Creates the softphone routes.
+ *
+ * @example
+ * ```ts
+ * import { createSoftphoneRoutes } from "./softphone_routes.ts";
+ * const routes = createSoftphoneRoutes();
+ * const res = routes.handle(new Request("http://localhost:5050/"), "/");
+ * if (res?.status !== 200) throw new Error("the page is served");
+ * ```
+ */
+export function createSoftphoneRoutes(tokens = new SoftphoneTokens()): SoftphoneRoutes {
+  function token(request: Request): Response {
+    if (request.method !== "POST") {
+      return plain("Method not allowed: ask for a softphone token with POST.\n", 405, {
+        allow: "POST",
+      });
+    }
+    // Browsers send Origin on POST: refuse other sites (they could not read the answer anyway).
+    const origin = request.headers.get("origin");
+    const host = request.headers.get("host") ?? new URL(request.url).host;
+    if (origin !== null && origin !== "null") {
+      let originHost: string | undefined;
+      try {
+        originHost = new URL(origin).host;
+      } catch {
+        originHost = undefined;
+      }
+      if (originHost !== host) {
+        return plain("Forbidden: softphone tokens are only issued to this server's page.\n", 403);
+      }
+    }
+    const issued: IssuedSoftphoneToken = tokens.issue();
+    return new Response(JSON.stringify(issued), {
+      headers: { ...SECURITY_HEADERS, "content-type": "application/json" },
+    });
+  }
+
+  return {
+    tokens,
+    handle(request, path) {
+      if (path === SOFTPHONE_ROUTES.page) {
+        if (request.method !== "GET" && request.method !== "HEAD") return undefined;
+        return new Response(request.method === "HEAD" ? null : page, { headers: PAGE_HEADERS });
+      }
+      if (path === SOFTPHONE_ROUTES.token) return token(request);
+      const asset = ASSETS[path];
+      if (asset === undefined) return undefined;
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        return plain("Method not allowed.\n", 405, { allow: "GET, HEAD" });
+      }
+      return new Response(request.method === "HEAD" ? null : asset, {
+        headers: { ...SECURITY_HEADERS, "content-type": "text/javascript; charset=utf-8" },
+      });
+    },
+  };
+}

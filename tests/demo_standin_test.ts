@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import type { CallSummary } from "../src/bridge/call_runner.ts";
+import { startDemo } from "../src/demo/demo.ts";
+import { type StandinEvent, StandinRealtime } from "../src/demo/standin_realtime.ts";
+import { FakeTwilioCall } from "./support/fake_twilio.ts";
+import { validateServerEvent } from "./support/realtime_schema.ts";
+import { waitUntil } from "./support/wait.ts";
+
+const LOUD = 0x20; // μ-law byte of about -4000 (RMS 0.12): speech for the stand-in's VAD
+const SILENT = 0xff; // μ-law zero
+
+function schemaProblems(events: StandinEvent[]): string[] {
+  return events.flatMap((event) =>
+    validateServerEvent(event, { strict: true }).map((e) => `${event.type}: ${e}`)
+  );
+}
+
+Deno.test("offline demo: a softphone call is greeted, echoed, interrupted, then ended by end_call after silence", async () => {
+  const events: StandinEvent[] = [];
+  const finished: CallSummary[] = [];
+  const restHangUps: string[] = [];
+  await using demo = startDemo({
+    env: {
+      END_CALL_GRACE_SECONDS: "0.2",
+      LOG_LEVEL: "error",
+      // Twilio credentials are set, yet a softphone call must never hang up through Twilio REST.
+      TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`,
+      TWILIO_AUTH_TOKEN: "twilio-token-for-the-demo-test",
+    },
+    standin: { silenceTimeoutMs: 1500, onEvent: (e) => events.push(e) },
+    server: {
+      port: 0,
+      hostname: "127.0.0.1",
+      hangUp: (sid) => {
+        restHangUps.push(sid);
+        return Promise.resolve();
+      },
+      onCallFinished: (summary) => finished.push(summary),
+    },
+  });
+  const base = demo.server.localUrl;
+  const issued = await (await fetch(`${base}/softphone/token`, { method: "POST" })).json();
+  const call = await FakeTwilioCall.connect({
+    url: `${base.replace("http", "ws")}/media-stream`,
+    protocols: ["softphone", `softphone-token.${issued.token}`],
+    callSid: issued.callSid,
+    streamSid: issued.streamSid,
+  });
+  try {
+    // The greeting (a chime) arrives and plays.
+    await call.waitFor((m) => m.event === "media", 3000);
+    await call.speak(400, SILENT);
+    // The caller says something, then pauses: the stand-in answers with their words.
+    await call.speak(600, LOUD);
+    await call.speak(700, SILENT);
+    await waitUntil(
+      () => call.receivedAudioBytes(LOUD) >= 600 * 8 * 0.9,
+      3000,
+      "the echo of the caller's words arrives",
+    );
+    assert.equal(demo.standin.stats.turns, 1);
+    // Talking over the reply: the bridge clears the playback and truncates what was heard.
+    const playedBefore = call.playedMs(LOUD);
+    await call.speak(400, LOUD);
+    await waitUntil(() => call.clearCount >= 1, 2000, "clear arrives");
+    await waitUntil(
+      () => demo.standin.stats.truncates >= 1,
+      2000,
+      "the stand-in confirms a truncate",
+    );
+    const heardMs = call.playedMs(LOUD);
+    const echoedMs = call.receivedAudioBytes(LOUD) / 8;
+    assert.ok(heardMs >= playedBefore && heardMs > 0, "part of the reply played");
+    assert.ok(heardMs < echoedMs, `the rest was cleared (heard ${heardMs} of ${echoedMs} ms)`);
+    assert.equal(demo.standin.stats.rejectedTruncates, 0, "the truncate was within the audio sent");
+    // Then silence: the stand-in ends the call through end_call; the farewell plays; hang-up.
+    await call.speak(5000, SILENT);
+    const closed = await call.closed;
+    assert.equal(closed.code, 1000);
+    await waitUntil(() => finished.length === 1, 3000, "call finished");
+  } finally {
+    await call.close();
+  }
+  assert.equal(demo.standin.stats.endCalls, 1);
+  assert.equal(finished[0].softphone, true, "the summary marks a softphone call");
+  assert.equal(finished[0].callSid, issued.callSid);
+  assert.equal(finished[0].outcome, "assistant_ended");
+  assert.equal(finished[0].stats.bargeIns >= 1, true);
+  assert.deepEqual(restHangUps, [], "softphone calls never hang up through Twilio REST");
+  const types = events.map((e) => e.type);
+  for (
+    const type of [
+      "session.created",
+      "session.updated",
+      "input_audio_buffer.speech_started",
+      "input_audio_buffer.speech_stopped",
+      "input_audio_buffer.committed",
+      "response.output_audio.delta",
+      "conversation.item.truncated",
+      "response.function_call_arguments.done",
+      "input_audio_buffer.cleared",
+      "response.done",
+    ]
+  ) assert.ok(types.includes(type), `the stand-in sent ${type}`);
+  assert.deepEqual(schemaProblems(events), [], "every stand-in event is a valid GA server event");
+  assert.deepEqual(call.protocolErrors, []);
+});
+
+Deno.test("the stand-in answers response.create with audio and rejects a truncate past it", async () => {
+  const events: StandinEvent[] = [];
+  const standin = StandinRealtime.start({ onEvent: (e) => events.push(e) });
+  const ws = new WebSocket(`${standin.url}?model=gpt-realtime`, ["realtime"]);
+  const received: StandinEvent[] = [];
+  const closed = new Promise((resolve) => ws.addEventListener("close", resolve));
+  ws.addEventListener("message", (e) => received.push(JSON.parse(e.data)));
+  try {
+    await new Promise((resolve) => ws.addEventListener("open", resolve, { once: true }));
+    ws.send(JSON.stringify({
+      type: "session.update",
+      session: {
+        type: "realtime",
+        audio: {
+          input: { format: { type: "audio/pcmu" } },
+          output: { format: { type: "audio/pcmu" } },
+        },
+      },
+    }));
+    ws.send(
+      JSON.stringify({ type: "response.create", response: { instructions: "Greet the caller." } }),
+    );
+    await waitUntil(() => received.some((e) => e.type === "response.done"), 2000);
+    const deltas = received.filter((e) => e.type === "response.output_audio.delta");
+    const itemId = String(deltas[0].item_id);
+    const bytes = deltas.reduce((n, e) => n + atob(String(e.delta)).length, 0);
+    assert.ok(bytes >= 400 * 8, "the greeting chime is at least 400 ms long");
+    ws.send(JSON.stringify({
+      type: "conversation.item.truncate",
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: bytes / 8 + 100,
+    }));
+    ws.send(JSON.stringify({
+      type: "conversation.item.truncate",
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: 200,
+    }));
+    await waitUntil(() => received.some((e) => e.type === "conversation.item.truncated"), 2000);
+    const error = received.find((e) => e.type === "error") as StandinEvent & {
+      error: { code: string; message: string };
+    };
+    assert.equal(error.error.code, "invalid_value");
+    assert.match(error.error.message, /already shorter than/);
+    const truncated = received.find((e) => e.type === "conversation.item.truncated");
+    assert.equal(truncated?.audio_end_ms, 200);
+    assert.equal(standin.stats.truncates, 1);
+    assert.equal(standin.stats.rejectedTruncates, 1);
+    const session = received.find((e) => e.type === "session.updated") as StandinEvent & {
+      session: { audio: { output: { format: unknown } } };
+    };
+    assert.deepEqual(session.session.audio.output.format, { type: "audio/pcmu" });
+  } finally {
+    ws.close();
+    await closed;
+    await standin.close();
+  }
+  assert.deepEqual(schemaProblems(events), []);
+});
