@@ -8,6 +8,7 @@ import { ConfigError, describeConfig, parseConfig } from "./src/config.ts";
 import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { startServer } from "./src/server.ts";
+import { securityWarnings } from "./src/security/call_admission.ts";
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
 export async function main(): Promise<number> {
@@ -25,10 +26,15 @@ export async function main(): Promise<number> {
   await configureLogging({
     level: config.logLevel,
     format: config.logFormat,
-    secrets: [config.openaiApiKey, config.twilio?.authToken ?? ""].filter((s) => s !== ""),
+    secrets: [
+      config.openaiApiKey,
+      config.twilio?.authToken ?? "",
+      config.twilioAuthToken ?? "",
+      config.streamTokenSecret ?? "",
+    ].filter((s) => s !== ""),
   });
   const log = getBridgeLogger("server");
-  for (const warning of config.warnings) log.warn(warning);
+  for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
   const server = startServer({
     config,
     onListen: ({ hostname, port }) => {

@@ -55,7 +55,7 @@ const WHITESPACE = /\s/;
 const LOG_LEVELS: readonly LogLevelName[] = ["trace", "debug", "info", "warning", "error", "fatal"];
 const EAGERNESS = ["low", "medium", "high", "auto"] as const;
 /** Variables whose values are never shown in messages. */
-const SECRET_NAMES = ["OPENAI_API_KEY", "TWILIO_AUTH_TOKEN"];
+const SECRET_NAMES = ["OPENAI_API_KEY", "TWILIO_AUTH_TOKEN", "STREAM_TOKEN_SECRET"];
 const SERVER_VAD_KNOBS = ["VAD_THRESHOLD", "VAD_PREFIX_PADDING_MS", "VAD_SILENCE_DURATION_MS"];
 
 /** Text of the warning added when `TEMPERATURE` is set. */
@@ -213,6 +213,7 @@ export function parseConfig(
   const softphone = reader.boolean("SOFTPHONE", false);
 
   if (reader.raw("TEMPERATURE") !== undefined) reader.warning(TEMPERATURE_WARNING);
+  const security = parseSecurity(reader);
 
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
 
@@ -238,6 +239,7 @@ export function parseConfig(
     logFormat,
     warnings: reader.warnings,
     softphone,
+    ...security,
   };
 }
 
@@ -280,6 +282,14 @@ export function describeConfig(config: Config): Record<string, unknown> {
     logLevel: config.logLevel,
     logFormat: config.logFormat,
     softphone: config.softphone,
+    twilioAuthToken: config.twilioAuthToken === undefined ? "not set" : "set",
+    twilioSignatureCheck: config.twilioSignatureCheck ? "on" : "off",
+    streamTokenSecret: config.streamTokenSecret === undefined
+      ? "not set (random per process)"
+      : "set",
+    maxConcurrentCalls: config.maxConcurrentCalls,
+    maxCallSeconds: config.maxCallSeconds,
+    callerIdleSeconds: config.callerIdleSeconds,
   };
 }
 
@@ -580,18 +590,16 @@ function parseTwilio(reader: EnvReader): Config["twilio"] {
   if (accountSid === undefined && authToken === undefined) return undefined;
   if (authToken === undefined) {
     reader.problem(
-      "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not. Set both (from https://console.twilio.com) or neither.",
+      "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not. Set TWILIO_AUTH_TOKEN too (from https://console.twilio.com), or unset TWILIO_ACCOUNT_SID.",
     );
   } else if (WHITESPACE.test(authToken)) {
     reader.problem(
       "TWILIO_AUTH_TOKEN contains whitespace (value not shown). Copy it again from https://console.twilio.com without spaces or line breaks.",
     );
   }
-  if (accountSid === undefined) {
-    reader.problem(
-      "TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not. Set both (from https://console.twilio.com) or neither.",
-    );
-  } else if (!TWILIO_ACCOUNT_SID.test(accountSid)) {
+  // The token alone is enough for signature checks; REST hang-up also needs the SID.
+  if (accountSid === undefined) return undefined;
+  if (!TWILIO_ACCOUNT_SID.test(accountSid)) {
     reader.invalid(
       "TWILIO_ACCOUNT_SID",
       '"AC" followed by 32 hexadecimal digits (see https://console.twilio.com)',
@@ -600,6 +608,33 @@ function parseTwilio(reader: EnvReader): Config["twilio"] {
   }
   if (accountSid === undefined || authToken === undefined) return undefined;
   return { accountSid, authToken };
+}
+
+function parseSecurity(reader: EnvReader): Pick<
+  Config,
+  | "twilioAuthToken"
+  | "twilioSignatureCheck"
+  | "streamTokenSecret"
+  | "maxConcurrentCalls"
+  | "maxCallSeconds"
+  | "callerIdleSeconds"
+> {
+  const authToken = reader.raw("TWILIO_AUTH_TOKEN");
+  const check = reader.choice("TWILIO_SIGNATURE_CHECK", ["on", "off"] as const, "on");
+  const secret = reader.raw("STREAM_TOKEN_SECRET");
+  if (secret !== undefined && secret.length < 16) {
+    reader.problem(
+      "STREAM_TOKEN_SECRET is too short (value not shown): use at least 16 random characters, e.g. the output of `openssl rand -hex 32`, the same on every instance.",
+    );
+  }
+  return {
+    twilioAuthToken: authToken !== undefined && !WHITESPACE.test(authToken) ? authToken : undefined,
+    twilioSignatureCheck: check === "on",
+    streamTokenSecret: secret,
+    maxConcurrentCalls: reader.integer("MAX_CONCURRENT_CALLS", 20, 1, 100_000),
+    maxCallSeconds: reader.integer("MAX_CALL_SECONDS", 1800, 0, 86_400),
+    callerIdleSeconds: reader.integer("CALLER_IDLE_SECONDS", 60, 0, 86_400),
+  };
 }
 
 function parseLogLevel(reader: EnvReader): LogLevelName {

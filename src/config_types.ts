@@ -90,4 +90,16 @@ export interface Config {
   warnings: string[];
   /** Serve the browser softphone at `GET /` and accept its token on `/media-stream`. */
   softphone: boolean;
+  /** Twilio auth token for signature checks (secret; never logged), or undefined. */
+  twilioAuthToken: string | undefined;
+  /** Whether Twilio signatures and stream tokens are required (`TWILIO_SIGNATURE_CHECK`). */
+  twilioSignatureCheck: boolean;
+  /** Key of the per-call stream tokens (secret), or undefined for a random per-process key. */
+  streamTokenSecret: string | undefined;
+  /** Most calls in progress at once; further calls are rejected as busy. */
+  maxConcurrentCalls: number;
+  /** Longest call in seconds before the assistant wraps up; 0: no limit. */
+  maxCallSeconds: number;
+  /** Seconds of caller silence (and no assistant speech) before the assistant wraps up; 0: off. */
+  callerIdleSeconds: number;
 }

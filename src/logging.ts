@@ -155,7 +155,8 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
  * - every exact string in `secrets` (8 characters or more), also in its
  *   JSON-escaped form, becomes `[redacted]`;
  * - strings that look like OpenAI keys (`sk-` and 20 or more of
- *   `[A-Za-z0-9_-]`) become `[redacted]`;
+ *   `[A-Za-z0-9_-]`) or per-call stream tokens (`v1.<expiry>.<mac>`) become
+ *   `[redacted]`;
  * - phone numbers keep only their last 2 digits: E.164 numbers (`+` or `%2B`
  *   and 7 to 15 digits) become e.g. `+*********23`, and standalone runs of 10
  *   to 15 digits are masked the same way, except runs starting with `1` that
@@ -193,6 +194,7 @@ export function createRedactor(secrets: string[]): (text: string) => string {
     }
     return result
       .replace(OPENAI_KEY, REDACTED)
+      .replace(STREAM_TOKEN, REDACTED)
       .replace(E164_PHONE, (_match, prefix: string, digits: string) => prefix + maskDigits(digits))
       .replace(BARE_PHONE, (digits) => {
         if (digits.startsWith("1") && digits.length !== 11) return digits;
@@ -202,6 +204,8 @@ export function createRedactor(secrets: string[]): (text: string) => string {
 }
 
 const OPENAI_KEY = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g;
+/** Per-call stream tokens (`src/security/stream_token.ts`). */
+const STREAM_TOKEN = /v1\.\d{1,15}\.[A-Za-z0-9_-]{43}/g;
 const E164_PHONE = /(\+|%2[Bb])(\d{7,15})(?!\d)/g;
 const BARE_PHONE = /(?<![A-Za-z0-9_.])\d{10,15}(?![A-Za-z0-9_]|\.\d)/g;
 

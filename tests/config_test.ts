@@ -79,6 +79,12 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     logFormat: "json",
     warnings: [],
     softphone: false,
+    twilioAuthToken: undefined,
+    twilioSignatureCheck: true,
+    streamTokenSecret: undefined,
+    maxConcurrentCalls: 20,
+    maxCallSeconds: 1800,
+    callerIdleSeconds: 60,
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);
@@ -449,7 +455,7 @@ Deno.test("END_CALL_GRACE_SECONDS and END_CALL_WATCHDOG_SECONDS accept their ran
   }
 });
 
-Deno.test("Twilio credentials are both set or neither", () => {
+Deno.test("Twilio REST credentials need the token; the token alone is for signatures", () => {
   assert.deepEqual(parse({ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN }).twilio, {
     accountSid: SID,
     authToken: TOKEN,
@@ -457,13 +463,11 @@ Deno.test("Twilio credentials are both set or neither", () => {
   assert.equal(parse({ TWILIO_ACCOUNT_SID: "", TWILIO_AUTH_TOKEN: "" }).twilio, undefined);
   assert.equal(
     problemOf({ TWILIO_ACCOUNT_SID: SID }),
-    "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not. Set both (from https://console.twilio.com) or neither.",
+    "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not. Set TWILIO_AUTH_TOKEN too (from https://console.twilio.com), or unset TWILIO_ACCOUNT_SID.",
   );
-  const tokenOnly = problemOf({ TWILIO_AUTH_TOKEN: TOKEN });
-  assert.equal(
-    tokenOnly,
-    "TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not. Set both (from https://console.twilio.com) or neither.",
-  );
+  const tokenOnly = parse({ TWILIO_AUTH_TOKEN: TOKEN });
+  assert.equal(tokenOnly.twilio, undefined, "no REST hang-up without the account SID");
+  assert.equal(tokenOnly.twilioAuthToken, TOKEN, "but signatures can be checked");
   const badSid = problemOf({ TWILIO_ACCOUNT_SID: "AC123", TWILIO_AUTH_TOKEN: TOKEN });
   assert.equal(
     badSid,
@@ -471,7 +475,7 @@ Deno.test("Twilio credentials are both set or neither", () => {
   );
   const badToken = problemOf({ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: "abc defghijkl" });
   assert.match(badToken, /^TWILIO_AUTH_TOKEN contains whitespace \(value not shown\)\./);
-  for (const text of [tokenOnly, badSid, badToken]) {
+  for (const text of [badSid, badToken]) {
     assert.ok(!text.includes(TOKEN) && !text.includes("defghijkl"));
   }
 });
@@ -516,4 +520,34 @@ Deno.test("describeConfig() hides the key and the Twilio token", () => {
   assert.equal(summary.port, 5050);
   assert.equal(summary.systemMessage, `${config.systemMessage.length} characters`);
   assert.equal(describeConfig(parse()).twilio, "not set");
+});
+
+Deno.test("security settings: signature check, stream token secret and limits", () => {
+  const config = parse({
+    TWILIO_AUTH_TOKEN: TOKEN,
+    TWILIO_SIGNATURE_CHECK: "OFF",
+    STREAM_TOKEN_SECRET: "0123456789abcdef-shared",
+    MAX_CONCURRENT_CALLS: "3",
+    MAX_CALL_SECONDS: "0",
+    CALLER_IDLE_SECONDS: "45",
+  });
+  assert.equal(config.twilioSignatureCheck, false);
+  assert.equal(config.streamTokenSecret, "0123456789abcdef-shared");
+  assert.equal(config.maxConcurrentCalls, 3);
+  assert.equal(config.maxCallSeconds, 0);
+  assert.equal(config.callerIdleSeconds, 45);
+  const summary = JSON.stringify(describeConfig(config));
+  assert.equal(summary.includes(TOKEN), false);
+  assert.equal(summary.includes("0123456789abcdef-shared"), false);
+  assert.equal(
+    problemOf({ TWILIO_SIGNATURE_CHECK: "maybe" }),
+    'TWILIO_SIGNATURE_CHECK must be one of on or off, got "maybe".',
+  );
+  assert.equal(
+    problemOf({ MAX_CONCURRENT_CALLS: "0" }),
+    'MAX_CONCURRENT_CALLS must be an integer from 1 to 100000, got "0".',
+  );
+  const short = problemOf({ STREAM_TOKEN_SECRET: "short-secret" });
+  assert.match(short, /^STREAM_TOKEN_SECRET is too short \(value not shown\)/);
+  assert.equal(short.includes("short-secret"), false);
 });

@@ -4,8 +4,11 @@ import { createApp } from "../src/http/app.ts";
 
 const KEY = "sk-test-abcdefghijklmnopqrstuvwxyz";
 
+/** An app with signature checks off (they are tested in security_http_test.ts). */
 function app(env: Record<string, string> = {}) {
-  return createApp({ config: parseConfig({ OPENAI_API_KEY: KEY, ...env }) });
+  return createApp({
+    config: parseConfig({ OPENAI_API_KEY: KEY, TWILIO_SIGNATURE_CHECK: "off", ...env }),
+  });
 }
 
 function post(path: string, body = "", headers: Record<string, string> = {}) {

@@ -1,35 +1,52 @@
 import assert from "node:assert/strict";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
-import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
+import { BridgeHarness, sleep, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
+import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
 
 const PHONE = "+14155550123";
-const TWILIO_TOKEN = "0123456789abcdef0123456789abcdef";
+const TWILIO_TOKEN = TEST_TWILIO_TOKEN;
+const TOKEN_SECRET = "stream-token-secret-0123456789";
 
 Deno.test("a whole call logged at debug level leaks no key, token or phone number", async () => {
   const lines: string[] = [];
   await configureLogging({
     level: "debug",
     format: "json",
-    secrets: [TEST_API_KEY, TWILIO_TOKEN],
+    secrets: [TEST_API_KEY, TWILIO_TOKEN, TOKEN_SECRET],
     sink: (line) => lines.push(line),
   });
+  const streamTokens: string[] = [];
+  const bodies: string[] = [];
   try {
-    await using h = await BridgeHarness.start({
+    await using h = await BridgeHarness.startSecure({
       TWILIO_ACCOUNT_SID: "AC0123456789abcdef0123456789abcdef",
-      TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
+      STREAM_TOKEN_SECRET: TOKEN_SECRET,
       END_CALL_GRACE_SECONDS: "0",
     }, { app: { hangUp: () => Promise.resolve() } });
-    const webhook = await h.server.app.handler(
-      new Request("http://127.0.0.1/incoming-call", {
+    // Refused requests: their bodies and log lines must not echo anything secret either.
+    for (const path of ["/incoming-call", "/call-ended"]) {
+      const res = await fetch(`${h.server.localUrl}${path}`, {
         method: "POST",
-        body: new URLSearchParams({ CallSid: "CA1", From: PHONE, Caller: PHONE, To: PHONE })
-          .toString(),
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-      }),
-    );
-    await webhook.text();
-    const call = await h.call({ customParameters: { note: `caller ${PHONE}` } });
+        body: new URLSearchParams({ CallSid: "CA1", From: PHONE, Caller: PHONE }),
+        headers: { "x-twilio-signature": await twilioSignature("wrong-token-123456", path) },
+      });
+      bodies.push(await res.text());
+    }
+    const refused = await FakeTwilioCall.connect({ url: h.mediaStreamUrl }).catch((e) => e);
+    bodies.push(String(refused));
+    const call = await h.signedCall({
+      from: PHONE,
+      customParameters: { note: `caller ${PHONE}` },
+    });
+    streamTokens.push(call.customParameters.streamToken);
+    // A replayed token is refused; the refusal must not log the token.
+    const replay = await h.call({
+      callSid: call.callSid,
+      headers: { "x-twilio-signature": await twilioSignature(TWILIO_TOKEN, h.mediaStreamUrl) },
+      customParameters: { streamToken: call.customParameters.streamToken, n: `${PHONE}` },
+    });
+    await replay.closed;
     const session = await h.realtime.nextSession();
     await session.waitFor("session.update");
     call.sendFrames(5);
@@ -49,7 +66,7 @@ Deno.test("a whole call logged at debug level leaks no key, token or phone numbe
     r3.finish();
     await sleep(300);
     await call.hangUp();
-    await h.waitForFinished(1);
+    await h.waitForFinished(2);
   } finally {
     await disposeLogging();
   }
@@ -57,7 +74,23 @@ Deno.test("a whole call logged at debug level leaks no key, token or phone numbe
   assert.ok(lines.length > 10, `expected a detailed debug log, got ${lines.length} lines`);
   assert.match(all, /Barge-in/);
   assert.match(all, /"callSid":"CA/);
-  for (const secret of [TEST_API_KEY, TWILIO_TOKEN, PHONE, PHONE.slice(1)]) {
+  assert.match(all, /stream token reused/);
+  assert.equal(streamTokens.length, 1);
+  assert.match(streamTokens[0], /^v1\./);
+  const secrets = [
+    TEST_API_KEY,
+    TWILIO_TOKEN,
+    TOKEN_SECRET,
+    PHONE,
+    PHONE.slice(1),
+    ...streamTokens,
+  ];
+  for (const secret of secrets) {
     assert.equal(all.includes(secret), false, `the log contains ${secret.slice(0, 4)}…`);
+    for (const body of bodies) {
+      assert.equal(body.includes(secret), false, `a response contains ${secret.slice(0, 4)}…`);
+    }
   }
+  // The stream token's MAC alone must not leak either.
+  assert.equal(all.includes(streamTokens[0].split(".")[2]), false);
 });

@@ -12,7 +12,8 @@ import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/cal
 import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
 import { parseServerEvent } from "../openai/server_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
-import { parseTwilioMessage } from "../twilio/media_stream_messages.ts";
+import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
+import { parseTwilioMessage, type TwilioStart } from "../twilio/media_stream_messages.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 
 /** Opens a WebSocket; tests inject fakes. */
@@ -66,6 +67,14 @@ export interface CallRunnerOptions {
   onFinished?: (summary: CallSummary) => void;
   /** Marks the call as a browser softphone call in its summary. */
   softphone?: boolean;
+  /**
+   * Checks Twilio's `start` message (e.g. its stream token) before the core
+   * sees it: undefined admits the stream, a string refuses it (close code
+   * 1008 with that reason). Default: admit every stream.
+   */
+  admitStart?: (start: TwilioStart) => string | undefined;
+  /** Limits on media-stream frames (size, rate, invalid messages). */
+  guard?: StreamGuardOptions;
 }
 
 const OPEN = 1;
@@ -94,7 +103,8 @@ export class CallRunner {
   #finish: { outcome: CallOutcome; reason: string } | undefined;
   #reported = false;
   #toolAborts = new Map<string, AbortController>();
-  #invalidTwilio = 0;
+  #guard: StreamGuard;
+  #invalidOpenAI = 0;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -106,6 +116,7 @@ export class CallRunner {
     this.#log = options.logger;
     this.#twilio = twilioSocket;
     this.#startedAt = this.#now();
+    this.#guard = new StreamGuard(options.guard);
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
     this.#core = new CallCore({
       ...options.core,
@@ -155,12 +166,12 @@ export class CallRunner {
     });
     ws.addEventListener("message", (e) => {
       if (typeof e.data !== "string") {
-        this.#log.warn("Ignored a binary message from OpenAI.");
+        this.#noteInvalidOpenAI("OpenAI sent a binary frame; only JSON text frames are expected.");
         return;
       }
       const parsed = parseServerEvent(e.data);
       if (!parsed.ok) {
-        this.#log.warn("Ignored a malformed OpenAI event: {error}", { error: parsed.error });
+        this.#noteInvalidOpenAI(parsed.error);
         return;
       }
       this.#dispatch({ type: "openai_event", event: parsed.event });
@@ -180,13 +191,24 @@ export class CallRunner {
   }
 
   #onTwilioMessage(e: MessageEvent): void {
-    if (typeof e.data !== "string") {
-      this.#noteInvalidTwilio("Twilio sent a binary frame; only JSON text frames are expected.");
+    if (this.#core.finished) return; // the stream is closing; nothing more to do
+    const verdict = this.#guard.screen(e.data, this.#now());
+    if (verdict.action === "close") {
+      this.#dispatch({ type: "refuse", code: verdict.code, reason: verdict.reason });
       return;
     }
-    const parsed = parseTwilioMessage(e.data);
+    const parsed = parseTwilioMessage(verdict.text);
     if (!parsed.ok) {
-      this.#noteInvalidTwilio(parsed.error);
+      const noted = this.#guard.invalid();
+      if (noted.close !== undefined) {
+        this.#dispatch({ type: "refuse", ...noted.close });
+      } else if (noted.log) {
+        // Only the first one: a flood of junk must not flood the logs.
+        this.#log.warn(
+          "Ignored an invalid media-stream message (further ones are not logged): {error}",
+          { error: parsed.error },
+        );
+      }
       return;
     }
     if (parsed.value.event === "start") {
@@ -194,17 +216,24 @@ export class CallRunner {
         callSid: parsed.value.callSid,
         streamSid: parsed.value.streamSid,
       });
+      const refusal = this.#core.streamSid === undefined
+        ? this.#options.admitStart?.(parsed.value)
+        : undefined;
+      if (refusal !== undefined) {
+        this.#dispatch({ type: "refuse", code: 1008, reason: refusal });
+        return;
+      }
     }
     this.#dispatch({ type: "twilio_message", message: parsed.value });
   }
 
-  #noteInvalidTwilio(error: string): void {
-    // One line for the first few, then one per hundred, so a flood cannot flood the logs.
-    this.#invalidTwilio++;
-    if (this.#invalidTwilio <= 3 || this.#invalidTwilio % 100 === 0) {
-      this.#log.warn("Ignored an invalid media-stream message ({count} so far): {error}", {
+  #noteInvalidOpenAI(error: string): void {
+    // The first few only, so a misbehaving peer cannot flood the logs.
+    this.#invalidOpenAI++;
+    if (this.#invalidOpenAI <= 3) {
+      this.#log.warn("Ignored an invalid OpenAI event ({count} so far): {error}", {
         error,
-        count: this.#invalidTwilio,
+        count: this.#invalidOpenAI,
       });
     }
   }
@@ -360,7 +389,10 @@ export class CallRunner {
         }
         return;
       case "close_stream":
-        closeTwilio(1011, "assistant unavailable");
+        closeTwilio(
+          command.close?.code ?? 1011,
+          command.close?.reason ?? "assistant unavailable",
+        );
         return;
       case "none":
         closeTwilio(1000, "call ended");

@@ -50,6 +50,15 @@ export interface CallCoreOptions {
   showTimingMath?: boolean;
   /** Names of custom tools the call runner can execute. */
   customTools?: readonly string[];
+  /** Ms after the stream opens within which Twilio must send `start`. Default 10000. */
+  startTimeoutMs?: number;
+  /** Ms after `start` at which the assistant wraps the call up; 0: no limit. Default 0. */
+  maxCallMs?: number;
+  /**
+   * Ms of caller silence (no speech detected, no assistant speech) after which
+   * the assistant wraps the call up; 0: off. Default 0.
+   */
+  callerIdleMs?: number;
 }
 
 /** Counters a call keeps for logs and metrics. */
@@ -74,6 +83,10 @@ type EndCallStage =
 
 const FAREWELL_INSTRUCTIONS =
   "The caller is ending the call. Say one short, warm goodbye sentence, then stop. Do not ask any question.";
+const TIME_LIMIT_INSTRUCTIONS =
+  "The call has reached its time limit. In one short, polite sentence tell the caller you have to end the call now, and say goodbye. Do not ask any question.";
+const IDLE_INSTRUCTIONS =
+  "The caller has been silent for a while. In one short, polite sentence say you will end the call because you have not heard from them, and say goodbye. Do not ask any question.";
 const MAX_REMEMBERED_IDS = 64;
 
 function greetingInstructions(greeting: string): string {
@@ -135,8 +148,20 @@ export class CallCore {
   #openAudioItem: string | undefined;
 
   #endCall:
-    | { stage: EndCallStage; toolResponseId: string; farewellResponseId?: string }
+    | {
+      stage: EndCallStage;
+      toolResponseId: string;
+      farewellResponseId?: string;
+      /** Per-response instructions of the farewell. */
+      instructions: string;
+      /** The finish reason once it is over. */
+      reason: string;
+    }
     | undefined;
+  /** When the caller last spoke or the assistant's audio is expected to end (ms). */
+  #quietSince = 0;
+  /** Keys of debug lines already logged once (hostile input must not flood logs). */
+  #loggedOnce = new Set<string>();
   #farewellMark: string | undefined;
   #finished = false;
   #stats: CallStats = {
@@ -164,6 +189,9 @@ export class CallCore {
       maxQueuedFrames: options.maxQueuedFrames ?? 500,
       showTimingMath: options.showTimingMath ?? false,
       customTools: options.customTools ?? [],
+      startTimeoutMs: options.startTimeoutMs ?? 10_000,
+      maxCallMs: options.maxCallMs ?? 0,
+      callerIdleMs: options.callerIdleMs ?? 0,
     };
     this.#greetingPending = options.greeting !== undefined && options.greeting !== "";
     this.#ledger = new PlaybackLedger({ markIntervalMs: this.#options.markIntervalMs });
@@ -205,6 +233,7 @@ export class CallCore {
     switch (input.type) {
       case "begin":
         this.#setTimer("openai_connect", this.#options.openaiConnectTimeoutMs);
+        this.#setTimer("start_timeout", this.#options.startTimeoutMs);
         break;
       case "twilio_message":
         this.#onTwilio(input.message);
@@ -234,6 +263,16 @@ export class CallCore {
       case "tool_result":
         this.#onToolResult(input.callId, input.output);
         break;
+      case "refuse":
+        this.#log("warning", "Refused the media stream: {reason}.", {
+          reason: input.reason,
+          code: input.code,
+        });
+        this.#finish("refused", `Refused: ${input.reason}.`, "close_stream", {
+          code: input.code,
+          reason: input.reason,
+        });
+        break;
     }
     return this.#out;
   }
@@ -246,11 +285,17 @@ export class CallCore {
         return;
       case "start":
         if (this.#streamSid !== undefined) {
-          this.#log("warning", "Ignored a second Twilio start message.");
+          this.#logOnce("second_start", "warning", "Ignored a second Twilio start message.");
           return;
         }
         this.#streamSid = message.streamSid;
         this.#callSid = message.callSid;
+        this.#cancelTimer("start_timeout");
+        this.#quietSince = this.#now;
+        if (this.#options.maxCallMs > 0) this.#setTimer("max_duration", this.#options.maxCallMs);
+        if (this.#options.callerIdleMs > 0) {
+          this.#setTimer("caller_idle", this.#options.callerIdleMs);
+        }
         this.#log("info", "Media stream started.", {
           encoding: message.encoding,
           sampleRate: message.sampleRate,
@@ -273,11 +318,11 @@ export class CallCore {
         break;
     }
     if (this.#streamSid === undefined) {
-      this.#log("debug", `Ignored Twilio ${message.event} before start.`);
+      this.#logOnce("before_start", "debug", `Ignored Twilio ${message.event} before start.`);
       return;
     }
     if (message.streamSid !== this.#streamSid) {
-      this.#log("debug", `Ignored Twilio ${message.event} for another stream.`);
+      this.#logOnce("other_stream", "debug", `Ignored Twilio ${message.event} for another stream.`);
       return;
     }
     switch (message.event) {
@@ -313,9 +358,12 @@ export class CallCore {
   #onMark(name: string): void {
     const position = this.#ledger.onMark(name, this.#now);
     if (position === undefined) {
-      this.#log("debug", "Ignored a mark that is stale or was not sent by this call.", {
-        mark: name,
-      });
+      this.#logOnce(
+        "unknown_mark",
+        "debug",
+        "Ignored a mark that is stale or was not sent by this call (logged once per call).",
+        { mark: name.slice(0, 64) },
+      );
       return;
     }
     if (name === this.#farewellMark && this.#endCall !== undefined) {
@@ -447,6 +495,10 @@ export class CallCore {
   ): void {
     if (this.#activeResponseId === event.responseId) this.#activeResponseId = undefined;
     this.#conversation.addUsage(event.usage);
+    this.#quietSince = Math.max(
+      this.#quietSince,
+      this.#now + this.#ledger.snapshot(this.#now).pendingMs,
+    );
     if (event.status === "failed") {
       this.#log("error", "OpenAI response failed.", {
         responseId: event.responseId,
@@ -490,7 +542,12 @@ export class CallCore {
         return;
       }
       this.#log("info", "The assistant is ending the call.", { reason: reasonOf(args) });
-      this.#endCall = { stage: "awaiting_tool_response_done", toolResponseId: responseId };
+      this.#endCall = {
+        stage: "awaiting_tool_response_done",
+        toolResponseId: responseId,
+        instructions: FAREWELL_INSTRUCTIONS,
+        reason: "The assistant ended the call.",
+      };
       this.#sendToolOutput(callId, { ok: true });
       // Stop feeding caller audio so voice activity cannot cancel the farewell.
       this.#sendOpenAI(encodeInputClear());
@@ -520,8 +577,20 @@ export class CallCore {
     if (this.#endCall === undefined) return;
     this.#endCall.stage = "farewell_requested";
     this.#requestResponse(
-      encodeResponseCreate({ instructions: FAREWELL_INSTRUCTIONS, toolChoice: "none" }),
+      encodeResponseCreate({ instructions: this.#endCall.instructions, toolChoice: "none" }),
     );
+  }
+
+  /**
+   * Ends the call politely without a tool call (time limit, idle caller):
+   * the same farewell path as `end_call`, with its own instructions.
+   */
+  #wrapUp(instructions: string, reason: string): void {
+    if (this.#endCall !== undefined) return;
+    this.#endCall = { stage: "farewell_requested", toolResponseId: "", instructions, reason };
+    this.#sendOpenAI(encodeInputClear());
+    this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
+    this.#requestFarewell();
   }
 
   /** Sends `response.create` now, or after the active response is done. */
@@ -540,6 +609,7 @@ export class CallCore {
   }
 
   #onSpeechStarted(): void {
+    this.#quietSince = Math.max(this.#quietSince, this.#now);
     if (this.#endCall !== undefined) {
       this.#log("debug", "Caller speech during the farewell is ignored.");
       return;
@@ -638,18 +708,68 @@ export class CallCore {
         this.#finish("assistant_ended", "Farewell playback timeout.", "hang_up");
         return;
       case "end_call_grace":
-        this.#finish("assistant_ended", "The assistant ended the call.", "hang_up");
+        this.#finish(
+          "assistant_ended",
+          this.#endCall?.reason ?? "The assistant ended the call.",
+          "hang_up",
+        );
+        return;
+      case "start_timeout":
+        if (this.#streamSid === undefined) {
+          this.#log("warning", "Twilio sent no start message in time; closing the stream.", {
+            timeoutMs: this.#options.startTimeoutMs,
+          });
+          this.#finish("refused", "No start message.", "close_stream", {
+            code: 1008,
+            reason: "no start message",
+          });
+        }
+        return;
+      case "max_duration":
+        if (this.#endCall !== undefined) return;
+        this.#log("info", "The call reached its maximum duration; the assistant wraps up.", {
+          maxCallMs: this.#options.maxCallMs,
+        });
+        this.#wrapUp(TIME_LIMIT_INSTRUCTIONS, "Maximum call duration reached.");
+        return;
+      case "caller_idle":
+        this.#onIdleCheck();
         return;
     }
   }
 
-  #finish(outcome: CallOutcome, reason: string, action: "hang_up" | "close_stream" | "none"): void {
+  #onIdleCheck(): void {
+    const idleMs = this.#options.callerIdleMs;
+    if (this.#endCall !== undefined || idleMs <= 0) return;
+    const assistantBusy = this.#activeResponseId !== undefined || this.#responseRequested ||
+      this.#pendingToolCalls.size > 0;
+    const dueAt = this.#quietSince + idleMs;
+    if (assistantBusy || this.#now < dueAt) {
+      this.#setTimer("caller_idle", assistantBusy ? idleMs : Math.ceil(dueAt - this.#now));
+      return;
+    }
+    this.#log("info", "The caller has been silent too long; the assistant wraps up.", {
+      idleMs,
+    });
+    this.#wrapUp(IDLE_INSTRUCTIONS, "Caller idle timeout.");
+  }
+
+  #finish(
+    outcome: CallOutcome,
+    reason: string,
+    action: "hang_up" | "close_stream" | "none",
+    close?: { code: number; reason: string },
+  ): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#queuedFrames = [];
     this.#queuedDeltas = [];
     this.#log("info", "Call finished.", { outcome, reason, ...this.#stats });
-    this.#out.push({ type: "finish", outcome, reason, action });
+    this.#out.push(
+      close === undefined
+        ? { type: "finish", outcome, reason, action }
+        : { type: "finish", outcome, reason, action, close },
+    );
   }
 
   // ---- helpers ------------------------------------------------------------
@@ -673,6 +793,17 @@ export class CallCore {
 
   #cancelTimer(name: TimerName): void {
     this.#out.push({ type: "cancel_timer", name });
+  }
+
+  #logOnce(
+    key: string,
+    level: CoreLogLevel,
+    message: string,
+    properties?: Record<string, unknown>,
+  ): void {
+    if (this.#loggedOnce.has(key)) return;
+    this.#loggedOnce.add(key);
+    this.#log(level, message, properties);
   }
 
   #log(level: CoreLogLevel, message: string, properties?: Record<string, unknown>): void {

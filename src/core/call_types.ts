@@ -13,14 +13,22 @@ export type TimerName =
   | "openai_connect"
   | "end_call_watchdog"
   | "farewell_playback"
-  | "end_call_grace";
+  | "end_call_grace"
+  /** No `start` from Twilio in time. */
+  | "start_timeout"
+  /** `MAX_CALL_SECONDS` reached: wrap up. */
+  | "max_duration"
+  /** Checks whether the caller has been silent too long. */
+  | "caller_idle";
 
 /** How a call ended. */
 export type CallOutcome =
   | "caller_hung_up"
   | "assistant_ended"
   | "openai_error"
-  | "bridge_error";
+  | "bridge_error"
+  /** The stream was refused (bad token, hostile or broken input, no `start`). */
+  | "refused";
 
 /** Something that happened to the call. */
 export type CallInput =
@@ -35,7 +43,9 @@ export type CallInput =
   | { type: "openai_closed"; code: number; reason: string; opened: boolean }
   | { type: "timer"; name: TimerName }
   /** A custom tool finished (its output, or an error object). */
-  | { type: "tool_result"; callId: string; output: unknown };
+  | { type: "tool_result"; callId: string; output: unknown }
+  /** The adapter refuses the stream (bad token, oversized or binary frames, a flood). */
+  | { type: "refuse"; code: number; reason: string };
 
 /** Log levels the core uses. */
 export type CoreLogLevel = "debug" | "info" | "warning" | "error";
@@ -59,6 +69,8 @@ export type CallCommand =
     outcome: CallOutcome;
     reason: string;
     action: "hang_up" | "close_stream" | "none";
+    /** Close code and reason for `close_stream` (default 1011, "assistant unavailable"). */
+    close?: { code: number; reason: string };
   }
   | {
     type: "log";

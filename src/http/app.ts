@@ -12,9 +12,11 @@ import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call
 import { buildSessionUpdate } from "../openai/session_config.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
-import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
 import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
+import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import { CallAdmission, type Refusal } from "../security/call_admission.ts";
+import { LogThrottle, MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -41,6 +43,8 @@ export interface AppOptions {
   onCallFinished?: (summary: CallSummary) => void;
   /** Softphone token issuer (when `config.softphone`); default: a fresh one. */
   softphoneTokens?: SoftphoneTokens;
+  /** Who may start a call. Default: from `config` (signatures, stream tokens). */
+  admission?: CallAdmission;
 }
 
 /** The bridge application: an HTTP handler plus its live calls. */
@@ -54,7 +58,6 @@ export interface App {
 }
 
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
-const MAX_FORM_BYTES = 64 * 1024;
 
 function text(body: string, status: number, headers: Record<string, string> = {}): Response {
   return new Response(body, {
@@ -92,11 +95,14 @@ export function publicBase(
   };
 }
 
-async function readForm(request: Request): Promise<URLSearchParams> {
-  const body = await request.arrayBuffer();
-  if (body.byteLength > MAX_FORM_BYTES) return new URLSearchParams();
-  return new URLSearchParams(new TextDecoder().decode(body));
+/** The form body, or undefined when it is larger than {@link MAX_WEBHOOK_BODY_BYTES}. */
+async function readForm(request: Request): Promise<URLSearchParams | undefined> {
+  const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
+  return body.ok ? new URLSearchParams(body.text) : undefined;
 }
+
+const TOO_LARGE = "Request body too large.\n";
+const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
 
 /**
  * Creates the bridge application.
@@ -125,30 +131,76 @@ export function createApp(options: AppOptions): App {
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens())
     : undefined;
+  const admission = options.admission ?? new CallAdmission(config);
+  const refusalLog = new LogThrottle();
 
-  function incomingCall(request: Request): Promise<Response> | Response {
-    const base = publicBase(request, config.publicUrl);
-    if (base === undefined) return text("Bad Host header.\n", 400);
-    return readForm(request).then((form) => {
-      httpLog.info("Incoming call; answering with a media stream.", {
-        callSid: form.get("CallSid") ?? undefined,
-      });
-      return xml(connectStreamTwiml({
-        streamUrl: `${base.ws}${ROUTES.mediaStream}`,
-        actionUrl: `${base.http}${ROUTES.callEnded}`,
-      }));
+  /** Logs a refused request, at most a few lines per kind and path per window. */
+  function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
+    const { log: shouldLog, suppressed } = refusalLog.take(`${kind} ${path}`, Date.now());
+    if (!shouldLog) return;
+    const messages: Record<typeof kind, string> = {
+      signature_check_unconfigured:
+        "Refused a request: TWILIO_AUTH_TOKEN is not set, so Twilio signatures cannot be checked (set it, or TWILIO_SIGNATURE_CHECK=off for local tests).",
+      missing_signature: "Refused a request without an X-Twilio-Signature header.",
+      invalid_signature:
+        "Refused a request with an invalid X-Twilio-Signature (wrong TWILIO_AUTH_TOKEN, or PUBLIC_URL/X-Forwarded-Proto do not match the URL Twilio used).",
+      too_large: "Refused a request whose body is over the size limit.",
+      busy: "Refused a call: MAX_CONCURRENT_CALLS calls are in progress.",
+    };
+    httpLog.warn(messages[kind], {
+      path,
+      ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}),
     });
   }
 
+  async function incomingCall(request: Request): Promise<Response> {
+    const base = publicBase(request, config.publicUrl);
+    if (base === undefined) return text("Bad Host header.\n", 400);
+    const form = await readForm(request);
+    if (form === undefined) {
+      logRefused("too_large", ROUTES.incomingCall);
+      return text(TOO_LARGE, 413);
+    }
+    const refusal = admission.checkWebhook(request, form, base.http);
+    if (refusal !== undefined) {
+      logRefused(refusal, ROUTES.incomingCall);
+      return text(FORBIDDEN, 403);
+    }
+    const callSid = form.get("CallSid");
+    if (calls.size >= config.maxConcurrentCalls) {
+      logRefused("busy", ROUTES.incomingCall);
+      return xml(rejectTwiml("busy"));
+    }
+    httpLog.info("Incoming call; answering with a media stream.", {
+      callSid: callSid ?? undefined,
+    });
+    return xml(connectStreamTwiml({
+      streamUrl: `${base.ws}${ROUTES.mediaStream}`,
+      actionUrl: `${base.http}${ROUTES.callEnded}`,
+      parameters: admission.streamParameters(callSid),
+    }));
+  }
+
   async function callEnded(request: Request): Promise<Response> {
+    const base = publicBase(request, config.publicUrl);
+    if (base === undefined) return text("Bad Host header.\n", 400);
     const form = request.method === "POST"
       ? await readForm(request)
       : new URL(request.url).searchParams;
+    if (form === undefined) {
+      logRefused("too_large", ROUTES.callEnded);
+      return text(TOO_LARGE, 413);
+    }
+    const refusal = admission.checkWebhook(request, form, base.http);
+    if (refusal !== undefined) {
+      logRefused(refusal, ROUTES.callEnded);
+      return text(FORBIDDEN, 403);
+    }
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
     const apologize = outcome === undefined || outcome === "openai_error" ||
-      outcome === "bridge_error";
+      outcome === "bridge_error" || outcome === "refused";
     httpLog.info("Media stream ended; answering the next TwiML.", {
       callSid: callSid || undefined,
       outcome: outcome ?? "unknown",
@@ -163,7 +215,8 @@ export function createApp(options: AppOptions): App {
         upgrade: "websocket",
       });
     }
-    // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts).
+    // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
+    // instead of a Twilio signature.
     const softphoneToken = softphone ? SoftphoneTokens.fromRequest(request) : undefined;
     const isSoftphone = softphoneToken !== undefined;
     if (softphone !== undefined && softphoneToken !== undefined) {
@@ -175,6 +228,18 @@ export function createApp(options: AppOptions): App {
         });
         return text("The softphone token is invalid, expired or used; reload the page.\n", 401);
       }
+    } else {
+      const base = publicBase(request, config.publicUrl);
+      if (base === undefined) return text("Bad Host header.\n", 400);
+      const refusal = admission.checkUpgrade(request, `${base.ws}${ROUTES.mediaStream}`);
+      if (refusal !== undefined) {
+        logRefused(refusal, ROUTES.mediaStream);
+        return text(FORBIDDEN, 403);
+      }
+    }
+    if (calls.size >= config.maxConcurrentCalls) {
+      logRefused("busy", ROUTES.mediaStream);
+      return text("Too many calls in progress; try again later.\n", 503, { "retry-after": "5" });
     }
     const { socket, response } = Deno.upgradeWebSocket(
       request,
@@ -188,7 +253,11 @@ export function createApp(options: AppOptions): App {
         endCallGraceMs: config.endCallGraceSeconds * 1000,
         endCallWatchdogMs: config.endCallWatchdogSeconds * 1000,
         showTimingMath: config.showTimingMath,
+        maxCallMs: config.maxCallSeconds * 1000,
+        callerIdleMs: config.callerIdleSeconds * 1000,
       },
+      // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
+      admitStart: (start) => isSoftphone ? undefined : admission.admitStart(start),
       openaiUrl,
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),

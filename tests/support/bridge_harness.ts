@@ -8,10 +8,23 @@ import { parseConfig } from "../../src/config.ts";
 import type { CallSummary } from "../../src/bridge/call_runner.ts";
 import { type RunningServer, startServer, type StartServerOptions } from "../../src/server.ts";
 import { FakeRealtimeServer, type FakeRealtimeServerOptions } from "./fake_realtime.ts";
-import { FakeTwilioCall, type FakeTwilioCallOptions } from "./fake_twilio.ts";
+import { FakeTwilioCall, type FakeTwilioCallOptions, twilioSignature } from "./fake_twilio.ts";
 
 /** The API key used by end-to-end tests (must never show up in logs). */
 export const TEST_API_KEY = "sk-test-e2e-0123456789abcdefghijklmnop";
+
+/** The Twilio auth token of {@link BridgeHarness.startSecure} (must never show up in logs). */
+export const TEST_TWILIO_TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeed";
+
+/** What the bridge answered to a signed `/incoming-call`. */
+export interface WebhookAnswer {
+  status: number;
+  body: string;
+  /** The `<Stream url>` of the TwiML, if any. */
+  streamUrl: string | undefined;
+  /** The `<Parameter>`s of the `<Stream>`. */
+  parameters: Record<string, string>;
+}
 
 /** A bridge plus a fake OpenAI, torn down together. */
 export class BridgeHarness implements AsyncDisposable {
@@ -32,7 +45,8 @@ export class BridgeHarness implements AsyncDisposable {
 
   /**
    * Starts a fake Realtime server and the bridge pointed at it.
-   * `env` overrides configuration variables.
+   * `env` overrides configuration variables. Twilio signature checks are off
+   * unless `env` turns them on (see {@link BridgeHarness.startSecure}).
    */
   static async start(
     env: Record<string, string> = {},
@@ -46,6 +60,7 @@ export class BridgeHarness implements AsyncDisposable {
       OPENAI_API_KEY: TEST_API_KEY,
       OPENAI_REALTIME_URL: realtime.url,
       GREETING: "off",
+      TWILIO_SIGNATURE_CHECK: "off",
       ...env,
     });
     const finished: CallSummary[] = [];
@@ -60,6 +75,77 @@ export class BridgeHarness implements AsyncDisposable {
       },
     });
     return new BridgeHarness(realtime, server, finished);
+  }
+
+  /**
+   * Like {@link BridgeHarness.start}, with the secure defaults: signature
+   * checks on, `TWILIO_AUTH_TOKEN` = {@link TEST_TWILIO_TOKEN}. Place calls
+   * with {@link BridgeHarness.signedCall}.
+   */
+  static startSecure(
+    env: Record<string, string> = {},
+    options: Parameters<typeof BridgeHarness.start>[1] = {},
+  ): Promise<BridgeHarness> {
+    return BridgeHarness.start(
+      { TWILIO_SIGNATURE_CHECK: "on", TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN, ...env },
+      options,
+    );
+  }
+
+  /**
+   * Posts a form to `/incoming-call` over HTTP, signed like Twilio does with
+   * `authToken` (default {@link TEST_TWILIO_TOKEN}), and parses the TwiML.
+   */
+  async webhook(
+    form: Record<string, string>,
+    authToken = TEST_TWILIO_TOKEN,
+  ): Promise<WebhookAnswer> {
+    const url = `${this.server.localUrl}/incoming-call`;
+    const response = await fetch(url, {
+      method: "POST",
+      body: new URLSearchParams(form),
+      headers: { "x-twilio-signature": await twilioSignature(authToken, url, form) },
+    });
+    const body = await response.text();
+    const parameters: Record<string, string> = {};
+    for (const m of body.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) {
+      parameters[m[1]] = m[2];
+    }
+    return {
+      status: response.status,
+      body,
+      streamUrl: /<Stream url="([^"]*)"/.exec(body)?.[1],
+      parameters,
+    };
+  }
+
+  /**
+   * Places a call the way Twilio does: a signed webhook, then the media
+   * stream with a signed upgrade and the TwiML's `<Parameter>`s (the stream
+   * token) in `start`. `options.customParameters` are added to (or override)
+   * them.
+   */
+  async signedCall(
+    options: Partial<FakeTwilioCallOptions> & { from?: string; authToken?: string } = {},
+  ): Promise<FakeTwilioCall> {
+    const callSid = options.callSid ?? `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    const answer = await this.webhook(
+      { CallSid: callSid, From: options.from ?? "+14155550100", To: "+14155550199" },
+      options.authToken,
+    );
+    if (answer.streamUrl === undefined) {
+      throw new Error(`The webhook answered ${answer.status} without a stream: ${answer.body}`);
+    }
+    const signature = await twilioSignature(
+      options.authToken ?? TEST_TWILIO_TOKEN,
+      answer.streamUrl,
+    );
+    return await this.call({
+      ...options,
+      callSid,
+      headers: { "x-twilio-signature": signature },
+      customParameters: { ...answer.parameters, ...options.customParameters },
+    });
   }
 
   /** The media-stream WebSocket URL. */

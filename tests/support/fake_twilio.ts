@@ -333,6 +333,13 @@ export class FakeTwilioCall {
     return true;
   }
 
+  /** Sends a binary frame (Twilio never does; hostile-input tests). */
+  sendBinary(bytes: Uint8Array): boolean {
+    if (!this.isOpen) return false;
+    this.#socket.send(bytes);
+    return true;
+  }
+
   /** Sends `stop`, then closes the socket like Twilio does when the caller hangs up. */
   async hangUp(): Promise<TwilioCloseInfo> {
     this.sendStop();

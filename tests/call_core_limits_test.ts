@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import type { CallCommand } from "../src/core/call_types.ts";
+import { audioB64, CoreDriver, STREAM_SID } from "./support/core_driver.ts";
+
+function finishOf(commands: CallCommand[]) {
+  const finish = commands.find((c) => c.type === "finish");
+  return finish?.type === "finish" ? finish : undefined;
+}
+
+function logs(commands: CallCommand[]) {
+  return commands.filter((c) => c.type === "log").map((c) => c.type === "log" ? c.message : "");
+}
+
+/** Plays a farewell response of `ms` and lets Twilio echo its final mark. */
+function playFarewell(d: CoreDriver, responseId: string, ms: number): CallCommand[] {
+  d.responseCreated(responseId);
+  d.delta(responseId, `item_${responseId}`, ms);
+  d.audioDone(responseId, `item_${responseId}`);
+  const done = d.responseDone(responseId);
+  const marks = d.marks(done);
+  d.advance(ms);
+  return d.mark(marks[marks.length - 1]);
+}
+
+Deno.test("MAX_CALL_SECONDS: the assistant says a short goodbye, then the call hangs up", () => {
+  const d = new CoreDriver({ maxCallMs: 60_000, endCallGraceMs: 1000 });
+  d.startCall();
+  d.media();
+  assert.equal(d.timers.get("max_duration"), 60_000);
+  const atLimit = d.advance(60_000);
+  const sent = d.sentToOpenAI(atLimit);
+  assert.deepEqual(sent.map((e) => e.type), ["input_audio_buffer.clear", "response.create"]);
+  const response = sent[1].response as { instructions: string; tool_choice: string };
+  assert.match(response.instructions, /time limit/);
+  assert.match(response.instructions, /goodbye/);
+  assert.equal(response.tool_choice, "none");
+  // Caller audio no longer reaches OpenAI (it cannot interrupt the goodbye).
+  assert.deepEqual(d.sentToOpenAI(d.media()), []);
+  playFarewell(d, "resp_bye", 800);
+  const end = d.advance(1000);
+  const finish = finishOf(end);
+  assert.equal(finish?.action, "hang_up");
+  assert.equal(finish?.outcome, "assistant_ended");
+  assert.equal(finish?.reason, "Maximum call duration reached.");
+});
+
+Deno.test("MAX_CALL_SECONDS while the assistant speaks: the goodbye waits for that response", () => {
+  const d = new CoreDriver({ maxCallMs: 10_000, endCallWatchdogMs: 4000 });
+  d.startCall();
+  d.advance(9_000);
+  d.responseCreated("resp_talk");
+  d.delta("resp_talk", "item_talk", 500);
+  const atLimit = d.sentToOpenAI(d.advance(1000));
+  assert.deepEqual(atLimit.map((e) => e.type), ["input_audio_buffer.clear"]);
+  const after = d.sentToOpenAI(d.responseDone("resp_talk"));
+  assert.equal(after[0]?.type, "response.create");
+});
+
+Deno.test("MAX_CALL_SECONDS with an unresponsive model still ends the call (watchdog)", () => {
+  const d = new CoreDriver({ maxCallMs: 5_000, endCallWatchdogMs: 4000 });
+  d.startCall();
+  d.advance(5_000);
+  const out = d.advance(4000);
+  assert.equal(finishOf(out)?.action, "hang_up");
+});
+
+Deno.test("caller idle: silence wraps the call up; speech and assistant audio reset the clock", () => {
+  const d = new CoreDriver({ callerIdleMs: 30_000, endCallGraceMs: 0 });
+  d.startCall();
+  d.advance(20_000);
+  d.speechStarted(); // the caller speaks at 20 s
+  assert.equal(finishOf(d.advance(15_000)), undefined); // 35 s: only 15 s of silence
+  assert.deepEqual(d.sentToOpenAI(d.advance(0)), []);
+  // The assistant answers with 8 s of audio; silence counts from the end of its playback.
+  d.responseCreated("resp_a");
+  d.delta("resp_a", "item_a", 8000);
+  d.responseDone("resp_a"); // at 35 s, audio plays until 43 s
+  let sent = d.sentToOpenAI(d.advance(30_000)); // 65 s: only 22 s since the audio ended
+  assert.deepEqual(sent, []);
+  sent = d.sentToOpenAI(d.advance(8_000)); // 73 s: 30 s of quiet
+  assert.deepEqual(sent.map((e) => e.type), ["input_audio_buffer.clear", "response.create"]);
+  assert.match(
+    (sent[1].response as { instructions: string }).instructions,
+    /have not heard from them/,
+  );
+  const end = playFarewell(d, "resp_idle_bye", 500);
+  assert.equal(finishOf([...end, ...d.advance(0)])?.reason, "Caller idle timeout.");
+});
+
+Deno.test("caller idle is off by default, and never fires while a tool runs", () => {
+  const off = new CoreDriver();
+  off.startCall();
+  assert.equal(off.timers.has("caller_idle"), false);
+  assert.equal(off.timers.has("max_duration"), false);
+  const d = new CoreDriver({ callerIdleMs: 1000, customTools: ["slow"] });
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.openai({
+    type: "response.function_call_arguments.done",
+    response_id: "resp_1",
+    call_id: "call_1",
+    name: "slow",
+    arguments: "{}",
+  });
+  d.responseDone("resp_1");
+  assert.deepEqual(d.sentToOpenAI(d.advance(5000)), [], "no wrap-up while the tool runs");
+});
+
+Deno.test("no start message in time closes the stream with 1008", () => {
+  const d = new CoreDriver({ startTimeoutMs: 3000 });
+  d.input({ type: "begin" });
+  d.input({ type: "openai_open" });
+  const out = d.advance(3000);
+  const finish = finishOf(out);
+  assert.equal(finish?.outcome, "refused");
+  assert.equal(finish?.action, "close_stream");
+  assert.deepEqual(finish?.close, { code: 1008, reason: "no start message" });
+  // A start that arrives in time cancels the timer.
+  const ok = new CoreDriver({ startTimeoutMs: 3000 });
+  ok.startCall();
+  assert.equal(ok.timers.has("start_timeout"), false);
+  assert.equal(finishOf(ok.advance(5000)), undefined);
+});
+
+Deno.test("a refused stream finishes at once with its close code, and one warning", () => {
+  const d = new CoreDriver();
+  d.input({ type: "begin" });
+  const out = d.input({ type: "refuse", code: 1009, reason: "message too big" });
+  assert.deepEqual(finishOf(out)?.close, { code: 1009, reason: "message too big" });
+  assert.equal(out.filter((c) => c.type === "log" && c.level === "warning").length, 1);
+  assert.deepEqual(d.input({ type: "refuse", code: 1008, reason: "again" }), []);
+});
+
+Deno.test("floods of ignored Twilio input log one line per kind, not one per message", () => {
+  const d = new CoreDriver();
+  d.input({ type: "begin" });
+  d.input({ type: "openai_open" });
+  const before: CallCommand[] = [];
+  for (let i = 0; i < 200; i++) before.push(...d.media(audioB64(20)));
+  assert.equal(logs(before).length, 1);
+  d.startCall();
+  const junk: CallCommand[] = [];
+  for (let i = 0; i < 200; i++) {
+    junk.push(...d.twilio({ event: "media", streamSid: "MZother", media: { payload: "AAAA" } }));
+    junk.push(...d.mark(`nobody-sent-${i}`));
+    junk.push(...d.twilio({
+      event: "start",
+      streamSid: STREAM_SID,
+      start: { streamSid: STREAM_SID, callSid: "CA2" },
+    }));
+  }
+  assert.equal(logs(junk).length, 3, logs(junk).join("\n"));
+  assert.equal(d.core.finished, false);
+});
