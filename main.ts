@@ -8,6 +8,7 @@ import { ConfigError, describeConfig, parseConfig } from "./src/config.ts";
 import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { startServer } from "./src/server.ts";
+import { Operations } from "./src/observability/operations.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -24,12 +25,29 @@ async function main(): Promise<number> {
   await configureLogging({
     level: config.logLevel,
     format: config.logFormat,
-    secrets: [config.openaiApiKey, config.twilio?.authToken ?? ""].filter((s) => s !== ""),
+    secrets: [
+      config.openaiApiKey,
+      config.twilio?.authToken ?? "",
+      config.metricsToken ?? "",
+      config.callRecordWebhook?.secret ?? "",
+    ].filter((s) => s !== ""),
   });
   const log = getBridgeLogger("server");
   for (const warning of config.warnings) log.warn(warning);
+  let operations: Operations;
+  try {
+    operations = await Operations.create({ config });
+  } catch (error) {
+    console.error(
+      `Could not open the call store (CALL_STORE_PATH): ${
+        error instanceof Error ? error.message : String(error)
+      }. Check the path and permissions, or set CALL_STORE_PATH=off.`,
+    );
+    return 1;
+  }
   const server = startServer({
     config,
+    ...operations.appOptions(),
     onListen: ({ hostname, port }) => {
       log.info("Listening on {hostname}:{port}.", { hostname, port, ...describeConfig(config) });
     },
@@ -39,7 +57,7 @@ async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.info("Received {signal}; shutting down.", { signal });
-    server.shutdown().then(() => Deno.exit(0));
+    server.shutdown().then(() => operations.close()).then(() => Deno.exit(0));
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {

@@ -14,6 +14,7 @@ import { parseServerEvent } from "../openai/server_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { parseTwilioMessage } from "../twilio/media_stream_messages.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
+import type { CallObserver, RelayDirection } from "./call_observer.ts";
 
 /** Opens a WebSocket; tests inject fakes. */
 export type SocketFactory = (url: string, protocols: string[]) => WebSocket;
@@ -33,6 +34,8 @@ export interface CallSummary {
   conversation: readonly ConversationEntry[];
   /** Tokens used, summed from `response.done`. */
   usage: TokenUsage;
+  /** The `<Parameter>` values of the stream (Twilio `start.customParameters`). */
+  customParameters: Record<string, string>;
 }
 
 /** Dependencies and settings of one call. */
@@ -62,6 +65,8 @@ export interface CallRunnerOptions {
   onOutcome?: (callSid: string | undefined, outcome: CallOutcome) => void;
   /** Called once when the call is over and both sockets are closed. */
   onFinished?: (summary: CallSummary) => void;
+  /** Hears the call's observations for metrics and traces (errors in it are contained). */
+  observer?: CallObserver;
 }
 
 const OPEN = 1;
@@ -91,6 +96,8 @@ export class CallRunner {
   #reported = false;
   #toolAborts = new Map<string, AbortController>();
   #invalidTwilio = 0;
+  #customParameters: Record<string, string> = {};
+  #observer: CallObserver | undefined;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -103,9 +110,11 @@ export class CallRunner {
     this.#twilio = twilioSocket;
     this.#startedAt = this.#now();
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
+    this.#observer = options.observer;
     this.#core = new CallCore({
       ...options.core,
       customTools: (options.tools ?? []).map((t) => t.declaration.name),
+      observations: options.observer !== undefined,
     });
 
     const begin = () => this.#dispatch({ type: "begin" });
@@ -150,6 +159,7 @@ export class CallRunner {
       this.#dispatch({ type: "openai_open" });
     });
     ws.addEventListener("message", (e) => {
+      const received = this.#now();
       if (typeof e.data !== "string") {
         this.#log.warn("Ignored a binary message from OpenAI.");
         return;
@@ -160,6 +170,9 @@ export class CallRunner {
         return;
       }
       this.#dispatch({ type: "openai_event", event: parsed.event });
+      if (parsed.event.type === "response.output_audio.delta") {
+        this.#relayed("openai_to_caller", received);
+      }
     });
     ws.addEventListener("close", (e) => {
       this.#dispatch({
@@ -176,6 +189,7 @@ export class CallRunner {
   }
 
   #onTwilioMessage(e: MessageEvent): void {
+    const received = this.#now();
     if (typeof e.data !== "string") {
       this.#noteInvalidTwilio("Twilio sent a binary frame; only JSON text frames are expected.");
       return;
@@ -190,8 +204,25 @@ export class CallRunner {
         callSid: parsed.value.callSid,
         streamSid: parsed.value.streamSid,
       });
+      this.#customParameters = { ...parsed.value.customParameters };
     }
     this.#dispatch({ type: "twilio_message", message: parsed.value });
+    if (parsed.value.event === "media") this.#relayed("caller_to_openai", received);
+  }
+
+  #relayed(direction: RelayDirection, received: number): void {
+    if (this.#observer === undefined) return;
+    try {
+      this.#observer.relayed(direction, this.#now() - received);
+    } catch (error) {
+      this.#observerFailed(error);
+    }
+  }
+
+  #observerFailed(error: unknown): void {
+    this.#log.warn("Call observer failed: {error}", {
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 
   #noteInvalidTwilio(error: string): void {
@@ -269,6 +300,13 @@ export class CallRunner {
         return;
       case "finish":
         this.#onFinish(command);
+        return;
+      case "observe":
+        try {
+          this.#observer?.observe(command.event, this.#now());
+        } catch (error) {
+          this.#observerFailed(error);
+        }
         return;
     }
   }
@@ -393,7 +431,13 @@ export class CallRunner {
       stats: this.#core.stats,
       conversation: this.#core.conversation.entries,
       usage: this.#core.conversation.usage,
+      customParameters: this.#customParameters,
     };
+    try {
+      this.#observer?.finished(summary);
+    } catch (error) {
+      this.#observerFailed(error);
+    }
     this.#options.onFinished?.(summary);
     this.#resolveDone(summary);
   }

@@ -13,6 +13,9 @@ import { buildSessionUpdate } from "../openai/session_config.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import type { CallObserver } from "../bridge/call_observer.ts";
+import { maskPhoneNumber } from "../calls/call_record.ts";
+import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -20,6 +23,9 @@ export const ROUTES = {
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
   mediaStream: "/media-stream",
+  healthz: "/healthz",
+  readyz: "/readyz",
+  metrics: "/metrics",
 } as const;
 
 /** Dependencies of {@link createApp}; tests inject fakes. */
@@ -37,6 +43,12 @@ export interface AppOptions {
   logger?: Logger;
   /** Called when a call is over. */
   onCallFinished?: (summary: CallSummary) => void;
+  /** Creates the observer of each call (metrics, traces, records); `startedAt` on the `now` clock. */
+  observeCall?: (startedAt: number) => CallObserver;
+  /** Serves `GET /metrics` (404 when undefined). */
+  metrics?: MetricsEndpoint;
+  /** Readiness for `GET /readyz`. Default: always ready. */
+  isReady?: () => boolean;
 }
 
 /** The bridge application: an HTTP handler plus its live calls. */
@@ -126,9 +138,17 @@ export function createApp(options: AppOptions): App {
       httpLog.info("Incoming call; answering with a media stream.", {
         callSid: form.get("CallSid") ?? undefined,
       });
+      // The media stream does not carry the caller's number: pass it (masked
+      // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
+      // kept. Never logged.
+      const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
+      const from = recording ? form.get("From")?.slice(0, 64) : undefined;
       return xml(connectStreamTwiml({
         streamUrl: `${base.ws}${ROUTES.mediaStream}`,
         actionUrl: `${base.http}${ROUTES.callEnded}`,
+        ...(from
+          ? { parameters: { caller: config.storeCallerNumbers ? from : maskPhoneNumber(from) } }
+          : {}),
       }));
     });
   }
@@ -157,6 +177,7 @@ export function createApp(options: AppOptions): App {
       });
     }
     const { socket, response } = Deno.upgradeWebSocket(request);
+    const observer = options.observeCall?.((options.now ?? (() => performance.now()))());
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate,
@@ -173,6 +194,7 @@ export function createApp(options: AppOptions): App {
       logger: callLog.with({ connection: ++connectionSeq }),
       hangUp,
       tools: options.tools ?? [],
+      ...(observer ? { observer } : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid !== undefined) outcomes.record(callSid, outcome);
       },
@@ -214,6 +236,14 @@ export function createApp(options: AppOptions): App {
         case ROUTES.mediaStream:
           return request.method === "GET"
             ? mediaStream(request)
+            : text("Method not allowed.\n", 405, { allow: "GET" });
+        case ROUTES.healthz:
+          return healthz();
+        case ROUTES.readyz:
+          return readyz(options.isReady);
+        case ROUTES.metrics:
+          return request.method === "GET"
+            ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
           return text("Not found.\n", 404);
