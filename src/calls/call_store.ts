@@ -16,7 +16,7 @@ export interface CallStore {
   get(callSid: string): Promise<CallRecord | undefined>;
   /** The most recent records first (by start time), without transcripts. */
   list(options?: { limit?: number }): Promise<CallRecordSummary[]>;
-  /** Releases the store. */
+  /** Releases the store; calling it again has no effect. */
   close(): void;
 }
 
@@ -83,6 +83,7 @@ export function fitRecord(record: CallRecord, maxBytes = MAX_VALUE_BYTES): CallR
 export class KvCallStore implements CallStore {
   #kv: Deno.Kv;
   #expireIn: number | undefined;
+  #closed = false;
 
   private constructor(kv: Deno.Kv, retentionDays: number) {
     this.#kv = kv;
@@ -128,8 +129,10 @@ export class KvCallStore implements CallStore {
     return out;
   }
 
-  /** Closes the KV database. */
+  /** Closes the KV database (again: no effect). */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#kv.close();
   }
 }
