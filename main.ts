@@ -9,6 +9,7 @@ import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { startServer } from "./src/server.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
+import { Operations } from "./src/observability/operations.ts";
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
 export async function main(): Promise<number> {
@@ -31,12 +32,26 @@ export async function main(): Promise<number> {
       config.twilio?.authToken ?? "",
       config.twilioAuthToken ?? "",
       config.streamTokenSecret ?? "",
+      config.metricsToken ?? "",
+      config.callRecordWebhook?.secret ?? "",
     ].filter((s) => s !== ""),
   });
   const log = getBridgeLogger("server");
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
+  let operations: Operations;
+  try {
+    operations = await Operations.create({ config });
+  } catch (error) {
+    console.error(
+      `Could not open the call store (CALL_STORE_PATH): ${
+        error instanceof Error ? error.message : String(error)
+      }. Check the path and permissions, or set CALL_STORE_PATH=off.`,
+    );
+    return 1;
+  }
   const server = startServer({
     config,
+    ...operations.appOptions(),
     onListen: ({ hostname, port }) => {
       log.info("Listening on {hostname}:{port}.", { hostname, port, ...describeConfig(config) });
     },
@@ -46,7 +61,7 @@ export async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.info("Received {signal}; shutting down.", { signal });
-    server.shutdown().then(() => Deno.exit(0));
+    server.shutdown().then(() => operations.close()).then(() => Deno.exit(0));
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {

@@ -26,6 +26,7 @@ import {
   type TurnDetection,
   VOICES,
 } from "./config_types.ts";
+import { DEFAULT_PRICES, type TokenPrices } from "./calls/prices.ts";
 
 export type { Config, LogFormat, LogLevelName, TurnDetection } from "./config_types.ts";
 
@@ -55,7 +56,13 @@ const WHITESPACE = /\s/;
 const LOG_LEVELS: readonly LogLevelName[] = ["trace", "debug", "info", "warning", "error", "fatal"];
 const EAGERNESS = ["low", "medium", "high", "auto"] as const;
 /** Variables whose values are never shown in messages. */
-const SECRET_NAMES = ["OPENAI_API_KEY", "TWILIO_AUTH_TOKEN", "STREAM_TOKEN_SECRET"];
+const SECRET_NAMES = [
+  "OPENAI_API_KEY",
+  "TWILIO_AUTH_TOKEN",
+  "STREAM_TOKEN_SECRET",
+  "METRICS_TOKEN",
+  "CALL_RECORD_WEBHOOK_SECRET",
+];
 const SERVER_VAD_KNOBS = ["VAD_THRESHOLD", "VAD_PREFIX_PADDING_MS", "VAD_SILENCE_DURATION_MS"];
 
 /** Text of the warning added when `TEMPERATURE` is set. */
@@ -214,6 +221,7 @@ export function parseConfig(
 
   if (reader.raw("TEMPERATURE") !== undefined) reader.warning(TEMPERATURE_WARNING);
   const security = parseSecurity(reader);
+  const operations = parseOperations(reader);
 
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
 
@@ -240,6 +248,7 @@ export function parseConfig(
     warnings: reader.warnings,
     softphone,
     ...security,
+    ...operations,
   };
 }
 
@@ -290,6 +299,14 @@ export function describeConfig(config: Config): Record<string, unknown> {
     maxConcurrentCalls: config.maxConcurrentCalls,
     maxCallSeconds: config.maxCallSeconds,
     callerIdleSeconds: config.callerIdleSeconds,
+    metricsToken: config.metricsToken === undefined ? "not set" : "set",
+    callStore: config.callStore === undefined
+      ? "off"
+      : config.callStore.path ?? "the platform's default Deno KV",
+    callRecordRetentionDays: config.callRecordRetentionDays,
+    callRecordWebhook: config.callRecordWebhook === undefined ? "not set" : "set",
+    storeCallerNumbers: config.storeCallerNumbers,
+    prices: { ...config.prices },
   };
 }
 
@@ -652,4 +669,91 @@ function parseLogLevel(reader: EnvReader): LogLevelName {
     return "info";
   }
   return level;
+}
+
+/** Default file of the call records (relative to the working directory). */
+export const DEFAULT_CALL_STORE_PATH = "calls.kv";
+
+/** The price variables and the {@link TokenPrices} field each sets. */
+export const PRICE_VARIABLES: readonly (readonly [string, keyof TokenPrices])[] = [
+  ["PRICE_INPUT_TEXT_PER_MTOK", "inputText"],
+  ["PRICE_INPUT_AUDIO_PER_MTOK", "inputAudio"],
+  ["PRICE_INPUT_CACHED_PER_MTOK", "inputCached"],
+  ["PRICE_OUTPUT_TEXT_PER_MTOK", "outputText"],
+  ["PRICE_OUTPUT_AUDIO_PER_MTOK", "outputAudio"],
+];
+
+function parseOperations(reader: EnvReader): Pick<
+  Config,
+  | "metricsToken"
+  | "callStore"
+  | "callRecordRetentionDays"
+  | "callRecordWebhook"
+  | "storeCallerNumbers"
+  | "prices"
+> {
+  const metricsToken = reader.raw("METRICS_TOKEN");
+  if (metricsToken !== undefined && WHITESPACE.test(metricsToken)) {
+    reader.problem(
+      "METRICS_TOKEN contains whitespace (value not shown). Use a token without spaces, e.g. from `openssl rand -hex 32`.",
+    );
+  }
+  const storePath = reader.raw("CALL_STORE_PATH");
+  const onDeploy = reader.raw("DENO_DEPLOYMENT_ID") !== undefined;
+  const callStore = storePath?.toLowerCase() === "off"
+    ? undefined
+    : { path: storePath ?? (onDeploy ? undefined : DEFAULT_CALL_STORE_PATH) };
+  const callRecordRetentionDays = reader.number("CALL_RECORD_RETENTION_DAYS", 30, {
+    min: 0,
+    max: 3650,
+    accepted: "a number of days from 0 (keep forever) to 3650",
+  });
+  const webhookUrl = reader.raw("CALL_RECORD_WEBHOOK_URL");
+  const webhookSecret = reader.raw("CALL_RECORD_WEBHOOK_SECRET");
+  let callRecordWebhook: Config["callRecordWebhook"];
+  if (webhookUrl !== undefined) {
+    let ok = false;
+    try {
+      const url = new URL(webhookUrl);
+      ok = url.protocol === "https:" || url.protocol === "http:";
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      reader.invalid(
+        "CALL_RECORD_WEBHOOK_URL",
+        "an absolute http:// or https:// URL such as https://example.com/call-records",
+        webhookUrl,
+      );
+    }
+    if (webhookSecret === undefined) {
+      reader.problem(
+        "CALL_RECORD_WEBHOOK_URL is set but CALL_RECORD_WEBHOOK_SECRET is not. Set a secret (e.g. from `openssl rand -hex 32`) so the receiver can check the signature.",
+      );
+    }
+    if (ok && webhookSecret !== undefined) {
+      callRecordWebhook = { url: webhookUrl, secret: webhookSecret };
+    }
+  } else if (webhookSecret !== undefined) {
+    reader.warning(
+      "CALL_RECORD_WEBHOOK_SECRET is set but CALL_RECORD_WEBHOOK_URL is not; no records are posted.",
+    );
+  }
+  const storeCallerNumbers = reader.boolean("STORE_CALLER_NUMBERS", false);
+  const prices = { ...DEFAULT_PRICES };
+  for (const [name, field] of PRICE_VARIABLES) {
+    prices[field] = reader.number(name, DEFAULT_PRICES[field], {
+      min: 0,
+      max: 100_000,
+      accepted: "a price in USD per 1M tokens from 0 to 100000",
+    });
+  }
+  return {
+    metricsToken,
+    callStore,
+    callRecordRetentionDays,
+    callRecordWebhook,
+    storeCallerNumbers,
+    prices,
+  };
 }

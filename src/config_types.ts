@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { TokenPrices } from "./calls/prices.ts";
 
 /** Turn detection as sent in `session.audio.input.turn_detection`. */
 export type TurnDetection =
@@ -102,4 +103,19 @@ export interface Config {
   maxCallSeconds: number;
   /** Seconds of caller silence (and no assistant speech) before the assistant wraps up; 0: off. */
   callerIdleSeconds: number;
+  /** Bearer token that protects `GET /metrics` (secret), or undefined for open access. */
+  metricsToken: string | undefined;
+  /**
+   * Where call records are kept: a Deno KV file (`path`), the platform's
+   * managed KV (`path` undefined, on Deno Deploy), or undefined for no records.
+   */
+  callStore: { path: string | undefined } | undefined;
+  /** Days a call record is kept; 0 keeps records forever. */
+  callRecordRetentionDays: number;
+  /** Where each call record is also POSTed, signed with the secret; undefined for none. */
+  callRecordWebhook: { url: string; secret: string } | undefined;
+  /** Store callers' phone numbers in full in call records (else masked). */
+  storeCallerNumbers: boolean;
+  /** Token prices for the cost estimate, USD per 1M tokens. */
+  prices: TokenPrices;
 }

@@ -85,6 +85,12 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     maxConcurrentCalls: 20,
     maxCallSeconds: 1800,
     callerIdleSeconds: 60,
+    metricsToken: undefined,
+    callStore: { path: "calls.kv" },
+    callRecordRetentionDays: 30,
+    callRecordWebhook: undefined,
+    storeCallerNumbers: false,
+    prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 16, outputAudio: 64 },
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);

@@ -29,7 +29,9 @@ Deno.test("POST /incoming-call connects the call to the media stream at PUBLIC_U
     await res.text(),
     '<?xml version="1.0" encoding="UTF-8"?><Response>' +
       '<Connect action="https://voice.example.com/call-ended" method="POST">' +
-      '<Stream url="wss://voice.example.com/media-stream"/></Connect></Response>',
+      '<Stream url="wss://voice.example.com/media-stream">' +
+      // The caller's number, masked, for the call record (STORE_CALLER_NUMBERS=false).
+      '<Parameter name="caller" value="+14•••••••23"/></Stream></Connect></Response>',
   );
 });
 

@@ -15,6 +15,7 @@ import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
 import { parseTwilioMessage, type TwilioStart } from "../twilio/media_stream_messages.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
+import type { CallObserver, RelayDirection } from "./call_observer.ts";
 
 /** Opens a WebSocket; tests inject fakes. */
 export type SocketFactory = (url: string, protocols: string[]) => WebSocket;
@@ -36,6 +37,8 @@ export interface CallSummary {
   usage: TokenUsage;
   /** True for a browser softphone call (not a phone call through Twilio). */
   softphone?: boolean;
+  /** The `<Parameter>` values of the stream (Twilio `start.customParameters`). */
+  customParameters: Record<string, string>;
 }
 
 /** Dependencies and settings of one call. */
@@ -75,6 +78,8 @@ export interface CallRunnerOptions {
   admitStart?: (start: TwilioStart) => string | undefined;
   /** Limits on media-stream frames (size, rate, invalid messages). */
   guard?: StreamGuardOptions;
+  /** Hears the call's observations for metrics and traces (errors in it are contained). */
+  observer?: CallObserver;
 }
 
 const OPEN = 1;
@@ -105,6 +110,8 @@ export class CallRunner {
   #toolAborts = new Map<string, AbortController>();
   #guard: StreamGuard;
   #invalidOpenAI = 0;
+  #customParameters: Record<string, string> = {};
+  #observer: CallObserver | undefined;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -118,9 +125,11 @@ export class CallRunner {
     this.#startedAt = this.#now();
     this.#guard = new StreamGuard(options.guard);
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
+    this.#observer = options.observer;
     this.#core = new CallCore({
       ...options.core,
       customTools: (options.tools ?? []).map((t) => t.declaration.name),
+      observations: options.observer !== undefined,
     });
 
     const begin = () => this.#dispatch({ type: "begin" });
@@ -165,6 +174,7 @@ export class CallRunner {
       this.#dispatch({ type: "openai_open" });
     });
     ws.addEventListener("message", (e) => {
+      const received = this.#now();
       if (typeof e.data !== "string") {
         this.#noteInvalidOpenAI("OpenAI sent a binary frame; only JSON text frames are expected.");
         return;
@@ -175,6 +185,9 @@ export class CallRunner {
         return;
       }
       this.#dispatch({ type: "openai_event", event: parsed.event });
+      if (parsed.event.type === "response.output_audio.delta") {
+        this.#relayed("openai_to_caller", received);
+      }
     });
     ws.addEventListener("close", (e) => {
       this.#dispatch({
@@ -192,7 +205,8 @@ export class CallRunner {
 
   #onTwilioMessage(e: MessageEvent): void {
     if (this.#core.finished) return; // the stream is closing; nothing more to do
-    const verdict = this.#guard.screen(e.data, this.#now());
+    const received = this.#now();
+    const verdict = this.#guard.screen(e.data, received);
     if (verdict.action === "close") {
       this.#dispatch({ type: "refuse", code: verdict.code, reason: verdict.reason });
       return;
@@ -223,8 +237,25 @@ export class CallRunner {
         this.#dispatch({ type: "refuse", code: 1008, reason: refusal });
         return;
       }
+      this.#customParameters = { ...parsed.value.customParameters };
     }
     this.#dispatch({ type: "twilio_message", message: parsed.value });
+    if (parsed.value.event === "media") this.#relayed("caller_to_openai", received);
+  }
+
+  #relayed(direction: RelayDirection, received: number): void {
+    if (this.#observer === undefined) return;
+    try {
+      this.#observer.relayed(direction, this.#now() - received);
+    } catch (error) {
+      this.#observerFailed(error);
+    }
+  }
+
+  #observerFailed(error: unknown): void {
+    this.#log.warn("Call observer failed: {error}", {
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 
   #noteInvalidOpenAI(error: string): void {
@@ -302,6 +333,13 @@ export class CallRunner {
         return;
       case "finish":
         this.#onFinish(command);
+        return;
+      case "observe":
+        try {
+          this.#observer?.observe(command.event, this.#now());
+        } catch (error) {
+          this.#observerFailed(error);
+        }
         return;
     }
   }
@@ -430,7 +468,13 @@ export class CallRunner {
       conversation: this.#core.conversation.entries,
       usage: this.#core.conversation.usage,
       ...(this.#options.softphone ? { softphone: true } : {}),
+      customParameters: this.#customParameters,
     };
+    try {
+      this.#observer?.finished(summary);
+    } catch (error) {
+      this.#observerFailed(error);
+    }
     this.#options.onFinished?.(summary);
     this.#resolveDone(summary);
   }

@@ -24,8 +24,15 @@ import {
   encodeTwilioMedia,
   type TwilioInbound,
 } from "../twilio/media_stream_messages.ts";
-import type { CallCommand, CallInput, CallOutcome, CoreLogLevel, TimerName } from "./call_types.ts";
-import { ConversationLog } from "./conversation_log.ts";
+import type {
+  CallCommand,
+  CallInput,
+  CallObservation,
+  CallOutcome,
+  CoreLogLevel,
+  TimerName,
+} from "./call_types.ts";
+import { ConversationLog, parseUsage } from "./conversation_log.ts";
 import { PlaybackLedger } from "./playback_ledger.ts";
 
 /** Options of {@link CallCore}. */
@@ -59,6 +66,8 @@ export interface CallCoreOptions {
    * the assistant wraps the call up; 0: off. Default 0.
    */
   callerIdleMs?: number;
+  /** Emit `observe` commands for metrics and traces. Default false. */
+  observations?: boolean;
 }
 
 /** Counters a call keeps for logs and metrics. */
@@ -146,6 +155,8 @@ export class CallCore {
   #droppedItems = new Set<string>();
   /** The assistant item whose audio is streaming (no `output_audio.done` yet). */
   #openAudioItem: string | undefined;
+  /** The last assistant item whose first audio was reported (observations). */
+  #observedAudioItem: string | undefined;
 
   #endCall:
     | {
@@ -192,6 +203,7 @@ export class CallCore {
       startTimeoutMs: options.startTimeoutMs ?? 10_000,
       maxCallMs: options.maxCallMs ?? 0,
       callerIdleMs: options.callerIdleMs ?? 0,
+      observations: options.observations ?? false,
     };
     this.#greetingPending = options.greeting !== undefined && options.greeting !== "";
     this.#ledger = new PlaybackLedger({ markIntervalMs: this.#options.markIntervalMs });
@@ -248,6 +260,7 @@ export class CallCore {
         this.#onOpenAI(input.event);
         break;
       case "openai_closed":
+        if (!input.opened) this.#observe({ kind: "openai_connect", ok: false });
         this.#log(
           "error",
           input.opened
@@ -310,7 +323,7 @@ export class CallCore {
             },
           );
         }
-        for (const d of this.#queuedDeltas) this.#forwardAudio(d.itemId, d.delta);
+        for (const d of this.#queuedDeltas) this.#forwardAudio(d.itemId, d.delta, d.responseId);
         this.#queuedDeltas = [];
         this.#maybeGreet();
         return;
@@ -383,6 +396,7 @@ export class CallCore {
     this.#openaiOpen = true;
     this.#cancelTimer("openai_connect");
     this.#sendOpenAI(this.#options.sessionUpdate);
+    this.#observe({ kind: "openai_connect", ok: true });
     for (const payload of this.#queuedFrames) this.#sendOpenAI(encodeAppend(payload));
     if (this.#queuedFrames.length > 0) {
       this.#log("debug", "Sent caller audio queued while OpenAI was connecting.", {
@@ -419,6 +433,7 @@ export class CallCore {
         this.#activeResponseId = event.responseId;
         this.#responseRequested = false;
         this.#stats.responses++;
+        this.#observe({ kind: "response_started", responseId: event.responseId });
         if (this.#endCall?.stage === "farewell_requested" && !this.#endCall.farewellResponseId) {
           this.#endCall.farewellResponseId = event.responseId;
         }
@@ -431,6 +446,9 @@ export class CallCore {
         return;
       case "input_audio_buffer.speech_started":
         this.#onSpeechStarted();
+        return;
+      case "input_audio_buffer.speech_stopped":
+        this.#observe({ kind: "caller_speech_stopped" });
         return;
       case "input_audio_buffer.committed":
         this.#conversation.userItem(event.itemId, this.#now);
@@ -475,11 +493,15 @@ export class CallCore {
       this.#conversation.assistantItem(itemId, responseId, this.#now);
     }
     this.#openAudioItem = itemId;
-    this.#forwardAudio(itemId, delta);
+    this.#forwardAudio(itemId, delta, responseId);
   }
 
-  #forwardAudio(itemId: string, delta: string): void {
+  #forwardAudio(itemId: string, delta: string, responseId: string): void {
     const streamSid = this.#streamSid as string;
+    if (this.#observedAudioItem !== itemId) {
+      this.#observedAudioItem = itemId;
+      this.#observe({ kind: "assistant_audio_started", responseId, itemId });
+    }
     this.#sendTwilio(encodeTwilioMedia(streamSid, delta));
     this.#stats.framesOut++;
     const mark = this.#ledger.addAudio(itemId, base64ByteLength(delta), this.#now);
@@ -499,6 +521,12 @@ export class CallCore {
       this.#quietSince,
       this.#now + this.#ledger.snapshot(this.#now).pendingMs,
     );
+    this.#observe({
+      kind: "response_done",
+      responseId: event.responseId,
+      status: event.status,
+      usage: parseUsage(event.usage),
+    });
     if (event.status === "failed") {
       this.#log("error", "OpenAI response failed.", {
         responseId: event.responseId,
@@ -535,6 +563,7 @@ export class CallCore {
 
   #onFunctionCall(responseId: string, callId: string, name: string, args: string): void {
     this.#stats.toolCalls++;
+    this.#observe({ kind: "tool_call", name });
     this.#conversation.functionCall(callId, name, args, this.#now);
     if (name === END_CALL_TOOL) {
       if (this.#endCall !== undefined) {
@@ -644,6 +673,7 @@ export class CallCore {
     this.#ledger.clear();
     this.#openAudioItem = undefined;
     const truncates = [current, ...snap.unheard];
+    const truncatesBefore = this.#stats.truncates;
     for (const item of truncates) {
       remember(this.#droppedItems, item.itemId);
       if (item === current && !currentOpen && item.audioEndMs >= Math.floor(item.sentMs)) continue;
@@ -652,6 +682,7 @@ export class CallCore {
       this.#conversation.assistantTruncated(item.itemId, audioEndMs, item.sentMs);
       this.#sendOpenAI(encodeTruncate(item.itemId, audioEndMs));
     }
+    this.#observe({ kind: "barge_in", truncates: this.#stats.truncates - truncatesBefore });
     this.#log(
       this.#options.showTimingMath ? "info" : "debug",
       "Barge-in: cleared Twilio playback and truncated the assistant item.",
@@ -664,6 +695,11 @@ export class CallCore {
 
   #onOpenAIError(event: Extract<ServerEvent, { type: "error" }>): void {
     this.#stats.openaiErrors++;
+    this.#observe({
+      kind: "openai_error",
+      code: event.code ?? "unknown",
+      truncateRejected: this.#stats.truncates > 0 && isTruncateError(event),
+    });
     this.#log("warning", "OpenAI reported an error.", {
       code: event.code,
       errorType: event.errorType,
@@ -687,6 +723,7 @@ export class CallCore {
     switch (name) {
       case "openai_connect":
         if (!this.#openaiOpen) {
+          this.#observe({ kind: "openai_connect", ok: false });
           this.#log(
             "error",
             "OpenAI Realtime did not answer in time; ending the call with an apology.",
@@ -806,6 +843,10 @@ export class CallCore {
     this.#log(level, message, properties);
   }
 
+  #observe(event: CallObservation): void {
+    if (this.#options.observations) this.#out.push({ type: "observe", event });
+  }
+
   #log(level: CoreLogLevel, message: string, properties?: Record<string, unknown>): void {
     this.#out.push(
       properties === undefined
@@ -813,6 +854,17 @@ export class CallCore {
         : { type: "log", level, message, properties },
     );
   }
+}
+
+/**
+ * Whether an OpenAI `error` answers a `conversation.item.truncate`: the only
+ * event the bridge sends with `item_id`/`content_index`/`audio_end_ms`, and the
+ * live API's wording for a truncate beyond the audio ("Audio content of … is
+ * already shorter than …").
+ */
+function isTruncateError(event: Extract<ServerEvent, { type: "error" }>): boolean {
+  return event.param === "audio_end_ms" || event.param === "item_id" ||
+    event.param === "content_index" || /truncat|audio content/i.test(event.message);
 }
 
 function reasonOf(args: string): string | undefined {

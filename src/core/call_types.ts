@@ -7,6 +7,7 @@
  */
 import type { TwilioInbound } from "../twilio/media_stream_messages.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
+import type { TokenUsage } from "./conversation_log.ts";
 
 /** Timers the core asks the adapter to run. Setting a timer again replaces it. */
 export type TimerName =
@@ -77,4 +78,28 @@ export type CallCommand =
     level: CoreLogLevel;
     message: string;
     properties?: Record<string, unknown>;
-  };
+  }
+  /** Something worth measuring happened (only with `observations: true`); no action needed. */
+  | { type: "observe"; event: CallObservation };
+
+/**
+ * What the core reports for metrics and traces (see `CallCoreOptions.observations`).
+ * `openai_reconnected` and `session_renewed` are reserved for reconnects and
+ * session renewals; this core does not do those yet.
+ */
+export type CallObservation =
+  /** An OpenAI connection attempt succeeded or failed (refused, dropped or timed out). */
+  | { kind: "openai_connect"; ok: boolean }
+  | { kind: "response_started"; responseId: string }
+  /** The first audio of an assistant item went to the caller. */
+  | { kind: "assistant_audio_started"; responseId: string; itemId: string }
+  /** OpenAI's VAD saw the caller stop speaking (`input_audio_buffer.speech_stopped`). */
+  | { kind: "caller_speech_stopped" }
+  /** The caller interrupted playing audio; `truncates` items were truncated. */
+  | { kind: "barge_in"; truncates: number }
+  | { kind: "response_done"; responseId: string; status: string; usage: TokenUsage }
+  /** OpenAI sent an `error`; `truncateRejected` when it refused a `conversation.item.truncate`. */
+  | { kind: "openai_error"; code: string; truncateRejected: boolean }
+  | { kind: "tool_call"; name: string }
+  | { kind: "openai_reconnected" }
+  | { kind: "session_renewed" };

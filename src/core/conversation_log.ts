@@ -61,6 +61,28 @@ function count(value: unknown): number {
 }
 
 /**
+ * Token counts of one `response.done` usage block (missing fields count 0).
+ *
+ * @example
+ * ```ts
+ * import { parseUsage } from "./conversation_log.ts";
+ * const u = parseUsage({ output_token_details: { audio_tokens: 12 } });
+ * if (u.outputAudioTokens !== 12 || u.inputTextTokens !== 0) throw new Error();
+ * ```
+ */
+export function parseUsage(usage: Record<string, unknown> | undefined): TokenUsage {
+  const input = (usage?.input_token_details ?? {}) as Record<string, unknown>;
+  const output = (usage?.output_token_details ?? {}) as Record<string, unknown>;
+  return {
+    inputTextTokens: count(input.text_tokens),
+    inputAudioTokens: count(input.audio_tokens),
+    inputCachedTokens: count(input.cached_tokens),
+    outputTextTokens: count(output.text_tokens),
+    outputAudioTokens: count(output.audio_tokens),
+  };
+}
+
+/**
  * The turns of one call.
  *
  * @example
@@ -175,12 +197,11 @@ export class ConversationLog {
   /** Adds a `response.done` usage block. */
   addUsage(usage: Record<string, unknown> | undefined): void {
     if (usage === undefined) return;
-    const input = (usage.input_token_details ?? {}) as Record<string, unknown>;
-    const output = (usage.output_token_details ?? {}) as Record<string, unknown>;
-    this.#usage.inputTextTokens += count(input.text_tokens);
-    this.#usage.inputAudioTokens += count(input.audio_tokens);
-    this.#usage.inputCachedTokens += count(input.cached_tokens);
-    this.#usage.outputTextTokens += count(output.text_tokens);
-    this.#usage.outputAudioTokens += count(output.audio_tokens);
+    const parsed = parseUsage(usage);
+    this.#usage.inputTextTokens += parsed.inputTextTokens;
+    this.#usage.inputAudioTokens += parsed.inputAudioTokens;
+    this.#usage.inputCachedTokens += parsed.inputCachedTokens;
+    this.#usage.outputTextTokens += parsed.outputTextTokens;
+    this.#usage.outputAudioTokens += parsed.outputAudioTokens;
   }
 }

@@ -17,6 +17,9 @@ import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_toke
 import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
 import { CallAdmission, type Refusal } from "../security/call_admission.ts";
 import { LogThrottle, MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
+import type { CallObserver } from "../bridge/call_observer.ts";
+import { maskPhoneNumber } from "../calls/call_record.ts";
+import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -24,6 +27,9 @@ export const ROUTES = {
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
   mediaStream: "/media-stream",
+  healthz: "/healthz",
+  readyz: "/readyz",
+  metrics: "/metrics",
 } as const;
 
 /** Dependencies of {@link createApp}; tests inject fakes. */
@@ -45,6 +51,12 @@ export interface AppOptions {
   softphoneTokens?: SoftphoneTokens;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
+  /** Creates the observer of each call (metrics, traces, records); `startedAt` on the `now` clock. */
+  observeCall?: (startedAt: number) => CallObserver;
+  /** Serves `GET /metrics` (404 when undefined). */
+  metrics?: MetricsEndpoint;
+  /** Readiness for `GET /readyz`. Default: always ready. */
+  isReady?: () => boolean;
 }
 
 /** The bridge application: an HTTP handler plus its live calls. */
@@ -174,10 +186,18 @@ export function createApp(options: AppOptions): App {
     httpLog.info("Incoming call; answering with a media stream.", {
       callSid: callSid ?? undefined,
     });
+    // The media stream does not carry the caller's number: pass it (masked
+    // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
+    // kept. Never logged.
+    const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
+    const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${ROUTES.mediaStream}`,
       actionUrl: `${base.http}${ROUTES.callEnded}`,
-      parameters: admission.streamParameters(callSid),
+      parameters: {
+        ...admission.streamParameters(callSid),
+        ...(from ? { caller: config.storeCallerNumbers ? from : maskPhoneNumber(from) } : {}),
+      },
     }));
   }
 
@@ -245,6 +265,7 @@ export function createApp(options: AppOptions): App {
       request,
       isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {},
     );
+    const observer = options.observeCall?.((options.now ?? (() => performance.now()))());
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate,
@@ -269,6 +290,7 @@ export function createApp(options: AppOptions): App {
       hangUp: isSoftphone ? undefined : hangUp,
       softphone: isSoftphone,
       tools: options.tools ?? [],
+      ...(observer ? { observer } : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid !== undefined) outcomes.record(callSid, outcome);
       },
@@ -312,6 +334,14 @@ export function createApp(options: AppOptions): App {
         case ROUTES.mediaStream:
           return request.method === "GET"
             ? mediaStream(request)
+            : text("Method not allowed.\n", 405, { allow: "GET" });
+        case ROUTES.healthz:
+          return healthz();
+        case ROUTES.readyz:
+          return readyz(options.isReady);
+        case ROUTES.metrics:
+          return request.method === "GET"
+            ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
           return text("Not found.\n", 404);

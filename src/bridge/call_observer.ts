@@ -1,0 +1,45 @@
+/**
+ * The observer of one call: what metrics and traces hear from the call
+ * runner. The runner forwards the core's `observe` commands, the time it spent
+ * relaying each audio frame, and the final summary. Observers must be cheap
+ * and must not throw (the runner guards against it anyway).
+ *
+ * @module
+ */
+import type { CallObservation } from "../core/call_types.ts";
+import type { CallSummary } from "./call_runner.ts";
+
+/** Which way an audio frame went. */
+export type RelayDirection = "caller_to_openai" | "openai_to_caller";
+
+/** Receives what happens in one call. */
+export interface CallObserver {
+  /** Something the core reported, at `now` (the runner's monotonic clock, ms). */
+  observe(event: CallObservation, now: number): void;
+  /** The bridge relayed one audio frame; `ms` from receiving it to handing it to the other socket. */
+  relayed(direction: RelayDirection, ms: number): void;
+  /** The call is over (both sockets closed). */
+  finished(summary: CallSummary): void;
+}
+
+/**
+ * One observer that forwards to several.
+ *
+ * @example
+ * ```ts
+ * import { combineObservers } from "./call_observer.ts";
+ * const seen: string[] = [];
+ * const observer = combineObservers([
+ *   { observe: (e) => seen.push(e.kind), relayed: () => {}, finished: () => {} },
+ * ]);
+ * observer.observe({ kind: "caller_speech_stopped" }, 0);
+ * if (seen[0] !== "caller_speech_stopped") throw new Error();
+ * ```
+ */
+export function combineObservers(observers: readonly CallObserver[]): CallObserver {
+  return {
+    observe: (event, now) => observers.forEach((o) => o.observe(event, now)),
+    relayed: (direction, ms) => observers.forEach((o) => o.relayed(direction, ms)),
+    finished: (summary) => observers.forEach((o) => o.finished(summary)),
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * The record kept of every call: who, when, how long, how it ended, what was
+ * said and what it cost. Built from the runner's {@link CallSummary}.
+ *
+ * @module
+ */
+import type { CallSummary } from "../bridge/call_runner.ts";
+import type { TokenUsage } from "../core/conversation_log.ts";
+import { estimateCostUsd, type TokenPrices } from "./prices.ts";
+
+/** One line of a call's transcript. */
+export interface TranscriptLine {
+  /** Who: the caller, the assistant, a tool call by the model, or the tool's answer. */
+  role: "caller" | "assistant" | "tool_call" | "tool_result";
+  /**
+   * What was said (the caller's words only when input transcription is on;
+   * the assistant's cut to what the caller heard after a barge-in), the tool
+   * name and arguments, or the tool output. Null when unknown.
+   */
+  text: string | null;
+  /** Ms since the call started. */
+  atMs: number;
+  /** For an interrupted assistant turn: the ms the caller heard. */
+  heardMs?: number;
+}
+
+/** The stored record of one call (format version 1). */
+export interface CallRecord {
+  /** Format version of the record. */
+  version: 1;
+  /** Twilio CallSid (`unknown-…` when the stream never sent `start`). */
+  callSid: string;
+  streamSid: string | null;
+  /**
+   * The caller's number, masked (`+1415•••••23`) unless
+   * `STORE_CALLER_NUMBERS=true`; null when unknown.
+   */
+  caller: string | null;
+  /** ISO 8601 times. */
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  /** `caller_hung_up`, `assistant_ended`, `openai_error`, `bridge_error`, … */
+  outcome: string;
+  reason: string;
+  /** Caller and assistant turns. */
+  turns: { caller: number; assistant: number };
+  bargeIns: number;
+  truncates: number;
+  toolCalls: number;
+  responses: number;
+  openaiErrors: number;
+  frames: { fromCaller: number; toCaller: number };
+  /** Tokens by kind, summed over the call's `response.done` usage blocks. */
+  tokens: TokenUsage;
+  /** Estimated cost in USD from `tokens` and `pricesUsdPerMTok`. */
+  estimatedCostUsd: number;
+  /** The prices the estimate used (USD per 1M tokens). */
+  pricesUsdPerMTok: TokenPrices;
+  /** The call's turns in order. */
+  transcript: TranscriptLine[];
+  /** True when the transcript was cut to fit the store's size limit. */
+  transcriptTruncated: boolean;
+}
+
+/** A record without its transcript (for listings). */
+export type CallRecordSummary = Omit<CallRecord, "transcript">;
+
+/** Options of {@link buildCallRecord}. */
+export interface BuildCallRecordOptions {
+  prices: TokenPrices;
+  /** The runner's monotonic clock at the call's start (conversation times are on it). */
+  startedAtMonotonic: number;
+}
+
+const DIGIT = /\d/g;
+
+/**
+ * Masks a phone number, keeping the first 2 digits (the country code, mostly)
+ * and the last 2: `+14155550123` → `+14•••••••23`.
+ *
+ * @example
+ * ```ts
+ * import { maskPhoneNumber } from "./call_record.ts";
+ * if (maskPhoneNumber("+14155550123") !== "+14•••••••23") throw new Error();
+ * ```
+ */
+export function maskPhoneNumber(number: string): string {
+  const digits = number.match(DIGIT)?.length ?? 0;
+  if (digits === 0) return "•••";
+  let seen = 0;
+  return number.slice(0, 40).replace(DIGIT, (d) => {
+    seen++;
+    return seen <= 2 || seen > digits - 2 ? d : "•";
+  });
+}
+
+/**
+ * Builds the record of a finished call.
+ *
+ * @example
+ * ```ts ignore
+ * const record = buildCallRecord(summary, { prices: DEFAULT_PRICES, startedAtMonotonic: 0 });
+ * ```
+ */
+export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOptions): CallRecord {
+  const since = (at: number) => Math.max(0, Math.round(at - options.startedAtMonotonic));
+  const transcript: TranscriptLine[] = [];
+  let callerTurns = 0;
+  let assistantTurns = 0;
+  for (const entry of summary.conversation) {
+    switch (entry.kind) {
+      case "user":
+        callerTurns++;
+        transcript.push({ role: "caller", text: entry.transcript ?? null, atMs: since(entry.at) });
+        break;
+      case "assistant": {
+        assistantTurns++;
+        const line: TranscriptLine = {
+          role: "assistant",
+          text: entry.transcript ?? null,
+          atMs: since(entry.at),
+        };
+        if (entry.heardMs !== undefined) line.heardMs = entry.heardMs;
+        transcript.push(line);
+        break;
+      }
+      case "function_call":
+        transcript.push({
+          role: "tool_call",
+          text: `${entry.name}(${entry.arguments})`,
+          atMs: since(entry.at),
+        });
+        break;
+      case "function_call_output":
+        transcript.push({ role: "tool_result", text: entry.output, atMs: since(entry.at) });
+        break;
+    }
+  }
+  const caller = summary.customParameters.caller;
+  return {
+    version: 1,
+    callSid: summary.callSid ?? `unknown-${crypto.randomUUID()}`,
+    streamSid: summary.streamSid ?? null,
+    caller: caller === undefined || caller === "" ? null : caller,
+    startedAt: summary.startedAt.toISOString(),
+    endedAt: summary.endedAt.toISOString(),
+    durationMs: summary.durationMs,
+    outcome: summary.outcome,
+    reason: summary.reason,
+    turns: { caller: callerTurns, assistant: assistantTurns },
+    bargeIns: summary.stats.bargeIns,
+    truncates: summary.stats.truncates,
+    toolCalls: summary.stats.toolCalls,
+    responses: summary.stats.responses,
+    openaiErrors: summary.stats.openaiErrors,
+    frames: { fromCaller: summary.stats.framesIn, toCaller: summary.stats.framesOut },
+    tokens: { ...summary.usage },
+    estimatedCostUsd: roundUsd(estimateCostUsd(summary.usage, options.prices)),
+    pricesUsdPerMTok: { ...options.prices },
+    transcript,
+    transcriptTruncated: false,
+  };
+}
+
+/** Rounds to a millionth of a dollar. */
+function roundUsd(usd: number): number {
+  return Math.round(usd * 1_000_000) / 1_000_000;
+}
+
+/** The record without its transcript. */
+export function summarizeRecord(record: CallRecord): CallRecordSummary {
+  const { transcript: _transcript, ...rest } = record;
+  return rest;
+}

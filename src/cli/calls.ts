@@ -1,0 +1,142 @@
+/**
+ * `deno task calls` lists recent calls (time, duration, outcome, cost);
+ * `deno task calls <CallSid>` prints one call with its transcript.
+ * Reads `CALL_STORE_PATH` (and `.env`) like the server; a Deno KV Connect URL
+ * works too (with `DENO_KV_ACCESS_TOKEN`), e.g. for the managed KV of a Deno
+ * Deploy project.
+ *
+ * @module
+ */
+import { DEFAULT_CALL_STORE_PATH } from "../config.ts";
+import { loadEnvFile } from "../env_file.ts";
+import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
+import { type CallStore, KvCallStore } from "../calls/call_store.ts";
+
+const USAGE = `Usage:
+  deno task calls [--limit N]   list recent calls, newest first (default 20)
+  deno task calls <CallSid>     print one call with its transcript`;
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function formatUsd(usd: number): string {
+  return `$${usd.toFixed(4)}`;
+}
+
+function formatTime(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+/**
+ * The table of recent calls.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(formatCallTable(await store.list({ limit: 20 })));
+ * ```
+ */
+export function formatCallTable(records: readonly CallRecordSummary[]): string {
+  if (records.length === 0) return "No calls recorded yet.";
+  const header = ["Started (UTC)", "Duration", "Outcome", "Turns", "Cost", "CallSid"];
+  const rows = records.map((r) => [
+    formatTime(r.startedAt),
+    formatDuration(r.durationMs),
+    r.outcome,
+    String(r.turns.caller + r.turns.assistant),
+    formatUsd(r.estimatedCostUsd),
+    r.callSid,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** One call in detail, with its transcript. */
+export function formatCallDetail(record: CallRecord): string {
+  const t = record.tokens;
+  const lines = [
+    `Call ${record.callSid}`,
+    `  started   ${formatTime(record.startedAt)}`,
+    `  ended     ${formatTime(record.endedAt)} (${formatDuration(record.durationMs)})`,
+    `  outcome   ${record.outcome}: ${record.reason}`,
+    `  caller    ${record.caller ?? "unknown"}`,
+    `  turns     ${record.turns.caller} caller, ${record.turns.assistant} assistant; ` +
+    `${record.bargeIns} barge-ins, ${record.toolCalls} tool calls, ${record.openaiErrors} OpenAI errors`,
+    `  tokens    input text ${t.inputTextTokens}, input audio ${t.inputAudioTokens}, ` +
+    `cached ${t.inputCachedTokens}, output text ${t.outputTextTokens}, output audio ${t.outputAudioTokens}`,
+    `  cost      ${formatUsd(record.estimatedCostUsd)} (estimate)`,
+    "",
+    "Transcript:",
+  ];
+  if (record.transcript.length === 0) lines.push("  (no turns)");
+  for (const entry of record.transcript) {
+    const at = formatDuration(entry.atMs);
+    const who = {
+      caller: "Caller",
+      assistant: "Assistant",
+      tool_call: "Tool call",
+      tool_result: "Tool result",
+    }[entry.role];
+    const text = entry.text ??
+      (entry.role === "caller" ? "(not transcribed: set TRANSCRIPTION_MODEL)" : "(no transcript)");
+    const heard = entry.heardMs !== undefined ? ` [interrupted after ${entry.heardMs} ms]` : "";
+    lines.push(`  ${at}  ${who}: ${text}${heard}`);
+  }
+  if (record.transcriptTruncated) lines.push("  … (transcript cut to fit the store)");
+  return lines.join("\n");
+}
+
+/** Runs the command with `args`; returns the exit code. */
+export async function runCallsCommand(
+  args: readonly string[],
+  options: { store: CallStore; print?: (text: string) => void },
+): Promise<number> {
+  const print = options.print ?? console.log;
+  if (args.includes("--help") || args.includes("-h")) {
+    print(USAGE);
+    return 0;
+  }
+  let limit = 20;
+  const limitAt = args.indexOf("--limit");
+  const rest = [...args];
+  if (limitAt >= 0) {
+    limit = Number(args[limitAt + 1]);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      print(`--limit must be an integer from 1 to 1000.\n${USAGE}`);
+      return 2;
+    }
+    rest.splice(limitAt, 2);
+  }
+  if (rest.length > 1) {
+    print(USAGE);
+    return 2;
+  }
+  if (rest.length === 1) {
+    const record = await options.store.get(rest[0]);
+    if (record === undefined) {
+      print(`No record of call ${rest[0]} (records expire after CALL_RECORD_RETENTION_DAYS).`);
+      return 1;
+    }
+    print(formatCallDetail(record));
+    return 0;
+  }
+  print(formatCallTable(await options.store.list({ limit })));
+  return 0;
+}
+
+if (import.meta.main) {
+  const env = loadEnvFile();
+  const path = env.CALL_STORE_PATH?.trim() || DEFAULT_CALL_STORE_PATH;
+  if (path.toLowerCase() === "off") {
+    console.error("CALL_STORE_PATH is off: no call records are kept.");
+    Deno.exit(1);
+  }
+  const store = await KvCallStore.open({ path, retentionDays: 0 });
+  try {
+    Deno.exitCode = await runCallsCommand(Deno.args, { store });
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import type { CallCommand, CallObservation } from "../src/core/call_types.ts";
+import { CoreDriver } from "./support/core_driver.ts";
+
+function observed(commands: CallCommand[]): CallObservation[] {
+  return commands.flatMap((c) => c.type === "observe" ? [c.event] : []);
+}
+
+Deno.test("without observations: true the core emits no observe commands", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_1", 100);
+  d.responseDone("resp_1");
+  assert.deepEqual(observed(d.commands), []);
+});
+
+Deno.test("the core reports connects, turns, first audio, end of speech, barge-ins, errors and tools", () => {
+  const d = new CoreDriver({ observations: true });
+  d.startCall();
+  assert.deepEqual(observed(d.commands), [{ kind: "openai_connect", ok: true }]);
+
+  d.now = 100;
+  assert.deepEqual(observed(d.responseCreated("resp_1")), [
+    { kind: "response_started", responseId: "resp_1" },
+  ]);
+  assert.deepEqual(observed(d.delta("resp_1", "item_1", 500)), [
+    { kind: "assistant_audio_started", responseId: "resp_1", itemId: "item_1" },
+  ]);
+  assert.deepEqual(observed(d.delta("resp_1", "item_1", 500)), [], "once per item");
+
+  d.now = 400;
+  assert.deepEqual(observed(d.speechStarted()), [{ kind: "barge_in", truncates: 1 }]);
+  assert.deepEqual(
+    observed(d.openai({
+      type: "input_audio_buffer.speech_stopped",
+      event_id: "ev",
+      audio_end_ms: 900,
+      item_id: "item_user",
+    })),
+    [{ kind: "caller_speech_stopped" }],
+  );
+  const usage = {
+    input_token_details: { text_tokens: 10, audio_tokens: 5, cached_tokens: 0 },
+    output_token_details: { text_tokens: 2, audio_tokens: 7 },
+  };
+  assert.deepEqual(
+    observed(d.openai({
+      type: "response.done",
+      event_id: "ev",
+      response: { id: "resp_1", status: "cancelled", output: [], usage },
+    })),
+    [{
+      kind: "response_done",
+      responseId: "resp_1",
+      status: "cancelled",
+      usage: {
+        inputTextTokens: 10,
+        inputAudioTokens: 5,
+        inputCachedTokens: 0,
+        outputTextTokens: 2,
+        outputAudioTokens: 7,
+      },
+    }],
+  );
+  const error = (code: string, message: string, param: string | null) =>
+    observed(d.openai({
+      type: "error",
+      event_id: "ev",
+      error: { type: "invalid_request_error", code, message, param, event_id: null },
+    }));
+  assert.deepEqual(
+    error("invalid_value", "Audio content of 250ms is already shorter than 300ms", "audio_end_ms"),
+    [{ kind: "openai_error", code: "invalid_value", truncateRejected: true }],
+  );
+  assert.deepEqual(error("rate_limit_exceeded", "Slow down.", null), [
+    { kind: "openai_error", code: "rate_limit_exceeded", truncateRejected: false },
+  ]);
+  d.responseCreated("resp_2");
+  const tool = observed(d.openai({
+    type: "response.function_call_arguments.done",
+    event_id: "ev",
+    response_id: "resp_2",
+    item_id: "item_fc",
+    output_index: 0,
+    call_id: "call_1",
+    name: "end_call",
+    arguments: "{}",
+  }));
+  assert.deepEqual(tool, [{ kind: "tool_call", name: "end_call" }]);
+});
+
+Deno.test("a failed or timed-out OpenAI connection is reported as a failed connect", () => {
+  const refused = new CoreDriver({ observations: true });
+  refused.input({ type: "begin" });
+  const closed = refused.input({ type: "openai_closed", code: 1006, reason: "", opened: false });
+  assert.deepEqual(observed(closed), [{ kind: "openai_connect", ok: false }]);
+
+  const slow = new CoreDriver({ observations: true, openaiConnectTimeoutMs: 1000 });
+  slow.input({ type: "begin" });
+  assert.deepEqual(observed(slow.advance(1000)), [{ kind: "openai_connect", ok: false }]);
+
+  const dropped = new CoreDriver({ observations: true });
+  dropped.startCall();
+  const later = dropped.input({ type: "openai_closed", code: 1011, reason: "", opened: true });
+  assert.deepEqual(observed(later), [], "a drop after opening is not a failed connect");
+});
