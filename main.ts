@@ -7,6 +7,7 @@
 import { ConfigError, describeConfig, parseConfig } from "./src/config.ts";
 import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
+import { drainApp } from "./src/http/drain.ts";
 import { startServer } from "./src/server.ts";
 
 async function main(): Promise<number> {
@@ -36,10 +37,28 @@ async function main(): Promise<number> {
   });
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn("Received {signal} again; exiting now.", { signal });
+      Deno.exit(0);
+    }
     stopping = true;
-    log.info("Received {signal}; shutting down.", { signal });
-    server.shutdown().then(() => Deno.exit(0));
+    log.info("Received {signal}; draining, then shutting down.", {
+      signal,
+      drainSeconds: config.drainSeconds,
+    });
+    // Deno Deploy kills 5 s after SIGINT: keep the goodbyes short there.
+    const farewellMs = Deno.env.get("DENO_DEPLOYMENT_ID") === undefined ? 8000 : 1000;
+    drainApp(server.app, { drainMs: config.drainSeconds * 1000, farewellMs, logger: log })
+      .then((result) => {
+        log.info("Drained; closing the server.", { ...result });
+        // Never hang on a socket that will not close.
+        return Promise.race([
+          server.shutdown(),
+          new Promise((resolve) => setTimeout(resolve, 3000)),
+        ]);
+      })
+      .catch((error) => log.error("Drain failed: {error}", { error: String(error) }))
+      .finally(() => Deno.exit(0));
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {

@@ -88,4 +88,10 @@ export interface Config {
   logFormat: LogFormat;
   /** Warnings found while parsing (e.g. `TEMPERATURE` has no effect); logged at start-up. */
   warnings: string[];
+  /** Seconds after which a Realtime session is renewed with the conversation replayed; 0: never. */
+  realtimeSessionRenewSeconds: number;
+  /** Seconds to get a session back after the OpenAI socket dropped before apologizing; 0: at once. */
+  realtimeReconnectSeconds: number;
+  /** Seconds calls may go on after SIGTERM/SIGINT before the assistant says goodbye. */
+  drainSeconds: number;
 }

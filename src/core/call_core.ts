@@ -27,6 +27,7 @@ import {
 import type { CallCommand, CallInput, CallOutcome, CoreLogLevel, TimerName } from "./call_types.ts";
 import { ConversationLog } from "./conversation_log.ts";
 import { PlaybackLedger } from "./playback_ledger.ts";
+import { buildReplayEvents, MAX_RECONNECT_ATTEMPTS, reconnectDelayMs } from "./session_replay.ts";
 
 /** Options of {@link CallCore}. */
 export interface CallCoreOptions {
@@ -50,6 +51,18 @@ export interface CallCoreOptions {
   showTimingMath?: boolean;
   /** Names of custom tools the call runner can execute. */
   customTools?: readonly string[];
+  /**
+   * Ms after a session opened to renew it (open a new session, replay the
+   * conversation, switch at a turn boundary). 0 (default): never.
+   */
+  renewAfterMs?: number;
+  /** Ms to wait for a turn boundary before switching sessions anyway. Default 15000. */
+  switchWaitMs?: number;
+  /**
+   * Ms to get a working session back after the OpenAI socket dropped or
+   * could not be opened, before apologizing. 0: apologize at once. Default 5000.
+   */
+  reconnectWindowMs?: number;
 }
 
 /** Counters a call keeps for logs and metrics. */
@@ -63,6 +76,10 @@ export interface CallStats {
   responses: number;
   toolCalls: number;
   openaiErrors: number;
+  /** Sessions switched to by renewal. */
+  sessionRenewals: number;
+  /** Sessions switched to after the OpenAI socket dropped or failed to open. */
+  reconnects: number;
 }
 
 type EndCallStage =
@@ -74,7 +91,11 @@ type EndCallStage =
 
 const FAREWELL_INSTRUCTIONS =
   "The caller is ending the call. Say one short, warm goodbye sentence, then stop. Do not ask any question.";
+const DRAIN_FAREWELL_INSTRUCTIONS =
+  "The call has to end now because the service is restarting. Say one short, warm goodbye sentence and invite the caller to call back, then stop. Do not ask any question.";
 const MAX_REMEMBERED_IDS = 64;
+/** Ms before trying a renewal again after one failed. */
+const RENEW_RETRY_MS = 30_000;
 
 function greetingInstructions(greeting: string): string {
   return `Greet the caller now by saying exactly this, and nothing else: "${greeting}"`;
@@ -135,10 +156,28 @@ export class CallCore {
   #openAudioItem: string | undefined;
 
   #endCall:
-    | { stage: EndCallStage; toolResponseId: string; farewellResponseId?: string }
+    | {
+      stage: EndCallStage;
+      toolResponseId: string;
+      farewellResponseId?: string;
+      /** Farewell instructions (end_call's or the drain's). */
+      instructions?: string;
+    }
     | undefined;
   #farewellMark: string | undefined;
   #finished = false;
+
+  /** The session (socket generation) the call uses. */
+  #generation = 1;
+  #lastGeneration = 1;
+  /** A new session being opened (renewal or reconnect). */
+  #pending: { generation: number; open: boolean } | undefined;
+  /** Set while the current session is gone and a new one is being sought. */
+  #reconnect: { attempts: number; resume: boolean } | undefined;
+  /** Assistant items of the current session (only these can be truncated). */
+  #sessionItems = new Set<string>();
+  #callerSpeaking = false;
+  #everOpened = false;
   #stats: CallStats = {
     framesIn: 0,
     framesOut: 0,
@@ -149,6 +188,8 @@ export class CallCore {
     responses: 0,
     toolCalls: 0,
     openaiErrors: 0,
+    sessionRenewals: 0,
+    reconnects: 0,
   };
 
   /** Creates the core of one call. */
@@ -164,6 +205,9 @@ export class CallCore {
       maxQueuedFrames: options.maxQueuedFrames ?? 500,
       showTimingMath: options.showTimingMath ?? false,
       customTools: options.customTools ?? [],
+      renewAfterMs: options.renewAfterMs ?? 0,
+      switchWaitMs: options.switchWaitMs ?? 15_000,
+      reconnectWindowMs: options.reconnectWindowMs ?? 5000,
     };
     this.#greetingPending = options.greeting !== undefined && options.greeting !== "";
     this.#ledger = new PlaybackLedger({ markIntervalMs: this.#options.markIntervalMs });
@@ -204,6 +248,7 @@ export class CallCore {
     if (this.#finished) return this.#out; // late inputs after the end are expected
     switch (input.type) {
       case "begin":
+        this.#out.push({ type: "open_openai", generation: this.#generation });
         this.#setTimer("openai_connect", this.#options.openaiConnectTimeoutMs);
         break;
       case "twilio_message":
@@ -212,21 +257,28 @@ export class CallCore {
       case "twilio_closed":
         this.#finish("caller_hung_up", `Twilio media socket closed (code ${input.code}).`, "none");
         break;
-      case "openai_open":
-        this.#onOpenAIOpen();
+      case "openai_open": {
+        const generation = input.generation ?? this.#generation;
+        if (generation === this.#generation && !this.#openaiOpen && this.#reconnect === undefined) {
+          this.#onOpenAIOpen();
+        } else if (generation === this.#pending?.generation) {
+          this.#onPendingOpen();
+        }
         break;
-      case "openai_event":
-        this.#onOpenAI(input.event);
+      }
+      case "openai_event": {
+        const generation = input.generation ?? this.#generation;
+        if (generation === this.#generation && this.#openaiOpen) this.#onOpenAI(input.event);
+        else if (input.event.type === "error") this.#onOpenAIError(input.event);
         break;
+      }
       case "openai_closed":
-        this.#log(
-          "error",
-          input.opened
-            ? "OpenAI Realtime socket closed unexpectedly; ending the call with an apology."
-            : "Could not connect to the OpenAI Realtime API; ending the call with an apology. Check OPENAI_API_KEY and OPENAI_REALTIME_URL.",
-          { code: input.code, reason: input.reason },
-        );
-        this.#finish("openai_error", `OpenAI socket closed (code ${input.code}).`, "close_stream");
+        this.#onOpenAIClosed(input.generation ?? this.#generation, input);
+        break;
+      case "drain":
+        if (input.immediate) {
+          this.#finish("assistant_ended", "The server shut down.", "hang_up");
+        } else this.#onDrain();
         break;
       case "timer":
         this.#onTimer(input.name);
@@ -234,6 +286,12 @@ export class CallCore {
       case "tool_result":
         this.#onToolResult(input.callId, input.output);
         break;
+    }
+    if (
+      !this.#finished && this.#pending?.open && this.#reconnect === undefined &&
+      this.#atTurnBoundary()
+    ) {
+      this.#switchSession("renewal");
     }
     return this.#out;
   }
@@ -333,7 +391,9 @@ export class CallCore {
 
   #onOpenAIOpen(): void {
     this.#openaiOpen = true;
+    this.#everOpened = true;
     this.#cancelTimer("openai_connect");
+    this.#scheduleRenewal(this.#options.renewAfterMs);
     this.#sendOpenAI(this.#options.sessionUpdate);
     for (const payload of this.#queuedFrames) this.#sendOpenAI(encodeAppend(payload));
     if (this.#queuedFrames.length > 0) {
@@ -382,9 +442,14 @@ export class CallCore {
         this.#onFunctionCall(event.responseId, event.callId, event.name, event.arguments);
         return;
       case "input_audio_buffer.speech_started":
+        this.#callerSpeaking = true;
         this.#onSpeechStarted();
         return;
+      case "input_audio_buffer.speech_stopped":
+        this.#callerSpeaking = false;
+        return;
       case "input_audio_buffer.committed":
+        this.#callerSpeaking = false;
         this.#conversation.userItem(event.itemId, this.#now);
         return;
       case "conversation.item.input_audio_transcription.completed":
@@ -425,6 +490,7 @@ export class CallCore {
     }
     if (this.#openAudioItem !== itemId) {
       this.#conversation.assistantItem(itemId, responseId, this.#now);
+      this.#sessionItems.add(itemId);
     }
     this.#openAudioItem = itemId;
     this.#forwardAudio(itemId, delta);
@@ -464,21 +530,28 @@ export class CallCore {
         event.responseId === endCall.farewellResponseId &&
         (endCall.stage === "farewell_playing" || endCall.stage === "farewell_requested")
       ) {
-        this.#cancelTimer("end_call_watchdog");
-        if (this.#ledger.sentMs > 0 && this.#streamSid !== undefined) {
-          endCall.stage = "farewell_draining";
-          this.#farewellMark = this.#ledger.markNow();
-          this.#sendMark(this.#farewellMark);
-          const pending = this.#ledger.snapshot(this.#now).pendingMs;
-          // If Twilio never echoes the final mark, do not wait forever.
-          this.#setTimer("farewell_playback", Math.ceil(pending) + 5000);
-        } else {
-          endCall.stage = "grace";
-          this.#setTimer("end_call_grace", this.#options.endCallGraceMs);
-        }
+        this.#farewellDone();
       }
     }
     this.#flushPendingResponse();
+  }
+
+  /** The farewell's audio is all there: wait for it to play, then hang up. */
+  #farewellDone(): void {
+    const endCall = this.#endCall;
+    if (endCall === undefined) return;
+    this.#cancelTimer("end_call_watchdog");
+    if (this.#ledger.sentMs > 0 && this.#streamSid !== undefined) {
+      endCall.stage = "farewell_draining";
+      this.#farewellMark = this.#ledger.markNow();
+      this.#sendMark(this.#farewellMark);
+      const pending = this.#ledger.snapshot(this.#now).pendingMs;
+      // If Twilio never echoes the final mark, do not wait forever.
+      this.#setTimer("farewell_playback", Math.ceil(pending) + 5000);
+    } else {
+      endCall.stage = "grace";
+      this.#setTimer("end_call_grace", this.#options.endCallGraceMs);
+    }
   }
 
   #onFunctionCall(responseId: string, callId: string, name: string, args: string): void {
@@ -516,12 +589,10 @@ export class CallCore {
     if (this.#endCall === undefined) this.#requestResponse(encodeResponseCreate());
   }
 
-  #requestFarewell(): void {
+  #requestFarewell(instructions = FAREWELL_INSTRUCTIONS): void {
     if (this.#endCall === undefined) return;
     this.#endCall.stage = "farewell_requested";
-    this.#requestResponse(
-      encodeResponseCreate({ instructions: FAREWELL_INSTRUCTIONS, toolChoice: "none" }),
-    );
+    this.#requestResponse(encodeResponseCreate({ instructions, toolChoice: "none" }));
   }
 
   /** Sends `response.create` now, or after the active response is done. */
@@ -532,6 +603,7 @@ export class CallCore {
 
   #flushPendingResponse(): void {
     if (this.#pendingResponse === undefined || this.#pendingToolCalls.size > 0) return;
+    if (!this.#openaiOpen) return; // sent once a session is back
     if (this.#activeResponseId !== undefined || this.#responseRequested) return;
     this.#lastRequestedResponse = this.#pendingResponse;
     this.#pendingResponse = undefined;
@@ -577,6 +649,11 @@ export class CallCore {
     for (const item of truncates) {
       remember(this.#droppedItems, item.itemId);
       if (item === current && !currentOpen && item.audioEndMs >= Math.floor(item.sentMs)) continue;
+      if (!this.#sessionItems.has(item.itemId)) {
+        // An item of a previous session: the new session does not know it.
+        this.#conversation.assistantTruncated(item.itemId, item.audioEndMs, item.sentMs);
+        continue;
+      }
       this.#stats.truncates++;
       const audioEndMs = Math.min(item.audioEndMs, Math.floor(item.sentMs));
       this.#conversation.assistantTruncated(item.itemId, audioEndMs, item.sentMs);
@@ -611,6 +688,243 @@ export class CallCore {
     }
   }
 
+  // ---- session renewal and reconnects -------------------------------------
+
+  #scheduleRenewal(delayMs: number): void {
+    if (this.#options.renewAfterMs > 0) this.#setTimer("session_renew", delayMs);
+  }
+
+  #openNewSession(): number {
+    const generation = ++this.#lastGeneration;
+    this.#pending = { generation, open: false };
+    this.#out.push({ type: "open_openai", generation });
+    return generation;
+  }
+
+  #startRenewal(): void {
+    if (this.#pending !== undefined || this.#reconnect !== undefined || !this.#openaiOpen) return;
+    if (this.#endCall !== undefined) return; // the call is ending anyway
+    const generation = this.#openNewSession();
+    this.#log("info", "Renewing the OpenAI Realtime session before it expires.", {
+      generation,
+      switchWaitMs: this.#options.switchWaitMs,
+    });
+    this.#setTimer("session_switch_wait", this.#options.switchWaitMs);
+  }
+
+  #onPendingOpen(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    pending.open = true;
+    this.#out.push({
+      type: "send_openai",
+      data: this.#options.sessionUpdate,
+      generation: pending.generation,
+    });
+    if (this.#reconnect !== undefined) this.#switchSession("reconnect");
+    // Renewal: the switch happens at the next turn boundary (see handle()).
+  }
+
+  #onSwitchWait(): void {
+    const pending = this.#pending;
+    if (pending === undefined || this.#reconnect !== undefined) return;
+    if (pending.open) {
+      this.#log("warning", "No turn boundary in time; switching Realtime sessions now.", {
+        switchWaitMs: this.#options.switchWaitMs,
+      });
+      this.#switchSession("renewal");
+      return;
+    }
+    this.#log("warning", "The new Realtime session did not open in time; renewal retried later.", {
+      generation: pending.generation,
+      retryMs: RENEW_RETRY_MS,
+    });
+    this.#closeSession(pending.generation, "renewal timed out");
+    this.#pending = undefined;
+    this.#scheduleRenewal(RENEW_RETRY_MS);
+  }
+
+  /** No response playing or streaming, caller not speaking, nothing in flight. */
+  #atTurnBoundary(): boolean {
+    return this.#endCall === undefined && this.#activeResponseId === undefined &&
+      !this.#responseRequested && this.#pendingResponse === undefined &&
+      this.#pendingToolCalls.size === 0 && this.#openAudioItem === undefined &&
+      !this.#callerSpeaking && this.#ledger.snapshot(this.#now).pendingMs <= 0;
+  }
+
+  /** Makes the pending session the call's session: replay, queued audio, resume. */
+  #switchSession(reason: "renewal" | "reconnect"): void {
+    const pending = this.#pending;
+    if (pending === undefined || !pending.open) return;
+    const old = this.#generation;
+    const oldAlive = this.#openaiOpen;
+    const resume = this.#reconnect?.resume === true ||
+      (oldAlive && (this.#activeResponseId !== undefined || this.#responseRequested));
+    this.#pending = undefined;
+    this.#reconnect = undefined;
+    this.#generation = pending.generation;
+    this.#openaiOpen = true;
+    this.#everOpened = true;
+    this.#cancelTimer("session_switch_wait");
+    this.#cancelTimer("reconnect_retry");
+    this.#cancelTimer("reconnect_deadline");
+    this.#cancelTimer("openai_connect");
+    if (oldAlive) this.#closeSession(old, "session renewed");
+    this.#resetSessionState();
+    const replay = buildReplayEvents(this.#conversation.entries);
+    for (const event of replay) this.#sendOpenAI(event);
+    for (const payload of this.#queuedFrames) this.#sendOpenAI(encodeAppend(payload));
+    const queued = this.#queuedFrames.length;
+    this.#queuedFrames = [];
+    if (reason === "renewal") this.#stats.sessionRenewals++;
+    else this.#stats.reconnects++;
+    this.#log("info", "Switched to a new OpenAI Realtime session.", {
+      reason,
+      generation: this.#generation,
+      replayedItems: replay.length,
+      queuedFrames: queued,
+    });
+    this.#scheduleRenewal(this.#options.renewAfterMs);
+    const endCall = this.#endCall;
+    if (endCall !== undefined) {
+      if (endCall.stage !== "grace" && endCall.stage !== "farewell_draining") {
+        this.#pendingResponse = undefined;
+        this.#requestFarewell(endCall.instructions);
+      }
+    } else if (resume) {
+      this.#requestResponse(this.#pendingResponse ?? encodeResponseCreate());
+    } else {
+      this.#flushPendingResponse();
+    }
+    this.#maybeGreet();
+  }
+
+  /** Forgets the per-session response state (the new session starts idle). */
+  #resetSessionState(): void {
+    if (this.#activeResponseId !== undefined) {
+      remember(this.#interruptedResponses, this.#activeResponseId);
+    }
+    this.#activeResponseId = undefined;
+    this.#responseRequested = false;
+    this.#lastRequestedResponse = undefined;
+    this.#callerSpeaking = false;
+    this.#sessionItems.clear();
+    if (this.#openAudioItem !== undefined) {
+      // No more audio will come for it: close its playback with a mark.
+      this.#openAudioItem = undefined;
+      if (this.#streamSid !== undefined && this.#ledger.sentMs > 0) {
+        this.#sendMark(this.#ledger.markNow());
+      }
+    }
+  }
+
+  #closeSession(generation: number, reason: string): void {
+    this.#out.push({ type: "close_openai", generation, code: 1000, reason });
+  }
+
+  #onOpenAIClosed(
+    generation: number,
+    input: { code: number; reason: string; opened: boolean },
+  ): void {
+    const details = { code: input.code, reason: input.reason, generation };
+    if (generation === this.#pending?.generation) {
+      this.#pending = undefined;
+      if (this.#reconnect !== undefined) {
+        this.#log("warning", "Reconnecting to OpenAI Realtime failed.", details);
+        this.#scheduleReconnect();
+      } else {
+        this.#log("warning", "The renewal session closed before the switch; retrying later.", details);
+        this.#cancelTimer("session_switch_wait");
+        this.#scheduleRenewal(RENEW_RETRY_MS);
+      }
+      return;
+    }
+    if (generation !== this.#generation || this.#reconnect !== undefined) return; // an old session
+    const wasOpen = this.#openaiOpen;
+    this.#openaiOpen = false;
+    const stage = this.#endCall?.stage;
+    if (stage === "grace" || stage === "farewell_draining" || stage === "farewell_playing") {
+      this.#log("info", "OpenAI socket closed while the call is ending; finishing without it.", details);
+      this.#openAudioItem = undefined;
+      if (stage === "farewell_playing") this.#farewellDone();
+      return;
+    }
+    if (this.#options.reconnectWindowMs <= 0) {
+      this.#log(
+        "error",
+        input.opened
+          ? "OpenAI Realtime socket closed unexpectedly; ending the call with an apology."
+          : "Could not connect to the OpenAI Realtime API; ending the call with an apology. Check OPENAI_API_KEY and OPENAI_REALTIME_URL.",
+        details,
+      );
+      this.#finish("openai_error", `OpenAI socket closed (code ${input.code}).`, "close_stream");
+      return;
+    }
+    this.#log(
+      "warning",
+      input.opened
+        ? "OpenAI Realtime socket closed; reconnecting and replaying the conversation."
+        : this.#everOpened
+        ? "OpenAI Realtime socket failed; reconnecting."
+        : "Could not connect to the OpenAI Realtime API; retrying. Check OPENAI_API_KEY and OPENAI_REALTIME_URL if this persists.",
+      { ...details, windowMs: this.#options.reconnectWindowMs },
+    );
+    const resume = wasOpen && (this.#activeResponseId !== undefined || this.#responseRequested);
+    if (wasOpen) this.#resetSessionState();
+    this.#reconnect = { attempts: 0, resume };
+    if (this.#pending?.open) {
+      this.#switchSession("reconnect"); // a renewal session is ready: use it
+      return;
+    }
+    this.#setTimer("reconnect_deadline", this.#options.reconnectWindowMs);
+    if (this.#pending === undefined) this.#attemptReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const reconnect = this.#reconnect;
+    if (reconnect === undefined) return;
+    if (reconnect.attempts >= MAX_RECONNECT_ATTEMPTS) {
+      this.#log("error", "Gave up reconnecting to OpenAI Realtime; ending the call with an apology.", {
+        attempts: reconnect.attempts,
+      });
+      this.#finish("openai_error", "OpenAI reconnect failed.", "close_stream");
+      return;
+    }
+    this.#setTimer("reconnect_retry", reconnectDelayMs(reconnect.attempts + 1));
+  }
+
+  #attemptReconnect(): void {
+    const reconnect = this.#reconnect;
+    if (reconnect === undefined || this.#pending !== undefined) return;
+    reconnect.attempts++;
+    const generation = this.#openNewSession();
+    this.#log("info", "Opening a new OpenAI Realtime session.", {
+      generation,
+      attempt: reconnect.attempts,
+    });
+  }
+
+  // ---- drain --------------------------------------------------------------
+
+  #onDrain(): void {
+    if (this.#endCall !== undefined) return; // already saying goodbye
+    if (this.#streamSid === undefined || !this.#openaiOpen) {
+      this.#finish("assistant_ended", "The server is shutting down.", "hang_up");
+      return;
+    }
+    this.#log("info", "The server is shutting down; saying goodbye to the caller.");
+    this.#endCall = {
+      stage: "farewell_requested",
+      toolResponseId: "",
+      instructions: DRAIN_FAREWELL_INSTRUCTIONS,
+    };
+    this.#cancelTimer("session_renew");
+    this.#sendOpenAI(encodeInputClear());
+    this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
+    this.#pendingResponse = undefined;
+    this.#requestFarewell(DRAIN_FAREWELL_INSTRUCTIONS);
+  }
+
   // ---- timers and ending --------------------------------------------------
 
   #onTimer(name: TimerName): void {
@@ -640,6 +954,26 @@ export class CallCore {
       case "end_call_grace":
         this.#finish("assistant_ended", "The assistant ended the call.", "hang_up");
         return;
+      case "session_renew":
+        this.#startRenewal();
+        return;
+      case "session_switch_wait":
+        this.#onSwitchWait();
+        return;
+      case "reconnect_retry":
+        this.#attemptReconnect();
+        return;
+      case "reconnect_deadline":
+        this.#log(
+          "error",
+          "Could not get a working OpenAI Realtime session back in time; ending the call with an apology.",
+          {
+            windowMs: this.#options.reconnectWindowMs,
+            attempts: this.#reconnect?.attempts ?? 0,
+          },
+        );
+        this.#finish("openai_error", "OpenAI reconnect failed.", "close_stream");
+        return;
     }
   }
 
@@ -664,7 +998,7 @@ export class CallCore {
   }
 
   #sendOpenAI(data: string): void {
-    this.#out.push({ type: "send_openai", data });
+    this.#out.push({ type: "send_openai", data, generation: this.#generation });
   }
 
   #setTimer(name: TimerName, delayMs: number): void {

@@ -12,7 +12,7 @@ import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call
 import { buildSessionUpdate } from "../openai/session_config.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
-import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -20,6 +20,8 @@ export const ROUTES = {
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
   mediaStream: "/media-stream",
+  healthz: "/healthz",
+  readyz: "/readyz",
 } as const;
 
 /** Dependencies of {@link createApp}; tests inject fakes. */
@@ -47,6 +49,14 @@ export interface App {
   readonly calls: ReadonlySet<CallRunner>;
   /** How recent streams ended (for `/call-ended`). */
   readonly outcomes: CallOutcomes;
+  /** Whether the app stopped taking new calls (see {@link App.stopAccepting}). */
+  readonly draining: boolean;
+  /**
+   * Stops taking new calls: the webhook rejects calls as busy, new media
+   * streams are closed with 1013 and `/readyz` answers 503. Calls in progress
+   * go on.
+   */
+  stopAccepting(): void;
 }
 
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
@@ -118,10 +128,15 @@ export function createApp(options: AppOptions): App {
     config.openaiRealtimeUrl.includes("?") ? "&" : "?"
   }model=${encodeURIComponent(config.openaiModel)}`;
   let connectionSeq = 0;
+  let draining = false;
 
   function incomingCall(request: Request): Promise<Response> | Response {
     const base = publicBase(request, config.publicUrl);
     if (base === undefined) return text("Bad Host header.\n", 400);
+    if (draining) {
+      httpLog.info("Incoming call rejected as busy: the server is shutting down.");
+      return xml(rejectTwiml("busy"));
+    }
     return readForm(request).then((form) => {
       httpLog.info("Incoming call; answering with a media stream.", {
         callSid: form.get("CallSid") ?? undefined,
@@ -157,6 +172,11 @@ export function createApp(options: AppOptions): App {
       });
     }
     const { socket, response } = Deno.upgradeWebSocket(request);
+    if (draining) {
+      httpLog.info("Media stream refused: the server is shutting down.");
+      socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
+      return response;
+    }
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate,
@@ -165,6 +185,8 @@ export function createApp(options: AppOptions): App {
         endCallGraceMs: config.endCallGraceSeconds * 1000,
         endCallWatchdogMs: config.endCallWatchdogSeconds * 1000,
         showTimingMath: config.showTimingMath,
+        renewAfterMs: config.realtimeSessionRenewSeconds * 1000,
+        reconnectWindowMs: config.realtimeReconnectSeconds * 1000,
       },
       openaiUrl,
       openaiApiKey: config.openaiApiKey,
@@ -211,6 +233,10 @@ export function createApp(options: AppOptions): App {
           return request.method === "POST" || request.method === "GET"
             ? callEnded(request)
             : text("Method not allowed.\n", 405, { allow: "GET, POST" });
+        case ROUTES.healthz:
+          return text("ok\n", 200);
+        case ROUTES.readyz:
+          return draining ? text("draining\n", 503) : text("ready\n", 200);
         case ROUTES.mediaStream:
           return request.method === "GET"
             ? mediaStream(request)
@@ -227,5 +253,15 @@ export function createApp(options: AppOptions): App {
     }
   }
 
-  return { handler, calls, outcomes };
+  return {
+    handler,
+    calls,
+    outcomes,
+    get draining() {
+      return draining;
+    },
+    stopAccepting() {
+      draining = true;
+    },
+  };
 }
