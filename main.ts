@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   const server = startServer({
     config,
     onListen: ({ hostname, port }) => {
-      log.info("Listening on {hostname}:{port}.", { hostname, port, ...describeConfig(config) });
+      log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
     },
   });
   let stopping = false;

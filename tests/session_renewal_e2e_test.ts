@@ -101,7 +101,11 @@ Deno.test("renewal: a second session gets the same configuration and the convers
     2000,
     "every caller frame",
   );
-  assert.deepEqual(allInput(h.realtime.sessions), caller.frames, "no caller frame lost or reordered");
+  assert.deepEqual(
+    allInput(h.realtime.sessions),
+    caller.frames,
+    "no caller frame lost or reordered",
+  );
   for (const s of h.realtime.sessions) {
     assert.deepEqual(s.schemaErrors, []);
     assert.deepEqual(s.selfErrors, []);

@@ -833,7 +833,11 @@ export class CallCore {
         this.#log("warning", "Reconnecting to OpenAI Realtime failed.", details);
         this.#scheduleReconnect();
       } else {
-        this.#log("warning", "The renewal session closed before the switch; retrying later.", details);
+        this.#log(
+          "warning",
+          "The renewal session closed before the switch; retrying later.",
+          details,
+        );
         this.#cancelTimer("session_switch_wait");
         this.#scheduleRenewal(RENEW_RETRY_MS);
       }
@@ -844,7 +848,11 @@ export class CallCore {
     this.#openaiOpen = false;
     const stage = this.#endCall?.stage;
     if (stage === "grace" || stage === "farewell_draining" || stage === "farewell_playing") {
-      this.#log("info", "OpenAI socket closed while the call is ending; finishing without it.", details);
+      this.#log(
+        "info",
+        "OpenAI socket closed while the call is ending; finishing without it.",
+        details,
+      );
       this.#openAudioItem = undefined;
       if (stage === "farewell_playing") this.#farewellDone();
       return;
@@ -884,9 +892,13 @@ export class CallCore {
     const reconnect = this.#reconnect;
     if (reconnect === undefined) return;
     if (reconnect.attempts >= MAX_RECONNECT_ATTEMPTS) {
-      this.#log("error", "Gave up reconnecting to OpenAI Realtime; ending the call with an apology.", {
-        attempts: reconnect.attempts,
-      });
+      this.#log(
+        "error",
+        "Gave up reconnecting to OpenAI Realtime; ending the call with an apology.",
+        {
+          attempts: reconnect.attempts,
+        },
+      );
       this.#finish("openai_error", "OpenAI reconnect failed.", "close_stream");
       return;
     }
