@@ -144,7 +144,7 @@ Deno.test("renewal waits for the turn boundary: an answer in progress finishes o
 
 Deno.test("a session closed by OpenAI mid-call (1001) is replaced: context replayed, audio continues", async () => {
   await using h = await BridgeHarness.start({}, {
-    realtime: { sessionLifetimeMs: 700, sessionCloseCode: 1001 },
+    realtime: { sessionLifetimeMs: 1500, sessionCloseCode: 1001 },
   });
   const call = await h.call();
   const s1 = await h.realtime.nextSession();
