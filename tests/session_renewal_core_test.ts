@@ -249,3 +249,40 @@ Deno.test("replay: untranscribed turns are skipped, limits keep the newest, outp
   assert.deepEqual(cut.map((i) => i.type), ["message"], "an output without its call is dropped");
   assert.deepEqual([1, 2, 3, 4, 5, 9].map(reconnectDelayMs), [0, 250, 500, 1000, 2000, 2000]);
 });
+
+Deno.test("a barge-in after a reconnect clears Twilio but never truncates an item of the old session", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_old", 500, 0x21); // still playing when the socket drops
+  d.input({ type: "openai_closed", code: 1011, reason: "error", opened: true });
+  d.input({ type: "openai_open", generation: 2 });
+  d.now += 100;
+  const out = d.input({
+    type: "openai_event",
+    generation: 2,
+    event: { type: "input_audio_buffer.speech_started", audioStartMs: 0, itemId: "item_u" },
+  });
+  assert.deepEqual(d.sentToTwilio(out).map((m) => m.event), ["clear"]);
+  assert.deepEqual(
+    d.sentToOpenAI(out).filter((e) => e.type === "conversation.item.truncate"),
+    [],
+    "the new session does not know item_old",
+  );
+});
+
+Deno.test("a goodbye (drain or end_call) abandons a renewal in progress", () => {
+  const d = new CoreDriver({ renewAfterMs: 1000, switchWaitMs: 2000 });
+  d.startCall();
+  d.advance(1000);
+  d.responseCreated("resp_long"); // not at a boundary: the switch waits
+  d.input({ type: "openai_open", generation: 2 });
+  const out = d.input({ type: "drain" });
+  assert.deepEqual(out.filter((c) => c.type === "close_openai"), [
+    { type: "close_openai", generation: 2, code: 1000, reason: "call ending" },
+  ]);
+  assert.deepEqual(sentTo(out, 1).map((e) => e.type), ["input_audio_buffer.clear"]);
+  // The farewell is requested on the current session once the active response is done.
+  assert.deepEqual(sentTo(d.responseDone("resp_long"), 1).map((e) => e.type), ["response.create"]);
+  assert.equal(d.advance(5000).some((c) => c.type === "close_openai"), false, "no late switch");
+});

@@ -268,8 +268,15 @@ export class CallCore {
       }
       case "openai_event": {
         const generation = input.generation ?? this.#generation;
-        if (generation === this.#generation && this.#openaiOpen) this.#onOpenAI(input.event);
-        else if (input.event.type === "error") this.#onOpenAIError(input.event);
+        if (generation === this.#generation && this.#openaiOpen) {
+          this.#onOpenAI(input.event);
+        } else if (input.event.type === "error") {
+          this.#log("warning", "OpenAI reported an error on a session not in use.", {
+            generation,
+            code: input.event.code,
+            message: input.event.message.slice(0, 300),
+          });
+        }
         break;
       }
       case "openai_closed":
@@ -484,13 +491,13 @@ export class CallCore {
         this.#cancelTimer("end_call_watchdog");
       }
     }
+    this.#sessionItems.add(itemId);
     if (this.#streamSid === undefined) {
       this.#queuedDeltas.push({ itemId, responseId, delta });
       return;
     }
     if (this.#openAudioItem !== itemId) {
       this.#conversation.assistantItem(itemId, responseId, this.#now);
-      this.#sessionItems.add(itemId);
     }
     this.#openAudioItem = itemId;
     this.#forwardAudio(itemId, delta);
@@ -564,6 +571,7 @@ export class CallCore {
       }
       this.#log("info", "The assistant is ending the call.", { reason: reasonOf(args) });
       this.#endCall = { stage: "awaiting_tool_response_done", toolResponseId: responseId };
+      this.#abandonRenewal();
       this.#sendToolOutput(callId, { ok: true });
       // Stop feeding caller audio so voice activity cannot cancel the farewell.
       this.#sendOpenAI(encodeInputClear());
@@ -723,6 +731,15 @@ export class CallCore {
     });
     if (this.#reconnect !== undefined) this.#switchSession("reconnect");
     // Renewal: the switch happens at the next turn boundary (see handle()).
+  }
+
+  /** The call is ending: no renewal (a reconnect still may bring the goodbye). */
+  #abandonRenewal(): void {
+    this.#cancelTimer("session_renew");
+    if (this.#pending === undefined || this.#reconnect !== undefined) return;
+    this.#cancelTimer("session_switch_wait");
+    this.#closeSession(this.#pending.generation, "call ending");
+    this.#pending = undefined;
   }
 
   #onSwitchWait(): void {
@@ -930,7 +947,7 @@ export class CallCore {
       toolResponseId: "",
       instructions: DRAIN_FAREWELL_INSTRUCTIONS,
     };
-    this.#cancelTimer("session_renew");
+    this.#abandonRenewal();
     this.#sendOpenAI(encodeInputClear());
     this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
     this.#pendingResponse = undefined;
