@@ -122,11 +122,15 @@ Deno.test("renewal switches anyway after the bounded wait", () => {
   d.advance(1000);
   d.speechStarted(); // the caller never stops talking
   d.input({ type: "openai_open", generation: 2 });
+  const speech = audioB64(20, 5);
+  d.media(speech);
   assert.equal(d.commands.some((c) => c.type === "close_openai"), false);
   const forced = d.advance(5000);
   assert.deepEqual(forced.filter((c) => c.type === "close_openai").map((c) => c.type), [
     "close_openai",
   ]);
+  // The turn in progress is sent again to the new session, so it hears all of it.
+  assert.deepEqual(sentTo(forced, 2).map((e) => e.audio), [speech]);
   assert.deepEqual(sentTo(d.media(), 2).map((e) => e.type), ["input_audio_buffer.append"]);
 });
 
@@ -134,6 +138,9 @@ Deno.test("reconnect: caller audio is queued while no session is open and sent a
   const d = new CoreDriver({ reconnectWindowMs: 5000 });
   d.startCall();
   userTurn(d, "item_u1", "Hello?");
+  // The caller has started a new turn when the session drops: it goes down with it.
+  const unfinished = audioB64(20, 9);
+  assert.equal(sentTo(d.media(unfinished), 1).length, 1);
   d.input({ type: "openai_closed", code: 1011, reason: "error", opened: true });
   const frames = [audioB64(20, 1), audioB64(20, 2), audioB64(20, 3)];
   for (const f of frames) assert.deepEqual(d.media(f).filter((c) => c.type === "send_openai"), []);
@@ -157,8 +164,9 @@ Deno.test("reconnect: caller audio is queued while no session is open and sent a
     "input_audio_buffer.append",
     "input_audio_buffer.append",
     "input_audio_buffer.append",
+    "input_audio_buffer.append",
   ]);
-  assert.deepEqual(sent.slice(2).map((e) => e.audio), frames);
+  assert.deepEqual(sent.slice(2).map((e) => e.audio), [unfinished, ...frames]);
   assert.equal(d.timers.has("reconnect_deadline"), false);
   assert.equal(d.core.stats.reconnects, 1);
 });

@@ -94,6 +94,8 @@ const FAREWELL_INSTRUCTIONS =
 const DRAIN_FAREWELL_INSTRUCTIONS =
   "The call has to end now because the service is restarting. Say one short, warm goodbye sentence and invite the caller to call back, then stop. Do not ask any question.";
 const MAX_REMEMBERED_IDS = 64;
+/** Caller frames (20 ms each) of an unfinished turn re-sent after a reconnect: 5 s. */
+const MAX_UNCOMMITTED_FRAMES = 250;
 /** Ms before trying a renewal again after one failed. */
 const RENEW_RETRY_MS = 30_000;
 
@@ -178,6 +180,11 @@ export class CallCore {
   #sessionItems = new Set<string>();
   #callerSpeaking = false;
   #everOpened = false;
+  /**
+   * Caller frames sent since the last commit: the turn in progress, which a
+   * session that drops takes with it. Sent again to the next session.
+   */
+  #uncommitted: string[] = [];
   #stats: CallStats = {
     framesIn: 0,
     framesOut: 0,
@@ -372,7 +379,14 @@ export class CallCore {
       }
       return;
     }
+    this.#sendAudio(payload);
+  }
+
+  /** Sends one caller frame to the current session, remembering the turn in progress. */
+  #sendAudio(payload: string): void {
     this.#sendOpenAI(encodeAppend(payload));
+    this.#uncommitted.push(payload);
+    if (this.#uncommitted.length > MAX_UNCOMMITTED_FRAMES) this.#uncommitted.shift();
   }
 
   #onMark(name: string): void {
@@ -402,7 +416,7 @@ export class CallCore {
     this.#cancelTimer("openai_connect");
     this.#scheduleRenewal(this.#options.renewAfterMs);
     this.#sendOpenAI(this.#options.sessionUpdate);
-    for (const payload of this.#queuedFrames) this.#sendOpenAI(encodeAppend(payload));
+    for (const payload of this.#queuedFrames) this.#sendAudio(payload);
     if (this.#queuedFrames.length > 0) {
       this.#log("debug", "Sent caller audio queued while OpenAI was connecting.", {
         frames: this.#queuedFrames.length,
@@ -457,6 +471,7 @@ export class CallCore {
         return;
       case "input_audio_buffer.committed":
         this.#callerSpeaking = false;
+        this.#uncommitted = [];
         this.#conversation.userItem(event.itemId, this.#now);
         return;
       case "conversation.item.input_audio_transcription.completed":
@@ -575,6 +590,7 @@ export class CallCore {
       this.#sendToolOutput(callId, { ok: true });
       // Stop feeding caller audio so voice activity cannot cancel the farewell.
       this.#sendOpenAI(encodeInputClear());
+      this.#uncommitted = [];
       this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
       if (this.#activeResponseId !== responseId) this.#requestFarewell();
       return;
@@ -787,10 +803,15 @@ export class CallCore {
     this.#cancelTimer("reconnect_deadline");
     this.#cancelTimer("openai_connect");
     if (oldAlive) this.#closeSession(old, "session renewed");
+    if (oldAlive && this.#callerSpeaking) {
+      // Forced switch mid-turn: the new session hears the whole turn.
+      this.#queuedFrames = [...this.#uncommitted, ...this.#queuedFrames];
+    }
     this.#resetSessionState();
     const replay = buildReplayEvents(this.#conversation.entries);
     for (const event of replay) this.#sendOpenAI(event);
-    for (const payload of this.#queuedFrames) this.#sendOpenAI(encodeAppend(payload));
+    this.#uncommitted = [];
+    for (const payload of this.#queuedFrames) this.#sendAudio(payload);
     const queued = this.#queuedFrames.length;
     this.#queuedFrames = [];
     if (reason === "renewal") this.#stats.sessionRenewals++;
@@ -896,6 +917,11 @@ export class CallCore {
     );
     const resume = wasOpen && (this.#activeResponseId !== undefined || this.#responseRequested);
     if (wasOpen) this.#resetSessionState();
+    // The caller's unfinished turn went down with the session: send it again, then what follows.
+    this.#queuedFrames = [...this.#uncommitted, ...this.#queuedFrames].slice(
+      -this.#options.maxQueuedFrames,
+    );
+    this.#uncommitted = [];
     this.#reconnect = { attempts: 0, resume };
     if (this.#pending?.open) {
       this.#switchSession("reconnect"); // a renewal session is ready: use it
@@ -949,6 +975,7 @@ export class CallCore {
     };
     this.#abandonRenewal();
     this.#sendOpenAI(encodeInputClear());
+    this.#uncommitted = [];
     this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
     this.#pendingResponse = undefined;
     this.#requestFarewell(DRAIN_FAREWELL_INSTRUCTIONS);
