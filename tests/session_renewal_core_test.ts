@@ -294,3 +294,38 @@ Deno.test("a goodbye (drain or end_call) abandons a renewal in progress", () => 
   assert.deepEqual(sentTo(d.responseDone("resp_long"), 1).map((e) => e.type), ["response.create"]);
   assert.equal(d.advance(5000).some((c) => c.type === "close_openai"), false, "no late switch");
 });
+
+Deno.test("renewal does not switch between the caller's turn and the answer to it", () => {
+  const d = new CoreDriver({ renewAfterMs: 1000 });
+  d.startCall();
+  d.advance(1000);
+  // The caller finished a turn: the old session is about to answer it, so no switch yet.
+  d.input({
+    type: "openai_event",
+    event: { type: "input_audio_buffer.committed", itemId: "item_q" },
+  });
+  d.input({ type: "openai_open", generation: 2 });
+  d.advance(100);
+  d.media();
+  assert.equal(d.commands.filter((c) => c.type === "close_openai").length, 0);
+  d.input({
+    type: "openai_event",
+    event: {
+      type: "conversation.item.input_audio_transcription.completed",
+      itemId: "item_q",
+      transcript: "Can I book a table?",
+    },
+  });
+  assistantTurn(d, "resp_1", "item_a", "Of course, for when?");
+  d.advance(200); // the answer has played
+  const out = d.media();
+  assert.deepEqual(out.filter((c) => c.type === "close_openai").map((c) => c.type), [
+    "close_openai",
+  ]);
+  assert.deepEqual(
+    sentTo(out, 2).filter((e) => e.type === "conversation.item.create").map((e) =>
+      (e.item as { content: { text: string }[] }).content[0].text
+    ),
+    ["Can I book a table?", "Of course, for when?"],
+  );
+});

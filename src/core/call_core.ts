@@ -96,6 +96,8 @@ const DRAIN_FAREWELL_INSTRUCTIONS =
 const MAX_REMEMBERED_IDS = 64;
 /** Caller frames (20 ms each) of an unfinished turn re-sent after a reconnect: 5 s. */
 const MAX_UNCOMMITTED_FRAMES = 250;
+/** Ms a switch waits at most for the answer to and the transcript of the caller's last turn. */
+const TURN_SETTLE_MS = 5000;
 /** Ms before trying a renewal again after one failed. */
 const RENEW_RETRY_MS = 30_000;
 
@@ -179,6 +181,11 @@ export class CallCore {
   /** Assistant items of the current session (only these can be truncated). */
   #sessionItems = new Set<string>();
   #callerSpeaking = false;
+  /**
+   * The caller's last committed turn: a switch waits until the model has
+   * started answering it and its transcript is in (a few seconds at most).
+   */
+  #lastCommit: { itemId: string; at: number; answered: boolean; heard: boolean } | undefined;
   #everOpened = false;
   /**
    * Caller frames sent since the last commit: the turn in progress, which a
@@ -449,6 +456,7 @@ export class CallCore {
         }
         return;
       case "response.created":
+        if (this.#lastCommit !== undefined) this.#lastCommit.answered = true;
         this.#activeResponseId = event.responseId;
         this.#responseRequested = false;
         this.#stats.responses++;
@@ -472,9 +480,11 @@ export class CallCore {
       case "input_audio_buffer.committed":
         this.#callerSpeaking = false;
         this.#uncommitted = [];
+        this.#lastCommit = { itemId: event.itemId, at: this.#now, answered: false, heard: false };
         this.#conversation.userItem(event.itemId, this.#now);
         return;
       case "conversation.item.input_audio_transcription.completed":
+        if (this.#lastCommit?.itemId === event.itemId) this.#lastCommit.heard = true;
         this.#conversation.userTranscript(event.itemId, event.transcript);
         return;
       case "response.output_audio_transcript.done":
@@ -777,8 +787,18 @@ export class CallCore {
     this.#scheduleRenewal(RENEW_RETRY_MS);
   }
 
-  /** No response playing or streaming, caller not speaking, nothing in flight. */
+  /**
+   * No response playing or streaming, caller not speaking, the caller's last
+   * turn answered and transcribed, nothing in flight.
+   */
   #atTurnBoundary(): boolean {
+    const commit = this.#lastCommit;
+    if (
+      commit !== undefined && (!commit.answered || !commit.heard) &&
+      this.#now - commit.at < TURN_SETTLE_MS
+    ) {
+      return false;
+    }
     return this.#endCall === undefined && this.#activeResponseId === undefined &&
       !this.#responseRequested && this.#pendingResponse === undefined &&
       this.#pendingToolCalls.size === 0 && this.#openAudioItem === undefined &&
@@ -846,6 +866,7 @@ export class CallCore {
     this.#responseRequested = false;
     this.#lastRequestedResponse = undefined;
     this.#callerSpeaking = false;
+    this.#lastCommit = undefined;
     this.#sessionItems.clear();
     if (this.#openAudioItem !== undefined) {
       // No more audio will come for it: close its playback with a mark.
