@@ -165,8 +165,9 @@ Deno.test("reconnect: caller audio is queued while no session is open and sent a
     "input_audio_buffer.append",
     "input_audio_buffer.append",
     "input_audio_buffer.append",
+    "response.create", // "Hello?" had not been answered yet
   ]);
-  assert.deepEqual(sent.slice(2).map((e) => e.audio), [unfinished, ...frames]);
+  assert.deepEqual(sent.slice(2, -1).map((e) => e.audio), [unfinished, ...frames]);
   assert.equal(d.timers.has("reconnect_deadline"), false);
   assert.equal(d.core.stats.reconnects, 1);
 });
@@ -328,4 +329,40 @@ Deno.test("renewal does not switch between the caller's turn and the answer to i
     ),
     ["Can I book a table?", "Of course, for when?"],
   );
+});
+
+Deno.test("a drop right after the caller's turn: its audio is sent again, or its words replayed and answered", () => {
+  // Not transcribed yet: the new session hears the turn again (its VAD answers it).
+  const a = new CoreDriver();
+  a.startCall();
+  const turn = [audioB64(20, 1), audioB64(20, 2)];
+  for (const f of turn) a.media(f);
+  a.input({
+    type: "openai_event",
+    event: { type: "input_audio_buffer.committed", itemId: "item_q" },
+  });
+  const after = audioB64(20, 3);
+  a.media(after);
+  a.input({ type: "openai_closed", code: 1006, reason: "", opened: true });
+  const sentA = sentTo(a.input({ type: "openai_open", generation: 2 }), 2);
+  assert.deepEqual(sentA.map((e) => e.type), [
+    "session.update",
+    "input_audio_buffer.append",
+    "input_audio_buffer.append",
+    "input_audio_buffer.append",
+  ]);
+  assert.deepEqual(sentA.slice(1).map((e) => e.audio), [...turn, after]);
+
+  // Transcribed: the replay carries the words and the new session is asked to answer.
+  const b = new CoreDriver();
+  b.startCall();
+  b.media(audioB64(20, 1));
+  userTurn(b, "item_q", "Is the shop open today?");
+  b.input({ type: "openai_closed", code: 1006, reason: "", opened: true });
+  const sentB = sentTo(b.input({ type: "openai_open", generation: 2 }), 2);
+  assert.deepEqual(sentB.map((e) => e.type), [
+    "session.update",
+    "conversation.item.create",
+    "response.create",
+  ]);
 });

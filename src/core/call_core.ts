@@ -192,6 +192,8 @@ export class CallCore {
    * session that drops takes with it. Sent again to the next session.
    */
   #uncommitted: string[] = [];
+  /** Caller frames of the last committed turn, until the model starts answering it. */
+  #turnAudio: string[] = [];
   #stats: CallStats = {
     framesIn: 0,
     framesOut: 0,
@@ -457,6 +459,7 @@ export class CallCore {
         return;
       case "response.created":
         if (this.#lastCommit !== undefined) this.#lastCommit.answered = true;
+        this.#turnAudio = [];
         this.#activeResponseId = event.responseId;
         this.#responseRequested = false;
         this.#stats.responses++;
@@ -479,6 +482,7 @@ export class CallCore {
         return;
       case "input_audio_buffer.committed":
         this.#callerSpeaking = false;
+        this.#turnAudio = this.#uncommitted;
         this.#uncommitted = [];
         this.#lastCommit = { itemId: event.itemId, at: this.#now, answered: false, heard: false };
         this.#conversation.userItem(event.itemId, this.#now);
@@ -831,6 +835,7 @@ export class CallCore {
     const replay = buildReplayEvents(this.#conversation.entries);
     for (const event of replay) this.#sendOpenAI(event);
     this.#uncommitted = [];
+    this.#turnAudio = [];
     for (const payload of this.#queuedFrames) this.#sendAudio(payload);
     const queued = this.#queuedFrames.length;
     this.#queuedFrames = [];
@@ -936,13 +941,21 @@ export class CallCore {
         : "Could not connect to the OpenAI Realtime API; retrying. Check OPENAI_API_KEY and OPENAI_REALTIME_URL if this persists.",
       { ...details, windowMs: this.#options.reconnectWindowMs },
     );
-    const resume = wasOpen && (this.#activeResponseId !== undefined || this.#responseRequested);
+    // A turn the model had not started answering: if its words are known, the replay carries
+    // them and the new session is asked to answer; else its audio is sent again.
+    const commit = wasOpen ? this.#lastCommit : undefined;
+    const unanswered = commit !== undefined && !commit.answered;
+    const resume = wasOpen &&
+      (this.#activeResponseId !== undefined || this.#responseRequested ||
+        (unanswered && commit.heard));
+    const lost = unanswered && !commit.heard ? [...this.#turnAudio, ...this.#uncommitted] : [
+      ...this.#uncommitted,
+    ];
     if (wasOpen) this.#resetSessionState();
     // The caller's unfinished turn went down with the session: send it again, then what follows.
-    this.#queuedFrames = [...this.#uncommitted, ...this.#queuedFrames].slice(
-      -this.#options.maxQueuedFrames,
-    );
+    this.#queuedFrames = [...lost, ...this.#queuedFrames].slice(-this.#options.maxQueuedFrames);
     this.#uncommitted = [];
+    this.#turnAudio = [];
     this.#reconnect = { attempts: 0, resume };
     if (this.#pending?.open) {
       this.#switchSession("reconnect"); // a renewal session is ready: use it
