@@ -7,6 +7,7 @@
 import { ConfigError, describeConfig, parseConfig } from "./src/config.ts";
 import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
+import { drainApp } from "./src/http/drain.ts";
 import { startServer } from "./src/server.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";
@@ -53,15 +54,34 @@ export async function main(): Promise<number> {
     config,
     ...operations.appOptions(),
     onListen: ({ hostname, port }) => {
-      log.info("Listening on {hostname}:{port}.", { hostname, port, ...describeConfig(config) });
+      log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
     },
   });
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn("Received {signal} again; exiting now.", { signal });
+      Deno.exit(0);
+    }
     stopping = true;
-    log.info("Received {signal}; shutting down.", { signal });
-    server.shutdown().then(() => operations.close()).then(() => Deno.exit(0));
+    log.info("Received {signal}; draining, then shutting down.", {
+      signal,
+      drainSeconds: config.drainSeconds,
+    });
+    // Deno Deploy kills 5 s after SIGINT: keep the goodbyes short there.
+    const farewellMs = Deno.env.get("DENO_DEPLOYMENT_ID") === undefined ? 8000 : 1000;
+    drainApp(server.app, { drainMs: config.drainSeconds * 1000, farewellMs, logger: log })
+      .then((result) => {
+        log.info("Drained; closing the server.", { ...result });
+        // Never hang on a socket that will not close.
+        return Promise.race([
+          server.shutdown(),
+          new Promise((resolve) => setTimeout(resolve, 3000)),
+        ]);
+      })
+      .catch((error) => log.error("Drain failed: {error}", { error: String(error) }))
+      // Flush call records still being written, then exit.
+      .finally(() => operations.close().catch(() => {}).finally(() => Deno.exit(0)));
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {

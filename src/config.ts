@@ -36,6 +36,12 @@ export const DEFAULT_REALTIME_URL = "wss://api.openai.com/v1/realtime";
 /** Default Realtime model. */
 export const DEFAULT_MODEL = "gpt-realtime";
 
+/**
+ * Input transcription model used when `TRANSCRIPTION_MODEL` is unset and
+ * session renewal is on (renewal replays the caller's words from it).
+ */
+export const DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe";
+
 /** Default company name used in the default system message and greeting. */
 export const DEFAULT_COMPANY_NAME = "Acme Realty";
 
@@ -222,6 +228,31 @@ export function parseConfig(
   if (reader.raw("TEMPERATURE") !== undefined) reader.warning(TEMPERATURE_WARNING);
   const security = parseSecurity(reader);
   const operations = parseOperations(reader);
+  const realtimeSessionRenewSeconds = reader.number("REALTIME_SESSION_RENEW_SECONDS", 3300, {
+    min: 0,
+    max: 3540,
+    accepted: "a number of seconds from 0 (off) to 3540 (sessions last 3600 seconds)",
+  });
+  const realtimeReconnectSeconds = reader.number("REALTIME_RECONNECT_SECONDS", 5, {
+    min: 0,
+    max: 60,
+    accepted: "a number of seconds from 0 (apologize at once) to 60",
+  });
+  const drainSeconds = reader.number(
+    "DRAIN_SECONDS",
+    reader.raw("DENO_DEPLOYMENT_ID") === undefined ? 30 : 4,
+    { min: 0, max: 3600, accepted: "a number of seconds from 0 to 3600" },
+  );
+  let transcription = transcriptionModel;
+  if (realtimeSessionRenewSeconds > 0 && transcription === undefined) {
+    if (reader.present("TRANSCRIPTION_MODEL")) {
+      reader.warning(
+        "TRANSCRIPTION_MODEL is off while REALTIME_SESSION_RENEW_SECONDS is on: a renewed or reconnected session will not know what the caller said. Unset TRANSCRIPTION_MODEL to use the default (gpt-4o-mini-transcribe) or set REALTIME_SESSION_RENEW_SECONDS=0.",
+      );
+    } else {
+      transcription = DEFAULT_TRANSCRIPTION_MODEL;
+    }
+  }
 
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
 
@@ -238,7 +269,7 @@ export function parseConfig(
     greeting,
     turnDetection,
     noiseReduction: noiseReduction === "off" ? undefined : noiseReduction,
-    transcriptionModel,
+    transcriptionModel: transcription,
     endCallGraceSeconds,
     endCallWatchdogSeconds,
     showTimingMath,
@@ -249,6 +280,9 @@ export function parseConfig(
     softphone,
     ...security,
     ...operations,
+    realtimeSessionRenewSeconds,
+    realtimeReconnectSeconds,
+    drainSeconds,
   };
 }
 
@@ -307,6 +341,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     callRecordWebhook: config.callRecordWebhook === undefined ? "not set" : "set",
     storeCallerNumbers: config.storeCallerNumbers,
     prices: { ...config.prices },
+    realtimeSessionRenewSeconds: config.realtimeSessionRenewSeconds,
+    realtimeReconnectSeconds: config.realtimeReconnectSeconds,
+    drainSeconds: config.drainSeconds,
   };
 }
 

@@ -118,4 +118,10 @@ export interface Config {
   storeCallerNumbers: boolean;
   /** Token prices for the cost estimate, USD per 1M tokens. */
   prices: TokenPrices;
+  /** Seconds after which a Realtime session is renewed with the conversation replayed; 0: never. */
+  realtimeSessionRenewSeconds: number;
+  /** Seconds to get a session back after the OpenAI socket dropped before apologizing; 0: at once. */
+  realtimeReconnectSeconds: number;
+  /** Seconds calls may go on after SIGTERM/SIGINT before the assistant says goodbye. */
+  drainSeconds: number;
 }

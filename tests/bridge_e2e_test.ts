@@ -207,11 +207,17 @@ Deno.test("the caller hanging up closes the OpenAI session within 1 s", async ()
   assert.equal(summary.outcome, "caller_hung_up");
 });
 
-Deno.test("OpenAI refusing the connection ends the stream so Twilio plays the apology", async () => {
-  await using h = await BridgeHarness.start({}, { realtime: { mode: "refuse_http" } });
+Deno.test("OpenAI refusing the connection: the bridge retries, then ends the stream so Twilio plays the apology", async () => {
+  await using h = await BridgeHarness.start({ REALTIME_RECONNECT_SECONDS: "1" }, {
+    realtime: { mode: "refuse_http" },
+  });
+  const t0 = performance.now();
   const call = await h.call();
   const closed = await call.closed;
+  const elapsed = performance.now() - t0;
   assert.equal(closed.code, 1011);
+  assert.ok(h.realtime.refused.length >= 3, `retried (${h.realtime.refused.length} attempts)`);
+  assert.ok(elapsed >= 900 && elapsed < 3000, `gave up after ${Math.round(elapsed)} ms`);
   const [summary] = await h.waitForFinished(1);
   assert.equal(summary.outcome, "openai_error");
   const res = await h.server.app.handler(
@@ -224,8 +230,8 @@ Deno.test("OpenAI refusing the connection ends the stream so Twilio plays the ap
   assert.match(await res.text(), /<Say>Sorry, [^<]+<\/Say><Hangup\/>/);
 });
 
-Deno.test("OpenAI dropping the session mid-call ends the stream (apology), not silence", async () => {
-  await using h = await BridgeHarness.start();
+Deno.test("OpenAI dropping the session mid-call with reconnects off ends the stream (apology), not silence", async () => {
+  await using h = await BridgeHarness.start({ REALTIME_RECONNECT_SECONDS: "0" });
   const call = await h.call();
   const session = await h.realtime.nextSession();
   await session.waitFor("session.update");
@@ -234,6 +240,22 @@ Deno.test("OpenAI dropping the session mid-call ends the stream (apology), not s
   assert.equal(closed.code, 1011);
   const [summary] = await h.waitForFinished(1);
   assert.equal(summary.outcome, "openai_error");
+  assert.equal(h.realtime.sessions.length, 1, "no reconnect when REALTIME_RECONNECT_SECONDS=0");
+});
+
+Deno.test("OpenAI dropping the session mid-call: the bridge reconnects and the call goes on", async () => {
+  await using h = await BridgeHarness.start();
+  const call = await h.call();
+  const session = await h.realtime.nextSession();
+  await session.waitFor("session.update");
+  await session.close(1011, "server error");
+  const next = await h.realtime.nextSession(3000);
+  await next.waitFor("session.update");
+  const r = next.beginResponse();
+  r.audio(audioBytes(0x53, 40));
+  await call.waitFor(() => call.receivedAudioBytes(0x53) === 320);
+  assert.equal(call.isOpen, true);
+  assert.deepEqual(next.schemaErrors, []);
 });
 
 Deno.test("a non-fatal OpenAI error event does not end the call", async () => {

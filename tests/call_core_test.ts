@@ -378,7 +378,8 @@ Deno.test("teardown: Twilio stop, Twilio close and OpenAI failure each finish th
   );
   assert.deepEqual(a.input({ type: "twilio_closed", code: 1000 }), []);
 
-  const b = new CoreDriver();
+  // With reconnects off, an OpenAI failure apologizes at once.
+  const b = new CoreDriver({ reconnectWindowMs: 0 });
   b.startCall();
   const closed = b.input({
     type: "openai_closed",
@@ -389,6 +390,35 @@ Deno.test("teardown: Twilio stop, Twilio close and OpenAI failure each finish th
   const finish = closed.find((c) => c.type === "finish");
   assert.equal(finish?.type === "finish" && finish.action, "close_stream");
   assert.equal(finish?.type === "finish" && finish.outcome, "openai_error");
+
+  // By default it reconnects first; if every attempt fails, the apology comes at the deadline.
+  const c = new CoreDriver({ reconnectWindowMs: 3000 });
+  c.startCall();
+  const reopen = c.input({ type: "openai_closed", code: 1011, reason: "x", opened: true });
+  assert.equal(reopen.some((cmd) => cmd.type === "finish"), false);
+  assert.deepEqual(reopen.filter((cmd) => cmd.type === "open_openai"), [
+    { type: "open_openai", generation: 2 },
+  ]);
+  // Every attempt fails at once; the core retries with backoff until the deadline.
+  let generation = 2;
+  let finishes: CallCommand[] = [];
+  let attempts = 1;
+  c.input({ type: "openai_closed", code: 1006, reason: "", opened: false, generation });
+  while (finishes.length === 0 && c.now < 10_000) {
+    const out = c.advance(10);
+    finishes = out.filter((cmd) => cmd.type === "finish");
+    const open = out.find((cmd) => cmd.type === "open_openai");
+    if (open?.type === "open_openai" && finishes.length === 0) {
+      attempts++;
+      generation = open.generation;
+      c.input({ type: "openai_closed", code: 1006, reason: "", opened: false, generation });
+    }
+  }
+  const apology = finishes[0];
+  assert.equal(apology?.type === "finish" && apology.action, "close_stream");
+  assert.equal(apology?.type === "finish" && apology.outcome, "openai_error");
+  assert.ok(c.now >= 3000 && c.now <= 3100, `apologized at ${c.now} ms`);
+  assert.ok(attempts >= 4, `retried ${attempts} times`);
 });
 
 Deno.test("OpenAI that never opens ends the call with an apology after the connect timeout", () => {

@@ -24,6 +24,8 @@ function summary(overrides: Partial<CallSummary> = {}): CallSummary {
       responses: 3,
       toolCalls: 1,
       openaiErrors: 0,
+      sessionRenewals: 0,
+      reconnects: 0,
     },
     conversation: [
       {

@@ -145,7 +145,9 @@ Deno.test("a failed call marks its span as an error and ends unfinished turns", 
   const tracer = new RecordingTracer();
   const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY });
   await using ops = await Operations.create({ config, store: null, tracer });
-  await using h = await BridgeHarness.start({}, { app: ops.appOptions() });
+  await using h = await BridgeHarness.start({ REALTIME_RECONNECT_SECONDS: "0" }, {
+    app: ops.appOptions(),
+  });
   const call = await h.call();
   const session = await h.realtime.nextSession();
   await session.waitFor("session.update");

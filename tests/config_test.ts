@@ -70,7 +70,8 @@ Deno.test("parseConfig() uses the documented defaults", () => {
       interruptResponse: true,
     },
     noiseReduction: undefined,
-    transcriptionModel: undefined,
+    // Session renewal (on by default) replays the caller's words, so transcription is on.
+    transcriptionModel: "gpt-4o-mini-transcribe",
     endCallGraceSeconds: 3,
     endCallWatchdogSeconds: 4,
     showTimingMath: false,
@@ -91,6 +92,9 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     callRecordWebhook: undefined,
     storeCallerNumbers: false,
     prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 16, outputAudio: 64 },
+    realtimeSessionRenewSeconds: 3300,
+    realtimeReconnectSeconds: 5,
+    drainSeconds: 30,
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);
@@ -556,4 +560,37 @@ Deno.test("security settings: signature check, stream token secret and limits", 
   const short = problemOf({ STREAM_TOKEN_SECRET: "short-secret" });
   assert.match(short, /^STREAM_TOKEN_SECRET is too short \(value not shown\)/);
   assert.equal(short.includes("short-secret"), false);
+});
+
+Deno.test("renewal, reconnect and drain settings: defaults, Deno Deploy, transcription and bad values", () => {
+  assert.equal(parse({ DENO_DEPLOYMENT_ID: "abc123" }).drainSeconds, 4);
+  assert.equal(parse({ DRAIN_SECONDS: "12" }).drainSeconds, 12);
+  const off = parse({ REALTIME_SESSION_RENEW_SECONDS: "0" });
+  assert.equal(off.realtimeSessionRenewSeconds, 0);
+  assert.equal(off.transcriptionModel, undefined, "no renewal: transcription stays off");
+  assert.equal(parse({ TRANSCRIPTION_MODEL: "whisper-1" }).transcriptionModel, "whisper-1");
+  const noTranscripts = parse({ TRANSCRIPTION_MODEL: "off" });
+  assert.equal(noTranscripts.transcriptionModel, undefined);
+  assert.match(
+    noTranscripts.warnings.join("\n"),
+    /TRANSCRIPTION_MODEL is off while REALTIME_SESSION_RENEW_SECONDS/,
+  );
+  assert.equal(parse({ REALTIME_RECONNECT_SECONDS: "0" }).realtimeReconnectSeconds, 0);
+  assert.throws(
+    () =>
+      parse({
+        REALTIME_SESSION_RENEW_SECONDS: "3600",
+        REALTIME_RECONNECT_SECONDS: "-1",
+        DRAIN_SECONDS: "soon",
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems, [
+        'REALTIME_SESSION_RENEW_SECONDS must be a number of seconds from 0 (off) to 3540 (sessions last 3600 seconds), got "3600".',
+        'REALTIME_RECONNECT_SECONDS must be a number of seconds from 0 (apologize at once) to 60, got "-1".',
+        'DRAIN_SECONDS must be a number of seconds from 0 to 3600, got "soon".',
+      ]);
+      return true;
+    },
+  );
 });

@@ -214,7 +214,8 @@ Deno.test("/metrics needs the bearer token when METRICS_TOKEN is set", async () 
 });
 
 Deno.test("/readyz fails after repeated OpenAI connection failures and recovers on success", async () => {
-  const { ops, h } = await startWithOperations({}, "refuse_http");
+  // No reconnects: each call makes exactly one connection attempt.
+  const { ops, h } = await startWithOperations({ REALTIME_RECONNECT_SECONDS: "0" }, "refuse_http");
   await using _ops = ops;
   await using _h = h;
   const health = await fetch(`${h.server.localUrl}/healthz`);

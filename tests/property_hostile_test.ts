@@ -173,6 +173,10 @@ const TIMERS: TimerName[] = [
   "start_timeout",
   "max_duration",
   "caller_idle",
+  "session_renew",
+  "session_switch_wait",
+  "reconnect_retry",
+  "reconnect_deadline",
 ];
 
 /** One step of a random call. */
@@ -355,8 +359,15 @@ class CommandChecker {
           this.finishes++;
           CommandChecker.seen.finishes++;
           break;
+        case "open_openai":
+        case "close_openai":
+          if (!Number.isInteger(c.generation) || c.generation < 1) {
+            this.problems.push(`bad session generation ${c.generation}`);
+          }
+          break;
         case "cancel_timer":
         case "run_tool":
+        case "observe":
         case "log":
           break;
         default:

@@ -91,13 +91,16 @@ const HANG_UP_CLOSE_MS = 5000;
 /**
  * Bridges one Twilio media socket to a new OpenAI Realtime session.
  * Construct it right after `Deno.upgradeWebSocket`; it opens the OpenAI
- * socket at once (in parallel with Twilio's `start`) to save time.
+ * socket as soon as the media socket is open (in parallel with Twilio's
+ * `start`) to save time, and later ones when the core asks (session renewal,
+ * reconnects).
  */
 export class CallRunner {
   #core: CallCore;
   #twilio: WebSocket;
-  #openai: WebSocket | undefined;
-  #openaiOpened = false;
+  /** OpenAI sockets by generation (two during a session switch). */
+  #openai = new Map<number, WebSocket>();
+  #latestGeneration = 0;
   #options: CallRunnerOptions;
   #now: () => number;
   #log: Logger;
@@ -143,7 +146,14 @@ export class CallRunner {
     twilioSocket.addEventListener("error", () => {
       this.#log.debug("Twilio media socket error.");
     });
-    this.#connectOpenAI();
+  }
+
+  /**
+   * The server is shutting down: the assistant says a short goodbye and the
+   * call ends (`immediate`: it ends now).
+   */
+  drain(options: { immediate?: boolean } = {}): void {
+    this.#dispatch({ type: "drain", immediate: options.immediate ?? false });
   }
 
   /** The call's counters so far. */
@@ -151,7 +161,9 @@ export class CallRunner {
     return this.#core.stats;
   }
 
-  #connectOpenAI(): void {
+  #connectOpenAI(generation: number): void {
+    this.#latestGeneration = Math.max(this.#latestGeneration, generation);
+    let opened = false;
     const open = this.#options.openSocket ?? ((url, protocols) => new WebSocket(url, protocols));
     let ws: WebSocket;
     try {
@@ -164,14 +176,20 @@ export class CallRunner {
         error: error instanceof Error ? error.message : String(error),
       });
       queueMicrotask(() =>
-        this.#dispatch({ type: "openai_closed", code: 1006, reason: "open failed", opened: false })
+        this.#dispatch({
+          type: "openai_closed",
+          code: 1006,
+          reason: "open failed",
+          opened: false,
+          generation,
+        })
       );
       return;
     }
-    this.#openai = ws;
+    this.#openai.set(generation, ws);
     ws.addEventListener("open", () => {
-      this.#openaiOpened = true;
-      this.#dispatch({ type: "openai_open" });
+      opened = true;
+      this.#dispatch({ type: "openai_open", generation });
     });
     ws.addEventListener("message", (e) => {
       const received = this.#now();
@@ -184,7 +202,7 @@ export class CallRunner {
         this.#noteInvalidOpenAI(parsed.error);
         return;
       }
-      this.#dispatch({ type: "openai_event", event: parsed.event });
+      this.#dispatch({ type: "openai_event", event: parsed.event, generation });
       if (parsed.event.type === "response.output_audio.delta") {
         this.#relayed("openai_to_caller", received);
       }
@@ -194,8 +212,10 @@ export class CallRunner {
         type: "openai_closed",
         code: e.code,
         reason: e.reason.slice(0, 200),
-        opened: this.#openaiOpened,
+        opened,
+        generation,
       });
+      if (this.#openai.get(generation) === ws) this.#openai.delete(generation);
       this.#maybeReport();
     });
     ws.addEventListener("error", () => {
@@ -294,9 +314,19 @@ export class CallRunner {
       case "send_twilio":
         if (this.#twilio.readyState === OPEN) this.#twilio.send(command.data);
         return;
-      case "send_openai":
-        if (this.#openai?.readyState === OPEN) this.#openai.send(command.data);
+      case "send_openai": {
+        const ws = this.#openai.get(command.generation ?? this.#latestGeneration);
+        if (ws?.readyState === OPEN) ws.send(command.data);
         return;
+      }
+      case "open_openai":
+        this.#connectOpenAI(command.generation);
+        return;
+      case "close_openai": {
+        const ws = this.#openai.get(command.generation);
+        if (ws !== undefined) this.#closeSocket(ws, command.code, command.reason);
+        return;
+      }
       case "set_timer": {
         this.#clearTimer(command.name);
         const name = command.name;
@@ -439,10 +469,13 @@ export class CallRunner {
   }
 
   #closeOpenAI(): void {
-    const ws = this.#openai;
-    if (ws !== undefined && (ws.readyState === OPEN || ws.readyState === CONNECTING)) {
+    for (const ws of this.#openai.values()) this.#closeSocket(ws, 1000, "call ended");
+  }
+
+  #closeSocket(ws: WebSocket, code: number, reason: string): void {
+    if (ws.readyState === OPEN || ws.readyState === CONNECTING) {
       try {
-        ws.close(1000, "call ended");
+        ws.close(code, reason);
       } catch {
         // Closing a socket that is still connecting can throw in some runtimes.
       }
@@ -452,7 +485,7 @@ export class CallRunner {
   #maybeReport(): void {
     if (this.#reported || this.#finish === undefined) return;
     const twilioClosed = this.#twilio.readyState === CLOSED;
-    const openaiClosed = this.#openai === undefined || this.#openai.readyState === CLOSED;
+    const openaiClosed = [...this.#openai.values()].every((ws) => ws.readyState === CLOSED);
     if (!twilioClosed || !openaiClosed) return;
     this.#reported = true;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);

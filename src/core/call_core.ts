@@ -34,6 +34,7 @@ import type {
 } from "./call_types.ts";
 import { ConversationLog, parseUsage } from "./conversation_log.ts";
 import { PlaybackLedger } from "./playback_ledger.ts";
+import { buildReplayEvents, MAX_RECONNECT_ATTEMPTS, reconnectDelayMs } from "./session_replay.ts";
 
 /** Options of {@link CallCore}. */
 export interface CallCoreOptions {
@@ -68,6 +69,18 @@ export interface CallCoreOptions {
   callerIdleMs?: number;
   /** Emit `observe` commands for metrics and traces. Default false. */
   observations?: boolean;
+  /**
+   * Ms after a session opened to renew it (open a new session, replay the
+   * conversation, switch at a turn boundary). 0 (default): never.
+   */
+  renewAfterMs?: number;
+  /** Ms to wait for a turn boundary before switching sessions anyway. Default 15000. */
+  switchWaitMs?: number;
+  /**
+   * Ms to get a working session back after the OpenAI socket dropped or
+   * could not be opened, before apologizing. 0: apologize at once. Default 5000.
+   */
+  reconnectWindowMs?: number;
 }
 
 /** Counters a call keeps for logs and metrics. */
@@ -81,6 +94,10 @@ export interface CallStats {
   responses: number;
   toolCalls: number;
   openaiErrors: number;
+  /** Sessions switched to by renewal. */
+  sessionRenewals: number;
+  /** Sessions switched to after the OpenAI socket dropped or failed to open. */
+  reconnects: number;
 }
 
 type EndCallStage =
@@ -96,7 +113,15 @@ const TIME_LIMIT_INSTRUCTIONS =
   "The call has reached its time limit. In one short, polite sentence tell the caller you have to end the call now, and say goodbye. Do not ask any question.";
 const IDLE_INSTRUCTIONS =
   "The caller has been silent for a while. In one short, polite sentence say you will end the call because you have not heard from them, and say goodbye. Do not ask any question.";
+const DRAIN_FAREWELL_INSTRUCTIONS =
+  "The call has to end now because the service is restarting. Say one short, warm goodbye sentence and invite the caller to call back, then stop. Do not ask any question.";
 const MAX_REMEMBERED_IDS = 64;
+/** Caller frames (20 ms each) of an unfinished turn re-sent after a reconnect: 5 s. */
+const MAX_UNCOMMITTED_FRAMES = 250;
+/** Ms a switch waits at most for the answer to and the transcript of the caller's last turn. */
+const TURN_SETTLE_MS = 5000;
+/** Ms before trying a renewal again after one failed. */
+const RENEW_RETRY_MS = 30_000;
 
 function greetingInstructions(greeting: string): string {
   return `Greet the caller now by saying exactly this, and nothing else: "${greeting}"`;
@@ -167,6 +192,8 @@ export class CallCore {
       instructions: string;
       /** The finish reason once it is over. */
       reason: string;
+      /** The outcome once it is over. */
+      outcome: CallOutcome;
     }
     | undefined;
   /** When the caller last spoke or the assistant's audio is expected to end (ms). */
@@ -175,6 +202,30 @@ export class CallCore {
   #loggedOnce = new Set<string>();
   #farewellMark: string | undefined;
   #finished = false;
+
+  /** The session (socket generation) the call uses. */
+  #generation = 1;
+  #lastGeneration = 1;
+  /** A new session being opened (renewal or reconnect). */
+  #pending: { generation: number; open: boolean } | undefined;
+  /** Set while the current session is gone and a new one is being sought. */
+  #reconnect: { attempts: number; resume: boolean } | undefined;
+  /** Assistant items of the current session (only these can be truncated). */
+  #sessionItems = new Set<string>();
+  #callerSpeaking = false;
+  /**
+   * The caller's last committed turn: a switch waits until the model has
+   * started answering it and its transcript is in (a few seconds at most).
+   */
+  #lastCommit: { itemId: string; at: number; answered: boolean; heard: boolean } | undefined;
+  #everOpened = false;
+  /**
+   * Caller frames sent since the last commit: the turn in progress, which a
+   * session that drops takes with it. Sent again to the next session.
+   */
+  #uncommitted: string[] = [];
+  /** Caller frames of the last committed turn, until the model starts answering it. */
+  #turnAudio: string[] = [];
   #stats: CallStats = {
     framesIn: 0,
     framesOut: 0,
@@ -185,6 +236,8 @@ export class CallCore {
     responses: 0,
     toolCalls: 0,
     openaiErrors: 0,
+    sessionRenewals: 0,
+    reconnects: 0,
   };
 
   /** Creates the core of one call. */
@@ -204,6 +257,9 @@ export class CallCore {
       maxCallMs: options.maxCallMs ?? 0,
       callerIdleMs: options.callerIdleMs ?? 0,
       observations: options.observations ?? false,
+      renewAfterMs: options.renewAfterMs ?? 0,
+      switchWaitMs: options.switchWaitMs ?? 15_000,
+      reconnectWindowMs: options.reconnectWindowMs ?? 5000,
     };
     this.#greetingPending = options.greeting !== undefined && options.greeting !== "";
     this.#ledger = new PlaybackLedger({ markIntervalMs: this.#options.markIntervalMs });
@@ -244,6 +300,7 @@ export class CallCore {
     if (this.#finished) return this.#out; // late inputs after the end are expected
     switch (input.type) {
       case "begin":
+        this.#out.push({ type: "open_openai", generation: this.#generation });
         this.#setTimer("openai_connect", this.#options.openaiConnectTimeoutMs);
         this.#setTimer("start_timeout", this.#options.startTimeoutMs);
         break;
@@ -253,22 +310,36 @@ export class CallCore {
       case "twilio_closed":
         this.#finish("caller_hung_up", `Twilio media socket closed (code ${input.code}).`, "none");
         break;
-      case "openai_open":
-        this.#onOpenAIOpen();
+      case "openai_open": {
+        const generation = input.generation ?? this.#generation;
+        if (generation === this.#generation && !this.#openaiOpen && this.#reconnect === undefined) {
+          this.#onOpenAIOpen();
+        } else if (generation === this.#pending?.generation) {
+          this.#onPendingOpen();
+        }
         break;
-      case "openai_event":
-        this.#onOpenAI(input.event);
+      }
+      case "openai_event": {
+        const generation = input.generation ?? this.#generation;
+        if (generation === this.#generation && this.#openaiOpen) {
+          this.#onOpenAI(input.event);
+        } else if (input.event.type === "error") {
+          this.#log("warning", "OpenAI reported an error on a session not in use.", {
+            generation,
+            code: input.event.code,
+            message: input.event.message.slice(0, 300),
+          });
+        }
         break;
+      }
       case "openai_closed":
         if (!input.opened) this.#observe({ kind: "openai_connect", ok: false });
-        this.#log(
-          "error",
-          input.opened
-            ? "OpenAI Realtime socket closed unexpectedly; ending the call with an apology."
-            : "Could not connect to the OpenAI Realtime API; ending the call with an apology. Check OPENAI_API_KEY and OPENAI_REALTIME_URL.",
-          { code: input.code, reason: input.reason },
-        );
-        this.#finish("openai_error", `OpenAI socket closed (code ${input.code}).`, "close_stream");
+        this.#onOpenAIClosed(input.generation ?? this.#generation, input);
+        break;
+      case "drain":
+        if (input.immediate) {
+          this.#finish("drained", "The server shut down.", "hang_up");
+        } else this.#onDrain();
         break;
       case "timer":
         this.#onTimer(input.name);
@@ -286,6 +357,12 @@ export class CallCore {
           reason: input.reason,
         });
         break;
+    }
+    if (
+      !this.#finished && this.#pending?.open && this.#reconnect === undefined &&
+      this.#atTurnBoundary()
+    ) {
+      this.#switchSession("renewal");
     }
     return this.#out;
   }
@@ -365,7 +442,14 @@ export class CallCore {
       }
       return;
     }
+    this.#sendAudio(payload);
+  }
+
+  /** Sends one caller frame to the current session, remembering the turn in progress. */
+  #sendAudio(payload: string): void {
     this.#sendOpenAI(encodeAppend(payload));
+    this.#uncommitted.push(payload);
+    if (this.#uncommitted.length > MAX_UNCOMMITTED_FRAMES) this.#uncommitted.shift();
   }
 
   #onMark(name: string): void {
@@ -394,10 +478,12 @@ export class CallCore {
 
   #onOpenAIOpen(): void {
     this.#openaiOpen = true;
+    this.#everOpened = true;
     this.#cancelTimer("openai_connect");
+    this.#scheduleRenewal(this.#options.renewAfterMs);
     this.#sendOpenAI(this.#options.sessionUpdate);
     this.#observe({ kind: "openai_connect", ok: true });
-    for (const payload of this.#queuedFrames) this.#sendOpenAI(encodeAppend(payload));
+    for (const payload of this.#queuedFrames) this.#sendAudio(payload);
     if (this.#queuedFrames.length > 0) {
       this.#log("debug", "Sent caller audio queued while OpenAI was connecting.", {
         frames: this.#queuedFrames.length,
@@ -430,6 +516,8 @@ export class CallCore {
         }
         return;
       case "response.created":
+        if (this.#lastCommit !== undefined) this.#lastCommit.answered = true;
+        this.#turnAudio = [];
         this.#activeResponseId = event.responseId;
         this.#responseRequested = false;
         this.#stats.responses++;
@@ -445,15 +533,22 @@ export class CallCore {
         this.#onFunctionCall(event.responseId, event.callId, event.name, event.arguments);
         return;
       case "input_audio_buffer.speech_started":
+        this.#callerSpeaking = true;
         this.#onSpeechStarted();
         return;
       case "input_audio_buffer.speech_stopped":
         this.#observe({ kind: "caller_speech_stopped" });
+        this.#callerSpeaking = false;
         return;
       case "input_audio_buffer.committed":
+        this.#callerSpeaking = false;
+        this.#turnAudio = this.#uncommitted;
+        this.#uncommitted = [];
+        this.#lastCommit = { itemId: event.itemId, at: this.#now, answered: false, heard: false };
         this.#conversation.userItem(event.itemId, this.#now);
         return;
       case "conversation.item.input_audio_transcription.completed":
+        if (this.#lastCommit?.itemId === event.itemId) this.#lastCommit.heard = true;
         this.#conversation.userTranscript(event.itemId, event.transcript);
         return;
       case "response.output_audio_transcript.done":
@@ -485,6 +580,7 @@ export class CallCore {
         this.#cancelTimer("end_call_watchdog");
       }
     }
+    this.#sessionItems.add(itemId);
     if (this.#streamSid === undefined) {
       this.#queuedDeltas.push({ itemId, responseId, delta });
       return;
@@ -544,21 +640,28 @@ export class CallCore {
         event.responseId === endCall.farewellResponseId &&
         (endCall.stage === "farewell_playing" || endCall.stage === "farewell_requested")
       ) {
-        this.#cancelTimer("end_call_watchdog");
-        if (this.#ledger.sentMs > 0 && this.#streamSid !== undefined) {
-          endCall.stage = "farewell_draining";
-          this.#farewellMark = this.#ledger.markNow();
-          this.#sendMark(this.#farewellMark);
-          const pending = this.#ledger.snapshot(this.#now).pendingMs;
-          // If Twilio never echoes the final mark, do not wait forever.
-          this.#setTimer("farewell_playback", Math.ceil(pending) + 5000);
-        } else {
-          endCall.stage = "grace";
-          this.#setTimer("end_call_grace", this.#options.endCallGraceMs);
-        }
+        this.#farewellDone();
       }
     }
     this.#flushPendingResponse();
+  }
+
+  /** The farewell's audio is all there: wait for it to play, then hang up. */
+  #farewellDone(): void {
+    const endCall = this.#endCall;
+    if (endCall === undefined) return;
+    this.#cancelTimer("end_call_watchdog");
+    if (this.#ledger.sentMs > 0 && this.#streamSid !== undefined) {
+      endCall.stage = "farewell_draining";
+      this.#farewellMark = this.#ledger.markNow();
+      this.#sendMark(this.#farewellMark);
+      const pending = this.#ledger.snapshot(this.#now).pendingMs;
+      // If Twilio never echoes the final mark, do not wait forever.
+      this.#setTimer("farewell_playback", Math.ceil(pending) + 5000);
+    } else {
+      endCall.stage = "grace";
+      this.#setTimer("end_call_grace", this.#options.endCallGraceMs);
+    }
   }
 
   #onFunctionCall(responseId: string, callId: string, name: string, args: string): void {
@@ -576,10 +679,13 @@ export class CallCore {
         toolResponseId: responseId,
         instructions: FAREWELL_INSTRUCTIONS,
         reason: "The assistant ended the call.",
+        outcome: "assistant_ended",
       };
+      this.#abandonRenewal();
       this.#sendToolOutput(callId, { ok: true });
       // Stop feeding caller audio so voice activity cannot cancel the farewell.
       this.#sendOpenAI(encodeInputClear());
+      this.#uncommitted = [];
       this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
       if (this.#activeResponseId !== responseId) this.#requestFarewell();
       return;
@@ -611,12 +717,20 @@ export class CallCore {
   }
 
   /**
-   * Ends the call politely without a tool call (time limit, idle caller):
+   * Ends the call politely without a tool call (time limit, idle caller, drain):
    * the same farewell path as `end_call`, with its own instructions.
    */
-  #wrapUp(instructions: string, reason: string): void {
+  #wrapUp(instructions: string, reason: string, outcome: CallOutcome = "assistant_ended"): void {
     if (this.#endCall !== undefined) return;
-    this.#endCall = { stage: "farewell_requested", toolResponseId: "", instructions, reason };
+    this.#endCall = {
+      stage: "farewell_requested",
+      toolResponseId: "",
+      instructions,
+      reason,
+      outcome,
+    };
+    this.#abandonRenewal();
+    this.#uncommitted = [];
     this.#sendOpenAI(encodeInputClear());
     this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
     this.#requestFarewell();
@@ -630,6 +744,7 @@ export class CallCore {
 
   #flushPendingResponse(): void {
     if (this.#pendingResponse === undefined || this.#pendingToolCalls.size > 0) return;
+    if (!this.#openaiOpen) return; // sent once a session is back
     if (this.#activeResponseId !== undefined || this.#responseRequested) return;
     this.#lastRequestedResponse = this.#pendingResponse;
     this.#pendingResponse = undefined;
@@ -677,6 +792,11 @@ export class CallCore {
     for (const item of truncates) {
       remember(this.#droppedItems, item.itemId);
       if (item === current && !currentOpen && item.audioEndMs >= Math.floor(item.sentMs)) continue;
+      if (!this.#sessionItems.has(item.itemId)) {
+        // An item of a previous session: the new session does not know it.
+        this.#conversation.assistantTruncated(item.itemId, item.audioEndMs, item.sentMs);
+        continue;
+      }
       this.#stats.truncates++;
       const audioEndMs = Math.min(item.audioEndMs, Math.floor(item.sentMs));
       this.#conversation.assistantTruncated(item.itemId, audioEndMs, item.sentMs);
@@ -717,6 +837,286 @@ export class CallCore {
     }
   }
 
+  // ---- session renewal and reconnects -------------------------------------
+
+  #scheduleRenewal(delayMs: number): void {
+    if (this.#options.renewAfterMs > 0) this.#setTimer("session_renew", delayMs);
+  }
+
+  #openNewSession(): number {
+    const generation = ++this.#lastGeneration;
+    this.#pending = { generation, open: false };
+    this.#out.push({ type: "open_openai", generation });
+    return generation;
+  }
+
+  #startRenewal(): void {
+    if (this.#pending !== undefined || this.#reconnect !== undefined || !this.#openaiOpen) return;
+    if (this.#endCall !== undefined) return; // the call is ending anyway
+    const generation = this.#openNewSession();
+    this.#log("info", "Renewing the OpenAI Realtime session before it expires.", {
+      generation,
+      switchWaitMs: this.#options.switchWaitMs,
+    });
+    this.#setTimer("session_switch_wait", this.#options.switchWaitMs);
+  }
+
+  #onPendingOpen(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    pending.open = true;
+    this.#out.push({
+      type: "send_openai",
+      data: this.#options.sessionUpdate,
+      generation: pending.generation,
+    });
+    if (this.#reconnect !== undefined) this.#switchSession("reconnect");
+    // Renewal: the switch happens at the next turn boundary (see handle()).
+  }
+
+  /** The call is ending: no renewal (a reconnect still may bring the goodbye). */
+  #abandonRenewal(): void {
+    this.#cancelTimer("session_renew");
+    if (this.#pending === undefined || this.#reconnect !== undefined) return;
+    this.#cancelTimer("session_switch_wait");
+    this.#closeSession(this.#pending.generation, "call ending");
+    this.#pending = undefined;
+  }
+
+  #onSwitchWait(): void {
+    const pending = this.#pending;
+    if (pending === undefined || this.#reconnect !== undefined) return;
+    if (pending.open) {
+      this.#log("warning", "No turn boundary in time; switching Realtime sessions now.", {
+        switchWaitMs: this.#options.switchWaitMs,
+      });
+      this.#switchSession("renewal");
+      return;
+    }
+    this.#log("warning", "The new Realtime session did not open in time; renewal retried later.", {
+      generation: pending.generation,
+      retryMs: RENEW_RETRY_MS,
+    });
+    this.#closeSession(pending.generation, "renewal timed out");
+    this.#pending = undefined;
+    this.#scheduleRenewal(RENEW_RETRY_MS);
+  }
+
+  /**
+   * No response playing or streaming, caller not speaking, the caller's last
+   * turn answered and transcribed, nothing in flight.
+   */
+  #atTurnBoundary(): boolean {
+    const commit = this.#lastCommit;
+    if (
+      commit !== undefined && (!commit.answered || !commit.heard) &&
+      this.#now - commit.at < TURN_SETTLE_MS
+    ) {
+      return false;
+    }
+    return this.#endCall === undefined && this.#activeResponseId === undefined &&
+      !this.#responseRequested && this.#pendingResponse === undefined &&
+      this.#pendingToolCalls.size === 0 && this.#openAudioItem === undefined &&
+      !this.#callerSpeaking && this.#ledger.snapshot(this.#now).pendingMs <= 0;
+  }
+
+  /** Makes the pending session the call's session: replay, queued audio, resume. */
+  #switchSession(reason: "renewal" | "reconnect"): void {
+    const pending = this.#pending;
+    if (pending === undefined || !pending.open) return;
+    const old = this.#generation;
+    const oldAlive = this.#openaiOpen;
+    const resume = this.#reconnect?.resume === true ||
+      (oldAlive && (this.#activeResponseId !== undefined || this.#responseRequested));
+    this.#pending = undefined;
+    this.#reconnect = undefined;
+    this.#generation = pending.generation;
+    this.#openaiOpen = true;
+    this.#everOpened = true;
+    this.#cancelTimer("session_switch_wait");
+    this.#cancelTimer("reconnect_retry");
+    this.#cancelTimer("reconnect_deadline");
+    this.#cancelTimer("openai_connect");
+    if (oldAlive) this.#closeSession(old, "session renewed");
+    if (oldAlive && this.#callerSpeaking) {
+      // Forced switch mid-turn: the new session hears the whole turn.
+      this.#queuedFrames = [...this.#uncommitted, ...this.#queuedFrames];
+    }
+    this.#resetSessionState();
+    const replay = buildReplayEvents(this.#conversation.entries);
+    for (const event of replay) this.#sendOpenAI(event);
+    this.#uncommitted = [];
+    this.#turnAudio = [];
+    for (const payload of this.#queuedFrames) this.#sendAudio(payload);
+    const queued = this.#queuedFrames.length;
+    this.#queuedFrames = [];
+    if (reason === "renewal") this.#stats.sessionRenewals++;
+    else this.#stats.reconnects++;
+    this.#observe({ kind: reason === "renewal" ? "session_renewed" : "openai_reconnected" });
+    this.#log("info", "Switched to a new OpenAI Realtime session.", {
+      reason,
+      generation: this.#generation,
+      replayedItems: replay.length,
+      queuedFrames: queued,
+    });
+    this.#scheduleRenewal(this.#options.renewAfterMs);
+    const endCall = this.#endCall;
+    if (endCall !== undefined) {
+      if (endCall.stage !== "grace" && endCall.stage !== "farewell_draining") {
+        this.#pendingResponse = undefined;
+        this.#requestFarewell();
+      }
+    } else if (resume) {
+      this.#requestResponse(this.#pendingResponse ?? encodeResponseCreate());
+    } else {
+      this.#flushPendingResponse();
+    }
+    this.#maybeGreet();
+  }
+
+  /** Forgets the per-session response state (the new session starts idle). */
+  #resetSessionState(): void {
+    if (this.#activeResponseId !== undefined) {
+      remember(this.#interruptedResponses, this.#activeResponseId);
+    }
+    this.#activeResponseId = undefined;
+    this.#responseRequested = false;
+    this.#lastRequestedResponse = undefined;
+    this.#callerSpeaking = false;
+    this.#lastCommit = undefined;
+    this.#sessionItems.clear();
+    if (this.#openAudioItem !== undefined) {
+      // No more audio will come for it: close its playback with a mark.
+      this.#openAudioItem = undefined;
+      if (this.#streamSid !== undefined && this.#ledger.sentMs > 0) {
+        this.#sendMark(this.#ledger.markNow());
+      }
+    }
+  }
+
+  #closeSession(generation: number, reason: string): void {
+    this.#out.push({ type: "close_openai", generation, code: 1000, reason });
+  }
+
+  #onOpenAIClosed(
+    generation: number,
+    input: { code: number; reason: string; opened: boolean },
+  ): void {
+    const details = { code: input.code, reason: input.reason, generation };
+    if (generation === this.#pending?.generation) {
+      this.#pending = undefined;
+      if (this.#reconnect !== undefined) {
+        this.#log("warning", "Reconnecting to OpenAI Realtime failed.", details);
+        this.#scheduleReconnect();
+      } else {
+        this.#log(
+          "warning",
+          "The renewal session closed before the switch; retrying later.",
+          details,
+        );
+        this.#cancelTimer("session_switch_wait");
+        this.#scheduleRenewal(RENEW_RETRY_MS);
+      }
+      return;
+    }
+    if (generation !== this.#generation || this.#reconnect !== undefined) return; // an old session
+    const wasOpen = this.#openaiOpen;
+    this.#openaiOpen = false;
+    const stage = this.#endCall?.stage;
+    if (stage === "grace" || stage === "farewell_draining" || stage === "farewell_playing") {
+      this.#log(
+        "info",
+        "OpenAI socket closed while the call is ending; finishing without it.",
+        details,
+      );
+      this.#openAudioItem = undefined;
+      if (stage === "farewell_playing") this.#farewellDone();
+      return;
+    }
+    if (this.#options.reconnectWindowMs <= 0) {
+      this.#log(
+        "error",
+        input.opened
+          ? "OpenAI Realtime socket closed unexpectedly; ending the call with an apology."
+          : "Could not connect to the OpenAI Realtime API; ending the call with an apology. Check OPENAI_API_KEY and OPENAI_REALTIME_URL.",
+        details,
+      );
+      this.#finish("openai_error", `OpenAI socket closed (code ${input.code}).`, "close_stream");
+      return;
+    }
+    this.#log(
+      "warning",
+      input.opened
+        ? "OpenAI Realtime socket closed; reconnecting and replaying the conversation."
+        : this.#everOpened
+        ? "OpenAI Realtime socket failed; reconnecting."
+        : "Could not connect to the OpenAI Realtime API; retrying. Check OPENAI_API_KEY and OPENAI_REALTIME_URL if this persists.",
+      { ...details, windowMs: this.#options.reconnectWindowMs },
+    );
+    // A turn the model had not started answering: if its words are known, the replay carries
+    // them and the new session is asked to answer; else its audio is sent again.
+    const commit = wasOpen ? this.#lastCommit : undefined;
+    const unanswered = commit !== undefined && !commit.answered;
+    const resume = wasOpen &&
+      (this.#activeResponseId !== undefined || this.#responseRequested ||
+        (unanswered && commit.heard));
+    const lost = unanswered && !commit.heard ? [...this.#turnAudio, ...this.#uncommitted] : [
+      ...this.#uncommitted,
+    ];
+    if (wasOpen) this.#resetSessionState();
+    // The caller's unfinished turn went down with the session: send it again, then what follows.
+    this.#queuedFrames = [...lost, ...this.#queuedFrames].slice(-this.#options.maxQueuedFrames);
+    this.#uncommitted = [];
+    this.#turnAudio = [];
+    this.#reconnect = { attempts: 0, resume };
+    if (this.#pending?.open) {
+      this.#switchSession("reconnect"); // a renewal session is ready: use it
+      return;
+    }
+    this.#setTimer("reconnect_deadline", this.#options.reconnectWindowMs);
+    if (this.#pending === undefined) this.#attemptReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const reconnect = this.#reconnect;
+    if (reconnect === undefined) return;
+    if (reconnect.attempts >= MAX_RECONNECT_ATTEMPTS) {
+      this.#log(
+        "error",
+        "Gave up reconnecting to OpenAI Realtime; ending the call with an apology.",
+        {
+          attempts: reconnect.attempts,
+        },
+      );
+      this.#finish("openai_error", "OpenAI reconnect failed.", "close_stream");
+      return;
+    }
+    this.#setTimer("reconnect_retry", reconnectDelayMs(reconnect.attempts + 1));
+  }
+
+  #attemptReconnect(): void {
+    const reconnect = this.#reconnect;
+    if (reconnect === undefined || this.#pending !== undefined) return;
+    reconnect.attempts++;
+    const generation = this.#openNewSession();
+    this.#log("info", "Opening a new OpenAI Realtime session.", {
+      generation,
+      attempt: reconnect.attempts,
+    });
+  }
+
+  // ---- drain --------------------------------------------------------------
+
+  #onDrain(): void {
+    if (this.#endCall !== undefined) return; // already saying goodbye
+    if (this.#streamSid === undefined || !this.#openaiOpen) {
+      this.#finish("drained", "The server is shutting down.", "hang_up");
+      return;
+    }
+    this.#log("info", "The server is shutting down; saying goodbye to the caller.");
+    this.#wrapUp(DRAIN_FAREWELL_INSTRUCTIONS, "The server shut down.", "drained");
+  }
+
   // ---- timers and ending --------------------------------------------------
 
   #onTimer(name: TimerName): void {
@@ -738,15 +1138,19 @@ export class CallCore {
         this.#log("warning", "Farewell audio did not start in time; hanging up anyway.", {
           watchdogMs: this.#options.endCallWatchdogMs,
         });
-        this.#finish("assistant_ended", "end_call watchdog.", "hang_up");
+        this.#finish(this.#endCall?.outcome ?? "assistant_ended", "end_call watchdog.", "hang_up");
         return;
       case "farewell_playback":
         this.#log("warning", "Twilio did not confirm the end of the farewell; hanging up.");
-        this.#finish("assistant_ended", "Farewell playback timeout.", "hang_up");
+        this.#finish(
+          this.#endCall?.outcome ?? "assistant_ended",
+          "Farewell playback timeout.",
+          "hang_up",
+        );
         return;
       case "end_call_grace":
         this.#finish(
-          "assistant_ended",
+          this.#endCall?.outcome ?? "assistant_ended",
           this.#endCall?.reason ?? "The assistant ended the call.",
           "hang_up",
         );
@@ -771,6 +1175,26 @@ export class CallCore {
         return;
       case "caller_idle":
         this.#onIdleCheck();
+        return;
+      case "session_renew":
+        this.#startRenewal();
+        return;
+      case "session_switch_wait":
+        this.#onSwitchWait();
+        return;
+      case "reconnect_retry":
+        this.#attemptReconnect();
+        return;
+      case "reconnect_deadline":
+        this.#log(
+          "error",
+          "Could not get a working OpenAI Realtime session back in time; ending the call with an apology.",
+          {
+            windowMs: this.#options.reconnectWindowMs,
+            attempts: this.#reconnect?.attempts ?? 0,
+          },
+        );
+        this.#finish("openai_error", "OpenAI reconnect failed.", "close_stream");
         return;
     }
   }
@@ -821,7 +1245,7 @@ export class CallCore {
   }
 
   #sendOpenAI(data: string): void {
-    this.#out.push({ type: "send_openai", data });
+    this.#out.push({ type: "send_openai", data, generation: this.#generation });
   }
 
   #setTimer(name: TimerName, delayMs: number): void {

@@ -20,7 +20,15 @@ export type TimerName =
   /** `MAX_CALL_SECONDS` reached: wrap up. */
   | "max_duration"
   /** Checks whether the caller has been silent too long. */
-  | "caller_idle";
+  | "caller_idle"
+  /** Time to open a new Realtime session before the current one expires. */
+  | "session_renew"
+  /** Bounded wait for a turn boundary before switching sessions anyway. */
+  | "session_switch_wait"
+  /** Next attempt to reconnect after the OpenAI socket dropped. */
+  | "reconnect_retry"
+  /** The reconnect window is over: apologize and end the call. */
+  | "reconnect_deadline";
 
 /** How a call ended. */
 export type CallOutcome =
@@ -29,7 +37,9 @@ export type CallOutcome =
   | "openai_error"
   | "bridge_error"
   /** The stream was refused (bad token, hostile or broken input, no `start`). */
-  | "refused";
+  | "refused"
+  /** The server shut down (drain) and said goodbye. */
+  | "drained";
 
 /** Something that happened to the call. */
 export type CallInput =
@@ -38,10 +48,19 @@ export type CallInput =
   | { type: "twilio_message"; message: TwilioInbound }
   /** The Twilio socket closed (abruptly or after `stop`). */
   | { type: "twilio_closed"; code: number }
-  | { type: "openai_open" }
-  | { type: "openai_event"; event: ServerEvent }
+  /**
+   * An OpenAI socket opened. `generation` names the socket (from
+   * `open_openai`); omitted: the session the call currently uses.
+   */
+  | { type: "openai_open"; generation?: number }
+  | { type: "openai_event"; event: ServerEvent; generation?: number }
   /** The OpenAI socket closed or could not be opened. */
-  | { type: "openai_closed"; code: number; reason: string; opened: boolean }
+  | { type: "openai_closed"; code: number; reason: string; opened: boolean; generation?: number }
+  /**
+   * The server is shutting down: say a short goodbye and hang up, or with
+   * `immediate` hang up now.
+   */
+  | { type: "drain"; immediate?: boolean }
   | { type: "timer"; name: TimerName }
   /** A custom tool finished (its output, or an error object). */
   | { type: "tool_result"; callId: string; output: unknown }
@@ -54,7 +73,12 @@ export type CoreLogLevel = "debug" | "info" | "warning" | "error";
 /** What the core asks its adapters to do, in order. */
 export type CallCommand =
   | { type: "send_twilio"; data: string }
-  | { type: "send_openai"; data: string }
+  /** Send to the OpenAI socket of `generation` (omitted: the current one). */
+  | { type: "send_openai"; data: string; generation?: number }
+  /** Open a new OpenAI Realtime socket, known as `generation` in later inputs. */
+  | { type: "open_openai"; generation: number }
+  /** Close the OpenAI socket of `generation` (an old session after a switch). */
+  | { type: "close_openai"; generation: number; code: number; reason: string }
   | { type: "set_timer"; name: TimerName; delayMs: number }
   | { type: "cancel_timer"; name: TimerName }
   | { type: "run_tool"; callId: string; name: string; arguments: string }
@@ -84,8 +108,8 @@ export type CallCommand =
 
 /**
  * What the core reports for metrics and traces (see `CallCoreOptions.observations`).
- * `openai_reconnected` and `session_renewed` are reserved for reconnects and
- * session renewals; this core does not do those yet.
+ * `openai_reconnected` and `session_renewed` are reported when a session
+ * switch completes after a reconnect or a renewal.
  */
 export type CallObservation =
   /** An OpenAI connection attempt succeeded or failed (refused, dropped or timed out). */

@@ -67,6 +67,14 @@ export interface App {
   readonly calls: ReadonlySet<CallRunner>;
   /** How recent streams ended (for `/call-ended`). */
   readonly outcomes: CallOutcomes;
+  /** Whether the app stopped taking new calls (see {@link App.stopAccepting}). */
+  readonly draining: boolean;
+  /**
+   * Stops taking new calls: the webhook rejects calls as busy, new media
+   * streams are closed with 1013 and `/readyz` answers 503. Calls in progress
+   * go on.
+   */
+  stopAccepting(): void;
 }
 
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
@@ -140,6 +148,7 @@ export function createApp(options: AppOptions): App {
     config.openaiRealtimeUrl.includes("?") ? "&" : "?"
   }model=${encodeURIComponent(config.openaiModel)}`;
   let connectionSeq = 0;
+  let draining = false;
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens())
     : undefined;
@@ -179,6 +188,10 @@ export function createApp(options: AppOptions): App {
       return text(FORBIDDEN, 403);
     }
     const callSid = form.get("CallSid");
+    if (draining) {
+      httpLog.info("Incoming call rejected as busy: the server is shutting down.");
+      return xml(rejectTwiml("busy"));
+    }
     if (calls.size >= config.maxConcurrentCalls) {
       logRefused("busy", ROUTES.incomingCall);
       return xml(rejectTwiml("busy"));
@@ -265,6 +278,11 @@ export function createApp(options: AppOptions): App {
       request,
       isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {},
     );
+    if (draining) {
+      httpLog.info("Media stream refused: the server is shutting down.");
+      socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
+      return response;
+    }
     const observer = options.observeCall?.((options.now ?? (() => performance.now()))());
     const runner = new CallRunner(socket, {
       core: {
@@ -276,6 +294,8 @@ export function createApp(options: AppOptions): App {
         showTimingMath: config.showTimingMath,
         maxCallMs: config.maxCallSeconds * 1000,
         callerIdleMs: config.callerIdleSeconds * 1000,
+        renewAfterMs: config.realtimeSessionRenewSeconds * 1000,
+        reconnectWindowMs: config.realtimeReconnectSeconds * 1000,
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => isSoftphone ? undefined : admission.admitStart(start),
@@ -338,7 +358,10 @@ export function createApp(options: AppOptions): App {
         case ROUTES.healthz:
           return healthz();
         case ROUTES.readyz:
-          return readyz(options.isReady);
+          // Not ready while draining, nor while OpenAI is known to be failing.
+          return draining
+            ? text("draining\n", 503, { "retry-after": "10" })
+            : readyz(options.isReady);
         case ROUTES.metrics:
           return request.method === "GET"
             ? metricsResponse(request, options.metrics)
@@ -355,5 +378,15 @@ export function createApp(options: AppOptions): App {
     }
   }
 
-  return { handler, calls, outcomes };
+  return {
+    handler,
+    calls,
+    outcomes,
+    get draining() {
+      return draining;
+    },
+    stopAccepting() {
+      draining = true;
+    },
+  };
 }

@@ -52,6 +52,15 @@ export interface FakeRealtimeServerOptions {
   expectedApiKey?: string;
   /** Require the `realtime` subprotocol (default true; false also accepts header auth only). */
   requireRealtimeProtocol?: boolean;
+  /**
+   * Close every accepted session this many ms after it opened (like the live API's 60-minute
+   * limit), with {@linkcode FakeRealtimeServerOptions.sessionCloseCode}. Default: never.
+   */
+  sessionLifetimeMs?: number;
+  /** Close code used by `sessionLifetimeMs` (default 1001, the live API's expiry code). */
+  sessionCloseCode?: number;
+  /** Ms to wait before answering each connection attempt (a slow server). Default 0. */
+  answerDelayMs?: number;
 }
 
 /** A connection attempt the server refused (HTTP answer without upgrade). */
@@ -221,6 +230,12 @@ export class FakeRealtimeServer {
   expectedApiKey: string | undefined;
   /** Require the `realtime` subprotocol. */
   requireRealtimeProtocol: boolean;
+  /** Close each session this many ms after it opened (undefined: never). */
+  sessionLifetimeMs: number | undefined;
+  /** Close code of `sessionLifetimeMs`. */
+  sessionCloseCode: number;
+  /** Ms to wait before answering each connection attempt. */
+  answerDelayMs: number;
   /** Every accepted session, in connection order. */
   readonly sessions: FakeRealtimeSession[] = [];
   /** Connection attempts answered with an HTTP error. */
@@ -234,6 +249,9 @@ export class FakeRealtimeServer {
     timer: ReturnType<typeof setTimeout>;
   }[] = [];
   #closing: Promise<void> | undefined;
+  #delayed = new Set<
+    { timer: ReturnType<typeof setTimeout>; resolve: (response: Response) => void }
+  >();
 
   private constructor(options: FakeRealtimeServerOptions) {
     this.mode = options.mode ?? "accept";
@@ -242,9 +260,12 @@ export class FakeRealtimeServer {
     this.autoRespond = options.autoRespond ?? false;
     this.expectedApiKey = options.expectedApiKey;
     this.requireRealtimeProtocol = options.requireRealtimeProtocol ?? true;
+    this.sessionLifetimeMs = options.sessionLifetimeMs;
+    this.sessionCloseCode = options.sessionCloseCode ?? 1001;
+    this.answerDelayMs = options.answerDelayMs ?? 0;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (request) => this.#handle(request),
+      (request) => this.#answer(request),
     );
   }
 
@@ -300,6 +321,11 @@ export class FakeRealtimeServer {
         clearTimeout(waiter.timer);
         waiter.reject(new Error("FakeRealtimeServer closed while waiting for a session"));
       }
+      for (const pending of this.#delayed) {
+        clearTimeout(pending.timer);
+        pending.resolve(new Response("Server shutting down", { status: 503 }));
+      }
+      this.#delayed.clear();
       await Promise.all(this.sessions.map((s) => s.close(1001, "Server shutting down")));
       await this.#server.shutdown();
       await this.#server.finished;
@@ -320,6 +346,21 @@ export class FakeRealtimeServer {
     return new Response(JSON.stringify(body), {
       status,
       headers: { "content-type": "application/json" },
+    });
+  }
+
+  #answer(request: Request): Response | Promise<Response> {
+    const delay = this.answerDelayMs;
+    if (delay <= 0) return this.#handle(request);
+    return new Promise((resolve) => {
+      const pending = {
+        timer: setTimeout(() => {
+          this.#delayed.delete(pending);
+          resolve(this.#handle(request));
+        }, delay),
+        resolve,
+      };
+      this.#delayed.add(pending);
     });
   }
 
@@ -359,6 +400,9 @@ export class FakeRealtimeServer {
       apiKey,
       headers,
       closeAfterOpen: this.mode === "close_after_open",
+      lifetime: this.sessionLifetimeMs === undefined
+        ? undefined
+        : { ms: this.sessionLifetimeMs, code: this.sessionCloseCode },
     });
     this.sessions.push(session);
     socket.addEventListener("open", () => {
@@ -381,6 +425,7 @@ interface SessionInit {
   apiKey: string | undefined;
   headers: Headers;
   closeAfterOpen: boolean;
+  lifetime: { ms: number; code: number } | undefined;
 }
 
 /**
@@ -434,6 +479,7 @@ export class FakeRealtimeSession {
   #activeResponse: FakeResponse | undefined;
   #isClosed = false;
   #resolveClosed!: (info: CloseInfo) => void;
+  #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Created by {@linkcode FakeRealtimeServer}. */
   constructor(server: FakeRealtimeServer, socket: WebSocket, init: SessionInit) {
@@ -452,10 +498,23 @@ export class FakeRealtimeSession {
         return;
       }
       this.#sendGenerated({ type: "session.created", session: this.config });
+      const lifetime = init.lifetime;
+      if (lifetime !== undefined) {
+        this.#lifetimeTimer = setTimeout(() => {
+          this.#lifetimeTimer = undefined;
+          this.close(
+            lifetime.code,
+            lifetime.code === 1001
+              ? "Your session hit the maximum duration."
+              : "Internal server error",
+          );
+        }, lifetime.ms);
+      }
     });
     socket.addEventListener("message", (e) => this.#onMessage(e.data));
     socket.addEventListener("close", (e) => {
       this.#isClosed = true;
+      if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
       this.#waiters.rejectAll(
         `FakeRealtimeSession closed (${e.code} ${e.reason}) while waiting; received: ${this.#receivedTypes()}`,
       );
@@ -594,6 +653,32 @@ export class FakeRealtimeSession {
       type: "input_audio_buffer.speech_stopped",
       audio_end_ms: Math.floor(audioEndMs ?? this.inputAudioMs),
       item_id: id,
+    });
+    return id;
+  }
+
+  /**
+   * Scripts one complete caller turn as the live server reports it with server VAD and input
+   * transcription on: `speech_started`, `speech_stopped`, `input_audio_buffer.committed` and
+   * `conversation.item.input_audio_transcription.completed` with `transcript`.
+   *
+   * @returns the user item id
+   */
+  userTurn(transcript: string): string {
+    const id = this.speechStarted();
+    this.speechStopped();
+    const previous = this.addItem({ id, type: "message", role: "user" });
+    this.#sendGenerated({
+      type: "input_audio_buffer.committed",
+      previous_item_id: previous,
+      item_id: id,
+    });
+    this.#sendGenerated({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: id,
+      content_index: 0,
+      transcript,
+      usage: { type: "duration", seconds: 1 },
     });
     return id;
   }
