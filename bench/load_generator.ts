@@ -90,7 +90,14 @@ export function distribution(samples: Float64Array): Distribution {
   const at = (q: number) => samples[Math.min(n - 1, Math.floor(q * n))];
   let sum = 0;
   for (let i = 0; i < n; i++) sum += samples[i];
-  return { count: n, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: samples[n - 1], mean: sum / n };
+  return {
+    count: n,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: samples[n - 1],
+    mean: sum / n,
+  };
 }
 
 /** A growable array of numbers without per-sample allocation. */
@@ -187,9 +194,10 @@ class FakeCall {
     const audio = taggedFrame(seq);
     if (this.#mode === "bridge") {
       this.socket.send(
-        `{"event":"media","sequenceNumber":"${++this.twilioSeq}","media":{"track":"inbound","chunk":"${
-          seq + 1
-        }","timestamp":"${seq * FRAME_MS}","payload":"${audio}"},"streamSid":"${this.streamSid}"}`,
+        `{"event":"media","sequenceNumber":"${++this
+          .twilioSeq}","media":{"track":"inbound","chunk":"${seq + 1}","timestamp":"${
+          seq * FRAME_MS
+        }","payload":"${audio}"},"streamSid":"${this.streamSid}"}`,
       );
     } else {
       this.socket.send(`{"type":"input_audio_buffer.append","audio":"${audio}"}`);
@@ -249,7 +257,8 @@ class FakeCall {
     for (let i = 0; i < n; i++) {
       if (this.open) {
         this.socket.send(
-          `{"event":"mark","sequenceNumber":"${++this.twilioSeq}","streamSid":"${this.streamSid}","mark":{"name":${
+          `{"event":"mark","sequenceNumber":"${++this
+            .twilioSeq}","streamSid":"${this.streamSid}","mark":{"name":${
             JSON.stringify(this.markNames[i])
           }}}`,
         );
@@ -299,7 +308,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     closedEarly: 0,
     running: true,
   };
-  const calls = Array.from({ length: options.calls }, (_, i) => new FakeCall(i, options.mode, shared));
+  const calls = Array.from(
+    { length: options.calls },
+    (_, i) => new FakeCall(i, options.mode, shared),
+  );
   const connectStart = performance.now();
   // Connect in batches so the listen backlog never overflows.
   for (let i = 0; i < calls.length; i += 50) {

@@ -84,7 +84,9 @@ export class RawWebSocket {
       `Sec-WebSocket-Key: ${key}`,
       "Sec-WebSocket-Version: 13",
     ];
-    if (options.protocols?.length) lines.push(`Sec-WebSocket-Protocol: ${options.protocols.join(", ")}`);
+    if (options.protocols?.length) {
+      lines.push(`Sec-WebSocket-Protocol: ${options.protocols.join(", ")}`);
+    }
     await writeAll(conn, encoder.encode(lines.join("\r\n") + "\r\n\r\n"));
     let head: Uint8Array = new Uint8Array(0);
     for (;;) {

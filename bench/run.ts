@@ -7,14 +7,16 @@
  *
  * Options (all optional): `--calls=1,50,200,500` `--seconds=4` `--warmup=1`
  * `--out=bench_results/latest.json` `--smoke` (N=5 for 2 s; exits non-zero
- * when frames are lost or no echo came back) `--no-pin`.
+ * when frames are lost or no echo came back) `--no-pin`
+ * `--server-flags="--cpu-prof --cpu-prof-dir=bench_results/prof"` (extra
+ * `deno run` flags for the bridge).
  *
  * The bridge process is pinned to CPU 0 and this generator plus the echo
  * server to CPU 1 when `taskset` exists and the machine has two CPUs or more.
  *
  * @module
  */
-import { type Distribution, runLoad, type LoadResult } from "./load_generator.ts";
+import { type Distribution, type LoadResult, runLoad } from "./load_generator.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -25,6 +27,8 @@ interface Args {
   out: string;
   smoke: boolean;
   pin: boolean;
+  /** Extra `deno run` flags for the bridge process (e.g. `--cpu-prof`). */
+  serverFlags: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -35,6 +39,7 @@ function parseArgs(argv: string[]): Args {
     out: "bench_results/latest.json",
     smoke: false,
     pin: true,
+    serverFlags: [],
   };
   for (const arg of argv) {
     const [key, value = ""] = arg.replace(/^--/, "").split("=", 2);
@@ -56,6 +61,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case "no-pin":
         args.pin = false;
+        break;
+      case "server-flags":
+        args.serverFlags = value.split(" ").filter((x) => x !== "");
         break;
       default:
         throw new Error(`Unknown option ${arg}; see the header of bench/run.ts.`);
@@ -252,7 +260,16 @@ async function measureRow(
   if (env.DENO_DIR === "") delete (env as Record<string, string>).DENO_DIR;
   const spawnedAt = performance.now();
   const server = spawn(
-    ["deno", "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=hostname", "main.ts"],
+    [
+      "deno",
+      "run",
+      ...args.serverFlags,
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys=hostname",
+      "main.ts",
+    ],
     env,
     pin ? 0 : undefined,
   );
@@ -306,7 +323,9 @@ async function measureRow(
     const generatorLate = bridge.sendLateness.p99 > 5 || direct.sendLateness.p99 > 5;
     if (generatorLate) {
       warnings.push(
-        `The generator ran late (send lateness p99 ${bridge.sendLateness.p99.toFixed(1)} ms bridge, ${
+        `The generator ran late (send lateness p99 ${
+          bridge.sendLateness.p99.toFixed(1)
+        } ms bridge, ${
           direct.sendLateness.p99.toFixed(1)
         } ms direct): this row measures the machine, not only the server.`,
       );
@@ -336,7 +355,10 @@ async function measureRow(
     try {
       server.kill("SIGTERM");
     } catch { /* already gone */ }
-    const exited = await Promise.race([server.status.then(() => true), sleep(5000).then(() => false)]);
+    const exited = await Promise.race([
+      server.status.then(() => true),
+      sleep(5000).then(() => false),
+    ]);
     if (!exited) {
       try {
         server.kill("SIGKILL");
@@ -388,7 +410,11 @@ function table(rows: Row[]): string {
   const all = [head, ...lines];
   const widths = head.map((_, i) => Math.max(...all.map((l) => l[i].length)));
   const fmt = (l: string[]) => "| " + l.map((c, i) => c.padStart(widths[i])).join(" | ") + " |";
-  return [fmt(head), "|" + widths.map((w) => "-".repeat(w + 1) + ":").join("|") + "|", ...lines.map(fmt)]
+  return [
+    fmt(head),
+    "|" + widths.map((w) => "-".repeat(w + 1) + ":").join("|") + "|",
+    ...lines.map(fmt),
+  ]
     .join("\n");
 }
 
@@ -408,8 +434,12 @@ async function main(): Promise<number> {
   }
   const load = loadAverage();
   console.log(
-    `Relay benchmark: N = ${args.calls.join(", ")}, ${args.seconds} s measured after ${args.warmup} s warm-up; ` +
-      `pinned: ${pin ? "bridge CPU 0, generator + echo CPU 1" : "no"}; load average before: ${load}`,
+    `Relay benchmark: N = ${
+      args.calls.join(", ")
+    }, ${args.seconds} s measured after ${args.warmup} s warm-up; ` +
+      `pinned: ${
+        pin ? "bridge CPU 0, generator + echo CPU 1" : "no"
+      }; load average before: ${load}`,
   );
   const echo = spawn(
     ["deno", "run", "--allow-net", "bench/echo_realtime.ts", "0"],
@@ -465,12 +495,18 @@ async function main(): Promise<number> {
   if (args.smoke) {
     failures = [];
     for (const r of rows) {
-      if (r.bridge.connected !== r.calls) failures.push(`only ${r.bridge.connected} calls connected`);
+      if (r.bridge.connected !== r.calls) {
+        failures.push(`only ${r.bridge.connected} calls connected`);
+      }
       if (r.bridge.framesEchoed === 0) failures.push("no frame came back through the bridge");
       if (r.bridge.framesLost > 0) failures.push(`${r.bridge.framesLost} frames lost`);
-      if (r.bridge.unmatchedEchoes > 0) failures.push(`${r.bridge.unmatchedEchoes} corrupted echoes`);
+      if (r.bridge.unmatchedEchoes > 0) {
+        failures.push(`${r.bridge.unmatchedEchoes} corrupted echoes`);
+      }
       if (r.bridge.marksEchoed === 0) failures.push("the bridge sent no marks");
-      if (r.direct.framesLost > 0) failures.push(`${r.direct.framesLost} frames lost on the direct path`);
+      if (r.direct.framesLost > 0) {
+        failures.push(`${r.direct.framesLost} frames lost on the direct path`);
+      }
     }
     if (failures.length > 0) {
       console.error(`Bench smoke run FAILED: ${failures.join("; ")}.`);

@@ -43,6 +43,12 @@ export interface CallCoreOptions {
   openaiConnectTimeoutMs?: number;
   /** Ms of assistant audio between two playback marks. Default 100. */
   markIntervalMs?: number;
+  /**
+   * Upper bound of the mark interval, which doubles after each mark while
+   * audio plays without a break (fewer messages per call). Default 1000 when
+   * `markIntervalMs` is unset, else `markIntervalMs` (a fixed interval).
+   */
+  maxMarkIntervalMs?: number;
   /** Caller frames kept while OpenAI is not ready yet (20 ms each). Default 500. */
   maxQueuedFrames?: number;
   /** Log the barge-in arithmetic at info level instead of debug. */
@@ -159,12 +165,17 @@ export class CallCore {
       endCallWatchdogMs: options.endCallWatchdogMs ?? 4000,
       openaiConnectTimeoutMs: options.openaiConnectTimeoutMs ?? 10_000,
       markIntervalMs: options.markIntervalMs ?? 100,
+      maxMarkIntervalMs: options.maxMarkIntervalMs ??
+        (options.markIntervalMs === undefined ? 1000 : options.markIntervalMs),
       maxQueuedFrames: options.maxQueuedFrames ?? 500,
       showTimingMath: options.showTimingMath ?? false,
       customTools: options.customTools ?? [],
     };
     this.#greetingPending = options.greeting !== undefined && options.greeting !== "";
-    this.#ledger = new PlaybackLedger({ markIntervalMs: this.#options.markIntervalMs });
+    this.#ledger = new PlaybackLedger({
+      markIntervalMs: this.#options.markIntervalMs,
+      maxMarkIntervalMs: Math.max(this.#options.markIntervalMs, this.#options.maxMarkIntervalMs),
+    });
   }
 
   /** The Twilio CallSid, once `start` arrived. */
