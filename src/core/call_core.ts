@@ -238,6 +238,9 @@ export class CallCore {
       case "tool_result":
         this.#onToolResult(input.callId, input.output);
         break;
+      case "peer_stalled":
+        this.#onPeerStalled(input.peer, input.bufferedBytes);
+        break;
     }
     return this.#out;
   }
@@ -629,6 +632,30 @@ export class CallCore {
       case "end_call_grace":
         this.#finish("assistant_ended", "The assistant ended the call.", "hang_up");
         return;
+    }
+  }
+
+  #onPeerStalled(peer: "twilio" | "openai", bufferedBytes: number): void {
+    const twilio = peer === "twilio";
+    this.#log(
+      "error",
+      twilio
+        ? "Twilio stopped reading the media stream; hanging up instead of buffering without bound."
+        : "OpenAI stopped reading the Realtime socket; ending the call with an apology instead of buffering without bound.",
+      { bufferedBytes },
+    );
+    if (twilio) {
+      this.#finish(
+        "bridge_error",
+        `Twilio media socket stalled (${bufferedBytes} bytes buffered).`,
+        "hang_up",
+      );
+    } else {
+      this.#finish(
+        "openai_error",
+        `OpenAI socket stalled (${bufferedBytes} bytes buffered).`,
+        "close_stream",
+      );
     }
   }
 

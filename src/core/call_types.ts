@@ -35,7 +35,12 @@ export type CallInput =
   | { type: "openai_closed"; code: number; reason: string; opened: boolean }
   | { type: "timer"; name: TimerName }
   /** A custom tool finished (its output, or an error object). */
-  | { type: "tool_result"; callId: string; output: unknown };
+  | { type: "tool_result"; callId: string; output: unknown }
+  /**
+   * A peer stopped reading: more than the adapter's bound of sent data is
+   * still buffered for its socket. The call ends rather than grow memory.
+   */
+  | { type: "peer_stalled"; peer: "twilio" | "openai"; bufferedBytes: number };
 
 /** Log levels the core uses. */
 export type CoreLogLevel = "debug" | "info" | "warning" | "error";

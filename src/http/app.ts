@@ -37,6 +37,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Called when a call is over. */
   onCallFinished?: (summary: CallSummary) => void;
+  /** Unsent bytes per socket before a call ends because its peer stopped reading (default 1 MiB). */
+  maxBufferedBytes?: number;
 }
 
 /** The bridge application: an HTTP handler plus its live calls. */
@@ -173,6 +175,7 @@ export function createApp(options: AppOptions): App {
       logger: callLog.with({ connection: ++connectionSeq }),
       hangUp,
       tools: options.tools ?? [],
+      ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid !== undefined) outcomes.record(callSid, outcome);
       },
