@@ -8,8 +8,10 @@
  * Options (all optional): `--calls=1,50,200,500` `--seconds=4` `--warmup=1`
  * `--out=bench_results/latest.json` `--smoke` (N=5 for 2 s; exits non-zero
  * when frames are lost or no echo came back) `--no-pin`
- * `--server-flags="--cpu-prof --cpu-prof-dir=bench_results/prof"` (extra
- * `deno run` flags for the bridge).
+ * `--server-flags="--v8-flags=--perf-basic-prof"` (extra `deno run` flags for
+ * the bridge) `--server-root=/path/to/other/checkout` (bench another version of
+ * the bridge, e.g. `git archive <commit> | tar -x -C /tmp/before`, under the
+ * same conditions).
  *
  * The bridge process is pinned to CPU 0 and this generator plus the echo
  * server to CPU 1 when `taskset` exists and the machine has two CPUs or more.
@@ -27,8 +29,10 @@ interface Args {
   out: string;
   smoke: boolean;
   pin: boolean;
-  /** Extra `deno run` flags for the bridge process (e.g. `--cpu-prof`). */
+  /** Extra `deno run` flags for the bridge process (e.g. V8 flags). */
   serverFlags: string[];
+  /** Directory whose `main.ts` is the bridge (default: this checkout). */
+  serverRoot: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -40,6 +44,7 @@ function parseArgs(argv: string[]): Args {
     smoke: false,
     pin: true,
     serverFlags: [],
+    serverRoot: ROOT,
   };
   for (const arg of argv) {
     const [key, value = ""] = arg.replace(/^--/, "").split("=", 2);
@@ -61,6 +66,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case "no-pin":
         args.pin = false;
+        break;
+      case "server-root":
+        args.serverRoot = value.endsWith("/") ? value : `${value}/`;
         break;
       case "server-flags":
         args.serverFlags = value.split(" ").filter((x) => x !== "");
@@ -147,12 +155,17 @@ function freePort(): number {
   return port;
 }
 
-function spawn(cmd: string[], env: Record<string, string>, cpu: number | undefined) {
+function spawn(
+  cmd: string[],
+  env: Record<string, string>,
+  cpu: number | undefined,
+  cwd = ROOT,
+) {
   const argv = cpu === undefined ? cmd : ["taskset", "-c", String(cpu), ...cmd];
   return new Deno.Command(argv[0], {
     args: argv.slice(1),
     env,
-    cwd: ROOT,
+    cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -272,6 +285,7 @@ async function measureRow(
     ],
     env,
     pin ? 0 : undefined,
+    args.serverRoot,
   );
   const serverOut: string[] = [];
   drain(server.stdout, serverOut);
@@ -483,6 +497,7 @@ async function main(): Promise<number> {
     loadAverageBefore: load,
     loadAverageAfter: loadAverage(),
     pinned: pin,
+    serverRoot: args.serverRoot,
     seconds: args.seconds,
     warmupSeconds: args.warmup,
     rows,
