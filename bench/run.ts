@@ -419,7 +419,9 @@ function table(rows: Row[]): string {
     f(r.rssPerCallKb, 1),
     f(r.rssGrowthKbPerCallPerMin, 1),
     f(r.startupMs, 0),
-    r.generatorLate ? `yes (${f(r.bridge.sendLateness.p99, 1)})` : "no",
+    r.generatorLate
+      ? `yes (${f(Math.max(r.bridge.sendLateness.p99, r.direct.sendLateness.p99), 1)})`
+      : "no",
   ]);
   const all = [head, ...lines];
   const widths = head.map((_, i) => Math.max(...all.map((l) => l[i].length)));
