@@ -165,6 +165,7 @@ function spawn(
   return new Deno.Command(argv[0], {
     args: argv.slice(1),
     env,
+    clearEnv: true,
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -271,6 +272,7 @@ async function measureRow(
     NO_COLOR: "1",
   };
   if (env.DENO_DIR === "") delete (env as Record<string, string>).DENO_DIR;
+  const workDir = await Deno.makeTempDir({ prefix: "bridge_bench_" });
   const spawnedAt = performance.now();
   const server = spawn(
     [
@@ -281,17 +283,21 @@ async function measureRow(
       "--allow-env",
       "--allow-read",
       "--allow-sys=hostname",
-      "main.ts",
+      `--config=${args.serverRoot}deno.json`,
+      `${args.serverRoot}main.ts`,
     ],
     env,
     pin ? 0 : undefined,
-    args.serverRoot,
+    // An empty working directory: a developer's .env must not configure the benched bridge.
+    workDir,
   );
   const serverOut: string[] = [];
   drain(server.stdout, serverOut);
   drain(server.stderr, serverOut);
   try {
-    const startupMs = await waitForFirstCall(port, spawnedAt);
+    const startupMs = await waitForFirstCall(port, spawnedAt).catch((error) => {
+      throw new Error(`${error.message}\nBridge output:\n${serverOut.join("").slice(-2000)}`);
+    });
     await sleep(300);
     const pid = server.pid;
     const rssIdleKb = rssKb(pid);
@@ -379,6 +385,7 @@ async function measureRow(
       } catch { /* gone */ }
       await server.status;
     }
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
 }
 
