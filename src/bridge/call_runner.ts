@@ -80,13 +80,27 @@ export interface CallRunnerOptions {
   guard?: StreamGuardOptions;
   /** Hears the call's observations for metrics and traces (errors in it are contained). */
   observer?: CallObserver;
+  /**
+   * Bytes a socket may hold unsent (its `bufferedAmount`) before the call ends
+   * because that peer stopped reading. Default {@link DEFAULT_MAX_BUFFERED_BYTES}.
+   */
+  maxBufferedBytes?: number;
 }
+
+/** Default bound of unsent bytes per socket: about a minute of audio. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 const OPEN = 1;
 const CONNECTING = 0;
 const CLOSED = 3;
 /** Ms to wait for Twilio to close the stream after a REST hang-up. */
 const HANG_UP_CLOSE_MS = 5000;
+/**
+ * Ms after ending a call for a stalled peer before the call is reported over
+ * even though that socket has not closed: a peer that does not read cannot
+ * complete the close handshake, and Deno's WebSocket has no way to abort it.
+ */
+const STALLED_REPORT_MS = 2000;
 
 /**
  * Bridges one Twilio media socket to a new OpenAI Realtime session.
@@ -115,6 +129,11 @@ export class CallRunner {
   #invalidOpenAI = 0;
   #customParameters: Record<string, string> = {};
   #observer: CallObserver | undefined;
+  #maxBuffered: number;
+  /** A socket over the bound, reported to the core after the current commands. */
+  #stalled: "twilio" | "openai" | undefined;
+  #stallReported = false;
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -125,6 +144,7 @@ export class CallRunner {
     this.#now = options.now ?? (() => performance.now());
     this.#log = options.logger;
     this.#twilio = twilioSocket;
+    this.#maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.#startedAt = this.#now();
     this.#guard = new StreamGuard(options.guard);
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
@@ -307,16 +327,29 @@ export class CallRunner {
       }];
     }
     for (const command of commands) this.#execute(command);
+    if (this.#stalled !== undefined && !this.#stallReported) {
+      this.#stallReported = true;
+      const peer = this.#stalled;
+      const socket = peer === "twilio" ? this.#twilio : this.#openai.get(this.#latestGeneration);
+      this.#dispatch({ type: "peer_stalled", peer, bufferedBytes: socket?.bufferedAmount ?? 0 });
+      this.#stallTimer = setTimeout(() => this.#maybeReport(true), STALLED_REPORT_MS);
+    }
   }
 
   #execute(command: CallCommand): void {
     switch (command.type) {
       case "send_twilio":
-        if (this.#twilio.readyState === OPEN) this.#twilio.send(command.data);
+        if (this.#twilio.readyState === OPEN) {
+          this.#twilio.send(command.data);
+          if (this.#twilio.bufferedAmount > this.#maxBuffered) this.#stalled ??= "twilio";
+        }
         return;
       case "send_openai": {
         const ws = this.#openai.get(command.generation ?? this.#latestGeneration);
-        if (ws?.readyState === OPEN) ws.send(command.data);
+        if (ws?.readyState === OPEN) {
+          ws.send(command.data);
+          if (ws.bufferedAmount > this.#maxBuffered) this.#stalled ??= "openai";
+        }
         return;
       }
       case "open_openai":
@@ -482,13 +515,14 @@ export class CallRunner {
     }
   }
 
-  #maybeReport(): void {
+  #maybeReport(force = false): void {
     if (this.#reported || this.#finish === undefined) return;
     const twilioClosed = this.#twilio.readyState === CLOSED;
     const openaiClosed = [...this.#openai.values()].every((ws) => ws.readyState === CLOSED);
-    if (!twilioClosed || !openaiClosed) return;
+    if (!force && (!twilioClosed || !openaiClosed)) return;
     this.#reported = true;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
     const summary: CallSummary = {
       callSid: this.#core.callSid,
       streamSid: this.#core.streamSid,

@@ -52,6 +52,12 @@ export interface CallCoreOptions {
   openaiConnectTimeoutMs?: number;
   /** Ms of assistant audio between two playback marks. Default 100. */
   markIntervalMs?: number;
+  /**
+   * Upper bound of the mark interval, which doubles after each mark while
+   * audio plays without a break (fewer messages per call). Default 1000 when
+   * `markIntervalMs` is unset, else `markIntervalMs` (a fixed interval).
+   */
+  maxMarkIntervalMs?: number;
   /** Caller frames kept while OpenAI is not ready yet (20 ms each). Default 500. */
   maxQueuedFrames?: number;
   /** Log the barge-in arithmetic at info level instead of debug. */
@@ -250,6 +256,8 @@ export class CallCore {
       endCallWatchdogMs: options.endCallWatchdogMs ?? 4000,
       openaiConnectTimeoutMs: options.openaiConnectTimeoutMs ?? 10_000,
       markIntervalMs: options.markIntervalMs ?? 100,
+      maxMarkIntervalMs: options.maxMarkIntervalMs ??
+        (options.markIntervalMs === undefined ? 1000 : options.markIntervalMs),
       maxQueuedFrames: options.maxQueuedFrames ?? 500,
       showTimingMath: options.showTimingMath ?? false,
       customTools: options.customTools ?? [],
@@ -262,7 +270,10 @@ export class CallCore {
       reconnectWindowMs: options.reconnectWindowMs ?? 5000,
     };
     this.#greetingPending = options.greeting !== undefined && options.greeting !== "";
-    this.#ledger = new PlaybackLedger({ markIntervalMs: this.#options.markIntervalMs });
+    this.#ledger = new PlaybackLedger({
+      markIntervalMs: this.#options.markIntervalMs,
+      maxMarkIntervalMs: Math.max(this.#options.markIntervalMs, this.#options.maxMarkIntervalMs),
+    });
   }
 
   /** The Twilio CallSid, once `start` arrived. */
@@ -356,6 +367,9 @@ export class CallCore {
           code: input.code,
           reason: input.reason,
         });
+        break;
+      case "peer_stalled":
+        this.#onPeerStalled(input.peer, input.bufferedBytes);
         break;
     }
     if (
@@ -1213,6 +1227,30 @@ export class CallCore {
       idleMs,
     });
     this.#wrapUp(IDLE_INSTRUCTIONS, "Caller idle timeout.");
+  }
+
+  #onPeerStalled(peer: "twilio" | "openai", bufferedBytes: number): void {
+    const twilio = peer === "twilio";
+    this.#log(
+      "error",
+      twilio
+        ? "Twilio stopped reading the media stream; hanging up instead of buffering without bound."
+        : "OpenAI stopped reading the Realtime socket; ending the call with an apology instead of buffering without bound.",
+      { bufferedBytes },
+    );
+    if (twilio) {
+      this.#finish(
+        "bridge_error",
+        `Twilio media socket stalled (${bufferedBytes} bytes buffered).`,
+        "hang_up",
+      );
+    } else {
+      this.#finish(
+        "openai_error",
+        `OpenAI socket stalled (${bufferedBytes} bytes buffered).`,
+        "close_stream",
+      );
+    }
   }
 
   #finish(

@@ -65,7 +65,12 @@ export type CallInput =
   /** A custom tool finished (its output, or an error object). */
   | { type: "tool_result"; callId: string; output: unknown }
   /** The adapter refuses the stream (bad token, oversized or binary frames, a flood). */
-  | { type: "refuse"; code: number; reason: string };
+  | { type: "refuse"; code: number; reason: string }
+  /**
+   * A peer stopped reading: more than the adapter's bound of sent data is
+   * still buffered for its socket. The call ends rather than grow memory.
+   */
+  | { type: "peer_stalled"; peer: "twilio" | "openai"; bufferedBytes: number };
 
 /** Log levels the core uses. */
 export type CoreLogLevel = "debug" | "info" | "warning" | "error";

@@ -17,6 +17,8 @@
 
 /** μ-law at 8 kHz: one byte is one sample, 0.125 ms. */
 export const BYTES_PER_MS = 8;
+/** Ms Twilio's queue may run dry before the ledger counts a break in the audio. */
+const BREAK_MS = 40;
 
 interface Segment {
   itemId: string;
@@ -57,6 +59,13 @@ export interface PlaybackSnapshot {
 export interface PlaybackLedgerOptions {
   /** Send a mark once at least this many ms of audio were sent since the last one. */
   markIntervalMs?: number;
+  /**
+   * Let the interval double after each mark up to this many ms while audio
+   * plays without a break; it falls back to `markIntervalMs` after a clear or
+   * when Twilio's queue ran dry (the moments the estimate needs a fresh
+   * anchor). Default: `markIntervalMs` (a fixed interval).
+   */
+  maxMarkIntervalMs?: number;
 }
 
 /**
@@ -80,11 +89,21 @@ export class PlaybackLedger {
   #marks = new Map<string, number>();
   #lastMarkPos = 0;
   #seq = 0;
+  #minIntervalBytes: number;
+  #maxIntervalBytes: number;
   #intervalBytes: number;
+  /** When the audio sent so far ends playing if Twilio started each chunk on arrival. */
+  #queueEnd = Number.NEGATIVE_INFINITY;
 
   /** Creates an empty ledger. */
   constructor(options: PlaybackLedgerOptions = {}) {
-    this.#intervalBytes = Math.max(1, Math.round((options.markIntervalMs ?? 100) * BYTES_PER_MS));
+    const min = options.markIntervalMs ?? 100;
+    this.#minIntervalBytes = Math.max(1, Math.round(min * BYTES_PER_MS));
+    this.#maxIntervalBytes = Math.max(
+      this.#minIntervalBytes,
+      Math.round((options.maxMarkIntervalMs ?? min) * BYTES_PER_MS),
+    );
+    this.#intervalBytes = this.#minIntervalBytes;
   }
 
   /** Ms of audio sent since the last clear. */
@@ -103,6 +122,13 @@ export class PlaybackLedger {
    */
   addAudio(itemId: string, bytes: number, now: number): string | undefined {
     if (bytes <= 0) return undefined;
+    // A break in the audio (Twilio's queue ran dry for longer than the jitter of audio
+    // streamed in real time): the next marks come at the short interval again.
+    if (now > this.#queueEnd + BREAK_MS) {
+      this.#intervalBytes = this.#minIntervalBytes;
+      this.#lastMarkPos = this.#total;
+    }
+    this.#queueEnd = Math.max(this.#queueEnd, now) + bytes / BYTES_PER_MS;
     const itemStart = this.#itemBytes.get(itemId) ?? 0;
     this.#itemBytes.set(itemId, itemStart + bytes);
     if (this.#itemBytes.size > 64) {
@@ -125,7 +151,9 @@ export class PlaybackLedger {
       });
     }
     this.#total += bytes;
-    return this.#total - this.#lastMarkPos >= this.#intervalBytes ? this.markNow() : undefined;
+    if (this.#total - this.#lastMarkPos < this.#intervalBytes) return undefined;
+    this.#intervalBytes = Math.min(this.#intervalBytes * 2, this.#maxIntervalBytes);
+    return this.markNow();
   }
 
   /** Creates a mark at the current end of the sent audio and returns its name. */
@@ -223,5 +251,7 @@ export class PlaybackLedger {
     this.#anchorTime = Number.NEGATIVE_INFINITY;
     this.#marks.clear();
     this.#lastMarkPos = 0;
+    this.#intervalBytes = this.#minIntervalBytes;
+    this.#queueEnd = Number.NEGATIVE_INFINITY;
   }
 }

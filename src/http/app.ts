@@ -16,7 +16,12 @@ import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
 import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
 import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
 import { CallAdmission, type Refusal } from "../security/call_admission.ts";
-import { LogThrottle, MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
+import {
+  LogThrottle,
+  MAX_WEBHOOK_BODY_BYTES,
+  readCappedText,
+  type StreamGuardOptions,
+} from "../security/limits.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import { maskPhoneNumber } from "../calls/call_record.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
@@ -57,6 +62,10 @@ export interface AppOptions {
   metrics?: MetricsEndpoint;
   /** Readiness for `GET /readyz`. Default: always ready. */
   isReady?: () => boolean;
+  /** Unsent bytes per socket before a call ends because its peer stopped reading (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
+  streamGuard?: StreamGuardOptions;
 }
 
 /** The bridge application: an HTTP handler plus its live calls. */
@@ -311,6 +320,8 @@ export function createApp(options: AppOptions): App {
       softphone: isSoftphone,
       tools: options.tools ?? [],
       ...(observer ? { observer } : {}),
+      ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
+      ...(options.streamGuard ? { guard: options.streamGuard } : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid !== undefined) outcomes.record(callSid, outcome);
       },

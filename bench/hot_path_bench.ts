@@ -1,0 +1,110 @@
+/**
+ * Micro-benchmarks of the relay's hot paths (`deno task bench:micro`): what
+ * the bridge does per 20 ms frame in each direction, and the mark
+ * bookkeeping. Each "full" case runs the parser and the call core exactly as
+ * the call runner does, without sockets.
+ *
+ * @module
+ */
+import { CallCore } from "../src/core/call_core.ts";
+import { PlaybackLedger } from "../src/core/playback_ledger.ts";
+import { encodeAppend } from "../src/openai/client_events.ts";
+import { parseServerEvent } from "../src/openai/server_events.ts";
+import { encodeTwilioMedia, parseTwilioMessage } from "../src/twilio/media_stream_messages.ts";
+import { taggedFrame } from "./frame_tag.ts";
+
+const STREAM_SID = "MZ0123456789abcdef0123456789abcdef";
+const AUDIO = taggedFrame(42);
+/** A media message exactly as Twilio sends it (field order of the docs). */
+const TWILIO_MEDIA =
+  `{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"${AUDIO}"},"streamSid":"${STREAM_SID}"}`;
+/** An audio delta exactly as the GA Realtime API sends it. */
+const OPENAI_DELTA =
+  `{"type":"response.output_audio.delta","event_id":"event_CRx8hfS6Y2G9wjc3dJjxL","response_id":"resp_CRx8hv4HDa1R0wYdyXM5M","item_id":"item_CRx8hiVM7RF3Gd1ibkWbF","output_index":0,"content_index":0,"delta":"${AUDIO}"}`;
+
+function liveCore(markIntervalMs?: number): { core: CallCore; now: () => number } {
+  const core = new CallCore({
+    sessionUpdate: '{"type":"session.update","session":{"type":"realtime"}}',
+    ...(markIntervalMs === undefined ? {} : { markIntervalMs }),
+  });
+  let t = 0;
+  core.handle({ type: "begin" }, t);
+  core.handle({ type: "openai_open" }, t);
+  const start = parseTwilioMessage(JSON.stringify({
+    event: "start",
+    streamSid: STREAM_SID,
+    start: {
+      streamSid: STREAM_SID,
+      callSid: "CA0123456789abcdef0123456789abcdef",
+      accountSid: "AC0123456789abcdef0123456789abcdef",
+      mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
+    },
+  }));
+  if (!start.ok) throw new Error(start.error);
+  core.handle({ type: "twilio_message", message: start.value }, t);
+  return { core, now: () => (t += 20) };
+}
+
+Deno.bench("parse: Twilio media message", { group: "parse" }, () => {
+  const r = parseTwilioMessage(TWILIO_MEDIA);
+  if (!r.ok) throw new Error(r.error);
+});
+
+Deno.bench("parse: OpenAI audio delta", { group: "parse" }, () => {
+  const r = parseServerEvent(OPENAI_DELTA);
+  if (!r.ok) throw new Error(r.error);
+});
+
+Deno.bench("encode: input_audio_buffer.append", { group: "encode" }, () => {
+  encodeAppend(AUDIO);
+});
+
+Deno.bench("encode: Twilio media message", { group: "encode" }, () => {
+  encodeTwilioMedia(STREAM_SID, AUDIO);
+});
+
+{
+  const { core, now } = liveCore();
+  Deno.bench("full: Twilio frame → append event (parse + core)", { group: "full" }, () => {
+    const r = parseTwilioMessage(TWILIO_MEDIA);
+    if (!r.ok) throw new Error(r.error);
+    const out = core.handle({ type: "twilio_message", message: r.value }, now());
+    if (out[0]?.type !== "send_openai") throw new Error("no append");
+  });
+}
+
+{
+  const { core, now } = liveCore();
+  Deno.bench("full: audio delta → Twilio media (parse + core + marks)", { group: "full" }, () => {
+    const r = parseServerEvent(OPENAI_DELTA);
+    if (!r.ok) throw new Error(r.error);
+    const out = core.handle({ type: "openai_event", event: r.event }, now());
+    if (out[0]?.type !== "send_twilio") throw new Error("no media");
+  });
+}
+
+{
+  // Steady state of one call: 20 ms of audio sent, marks echoed 100 ms later.
+  const ledger = new PlaybackLedger({ markIntervalMs: 100 });
+  let t = 0;
+  const pending: { name: string; due: number }[] = [];
+  Deno.bench(
+    "marks: ledger per 20 ms frame (add audio, echo due marks)",
+    { group: "marks" },
+    () => {
+      t += 20;
+      const mark = ledger.addAudio("item_1", 160, t);
+      if (mark !== undefined) pending.push({ name: mark, due: t + 100 });
+      while (pending.length > 0 && pending[0].due <= t) ledger.onMark(pending.shift()!.name, t);
+    },
+  );
+}
+
+{
+  const ledger = new PlaybackLedger({ markIntervalMs: 100 });
+  let t = 0;
+  for (let i = 0; i < 50; i++) ledger.addAudio("item_1", 160, t += 20);
+  Deno.bench("marks: barge-in snapshot with 1 s queued", { group: "marks" }, () => {
+    ledger.snapshot(t + 500);
+  });
+}

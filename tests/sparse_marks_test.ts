@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { CallCommand } from "../src/core/call_types.ts";
+import { PlaybackLedger } from "../src/core/playback_ledger.ts";
+import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
+
+function deliver(d: CoreDriver, sim: PlayoutSimulator, commands: CallCommand[]): void {
+  const echoes = sim.accept(d.sentToTwilio(commands), d.now);
+  for (const name of echoes) deliver(d, sim, d.mark(name));
+}
+
+function tick(d: CoreDriver, sim: PlayoutSimulator, ms: number): void {
+  for (let i = 0; i < ms; i++) {
+    deliver(d, sim, d.advance(1));
+    for (const name of sim.advanceTo(d.now)) deliver(d, sim, d.mark(name));
+  }
+}
+
+Deno.test("marks double from 100 ms up to 1 s while audio streams without a break", () => {
+  const ledger = new PlaybackLedger({ markIntervalMs: 100, maxMarkIntervalMs: 1000 });
+  const markedAt: number[] = [];
+  // 10 s of audio in real time, 20 ms per chunk.
+  for (let t = 0; t < 10_000; t += 20) {
+    if (ledger.addAudio("item_1", 160, t) !== undefined) markedAt.push(t + 20);
+  }
+  assert.deepEqual(markedAt.slice(0, 5), [100, 300, 700, 1500, 2500]);
+  assert.ok(markedAt.length <= 12, `${markedAt.length} marks for 10 s`);
+});
+
+Deno.test("after a break in the audio or a clear, the next mark comes after 100 ms again", () => {
+  const ledger = new PlaybackLedger({ markIntervalMs: 100, maxMarkIntervalMs: 1000 });
+  let t = 0;
+  for (; t < 3000; t += 20) ledger.addAudio("item_1", 160, t);
+  // Twilio's queue runs dry at t = 3000; audio resumes at 3500.
+  const marked: number[] = [];
+  for (t = 3500; t < 3700; t += 20) {
+    if (ledger.addAudio("item_2", 160, t) !== undefined) marked.push(t + 20);
+  }
+  assert.deepEqual(marked, [3600]);
+  ledger.clear();
+  const afterClear: number[] = [];
+  for (t = 4000; t < 4200; t += 20) {
+    if (ledger.addAudio("item_3", 160, t) !== undefined) afterClear.push(t + 20);
+  }
+  assert.deepEqual(afterClear, [4100]);
+});
+
+Deno.test("the call core sends about one mark per second of steady audio by default", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  d.responseCreated("resp_1");
+  let media = 0;
+  let marks = 0;
+  for (let i = 0; i < 500; i++) {
+    for (const m of d.sentToTwilio(d.delta("resp_1", "item_a", 20))) {
+      if (m.event === "media") media++;
+      if (m.event === "mark") marks++;
+    }
+    d.advance(20);
+  }
+  assert.equal(media, 500);
+  assert.ok(marks >= 10 && marks <= 14, `${marks} marks for 10 s`);
+});
+
+Deno.test("property: with sparse marks the truncate point stays within 20 ms of what was heard", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ ms: fc.integer({ min: 10, max: 400 }), gap: fc.integer({ min: 0, max: 300 }) }),
+        { minLength: 1, maxLength: 14 },
+      ),
+      fc.integer({ min: 1, max: 4000 }),
+      fc.integer({ min: 20, max: 200 }),
+      fc.integer({ min: 200, max: 2000 }),
+      (chunks, speakAt, markIntervalMs, maxMarkIntervalMs) => {
+        const d = new CoreDriver({ markIntervalMs, maxMarkIntervalMs });
+        const sim = new PlayoutSimulator();
+        d.startCall();
+        d.responseCreated("resp_1");
+        let sentMs = 0;
+        let elapsed = 0;
+        for (const chunk of chunks) {
+          if (elapsed >= speakAt) break;
+          deliver(d, sim, d.delta("resp_1", "item_a", chunk.ms, 0x33));
+          sentMs += chunk.ms;
+          const wait = Math.min(chunk.gap, speakAt - elapsed);
+          tick(d, sim, wait);
+          elapsed += wait;
+        }
+        if (elapsed < speakAt) tick(d, sim, speakAt - elapsed);
+        const heard = sim.playedMs(0x33);
+        const sent = d.sentToOpenAI(d.speechStarted()).filter((e) =>
+          e.type === "conversation.item.truncate"
+        );
+        if (sent.length === 0) return false;
+        const end = sent[0].audio_end_ms as number;
+        return Number.isInteger(end) && end <= sentMs && Math.abs(end - heard) <= 20;
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
