@@ -29,6 +29,7 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
+import { gaSessionDefaults } from "../openai/session_defaults.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
 import { encodeMulaw, mulawRms } from "../softphone/mulaw.js";
 
@@ -658,37 +659,9 @@ function mergeSession(base: Record<string, unknown>, patch: unknown): Record<str
 
 /** The `session` object of `session.created`: the GA defaults. */
 function defaultSession(model: string): Record<string, unknown> {
-  return {
-    type: "realtime",
-    object: "realtime.session",
+  return gaSessionDefaults({
     id: id("sess"),
     model,
-    output_modalities: ["audio"],
     instructions: "You are the offline demo stand-in.",
-    tools: [],
-    tool_choice: "auto",
-    max_output_tokens: "inf",
-    tracing: null,
-    truncation: "auto",
-    prompt: null,
-    expires_at: Math.floor(Date.now() / 1000) + 3600,
-    audio: {
-      input: {
-        format: { type: "audio/pcm", rate: 24000 },
-        transcription: null,
-        noise_reduction: null,
-        turn_detection: {
-          type: "server_vad",
-          threshold: 0.5,
-          prefix_padding_ms: 300,
-          silence_duration_ms: 200,
-          idle_timeout_ms: null,
-          create_response: true,
-          interrupt_response: true,
-        },
-      },
-      output: { format: { type: "audio/pcm", rate: 24000 }, voice: "alloy", speed: 1 },
-    },
-    include: null,
-  };
+  });
 }

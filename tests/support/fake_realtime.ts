@@ -9,6 +9,7 @@
  * @module
  */
 
+import { gaSessionDefaults } from "../../src/openai/session_defaults.ts";
 import {
   describeClientEventProblem,
   validateClientEvent,
@@ -174,44 +175,12 @@ function mergeSession(base: AnyEvent, patch: unknown): AnyEvent {
 
 /** The `session` object of `session.created`: the live API's GA defaults. */
 function defaultSession(model: string): AnyEvent {
-  return {
-    type: "realtime",
-    object: "realtime.session",
+  return gaSessionDefaults({
     id: makeId("sess"),
     model,
-    output_modalities: ["audio"],
     instructions:
       "Your knowledge cutoff is 2023-10. You are a helpful, witty, and friendly AI. Act like a human.",
-    tools: [],
-    tool_choice: "auto",
-    max_output_tokens: "inf",
-    tracing: null,
-    truncation: "auto",
-    prompt: null,
-    expires_at: Math.floor(Date.now() / 1000) + 3600,
-    audio: {
-      input: {
-        format: { type: "audio/pcm", rate: 24000 },
-        transcription: null,
-        noise_reduction: null,
-        turn_detection: {
-          type: "server_vad",
-          threshold: 0.5,
-          prefix_padding_ms: 300,
-          silence_duration_ms: 200,
-          idle_timeout_ms: null,
-          create_response: true,
-          interrupt_response: true,
-        },
-      },
-      output: {
-        format: { type: "audio/pcm", rate: 24000 },
-        voice: "alloy",
-        speed: 1,
-      },
-    },
-    include: null,
-  };
+  }) as AnyEvent;
 }
 
 /**
