@@ -253,6 +253,12 @@ export function parseConfig(
       transcription = DEFAULT_TRANSCRIPTION_MODEL;
     }
   }
+  const transferNumber = reader.text("TRANSFER_NUMBER");
+  if (transferNumber !== undefined && !/^\+[1-9][0-9]{6,14}$/.test(transferNumber)) {
+    reader.problem(
+      "TRANSFER_NUMBER must be a phone number in E.164 form, e.g. +14155550123 (value not shown).",
+    );
+  }
 
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
 
@@ -283,6 +289,7 @@ export function parseConfig(
     realtimeSessionRenewSeconds,
     realtimeReconnectSeconds,
     drainSeconds,
+    transferNumber,
   };
 }
 
@@ -344,6 +351,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     realtimeSessionRenewSeconds: config.realtimeSessionRenewSeconds,
     realtimeReconnectSeconds: config.realtimeReconnectSeconds,
     drainSeconds: config.drainSeconds,
+    transferNumber: config.transferNumber === undefined ? "not set" : "set",
   };
 }
 

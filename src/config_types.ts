@@ -124,4 +124,9 @@ export interface Config {
   realtimeReconnectSeconds: number;
   /** Seconds calls may go on after SIGTERM/SIGINT before the assistant says goodbye. */
   drainSeconds: number;
+  /**
+   * Phone number (E.164) the `transfer_call` tool hands callers to, or undefined
+   * when the assistant cannot transfer calls.
+   */
+  transferNumber: string | undefined;
 }

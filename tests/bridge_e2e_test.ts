@@ -299,3 +299,48 @@ Deno.test("two calls run side by side without mixing audio", async () => {
   assert.equal(sa.inputAudio.bytes, 3 * 160);
   assert.equal(sb.inputAudio.bytes, 2 * 160);
 });
+
+Deno.test("transfer_call: the caller hears the handover sentence, then /call-ended dials the staff number", async () => {
+  await using h = await BridgeHarness.start({
+    TRANSFER_NUMBER: "+14155550199",
+    END_CALL_GRACE_SECONDS: "0",
+  });
+  const call = await h.call();
+  const session = await h.realtime.nextSession();
+  const update = await session.waitFor("session.update");
+  assert.deepEqual(
+    update.session.tools.map((t: { name: string }) => t.name),
+    ["end_call", "transfer_call"],
+  );
+  const r1 = session.beginResponse({ message: false });
+  r1.functionCall("transfer_call", { reason: "billing question" });
+  r1.finish();
+  const handover = await session.waitFor("response.create");
+  assert.match(handover.response.instructions, /transferring/);
+  const r2 = session.beginResponse();
+  r2.audio(audioBytes(0x46, 250));
+  r2.finish();
+  const closed = await call.closed;
+  assert.equal(closed.code, 1000);
+  assert.equal(
+    call.playedMs(0x46),
+    250,
+    "the handover sentence played in full before the stream closed",
+  );
+  const res = await h.server.app.handler(
+    new Request("http://x/call-ended", {
+      method: "POST",
+      body: `CallSid=${call.callSid}`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    }),
+  );
+  assert.equal(
+    await res.text(),
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Dial>+14155550199</Dial>' +
+      "<Say>Sorry, nobody could take your call right now. Please call again later. Goodbye.</Say>" +
+      "<Hangup/></Response>",
+  );
+  const [summary] = await h.waitForFinished(1);
+  assert.equal(summary.outcome, "transferred");
+  assert.deepEqual(session.schemaErrors, []);
+});

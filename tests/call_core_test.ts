@@ -518,3 +518,56 @@ Deno.test("media before start and for another stream is ignored", () => {
   });
   assert.deepEqual(d.sentToOpenAI(other), []);
 });
+
+Deno.test("transfer_call: the assistant says it is transferring, then the stream closes for <Dial>", () => {
+  const d = new CoreDriver({ endCallGraceMs: 500, transferEnabled: true });
+  const sim = new PlayoutSimulator();
+  d.startCall();
+  d.responseCreated("resp_1");
+  const call = d.openai({
+    type: "response.function_call_arguments.done",
+    response_id: "resp_1",
+    call_id: "call_t",
+    name: "transfer_call",
+    arguments: '{"reason":"wants a person"}',
+  });
+  assert.deepEqual(d.sentToOpenAI(call), [
+    {
+      type: "conversation.item.create",
+      item: { type: "function_call_output", call_id: "call_t", output: '{"ok":true}' },
+    },
+    { type: "input_audio_buffer.clear" },
+  ]);
+  const [farewell] = d.sentToOpenAI(d.responseDone("resp_1"));
+  assert.equal(farewell.type, "response.create");
+  assert.match((farewell.response as { instructions: string }).instructions, /transferring/);
+  d.responseCreated("resp_2");
+  deliver(d, sim, d.delta("resp_2", "item_t", 300, 0x45));
+  deliver(d, sim, d.audioDone("resp_2", "item_t"));
+  deliver(d, sim, d.responseDone("resp_2"));
+  tick(d, sim, 300 + 500);
+  const finish = d.commands.find((c) => c.type === "finish");
+  assert.deepEqual(finish, {
+    type: "finish",
+    outcome: "transferred",
+    reason: "The assistant transferred the call.",
+    action: "close_stream",
+    close: { code: 1000, reason: "transferring the call" },
+  });
+  assert.equal(sim.playedMs(0x45), 300, "the caller heard the whole sentence first");
+});
+
+Deno.test("transfer_call is an unknown tool when no transfer number is configured", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  d.responseCreated("resp_1");
+  const sent = d.sentToOpenAI(d.openai({
+    type: "response.function_call_arguments.done",
+    response_id: "resp_1",
+    call_id: "call_t",
+    name: "transfer_call",
+    arguments: "{}",
+  }));
+  assert.match(String((sent[0].item as { output: string }).output), /Unknown tool/);
+  assert.equal(d.core.finished, false);
+});

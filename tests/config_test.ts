@@ -95,6 +95,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     realtimeSessionRenewSeconds: 3300,
     realtimeReconnectSeconds: 5,
     drainSeconds: 30,
+    transferNumber: undefined,
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);

@@ -17,6 +17,7 @@ const variants: Record<string, string>[] = [
   { TURN_DETECTION: "semantic_vad", VAD_EAGERNESS: "high", INTERRUPT_RESPONSE: "false" },
   { NOISE_REDUCTION: "far_field", TRANSCRIPTION_MODEL: "gpt-4o-mini-transcribe" },
   { VOICE: "voice_1234abcd", VAD_THRESHOLD: "0.7", VAD_SILENCE_DURATION_MS: "800" },
+  { TRANSFER_NUMBER: "+442071838750" },
 ];
 
 for (const env of variants) {
@@ -69,4 +70,21 @@ Deno.test("the strict validator would catch a beta-era field", () => {
   const event = buildSessionUpdate(parseConfig({ OPENAI_API_KEY: KEY }));
   const bad = { ...event, session: { ...event.session, temperature: 0.8 } };
   assert.notDeepEqual(validateClientEvent(bad), []);
+});
+
+Deno.test("TRANSFER_NUMBER declares transfer_call; a malformed one is refused without echoing it", () => {
+  const names = (env: Record<string, string>) =>
+    buildSessionUpdate(parseConfig({ OPENAI_API_KEY: KEY, ...env })).session.tools.map((t) =>
+      t.name
+    );
+  assert.deepEqual(names({}), ["end_call"]);
+  assert.deepEqual(names({ TRANSFER_NUMBER: "+14155550199" }), ["end_call", "transfer_call"]);
+  assert.throws(
+    () => parseConfig({ OPENAI_API_KEY: KEY, TRANSFER_NUMBER: "415-555-0199" }),
+    (error: Error) => {
+      assert.match(error.message, /TRANSFER_NUMBER must be a phone number in E\.164 form/);
+      assert.equal(error.message.includes("415-555-0199"), false);
+      return true;
+    },
+  );
 });

@@ -17,7 +17,7 @@ import {
   encodeTruncate,
 } from "../openai/client_events.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
-import { END_CALL_TOOL } from "../tools/tool_registry.ts";
+import { END_CALL_TOOL, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import {
   encodeTwilioClear,
   encodeTwilioMark,
@@ -64,6 +64,8 @@ export interface CallCoreOptions {
   showTimingMath?: boolean;
   /** Names of custom tools the call runner can execute. */
   customTools?: readonly string[];
+  /** Whether the `transfer_call` tool is declared (a transfer number is configured). */
+  transferEnabled?: boolean;
   /** Ms after the stream opens within which Twilio must send `start`. Default 10000. */
   startTimeoutMs?: number;
   /** Ms after `start` at which the assistant wraps the call up; 0: no limit. Default 0. */
@@ -115,6 +117,8 @@ type EndCallStage =
 
 const FAREWELL_INSTRUCTIONS =
   "The caller is ending the call. Say one short, warm goodbye sentence, then stop. Do not ask any question.";
+const TRANSFER_INSTRUCTIONS =
+  "The caller is being transferred to a person on the staff. In one short sentence tell them you are transferring them now, then stop. Do not ask any question.";
 const TIME_LIMIT_INSTRUCTIONS =
   "The call has reached its time limit. In one short, polite sentence tell the caller you have to end the call now, and say goodbye. Do not ask any question.";
 const IDLE_INSTRUCTIONS =
@@ -122,6 +126,29 @@ const IDLE_INSTRUCTIONS =
 const DRAIN_FAREWELL_INSTRUCTIONS =
   "The call has to end now because the service is restarting. Say one short, warm goodbye sentence and invite the caller to call back, then stop. Do not ask any question.";
 const MAX_REMEMBERED_IDS = 64;
+
+/** How a call is wound up: the last sentence asked of the assistant, and how it ends. */
+interface Ending {
+  instructions: string;
+  reason: string;
+  outcome: CallOutcome;
+}
+
+/** The endings the model can ask for with a built-in tool. */
+const ENDING_BY_TOOL: Record<"end_call" | "transfer_call", Ending & { logMessage: string }> = {
+  end_call: {
+    instructions: FAREWELL_INSTRUCTIONS,
+    reason: "The assistant ended the call.",
+    outcome: "assistant_ended",
+    logMessage: "The assistant is ending the call.",
+  },
+  transfer_call: {
+    instructions: TRANSFER_INSTRUCTIONS,
+    reason: "The assistant transferred the call.",
+    outcome: "transferred",
+    logMessage: "The assistant is transferring the call to a person.",
+  },
+};
 /** Caller frames (20 ms each) of an unfinished turn re-sent after a reconnect: 5 s. */
 const MAX_UNCOMMITTED_FRAMES = 250;
 /** Ms a switch waits at most for the answer to and the transcript of the caller's last turn. */
@@ -261,6 +288,7 @@ export class CallCore {
       maxQueuedFrames: options.maxQueuedFrames ?? 500,
       showTimingMath: options.showTimingMath ?? false,
       customTools: options.customTools ?? [],
+      transferEnabled: options.transferEnabled ?? false,
       startTimeoutMs: options.startTimeoutMs ?? 10_000,
       maxCallMs: options.maxCallMs ?? 0,
       callerIdleMs: options.callerIdleMs ?? 0,
@@ -682,26 +710,19 @@ export class CallCore {
     this.#stats.toolCalls++;
     this.#observe({ kind: "tool_call", name });
     this.#conversation.functionCall(callId, name, args, this.#now);
-    if (name === END_CALL_TOOL) {
+    const ending = name === END_CALL_TOOL
+      ? ENDING_BY_TOOL.end_call
+      : name === TRANSFER_CALL_TOOL && this.#options.transferEnabled
+      ? ENDING_BY_TOOL.transfer_call
+      : undefined;
+    if (ending !== undefined) {
       if (this.#endCall !== undefined) {
         this.#sendToolOutput(callId, { ok: true, note: "already ending" });
         return;
       }
-      this.#log("info", "The assistant is ending the call.", { reason: reasonOf(args) });
-      this.#endCall = {
-        stage: "awaiting_tool_response_done",
-        toolResponseId: responseId,
-        instructions: FAREWELL_INSTRUCTIONS,
-        reason: "The assistant ended the call.",
-        outcome: "assistant_ended",
-      };
-      this.#abandonRenewal();
+      this.#log("info", ending.logMessage, { reason: reasonOf(args) });
       this.#sendToolOutput(callId, { ok: true });
-      // Stop feeding caller audio so voice activity cannot cancel the farewell.
-      this.#sendOpenAI(encodeInputClear());
-      this.#uncommitted = [];
-      this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
-      if (this.#activeResponseId !== responseId) this.#requestFarewell();
+      this.#wrapUp(ending, responseId);
       return;
     }
     if (!this.#options.customTools.includes(name)) {
@@ -731,23 +752,42 @@ export class CallCore {
   }
 
   /**
-   * Ends the call politely without a tool call (time limit, idle caller, drain):
-   * the same farewell path as `end_call`, with its own instructions.
+   * Ends the call politely: the assistant says one last sentence (a goodbye,
+   * or that the call is being transferred), then the call ends once Twilio has
+   * played it. Used by `end_call`, `transfer_call`, the time limit, the idle
+   * caller and the drain. After a tool call (`afterResponseId`), the farewell
+   * is requested once the tool's response is done.
    */
-  #wrapUp(instructions: string, reason: string, outcome: CallOutcome = "assistant_ended"): void {
+  #wrapUp(ending: Ending, afterResponseId?: string): void {
     if (this.#endCall !== undefined) return;
+    const waiting = afterResponseId !== undefined && this.#activeResponseId === afterResponseId;
     this.#endCall = {
-      stage: "farewell_requested",
-      toolResponseId: "",
-      instructions,
-      reason,
-      outcome,
+      stage: waiting ? "awaiting_tool_response_done" : "farewell_requested",
+      toolResponseId: afterResponseId ?? "",
+      instructions: ending.instructions,
+      reason: ending.reason,
+      outcome: ending.outcome,
     };
     this.#abandonRenewal();
+    // Stop feeding caller audio so voice activity cannot cancel the farewell.
     this.#uncommitted = [];
     this.#sendOpenAI(encodeInputClear());
     this.#setTimer("end_call_watchdog", this.#options.endCallWatchdogMs);
-    this.#requestFarewell();
+    if (!waiting) this.#requestFarewell();
+  }
+
+  /** Ends the call after its farewell (or when the farewell cannot be confirmed). */
+  #finishEnding(reason: string): void {
+    const outcome = this.#endCall?.outcome ?? "assistant_ended";
+    if (outcome === "transferred") {
+      // Twilio goes on to the <Connect action> URL, which answers <Dial> to the transfer number.
+      this.#finish(outcome, reason, "close_stream", {
+        code: 1000,
+        reason: "transferring the call",
+      });
+    } else {
+      this.#finish(outcome, reason, "hang_up");
+    }
   }
 
   /** Sends `response.create` now, or after the active response is done. */
@@ -1128,7 +1168,11 @@ export class CallCore {
       return;
     }
     this.#log("info", "The server is shutting down; saying goodbye to the caller.");
-    this.#wrapUp(DRAIN_FAREWELL_INSTRUCTIONS, "The server shut down.", "drained");
+    this.#wrapUp({
+      instructions: DRAIN_FAREWELL_INSTRUCTIONS,
+      reason: "The server shut down.",
+      outcome: "drained",
+    });
   }
 
   // ---- timers and ending --------------------------------------------------
@@ -1152,22 +1196,14 @@ export class CallCore {
         this.#log("warning", "Farewell audio did not start in time; hanging up anyway.", {
           watchdogMs: this.#options.endCallWatchdogMs,
         });
-        this.#finish(this.#endCall?.outcome ?? "assistant_ended", "end_call watchdog.", "hang_up");
+        this.#finishEnding("end_call watchdog.");
         return;
       case "farewell_playback":
         this.#log("warning", "Twilio did not confirm the end of the farewell; hanging up.");
-        this.#finish(
-          this.#endCall?.outcome ?? "assistant_ended",
-          "Farewell playback timeout.",
-          "hang_up",
-        );
+        this.#finishEnding("Farewell playback timeout.");
         return;
       case "end_call_grace":
-        this.#finish(
-          this.#endCall?.outcome ?? "assistant_ended",
-          this.#endCall?.reason ?? "The assistant ended the call.",
-          "hang_up",
-        );
+        this.#finishEnding(this.#endCall?.reason ?? "The assistant ended the call.");
         return;
       case "start_timeout":
         if (this.#streamSid === undefined) {
@@ -1185,7 +1221,11 @@ export class CallCore {
         this.#log("info", "The call reached its maximum duration; the assistant wraps up.", {
           maxCallMs: this.#options.maxCallMs,
         });
-        this.#wrapUp(TIME_LIMIT_INSTRUCTIONS, "Maximum call duration reached.");
+        this.#wrapUp({
+          instructions: TIME_LIMIT_INSTRUCTIONS,
+          reason: "Maximum call duration reached.",
+          outcome: "assistant_ended",
+        });
         return;
       case "caller_idle":
         this.#onIdleCheck();
@@ -1226,7 +1266,11 @@ export class CallCore {
     this.#log("info", "The caller has been silent too long; the assistant wraps up.", {
       idleMs,
     });
-    this.#wrapUp(IDLE_INSTRUCTIONS, "Caller idle timeout.");
+    this.#wrapUp({
+      instructions: IDLE_INSTRUCTIONS,
+      reason: "Caller idle timeout.",
+      outcome: "assistant_ended",
+    });
   }
 
   #onPeerStalled(peer: "twilio" | "openai", bufferedBytes: number): void {

@@ -39,7 +39,9 @@ export type CallOutcome =
   /** The stream was refused (bad token, hostile or broken input, no `start`). */
   | "refused"
   /** The server shut down (drain) and said goodbye. */
-  | "drained";
+  | "drained"
+  /** The assistant handed the call to a person (`transfer_call`, `<Dial>` after the stream). */
+  | "transferred";
 
 /** Something that happened to the call. */
 export type CallInput =

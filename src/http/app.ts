@@ -14,7 +14,12 @@ import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
 import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
-import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import {
+  connectStreamTwiml,
+  rejectTwiml,
+  streamEndedTwiml,
+  transferTwiml,
+} from "../twilio/twiml.ts";
 import { CallAdmission, type Refusal } from "../security/call_admission.ts";
 import {
   LogThrottle,
@@ -248,6 +253,9 @@ export function createApp(options: AppOptions): App {
       outcome: outcome ?? "unknown",
       apologize,
     });
+    if (outcome === "transferred" && config.transferNumber !== undefined) {
+      return xml(transferTwiml(config.transferNumber));
+    }
     return xml(streamEndedTwiml({ apologize }));
   }
 
@@ -303,6 +311,7 @@ export function createApp(options: AppOptions): App {
         showTimingMath: config.showTimingMath,
         maxCallMs: config.maxCallSeconds * 1000,
         callerIdleMs: config.callerIdleSeconds * 1000,
+        transferEnabled: config.transferNumber !== undefined,
         renewAfterMs: config.realtimeSessionRenewSeconds * 1000,
         reconnectWindowMs: config.realtimeReconnectSeconds * 1000,
       },

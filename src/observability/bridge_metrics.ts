@@ -85,7 +85,7 @@ export class BridgeMetrics {
     this.calls = r.counter({
       name: "bridge_calls_total",
       help:
-        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, rejected, drained.",
+        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, transferred.",
       labelNames: ["outcome"],
     });
     this.callDuration = r.histogram({

@@ -7,15 +7,20 @@ import type { Config } from "../config_types.ts";
 import { toolDeclarations, type ToolDefinition } from "../tools/tool_registry.ts";
 
 /** The subset of {@link Config} that shapes the Realtime session. */
-export type SessionSettings = Pick<
-  Config,
-  | "openaiModel"
-  | "voice"
-  | "systemMessage"
-  | "turnDetection"
-  | "noiseReduction"
-  | "transcriptionModel"
->;
+export type SessionSettings =
+  & Pick<
+    Config,
+    | "openaiModel"
+    | "voice"
+    | "systemMessage"
+    | "turnDetection"
+    | "noiseReduction"
+    | "transcriptionModel"
+  >
+  & {
+    /** When set, the session declares the `transfer_call` tool. */
+    transferNumber?: string | undefined;
+  };
 
 /**
  * Builds the `session.update` event: μ-law in and out (no transcoding),
@@ -73,7 +78,7 @@ export function buildSessionUpdate(
         },
         output: { format: { type: "audio/pcmu" as const }, voice },
       },
-      tools: toolDeclarations(tools),
+      tools: toolDeclarations(tools, { transfer: settings.transferNumber !== undefined }),
       tool_choice: "auto",
     },
   };

@@ -11,6 +11,9 @@
 /** The name of the built-in tool that ends the call. */
 export const END_CALL_TOOL = "end_call";
 
+/** The name of the built-in tool that hands the call to a person (when `TRANSFER_NUMBER` is set). */
+export const TRANSFER_CALL_TOOL = "transfer_call";
+
 /** A function tool as declared in `session.tools`. */
 export interface ToolDeclaration {
   type: "function";
@@ -49,8 +52,30 @@ export const END_CALL_DECLARATION: ToolDeclaration = {
   },
 };
 
+/** Declaration of the built-in `transfer_call` tool. */
+export const TRANSFER_CALL_DECLARATION: ToolDeclaration = {
+  type: "function",
+  name: TRANSFER_CALL_TOOL,
+  description:
+    "Transfer the caller to a person on the staff. Call this when the caller asks for a human, or when you cannot help with their request. You will then be asked to tell the caller, in one short sentence, that you are transferring them.",
+  parameters: {
+    type: "object",
+    properties: {
+      reason: { type: "string", description: "Why the caller needs a person, in a few words." },
+    },
+    required: [],
+  },
+};
+
+/** Which built-in tools besides `end_call` the session declares. */
+export interface BuiltInTools {
+  /** Declare `transfer_call` (a transfer number is configured). */
+  transfer?: boolean;
+}
+
 /**
- * The `session.tools` array: `end_call` first, then the custom tools.
+ * The `session.tools` array: `end_call` (and `transfer_call` when enabled) first, then the
+ * custom tools.
  *
  * @example
  * ```ts
@@ -58,6 +83,13 @@ export const END_CALL_DECLARATION: ToolDeclaration = {
  * if (toolDeclarations()[0].name !== "end_call") throw new Error();
  * ```
  */
-export function toolDeclarations(custom: readonly ToolDefinition[] = []): ToolDeclaration[] {
-  return [END_CALL_DECLARATION, ...custom.map((t) => t.declaration)];
+export function toolDeclarations(
+  custom: readonly ToolDefinition[] = [],
+  builtIn: BuiltInTools = {},
+): ToolDeclaration[] {
+  return [
+    END_CALL_DECLARATION,
+    ...(builtIn.transfer ? [TRANSFER_CALL_DECLARATION] : []),
+    ...custom.map((t) => t.declaration),
+  ];
 }

@@ -59,3 +59,25 @@ export function rejectTwiml(reason: "busy" | "rejected" = "busy"): string {
   response.reject({ reason });
   return response.toString();
 }
+
+/**
+ * TwiML that hands the call to a person: `<Dial>` to the transfer number.
+ * If the transfer fails (no answer, busy), the caller hears a short apology.
+ *
+ * @example
+ * ```ts
+ * import { transferTwiml } from "./twiml.ts";
+ * if (!transferTwiml("+14155550123").includes("<Dial>+14155550123</Dial>")) throw new Error();
+ * ```
+ */
+export function transferTwiml(number: string, apology = DEFAULT_TRANSFER_APOLOGY): string {
+  const response = new VoiceResponse();
+  response.dial(number);
+  response.say(apology);
+  response.hangup();
+  return response.toString();
+}
+
+/** What the caller hears when the person they were transferred to does not answer. */
+export const DEFAULT_TRANSFER_APOLOGY =
+  "Sorry, nobody could take your call right now. Please call again later. Goodbye.";
