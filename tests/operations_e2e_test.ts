@@ -259,3 +259,57 @@ Deno.test("/readyz fails after repeated OpenAI connection failures and recovers 
   await h.waitForFinished(4);
   assert.equal(valueOf(await scrape(h), "bridge_openai_failing"), 0);
 });
+
+Deno.test("calls turned away (server full, then a refused stream) are counted as rejected", async () => {
+  const { ops, h } = await startWithOperations({ MAX_CONCURRENT_CALLS: "1" });
+  await using _ops = ops;
+  await using _h = h;
+  const call = await h.call();
+  const session = await h.realtime.nextSession();
+  await session.waitFor("session.update");
+  const busy = await h.server.app.handler(
+    new Request("http://127.0.0.1/incoming-call", {
+      method: "POST",
+      body: "CallSid=CA2",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    }),
+  );
+  assert.match(await busy.text(), /<Reject reason="busy"\/>/);
+  const refused = await fetch(h.mediaStreamUrl.replace("ws", "http"), {
+    headers: {
+      upgrade: "websocket",
+      connection: "upgrade",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    },
+  });
+  assert.equal(refused.status, 503);
+  await refused.body?.cancel();
+  const metrics = await scrape(h);
+  assert.equal(valueOf(metrics, "bridge_calls_total", { outcome: "rejected" }), 2);
+  assert.equal(h.realtime.sessions.length, 1, "a rejected call opens no OpenAI session");
+  await call.hangUp();
+  await h.waitForFinished(1);
+});
+
+Deno.test("a dropped OpenAI session that the bridge gets back counts as a reconnect", async () => {
+  const { ops, h } = await startWithOperations({ REALTIME_RECONNECT_SECONDS: "3" });
+  await using _ops = ops;
+  await using _h = h;
+  const call = await h.call();
+  const first = await h.realtime.nextSession();
+  await first.waitFor("session.update");
+  await first.close(1011, "server error");
+  const second = await h.realtime.nextSession();
+  await second.waitFor("session.update");
+  let metrics = await scrape(h);
+  for (let i = 0; i < 100 && valueOf(metrics, "bridge_openai_reconnects_total") < 1; i++) {
+    await sleep(20);
+    metrics = await scrape(h);
+  }
+  assert.equal(valueOf(metrics, "bridge_openai_reconnects_total"), 1);
+  assert.equal(valueOf(metrics, "bridge_openai_session_renewals_total"), 0);
+  assert.equal(call.isOpen, true, "the call goes on");
+  await call.hangUp();
+  await h.waitForFinished(1);
+});

@@ -67,6 +67,11 @@ export interface AppOptions {
   metrics?: MetricsEndpoint;
   /** Readiness for `GET /readyz`. Default: always ready. */
   isReady?: () => boolean;
+  /**
+   * Called once for every call attempt turned away: busy or draining at the
+   * webhook, a refused signature, or a refused media-stream upgrade.
+   */
+  onCallRejected?: (reason: Refusal | "too_large" | "busy" | "draining") => void;
   /** Unsent bytes per socket before a call ends because its peer stopped reading (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
@@ -171,6 +176,7 @@ export function createApp(options: AppOptions): App {
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
+    options.onCallRejected?.(kind);
     const { log: shouldLog, suppressed } = refusalLog.take(`${kind} ${path}`, Date.now());
     if (!shouldLog) return;
     const messages: Record<typeof kind, string> = {
@@ -204,6 +210,7 @@ export function createApp(options: AppOptions): App {
     const callSid = form.get("CallSid");
     if (draining) {
       httpLog.info("Incoming call rejected as busy: the server is shutting down.");
+      options.onCallRejected?.("draining");
       return xml(rejectTwiml("busy"));
     }
     if (calls.size >= config.maxConcurrentCalls) {
@@ -297,6 +304,7 @@ export function createApp(options: AppOptions): App {
     );
     if (draining) {
       httpLog.info("Media stream refused: the server is shutting down.");
+      options.onCallRejected?.("draining");
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }

@@ -116,11 +116,12 @@ export class Operations implements AsyncDisposable {
   }
 
   /** The options to pass to `createApp`/`startServer`. */
-  appOptions(): Pick<AppOptions, "observeCall" | "metrics" | "isReady"> {
+  appOptions(): Pick<AppOptions, "observeCall" | "metrics" | "isReady" | "onCallRejected"> {
     return {
       observeCall: (startedAt) => this.observeCall(startedAt),
       metrics: { render: () => this.metrics.render(), token: this.#config.metricsToken },
       isReady: () => this.isReady(),
+      onCallRejected: () => this.metrics.callRejected(),
     };
   }
 
