@@ -183,11 +183,17 @@ function remember(set: Set<string>, value: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CallCore } from "./call_core.ts";
- * const core = new CallCore({ sessionUpdate: '{"type":"session.update","session":{"type":"realtime"}}' });
- * core.handle({ type: "begin" }, 0);
- * const commands = core.handle({ type: "openai_open" }, 5);
- * if (commands[0].type !== "send_openai") throw new Error("session.update goes first");
+ * const update = '{"type":"session.update","session":{"type":"realtime"}}';
+ * const core = new CallCore({ sessionUpdate: update });
+ * // The stream opens: the core asks for an OpenAI socket at once.
+ * const begin = core.handle({ type: "begin" }, 0);
+ * assert.ok(begin.some((c) => c.type === "open_openai"));
+ * // The socket is open: session.update is the first thing sent on it.
+ * const open = core.handle({ type: "openai_open" }, 5);
+ * const first = open.find((c) => c.type === "send_openai");
+ * assert.equal(first?.type === "send_openai" && first.data, update);
  * ```
  */
 export class CallCore {
