@@ -152,6 +152,11 @@ Deno.test("without TWILIO_AUTH_TOKEN every call is refused unless TWILIO_SIGNATU
     securityWarnings(parseConfig(env))[0],
     /TWILIO_AUTH_TOKEN is not set, so every call is refused/,
   );
+  assert.doesNotMatch(securityWarnings(parseConfig(env))[0], /softphone/);
+  assert.match(
+    securityWarnings(parseConfig({ ...env, SOFTPHONE: "on" }))[0],
+    /every call is refused.*Browser softphone calls are not affected\.$/,
+  );
 
   const openConfig = parseConfig({ ...env, TWILIO_SIGNATURE_CHECK: "off" });
   assert.match(securityWarnings(openConfig)[0], /TWILIO_SIGNATURE_CHECK=off/);

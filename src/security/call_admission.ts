@@ -54,7 +54,8 @@ export function securityWarnings(config: Config): string[] {
   }
   if (config.twilioAuthToken === undefined) {
     return [
-      "TWILIO_AUTH_TOKEN is not set, so every call is refused: the server cannot check that requests come from Twilio. Set TWILIO_AUTH_TOKEN (https://console.twilio.com), or set TWILIO_SIGNATURE_CHECK=off for local tests only.",
+      "TWILIO_AUTH_TOKEN is not set, so every call is refused: the server cannot check that requests come from Twilio. Set TWILIO_AUTH_TOKEN (https://console.twilio.com), or set TWILIO_SIGNATURE_CHECK=off for local tests only." +
+      (config.softphone ? " Browser softphone calls are not affected." : ""),
     ];
   }
   return [];

@@ -1,14 +1,25 @@
 /**
- * Entry point of `deno task dev`: the normal server with the browser
- * softphone turned on unless `SOFTPHONE` is already set (in the environment
- * or in `.env`, which `--env-file` loads first).
+ * Entry point of `deno task dev`: the normal server with development
+ * defaults, each applied only when the variable is not already set (in the
+ * environment or in `.env`, which `--env-file` loads first):
+ *
+ * - `SOFTPHONE=on`: the browser softphone at http://localhost:5050;
+ * - `LOG_FORMAT=pretty`: readable log lines instead of JSON.
  *
  * @module
  */
 import { main } from "../../main.ts";
 
+/** The defaults `deno task dev` applies when a variable is unset. */
+export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
+  SOFTPHONE: "on",
+  LOG_FORMAT: "pretty",
+};
+
 if (import.meta.main) {
-  if (Deno.env.get("SOFTPHONE") === undefined) Deno.env.set("SOFTPHONE", "on");
+  for (const [name, value] of Object.entries(DEV_DEFAULTS)) {
+    if (Deno.env.get(name) === undefined) Deno.env.set(name, value);
+  }
   const code = await main();
   if (code !== 0) Deno.exit(code);
 }
