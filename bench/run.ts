@@ -47,7 +47,11 @@ function parseArgs(argv: string[]): Args {
     serverRoot: ROOT,
   };
   for (const arg of argv) {
-    const [key, value = ""] = arg.replace(/^--/, "").split("=", 2);
+    // Split at the first "=" only: values such as --server-flags=--v8-flags=… contain more.
+    const text = arg.replace(/^--/, "");
+    const eq = text.indexOf("=");
+    const key = eq < 0 ? text : text.slice(0, eq);
+    const value = eq < 0 ? "" : text.slice(eq + 1);
     switch (key) {
       case "calls":
         args.calls = value.split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0);
