@@ -181,15 +181,9 @@ Deno.test("end_call without Twilio credentials hangs up by closing the media str
   const closed = await call.closed;
   assert.equal(closed.code, 1000);
   assert.equal(call.playedMs(0x42), 200);
-  const res = await h.server.app.handler(
-    new Request("http://x/call-ended", {
-      method: "POST",
-      body: `CallSid=${call.callSid}`,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-    }),
-  );
+  const twiml = await h.callEnded(call.callSid);
   assert.equal(
-    await res.text(),
+    twiml,
     '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>',
   );
 });
@@ -220,14 +214,8 @@ Deno.test("OpenAI refusing the connection: the bridge retries, then ends the str
   assert.ok(elapsed >= 900 && elapsed < 3000, `gave up after ${Math.round(elapsed)} ms`);
   const [summary] = await h.waitForFinished(1);
   assert.equal(summary.outcome, "openai_error");
-  const res = await h.server.app.handler(
-    new Request("http://x/call-ended", {
-      method: "POST",
-      body: `CallSid=${call.callSid}`,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-    }),
-  );
-  assert.match(await res.text(), /<Say>Sorry, [^<]+<\/Say><Hangup\/>/);
+  const twiml = await h.callEnded(call.callSid);
+  assert.match(twiml, /<Say>Sorry, [^<]+<\/Say><Hangup\/>/);
 });
 
 Deno.test("OpenAI dropping the session mid-call with reconnects off ends the stream (apology), not silence", async () => {
@@ -327,15 +315,9 @@ Deno.test("transfer_call: the caller hears the handover sentence, then /call-end
     250,
     "the handover sentence played in full before the stream closed",
   );
-  const res = await h.server.app.handler(
-    new Request("http://x/call-ended", {
-      method: "POST",
-      body: `CallSid=${call.callSid}`,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-    }),
-  );
+  const twiml = await h.callEnded(call.callSid);
   assert.equal(
-    await res.text(),
+    twiml,
     '<?xml version="1.0" encoding="UTF-8"?><Response><Dial>+14155550199</Dial>' +
       "<Say>Sorry, nobody could take your call right now. Please call again later. Goodbye.</Say>" +
       "<Hangup/></Response>",

@@ -160,6 +160,21 @@ export class BridgeHarness implements AsyncDisposable {
     return call;
   }
 
+  /**
+   * What Twilio would get from the `<Connect action>` URL once the stream of
+   * `callSid` ended (the harness runs without signature checks).
+   */
+  async callEnded(callSid: string): Promise<string> {
+    const res = await this.server.app.handler(
+      new Request("http://127.0.0.1/call-ended", {
+        method: "POST",
+        body: new URLSearchParams({ CallSid: callSid }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
+    );
+    return await res.text();
+  }
+
   /** Waits until `n` calls have finished on the bridge. */
   async waitForFinished(n = 1, timeoutMs = 3000): Promise<CallSummary[]> {
     const start = performance.now();
