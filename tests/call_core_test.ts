@@ -1,21 +1,15 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { CallCommand } from "../src/core/call_types.ts";
-import { audioB64, CoreDriver, PlayoutSimulator, STREAM_SID } from "./support/core_driver.ts";
-
-/** Runs `commands` through the play-out simulator and feeds echoed marks back. */
-function deliver(d: CoreDriver, sim: PlayoutSimulator, commands: CallCommand[]): void {
-  const echoes = sim.accept(d.sentToTwilio(commands), d.now);
-  for (const name of echoes) deliver(d, sim, d.mark(name));
-}
-
-/** Advances time 1 ms at a time, letting the simulator echo marks on time. */
-function tick(d: CoreDriver, sim: PlayoutSimulator, ms: number): void {
-  for (let i = 0; i < ms; i++) {
-    deliver(d, sim, d.advance(1));
-    for (const name of sim.advanceTo(d.now)) deliver(d, sim, d.mark(name));
-  }
-}
+import {
+  audioB64,
+  bargeInIsExact,
+  CoreDriver,
+  deliver,
+  PlayoutSimulator,
+  STREAM_SID,
+  tick,
+} from "./support/core_driver.ts";
 
 function truncates(d: CoreDriver, commands = d.commands) {
   return d.sentToOpenAI(commands).filter((e) => e.type === "conversation.item.truncate");
@@ -242,32 +236,7 @@ Deno.test("property: the truncate point is within 20 ms of what was heard and ne
       ),
       fc.integer({ min: 1, max: 3000 }),
       fc.integer({ min: 20, max: 500 }),
-      (chunks, speakAt, markIntervalMs) => {
-        const d = new CoreDriver({ markIntervalMs });
-        const sim = new PlayoutSimulator();
-        d.startCall();
-        d.responseCreated("resp_1");
-        let sentMs = 0;
-        let elapsed = 0;
-        for (const chunk of chunks) {
-          if (elapsed >= speakAt) break;
-          deliver(d, sim, d.delta("resp_1", "item_a", chunk.ms, 0x33));
-          sentMs += chunk.ms;
-          const wait = Math.min(chunk.gap, speakAt - elapsed);
-          tick(d, sim, wait);
-          elapsed += wait;
-        }
-        if (elapsed < speakAt) tick(d, sim, speakAt - elapsed);
-        const heard = sim.playedMs(0x33);
-        const sent = truncates(d, d.speechStarted());
-        if (sent.length === 0) {
-          // Nothing may be truncated only if nothing was playing: the item is still open,
-          // so there is always a truncate here.
-          return false;
-        }
-        const end = sent[0].audio_end_ms as number;
-        return Number.isInteger(end) && end <= sentMs && Math.abs(end - heard) <= 20;
-      },
+      (chunks, speakAt, markIntervalMs) => bargeInIsExact(chunks, speakAt, { markIntervalMs }),
     ),
     { numRuns: 150 },
   );

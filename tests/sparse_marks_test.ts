@@ -1,20 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { CallCommand } from "../src/core/call_types.ts";
 import { PlaybackLedger } from "../src/core/playback_ledger.ts";
-import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
-
-function deliver(d: CoreDriver, sim: PlayoutSimulator, commands: CallCommand[]): void {
-  const echoes = sim.accept(d.sentToTwilio(commands), d.now);
-  for (const name of echoes) deliver(d, sim, d.mark(name));
-}
-
-function tick(d: CoreDriver, sim: PlayoutSimulator, ms: number): void {
-  for (let i = 0; i < ms; i++) {
-    deliver(d, sim, d.advance(1));
-    for (const name of sim.advanceTo(d.now)) deliver(d, sim, d.mark(name));
-  }
-}
+import { bargeInIsExact, CoreDriver } from "./support/core_driver.ts";
 
 Deno.test("marks double from 100 ms up to 1 s while audio streams without a break", () => {
   const ledger = new PlaybackLedger({ markIntervalMs: 100, maxMarkIntervalMs: 1000 });
@@ -72,30 +59,8 @@ Deno.test("property: with sparse marks the truncate point stays within 20 ms of 
       fc.integer({ min: 1, max: 4000 }),
       fc.integer({ min: 20, max: 200 }),
       fc.integer({ min: 200, max: 2000 }),
-      (chunks, speakAt, markIntervalMs, maxMarkIntervalMs) => {
-        const d = new CoreDriver({ markIntervalMs, maxMarkIntervalMs });
-        const sim = new PlayoutSimulator();
-        d.startCall();
-        d.responseCreated("resp_1");
-        let sentMs = 0;
-        let elapsed = 0;
-        for (const chunk of chunks) {
-          if (elapsed >= speakAt) break;
-          deliver(d, sim, d.delta("resp_1", "item_a", chunk.ms, 0x33));
-          sentMs += chunk.ms;
-          const wait = Math.min(chunk.gap, speakAt - elapsed);
-          tick(d, sim, wait);
-          elapsed += wait;
-        }
-        if (elapsed < speakAt) tick(d, sim, speakAt - elapsed);
-        const heard = sim.playedMs(0x33);
-        const sent = d.sentToOpenAI(d.speechStarted()).filter((e) =>
-          e.type === "conversation.item.truncate"
-        );
-        if (sent.length === 0) return false;
-        const end = sent[0].audio_end_ms as number;
-        return Number.isInteger(end) && end <= sentMs && Math.abs(end - heard) <= 20;
-      },
+      (chunks, speakAt, markIntervalMs, maxMarkIntervalMs) =>
+        bargeInIsExact(chunks, speakAt, { markIntervalMs, maxMarkIntervalMs }),
     ),
     { numRuns: 150 },
   );
