@@ -439,10 +439,6 @@ class StandinSession {
     const responseId = id("resp");
     const itemId = id("item");
     const base = { response_id: responseId, item_id: itemId, output_index: 0, content_index: 0 };
-    this.#send({
-      type: "response.created",
-      response: this.#responseObject(responseId, "in_progress", []),
-    });
     const item: Record<string, unknown> = {
       id: itemId,
       object: "realtime.item",
@@ -451,15 +447,7 @@ class StandinSession {
       role: "assistant",
       content: [],
     };
-    const previous = this.#lastItemId;
-    this.#lastItemId = itemId;
-    this.#send({
-      type: "response.output_item.added",
-      response_id: responseId,
-      output_index: 0,
-      item: { ...item },
-    });
-    this.#send({ type: "conversation.item.added", previous_item_id: previous, item: { ...item } });
+    const previous = this.#openOutputItem(responseId, item);
     this.#send({
       type: "response.content_part.added",
       ...base,
@@ -478,19 +466,8 @@ class StandinSession {
       ...base,
       part: { type: "audio", transcript },
     });
-    item.status = "completed";
     item.content = [{ type: "output_audio", transcript }];
-    this.#send({
-      type: "response.output_item.done",
-      response_id: responseId,
-      output_index: 0,
-      item: { ...item },
-    });
-    this.#send({ type: "conversation.item.done", previous_item_id: previous, item: { ...item } });
-    this.#send({
-      type: "response.done",
-      response: this.#responseObject(responseId, "completed", [item], audio.length),
-    });
+    this.#closeOutputItem(responseId, item, previous, audio.length);
     // The caller hears this until about now + its length (on the caller's audio clock).
     this.#lastActivityMs = Math.max(
       this.#lastActivityMs,
@@ -508,10 +485,6 @@ class StandinSession {
     const itemId = id("item");
     const callId = id("call");
     const args = JSON.stringify({ reason: "The caller said nothing for a while." });
-    this.#send({
-      type: "response.created",
-      response: this.#responseObject(responseId, "in_progress", []),
-    });
     const item: Record<string, unknown> = {
       id: itemId,
       object: "realtime.item",
@@ -521,15 +494,7 @@ class StandinSession {
       call_id: callId,
       arguments: "",
     };
-    const previous = this.#lastItemId;
-    this.#lastItemId = itemId;
-    this.#send({
-      type: "response.output_item.added",
-      response_id: responseId,
-      output_index: 0,
-      item: { ...item },
-    });
-    this.#send({ type: "conversation.item.added", previous_item_id: previous, item: { ...item } });
+    const previous = this.#openOutputItem(responseId, item);
     const base = { response_id: responseId, item_id: itemId, output_index: 0, call_id: callId };
     this.#send({ type: "response.function_call_arguments.delta", ...base, delta: args });
     this.#send({
@@ -538,8 +503,39 @@ class StandinSession {
       name: "end_call",
       arguments: args,
     });
-    item.status = "completed";
     item.arguments = args;
+    this.#closeOutputItem(responseId, item, previous);
+  }
+
+  /**
+   * Starts a one-item response: `response.created`, then the item as added to
+   * the response and to the conversation. Returns the previous item's id.
+   */
+  #openOutputItem(responseId: string, item: Record<string, unknown>): string | null {
+    this.#send({
+      type: "response.created",
+      response: this.#responseObject(responseId, "in_progress", []),
+    });
+    const previous = this.#lastItemId;
+    this.#lastItemId = String(item.id);
+    this.#send({
+      type: "response.output_item.added",
+      response_id: responseId,
+      output_index: 0,
+      item: { ...item },
+    });
+    this.#send({ type: "conversation.item.added", previous_item_id: previous, item: { ...item } });
+    return previous;
+  }
+
+  /** Completes the item and its response (`audioBytes` for the usage of audio replies). */
+  #closeOutputItem(
+    responseId: string,
+    item: Record<string, unknown>,
+    previous: string | null,
+    audioBytes?: number,
+  ): void {
+    item.status = "completed";
     this.#send({
       type: "response.output_item.done",
       response_id: responseId,
@@ -549,7 +545,7 @@ class StandinSession {
     this.#send({ type: "conversation.item.done", previous_item_id: previous, item: { ...item } });
     this.#send({
       type: "response.done",
-      response: this.#responseObject(responseId, "completed", [item]),
+      response: this.#responseObject(responseId, "completed", [item], audioBytes),
     });
   }
 
