@@ -95,13 +95,7 @@ Deno.test("caller idle is off by default, and never fires while a tool runs", ()
   const d = new CoreDriver({ callerIdleMs: 1000, customTools: ["slow"] });
   d.startCall();
   d.responseCreated("resp_1");
-  d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "call_1",
-    name: "slow",
-    arguments: "{}",
-  });
+  d.functionCall("resp_1", "call_1", "slow");
   d.responseDone("resp_1");
   assert.deepEqual(d.sentToOpenAI(d.advance(5000)), [], "no wrap-up while the tool runs");
 });

@@ -247,16 +247,7 @@ Deno.test("end_call: output, farewell after response.done, no interruption, hang
   const sim = new PlayoutSimulator();
   d.startCall();
   d.responseCreated("resp_1");
-  const call = d.openai({
-    type: "response.function_call_arguments.done",
-    event_id: "ev",
-    response_id: "resp_1",
-    item_id: "item_fc",
-    output_index: 0,
-    call_id: "call_1",
-    name: "end_call",
-    arguments: '{"reason":"caller said bye"}',
-  });
+  const call = d.functionCall("resp_1", "call_1", "end_call", '{"reason":"caller said bye"}');
   const sent = d.sentToOpenAI(call);
   assert.deepEqual(sent[0], {
     type: "conversation.item.create",
@@ -304,13 +295,7 @@ Deno.test("end_call watchdog hangs up when no farewell audio starts", () => {
   const d = new CoreDriver({ endCallWatchdogMs: 4000 });
   d.startCall();
   d.responseCreated("resp_1");
-  d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "call_1",
-    name: "end_call",
-    arguments: "{}",
-  });
+  d.functionCall("resp_1", "call_1", "end_call");
   d.responseDone("resp_1");
   assert.deepEqual(d.advance(3999).filter((c) => c.type === "finish"), []);
   const out = d.advance(1);
@@ -322,13 +307,7 @@ Deno.test("a farewell without audio hangs up after the grace period", () => {
   const d = new CoreDriver({ endCallGraceMs: 1000 });
   d.startCall();
   d.responseCreated("resp_1");
-  d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "c",
-    name: "end_call",
-    arguments: "{}",
-  });
+  d.functionCall("resp_1", "c", "end_call");
   d.responseDone("resp_1");
   d.responseCreated("resp_2");
   d.responseDone("resp_2");
@@ -432,13 +411,7 @@ Deno.test("custom tools run through the runner; their output is followed by one 
   const d = new CoreDriver({ customTools: ["lookup"] });
   d.startCall();
   d.responseCreated("resp_1");
-  const out = d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "call_9",
-    name: "lookup",
-    arguments: '{"q":1}',
-  });
+  const out = d.functionCall("resp_1", "call_9", "lookup", '{"q":1}');
   assert.deepEqual(out.filter((c) => c.type === "run_tool"), [
     { type: "run_tool", callId: "call_9", name: "lookup", arguments: '{"q":1}' },
   ]);
@@ -459,13 +432,7 @@ Deno.test("unknown tools get an error output, not a crash", () => {
   const d = new CoreDriver();
   d.startCall();
   d.responseCreated("resp_1");
-  const sent = d.sentToOpenAI(d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "call_x",
-    name: "launch_rockets",
-    arguments: "{}",
-  }));
+  const sent = d.sentToOpenAI(d.functionCall("resp_1", "call_x", "launch_rockets"));
   assert.equal(sent[0].type, "conversation.item.create");
   assert.match(String((sent[0].item as { output: string }).output), /Unknown tool/);
 });
@@ -493,13 +460,7 @@ Deno.test("transfer_call: the assistant says it is transferring, then the stream
   const sim = new PlayoutSimulator();
   d.startCall();
   d.responseCreated("resp_1");
-  const call = d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "call_t",
-    name: "transfer_call",
-    arguments: '{"reason":"wants a person"}',
-  });
+  const call = d.functionCall("resp_1", "call_t", "transfer_call", '{"reason":"wants a person"}');
   assert.deepEqual(d.sentToOpenAI(call), [
     {
       type: "conversation.item.create",
@@ -530,13 +491,7 @@ Deno.test("transfer_call is an unknown tool when no transfer number is configure
   const d = new CoreDriver();
   d.startCall();
   d.responseCreated("resp_1");
-  const sent = d.sentToOpenAI(d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "call_t",
-    name: "transfer_call",
-    arguments: "{}",
-  }));
+  const sent = d.sentToOpenAI(d.functionCall("resp_1", "call_t", "transfer_call"));
   assert.match(String((sent[0].item as { output: string }).output), /Unknown tool/);
   assert.equal(d.core.finished, false);
 });

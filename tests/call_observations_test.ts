@@ -77,16 +77,7 @@ Deno.test("the core reports connects, turns, first audio, end of speech, barge-i
     { kind: "openai_error", code: "rate_limit_exceeded", truncateRejected: false },
   ]);
   d.responseCreated("resp_2");
-  const tool = observed(d.openai({
-    type: "response.function_call_arguments.done",
-    event_id: "ev",
-    response_id: "resp_2",
-    item_id: "item_fc",
-    output_index: 0,
-    call_id: "call_1",
-    name: "end_call",
-    arguments: "{}",
-  }));
+  const tool = observed(d.functionCall("resp_2", "call_1", "end_call"));
   assert.deepEqual(tool, [{ kind: "tool_call", name: "end_call" }]);
 });
 

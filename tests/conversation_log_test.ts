@@ -22,13 +22,7 @@ Deno.test("the core records turns, transcripts, tool calls and usage as the call
     content_index: 0,
     transcript: "Nine to five.",
   });
-  d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "call_1",
-    name: "end_call",
-    arguments: "{}",
-  });
+  d.functionCall("resp_1", "call_1", "end_call");
   d.openai({
     type: "response.done",
     response: {

@@ -176,13 +176,7 @@ Deno.test("a tool result that arrives while reconnecting is replayed and answere
   const d = new CoreDriver({ customTools: ["lookup"] });
   d.startCall();
   d.responseCreated("resp_1");
-  d.openai({
-    type: "response.function_call_arguments.done",
-    response_id: "resp_1",
-    call_id: "call_1",
-    name: "lookup",
-    arguments: "{}",
-  });
+  d.functionCall("resp_1", "call_1", "lookup");
   d.responseDone("resp_1");
   d.input({ type: "openai_closed", code: 1001, reason: "expired", opened: true });
   d.input({ type: "tool_result", callId: "call_1", output: { open: true } });

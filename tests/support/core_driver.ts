@@ -162,6 +162,20 @@ export class CoreDriver {
     });
   }
 
+  /** The model calls tool `name` in response `responseId`. */
+  functionCall(responseId: string, callId: string, name: string, args = "{}"): CallCommand[] {
+    return this.openai({
+      type: "response.function_call_arguments.done",
+      event_id: "ev",
+      response_id: responseId,
+      item_id: `item_${callId}`,
+      output_index: 0,
+      call_id: callId,
+      name,
+      arguments: args,
+    });
+  }
+
   speechStarted(): CallCommand[] {
     return this.openai({
       type: "input_audio_buffer.speech_started",
