@@ -222,7 +222,7 @@ export class CallRunner {
         this.#noteInvalidOpenAI(parsed.error);
         return;
       }
-      this.#dispatch({ type: "openai_event", event: parsed.event, generation });
+      this.#dispatch({ type: "openai_event", event: parsed.event, generation }, received);
       if (parsed.event.type === "response.output_audio.delta") {
         this.#relayed("openai_to_caller", received);
       }
@@ -279,7 +279,7 @@ export class CallRunner {
       }
       this.#customParameters = { ...parsed.value.customParameters };
     }
-    this.#dispatch({ type: "twilio_message", message: parsed.value });
+    this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
     if (parsed.value.event === "media") this.#relayed("caller_to_openai", received);
   }
 
@@ -309,10 +309,11 @@ export class CallRunner {
     }
   }
 
-  #dispatch(input: CallInput): void {
+  /** Feeds one input to the core at `now` (the time it was received, when known). */
+  #dispatch(input: CallInput, now: number = this.#now()): void {
     let commands: CallCommand[];
     try {
-      commands = this.#core.handle(input, this.#now());
+      commands = this.#core.handle(input, now);
     } catch (error) {
       // A bug in the core must end this call, never the process or other calls.
       this.#log.error("Call core failed on {input}: {error}", {
