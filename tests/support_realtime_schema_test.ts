@@ -1,3 +1,4 @@
+import { gaSessionDefaults } from "../src/openai/session_defaults.ts";
 import assert from "node:assert/strict";
 import {
   clientEventTypes,
@@ -226,39 +227,13 @@ Deno.test("schema: server events validate", () => {
   const sessionCreated = {
     type: "session.created",
     event_id: "event_1",
-    session: {
-      type: "realtime",
-      object: "realtime.session",
+    // The GA defaults the demo stand-in and the fake server report: they must be valid too.
+    session: gaSessionDefaults({
       id: "sess_1",
       model: "gpt-realtime",
-      output_modalities: ["audio"],
       instructions: "",
-      tools: [],
-      tool_choice: "auto",
-      max_output_tokens: "inf",
-      tracing: null,
-      truncation: "auto",
-      prompt: null,
-      expires_at: 1_800_000_000,
-      audio: {
-        input: {
-          format: { type: "audio/pcm", rate: 24000 },
-          transcription: null,
-          noise_reduction: null,
-          turn_detection: {
-            type: "server_vad",
-            threshold: 0.5,
-            prefix_padding_ms: 300,
-            silence_duration_ms: 200,
-            idle_timeout_ms: null,
-            create_response: true,
-            interrupt_response: true,
-          },
-        },
-        output: { format: { type: "audio/pcm", rate: 24000 }, voice: "alloy", speed: 1 },
-      },
-      include: null,
-    },
+      expiresAt: 1_800_000_000,
+    }),
   };
   assert.deepEqual(validateServerEvent(sessionCreated), []);
   assert.deepEqual(validateServerEvent(sessionCreated, { strict: true }), []);
