@@ -232,7 +232,7 @@ function pointerToPath(pointer: string): Segment[] {
 function describe(schemaNode: unknown): string | undefined {
   const description = (schemaNode as { description?: unknown } | undefined)?.description;
   if (typeof description !== "string") return undefined;
-  const first = description.split(/(?<=\.)\s/)[0].replace(/\.$/, "");
+  const first = description.split(/(?<=[a-z]{3}\.)\s/)[0].replace(/\.$/, "");
   return first.charAt(0).toLowerCase() + first.slice(1);
 }
 
