@@ -14,7 +14,7 @@ const ENV = { LISTINGS_TOKEN: "listings-secret-123", CALENDAR_MCP_TOKEN: "calend
 
 function docsExample(): string {
   const doc = Deno.readTextFileSync(new URL("../docs/agents.md", import.meta.url));
-  const match = /## Example\n\n```yaml\n([\s\S]*?)```/.exec(doc);
+  const match = /## Example\n\n(?:<!-- deno-fmt-ignore -->\n)?```yaml\n([\s\S]*?)```/.exec(doc);
   assert.ok(match, "docs/agents.md has a yaml block under ## Example");
   return match[1];
 }
