@@ -260,6 +260,8 @@ export function parseConfig(
     );
   }
 
+  const agentsFile = parseAgentsFileSetting(reader);
+
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
 
   return {
@@ -290,6 +292,7 @@ export function parseConfig(
     realtimeReconnectSeconds,
     drainSeconds,
     transferNumber,
+    agentsFile,
   };
 }
 
@@ -352,6 +355,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     realtimeReconnectSeconds: config.realtimeReconnectSeconds,
     drainSeconds: config.drainSeconds,
     transferNumber: config.transferNumber === undefined ? "not set" : "set",
+    agentsFile: config.agentsFile === undefined
+      ? "off"
+      : `${config.agentsFile.path}${config.agentsFile.required ? "" : " (when present)"}`,
   };
 }
 
@@ -475,6 +481,20 @@ class EnvReader {
     }
     return match;
   }
+}
+
+/** Default agents file, used when it exists and `AGENTS_FILE` is unset. */
+export const DEFAULT_AGENTS_FILE = "agents.yaml";
+
+/**
+ * `AGENTS_FILE`: unset → `agents.yaml` when present; `off` → none; a path →
+ * that file, which must exist.
+ */
+function parseAgentsFileSetting(reader: EnvReader): Config["agentsFile"] {
+  const value = reader.text("AGENTS_FILE");
+  if (value === undefined) return { path: DEFAULT_AGENTS_FILE, required: false };
+  if (OFF_WORDS.has(value.toLowerCase())) return undefined;
+  return { path: value, required: true };
 }
 
 /** Joins words as "a, b or c" (or "a, b and c"). */

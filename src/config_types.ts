@@ -129,4 +129,9 @@ export interface Config {
    * when the assistant cannot transfer calls.
    */
   transferNumber: string | undefined;
+  /**
+   * The agents file (`AGENTS_FILE`, see docs/agents.md): `required` when named
+   * explicitly (a missing file is then an error); undefined when `off`.
+   */
+  agentsFile: { path: string; required: boolean } | undefined;
 }

@@ -96,6 +96,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     realtimeReconnectSeconds: 5,
     drainSeconds: 30,
     transferNumber: undefined,
+    agentsFile: { path: "agents.yaml", required: false },
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);

@@ -9,7 +9,13 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call_runner.ts";
-import { buildSessionUpdate } from "../openai/session_config.ts";
+import { AgentBook } from "../agents/agent_book.ts";
+import { type AgentProfile, environmentProfile } from "../agents/agent_profile.ts";
+import {
+  profileRealtimeUrl,
+  profileSessionUpdate,
+  profileTools,
+} from "../agents/profile_session.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
@@ -37,6 +43,8 @@ export const ROUTES = {
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
   mediaStream: "/media-stream",
+  /** Prefix of a stream bound to an agent of the agents file: `/media-stream/agent/<name>`. */
+  agentMediaStream: "/media-stream/agent/",
   healthz: "/healthz",
   readyz: "/readyz",
   metrics: "/metrics",
@@ -49,8 +57,15 @@ export interface AppOptions {
   openSocket?: SocketFactory;
   /** Twilio REST hang-up. Default: from `config.twilio` when set. */
   hangUp?: HangUp;
-  /** Custom tools besides `end_call`. */
+  /** Custom tools besides `end_call` (every agent gets them, before its own). */
   tools?: readonly ToolDefinition[];
+  /**
+   * The agents (see docs/agents.md), read at each call so that a reload
+   * applies to new calls. Default: the environment's single agent.
+   */
+  agents?: { readonly book: AgentBook };
+  /** `fetch` of HTTP tools (tests). Default: the global `fetch`. */
+  fetch?: typeof fetch;
   /** Monotonic clock in ms. */
   now?: () => number;
   /** Root logger. Default: LogTape category `["bridge"]`. */
@@ -140,6 +155,14 @@ async function readForm(request: Request): Promise<URLSearchParams | undefined> 
   return body.ok ? new URLSearchParams(body.text) : undefined;
 }
 
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
 const TOO_LARGE = "Request body too large.\n";
 const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
 
@@ -162,10 +185,31 @@ export function createApp(options: AppOptions): App {
   const outcomes = new CallOutcomes();
   const hangUp = options.hangUp ??
     (config.twilio !== undefined ? createTwilioHangUp(config.twilio) : undefined);
-  const sessionUpdate = JSON.stringify(buildSessionUpdate(config, options.tools ?? []));
-  const openaiUrl = `${config.openaiRealtimeUrl}${
-    config.openaiRealtimeUrl.includes("?") ? "&" : "?"
-  }model=${encodeURIComponent(config.openaiModel)}`;
+  const agents = options.agents ??
+    { book: new AgentBook([environmentProfile(config)], "environment") };
+  /** Per profile: the tools, the session.update and the Realtime URL, built once. */
+  const prepared = new WeakMap<
+    AgentProfile,
+    { tools: ToolDefinition[]; sessionUpdate: string; openaiUrl: string }
+  >();
+  function prepare(profile: AgentProfile) {
+    let ready = prepared.get(profile);
+    if (ready === undefined) {
+      const tools = [
+        ...(options.tools ?? []),
+        ...profileTools(profile, options.fetch ? { fetch: options.fetch } : {}),
+      ];
+      ready = {
+        tools,
+        sessionUpdate: JSON.stringify(profileSessionUpdate(profile, config, tools)),
+        openaiUrl: profileRealtimeUrl(profile, config),
+      };
+      prepared.set(profile, ready);
+    }
+    return ready;
+  }
+  /** The number a `transferred` call goes to, by CallSid (the agent's transfer target). */
+  const transferTargets = new Map<string, string>();
   let connectionSeq = 0;
   let draining = false;
   const softphone = config.softphone
@@ -217,8 +261,14 @@ export function createApp(options: AppOptions): App {
       logRefused("busy", ROUTES.incomingCall);
       return xml(rejectTwiml("busy"));
     }
+    // The agent is chosen by the called number; with an agents file, its name
+    // goes into the stream URL (signed by Twilio) and the stream token.
+    const book = agents.book;
+    const profile = book.forNumber(form.get("To"));
+    const named = book.source !== "environment";
     httpLog.info("Incoming call; answering with a media stream.", {
       callSid: callSid ?? undefined,
+      agent: profile.name,
     });
     // The media stream does not carry the caller's number: pass it (masked
     // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
@@ -226,10 +276,12 @@ export function createApp(options: AppOptions): App {
     const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
-      streamUrl: `${base.ws}${ROUTES.mediaStream}`,
+      streamUrl: named
+        ? `${base.ws}${ROUTES.agentMediaStream}${encodeURIComponent(profile.name)}`
+        : `${base.ws}${ROUTES.mediaStream}`,
       actionUrl: `${base.http}${ROUTES.callEnded}`,
       parameters: {
-        ...admission.streamParameters(callSid),
+        ...admission.streamParameters(callSid, named ? profile.name : undefined),
         ...(from ? { caller: config.storeCallerNumbers ? from : maskPhoneNumber(from) } : {}),
       },
     }));
@@ -260,13 +312,15 @@ export function createApp(options: AppOptions): App {
       outcome: outcome ?? "unknown",
       apologize,
     });
-    if (outcome === "transferred" && config.transferNumber !== undefined) {
-      return xml(transferTwiml(config.transferNumber));
+    const transferTo = transferTargets.get(callSid) ?? config.transferNumber;
+    transferTargets.delete(callSid);
+    if (outcome === "transferred" && transferTo !== undefined) {
+      return xml(transferTwiml(transferTo));
     }
     return xml(streamEndedTwiml({ apologize }));
   }
 
-  function mediaStream(request: Request): Response {
+  function mediaStream(request: Request, path: string): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -288,7 +342,7 @@ export function createApp(options: AppOptions): App {
     } else {
       const base = publicBase(request, config.publicUrl);
       if (base === undefined) return text("Bad Host header.\n", 400);
-      const refusal = admission.checkUpgrade(request, `${base.ws}${ROUTES.mediaStream}`);
+      const refusal = admission.checkUpgrade(request, `${base.ws}${path}`);
       if (refusal !== undefined) {
         logRefused(refusal, ROUTES.mediaStream);
         return text(FORBIDDEN, 403);
@@ -308,24 +362,47 @@ export function createApp(options: AppOptions): App {
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }
+    // The agent named in the (signed) URL; its stream token must bind the same name.
+    const agentName = path.startsWith(ROUTES.agentMediaStream)
+      ? safeDecode(path.slice(ROUTES.agentMediaStream.length))
+      : undefined;
+    const book = agents.book;
+    let profile = book.byName(agentName);
+    if (profile === undefined) {
+      if (agentName !== undefined) {
+        httpLog.warn(
+          "A media stream names the agent {agent}, which this server does not know (is the same agents file on every instance?); the default agent takes the call.",
+          { agent: agentName },
+        );
+      }
+      profile = book.defaultProfile;
+    }
+    const ready = prepare(profile);
+    const transfer = profile.transfers[0];
     const observer = options.observeCall?.((options.now ?? (() => performance.now()))());
     const runner = new CallRunner(socket, {
       core: {
-        sessionUpdate,
-        greeting: config.greeting,
-        interruptResponse: config.turnDetection.interruptResponse,
+        sessionUpdate: ready.sessionUpdate,
+        greeting: profile.greeting,
+        interruptResponse: profile.turnDetection.interruptResponse,
         endCallGraceMs: config.endCallGraceSeconds * 1000,
         endCallWatchdogMs: config.endCallWatchdogSeconds * 1000,
         showTimingMath: config.showTimingMath,
         maxCallMs: config.maxCallSeconds * 1000,
         callerIdleMs: config.callerIdleSeconds * 1000,
-        transferEnabled: config.transferNumber !== undefined,
+        transferEnabled: transfer !== undefined,
         renewAfterMs: config.realtimeSessionRenewSeconds * 1000,
         reconnectWindowMs: config.realtimeReconnectSeconds * 1000,
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
-      admitStart: (start) => isSoftphone ? undefined : admission.admitStart(start),
-      openaiUrl,
+      admitStart: (start) => {
+        if (isSoftphone) return undefined;
+        if (agentName !== undefined && start.customParameters.agent !== agentName) {
+          return "stream agent mismatch";
+        }
+        return admission.admitStart(start);
+      },
+      openaiUrl: ready.openaiUrl,
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -335,12 +412,20 @@ export function createApp(options: AppOptions): App {
       }),
       hangUp: isSoftphone ? undefined : hangUp,
       softphone: isSoftphone,
-      tools: options.tools ?? [],
+      tools: ready.tools,
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
       onOutcome: (callSid, outcome) => {
-        if (callSid !== undefined) outcomes.record(callSid, outcome);
+        if (callSid === undefined) return;
+        outcomes.record(callSid, outcome);
+        if (outcome === "transferred" && transfer !== undefined) {
+          transferTargets.set(callSid, transfer.number);
+          // /call-ended normally takes it at once; never let the map grow without bound.
+          if (transferTargets.size > 10_000) {
+            transferTargets.delete(transferTargets.keys().next().value!);
+          }
+        }
       },
       onFinished: (summary) => {
         calls.delete(runner);
@@ -381,7 +466,7 @@ export function createApp(options: AppOptions): App {
             : text("Method not allowed.\n", 405, { allow: "GET, POST" });
         case ROUTES.mediaStream:
           return request.method === "GET"
-            ? mediaStream(request)
+            ? mediaStream(request, path)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         case ROUTES.healthz:
           return healthz();
@@ -395,6 +480,9 @@ export function createApp(options: AppOptions): App {
             ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
+          if (path.startsWith(ROUTES.agentMediaStream) && request.method === "GET") {
+            return mediaStream(request, path);
+          }
           return text("Not found.\n", 404);
       }
     } catch (error) {
