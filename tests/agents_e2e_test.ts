@@ -1,0 +1,234 @@
+/**
+ * Agents end to end over real sockets: a signed Twilio call to a number of
+ * the agents file reaches its agent (stream URL, token, session.update), the
+ * fake Realtime server calls the agent's HTTP tool, a local backend answers
+ * it, and the output reaches the model; the tool's secret header reaches the
+ * backend and is absent from every event sent to OpenAI and from the logs.
+ */
+import assert from "node:assert/strict";
+import { loadAgents } from "../src/agents/agent_book.ts";
+import { parseConfig } from "../src/config.ts";
+import { configureLogging, disposeLogging } from "../src/logging.ts";
+import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { twilioSignature } from "./support/fake_twilio.ts";
+
+const LISTINGS_TOKEN = "listings-backend-secret-7f3a9c";
+const CALENDAR_TOKEN = "calendar-mcp-token-0b1c2d";
+
+function agentsYaml(backend: string): string {
+  return `
+agents:
+  - name: front-desk
+    instructions: "You are the front desk."
+  - name: listings
+    numbers: ["+15005550001"]
+    instructions: "You help callers with listings. The caller is {{caller.name|a caller}}."
+    greeting: "Hi, this is the listings line."
+    voice: marin
+    model: gpt-realtime-listings
+    language: en
+    tools:
+      - type: http
+        name: lookup_listing
+        description: Look up a property listing by its id.
+        parameters: { type: object, properties: { listing_id: { type: string } }, required: [listing_id] }
+        request:
+          method: GET
+          url: "${backend}/listings/{listing_id}"
+          headers: { Authorization: "Bearer \${LISTINGS_TOKEN}" }
+        timeout_seconds: 0.3
+      - type: mcp
+        server_label: calendar
+        server_url: https://mcp.example.com/mcp
+        headers: { Authorization: "Bearer \${CALENDAR_MCP_TOKEN}" }
+        require_approval: never
+`;
+}
+
+/** A backend for the tool: records each request's path and Authorization header. */
+function startBackend() {
+  const seen: Array<{ path: string; authorization: string | null }> = [];
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
+    async (request) => {
+      const url = new URL(request.url);
+      seen.push({ path: url.pathname, authorization: request.headers.get("authorization") });
+      if (url.pathname.endsWith("/slow")) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1500);
+          request.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      if (url.pathname.endsWith("/broken")) return new Response("oops", { status: 502 });
+      return Response.json({
+        id: decodeURIComponent(url.pathname.split("/").pop()!),
+        price: 450000,
+        beds: 3,
+      });
+    },
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    seen,
+    close: async () => {
+      controller.abort();
+      await server.finished;
+    },
+  };
+}
+
+async function startBridge(backendUrl: string) {
+  const env = { LISTINGS_TOKEN, CALENDAR_MCP_TOKEN: CALENDAR_TOKEN };
+  const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY });
+  const loaded = loadAgents({
+    config,
+    file: { path: "agents.yaml", required: true },
+    env,
+    readTextFile: () => agentsYaml(backendUrl),
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  return await BridgeHarness.startSecure({}, { app: { agents: { book: loaded.book } } });
+}
+
+/** A signed call to `to`, streamed to the URL the TwiML names. */
+async function callNumber(h: BridgeHarness, to: string) {
+  const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+  const answer = await h.webhook({ CallSid: callSid, From: "+14155550100", To: to });
+  assert.ok(answer.streamUrl, answer.body);
+  const call = await h.call({
+    url: answer.streamUrl,
+    callSid,
+    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, answer.streamUrl) },
+    customParameters: answer.parameters,
+  });
+  return { call, answer };
+}
+
+Deno.test("the called number picks the agent: stream URL, bound token, model, voice, tools", async () => {
+  const backend = startBackend();
+  try {
+    await using h = await startBridge(backend.url);
+    const { answer } = await callNumber(h, "+15005550001");
+    assert.match(answer.streamUrl!, /\/media-stream\/agent\/listings$/);
+    assert.equal(answer.parameters.agent, "listings");
+    assert.match(answer.parameters.streamToken, /^v2\./);
+    const session = await h.realtime.nextSession();
+    assert.equal(session.model, "gpt-realtime-listings");
+    const update = await session.waitFor("session.update");
+    assert.equal(update.session.audio.output.voice, "marin");
+    assert.equal(
+      update.session.instructions,
+      "You help callers with listings. The caller is a caller.",
+    );
+    assert.equal(update.session.audio.input.transcription.language, "en");
+    assert.deepEqual(
+      update.session.tools.map((t: { name?: string; type: string }) => t.name ?? t.type),
+      [
+        "end_call",
+        "lookup_listing",
+        "mcp",
+      ],
+    );
+    assert.deepEqual(update.session.tools[1].parameters.required, ["listing_id"]);
+    assert.equal(update.session.tools[2].headers.Authorization, `Bearer ${CALENDAR_TOKEN}`);
+    const greeting = await session.waitFor("response.create");
+    assert.match(JSON.stringify(greeting), /Hi, this is the listings line\./);
+    assert.deepEqual(session.schemaErrors, []);
+
+    const other = await callNumber(h, "+15559876543");
+    assert.match(other.answer.streamUrl!, /\/media-stream\/agent\/front-desk$/);
+    const second = await h.realtime.nextSession();
+    const secondUpdate = await second.waitFor("session.update");
+    assert.equal(secondUpdate.session.instructions, "You are the front desk.");
+    assert.equal(other.call.callSid.length > 0, true);
+  } finally {
+    await backend.close();
+  }
+});
+
+Deno.test("a stream that names another agent than its token is refused", async () => {
+  const backend = startBackend();
+  try {
+    await using h = await startBridge(backend.url);
+    const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    const answer = await h.webhook({ CallSid: callSid, From: "+14155550100", To: "+15005550001" });
+    const forged = answer.streamUrl!.replace(/listings$/, "front-desk");
+    const call = await h.call({
+      url: forged,
+      callSid,
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, forged) },
+      customParameters: { ...answer.parameters, agent: "front-desk" },
+    });
+    const closed = await call.closed;
+    assert.equal(closed.code, 1008);
+    assert.match(closed.reason, /stream token bad signature/);
+  } finally {
+    await backend.close();
+  }
+});
+
+Deno.test("HTTP tool end to end: backend answers, output reaches the model, the secret stays in the bridge", async () => {
+  const lines: string[] = [];
+  // No redaction list: the bridge must not log the secret in the first place.
+  await configureLogging({ level: "debug", format: "json", sink: (line) => lines.push(line) });
+  const backend = startBackend();
+  try {
+    await using h = await startBridge(backend.url);
+    await callNumber(h, "+15005550001");
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+
+    const r1 = session.beginResponse({ message: false });
+    const { callId } = r1.functionCall("lookup_listing", { listing_id: "12 B" });
+    r1.finish();
+    const output = await session.waitFor(
+      "conversation.item.create",
+      (e) => e.item.call_id === callId,
+    );
+    assert.deepEqual(JSON.parse(output.item.output), {
+      status: 200,
+      data: { id: "12 B", price: 450000, beds: 3 },
+    });
+    assert.deepEqual(backend.seen[0], {
+      path: "/listings/12%20B",
+      authorization: `Bearer ${LISTINGS_TOKEN}`,
+    });
+
+    // A bad argument: an error output, no request.
+    const r2 = session.beginResponse({ message: false });
+    const bad = r2.functionCall("lookup_listing", { listing_id: 42 });
+    r2.finish();
+    const badOutput = await session.waitFor(
+      "conversation.item.create",
+      (e) => e.item.call_id === bad.callId,
+    );
+    assert.equal(JSON.parse(badOutput.item.output).error.type, "invalid_arguments");
+    assert.equal(backend.seen.length, 1);
+
+    // A slow backend and a failing one: structured errors the model can talk about.
+    for (const [id, type] of [["slow", "timeout"], ["broken", "http_error"]]) {
+      const r = session.beginResponse({ message: false });
+      const c = r.functionCall("lookup_listing", { listing_id: id });
+      r.finish();
+      const out = await session.waitFor(
+        "conversation.item.create",
+        (e) => e.item.call_id === c.callId,
+      );
+      assert.equal(JSON.parse(out.item.output).error.type, type, id);
+    }
+    assert.deepEqual(session.schemaErrors, []);
+    for (const raw of session.receivedRaw) {
+      assert.ok(!raw.includes(LISTINGS_TOKEN), "the HTTP tool's secret never reaches OpenAI");
+      assert.ok(!raw.includes(backend.url), "nor does the backend's URL");
+    }
+  } finally {
+    await backend.close();
+    await disposeLogging();
+  }
+  assert.ok(lines.length > 0);
+  for (const line of lines) assert.ok(!line.includes(LISTINGS_TOKEN), line);
+});
