@@ -11,6 +11,9 @@ import { parseConfig } from "../src/config.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
+import { KvCallStore } from "../src/calls/call_store.ts";
+import { Operations } from "../src/observability/operations.ts";
+import { formatCallDetail, formatCallTable } from "../src/cli/calls.ts";
 
 const LISTINGS_TOKEN = "listings-backend-secret-7f3a9c";
 const CALENDAR_TOKEN = "calendar-mcp-token-0b1c2d";
@@ -81,7 +84,7 @@ function startBackend() {
   };
 }
 
-async function startBridge(backendUrl: string) {
+async function startBridge(backendUrl: string, app: Record<string, unknown> = {}) {
   const env = { LISTINGS_TOKEN, CALENDAR_MCP_TOKEN: CALENDAR_TOKEN };
   const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY });
   const loaded = loadAgents({
@@ -91,7 +94,7 @@ async function startBridge(backendUrl: string) {
     readTextFile: () => agentsYaml(backendUrl),
   });
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
-  return await BridgeHarness.startSecure({}, { app: { agents: { book: loaded.book } } });
+  return await BridgeHarness.startSecure({}, { app: { ...app, agents: { book: loaded.book } } });
 }
 
 /** A signed call to `to`, streamed to the URL the TwiML names. */
@@ -231,4 +234,36 @@ Deno.test("HTTP tool end to end: backend answers, output reaches the model, the 
   }
   assert.ok(lines.length > 0);
   for (const line of lines) assert.ok(!line.includes(LISTINGS_TOKEN), line);
+});
+
+Deno.test("call records, deno task calls and /metrics carry the agent's name", async () => {
+  const backend = startBackend();
+  const store = await KvCallStore.open({ path: ":memory:", retentionDays: 30 });
+  const ops = await Operations.create({
+    config: parseConfig({ OPENAI_API_KEY: TEST_API_KEY }),
+    store,
+  });
+  try {
+    await using h = await startBridge(backend.url, ops.appOptions());
+    const { call } = await callNumber(h, "+15005550001");
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    await call.hangUp();
+    await h.waitForFinished(1);
+    await ops.recorder.idle();
+    const record = await store.get(call.callSid);
+    assert.equal(record?.agent, "listings");
+    assert.match(formatCallDetail(record!), /\n {2}agent {5}listings\n/);
+    const table = formatCallTable(await store.list()).split("\n");
+    assert.match(
+      table[0],
+      /^Started \(UTC\)\s+Duration\s+Outcome\s+Agent\s+Turns\s+Cost\s+CallSid$/,
+    );
+    assert.match(table[2], /\s+caller_hung_up\s+listings\s+/);
+    const metrics = await (await fetch(`${h.server.localUrl}/metrics`)).text();
+    assert.match(metrics, /^bridge_agent_calls_total\{agent="listings"\} 1$/m);
+  } finally {
+    await backend.close();
+    await ops.close();
+  }
 });

@@ -76,8 +76,11 @@ export interface AppOptions {
   softphoneTokens?: SoftphoneTokens;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
-  /** Creates the observer of each call (metrics, traces, records); `startedAt` on the `now` clock. */
-  observeCall?: (startedAt: number) => CallObserver;
+  /**
+   * Creates the observer of each call (metrics, traces, records); `startedAt`
+   * on the `now` clock, `call.agent` the name of the agent taking the call.
+   */
+  observeCall?: (startedAt: number, call: { agent: string }) => CallObserver;
   /** Serves `GET /metrics` (404 when undefined). */
   metrics?: MetricsEndpoint;
   /** Readiness for `GET /readyz`. Default: always ready. */
@@ -379,7 +382,9 @@ export function createApp(options: AppOptions): App {
     }
     const ready = prepare(profile);
     const transfer = profile.transfers[0];
-    const observer = options.observeCall?.((options.now ?? (() => performance.now()))());
+    const observer = options.observeCall?.((options.now ?? (() => performance.now()))(), {
+      agent: profile.name,
+    });
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate: ready.sessionUpdate,
