@@ -249,3 +249,90 @@ Deno.test("malformed MCP events are errors, never throws; other events are not M
   );
   assert.equal(parseMcpEvent({ type: "response.done" }), undefined);
 });
+
+Deno.test("McpMonitor: approvals answered with valid GA events, failures logged without caller data", async () => {
+  const { McpMonitor } = await import("../src/agents/mcp_monitor.ts");
+  const monitor = new McpMonitor([calendar]);
+  const frame = (event: Record<string, unknown>) => JSON.stringify({ event_id: "e", ...event });
+  const approval = (id: string, name: string) =>
+    frame({
+      type: "conversation.item.added",
+      previous_item_id: null,
+      item: {
+        type: "mcp_approval_request",
+        id,
+        server_label: "calendar",
+        name,
+        arguments: '{"who":"+15551234567"}',
+      },
+    });
+  const yes = monitor.handle(approval("mcpr_1", "book_slot"), 10);
+  const no = monitor.handle(approval("mcpr_2", "cancel_all"), 11);
+  const again = monitor.handle(approval("mcpr_2", "cancel_all"), 12);
+  assert.equal(yes.send[0].item.approve, true);
+  assert.equal(no.send[0].item.approve, false);
+  assert.equal(again.send.length, 0, "an approval request is answered once (added and done)");
+  for (const event of [...yes.send, ...no.send]) assert.deepEqual(validateClientEvent(event), []);
+  assert.notEqual(yes.send[0].item.id, no.send[0].item.id);
+
+  const call = {
+    type: "mcp_call",
+    id: "mcp_9",
+    server_label: "calendar",
+    name: "find_slot",
+    arguments: '{"who":"+15551234567"}',
+  };
+  monitor.handle(
+    frame({ type: "response.output_item.added", response_id: "r", output_index: 0, item: call }),
+    100,
+  );
+  const done = monitor.handle(
+    frame({
+      type: "response.output_item.done",
+      response_id: "r",
+      output_index: 0,
+      item: { ...call, output: "Ada Lovelace, 9:00", error: null },
+    }),
+    350,
+  );
+  assert.deepEqual(done.logs, [{
+    level: "info",
+    message: "MCP tool {tool} on {server} answered.",
+    properties: { server: "calendar", tool: "find_slot", durationMs: 250 },
+  }]);
+  const failed = monitor.handle(
+    frame({
+      type: "response.output_item.done",
+      response_id: "r",
+      output_index: 1,
+      item: {
+        ...call,
+        id: "mcp_10",
+        error: { type: "http_error", code: 401, message: "Unauthorized +15551234567" },
+      },
+    }),
+    400,
+  );
+  assert.equal(failed.logs[0].level, "warning");
+  assert.deepEqual(failed.logs[0].properties, {
+    server: "calendar",
+    tool: "find_slot",
+    errorType: "http_error",
+    code: 401,
+  });
+  const listFailed = monitor.handle(
+    frame({ type: "mcp_list_tools.failed", item_id: "mcpl_1" }),
+    500,
+  );
+  assert.match(listFailed.logs[0].message, /could not be listed/);
+  const everything = JSON.stringify([yes, no, done, failed, listFailed].map((o) => o.logs));
+  assert.ok(
+    !everything.includes("+15551234567") && !everything.includes("Ada"),
+    "no arguments or outputs in logs",
+  );
+  assert.deepEqual(monitor.counts, { calls: 2, failures: 2, approvals: 1, declines: 1 });
+  assert.deepEqual(
+    monitor.handle(frame({ type: "response.created", response: { id: "r" } }), 600),
+    { logs: [], send: [] },
+  );
+});
