@@ -84,7 +84,11 @@ function startBackend() {
   };
 }
 
-async function startBridge(backendUrl: string, app: Record<string, unknown> = {}) {
+async function startBridge(
+  backendUrl: string,
+  app: Record<string, unknown> = {},
+  bridgeEnv: Record<string, string> = {},
+) {
   const env = { LISTINGS_TOKEN, CALENDAR_MCP_TOKEN: CALENDAR_TOKEN };
   const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY });
   const loaded = loadAgents({
@@ -94,7 +98,7 @@ async function startBridge(backendUrl: string, app: Record<string, unknown> = {}
     readTextFile: () => agentsYaml(backendUrl),
   });
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
-  return await BridgeHarness.startSecure({}, { app: { ...app, agents: { book: loaded.book } } });
+  return await BridgeHarness.startSecure(bridgeEnv, { app: { ...app, agents: { book: loaded.book } } });
 }
 
 /** A signed call to `to`, streamed to the URL the TwiML names. */
@@ -265,5 +269,28 @@ Deno.test("call records, deno task calls and /metrics carry the agent's name", a
   } finally {
     await backend.close();
     await ops.close();
+  }
+});
+
+Deno.test("softphone: the page lists the agents and a call to /media-stream/agent/<name> gets that agent", async () => {
+  const backend = startBackend();
+  try {
+    await using h = await startBridge(backend.url, {}, { SOFTPHONE: "on" });
+    const list = await (await fetch(`${h.server.localUrl}/softphone/agents`)).json();
+    assert.deepEqual(list, { agents: ["front-desk", "listings"], default: "front-desk" });
+    const issued = await (await fetch(`${h.server.localUrl}/softphone/token`, { method: "POST" }))
+      .json();
+    await h.call({
+      url: `${h.mediaStreamUrl}/agent/listings`,
+      protocols: ["softphone", `softphone-token.${issued.token}`],
+      callSid: issued.callSid,
+      streamSid: issued.streamSid,
+    });
+    const session = await h.realtime.nextSession();
+    const update = await session.waitFor("session.update");
+    assert.equal(update.session.audio.output.voice, "marin");
+    assert.equal(session.model, "gpt-realtime-listings");
+  } finally {
+    await backend.close();
   }
 });

@@ -216,7 +216,15 @@ export function createApp(options: AppOptions): App {
   let connectionSeq = 0;
   let draining = false;
   const softphone = config.softphone
-    ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens())
+    ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
+      agents: () =>
+        agents.book.source === "environment"
+          ? { names: [], defaultName: agents.book.defaultProfile.name }
+          : {
+            names: agents.book.profiles.map((p) => p.name),
+            defaultName: agents.book.defaultProfile.name,
+          },
+    })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
