@@ -26,7 +26,7 @@ agents:
   - name: listings
     numbers: ["+15005550001"]
     instructions: "You help callers with listings. The caller is {{caller.name|a caller}}."
-    greeting: "Hi, this is the listings line."
+    greeting: "Hi {{caller.name|there}}, this is the listings line."
     voice: marin
     model: gpt-realtime-listings
     language: en
@@ -45,17 +45,28 @@ agents:
         server_url: https://mcp.example.com/mcp
         headers: { Authorization: "Bearer \${CALENDAR_MCP_TOKEN}" }
         require_approval: never
+    context_webhook:
+      url: "${backend}/caller"
+      timeout_seconds: 1
 `;
 }
 
 /** A backend for the tool: records each request's path and Authorization header. */
 function startBackend() {
   const seen: Array<{ path: string; authorization: string | null }> = [];
+  const contextAsked: Array<Record<string, string>> = [];
   const controller = new AbortController();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
     async (request) => {
       const url = new URL(request.url);
+      if (url.pathname === "/caller") {
+        const asked = await request.json();
+        contextAsked.push(asked);
+        return asked.from === "+14155550100"
+          ? Response.json({ name: "Ada", tier: "gold" })
+          : new Response("unknown caller", { status: 404 });
+      }
       seen.push({ path: url.pathname, authorization: request.headers.get("authorization") });
       if (url.pathname.endsWith("/slow")) {
         await new Promise<void>((resolve) => {
@@ -77,6 +88,7 @@ function startBackend() {
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     seen,
+    contextAsked,
     close: async () => {
       controller.abort();
       await server.finished;
@@ -98,13 +110,15 @@ async function startBridge(
     readTextFile: () => agentsYaml(backendUrl),
   });
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
-  return await BridgeHarness.startSecure(bridgeEnv, { app: { ...app, agents: { book: loaded.book } } });
+  return await BridgeHarness.startSecure(bridgeEnv, {
+    app: { ...app, agents: { book: loaded.book } },
+  });
 }
 
 /** A signed call to `to`, streamed to the URL the TwiML names. */
-async function callNumber(h: BridgeHarness, to: string) {
+async function callNumber(h: BridgeHarness, to: string, from = "+14155550100") {
   const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-  const answer = await h.webhook({ CallSid: callSid, From: "+14155550100", To: to });
+  const answer = await h.webhook({ CallSid: callSid, From: from, To: to });
   assert.ok(answer.streamUrl, answer.body);
   const call = await h.call({
     url: answer.streamUrl,
@@ -119,8 +133,13 @@ Deno.test("the called number picks the agent: stream URL, bound token, model, vo
   const backend = startBackend();
   try {
     await using h = await startBridge(backend.url);
-    const { answer } = await callNumber(h, "+15005550001");
-    assert.match(answer.streamUrl!, /\/media-stream\/agent\/listings$/);
+    const { answer, call } = await callNumber(h, "+15005550001");
+    assert.equal(answer.streamUrl, `${h.mediaStreamUrl}/agent/listings/${call.callSid}`);
+    assert.deepEqual(backend.contextAsked, [{
+      from: "+14155550100",
+      to: "+15005550001",
+      callSid: call.callSid,
+    }]);
     assert.equal(answer.parameters.agent, "listings");
     assert.match(answer.parameters.streamToken, /^v2\./);
     const session = await h.realtime.nextSession();
@@ -129,7 +148,7 @@ Deno.test("the called number picks the agent: stream URL, bound token, model, vo
     assert.equal(update.session.audio.output.voice, "marin");
     assert.equal(
       update.session.instructions,
-      "You help callers with listings. The caller is a caller.",
+      "You help callers with listings. The caller is Ada.",
     );
     assert.equal(update.session.audio.input.transcription.language, "en");
     assert.deepEqual(
@@ -143,7 +162,7 @@ Deno.test("the called number picks the agent: stream URL, bound token, model, vo
     assert.deepEqual(update.session.tools[1].parameters.required, ["listing_id"]);
     assert.equal(update.session.tools[2].headers.Authorization, `Bearer ${CALENDAR_TOKEN}`);
     const greeting = await session.waitFor("response.create");
-    assert.match(JSON.stringify(greeting), /Hi, this is the listings line\./);
+    assert.match(JSON.stringify(greeting), /Hi Ada, this is the listings line\./);
     assert.deepEqual(session.schemaErrors, []);
 
     const other = await callNumber(h, "+15559876543");
@@ -157,22 +176,38 @@ Deno.test("the called number picks the agent: stream URL, bound token, model, vo
   }
 });
 
-Deno.test("a stream that names another agent than its token is refused", async () => {
+Deno.test("a stream that names another agent than its token (or its URL) is refused", async () => {
   const backend = startBackend();
   try {
     await using h = await startBridge(backend.url);
-    const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-    const answer = await h.webhook({ CallSid: callSid, From: "+14155550100", To: "+15005550001" });
-    const forged = answer.streamUrl!.replace(/listings$/, "front-desk");
-    const call = await h.call({
-      url: forged,
-      callSid,
-      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, forged) },
-      customParameters: { ...answer.parameters, agent: "front-desk" },
-    });
-    const closed = await call.closed;
-    assert.equal(closed.code, 1008);
-    assert.match(closed.reason, /stream token bad signature/);
+    const attempt = async (path: (callSid: string, url: string) => string, agent: string) => {
+      const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+      const answer = await h.webhook({
+        CallSid: callSid,
+        From: "+14155550100",
+        To: "+15005550001",
+      });
+      const url = path(callSid, answer.streamUrl!);
+      const call = await h.call({
+        url,
+        callSid,
+        headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url) },
+        customParameters: { ...answer.parameters, agent },
+      });
+      return await call.closed;
+    };
+    // The URL and the agent parameter agree on front-desk, but the token binds listings.
+    const forged = await attempt(() => `${h.mediaStreamUrl}/agent/front-desk`, "front-desk");
+    assert.equal(forged.code, 1008);
+    assert.match(forged.reason, /stream token bad signature/);
+    // The URL says listings, the parameter another agent.
+    const mismatch = await attempt((_, url) => url, "front-desk");
+    assert.equal(mismatch.code, 1008);
+    assert.match(mismatch.reason, /stream agent mismatch/);
+    // Another call's CallSid in the URL.
+    const other = await attempt((sid, url) => url.replace(sid, "CAother"), "listings");
+    assert.equal(other.code, 1008);
+    assert.match(other.reason, /stream call mismatch/);
   } finally {
     await backend.close();
   }
@@ -293,4 +328,36 @@ Deno.test("softphone: the page lists the agents and a call to /media-stream/agen
   } finally {
     await backend.close();
   }
+});
+
+Deno.test("context webhook failure: logged, the call goes on without context (fallbacks)", async () => {
+  const lines: string[] = [];
+  await configureLogging({ level: "info", format: "json", sink: (line) => lines.push(line) });
+  const backend = startBackend();
+  try {
+    await using h = await startBridge(backend.url);
+    const { answer } = await callNumber(h, "+15005550001", "+14155559999");
+    assert.match(
+      answer.streamUrl!,
+      /\/media-stream\/agent\/listings$/,
+      "no context: no CallSid in the path",
+    );
+    const session = await h.realtime.nextSession();
+    const update = await session.waitFor("session.update");
+    assert.equal(
+      update.session.instructions,
+      "You help callers with listings. The caller is a caller.",
+    );
+    const greeting = await session.waitFor("response.create");
+    assert.match(JSON.stringify(greeting), /Hi there, this is the listings line\./);
+  } finally {
+    await backend.close();
+    await disposeLogging();
+  }
+  const warning = lines.map((l) => JSON.parse(l)).find((l) => /No caller context/.test(l.message));
+  assert.ok(warning, lines.join("\n"));
+  assert.match(warning.message, /the webhook answered HTTP 404/);
+  const all = lines.join("\n");
+  assert.ok(!all.includes("4155559999"), "the caller's number is not logged");
+  assert.ok(!all.includes(`${backend.url}/caller`), "nor the webhook's URL");
 });

@@ -9,13 +9,8 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call_runner.ts";
-import { AgentBook } from "../agents/agent_book.ts";
-import { type AgentProfile, environmentProfile } from "../agents/agent_profile.ts";
-import {
-  profileRealtimeUrl,
-  profileSessionUpdate,
-  profileTools,
-} from "../agents/profile_session.ts";
+import type { AgentBook } from "../agents/agent_book.ts";
+import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
@@ -43,8 +38,8 @@ export const ROUTES = {
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
   mediaStream: "/media-stream",
-  /** Prefix of a stream bound to an agent of the agents file: `/media-stream/agent/<name>`. */
-  agentMediaStream: "/media-stream/agent/",
+  /** Prefix of a stream bound to an agent of the agents file (see `agents/agent_calls.ts`). */
+  agentMediaStream: AGENT_STREAM_PREFIX,
   healthz: "/healthz",
   readyz: "/readyz",
   metrics: "/metrics",
@@ -64,7 +59,7 @@ export interface AppOptions {
    * applies to new calls. Default: the environment's single agent.
    */
   agents?: { readonly book: AgentBook };
-  /** `fetch` of HTTP tools (tests). Default: the global `fetch`. */
+  /** `fetch` of HTTP tools and context webhooks (tests). Default: the global `fetch`. */
   fetch?: typeof fetch;
   /** Monotonic clock in ms. */
   now?: () => number;
@@ -158,14 +153,6 @@ async function readForm(request: Request): Promise<URLSearchParams | undefined> 
   return body.ok ? new URLSearchParams(body.text) : undefined;
 }
 
-function safeDecode(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined;
-  }
-}
-
 const TOO_LARGE = "Request body too large.\n";
 const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
 
@@ -188,42 +175,18 @@ export function createApp(options: AppOptions): App {
   const outcomes = new CallOutcomes();
   const hangUp = options.hangUp ??
     (config.twilio !== undefined ? createTwilioHangUp(config.twilio) : undefined);
-  const agents = options.agents ??
-    { book: new AgentBook([environmentProfile(config)], "environment") };
-  /** Per profile: the tools, the session.update and the Realtime URL, built once. */
-  const prepared = new WeakMap<
-    AgentProfile,
-    { tools: ToolDefinition[]; sessionUpdate: string; openaiUrl: string }
-  >();
-  function prepare(profile: AgentProfile) {
-    let ready = prepared.get(profile);
-    if (ready === undefined) {
-      const tools = [
-        ...(options.tools ?? []),
-        ...profileTools(profile, options.fetch ? { fetch: options.fetch } : {}),
-      ];
-      ready = {
-        tools,
-        sessionUpdate: JSON.stringify(profileSessionUpdate(profile, config, tools)),
-        openaiUrl: profileRealtimeUrl(profile, config),
-      };
-      prepared.set(profile, ready);
-    }
-    return ready;
-  }
-  /** The number a `transferred` call goes to, by CallSid (the agent's transfer target). */
-  const transferTargets = new Map<string, string>();
+  const agentCalls = new AgentCalls({
+    config,
+    ...(options.agents ? { agents: options.agents } : {}),
+    ...(options.tools ? { tools: options.tools } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    logger: log.getChild("agents"),
+  });
   let connectionSeq = 0;
   let draining = false;
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
-      agents: () =>
-        agents.book.source === "environment"
-          ? { names: [], defaultName: agents.book.defaultProfile.name }
-          : {
-            names: agents.book.profiles.map((p) => p.name),
-            defaultName: agents.book.defaultProfile.name,
-          },
+      agents: () => agentCalls.softphoneAgents(),
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
@@ -274,9 +237,11 @@ export function createApp(options: AppOptions): App {
     }
     // The agent is chosen by the called number; with an agents file, its name
     // goes into the stream URL (signed by Twilio) and the stream token.
-    const book = agents.book;
-    const profile = book.forNumber(form.get("To"));
-    const named = book.source !== "environment";
+    const { profile, streamPath, agentName } = await agentCalls.answer({
+      callSid,
+      from: form.get("From"),
+      to: form.get("To"),
+    });
     httpLog.info("Incoming call; answering with a media stream.", {
       callSid: callSid ?? undefined,
       agent: profile.name,
@@ -287,12 +252,10 @@ export function createApp(options: AppOptions): App {
     const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
-      streamUrl: named
-        ? `${base.ws}${ROUTES.agentMediaStream}${encodeURIComponent(profile.name)}`
-        : `${base.ws}${ROUTES.mediaStream}`,
+      streamUrl: `${base.ws}${streamPath}`,
       actionUrl: `${base.http}${ROUTES.callEnded}`,
       parameters: {
-        ...admission.streamParameters(callSid, named ? profile.name : undefined),
+        ...admission.streamParameters(callSid, agentName),
         ...(from ? { caller: config.storeCallerNumbers ? from : maskPhoneNumber(from) } : {}),
       },
     }));
@@ -323,8 +286,7 @@ export function createApp(options: AppOptions): App {
       outcome: outcome ?? "unknown",
       apologize,
     });
-    const transferTo = transferTargets.get(callSid) ?? config.transferNumber;
-    transferTargets.delete(callSid);
+    const transferTo = agentCalls.transferTarget(callSid);
     if (outcome === "transferred" && transferTo !== undefined) {
       return xml(transferTwiml(transferTo));
     }
@@ -373,30 +335,17 @@ export function createApp(options: AppOptions): App {
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }
-    // The agent named in the (signed) URL; its stream token must bind the same name.
-    const agentName = path.startsWith(ROUTES.agentMediaStream)
-      ? safeDecode(path.slice(ROUTES.agentMediaStream.length))
-      : undefined;
-    const book = agents.book;
-    let profile = book.byName(agentName);
-    if (profile === undefined) {
-      if (agentName !== undefined) {
-        httpLog.warn(
-          "A media stream names the agent {agent}, which this server does not know (is the same agents file on every instance?); the default agent takes the call.",
-          { agent: agentName },
-        );
-      }
-      profile = book.defaultProfile;
-    }
-    const ready = prepare(profile);
+    // The agent (and call) named in the signed URL; the stream token must bind the same.
+    const setup = agentCalls.forStream(path);
+    const { profile } = setup;
     const transfer = profile.transfers[0];
     const observer = options.observeCall?.((options.now ?? (() => performance.now()))(), {
       agent: profile.name,
     });
     const runner = new CallRunner(socket, {
       core: {
-        sessionUpdate: ready.sessionUpdate,
-        greeting: profile.greeting,
+        sessionUpdate: setup.sessionUpdate,
+        greeting: setup.greeting,
         interruptResponse: profile.turnDetection.interruptResponse,
         endCallGraceMs: config.endCallGraceSeconds * 1000,
         endCallWatchdogMs: config.endCallWatchdogSeconds * 1000,
@@ -410,12 +359,15 @@ export function createApp(options: AppOptions): App {
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
         if (isSoftphone) return undefined;
-        if (agentName !== undefined && start.customParameters.agent !== agentName) {
+        if (setup.agentName !== undefined && start.customParameters.agent !== setup.agentName) {
           return "stream agent mismatch";
+        }
+        if (setup.callSid !== undefined && start.callSid !== setup.callSid) {
+          return "stream call mismatch";
         }
         return admission.admitStart(start);
       },
-      openaiUrl: ready.openaiUrl,
+      openaiUrl: setup.openaiUrl,
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -425,20 +377,14 @@ export function createApp(options: AppOptions): App {
       }),
       hangUp: isSoftphone ? undefined : hangUp,
       softphone: isSoftphone,
-      tools: ready.tools,
+      tools: setup.tools,
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid === undefined) return;
         outcomes.record(callSid, outcome);
-        if (outcome === "transferred" && transfer !== undefined) {
-          transferTargets.set(callSid, transfer.number);
-          // /call-ended normally takes it at once; never let the map grow without bound.
-          if (transferTargets.size > 10_000) {
-            transferTargets.delete(transferTargets.keys().next().value!);
-          }
-        }
+        if (outcome === "transferred") agentCalls.transferred(callSid, profile);
       },
       onFinished: (summary) => {
         calls.delete(runner);
