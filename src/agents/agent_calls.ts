@@ -34,6 +34,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
+import type { ClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { AgentBook } from "./agent_book.ts";
 import { type AgentProfile, environmentProfile } from "./agent_profile.ts";
@@ -73,11 +74,14 @@ export interface CallSetup {
   callSid: string | undefined;
   /** The agent's name the path names (its stream token must bind the same). */
   agentName: string | undefined;
-  sessionUpdate: string;
+  sessionUpdate: SessionUpdate;
   greeting: string | undefined;
   openaiUrl: string;
   tools: ToolDefinition[];
 }
+
+/** The `session.update` the call core sends. */
+export type SessionUpdate = Extract<ClientEvent, { type: "session.update" }>;
 
 /** Routes calls to agents (see the module doc). */
 export class AgentCalls {
@@ -86,7 +90,7 @@ export class AgentCalls {
   #now: () => number;
   #prepared = new WeakMap<
     AgentProfile,
-    { tools: ToolDefinition[]; sessionUpdate: string; openaiUrl: string }
+    { tools: ToolDefinition[]; sessionUpdate: SessionUpdate; openaiUrl: string }
   >();
   #contexts = new Map<string, { caller: Record<string, unknown>; expiresAt: number }>();
   #transfers = new Map<string, string>();
@@ -174,7 +178,7 @@ export class AgentCalls {
       agentName,
       sessionUpdate: caller === undefined
         ? ready.sessionUpdate
-        : JSON.stringify(profileSessionUpdate(profile, this.#options.config, ready.tools, caller)),
+        : profileSessionUpdate(profile, this.#options.config, ready.tools, caller),
       greeting: profile.greeting === undefined
         ? undefined
         : fillCallerTemplate(profile.greeting, caller),
@@ -216,7 +220,7 @@ export class AgentCalls {
       ];
       ready = {
         tools,
-        sessionUpdate: JSON.stringify(profileSessionUpdate(profile, this.#options.config, tools)),
+        sessionUpdate: profileSessionUpdate(profile, this.#options.config, tools),
         openaiUrl: profileRealtimeUrl(profile, this.#options.config),
       };
       this.#prepared.set(profile, ready);
