@@ -49,6 +49,8 @@ export function defaultGreeting(companyName: string): string {
 export interface CallPrompts {
   /** Instructions of the first response: say `greeting` word for word. */
   greeting(greeting: string): string;
+  /** Instructions of a filler while a slow tool runs: say `text` word for word. */
+  filler(text: string): string;
   /** After `end_call`: one short goodbye. */
   farewell: string;
   /** After `transfer_call`: say you are transferring the caller. */
@@ -65,6 +67,8 @@ export interface CallPrompts {
 export const DEFAULT_CALL_PROMPTS: CallPrompts = {
   greeting: (greeting) =>
     `Greet the caller now by saying exactly this, and nothing else: "${greeting}"`,
+  filler: (text) =>
+    `While you wait for a tool's answer, say exactly this, and nothing else: "${text}" Do not call any tool.`,
   farewell:
     "The caller is ending the call. Say one short, warm goodbye sentence, then stop. Do not ask any question.",
   transfer:

@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { loadAgents } from "../src/agents/agent_book.ts";
 import { parseConfig } from "../src/config.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
-import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { BridgeHarness, sleep, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
+import { audioBytes } from "./support/fake_realtime.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { Operations } from "../src/observability/operations.ts";
 import { formatCallDetail, formatCallTable } from "../src/cli/calls.ts";
@@ -30,6 +31,7 @@ agents:
     voice: marin
     model: gpt-realtime-listings
     language: en
+    filler: "One moment, let me check."
     tools:
       - type: http
         name: lookup_listing
@@ -40,6 +42,12 @@ agents:
           url: "${backend}/listings/{listing_id}"
           headers: { Authorization: "Bearer \${LISTINGS_TOKEN}" }
         timeout_seconds: 0.3
+      - type: http
+        name: check_availability
+        description: Check whether a listing can be visited.
+        parameters: { type: object, properties: { listing_id: { type: string } }, required: [listing_id] }
+        request: { url: "${backend}/listings/{listing_id}" }
+        timeout_seconds: 3
       - type: mcp
         server_label: calendar
         server_url: https://mcp.example.com/mcp
@@ -156,11 +164,12 @@ Deno.test("the called number picks the agent: stream URL, bound token, model, vo
       [
         "end_call",
         "lookup_listing",
+        "check_availability",
         "mcp",
       ],
     );
     assert.deepEqual(update.session.tools[1].parameters.required, ["listing_id"]);
-    assert.equal(update.session.tools[2].headers.Authorization, `Bearer ${CALENDAR_TOKEN}`);
+    assert.equal(update.session.tools[3].headers.Authorization, `Bearer ${CALENDAR_TOKEN}`);
     const greeting = await session.waitFor("response.create");
     assert.match(JSON.stringify(greeting), /Hi Ada, this is the listings line\./);
     assert.deepEqual(session.schemaErrors, []);
@@ -360,4 +369,60 @@ Deno.test("context webhook failure: logged, the call goes on without context (fa
   const all = lines.join("\n");
   assert.ok(!all.includes("4155559999"), "the caller's number is not logged");
   assert.ok(!all.includes(`${backend.url}/caller`), "nor the webhook's URL");
+});
+
+Deno.test("a tool slower than a second: the caller hears the agent's filler, then the answer", async () => {
+  const backend = startBackend();
+  try {
+    await using h = await startBridge(backend.url);
+    const { call } = await callNumber(h, "+15005550001");
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    const greeting = await session.waitFor("response.create");
+    const g = session.beginResponse();
+    g.audio(audioBytes(0x21, 100));
+    g.finish();
+    assert.match(JSON.stringify(greeting), /Hi Ada/);
+    await call.waitFor((m) => m.event === "media");
+
+    const r1 = session.beginResponse({ message: false });
+    const started = performance.now();
+    const { callId } = r1.functionCall("check_availability", { listing_id: "slow" });
+    r1.finish();
+    const filler = await session.waitFor(
+      "response.create",
+      (e) => /One moment, let me check\./.test(e.response?.instructions ?? ""),
+      3000,
+    );
+    const waited = performance.now() - started;
+    assert.ok(waited >= 950 && waited < 1400, `filler after ${Math.round(waited)} ms`);
+    assert.equal(filler.response.tool_choice, "none");
+    const f = session.beginResponse();
+    f.audio(audioBytes(0x22, 300));
+    f.finish();
+    const heardBy = performance.now() + 2000;
+    while (call.receivedAudioBytes(0x22) < 2400 && performance.now() < heardBy) await sleep(10);
+    assert.equal(call.receivedAudioBytes(0x22), 2400, "the filler's audio reached the caller");
+    const output = await session.waitFor(
+      "conversation.item.create",
+      (e) => e.item.call_id === callId,
+      3000,
+    );
+    assert.equal(JSON.parse(output.item.output).data.id, "slow");
+    const answer = await session.waitFor(
+      "response.create",
+      (e) => !/One moment/.test(JSON.stringify(e)) && !/Hi Ada/.test(JSON.stringify(e)),
+      3000,
+    );
+    assert.equal(answer.response?.instructions, undefined, "the answer is a plain response");
+    assert.equal(
+      session.receivedOfType("response.create").filter((e) => /One moment/.test(JSON.stringify(e)))
+        .length,
+      1,
+      "one filler per wait",
+    );
+    assert.deepEqual(session.schemaErrors, []);
+  } finally {
+    await backend.close();
+  }
 });

@@ -38,3 +38,32 @@ Deno.test("the filler event is a valid GA response.create, out of band", () => {
     /^Say exactly this, and nothing else: "One moment, I'll 'check'\."$/,
   );
 });
+
+Deno.test("Responses.interject: only while tools run and nothing is in flight; the answer waits; a lost race is not retried", async () => {
+  const { Responses } = await import("../src/core/responses.ts");
+  const responses = new Responses();
+  assert.equal(responses.interject({ instructions: "filler" }), undefined, "no tool running");
+  responses.created("resp_1");
+  responses.toolStarted("call_1");
+  assert.equal(responses.interject({ instructions: "filler" }), undefined, "a response is active");
+  responses.done("resp_1");
+  assert.deepEqual(responses.interject({ instructions: "filler" }), {
+    type: "response.create",
+    response: { instructions: "filler" },
+  });
+  responses.toolFinished("call_1");
+  responses.request({});
+  assert.equal(responses.next(), undefined, "the answer waits for the filler");
+  responses.created("resp_filler");
+  responses.done("resp_filler");
+  assert.deepEqual(responses.next(), { type: "response.create" });
+  // A filler refused because the server started a response itself: not said late.
+  responses.created("resp_2");
+  responses.done("resp_2");
+  responses.toolStarted("call_2");
+  assert.ok(responses.interject({ instructions: "filler" }));
+  responses.conflict();
+  assert.equal(responses.inFlight, false);
+  responses.toolFinished("call_2");
+  assert.equal(responses.next(), undefined, "nothing pending: the filler is dropped");
+});

@@ -78,6 +78,8 @@ export interface CallSetup {
   greeting: string | undefined;
   openaiUrl: string;
   tools: ToolDefinition[];
+  /** What the caller hears while a slow tool runs, by tool name. */
+  fillers: Record<string, string>;
 }
 
 /** The `session.update` the call core sends. */
@@ -184,6 +186,11 @@ export class AgentCalls {
         : fillCallerTemplate(profile.greeting, caller),
       openaiUrl: ready.openaiUrl,
       tools: ready.tools,
+      fillers: Object.fromEntries(
+        profile.httpTools.flatMap((tool) =>
+          tool.filler === undefined ? [] : [[tool.name, fillCallerTemplate(tool.filler, caller)]]
+        ),
+      ),
     };
   }
 

@@ -13,6 +13,7 @@ import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts"
 import { parseServerEvent } from "../openai/server_events.ts";
 import { encodeClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
+import { FillerPlanner } from "../agents/tool_filler.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
 import {
   encodeTwilioMessage,
@@ -66,6 +67,10 @@ export interface CallRunnerOptions {
   tools?: readonly ToolDefinition[];
   /** Ms a custom tool may run. Default 10000. */
   toolTimeoutMs?: number;
+  /** What the caller hears while a slow tool runs, by tool name (none: the model speaks for itself). */
+  fillers?: Readonly<Record<string, string>>;
+  /** Ms a tool may run in silence before its filler. Default 1000. */
+  fillerDelayMs?: number;
   /**
    * Called as soon as the call's outcome is known, before its sockets close
    * (so `/call-ended` can answer right after Twilio's stream ends).
@@ -130,6 +135,8 @@ export class CallRunner {
   #finish: { outcome: CallOutcome; reason: string } | undefined;
   #reported = false;
   #toolAborts = new Map<string, AbortController>();
+  #fillers: FillerPlanner;
+  #fillerTimer: ReturnType<typeof setTimeout> | undefined;
   #guard: StreamGuard;
   #invalidOpenAI = 0;
   #customParameters: Record<string, string> = {};
@@ -152,6 +159,9 @@ export class CallRunner {
     this.#maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.#startedAt = this.#now();
     this.#guard = new StreamGuard(options.guard);
+    this.#fillers = new FillerPlanner(
+      options.fillerDelayMs !== undefined ? { delayMs: options.fillerDelayMs } : {},
+    );
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
     this.#observer = options.observer;
     this.#core = new CallCore({
@@ -427,6 +437,8 @@ export class CallRunner {
     this.#toolAborts.set(callId, controller);
     const timeoutMs = this.#options.toolTimeoutMs ?? 10_000;
     const timer = setTimeout(() => controller.abort(new Error("tool timed out")), timeoutMs);
+    this.#fillers.toolStarted(callId, this.#options.fillers?.[name], this.#now());
+    this.#scheduleFiller();
     (async () => {
       let parsed: Record<string, unknown> = {};
       try {
@@ -460,8 +472,24 @@ export class CallRunner {
     ).then((output) => {
       clearTimeout(timer);
       this.#toolAborts.delete(callId);
+      this.#fillers.toolFinished(callId);
+      this.#scheduleFiller();
       if (!this.#core.finished) this.#dispatch({ type: "tool_result", callId, output });
     });
+  }
+
+  /** Arms the timer of the next filler (see `agents/tool_filler.ts`), if one is due later. */
+  #scheduleFiller(): void {
+    clearTimeout(this.#fillerTimer);
+    this.#fillerTimer = undefined;
+    const at = this.#fillers.nextAt();
+    if (at === undefined || this.#core.finished) return;
+    this.#fillerTimer = setTimeout(() => {
+      this.#fillerTimer = undefined;
+      const text = this.#fillers.due(this.#now());
+      if (text !== undefined && !this.#core.finished) this.#dispatch({ type: "say_filler", text });
+      else this.#scheduleFiller();
+    }, Math.max(0, at - this.#now()));
   }
 
   #onFinish(command: Extract<CallCommand, { type: "finish" }>): void {
@@ -469,6 +497,7 @@ export class CallRunner {
     this.#options.onOutcome?.(this.#core.callSid, command.outcome);
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
     for (const controller of this.#toolAborts.values()) controller.abort(new Error("call ended"));
+    clearTimeout(this.#fillerTimer);
     this.#closeOpenAI();
     const callSid = this.#core.callSid;
     const closeTwilio = (code: number, reason: string) => {

@@ -180,6 +180,16 @@ export class CallCore {
       case "tool_result":
         this.#tools.finished(input.callId, input.output);
         break;
+      case "say_filler": {
+        const session = this.#p.sessions.live();
+        if (session === undefined || this.#p.ending.ending || this.#p.audio.busy(now)) break;
+        const filler = this.#p.responses.interject({
+          instructions: this.#p.options.prompts.filler(input.text),
+          toolChoice: "none",
+        });
+        if (filler !== undefined) this.#p.out.toOpenAI(session, filler);
+        break;
+      }
       case "refuse":
         this.#p.out.log("warning", "Refused the media stream: {reason}.", {
           reason: input.reason,

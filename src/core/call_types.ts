@@ -75,6 +75,12 @@ export type CallInput =
   | { type: "timer"; name: TimerName }
   /** A custom tool finished (its output, or an error object). */
   | { type: "tool_result"; callId: string; output: unknown }
+  /**
+   * A tool has run for a while and the line is silent: say `text` (e.g. "One
+   * moment, let me check."), unless the assistant is speaking, a response is
+   * in flight or the call is ending.
+   */
+  | { type: "say_filler"; text: string }
   /** The adapter refuses the stream (bad token, oversized or binary frames, a flood). */
   | { type: "refuse"; code: number; reason: string }
   /**

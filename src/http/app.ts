@@ -378,6 +378,7 @@ export function createApp(options: AppOptions): App {
       hangUp: isSoftphone ? undefined : hangUp,
       softphone: isSoftphone,
       tools: setup.tools,
+      fillers: setup.fillers,
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
