@@ -53,6 +53,7 @@ agents:
         server_url: https://mcp.example.com/mcp
         headers: { Authorization: "Bearer \${CALENDAR_MCP_TOKEN}" }
         require_approval: never
+        approve_tools: [find_slot]
     context_webhook:
       url: "${backend}/caller"
       timeout_seconds: 1
@@ -425,4 +426,66 @@ Deno.test("a tool slower than a second: the caller hears the agent's filler, the
   } finally {
     await backend.close();
   }
+});
+
+Deno.test("MCP: approval requests answered per approve_tools (valid GA events), failures logged", async () => {
+  const lines: string[] = [];
+  await configureLogging({ level: "info", format: "json", sink: (line) => lines.push(line) });
+  const backend = startBackend();
+  try {
+    await using h = await startBridge(backend.url);
+    await callNumber(h, "+15005550001");
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    for (const [id, name] of [["mcpr_1", "find_slot"], ["mcpr_2", "cancel_all"]]) {
+      session.send({
+        type: "conversation.item.added",
+        previous_item_id: null,
+        item: { type: "mcp_approval_request", id, server_label: "calendar", name, arguments: "{}" },
+      });
+    }
+    const approved = await session.waitFor(
+      "conversation.item.create",
+      (e) => e.item.approval_request_id === "mcpr_1",
+    );
+    const declined = await session.waitFor(
+      "conversation.item.create",
+      (e) => e.item.approval_request_id === "mcpr_2",
+    );
+    assert.equal(approved.item.type, "mcp_approval_response");
+    assert.equal(approved.item.approve, true);
+    assert.equal(declined.item.approve, false);
+    session.send({
+      type: "response.output_item.done",
+      response_id: "resp_x",
+      output_index: 0,
+      item: {
+        type: "mcp_call",
+        id: "mcp_1",
+        server_label: "calendar",
+        name: "find_slot",
+        arguments: "{}",
+        output: null,
+        error: { type: "http_error", code: 503, message: "unavailable" },
+      },
+    });
+    session.send({ type: "mcp_list_tools.failed", item_id: "mcpl_1" });
+    const start = performance.now();
+    while (!lines.some((l) => /could not be listed/.test(l)) && performance.now() - start < 2000) {
+      await sleep(10);
+    }
+    assert.deepEqual(session.schemaErrors, []);
+  } finally {
+    await backend.close();
+    await disposeLogging();
+  }
+  const records = lines.map((l) => JSON.parse(l));
+  const failed = records.find((r) => /MCP tool .* failed/.test(r.message));
+  assert.ok(failed, lines.join("\n"));
+  assert.equal(failed.errorType, "http_error");
+  assert.equal(failed.code, 503);
+  assert.ok(records.some((r) => /could not be listed/.test(r.message)));
+  assert.ok(
+    records.some((r) => /approval requested/.test(r.message) && /declined/.test(r.message)),
+  );
 });

@@ -14,6 +14,7 @@ import { parseServerEvent } from "../openai/server_events.ts";
 import { encodeClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { FillerPlanner } from "../agents/tool_filler.ts";
+import type { McpMonitor } from "../agents/mcp_monitor.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
 import {
   encodeTwilioMessage,
@@ -71,6 +72,8 @@ export interface CallRunnerOptions {
   fillers?: Readonly<Record<string, string>>;
   /** Ms a tool may run in silence before its filler. Default 1000. */
   fillerDelayMs?: number;
+  /** Watches the MCP events of the session (logs, approval answers); none without MCP servers. */
+  mcp?: McpMonitor;
   /**
    * Called as soon as the call's outcome is known, before its sockets close
    * (so `/call-ended` can answer right after Twilio's stream ends).
@@ -238,6 +241,9 @@ export class CallRunner {
         return;
       }
       this.#dispatch({ type: "openai_event", event: parsed.event, generation }, received);
+      if (parsed.event.type === "other" && this.#options.mcp !== undefined) {
+        this.#onMcp(ws, e.data, received);
+      }
       if (parsed.event.type === "response.output_audio.delta") {
         this.#relayed("openai_to_caller", received);
       }
@@ -476,6 +482,17 @@ export class CallRunner {
       this.#scheduleFiller();
       if (!this.#core.finished) this.#dispatch({ type: "tool_result", callId, output });
     });
+  }
+
+  /** MCP events are OpenAI's business (it calls the servers): log them, answer approvals. */
+  #onMcp(ws: WebSocket, text: string, now: number): void {
+    const out = this.#options.mcp!.handle(text, now);
+    for (const log of out.logs) {
+      if (log.level === "warning") this.#log.warn(log.message, log.properties);
+      else if (log.level === "info") this.#log.info(log.message, log.properties);
+      else this.#log.debug(log.message, log.properties);
+    }
+    for (const event of out.send) if (ws.readyState === OPEN) ws.send(JSON.stringify(event));
   }
 
   /** Arms the timer of the next filler (see `agents/tool_filler.ts`), if one is due later. */

@@ -11,6 +11,7 @@ import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call_runner.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
 import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
+import { McpMonitor } from "../agents/mcp_monitor.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
@@ -379,6 +380,7 @@ export function createApp(options: AppOptions): App {
       softphone: isSoftphone,
       tools: setup.tools,
       fillers: setup.fillers,
+      ...(profile.mcpServers.length > 0 ? { mcp: new McpMonitor(profile.mcpServers) } : {}),
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
