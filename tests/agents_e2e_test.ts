@@ -54,6 +54,12 @@ agents:
         headers: { Authorization: "Bearer \${CALENDAR_MCP_TOKEN}" }
         require_approval: never
         approve_tools: [find_slot]
+      - type: transfer
+        name: transfer_to_sales
+        number: "+15557654321"
+        description: Hand the caller to the sales team.
+    wording:
+      transfer: "Tell the caller, in one short sentence, that the sales team takes over now."
     context_webhook:
       url: "${backend}/caller"
       timeout_seconds: 1
@@ -164,13 +170,15 @@ Deno.test("the called number picks the agent: stream URL, bound token, model, vo
       update.session.tools.map((t: { name?: string; type: string }) => t.name ?? t.type),
       [
         "end_call",
+        "transfer_to_sales",
         "lookup_listing",
         "check_availability",
         "mcp",
       ],
     );
-    assert.deepEqual(update.session.tools[1].parameters.required, ["listing_id"]);
-    assert.equal(update.session.tools[3].headers.Authorization, `Bearer ${CALENDAR_TOKEN}`);
+    assert.deepEqual(update.session.tools[2].parameters.required, ["listing_id"]);
+    assert.equal(update.session.tools[1].description, "Hand the caller to the sales team.");
+    assert.equal(update.session.tools[4].headers.Authorization, `Bearer ${CALENDAR_TOKEN}`);
     const greeting = await session.waitFor("response.create");
     assert.match(JSON.stringify(greeting), /Hi Ada, this is the listings line\./);
     assert.deepEqual(session.schemaErrors, []);
@@ -488,4 +496,38 @@ Deno.test("MCP: approval requests answered per approve_tools (valid GA events), 
   assert.ok(
     records.some((r) => /approval requested/.test(r.message) && /declined/.test(r.message)),
   );
+});
+
+Deno.test("the agent's transfer tool: its name, its wording, then /call-ended dials its number", async () => {
+  const backend = startBackend();
+  try {
+    await using h = await startBridge(backend.url);
+    const { call } = await callNumber(h, "+15005550001");
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    const r1 = session.beginResponse({ message: false });
+    r1.functionCall("transfer_to_sales", { reason: "wants to buy" });
+    r1.finish();
+    const handover = await session.waitFor(
+      "response.create",
+      (e) => /sales team takes over/.test(e.response?.instructions ?? ""),
+    );
+    assert.ok(handover);
+    const r2 = session.beginResponse();
+    r2.audio(audioBytes(0x46, 200));
+    r2.finish();
+    await call.closed;
+    const url = `${h.server.localUrl}/call-ended`;
+    const form = { CallSid: call.callSid };
+    const res = await fetch(url, {
+      method: "POST",
+      body: new URLSearchParams(form),
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, form) },
+    });
+    assert.match(await res.text(), /<Dial>\+15557654321<\/Dial>/);
+    const [summary] = await h.waitForFinished(1);
+    assert.equal(summary.outcome, "transferred");
+  } finally {
+    await backend.close();
+  }
 });

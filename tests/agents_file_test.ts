@@ -84,7 +84,7 @@ Deno.test("every problem at once, each as file:line: path: problem", () => {
   assert.deepEqual(result.problems, [
     "agents.yaml:15: agents[0].tools[0].request.headers.Authorization: the environment variable NOPE_TOKEN is not set (used as ${NOPE_TOKEN}).",
     "agents.yaml:2: agents[0]: set either instructions or instructions_file, not both.",
-    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, filler, voice, model, reasoning_effort, language, turn_detection, tools, context_webhook).",
+    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, filler, voice, model, reasoning_effort, language, turn_detection, tools, context_webhook, wording).",
     "agents.yaml:3: agents[0].numbers[1]: must be a phone number in E.164 form, e.g. +15005550001.",
     "agents.yaml:4: agents[0].voice: must be a Realtime voice name or a custom voice id (voice_...).",
     "agents.yaml:16: agents[0].tools[1].type: must be one of http, mcp or transfer.",
@@ -257,4 +257,32 @@ Deno.test("reload from disk: a good file swaps every agent at once, a bad one ke
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("one transfer tool per agent; wording replaces the default endings", () => {
+  const two = parseAgentsFile(
+    [
+      "agents:",
+      "  - name: a",
+      "    tools:",
+      "      - { type: transfer, name: to_sales, number: '+15557654321' }",
+      "      - { type: transfer, name: to_support, number: '+15557654322' }",
+    ].join("\n"),
+    { path: "t.yaml", env: {} },
+  );
+  assert.deepEqual(!two.ok && two.problems, [
+    "t.yaml:5: agents[0].tools[1].type: an agent has at most one transfer tool; give the others their own agent and number.",
+  ]);
+  const loaded = loadAgents({
+    config,
+    file: { path: "w.yaml", required: true },
+    env: {},
+    readTextFile: () =>
+      "agents:\n  - name: fr\n    wording: { farewell: 'Dis au revoir.', time_limit: 'Le temps est écoulé.' }\n",
+  });
+  if (!loaded.ok) assert.fail(loaded.problems.join("\n"));
+  assert.deepEqual(loaded.book.defaultProfile.prompts, {
+    farewell: "Dis au revoir.",
+    timeLimit: "Le temps est écoulé.",
+  });
 });

@@ -25,6 +25,7 @@
  * @module
  */
 import type { Config, TurnDetection } from "../config_types.ts";
+import type { CallPrompts } from "../prompts.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
@@ -90,6 +91,8 @@ export interface AgentProfile {
   mcpServers: readonly McpServerSpec[];
   transfers: readonly TransferSpec[];
   contextWebhook: ContextWebhookSpec | undefined;
+  /** Wording that replaces the default endings' (see `src/prompts.ts`). */
+  prompts: Partial<CallPrompts>;
 }
 
 /** The single agent configured by the environment (`SYSTEM_MESSAGE`, `VOICE`, …). */
@@ -113,6 +116,7 @@ export function environmentProfile(config: Config): AgentProfile {
       description: TRANSFER_CALL_DECLARATION.description,
     }],
     contextWebhook: undefined,
+    prompts: {},
   };
 }
 
@@ -142,6 +146,7 @@ export function fileProfiles(
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
     ...tools(agent),
+    prompts: wording(agent.wording),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
       timeoutMs: (agent.context_webhook.timeout_seconds ?? DEFAULT_CONTEXT_TIMEOUT_MS / 1000) *
@@ -149,6 +154,17 @@ export function fileProfiles(
       headers: agent.context_webhook.headers ?? {},
     },
   }));
+}
+
+function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
+  if (entry === undefined) return {};
+  const prompts: Partial<CallPrompts> = {};
+  if (entry.farewell !== undefined) prompts.farewell = entry.farewell;
+  if (entry.transfer !== undefined) prompts.transfer = entry.transfer;
+  if (entry.time_limit !== undefined) prompts.timeLimit = entry.time_limit;
+  if (entry.idle !== undefined) prompts.idle = entry.idle;
+  if (entry.drain !== undefined) prompts.drain = entry.drain;
+  return prompts;
 }
 
 function turnDetection(

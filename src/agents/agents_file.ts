@@ -52,6 +52,13 @@ export interface AgentEntry {
     interrupt_response?: boolean;
   };
   tools?: ToolEntry[];
+  wording?: {
+    farewell?: string;
+    transfer?: string;
+    time_limit?: string;
+    idle?: string;
+    drain?: string;
+  };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
 }
 
@@ -328,6 +335,7 @@ function checkRules(
     }
     const toolNames = new Set<string>();
     const labels = new Set<string>();
+    let transfers = 0;
     agent.tools?.forEach((tool, t) => {
       const at = ["agents", i, "tools", t];
       if (tool.type === "mcp") {
@@ -337,7 +345,15 @@ function checkRules(
         labels.add(tool.server_label);
         return;
       }
-      if (RESERVED_TOOL_NAMES.has(tool.name)) {
+      if (tool.type === "transfer" && ++transfers > 1) {
+        problem(
+          [...at, "type"],
+          "an agent has at most one transfer tool; give the others their own agent and number.",
+        );
+      }
+      if (
+        tool.name === "end_call" || (tool.type === "http" && RESERVED_TOOL_NAMES.has(tool.name))
+      ) {
         problem(
           [...at, "name"],
           `"${tool.name}" is a built-in tool of the bridge; pick another name.`,

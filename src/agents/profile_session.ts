@@ -41,7 +41,7 @@ export function profileSessionUpdate(
   tools: readonly ToolDefinition[],
   caller?: Readonly<Record<string, unknown>>,
 ) {
-  // The core knows one transfer tool, `transfer_call`: a profile's first transfer target.
+  // One transfer tool per agent, under the agent's name for it (the core's `transferToolName`).
   const transfer = profile.transfers[0];
   const event = buildSessionUpdate({
     openaiModel: profile.model,
@@ -69,9 +69,8 @@ export function profileSessionUpdate(
       },
       tools: [
         ...session.tools.map((tool) =>
-          tool.name === TRANSFER_CALL_TOOL && transfer !== undefined &&
-            transfer.name === TRANSFER_CALL_TOOL
-            ? { ...tool, description: transfer.description }
+          tool.name === TRANSFER_CALL_TOOL && transfer !== undefined
+            ? { ...tool, name: transfer.name, description: transfer.description }
             : tool
         ),
         ...profile.mcpServers.map(mcpToolDeclaration),

@@ -354,6 +354,8 @@ export function createApp(options: AppOptions): App {
         maxCallMs: config.maxCallSeconds * 1000,
         callerIdleMs: config.callerIdleSeconds * 1000,
         transferEnabled: transfer !== undefined,
+        ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
+        prompts: profile.prompts,
         renewAfterMs: config.realtimeSessionRenewSeconds * 1000,
         reconnectWindowMs: config.realtimeReconnectSeconds * 1000,
       },
