@@ -269,6 +269,7 @@ export class CallCore {
       );
     }
     this.#p.audio.attach(message.streamSid, this.#p.now);
+    this.#handover.startWaiting();
     this.#maybeGreet();
   }
 
@@ -482,6 +483,9 @@ export class CallCore {
         return;
       case "reconnect_deadline":
         this.#handover.reconnectDeadline();
+        return;
+      case "waiting_sound":
+        this.#handover.waitingTick();
         return;
     }
   }

@@ -72,6 +72,14 @@ export interface CallCoreOptions {
    * could not be opened, before apologizing. 0: apologize at once. Default 5000.
    */
   reconnectWindowMs?: number;
+  /**
+   * Base64 20 ms μ-law frames the caller hears, looped, while no session is
+   * there (connecting or reconnecting) for longer than `waitingSoundAfterMs`.
+   * Empty or undefined: silence.
+   */
+  waitingSound?: readonly string[];
+  /** Ms without a session before the waiting sound starts. Default 1000. */
+  waitingSoundAfterMs?: number;
 }
 
 /** {@link CallCoreOptions} with every default applied. */
@@ -106,6 +114,8 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     renewAfterMs: options.renewAfterMs ?? 0,
     switchWaitMs: options.switchWaitMs ?? 15_000,
     reconnectWindowMs: options.reconnectWindowMs ?? 5000,
+    waitingSound: options.waitingSound ?? [],
+    waitingSoundAfterMs: options.waitingSoundAfterMs ?? 1000,
   };
 }
 

@@ -29,7 +29,9 @@ export type TimerName =
   /** Next attempt to reconnect after the OpenAI socket dropped. */
   | "reconnect_retry"
   /** The reconnect window is over: apologize and end the call. */
-  | "reconnect_deadline";
+  | "reconnect_deadline"
+  /** No session yet (or again): play the next bit of the waiting sound. */
+  | "waiting_sound";
 
 /** How a call ended. */
 export type CallOutcome =
