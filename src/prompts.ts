@@ -49,8 +49,6 @@ export function defaultGreeting(companyName: string): string {
 export interface CallPrompts {
   /** Instructions of the first response: say `greeting` word for word. */
   greeting(greeting: string): string;
-  /** Instructions of a filler while a slow tool runs: say `text` word for word. */
-  filler(text: string): string;
   /** After `end_call`: one short goodbye. */
   farewell: string;
   /** After `transfer_call`: say you are transferring the caller. */
@@ -61,14 +59,18 @@ export interface CallPrompts {
   idle: string;
   /** The server is shutting down: say goodbye and invite a call back. */
   drain: string;
+  /** An outbound call reached a voicemail: leave `message`, word for word. */
+  voicemail(message: string): string;
+  /** A tool takes long: one short sentence so the caller does not hear silence. */
+  toolFiller: string;
+  /** The user text item for keys the caller pressed (`digits`, e.g. "42#"). */
+  keypad(digits: string): string;
 }
 
 /** The default (English) wording of {@link CallPrompts}. */
 export const DEFAULT_CALL_PROMPTS: CallPrompts = {
   greeting: (greeting) =>
     `Greet the caller now by saying exactly this, and nothing else: "${greeting}"`,
-  filler: (text) =>
-    `While you wait for a tool's answer, say exactly this, and nothing else: "${text}" Do not call any tool.`,
   farewell:
     "The caller is ending the call. Say one short, warm goodbye sentence, then stop. Do not ask any question.",
   transfer:
@@ -79,7 +81,20 @@ export const DEFAULT_CALL_PROMPTS: CallPrompts = {
     "The caller has been silent for a while. In one short, polite sentence say you will end the call because you have not heard from them, and say goodbye. Do not ask any question.",
   drain:
     "The call has to end now because the service is restarting. Say one short, warm goodbye sentence and invite the caller to call back, then stop. Do not ask any question.",
+  voicemail: (message) =>
+    `You reached a voicemail box, not a person. Leave this message now, saying exactly this and nothing else: "${message}"`,
+  toolFiller:
+    "You are still waiting for a lookup to finish. In a few words tell the caller to hold on a moment (for example: One moment, please.). Say nothing else and do not answer their question yet.",
+  keypad: (digits) => `The caller pressed ${digits.split("").join(" ")} on the phone keypad.`,
 };
+
+/**
+ * The `toolFiller` wording that has the model say `text` (an agent's
+ * `filler`) word for word.
+ */
+export function toolFillerSaying(text: string): string {
+  return `You are still waiting for a lookup to finish. Say exactly this, and nothing else: "${text}" Do not answer the caller's question yet.`;
+}
 
 /** The default wording with `overrides` applied. */
 export function callPrompts(overrides: Partial<CallPrompts> = {}): CallPrompts {

@@ -8,6 +8,7 @@ import {
   functionCallOutput,
   responseCreate,
   truncateItem,
+  userText,
 } from "../src/openai/client_events.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
 
@@ -62,6 +63,8 @@ Deno.test("every client event builder produces a schema-valid GA event", () => {
     responseCreate(),
     responseCreate({ instructions: "Say bye.", toolChoice: "none", metadata: { p: "x" } }),
     clearInput(),
+    responseCreate({ instructions: "Say: one moment.", toolChoice: "none", conversation: "none" }),
+    userText("The caller pressed 4 2 on the phone keypad."),
   ].map((event) => JSON.parse(encodeClientEvent(event)));
   for (const event of events) assert.deepEqual(validateClientEvent(event), [], event.type);
   assert.equal(events[1].audio_end_ms, 1234);

@@ -36,6 +36,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import type { ClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
+import { type CallPrompts, toolFillerSaying } from "../prompts.ts";
 import { AgentBook } from "./agent_book.ts";
 import { type AgentProfile, environmentProfile } from "./agent_profile.ts";
 import { fillCallerTemplate } from "./caller_templates.ts";
@@ -78,8 +79,8 @@ export interface CallSetup {
   greeting: string | undefined;
   openaiUrl: string;
   tools: ToolDefinition[];
-  /** What the caller hears while a slow tool runs, by tool name. */
-  fillers: Record<string, string>;
+  /** The wording of the call (the agent's, its filler with `{{caller.*}}` filled). */
+  prompts: Partial<CallPrompts>;
 }
 
 /** The `session.update` the call core sends. */
@@ -186,11 +187,10 @@ export class AgentCalls {
         : fillCallerTemplate(profile.greeting, caller),
       openaiUrl: ready.openaiUrl,
       tools: ready.tools,
-      fillers: Object.fromEntries(
-        profile.httpTools.flatMap((tool) =>
-          tool.filler === undefined ? [] : [[tool.name, fillCallerTemplate(tool.filler, caller)]]
-        ),
-      ),
+      prompts: profile.filler === undefined ? profile.prompts : {
+        ...profile.prompts,
+        toolFiller: toolFillerSaying(fillCallerTemplate(profile.filler, caller)),
+      },
     };
   }
 

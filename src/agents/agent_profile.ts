@@ -209,7 +209,6 @@ function tools(
           url: tool.request.url,
           headers: tool.request.headers ?? {},
           timeoutMs: (tool.timeout_seconds ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS / 1000) * 1000,
-          filler: tool.filler ?? agent.filler,
         });
         break;
       case "mcp":

@@ -70,7 +70,6 @@ export interface HttpToolEntry {
   parameters: Record<string, unknown>;
   request: { method?: "GET" | "POST"; url: string; headers?: Record<string, string> };
   timeout_seconds?: number;
-  filler?: string;
 }
 
 /** An MCP server as written in the file. */

@@ -58,8 +58,6 @@ export interface HttpToolSpec {
   /** Request headers (may hold secrets; sent to the backend only). */
   headers: Record<string, string>;
   timeoutMs: number;
-  /** Said when the tool is slow (see the call core's filler). */
-  filler?: string | undefined;
 }
 
 /** What the model receives: the answer, or an error it can talk about. */

@@ -13,7 +13,6 @@ import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts"
 import { parseServerEvent } from "../openai/server_events.ts";
 import { encodeClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
-import { FillerPlanner } from "../agents/tool_filler.ts";
 import type { McpMonitor } from "../agents/mcp_monitor.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
 import {
@@ -68,10 +67,6 @@ export interface CallRunnerOptions {
   tools?: readonly ToolDefinition[];
   /** Ms a custom tool may run. Default 10000. */
   toolTimeoutMs?: number;
-  /** What the caller hears while a slow tool runs, by tool name (none: the model speaks for itself). */
-  fillers?: Readonly<Record<string, string>>;
-  /** Ms a tool may run in silence before its filler. Default 1000. */
-  fillerDelayMs?: number;
   /** Watches the MCP events of the session (logs, approval answers); none without MCP servers. */
   mcp?: McpMonitor;
   /**
@@ -138,8 +133,6 @@ export class CallRunner {
   #finish: { outcome: CallOutcome; reason: string } | undefined;
   #reported = false;
   #toolAborts = new Map<string, AbortController>();
-  #fillers: FillerPlanner;
-  #fillerTimer: ReturnType<typeof setTimeout> | undefined;
   #guard: StreamGuard;
   #invalidOpenAI = 0;
   #customParameters: Record<string, string> = {};
@@ -162,9 +155,6 @@ export class CallRunner {
     this.#maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.#startedAt = this.#now();
     this.#guard = new StreamGuard(options.guard);
-    this.#fillers = new FillerPlanner(
-      options.fillerDelayMs !== undefined ? { delayMs: options.fillerDelayMs } : {},
-    );
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
     this.#observer = options.observer;
     this.#core = new CallCore({
@@ -443,8 +433,6 @@ export class CallRunner {
     this.#toolAborts.set(callId, controller);
     const timeoutMs = this.#options.toolTimeoutMs ?? 10_000;
     const timer = setTimeout(() => controller.abort(new Error("tool timed out")), timeoutMs);
-    this.#fillers.toolStarted(callId, this.#options.fillers?.[name], this.#now());
-    this.#scheduleFiller();
     (async () => {
       let parsed: Record<string, unknown> = {};
       try {
@@ -478,8 +466,6 @@ export class CallRunner {
     ).then((output) => {
       clearTimeout(timer);
       this.#toolAborts.delete(callId);
-      this.#fillers.toolFinished(callId);
-      this.#scheduleFiller();
       if (!this.#core.finished) this.#dispatch({ type: "tool_result", callId, output });
     });
   }
@@ -495,26 +481,11 @@ export class CallRunner {
     for (const event of out.send) if (ws.readyState === OPEN) ws.send(JSON.stringify(event));
   }
 
-  /** Arms the timer of the next filler (see `agents/tool_filler.ts`), if one is due later. */
-  #scheduleFiller(): void {
-    clearTimeout(this.#fillerTimer);
-    this.#fillerTimer = undefined;
-    const at = this.#fillers.nextAt();
-    if (at === undefined || this.#core.finished) return;
-    this.#fillerTimer = setTimeout(() => {
-      this.#fillerTimer = undefined;
-      const text = this.#fillers.due(this.#now());
-      if (text !== undefined && !this.#core.finished) this.#dispatch({ type: "say_filler", text });
-      else this.#scheduleFiller();
-    }, Math.max(0, at - this.#now()));
-  }
-
   #onFinish(command: Extract<CallCommand, { type: "finish" }>): void {
     this.#finish = { outcome: command.outcome, reason: command.reason };
     this.#options.onOutcome?.(this.#core.callSid, command.outcome);
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
     for (const controller of this.#toolAborts.values()) controller.abort(new Error("call ended"));
-    clearTimeout(this.#fillerTimer);
     this.#closeOpenAI();
     const callSid = this.#core.callSid;
     const closeTwilio = (code: number, reason: string) => {

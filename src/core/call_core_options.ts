@@ -17,6 +17,8 @@
 import type { ClientEvent } from "../openai/client_events.ts";
 import { type CallPrompts, callPrompts } from "../prompts.ts";
 import { TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
+import type { AnswerWaitOptions } from "./answering_machine.ts";
+import type { KeypadOptions } from "./caller_keys.ts";
 
 /** Options of the call core. */
 export interface CallCoreOptions {
@@ -75,12 +77,36 @@ export interface CallCoreOptions {
    * could not be opened, before apologizing. 0: apologize at once. Default 5000.
    */
   reconnectWindowMs?: number;
+  /**
+   * Base64 20 ms μ-law frames the caller hears, looped, while no session is
+   * there (connecting or reconnecting) for longer than `waitingSoundAfterMs`.
+   * Empty or undefined: silence.
+   */
+  waitingSound?: readonly string[];
+  /** Ms without a session before the waiting sound starts. Default 1000. */
+  waitingSoundAfterMs?: number;
+  /** How the caller's keypad tones are gathered for the model. */
+  keypad?: KeypadOptions;
+  /**
+   * An outbound call: listen until Twilio's answering-machine result
+   * (`answered_by` input), then greet a person or leave the voicemail.
+   */
+  awaitAnswer?: AnswerWaitOptions;
+  /**
+   * Ms a custom tool may run in silence before the model says a short filler
+   * (an out-of-band response, see `prompts.toolFiller`); 0: never. Default 1000.
+   */
+  toolFillerAfterMs?: number;
 }
 
 /** {@link CallCoreOptions} with every default applied. */
 export type ResolvedCoreOptions =
-  & Required<Omit<CallCoreOptions, "greeting" | "prompts">>
-  & { greeting: string | undefined; prompts: CallPrompts };
+  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer">>
+  & {
+    greeting: string | undefined;
+    prompts: CallPrompts;
+    awaitAnswer: AnswerWaitOptions | undefined;
+  };
 
 /** Applies the defaults of {@link CallCoreOptions}. */
 export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOptions {
@@ -110,6 +136,11 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     renewAfterMs: options.renewAfterMs ?? 0,
     switchWaitMs: options.switchWaitMs ?? 15_000,
     reconnectWindowMs: options.reconnectWindowMs ?? 5000,
+    waitingSound: options.waitingSound ?? [],
+    waitingSoundAfterMs: options.waitingSoundAfterMs ?? 1000,
+    keypad: options.keypad ?? {},
+    awaitAnswer: options.awaitAnswer,
+    toolFillerAfterMs: options.toolFillerAfterMs ?? 1000,
   };
 }
 

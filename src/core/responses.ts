@@ -36,8 +36,6 @@ export class Responses {
   #pending: ResponseOptions | undefined;
   #lastRequested: ResponseOptions | undefined;
   #tools = new Set<string>();
-  /** Whether the last `response.create` was an interjection (a filler), not to be retried. */
-  #interjected = false;
 
   /** The response being generated, if any. */
   get active(): string | undefined {
@@ -100,26 +98,29 @@ export class Responses {
     this.#pending = undefined;
   }
 
-  /**
-   * A `response.create` while tools run (a filler), when nothing is in
-   * flight; the outputs' response then waits until this one is done.
-   */
-  interject(options: ResponseOptions): ClientEvent | undefined {
-    if (this.#tools.size === 0 || this.inFlight) return undefined;
-    this.#lastRequested = options;
-    this.#interjected = true;
-    this.#requested = true;
-    return responseCreate(options);
-  }
-
   /** The `response.create` to send now, when one waits and nothing is in flight. */
   next(): ClientEvent | undefined {
     if (this.#pending === undefined || this.#tools.size > 0 || this.inFlight) return undefined;
-    this.#interjected = false;
     this.#lastRequested = this.#pending;
     this.#pending = undefined;
     this.#requested = true;
     return responseCreate(this.#lastRequested);
+  }
+
+  /**
+   * An out-of-band response (e.g. a filler while a tool runs) may go now even
+   * though tool outputs are pending: the event, or undefined when a response
+   * is in flight. The next regular response waits until it is done.
+   */
+  outOfBand(options: ResponseOptions): ClientEvent | undefined {
+    if (this.inFlight) return undefined;
+    this.#requested = true;
+    return responseCreate({ ...options, conversation: "none" });
+  }
+
+  /** Whether a custom tool is running. */
+  get toolsRunning(): boolean {
+    return this.#tools.size > 0;
   }
 
   /**
@@ -129,12 +130,6 @@ export class Responses {
   conflict(): void {
     if (this.#lastRequested === undefined) return;
     this.#requested = false;
-    if (this.#interjected) {
-      // A filler that lost the race is not worth saying late.
-      this.#interjected = false;
-      this.#lastRequested = undefined;
-      return;
-    }
     this.#pending ??= this.#lastRequested;
     this.#lastRequested = undefined;
   }
