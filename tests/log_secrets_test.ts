@@ -43,7 +43,7 @@ Deno.test("a whole call logged at debug level leaks no key, token or phone numbe
     // A replayed token is refused; the refusal must not log the token.
     const replay = await h.call({
       callSid: call.callSid,
-      headers: { "x-twilio-signature": await twilioSignature(TWILIO_TOKEN, h.mediaStreamUrl) },
+      headers: { "x-twilio-signature": await twilioSignature(TWILIO_TOKEN, h.twilioStreamUrl) },
       customParameters: { streamToken: call.customParameters.streamToken, n: `${PHONE}` },
     });
     await replay.closed;
