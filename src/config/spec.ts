@@ -49,7 +49,9 @@ import {
   voice,
   waitingSound,
 } from "./server_kinds.ts";
-import { type SectionId, setting } from "./setting.ts";
+import { setting } from "./setting.ts";
+
+export { SECTIONS } from "./sections.ts";
 
 /** Default Realtime WebSocket endpoint (the `model` query parameter is added per call). */
 export const DEFAULT_REALTIME_URL = "wss://api.openai.com/v1/realtime";
@@ -77,71 +79,6 @@ const PRICE = number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"
 const onOff = mapped({ on: true, off: false });
 const serverVad = (env: Readonly<Record<string, string | undefined>>) =>
   (env.TURN_DETECTION?.trim().toLowerCase() || "server_vad") !== "semantic_vad";
-
-/** The sections of the docs: title and a short introduction. */
-export const SECTIONS: Readonly<Record<SectionId, { title: string; intro: string }>> = {
-  required: {
-    title: "Required",
-    intro: "The server does not start without these.",
-  },
-  openai: {
-    title: "OpenAI Realtime",
-    intro:
-      "Which Realtime endpoint, model and voice each call uses, and the optional session features. REASONING_EFFORT, TRUNCATION and PARALLEL_TOOL_CALLS are sent in `session.update` only when set, so the model's own defaults apply otherwise.",
-  },
-  server: {
-    title: "HTTP server",
-    intro:
-      "Where the server listens and the public address Twilio reaches it at. Twilio only connects media streams over `wss://`: the stream URL in the TwiML is always `wss://`, so the public address must serve TLS (a tunnel such as ngrok, or a TLS proxy).",
-  },
-  assistant: {
-    title: "Assistant behaviour",
-    intro: "What the assistant is told and says first.",
-  },
-  turns: {
-    title: "Turn detection",
-    intro:
-      "How OpenAI decides the caller finished speaking, and whether the caller can interrupt. The VAD_* knobs apply to one detector each; setting one for the other gives a start-up warning.",
-  },
-  ending: {
-    title: "Ending calls",
-    intro: "Timing of the hang-up after the assistant's farewell.",
-  },
-  twilio: {
-    title: "Twilio",
-    intro:
-      "Credentials (to check Twilio's signatures and to hang up or transfer calls through the REST API), the REST API address and the phone numbers.",
-  },
-  long_calls: {
-    title: "Long calls, reconnects and shutdown",
-    intro:
-      "Realtime sessions last at most 60 minutes and sockets drop: the bridge renews and reconnects sessions without the caller noticing, and drains calls on shutdown.",
-  },
-  logging: {
-    title: "Logging",
-    intro: "Log level and format. Secrets and phone numbers never appear in logs.",
-  },
-  security: {
-    title: "Security and limits",
-    intro:
-      "Only Twilio may start a call: webhooks and the media-stream upgrade carry Twilio's signature, and each stream a per-call token. Limits protect the server and your OpenAI bill.",
-  },
-  operations: {
-    title: "Operations: metrics and call records",
-    intro:
-      "Prometheus metrics and the record kept of each call (outcome, timings, token usage and an estimated cost).",
-  },
-  softphone: {
-    title: "Browser softphone and offline demo",
-    intro:
-      "For trying the server without a phone: `deno task dev` serves a softphone page, `deno task demo` also replaces OpenAI with a local stand-in.",
-  },
-  unsupported: {
-    title: "Not supported",
-    intro:
-      "Variables of other Realtime bridges that have no effect here; setting them gives a warning.",
-  },
-};
 
 /** The table, in the order problems are reported. */
 export const SETTINGS = [
@@ -172,7 +109,7 @@ export const SETTINGS = [
       default: DEFAULT_MODEL,
       section: "openai",
       doc:
-        "Realtime model; any model id is accepted (e.g. gpt-realtime-2.1-mini, gpt-realtime-2). See the model notes below.",
+        "Realtime model; any model id is accepted (e.g. gpt-realtime-2.1-mini, gpt-realtime-2). See docs/configuration.md for notes on the models.",
     },
   ),
   setting("PORT", "port", integer(0, 65535), {
@@ -220,7 +157,7 @@ export const SETTINGS = [
     emptyIsValue: true,
     section: "assistant",
     example: "Hello! Thanks for calling Acme Realty. How can I help you today?",
-    defaultDoc: "Hello! Thanks for calling <COMPANY_NAME>. How can I help you today?",
+    defaultDoc: "Hello! Thanks for calling `COMPANY_NAME`. How can I help you today?",
     doc:
       "What the assistant says first; off, none, false or an empty value means no greeting (the only variable where empty is not unset).",
   }),
@@ -362,7 +299,7 @@ export const SETTINGS = [
     secretToken("Copy it again from https://console.twilio.com without spaces or line breaks."),
     {
       secret: true,
-      section: "twilio",
+      section: "required",
       example: "",
       doc:
         "Twilio Auth Token, from https://console.twilio.com. Needed to check Twilio's signatures: without it every call is refused, unless TWILIO_SIGNATURE_CHECK=off.",
