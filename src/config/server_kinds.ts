@@ -77,12 +77,13 @@ export function apiKey(): Kind<string> {
   return {
     accepted: "an OpenAI API key from https://platform.openai.com/api-keys",
     parse(raw, ctx) {
+      if (isPlaceholderKey(raw)) return ctx.problem(PLACEHOLDER_API_KEY_PROBLEM);
       if (/\s/.test(raw)) {
         return ctx.problem(
           "OPENAI_API_KEY contains whitespace (value not shown). Copy the key again from https://platform.openai.com/api-keys without spaces or line breaks.",
         );
       }
-      return isPlaceholderKey(raw) ? ctx.problem(PLACEHOLDER_API_KEY_PROBLEM) : raw;
+      return raw;
     },
   };
 }
