@@ -146,11 +146,20 @@ export function setting<
   const K extends string | undefined,
   T,
   const O extends SettingOptions<T>,
->(env: E, key: K, kind: Kind<T>, options: O): Setting<E, K, T, HasDefault<O>> {
+>(env: E, key: K, kind: Kind<T>, options: O): Setting<E, K, T, HasDefault<O>> & CoreMs<O> {
   const hasDefault = options.default !== undefined || options.defaultValue !== undefined ||
     options.required !== undefined;
-  return { ...options, env, key, kind, hasDefault: hasDefault as HasDefault<O> };
+  return {
+    ...options,
+    env,
+    key,
+    kind,
+    hasDefault: hasDefault as HasDefault<O>,
+  } as Setting<E, K, T, HasDefault<O>> & CoreMs<O>;
 }
+
+/** Keeps the literal name of a row's `coreMs` option in its type (for `CoreTimings`). */
+type CoreMs<O> = O extends { coreMs: infer M extends string } ? { readonly coreMs: M } : unknown;
 
 /** The parsed value type of a row: `T`, or `T | undefined` when it has no default. */
 export type ValueOf<R> = R extends Setting<string, string | undefined, infer T, infer D>
