@@ -71,11 +71,11 @@ export function renderEnvExample(): string {
     out.push("", `# --- ${section.title} ---`);
     for (const row of rows) {
       const secret = row.secret ? " Secret: never logged." : "";
+      const fallback = defaultText(row, (text) => text === "" ? "empty" : text);
+      const stop = /[.?!]$/.test(fallback) ? "" : ".";
       out.push(
         ...comment(
-          `${row.doc} Accepted: ${row.kind.accepted}. Default: ${
-            defaultText(row, (text) => text === "" ? "empty" : text)
-          }.${secret}`,
+          `${row.doc} Accepted: ${row.kind.accepted}. Default: ${fallback}${stop}${secret}`,
         ),
       );
       const value = row.example ?? row.default ?? "";
