@@ -35,8 +35,8 @@ export {
   DEFAULT_REALTIME_URL,
   DEFAULT_TWILIO_API_BASE_URL,
   MISSING_API_KEY_PROBLEM,
-  SETTINGS,
-} from "./config/spec.ts";
+} from "./config/defaults.ts";
+export { SECTIONS, SETTINGS } from "./config/spec.ts";
 export {
   DEFAULT_TRANSCRIPTION_MODEL,
   defaultGreeting,

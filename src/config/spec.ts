@@ -23,7 +23,6 @@
  *
  * @module
  */
-import { DEFAULT_PRICES, type TokenPrices } from "../calls/prices.ts";
 import {
   boolean,
   choice,
@@ -49,25 +48,18 @@ import {
   voice,
   waitingSound,
 } from "./server_kinds.ts";
+import { priceRows } from "./price_rows.ts";
 import { setting } from "./setting.ts";
 
+import {
+  DEFAULT_CALL_STORE_PATH,
+  DEFAULT_MODEL,
+  DEFAULT_REALTIME_URL,
+  DEFAULT_TWILIO_API_BASE_URL,
+  MISSING_API_KEY_PROBLEM,
+} from "./defaults.ts";
+
 export { SECTIONS } from "./sections.ts";
-
-/** Default Realtime WebSocket endpoint (the `model` query parameter is added per call). */
-export const DEFAULT_REALTIME_URL = "wss://api.openai.com/v1/realtime";
-
-/** Default Realtime model. */
-export const DEFAULT_MODEL = "gpt-realtime-2.1";
-
-/** Default base URL of Twilio's REST API. */
-export const DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com";
-
-/** Default file of the call records (relative to the working directory). */
-export const DEFAULT_CALL_STORE_PATH = "calls.kv";
-
-/** Text of the problem reported when `OPENAI_API_KEY` is missing or empty. */
-export const MISSING_API_KEY_PROBLEM =
-  "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment.";
 
 /** Whether the server runs on Deno Deploy (shorter drain, managed KV). */
 function onDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -75,7 +67,6 @@ function onDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
 }
 
 const SECONDS = (from: string, to: number) => `a number of seconds from ${from} to ${to}`;
-const PRICE = number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000");
 const onOff = mapped({ on: true, off: false });
 const serverVad = (env: Readonly<Record<string, string | undefined>>) =>
   (env.TURN_DETECTION?.trim().toLowerCase() || "server_vad") !== "semantic_vad";
@@ -504,24 +495,6 @@ export const SETTINGS = [
     },
   ),
 ] as const;
-
-/** The price variables, one per {@link TokenPrices} field. */
-function priceRows() {
-  const row = <const E extends string>(env: E, field: keyof TokenPrices, what: string) =>
-    setting(env, undefined, PRICE, {
-      default: String(DEFAULT_PRICES[field]),
-      group: { name: "prices", field },
-      section: "operations",
-      doc: `Price of ${what}, USD per 1M tokens, for the cost estimate.`,
-    });
-  return [
-    row("PRICE_INPUT_TEXT_PER_MTOK", "inputText", "text input tokens"),
-    row("PRICE_INPUT_AUDIO_PER_MTOK", "inputAudio", "audio input tokens"),
-    row("PRICE_INPUT_CACHED_PER_MTOK", "inputCached", "cached input tokens"),
-    row("PRICE_OUTPUT_TEXT_PER_MTOK", "outputText", "text output tokens"),
-    row("PRICE_OUTPUT_AUDIO_PER_MTOK", "outputAudio", "audio output tokens"),
-  ] as const;
-}
 
 /** One row of {@link SETTINGS}. */
 export type SpecRow = (typeof SETTINGS)[number];
