@@ -31,6 +31,7 @@ export { coreTimings } from "./config/units.ts";
 export { realtimeUrl } from "./config/realtime_url.ts";
 export {
   DEFAULT_CALL_STORE_PATH,
+  DEFAULT_COMPANY_NAME,
   DEFAULT_MODEL,
   DEFAULT_REALTIME_URL,
   DEFAULT_TWILIO_API_BASE_URL,
@@ -44,6 +45,3 @@ export {
   TEMPERATURE_WARNING,
 } from "./config/rules.ts";
 export { isPlaceholderKey, PLACEHOLDER_API_KEY_PROBLEM, VOICES } from "./config/server_kinds.ts";
-
-/** Default company name used in the default system message and greeting. */
-export const DEFAULT_COMPANY_NAME = "Acme Realty";

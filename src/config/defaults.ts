@@ -30,3 +30,6 @@ export const DEFAULT_CALL_STORE_PATH = "calls.kv";
 /** Text of the problem reported when `OPENAI_API_KEY` is missing or empty. */
 export const MISSING_API_KEY_PROBLEM =
   "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment.";
+
+/** Default company name used in the default system message and greeting. */
+export const DEFAULT_COMPANY_NAME = "Acme Realty";

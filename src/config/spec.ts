@@ -53,6 +53,7 @@ import { setting } from "./setting.ts";
 
 import {
   DEFAULT_CALL_STORE_PATH,
+  DEFAULT_COMPANY_NAME,
   DEFAULT_MODEL,
   DEFAULT_REALTIME_URL,
   DEFAULT_TWILIO_API_BASE_URL,
@@ -127,7 +128,7 @@ export const SETTINGS = [
     doc: "Assistant voice.",
   }),
   setting("COMPANY_NAME", "companyName", text(), {
-    default: "Acme Realty",
+    default: DEFAULT_COMPANY_NAME,
     section: "assistant",
     doc: "Company name used in the default system message and greeting.",
   }),
