@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ConfigError, describeConfig, parseConfig } from "./src/config.ts";
+import { ConfigError, describeConfig, parseConfig, secretValues } from "./src/config.ts";
 import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { drainApp } from "./src/http/drain.ts";
@@ -37,14 +37,7 @@ export async function main(): Promise<number> {
     return 1;
   }
   const agents = new AgentsHolder(loaded.book);
-  const baseSecrets = [
-    config.openaiApiKey,
-    config.twilio?.authToken ?? "",
-    config.twilioAuthToken ?? "",
-    config.streamTokenSecret ?? "",
-    config.metricsToken ?? "",
-    config.callRecordWebhook?.secret ?? "",
-  ].filter((s) => s !== "");
+  const baseSecrets = secretValues(config);
   /** Every `${VAR}` value of the agents files loaded so far (a reload adds, never forgets). */
   const agentSecrets = new Set(loaded.secrets);
   const setUpLogging = () =>

@@ -135,8 +135,9 @@ async function callNumber(h: BridgeHarness, to: string, from = "+14155550100") {
   const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
   const answer = await h.webhook({ CallSid: callSid, From: from, To: to });
   assert.ok(answer.streamUrl, answer.body);
+  // Twilio signs the wss:// URL of the TwiML; the fakes reach the same path over ws://.
   const call = await h.call({
-    url: answer.streamUrl,
+    url: answer.streamUrl.replace(/^wss:/, "ws:"),
     callSid,
     headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, answer.streamUrl) },
     customParameters: answer.parameters,
@@ -149,7 +150,7 @@ Deno.test("the called number picks the agent: stream URL, bound token, model, vo
   try {
     await using h = await startBridge(backend.url);
     const { answer, call } = await callNumber(h, "+15005550001");
-    assert.equal(answer.streamUrl, `${h.mediaStreamUrl}/agent/listings/${call.callSid}`);
+    assert.equal(answer.streamUrl, `${h.twilioStreamUrl}/agent/listings/${call.callSid}`);
     assert.deepEqual(backend.contextAsked, [{
       from: "+14155550100",
       to: "+15005550001",
@@ -207,7 +208,7 @@ Deno.test("a stream that names another agent than its token (or its URL) is refu
       });
       const url = path(callSid, answer.streamUrl!);
       const call = await h.call({
-        url,
+        url: url.replace(/^wss:/, "ws:"),
         callSid,
         headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url) },
         customParameters: { ...answer.parameters, agent },
@@ -215,7 +216,7 @@ Deno.test("a stream that names another agent than its token (or its URL) is refu
       return await call.closed;
     };
     // The URL and the agent parameter agree on front-desk, but the token binds listings.
-    const forged = await attempt(() => `${h.mediaStreamUrl}/agent/front-desk`, "front-desk");
+    const forged = await attempt(() => `${h.twilioStreamUrl}/agent/front-desk`, "front-desk");
     assert.equal(forged.code, 1008);
     assert.match(forged.reason, /stream token bad signature/);
     // The URL says listings, the parameter another agent.

@@ -9,7 +9,11 @@ import { parseAgentsFile } from "../src/agents/agents_file.ts";
 import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
 import { parseConfig } from "../src/config.ts";
 
-const config = parseConfig({ OPENAI_API_KEY: "sk-x", VOICE: "cedar", GREETING: "Hello from env." });
+const config = parseConfig({
+  OPENAI_API_KEY: "sk-test-0123456789abcdefghij",
+  VOICE: "cedar",
+  GREETING: "Hello from env.",
+});
 const ENV = { LISTINGS_TOKEN: "listings-secret-123", CALENDAR_MCP_TOKEN: "calendar-secret-456" };
 
 function docsExample(): string {

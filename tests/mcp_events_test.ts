@@ -30,7 +30,7 @@ const calendar = {
 };
 
 Deno.test("an MCP declaration in session.update is valid GA (strict client schema)", () => {
-  const config = parseConfig({ OPENAI_API_KEY: "sk-x" });
+  const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
   const event = buildSessionUpdate(config);
   const withMcp = {
     ...event,

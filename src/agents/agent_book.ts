@@ -9,7 +9,7 @@
  * import assert from "node:assert/strict";
  * import { parseConfig } from "../config.ts";
  * import { AgentsHolder, loadAgents } from "./agent_book.ts";
- * const config = parseConfig({ OPENAI_API_KEY: "sk-x" });
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const files: Record<string, string> = {
  *   "agents.yaml": "agents:\n  - name: front-desk\n  - name: listings\n    numbers: ['+15005550001']\n",
  * };

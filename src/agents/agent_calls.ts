@@ -19,7 +19,7 @@
  * import { parseConfig } from "../config.ts";
  * import { AgentCalls } from "./agent_calls.ts";
  * import { loadAgents } from "./agent_book.ts";
- * const config = parseConfig({ OPENAI_API_KEY: "sk-x" });
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const loaded = loadAgents({ config, file: { path: "a.yaml", required: true }, env: {},
  *   readTextFile: () => "agents:\n  - name: main\n  - name: sales\n    numbers: ['+15005550001']\n" });
  * if (!loaded.ok) throw new Error();

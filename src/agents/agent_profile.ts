@@ -12,7 +12,7 @@
  * import assert from "node:assert/strict";
  * import { parseConfig } from "../config.ts";
  * import { environmentProfile, fileProfiles } from "./agent_profile.ts";
- * const config = parseConfig({ OPENAI_API_KEY: "sk-x", VOICE: "cedar" });
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij", VOICE: "cedar" });
  * assert.equal(environmentProfile(config).voice, "cedar");
  * const [listings] = fileProfiles(
  *   { agents: [{ name: "listings", voice: "marin", greeting: null }] }, new Map(), config,
@@ -105,7 +105,7 @@ export function environmentProfile(config: Config): AgentProfile {
     filler: undefined,
     voice: config.voice,
     model: config.openaiModel,
-    reasoningEffort: undefined,
+    reasoningEffort: config.reasoningEffort,
     turnDetection: config.turnDetection,
     language: undefined,
     httpTools: [],
@@ -142,7 +142,7 @@ export function fileProfiles(
     filler: agent.filler,
     voice: agent.voice ?? base.voice,
     model: agent.model ?? base.model,
-    reasoningEffort: agent.reasoning_effort,
+    reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
     ...tools(agent),

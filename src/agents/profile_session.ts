@@ -14,7 +14,7 @@
  * import { parseConfig } from "../config.ts";
  * import { environmentProfile } from "./agent_profile.ts";
  * import { profileSessionUpdate } from "./profile_session.ts";
- * const config = parseConfig({ OPENAI_API_KEY: "sk-x" });
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const profile = { ...environmentProfile(config), voice: "marin", instructions: "Hi {{caller.name|there}}." };
  * const event = profileSessionUpdate(profile, config, [], { name: "Ada" });
  * assert.equal(event.session.audio.output.voice, "marin");
@@ -25,6 +25,7 @@
  */
 import type { Config } from "../config_types.ts";
 import { buildSessionUpdate } from "../openai/session_config.ts";
+import { realtimeUrl } from "../config/realtime_url.ts";
 import { mcpToolDeclaration } from "../openai/mcp_events.ts";
 import { type ToolDefinition, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentProfile } from "./agent_profile.ts";
@@ -51,6 +52,9 @@ export function profileSessionUpdate(
     noiseReduction: config.noiseReduction,
     transcriptionModel: config.transcriptionModel,
     transferNumber: transfer?.number,
+    reasoningEffort: profile.reasoningEffort,
+    truncation: config.truncation,
+    parallelToolCalls: config.parallelToolCalls,
   }, tools);
   const session = event.session;
   const transcription = session.audio.input.transcription;
@@ -75,9 +79,6 @@ export function profileSessionUpdate(
         ),
         ...profile.mcpServers.map(mcpToolDeclaration),
       ],
-      ...(profile.reasoningEffort !== undefined
-        ? { reasoning: { effort: profile.reasoningEffort } }
-        : {}),
     },
   };
 }
@@ -102,6 +103,5 @@ export function profileTools(
 
 /** The Realtime WebSocket URL for the profile's model. */
 export function profileRealtimeUrl(profile: AgentProfile, config: Config): string {
-  const base = config.openaiRealtimeUrl;
-  return `${base}${base.includes("?") ? "&" : "?"}model=${encodeURIComponent(profile.model)}`;
+  return realtimeUrl({ openaiRealtimeUrl: config.openaiRealtimeUrl, openaiModel: profile.model });
 }
