@@ -7,7 +7,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
-import { coreTimings, realtimeUrl, twilioCredentials } from "../config.ts";
+import { coreTimings, twilioCredentials } from "../config.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call_runner.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
