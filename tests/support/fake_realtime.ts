@@ -708,7 +708,7 @@ export class FakeRealtimeSession {
   // ---- private --------------------------------------------------------------------------------
 
   #emit(events: ServerEvent[], strict = true): AnyEvent[] {
-    return events.map((event) => {
+    const sent = events.map((event) => {
       const { type, event_id: eventId, ...rest } = event;
       const ordered: AnyEvent = { type, event_id: eventId ?? makeId("event"), ...rest };
       const errors = validateServerEvent(ordered, { strict });
@@ -719,6 +719,11 @@ export class FakeRealtimeSession {
       this.#transmit(ordered);
       return ordered;
     });
+    if (events.some((e) => e.type === "response.done")) {
+      // A scripted response ended here (finished, or cancelled by the client or a barge-in).
+      for (const script of this.#scripts) if (script.response.done) script.stop();
+    }
+    return sent;
   }
 
   #receivedTypes(): string {
