@@ -45,6 +45,17 @@ class TestClient {
     this.socket.send(JSON.stringify(event));
   }
 
+  /** Sends `conversation.item.truncate` of content part 0 (with `event_id` when given). */
+  truncate(itemId: string, audioEndMs: number, eventId?: string): void {
+    this.send({
+      type: "conversation.item.truncate",
+      ...(eventId === undefined ? {} : { event_id: eventId }),
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: audioEndMs,
+    });
+  }
+
   types(): string[] {
     return this.events.map((e) => e.type);
   }
@@ -631,31 +642,14 @@ Deno.test("fake realtime: barge-in inside the second item stops the response; th
     assert.ok(!client.events.some((e) => e.item_id === third || e.item?.id === third));
 
     // The client truncates the item being heard, at its own heard ms: past its audio is refused.
-    client.send({
-      type: "conversation.item.truncate",
-      event_id: "t_past",
-      item_id: second,
-      content_index: 0,
-      audio_end_ms: 201,
-    });
+    client.truncate(second, 201, "t_past");
     const refused = await client.waitFor("error", (e) => e.error.event_id === "t_past");
     assert.equal(refused.error.message, "Audio content of 200ms is already shorter than 201ms");
-    client.send({
-      type: "conversation.item.truncate",
-      item_id: second,
-      content_index: 0,
-      audio_end_ms: 150,
-    });
+    client.truncate(second, 150);
     const truncated = await client.waitFor("conversation.item.truncated");
     assert.deepEqual([truncated.item_id, truncated.audio_end_ms], [second, 150]);
     // The first item's audio is its own: 200 ms, not the response's 400.
-    client.send({
-      type: "conversation.item.truncate",
-      event_id: "t_first",
-      item_id: first,
-      content_index: 0,
-      audio_end_ms: 250,
-    });
+    client.truncate(first, 250, "t_first");
     const first250 = await client.waitFor("error", (e) => e.error.event_id === "t_first");
     assert.equal(first250.error.param, "audio_end_ms");
     assert.deepEqual(session.rejectedTruncates.map((r) => [r.event.item_id, r.sentMs]), [
@@ -675,12 +669,7 @@ Deno.test("fake realtime: a truncate or response.cancel from the client stops a 
       items: [{ audioMs: 300, value: 0x51 }, { audioMs: 300, value: 0x52 }],
     });
     for (let i = 0; i < 3; i++) a.step(); // created, opened, one delta
-    client.send({
-      type: "conversation.item.truncate",
-      item_id: a.itemIds[0],
-      content_index: 0,
-      audio_end_ms: 40,
-    });
+    client.truncate(a.itemIds[0], 40);
     const doneA = await client.waitFor("response.done", (e) => e.response.id === a.response.id);
     const truncatedAt = client.events.findIndex((e) => e.type === "conversation.item.truncated");
     assert.ok(truncatedAt >= 0 && truncatedAt < client.events.indexOf(doneA));

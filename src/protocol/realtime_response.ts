@@ -107,7 +107,6 @@ export class RealtimeResponse {
   #audioBytes = 0;
   #open: { itemId: string; index: number; previous: string | null; transcript: string } | undefined;
   #transcriptChars = 0;
-  #previousOf = new Map<string, string | null>();
 
   constructor(options: RealtimeResponseOptions) {
     this.id = options.id ?? realtimeId("resp");
@@ -164,19 +163,10 @@ export class RealtimeResponse {
       role: "assistant",
       content: [],
     };
-    const index = this.output.length;
-    this.output.push(item);
-    const previous = this.#conversation.add(item);
-    this.#previousOf.set(itemId, previous);
+    const { index, previous, added } = this.#addOutputItem(item);
     this.#open = { itemId, index, previous, transcript: "" };
     events.push(
-      {
-        type: "response.output_item.added",
-        response_id: this.id,
-        output_index: index,
-        item: { ...item },
-      },
-      { type: "conversation.item.added", previous_item_id: previous, item: { ...item } },
+      ...added,
       {
         type: "response.content_part.added",
         ...this.#partBase(),
@@ -244,7 +234,6 @@ export class RealtimeResponse {
   ): { callId: string; itemId: string; events: ServerEvent[] } {
     if (this.done) return { callId, itemId, events: [] };
     const argumentsText = typeof args === "string" ? args : JSON.stringify(args);
-    const index = this.output.length;
     const item: ConversationItem = {
       id: itemId,
       object: "realtime.item",
@@ -254,18 +243,10 @@ export class RealtimeResponse {
       call_id: callId,
       arguments: "",
     };
-    this.output.push(item);
-    const previous = this.#conversation.add(item);
-    this.#previousOf.set(itemId, previous);
+    const { index, previous, added } = this.#addOutputItem(item);
     const base = { response_id: this.id, item_id: itemId, output_index: index, call_id: callId };
     const events: ServerEvent[] = [
-      {
-        type: "response.output_item.added",
-        response_id: this.id,
-        output_index: index,
-        item: { ...item },
-      },
-      { type: "conversation.item.added", previous_item_id: previous, item: { ...item } },
+      ...added,
       { type: "response.function_call_arguments.delta", ...base, delta: argumentsText },
       { type: "response.function_call_arguments.done", ...base, name, arguments: argumentsText },
     ];
@@ -309,6 +290,28 @@ export class RealtimeResponse {
     const events = this.closeMessage("incomplete");
     events.push(...this.#end("cancelled", { type: "cancelled", reason, error: null }));
     return events;
+  }
+
+  /** Adds an item to the output and the conversation: its two `…added` events. */
+  #addOutputItem(
+    item: ConversationItem,
+  ): { index: number; previous: string | null; added: ServerEvent[] } {
+    const index = this.output.length;
+    this.output.push(item);
+    const previous = this.#conversation.add(item);
+    return {
+      index,
+      previous,
+      added: [
+        {
+          type: "response.output_item.added",
+          response_id: this.id,
+          output_index: index,
+          item: { ...item },
+        },
+        { type: "conversation.item.added", previous_item_id: previous, item: { ...item } },
+      ],
+    };
   }
 
   #partBase() {
