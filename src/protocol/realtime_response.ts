@@ -38,7 +38,7 @@
  */
 import type { ConversationItem, RealtimeConversation } from "./realtime_conversation.ts";
 import { realtimeId } from "./realtime_ids.ts";
-import { encodeBase64 } from "../demo/base64.ts";
+import { encodeBase64 } from "./base64.ts";
 
 /** A server event before its `event_id` is stamped (plain JSON). */
 export type ServerEvent = { type: string; [key: string]: unknown };

@@ -4,7 +4,11 @@
  * It listens on 127.0.0.1 (random port), accepts `/v1/realtime` upgrades that offer the
  * `realtime` subprotocol, validates every client event against the strict GA schema (answering
  * `error` events like the live API) and lets tests script the assistant's side (speech events,
- * audio responses, function calls, cancellations).
+ * audio responses, function calls, cancellations, responses with several output items).
+ *
+ * What the server does (session defaults and merge, ids, truncate rules, response event
+ * sequences, usage) is the Realtime server kit in `src/protocol/`, shared with the demo
+ * stand-in; this module is its socket adapter plus the recording tests read.
  *
  * @module
  */

@@ -5,7 +5,8 @@
  * Twilio's shape, streams caller audio, and simulates Twilio's playback of what the bridge sends:
  * outbound audio is queued and played in real time (8 μ-law bytes per ms), `mark`s are echoed when
  * the audio queued before them has played, and `clear` flushes unplayed audio and echoes every
- * pending mark at once. Every outbound message is checked against Twilio's shape.
+ * pending mark at once (the shared play-out model, `src/protocol/twilio_playout.ts`). Every
+ * outbound message is checked against Twilio's shape.
  *
  * @module
  */
