@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { Ajv, type ErrorObject } from "ajv/dist/ajv.js";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv/dist/ajv.js";
 import { LineCounter, parseDocument } from "yaml";
 import schema from "../../schemas/agents.schema.json" with { type: "json" };
 import { compileParameters } from "./http_tool.ts";
@@ -131,14 +131,19 @@ const RESERVED_TOOL_NAMES = new Set(["end_call", "transfer_call"]);
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const PLACEHOLDER = /\{([A-Za-z0-9_]+)\}/g;
 
-const ajv = new Ajv({
-  allErrors: true,
-  discriminator: true,
-  verbose: true,
-  strict: true,
-  strictRequired: false,
-});
-const validateFile = ajv.compile<AgentsFileData>(schema);
+let validator: ValidateFunction<AgentsFileData> | undefined;
+
+/** The schema's validator, compiled on first use (not at import: most servers have no file). */
+function validateFile(data: unknown): data is AgentsFileData {
+  validator ??= new Ajv({
+    allErrors: true,
+    discriminator: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+  }).compile<AgentsFileData>(schema);
+  return validator(data);
+}
 
 type Segment = string | number;
 
@@ -186,7 +191,7 @@ export function parseAgentsFile(text: string, options: ParseAgentsFileOptions): 
   const secrets: string[] = [];
   const data = resolveVariables(doc.toJS(), [], options.env, secrets, problem);
   if (!validateFile(data)) {
-    for (const [path, message] of schemaProblems(validateFile.errors ?? [])) problem(path, message);
+    for (const [path, message] of schemaProblems(validator?.errors ?? [])) problem(path, message);
     return { ok: false, problems };
   }
   const instructions = checkRules(data, options, problem);

@@ -77,7 +77,7 @@ export interface HttpToolOptions {
   fetch?: typeof fetch;
 }
 
-const argumentsAjv = new Ajv({ allErrors: true, strict: false });
+let argumentsAjv: Ajv | undefined;
 const PLACEHOLDER = /\{([A-Za-z0-9_]+)\}/g;
 
 /**
@@ -85,6 +85,7 @@ const PLACEHOLDER = /\{([A-Za-z0-9_]+)\}/g;
  * not a valid JSON Schema.
  */
 export function compileParameters(parameters: Record<string, unknown>): ValidateFunction {
+  argumentsAjv ??= new Ajv({ allErrors: true, strict: false });
   return argumentsAjv.compile(parameters);
 }
 
