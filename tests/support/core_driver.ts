@@ -196,6 +196,11 @@ export class CoreDriver {
     return this.input({ type: "peer_stalled", peer, bufferedBytes });
   }
 
+  /** Twilio's answering-machine detection result for an outbound call (`AnsweredBy`). */
+  answeredBy(answeredBy: string): CallCommand[] {
+    return this.input({ type: "answered_by", answeredBy });
+  }
+
   /** Begins the call: socket open, connected, start, OpenAI open. */
   startCall(): CallCommand[] {
     this.begin();
