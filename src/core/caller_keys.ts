@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Keypad } from "./keypad.ts";
+ * import { Keypad } from "./caller_keys.ts";
  * const keypad = new Keypad({ collectUntil: "#", timeoutMs: 3000 });
  * assert.equal(keypad.press("4"), "wait");
  * assert.equal(keypad.press("2"), "wait");
