@@ -36,7 +36,6 @@ import * as server from "./realtime_server_events.ts";
 import * as twilio from "./twilio_stream_messages.ts";
 
 // Moved to playout_driving.ts; re-exported for branches that import them from here.
-export { type AudioChunk, bargeInIsExact, deliver, tick } from "./playout_driving.ts";
 
 /** Default session.update used by the driver. */
 export const SESSION_UPDATE = {

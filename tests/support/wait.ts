@@ -133,7 +133,3 @@ export class Waiters<T> {
     this.#waiters.delete(waiter);
   }
 }
-
-// Base64 lives in base64.ts; re-exported here until the fakes (fake_realtime.ts, fake_twilio.ts)
-// import it from there.
-export { decodeBase64, encodeBase64, isBase64 } from "./base64.ts";
