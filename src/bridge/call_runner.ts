@@ -95,6 +95,8 @@ const CONNECTING = 0;
 const CLOSED = 3;
 /** Ms to wait for Twilio to close the stream after a REST hang-up. */
 const HANG_UP_CLOSE_MS = 5000;
+/** Ms to wait for Twilio to close the stream after its `stop` before closing it ourselves. */
+const STOP_CLOSE_MS = 2000;
 /**
  * Ms after ending a call for a stalled peer before the call is reported over
  * even though that socket has not closed: a peer that does not read cannot
@@ -497,7 +499,11 @@ export class CallRunner {
         );
         return;
       case "none":
-        closeTwilio(1000, "call ended");
+        // Twilio sent `stop` and closes the socket itself. Closing first while it still sends
+        // makes Deno drop the connection (the peer sees a reset, not a close): wait for it.
+        if (this.#twilio.readyState === OPEN) {
+          this.#closeTimer = setTimeout(() => closeTwilio(1000, "call ended"), STOP_CLOSE_MS);
+        }
         return;
     }
   }
