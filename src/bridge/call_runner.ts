@@ -11,6 +11,11 @@ import { CallCore, type CallCoreOptions, type CallStats } from "../core/call_cor
 import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/call_types.ts";
 import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
 import { parseServerEvent } from "../openai/server_events.ts";
+import {
+  classifyUpgradeFailure,
+  describeUpgradeFailure,
+  type UpgradeFailure,
+} from "../openai/upgrade_failure.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
 import { parseTwilioMessage, type TwilioStart } from "../twilio/media_stream_messages.ts";
@@ -229,20 +234,38 @@ export class CallRunner {
         this.#relayed("openai_to_caller", received);
       }
     });
+    let upgradeError: string | undefined;
     ws.addEventListener("close", (e) => {
+      const failure = opened ? undefined : classifyUpgradeFailure(upgradeError);
+      if (failure !== undefined) this.#openaiRefused(failure);
       this.#dispatch({
         type: "openai_closed",
         code: e.code,
         reason: e.reason.slice(0, 200),
         opened,
         generation,
+        ...(failure?.kind === "auth" ? { failure: "auth" as const } : {}),
       });
       if (this.#openai.get(generation) === ws) this.#openai.delete(generation);
       this.#maybeReport();
     });
-    ws.addEventListener("error", () => {
+    ws.addEventListener("error", (e) => {
+      // Deno reports a refused upgrade's HTTP status only here, not in the close event.
+      if (e instanceof ErrorEvent) upgradeError = e.message;
       this.#log.debug("OpenAI socket error event.");
     });
+  }
+
+  /** The OpenAI upgrade failed: say why (never the key) and tell the observer. */
+  #openaiRefused(failure: UpgradeFailure): void {
+    const status = failure.kind === "network" ? undefined : failure.status;
+    if (failure.kind === "auth") this.#log.error(describeUpgradeFailure(failure), { status });
+    else this.#log.warn(describeUpgradeFailure(failure), { status });
+    try {
+      this.#observer?.openaiRefused?.(failure);
+    } catch (error) {
+      this.#observerFailed(error);
+    }
   }
 
   #onTwilioMessage(e: MessageEvent): void {

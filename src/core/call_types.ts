@@ -56,8 +56,18 @@ export type CallInput =
    */
   | { type: "openai_open"; generation?: number }
   | { type: "openai_event"; event: ServerEvent; generation?: number }
-  /** The OpenAI socket closed or could not be opened. */
-  | { type: "openai_closed"; code: number; reason: string; opened: boolean; generation?: number }
+  /**
+   * The OpenAI socket closed or could not be opened. `failure: "auth"`: the
+   * upgrade was refused with HTTP 401/403 (the API key), which retrying cannot fix.
+   */
+  | {
+    type: "openai_closed";
+    code: number;
+    reason: string;
+    opened: boolean;
+    generation?: number;
+    failure?: "auth";
+  }
   /**
    * The server is shutting down: say a short goodbye and hang up, or with
    * `immediate` hang up now.
