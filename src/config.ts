@@ -260,6 +260,14 @@ export function parseConfig(
     );
   }
 
+  const twilioApiBaseUrl = parseTwilioApiBaseUrl(reader);
+  const twilioPhoneNumber = reader.text("TWILIO_PHONE_NUMBER");
+  if (twilioPhoneNumber !== undefined && !/^\+[1-9][0-9]{6,14}$/.test(twilioPhoneNumber)) {
+    reader.problem(
+      "TWILIO_PHONE_NUMBER must be a phone number in E.164 form, e.g. +14155550123 (value not shown).",
+    );
+  }
+
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
 
   return {
@@ -290,6 +298,8 @@ export function parseConfig(
     realtimeReconnectSeconds,
     drainSeconds,
     transferNumber,
+    twilioApiBaseUrl,
+    twilioPhoneNumber,
   };
 }
 
@@ -352,6 +362,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     realtimeReconnectSeconds: config.realtimeReconnectSeconds,
     drainSeconds: config.drainSeconds,
     transferNumber: config.transferNumber === undefined ? "not set" : "set",
+    twilioApiBaseUrl: config.twilioApiBaseUrl,
+    twilioPhoneNumber: config.twilioPhoneNumber === undefined ? "not set" : "set",
   };
 }
 
@@ -644,6 +656,32 @@ function parseTurnDetection(reader: EnvReader): TurnDetection {
     silenceDurationMs: reader.integer("VAD_SILENCE_DURATION_MS", 500, 0, 10000),
     interruptResponse,
   };
+}
+
+/** Default of `TWILIO_API_BASE_URL`. */
+export const DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com";
+
+function parseTwilioApiBaseUrl(reader: EnvReader): string {
+  const value = reader.raw("TWILIO_API_BASE_URL");
+  if (value === undefined) return DEFAULT_TWILIO_API_BASE_URL;
+  const accepted =
+    "an https:// URL such as https://api.twilio.com or https://api.dublin.ie1.twilio.com (http:// only for a local test server)";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    reader.invalid("TWILIO_API_BASE_URL", accepted, value);
+    return DEFAULT_TWILIO_API_BASE_URL;
+  }
+  const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(url.hostname);
+  if (
+    (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) ||
+    url.search !== "" || url.hash !== ""
+  ) {
+    reader.invalid("TWILIO_API_BASE_URL", accepted, value);
+    return DEFAULT_TWILIO_API_BASE_URL;
+  }
+  return value.replace(/\/+$/, "");
 }
 
 function parseTwilio(reader: EnvReader): Config["twilio"] {

@@ -129,4 +129,11 @@ export interface Config {
    * when the assistant cannot transfer calls.
    */
   transferNumber: string | undefined;
+  /**
+   * Base URL of every Twilio REST call (hang-up, doctor, outbound calls),
+   * without trailing slash; default `https://api.twilio.com`.
+   */
+  twilioApiBaseUrl: string;
+  /** The Twilio phone number (E.164) of this server, or undefined. */
+  twilioPhoneNumber: string | undefined;
 }

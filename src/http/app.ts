@@ -163,7 +163,9 @@ export function createApp(options: AppOptions): App {
   const calls = new Set<CallRunner>();
   const outcomes = new CallOutcomes();
   const hangUp = options.hangUp ??
-    (config.twilio !== undefined ? createTwilioHangUp(config.twilio) : undefined);
+    (config.twilio !== undefined
+      ? createTwilioHangUp({ ...config.twilio, baseUrl: config.twilioApiBaseUrl })
+      : undefined);
   const sessionUpdate = JSON.stringify(buildSessionUpdate(config, options.tools ?? []));
   const openaiUrl = `${config.openaiRealtimeUrl}${
     config.openaiRealtimeUrl.includes("?") ? "&" : "?"
