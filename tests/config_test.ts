@@ -96,6 +96,8 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     realtimeReconnectSeconds: 5,
     drainSeconds: 30,
     transferNumber: undefined,
+    twilioApiBaseUrl: "https://api.twilio.com",
+    twilioPhoneNumber: undefined,
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);
