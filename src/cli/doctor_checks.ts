@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { twilioCredentials } from "../config.ts";
 import type { Config } from "../config_types.ts";
 import { TwilioRestClient, TwilioRestError } from "../twilio/rest_client.ts";
 
@@ -160,7 +161,8 @@ async function checkTwilio(
   fetcher: typeof fetch,
   timeoutMs: number,
 ): Promise<DoctorCheck[]> {
-  if (config.twilio === undefined) {
+  const credentials = twilioCredentials(config);
+  if (credentials === undefined) {
     const hint =
       "Set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (from https://console.twilio.com) to check them and the number's webhook.";
     return [
@@ -169,7 +171,7 @@ async function checkTwilio(
     ];
   }
   const client = new TwilioRestClient({
-    ...config.twilio,
+    ...credentials,
     baseUrl: config.twilioApiBaseUrl,
     fetch: fetcher,
     timeoutMs,

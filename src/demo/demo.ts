@@ -106,6 +106,7 @@ async function main(): Promise<number> {
   }
   await configureLogging({ level: config.logLevel, format: config.logFormat, secrets: [] });
   const log = getBridgeLogger("demo");
+  for (const warning of config.warnings) log.warn(warning);
   let demo: RunningDemo;
   try {
     demo = startDemo({

@@ -7,14 +7,27 @@
  */
 import { CallCore, type CallCoreOptions } from "../../src/core/call_core.ts";
 import type { CallCommand, CallInput } from "../../src/core/call_types.ts";
+import { encodeClientEvent } from "../../src/openai/client_events.ts";
 import { parseServerEvent } from "../../src/openai/server_events.ts";
-import { parseTwilioMessage } from "../../src/twilio/media_stream_messages.ts";
+import { TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
+import { encodeTwilioMessage, parseTwilioMessage } from "../../src/twilio/media_stream_messages.ts";
 
 /** Default session.update used by the driver. */
-export const SESSION_UPDATE = JSON.stringify({
+export const SESSION_UPDATE = {
   type: "session.update",
   session: { type: "realtime", instructions: "Be brief." },
-});
+} as const;
+
+/** An input whose `generation` may be left out. */
+type GenerationOptional<T> = T extends { generation: number }
+  ? Omit<T, "generation"> & { generation?: number }
+  : T;
+
+/**
+ * A core input; for inputs about an OpenAI socket `generation` may be left
+ * out: the driver fills in the session the call currently uses.
+ */
+export type DriverInput = GenerationOptional<CallInput>;
 
 export const STREAM_SID = "MZ00000000000000000000000000000001";
 export const CALL_SID = "CA00000000000000000000000000000001";
@@ -36,13 +49,27 @@ export class CoreDriver {
   /** Active timers by name: due time. */
   readonly timers = new Map<string, number>();
 
+  /** The generation of the session the call uses (or used last, while reconnecting). */
+  #current = 1;
+
   constructor(options: Partial<CallCoreOptions> = {}) {
     this.core = new CallCore({ sessionUpdate: SESSION_UPDATE, ...options });
   }
 
+  #currentGeneration(): number {
+    const session = this.core.session;
+    if ("generation" in session) this.#current = session.generation;
+    return this.#current;
+  }
+
   /** Feeds one input; returns the commands it produced. */
-  input(input: CallInput): CallCommand[] {
-    const out = this.core.handle(input, this.now);
+  input(input: DriverInput): CallCommand[] {
+    const full = (input.type === "openai_open" || input.type === "openai_event" ||
+        input.type === "openai_closed") && input.generation === undefined
+      ? { ...input, generation: this.#currentGeneration() } as CallInput
+      : input as CallInput;
+    const out = this.core.handle(full, this.now);
+    this.#currentGeneration();
     for (const c of out) {
       if (c.type === "set_timer") this.timers.set(c.name, this.now + c.delayMs);
       if (c.type === "cancel_timer") this.timers.delete(c.name);
@@ -185,14 +212,16 @@ export class CoreDriver {
     });
   }
 
-  /** JSON sent to OpenAI by `commands` (or all commands). */
+  /** What OpenAI receives from `commands` (or all commands), parsed from the encoded wire text. */
   sentToOpenAI(commands: CallCommand[] = this.commands): Record<string, unknown>[] {
-    return commands.flatMap((c) => c.type === "send_openai" ? [JSON.parse(c.data)] : []);
+    return sentToOpenAI(commands);
   }
 
-  /** JSON sent to Twilio by `commands` (or all commands). */
+  /** What Twilio receives from `commands` (or all commands), parsed from the encoded wire text. */
   sentToTwilio(commands: CallCommand[] = this.commands): Record<string, unknown>[] {
-    return commands.flatMap((c) => c.type === "send_twilio" ? [JSON.parse(c.data)] : []);
+    return commands.flatMap((c) =>
+      c.type === "to_twilio" ? [JSON.parse(encodeTwilioMessage(c.message))] : []
+    );
   }
 
   /** Names of marks sent to Twilio in `commands`. */
@@ -204,16 +233,35 @@ export class CoreDriver {
 }
 
 /**
+ * What OpenAI receives from `commands` (of session `generation`, or every
+ * session), parsed from the text the runner's encoder writes.
+ */
+export function sentToOpenAI(
+  commands: readonly CallCommand[],
+  generation?: number,
+): Record<string, unknown>[] {
+  return commands.flatMap((c) =>
+    c.type === "to_openai" && (generation === undefined || c.generation === generation)
+      ? [JSON.parse(encodeClientEvent(c.event))]
+      : []
+  );
+}
+
+/**
  * A reference model of Twilio's play-out that echoes marks like Twilio
  * (queue in order, echo when the audio before has played, clear flushes all),
  * used to drive the core with a fake clock.
  */
 export class PlayoutSimulator {
-  /** Queue of [kind, bytes or mark name, value]. */
-  #queue: ({ kind: "audio"; bytes: number; value: number } | { kind: "mark"; name: string })[] = [];
-  #playedUntil = 0;
-  /** Bytes played per byte value. */
-  readonly played = new Map<number, number>();
+  /** The shared model of Twilio's play-out (`src/protocol/twilio_playout.ts`). */
+  readonly #playout = new TwilioPlayout();
+  readonly #values = new Set<number>();
+  #now = 0;
+
+  /** Bytes played per byte value (as of the last time seen). */
+  get played(): Map<number, number> {
+    return new Map([...this.#values].map((v) => [v, this.#playout.playedBytes(this.#now, v)]));
+  }
 
   /** Accepts what the core sent to Twilio at time `now`. */
   accept(messages: Record<string, unknown>[], now: number): string[] {
@@ -221,12 +269,13 @@ export class PlayoutSimulator {
     for (const m of messages) {
       if (m.event === "media") {
         const raw = atob((m.media as { payload: string }).payload);
-        this.#queue.push({ kind: "audio", bytes: raw.length, value: raw.charCodeAt(0) });
+        const bytes = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+        if (bytes.length > 0) this.#values.add(bytes[0]);
+        this.#playout.media(bytes, now);
       } else if (m.event === "mark") {
-        this.#queue.push({ kind: "mark", name: (m.mark as { name: string }).name });
+        this.#playout.mark((m.mark as { name: string }).name, now);
       } else if (m.event === "clear") {
-        for (const q of this.#queue) if (q.kind === "mark") echoes.push(q.name);
-        this.#queue = [];
+        echoes.push(...this.#playout.clear(now).map((e) => e.name));
       }
     }
     echoes.push(...this.advanceTo(now));
@@ -235,30 +284,13 @@ export class PlayoutSimulator {
 
   /** Plays until `now`; returns marks echoed on the way (in order). */
   advanceTo(now: number): string[] {
-    const echoes: string[] = [];
-    let t = this.#playedUntil;
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0];
-      if (head.kind === "mark") {
-        echoes.push(head.name);
-        this.#queue.shift();
-        continue;
-      }
-      const canPlay = Math.floor((now - t) * 8);
-      if (canPlay <= 0) break;
-      const n = Math.min(canPlay, head.bytes);
-      this.played.set(head.value, (this.played.get(head.value) ?? 0) + n);
-      head.bytes -= n;
-      t += n / 8;
-      if (head.bytes === 0) this.#queue.shift();
-    }
-    this.#playedUntil = this.#queue.length === 0 ? now : t;
-    return echoes;
+    this.#now = Math.max(this.#now, now);
+    return this.#playout.due(now).map((e) => e.name);
   }
 
   /** Ms played of audio filled with `value`. */
   playedMs(value: number): number {
-    return (this.played.get(value) ?? 0) / 8;
+    return this.#playout.playedMs(this.#now, value);
   }
 }
 
