@@ -94,14 +94,19 @@ for (const status of [401, 403]) {
   Deno.test(`OpenAI answering the upgrade with ${status}: the log names the rejected key, /readyz reports it`, async () => {
     const lines: string[] = [];
     try {
-      const { ops, h } = await startRefusing(status, lines);
+      // A 5 s reconnect window: an outage would be retried that long, a rejected key is not.
+      const { ops, h } = await startRefusing(status, lines, "5");
       await using _ops = ops;
       await using _h = h;
       const ready = await fetch(`${h.server.localUrl}/readyz`);
       assert.equal(await ready.text(), "ready\n");
 
+      const t0 = performance.now();
       const call = await h.call();
       assert.equal((await call.closed).code, 1011, "the stream ends so Twilio plays the apology");
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed < 1500, `the apology came ${Math.round(elapsed)} ms after the call began`);
+      assert.equal(h.realtime.refused.length, 1, "a rejected key is not retried");
       const [summary] = await h.waitForFinished(1);
       assert.equal(summary.outcome, "openai_error");
 
@@ -117,7 +122,7 @@ for (const status of [401, 403]) {
     const rejected = lines.map((l) => JSON.parse(l)).filter((r) =>
       r.message === `OpenAI rejected the API key (HTTP ${status}); check OPENAI_API_KEY`
     );
-    assert.ok(rejected.length >= 1, lines.join("\n"));
+    assert.equal(rejected.length, 1, lines.join("\n"));
     assert.equal(rejected[0].level, "error");
     assert.equal(rejected[0].status, status);
     assert.equal(lines.join("\n").includes(TEST_API_KEY), false, "the key is never logged");
