@@ -175,8 +175,18 @@ Deno.test("doctor: PUBLIC_URL must be https and public; the port must be free", 
   const noTwilio = { ...f.env, TWILIO_PHONE_NUMBER: "" };
   assert.equal((await check({ ...noTwilio, PUBLIC_URL: "" }))[4], "✘ PUBLIC_URL is not set.");
   assert.equal(
-    (await check({ ...noTwilio, PUBLIC_URL: "http://voice.example.com" }))[4],
-    "✘ PUBLIC_URL is http://voice.example.com: Twilio needs https:// (and wss:// for the media stream).",
+    (await check({ ...noTwilio, PUBLIC_URL: "http://localhost:5050" }))[4],
+    "✘ PUBLIC_URL is http://localhost:5050: Twilio needs https:// (and wss:// for the media stream).",
+  );
+  // A public http:// address is already refused by the configuration: the doctor says so.
+  const lines: string[] = [];
+  assert.equal(
+    await doctor({ ...noTwilio, PUBLIC_URL: "http://voice.example.com" }, (l) => lines.push(l)),
+    1,
+  );
+  assert.match(
+    lines[0],
+    /^✘ The configuration has 1 problem[^]*PUBLIC_URL must be an https:\/\/ URL/,
   );
   assert.match(
     (await check({ ...noTwilio, PUBLIC_URL: "https://localhost:5050" }))[4],

@@ -333,7 +333,10 @@ function checkPort(config: Config, portFree: DoctorDependencies["portFree"]): Do
  * ```ts
  * import { parseConfig } from "../config.ts";
  * import { runDoctorChecks } from "./doctor_checks.ts";
- * const config = parseConfig({ OPENAI_API_KEY: "sk-example", PUBLIC_URL: "https://example.com" });
+ * const config = parseConfig({
+ *   OPENAI_API_KEY: "sk-proj-doctorExample0123456789",
+ *   PUBLIC_URL: "https://voice.example.com",
+ * });
  * // A stand-in for OpenAI that accepts the key and knows the model.
  * const fetch = () => Promise.resolve(Response.json({ id: "gpt-realtime", object: "model" }));
  * const checks = await runDoctorChecks(config, { fetch, portFree: () => "free" });
