@@ -13,8 +13,7 @@
  * @module
  */
 
-/** Default base URL of the REST API. */
-export const TWILIO_API_BASE_URL = "https://api.twilio.com";
+import { DEFAULT_TWILIO_API_BASE_URL } from "../config/defaults.ts";
 
 /** Options of {@link TwilioRestClient}. */
 export interface TwilioRestClientOptions {
@@ -22,7 +21,7 @@ export interface TwilioRestClientOptions {
   accountSid: string;
   /** The auth token (secret). */
   authToken: string;
-  /** Default {@link TWILIO_API_BASE_URL}; no trailing slash needed. */
+  /** Default `https://api.twilio.com`; no trailing slash needed. */
   baseUrl?: string;
   /** Default the global `fetch`. */
   fetch?: typeof fetch;
@@ -101,7 +100,7 @@ export class TwilioRestClient {
   /** A client of `options.accountSid`. */
   constructor(options: TwilioRestClientOptions) {
     this.accountSid = options.accountSid;
-    this.baseUrl = (options.baseUrl ?? TWILIO_API_BASE_URL).replace(/\/+$/, "");
+    this.baseUrl = (options.baseUrl ?? DEFAULT_TWILIO_API_BASE_URL).replace(/\/+$/, "");
     this.#authToken = options.authToken;
     this.#authorization = `Basic ${btoa(`${options.accountSid}:${options.authToken}`)}`;
     this.#fetch = options.fetch ?? fetch;
