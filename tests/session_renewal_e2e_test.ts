@@ -234,6 +234,7 @@ Deno.test("when OpenAI cannot be reached again within the window, the caller get
   const s1 = await h.realtime.nextSession();
   await s1.waitFor("session.update");
   h.realtime.mode = "refuse_http";
+  h.realtime.refuseStatus = 503; // an outage, retried (a rejected key is not)
   const t0 = performance.now();
   await s1.close(1011, "Internal server error");
   const closed = await call.closed;
