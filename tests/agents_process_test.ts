@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 function agentsFile(listingsName: string, voice = "marin"): string {
   return [
-    "# yaml-language-server: $schema=./schemas/agents.schema.json",
+    "# yaml-language-server: $schema=./src/agents/agents.schema.json",
     "agents:",
     "  - name: front-desk",
     `  - name: ${listingsName}`,

@@ -1,7 +1,7 @@
 /**
  * Reading the agents file: YAML (or JSON, which is YAML too) parsed with
  * line numbers, `${VAR}` resolved from the environment, then checked against
- * the committed JSON Schema (`schemas/agents.schema.json`) and the rules a
+ * the committed JSON Schema (`src/agents/agents.schema.json`) and the rules a
  * schema cannot say (unique names and numbers, URL placeholders that name a
  * parameter, a readable `instructions_file`).
  *
@@ -28,7 +28,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv/dist/ajv.js";
 import { LineCounter, parseDocument } from "yaml";
-import schema from "../../schemas/agents.schema.json" with { type: "json" };
+import schema from "./agents.schema.json" with { type: "json" };
 import { compileParameters } from "./http_tool.ts";
 
 /** An agent as written in the file (after `${VAR}` resolution and validation). */
