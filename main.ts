@@ -35,6 +35,7 @@ export async function main(): Promise<number> {
       config.streamTokenSecret ?? "",
       config.metricsToken ?? "",
       config.callRecordWebhook?.secret ?? "",
+      config.apiToken ?? "",
     ].filter((s) => s !== ""),
   });
   const log = getBridgeLogger("server");

@@ -27,6 +27,7 @@ import {
   VOICES,
 } from "./config_types.ts";
 import { DEFAULT_PRICES, type TokenPrices } from "./calls/prices.ts";
+import { outboundProblems, readOutboundSettings } from "./outbound/outbound_config.ts";
 
 export type { Config, LogFormat, LogLevelName, TurnDetection } from "./config_types.ts";
 
@@ -68,6 +69,7 @@ const SECRET_NAMES = [
   "STREAM_TOKEN_SECRET",
   "METRICS_TOKEN",
   "CALL_RECORD_WEBHOOK_SECRET",
+  "API_TOKEN",
 ];
 const SERVER_VAD_KNOBS = ["VAD_THRESHOLD", "VAD_PREFIX_PADDING_MS", "VAD_SILENCE_DURATION_MS"];
 
@@ -260,6 +262,10 @@ export function parseConfig(
     );
   }
 
+  const outbound = readOutboundSettings(env);
+  for (const problem of outbound.problems) reader.problem(problem);
+  for (const problem of outboundProblems(outbound, { publicUrl, twilio })) reader.problem(problem);
+
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
 
   return {
@@ -290,6 +296,9 @@ export function parseConfig(
     realtimeReconnectSeconds,
     drainSeconds,
     transferNumber,
+    apiToken: outbound.apiToken,
+    twilioPhoneNumber: outbound.twilioPhoneNumber,
+    twilioApiBaseUrl: outbound.twilioApiBaseUrl,
   };
 }
 
@@ -352,6 +361,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     realtimeReconnectSeconds: config.realtimeReconnectSeconds,
     drainSeconds: config.drainSeconds,
     transferNumber: config.transferNumber === undefined ? "not set" : "set",
+    apiToken: config.apiToken === undefined ? "not set (control API off)" : "set",
+    twilioPhoneNumber: config.twilioPhoneNumber === undefined ? "not set" : "set",
+    twilioApiBaseUrl: config.twilioApiBaseUrl,
   };
 }
 

@@ -129,4 +129,10 @@ export interface Config {
    * when the assistant cannot transfer calls.
    */
   transferNumber: string | undefined;
+  /** Bearer token of the control API (`POST /calls`, `/campaigns`; secret), or undefined: off. */
+  apiToken: string | undefined;
+  /** Caller id of outbound calls (E.164), or undefined. */
+  twilioPhoneNumber: string | undefined;
+  /** Base URL of Twilio's REST API (`TWILIO_API_BASE_URL`), without trailing slash. */
+  twilioApiBaseUrl: string;
 }
