@@ -76,7 +76,18 @@ export interface AppOptions {
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
   streamGuard?: StreamGuardOptions;
+  /**
+   * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
+   * app's admission policy so their TwiML carries stream tokens this app accepts.
+   */
+  routes?: (admission: CallAdmission) => RouteHandler;
 }
+
+/** Extra routes: a response, or undefined when the path is not theirs. */
+export type RouteHandler = (
+  request: Request,
+  path: string,
+) => Response | Promise<Response> | undefined;
 
 /** The bridge application: an HTTP handler plus its live calls. */
 export interface App {
@@ -173,6 +184,7 @@ export function createApp(options: AppOptions): App {
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
+  const extraRoutes = options.routes?.(admission);
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
@@ -364,6 +376,8 @@ export function createApp(options: AppOptions): App {
     try {
       const softphoneResponse = softphone?.handle(request, path);
       if (softphoneResponse !== undefined) return softphoneResponse;
+      const extraResponse = extraRoutes?.(request, path);
+      if (extraResponse !== undefined) return extraResponse;
       switch (path) {
         case ROUTES.status:
           return request.method === "GET" || request.method === "HEAD"

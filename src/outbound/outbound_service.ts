@@ -1,0 +1,152 @@
+/**
+ * Outbound calling wired from the configuration: the REST client, call
+ * tickets, the dialer, campaigns on the KV queue, the outcome metric and the
+ * routes. `main.ts` creates it when `API_TOKEN` is set and passes
+ * {@link OutboundService.routes} to the app.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "../config.ts";
+ * import { OutboundService } from "./outbound_service.ts";
+ * const config = parseConfig({
+ *   OPENAI_API_KEY: "sk-x", API_TOKEN: "t".repeat(32), PUBLIC_URL: "https://voice.example.com",
+ *   TWILIO_ACCOUNT_SID: "AC" + "0".repeat(32), TWILIO_AUTH_TOKEN: "secret", TWILIO_PHONE_NUMBER: "+15005550006",
+ * });
+ * const kv = await Deno.openKv(":memory:");
+ * const service = OutboundService.create({ config, kv });
+ * assert.ok(service.campaigns !== undefined);
+ * await service.close();
+ * ```
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import type { Config } from "../config_types.ts";
+import type { CallAdmission } from "../security/call_admission.ts";
+import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
+import { KvAttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
+import type { AnsweredBy } from "./call_progress.ts";
+import { CallTickets } from "./call_ticket.ts";
+import { CampaignDispatcher } from "./campaign_dispatcher.ts";
+import { createCampaignRoutes } from "./campaign_routes.ts";
+import { CampaignStore } from "./campaign_store.ts";
+import { type AgentDirectory, singleAgentDirectory } from "./outbound_agents.ts";
+import { OutboundDialer } from "./outbound_dialer.ts";
+import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
+import { TwilioCalls } from "./twilio_calls.ts";
+
+/** Options of {@link OutboundService.create}. */
+export interface OutboundServiceOptions {
+  config: Config;
+  /** KV for attempts and campaigns (closed by {@link OutboundService.close}); none: no campaigns. */
+  kv?: Deno.Kv;
+  /** Registers `bridge_outbound_calls_total` here when given. */
+  registry?: MetricsRegistry;
+  /** Agents; default: the environment-configured one. */
+  agents?: AgentDirectory;
+  fetch?: typeof fetch;
+  /** Wall clock in ms. */
+  now?: () => number;
+  /** Called with each AMD result (the live call acts on it). */
+  onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
+  logger?: Logger;
+}
+
+/** The outcome counter. */
+export function outboundCallsCounter(registry: MetricsRegistry): Counter {
+  return registry.counter({
+    name: "bridge_outbound_calls_total",
+    help:
+      "Finished outbound calls by outcome: human, machine, fax, busy, no-answer, failed, canceled.",
+    labelNames: ["outcome"],
+  });
+}
+
+/** Outbound calling of one server. */
+export class OutboundService {
+  readonly dialer: OutboundDialer;
+  readonly tickets: CallTickets;
+  readonly agents: AgentDirectory;
+  readonly campaigns: CampaignDispatcher | undefined;
+  #config: Config;
+  #kv: Deno.Kv | undefined;
+  #listening: Promise<void> | undefined;
+  #log: Logger;
+
+  private constructor(options: OutboundServiceOptions) {
+    const { config } = options;
+    if (config.publicUrl === undefined || config.twilio === undefined) {
+      throw new Error("Outbound calls need PUBLIC_URL, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.");
+    }
+    this.#config = config;
+    this.#kv = options.kv;
+    this.#log = options.logger ?? getLogger(["bridge", "outbound"]);
+    this.agents = options.agents ?? singleAgentDirectory({
+      ...(config.greeting !== undefined ? { greeting: config.greeting } : {}),
+    });
+    this.tickets = new CallTickets({
+      ...(config.streamTokenSecret !== undefined ? { secret: config.streamTokenSecret } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const counter = options.registry ? outboundCallsCounter(options.registry) : undefined;
+    const store = options.kv ? new CampaignStore(options.kv) : undefined;
+    let campaigns: CampaignDispatcher | undefined;
+    this.dialer = new OutboundDialer({
+      calls: new TwilioCalls({
+        ...config.twilio,
+        baseUrl: config.twilioApiBaseUrl,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }),
+      tickets: this.tickets,
+      publicUrl: config.publicUrl,
+      from: config.twilioPhoneNumber,
+      agents: this.agents,
+      attempts: options.kv ? new KvAttemptStore(options.kv) : new MemoryAttemptStore(),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.onAmd ? { onAmd: options.onAmd } : {}),
+      logger: this.#log,
+      onFinished: async (attempt) => {
+        counter?.inc({ outcome: attempt.outcome });
+        await campaigns?.attemptFinished(attempt);
+      },
+    });
+    if (store !== undefined) {
+      campaigns = new CampaignDispatcher({
+        store,
+        dialer: this.dialer,
+        ...(options.now ? { now: options.now } : {}),
+        logger: this.#log.getChild("campaigns"),
+      });
+      this.#listening = campaigns.listen();
+    }
+    this.campaigns = campaigns;
+  }
+
+  /** Creates the service (and starts listening to the campaign queue when a KV is given). */
+  static create(options: OutboundServiceOptions): OutboundService {
+    return new OutboundService(options);
+  }
+
+  /** The routes, for `createApp({ routes })`. */
+  routes = (admission: CallAdmission): RouteHandler =>
+    createOutboundRoutes({
+      apiToken: this.#config.apiToken,
+      publicUrl: this.#config.publicUrl!,
+      admission,
+      dialer: this.dialer,
+      agents: this.agents,
+      tickets: this.tickets,
+      ...(this.campaigns
+        ? { campaigns: createCampaignRoutes({ dispatcher: this.campaigns, agents: this.agents }) }
+        : {}),
+      logger: this.#log,
+    });
+
+  /** Stops the queue listener and closes the KV. */
+  async close(): Promise<void> {
+    this.#kv?.close();
+    this.#kv = undefined;
+    await this.#listening;
+  }
+}
