@@ -31,7 +31,7 @@
  */
 import type { OutboundOutcome } from "./call_progress.ts";
 import { isRetryable } from "./call_progress.ts";
-import { type CallingWindow, isOpen, nextOpening } from "./calling_window.ts";
+import { type CallingWindow, nextOpening } from "./calling_window.ts";
 
 /** A campaign's lifecycle. */
 export type CampaignStatus = "running" | "paused" | "canceled" | "completed";
