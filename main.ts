@@ -11,6 +11,7 @@ import { drainApp } from "./src/http/drain.ts";
 import { startServer } from "./src/server.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";
+import { OutboundService } from "./src/outbound/outbound_service.ts";
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
 export async function main(): Promise<number> {
@@ -51,9 +52,27 @@ export async function main(): Promise<number> {
     );
     return 1;
   }
+  // Outbound calls and campaigns (API_TOKEN): campaigns live in the call store's KV.
+  let outbound: OutboundService | undefined;
+  if (config.apiToken !== undefined) {
+    const kv = config.callStore === undefined
+      ? undefined
+      : await Deno.openKv(config.callStore.path);
+    outbound = OutboundService.create({
+      config,
+      ...(kv ? { kv } : {}),
+      registry: operations.metrics.registry,
+    });
+    if (kv === undefined) {
+      log.warn(
+        "CALL_STORE_PATH=off: POST /calls works, campaigns are off (they live in the call store).",
+      );
+    }
+  }
   const server = startServer({
     config,
     ...operations.appOptions(),
+    ...(outbound ? { routes: outbound.routes } : {}),
     onListen: ({ hostname, port }) => {
       log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
     },
@@ -82,7 +101,11 @@ export async function main(): Promise<number> {
       })
       .catch((error) => log.error("Drain failed: {error}", { error: String(error) }))
       // Flush call records still being written, then exit.
-      .finally(() => operations.close().catch(() => {}).finally(() => Deno.exit(0)));
+      .finally(() =>
+        Promise.all([operations.close(), outbound?.close()]).catch(() => {}).finally(() =>
+          Deno.exit(0)
+        )
+      );
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {

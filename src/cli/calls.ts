@@ -11,10 +11,13 @@ import { DEFAULT_CALL_STORE_PATH } from "../config.ts";
 import { loadEnvFile } from "../env_file.ts";
 import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
+import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
+import { CampaignStore } from "../outbound/campaign_store.ts";
 
 const USAGE = `Usage:
-  deno task calls [--limit N]   list recent calls, newest first (default 20)
-  deno task calls <CallSid>     print one call with its transcript`;
+  deno task calls [--limit N]        list recent calls, newest first (default 20)
+  deno task calls <CallSid>          print one call with its transcript
+  deno task calls --campaign <ID>    print a campaign's progress and outcomes`;
 
 function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -88,14 +91,62 @@ export function formatCallDetail(record: CallRecord): string {
   return lines.join("\n");
 }
 
+/** A campaign's progress as text. */
+export function formatCampaign(progress: CampaignProgress): string {
+  const c = progress.counts;
+  const outcomes = Object.entries(progress.outcomes).map(([k, v]) => `${k} ${v}`).join(", ");
+  const lines = [
+    `Campaign ${progress.id} (${progress.status})`,
+    `  agent       ${progress.agent}`,
+    `  created     ${formatTime(progress.createdAt)}`,
+    `  settings    concurrency ${progress.concurrency}, window ${progress.window} (${progress.timezone} unless the contact has a zone), ${progress.maxAttempts} attempts`,
+    `  contacts    ${c.pending} pending, ${c.live} live, ${c.done} done, ${c.failed} failed, ${c.canceled} canceled`,
+    `  outcomes    ${outcomes || "none yet"}`,
+    "",
+  ];
+  const header = ["Contact", "To", "State", "Attempts", "Last outcome", "Next attempt (UTC)"];
+  const rows = progress.contacts.map((x) => [
+    x.id,
+    x.to,
+    x.state,
+    String(x.attempts),
+    x.lastOutcome ?? "",
+    x.nextAttemptAt ? formatTime(x.nextAttemptAt) : "",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
+  lines.push(line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line));
+  return lines.join("\n");
+}
+
 /** Runs the command with `args`; returns the exit code. */
 export async function runCallsCommand(
   args: readonly string[],
-  options: { store: CallStore; print?: (text: string) => void },
+  options: {
+    store: CallStore;
+    print?: (text: string) => void;
+    /** Reads a campaign's progress (from the same KV). */
+    campaign?: (id: string) => Promise<CampaignProgress | undefined>;
+  },
 ): Promise<number> {
   const print = options.print ?? console.log;
   if (args.includes("--help") || args.includes("-h")) {
     print(USAGE);
+    return 0;
+  }
+  const campaignAt = args.indexOf("--campaign");
+  if (campaignAt >= 0) {
+    const id = args[campaignAt + 1];
+    if (id === undefined || options.campaign === undefined) {
+      print(USAGE);
+      return 2;
+    }
+    const progress = await options.campaign(id);
+    if (progress === undefined) {
+      print(`No campaign ${id} in this call store.`);
+      return 1;
+    }
+    print(formatCampaign(progress));
     return 0;
   }
   let limit = 20;
@@ -134,9 +185,14 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const store = await KvCallStore.open({ path, retentionDays: 0 });
+  const kv = await Deno.openKv(path);
   try {
-    Deno.exitCode = await runCallsCommand(Deno.args, { store });
+    Deno.exitCode = await runCallsCommand(Deno.args, {
+      store,
+      campaign: (id) => campaignProgress(new CampaignStore(kv), id),
+    });
   } finally {
     store.close();
+    kv.close();
   }
 }

@@ -203,40 +203,8 @@ export class CampaignDispatcher {
   }
 
   /** The campaign's progress, or undefined when unknown. */
-  async progress(campaignId: string): Promise<CampaignProgress | undefined> {
-    const campaign = await this.store.get(campaignId);
-    if (campaign === undefined) return undefined;
-    const contacts = await this.store.contacts(campaignId);
-    const counts = { pending: 0, live: 0, done: 0, failed: 0, canceled: 0 };
-    const outcomes: Partial<Record<OutboundOutcome, number>> = {};
-    for (const c of contacts) {
-      counts[c.state]++;
-      if (c.lastOutcome !== undefined && c.state !== "pending") {
-        outcomes[c.lastOutcome] = (outcomes[c.lastOutcome] ?? 0) + 1;
-      }
-    }
-    return {
-      id: campaign.id,
-      agent: campaign.agent,
-      status: campaign.status,
-      createdAt: campaign.createdAt,
-      concurrency: campaign.concurrency,
-      window: formatWindow(campaign.window),
-      timezone: campaign.timezone,
-      maxAttempts: campaign.maxAttempts,
-      counts,
-      outcomes,
-      contacts: contacts.slice(0, 1000).map((c) => ({
-        id: c.id,
-        to: maskPhoneNumber(c.to),
-        state: c.state,
-        attempts: c.attempts,
-        ...(c.lastOutcome !== undefined ? { lastOutcome: c.lastOutcome } : {}),
-        ...(c.state === "pending" && c.attempts > 0
-          ? { nextAttemptAt: new Date(c.notBefore).toISOString() }
-          : {}),
-      })),
-    };
+  progress(campaignId: string): Promise<CampaignProgress | undefined> {
+    return campaignProgress(this.store, campaignId);
   }
 
   /** Places the call of a claimed contact; when it could not be placed, the retry time (if any). */
@@ -278,4 +246,44 @@ export class CampaignDispatcher {
     const message: CampaignTick = { type: "campaign_tick", campaignId };
     await this.store.kv.enqueue(message, { delay });
   }
+}
+
+/** The progress of a stored campaign, or undefined when unknown. */
+export async function campaignProgress(
+  store: CampaignStore,
+  campaignId: string,
+): Promise<CampaignProgress | undefined> {
+  const campaign = await store.get(campaignId);
+  if (campaign === undefined) return undefined;
+  const contacts = await store.contacts(campaignId);
+  const counts = { pending: 0, live: 0, done: 0, failed: 0, canceled: 0 };
+  const outcomes: Partial<Record<OutboundOutcome, number>> = {};
+  for (const c of contacts) {
+    counts[c.state]++;
+    if (c.lastOutcome !== undefined && c.state !== "pending") {
+      outcomes[c.lastOutcome] = (outcomes[c.lastOutcome] ?? 0) + 1;
+    }
+  }
+  return {
+    id: campaign.id,
+    agent: campaign.agent,
+    status: campaign.status,
+    createdAt: campaign.createdAt,
+    concurrency: campaign.concurrency,
+    window: formatWindow(campaign.window),
+    timezone: campaign.timezone,
+    maxAttempts: campaign.maxAttempts,
+    counts,
+    outcomes,
+    contacts: contacts.slice(0, 1000).map((c) => ({
+      id: c.id,
+      to: maskPhoneNumber(c.to),
+      state: c.state,
+      attempts: c.attempts,
+      ...(c.lastOutcome !== undefined ? { lastOutcome: c.lastOutcome } : {}),
+      ...(c.state === "pending" && c.attempts > 0
+        ? { nextAttemptAt: new Date(c.notBefore).toISOString() }
+        : {}),
+    })),
+  };
 }
