@@ -96,6 +96,9 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     realtimeReconnectSeconds: 5,
     drainSeconds: 30,
     transferNumber: undefined,
+    apiToken: undefined,
+    twilioPhoneNumber: undefined,
+    twilioApiBaseUrl: "https://api.twilio.com",
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);

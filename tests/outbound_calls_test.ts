@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "../src/config.ts";
 import { createApp } from "../src/http/app.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
+import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
 import { MAX_CONTEXT_BYTES } from "../src/outbound/place_call_request.ts";
@@ -294,4 +295,41 @@ Deno.test("outbound settings: PUBLIC_URL, Twilio credentials and caller id are r
   assert.ok(!short[0].includes("short-token"));
   assert.match(problems({ TWILIO_PHONE_NUMBER: "555-1234" })[0], /TWILIO_PHONE_NUMBER must be/);
   assert.deepEqual(problems({}), []);
+});
+
+Deno.test("outbound calls logged at debug level leak no token, callee number or context", async () => {
+  const lines: string[] = [];
+  await configureLogging({
+    level: "debug",
+    format: "json",
+    secrets: [API_TOKEN, AUTH],
+    sink: (line) => lines.push(line),
+  });
+  try {
+    await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+    const { app } = setUp(rest);
+    const { callSid } = await (await app.handler(
+      placeCall({ to: "+15557654321", context: { name: "Ada Lovelace" } }),
+    )).json();
+    const amdUrl = rest.creates[0].params.AsyncAmdStatusCallback;
+    await app.handler(await fromTwilio(amdUrl, { CallSid: callSid, AnsweredBy: "human" }));
+    await app.handler(
+      await fromTwilio(rest.creates[0].params.StatusCallback, {
+        CallSid: callSid,
+        CallStatus: "completed",
+        To: "+15557654321",
+      }),
+    );
+    rest.failNextCreate = { status: 400, code: 21215, message: "Geo permission for +15557654321" };
+    assert.equal((await app.handler(placeCall({ to: "+15557654321" }))).status, 502);
+    await app.handler(placeCall({ to: "+15557654321" }, "wrong-token"));
+  } finally {
+    await disposeLogging();
+  }
+  const all = lines.join("\n");
+  assert.match(all, /Placed an outbound call/);
+  assert.match(all, /Twilio refused an outbound call/);
+  for (const secret of [API_TOKEN, AUTH, "5557654321", "Ada Lovelace"]) {
+    assert.equal(all.includes(secret), false, `the log contains ${secret.slice(0, 4)}…`);
+  }
 });
