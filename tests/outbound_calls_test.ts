@@ -217,6 +217,10 @@ Deno.test("AMD callbacks of each kind reach the live call and the attempt; unsig
     assert.equal((await app.handler(await fromTwilio(url, form, false))).status, 403);
     assert.equal((await app.handler(await fromTwilio(url, form))).status, 204);
     assert.deepEqual(amd.at(-1), [callSid, kind]);
+    // The live stream of the call (subscribing when it starts) hears it too.
+    const heard: AnsweredBy[] = [];
+    service.amd.subscribe(callSid, (r) => heard.push(r));
+    assert.deepEqual(heard, [kind]);
     assert.equal((await service.dialer.attempts.get(callSid))?.answeredBy, kind);
   }
   assert.equal(amd.length, kinds.length);

@@ -7,6 +7,7 @@ import { runCallsCommand } from "../src/cli/calls.ts";
 import { CampaignDispatcher } from "../src/outbound/campaign_dispatcher.ts";
 import { CampaignStore } from "../src/outbound/campaign_store.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
+import { KvAttemptStore } from "../src/outbound/attempt_store.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 
 const ACCOUNT = "AC" + "3".repeat(32);
@@ -158,6 +159,30 @@ Deno.test("deno task calls --campaign prints the progress from the KV", async ()
     assert.match(printed[0], /1 pending, 1 live, 0 done/);
     assert.match(printed[0], /c00001 +\+15•••••••67 +live +1/);
     assert.ok(!printed[0].includes("+15551234567"));
+    // An unanswered outbound call has no call record, only its attempt.
+    const attempts = new KvAttemptStore(kv);
+    await attempts.update("CA" + "b".repeat(32), {
+      agent: "default",
+      to: "+15•••••••67",
+      campaignId: campaign.id,
+      contactId: "c00001",
+      status: "busy",
+    });
+    await attempts.finish("CA" + "b".repeat(32), "busy", "2026-03-02T10:01:00.000Z");
+    const detail: string[] = [];
+    assert.equal(
+      await runCallsCommand(["CA" + "b".repeat(32)], {
+        store,
+        print: (t) => detail.push(t),
+        attempt: (sid) => attempts.get(sid),
+      }),
+      0,
+    );
+    assert.match(
+      detail[0],
+      /^Outbound call CAb+ to \+15•••••••67 \(agent default, campaign cmp_\w+ contact c00001\)/,
+    );
+    assert.match(detail[0], /outcome   busy at 2026-03-02 10:01:00Z/);
     assert.equal(
       await runCallsCommand(["--campaign", "cmp_nope"], {
         store,

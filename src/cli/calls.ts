@@ -13,6 +13,7 @@ import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
 import { CampaignStore } from "../outbound/campaign_store.ts";
+import { KvAttemptStore, type OutboundAttempt } from "../outbound/attempt_store.ts";
 
 const USAGE = `Usage:
   deno task calls [--limit N]        list recent calls, newest first (default 20)
@@ -91,6 +92,22 @@ export function formatCallDetail(record: CallRecord): string {
   return lines.join("\n");
 }
 
+/** An outbound attempt as text. */
+export function formatAttempt(attempt: OutboundAttempt): string {
+  const campaign = attempt.campaignId !== undefined
+    ? `, campaign ${attempt.campaignId} contact ${attempt.contactId ?? "?"}`
+    : "";
+  return [
+    `Outbound call ${attempt.callSid} to ${attempt.to ?? "unknown"} (agent ${
+      attempt.agent ?? "unknown"
+    }${campaign})`,
+    `  status    ${attempt.status ?? "unknown"}; answered by ${attempt.answeredBy ?? "not known"}`,
+    `  outcome   ${attempt.outcome ?? "not finished"}${
+      attempt.finishedAt ? ` at ${formatTime(attempt.finishedAt)}` : ""
+    }`,
+  ].join("\n");
+}
+
 /** A campaign's progress as text. */
 export function formatCampaign(progress: CampaignProgress): string {
   const c = progress.counts;
@@ -127,6 +144,8 @@ export async function runCallsCommand(
     print?: (text: string) => void;
     /** Reads a campaign's progress (from the same KV). */
     campaign?: (id: string) => Promise<CampaignProgress | undefined>;
+    /** Reads an outbound attempt (from the same KV). */
+    attempt?: (callSid: string) => Promise<OutboundAttempt | undefined>;
   },
 ): Promise<number> {
   const print = options.print ?? console.log;
@@ -166,11 +185,16 @@ export async function runCallsCommand(
   }
   if (rest.length === 1) {
     const record = await options.store.get(rest[0]);
-    if (record === undefined) {
+    const attempt = await options.attempt?.(rest[0]);
+    if (record === undefined && attempt === undefined) {
       print(`No record of call ${rest[0]} (records expire after CALL_RECORD_RETENTION_DAYS).`);
       return 1;
     }
-    print(formatCallDetail(record));
+    // An outbound call nobody answered (busy, no answer) has an attempt but no record.
+    print([
+      ...(attempt !== undefined ? [formatAttempt(attempt)] : []),
+      ...(record !== undefined ? [formatCallDetail(record)] : []),
+    ].join("\n"));
     return 0;
   }
   print(formatCallTable(await options.store.list({ limit })));
@@ -190,6 +214,7 @@ if (import.meta.main) {
     Deno.exitCode = await runCallsCommand(Deno.args, {
       store,
       campaign: (id) => campaignProgress(new CampaignStore(kv), id),
+      attempt: (callSid) => new KvAttemptStore(kv).get(callSid),
     });
   } finally {
     store.close();

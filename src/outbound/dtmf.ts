@@ -114,3 +114,46 @@ export const SEND_DTMF_TOOL = {
     additionalProperties: false,
   },
 } as const;
+
+/** What {@link sendDigits} needs. */
+export interface SendDigitsOptions {
+  /** The REST client (a `TwilioCalls`). */
+  calls: { updateTwiml(callSid: string, twiml: string): Promise<unknown> };
+  /** `PUBLIC_URL`, without trailing slash. */
+  publicUrl: string;
+  /** The `<Parameter>`s of the reconnected stream: a fresh stream token and the call ticket. */
+  streamParameters: Record<string, string>;
+}
+
+/**
+ * Runs the `send_dtmf` tool for `callSid`: checks the digits, then updates
+ * the call with TwiML that plays them and reconnects the media stream.
+ * Returns the function output for the model (JSON text): `{"ok":true,
+ * "pressed":"…"}`, or `{"ok":false,"error":"…"}` for bad digits (no request
+ * made) or a refused update. Never throws.
+ */
+export async function sendDigits(
+  callSid: string,
+  digits: unknown,
+  options: SendDigitsOptions,
+): Promise<string> {
+  const check = checkDigits(digits);
+  if (!check.ok) return JSON.stringify({ ok: false, error: check.error });
+  let twiml: string;
+  try {
+    twiml = playDigitsTwiml(check.digits, {
+      streamUrl: `${options.publicUrl.replace(/^http/, "ws")}/media-stream`,
+      actionUrl: `${options.publicUrl}/call-ended`,
+      parameters: options.streamParameters,
+    });
+    await options.calls.updateTwiml(callSid, twiml);
+  } catch (error) {
+    return JSON.stringify({
+      ok: false,
+      error: `The keys could not be sent: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    });
+  }
+  return JSON.stringify({ ok: true, pressed: check.digits });
+}

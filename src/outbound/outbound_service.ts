@@ -25,6 +25,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
+import { AmdRelay } from "./amd_relay.ts";
 import { KvAttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
 import type { AnsweredBy } from "./call_progress.ts";
 import { CallTickets } from "./call_ticket.ts";
@@ -48,7 +49,7 @@ export interface OutboundServiceOptions {
   fetch?: typeof fetch;
   /** Wall clock in ms. */
   now?: () => number;
-  /** Called with each AMD result (the live call acts on it). */
+  /** Also called with each AMD result (besides {@link OutboundService.amd}). */
   onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
   logger?: Logger;
 }
@@ -69,6 +70,8 @@ export class OutboundService {
   readonly tickets: CallTickets;
   readonly agents: AgentDirectory;
   readonly campaigns: CampaignDispatcher | undefined;
+  /** AMD results for the live streams of this process (see `amd_relay.ts`). */
+  readonly amd: AmdRelay;
   #config: Config;
   #kv: Deno.Kv | undefined;
   #listening: Promise<void> | undefined;
@@ -89,6 +92,7 @@ export class OutboundService {
       ...(config.streamTokenSecret !== undefined ? { secret: config.streamTokenSecret } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
+    this.amd = new AmdRelay();
     const counter = options.registry ? outboundCallsCounter(options.registry) : undefined;
     const store = options.kv ? new CampaignStore(options.kv) : undefined;
     let campaigns: CampaignDispatcher | undefined;
@@ -104,7 +108,10 @@ export class OutboundService {
       agents: this.agents,
       attempts: options.kv ? new KvAttemptStore(options.kv) : new MemoryAttemptStore(),
       ...(options.now ? { now: options.now } : {}),
-      ...(options.onAmd ? { onAmd: options.onAmd } : {}),
+      onAmd: (callSid, answeredBy) => {
+        this.amd.publish(callSid, answeredBy);
+        options.onAmd?.(callSid, answeredBy);
+      },
       logger: this.#log,
       onFinished: async (attempt) => {
         counter?.inc({ outcome: attempt.outcome });
