@@ -59,6 +59,10 @@ export interface CallPrompts {
   idle: string;
   /** The server is shutting down: say goodbye and invite a call back. */
   drain: string;
+  /** An answering machine took an outbound call: say `message` once, word for word. */
+  voicemail(message: string): string;
+  /** The user text item for keys the caller pressed (`digits`, one or more). */
+  keypad(digits: string): string;
 }
 
 /** The default (English) wording of {@link CallPrompts}. */
@@ -75,6 +79,12 @@ export const DEFAULT_CALL_PROMPTS: CallPrompts = {
     "The caller has been silent for a while. In one short, polite sentence say you will end the call because you have not heard from them, and say goodbye. Do not ask any question.",
   drain:
     "The call has to end now because the service is restarting. Say one short, warm goodbye sentence and invite the caller to call back, then stop. Do not ask any question.",
+  voicemail: (message) =>
+    `You reached an answering machine and its beep is over. Leave this voicemail message now, saying exactly this and nothing else: "${message}"`,
+  keypad: (digits) =>
+    digits.length === 1
+      ? `The caller pressed ${digits}.`
+      : `The caller entered ${digits} on the keypad.`,
 };
 
 /** The default wording with `overrides` applied. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { checkDigits, playDigitsTwiml, pressedText } from "../src/outbound/dtmf.ts";
-import { DigitCollector } from "../src/outbound/digit_collector.ts";
+import { DigitCollector } from "../src/core/digit_collector.ts";
 import { TwilioCalls } from "../src/outbound/twilio_calls.ts";
 import { runCallCommand, runCampaignCommand } from "../src/cli/control_client.ts";
 import { runCallsCommand } from "../src/cli/calls.ts";

@@ -34,6 +34,8 @@ import type { LiveSession, SessionState } from "./session_lifecycle.ts";
 import type { EndingState } from "./call_ending.ts";
 import { ToolCalls } from "./tool_calls.ts";
 import { WrapUp } from "./wrap_up.ts";
+import { OutboundRules } from "./outbound_rules.ts";
+import { KeypadInput } from "./keypad_input.ts";
 
 export type { CallCoreOptions, CallStats } from "./call_core_options.ts";
 export { base64ByteLength } from "./assistant_audio.ts";
@@ -64,6 +66,8 @@ export class CallCore {
   #wrapUp: WrapUp;
   #handover: SessionHandover;
   #tools: ToolCalls;
+  #outbound: OutboundRules;
+  #keypad: KeypadInput;
   #callSid: string | undefined;
   #greetingPending: boolean;
   /** When the caller last spoke or the assistant's audio is expected to end (ms). */
@@ -90,6 +94,13 @@ export class CallCore {
       maybeGreet: () => this.#maybeGreet(),
       finish: (outcome, reason, action) => this.#wrapUp.finish(outcome, reason, action),
     });
+    const requestResponse = (options: ResponseOptions) => this.#requestResponse(options);
+    this.#outbound = new OutboundRules(p, {
+      requestResponse,
+      wrapUp: (ending) => this.#wrapUp.begin(ending),
+      finish: (outcome, reason, action) => this.#wrapUp.finish(outcome, reason, action),
+    });
+    this.#keypad = new KeypadInput(p, { requestResponse });
   }
 
   /** The Twilio CallSid, once `start` arrived. */
@@ -193,6 +204,10 @@ export class CallCore {
       case "peer_stalled":
         this.#wrapUp.peerStalled(input.peer, input.bufferedBytes);
         break;
+      case "outbound_call":
+      case "answered_by":
+        this.#outbound.handle(input);
+        break;
     }
     if (!this.#p.ending.done) this.#handover.switchIfReady(() => this.#atTurnBoundary());
     return this.#p.out.take();
@@ -240,7 +255,7 @@ export class CallCore {
         this.#onMark(message.name);
         return;
       case "dtmf":
-        this.#p.out.log("info", "Caller pressed a key.", { digit: message.digit });
+        this.#keypad.pressed(message.digit);
         return;
       case "stop":
         this.#wrapUp.finish("caller_hung_up", "Twilio sent stop.", "none");
@@ -297,6 +312,7 @@ export class CallCore {
 
   #maybeGreet(): void {
     if (!this.#greetingPending || this.#p.streamSid === undefined) return;
+    if (this.#p.opening.stage !== "inbound") return this.#flushResponse(); // outbound: after AMD
     if (this.#p.sessions.live() === undefined) return;
     this.#greetingPending = false;
     this.#requestResponse({
@@ -482,6 +498,9 @@ export class CallCore {
         return;
       case "reconnect_deadline":
         this.#handover.reconnectDeadline();
+        return;
+      case "keypad":
+        this.#keypad.timer();
         return;
     }
   }

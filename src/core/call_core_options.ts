@@ -72,12 +72,17 @@ export interface CallCoreOptions {
    * could not be opened, before apologizing. 0: apologize at once. Default 5000.
    */
   reconnectWindowMs?: number;
+  /**
+   * Gather keypad digits into one entry until this key or a pause of
+   * `timeoutMs`; undefined (default): each key press is its own entry.
+   */
+  keypad?: { collectUntil: "#" | "*"; timeoutMs: number };
 }
 
 /** {@link CallCoreOptions} with every default applied. */
 export type ResolvedCoreOptions =
-  & Required<Omit<CallCoreOptions, "greeting" | "prompts">>
-  & { greeting: string | undefined; prompts: CallPrompts };
+  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "keypad">>
+  & { greeting: string | undefined; prompts: CallPrompts; keypad: CallCoreOptions["keypad"] };
 
 /** Applies the defaults of {@link CallCoreOptions}. */
 export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOptions {
@@ -106,6 +111,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     renewAfterMs: options.renewAfterMs ?? 0,
     switchWaitMs: options.switchWaitMs ?? 15_000,
     reconnectWindowMs: options.reconnectWindowMs ?? 5000,
+    keypad: options.keypad,
   };
 }
 

@@ -29,6 +29,7 @@ import { ConversationLog } from "./conversation_log.ts";
 import { CoreOutput } from "./core_output.ts";
 import { Responses } from "./responses.ts";
 import { SessionLifecycle } from "./session_lifecycle.ts";
+import { OutboundOpening } from "./outbound_opening.ts";
 
 /** Counters the core keeps itself (the others come from the collaborators). */
 export type CallCounter = Exclude<
@@ -46,6 +47,8 @@ export interface CallParts {
   readonly ending: CallEnding;
   readonly turn: CallerTurn;
   readonly conversation: ConversationLog;
+  /** How an outbound call opens (inbound calls stay `inbound`). */
+  readonly opening: OutboundOpening;
   readonly counts: Record<CallCounter, number>;
   /** The time of the input being handled (ms). */
   now: number;
@@ -73,6 +76,7 @@ export function createCallParts(options: CallCoreOptions): CallParts {
     ending: new CallEnding(),
     turn: new CallerTurn({ maxQueuedFrames: resolved.maxQueuedFrames }),
     conversation: new ConversationLog(),
+    opening: new OutboundOpening(resolved.sessionUpdate),
     counts: {
       framesIn: 0,
       bargeIns: 0,

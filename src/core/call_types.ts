@@ -29,7 +29,9 @@ export type TimerName =
   /** Next attempt to reconnect after the OpenAI socket dropped. */
   | "reconnect_retry"
   /** The reconnect window is over: apologize and end the call. */
-  | "reconnect_deadline";
+  | "reconnect_deadline"
+  /** No key pressed for a while: the digits gathered so far are one entry. */
+  | "keypad";
 
 /** How a call ended. */
 export type CallOutcome =
@@ -81,7 +83,15 @@ export type CallInput =
    * A peer stopped reading: more than the adapter's bound of sent data is
    * still buffered for its socket. The call ends rather than grow memory.
    */
-  | { type: "peer_stalled"; peer: "twilio" | "openai"; bufferedBytes: number };
+  | { type: "peer_stalled"; peer: "twilio" | "openai"; bufferedBytes: number }
+  /**
+   * The stream is an outbound call the bridge placed (from its call ticket,
+   * before `start`): listen until `answered_by`, then greet, leave the
+   * voicemail message or hang up (see `outbound_opening.ts`).
+   */
+  | { type: "outbound_call"; greeting?: string; voicemail?: string }
+  /** Twilio's answering-machine detection result (`AnsweredBy`) for this call. */
+  | { type: "answered_by"; result: string };
 
 /** Log levels the core uses. */
 export type CoreLogLevel = "debug" | "info" | "warning" | "error";

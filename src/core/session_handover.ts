@@ -78,6 +78,8 @@ export class SessionHandover {
       p.out.cancelTimer("openai_connect");
       this.#scheduleRenewal(p.options.renewAfterMs);
       p.out.toOpenAI(session, p.options.sessionUpdate);
+      const override = p.opening.sessionOverride; // an outbound call still listening
+      if (override !== undefined) p.out.toOpenAI(session, override);
       p.out.observe({ kind: "openai_connect", ok: true });
       const queued = p.turn.takeQueued();
       for (const payload of queued) this.sendCallerAudio(session, payload);
@@ -88,7 +90,10 @@ export class SessionHandover {
       }
       this.#hooks.maybeGreet();
     } else if (opened === "pending") {
-      p.out.toOpenAI(p.sessions.pendingLive() as LiveSession, p.options.sessionUpdate);
+      const pending = p.sessions.pendingLive() as LiveSession;
+      p.out.toOpenAI(pending, p.options.sessionUpdate);
+      const override = p.opening.sessionOverride;
+      if (override !== undefined) p.out.toOpenAI(pending, override);
       if (p.sessions.state.name === "reconnecting") this.switchSession("reconnect");
       // A renewal switches at the next turn boundary (see CallCore.handle).
     }
