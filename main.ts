@@ -72,7 +72,9 @@ export async function main(): Promise<number> {
   const server = startServer({
     config,
     ...operations.appOptions(),
-    ...(outbound ? { routes: outbound.routes } : {}),
+    ...(outbound
+      ? { routes: outbound.routes, outboundStreams: outbound.streams, hangUp: outbound.hangUp }
+      : {}),
     onListen: ({ hostname, port }) => {
       log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
     },

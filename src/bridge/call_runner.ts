@@ -90,6 +90,16 @@ export interface CallRunnerOptions {
    * because that peer stopped reading. Default {@link DEFAULT_MAX_BUFFERED_BYTES}.
    */
   maxBufferedBytes?: number;
+  /** Outbound calls: the opening settings and AMD result of a stream (see `outbound/`). */
+  outbound?: OutboundStreams;
+}
+
+/** How the runner learns that a stream is an outbound call, and who answered it. */
+export interface OutboundStreams {
+  /** The opening settings of an outbound call from its `start` (call ticket); undefined: inbound. */
+  settingsFor(start: TwilioStart): { greeting?: string; voicemail?: string } | undefined;
+  /** Calls `listener` once with the call's AMD result; returns the unsubscribe function. */
+  answeredBy(callSid: string, listener: (result: string) => void): () => void;
 }
 
 /** Default bound of unsent bytes per socket: about a minute of audio. */
@@ -139,6 +149,8 @@ export class CallRunner {
   #stalled: "twilio" | "openai" | undefined;
   #stallReported = false;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stops listening for the AMD result of an outbound call. */
+  #stopAmd: (() => void) | undefined;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -283,6 +295,17 @@ export class CallRunner {
         return;
       }
       this.#customParameters = { ...parsed.value.customParameters };
+      const outbound = this.#core.streamSid === undefined
+        ? this.#options.outbound?.settingsFor(parsed.value)
+        : undefined;
+      if (outbound !== undefined) {
+        this.#dispatch({ type: "outbound_call", ...outbound }, received);
+        this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
+        this.#stopAmd = this.#options.outbound?.answeredBy(parsed.value.callSid, (result) => {
+          if (!this.#core.finished) this.#dispatch({ type: "answered_by", result });
+        });
+        return;
+      }
     }
     this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
     if (parsed.value.event === "media") this.#relayed("caller_to_openai", received);
@@ -467,6 +490,7 @@ export class CallRunner {
   #onFinish(command: Extract<CallCommand, { type: "finish" }>): void {
     this.#finish = { outcome: command.outcome, reason: command.reason };
     this.#options.onOutcome?.(this.#core.callSid, command.outcome);
+    this.#stopAmd?.();
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
     for (const controller of this.#toolAborts.values()) controller.abort(new Error("call ended"));
     this.#closeOpenAI();

@@ -8,7 +8,12 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
-import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call_runner.ts";
+import {
+  CallRunner,
+  type CallSummary,
+  type OutboundStreams,
+  type SocketFactory,
+} from "../bridge/call_runner.ts";
 import { buildSessionUpdate } from "../openai/session_config.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
@@ -81,6 +86,8 @@ export interface AppOptions {
    * app's admission policy so their TwiML carries stream tokens this app accepts.
    */
   routes?: (admission: CallAdmission) => RouteHandler;
+  /** Outbound calls: each stream's opening settings and AMD result (see `outbound/`). */
+  outboundStreams?: OutboundStreams;
 }
 
 /** Extra routes: a response, or undefined when the path is not theirs. */
@@ -351,6 +358,7 @@ export function createApp(options: AppOptions): App {
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
+      ...(options.outboundStreams && !isSoftphone ? { outbound: options.outboundStreams } : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid !== undefined) outcomes.record(callSid, outcome);
       },

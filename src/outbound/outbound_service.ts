@@ -34,7 +34,12 @@ import { createCampaignRoutes } from "./campaign_routes.ts";
 import { CampaignStore } from "./campaign_store.ts";
 import { type AgentDirectory, singleAgentDirectory } from "./outbound_agents.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
-import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
+import {
+  CALL_TICKET_PARAMETER,
+  createOutboundRoutes,
+  type RouteHandler,
+} from "./outbound_routes.ts";
+import type { OutboundStreams } from "../bridge/call_runner.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
 
 /** Options of {@link OutboundService.create}. */
@@ -73,6 +78,7 @@ export class OutboundService {
   /** AMD results for the live streams of this process (see `amd_relay.ts`). */
   readonly amd: AmdRelay;
   #config: Config;
+  #calls: TwilioCalls;
   #kv: Deno.Kv | undefined;
   #listening: Promise<void> | undefined;
   #log: Logger;
@@ -85,23 +91,24 @@ export class OutboundService {
     this.#config = config;
     this.#kv = options.kv;
     this.#log = options.logger ?? getLogger(["bridge", "outbound"]);
-    this.agents = options.agents ?? singleAgentDirectory({
-      ...(config.greeting !== undefined ? { greeting: config.greeting } : {}),
-    });
+    // The environment's agent has no outbound greeting (GREETING welcomes callers) nor voicemail
+    // message: it opens in its own words and hangs up on machines.
+    this.agents = options.agents ?? singleAgentDirectory({});
     this.tickets = new CallTickets({
       ...(config.streamTokenSecret !== undefined ? { secret: config.streamTokenSecret } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
     this.amd = new AmdRelay();
+    this.#calls = new TwilioCalls({
+      ...config.twilio,
+      baseUrl: config.twilioApiBaseUrl,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
     const counter = options.registry ? outboundCallsCounter(options.registry) : undefined;
     const store = options.kv ? new CampaignStore(options.kv) : undefined;
     let campaigns: CampaignDispatcher | undefined;
     this.dialer = new OutboundDialer({
-      calls: new TwilioCalls({
-        ...config.twilio,
-        baseUrl: config.twilioApiBaseUrl,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-      }),
+      calls: this.#calls,
       tickets: this.tickets,
       publicUrl: config.publicUrl,
       from: config.twilioPhoneNumber,
@@ -134,6 +141,33 @@ export class OutboundService {
   static create(options: OutboundServiceOptions): OutboundService {
     return new OutboundService(options);
   }
+
+  /** Ends a call through the REST API at `TWILIO_API_BASE_URL`, for `createApp({ hangUp })`. */
+  hangUp = async (callSid: string): Promise<void> => {
+    await this.#calls.end(callSid);
+  };
+
+  /** The outbound side of each media stream, for `createApp({ outboundStreams })`. */
+  streams: OutboundStreams = {
+    settingsFor: (start) => {
+      const ticket = start.customParameters[CALL_TICKET_PARAMETER];
+      if (ticket === undefined) return undefined; // an inbound call
+      const opened = this.tickets.open(ticket);
+      if (!opened.ok) {
+        // The stream token admitted the stream, so it is one of ours: listen, greet no machine.
+        this.#log.warn("An outbound stream has a {reason} call ticket; using no greeting.", {
+          reason: opened.reason,
+        });
+        return {};
+      }
+      const agent = this.agents.get(opened.value.agent);
+      return {
+        ...(agent?.greeting !== undefined ? { greeting: agent.greeting } : {}),
+        ...(agent?.voicemail !== undefined ? { voicemail: agent.voicemail } : {}),
+      };
+    },
+    answeredBy: (callSid, listener) => this.amd.subscribe(callSid, listener),
+  };
 
   /** The routes, for `createApp({ routes })`. */
   routes = (admission: CallAdmission): RouteHandler =>

@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "../src/config.ts";
+import { OutboundService } from "../src/outbound/outbound_service.ts";
+import { singleAgentDirectory } from "../src/outbound/outbound_agents.ts";
+import { MetricsRegistry } from "../src/observability/metrics.ts";
+import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { audioBytes } from "./support/fake_realtime.ts";
+import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
+import { waitUntil } from "./support/wait.ts";
+
+const ACCOUNT = "AC" + "5".repeat(32);
+const API_TOKEN = "e2e-control-token-0123456789abcdefghij";
+const PUBLIC = "https://voice.example.com";
+const VOICEMAIL = "Hi, this is Acme Realty about your listing. Please call us back. Goodbye.";
+
+/** The bridge (real sockets, fake OpenAI) with outbound calling against a fake Twilio REST API. */
+async function start(rest: FakeTwilioRest) {
+  const env = {
+    API_TOKEN,
+    PUBLIC_URL: PUBLIC,
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_PHONE_NUMBER: "+15005550006",
+    TWILIO_API_BASE_URL: rest.baseUrl,
+    STREAM_TOKEN_SECRET: "e2e-stream-token-secret-0123456789",
+    END_CALL_GRACE_SECONDS: "0",
+  };
+  const config = parseConfig({
+    OPENAI_API_KEY: TEST_API_KEY,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+    ...env,
+  });
+  const registry = new MetricsRegistry();
+  const service = OutboundService.create({
+    config,
+    registry,
+    agents: singleAgentDirectory({ greeting: "Hi, Acme Realty here.", voicemail: VOICEMAIL }),
+  });
+  const h = await BridgeHarness.startSecure(env, {
+    app: { routes: service.routes, outboundStreams: service.streams, hangUp: service.hangUp },
+  });
+  return { h, service, registry };
+}
+
+/** What Twilio sends to a public URL of the bridge, signed. */
+async function twilioPost(h: BridgeHarness, url: string, params: Record<string, string>) {
+  const u = new URL(url);
+  return await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
+    method: "POST",
+    body: new URLSearchParams(params),
+    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
+  });
+}
+
+/** Places a call with POST /calls, answers it like Twilio, and connects its media stream. */
+async function answeredCall(h: BridgeHarness, rest: FakeTwilioRest) {
+  const placed = await fetch(`${h.server.localUrl}/calls`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ to: "+15551234567", context: { name: "Ada" } }),
+  });
+  assert.equal(placed.status, 201);
+  const { callSid } = await placed.json();
+  const create = rest.creates.at(-1)!;
+  const twiml = await (await twilioPost(h, create.params.Url, {
+    CallSid: callSid,
+    AccountSid: ACCOUNT,
+    CallStatus: "in-progress",
+    Direction: "outbound-api",
+  })).text();
+  const parameters = Object.fromEntries(
+    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
+  );
+  const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
+  assert.equal(streamUrl, "wss://voice.example.com/media-stream");
+  const call = await FakeTwilioCall.connect({
+    url: h.mediaStreamUrl,
+    callSid,
+    customParameters: parameters,
+    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
+  });
+  h.calls.push(call);
+  return { callSid, call, create };
+}
+
+Deno.test("voicemail end to end: the bridge listens, AMD says machine, the callee's machine records the message, then the hang-up reaches REST", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h, service, registry } = await start(rest);
+  await using _h = h;
+  try {
+    const { callSid, call, create } = await answeredCall(h, rest);
+    const session = await h.realtime.nextSession();
+    // Listening: the session may not answer the voicemail greeting by itself.
+    const listening = await session.waitFor(
+      "session.update",
+      (e) => e.session?.audio?.input?.turn_detection?.create_response === false,
+    );
+    assert.equal(listening.session.audio.input.turn_detection.type, "server_vad");
+    await call.speak(300); // "Hi, you've reached Ada, leave a message after the beep."
+    assert.equal(session.receivedOfType("response.create").length, 0);
+
+    const amd = await twilioPost(h, create.params.AsyncAmdStatusCallback, {
+      CallSid: callSid,
+      AccountSid: ACCOUNT,
+      AnsweredBy: "machine_end_beep",
+      MachineDetectionDuration: "4100",
+    });
+    assert.equal(amd.status, 204);
+    const asked = await session.waitFor("response.create");
+    assert.ok(asked.response.instructions.includes(`"${VOICEMAIL}"`));
+    const response = session.beginResponse();
+    response.audio(audioBytes(0x33, 400));
+    response.transcript(VOICEMAIL);
+    response.finish();
+    // The machine hears the whole message, then the bridge hangs up through REST.
+    await waitUntil(() => call.playedMs(0x33) >= 400, 3000, "the voicemail message played");
+    await waitUntil(
+      () => rest.updatesOf(callSid).some((u) => u.params.Status === "completed"),
+      3000,
+      "the REST hang-up",
+    );
+    await call.hangUp(); // Twilio ends the stream after the REST hang-up
+    assert.equal(session.receivedOfType("response.create").length, 1); // said once
+    assert.deepEqual(session.schemaErrors, []);
+    const [summary] = await h.waitForFinished(1, 5000);
+    assert.equal(summary.outcome, "assistant_ended");
+    assert.equal(summary.reason, "Left the voicemail message.");
+
+    // Twilio then reports the end: counted as a machine.
+    await twilioPost(h, create.params.StatusCallback, {
+      CallSid: callSid,
+      CallStatus: "completed",
+    });
+    assert.equal((await service.dialer.attempts.get(callSid))?.outcome, "machine");
+    assert.match(registry.render(), /bridge_outbound_calls_total\{outcome="machine"\} 1/);
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("a person answers: after AMD the agent opens with the outbound greeting", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h, service } = await start(rest);
+  await using _h = h;
+  try {
+    const { callSid, create } = await answeredCall(h, rest);
+    const session = await h.realtime.nextSession();
+    await session.waitFor(
+      "session.update",
+      (e) => e.session?.audio?.input?.turn_detection?.create_response === false,
+    );
+    await twilioPost(h, create.params.AsyncAmdStatusCallback, {
+      CallSid: callSid,
+      AnsweredBy: "human",
+    });
+    await session.waitFor(
+      "session.update",
+      (e) => e.session?.audio?.input?.turn_detection?.create_response === true,
+    );
+    const greeting = await session.waitFor("response.create");
+    assert.match(greeting.response.instructions, /"Hi, Acme Realty here\."/);
+    assert.deepEqual(session.schemaErrors, []);
+  } finally {
+    await service.close();
+  }
+});
