@@ -73,7 +73,12 @@ export async function main(): Promise<number> {
     config,
     ...operations.appOptions(),
     ...(outbound
-      ? { routes: outbound.routes, outboundStreams: outbound.streams, hangUp: outbound.hangUp }
+      ? {
+        routes: outbound.routes,
+        outboundStreams: outbound.streams,
+        hangUp: outbound.hangUp,
+        tools: outbound.tools,
+      }
       : {}),
     onListen: ({ hostname, port }) => {
       log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });

@@ -15,7 +15,10 @@ const PUBLIC = "https://voice.example.com";
 const VOICEMAIL = "Hi, this is Acme Realty about your listing. Please call us back. Goodbye.";
 
 /** The bridge (real sockets, fake OpenAI) with outbound calling against a fake Twilio REST API. */
-async function start(rest: FakeTwilioRest) {
+async function start(rest: FakeTwilioRest, agent: Parameters<typeof singleAgentDirectory>[0] = {
+  greeting: "Hi, Acme Realty here.",
+  voicemail: VOICEMAIL,
+}) {
   const env = {
     API_TOKEN,
     PUBLIC_URL: PUBLIC,
@@ -34,10 +37,15 @@ async function start(rest: FakeTwilioRest) {
   const service = OutboundService.create({
     config,
     registry,
-    agents: singleAgentDirectory({ greeting: "Hi, Acme Realty here.", voicemail: VOICEMAIL }),
+    agents: singleAgentDirectory(agent),
   });
   const h = await BridgeHarness.startSecure(env, {
-    app: { routes: service.routes, outboundStreams: service.streams, hangUp: service.hangUp },
+    app: {
+      routes: service.routes,
+      outboundStreams: service.streams,
+      hangUp: service.hangUp,
+      tools: agent.sendDtmf ? [service.sendDtmfTool] : [],
+    },
   });
   return { h, service, registry };
 }
@@ -160,6 +168,92 @@ Deno.test("a person answers: after AMD the agent opens with the outbound greetin
     const greeting = await session.waitFor("response.create");
     assert.match(greeting.response.instructions, /"Hi, Acme Realty here\."/);
     assert.deepEqual(session.schemaErrors, []);
+  } finally {
+    await service.close();
+  }
+});
+
+function parametersOf(twiml: string): Record<string, string> {
+  return Object.fromEntries(
+    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
+  );
+}
+
+Deno.test("send_dtmf plays keys through REST, the call goes on in a new stream with its conversation, and keys pressed reach the model", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h, service } = await start(rest, { sendDtmf: true });
+  await using _h = h;
+  try {
+    const { callSid, call, create } = await answeredCall(h, rest);
+    const first = await h.realtime.nextSession();
+    const tools = (await first.waitFor("session.update")).session.tools;
+    assert.ok(tools.some((t: { name: string }) => t.name === "send_dtmf"));
+    await twilioPost(h, create.params.AsyncAmdStatusCallback, {
+      CallSid: callSid,
+      AnsweredBy: "human",
+    });
+    await first.waitFor("response.create");
+    // A phone menu answers; the model presses 1.
+    first.userTurn("Thanks for calling. For sales, press 1.");
+    const r = first.beginResponse({ message: false });
+    const { callId } = r.functionCall("send_dtmf", { digits: "1" });
+    const output = await first.waitFor(
+      "conversation.item.create",
+      (e) => e.item.call_id === callId,
+    );
+    assert.equal(output.item.output, '{"ok":true,"pressed":"1"}');
+    r.finish();
+    const [update] = rest.updatesOf(callSid);
+    assert.match(
+      update.params.Twiml,
+      /<Play digits="1"\/><Connect action="https:\/\/voice\.example\.com\/call-ended" method="POST"><Stream url="wss:\/\/voice\.example\.com\/media-stream">/,
+    );
+    const parameters = parametersOf(update.params.Twiml);
+    assert.equal(parameters.callTicket, call.customParameters.callTicket);
+    assert.notEqual(parameters.streamToken, call.customParameters.streamToken); // a fresh one
+
+    // Twilio stops the old stream, plays the key, and opens a new stream for the same call.
+    await call.hangUp();
+    const next = await FakeTwilioCall.connect({
+      url: h.mediaStreamUrl,
+      callSid,
+      customParameters: parameters,
+      headers: {
+        "x-twilio-signature": await twilioSignature(
+          TEST_TWILIO_TOKEN,
+          "wss://voice.example.com/media-stream",
+        ),
+      },
+    });
+    h.calls.push(next);
+    const second = await h.realtime.nextSession();
+    const replayed = await second.waitFor(
+      "conversation.item.create",
+      (e) => e.item.type === "function_call" && e.item.name === "send_dtmf",
+    );
+    assert.equal(replayed.item.arguments, '{"digits":"1"}');
+    const texts = second.receivedOfType("conversation.item.create")
+      .map((e) => e.item.content?.[0]?.text).filter(Boolean);
+    assert.ok(texts.includes("Thanks for calling. For sales, press 1."));
+    // Resumed, not a new call: no listening, no greeting.
+    assert.equal(
+      second.receivedOfType("session.update").some((e) =>
+        e.session?.audio?.input?.turn_detection?.create_response === false
+      ),
+      false,
+    );
+    assert.equal(second.receivedOfType("response.create").length, 0);
+
+    // Keys the other side presses reach the model as text.
+    next.sendDtmf("4");
+    const pressed = await second.waitFor(
+      "conversation.item.create",
+      (e) => e.item.content?.[0]?.text === "The caller pressed 4.",
+    );
+    assert.equal(pressed.item.role, "user");
+    await second.waitFor("response.create");
+    assert.deepEqual(first.schemaErrors, []);
+    assert.deepEqual(second.schemaErrors, []);
   } finally {
     await service.close();
   }

@@ -97,9 +97,13 @@ export interface CallRunnerOptions {
 /** How the runner learns that a stream is an outbound call, and who answered it. */
 export interface OutboundStreams {
   /** The opening settings of an outbound call from its `start` (call ticket); undefined: inbound. */
-  settingsFor(start: TwilioStart): { greeting?: string; voicemail?: string } | undefined;
+  settingsFor(
+    start: TwilioStart,
+  ): { greeting?: string; voicemail?: string; resume?: readonly ConversationEntry[] } | undefined;
   /** Calls `listener` once with the call's AMD result; returns the unsubscribe function. */
   answeredBy(callSid: string, listener: (result: string) => void): () => void;
+  /** An outbound call's stream ended (its conversation may go on in the next stream). */
+  streamEnded(callSid: string, conversation: readonly ConversationEntry[]): void;
 }
 
 /** Default bound of unsent bytes per socket: about a minute of audio. */
@@ -151,6 +155,7 @@ export class CallRunner {
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stops listening for the AMD result of an outbound call. */
   #stopAmd: (() => void) | undefined;
+  #outboundCallSid: string | undefined;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -301,6 +306,7 @@ export class CallRunner {
       if (outbound !== undefined) {
         this.#dispatch({ type: "outbound_call", ...outbound }, received);
         this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
+        this.#outboundCallSid = parsed.value.callSid;
         this.#stopAmd = this.#options.outbound?.answeredBy(parsed.value.callSid, (result) => {
           if (!this.#core.finished) this.#dispatch({ type: "answered_by", result });
         });
@@ -491,6 +497,9 @@ export class CallRunner {
     this.#finish = { outcome: command.outcome, reason: command.reason };
     this.#options.onOutcome?.(this.#core.callSid, command.outcome);
     this.#stopAmd?.();
+    if (this.#outboundCallSid !== undefined) {
+      this.#options.outbound?.streamEnded(this.#outboundCallSid, this.#core.conversation.entries);
+    }
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
     for (const controller of this.#toolAborts.values()) controller.abort(new Error("call ended"));
     this.#closeOpenAI();

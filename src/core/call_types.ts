@@ -8,7 +8,7 @@
 import type { TwilioInbound, TwilioOutbound } from "../twilio/media_stream_messages.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
 import type { ClientEvent } from "../openai/client_events.ts";
-import type { TokenUsage } from "./conversation_log.ts";
+import type { ConversationEntry, TokenUsage } from "./conversation_log.ts";
 
 /** Timers the core asks the adapter to run. Setting a timer again replaces it. */
 export type TimerName =
@@ -89,7 +89,16 @@ export type CallInput =
    * before `start`): listen until `answered_by`, then greet, leave the
    * voicemail message or hang up (see `outbound_opening.ts`).
    */
-  | { type: "outbound_call"; greeting?: string; voicemail?: string }
+  | {
+    type: "outbound_call";
+    greeting?: string;
+    voicemail?: string;
+    /**
+     * The conversation of the call's previous media stream (keypad tones were
+     * played in between): no AMD wait, the new session gets it replayed.
+     */
+    resume?: readonly ConversationEntry[];
+  }
   /** Twilio's answering-machine detection result (`AnsweredBy`) for this call. */
   | { type: "answered_by"; result: string };
 

@@ -43,6 +43,8 @@
  * @module
  */
 import type { ClientEvent } from "../openai/client_events.ts";
+import type { ConversationEntry } from "./conversation_log.ts";
+import { buildReplayEvents } from "./session_replay.ts";
 
 /** Where the opening stands. */
 export type OpeningStage = "inbound" | "listening" | "talking" | "voicemail" | "hung_up";
@@ -62,6 +64,8 @@ export class OutboundOpening {
   #greeting: string | undefined;
   #voicemail: string | undefined;
   #turnDetection: Record<string, unknown> | undefined;
+  /** A resumed call whose conversation no session has heard yet. */
+  #replayPending = false;
 
   /** `sessionUpdate` is the call's usual session.update (its turn detection is reused). */
   constructor(sessionUpdate: SessionUpdate) {
@@ -97,6 +101,35 @@ export class OutboundOpening {
     this.#stage = "listening";
     this.#greeting = settings.greeting === "" ? undefined : settings.greeting;
     this.#voicemail = settings.voicemail?.trim() ? settings.voicemail : undefined;
+  }
+
+  /**
+   * The call goes on from an earlier media stream (after keypad tones): it
+   * talks at once, and the first session gets the conversation replayed.
+   */
+  resumed(): void {
+    if (this.#stage !== "inbound") return;
+    this.#stage = "talking";
+    this.#replayPending = true;
+  }
+
+  /**
+   * What the call's first session gets after its usual session.update: the
+   * listening override, or the replayed conversation of a resumed call
+   * (once; later sessions are replayed by the session switch).
+   */
+  firstSessionEvents(entries: readonly ConversationEntry[]): ClientEvent[] {
+    const override = this.sessionOverride;
+    if (override !== undefined) return [override];
+    if (!this.#replayPending) return [];
+    this.#replayPending = false;
+    return buildReplayEvents(entries);
+  }
+
+  /** A session switch replays the conversation itself: nothing left to replay. */
+  switchedSession(): SessionUpdate | undefined {
+    this.#replayPending = false;
+    return this.sessionOverride;
   }
 
   /** The session.update that lets the session answer again (after a person answered). */

@@ -29,6 +29,7 @@ import type { ResponseOptions } from "../openai/client_events.ts";
 import type { Ending } from "./call_ending.ts";
 import type { CallParts } from "./call_parts.ts";
 import type { CallInput, CallOutcome } from "./call_types.ts";
+import type { ConversationEntry } from "./conversation_log.ts";
 
 /** What the rules need from the rest of the core. */
 export interface OutboundHooks {
@@ -58,9 +59,25 @@ export class OutboundRules {
   }
 
   /** The stream is an outbound call: listen (also on a session already open). */
-  outboundCall(settings: { greeting?: string; voicemail?: string }): void {
+  outboundCall(
+    settings: { greeting?: string; voicemail?: string; resume?: readonly ConversationEntry[] },
+  ): void {
     const p = this.#p;
     if (p.opening.stage !== "inbound") return;
+    if (settings.resume !== undefined) {
+      p.conversation.restore(settings.resume);
+      p.opening.resumed();
+      p.out.log("info", "Outbound call resumed in a new media stream after keypad tones.", {
+        entries: settings.resume.length,
+      });
+      const live = p.sessions.live();
+      if (live !== undefined) {
+        for (const event of p.opening.firstSessionEvents(p.conversation.entries)) {
+          p.out.toOpenAI(live, event);
+        }
+      }
+      return;
+    }
     p.opening.outboundCall(settings);
     p.out.log("info", "Outbound call: listening until answering-machine detection reports.");
     const session = p.sessions.live();

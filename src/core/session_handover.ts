@@ -78,8 +78,10 @@ export class SessionHandover {
       p.out.cancelTimer("openai_connect");
       this.#scheduleRenewal(p.options.renewAfterMs);
       p.out.toOpenAI(session, p.options.sessionUpdate);
-      const override = p.opening.sessionOverride; // an outbound call still listening
-      if (override !== undefined) p.out.toOpenAI(session, override);
+      // An outbound call still listening, or one resumed after keypad tones.
+      for (const event of p.opening.firstSessionEvents(p.conversation.entries)) {
+        p.out.toOpenAI(session, event);
+      }
       p.out.observe({ kind: "openai_connect", ok: true });
       const queued = p.turn.takeQueued();
       for (const payload of queued) this.sendCallerAudio(session, payload);
@@ -92,7 +94,7 @@ export class SessionHandover {
     } else if (opened === "pending") {
       const pending = p.sessions.pendingLive() as LiveSession;
       p.out.toOpenAI(pending, p.options.sessionUpdate);
-      const override = p.opening.sessionOverride;
+      const override = p.opening.switchedSession();
       if (override !== undefined) p.out.toOpenAI(pending, override);
       if (p.sessions.state.name === "reconnecting") this.switchSession("reconnect");
       // A renewal switches at the next turn boundary (see CallCore.handle).

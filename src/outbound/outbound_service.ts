@@ -26,6 +26,9 @@ import type { Config } from "../config_types.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import { AmdRelay } from "./amd_relay.ts";
+import { StreamHandoff } from "./stream_handoff.ts";
+import { SEND_DTMF_TOOL, sendDigits } from "./dtmf.ts";
+import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { KvAttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
 import type { AnsweredBy } from "./call_progress.ts";
 import { CallTickets } from "./call_ticket.ts";
@@ -77,8 +80,11 @@ export class OutboundService {
   readonly campaigns: CampaignDispatcher | undefined;
   /** AMD results for the live streams of this process (see `amd_relay.ts`). */
   readonly amd: AmdRelay;
+  /** Conversations between the media streams of a call (after keypad tones). */
+  readonly handoff = new StreamHandoff();
   #config: Config;
   #calls: TwilioCalls;
+  #admission: CallAdmission | undefined;
   #kv: Deno.Kv | undefined;
   #listening: Promise<void> | undefined;
   #log: Logger;
@@ -152,6 +158,9 @@ export class OutboundService {
     settingsFor: (start) => {
       const ticket = start.customParameters[CALL_TICKET_PARAMETER];
       if (ticket === undefined) return undefined; // an inbound call
+      this.handoff.streamStarted(start.callSid, ticket);
+      const resume = this.handoff.resumeFor(start.callSid);
+      if (resume !== undefined) return { resume };
       const opened = this.tickets.open(ticket);
       if (!opened.ok) {
         // The stream token admitted the stream, so it is one of ours: listen, greet no machine.
@@ -167,11 +176,56 @@ export class OutboundService {
       };
     },
     answeredBy: (callSid, listener) => this.amd.subscribe(callSid, listener),
+    streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
   };
 
-  /** The routes, for `createApp({ routes })`. */
-  routes = (admission: CallAdmission): RouteHandler =>
-    createOutboundRoutes({
+  /**
+   * The `send_dtmf` tool (declare it for agents with `sendDtmf`): plays keys
+   * into an outbound call through a REST update, then the call continues in
+   * a new media stream with its conversation.
+   */
+  sendDtmfTool: ToolDefinition = {
+    declaration: SEND_DTMF_TOOL,
+    handler: async (args, context) => {
+      const ticket = this.handoff.ticketOf(context.callSid);
+      if (ticket === undefined || this.#admission === undefined) {
+        return {
+          ok: false,
+          error: "send_dtmf only works on outbound calls placed by this server.",
+        };
+      }
+      // Twilio may stop this stream before the REST answer arrives: expect the next one first.
+      this.handoff.expectNewStream(context.callSid);
+      const output = JSON.parse(
+        await sendDigits(context.callSid, args.digits, {
+          calls: this.#calls,
+          publicUrl: this.#config.publicUrl!,
+          streamParameters: {
+            ...this.#admission.streamParameters(context.callSid),
+            [CALL_TICKET_PARAMETER]: ticket,
+          },
+        }),
+      );
+      if (output.ok !== true) this.handoff.cancel(context.callSid);
+      return output;
+    },
+  };
+
+  /**
+   * The tools to declare, for `createApp({ tools })`: `send_dtmf` when an
+   * agent has `sendDtmf` (declared for every call until tools are per agent;
+   * on an inbound call it answers the model with an error).
+   */
+  get tools(): ToolDefinition[] {
+    return this.agents.names().some((name) => this.agents.get(name)?.sendDtmf === true)
+      ? [this.sendDtmfTool]
+      : [];
+  }
+
+  /** The routes, for `createApp({ routes })` (which passes its admission policy). */
+  routes = (admission: CallAdmission): RouteHandler => {
+    this.#admission = admission;
+    return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
@@ -183,6 +237,7 @@ export class OutboundService {
         : {}),
       logger: this.#log,
     });
+  };
 
   /** Stops the queue listener and closes the KV. */
   async close(): Promise<void> {
