@@ -182,7 +182,7 @@ Deno.test("deno task calls --campaign prints the progress from the KV", async ()
       detail[0],
       /^Outbound call CAb+ to \+15•••••••67 \(agent default, campaign cmp_\w+ contact c00001\)/,
     );
-    assert.match(detail[0], /outcome   busy at 2026-03-02 10:01:00Z/);
+    assert.match(detail[0], /outcome {3}busy at 2026-03-02 10:01:00Z/);
     assert.equal(
       await runCallsCommand(["--campaign", "cmp_nope"], {
         store,

@@ -8,6 +8,8 @@ import { audioBytes } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { waitUntil } from "./support/wait.ts";
+import { buildCallRecord } from "../src/calls/call_record.ts";
+import { DEFAULT_PRICES } from "../src/calls/prices.ts";
 
 const ACCOUNT = "AC" + "5".repeat(32);
 const API_TOKEN = "e2e-control-token-0123456789abcdefghij";
@@ -133,6 +135,9 @@ Deno.test("voicemail end to end: the bridge listens, AMD says machine, the calle
     const [summary] = await h.waitForFinished(1, 5000);
     assert.equal(summary.outcome, "assistant_ended");
     assert.equal(summary.reason, "Left the voicemail message.");
+    assert.deepEqual(summary.outbound, { answeredBy: "machine_end_beep" });
+    const record = buildCallRecord(summary, { prices: DEFAULT_PRICES, startedAtMonotonic: 0 });
+    assert.deepEqual(record.outbound, { answeredBy: "machine_end_beep" });
 
     // Twilio then reports the end: counted as a machine.
     await twilioPost(h, create.params.StatusCallback, {

@@ -21,6 +21,9 @@ import {
 } from "../twilio/media_stream_messages.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { CallObserver, RelayDirection } from "./call_observer.ts";
+import type { OutboundStreams } from "./outbound_streams.ts";
+
+export type { OutboundStreams } from "./outbound_streams.ts";
 
 /** Opens a WebSocket; tests inject fakes. */
 export type SocketFactory = (url: string, protocols: string[]) => WebSocket;
@@ -44,6 +47,8 @@ export interface CallSummary {
   softphone?: boolean;
   /** The `<Parameter>` values of the stream (Twilio `start.customParameters`). */
   customParameters: Record<string, string>;
+  /** For an outbound call: who answered (Twilio's `AnsweredBy`), when known. */
+  outbound?: { answeredBy: string | undefined };
 }
 
 /** Dependencies and settings of one call. */
@@ -92,18 +97,6 @@ export interface CallRunnerOptions {
   maxBufferedBytes?: number;
   /** Outbound calls: the opening settings and AMD result of a stream (see `outbound/`). */
   outbound?: OutboundStreams;
-}
-
-/** How the runner learns that a stream is an outbound call, and who answered it. */
-export interface OutboundStreams {
-  /** The opening settings of an outbound call from its `start` (call ticket); undefined: inbound. */
-  settingsFor(
-    start: TwilioStart,
-  ): { greeting?: string; voicemail?: string; resume?: readonly ConversationEntry[] } | undefined;
-  /** Calls `listener` once with the call's AMD result; returns the unsubscribe function. */
-  answeredBy(callSid: string, listener: (result: string) => void): () => void;
-  /** An outbound call's stream ended (its conversation may go on in the next stream). */
-  streamEnded(callSid: string, conversation: readonly ConversationEntry[]): void;
 }
 
 /** Default bound of unsent bytes per socket: about a minute of audio. */
@@ -577,6 +570,9 @@ export class CallRunner {
       usage: this.#core.conversation.usage,
       ...(this.#options.softphone ? { softphone: true } : {}),
       customParameters: this.#customParameters,
+      ...(this.#outboundCallSid !== undefined
+        ? { outbound: { answeredBy: this.#core.answeredBy } }
+        : {}),
     };
     try {
       this.#observer?.finished(summary);

@@ -66,6 +66,9 @@ export function formatCallDetail(record: CallRecord): string {
     `  ended     ${formatTime(record.endedAt)} (${formatDuration(record.durationMs)})`,
     `  outcome   ${record.outcome}: ${record.reason}`,
     `  caller    ${record.caller ?? "unknown"}`,
+    ...(record.outbound !== undefined
+      ? [`  outbound  answered by ${record.outbound.answeredBy ?? "not known"}`]
+      : []),
     `  turns     ${record.turns.caller} caller, ${record.turns.assistant} assistant; ` +
     `${record.bargeIns} barge-ins, ${record.toolCalls} tool calls, ${record.openaiErrors} OpenAI errors`,
     `  tokens    input text ${t.inputTextTokens}, input audio ${t.inputAudioTokens}, ` +

@@ -128,6 +128,11 @@ export class CallCore {
     return this.#p.sessions.state;
   }
 
+  /** An outbound call's answering-machine result, once known. */
+  get answeredBy(): string | undefined {
+    return this.#p.opening.answeredByResult;
+  }
+
   /** Where the ending stands (read-only). */
   get ending(): Readonly<EndingState> {
     return this.#p.ending.state;

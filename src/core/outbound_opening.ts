@@ -64,6 +64,7 @@ export class OutboundOpening {
   #greeting: string | undefined;
   #voicemail: string | undefined;
   #turnDetection: Record<string, unknown> | undefined;
+  #answeredBy: string | undefined;
   /** A resumed call whose conversation no session has heard yet. */
   #replayPending = false;
 
@@ -75,6 +76,11 @@ export class OutboundOpening {
     this.#turnDetection = typeof td === "object" && td !== null
       ? td as Record<string, unknown>
       : undefined;
+  }
+
+  /** The AMD result the opening was decided by, if any. */
+  get answeredByResult(): string | undefined {
+    return this.#answeredBy;
   }
 
   /** The current stage. */
@@ -145,6 +151,7 @@ export class OutboundOpening {
     if (this.#stage !== "listening") {
       return { kind: "ignored", reason: "the opening was already decided" };
     }
+    this.#answeredBy = result.slice(0, 32);
     if (result === "fax") {
       this.#stage = "hung_up";
       return { kind: "hang_up", reason: "A fax machine answered." };
