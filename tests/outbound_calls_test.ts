@@ -4,6 +4,7 @@ import { createApp } from "../src/http/app.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
+import { singleAgentDirectory } from "../src/outbound/outbound_agents.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
 import { MAX_CONTEXT_BYTES } from "../src/outbound/place_call_request.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
@@ -336,4 +337,36 @@ Deno.test("outbound calls logged at debug level leak no token, callee number or 
   for (const secret of [API_TOKEN, AUTH, "5557654321", "Ada Lovelace"]) {
     assert.equal(all.includes(secret), false, `the log contains ${secret.slice(0, 4)}…`);
   }
+});
+
+Deno.test("a stream with a call ticket is an outbound call with its agent's opening; without one it is inbound", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const config = parseConfig(env(rest));
+  const service = OutboundService.create({
+    config,
+    agents: singleAgentDirectory({
+      greeting: "Hi, Acme here.",
+      voicemail: "Call us back.",
+      dtmf: { collectUntil: "#", timeoutSeconds: 3 },
+    }),
+  });
+  const ticket = service.tickets.seal({ agent: "default", context: {} });
+  const start = (customParameters: Record<string, string>) => ({
+    event: "start" as const,
+    streamSid: "MZ1",
+    callSid: "CA1",
+    accountSid: ACCOUNT,
+    customParameters,
+    encoding: "audio/x-mulaw",
+    sampleRate: 8000,
+  });
+  assert.deepEqual(service.streams.settingsFor(start({ callTicket: ticket })), {
+    keypad: { collectUntil: "#", timeoutMs: 3000 },
+    greeting: "Hi, Acme here.",
+    voicemail: "Call us back.",
+  });
+  assert.equal(service.streams.settingsFor(start({})), undefined);
+  // A ticket that does not open: still outbound (listen first), with no greeting or message.
+  assert.deepEqual(service.streams.settingsFor(start({ callTicket: "o1.forged" })), {});
+  await service.close();
 });

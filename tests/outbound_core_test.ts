@@ -271,3 +271,30 @@ Deno.test("keys pressed while an outbound call still listens are told to the mod
   const out = d.sentToOpenAI(dtmf(d, "#"));
   assert.deepEqual(out.map((e) => e.type), ["conversation.item.create"]);
 });
+
+Deno.test("an outbound agent's keypad setting gathers digits for its call", () => {
+  const d = new CoreDriver({ sessionUpdate: SESSION_UPDATE, greeting: undefined });
+  d.input({ type: "begin" });
+  d.input({ type: "outbound_call", keypad: { collectUntil: "*", timeoutMs: 2000 } });
+  d.twilio({
+    event: "start",
+    sequenceNumber: "1",
+    streamSid: STREAM_SID,
+    start: {
+      accountSid: "AC00000000000000000000000000000001",
+      streamSid: STREAM_SID,
+      callSid: CALL_SID,
+      tracks: ["inbound"],
+      customParameters: {},
+      mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
+    },
+  });
+  d.input({ type: "openai_open" });
+  d.input({ type: "answered_by", result: "human" });
+  assert.deepEqual(d.sentToOpenAI([...dtmf(d, "7"), ...dtmf(d, "#")]), []);
+  const entry = d.sentToOpenAI(dtmf(d, "*"));
+  assert.equal(
+    (entry[0].item as { content: { text: string }[] }).content[0].text,
+    "The caller entered 7# on the keypad.",
+  );
+});

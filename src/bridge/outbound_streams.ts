@@ -26,7 +26,12 @@ export interface OutboundStreams {
   /** The opening settings of an outbound call from its `start` (call ticket); undefined: inbound. */
   settingsFor(
     start: TwilioStart,
-  ): { greeting?: string; voicemail?: string; resume?: readonly ConversationEntry[] } | undefined;
+  ): {
+    greeting?: string;
+    voicemail?: string;
+    resume?: readonly ConversationEntry[];
+    keypad?: { collectUntil: "#" | "*"; timeoutMs: number };
+  } | undefined;
   /** Calls `listener` once with the call's AMD result; returns the unsubscribe function. */
   answeredBy(callSid: string, listener: (result: string) => void): () => void;
   /** An outbound call's stream ended (its conversation may go on in the next stream). */

@@ -210,6 +210,9 @@ export class CallCore {
         this.#wrapUp.peerStalled(input.peer, input.bufferedBytes);
         break;
       case "outbound_call":
+        if (input.keypad !== undefined) this.#keypad.configure(input.keypad);
+        this.#outbound.handle(input);
+        break;
       case "answered_by":
         this.#outbound.handle(input);
         break;

@@ -98,6 +98,8 @@ export type CallInput =
      * played in between): no AMD wait, the new session gets it replayed.
      */
     resume?: readonly ConversationEntry[];
+    /** The agent's keypad gathering (replaces the `keypad` option for this call). */
+    keypad?: { collectUntil: "#" | "*"; timeoutMs: number };
   }
   /** Twilio's answering-machine detection result (`AnsweredBy`) for this call. */
   | { type: "answered_by"; result: string };

@@ -47,6 +47,11 @@ export class KeypadInput {
     );
   }
 
+  /** Gathers digits as `keypad` says from now on (an outbound call's agent). */
+  configure(keypad: { collectUntil: "#" | "*"; timeoutMs: number }): void {
+    this.#collector = new DigitCollector(keypad);
+  }
+
   /** One key press. */
   pressed(digit: string): void {
     const p = this.#p;

@@ -159,9 +159,16 @@ export class OutboundService {
       const ticket = start.customParameters[CALL_TICKET_PARAMETER];
       if (ticket === undefined) return undefined; // an inbound call
       this.handoff.streamStarted(start.callSid, ticket);
-      const resume = this.handoff.resumeFor(start.callSid);
-      if (resume !== undefined) return { resume };
       const opened = this.tickets.open(ticket);
+      const agent = opened.ok ? this.agents.get(opened.value.agent) : undefined;
+      const keypad = agent?.dtmf === undefined ? {} : {
+        keypad: {
+          collectUntil: agent.dtmf.collectUntil,
+          timeoutMs: agent.dtmf.timeoutSeconds * 1000,
+        },
+      };
+      const resume = this.handoff.resumeFor(start.callSid);
+      if (resume !== undefined) return { resume, ...keypad };
       if (!opened.ok) {
         // The stream token admitted the stream, so it is one of ours: listen, greet no machine.
         this.#log.warn("An outbound stream has a {reason} call ticket; using no greeting.", {
@@ -169,8 +176,8 @@ export class OutboundService {
         });
         return {};
       }
-      const agent = this.agents.get(opened.value.agent);
       return {
+        ...keypad,
         ...(agent?.greeting !== undefined ? { greeting: agent.greeting } : {}),
         ...(agent?.voicemail !== undefined ? { voicemail: agent.voicemail } : {}),
       };
