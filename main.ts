@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ConfigError, describeConfig, parseConfig } from "./src/config.ts";
+import { ConfigError, describeConfig, parseConfig, secretValues } from "./src/config.ts";
 import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { drainApp } from "./src/http/drain.ts";
@@ -29,15 +29,7 @@ export async function main(): Promise<number> {
   await configureLogging({
     level: config.logLevel,
     format: config.logFormat,
-    secrets: [
-      config.openaiApiKey,
-      config.twilio?.authToken ?? "",
-      config.twilioAuthToken ?? "",
-      config.streamTokenSecret ?? "",
-      config.metricsToken ?? "",
-      config.callRecordWebhook?.secret ?? "",
-      config.apiToken ?? "",
-    ].filter((s) => s !== ""),
+    secrets: secretValues(config),
   });
   const log = getBridgeLogger("server");
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);

@@ -7,7 +7,11 @@ Deno.test("a call opens one GA session with the key in the subprotocol and a val
   await using h = await BridgeHarness.start({ GREETING: "Hello from Acme.", VOICE: "marin" });
   const call = await h.call();
   const session = await h.realtime.nextSession();
-  assert.equal(session.url.searchParams.get("model"), "gpt-realtime");
+  assert.deepEqual(
+    session.url.searchParams.getAll("model"),
+    ["gpt-realtime-2.1"],
+    "the default model, once",
+  );
   assert.deepEqual(session.protocols, ["realtime", `openai-insecure-api-key.${TEST_API_KEY}`]);
   assert.equal(session.headers.get("openai-beta"), null, "GA sends no beta marker");
   const update = await session.waitFor("session.update");

@@ -92,12 +92,22 @@ Deno.test("caller idle is off by default, and never fires while a tool runs", ()
   off.startCall();
   assert.equal(off.timers.has("caller_idle"), false);
   assert.equal(off.timers.has("max_duration"), false);
-  const d = new CoreDriver({ callerIdleMs: 1000, customTools: ["slow"] });
+  const d = new CoreDriver({ callerIdleMs: 1000, customTools: ["slow"], toolFillerAfterMs: 0 });
   d.startCall();
   d.responseCreated("resp_1");
   d.functionCall("resp_1", "call_1", "slow");
   d.responseDone("resp_1");
   assert.deepEqual(d.sentToOpenAI(d.advance(5000)), [], "no wrap-up while the tool runs");
+  // With the tool filler on, the only thing said is the filler (out of band), never a wrap-up.
+  const f = new CoreDriver({ callerIdleMs: 1000, customTools: ["slow"] });
+  f.startCall();
+  f.responseCreated("resp_1");
+  f.functionCall("resp_1", "call_1", "slow");
+  f.responseDone("resp_1");
+  const sent = f.sentToOpenAI(f.advance(5000));
+  assert.deepEqual(sent.map((e) => (e.response as { conversation?: string }).conversation), [
+    "none",
+  ]);
 });
 
 Deno.test("no start message in time closes the stream with 1008", () => {

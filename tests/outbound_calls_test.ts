@@ -177,7 +177,7 @@ Deno.test("the outbound TwiML connects the answered call to the media stream wit
   const twiml = await (await app.handler(await fromTwilio(url, form))).text();
   assert.match(
     twiml,
-    /<Connect action="https:\/\/voice\.example\.com\/call-ended" method="POST"><Stream url="wss:\/\/voice\.example\.com\/media-stream">/,
+    /<Connect action="https:\/\/voice\.example\.com\/call-ended" method="POST"><Stream url="wss:\/\/voice\.example\.com\/media-stream\/outbound\/default">/,
   );
   const parameters = Object.fromEntries(
     [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
@@ -339,7 +339,7 @@ Deno.test("outbound calls logged at debug level leak no token, callee number or 
   }
 });
 
-Deno.test("a stream with a call ticket is an outbound call with its agent's opening; without one it is inbound", async () => {
+Deno.test("an outbound stream's path sets up its call: the agent's greeting, voicemail and keypad, or the resumed conversation", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
   const config = parseConfig(env(rest));
   const service = OutboundService.create({
@@ -350,23 +350,22 @@ Deno.test("a stream with a call ticket is an outbound call with its agent's open
       dtmf: { collectUntil: "#", timeoutSeconds: 3 },
     }),
   });
-  const ticket = service.tickets.seal({ agent: "default", context: {} });
-  const start = (customParameters: Record<string, string>) => ({
-    event: "start" as const,
-    streamSid: "MZ1",
-    callSid: "CA1",
-    accountSid: ACCOUNT,
-    customParameters,
-    encoding: "audio/x-mulaw",
-    sampleRate: 8000,
-  });
-  assert.deepEqual(service.streams.settingsFor(start({ callTicket: ticket })), {
-    keypad: { collectUntil: "#", timeoutMs: 3000 },
+  assert.deepEqual(service.streams.coreOptionsFor("/media-stream/outbound/default"), {
     greeting: "Hi, Acme here.",
-    voicemail: "Call us back.",
+    awaitAnswer: { voicemail: "Call us back." },
+    keypad: { collectUntil: "#", timeoutMs: 3000 },
   });
-  assert.equal(service.streams.settingsFor(start({})), undefined);
-  // A ticket that does not open: still outbound (listen first), with no greeting or message.
-  assert.deepEqual(service.streams.settingsFor(start({ callTicket: "o1.forged" })), {});
+  assert.equal(service.streams.coreOptionsFor("/media-stream/outbound/listings"), undefined);
+  assert.equal(service.streams.coreOptionsFor("/media-stream/outbound/default/x"), undefined);
+  // After keypad tones: the conversation of the ended stream, once; no greeting, no AMD wait.
+  const sid = "CA" + "9".repeat(32);
+  const entries = [{ kind: "user" as const, itemId: "i1", transcript: "Press 1.", at: 0 }];
+  service.handoff.expectNewStream(sid);
+  service.streams.streamEnded(sid, entries);
+  assert.deepEqual(service.streams.coreOptionsFor(`/media-stream/outbound/default/resume/${sid}`), {
+    greeting: undefined,
+    keypad: { collectUntil: "#", timeoutMs: 3000 },
+    resume: entries,
+  });
   await service.close();
 });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { checkDigits, playDigitsTwiml, pressedText } from "../src/outbound/dtmf.ts";
-import { DigitCollector } from "../src/core/digit_collector.ts";
+import { checkDigits, playDigitsTwiml } from "../src/outbound/dtmf.ts";
 import { TwilioCalls } from "../src/outbound/twilio_calls.ts";
 import { runCallCommand, runCampaignCommand } from "../src/cli/control_client.ts";
 import { runCallsCommand } from "../src/cli/calls.ts";
@@ -62,26 +61,6 @@ Deno.test("the digits TwiML plays the keys, then reconnects the same stream, and
   );
   await calls.end(call.sid);
   assert.equal(rest.calls.get(call.sid)?.status, "completed");
-});
-
-Deno.test("keypad digits are gathered until the terminator or a pause, on injected time", () => {
-  const c = new DigitCollector({ collectUntil: "#", timeoutMs: 3000 });
-  assert.equal(c.deadline, undefined);
-  assert.equal(c.press("4", 1000), undefined);
-  assert.equal(c.press("2", 3500), undefined);
-  assert.equal(c.deadline, 6500); // the pause counts from the last key
-  assert.equal(c.expire(6499), undefined);
-  assert.equal(c.expire(6500), "42");
-  assert.equal(c.expire(99_999), undefined);
-  assert.equal(c.press("#", 7000), "#"); // a lone terminator is an entry
-  const each = new DigitCollector();
-  assert.equal(each.press("4", 0), "4");
-  assert.equal(pressedText("4"), "The caller pressed 4.");
-  assert.equal(pressedText("1234"), "The caller entered 1234 on the keypad.");
-  const capped = new DigitCollector({ collectUntil: "#", maxDigits: 3 });
-  assert.equal(capped.press("1", 0), undefined);
-  assert.equal(capped.press("2", 0), undefined);
-  assert.equal(capped.press("3", 0), "123");
 });
 
 Deno.test("deno task call and campaign send the control API request with the bearer token", async () => {

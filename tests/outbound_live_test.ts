@@ -6,6 +6,7 @@ import { TwilioCalls } from "../src/outbound/twilio_calls.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { waitUntil } from "./support/wait.ts";
+import { CoreDriver } from "./support/core_driver.ts";
 
 const ACCOUNT = "AC" + "4".repeat(32);
 const AUTH = "abcdefabcdefabcdefabcdefabcdef12";
@@ -74,4 +75,36 @@ Deno.test("send_dtmf: valid digits update the call through REST; bad digits go b
   assert.equal(unknown.ok, false);
   assert.match(unknown.error, /20404/);
   assert.equal(rest.updatesOf(call.sid).length, 1);
+});
+
+Deno.test("a call resumed in a new stream replays its conversation into the first session, without a greeting", () => {
+  const d = new CoreDriver({
+    greeting: undefined,
+    resume: [
+      { kind: "user", itemId: "i1", transcript: "For sales, press 1.", at: 0 },
+      {
+        kind: "function_call",
+        callId: "c1",
+        name: "send_dtmf",
+        arguments: '{"digits":"1"}',
+        at: 1,
+      },
+      { kind: "function_call_output", callId: "c1", output: '{"ok":true}', at: 2 },
+    ],
+  });
+  const sent = d.sentToOpenAI(d.startCall());
+  assert.deepEqual(sent.map((e) => e.type), [
+    "session.update",
+    "conversation.item.create",
+    "conversation.item.create",
+    "conversation.item.create",
+  ]);
+  assert.deepEqual(sent[1].item, {
+    type: "message",
+    role: "user",
+    content: [{ type: "input_text", text: "For sales, press 1." }],
+  });
+  assert.equal((sent[2].item as { name: string }).name, "send_dtmf");
+  // The record of the new stream continues the old one.
+  assert.equal(d.core.conversation.entries.length, 3);
 });

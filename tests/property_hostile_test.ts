@@ -164,6 +164,8 @@ Deno.test("property: valid Twilio messages round-trip through the parser", () =>
 // ---- the call core under random input sequences --------------------------------------------
 
 const RESPONSES = ["resp_1", "resp_2", "resp_3"];
+/** One 20 ms frame of the waiting sound. */
+const WAITING_FRAME = encodeBase64(new Uint8Array(160).fill(0x7e));
 const ITEMS = ["item_1", "item_2", "item_3"];
 const CALLS = ["call_1", "call_2"];
 const TIMERS: TimerName[] = [
@@ -178,6 +180,10 @@ const TIMERS: TimerName[] = [
   "session_switch_wait",
   "reconnect_retry",
   "reconnect_deadline",
+  "waiting_sound",
+  "keypad",
+  "answer_wait",
+  "tool_filler",
 ];
 
 /** One step of a random call. */
@@ -196,7 +202,8 @@ type Action =
   | { kind: "error"; code: string }
   | { kind: "raw_openai"; text: string }
   | { kind: "timer"; name: TimerName }
-  | { kind: "refuse" };
+  | { kind: "refuse" }
+  | { kind: "answered_by"; result: string };
 
 /** Actions that usually end the call: rare, so that most random calls get somewhere. */
 const ending: fc.Arbitrary<Action> = fc.oneof(
@@ -236,6 +243,10 @@ const ordinary: fc.Arbitrary<Action> = fc.oneof(
     args: fc.oneof(fc.constant("{}"), fc.constant('{"reason":"bye"}'), fc.string()),
   }),
   fc.record({ kind: fc.constant("tool_result" as const), call: fc.nat(1) }),
+  fc.record({
+    kind: fc.constant("answered_by" as const),
+    result: fc.constantFrom("human", "machine_end_beep", "machine_start", "fax", "unknown", "?"),
+  }),
   fc.record({
     kind: fc.constant("error" as const),
     code: fc.constantFrom("conversation_already_has_active_response", "invalid_value", ""),
@@ -278,6 +289,7 @@ const sessions: fc.Arbitrary<Action> = fc.oneof(
     { kind: "timer", name: "session_renew" },
     { kind: "timer", name: "session_switch_wait" },
     { kind: "timer", name: "reconnect_retry" },
+    { kind: "timer", name: "waiting_sound" },
   ),
 );
 
@@ -329,7 +341,15 @@ class CommandChecker {
   closed = new Set<number>();
 
   /** Totals over every run, to show the random calls really reach the interesting paths. */
-  static seen = { media: 0, truncates: 0, clears: 0, finishes: 0, farewells: 0, switches: 0 };
+  static seen = {
+    media: 0,
+    truncates: 0,
+    clears: 0,
+    finishes: 0,
+    farewells: 0,
+    switches: 0,
+    waiting: 0,
+  };
 
   check(core: CallCore, commands: CallCommand[]): void {
     for (const c of commands) {
@@ -347,7 +367,12 @@ class CommandChecker {
           if (m.event === "media") {
             CommandChecker.seen.media++;
             const item = this.payloadItem.get(m.media.payload);
-            if (item === undefined) this.problems.push("media that OpenAI never sent");
+            if (m.media.payload === WAITING_FRAME) {
+              CommandChecker.seen.waiting++;
+              if (core.session.name === "open" || core.session.name === "renewing") {
+                this.problems.push("waiting sound while a session is open");
+              }
+            } else if (item === undefined) this.problems.push("media that OpenAI never sent");
             else {
               const bytes = atob(m.media.payload).length;
               this.sentBytes.set(item, (this.sentBytes.get(item) ?? 0) + bytes);
@@ -429,16 +454,20 @@ Deno.test("property: random call inputs never throw, and every command is well-f
       steps,
       fc.boolean(),
       fc.constantFrom(0, 5000),
-      fc.boolean(),
+      fc.constantFrom("none", "call", "reconnect"),
       fc.constantFrom(0, 3000),
       fc.constantFrom(0, 5000),
-      (randomSteps, greet, limitMs, prelude, renewMs, reconnectMs) => {
-        const script = prelude
-          ? [
-            ...PRELUDE.map((a) => ({ waitMs: 0, action: a, socket: "current" as const })),
-            ...randomSteps,
-          ]
-          : randomSteps;
+      fc.constantFrom(undefined, "", "Please call us back."),
+      (randomSteps, greet, limitMs, prelude, renewMs, reconnectMs, voicemail) => {
+        const start = prelude === "none" ? [] : prelude === "call" ? PRELUDE : [
+          ...PRELUDE,
+          { kind: "openai_closed", code: 1006 } as const,
+          { kind: "openai_open" } as const,
+        ];
+        const script = [
+          ...start.map((a) => ({ waitMs: 0, action: a, socket: "current" as const })),
+          ...randomSteps,
+        ];
         const core = new CallCore({
           sessionUpdate: SESSION_UPDATE,
           greeting: greet ? "Hello" : undefined,
@@ -448,7 +477,11 @@ Deno.test("property: random call inputs never throw, and every command is well-f
           startTimeoutMs: 4000,
           renewAfterMs: renewMs,
           switchWaitMs: 2000,
-          reconnectWindowMs: reconnectMs,
+          // A call that starts with a reconnect needs a reconnect window.
+          reconnectWindowMs: prelude === "reconnect" ? 5000 : reconnectMs,
+          waitingSound: reconnectMs > 0 || prelude === "reconnect" ? [WAITING_FRAME] : [],
+          // Some calls are outbound: they wait for answering-machine detection.
+          ...(voicemail === undefined ? {} : { awaitAnswer: { voicemail } }),
         });
         const checker = new CommandChecker();
         let now = 0;
@@ -617,6 +650,9 @@ Deno.test("property: random call inputs never throw, and every command is well-f
             case "tool_result":
               feed({ type: "tool_result", callId: CALLS[a.call], output: { ok: true } });
               break;
+            case "answered_by":
+              feed({ type: "answered_by", answeredBy: a.result });
+              break;
             case "error":
               feed({
                 type: "openai_event",
@@ -645,12 +681,12 @@ Deno.test("property: random call inputs never throw, and every command is well-f
         assert.ok(checker.finishes <= 1);
       },
     ),
-    { numRuns: 400 },
+    { numRuns: 1000 },
   );
   const seen = CommandChecker.seen;
   assert.ok(
     seen.media > 0 && seen.truncates > 0 && seen.clears > 0 && seen.finishes > 0 &&
-      seen.farewells > 0 && seen.switches > 0,
+      seen.farewells > 0 && seen.switches > 0 && seen.waiting > 0,
     `the random calls missed a path: ${JSON.stringify(seen)}`,
   );
 });

@@ -95,7 +95,10 @@ export interface CallRunnerOptions {
    * because that peer stopped reading. Default {@link DEFAULT_MAX_BUFFERED_BYTES}.
    */
   maxBufferedBytes?: number;
-  /** Outbound calls: the opening settings and AMD result of a stream (see `outbound/`). */
+  /**
+   * Set for an outbound call's stream (the core then has `awaitAnswer`): its
+   * answering-machine result and the end of the stream (see `outbound/`).
+   */
   outbound?: OutboundStreams;
 }
 
@@ -149,6 +152,7 @@ export class CallRunner {
   /** Stops listening for the AMD result of an outbound call. */
   #stopAmd: (() => void) | undefined;
   #outboundCallSid: string | undefined;
+  #answeredBy: string | undefined;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -293,15 +297,14 @@ export class CallRunner {
         return;
       }
       this.#customParameters = { ...parsed.value.customParameters };
-      const outbound = this.#core.streamSid === undefined
-        ? this.#options.outbound?.settingsFor(parsed.value)
-        : undefined;
+      const outbound = this.#core.streamSid === undefined ? this.#options.outbound : undefined;
       if (outbound !== undefined) {
-        this.#dispatch({ type: "outbound_call", ...outbound }, received);
         this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
+        // The AMD result may have arrived already, or comes later (from the callback route).
         this.#outboundCallSid = parsed.value.callSid;
-        this.#stopAmd = this.#options.outbound?.answeredBy(parsed.value.callSid, (result) => {
-          if (!this.#core.finished) this.#dispatch({ type: "answered_by", result });
+        this.#stopAmd = outbound.answeredBy(parsed.value.callSid, (answeredBy) => {
+          this.#answeredBy = answeredBy;
+          if (!this.#core.finished) this.#dispatch({ type: "answered_by", answeredBy });
         });
         return;
       }
@@ -571,7 +574,7 @@ export class CallRunner {
       ...(this.#options.softphone ? { softphone: true } : {}),
       customParameters: this.#customParameters,
       ...(this.#outboundCallSid !== undefined
-        ? { outbound: { answeredBy: this.#core.answeredBy } }
+        ? { outbound: { answeredBy: this.#answeredBy?.slice(0, 40) } }
         : {}),
     };
     try {

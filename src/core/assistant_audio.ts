@@ -38,6 +38,8 @@ import {
 import { type HeardItem, PlaybackLedger, type PlaybackLedgerOptions } from "./playback_ledger.ts";
 
 const MAX_REMEMBERED_IDS = 64;
+/** The ledger's item for the waiting sound: played and cleared like speech, never truncated. */
+const WAITING_SOUND_ITEM = "~waiting_sound";
 
 /** Bytes of audio in a base64 string, without decoding it. */
 export function base64ByteLength(b64: string): number {
@@ -173,7 +175,7 @@ export class AssistantAudio {
 
   #forward(responseId: string, itemId: string, delta: string, now: number): void {
     const streamSid = this.#streamSid as string;
-    if (this.#reportedItem !== itemId) {
+    if (this.#reportedItem !== itemId && itemId !== WAITING_SOUND_ITEM) {
       this.#reportedItem = itemId;
       this.#onFirstAudio?.(responseId, itemId);
     }
@@ -181,6 +183,16 @@ export class AssistantAudio {
     this.#framesOut++;
     const mark = this.#ledger.addAudio(itemId, base64ByteLength(delta), now);
     if (mark !== undefined) this.#send(twilioMark(streamSid, mark));
+  }
+
+  /**
+   * Plays frames of the waiting sound (no session is there to speak). They
+   * queue behind any assistant audio still playing; a barge-in clears them
+   * like speech but never truncates them.
+   */
+  waitingSound(frames: readonly string[], now: number): void {
+    if (this.#streamSid === undefined) return;
+    for (const frame of frames) this.#forward("", WAITING_SOUND_ITEM, frame, now);
   }
 
   /** Item `itemId` has all its audio: a mark closes its playback. */
@@ -235,6 +247,7 @@ export class AssistantAudio {
     this.#openItem = undefined;
     const truncates: Truncate[] = [];
     for (const item of [current, ...snap.unheard]) {
+      if (item.itemId === WAITING_SOUND_ITEM) continue;
       remember(this.#dropped, item.itemId);
       // Heard to its end and complete: nothing to cut.
       if (item === current && !currentOpen && item.audioEndMs >= Math.floor(item.sentMs)) continue;

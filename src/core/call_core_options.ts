@@ -16,6 +16,9 @@
  */
 import type { ClientEvent } from "../openai/client_events.ts";
 import { type CallPrompts, callPrompts } from "../prompts.ts";
+import type { AnswerWaitOptions } from "./answering_machine.ts";
+import type { KeypadOptions } from "./caller_keys.ts";
+import type { ConversationEntry } from "./conversation_log.ts";
 
 /** Options of the call core. */
 export interface CallCoreOptions {
@@ -73,16 +76,42 @@ export interface CallCoreOptions {
    */
   reconnectWindowMs?: number;
   /**
-   * Gather keypad digits into one entry until this key or a pause of
-   * `timeoutMs`; undefined (default): each key press is its own entry.
+   * Base64 20 ms μ-law frames the caller hears, looped, while no session is
+   * there (connecting or reconnecting) for longer than `waitingSoundAfterMs`.
+   * Empty or undefined: silence.
    */
-  keypad?: { collectUntil: "#" | "*"; timeoutMs: number };
+  waitingSound?: readonly string[];
+  /** Ms without a session before the waiting sound starts. Default 1000. */
+  waitingSoundAfterMs?: number;
+  /** How the caller's keypad tones are gathered for the model. */
+  keypad?: KeypadOptions;
+  /**
+   * An outbound call: listen until Twilio's answering-machine result
+   * (`answered_by` input), then greet a person or leave the voicemail.
+   */
+  awaitAnswer?: AnswerWaitOptions;
+  /**
+   * The conversation of the call's previous media stream (an outbound call
+   * reconnects its stream after keypad tones): the first session gets it
+   * replayed, so the model goes on where it was.
+   */
+  resume?: readonly ConversationEntry[];
+  /**
+   * Ms a custom tool may run in silence before the model says a short filler
+   * (an out-of-band response, see `prompts.toolFiller`); 0: never. Default 1000.
+   */
+  toolFillerAfterMs?: number;
 }
 
 /** {@link CallCoreOptions} with every default applied. */
 export type ResolvedCoreOptions =
-  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "keypad">>
-  & { greeting: string | undefined; prompts: CallPrompts; keypad: CallCoreOptions["keypad"] };
+  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer" | "resume">>
+  & {
+    greeting: string | undefined;
+    prompts: CallPrompts;
+    awaitAnswer: AnswerWaitOptions | undefined;
+    resume: readonly ConversationEntry[] | undefined;
+  };
 
 /** Applies the defaults of {@link CallCoreOptions}. */
 export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOptions {
@@ -111,7 +140,12 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     renewAfterMs: options.renewAfterMs ?? 0,
     switchWaitMs: options.switchWaitMs ?? 15_000,
     reconnectWindowMs: options.reconnectWindowMs ?? 5000,
-    keypad: options.keypad,
+    waitingSound: options.waitingSound ?? [],
+    waitingSoundAfterMs: options.waitingSoundAfterMs ?? 1000,
+    keypad: options.keypad ?? {},
+    awaitAnswer: options.awaitAnswer,
+    resume: options.resume,
+    toolFillerAfterMs: options.toolFillerAfterMs ?? 1000,
   };
 }
 

@@ -29,7 +29,6 @@ import { ConversationLog } from "./conversation_log.ts";
 import { CoreOutput } from "./core_output.ts";
 import { Responses } from "./responses.ts";
 import { SessionLifecycle } from "./session_lifecycle.ts";
-import { OutboundOpening } from "./outbound_opening.ts";
 
 /** Counters the core keeps itself (the others come from the collaborators). */
 export type CallCounter = Exclude<
@@ -47,8 +46,6 @@ export interface CallParts {
   readonly ending: CallEnding;
   readonly turn: CallerTurn;
   readonly conversation: ConversationLog;
-  /** How an outbound call opens (inbound calls stay `inbound`). */
-  readonly opening: OutboundOpening;
   readonly counts: Record<CallCounter, number>;
   /** The time of the input being handled (ms). */
   now: number;
@@ -60,6 +57,8 @@ export interface CallParts {
 export function createCallParts(options: CallCoreOptions): CallParts {
   const resolved = resolveCoreOptions(options);
   const out = new CoreOutput({ observations: resolved.observations });
+  const conversation = new ConversationLog();
+  if (resolved.resume !== undefined) conversation.restore(resolved.resume);
   return {
     options: resolved,
     out,
@@ -75,8 +74,7 @@ export function createCallParts(options: CallCoreOptions): CallParts {
     responses: new Responses(),
     ending: new CallEnding(),
     turn: new CallerTurn({ maxQueuedFrames: resolved.maxQueuedFrames }),
-    conversation: new ConversationLog(),
-    opening: new OutboundOpening(resolved.sessionUpdate),
+    conversation,
     counts: {
       framesIn: 0,
       bargeIns: 0,

@@ -8,7 +8,7 @@
 import type { TwilioInbound, TwilioOutbound } from "../twilio/media_stream_messages.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
 import type { ClientEvent } from "../openai/client_events.ts";
-import type { ConversationEntry, TokenUsage } from "./conversation_log.ts";
+import type { TokenUsage } from "./conversation_log.ts";
 
 /** Timers the core asks the adapter to run. Setting a timer again replaces it. */
 export type TimerName =
@@ -30,8 +30,14 @@ export type TimerName =
   | "reconnect_retry"
   /** The reconnect window is over: apologize and end the call. */
   | "reconnect_deadline"
-  /** No key pressed for a while: the digits gathered so far are one entry. */
-  | "keypad";
+  /** No session yet (or again): play the next bit of the waiting sound. */
+  | "waiting_sound"
+  /** No key for a while: the keys pressed so far go to the model. */
+  | "keypad"
+  /** No answering-machine result in time: treat the callee as a person. */
+  | "answer_wait"
+  /** A tool has run for a while: the caller hears a short filler. */
+  | "tool_filler";
 
 /** How a call ended. */
 export type CallOutcome =
@@ -44,7 +50,11 @@ export type CallOutcome =
   /** The server shut down (drain) and said goodbye. */
   | "drained"
   /** The assistant handed the call to a person (`transfer_call`, `<Dial>` after the stream). */
-  | "transferred";
+  | "transferred"
+  /** An outbound call reached a voicemail and left the message. */
+  | "voicemail"
+  /** An outbound call reached a machine or a fax and hung up without a message. */
+  | "machine";
 
 /** Something that happened to the call. */
 export type CallInput =
@@ -75,6 +85,12 @@ export type CallInput =
    */
   | { type: "drain"; immediate?: boolean }
   | { type: "timer"; name: TimerName }
+  /**
+   * Twilio's answering-machine detection result for an outbound call
+   * (`AnsweredBy`: human, machine_end_beep, machine_end_silence,
+   * machine_end_other, fax, unknown).
+   */
+  | { type: "answered_by"; answeredBy: string }
   /** A custom tool finished (its output, or an error object). */
   | { type: "tool_result"; callId: string; output: unknown }
   /** The adapter refuses the stream (bad token, oversized or binary frames, a flood). */
@@ -83,26 +99,7 @@ export type CallInput =
    * A peer stopped reading: more than the adapter's bound of sent data is
    * still buffered for its socket. The call ends rather than grow memory.
    */
-  | { type: "peer_stalled"; peer: "twilio" | "openai"; bufferedBytes: number }
-  /**
-   * The stream is an outbound call the bridge placed (from its call ticket,
-   * before `start`): listen until `answered_by`, then greet, leave the
-   * voicemail message or hang up (see `outbound_opening.ts`).
-   */
-  | {
-    type: "outbound_call";
-    greeting?: string;
-    voicemail?: string;
-    /**
-     * The conversation of the call's previous media stream (keypad tones were
-     * played in between): no AMD wait, the new session gets it replayed.
-     */
-    resume?: readonly ConversationEntry[];
-    /** The agent's keypad gathering (replaces the `keypad` option for this call). */
-    keypad?: { collectUntil: "#" | "*"; timeoutMs: number };
-  }
-  /** Twilio's answering-machine detection result (`AnsweredBy`) for this call. */
-  | { type: "answered_by"; result: string };
+  | { type: "peer_stalled"; peer: "twilio" | "openai"; bufferedBytes: number };
 
 /** Log levels the core uses. */
 export type CoreLogLevel = "debug" | "info" | "warning" | "error";

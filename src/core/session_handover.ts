@@ -29,12 +29,14 @@
  */
 import { appendAudio } from "../openai/client_events.ts";
 import type { CallParts } from "./call_parts.ts";
-import type { CallInput, CallOutcome } from "./call_types.ts";
+import type { CallInput, CallOutcome, TimerName } from "./call_types.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
 import { buildReplayEvents, MAX_RECONNECT_ATTEMPTS, reconnectDelayMs } from "./session_replay.ts";
 
 /** Ms before trying a renewal again after one failed. */
 const RENEW_RETRY_MS = 30_000;
+/** Frames of the waiting sound sent per tick (200 ms: Twilio's queue stays short). */
+const WAITING_FRAMES_PER_TICK = 10;
 
 type Closed = Extract<CallInput, { type: "openai_closed" }>;
 
@@ -56,6 +58,8 @@ export interface HandoverHooks {
 export class SessionHandover {
   #p: CallParts;
   #hooks: HandoverHooks;
+  /** Position in the waiting sound's loop. */
+  #waitingAt = 0;
 
   /** Creates the rules over `parts`. */
   constructor(parts: CallParts, hooks: HandoverHooks) {
@@ -63,10 +67,73 @@ export class SessionHandover {
     this.#hooks = hooks;
   }
 
+  /** Handles the session timers; false for a timer that is not about sessions. */
+  onTimer(name: TimerName): boolean {
+    const p = this.#p;
+    switch (name) {
+      case "openai_connect":
+        if (p.sessions.live() !== undefined) return true;
+        p.out.observe({ kind: "openai_connect", ok: false });
+        p.out.log(
+          "error",
+          "OpenAI Realtime did not answer in time; ending the call with an apology.",
+          { timeoutMs: p.options.openaiConnectTimeoutMs },
+        );
+        this.#hooks.finish("openai_error", "OpenAI connect timeout.", "close_stream");
+        return true;
+      case "session_renew":
+        this.startRenewal();
+        return true;
+      case "session_switch_wait":
+        this.onSwitchWait();
+        return true;
+      case "reconnect_retry":
+        this.attemptReconnect();
+        return true;
+      case "reconnect_deadline":
+        this.reconnectDeadline();
+        return true;
+      case "waiting_sound":
+        this.waitingTick();
+        return true;
+      default:
+        return false;
+    }
+  }
+
   /** Sends one caller frame to `session`, as part of the turn in progress. */
   sendCallerAudio(session: LiveSession, payload: string): void {
     this.#p.out.toOpenAI(session, appendAudio(payload));
     this.#p.turn.sent(payload);
+  }
+
+  /**
+   * No session is there (Twilio's stream started before OpenAI answered, or
+   * the session dropped): the waiting sound starts if that lasts.
+   */
+  startWaiting(): void {
+    const p = this.#p;
+    if (p.options.waitingSound.length === 0 || p.streamSid === undefined) return;
+    if (p.sessions.live() !== undefined) return;
+    p.out.setTimer("waiting_sound", p.options.waitingSoundAfterMs);
+  }
+
+  /** The waiting-sound timer fired: play the next 200 ms while there is still no session. */
+  waitingTick(): void {
+    const p = this.#p;
+    const frames = p.options.waitingSound;
+    if (p.sessions.live() !== undefined || p.ending.ending || frames.length === 0) return;
+    if (this.#waitingAt === 0) {
+      p.out.log("info", "OpenAI is not there yet; the caller hears the waiting sound.", {
+        state: p.sessions.state.name,
+      });
+    }
+    const chunk: string[] = [];
+    for (let i = 0; i < WAITING_FRAMES_PER_TICK; i++) {
+      chunk.push(frames[this.#waitingAt++ % frames.length]);
+    }
+    p.audio.waitingSound(chunk, p.now);
+    p.out.setTimer("waiting_sound", WAITING_FRAMES_PER_TICK * 20);
   }
 
   /** The socket of `generation` opened. */
@@ -76,11 +143,14 @@ export class SessionHandover {
     if (opened === "current") {
       const session = p.sessions.live() as LiveSession;
       p.out.cancelTimer("openai_connect");
+      this.#stopWaiting();
       this.#scheduleRenewal(p.options.renewAfterMs);
       p.out.toOpenAI(session, p.options.sessionUpdate);
-      // An outbound call still listening, or one resumed after keypad tones.
-      for (const event of p.opening.firstSessionEvents(p.conversation.entries)) {
-        p.out.toOpenAI(session, event);
+      // A call resumed in a new media stream: the first session hears the conversation so far.
+      if (p.options.resume !== undefined) {
+        for (const event of buildReplayEvents(p.conversation.entries)) {
+          p.out.toOpenAI(session, event);
+        }
       }
       p.out.observe({ kind: "openai_connect", ok: true });
       const queued = p.turn.takeQueued();
@@ -91,11 +161,9 @@ export class SessionHandover {
         });
       }
       this.#hooks.maybeGreet();
+      this.#hooks.flushResponse(); // e.g. a voicemail message asked for before the session was there
     } else if (opened === "pending") {
-      const pending = p.sessions.pendingLive() as LiveSession;
-      p.out.toOpenAI(pending, p.options.sessionUpdate);
-      const override = p.opening.switchedSession();
-      if (override !== undefined) p.out.toOpenAI(pending, override);
+      p.out.toOpenAI(p.sessions.pendingLive() as LiveSession, p.options.sessionUpdate);
       if (p.sessions.state.name === "reconnecting") this.switchSession("reconnect");
       // A renewal switches at the next turn boundary (see CallCore.handle).
     }
@@ -175,6 +243,7 @@ export class SessionHandover {
       ] as const
     ) p.out.cancelTimer(timer);
     if (switched.old !== undefined) p.out.closeSession(switched.old, "session renewed");
+    this.#stopWaiting();
     // Forced switch mid-turn: the new session hears the whole turn.
     p.turn.carryOver({ wholeTurn: oldAlive && speaking });
     this.#forgetSession();
@@ -202,6 +271,12 @@ export class SessionHandover {
       this.#hooks.flushResponse();
     }
     this.#hooks.maybeGreet();
+  }
+
+  #stopWaiting(): void {
+    if (this.#p.options.waitingSound.length === 0) return;
+    this.#p.out.cancelTimer("waiting_sound");
+    this.#waitingAt = 0;
   }
 
   /** The session in use is replaced: its responses and items are forgotten. */
@@ -297,6 +372,7 @@ export class SessionHandover {
       return;
     }
     p.out.setTimer("reconnect_deadline", p.options.reconnectWindowMs);
+    this.startWaiting();
     this.attemptReconnect();
   }
 

@@ -100,6 +100,7 @@ async function main(): Promise<number> {
   }
   await configureLogging({ level: config.logLevel, format: config.logFormat, secrets: [] });
   const log = getBridgeLogger("demo");
+  for (const warning of config.warnings) log.warn(warning);
   const demo = startDemo({
     env,
     standin: {

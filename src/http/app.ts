@@ -7,6 +7,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
+import { coreTimings, realtimeUrl, twilioCredentials } from "../config.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import {
   CallRunner,
@@ -15,6 +16,7 @@ import {
   type SocketFactory,
 } from "../bridge/call_runner.ts";
 import { buildSessionUpdate } from "../openai/session_config.ts";
+import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
@@ -33,6 +35,7 @@ import {
   type StreamGuardOptions,
 } from "../security/limits.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
+import type { CallCoreOptions } from "../core/call_core_options.ts";
 import { maskPhoneNumber } from "../calls/call_record.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 
@@ -52,7 +55,7 @@ export interface AppOptions {
   config: Config;
   /** Opens the OpenAI socket. Default: native `WebSocket`. */
   openSocket?: SocketFactory;
-  /** Twilio REST hang-up. Default: from `config.twilio` when set. */
+  /** Twilio REST hang-up. Default: from the Twilio credentials of `config` when both are set. */
   hangUp?: HangUp;
   /** Custom tools besides `end_call`. */
   tools?: readonly ToolDefinition[];
@@ -86,8 +89,20 @@ export interface AppOptions {
    * app's admission policy so their TwiML carries stream tokens this app accepts.
    */
   routes?: (admission: CallAdmission) => RouteHandler;
-  /** Outbound calls: each stream's opening settings and AMD result (see `outbound/`). */
-  outboundStreams?: OutboundStreams;
+  /**
+   * Outbound calls: the core settings of each outbound stream (by its path
+   * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
+   */
+  outboundStreams?: OutboundStreamRoutes;
+}
+
+/** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
+export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
+
+/** {@link OutboundStreams} plus the core settings of each outbound stream path. */
+export interface OutboundStreamRoutes extends OutboundStreams {
+  /** The core options of the stream at `path`, or undefined when it names no known agent. */
+  coreOptionsFor(path: string): Partial<CallCoreOptions> | undefined;
 }
 
 /** Extra routes: a response, or undefined when the path is not theirs. */
@@ -129,7 +144,11 @@ function xml(body: string): Response {
 
 /**
  * The public base URLs Twilio uses to reach this server: from `PUBLIC_URL`
- * when set, else from the request's `Host` and `X-Forwarded-Proto`.
+ * when set, else from the request's `Host` (and `X-Forwarded-Proto` for the
+ * webhook URLs). The media-stream URL is always `wss://`: Twilio only
+ * connects media streams over TLS, and a proxy that does not send
+ * `X-Forwarded-Proto` still terminates TLS in front of us. Twilio signs the
+ * upgrade with the `wss://` URL of the TwiML, so the check uses it too.
  * Returns undefined for a malformed Host.
  */
 export function publicBase(
@@ -137,7 +156,7 @@ export function publicBase(
   publicUrl: string | undefined,
 ): { http: string; ws: string } | undefined {
   if (publicUrl !== undefined) {
-    return { http: publicUrl, ws: publicUrl.replace(/^http/, "ws") };
+    return { http: publicUrl, ws: publicUrl.replace(/^https?:/, "wss:") };
   }
   const url = new URL(request.url);
   const host = request.headers.get("host") ?? url.host;
@@ -146,10 +165,7 @@ export function publicBase(
   const proto = forwarded === "https" || forwarded === "http"
     ? forwarded
     : url.protocol.replace(":", "");
-  return {
-    http: `${proto}://${host}`,
-    ws: `${proto === "https" ? "wss" : "ws"}://${host}`,
-  };
+  return { http: `${proto}://${host}`, ws: `wss://${host}` };
 }
 
 /** The form body, or undefined when it is larger than {@link MAX_WEBHOOK_BODY_BYTES}. */
@@ -178,12 +194,13 @@ export function createApp(options: AppOptions): App {
   const callLog = log.getChild("call");
   const calls = new Set<CallRunner>();
   const outcomes = new CallOutcomes();
+  const credentials = twilioCredentials(config);
   const hangUp = options.hangUp ??
-    (config.twilio !== undefined ? createTwilioHangUp(config.twilio) : undefined);
+    (credentials !== undefined ? createTwilioHangUp(credentials) : undefined);
   const sessionUpdate = buildSessionUpdate(config, options.tools ?? []);
-  const openaiUrl = `${config.openaiRealtimeUrl}${
-    config.openaiRealtimeUrl.includes("?") ? "&" : "?"
-  }model=${encodeURIComponent(config.openaiModel)}`;
+  const openaiUrl = realtimeUrl(config);
+  // Read once at start-up (the configuration checked that the file is readable).
+  const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
   const softphone = config.softphone
@@ -285,7 +302,11 @@ export function createApp(options: AppOptions): App {
     return xml(streamEndedTwiml({ apologize }));
   }
 
-  function mediaStream(request: Request): Response {
+  /**
+   * The media-stream upgrade. `outboundPath` (`/media-stream/outbound/…`): the
+   * stream of a call the bridge placed, whose path names its agent.
+   */
+  function mediaStream(request: Request, outboundPath?: string): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -293,7 +314,9 @@ export function createApp(options: AppOptions): App {
     }
     // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
     // instead of a Twilio signature.
-    const softphoneToken = softphone ? SoftphoneTokens.fromRequest(request) : undefined;
+    const softphoneToken = softphone && outboundPath === undefined
+      ? SoftphoneTokens.fromRequest(request)
+      : undefined;
     const isSoftphone = softphoneToken !== undefined;
     if (softphone !== undefined && softphoneToken !== undefined) {
       const check = softphone.tokens.verify(softphoneToken);
@@ -307,11 +330,18 @@ export function createApp(options: AppOptions): App {
     } else {
       const base = publicBase(request, config.publicUrl);
       if (base === undefined) return text("Bad Host header.\n", 400);
-      const refusal = admission.checkUpgrade(request, `${base.ws}${ROUTES.mediaStream}`);
+      const streamPath = outboundPath ?? ROUTES.mediaStream;
+      const refusal = admission.checkUpgrade(request, `${base.ws}${streamPath}`);
       if (refusal !== undefined) {
         logRefused(refusal, ROUTES.mediaStream);
         return text(FORBIDDEN, 403);
       }
+    }
+    const outboundCore = outboundPath === undefined
+      ? undefined
+      : options.outboundStreams?.coreOptionsFor(outboundPath);
+    if (outboundPath !== undefined && outboundCore === undefined) {
+      return text("Unknown outbound agent or stream.\n", 404);
     }
     if (calls.size >= config.maxConcurrentCalls) {
       logRefused("busy", ROUTES.mediaStream);
@@ -333,14 +363,11 @@ export function createApp(options: AppOptions): App {
         sessionUpdate,
         greeting: config.greeting,
         interruptResponse: config.turnDetection.interruptResponse,
-        endCallGraceMs: config.endCallGraceSeconds * 1000,
-        endCallWatchdogMs: config.endCallWatchdogSeconds * 1000,
         showTimingMath: config.showTimingMath,
-        maxCallMs: config.maxCallSeconds * 1000,
-        callerIdleMs: config.callerIdleSeconds * 1000,
         transferEnabled: config.transferNumber !== undefined,
-        renewAfterMs: config.realtimeSessionRenewSeconds * 1000,
-        reconnectWindowMs: config.realtimeReconnectSeconds * 1000,
+        waitingSound,
+        ...coreTimings(config),
+        ...outboundCore,
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => isSoftphone ? undefined : admission.admitStart(start),
@@ -358,7 +385,9 @@ export function createApp(options: AppOptions): App {
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
-      ...(options.outboundStreams && !isSoftphone ? { outbound: options.outboundStreams } : {}),
+      ...(outboundCore !== undefined && options.outboundStreams
+        ? { outbound: options.outboundStreams }
+        : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid !== undefined) outcomes.record(callSid, outcome);
       },
@@ -382,6 +411,11 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
+      if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
+        return request.method === "GET"
+          ? mediaStream(request, path)
+          : text("Method not allowed.\n", 405, { allow: "GET" });
+      }
       const softphoneResponse = softphone?.handle(request, path);
       if (softphoneResponse !== undefined) return softphoneResponse;
       const extraResponse = extraRoutes?.(request, path);

@@ -1,8 +1,8 @@
 /**
- * Keypad tones (DTMF) on outbound calls: which digit strings the `send_dtmf`
- * tool accepts, the TwiML that plays them into the call and then reconnects
- * the media stream, and the words the model reads when the callee presses
- * keys.
+ * Keypad tones (DTMF) sent on outbound calls: which digit strings the
+ * `send_dtmf` tool accepts, and the TwiML that plays them into the call and
+ * then reconnects the media stream. (Keys the caller presses reach the model
+ * through the call core, `core/caller_keys.ts`.)
  *
  * Twilio plays `<Play digits>` with `0-9`, `*`, `#` and `w` (a half-second
  * pause); nothing else is accepted, so a model cannot smuggle other TwiML in.
@@ -85,16 +85,6 @@ export function playDigitsTwiml(digits: string, stream: ConnectStreamOptions): s
   return xml;
 }
 
-/**
- * The user text item the model gets for keys the callee pressed:
- * "The caller pressed 4." or "The caller entered 1234#.".
- */
-export function pressedText(digits: string): string {
-  return digits.length === 1
-    ? `The caller pressed ${digits}.`
-    : `The caller entered ${digits} on the keypad.`;
-}
-
 /** The `send_dtmf` function tool as declared to the Realtime session. */
 export const SEND_DTMF_TOOL = {
   type: "function",
@@ -121,7 +111,9 @@ export interface SendDigitsOptions {
   calls: { updateTwiml(callSid: string, twiml: string): Promise<unknown> };
   /** `PUBLIC_URL`, without trailing slash. */
   publicUrl: string;
-  /** The `<Parameter>`s of the reconnected stream: a fresh stream token and the call ticket. */
+  /** Path of the reconnected media stream (default `/media-stream`). */
+  streamPath?: string;
+  /** The `<Parameter>`s of the reconnected stream (a fresh stream token). */
   streamParameters: Record<string, string>;
 }
 
@@ -142,7 +134,9 @@ export async function sendDigits(
   let twiml: string;
   try {
     twiml = playDigitsTwiml(check.digits, {
-      streamUrl: `${options.publicUrl.replace(/^http/, "ws")}/media-stream`,
+      streamUrl: `${options.publicUrl.replace(/^http/, "ws")}${
+        options.streamPath ?? "/media-stream"
+      }`,
       actionUrl: `${options.publicUrl}/call-ended`,
       parameters: options.streamParameters,
     });

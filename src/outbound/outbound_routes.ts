@@ -33,6 +33,7 @@ import type { CallTickets } from "./call_ticket.ts";
 import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
 import { parsePlaceCall } from "./place_call_request.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
+import { outboundStreamPath } from "./outbound_stream_path.ts";
 import { maskPhoneNumber } from "../calls/call_record.ts";
 
 /** The `<Parameter>` of the outbound stream that carries the call ticket. */
@@ -165,7 +166,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
       return xml(streamEndedTwiml({ apologize: false }));
     }
     return xml(connectStreamTwiml({
-      streamUrl: `${wsBase}/media-stream`,
+      streamUrl: `${wsBase}${outboundStreamPath(opened.value.agent)}`,
       actionUrl: `${publicUrl}/call-ended`,
       parameters: {
         ...admission.streamParameters(callSid),

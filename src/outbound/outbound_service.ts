@@ -10,7 +10,7 @@
  * import { parseConfig } from "../config.ts";
  * import { OutboundService } from "./outbound_service.ts";
  * const config = parseConfig({
- *   OPENAI_API_KEY: "sk-x", API_TOKEN: "t".repeat(32), PUBLIC_URL: "https://voice.example.com",
+ *   OPENAI_API_KEY: "sk-test-0123456789abcdefghij", API_TOKEN: "t".repeat(32), PUBLIC_URL: "https://voice.example.com",
  *   TWILIO_ACCOUNT_SID: "AC" + "0".repeat(32), TWILIO_AUTH_TOKEN: "secret", TWILIO_PHONE_NUMBER: "+15005550006",
  * });
  * const kv = await Deno.openKv(":memory:");
@@ -42,7 +42,9 @@ import {
   createOutboundRoutes,
   type RouteHandler,
 } from "./outbound_routes.ts";
-import type { OutboundStreams } from "../bridge/call_runner.ts";
+import type { OutboundStreamRoutes } from "../http/app.ts";
+import { twilioCredentials } from "../config.ts";
+import { outboundStreamPath, parseOutboundStreamPath } from "./outbound_stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
 
 /** Options of {@link OutboundService.create}. */
@@ -91,7 +93,8 @@ export class OutboundService {
 
   private constructor(options: OutboundServiceOptions) {
     const { config } = options;
-    if (config.publicUrl === undefined || config.twilio === undefined) {
+    const credentials = twilioCredentials(config);
+    if (config.publicUrl === undefined || credentials === undefined) {
       throw new Error("Outbound calls need PUBLIC_URL, TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.");
     }
     this.#config = config;
@@ -106,7 +109,7 @@ export class OutboundService {
     });
     this.amd = new AmdRelay();
     this.#calls = new TwilioCalls({
-      ...config.twilio,
+      ...credentials,
       baseUrl: config.twilioApiBaseUrl,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
@@ -154,32 +157,30 @@ export class OutboundService {
   };
 
   /** The outbound side of each media stream, for `createApp({ outboundStreams })`. */
-  streams: OutboundStreams = {
-    settingsFor: (start) => {
-      const ticket = start.customParameters[CALL_TICKET_PARAMETER];
-      if (ticket === undefined) return undefined; // an inbound call
-      this.handoff.streamStarted(start.callSid, ticket);
-      const opened = this.tickets.open(ticket);
-      const agent = opened.ok ? this.agents.get(opened.value.agent) : undefined;
-      const keypad = agent?.dtmf === undefined ? {} : {
-        keypad: {
-          collectUntil: agent.dtmf.collectUntil,
-          timeoutMs: agent.dtmf.timeoutSeconds * 1000,
-        },
+  streams: OutboundStreamRoutes = {
+    coreOptionsFor: (path) => {
+      const parsed = parseOutboundStreamPath(path);
+      if (parsed === undefined) return undefined;
+      const agent = this.agents.get(parsed.agent);
+      if (agent === undefined) return undefined;
+      const keypad = agent.dtmf === undefined ? undefined : {
+        collectUntil: agent.dtmf.collectUntil,
+        timeoutMs: agent.dtmf.timeoutSeconds * 1000,
       };
-      const resume = this.handoff.resumeFor(start.callSid);
-      if (resume !== undefined) return { resume, ...keypad };
-      if (!opened.ok) {
-        // The stream token admitted the stream, so it is one of ours: listen, greet no machine.
-        this.#log.warn("An outbound stream has a {reason} call ticket; using no greeting.", {
-          reason: opened.reason,
-        });
-        return {};
+      // A call resumed after keypad tones talks at once; a new one waits for the AMD result.
+      // `greeting` is set even when undefined: GREETING welcomes callers, not callees.
+      if (parsed.resumeCallSid !== undefined) {
+        const resume = this.handoff.resumeFor(parsed.resumeCallSid);
+        return {
+          greeting: undefined,
+          ...(keypad ? { keypad } : {}),
+          ...(resume !== undefined ? { resume } : {}),
+        };
       }
       return {
-        ...keypad,
-        ...(agent?.greeting !== undefined ? { greeting: agent.greeting } : {}),
-        ...(agent?.voicemail !== undefined ? { voicemail: agent.voicemail } : {}),
+        greeting: agent.greeting,
+        awaitAnswer: { voicemail: agent.voicemail },
+        ...(keypad ? { keypad } : {}),
       };
     },
     answeredBy: (callSid, listener) => this.amd.subscribe(callSid, listener),
@@ -194,8 +195,8 @@ export class OutboundService {
   sendDtmfTool: ToolDefinition = {
     declaration: SEND_DTMF_TOOL,
     handler: async (args, context) => {
-      const ticket = this.handoff.ticketOf(context.callSid);
-      if (ticket === undefined || this.#admission === undefined) {
+      const attempt = await this.dialer.attempts.get(context.callSid);
+      if (attempt?.agent === undefined || this.#admission === undefined) {
         return {
           ok: false,
           error: "send_dtmf only works on outbound calls placed by this server.",
@@ -207,10 +208,8 @@ export class OutboundService {
         await sendDigits(context.callSid, args.digits, {
           calls: this.#calls,
           publicUrl: this.#config.publicUrl!,
-          streamParameters: {
-            ...this.#admission.streamParameters(context.callSid),
-            [CALL_TICKET_PARAMETER]: ticket,
-          },
+          streamPath: outboundStreamPath(attempt.agent, context.callSid),
+          streamParameters: this.#admission.streamParameters(context.callSid),
         }),
       );
       if (output.ok !== true) this.handoff.cancel(context.callSid);

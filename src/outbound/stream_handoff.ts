@@ -15,7 +15,6 @@
  * import assert from "node:assert/strict";
  * import { StreamHandoff } from "./stream_handoff.ts";
  * const handoff = new StreamHandoff({ now: () => 0 });
- * handoff.streamStarted("CA1", "o1.ticket");
  * handoff.expectNewStream("CA1");
  * handoff.streamEnded("CA1", [{ kind: "user", itemId: "i1", transcript: "Press 1 for sales", at: 0 }]);
  * assert.equal(handoff.resumeFor("CA1")?.length, 1);
@@ -38,8 +37,6 @@ export interface StreamHandoffOptions {
 export class StreamHandoff {
   #now: () => number;
   #keepMs: number;
-  /** The call ticket of each live outbound stream. */
-  #tickets = new Map<string, string>();
   /** Calls whose TwiML was replaced: their next stream continues the conversation. */
   #expected = new Map<string, number>();
   #waiting = new Map<string, { entries: readonly ConversationEntry[]; at: number }>();
@@ -48,16 +45,6 @@ export class StreamHandoff {
   constructor(options: StreamHandoffOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#keepMs = options.keepMs ?? 60_000;
-  }
-
-  /** An outbound stream started with `ticket`. */
-  streamStarted(callSid: string, ticket: string): void {
-    this.#tickets.set(callSid, ticket);
-  }
-
-  /** The call ticket of a live outbound stream (for the TwiML of the next one). */
-  ticketOf(callSid: string): string | undefined {
-    return this.#tickets.get(callSid);
   }
 
   /** The call's TwiML is being replaced: keep its conversation when this stream ends. */
@@ -73,7 +60,6 @@ export class StreamHandoff {
   /** A stream ended: its conversation waits for the next stream when one is expected. */
   streamEnded(callSid: string, entries: readonly ConversationEntry[]): void {
     this.#forgetOld();
-    this.#tickets.delete(callSid);
     if (!this.#expected.delete(callSid)) return;
     this.#waiting.set(callSid, { entries: [...entries], at: this.#now() });
   }

@@ -9,6 +9,7 @@ import { CallCore, type CallCoreOptions } from "../../src/core/call_core.ts";
 import type { CallCommand, CallInput } from "../../src/core/call_types.ts";
 import { encodeClientEvent } from "../../src/openai/client_events.ts";
 import { parseServerEvent } from "../../src/openai/server_events.ts";
+import { TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
 import { encodeTwilioMessage, parseTwilioMessage } from "../../src/twilio/media_stream_messages.ts";
 
 /** Default session.update used by the driver. */
@@ -252,11 +253,15 @@ export function sentToOpenAI(
  * used to drive the core with a fake clock.
  */
 export class PlayoutSimulator {
-  /** Queue of [kind, bytes or mark name, value]. */
-  #queue: ({ kind: "audio"; bytes: number; value: number } | { kind: "mark"; name: string })[] = [];
-  #playedUntil = 0;
-  /** Bytes played per byte value. */
-  readonly played = new Map<number, number>();
+  /** The shared model of Twilio's play-out (`src/protocol/twilio_playout.ts`). */
+  readonly #playout = new TwilioPlayout();
+  readonly #values = new Set<number>();
+  #now = 0;
+
+  /** Bytes played per byte value (as of the last time seen). */
+  get played(): Map<number, number> {
+    return new Map([...this.#values].map((v) => [v, this.#playout.playedBytes(this.#now, v)]));
+  }
 
   /** Accepts what the core sent to Twilio at time `now`. */
   accept(messages: Record<string, unknown>[], now: number): string[] {
@@ -264,12 +269,13 @@ export class PlayoutSimulator {
     for (const m of messages) {
       if (m.event === "media") {
         const raw = atob((m.media as { payload: string }).payload);
-        this.#queue.push({ kind: "audio", bytes: raw.length, value: raw.charCodeAt(0) });
+        const bytes = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+        if (bytes.length > 0) this.#values.add(bytes[0]);
+        this.#playout.media(bytes, now);
       } else if (m.event === "mark") {
-        this.#queue.push({ kind: "mark", name: (m.mark as { name: string }).name });
+        this.#playout.mark((m.mark as { name: string }).name, now);
       } else if (m.event === "clear") {
-        for (const q of this.#queue) if (q.kind === "mark") echoes.push(q.name);
-        this.#queue = [];
+        echoes.push(...this.#playout.clear(now).map((e) => e.name));
       }
     }
     echoes.push(...this.advanceTo(now));
@@ -278,30 +284,13 @@ export class PlayoutSimulator {
 
   /** Plays until `now`; returns marks echoed on the way (in order). */
   advanceTo(now: number): string[] {
-    const echoes: string[] = [];
-    let t = this.#playedUntil;
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0];
-      if (head.kind === "mark") {
-        echoes.push(head.name);
-        this.#queue.shift();
-        continue;
-      }
-      const canPlay = Math.floor((now - t) * 8);
-      if (canPlay <= 0) break;
-      const n = Math.min(canPlay, head.bytes);
-      this.played.set(head.value, (this.played.get(head.value) ?? 0) + n);
-      head.bytes -= n;
-      t += n / 8;
-      if (head.bytes === 0) this.#queue.shift();
-    }
-    this.#playedUntil = this.#queue.length === 0 ? now : t;
-    return echoes;
+    this.#now = Math.max(this.#now, now);
+    return this.#playout.due(now).map((e) => e.name);
   }
 
   /** Ms played of audio filled with `value`. */
   playedMs(value: number): number {
-    return (this.played.get(value) ?? 0) / 8;
+    return this.#playout.playedMs(this.#now, value);
   }
 }
 
