@@ -37,11 +37,7 @@ import { createCampaignRoutes } from "./campaign_routes.ts";
 import { CampaignStore } from "./campaign_store.ts";
 import { type AgentDirectory, singleAgentDirectory } from "./outbound_agents.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
-import {
-  CALL_TICKET_PARAMETER,
-  createOutboundRoutes,
-  type RouteHandler,
-} from "./outbound_routes.ts";
+import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
 import type { OutboundStreamRoutes } from "../http/app.ts";
 import { twilioCredentials } from "../config.ts";
 import { outboundStreamPath, parseOutboundStreamPath } from "./outbound_stream_path.ts";
