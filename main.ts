@@ -8,7 +8,8 @@ import { ConfigError, describeConfig, parseConfig, secretValues } from "./src/co
 import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { drainApp } from "./src/http/drain.ts";
-import { startServer } from "./src/server.ts";
+import { PortInUseError, type RunningServer, startServer } from "./src/server.ts";
+import { StopSignals } from "./src/http/stop_signals.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
@@ -61,28 +62,47 @@ export async function main(): Promise<number> {
       );
     }
   }
-  const server = startServer({
-    config,
-    ...operations.appOptions(),
-    ...(outbound
-      ? {
-        routes: outbound.routes,
-        outboundStreams: outbound.streams,
-        hangUp: outbound.hangUp,
-        tools: outbound.tools,
-      }
-      : {}),
-    onListen: ({ hostname, port }) => {
-      log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
-    },
-  });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      log.warn("Received {signal} again; exiting now.", { signal });
-      Deno.exit(0);
+  let server: RunningServer;
+  try {
+    server = startServer({
+      config,
+      ...operations.appOptions(),
+      ...(outbound
+        ? {
+          routes: outbound.routes,
+          outboundStreams: outbound.streams,
+          hangUp: outbound.hangUp,
+          tools: outbound.tools,
+        }
+        : {}),
+      onListen: ({ hostname, port }) => {
+        log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
+      },
+    });
+  } catch (error) {
+    await Promise.all([operations.close(), outbound?.close()]).catch(() => {});
+    if (error instanceof PortInUseError) {
+      console.error(error.message);
+      return 1;
     }
-    stopping = true;
+    throw error;
+  }
+  const signals = new StopSignals();
+  const stop = (signal: string) => {
+    switch (signals.receive(signal, performance.now())) {
+      case "ignore":
+        // `deno task` forwards a copy of a signal sent to the whole process group.
+        log.info("Received {signal} again within 2 s (a forwarded copy); still draining.", {
+          signal,
+        });
+        return;
+      case "exit":
+        log.warn("Received {signal} again; exiting now.", { signal });
+        Deno.exit(0);
+        return;
+      case "drain":
+        break;
+    }
     log.info("Received {signal}; draining, then shutting down.", {
       signal,
       drainSeconds: config.drainSeconds,

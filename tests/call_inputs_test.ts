@@ -5,11 +5,12 @@
  * short spoken filler instead of silence.
  */
 import assert from "node:assert/strict";
-import { CoreDriver, deliver, PlayoutSimulator, STREAM_SID, tick } from "./support/core_driver.ts";
+import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
+import { deliver, tick } from "./support/playout_driving.ts";
 
 function keys(d: CoreDriver, digits: string): void {
   for (const digit of digits) {
-    d.twilio({ event: "dtmf", streamSid: STREAM_SID, sequenceNumber: "5", dtmf: { digit } });
+    d.dtmf(digit);
   }
 }
 
@@ -63,7 +64,7 @@ Deno.test("outbound: the agent listens until the answer is known, then greets a 
   // A voicemail greeting (or a person's hello) is not answered, and no greeting goes out.
   assert.deepEqual(d.sentToOpenAI().map((e) => e.type), ["session.update"]);
   assert.deepEqual(d.sentToOpenAI(d.media()), []);
-  const out = d.sentToOpenAI(d.input({ type: "answered_by", answeredBy: "human" }));
+  const out = d.sentToOpenAI(d.answeredBy("human"));
   assert.equal(out.length, 1);
   assert.match((out[0].response as { instructions: string }).instructions, /appointment/);
   // Now caller audio flows.
@@ -73,7 +74,7 @@ Deno.test("outbound: the agent listens until the answer is known, then greets a 
 Deno.test("outbound: a voicemail gets the message once, then the call hangs up", () => {
   const d = outboundCall("Your appointment is at nine tomorrow. Call 555 0100 to change it.");
   const sim = new PlayoutSimulator();
-  const out = d.input({ type: "answered_by", answeredBy: "machine_end_beep" });
+  const out = d.answeredBy("machine_end_beep");
   const create = d.sentToOpenAI(out).find((e) => e.type === "response.create");
   const response = create?.response as { instructions: string; tool_choice: string };
   assert.match(response.instructions, /voicemail/);
@@ -96,7 +97,7 @@ Deno.test("outbound: a voicemail gets the message once, then the call hangs up",
 Deno.test("outbound: a machine without a message, or a fax, is hung up on at once", () => {
   for (const answeredBy of ["machine_end_silence", "fax"]) {
     const d = outboundCall(undefined);
-    const out = d.input({ type: "answered_by", answeredBy });
+    const out = d.answeredBy(answeredBy);
     const finish = out.find((c) => c.type === "finish");
     assert.deepEqual(finish?.type === "finish" && [finish.outcome, finish.action], [
       "machine",
@@ -111,13 +112,13 @@ Deno.test("outbound: no answering-machine result in time counts as a person", ()
   const out = d.advance(8000);
   assert.ok(d.sentToOpenAI(out).some((e) => e.type === "response.create"));
   // A late result changes nothing.
-  assert.deepEqual(d.input({ type: "answered_by", answeredBy: "machine_end_beep" }), []);
+  assert.deepEqual(d.answeredBy("machine_end_beep"), []);
 });
 
 Deno.test("inbound calls ignore an answered_by input", () => {
   const d = new CoreDriver({ greeting: undefined });
   d.startCall();
-  assert.deepEqual(d.input({ type: "answered_by", answeredBy: "machine_end_beep" }), []);
+  assert.deepEqual(d.answeredBy("machine_end_beep"), []);
 });
 
 Deno.test("a tool that runs over a second gets a short out-of-band filler; the answer follows it", () => {
@@ -136,9 +137,7 @@ Deno.test("a tool that runs over a second gets a short out-of-band filler; the a
   d.responseCreated("resp_filler");
   deliver(d, sim, d.delta("resp_filler", "item_f", 600));
   // The tool answers while the filler speaks: the real answer waits for the filler to finish.
-  const early = d.sentToOpenAI(
-    d.input({ type: "tool_result", callId: "call_1", output: { a: 1 } }),
-  );
+  const early = d.sentToOpenAI(d.toolResult("call_1", { a: 1 }));
   assert.deepEqual(early.map((e) => e.type), ["conversation.item.create"]);
   const after = d.sentToOpenAI(d.responseDone("resp_filler"));
   assert.deepEqual(after.map((e) => e.type), ["response.create"]);
@@ -151,7 +150,7 @@ Deno.test("no filler when the tool is quick, or when the model is already speaki
   quick.functionCall("resp_1", "call_1", "lookup");
   quick.responseDone("resp_1");
   quick.advance(300);
-  quick.input({ type: "tool_result", callId: "call_1", output: {} });
+  quick.toolResult("call_1", {});
   quick.advance(2000);
   const creates = quick.sentToOpenAI().filter((e) => e.type === "response.create");
   assert.equal(creates.length, 1, "only the answer");

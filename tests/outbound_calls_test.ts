@@ -7,7 +7,7 @@ import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { singleAgentDirectory } from "../src/outbound/outbound_agents.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
 import { MAX_CONTEXT_BYTES } from "../src/outbound/place_call_request.ts";
-import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 
 const ACCOUNT = "AC" + "1".repeat(32);

@@ -4,7 +4,7 @@ import { KvAttemptStore } from "../src/outbound/attempt_store.ts";
 import { sendDigits } from "../src/outbound/dtmf.ts";
 import { TwilioCalls } from "../src/outbound/twilio_calls.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
-import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
 import { waitUntil } from "./support/wait.ts";
 import { CoreDriver } from "./support/core_driver.ts";
 

@@ -75,6 +75,8 @@ export interface AppOptions {
   metrics?: MetricsEndpoint;
   /** Readiness for `GET /readyz`. Default: always ready. */
   isReady?: () => boolean;
+  /** Why the server is not ready, shown by `GET /readyz` when `isReady` is false. */
+  notReadyReason?: () => string | undefined;
   /**
    * Called once for every call attempt turned away: busy or draining at the
    * webhook, a refused signature, or a refused media-stream upgrade.
@@ -196,7 +198,9 @@ export function createApp(options: AppOptions): App {
   const outcomes = new CallOutcomes();
   const credentials = twilioCredentials(config);
   const hangUp = options.hangUp ??
-    (credentials !== undefined ? createTwilioHangUp(credentials) : undefined);
+    (credentials !== undefined
+      ? createTwilioHangUp({ ...credentials, baseUrl: config.twilioApiBaseUrl })
+      : undefined);
   const sessionUpdate = buildSessionUpdate(config, options.tools ?? []);
   const openaiUrl = realtimeUrl(config);
   // Read once at start-up (the configuration checked that the file is readable).
@@ -445,7 +449,7 @@ export function createApp(options: AppOptions): App {
           // Not ready while draining, nor while OpenAI is known to be failing.
           return draining
             ? text("draining\n", 503, { "retry-after": "10" })
-            : readyz(options.isReady);
+            : readyz(options.isReady, options.notReadyReason);
         case ROUTES.metrics:
           return request.method === "GET"
             ? metricsResponse(request, options.metrics)

@@ -3,7 +3,7 @@
  * with asynchronous answering-machine detection, update a live call with new
  * TwiML, end a call. Plain `fetch` with basic auth against an injected base
  * URL (`TWILIO_API_BASE_URL`, default `https://api.twilio.com`), so tests
- * point it at a fake.
+ * point it at a fake; requests go through `twilio/rest_client.ts`.
  *
  * Parameter names are Twilio's (form-encoded, PascalCase): `To`, `From`,
  * `Url`, `StatusCallback`, `StatusCallbackEvent` (repeated), `MachineDetection`,
@@ -29,9 +29,11 @@
  *
  * @module
  */
-
-/** Default base URL of Twilio's REST API. */
-export const DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com";
+import {
+  TwilioRestClient,
+  type TwilioRestClientOptions,
+  TwilioRestError,
+} from "../twilio/rest_client.ts";
 
 /** The call progress events the status callback asks for. */
 export const STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"] as const;
@@ -78,124 +80,48 @@ export interface TwilioCall {
   status: string;
 }
 
-/** An error answer of Twilio's REST API. */
-export class TwilioRestError extends Error {
-  /** HTTP status. */
-  readonly status: number;
-  /** Twilio error code (e.g. 21211 invalid To), or undefined when the body had none. */
-  readonly code: number | undefined;
-  /** Twilio's link to the error's page. */
-  readonly moreInfo: string | undefined;
-
-  /** Creates the error from the answer's parts. */
-  constructor(status: number, code: number | undefined, message: string, moreInfo?: string) {
-    super(
-      `Twilio REST API answered ${status}${
-        code !== undefined ? ` (error ${code})` : ""
-      }: ${message}`,
-    );
-    this.name = "TwilioRestError";
-    this.status = status;
-    this.code = code;
-    this.moreInfo = moreInfo;
-  }
-}
-
-/** Options of {@link TwilioCalls}. */
-export interface TwilioCallsOptions {
-  accountSid: string;
-  authToken: string;
-  /** Base URL without trailing slash. Default {@link DEFAULT_TWILIO_API_BASE_URL}. */
-  baseUrl?: string;
-  /** Default `globalThis.fetch`. */
-  fetch?: typeof fetch;
-  /** Ms one request may take. Default 10 000. */
-  timeoutMs?: number;
-}
+export { TwilioRestError };
 
 /**
- * The Calls resource of one Twilio account.
+ * The Calls resource of one Twilio account, over the project's REST client
+ * (`twilio/rest_client.ts`: basic auth, `TWILIO_API_BASE_URL`, Twilio's
+ * errors as {@link TwilioRestError} without secrets or whole numbers).
  *
  * @example
  * ```ts ignore
- * const calls = new TwilioCalls({ accountSid, authToken });
+ * const calls = new TwilioCalls({ accountSid, authToken, baseUrl });
  * const call = await calls.create({ to, from, url, statusCallback, asyncAmdStatusCallback });
- * await calls.hangUp(call.sid);
+ * await calls.end(call.sid);
  * ```
  */
 export class TwilioCalls {
-  #base: string;
-  #auth: string;
-  #fetch: typeof fetch;
-  #timeoutMs: number;
-  #accountSid: string;
+  #client: TwilioRestClient;
 
   /** Creates a client. */
-  constructor(options: TwilioCallsOptions) {
-    this.#base = (options.baseUrl ?? DEFAULT_TWILIO_API_BASE_URL).replace(/\/+$/, "");
-    this.#accountSid = options.accountSid;
-    this.#auth = `Basic ${btoa(`${options.accountSid}:${options.authToken}`)}`;
-    this.#fetch = options.fetch ?? globalThis.fetch;
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  constructor(options: TwilioRestClientOptions) {
+    this.#client = new TwilioRestClient(options);
   }
 
   /** Places a call (`POST /2010-04-01/Accounts/{AccountSid}/Calls.json`). */
-  create(params: CreateCallParams): Promise<TwilioCall> {
-    return this.#post(`Calls.json`, createCallForm(params));
+  async create(params: CreateCallParams): Promise<TwilioCall> {
+    return callOf(await this.#client.request("POST", "/Calls.json", createCallForm(params)));
   }
 
   /** Replaces the TwiML of a live call (e.g. play digits, then reconnect the stream). */
-  updateTwiml(callSid: string, twiml: string): Promise<TwilioCall> {
-    return this.#post(
-      `Calls/${encodeURIComponent(callSid)}.json`,
-      new URLSearchParams({
-        Twiml: twiml,
-      }),
-    );
+  async updateTwiml(callSid: string, twiml: string): Promise<TwilioCall> {
+    return callOf(await this.#client.updateCall(callSid, { Twiml: twiml }));
   }
 
   /** Ends a call: `Status=completed` (in progress) or `Status=canceled` (queued or ringing). */
-  end(callSid: string, status: "completed" | "canceled" = "completed"): Promise<TwilioCall> {
-    return this.#post(
-      `Calls/${encodeURIComponent(callSid)}.json`,
-      new URLSearchParams({
-        Status: status,
-      }),
-    );
+  async end(callSid: string, status: "completed" | "canceled" = "completed"): Promise<TwilioCall> {
+    return callOf(await this.#client.updateCall(callSid, { Status: status }));
   }
+}
 
-  async #post(path: string, form: URLSearchParams): Promise<TwilioCall> {
-    const url = `${this.#base}/2010-04-01/Accounts/${encodeURIComponent(this.#accountSid)}/${path}`;
-    const signal = AbortSignal.timeout(this.#timeoutMs);
-    const response = await this.#fetch(url, {
-      method: "POST",
-      headers: {
-        authorization: this.#auth,
-        "content-type": "application/x-www-form-urlencoded",
-        accept: "application/json",
-      },
-      body: form,
-      signal,
-    });
-    const text = await response.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    const record = typeof body === "object" && body !== null ? body as Record<string, unknown> : {};
-    if (!response.ok) {
-      throw new TwilioRestError(
-        response.status,
-        typeof record.code === "number" ? record.code : undefined,
-        typeof record.message === "string" ? record.message : text.slice(0, 200),
-        typeof record.more_info === "string" ? record.more_info : undefined,
-      );
-    }
-    if (typeof record.sid !== "string" || typeof record.status !== "string") {
-      throw new TwilioRestError(response.status, undefined, "the answer has no call sid or status");
-    }
-    return { sid: record.sid, status: record.status };
+function callOf(body: unknown): TwilioCall {
+  const record = typeof body === "object" && body !== null ? body as Record<string, unknown> : {};
+  if (typeof record.sid !== "string" || typeof record.status !== "string") {
+    throw new TwilioRestError("Twilio REST: the answer has no call sid or status.", 200);
   }
+  return { sid: record.sid, status: record.status };
 }

@@ -12,7 +12,8 @@
  */
 
 import { type PlayoutMarkEcho, TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
-import { decodeBase64, encodeBase64, Waiters } from "./wait.ts";
+import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { Waiters } from "./wait.ts";
 
 /** A parsed message the bridge sent (loosely typed). */
 // deno-lint-ignore no-explicit-any

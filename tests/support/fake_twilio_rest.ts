@@ -1,171 +1,153 @@
 /**
- * A fake of Twilio's Calls REST resource on a local port, for tests of outbound calling.
- *
- * It records every request (path, basic-auth user, form parameters) and answers like Twilio:
- * `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` → 201 with a call resource (`sid` `CA…`,
- * `status` `queued`); `POST …/Calls/{CallSid}.json` → 200 with the updated call; errors as
- * Twilio's JSON (`code`, `message`, `more_info`, `status`): 401/20003 for bad credentials,
- * 400/21201 for a missing parameter, 400/21211 for an invalid `To`, 404/20404 for an unknown call.
+ * A fake of the parts of Twilio's REST API (2010-04-01) the project calls,
+ * answering like Twilio: basic auth with the account SID and auth token
+ * (error 20003 otherwise), JSON with Twilio's snake_case fields, Twilio's
+ * error shape `{code, message, more_info, status}`. Listens on 127.0.0.1,
+ * port 0; point `TWILIO_API_BASE_URL` at {@link FakeTwilioRest.url}.
  *
  * @module
  */
 
-/** One request the fake received. */
-export interface RecordedRestRequest {
+/** A request the fake received. */
+export interface TwilioRestRequest {
   method: string;
+  /** Path without the query. */
   path: string;
-  /** The basic-auth user (account SID), or undefined. */
-  user: string | undefined;
-  /** The form parameters; a repeated name keeps every value in `all`. */
-  params: Record<string, string>;
-  all: URLSearchParams;
+  query: URLSearchParams;
+  /** The form-encoded body (empty for GET). */
+  form: URLSearchParams;
+  contentType: string | null;
+  /** Whether the basic auth matched the account. */
+  authorized: boolean;
 }
 
-/** A call the fake knows. */
-export interface FakeRestCall {
-  sid: string;
-  to: string;
-  from: string;
-  status: string;
+/** A phone number of the fake account (as `IncomingPhoneNumbers` lists it). */
+export interface FakePhoneNumber {
+  phoneNumber: string;
+  voiceUrl: string | null;
+  voiceMethod?: string;
+  voiceApplicationSid?: string | null;
 }
 
 /** Options of {@link FakeTwilioRest.start}. */
 export interface FakeTwilioRestOptions {
   accountSid: string;
   authToken: string;
-}
-
-const E164 = /^\+[1-9]\d{6,14}$/;
-
-function json(body: unknown, status: number): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json" },
-  });
+  /** The account's phone numbers. */
+  numbers?: FakePhoneNumber[];
+  /** CallSids of calls in progress (updates of other calls answer 20404). */
+  calls?: string[];
 }
 
 function twilioError(status: number, code: number, message: string): Response {
-  return json(
-    { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
+  return Response.json({
+    code,
+    message,
+    more_info: `https://www.twilio.com/docs/errors/${code}`,
     status,
-  );
+  }, { status });
 }
 
-/** The fake REST API. Always `await close()` (or `await using`). */
+/** The fake Twilio REST server. */
 export class FakeTwilioRest implements AsyncDisposable {
-  readonly requests: RecordedRestRequest[] = [];
-  readonly calls = new Map<string, FakeRestCall>();
-  /** The next create answers with this error instead (once). */
-  failNextCreate: { status: number; code: number; message: string } | undefined;
+  readonly requests: TwilioRestRequest[] = [];
+  /** The account's numbers; tests may change them. */
+  numbers: FakePhoneNumber[];
+  /** Calls in progress; a hang-up moves a call to {@link FakeTwilioRest.completed}. */
+  readonly calls: Set<string>;
+  readonly completed: string[] = [];
+  readonly accountSid: string;
+  #authToken: string;
   #server: Deno.HttpServer<Deno.NetAddr>;
-  #options: FakeTwilioRestOptions;
-  #seq = 0;
 
   private constructor(options: FakeTwilioRestOptions) {
-    this.#options = options;
+    this.accountSid = options.accountSid;
+    this.#authToken = options.authToken;
+    this.numbers = [...(options.numbers ?? [])];
+    this.calls = new Set(options.calls ?? []);
     this.#server = Deno.serve(
-      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       (request) => this.#handle(request),
     );
   }
 
-  /** Starts the fake on a free port. */
+  /** Starts the fake. */
   static start(options: FakeTwilioRestOptions): FakeTwilioRest {
     return new FakeTwilioRest(options);
   }
 
-  /** `http://127.0.0.1:PORT` (the `TWILIO_API_BASE_URL` to use). */
-  get baseUrl(): string {
+  /** Base URL, e.g. `http://127.0.0.1:PORT`. */
+  get url(): string {
     return `http://127.0.0.1:${this.#server.addr.port}`;
-  }
-
-  /** The create-call requests, in order. */
-  get creates(): RecordedRestRequest[] {
-    return this.requests.filter((r) => r.path.endsWith("/Calls.json"));
-  }
-
-  /** The update requests of one call, in order. */
-  updatesOf(callSid: string): RecordedRestRequest[] {
-    return this.requests.filter((r) => r.path.endsWith(`/Calls/${callSid}.json`));
   }
 
   async #handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const all = new URLSearchParams(await request.text());
-    const auth = request.headers.get("authorization") ?? "";
-    let user: string | undefined;
-    let password: string | undefined;
-    if (auth.startsWith("Basic ")) {
-      const decoded = atob(auth.slice(6));
-      const colon = decoded.indexOf(":");
-      user = decoded.slice(0, colon);
-      password = decoded.slice(colon + 1);
-    }
+    const expected = `Basic ${btoa(`${this.accountSid}:${this.#authToken}`)}`;
+    const authorized = request.headers.get("authorization") === expected;
+    const body = request.method === "GET" ? "" : await request.text();
     this.requests.push({
       method: request.method,
       path: url.pathname,
-      user,
-      params: Object.fromEntries(all),
-      all,
+      query: url.searchParams,
+      form: new URLSearchParams(body),
+      contentType: request.headers.get("content-type"),
+      authorized,
     });
-    const { accountSid, authToken } = this.#options;
-    if (user !== accountSid || password !== authToken) {
-      return twilioError(401, 20003, "Authenticate");
+    if (!authorized) return twilioError(401, 20003, "Authenticate");
+    const prefix = `/2010-04-01/Accounts/${this.accountSid}`;
+    const notFound = () =>
+      twilioError(404, 20404, `The requested resource ${url.pathname} was not found`);
+    if (!url.pathname.startsWith(prefix)) return notFound();
+    const rest = url.pathname.slice(prefix.length);
+    if (rest === ".json" && request.method === "GET") {
+      return Response.json({
+        sid: this.accountSid,
+        friendly_name: "My first Twilio account",
+        status: "active",
+        type: "Full",
+        uri: `${prefix}.json`,
+      });
     }
-    const prefix = `/2010-04-01/Accounts/${accountSid}/Calls`;
-    if (request.method !== "POST") return twilioError(405, 20004, "Method not allowed");
-    if (url.pathname === `${prefix}.json`) return this.#create(all);
-    const match = url.pathname.startsWith(`${prefix}/`) &&
-      /^\/(CA[0-9a-f]{32})\.json$/.exec(url.pathname.slice(prefix.length));
-    if (match) return this.#update(match[1], all);
-    return twilioError(404, 20404, `The requested resource ${url.pathname} was not found`);
-  }
-
-  #create(form: URLSearchParams): Response {
-    for (const name of ["To", "From"]) {
-      if (!form.get(name)) return twilioError(400, 21201, `No '${name}' number is specified`);
+    if (rest === "/IncomingPhoneNumbers.json" && request.method === "GET") {
+      const wanted = url.searchParams.get("PhoneNumber");
+      const numbers = this.numbers.filter((n) => wanted === null || n.phoneNumber === wanted);
+      return Response.json({
+        incoming_phone_numbers: numbers.map((n, i) => ({
+          sid: `PN${String(i).padStart(32, "0")}`,
+          account_sid: this.accountSid,
+          phone_number: n.phoneNumber,
+          friendly_name: n.phoneNumber,
+          voice_url: n.voiceUrl,
+          voice_method: n.voiceMethod ?? "POST",
+          voice_application_sid: n.voiceApplicationSid ?? null,
+          status: "in-use",
+        })),
+        page: 0,
+        page_size: 50,
+        start: 0,
+        end: Math.max(numbers.length - 1, 0),
+        first_page_uri: `${prefix}/IncomingPhoneNumbers.json?PageSize=50&Page=0`,
+        next_page_uri: null,
+        previous_page_uri: null,
+        uri: `${prefix}/IncomingPhoneNumbers.json?PageSize=50&Page=0`,
+      });
     }
-    if (!form.get("Url") && !form.get("Twiml")) {
-      return twilioError(400, 21205, "Url parameter is required.");
+    const call = /^\/Calls\/(CA[0-9a-fA-F]+)\.json$/.exec(rest);
+    if (call !== null && request.method === "POST") {
+      const sid = call[1];
+      if (!this.calls.has(sid)) return notFound();
+      const status = new URLSearchParams(body).get("Status");
+      if (status !== null && status !== "completed" && status !== "canceled") {
+        return twilioError(400, 21218, "Invalid 'Status' value");
+      }
+      if (status !== null) {
+        this.calls.delete(sid);
+        this.completed.push(sid);
+      }
+      return Response.json({ sid, account_sid: this.accountSid, status: status ?? "in-progress" });
     }
-    if (!E164.test(form.get("To") ?? "")) {
-      return twilioError(400, 21211, `Invalid 'To' Phone Number: ${form.get("To")}`);
-    }
-    if (this.failNextCreate !== undefined) {
-      const { status, code, message } = this.failNextCreate;
-      this.failNextCreate = undefined;
-      return twilioError(status, code, message);
-    }
-    const sid = `CA${(++this.#seq).toString(16).padStart(32, "0")}`;
-    const call = { sid, to: form.get("To")!, from: form.get("From")!, status: "queued" };
-    this.calls.set(sid, call);
-    return json(this.#resource(call), 201);
-  }
-
-  #update(sid: string, form: URLSearchParams): Response {
-    const call = this.calls.get(sid);
-    if (call === undefined) {
-      return twilioError(404, 20404, `The requested resource /Calls/${sid}.json was not found`);
-    }
-    const status = form.get("Status");
-    if (status === "completed" || status === "canceled") call.status = status;
-    else if (!form.get("Twiml") && !form.get("Url")) {
-      return twilioError(400, 21218, "Invalid ApplicationSid / Url / Twiml");
-    }
-    return json(this.#resource(call), 200);
-  }
-
-  #resource(call: FakeRestCall): Record<string, unknown> {
-    return {
-      sid: call.sid,
-      account_sid: this.#options.accountSid,
-      to: call.to,
-      from: call.from,
-      status: call.status,
-      direction: "outbound-api",
-      api_version: "2010-04-01",
-      uri: `/2010-04-01/Accounts/${this.#options.accountSid}/Calls/${call.sid}.json`,
-    };
+    return notFound();
   }
 
   /** Stops the server. */
@@ -173,7 +155,7 @@ export class FakeTwilioRest implements AsyncDisposable {
     await this.#server.shutdown();
   }
 
-  /** Same as {@link close}. */
+  /** Same as {@link FakeTwilioRest.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
