@@ -1,9 +1,9 @@
 /**
  * What Twilio reports about an outbound call, and what it means: the
  * answering-machine result (`AnsweredBy` of the async AMD callback), the
- * call status (`CallStatus` of the status callback), the agent's opening
- * that follows from the AMD result, and the call's final outcome for call
- * records, campaigns and metrics.
+ * call status (`CallStatus` of the status callback), and the call's final
+ * outcome for campaigns and metrics. (What the live call does with the AMD
+ * result is the call core's: `core/answering_machine.ts`.)
  *
  * With `MachineDetection=DetectMessageEnd`, `AnsweredBy` is one of `human`,
  * `machine_end_beep`, `machine_end_silence`, `machine_end_other`, `fax` or
@@ -13,12 +13,10 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { openingFor, parseAnsweredBy } from "./call_progress.ts";
- * assert.deepEqual(openingFor(parseAnsweredBy("machine_end_beep")!, { voicemail: "Hi, call us back." }), {
- *   kind: "voicemail",
- *   message: "Hi, call us back.",
- * });
- * assert.deepEqual(openingFor(parseAnsweredBy("fax")!, {}), { kind: "hang_up", reason: "fax" });
+ * import { isMachine, parseAnsweredBy, parseCallStatus } from "./call_progress.ts";
+ * assert.equal(isMachine(parseAnsweredBy("machine_end_beep")!), true);
+ * assert.equal(parseAnsweredBy("robot"), undefined);
+ * assert.equal(parseCallStatus("no-answer"), "no-answer");
  * ```
  *
  * @module
@@ -85,33 +83,6 @@ export function parseCallStatus(value: string | null | undefined): CallStatus | 
 /** Whether `answeredBy` is an answering machine. */
 export function isMachine(answeredBy: AnsweredBy): boolean {
   return answeredBy.startsWith("machine_");
-}
-
-/** What the agent does once the AMD result is known. */
-export type Opening =
-  | { kind: "greet"; greeting: string | undefined }
-  | { kind: "voicemail"; message: string }
-  | { kind: "hang_up"; reason: "fax" | "machine_without_message" };
-
-/**
- * The agent's opening for an AMD result: a person (or `unknown`, mostly a
- * person who said nothing) gets the profile's outbound greeting; a machine
- * whose greeting ended gets the voicemail message once, then the call ends;
- * without a voicemail message, or for a fax, the call ends at once.
- * `machine_start` (message end unknown) is treated like the end of the
- * message: DetectMessageEnd never sends it.
- */
-export function openingFor(
-  answeredBy: AnsweredBy,
-  profile: { greeting?: string; voicemail?: string },
-): Opening {
-  if (answeredBy === "fax") return { kind: "hang_up", reason: "fax" };
-  if (isMachine(answeredBy)) {
-    return profile.voicemail !== undefined && profile.voicemail.trim() !== ""
-      ? { kind: "voicemail", message: profile.voicemail }
-      : { kind: "hang_up", reason: "machine_without_message" };
-  }
-  return { kind: "greet", greeting: profile.greeting };
 }
 
 /**
