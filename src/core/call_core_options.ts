@@ -19,6 +19,7 @@ import { type CallPrompts, callPrompts } from "../prompts.ts";
 import { TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AnswerWaitOptions } from "./answering_machine.ts";
 import type { KeypadOptions } from "./caller_keys.ts";
+import type { ConversationEntry } from "./conversation_log.ts";
 
 /** Options of the call core. */
 export interface CallCoreOptions {
@@ -93,6 +94,12 @@ export interface CallCoreOptions {
    */
   awaitAnswer?: AnswerWaitOptions;
   /**
+   * The conversation of the call's previous media stream (an outbound call
+   * reconnects its stream after keypad tones): the first session gets it
+   * replayed, so the model goes on where it was.
+   */
+  resume?: readonly ConversationEntry[];
+  /**
    * Ms a custom tool may run in silence before the model says a short filler
    * (an out-of-band response, see `prompts.toolFiller`); 0: never. Default 1000.
    */
@@ -101,11 +108,12 @@ export interface CallCoreOptions {
 
 /** {@link CallCoreOptions} with every default applied. */
 export type ResolvedCoreOptions =
-  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer">>
+  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer" | "resume">>
   & {
     greeting: string | undefined;
     prompts: CallPrompts;
     awaitAnswer: AnswerWaitOptions | undefined;
+    resume: readonly ConversationEntry[] | undefined;
   };
 
 /** Applies the defaults of {@link CallCoreOptions}. */
@@ -140,6 +148,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     waitingSoundAfterMs: options.waitingSoundAfterMs ?? 1000,
     keypad: options.keypad ?? {},
     awaitAnswer: options.awaitAnswer,
+    resume: options.resume,
     toolFillerAfterMs: options.toolFillerAfterMs ?? 1000,
   };
 }

@@ -9,7 +9,12 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import { coreTimings, twilioCredentials } from "../config.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
-import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call_runner.ts";
+import {
+  CallRunner,
+  type CallSummary,
+  type OutboundStreams,
+  type SocketFactory,
+} from "../bridge/call_runner.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
 import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
@@ -32,6 +37,7 @@ import {
   type StreamGuardOptions,
 } from "../security/limits.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
+import type { CallCoreOptions } from "../core/call_core_options.ts";
 import { maskPhoneNumber } from "../calls/call_record.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 
@@ -94,7 +100,32 @@ export interface AppOptions {
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
   streamGuard?: StreamGuardOptions;
+  /**
+   * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
+   * app's admission policy so their TwiML carries stream tokens this app accepts.
+   */
+  routes?: (admission: CallAdmission) => RouteHandler;
+  /**
+   * Outbound calls: the core settings of each outbound stream (by its path
+   * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
+   */
+  outboundStreams?: OutboundStreamRoutes;
 }
+
+/** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
+export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
+
+/** {@link OutboundStreams} plus the core settings of each outbound stream path. */
+export interface OutboundStreamRoutes extends OutboundStreams {
+  /** The core options of the stream at `path`, or undefined when it names no known agent. */
+  coreOptionsFor(path: string): Partial<CallCoreOptions> | undefined;
+}
+
+/** Extra routes: a response, or undefined when the path is not theirs. */
+export type RouteHandler = (
+  request: Request,
+  path: string,
+) => Response | Promise<Response> | undefined;
 
 /** The bridge application: an HTTP handler plus its live calls. */
 export interface App {
@@ -202,6 +233,7 @@ export function createApp(options: AppOptions): App {
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
+  const extraRoutes = options.routes?.(admission);
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
@@ -304,7 +336,13 @@ export function createApp(options: AppOptions): App {
     return xml(streamEndedTwiml({ apologize }));
   }
 
-  function mediaStream(request: Request, path: string): Response {
+  /**
+   * The media-stream upgrade at `path`: `/media-stream`, an agent's
+   * `/media-stream/agent/…`, or with `outbound` a call the bridge placed
+   * (`/media-stream/outbound/…`, whose path names its outbound agent).
+   */
+  function mediaStream(request: Request, path: string, outbound = false): Response {
+    const outboundPath = outbound ? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -312,7 +350,9 @@ export function createApp(options: AppOptions): App {
     }
     // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
     // instead of a Twilio signature.
-    const softphoneToken = softphone ? SoftphoneTokens.fromRequest(request) : undefined;
+    const softphoneToken = softphone && outboundPath === undefined
+      ? SoftphoneTokens.fromRequest(request)
+      : undefined;
     const isSoftphone = softphoneToken !== undefined;
     if (softphone !== undefined && softphoneToken !== undefined) {
       const check = softphone.tokens.verify(softphoneToken);
@@ -332,6 +372,12 @@ export function createApp(options: AppOptions): App {
         return text(FORBIDDEN, 403);
       }
     }
+    const outboundCore = outboundPath === undefined
+      ? undefined
+      : options.outboundStreams?.coreOptionsFor(outboundPath);
+    if (outboundPath !== undefined && outboundCore === undefined) {
+      return text("Unknown outbound agent or stream.\n", 404);
+    }
     if (calls.size >= config.maxConcurrentCalls) {
       logRefused("busy", ROUTES.mediaStream);
       return text("Too many calls in progress; try again later.\n", 503, { "retry-after": "5" });
@@ -347,7 +393,7 @@ export function createApp(options: AppOptions): App {
       return response;
     }
     // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(path);
+    const setup = agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
     const { profile } = setup;
     const transfer = profile.transfers[0];
     const observer = options.observeCall?.((options.now ?? (() => performance.now()))(), {
@@ -364,6 +410,7 @@ export function createApp(options: AppOptions): App {
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
+        ...outboundCore,
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
@@ -391,6 +438,9 @@ export function createApp(options: AppOptions): App {
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
+      ...(outboundCore !== undefined && options.outboundStreams
+        ? { outbound: options.outboundStreams }
+        : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid === undefined) return;
         outcomes.record(callSid, outcome);
@@ -416,8 +466,15 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
+      if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
+        return request.method === "GET"
+          ? mediaStream(request, path, true)
+          : text("Method not allowed.\n", 405, { allow: "GET" });
+      }
       const softphoneResponse = softphone?.handle(request, path);
       if (softphoneResponse !== undefined) return softphoneResponse;
+      const extraResponse = extraRoutes?.(request, path);
+      if (extraResponse !== undefined) return extraResponse;
       switch (path) {
         case ROUTES.status:
           return request.method === "GET" || request.method === "HEAD"

@@ -61,6 +61,7 @@ export type StreamTokenCheck =
  * assert.deepEqual(tokens.verify("CA123", token), { ok: true });
  * assert.deepEqual(tokens.verify("CA123", token), { ok: false, reason: "reused" });
  * assert.deepEqual(tokens.verify("CA999", tokens.issue("CA123")), { ok: false, reason: "bad_signature" });
+ * assert.notEqual(tokens.issue("CA7"), tokens.issue("CA7")); // a second stream of one call
  * const bound = tokens.issue("CA123", "listings");
  * assert.deepEqual(tokens.verify("CA123", bound, "front-desk"), { ok: false, reason: "bad_signature" });
  * assert.deepEqual(tokens.verify("CA123", bound, "listings"), { ok: true });
@@ -73,6 +74,8 @@ export class StreamTokens {
   #now: () => number;
   /** Used tokens (their MAC) → expiry, in insertion order. */
   #used = new Map<string, number>();
+  /** The last expiry issued per CallSid, so a second token for a call differs from the first. */
+  #lastIssued = new Map<string, number>();
 
   /** Creates an issuer/checker. */
   constructor(options: StreamTokensOptions = {}) {
@@ -84,10 +87,19 @@ export class StreamTokens {
 
   /**
    * A new token for `callSid`, valid for the configured lifetime; with
-   * `agent`, it binds that agent's name too.
+   * `agent`, it binds that agent's name too. A call may get several (an
+   * outbound call reconnects its stream after keypad tones): each differs
+   * from the last, so none is refused as reused.
    */
   issue(callSid: string, agent?: string): string {
-    const expiry = Math.ceil((this.#now() + this.#ttlMs) / 1000);
+    let expiry = Math.ceil((this.#now() + this.#ttlMs) / 1000);
+    const last = this.#lastIssued.get(callSid);
+    if (last !== undefined && expiry <= last) expiry = last + 1;
+    this.#lastIssued.delete(callSid);
+    this.#lastIssued.set(callSid, expiry);
+    if (this.#lastIssued.size > this.#max) {
+      this.#lastIssued.delete(this.#lastIssued.keys().next().value!);
+    }
     const version = agent === undefined ? "v1" : "v2";
     return `${version}.${expiry}.${this.#mac(version, callSid, expiry, agent)}`;
   }
