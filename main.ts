@@ -12,6 +12,7 @@ import { PortInUseError, type RunningServer, startServer } from "./src/server.ts
 import { StopSignals } from "./src/http/stop_signals.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";
+import { AgentsHolder, loadAgents } from "./src/agents/agent_book.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
@@ -27,12 +28,32 @@ export async function main(): Promise<number> {
     console.error(error instanceof Error ? error.message : String(error));
     return 1;
   }
-  await configureLogging({
-    level: config.logLevel,
-    format: config.logFormat,
-    secrets: secretValues(config),
-  });
+  const env = Deno.env.toObject();
+  const loadAgentsFile = () => loadAgents({ config, file: config.agentsFile, env });
+  const loaded = loadAgentsFile();
+  if (!loaded.ok) {
+    console.error(
+      `The agents file has ${loaded.problems.length} problem(s); fix them, then start again (see docs/agents.md):\n` +
+        loaded.problems.map((problem) => `- ${problem}`).join("\n"),
+    );
+    return 1;
+  }
+  const agents = new AgentsHolder(loaded.book);
+  const baseSecrets = secretValues(config);
+  /** Every `${VAR}` value of the agents files loaded so far (a reload adds, never forgets). */
+  const agentSecrets = new Set(loaded.secrets);
+  const setUpLogging = () =>
+    configureLogging({
+      level: config.logLevel,
+      format: config.logFormat,
+      secrets: [...baseSecrets, ...agentSecrets],
+    });
+  await setUpLogging();
   const log = getBridgeLogger("server");
+  log.info("Agents: {agents} (from {source}).", {
+    agents: agents.book.profiles.map((p) => p.name),
+    source: agents.book.source,
+  });
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
   let operations: Operations;
   try {
@@ -67,6 +88,7 @@ export async function main(): Promise<number> {
     server = startServer({
       config,
       ...operations.appOptions(),
+      agents,
       ...(outbound
         ? {
           routes: outbound.routes,
@@ -126,6 +148,28 @@ export async function main(): Promise<number> {
         )
       );
   };
+  try {
+    // SIGHUP reloads the agents file: new calls get the new agents; a bad file keeps the old ones.
+    Deno.addSignalListener("SIGHUP", () => {
+      const result = agents.reload(loadAgentsFile);
+      if (!result.ok) {
+        log.error("Agents file not reloaded; the previous agents stay. Problems: {problems}", {
+          problems: result.problems,
+        });
+        return;
+      }
+      const fresh = result.secrets.filter((secret) => !agentSecrets.has(secret));
+      for (const secret of fresh) agentSecrets.add(secret);
+      (fresh.length > 0 ? setUpLogging() : Promise.resolve()).then(() =>
+        log.info("Agents file reloaded: {agents} (from {source}).", {
+          agents: agents.book.profiles.map((p) => p.name),
+          source: agents.book.source,
+        })
+      );
+    });
+  } catch {
+    // No SIGHUP on this platform (Windows).
+  }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {
       Deno.addSignalListener(signal, () => stop(signal));

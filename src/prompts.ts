@@ -88,6 +88,14 @@ export const DEFAULT_CALL_PROMPTS: CallPrompts = {
   keypad: (digits) => `The caller pressed ${digits.split("").join(" ")} on the phone keypad.`,
 };
 
+/**
+ * The `toolFiller` wording that has the model say `text` (an agent's
+ * `filler`) word for word.
+ */
+export function toolFillerSaying(text: string): string {
+  return `You are still waiting for a lookup to finish. Say exactly this, and nothing else: "${text}" Do not answer the caller's question yet.`;
+}
+
 /** The default wording with `overrides` applied. */
 export function callPrompts(overrides: Partial<CallPrompts> = {}): CallPrompts {
   return { ...DEFAULT_CALL_PROMPTS, ...overrides };

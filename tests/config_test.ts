@@ -55,6 +55,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
   const config = parse();
   const { systemMessage, ...rest } = config;
   assert.deepEqual(rest, {
+    agentsFile: { path: "agents.yaml", required: false },
     openaiApiKey: KEY,
     openaiRealtimeUrl: "wss://api.openai.com/v1/realtime",
     openaiModel: "gpt-realtime-2.1",

@@ -18,6 +18,7 @@ import {
   type UpgradeFailure,
 } from "../openai/upgrade_failure.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
+import type { McpMonitor } from "../agents/mcp_monitor.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
 import {
   encodeTwilioMessage,
@@ -76,6 +77,8 @@ export interface CallRunnerOptions {
   tools?: readonly ToolDefinition[];
   /** Ms a custom tool may run. Default 10000. */
   toolTimeoutMs?: number;
+  /** Watches the MCP events of the session (logs, approval answers); none without MCP servers. */
+  mcp?: McpMonitor;
   /**
    * Called as soon as the call's outcome is known, before its sockets close
    * (so `/call-ended` can answer right after Twilio's stream ends).
@@ -249,6 +252,9 @@ export class CallRunner {
         return;
       }
       this.#dispatch({ type: "openai_event", event: parsed.event, generation }, received);
+      if (parsed.event.type === "other" && this.#options.mcp !== undefined) {
+        this.#onMcp(ws, e.data, received);
+      }
       if (parsed.event.type === "response.output_audio.delta") {
         this.#relayed("openai_to_caller", received);
       }
@@ -512,6 +518,17 @@ export class CallRunner {
       this.#toolAborts.delete(callId);
       if (!this.#core.finished) this.#dispatch({ type: "tool_result", callId, output });
     });
+  }
+
+  /** MCP events are OpenAI's business (it calls the servers): log them, answer approvals. */
+  #onMcp(ws: WebSocket, text: string, now: number): void {
+    const out = this.#options.mcp!.handle(text, now);
+    for (const log of out.logs) {
+      if (log.level === "warning") this.#log.warn(log.message, log.properties);
+      else if (log.level === "info") this.#log.info(log.message, log.properties);
+      else this.#log.debug(log.message, log.properties);
+    }
+    for (const event of out.send) if (ws.readyState === OPEN) ws.send(JSON.stringify(event));
   }
 
   #onFinish(command: Extract<CallCommand, { type: "finish" }>): void {

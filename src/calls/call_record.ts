@@ -43,6 +43,8 @@ export interface CallRecord {
   /** `caller_hung_up`, `assistant_ended`, `openai_error`, `bridge_error`, … */
   outcome: string;
   reason: string;
+  /** The agent of the agents file that took the call (`default` without a file); absent in older records. */
+  agent?: string;
   /** Caller and assistant turns. */
   turns: { caller: number; assistant: number };
   bargeIns: number;
@@ -73,6 +75,8 @@ export interface BuildCallRecordOptions {
   prices: TokenPrices;
   /** The runner's monotonic clock at the call's start (conversation times are on it). */
   startedAtMonotonic: number;
+  /** The agent that took the call. */
+  agent?: string | undefined;
 }
 
 const DIGIT = /\d/g;
@@ -150,6 +154,7 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
     durationMs: summary.durationMs,
     outcome: summary.outcome,
     reason: summary.reason,
+    ...(options.agent !== undefined ? { agent: options.agent } : {}),
     turns: { caller: callerTurns, assistant: assistantTurns },
     bargeIns: summary.stats.bargeIns,
     truncates: summary.stats.truncates,

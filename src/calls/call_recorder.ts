@@ -35,22 +35,26 @@ export class CallRecorder {
     this.#options = options;
   }
 
-  /** The observer of one call: records it when it finishes. */
-  observeCall(startedAt: number): CallObserver {
+  /** The observer of one call: records it (with its agent's name) when it finishes. */
+  observeCall(startedAt: number, call: { agent?: string } = {}): CallObserver {
     return {
       observe: () => {},
       relayed: () => {},
       finished: (summary) => {
-        this.record(summary, startedAt);
+        this.record(summary, startedAt, call.agent);
       },
     };
   }
 
   /** Builds and writes the record of `summary`; resolves when stored (never rejects). */
-  record(summary: CallSummary, startedAtMonotonic: number): Promise<void> {
+  record(summary: CallSummary, startedAtMonotonic: number, agent?: string): Promise<void> {
     let record: CallRecord;
     try {
-      record = buildCallRecord(summary, { prices: this.#options.prices, startedAtMonotonic });
+      record = buildCallRecord(summary, {
+        prices: this.#options.prices,
+        startedAtMonotonic,
+        agent,
+      });
     } catch (error) {
       this.#options.logger?.error("Could not build the call record: {error}", {
         error: error instanceof Error ? error.message : String(error),

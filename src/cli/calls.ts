@@ -43,11 +43,22 @@ function formatTime(iso: string): string {
  */
 export function formatCallTable(records: readonly CallRecordSummary[]): string {
   if (records.length === 0) return "No calls recorded yet.";
-  const header = ["Started (UTC)", "Duration", "Outcome", "Turns", "Cost", "CallSid"];
+  // The Agent column appears once calls carry an agent (an agents file, or records since it exists).
+  const agents = records.some((r) => r.agent !== undefined);
+  const header = [
+    "Started (UTC)",
+    "Duration",
+    "Outcome",
+    ...(agents ? ["Agent"] : []),
+    "Turns",
+    "Cost",
+    "CallSid",
+  ];
   const rows = records.map((r) => [
     formatTime(r.startedAt),
     formatDuration(r.durationMs),
     r.outcome,
+    ...(agents ? [r.agent ?? "-"] : []),
     String(r.turns.caller + r.turns.assistant),
     formatUsd(r.estimatedCostUsd),
     r.callSid,
@@ -66,6 +77,7 @@ export function formatCallDetail(record: CallRecord): string {
     `  ended     ${formatTime(record.endedAt)} (${formatDuration(record.durationMs)})`,
     `  outcome   ${record.outcome}: ${record.reason}`,
     `  caller    ${record.caller ?? "unknown"}`,
+    ...(record.agent !== undefined ? [`  agent     ${record.agent}`] : []),
     ...(record.outbound !== undefined
       ? [`  outbound  answered by ${record.outbound.answeredBy ?? "not known"}`]
       : []),

@@ -160,6 +160,23 @@ export function logLevel(): Kind<LogLevelName> {
   };
 }
 
+/** Where the agents file is (`AGENTS_FILE`); `required`: named explicitly, so it must exist. */
+export interface AgentsFileSetting {
+  path: string;
+  required: boolean;
+}
+
+/** The agents file used when it exists and `AGENTS_FILE` is unset. */
+export const DEFAULT_AGENTS_FILE = "agents.yaml";
+
+/** `off` for none, else the path of the agents file (see docs/agents.md). */
+export function agentsFile(): Kind<AgentsFileSetting | undefined> {
+  return {
+    accepted: "the path of a YAML or JSON agents file, or off",
+    parse: (raw) => raw.toLowerCase() === "off" ? undefined : { path: raw, required: true },
+  };
+}
+
 /** `off` for no records, else the path (or KV Connect URL) of the store. */
 export function callStore(): Kind<CallStore> {
   return {

@@ -39,8 +39,10 @@ import {
   url,
 } from "./kinds.ts";
 import {
+  agentsFile,
   apiKey,
   callStore,
+  DEFAULT_AGENTS_FILE,
   httpsBaseUrl,
   logLevel,
   publicUrl,
@@ -144,6 +146,16 @@ export const SETTINGS = [
     example: "prompts/receptionist.md",
     doc:
       "Path of a text file holding the system message instead (relative to the working directory); do not set together with SYSTEM_MESSAGE.",
+  }),
+  setting("AGENTS_FILE", "agentsFile", agentsFile(), {
+    defaultValue: () => ({ path: DEFAULT_AGENTS_FILE, required: false }),
+    defaultDoc: "agents.yaml (when it exists)",
+    section: "assistant",
+    example: "agents.yaml",
+    describe: (value) =>
+      value === undefined ? "off" : `${value.path}${value.required ? "" : " (when present)"}`,
+    doc:
+      "The agents file (YAML or JSON, see docs/agents.md): agents per called number, their tools and caller context; off ignores it. Without a file, the variables of this section make the single agent. SIGHUP reloads it.",
   }),
   setting("GREETING", undefined, text("any text, or off, none, false or empty for no greeting"), {
     emptyIsValue: true,

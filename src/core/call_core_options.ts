@@ -16,6 +16,7 @@
  */
 import type { ClientEvent } from "../openai/client_events.ts";
 import { type CallPrompts, callPrompts } from "../prompts.ts";
+import { TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AnswerWaitOptions } from "./answering_machine.ts";
 import type { KeypadOptions } from "./caller_keys.ts";
 import type { ConversationEntry } from "./conversation_log.ts";
@@ -52,6 +53,8 @@ export interface CallCoreOptions {
   customTools?: readonly string[];
   /** Whether the `transfer_call` tool is declared (a transfer number is configured). */
   transferEnabled?: boolean;
+  /** The name of the transfer tool (an agent may name it, e.g. `transfer_to_sales`). Default `transfer_call`. */
+  transferToolName?: string;
   /** Ms after the stream opens within which Twilio must send `start`. Default 10000. */
   startTimeoutMs?: number;
   /** Ms after `start` at which the assistant wraps the call up; 0: no limit. Default 0. */
@@ -133,6 +136,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     showTimingMath: options.showTimingMath ?? false,
     customTools: options.customTools ?? [],
     transferEnabled: options.transferEnabled ?? false,
+    transferToolName: options.transferToolName ?? TRANSFER_CALL_TOOL,
     startTimeoutMs: options.startTimeoutMs ?? 10_000,
     maxCallMs: options.maxCallMs ?? 0,
     callerIdleMs: options.callerIdleMs ?? 0,

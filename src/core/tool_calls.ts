@@ -28,7 +28,7 @@
  * @module
  */
 import { functionCallOutput, type ResponseOptions } from "../openai/client_events.ts";
-import { END_CALL_TOOL, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
+import { END_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { Ending } from "./call_ending.ts";
 import type { CallParts } from "./call_parts.ts";
 
@@ -111,7 +111,7 @@ export class ToolCalls {
   }
 
   #endingFor(name: string): (Ending & { logMessage: string }) | undefined {
-    const { prompts, transferEnabled } = this.#p.options;
+    const { prompts, transferEnabled, transferToolName } = this.#p.options;
     if (name === END_CALL_TOOL) {
       return {
         instructions: prompts.farewell,
@@ -120,7 +120,7 @@ export class ToolCalls {
         logMessage: "The assistant is ending the call.",
       };
     }
-    if (name === TRANSFER_CALL_TOOL && transferEnabled) {
+    if (name === transferToolName && transferEnabled) {
       return {
         instructions: prompts.transfer,
         reason: "The assistant transferred the call.",

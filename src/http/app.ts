@@ -7,7 +7,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
-import { coreTimings, realtimeUrl, twilioCredentials } from "../config.ts";
+import { coreTimings, twilioCredentials } from "../config.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import {
   CallRunner,
@@ -15,7 +15,9 @@ import {
   type OutboundStreams,
   type SocketFactory,
 } from "../bridge/call_runner.ts";
-import { buildSessionUpdate } from "../openai/session_config.ts";
+import type { AgentBook } from "../agents/agent_book.ts";
+import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
+import { McpMonitor } from "../agents/mcp_monitor.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
@@ -45,6 +47,8 @@ export const ROUTES = {
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
   mediaStream: "/media-stream",
+  /** Prefix of a stream bound to an agent of the agents file (see `agents/agent_calls.ts`). */
+  agentMediaStream: AGENT_STREAM_PREFIX,
   healthz: "/healthz",
   readyz: "/readyz",
   metrics: "/metrics",
@@ -57,8 +61,15 @@ export interface AppOptions {
   openSocket?: SocketFactory;
   /** Twilio REST hang-up. Default: from the Twilio credentials of `config` when both are set. */
   hangUp?: HangUp;
-  /** Custom tools besides `end_call`. */
+  /** Custom tools besides `end_call` (every agent gets them, before its own). */
   tools?: readonly ToolDefinition[];
+  /**
+   * The agents (see docs/agents.md), read at each call so that a reload
+   * applies to new calls. Default: the environment's single agent.
+   */
+  agents?: { readonly book: AgentBook };
+  /** `fetch` of HTTP tools and context webhooks (tests). Default: the global `fetch`. */
+  fetch?: typeof fetch;
   /** Monotonic clock in ms. */
   now?: () => number;
   /** Root logger. Default: LogTape category `["bridge"]`. */
@@ -69,8 +80,11 @@ export interface AppOptions {
   softphoneTokens?: SoftphoneTokens;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
-  /** Creates the observer of each call (metrics, traces, records); `startedAt` on the `now` clock. */
-  observeCall?: (startedAt: number) => CallObserver;
+  /**
+   * Creates the observer of each call (metrics, traces, records); `startedAt`
+   * on the `now` clock, `call.agent` the name of the agent taking the call.
+   */
+  observeCall?: (startedAt: number, call: { agent: string }) => CallObserver;
   /** Serves `GET /metrics` (404 when undefined). */
   metrics?: MetricsEndpoint;
   /** Readiness for `GET /readyz`. Default: always ready. */
@@ -201,14 +215,21 @@ export function createApp(options: AppOptions): App {
     (credentials !== undefined
       ? createTwilioHangUp({ ...credentials, baseUrl: config.twilioApiBaseUrl })
       : undefined);
-  const sessionUpdate = buildSessionUpdate(config, options.tools ?? []);
-  const openaiUrl = realtimeUrl(config);
+  const agentCalls = new AgentCalls({
+    config,
+    ...(options.agents ? { agents: options.agents } : {}),
+    ...(options.tools ? { tools: options.tools } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    logger: log.getChild("agents"),
+  });
   // Read once at start-up (the configuration checked that the file is readable).
   const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
   const softphone = config.softphone
-    ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens())
+    ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
+      agents: () => agentCalls.softphoneAgents(),
+    })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
@@ -257,8 +278,16 @@ export function createApp(options: AppOptions): App {
       logRefused("busy", ROUTES.incomingCall);
       return xml(rejectTwiml("busy"));
     }
+    // The agent is chosen by the called number; with an agents file, its name
+    // goes into the stream URL (signed by Twilio) and the stream token.
+    const { profile, streamPath, agentName } = await agentCalls.answer({
+      callSid,
+      from: form.get("From"),
+      to: form.get("To"),
+    });
     httpLog.info("Incoming call; answering with a media stream.", {
       callSid: callSid ?? undefined,
+      agent: profile.name,
     });
     // The media stream does not carry the caller's number: pass it (masked
     // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
@@ -266,10 +295,10 @@ export function createApp(options: AppOptions): App {
     const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
-      streamUrl: `${base.ws}${ROUTES.mediaStream}`,
+      streamUrl: `${base.ws}${streamPath}`,
       actionUrl: `${base.http}${ROUTES.callEnded}`,
       parameters: {
-        ...admission.streamParameters(callSid),
+        ...admission.streamParameters(callSid, agentName),
         ...(from ? { caller: config.storeCallerNumbers ? from : maskPhoneNumber(from) } : {}),
       },
     }));
@@ -300,17 +329,20 @@ export function createApp(options: AppOptions): App {
       outcome: outcome ?? "unknown",
       apologize,
     });
-    if (outcome === "transferred" && config.transferNumber !== undefined) {
-      return xml(transferTwiml(config.transferNumber));
+    const transferTo = agentCalls.transferTarget(callSid);
+    if (outcome === "transferred" && transferTo !== undefined) {
+      return xml(transferTwiml(transferTo));
     }
     return xml(streamEndedTwiml({ apologize }));
   }
 
   /**
-   * The media-stream upgrade. `outboundPath` (`/media-stream/outbound/…`): the
-   * stream of a call the bridge placed, whose path names its agent.
+   * The media-stream upgrade at `path`: `/media-stream`, an agent's
+   * `/media-stream/agent/…`, or with `outbound` a call the bridge placed
+   * (`/media-stream/outbound/…`, whose path names its outbound agent).
    */
-  function mediaStream(request: Request, outboundPath?: string): Response {
+  function mediaStream(request: Request, path: string, outbound = false): Response {
+    const outboundPath = outbound ? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -334,8 +366,7 @@ export function createApp(options: AppOptions): App {
     } else {
       const base = publicBase(request, config.publicUrl);
       if (base === undefined) return text("Bad Host header.\n", 400);
-      const streamPath = outboundPath ?? ROUTES.mediaStream;
-      const refusal = admission.checkUpgrade(request, `${base.ws}${streamPath}`);
+      const refusal = admission.checkUpgrade(request, `${base.ws}${path}`);
       if (refusal !== undefined) {
         logRefused(refusal, ROUTES.mediaStream);
         return text(FORBIDDEN, 403);
@@ -361,21 +392,38 @@ export function createApp(options: AppOptions): App {
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }
-    const observer = options.observeCall?.((options.now ?? (() => performance.now()))());
+    // The agent (and call) named in the signed URL; the stream token must bind the same.
+    const setup = agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
+    const { profile } = setup;
+    const transfer = profile.transfers[0];
+    const observer = options.observeCall?.((options.now ?? (() => performance.now()))(), {
+      agent: profile.name,
+    });
     const runner = new CallRunner(socket, {
       core: {
-        sessionUpdate,
-        greeting: config.greeting,
-        interruptResponse: config.turnDetection.interruptResponse,
+        sessionUpdate: setup.sessionUpdate,
+        greeting: setup.greeting,
+        interruptResponse: profile.turnDetection.interruptResponse,
         showTimingMath: config.showTimingMath,
-        transferEnabled: config.transferNumber !== undefined,
+        transferEnabled: transfer !== undefined,
+        ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
+        prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
         ...outboundCore,
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
-      admitStart: (start) => isSoftphone ? undefined : admission.admitStart(start),
-      openaiUrl,
+      admitStart: (start) => {
+        if (isSoftphone) return undefined;
+        if (setup.agentName !== undefined && start.customParameters.agent !== setup.agentName) {
+          return "stream agent mismatch";
+        }
+        if (setup.callSid !== undefined && start.callSid !== setup.callSid) {
+          return "stream call mismatch";
+        }
+        return admission.admitStart(start);
+      },
+      openaiUrl: setup.openaiUrl,
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -385,7 +433,8 @@ export function createApp(options: AppOptions): App {
       }),
       hangUp: isSoftphone ? undefined : hangUp,
       softphone: isSoftphone,
-      tools: options.tools ?? [],
+      tools: setup.tools,
+      ...(profile.mcpServers.length > 0 ? { mcp: new McpMonitor(profile.mcpServers) } : {}),
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
@@ -393,7 +442,9 @@ export function createApp(options: AppOptions): App {
         ? { outbound: options.outboundStreams }
         : {}),
       onOutcome: (callSid, outcome) => {
-        if (callSid !== undefined) outcomes.record(callSid, outcome);
+        if (callSid === undefined) return;
+        outcomes.record(callSid, outcome);
+        if (outcome === "transferred") agentCalls.transferred(callSid, profile);
       },
       onFinished: (summary) => {
         calls.delete(runner);
@@ -417,7 +468,7 @@ export function createApp(options: AppOptions): App {
     try {
       if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
         return request.method === "GET"
-          ? mediaStream(request, path)
+          ? mediaStream(request, path, true)
           : text("Method not allowed.\n", 405, { allow: "GET" });
       }
       const softphoneResponse = softphone?.handle(request, path);
@@ -441,7 +492,7 @@ export function createApp(options: AppOptions): App {
             : text("Method not allowed.\n", 405, { allow: "GET, POST" });
         case ROUTES.mediaStream:
           return request.method === "GET"
-            ? mediaStream(request)
+            ? mediaStream(request, path)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         case ROUTES.healthz:
           return healthz();
@@ -455,6 +506,9 @@ export function createApp(options: AppOptions): App {
             ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
+          if (path.startsWith(ROUTES.agentMediaStream) && request.method === "GET") {
+            return mediaStream(request, path);
+          }
           return text("Not found.\n", 404);
       }
     } catch (error) {

@@ -57,6 +57,7 @@ export class BridgeMetrics {
   readonly registry = new MetricsRegistry();
   readonly activeCalls: Gauge;
   readonly calls: Counter;
+  readonly agentCalls: Counter;
   readonly callDuration: Histogram;
   readonly firstAudio: Histogram;
   readonly turnLatency: Histogram;
@@ -87,6 +88,12 @@ export class BridgeMetrics {
       help:
         "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, transferred.",
       labelNames: ["outcome"],
+    });
+    this.agentCalls = r.counter({
+      name: "bridge_agent_calls_total",
+      help:
+        "Calls by agent of the agents file (default: the environment's agent), counted at call end.",
+      labelNames: ["agent"],
     });
     this.callDuration = r.histogram({
       name: "bridge_call_duration_seconds",
@@ -196,7 +203,7 @@ export class BridgeMetrics {
   }
 
   /** The observer of one call that started at `startedAt` (ms, the runner's clock). */
-  observeCall(startedAt: number): CallObserver {
+  observeCall(startedAt: number, call: { agent?: string } = {}): CallObserver {
     this.activeCalls.inc();
     let firstAudioSeen = false;
     let speechStoppedAt: number | undefined;
@@ -254,6 +261,7 @@ export class BridgeMetrics {
         finished = true;
         this.activeCalls.inc({}, -1);
         this.calls.inc({ outcome: summary.outcome });
+        if (call.agent !== undefined) this.agentCalls.inc({ agent: call.agent.slice(0, 64) });
         this.callDuration.observe({ outcome: summary.outcome }, summary.durationMs / 1000);
         this.frames.inc({ direction: "caller_to_openai" }, summary.stats.framesIn);
         this.frames.inc({ direction: "openai_to_caller" }, summary.stats.framesOut);

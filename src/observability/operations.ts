@@ -93,8 +93,8 @@ export class Operations implements AsyncDisposable {
     return new Operations(options, store);
   }
 
-  /** The observer of one call: metrics, spans, OpenAI health and the record. */
-  observeCall(startedAt: number): CallObserver {
+  /** The observer of one call (taken by `call.agent`): metrics, spans, OpenAI health and the record. */
+  observeCall(startedAt: number, call: { agent?: string } = {}): CallObserver {
     const health: CallObserver = {
       observe: (event) => {
         if (event.kind === "openai_connect") this.health.record(event.ok);
@@ -106,10 +106,10 @@ export class Operations implements AsyncDisposable {
       },
     };
     return combineObservers([
-      this.metrics.observeCall(startedAt),
+      this.metrics.observeCall(startedAt, call),
       this.tracing.observeCall(startedAt),
       health,
-      this.recorder.observeCall(startedAt),
+      this.recorder.observeCall(startedAt, call),
     ]);
   }
 
@@ -124,7 +124,7 @@ export class Operations implements AsyncDisposable {
     "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected"
   > {
     return {
-      observeCall: (startedAt) => this.observeCall(startedAt),
+      observeCall: (startedAt, call) => this.observeCall(startedAt, call),
       metrics: { render: () => this.metrics.render(), token: this.#config.metricsToken },
       isReady: () => this.isReady(),
       notReadyReason: () => this.health.problem(),

@@ -15,7 +15,7 @@
  */
 import type { Config } from "../config_types.ts";
 import type { TwilioStart } from "../twilio/media_stream_messages.ts";
-import { STREAM_TOKEN_PARAMETER, StreamTokens } from "./stream_token.ts";
+import { AGENT_PARAMETER, STREAM_TOKEN_PARAMETER, StreamTokens } from "./stream_token.ts";
 import {
   formParams,
   isValidTwilioSignature,
@@ -116,10 +116,14 @@ export class CallAdmission {
     return this.#check(request, streamUrl, {});
   }
 
-  /** The `<Parameter>`s to put in the TwiML `<Stream>` of `callSid`. */
-  streamParameters(callSid: string | null): Record<string, string> {
-    if (!this.#enforced || callSid === null || callSid === "") return {};
-    return { [STREAM_TOKEN_PARAMETER]: this.#tokens.issue(callSid) };
+  /**
+   * The `<Parameter>`s to put in the TwiML `<Stream>` of `callSid`; with
+   * `agent`, the agent's name too, bound by the token.
+   */
+  streamParameters(callSid: string | null, agent?: string): Record<string, string> {
+    const named: Record<string, string> = agent === undefined ? {} : { [AGENT_PARAMETER]: agent };
+    if (!this.#enforced || callSid === null || callSid === "") return named;
+    return { ...named, [STREAM_TOKEN_PARAMETER]: this.#tokens.issue(callSid, agent) };
   }
 
   /**
@@ -131,6 +135,7 @@ export class CallAdmission {
     const check = this.#tokens.verify(
       start.callSid,
       start.customParameters[STREAM_TOKEN_PARAMETER],
+      start.customParameters[AGENT_PARAMETER],
     );
     return check.ok ? undefined : `stream token ${check.reason.replace("_", " ")}`;
   }

@@ -9,6 +9,10 @@
  * instance sharing the secret can check it. Each token is accepted once
  * (used tokens are remembered until they expire, in a bounded set).
  *
+ * A token may also bind the name of the agent chosen at the webhook (sent in
+ * its own `<Parameter>`, {@link AGENT_PARAMETER}): such a token (`v2`) only
+ * verifies with that same name, so a stream cannot switch agents.
+ *
  * @module
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
@@ -16,12 +20,14 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 /** The `<Parameter>` name that carries the token. */
 export const STREAM_TOKEN_PARAMETER = "streamToken";
 
+/** The `<Parameter>` name that carries the agent's name (bound by a `v2` token). */
+export const AGENT_PARAMETER = "agent";
+
 /** Default lifetime of a token, in ms (Twilio opens the stream within seconds). */
 export const DEFAULT_STREAM_TOKEN_TTL_MS = 60_000;
 
-const VERSION = "v1";
 const ENCODER = new TextEncoder();
-const TOKEN = /^v1\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/;
+const TOKEN = /^(v1|v2)\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/;
 
 /** Options of {@link StreamTokens}. */
 export interface StreamTokensOptions {
@@ -56,6 +62,9 @@ export type StreamTokenCheck =
  * assert.deepEqual(tokens.verify("CA123", token), { ok: false, reason: "reused" });
  * assert.deepEqual(tokens.verify("CA999", tokens.issue("CA123")), { ok: false, reason: "bad_signature" });
  * assert.notEqual(tokens.issue("CA7"), tokens.issue("CA7")); // a second stream of one call
+ * const bound = tokens.issue("CA123", "listings");
+ * assert.deepEqual(tokens.verify("CA123", bound, "front-desk"), { ok: false, reason: "bad_signature" });
+ * assert.deepEqual(tokens.verify("CA123", bound, "listings"), { ok: true });
  * ```
  */
 export class StreamTokens {
@@ -77,11 +86,12 @@ export class StreamTokens {
   }
 
   /**
-   * A new token for `callSid`, valid for the configured lifetime. A call may
-   * get several (an outbound call reconnects its stream after keypad tones):
-   * each differs from the last, so none is refused as reused.
+   * A new token for `callSid`, valid for the configured lifetime; with
+   * `agent`, it binds that agent's name too. A call may get several (an
+   * outbound call reconnects its stream after keypad tones): each differs
+   * from the last, so none is refused as reused.
    */
-  issue(callSid: string): string {
+  issue(callSid: string, agent?: string): string {
     let expiry = Math.ceil((this.#now() + this.#ttlMs) / 1000);
     const last = this.#lastIssued.get(callSid);
     if (last !== undefined && expiry <= last) expiry = last + 1;
@@ -90,27 +100,32 @@ export class StreamTokens {
     if (this.#lastIssued.size > this.#max) {
       this.#lastIssued.delete(this.#lastIssued.keys().next().value!);
     }
-    return `${VERSION}.${expiry}.${this.#mac(callSid, expiry)}`;
+    const version = agent === undefined ? "v1" : "v2";
+    return `${version}.${expiry}.${this.#mac(version, callSid, expiry, agent)}`;
   }
 
   /**
-   * Checks `token` for `callSid` and, when valid, marks it used. Never throws.
+   * Checks `token` for `callSid` (and the `agent` name the stream claims) and,
+   * when valid, marks it used. Never throws.
    */
-  verify(callSid: string, token: string | undefined): StreamTokenCheck {
+  verify(callSid: string, token: string | undefined, agent?: string): StreamTokenCheck {
     if (token === undefined || token === "") return { ok: false, reason: "missing" };
     const match = TOKEN.exec(token);
     if (match === null) return { ok: false, reason: "malformed" };
-    const expiry = Number(match[1]);
-    const expected = ENCODER.encode(this.#mac(callSid, expiry));
-    const given = ENCODER.encode(match[2]);
+    const version = match[1] as "v1" | "v2";
+    // An agent name is only trusted when the token binds it.
+    if ((version === "v2") !== (agent !== undefined)) return { ok: false, reason: "bad_signature" };
+    const expiry = Number(match[2]);
+    const expected = ENCODER.encode(this.#mac(version, callSid, expiry, agent));
+    const given = ENCODER.encode(match[3]);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
       return { ok: false, reason: "bad_signature" };
     }
     const now = this.#now();
     if (expiry * 1000 < now) return { ok: false, reason: "expired" };
     this.#forgetExpired(now);
-    if (this.#used.has(match[2])) return { ok: false, reason: "reused" };
-    this.#used.set(match[2], expiry * 1000);
+    if (this.#used.has(match[3])) return { ok: false, reason: "reused" };
+    this.#used.set(match[3], expiry * 1000);
     while (this.#used.size > this.#max) {
       const oldest = this.#used.keys().next().value;
       if (oldest === undefined) break;
@@ -124,9 +139,13 @@ export class StreamTokens {
     return this.#used.size;
   }
 
-  #mac(callSid: string, expiry: number): string {
+  #mac(version: "v1" | "v2", callSid: string, expiry: number, agent: string | undefined): string {
     return createHmac("sha256", this.#secret)
-      .update(`${VERSION}.${callSid}.${expiry}`)
+      .update(
+        version === "v1"
+          ? `v1.${callSid}.${expiry}`
+          : JSON.stringify(["v2", callSid, expiry, agent ?? ""]),
+      )
       .digest("base64url");
   }
 

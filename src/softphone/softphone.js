@@ -115,7 +115,12 @@ class Call {
       },
     });
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${location.host}/media-stream`, [
+    // With an agents file, the developer picks the agent; its name is the stream's path.
+    const agent = /** @type {HTMLSelectElement} */ ($("agent")).value;
+    const path = agent === ""
+      ? "/media-stream"
+      : `/media-stream/agent/${encodeURIComponent(agent)}`;
+    const ws = new WebSocket(`${scheme}//${location.host}${path}`, [
       "softphone",
       `softphone-token.${issued.token}`,
     ]);
@@ -378,3 +383,19 @@ callButton.addEventListener("click", () => {
 });
 
 hangupButton.addEventListener("click", () => call?.hangUp());
+
+// The agents of the agents file, if any: the picker shows when there is a choice.
+fetch("/softphone/agents")
+  .then((res) => (res.ok ? res.json() : { agents: [] }))
+  .then((list) => {
+    const select = /** @type {HTMLSelectElement} */ ($("agent"));
+    for (const name of list.agents) {
+      const option = document.createElement("option");
+      option.value = name;
+      option.textContent = name === list.default ? `${name} (default)` : name;
+      option.selected = name === list.default;
+      select.append(option);
+    }
+    $("agent-picker").hidden = list.agents.length < 2;
+  })
+  .catch(() => {});

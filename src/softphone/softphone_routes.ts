@@ -1,7 +1,9 @@
 /**
  * The softphone's HTTP routes: the page at `GET /`, its scripts under
- * `/softphone/`, and `POST /softphone/token`, which issues the short-lived
- * token the page needs to open `/media-stream` (see `softphone_token.ts`).
+ * `/softphone/`, `POST /softphone/token`, which issues the short-lived
+ * token the page needs to open `/media-stream` (see `softphone_token.ts`),
+ * and `GET /softphone/agents`, the agents the page lets the developer pick
+ * (names only; the page then opens `/media-stream/agent/<name>`).
  *
  * The page and scripts are imported as text, so they are part of the module
  * graph: `deno compile` embeds them and Deno Deploy ships them.
@@ -18,7 +20,14 @@ import { type IssuedSoftphoneToken, SoftphoneTokens } from "./softphone_token.ts
 export const SOFTPHONE_ROUTES = {
   page: "/",
   token: "/softphone/token",
+  agents: "/softphone/agents",
 } as const;
+
+/** Options of {@link createSoftphoneRoutes}. */
+export interface SoftphoneRoutesOptions {
+  /** The agents' names, the default one first-class (read at each request, so a reload shows). */
+  agents?: () => { names: readonly string[]; defaultName: string };
+}
 
 const ASSETS: Record<string, string> = {
   "/softphone/softphone.js": softphoneJs,
@@ -71,7 +80,21 @@ export interface SoftphoneRoutes {
  * if (res?.status !== 200) throw new Error("the page is served");
  * ```
  */
-export function createSoftphoneRoutes(tokens = new SoftphoneTokens()): SoftphoneRoutes {
+export function createSoftphoneRoutes(
+  tokens = new SoftphoneTokens(),
+  options: SoftphoneRoutesOptions = {},
+): SoftphoneRoutes {
+  function agents(request: Request): Response {
+    if (request.method !== "GET") {
+      return plain("Method not allowed.\n", 405, { allow: "GET" });
+    }
+    const list = options.agents?.() ?? { names: [], defaultName: "" };
+    return new Response(
+      JSON.stringify({ agents: list.names, default: list.defaultName }),
+      { headers: { ...SECURITY_HEADERS, "content-type": "application/json" } },
+    );
+  }
+
   function token(request: Request): Response {
     if (request.method !== "POST") {
       return plain("Method not allowed: ask for a softphone token with POST.\n", 405, {
@@ -106,6 +129,7 @@ export function createSoftphoneRoutes(tokens = new SoftphoneTokens()): Softphone
         return new Response(request.method === "HEAD" ? null : page, { headers: PAGE_HEADERS });
       }
       if (path === SOFTPHONE_ROUTES.token) return token(request);
+      if (path === SOFTPHONE_ROUTES.agents) return agents(request);
       const asset = ASSETS[path];
       if (asset === undefined) return undefined;
       if (request.method !== "GET" && request.method !== "HEAD") {

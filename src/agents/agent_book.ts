@@ -1,0 +1,153 @@
+/**
+ * The agents of this server and how a call finds its agent: by the called
+ * number (E.164), else the first agent without numbers, else the first agent.
+ * {@link AgentsHolder} swaps the whole set at once when the file is reloaded
+ * (SIGHUP) and keeps the old set when the new file is bad.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "../config.ts";
+ * import { AgentsHolder, loadAgents } from "./agent_book.ts";
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
+ * const files: Record<string, string> = {
+ *   "agents.yaml": "agents:\n  - name: front-desk\n  - name: listings\n    numbers: ['+15005550001']\n",
+ * };
+ * const read = (path: string) => files[path] ?? (() => { throw new Deno.errors.NotFound(path); })();
+ * const loaded = loadAgents({ config, file: { path: "agents.yaml", required: true }, env: {}, readTextFile: read });
+ * assert.ok(loaded.ok);
+ * const holder = new AgentsHolder(loaded.book);
+ * assert.equal(holder.book.forNumber("+15005550001").name, "listings");
+ * assert.equal(holder.book.forNumber("+15559990000").name, "front-desk");
+ * files["agents.yaml"] = "agents: []\n";
+ * assert.equal(holder.reload(() => loadAgents({ config, file: { path: "agents.yaml", required: true }, env: {}, readTextFile: read })).ok, false);
+ * assert.equal(holder.book.forNumber("+15005550001").name, "listings");
+ * ```
+ *
+ * @module
+ */
+import type { Config } from "../config_types.ts";
+import { parseAgentsFile } from "./agents_file.ts";
+import { type AgentProfile, environmentProfile, fileProfiles } from "./agent_profile.ts";
+
+/** The agents of the server, looked up by called number or by name. */
+export class AgentBook {
+  readonly profiles: readonly AgentProfile[];
+  /** Where the profiles came from: the file's path, or "environment". */
+  readonly source: string;
+  #byNumber = new Map<string, AgentProfile>();
+  #byName = new Map<string, AgentProfile>();
+  #default: AgentProfile;
+
+  /** `profiles` must be non-empty, with unique names. */
+  constructor(profiles: readonly AgentProfile[], source: string) {
+    if (profiles.length === 0) throw new Error("An agent book needs at least one profile.");
+    this.profiles = profiles;
+    this.source = source;
+    for (const profile of profiles) {
+      this.#byName.set(profile.name, profile);
+      for (const number of profile.numbers) this.#byNumber.set(number, profile);
+    }
+    this.#default = profiles.find((p) => p.numbers.length === 0) ?? profiles[0];
+  }
+
+  /** The agent for calls to `to` (a called number; spaces and dashes are ignored). */
+  forNumber(to: string | null | undefined): AgentProfile {
+    if (to === null || to === undefined) return this.#default;
+    return this.#byNumber.get(to.replace(/[\s().-]/g, "")) ?? this.#default;
+  }
+
+  /** The agent named `name`, if any (e.g. from a stream token). */
+  byName(name: string | undefined): AgentProfile | undefined {
+    return name === undefined ? undefined : this.#byName.get(name);
+  }
+
+  /** The agent of calls whose number reaches no agent. */
+  get defaultProfile(): AgentProfile {
+    return this.#default;
+  }
+}
+
+/** Where the agents file is (`AGENTS_FILE`); `required`: a missing file is an error. */
+export interface AgentsFileSetting {
+  path: string;
+  required: boolean;
+}
+
+/** Options of {@link loadAgents}. */
+export interface LoadAgentsOptions {
+  config: Config;
+  /** The agents file, or undefined for the environment's single agent. */
+  file: AgentsFileSetting | undefined;
+  /** Where `${VAR}` values come from. */
+  env: Record<string, string | undefined>;
+  /** Default `Deno.readTextFileSync`. */
+  readTextFile?: (path: string) => string;
+}
+
+/** Result of {@link loadAgents}. */
+export type LoadAgentsResult =
+  | { ok: true; book: AgentBook; secrets: string[] }
+  | { ok: false; problems: string[] };
+
+/**
+ * Reads the agents file into an {@link AgentBook}: the environment's single
+ * agent when there is no file (and none is required). Never throws.
+ */
+export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
+  const environment = () => ({
+    ok: true as const,
+    book: new AgentBook([environmentProfile(options.config)], "environment"),
+    secrets: [],
+  });
+  if (options.file === undefined) return environment();
+  const readTextFile = options.readTextFile ?? Deno.readTextFileSync;
+  const { path, required } = options.file;
+  let text: string;
+  try {
+    text = readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound && !required) return environment();
+    return {
+      ok: false,
+      problems: [
+        `${path}: cannot read the agents file (${
+          error instanceof Error ? error.name : "error"
+        }). Check AGENTS_FILE, or set AGENTS_FILE=off to use the environment's single agent.`,
+      ],
+    };
+  }
+  const parsed = parseAgentsFile(text, { path, env: options.env, readTextFile });
+  if (!parsed.ok) return parsed;
+  return {
+    ok: true,
+    book: new AgentBook(fileProfiles(parsed.file, parsed.instructions, options.config), path),
+    secrets: parsed.secrets,
+  };
+}
+
+/**
+ * Holds the current {@link AgentBook}. A reload replaces it at once: calls
+ * already running keep the profile they started with (they hold it, not the
+ * book), new calls get the new profiles.
+ */
+export class AgentsHolder {
+  #book: AgentBook;
+
+  /** Starts with `book`. */
+  constructor(book: AgentBook) {
+    this.#book = book;
+  }
+
+  /** The current agents. */
+  get book(): AgentBook {
+    return this.#book;
+  }
+
+  /** Loads again; on problems the current book stays and the problems are returned. */
+  reload(load: () => LoadAgentsResult): LoadAgentsResult {
+    const result = load();
+    if (result.ok) this.#book = result.book;
+    return result;
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * How the HTTP app routes calls to agents, in one place:
+ *
+ * - at `/incoming-call`: the agent for the called number (`To`), its caller
+ *   context (the context webhook, awaited there while the caller hears
+ *   ringing, at most `timeout_seconds`), and the stream path to put in the
+ *   TwiML: `/media-stream` without an agents file, else
+ *   `/media-stream/agent/<name>`, plus `/<CallSid>` when a context is waiting
+ *   for that call on this instance;
+ * - at the media-stream upgrade: the agent and context named by that path
+ *   (Twilio signs the URL; the stream token binds the agent's name and the
+ *   CallSid), and what the call runner needs: the session.update with
+ *   `{{caller.*}}` filled, the greeting, the Realtime URL and the tools;
+ * - after a transfer: the agent's transfer number for `/call-ended`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "../config.ts";
+ * import { AgentCalls } from "./agent_calls.ts";
+ * import { loadAgents } from "./agent_book.ts";
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
+ * const loaded = loadAgents({ config, file: { path: "a.yaml", required: true }, env: {},
+ *   readTextFile: () => "agents:\n  - name: main\n  - name: sales\n    numbers: ['+15005550001']\n" });
+ * if (!loaded.ok) throw new Error();
+ * const calls = new AgentCalls({ config, agents: { book: loaded.book } });
+ * const answer = await calls.answer({ callSid: "CA1", from: "+15551230000", to: "+15005550001" });
+ * assert.equal(answer.streamPath, "/media-stream/agent/sales");
+ * const stream = calls.forStream(answer.streamPath);
+ * assert.equal(stream.profile.name, "sales");
+ * ```
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Config } from "../config_types.ts";
+import type { ClientEvent } from "../openai/client_events.ts";
+import type { ToolDefinition } from "../tools/tool_registry.ts";
+import { type CallPrompts, toolFillerSaying } from "../prompts.ts";
+import { AgentBook } from "./agent_book.ts";
+import { type AgentProfile, environmentProfile } from "./agent_profile.ts";
+import { fillCallerTemplate } from "./caller_templates.ts";
+import { fetchCallerContext } from "./context_webhook.ts";
+import { profileRealtimeUrl, profileSessionUpdate, profileTools } from "./profile_session.ts";
+
+/** The plain stream path (no agents file). */
+export const STREAM_PATH = "/media-stream";
+/** Prefix of a stream bound to an agent: `/media-stream/agent/<name>[/<CallSid>]`. */
+export const AGENT_STREAM_PREFIX = "/media-stream/agent/";
+
+/** How long a caller context waits for its stream, in ms. */
+const CONTEXT_TTL_MS = 120_000;
+/** At most this many contexts and transfer targets are kept. */
+const MAX_KEPT = 10_000;
+
+/** Options of {@link AgentCalls}. */
+export interface AgentCallsOptions {
+  config: Config;
+  /** The current agents (a holder: a reload applies to new calls). Default: the environment's. */
+  agents?: { readonly book: AgentBook };
+  /** Tools every agent gets, before its own. */
+  tools?: readonly ToolDefinition[];
+  /** `fetch` of HTTP tools and the context webhook. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Where context failures and unknown agents are logged. */
+  logger?: Logger;
+  /** Wall clock in ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What the call runner needs for one call. */
+export interface CallSetup {
+  profile: AgentProfile;
+  /** The CallSid the path names (its stream's `start` must carry the same). */
+  callSid: string | undefined;
+  /** The agent's name the path names (its stream token must bind the same). */
+  agentName: string | undefined;
+  sessionUpdate: SessionUpdate;
+  greeting: string | undefined;
+  openaiUrl: string;
+  tools: ToolDefinition[];
+  /** The wording of the call (the agent's, its filler with `{{caller.*}}` filled). */
+  prompts: Partial<CallPrompts>;
+}
+
+/** The `session.update` the call core sends. */
+export type SessionUpdate = Extract<ClientEvent, { type: "session.update" }>;
+
+/** Routes calls to agents (see the module doc). */
+export class AgentCalls {
+  #options: AgentCallsOptions;
+  #agents: { readonly book: AgentBook };
+  #now: () => number;
+  #prepared = new WeakMap<
+    AgentProfile,
+    { tools: ToolDefinition[]; sessionUpdate: SessionUpdate; openaiUrl: string }
+  >();
+  #contexts = new Map<string, { caller: Record<string, unknown>; expiresAt: number }>();
+  #transfers = new Map<string, string>();
+
+  /** Creates the router. */
+  constructor(options: AgentCallsOptions) {
+    this.#options = options;
+    this.#agents = options.agents ??
+      { book: new AgentBook([environmentProfile(options.config)], "environment") };
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The current agents. */
+  get book(): AgentBook {
+    return this.#agents.book;
+  }
+
+  /** Whether `path` is a media-stream path (plain or bound to an agent). */
+  isStreamPath(path: string): boolean {
+    return path === STREAM_PATH || path.startsWith(AGENT_STREAM_PREFIX);
+  }
+
+  /**
+   * At the webhook: the agent for `to`, its caller context (awaited, bounded
+   * by the agent's timeout) and the stream path for the TwiML. Never throws.
+   */
+  async answer(call: { callSid: string | null; from: string | null; to: string | null }): Promise<
+    { profile: AgentProfile; streamPath: string; agentName: string | undefined }
+  > {
+    const book = this.book;
+    const profile = book.forNumber(call.to);
+    if (book.source === "environment") {
+      return { profile, streamPath: STREAM_PATH, agentName: undefined };
+    }
+    let streamPath = `${AGENT_STREAM_PREFIX}${encodeURIComponent(profile.name)}`;
+    const webhook = profile.contextWebhook;
+    if (webhook !== undefined && call.callSid) {
+      const result = await fetchCallerContext(webhook, {
+        from: call.from ?? "",
+        to: call.to ?? "",
+        callSid: call.callSid,
+      }, this.#options.fetch ? { fetch: this.#options.fetch } : {});
+      if (result.ok) {
+        this.#keepContext(call.callSid, result.caller);
+        streamPath += `/${encodeURIComponent(call.callSid)}`;
+      } else {
+        this.#options.logger?.warn(
+          "No caller context from the context webhook of {agent}: {reason}. The call goes on without it.",
+          { agent: profile.name, reason: result.reason, callSid: call.callSid },
+        );
+      }
+    }
+    return { profile, streamPath, agentName: profile.name };
+  }
+
+  /** At the upgrade: the agent, context and runner settings the stream `path` names. */
+  forStream(path: string): CallSetup {
+    const [rawName, rawSid] = path.startsWith(AGENT_STREAM_PREFIX)
+      ? path.slice(AGENT_STREAM_PREFIX.length).split("/", 2)
+      : [];
+    const agentName = rawName === undefined ? undefined : safeDecode(rawName);
+    const callSid = rawSid === undefined ? undefined : safeDecode(rawSid);
+    const book = this.book;
+    let profile = book.byName(agentName);
+    if (profile === undefined) {
+      if (agentName !== undefined) {
+        this.#options.logger?.warn(
+          "A media stream names the agent {agent}, which this server does not know (is the same agents file on every instance?); the default agent takes the call.",
+          { agent: agentName },
+        );
+      }
+      profile = book.defaultProfile;
+    }
+    const ready = this.#prepare(profile);
+    const caller = callSid === undefined ? undefined : this.#takeContext(callSid);
+    if (callSid !== undefined && caller === undefined) {
+      this.#options.logger?.warn(
+        "The caller context of this call is not on this instance (or expired); the call goes on without it.",
+        { agent: profile.name, callSid },
+      );
+    }
+    return {
+      profile,
+      callSid,
+      agentName,
+      sessionUpdate: caller === undefined
+        ? ready.sessionUpdate
+        : profileSessionUpdate(profile, this.#options.config, ready.tools, caller),
+      greeting: profile.greeting === undefined
+        ? undefined
+        : fillCallerTemplate(profile.greeting, caller),
+      openaiUrl: ready.openaiUrl,
+      tools: ready.tools,
+      prompts: profile.filler === undefined ? profile.prompts : {
+        ...profile.prompts,
+        toolFiller: toolFillerSaying(fillCallerTemplate(profile.filler, caller)),
+      },
+    };
+  }
+
+  /** Remembers where a transferred call goes (its agent's transfer number). */
+  transferred(callSid: string, profile: AgentProfile): void {
+    const transfer = profile.transfers[0];
+    if (transfer === undefined) return;
+    this.#transfers.set(callSid, transfer.number);
+    trim(this.#transfers);
+  }
+
+  /** The number a transferred call goes to (once), else the environment's `TRANSFER_NUMBER`. */
+  transferTarget(callSid: string): string | undefined {
+    const number = this.#transfers.get(callSid);
+    this.#transfers.delete(callSid);
+    return number ?? this.#options.config.transferNumber;
+  }
+
+  /** The names the softphone offers (none without an agents file). */
+  softphoneAgents(): { names: string[]; defaultName: string } {
+    const book = this.book;
+    return {
+      names: book.source === "environment" ? [] : book.profiles.map((p) => p.name),
+      defaultName: book.defaultProfile.name,
+    };
+  }
+
+  #prepare(profile: AgentProfile) {
+    let ready = this.#prepared.get(profile);
+    if (ready === undefined) {
+      const tools = [
+        ...(this.#options.tools ?? []),
+        ...profileTools(profile, this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+      ];
+      ready = {
+        tools,
+        sessionUpdate: profileSessionUpdate(profile, this.#options.config, tools),
+        openaiUrl: profileRealtimeUrl(profile, this.#options.config),
+      };
+      this.#prepared.set(profile, ready);
+    }
+    return ready;
+  }
+
+  #keepContext(callSid: string, caller: Record<string, unknown>): void {
+    const now = this.#now();
+    for (const [sid, entry] of this.#contexts) {
+      if (entry.expiresAt > now) break;
+      this.#contexts.delete(sid);
+    }
+    this.#contexts.set(callSid, { caller, expiresAt: now + CONTEXT_TTL_MS });
+    trim(this.#contexts);
+  }
+
+  #takeContext(callSid: string): Record<string, unknown> | undefined {
+    const entry = this.#contexts.get(callSid);
+    this.#contexts.delete(callSid);
+    return entry !== undefined && entry.expiresAt > this.#now() ? entry.caller : undefined;
+  }
+}
+
+function trim(map: Map<string, unknown>): void {
+  while (map.size > MAX_KEPT) map.delete(map.keys().next().value!);
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}

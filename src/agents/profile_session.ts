@@ -1,0 +1,107 @@
+/**
+ * What one agent profile makes of a call: its `session.update` (voice,
+ * model, instructions with `{{caller.*}}` filled, turn detection, language,
+ * reasoning effort, function tools and MCP servers), its tools as
+ * {@link ToolDefinition}s the call runner executes, and its Realtime URL.
+ *
+ * An HTTP tool's URL and headers stay in its handler: the declaration sent
+ * to OpenAI has only its name, description and parameters. MCP servers are
+ * declared with their headers, which OpenAI needs to call them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "../config.ts";
+ * import { environmentProfile } from "./agent_profile.ts";
+ * import { profileSessionUpdate } from "./profile_session.ts";
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
+ * const profile = { ...environmentProfile(config), voice: "marin", instructions: "Hi {{caller.name|there}}." };
+ * const event = profileSessionUpdate(profile, config, [], { name: "Ada" });
+ * assert.equal(event.session.audio.output.voice, "marin");
+ * assert.equal(event.session.instructions, "Hi Ada.");
+ * ```
+ *
+ * @module
+ */
+import type { Config } from "../config_types.ts";
+import { buildSessionUpdate } from "../openai/session_config.ts";
+import { realtimeUrl } from "../config/realtime_url.ts";
+import { mcpToolDeclaration } from "../openai/mcp_events.ts";
+import { type ToolDefinition, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
+import type { AgentProfile } from "./agent_profile.ts";
+import { fillCallerTemplate } from "./caller_templates.ts";
+import { HttpTool, type HttpToolOptions } from "./http_tool.ts";
+
+/**
+ * The profile's `session.update`. `tools` are the function tools besides the
+ * built-ins (e.g. {@link profileTools}); `caller` the context webhook's answer.
+ */
+export function profileSessionUpdate(
+  profile: AgentProfile,
+  config: Config,
+  tools: readonly ToolDefinition[],
+  caller?: Readonly<Record<string, unknown>>,
+) {
+  // One transfer tool per agent, under the agent's name for it (the core's `transferToolName`).
+  const transfer = profile.transfers[0];
+  const event = buildSessionUpdate({
+    openaiModel: profile.model,
+    voice: profile.voice,
+    systemMessage: fillCallerTemplate(profile.instructions, caller),
+    turnDetection: profile.turnDetection,
+    noiseReduction: config.noiseReduction,
+    transcriptionModel: config.transcriptionModel,
+    transferNumber: transfer?.number,
+    reasoningEffort: profile.reasoningEffort,
+    truncation: config.truncation,
+    parallelToolCalls: config.parallelToolCalls,
+  }, tools);
+  const session = event.session;
+  const transcription = session.audio.input.transcription;
+  return {
+    ...event,
+    session: {
+      ...session,
+      audio: {
+        ...session.audio,
+        input: {
+          ...session.audio.input,
+          transcription: transcription !== null && profile.language !== undefined
+            ? { ...transcription, language: profile.language }
+            : transcription,
+        },
+      },
+      tools: [
+        ...session.tools.map((tool) =>
+          tool.name === TRANSFER_CALL_TOOL && transfer !== undefined
+            ? { ...tool, name: transfer.name, description: transfer.description }
+            : tool
+        ),
+        ...profile.mcpServers.map(mcpToolDeclaration),
+      ],
+    },
+  };
+}
+
+const toolCache = new WeakMap<AgentProfile, ToolDefinition[]>();
+
+/** The profile's HTTP tools as runnable {@link ToolDefinition}s (built once per profile). */
+export function profileTools(
+  profile: AgentProfile,
+  options: HttpToolOptions = {},
+): ToolDefinition[] {
+  if (options.fetch !== undefined) {
+    return profile.httpTools.map((spec) => new HttpTool(spec, options).definition());
+  }
+  let tools = toolCache.get(profile);
+  if (tools === undefined) {
+    tools = profile.httpTools.map((spec) => new HttpTool(spec).definition());
+    toolCache.set(profile, tools);
+  }
+  return tools;
+}
+
+/** The Realtime WebSocket URL for the profile's model. */
+export function profileRealtimeUrl(profile: AgentProfile, config: Config): string {
+  return realtimeUrl({ openaiRealtimeUrl: config.openaiRealtimeUrl, openaiModel: profile.model });
+}

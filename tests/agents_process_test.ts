@@ -1,0 +1,169 @@
+/**
+ * The agents file in a real server process: `agents.yaml` in the working
+ * directory is picked up without AGENTS_FILE; a bad file stops start-up with
+ * every problem as `file:line: path: problem`; SIGHUP reloads (a bad reload
+ * keeps the old agents and logs why); `${VAR}` values never reach the output.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { TEST_API_KEY } from "./support/bridge_harness.ts";
+
+const SECRET = "agents-process-secret-4242";
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+function agentsFile(listingsName: string, voice = "marin"): string {
+  return [
+    "# yaml-language-server: $schema=./src/agents/agents.schema.json",
+    "agents:",
+    "  - name: front-desk",
+    `  - name: ${listingsName}`,
+    "    numbers: ['+15005550001']",
+    `    voice: ${voice}`,
+    "    tools:",
+    "      - type: http",
+    "        name: lookup",
+    "        description: Look up.",
+    "        parameters: { type: object }",
+    "        request: { url: 'https://api.example.com/x', headers: { Authorization: 'Bearer ${LISTINGS_TOKEN}' } }",
+    "",
+  ].join("\n");
+}
+
+function spawnServer(cwd: string, extraEnv: Record<string, string> = {}) {
+  const env: Record<string, string> = {
+    OPENAI_API_KEY: TEST_API_KEY,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    TWILIO_SIGNATURE_CHECK: "off",
+    CALL_STORE_PATH: "off",
+    LOG_FORMAT: "json",
+    LISTINGS_TOKEN: SECRET,
+    ...extraEnv,
+  };
+  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      `${ROOT}deno.json`,
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys=hostname",
+      `${ROOT}main.ts`,
+    ],
+    cwd,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out: string[] = [];
+  const err: string[] = [];
+  const reading = Promise.all([collect(child.stdout, out), collect(child.stderr, err)]);
+  return { child, out, err, reading };
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    rest += chunk;
+    const parts = rest.split("\n");
+    rest = parts.pop() ?? "";
+    lines.push(...parts);
+  }
+  if (rest !== "") lines.push(rest);
+}
+
+async function until<T>(what: string, probe: () => T | undefined, lines: string[]): Promise<T> {
+  const start = performance.now();
+  while (true) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (performance.now() - start > 30_000) {
+      throw new Error(`Timed out waiting for ${what}:\n${lines.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function streamUrlFor(base: string, to: string): Promise<string> {
+  const res = await fetch(`${base}/incoming-call`, {
+    method: "POST",
+    body: new URLSearchParams({ CallSid: "CA1", From: "+14155550100", To: to }),
+  });
+  const body = await res.text();
+  return /<Stream url="([^"]*)"/.exec(body)?.[1] ?? body;
+}
+
+Deno.test("a bad agents.yaml stops start-up with every problem, file:line first", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${cwd}/agents.yaml`,
+      agentsFile("listings", "robot").replace("${LISTINGS_TOKEN}", "${MISSING_TOKEN}"),
+    );
+    const server = spawnServer(cwd);
+    const status = await server.child.status;
+    await server.reading;
+    assert.equal(status.code, 1);
+    const text = server.err.join("\n");
+    assert.match(
+      text,
+      /agents\.yaml:12: agents\[1\]\.tools\[0\]\.request\.headers\.Authorization: the environment variable MISSING_TOKEN is not set/,
+    );
+    assert.match(text, /agents\.yaml:6: agents\[1\]\.voice: must be a Realtime voice name/);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("SIGHUP reloads agents.yaml; a bad reload keeps the old agents and says why", async () => {
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${cwd}/agents.yaml`, agentsFile("listings"));
+  const server = spawnServer(cwd);
+  try {
+    const port = await until(
+      "the server to listen",
+      () => {
+        const line = server.out.find((l) => l.includes("Listening on"));
+        return line === undefined ? undefined : JSON.parse(line).port as number;
+      },
+      server.err,
+    );
+    const base = `http://127.0.0.1:${port}`;
+    assert.match(await streamUrlFor(base, "+15005550001"), /\/media-stream\/agent\/listings$/);
+
+    await Deno.writeTextFile(`${cwd}/agents.yaml`, agentsFile("sales", "robot"));
+    server.child.kill("SIGHUP");
+    const refused = await until(
+      "the refused reload",
+      () => server.out.find((l) => l.includes("not reloaded")),
+      server.out,
+    );
+    assert.match(refused, /agents\.yaml:6: agents\[1\]\.voice/);
+    assert.match(await streamUrlFor(base, "+15005550001"), /\/media-stream\/agent\/listings$/);
+
+    await Deno.writeTextFile(`${cwd}/agents.yaml`, agentsFile("sales"));
+    server.child.kill("SIGHUP");
+    await until(
+      "the reload",
+      () => server.out.find((l) => l.includes("Agents file reloaded")),
+      server.out,
+    );
+    assert.match(await streamUrlFor(base, "+15005550001"), /\/media-stream\/agent\/sales$/);
+    assert.match(await streamUrlFor(base, "+15550000000"), /\/media-stream\/agent\/front-desk$/);
+  } finally {
+    server.child.kill("SIGKILL");
+    await server.child.status;
+    await server.reading;
+    await Deno.remove(cwd, { recursive: true });
+  }
+  const all = [...server.out, ...server.err].join("\n");
+  assert.ok(!all.includes(SECRET), "a ${VAR} value never reaches the output");
+  assert.ok(!all.includes(TEST_API_KEY));
+});
