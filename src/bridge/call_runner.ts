@@ -9,15 +9,9 @@
 import type { Logger } from "@logtape/logtape";
 import { CallCore, type CallCoreOptions, type CallStats } from "../core/call_core.ts";
 import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/call_types.ts";
-import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
-import { parseServerEvent } from "../openai/server_events.ts";
-import { encodeClientEvent } from "../openai/client_events.ts";
-import {
-  classifyUpgradeFailure,
-  describeUpgradeFailure,
-  type UpgradeFailure,
-} from "../openai/upgrade_failure.ts";
+import { RealtimeSockets, type SocketFactory } from "./realtime_sockets.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
+import { ToolRuns } from "./tool_runs.ts";
 import type { McpMonitor } from "../agents/mcp_monitor.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
 import {
@@ -28,34 +22,12 @@ import {
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { CallObserver, RelayDirection } from "./call_observer.ts";
 import type { OutboundStreams } from "./outbound_streams.ts";
+import type { CallSummary } from "./call_summary.ts";
 
 export type { OutboundStreams } from "./outbound_streams.ts";
 
-/** Opens a WebSocket; tests inject fakes. */
-export type SocketFactory = (url: string, protocols: string[]) => WebSocket;
-
-/** What a finished call reports. */
-export interface CallSummary {
-  callSid: string | undefined;
-  streamSid: string | undefined;
-  outcome: CallOutcome;
-  reason: string;
-  /** Wall-clock start (the media socket opened) and end (both sockets closed). */
-  startedAt: Date;
-  endedAt: Date;
-  durationMs: number;
-  stats: CallStats;
-  /** The turns of the call, with transcripts where known. */
-  conversation: readonly ConversationEntry[];
-  /** Tokens used, summed from `response.done`. */
-  usage: TokenUsage;
-  /** True for a browser softphone call (not a phone call through Twilio). */
-  softphone?: boolean;
-  /** The `<Parameter>` values of the stream (Twilio `start.customParameters`). */
-  customParameters: Record<string, string>;
-  /** For an outbound call: who answered (Twilio's `AnsweredBy`), when known. */
-  outbound?: { answeredBy: string | undefined };
-}
+export type { SocketFactory } from "./realtime_sockets.ts";
+export type { CallSummary } from "./call_summary.ts";
 
 /** Dependencies and settings of one call. */
 export interface CallRunnerOptions {
@@ -138,8 +110,7 @@ export class CallRunner {
   #core: CallCore;
   #twilio: WebSocket;
   /** OpenAI sockets by generation (two during a session switch). */
-  #openai = new Map<number, WebSocket>();
-  #latestGeneration = 0;
+  #openai: RealtimeSockets;
   #options: CallRunnerOptions;
   #now: () => number;
   #log: Logger;
@@ -149,9 +120,8 @@ export class CallRunner {
   #startedAtWall = new Date();
   #finish: { outcome: CallOutcome; reason: string } | undefined;
   #reported = false;
-  #toolAborts = new Map<string, AbortController>();
+  #tools: ToolRuns;
   #guard: StreamGuard;
-  #invalidOpenAI = 0;
   #customParameters: Record<string, string> = {};
   #observer: CallObserver | undefined;
   #maxBuffered: number;
@@ -178,6 +148,50 @@ export class CallRunner {
     this.#guard = new StreamGuard(options.guard);
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
     this.#observer = options.observer;
+    this.#tools = new ToolRuns({
+      tools: options.tools ?? [],
+      timeoutMs: options.toolTimeoutMs ?? 10_000,
+      callSid: () => this.#core.callSid ?? "",
+      onFailure: (tool, error) => this.#log.warn("Tool {tool} failed: {error}", { tool, error }),
+      deliver: (callId, output) => {
+        if (!this.#core.finished) this.#dispatch({ type: "tool_result", callId, output });
+      },
+    });
+    this.#openai = new RealtimeSockets({
+      url: options.openaiUrl,
+      apiKey: options.openaiApiKey,
+      ...(options.openSocket ? { openSocket: options.openSocket } : {}),
+      now: this.#now,
+      log: {
+        debug: (m, p) => this.#log.debug(m, p),
+        info: (m, p) => this.#log.info(m, p),
+        warn: (m, p) => this.#log.warn(m, p),
+        error: (m, p) => this.#log.error(m, p),
+      },
+      on: {
+        open: (generation) => this.#dispatch({ type: "openai_open", generation }),
+        event: (generation, event, received) => {
+          this.#dispatch({ type: "openai_event", event, generation }, received);
+          if (event.type === "response.output_audio.delta") {
+            this.#relayed("openai_to_caller", received);
+          }
+        },
+        other: (_generation, text, received, socket) => {
+          if (this.#options.mcp !== undefined) this.#onMcp(socket, text, received);
+        },
+        closed: (input) => {
+          this.#dispatch(input);
+          this.#maybeReport();
+        },
+        refused: (failure) => {
+          try {
+            this.#observer?.openaiRefused?.(failure);
+          } catch (error) {
+            this.#observerFailed(error);
+          }
+        },
+      },
+    });
     this.#core = new CallCore({
       ...options.core,
       customTools: (options.tools ?? []).map((t) => t.declaration.name),
@@ -208,89 +222,6 @@ export class CallRunner {
   /** The call's counters so far. */
   get stats(): CallStats {
     return this.#core.stats;
-  }
-
-  #connectOpenAI(generation: number): void {
-    this.#latestGeneration = Math.max(this.#latestGeneration, generation);
-    let opened = false;
-    const open = this.#options.openSocket ?? ((url, protocols) => new WebSocket(url, protocols));
-    let ws: WebSocket;
-    try {
-      ws = open(this.#options.openaiUrl, [
-        "realtime",
-        `openai-insecure-api-key.${this.#options.openaiApiKey}`,
-      ]);
-    } catch (error) {
-      this.#log.error("Could not open the OpenAI Realtime socket: {error}", {
-        error: error instanceof Error ? error.message : String(error),
-      });
-      queueMicrotask(() =>
-        this.#dispatch({
-          type: "openai_closed",
-          code: 1006,
-          reason: "open failed",
-          opened: false,
-          generation,
-        })
-      );
-      return;
-    }
-    this.#openai.set(generation, ws);
-    ws.addEventListener("open", () => {
-      opened = true;
-      this.#dispatch({ type: "openai_open", generation });
-    });
-    ws.addEventListener("message", (e) => {
-      const received = this.#now();
-      if (typeof e.data !== "string") {
-        this.#noteInvalidOpenAI("OpenAI sent a binary frame; only JSON text frames are expected.");
-        return;
-      }
-      const parsed = parseServerEvent(e.data);
-      if (!parsed.ok) {
-        this.#noteInvalidOpenAI(parsed.error);
-        return;
-      }
-      this.#dispatch({ type: "openai_event", event: parsed.event, generation }, received);
-      if (parsed.event.type === "other" && this.#options.mcp !== undefined) {
-        this.#onMcp(ws, e.data, received);
-      }
-      if (parsed.event.type === "response.output_audio.delta") {
-        this.#relayed("openai_to_caller", received);
-      }
-    });
-    let upgradeError: string | undefined;
-    ws.addEventListener("close", (e) => {
-      const failure = opened ? undefined : classifyUpgradeFailure(upgradeError);
-      if (failure !== undefined) this.#openaiRefused(failure);
-      this.#dispatch({
-        type: "openai_closed",
-        code: e.code,
-        reason: e.reason.slice(0, 200),
-        opened,
-        generation,
-        ...(failure?.kind === "auth" ? { failure: "auth" as const } : {}),
-      });
-      if (this.#openai.get(generation) === ws) this.#openai.delete(generation);
-      this.#maybeReport();
-    });
-    ws.addEventListener("error", (e) => {
-      // Deno reports a refused upgrade's HTTP status only here, not in the close event.
-      if (e instanceof ErrorEvent) upgradeError = e.message;
-      this.#log.debug("OpenAI socket error event.");
-    });
-  }
-
-  /** The OpenAI upgrade failed: say why (never the key) and tell the observer. */
-  #openaiRefused(failure: UpgradeFailure): void {
-    const status = failure.kind === "network" ? undefined : failure.status;
-    if (failure.kind === "auth") this.#log.error(describeUpgradeFailure(failure), { status });
-    else this.#log.warn(describeUpgradeFailure(failure), { status });
-    try {
-      this.#observer?.openaiRefused?.(failure);
-    } catch (error) {
-      this.#observerFailed(error);
-    }
   }
 
   #onTwilioMessage(e: MessageEvent): void {
@@ -359,17 +290,6 @@ export class CallRunner {
     });
   }
 
-  #noteInvalidOpenAI(error: string): void {
-    // The first few only, so a misbehaving peer cannot flood the logs.
-    this.#invalidOpenAI++;
-    if (this.#invalidOpenAI <= 3) {
-      this.#log.warn("Ignored an invalid OpenAI event ({count} so far): {error}", {
-        error,
-        count: this.#invalidOpenAI,
-      });
-    }
-  }
-
   /** Feeds one input to the core at `now` (the time it was received, when known). */
   #dispatch(input: CallInput, now: number = this.#now()): void {
     let commands: CallCommand[];
@@ -392,8 +312,10 @@ export class CallRunner {
     if (this.#stalled !== undefined && !this.#stallReported) {
       this.#stallReported = true;
       const peer = this.#stalled;
-      const socket = peer === "twilio" ? this.#twilio : this.#openai.get(this.#latestGeneration);
-      this.#dispatch({ type: "peer_stalled", peer, bufferedBytes: socket?.bufferedAmount ?? 0 });
+      const bufferedBytes = peer === "twilio"
+        ? this.#twilio.bufferedAmount
+        : this.#openai.latestBufferedAmount;
+      this.#dispatch({ type: "peer_stalled", peer, bufferedBytes });
       this.#stallTimer = setTimeout(() => this.#maybeReport(true), STALLED_REPORT_MS);
     }
   }
@@ -406,24 +328,17 @@ export class CallRunner {
           if (this.#twilio.bufferedAmount > this.#maxBuffered) this.#stalled ??= "twilio";
         }
         return;
-      case "to_openai": {
-        // The core only addresses open sessions; the socket may still have closed
-        // since (its close event is on its way), so check before sending.
-        const ws = this.#openai.get(command.generation);
-        if (ws?.readyState === OPEN) {
-          ws.send(encodeClientEvent(command.event));
-          if (ws.bufferedAmount > this.#maxBuffered) this.#stalled ??= "openai";
+      case "to_openai":
+        if (this.#openai.send(command.generation, command.event) > this.#maxBuffered) {
+          this.#stalled ??= "openai";
         }
         return;
-      }
       case "open_openai":
-        this.#connectOpenAI(command.generation);
+        this.#openai.connect(command.generation);
         return;
-      case "close_openai": {
-        const ws = this.#openai.get(command.generation);
-        if (ws !== undefined) this.#closeSocket(ws, command.code, command.reason);
+      case "close_openai":
+        this.#openai.close(command.generation, command.code, command.reason);
         return;
-      }
       case "set_timer": {
         this.#clearTimer(command.name);
         const name = command.name;
@@ -440,7 +355,7 @@ export class CallRunner {
         this.#clearTimer(command.name);
         return;
       case "run_tool":
-        this.#runTool(command.callId, command.name, command.arguments);
+        this.#tools.run(command.callId, command.name, command.arguments);
         return;
       case "log":
         switch (command.level) {
@@ -477,49 +392,6 @@ export class CallRunner {
     this.#timers.delete(name);
   }
 
-  #runTool(callId: string, name: string, args: string): void {
-    const tool = this.#options.tools?.find((t) => t.declaration.name === name);
-    const controller = new AbortController();
-    this.#toolAborts.set(callId, controller);
-    const timeoutMs = this.#options.toolTimeoutMs ?? 10_000;
-    const timer = setTimeout(() => controller.abort(new Error("tool timed out")), timeoutMs);
-    (async () => {
-      let parsed: Record<string, unknown> = {};
-      try {
-        const value = JSON.parse(args);
-        if (typeof value === "object" && value !== null) parsed = value;
-      } catch {
-        return { error: "The tool arguments were not valid JSON." };
-      }
-      if (tool === undefined) return { error: `Unknown tool "${name}".` };
-      const result = tool.handler(parsed, {
-        callSid: this.#core.callSid ?? "",
-        signal: controller.signal,
-      });
-      return await Promise.race([
-        Promise.resolve(result),
-        new Promise((_, reject) =>
-          controller.signal.addEventListener("abort", () => reject(controller.signal.reason), {
-            once: true,
-          })
-        ),
-      ]);
-    })().then(
-      (output) => output,
-      (error) => {
-        this.#log.warn("Tool {tool} failed: {error}", {
-          tool: name,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        return { error: "The tool failed. Tell the caller you could not do it right now." };
-      },
-    ).then((output) => {
-      clearTimeout(timer);
-      this.#toolAborts.delete(callId);
-      if (!this.#core.finished) this.#dispatch({ type: "tool_result", callId, output });
-    });
-  }
-
   /** MCP events are OpenAI's business (it calls the servers): log them, answer approvals. */
   #onMcp(ws: WebSocket, text: string, now: number): void {
     const out = this.#options.mcp!.handle(text, now);
@@ -539,8 +411,8 @@ export class CallRunner {
       this.#options.outbound?.streamEnded(this.#outboundCallSid, this.#core.conversation.entries);
     }
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
-    for (const controller of this.#toolAborts.values()) controller.abort(new Error("call ended"));
-    this.#closeOpenAI();
+    this.#tools.abortAll();
+    this.#openai.closeAll();
     const callSid = this.#core.callSid;
     const closeTwilio = (code: number, reason: string) => {
       if (this.#twilio.readyState === OPEN || this.#twilio.readyState === CONNECTING) {
@@ -584,24 +456,10 @@ export class CallRunner {
     }
   }
 
-  #closeOpenAI(): void {
-    for (const ws of this.#openai.values()) this.#closeSocket(ws, 1000, "call ended");
-  }
-
-  #closeSocket(ws: WebSocket, code: number, reason: string): void {
-    if (ws.readyState === OPEN || ws.readyState === CONNECTING) {
-      try {
-        ws.close(code, reason);
-      } catch {
-        // Closing a socket that is still connecting can throw in some runtimes.
-      }
-    }
-  }
-
   #maybeReport(force = false): void {
     if (this.#reported || this.#finish === undefined) return;
     const twilioClosed = this.#twilio.readyState === CLOSED;
-    const openaiClosed = [...this.#openai.values()].every((ws) => ws.readyState === CLOSED);
+    const openaiClosed = this.#openai.allClosed;
     if (!force && (!twilioClosed || !openaiClosed)) return;
     this.#reported = true;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
