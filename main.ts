@@ -1,6 +1,7 @@
 /**
  * Entry point: reads the configuration (environment, then `.env`), sets up
- * logging and serves calls until SIGINT or SIGTERM.
+ * logging and serves calls until SIGINT or SIGTERM. With `--healthcheck` it
+ * only asks the running server's `/healthz` and exits 0 or 1 (for Docker).
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { drainApp } from "./src/http/drain.ts";
 import { startServer } from "./src/server.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";
+import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
 export async function main(): Promise<number> {
@@ -95,6 +97,8 @@ export async function main(): Promise<number> {
 }
 
 if (import.meta.main) {
+  // `phone-bridge --healthcheck`: probe the running server's /healthz (Docker HEALTHCHECK).
+  if (Deno.args[0] === HEALTHCHECK_FLAG) Deno.exit(await healthcheck(loadEnvFile()));
   const code = await main();
   if (code !== 0) Deno.exit(code);
 }
