@@ -40,6 +40,8 @@ import { DEFAULT_PEER_DIR, peerCommand, type PeerSetup, preparePeer } from "./pe
 import { cpuSeconds, loadAverage, machineDescription, rssKb, slope } from "./proc_stats.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
+/** Ms between two memory samples of the bridge (also how its event-loop lag is seen). */
+const PROBE_INTERVAL_MS = 250;
 
 interface Args {
   calls: number[];
@@ -155,6 +157,20 @@ function freePort(): number {
   return port;
 }
 
+/** Child processes still running, killed when the bench is interrupted. */
+const children = new Set<Deno.ChildProcess>();
+
+function killChildrenOn(signal: "SIGINT" | "SIGTERM"): void {
+  Deno.addSignalListener(signal, () => {
+    for (const child of children) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+    Deno.exit(130);
+  });
+}
+
 function spawn(
   cmd: string[],
   env: Record<string, string>,
@@ -162,7 +178,7 @@ function spawn(
   cwd = ROOT,
 ) {
   const argv = cpu === undefined ? cmd : ["taskset", "-c", String(cpu), ...cmd];
-  return new Deno.Command(argv[0], {
+  const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
     env,
     clearEnv: true,
@@ -171,6 +187,9 @@ function spawn(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  children.add(child);
+  child.status.finally(() => children.delete(child));
+  return child;
 }
 
 async function firstLine(stream: ReadableStream<Uint8Array>, timeoutMs: number): Promise<string> {
@@ -272,6 +291,11 @@ interface ServerRun {
   /** RSS in KB over the measured window: [seconds since the window started, KB]. */
   rssSeries: [number, number][];
   startupMs: number;
+  /**
+   * How late the probe's 250 ms timer fired in the window (ms, max): the
+   * bridge's event loop was busy or descheduled that long (bridge only).
+   */
+  loopLagMaxMs?: number;
   /** The probe's samples when idle and at the end of the window (bridge only). */
   memoryIdle?: MemorySample;
   memoryEnd?: MemorySample;
@@ -298,6 +322,7 @@ function bridgeTarget(args: Args, echoUrl: string, workDir: string, n: number): 
     NO_COLOR: "1",
     BENCH_MAIN: `file://${args.serverRoot}main.ts`,
     BENCH_MEMORY_FILE: memoryFile,
+    BENCH_MEMORY_INTERVAL_MS: String(PROBE_INTERVAL_MS),
   };
   const snapshotDir = args.heapSnapshots ? `${ROOT}bench_results/heap-${n}` : undefined;
   if (snapshotDir !== undefined) {
@@ -376,6 +401,7 @@ async function measureServer(
     const rssIdleKb = rssKb(pid);
     const idleWall = Date.now();
     let endWall = 0;
+    let startWall = 0;
     const rssPoints: [number, number][] = [];
     let cpu0 = 0, cpu1 = 0, echo0 = 0, echo1 = 0, gen0 = 0, gen1 = 0, t0 = 0, t1 = 0;
     let sampler: ReturnType<typeof setInterval> | undefined;
@@ -389,6 +415,7 @@ async function measureServer(
         const now = performance.now();
         if (edge === "start") {
           t0 = now;
+          startWall = Date.now();
           cpu0 = cpuSeconds(pid);
           echo0 = cpuSeconds(echoPid);
           gen0 = cpuSeconds(Deno.pid);
@@ -438,6 +465,12 @@ async function measureServer(
     const rssEnd = rssPoints[rssPoints.length - 1]?.[1] ?? NaN;
     const memory = readMemory(target.memoryFile);
     const memoryIdle = sampleAt(memory, idleWall);
+    let loopLagMaxMs: number | undefined;
+    for (let i = 1; i < memory.length; i++) {
+      if (memory[i].at < startWall || memory[i - 1].at > endWall) continue;
+      const lag = memory[i].at - memory[i - 1].at - PROBE_INTERVAL_MS;
+      loopLagMaxMs = Math.max(loopLagMaxMs ?? 0, lag);
+    }
     const memoryEnd = sampleAt(memory, endWall);
     return {
       load,
@@ -450,6 +483,7 @@ async function measureServer(
       rssGrowthKbPerCallPerMin: slope(rssPoints) * 60 / n,
       rssSeries: rssPoints,
       startupMs,
+      ...(loopLagMaxMs !== undefined ? { loopLagMaxMs } : {}),
       ...(memoryIdle ? { memoryIdle } : {}),
       ...(memoryEnd ? { memoryEnd } : {}),
     };
@@ -512,6 +546,8 @@ interface Row {
   rssPerCallKb: number;
   rssGrowthKbPerCallPerMin: number;
   memoryPerCall?: MemoryPerCall;
+  /** Max lateness of a 250 ms timer in the bridge during the window (event loop busy or descheduled). */
+  loopLagMaxMs?: number;
   startupMs: number;
   generatorLate: boolean;
   peer?: PeerRow;
@@ -630,6 +666,7 @@ async function measureRow(
       rssPerCallKb: run.rssPerCallKb,
       rssGrowthKbPerCallPerMin: run.rssGrowthKbPerCallPerMin,
       ...(perCall ? { memoryPerCall: perCall } : {}),
+      ...(run.loopLagMaxMs !== undefined ? { loopLagMaxMs: run.loopLagMaxMs } : {}),
       startupMs: run.startupMs,
       generatorLate,
       ...(peerRow ? { peer: peerRow } : {}),
@@ -659,6 +696,7 @@ interface SoakResult {
   heapUsedEndKb?: number;
   load: LoadResult;
   cpuPct: number;
+  loopLagMaxMs?: number;
 }
 
 function meanOf(points: [number, number][], from: number, to: number): number {
@@ -710,6 +748,7 @@ async function soak(
       ...(heapEnd !== undefined ? { heapUsedEndKb: heapEnd } : {}),
       load: run.load,
       cpuPct: run.cpuPct,
+      ...(run.loopLagMaxMs !== undefined ? { loopLagMaxMs: run.loopLagMaxMs } : {}),
     };
   } finally {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
@@ -748,6 +787,7 @@ function table(rows: Row[]): string {
       "RSS MB",
       "KB/call",
       "KB/call/min",
+      "loop lag ms",
       "start ms",
       "gen late",
     ],
@@ -764,6 +804,7 @@ function table(rows: Row[]): string {
       f(r.rssKb / 1024, 1),
       f(r.rssPerCallKb, 1),
       f(r.rssGrowthKbPerCallPerMin, 1),
+      f(r.loopLagMaxMs ?? NaN, 0),
       f(r.startupMs, 0),
       r.generatorLate ? "yes" : "no",
     ]),
@@ -833,6 +874,8 @@ function summarize(d: Distribution): string {
 
 async function main(): Promise<number> {
   const args = parseArgs(Deno.args);
+  killChildrenOn("SIGINT");
+  killChildrenOn("SIGTERM");
   const pin = args.pin && hasTaskset() && navigator.hardwareConcurrency >= 2;
   if (pin) {
     // The generator (this process, all its threads) on CPU 1; the bridge gets CPU 0.
@@ -925,8 +968,18 @@ async function main(): Promise<number> {
           ? `; V8 heap used ${f(s.heapUsedStartKb / 1024, 1)} → ${f(s.heapUsedEndKb / 1024, 1)} MB`
           : "") +
         `; frames lost ${s.load.framesLost}/${s.load.framesSent}; added rtt p99 n/a (no direct run in a soak), ` +
-        `bridge rtt p50 ${f(s.load.rtt.p50)} p99 ${f(s.load.rtt.p99)} ms; cpu ${f(s.cpuPct, 1)} %.`,
+        `bridge rtt p50 ${f(s.load.rtt.p50)} p99 ${f(s.load.rtt.p99)} ms; cpu ${
+          f(s.cpuPct, 1)
+        } %; ` +
+        `event-loop lag max ${f(s.loopLagMaxMs ?? NaN, 0)} ms.`,
     );
+    if ((s.loopLagMaxMs ?? 0) > 1000 || s.load.rtt.p99 > 1000) {
+      console.log(
+        "  warning: the bridge fell behind (event-loop lag or round trips over a second): RSS " +
+          "then also holds frames queued in socket buffers, so growth is not evidence of a leak. " +
+          "Rerun on a quieter machine.",
+      );
+    }
   } else {
     console.log(table(rows));
     if (rows.some((r) => r.memoryPerCall !== undefined)) {
