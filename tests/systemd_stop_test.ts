@@ -1,0 +1,160 @@
+/**
+ * The systemd recipe (deploy/phone-bridge.service) stops the bridge the way
+ * systemd does: its `KillSignal` to every process of the unit's control
+ * group. Here the server runs in its own process group (`setsid`) and the
+ * signal goes to the whole group; the call in progress must be drained (the
+ * caller hears the goodbye, the stream closes with 1000) and the process must
+ * exit 0 well within the unit's `TimeoutStopSec`. The unit's settings are
+ * read from the file, so changing them there is what this test checks.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { TEST_API_KEY } from "./support/bridge_harness.ts";
+import { audioBytes, FakeRealtimeServer } from "./support/fake_realtime.ts";
+import { FakeTwilioCall } from "./support/fake_twilio.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** `Key=value` settings of a unit file (last one wins, comments skipped). */
+function unitSettings(text: string): Map<string, string> {
+  const settings = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
+    if (m) settings.set(m[1], m[2]);
+  }
+  return settings;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    rest += chunk;
+    const parts = rest.split("\n");
+    rest = parts.pop() ?? "";
+    lines.push(...parts);
+  }
+  if (rest !== "") lines.push(rest);
+}
+
+function hasSetsid(): boolean {
+  try {
+    return new Deno.Command("setsid", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name:
+    "systemd stop: the unit's KillSignal sent to the whole process group drains the call, exit 0 within TimeoutStopSec",
+  ignore: Deno.build.os !== "linux" || !hasSetsid(),
+  fn: async () => {
+    const unit = unitSettings(await Deno.readTextFile(`${ROOT}deploy/phone-bridge.service`));
+    const killSignal = (unit.get("KillSignal") ?? "SIGTERM") as Deno.Signal;
+    const timeoutStopMs = Number(unit.get("TimeoutStopSec")) * 1000;
+    assert.equal(unit.get("KillMode"), "control-group");
+    assert.ok(timeoutStopMs > 0, "TimeoutStopSec is set");
+
+    const realtime = await FakeRealtimeServer.start();
+    const cwd = await Deno.makeTempDir();
+    const env: Record<string, string> = {
+      OPENAI_API_KEY: TEST_API_KEY,
+      OPENAI_REALTIME_URL: realtime.url,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      GREETING: "off",
+      DRAIN_SECONDS: "1",
+      TWILIO_SIGNATURE_CHECK: "off",
+      CALL_STORE_PATH: `${cwd}/calls.kv`,
+      END_CALL_GRACE_SECONDS: "0.2",
+      LOG_FORMAT: "json",
+    };
+    for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    }
+    // setsid: a new session and process group led by the server, like a unit's control group.
+    const child = new Deno.Command("setsid", {
+      args: [
+        Deno.execPath(),
+        "run",
+        "--config",
+        `${ROOT}deno.json`,
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-write",
+        "--allow-sys=hostname",
+        `${ROOT}main.ts`,
+      ],
+      cwd,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const out: string[] = [];
+    const reading = Promise.all([collect(child.stdout, out), collect(child.stderr, out)]);
+    let call: FakeTwilioCall | undefined;
+    try {
+      let port: number | undefined;
+      const start = performance.now();
+      while (port === undefined) {
+        if (performance.now() - start > 30_000) {
+          throw new Error(`The server did not start: ${out.join("\n")}`);
+        }
+        const line = out.find((l) => l.includes("Listening on"));
+        if (line !== undefined) port = JSON.parse(line).port;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      call = await FakeTwilioCall.connect({ url: `ws://127.0.0.1:${port}/media-stream` });
+      const session = await realtime.nextSession(5000);
+      await session.waitFor("session.update");
+
+      const t0 = performance.now();
+      Deno.kill(-child.pid, killSignal); // the whole process group, as systemd does
+      const goodbye = await session.waitFor(
+        "response.create",
+        (e) => /goodbye/i.test(e.response?.instructions ?? ""),
+        10_000,
+      );
+      assert.ok(goodbye);
+      const r = session.beginResponse();
+      r.audio(audioBytes(0x38, 300));
+      r.transcript("We have to end the call now. Goodbye!");
+      r.finish();
+      assert.equal((await call.closed).code, 1000);
+      assert.equal(call.playedBytes(0x38), 2400, "the goodbye was heard in full");
+      const status = await child.status;
+      const elapsed = performance.now() - t0;
+      assert.equal(status.code, 0, out.join("\n"));
+      // With the default DRAIN_SECONDS (30) instead of 1, the stop takes 29 s longer.
+      assert.ok(
+        elapsed - 1000 + 30_000 < timeoutStopMs,
+        `exited ${Math.round(elapsed)} ms after the signal with DRAIN_SECONDS=1: ` +
+          `TimeoutStopSec=${
+            timeoutStopMs / 1000
+          } leaves too little room for the default 30 s drain`,
+      );
+    } finally {
+      await call?.close();
+      try {
+        Deno.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await child.status;
+      await reading;
+      await realtime.close();
+      await Deno.remove(cwd, { recursive: true });
+    }
+    assert.equal(
+      out.filter((l) => l.includes("again; exiting now")).length,
+      0,
+      "one signal per process: no second signal cut the drain short",
+    );
+    assert.ok(out.some((l) => l.includes("Drained")), out.join("\n"));
+  },
+});
