@@ -9,7 +9,8 @@
  * `--out=bench_results/latest.json` `--smoke` (N=5 for 2 s; exits non-zero
  * when frames are lost or no echo came back) `--no-pin`
  * `--server-flags="--v8-flags=--perf-basic-prof"` (extra `deno run` flags for
- * the bridge) `--server-root=/path/to/other/checkout` (bench another version of
+ * the bridge) `--server-env=MALLOC_ARENA_MAX=2` (extra environment of the
+ * bridge, comma-separated) `--server-root=/path/to/other/checkout` (bench another version of
  * the bridge, e.g. `git archive <commit> | tar -x -C /tmp/before`, under the
  * same conditions).
  * `--peer[=dir]` also runs Twilio's Node sample (default
@@ -52,6 +53,8 @@ interface Args {
   pin: boolean;
   /** Extra `deno run` flags for the bridge process (e.g. V8 flags). */
   serverFlags: string[];
+  /** Extra environment variables of the bridge process (e.g. MALLOC_ARENA_MAX). */
+  serverEnv: Record<string, string>;
   /** Directory whose `main.ts` is the bridge (default: this checkout). */
   serverRoot: string;
   /** Directory of Twilio's Node sample to run side by side (undefined: no peer). */
@@ -71,6 +74,7 @@ function parseArgs(argv: string[]): Args {
     smoke: false,
     pin: true,
     serverFlags: [],
+    serverEnv: {},
     serverRoot: ROOT,
     peer: undefined,
     soak: 0,
@@ -115,6 +119,13 @@ function parseArgs(argv: string[]): Args {
         break;
       case "server-root":
         args.serverRoot = value.endsWith("/") ? value : `${value}/`;
+        break;
+      case "server-env":
+        for (const pair of value.split(",").filter((x) => x !== "")) {
+          const at = pair.indexOf("=");
+          if (at <= 0) throw new Error(`--server-env needs NAME=value pairs, got "${pair}".`);
+          args.serverEnv[pair.slice(0, at)] = pair.slice(at + 1);
+        }
         break;
       case "server-flags":
         args.serverFlags = value.split(" ").filter((x) => x !== "");
@@ -282,6 +293,12 @@ interface Target {
 interface ServerRun {
   load: LoadResult;
   cpuPct: number;
+  /**
+   * Server CPU µs per caller frame sent in the window (each frame is relayed both ways: four
+   * WebSocket messages). Less sensitive to a busy machine than % of a core, as long as the
+   * server kept up (small event-loop lag).
+   */
+  cpuUsPerFrame: number;
   echoCpuPct: number;
   generatorCpuPct: number;
   rssIdleKb: number;
@@ -323,6 +340,7 @@ function bridgeTarget(args: Args, echoUrl: string, workDir: string, n: number): 
     BENCH_MAIN: `file://${args.serverRoot}main.ts`,
     BENCH_MEMORY_FILE: memoryFile,
     BENCH_MEMORY_INTERVAL_MS: String(PROBE_INTERVAL_MS),
+    ...args.serverEnv,
   };
   const snapshotDir = args.heapSnapshots ? `${ROOT}bench_results/heap-${n}` : undefined;
   if (snapshotDir !== undefined) {
@@ -475,6 +493,7 @@ async function measureServer(
     return {
       load,
       cpuPct: ((cpu1 - cpu0) / seconds) * 100,
+      cpuUsPerFrame: load.framesSent > 0 ? ((cpu1 - cpu0) * 1e6) / load.framesSent : NaN,
       echoCpuPct: ((echo1 - echo0) / seconds) * 100,
       generatorCpuPct: ((gen1 - gen0) / seconds) * 100,
       rssIdleKb,
@@ -525,6 +544,7 @@ interface PeerRow {
   addedP99Ms: number;
   lossPct: number;
   cpuPct: number;
+  cpuUsPerFrame: number;
   rssIdleKb: number;
   rssKb: number;
   rssPerCallKb: number;
@@ -539,6 +559,8 @@ interface Row {
   addedP99Ms: number;
   lossPct: number;
   serverCpuPct: number;
+  /** Bridge CPU µs per caller frame (see {@link ServerRun.cpuUsPerFrame}). */
+  serverCpuUsPerFrame: number;
   echoCpuPct: number;
   generatorCpuPct: number;
   rssIdleKb: number;
@@ -626,6 +648,7 @@ async function measureRow(
         addedP99Ms: p.load.rtt.p99 - direct.rtt.p99,
         lossPct: lossPct(p.load),
         cpuPct: p.cpuPct,
+        cpuUsPerFrame: p.cpuUsPerFrame,
         rssIdleKb: p.rssIdleKb,
         rssKb: p.rssKb,
         rssPerCallKb: p.rssPerCallKb,
@@ -659,6 +682,7 @@ async function measureRow(
       addedP99Ms: bridge.rtt.p99 - direct.rtt.p99,
       lossPct: lossPct(bridge),
       serverCpuPct: run.cpuPct,
+      serverCpuUsPerFrame: run.cpuUsPerFrame,
       echoCpuPct: run.echoCpuPct,
       generatorCpuPct: run.generatorCpuPct,
       rssIdleKb: run.rssIdleKb,
@@ -784,6 +808,7 @@ function table(rows: Row[]): string {
       "added p99",
       "loss %",
       "cpu %",
+      "cpu µs/frame",
       "RSS MB",
       "KB/call",
       "KB/call/min",
@@ -801,6 +826,7 @@ function table(rows: Row[]): string {
       f(r.addedP99Ms),
       f(r.lossPct, 3),
       f(r.serverCpuPct, 1),
+      f(r.serverCpuUsPerFrame, 1),
       f(r.rssKb / 1024, 1),
       f(r.rssPerCallKb, 1),
       f(r.rssGrowthKbPerCallPerMin, 1),
@@ -819,6 +845,8 @@ function peerTable(rows: Row[]): string {
       "cpu % bridge",
       "cpu % peer",
       "cpu ratio",
+      "µs/frame bridge / peer",
+      "µs/frame ratio",
       "KB/call bridge",
       "KB/call peer",
       "mem ratio",
@@ -833,6 +861,8 @@ function peerTable(rows: Row[]): string {
         f(r.serverCpuPct, 1),
         f(p.cpuPct, 1),
         ratio(r.serverCpuPct, p.cpuPct),
+        `${f(r.serverCpuUsPerFrame, 1)} / ${f(p.cpuUsPerFrame, 1)}`,
+        ratio(r.serverCpuUsPerFrame, p.cpuUsPerFrame),
         f(r.rssPerCallKb, 0),
         f(p.rssPerCallKb, 0),
         ratio(r.rssPerCallKb, p.rssPerCallKb),
@@ -1004,6 +1034,7 @@ async function main(): Promise<number> {
     pinned: pin,
     serverRoot: args.serverRoot,
     serverFlags: args.serverFlags,
+    serverEnv: args.serverEnv,
     seconds: args.seconds,
     warmupSeconds: args.warmup,
     ...(peer !== undefined ? { peer } : {}),
