@@ -10,7 +10,9 @@
  * when frames are lost or no echo came back) `--no-pin`
  * `--server-flags="--v8-flags=--perf-basic-prof"` (extra `deno run` flags for
  * the bridge) `--server-env=MALLOC_ARENA_MAX=2` (extra environment of the
- * bridge, comma-separated) `--server-root=/path/to/other/checkout` (bench another version of
+ * bridge, comma-separated) `--server-output=bench_results/out` (keep the
+ * servers' stdout and stderr in `<prefix>-bridge-<N>.log`, `<prefix>-peer-<N>.log`,
+ * e.g. with `--server-flags=--v8-flags=--trace-gc`) `--server-root=/path/to/other/checkout` (bench another version of
  * the bridge, e.g. `git archive <commit> | tar -x -C /tmp/before`, under the
  * same conditions).
  * `--peer[=dir]` also runs Twilio's Node sample (default
@@ -55,6 +57,8 @@ interface Args {
   serverFlags: string[];
   /** Extra environment variables of the bridge process (e.g. MALLOC_ARENA_MAX). */
   serverEnv: Record<string, string>;
+  /** Path prefix of files that keep the servers' output (`<prefix>-bridge-<N>.log`). */
+  serverOutput: string | undefined;
   /** Directory whose `main.ts` is the bridge (default: this checkout). */
   serverRoot: string;
   /** Directory of Twilio's Node sample to run side by side (undefined: no peer). */
@@ -75,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     pin: true,
     serverFlags: [],
     serverEnv: {},
+    serverOutput: undefined,
     serverRoot: ROOT,
     peer: undefined,
     soak: 0,
@@ -126,6 +131,9 @@ function parseArgs(argv: string[]): Args {
           if (at <= 0) throw new Error(`--server-env needs NAME=value pairs, got "${pair}".`);
           args.serverEnv[pair.slice(0, at)] = pair.slice(at + 1);
         }
+        break;
+      case "server-output":
+        args.serverOutput = value;
         break;
       case "server-flags":
         args.serverFlags = value.split(" ").filter((x) => x !== "");
@@ -221,16 +229,25 @@ async function firstLine(stream: ReadableStream<Uint8Array>, timeoutMs: number):
   return text.split("\n")[0];
 }
 
-function drain(stream: ReadableStream<Uint8Array>, keep: string[]): void {
+function drain(stream: ReadableStream<Uint8Array>, keep: string[], copyTo?: string): void {
   (async () => {
+    const file = copyTo === undefined
+      ? undefined
+      : await Deno.open(copyTo, { create: true, append: true });
+    const encoder = new TextEncoder();
     const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
     try {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
         if (keep.length < 50) keep.push(value);
+        await file?.write(encoder.encode(value));
       }
-    } catch { /* closed */ }
+    } catch {
+      /* closed */
+    } finally {
+      file?.close();
+    }
   })();
 }
 
@@ -287,6 +304,8 @@ interface Target {
   memoryFile?: string;
   /** Where the probe writes heap snapshots on SIGUSR2 (bridge only, `--heap-snapshots`). */
   snapshotDir?: string;
+  /** Append the server's stdout and stderr to this file (`--server-output`). */
+  outputFile?: string;
 }
 
 /** What one server measured under one load. */
@@ -370,6 +389,9 @@ function bridgeTarget(args: Args, echoUrl: string, workDir: string, n: number): 
     port,
     memoryFile,
     ...(snapshotDir !== undefined ? { snapshotDir } : {}),
+    ...(args.serverOutput !== undefined
+      ? { outputFile: `${args.serverOutput}-bridge-${n}.log` }
+      : {}),
   };
 }
 
@@ -402,8 +424,8 @@ async function measureServer(
   const spawnedAt = performance.now();
   const server = spawn(target.cmd, target.env, pin ? 0 : undefined, target.cwd);
   const serverOut: string[] = [];
-  drain(server.stdout, serverOut);
-  drain(server.stderr, serverOut);
+  drain(server.stdout, serverOut, target.outputFile);
+  drain(server.stderr, serverOut, target.outputFile);
   try {
     const startupMs = await waitForFirstCall(target.port, spawnedAt).catch((error) => {
       throw new Error(
@@ -639,6 +661,9 @@ async function measureRow(
         name: "peer",
         port: freePort(),
         ...peerCommand(peer.dir, 0, echoUrl),
+        ...(args.serverOutput !== undefined
+          ? { outputFile: `${args.serverOutput}-peer-${n}.log` }
+          : {}),
       };
       target.env.PORT = String(target.port);
       const p = await measureServer(target, n, echoPid, pin, window);
