@@ -9,7 +9,8 @@
  * `--out=bench_results/latest.json` `--smoke` (N=5 for 2 s; exits non-zero
  * when frames are lost or no echo came back) `--no-pin`
  * `--server-flags="--v8-flags=--perf-basic-prof"` (extra `deno run` flags for
- * the bridge) `--server-env=MALLOC_ARENA_MAX=2` (extra environment of the
+ * the bridge, replacing the `--v8-flags` of `deno task start` that the bridge
+ * otherwise runs with) `--server-env=MALLOC_ARENA_MAX=2` (extra environment of the
  * bridge, comma-separated) `--server-output=bench_results/out` (keep the
  * servers' stdout and stderr in `<prefix>-bridge-<N>.log`, `<prefix>-peer-<N>.log`,
  * e.g. with `--server-flags=--v8-flags=--trace-gc`) `--server-root=/path/to/other/checkout` (bench another version of
@@ -374,6 +375,10 @@ function bridgeTarget(args: Args, echoUrl: string, workDir: string, n: number): 
     cmd: [
       "deno",
       "run",
+      // What `deno task start` runs with (e.g. --v8-flags), unless --server-flags sets V8 flags.
+      ...(args.serverFlags.some((f) => f.startsWith("--v8-flags"))
+        ? []
+        : startTaskV8Flags(args.serverRoot)),
       ...args.serverFlags,
       "--allow-net",
       "--allow-env",
@@ -393,6 +398,18 @@ function bridgeTarget(args: Args, echoUrl: string, workDir: string, n: number): 
       ? { outputFile: `${args.serverOutput}-bridge-${n}.log` }
       : {}),
   };
+}
+
+/** The `--v8-flags=…` of the `start` task in `<root>deno.json` (none when it has none). */
+export function startTaskV8Flags(root: string): string[] {
+  try {
+    const config = JSON.parse(Deno.readTextFileSync(`${root}deno.json`));
+    const start = config.tasks?.start;
+    const command: string = typeof start === "string" ? start : start?.command ?? "";
+    return command.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+  } catch {
+    return [];
+  }
 }
 
 function readMemory(file: string | undefined): MemorySample[] {
