@@ -1,16 +1,20 @@
 /**
  * Micro-benchmarks of the relay's hot paths (`deno task bench:micro`): what
  * the bridge does per 20 ms frame in each direction, and the mark
- * bookkeeping. Each "full" case runs the parser and the call core exactly as
- * the call runner does, without sockets.
+ * bookkeeping. Each "full" case runs the parser, the call core and the
+ * encoder exactly as the call runner does, without sockets.
  *
  * @module
  */
 import { CallCore } from "../src/core/call_core.ts";
 import { PlaybackLedger } from "../src/core/playback_ledger.ts";
-import { encodeAppend } from "../src/openai/client_events.ts";
+import { appendAudio, encodeClientEvent } from "../src/openai/client_events.ts";
 import { parseServerEvent } from "../src/openai/server_events.ts";
-import { encodeTwilioMedia, parseTwilioMessage } from "../src/twilio/media_stream_messages.ts";
+import {
+  encodeTwilioMessage,
+  parseTwilioMessage,
+  twilioMedia,
+} from "../src/twilio/media_stream_messages.ts";
 import { taggedFrame } from "./frame_tag.ts";
 
 const STREAM_SID = "MZ0123456789abcdef0123456789abcdef";
@@ -24,12 +28,12 @@ const OPENAI_DELTA =
 
 function liveCore(markIntervalMs?: number): { core: CallCore; now: () => number } {
   const core = new CallCore({
-    sessionUpdate: '{"type":"session.update","session":{"type":"realtime"}}',
+    sessionUpdate: { type: "session.update", session: { type: "realtime" } },
     ...(markIntervalMs === undefined ? {} : { markIntervalMs }),
   });
   let t = 0;
   core.handle({ type: "begin" }, t);
-  core.handle({ type: "openai_open" }, t);
+  core.handle({ type: "openai_open", generation: 1 }, t);
   const start = parseTwilioMessage(JSON.stringify({
     event: "start",
     streamSid: STREAM_SID,
@@ -56,31 +60,37 @@ Deno.bench("parse: OpenAI audio delta", { group: "parse" }, () => {
 });
 
 Deno.bench("encode: input_audio_buffer.append", { group: "encode" }, () => {
-  encodeAppend(AUDIO);
+  encodeClientEvent(appendAudio(AUDIO));
 });
 
 Deno.bench("encode: Twilio media message", { group: "encode" }, () => {
-  encodeTwilioMedia(STREAM_SID, AUDIO);
+  encodeTwilioMessage(twilioMedia(STREAM_SID, AUDIO));
 });
 
 {
   const { core, now } = liveCore();
-  Deno.bench("full: Twilio frame → append event (parse + core)", { group: "full" }, () => {
+  Deno.bench("full: Twilio frame → append event (parse + core + encode)", { group: "full" }, () => {
     const r = parseTwilioMessage(TWILIO_MEDIA);
     if (!r.ok) throw new Error(r.error);
     const out = core.handle({ type: "twilio_message", message: r.value }, now());
-    if (out[0]?.type !== "send_openai") throw new Error("no append");
+    if (out[0]?.type !== "to_openai") throw new Error("no append");
+    encodeClientEvent(out[0].event);
   });
 }
 
 {
   const { core, now } = liveCore();
-  Deno.bench("full: audio delta → Twilio media (parse + core + marks)", { group: "full" }, () => {
-    const r = parseServerEvent(OPENAI_DELTA);
-    if (!r.ok) throw new Error(r.error);
-    const out = core.handle({ type: "openai_event", event: r.event }, now());
-    if (out[0]?.type !== "send_twilio") throw new Error("no media");
-  });
+  Deno.bench(
+    "full: audio delta → Twilio media (parse + core + marks + encode)",
+    { group: "full" },
+    () => {
+      const r = parseServerEvent(OPENAI_DELTA);
+      if (!r.ok) throw new Error(r.error);
+      const out = core.handle({ type: "openai_event", event: r.event, generation: 1 }, now());
+      if (out[0]?.type !== "to_twilio") throw new Error("no media");
+      for (const c of out) if (c.type === "to_twilio") encodeTwilioMessage(c.message);
+    },
+  );
 }
 
 {

@@ -5,7 +5,7 @@
  * fast path needs (no backslash or control character, no duplicate key):
  * an exact subset parser (objects of strings and numbers, as Twilio sends
  * them) and a plain `indexOf` extractor. On this machine both were slower than
- * `JSON.parse` (see README, Performance), so the bridge keeps the validating
+ * `JSON.parse` (see docs/performance.md), so the bridge keeps the validating
  * parser; this file keeps the measurement reproducible.
  *
  * @module

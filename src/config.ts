@@ -27,6 +27,9 @@ import {
   VOICES,
 } from "./config_types.ts";
 import { DEFAULT_PRICES, type TokenPrices } from "./calls/prices.ts";
+import { DEFAULT_COMPANY_NAME, defaultGreeting, defaultSystemMessage } from "./prompts.ts";
+
+export { DEFAULT_COMPANY_NAME, defaultGreeting, defaultSystemMessage };
 
 export type { Config, LogFormat, LogLevelName, TurnDetection } from "./config_types.ts";
 
@@ -41,9 +44,6 @@ export const DEFAULT_MODEL = "gpt-realtime";
  * session renewal is on (renewal replays the caller's words from it).
  */
 export const DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe";
-
-/** Default company name used in the default system message and greeting. */
-export const DEFAULT_COMPANY_NAME = "Acme Realty";
 
 /** Values of `GREETING` (and `TRANSCRIPTION_MODEL`) that turn the feature off, compared case-insensitively. */
 const OFF_WORDS = new Set(["off", "none", "false"]);
@@ -122,31 +122,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
     this.problems = [...problems];
   }
-}
-
-/**
- * Builds the default session instructions for a phone receptionist.
- *
- * @param companyName The company the receptionist answers for.
- * @returns The system message.
- */
-export function defaultSystemMessage(companyName: string): string {
-  return [
-    `You are the friendly phone receptionist of ${companyName}.`,
-    "You are talking to a caller on a phone call, so keep every reply brief: one or two short sentences in plain spoken language, with no lists, markdown, emoji or URLs.",
-    "Be warm, polite and honest; ask one question at a time, and if you do not know something, say so and offer to take a message.",
-    "When the caller says goodbye or asks to end the call, call the end_call tool; you will then be asked to say a short farewell.",
-  ].join(" ");
-}
-
-/**
- * Builds the default greeting.
- *
- * @param companyName The company the receptionist answers for.
- * @returns The greeting.
- */
-export function defaultGreeting(companyName: string): string {
-  return `Hello! Thanks for calling ${companyName}. How can I help you today?`;
 }
 
 /**

@@ -25,7 +25,7 @@ Deno.test("session.update goes first when OpenAI opens, then queued caller audio
     start: { streamSid: STREAM_SID, callSid: "CA1", accountSid: "AC1", customParameters: {} },
   });
   const frames = [audioB64(20, 1), audioB64(20, 2), audioB64(20, 3)];
-  for (const f of frames) assert.deepEqual(d.media(f).filter((c) => c.type === "send_openai"), []);
+  for (const f of frames) assert.deepEqual(d.media(f).filter((c) => c.type === "to_openai"), []);
   const sent = d.sentToOpenAI(d.input({ type: "openai_open" }));
   assert.equal(sent[0].type, "session.update");
   assert.deepEqual(
@@ -90,8 +90,8 @@ Deno.test("barge-in mid-item after a burst: clear, then truncate at exactly what
     content_index: 0,
     audio_end_ms: 437,
   }]);
-  const clearIndex = out.findIndex((c) => c.type === "send_twilio");
-  const truncIndex = out.findIndex((c) => c.type === "send_openai");
+  const clearIndex = out.findIndex((c) => c.type === "to_twilio");
+  const truncIndex = out.findIndex((c) => c.type === "to_openai");
   assert.ok(clearIndex < truncIndex, "clear is sent before the truncate");
   assert.equal(sim.playedMs(0x11), 437);
 });

@@ -7,7 +7,8 @@ import fc from "fast-check";
 import { CallCore } from "../src/core/call_core.ts";
 import type { CallCommand, CallInput, TimerName } from "../src/core/call_types.ts";
 import { parseServerEvent } from "../src/openai/server_events.ts";
-import { parseTwilioMessage } from "../src/twilio/media_stream_messages.ts";
+import { encodeClientEvent } from "../src/openai/client_events.ts";
+import { encodeTwilioMessage, parseTwilioMessage } from "../src/twilio/media_stream_messages.ts";
 import { SESSION_UPDATE, STREAM_SID } from "./support/core_driver.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
 import { encodeBase64 } from "./support/wait.ts";
@@ -163,6 +164,8 @@ Deno.test("property: valid Twilio messages round-trip through the parser", () =>
 // ---- the call core under random input sequences --------------------------------------------
 
 const RESPONSES = ["resp_1", "resp_2", "resp_3"];
+/** One 20 ms frame of the waiting sound. */
+const WAITING_FRAME = encodeBase64(new Uint8Array(160).fill(0x7e));
 const ITEMS = ["item_1", "item_2", "item_3"];
 const CALLS = ["call_1", "call_2"];
 const TIMERS: TimerName[] = [
@@ -177,6 +180,7 @@ const TIMERS: TimerName[] = [
   "session_switch_wait",
   "reconnect_retry",
   "reconnect_deadline",
+  "waiting_sound",
 ];
 
 /** One step of a random call. */
@@ -266,8 +270,24 @@ const audio: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant("audio_done" as const), response: fc.nat(2), item: fc.nat(2) }),
 );
 
+/**
+ * Session switches: sockets opening and dropping, renewal and reconnect
+ * timers (with the step's `socket` choosing which generation an input is about).
+ */
+const sessions: fc.Arbitrary<Action> = fc.oneof(
+  fc.constantFrom<Action>(
+    { kind: "openai_open" },
+    { kind: "openai_closed", code: 1006 },
+    { kind: "timer", name: "session_renew" },
+    { kind: "timer", name: "session_switch_wait" },
+    { kind: "timer", name: "reconnect_retry" },
+    { kind: "timer", name: "waiting_sound" },
+  ),
+);
+
 const action: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: ending, weight: 1 },
+  { arbitrary: sessions, weight: 3 },
   { arbitrary: ordinary, weight: 12 },
   { arbitrary: audio, weight: 8 },
 );
@@ -280,7 +300,12 @@ const PRELUDE: Action[] = [
   { kind: "openai_open" },
 ];
 
-/** Steps of a random call: an action and how long to wait before it. */
+/**
+ * Steps of a random call: an action, how long to wait before it, and which
+ * OpenAI socket an OpenAI input is about: the session the call uses (most
+ * often), the newest socket the core asked for (a renewal or reconnect
+ * attempt), or an older one.
+ */
 const steps = fc.array(
   fc.record({
     waitMs: fc.oneof(
@@ -289,6 +314,7 @@ const steps = fc.array(
       fc.integer({ max: 6000, min: 0 }),
     ),
     action,
+    socket: fc.constantFrom("current", "current", "current", "newest", "older"),
   }),
   { maxLength: 80 },
 );
@@ -301,15 +327,28 @@ class CommandChecker {
   finishes = 0;
   problems: string[] = [];
 
+  /** Generations the core asked to open, and those open now (opened, not yet closed). */
+  requested: number[] = [];
+  open = new Set<number>();
+  closed = new Set<number>();
+
   /** Totals over every run, to show the random calls really reach the interesting paths. */
-  static seen = { media: 0, truncates: 0, clears: 0, finishes: 0, farewells: 0 };
+  static seen = {
+    media: 0,
+    truncates: 0,
+    clears: 0,
+    finishes: 0,
+    farewells: 0,
+    switches: 0,
+    waiting: 0,
+  };
 
   check(core: CallCore, commands: CallCommand[]): void {
     for (const c of commands) {
       if (this.finishes > 0) this.problems.push(`command after finish: ${c.type}`);
       switch (c.type) {
-        case "send_twilio": {
-          const m = JSON.parse(c.data);
+        case "to_twilio": {
+          const m = JSON.parse(encodeTwilioMessage(c.message));
           if (!["media", "mark", "clear"].includes(m.event)) {
             this.problems.push(`bad Twilio event ${m.event}`);
           }
@@ -320,7 +359,12 @@ class CommandChecker {
           if (m.event === "media") {
             CommandChecker.seen.media++;
             const item = this.payloadItem.get(m.media.payload);
-            if (item === undefined) this.problems.push("media that OpenAI never sent");
+            if (m.media.payload === WAITING_FRAME) {
+              CommandChecker.seen.waiting++;
+              if (core.session.name === "open" || core.session.name === "renewing") {
+                this.problems.push("waiting sound while a session is open");
+              }
+            } else if (item === undefined) this.problems.push("media that OpenAI never sent");
             else {
               const bytes = atob(m.media.payload).length;
               this.sentBytes.set(item, (this.sentBytes.get(item) ?? 0) + bytes);
@@ -334,11 +378,17 @@ class CommandChecker {
           }
           break;
         }
-        case "send_openai": {
-          const event = JSON.parse(c.data);
+        case "to_openai": {
+          if (!this.open.has(c.generation)) {
+            this.problems.push(
+              `${c.event.type} sent to session ${c.generation}, which is not open`,
+            );
+          }
+          const text = encodeClientEvent(c.event);
+          const event = JSON.parse(text);
           const errors = validateClientEvent(event);
           if (errors.length > 0) this.problems.push(`${event.type}: ${errors.join("; ")}`);
-          if (event.type === "response.create" && /goodbye/.test(c.data)) {
+          if (event.type === "response.create" && /goodbye/.test(text)) {
             CommandChecker.seen.farewells++;
           }
           if (event.type === "conversation.item.truncate") {
@@ -364,11 +414,24 @@ class CommandChecker {
           if (!Number.isInteger(c.generation) || c.generation < 1) {
             this.problems.push(`bad session generation ${c.generation}`);
           }
+          if (c.type === "open_openai") {
+            if (this.requested.includes(c.generation)) {
+              this.problems.push(`session ${c.generation} opened twice`);
+            }
+            this.requested.push(c.generation);
+          } else {
+            this.open.delete(c.generation);
+            this.closed.add(c.generation);
+          }
+          break;
+        case "log":
+          if (c.message === "Switched to a new OpenAI Realtime session.") {
+            CommandChecker.seen.switches++;
+          }
           break;
         case "cancel_timer":
         case "run_tool":
         case "observe":
-        case "log":
           break;
         default:
           this.problems.push(`unknown command ${JSON.stringify(c)}`);
@@ -383,11 +446,19 @@ Deno.test("property: random call inputs never throw, and every command is well-f
       steps,
       fc.boolean(),
       fc.constantFrom(0, 5000),
-      fc.boolean(),
-      (randomSteps, greet, limitMs, prelude) => {
-        const script = prelude
-          ? [...PRELUDE.map((a) => ({ waitMs: 0, action: a })), ...randomSteps]
-          : randomSteps;
+      fc.constantFrom("none", "call", "reconnect"),
+      fc.constantFrom(0, 3000),
+      fc.constantFrom(0, 5000),
+      (randomSteps, greet, limitMs, prelude, renewMs, reconnectMs) => {
+        const start = prelude === "none" ? [] : prelude === "call" ? PRELUDE : [
+          ...PRELUDE,
+          { kind: "openai_closed", code: 1006 } as const,
+          { kind: "openai_open" } as const,
+        ];
+        const script = [
+          ...start.map((a) => ({ waitMs: 0, action: a, socket: "current" as const })),
+          ...randomSteps,
+        ];
         const core = new CallCore({
           sessionUpdate: SESSION_UPDATE,
           greeting: greet ? "Hello" : undefined,
@@ -395,18 +466,41 @@ Deno.test("property: random call inputs never throw, and every command is well-f
           maxCallMs: limitMs,
           callerIdleMs: limitMs,
           startTimeoutMs: 4000,
+          renewAfterMs: renewMs,
+          switchWaitMs: 2000,
+          // A call that starts with a reconnect needs a reconnect window.
+          reconnectWindowMs: prelude === "reconnect" ? 5000 : reconnectMs,
+          waitingSound: reconnectMs > 0 || prelude === "reconnect" ? [WAITING_FRAME] : [],
         });
         const checker = new CommandChecker();
         let now = 0;
         let seq = 0;
+        let current = 1;
         const feed = (input: CallInput) => checker.check(core, core.handle(input, now));
-        for (const { waitMs, action: a } of script) {
+        for (const { waitMs, action: a, socket } of script) {
           now += waitMs;
           const responseId = RESPONSES[(a as { response?: number }).response ?? 0];
+          // The socket this step is about: the runner only reports on sockets the core opened.
+          const session = core.session;
+          if ("generation" in session) current = session.generation;
+          const newest = checker.requested.at(-1) ?? 1;
+          let generation = socket === "current"
+            ? current
+            : socket === "newest"
+            ? newest
+            : Math.max(1, current - 1);
           switch (a.kind) {
             case "begin":
-            case "openai_open":
               feed({ type: a.kind });
+              break;
+            case "openai_open":
+              // A socket opens once, and never after it closed. Mostly the socket the core
+              // asked for last opens (as a real one would), sometimes another.
+              if (socket !== "older") generation = newest;
+              if (!checker.requested.includes(generation) || checker.closed.has(generation)) break;
+              if (checker.open.has(generation)) break;
+              checker.open.add(generation);
+              feed({ type: "openai_open", generation });
               break;
             case "refuse":
               feed({ type: "refuse", code: 1008, reason: "test" });
@@ -465,12 +559,17 @@ Deno.test("property: random call inputs never throw, and every command is well-f
             case "twilio_closed":
               feed({ type: "twilio_closed", code: a.code });
               break;
-            case "openai_closed":
-              feed({ type: "openai_closed", code: a.code, reason: "x", opened: true });
+            case "openai_closed": {
+              if (!checker.requested.includes(generation) || checker.closed.has(generation)) break;
+              const opened = checker.open.delete(generation);
+              checker.closed.add(generation);
+              feed({ type: "openai_closed", code: a.code, reason: "x", opened, generation });
               break;
+            }
             case "speech":
               feed({
                 type: "openai_event",
+                generation,
                 event: {
                   type: "input_audio_buffer.speech_started",
                   audioStartMs: now,
@@ -479,11 +578,16 @@ Deno.test("property: random call inputs never throw, and every command is well-f
               });
               break;
             case "created":
-              feed({ type: "openai_event", event: { type: "response.created", responseId } });
+              feed({
+                type: "openai_event",
+                generation,
+                event: { type: "response.created", responseId },
+              });
               break;
             case "done":
               feed({
                 type: "openai_event",
+                generation,
                 event: {
                   type: "response.done",
                   responseId,
@@ -502,6 +606,7 @@ Deno.test("property: random call inputs never throw, and every command is well-f
               checker.payloadItem.set(delta, ITEMS[a.item]);
               feed({
                 type: "openai_event",
+                generation,
                 event: {
                   type: "response.output_audio.delta",
                   responseId,
@@ -514,12 +619,14 @@ Deno.test("property: random call inputs never throw, and every command is well-f
             case "audio_done":
               feed({
                 type: "openai_event",
+                generation,
                 event: { type: "response.output_audio.done", responseId, itemId: ITEMS[a.item] },
               });
               break;
             case "function":
               feed({
                 type: "openai_event",
+                generation,
                 event: {
                   type: "response.function_call_arguments.done",
                   responseId,
@@ -535,6 +642,7 @@ Deno.test("property: random call inputs never throw, and every command is well-f
             case "error":
               feed({
                 type: "openai_event",
+                generation,
                 event: {
                   type: "error",
                   code: a.code || undefined,
@@ -547,7 +655,7 @@ Deno.test("property: random call inputs never throw, and every command is well-f
               break;
             case "raw_openai": {
               const parsed = parseServerEvent(a.text);
-              if (parsed.ok) feed({ type: "openai_event", event: parsed.event });
+              if (parsed.ok) feed({ type: "openai_event", generation, event: parsed.event });
               break;
             }
             case "timer":
@@ -559,12 +667,12 @@ Deno.test("property: random call inputs never throw, and every command is well-f
         assert.ok(checker.finishes <= 1);
       },
     ),
-    { numRuns: 400 },
+    { numRuns: 1000 },
   );
   const seen = CommandChecker.seen;
   assert.ok(
     seen.media > 0 && seen.truncates > 0 && seen.clears > 0 && seen.finishes > 0 &&
-      seen.farewells > 0,
+      seen.farewells > 0 && seen.switches > 0 && seen.waiting > 0,
     `the random calls missed a path: ${JSON.stringify(seen)}`,
   );
 });

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../src/config.ts";
 import { buildSessionUpdate } from "../src/openai/session_config.ts";
 import {
-  encodeAppend,
-  encodeFunctionCallOutput,
-  encodeInputClear,
-  encodeResponseCreate,
-  encodeTruncate,
+  appendAudio,
+  clearInput,
+  encodeClientEvent,
+  functionCallOutput,
+  responseCreate,
+  truncateItem,
 } from "../src/openai/client_events.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
 
@@ -55,13 +56,13 @@ Deno.test("session.update maps each setting to its GA field", () => {
 
 Deno.test("every client event builder produces a schema-valid GA event", () => {
   const events = [
-    encodeAppend("f39/fw=="),
-    encodeTruncate("item_1", 1234.9),
-    encodeFunctionCallOutput("call_1", { ok: true }),
-    encodeResponseCreate(),
-    encodeResponseCreate({ instructions: "Say bye.", toolChoice: "none", metadata: { p: "x" } }),
-    encodeInputClear(),
-  ].map((text) => JSON.parse(text));
+    appendAudio("f39/fw=="),
+    truncateItem("item_1", 1234.9),
+    functionCallOutput("call_1", { ok: true }),
+    responseCreate(),
+    responseCreate({ instructions: "Say bye.", toolChoice: "none", metadata: { p: "x" } }),
+    clearInput(),
+  ].map((event) => JSON.parse(encodeClientEvent(event)));
   for (const event of events) assert.deepEqual(validateClientEvent(event), [], event.type);
   assert.equal(events[1].audio_end_ms, 1234);
 });

@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import type { CallCommand } from "../src/core/call_types.ts";
 import { buildReplayEvents, reconnectDelayMs } from "../src/core/session_replay.ts";
-import { audioB64, CoreDriver, PlayoutSimulator, SESSION_UPDATE } from "./support/core_driver.ts";
+import { encodeClientEvent } from "../src/openai/client_events.ts";
+import {
+  audioB64,
+  CoreDriver,
+  PlayoutSimulator,
+  sentToOpenAI,
+  SESSION_UPDATE,
+} from "./support/core_driver.ts";
 
 /** Events sent to the OpenAI socket of `generation`. */
 function sentTo(commands: CallCommand[], generation: number): Record<string, unknown>[] {
-  return commands.flatMap((c) =>
-    c.type === "send_openai" && c.generation === generation ? [JSON.parse(c.data)] : []
-  );
+  return sentToOpenAI(commands, generation);
 }
 
 function userTurn(d: CoreDriver, itemId: string, transcript: string, generation = 1): void {
@@ -61,7 +66,7 @@ Deno.test("renewal: new session configured at once, switched at the turn boundar
   // The caller is talking and a response is on its way: no switch yet.
   d.speechStarted();
   const opened = d.input({ type: "openai_open", generation: 2 });
-  assert.deepEqual(sentTo(opened, 2), [JSON.parse(SESSION_UPDATE)]);
+  assert.deepEqual(sentTo(opened, 2), [SESSION_UPDATE]);
   assert.equal(opened.some((c) => c.type === "close_openai"), false);
   const during = d.media(audioB64(20, 7));
   assert.deepEqual(sentTo(during, 1).map((e) => e.type), ["input_audio_buffer.append"]);
@@ -143,7 +148,7 @@ Deno.test("reconnect: caller audio is queued while no session is open and sent a
   assert.equal(sentTo(d.media(unfinished), 1).length, 1);
   d.input({ type: "openai_closed", code: 1011, reason: "error", opened: true });
   const frames = [audioB64(20, 1), audioB64(20, 2), audioB64(20, 3)];
-  for (const f of frames) assert.deepEqual(d.media(f).filter((c) => c.type === "send_openai"), []);
+  for (const f of frames) assert.deepEqual(d.media(f).filter((c) => c.type === "to_openai"), []);
   // The first attempt fails; the retry opens after the backoff.
   const failed = d.input({
     type: "openai_closed",
@@ -241,14 +246,14 @@ Deno.test("replay: untranscribed turns are skipped, limits keep the newest, outp
       heardMs: 0,
       at: 4,
     },
-  ]).map((e) => JSON.parse(e).item);
+  ]).map((e) => JSON.parse(encodeClientEvent(e)).item);
   assert.deepEqual(events.map((i) => i.type), ["function_call", "function_call_output", "message"]);
   assert.equal(events[2].content[0].text, "Hi");
   const cut = buildReplayEvents([
     { kind: "function_call", callId: "c0", name: "lookup", arguments: "{}", at: 0 },
     { kind: "function_call_output", callId: "c0", output: '{"a":1}', at: 1 },
     { kind: "user", itemId: "u2", transcript: "Hi", at: 3 },
-  ], { maxItems: 2 }).map((e) => JSON.parse(e).item);
+  ], { maxItems: 2 }).map((e) => JSON.parse(encodeClientEvent(e)).item);
   assert.deepEqual(cut.map((i) => i.type), ["message"], "an output without its call is dropped");
   assert.deepEqual([1, 2, 3, 4, 5, 9].map(reconnectDelayMs), [0, 250, 500, 1000, 2000, 2000]);
 });

@@ -11,9 +11,14 @@ import { CallCore, type CallCoreOptions, type CallStats } from "../core/call_cor
 import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/call_types.ts";
 import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
 import { parseServerEvent } from "../openai/server_events.ts";
+import { encodeClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
-import { parseTwilioMessage, type TwilioStart } from "../twilio/media_stream_messages.ts";
+import {
+  encodeTwilioMessage,
+  parseTwilioMessage,
+  type TwilioStart,
+} from "../twilio/media_stream_messages.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { CallObserver, RelayDirection } from "./call_observer.ts";
 
@@ -339,16 +344,18 @@ export class CallRunner {
 
   #execute(command: CallCommand): void {
     switch (command.type) {
-      case "send_twilio":
+      case "to_twilio":
         if (this.#twilio.readyState === OPEN) {
-          this.#twilio.send(command.data);
+          this.#twilio.send(encodeTwilioMessage(command.message));
           if (this.#twilio.bufferedAmount > this.#maxBuffered) this.#stalled ??= "twilio";
         }
         return;
-      case "send_openai": {
-        const ws = this.#openai.get(command.generation ?? this.#latestGeneration);
+      case "to_openai": {
+        // The core only addresses open sessions; the socket may still have closed
+        // since (its close event is on its way), so check before sending.
+        const ws = this.#openai.get(command.generation);
         if (ws?.readyState === OPEN) {
-          ws.send(command.data);
+          ws.send(encodeClientEvent(command.event));
           if (ws.bufferedAmount > this.#maxBuffered) this.#stalled ??= "openai";
         }
         return;

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { TwilioInbound } from "../twilio/media_stream_messages.ts";
+import type { TwilioInbound, TwilioOutbound } from "../twilio/media_stream_messages.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
+import type { ClientEvent } from "../openai/client_events.ts";
 import type { TokenUsage } from "./conversation_log.ts";
 
 /** Timers the core asks the adapter to run. Setting a timer again replaces it. */
@@ -28,7 +29,9 @@ export type TimerName =
   /** Next attempt to reconnect after the OpenAI socket dropped. */
   | "reconnect_retry"
   /** The reconnect window is over: apologize and end the call. */
-  | "reconnect_deadline";
+  | "reconnect_deadline"
+  /** No session yet (or again): play the next bit of the waiting sound. */
+  | "waiting_sound";
 
 /** How a call ended. */
 export type CallOutcome =
@@ -50,14 +53,22 @@ export type CallInput =
   | { type: "twilio_message"; message: TwilioInbound }
   /** The Twilio socket closed (abruptly or after `stop`). */
   | { type: "twilio_closed"; code: number }
+  /** An OpenAI socket opened. `generation` names the socket (from `open_openai`). */
+  | { type: "openai_open"; generation: number }
+  | { type: "openai_event"; event: ServerEvent; generation: number }
   /**
-   * An OpenAI socket opened. `generation` names the socket (from
-   * `open_openai`); omitted: the session the call currently uses.
+   * The OpenAI socket of `generation` closed or could not be opened.
+   * `failure: "auth"`: OpenAI refused the API key (HTTP 401/403 on the
+   * upgrade); retrying cannot help.
    */
-  | { type: "openai_open"; generation?: number }
-  | { type: "openai_event"; event: ServerEvent; generation?: number }
-  /** The OpenAI socket closed or could not be opened. */
-  | { type: "openai_closed"; code: number; reason: string; opened: boolean; generation?: number }
+  | {
+    type: "openai_closed";
+    code: number;
+    reason: string;
+    opened: boolean;
+    generation: number;
+    failure?: "auth";
+  }
   /**
    * The server is shutting down: say a short goodbye and hang up, or with
    * `immediate` hang up now.
@@ -77,11 +88,18 @@ export type CallInput =
 /** Log levels the core uses. */
 export type CoreLogLevel = "debug" | "info" | "warning" | "error";
 
-/** What the core asks its adapters to do, in order. */
+/**
+ * What the core asks its adapters to do, in order. Messages are objects; the
+ * runner encodes them (`encodeTwilioMessage`, `encodeClientEvent`).
+ */
 export type CallCommand =
-  | { type: "send_twilio"; data: string }
-  /** Send to the OpenAI socket of `generation` (omitted: the current one). */
-  | { type: "send_openai"; data: string; generation?: number }
+  /** Send one message to Twilio on the media stream. */
+  | { type: "to_twilio"; message: TwilioOutbound }
+  /**
+   * Send one client event to the OpenAI session `generation`. The core only
+   * emits this for a session that is open.
+   */
+  | { type: "to_openai"; event: ClientEvent; generation: number }
   /** Open a new OpenAI Realtime socket, known as `generation` in later inputs. */
   | { type: "open_openai"; generation: number }
   /** Close the OpenAI socket of `generation` (an old session after a switch). */

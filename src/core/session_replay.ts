@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { ClientEvent, ClientItem } from "../openai/client_events.ts";
 import type { ConversationEntry } from "./conversation_log.ts";
 
 /** Limits of {@link buildReplayEvents}. */
@@ -21,7 +22,7 @@ export interface ReplayLimits {
 }
 
 /**
- * Builds the serialized `conversation.item.create` events that carry the
+ * Builds the `conversation.item.create` events that carry the
  * conversation into a new session, oldest first. Caller turns without a
  * transcript and empty assistant turns are skipped; when the limits cut the
  * history, the oldest entries go first (never an output without its call).
@@ -33,17 +34,18 @@ export interface ReplayLimits {
  *   { kind: "user", itemId: "item_1", transcript: "Hi there", at: 0 },
  *   { kind: "assistant", itemId: "item_2", responseId: "r", transcript: "Hello!", heardMs: undefined, at: 1 },
  * ]);
- * const first = JSON.parse(events[0]);
+ * const first = events[0];
+ * if (first.type !== "conversation.item.create" || first.item.type !== "message") throw new Error();
  * if (first.item.content[0].type !== "input_text") throw new Error();
  * ```
  */
 export function buildReplayEvents(
   entries: readonly ConversationEntry[],
   limits: ReplayLimits = {},
-): string[] {
+): ClientEvent[] {
   const maxItems = limits.maxItems ?? 200;
   let budget = limits.maxChars ?? 60_000;
-  const items: Record<string, unknown>[] = [];
+  const items: ClientItem[] = [];
   for (let i = entries.length - 1; i >= 0 && items.length < maxItems; i--) {
     const item = replayItem(entries[i]);
     if (item === undefined) continue;
@@ -54,12 +56,12 @@ export function buildReplayEvents(
   items.reverse();
   // An output whose call was cut off would be rejected: drop leading outputs.
   while (items.length > 0 && items[0].type === "function_call_output") items.shift();
-  return items.map((item) => JSON.stringify({ type: "conversation.item.create", item }));
+  return items.map((item) => ({ type: "conversation.item.create", item }));
 }
 
 function replayItem(
   entry: ConversationEntry,
-): { item: Record<string, unknown>; size: number } | undefined {
+): { item: ClientItem; size: number } | undefined {
   switch (entry.kind) {
     case "user": {
       const text = entry.transcript?.trim();

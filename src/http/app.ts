@@ -162,7 +162,7 @@ export function createApp(options: AppOptions): App {
   const outcomes = new CallOutcomes();
   const hangUp = options.hangUp ??
     (config.twilio !== undefined ? createTwilioHangUp(config.twilio) : undefined);
-  const sessionUpdate = JSON.stringify(buildSessionUpdate(config, options.tools ?? []));
+  const sessionUpdate = buildSessionUpdate(config, options.tools ?? []);
   const openaiUrl = `${config.openaiRealtimeUrl}${
     config.openaiRealtimeUrl.includes("?") ? "&" : "?"
   }model=${encodeURIComponent(config.openaiModel)}`;

@@ -1,45 +1,20 @@
 /**
- * Builders for the OpenAI Realtime (GA) client events the bridge sends.
- * Every builder returns the serialized JSON text, ready for the socket.
- *
- * @module
- */
-
-/** A JSON object sent to OpenAI as one client event. */
-export type ClientEvent = { type: string } & Record<string, unknown>;
-
-/**
- * Encodes `input_audio_buffer.append` for one base64 μ-law frame, without a
- * parse/serialize round trip of the payload.
+ * The OpenAI Realtime (GA) client events the bridge sends: typed builders
+ * that return plain objects (what the call core emits), and one encoder that
+ * turns an event into the JSON text for the socket (what the call runner
+ * does), with a fast path for the hot `input_audio_buffer.append`.
  *
  * @example
  * ```ts
- * import { encodeAppend } from "./client_events.ts";
- * const event = JSON.parse(encodeAppend("f39/fw=="));
- * if (event.type !== "input_audio_buffer.append" || event.audio !== "f39/fw==") throw new Error();
+ * import { appendAudio, encodeClientEvent, truncateItem } from "./client_events.ts";
+ * const append = appendAudio("f39/fw==");
+ * if (JSON.parse(encodeClientEvent(append)).audio !== "f39/fw==") throw new Error();
+ * const truncate = truncateItem("item_1", 1234.9);
+ * if (truncate.audio_end_ms !== 1234) throw new Error("whole ms, rounded down");
  * ```
+ *
+ * @module
  */
-export function encodeAppend(audio: string): string {
-  return `{"type":"input_audio_buffer.append","audio":${JSON.stringify(audio)}}`;
-}
-
-/** Encodes `conversation.item.truncate` for what the caller heard of an assistant item. */
-export function encodeTruncate(itemId: string, audioEndMs: number): string {
-  return JSON.stringify({
-    type: "conversation.item.truncate",
-    item_id: itemId,
-    content_index: 0,
-    audio_end_ms: Math.max(0, Math.floor(audioEndMs)),
-  });
-}
-
-/** Encodes a `function_call_output` item answering a model's tool call. */
-export function encodeFunctionCallOutput(callId: string, output: unknown): string {
-  return JSON.stringify({
-    type: "conversation.item.create",
-    item: { type: "function_call_output", call_id: callId, output: JSON.stringify(output) },
-  });
-}
 
 /** Options of one `response.create`. */
 export interface ResponseOptions {
@@ -51,20 +26,83 @@ export interface ResponseOptions {
   metadata?: Record<string, string>;
 }
 
-/** Encodes `response.create`, with optional per-response overrides. */
-export function encodeResponseCreate(options: ResponseOptions = {}): string {
-  const response: Record<string, unknown> = {};
+/** A conversation item the bridge creates (tool outputs and replayed turns). */
+export type ClientItem =
+  | { type: "function_call_output"; call_id: string; output: string }
+  | { type: "function_call"; call_id: string; name: string; arguments: string }
+  | {
+    type: "message";
+    role: "user" | "assistant" | "system";
+    content: ({ type: "input_text"; text: string } | { type: "output_text"; text: string })[];
+  };
+
+/** Every client event the bridge sends, as an object. */
+export type ClientEvent =
+  | { type: "session.update"; session: Record<string, unknown> }
+  | { type: "input_audio_buffer.append"; audio: string }
+  | { type: "input_audio_buffer.clear" }
+  | { type: "conversation.item.truncate"; item_id: string; content_index: 0; audio_end_ms: number }
+  | { type: "conversation.item.create"; item: ClientItem }
+  | {
+    type: "response.create";
+    response?: {
+      instructions?: string;
+      tool_choice?: "auto" | "none";
+      metadata?: Record<string, string>;
+    };
+  };
+
+/** `input_audio_buffer.append` for one base64 μ-law frame. */
+export function appendAudio(audio: string): ClientEvent {
+  return { type: "input_audio_buffer.append", audio };
+}
+
+/** `conversation.item.truncate` at what the caller heard of an assistant item (whole ms). */
+export function truncateItem(itemId: string, audioEndMs: number): {
+  type: "conversation.item.truncate";
+  item_id: string;
+  content_index: 0;
+  audio_end_ms: number;
+} {
+  return {
+    type: "conversation.item.truncate",
+    item_id: itemId,
+    content_index: 0,
+    audio_end_ms: Math.max(0, Math.floor(audioEndMs)),
+  };
+}
+
+/** A `function_call_output` item answering a model's tool call. */
+export function functionCallOutput(callId: string, output: unknown): ClientEvent {
+  return {
+    type: "conversation.item.create",
+    item: { type: "function_call_output", call_id: callId, output: JSON.stringify(output) },
+  };
+}
+
+/** `response.create`, with optional per-response overrides. */
+export function responseCreate(options: ResponseOptions = {}): ClientEvent {
+  const response: NonNullable<Extract<ClientEvent, { type: "response.create" }>["response"]> = {};
   if (options.instructions !== undefined) response.instructions = options.instructions;
   if (options.toolChoice !== undefined) response.tool_choice = options.toolChoice;
   if (options.metadata !== undefined) response.metadata = options.metadata;
-  return JSON.stringify(
-    Object.keys(response).length === 0
-      ? { type: "response.create" }
-      : { type: "response.create", response },
-  );
+  return Object.keys(response).length === 0
+    ? { type: "response.create" }
+    : { type: "response.create", response };
 }
 
-/** Encodes `input_audio_buffer.clear` (drops caller audio not yet committed). */
-export function encodeInputClear(): string {
-  return '{"type":"input_audio_buffer.clear"}';
+/** `input_audio_buffer.clear` (drops caller audio not yet committed). */
+export function clearInput(): ClientEvent {
+  return { type: "input_audio_buffer.clear" };
+}
+
+/**
+ * The JSON text of a client event. `input_audio_buffer.append` (50 a second
+ * per call) is written without serializing an object.
+ */
+export function encodeClientEvent(event: ClientEvent): string {
+  if (event.type === "input_audio_buffer.append") {
+    return `{"type":"input_audio_buffer.append","audio":${JSON.stringify(event.audio)}}`;
+  }
+  return JSON.stringify(event);
 }

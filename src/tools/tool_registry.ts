@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { TOOL_DESCRIPTIONS } from "../prompts.ts";
 
 /** The name of the built-in tool that ends the call. */
 export const END_CALL_TOOL = "end_call";
@@ -41,12 +42,11 @@ export interface ToolDefinition {
 export const END_CALL_DECLARATION: ToolDeclaration = {
   type: "function",
   name: END_CALL_TOOL,
-  description:
-    "End the phone call. Call this when the caller says goodbye, asks to hang up, or the conversation is clearly finished. You will then be asked to say one short farewell.",
+  description: TOOL_DESCRIPTIONS.endCall,
   parameters: {
     type: "object",
     properties: {
-      reason: { type: "string", description: "Why the call is ending, in a few words." },
+      reason: { type: "string", description: TOOL_DESCRIPTIONS.endCallReason },
     },
     required: [],
   },
@@ -56,12 +56,11 @@ export const END_CALL_DECLARATION: ToolDeclaration = {
 export const TRANSFER_CALL_DECLARATION: ToolDeclaration = {
   type: "function",
   name: TRANSFER_CALL_TOOL,
-  description:
-    "Transfer the caller to a person on the staff. Call this when the caller asks for a human, or when you cannot help with their request. You will then be asked to tell the caller, in one short sentence, that you are transferring them.",
+  description: TOOL_DESCRIPTIONS.transferCall,
   parameters: {
     type: "object",
     properties: {
-      reason: { type: "string", description: "Why the caller needs a person, in a few words." },
+      reason: { type: "string", description: TOOL_DESCRIPTIONS.transferCallReason },
     },
     required: [],
   },

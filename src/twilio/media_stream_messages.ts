@@ -149,28 +149,43 @@ export function parseTwilioMessage(text: string): ParseResult<TwilioInbound> {
   }
 }
 
+/** A message the bridge sends to Twilio on the media stream. */
+export type TwilioOutbound =
+  | { event: "media"; streamSid: string; media: { payload: string } }
+  | { event: "mark"; streamSid: string; mark: { name: string } }
+  | { event: "clear"; streamSid: string };
+
+/** A `media` message that plays base64 μ-law audio to the caller. */
+export function twilioMedia(streamSid: string, payload: string): TwilioOutbound {
+  return { event: "media", streamSid, media: { payload } };
+}
+
+/** A `mark` message; Twilio echoes it once the audio before it has played. */
+export function twilioMark(streamSid: string, name: string): TwilioOutbound {
+  return { event: "mark", streamSid, mark: { name } };
+}
+
+/** A `clear` message, which empties Twilio's playback buffer (pending marks are echoed). */
+export function twilioClear(streamSid: string): TwilioOutbound {
+  return { event: "clear", streamSid };
+}
+
 /**
- * Encodes a `media` message that plays base64 μ-law audio to the caller.
+ * The JSON text of a message to Twilio. `media` (50 a second per call while
+ * the assistant speaks) is written without serializing an object.
  *
  * @example
  * ```ts
- * import { encodeTwilioMedia } from "./media_stream_messages.ts";
- * const text = encodeTwilioMedia("MZ1", "AAAA");
+ * import { encodeTwilioMessage, twilioMedia } from "./media_stream_messages.ts";
+ * const text = encodeTwilioMessage(twilioMedia("MZ1", "AAAA"));
  * if (JSON.parse(text).media.payload !== "AAAA") throw new Error("bad encoding");
  * ```
  */
-export function encodeTwilioMedia(streamSid: string, payload: string): string {
-  return `{"event":"media","streamSid":${JSON.stringify(streamSid)},"media":{"payload":${
-    JSON.stringify(payload)
-  }}}`;
-}
-
-/** Encodes a `mark` message; Twilio echoes it once the audio before it has played. */
-export function encodeTwilioMark(streamSid: string, name: string): string {
-  return JSON.stringify({ event: "mark", streamSid, mark: { name } });
-}
-
-/** Encodes a `clear` message, which empties Twilio's playback buffer. */
-export function encodeTwilioClear(streamSid: string): string {
-  return JSON.stringify({ event: "clear", streamSid });
+export function encodeTwilioMessage(message: TwilioOutbound): string {
+  if (message.event === "media") {
+    return `{"event":"media","streamSid":${JSON.stringify(message.streamSid)},"media":{"payload":${
+      JSON.stringify(message.media.payload)
+    }}}`;
+  }
+  return JSON.stringify(message);
 }

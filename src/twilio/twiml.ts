@@ -5,9 +5,9 @@
  */
 import VoiceResponse from "twilio/lib/twiml/VoiceResponse.js";
 
-/** The default sentence a caller hears when the assistant cannot be reached. */
-export const DEFAULT_APOLOGY =
-  "Sorry, our assistant is unavailable right now. Please call again later. Goodbye.";
+import { DEFAULT_APOLOGY, DEFAULT_TRANSFER_APOLOGY } from "../prompts.ts";
+
+export { DEFAULT_APOLOGY, DEFAULT_TRANSFER_APOLOGY };
 
 /** Options of {@link connectStreamTwiml}. */
 export interface ConnectStreamOptions {
@@ -77,7 +77,3 @@ export function transferTwiml(number: string, apology = DEFAULT_TRANSFER_APOLOGY
   response.hangup();
   return response.toString();
 }
-
-/** What the caller hears when the person they were transferred to does not answer. */
-export const DEFAULT_TRANSFER_APOLOGY =
-  "Sorry, nobody could take your call right now. Please call again later. Goodbye.";

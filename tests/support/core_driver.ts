@@ -7,14 +7,26 @@
  */
 import { CallCore, type CallCoreOptions } from "../../src/core/call_core.ts";
 import type { CallCommand, CallInput } from "../../src/core/call_types.ts";
+import { encodeClientEvent } from "../../src/openai/client_events.ts";
 import { parseServerEvent } from "../../src/openai/server_events.ts";
-import { parseTwilioMessage } from "../../src/twilio/media_stream_messages.ts";
+import { encodeTwilioMessage, parseTwilioMessage } from "../../src/twilio/media_stream_messages.ts";
 
 /** Default session.update used by the driver. */
-export const SESSION_UPDATE = JSON.stringify({
+export const SESSION_UPDATE = {
   type: "session.update",
   session: { type: "realtime", instructions: "Be brief." },
-});
+} as const;
+
+/** An input whose `generation` may be left out. */
+type GenerationOptional<T> = T extends { generation: number }
+  ? Omit<T, "generation"> & { generation?: number }
+  : T;
+
+/**
+ * A core input; for inputs about an OpenAI socket `generation` may be left
+ * out: the driver fills in the session the call currently uses.
+ */
+export type DriverInput = GenerationOptional<CallInput>;
 
 export const STREAM_SID = "MZ00000000000000000000000000000001";
 export const CALL_SID = "CA00000000000000000000000000000001";
@@ -36,13 +48,27 @@ export class CoreDriver {
   /** Active timers by name: due time. */
   readonly timers = new Map<string, number>();
 
+  /** The generation of the session the call uses (or used last, while reconnecting). */
+  #current = 1;
+
   constructor(options: Partial<CallCoreOptions> = {}) {
     this.core = new CallCore({ sessionUpdate: SESSION_UPDATE, ...options });
   }
 
+  #currentGeneration(): number {
+    const session = this.core.session;
+    if ("generation" in session) this.#current = session.generation;
+    return this.#current;
+  }
+
   /** Feeds one input; returns the commands it produced. */
-  input(input: CallInput): CallCommand[] {
-    const out = this.core.handle(input, this.now);
+  input(input: DriverInput): CallCommand[] {
+    const full = (input.type === "openai_open" || input.type === "openai_event" ||
+        input.type === "openai_closed") && input.generation === undefined
+      ? { ...input, generation: this.#currentGeneration() } as CallInput
+      : input as CallInput;
+    const out = this.core.handle(full, this.now);
+    this.#currentGeneration();
     for (const c of out) {
       if (c.type === "set_timer") this.timers.set(c.name, this.now + c.delayMs);
       if (c.type === "cancel_timer") this.timers.delete(c.name);
@@ -185,14 +211,16 @@ export class CoreDriver {
     });
   }
 
-  /** JSON sent to OpenAI by `commands` (or all commands). */
+  /** What OpenAI receives from `commands` (or all commands), parsed from the encoded wire text. */
   sentToOpenAI(commands: CallCommand[] = this.commands): Record<string, unknown>[] {
-    return commands.flatMap((c) => c.type === "send_openai" ? [JSON.parse(c.data)] : []);
+    return sentToOpenAI(commands);
   }
 
-  /** JSON sent to Twilio by `commands` (or all commands). */
+  /** What Twilio receives from `commands` (or all commands), parsed from the encoded wire text. */
   sentToTwilio(commands: CallCommand[] = this.commands): Record<string, unknown>[] {
-    return commands.flatMap((c) => c.type === "send_twilio" ? [JSON.parse(c.data)] : []);
+    return commands.flatMap((c) =>
+      c.type === "to_twilio" ? [JSON.parse(encodeTwilioMessage(c.message))] : []
+    );
   }
 
   /** Names of marks sent to Twilio in `commands`. */
@@ -201,6 +229,21 @@ export class CoreDriver {
       m.event === "mark" ? [(m.mark as { name: string }).name] : []
     );
   }
+}
+
+/**
+ * What OpenAI receives from `commands` (of session `generation`, or every
+ * session), parsed from the text the runner's encoder writes.
+ */
+export function sentToOpenAI(
+  commands: readonly CallCommand[],
+  generation?: number,
+): Record<string, unknown>[] {
+  return commands.flatMap((c) =>
+    c.type === "to_openai" && (generation === undefined || c.generation === generation)
+      ? [JSON.parse(encodeClientEvent(c.event))]
+      : []
+  );
 }
 
 /**

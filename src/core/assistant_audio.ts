@@ -1,0 +1,287 @@
+/**
+ * The assistant's audio on its way to the caller, and barge-in.
+ *
+ * Every `response.output_audio.delta` becomes a Twilio `media` message, in
+ * order, item after item (a response may hold several audio items: a
+ * reasoning model's preamble, then its answer). Marks go along at the
+ * {@link PlaybackLedger}'s pace so the ledger knows what the caller has heard.
+ * When the caller starts speaking over it, {@link AssistantAudio.bargeIn}
+ * sends Twilio a `clear` and returns the truncate point of the item being
+ * heard (whole ms of what was heard, never beyond what was sent) and of every
+ * item queued after it (0 ms); later deltas of the interrupted response and
+ * of those items are dropped.
+ *
+ * Audio that arrives before Twilio's `start` (no stream to play on yet) waits
+ * and is forwarded by {@link AssistantAudio.attach}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AssistantAudio } from "./assistant_audio.ts";
+ * const sent: unknown[] = [];
+ * const audio = new AssistantAudio({ markIntervalMs: 100 }, { send: (m) => sent.push(m) });
+ * audio.attach("MZ1", 0);
+ * audio.delta("resp_1", "item_a", btoa("\x55".repeat(1600)), 0); // 200 ms of audio at t=0
+ * const cut = audio.bargeIn(50); // the caller speaks 50 ms in
+ * assert.deepEqual(cut.truncates?.map((t) => [t.itemId, t.truncateAtMs]), [["item_a", 50]]);
+ * assert.deepEqual(sent.at(-1), { event: "clear", streamSid: "MZ1" });
+ * ```
+ *
+ * @module
+ */
+import {
+  twilioClear,
+  twilioMark,
+  twilioMedia,
+  type TwilioOutbound,
+} from "../twilio/media_stream_messages.ts";
+import { type HeardItem, PlaybackLedger, type PlaybackLedgerOptions } from "./playback_ledger.ts";
+
+const MAX_REMEMBERED_IDS = 64;
+/** The ledger's item for the waiting sound: played and cleared like speech, never truncated. */
+const WAITING_SOUND_ITEM = "~waiting_sound";
+
+/** Bytes of audio in a base64 string, without decoding it. */
+export function base64ByteLength(b64: string): number {
+  const len = b64.length;
+  if (len === 0) return 0;
+  const padding = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;
+  return Math.floor(len / 4) * 3 - padding;
+}
+
+function remember(set: Set<string>, value: string): void {
+  set.add(value);
+  if (set.size > MAX_REMEMBERED_IDS) {
+    const oldest = set.values().next().value;
+    if (oldest !== undefined) set.delete(oldest);
+  }
+}
+
+/** What happened to one delta. */
+export type DeltaResult =
+  /** Late audio of an interrupted response or truncated item: not played. */
+  | "dropped"
+  /** Kept until Twilio's `start`. */
+  | "queued"
+  /** The first audio of a new item went to the caller. */
+  | "new_item"
+  /** More audio of the item already playing went to the caller. */
+  | "forwarded";
+
+/** One item to truncate after a barge-in. */
+export interface Truncate extends HeardItem {
+  /** The item belongs to the session in use (a previous session does not know it). */
+  inSession: boolean;
+  /** Whole ms to truncate at: what was heard, never beyond what was sent. */
+  truncateAtMs: number;
+}
+
+/** What a barge-in did. */
+export interface BargeIn {
+  /** Items to truncate, the one being heard first. */
+  truncates: Truncate[];
+  /** The ledger's arithmetic, for the log. */
+  math: Record<string, unknown>;
+}
+
+/** Assistant audio of one call. */
+export class AssistantAudio {
+  #ledger: PlaybackLedger;
+  #send: (message: TwilioOutbound) => void;
+  #onFirstAudio: ((responseId: string, itemId: string) => void) | undefined;
+  /** The last item whose first audio was reported. */
+  #reportedItem: string | undefined;
+  #streamSid: string | undefined;
+  #queued: { itemId: string; responseId: string; delta: string }[] = [];
+  /** The item whose audio is streaming (no `output_audio.done` yet). */
+  #openItem: string | undefined;
+  #interrupted = new Set<string>();
+  #dropped = new Set<string>();
+  /** Items of the session in use (only these can be truncated). */
+  #sessionItems = new Set<string>();
+  #framesOut = 0;
+  #droppedLate = 0;
+
+  /**
+   * Creates the audio path: `send` receives each message for Twilio,
+   * `onFirstAudio` hears when an item's first audio goes to the caller.
+   */
+  constructor(
+    ledger: PlaybackLedgerOptions,
+    sinks: {
+      send: (message: TwilioOutbound) => void;
+      onFirstAudio?: (responseId: string, itemId: string) => void;
+    },
+  ) {
+    this.#ledger = new PlaybackLedger(ledger);
+    this.#send = sinks.send;
+    this.#onFirstAudio = sinks.onFirstAudio;
+  }
+
+  /** Media messages sent to Twilio. */
+  get framesOut(): number {
+    return this.#framesOut;
+  }
+
+  /** Deltas dropped because their response or item was interrupted. */
+  get droppedLateDeltas(): number {
+    return this.#droppedLate;
+  }
+
+  /** The item whose audio is still streaming, if any. */
+  get openItem(): string | undefined {
+    return this.#openItem;
+  }
+
+  /** Ms of assistant audio sent since the last clear. */
+  get sentMs(): number {
+    return this.#ledger.sentMs;
+  }
+
+  /** Ms of sent audio the caller has not heard yet at `now`. */
+  pendingMs(now: number): number {
+    return this.#ledger.snapshot(now).pendingMs;
+  }
+
+  /** Whether audio is playing or still streaming at `now`. */
+  busy(now: number): boolean {
+    return this.#openItem !== undefined || this.pendingMs(now) > 0;
+  }
+
+  /** Twilio's stream started: audio goes to `streamSid` from now on (queued audio first). */
+  attach(streamSid: string, now: number): void {
+    this.#streamSid = streamSid;
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const d of queued) this.#forward(d.responseId, d.itemId, d.delta, now);
+  }
+
+  /** One audio delta of item `itemId` of response `responseId`. */
+  delta(responseId: string, itemId: string, delta: string, now: number): DeltaResult {
+    if (this.#interrupted.has(responseId) || this.#dropped.has(itemId)) {
+      this.#droppedLate++;
+      return "dropped";
+    }
+    this.#sessionItems.add(itemId);
+    if (this.#streamSid === undefined) {
+      this.#queued.push({ itemId, responseId, delta });
+      return "queued";
+    }
+    const fresh = this.#openItem !== itemId;
+    this.#openItem = itemId;
+    this.#forward(responseId, itemId, delta, now);
+    return fresh ? "new_item" : "forwarded";
+  }
+
+  #forward(responseId: string, itemId: string, delta: string, now: number): void {
+    const streamSid = this.#streamSid as string;
+    if (this.#reportedItem !== itemId && itemId !== WAITING_SOUND_ITEM) {
+      this.#reportedItem = itemId;
+      this.#onFirstAudio?.(responseId, itemId);
+    }
+    this.#send(twilioMedia(streamSid, delta));
+    this.#framesOut++;
+    const mark = this.#ledger.addAudio(itemId, base64ByteLength(delta), now);
+    if (mark !== undefined) this.#send(twilioMark(streamSid, mark));
+  }
+
+  /**
+   * Plays frames of the waiting sound (no session is there to speak). They
+   * queue behind any assistant audio still playing; a barge-in clears them
+   * like speech but never truncates them.
+   */
+  waitingSound(frames: readonly string[], now: number): void {
+    if (this.#streamSid === undefined) return;
+    for (const frame of frames) this.#forward("", WAITING_SOUND_ITEM, frame, now);
+  }
+
+  /** Item `itemId` has all its audio: a mark closes its playback. */
+  audioDone(itemId: string): void {
+    if (this.#openItem !== itemId) return;
+    this.#openItem = undefined;
+    if (this.#streamSid !== undefined && !this.#dropped.has(itemId)) this.markNow();
+  }
+
+  /**
+   * Sends a mark at the end of the audio sent so far and returns its name
+   * (undefined before `start`).
+   */
+  markNow(): string | undefined {
+    if (this.#streamSid === undefined) return undefined;
+    const name = this.#ledger.markNow();
+    this.#send(twilioMark(this.#streamSid, name));
+    return name;
+  }
+
+  /** Twilio echoed mark `name`: its position (ms), or undefined for a stale or foreign mark. */
+  onMark(name: string, now: number): number | undefined {
+    return this.#ledger.onMark(name, now);
+  }
+
+  /** No more audio of response `responseId` is wanted (cancelled by the server or replaced). */
+  dropResponse(responseId: string): void {
+    remember(this.#interrupted, responseId);
+  }
+
+  /**
+   * The caller started speaking at `now`. When assistant audio is playing,
+   * clears Twilio's queue and returns what to truncate; undefined (and the
+   * arithmetic in `math`) when nothing is playing.
+   */
+  bargeIn(now: number): BargeIn | { truncates?: undefined; math: Record<string, unknown> } {
+    const snap = this.#ledger.snapshot(now);
+    const current = snap.current;
+    const currentOpen = current !== undefined && current.itemId === this.#openItem;
+    const math = {
+      anchorMs: snap.anchorMs,
+      sinceAnchorMs: Math.round(snap.sinceAnchorMs),
+      pendingMs: Math.round(snap.pendingMs),
+      itemId: current?.itemId,
+      heardMs: current?.audioEndMs,
+      sentMs: current?.sentMs,
+    };
+    const playing = snap.pendingMs > 0 || currentOpen;
+    if (!playing || current === undefined || this.#streamSid === undefined) return { math };
+    this.#send(twilioClear(this.#streamSid));
+    this.#ledger.clear();
+    this.#openItem = undefined;
+    const truncates: Truncate[] = [];
+    for (const item of [current, ...snap.unheard]) {
+      if (item.itemId === WAITING_SOUND_ITEM) continue;
+      remember(this.#dropped, item.itemId);
+      // Heard to its end and complete: nothing to cut.
+      if (item === current && !currentOpen && item.audioEndMs >= Math.floor(item.sentMs)) continue;
+      truncates.push({
+        ...item,
+        inSession: this.#sessionItems.has(item.itemId),
+        truncateAtMs: Math.min(item.audioEndMs, Math.floor(item.sentMs)),
+      });
+    }
+    return {
+      truncates,
+      math: { ...math, unheardItems: snap.unheard.map((u) => u.itemId) },
+    };
+  }
+
+  /**
+   * The session was replaced: its items can no longer be truncated, and an
+   * item still streaming gets no more audio (a mark closes its playback).
+   */
+  forgetSession(): void {
+    this.#sessionItems.clear();
+    if (this.#openItem !== undefined) {
+      this.#openItem = undefined;
+      if (this.#ledger.sentMs > 0) this.markNow();
+    }
+  }
+
+  /** No more audio will come for the item streaming (its session is gone). */
+  stopStreaming(): void {
+    this.#openItem = undefined;
+  }
+
+  /** The call is over: drop queued audio. */
+  clear(): void {
+    this.#queued = [];
+  }
+}

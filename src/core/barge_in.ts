@@ -1,0 +1,66 @@
+/**
+ * Barge-in: the caller starts speaking while the assistant's audio plays.
+ * The rule spans the collaborators: during a farewell nothing happens (it may
+ * not be interrupted); else the active response's late audio is dropped,
+ * Twilio's queue is cleared, and every assistant item the caller did not hear
+ * to its end is truncated at what was heard (the one being heard at its own
+ * whole ms, the ones queued after it at 0) — only items the current session
+ * knows; the conversation log keeps what the caller heard of each.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bargeIn } from "./barge_in.ts";
+ * import { createCallParts } from "./call_parts.ts";
+ * const parts = createCallParts({ sessionUpdate: { type: "session.update", session: {} } });
+ * parts.sessions.opened(parts.sessions.begin());
+ * parts.audio.attach("MZ1", 0);
+ * parts.responses.created("resp_1");
+ * parts.audio.delta("resp_1", "item_a", btoa("\x55".repeat(8000)), 0); // 1 s of audio
+ * parts.now = 320; // the caller speaks 320 ms in
+ * bargeIn(parts, parts.sessions.live()!);
+ * const sent = parts.out.take();
+ * assert.deepEqual(sent.find((c) => c.type === "to_openai")?.event, {
+ *   type: "conversation.item.truncate", item_id: "item_a", content_index: 0, audio_end_ms: 320,
+ * });
+ * ```
+ *
+ * @module
+ */
+import { truncateItem } from "../openai/client_events.ts";
+import type { CallParts } from "./call_parts.ts";
+import type { LiveSession } from "./session_lifecycle.ts";
+
+/** The caller started speaking (OpenAI's VAD) on `session` at `parts.now`. */
+export function bargeIn(parts: CallParts, session: LiveSession): void {
+  const { out, options } = parts;
+  if (parts.ending.ending) {
+    out.log("debug", "Caller speech during the farewell is ignored.");
+    return;
+  }
+  if (!options.interruptResponse) return;
+  // The server cancels the active response itself; drop its deltas still in flight.
+  const active = parts.responses.active;
+  if (active !== undefined) parts.audio.dropResponse(active);
+  const cut = parts.audio.bargeIn(parts.now);
+  const level = options.showTimingMath ? "info" : "debug";
+  if (cut.truncates === undefined) {
+    out.log(level, "Caller started speaking; nothing is playing.", cut.math);
+    return;
+  }
+  parts.counts.bargeIns++;
+  let truncates = 0;
+  for (const item of cut.truncates) {
+    if (!item.inSession) {
+      // An item of a previous session: the new session does not know it.
+      parts.conversation.assistantTruncated(item.itemId, item.audioEndMs, item.sentMs);
+      continue;
+    }
+    truncates++;
+    parts.conversation.assistantTruncated(item.itemId, item.truncateAtMs, item.sentMs);
+    out.toOpenAI(session, truncateItem(item.itemId, item.truncateAtMs));
+  }
+  parts.counts.truncates += truncates;
+  out.observe({ kind: "barge_in", truncates });
+  out.log(level, "Barge-in: cleared Twilio playback and truncated the assistant item.", cut.math);
+}

@@ -1,0 +1,184 @@
+/**
+ * The caller's side of the conversation: audio frames waiting for a session,
+ * the turn in progress (frames sent since the last commit), the last
+ * committed turn until the model has answered it and its transcript is in,
+ * and whether the caller is speaking.
+ *
+ * A session that drops takes the turn in progress with it; {@link
+ * CallerTurn.carryOver} says what the next session must hear again and
+ * whether it owes the caller an answer.
+ *
+ * ```mermaid
+ * stateDiagram-v2
+ *   [*] --> listening
+ *   listening --> speaking: speech_started
+ *   speaking --> committed: committed (item)
+ *   committed --> answered: response.created
+ *   committed --> heard: transcript
+ *   answered --> settled: transcript
+ *   heard --> settled: response.created
+ *   settled --> speaking: speech_started
+ * ```
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CallerTurn } from "./caller_turn.ts";
+ * const turn = new CallerTurn({ maxQueuedFrames: 500 });
+ * turn.speechStarted();
+ * turn.sent("AAAA");
+ * turn.committed("item_1", 0);
+ * assert.equal(turn.settled(100), false); // not answered, no transcript yet
+ * // The session drops before the model answered: the turn's audio goes again.
+ * const carried = turn.carryOver({ wholeTurn: true, sessionLost: true });
+ * assert.deepEqual(carried, { frames: ["AAAA"], answerOwed: false });
+ * ```
+ *
+ * @module
+ */
+
+/** Caller frames (20 ms each) of an unfinished turn re-sent after a reconnect: 5 s. */
+const MAX_UNCOMMITTED_FRAMES = 250;
+/** Ms a switch waits at most for the answer to and the transcript of the caller's last turn. */
+const TURN_SETTLE_MS = 5000;
+
+/** The caller's last committed turn. */
+interface Commit {
+  itemId: string;
+  at: number;
+  /** The model started answering it (`response.created`). */
+  answered: boolean;
+  /** Its transcript is in (replayable as text). */
+  heard: boolean;
+}
+
+/** Options of {@link CallerTurn}. */
+export interface CallerTurnOptions {
+  /** Frames kept while no session is open (20 ms each). */
+  maxQueuedFrames: number;
+}
+
+/** The caller's turn audio of one call. */
+export class CallerTurn {
+  #maxQueued: number;
+  #queued: string[] = [];
+  #uncommitted: string[] = [];
+  #turnAudio: string[] = [];
+  #commit: Commit | undefined;
+  #speaking = false;
+  #dropped = 0;
+
+  /** Creates the caller side of a call. */
+  constructor(options: CallerTurnOptions) {
+    this.#maxQueued = options.maxQueuedFrames;
+  }
+
+  /** Whether OpenAI's VAD hears the caller speaking. */
+  get speaking(): boolean {
+    return this.#speaking;
+  }
+
+  /** Frames dropped because the queue was full. */
+  get droppedQueuedFrames(): number {
+    return this.#dropped;
+  }
+
+  /** Keeps a frame until a session is open (the oldest go when the queue is full). */
+  queue(payload: string): void {
+    this.#queued.push(payload);
+    if (this.#queued.length > this.#maxQueued) {
+      this.#queued.shift();
+      this.#dropped++;
+    }
+  }
+
+  /** Takes the queued frames (to send them now). */
+  takeQueued(): string[] {
+    const frames = this.#queued;
+    this.#queued = [];
+    return frames;
+  }
+
+  /** A frame went to the session: it belongs to the turn in progress. */
+  sent(payload: string): void {
+    this.#uncommitted.push(payload);
+    if (this.#uncommitted.length > MAX_UNCOMMITTED_FRAMES) this.#uncommitted.shift();
+  }
+
+  /** OpenAI's VAD heard the caller start speaking. */
+  speechStarted(): void {
+    this.#speaking = true;
+  }
+
+  /** OpenAI's VAD heard the caller stop. */
+  speechStopped(): void {
+    this.#speaking = false;
+  }
+
+  /** The turn in progress was committed as conversation item `itemId`. */
+  committed(itemId: string, now: number): void {
+    this.#speaking = false;
+    this.#turnAudio = this.#uncommitted;
+    this.#uncommitted = [];
+    this.#commit = { itemId, at: now, answered: false, heard: false };
+  }
+
+  /** The model started a response: the last turn is being answered. */
+  answered(): void {
+    if (this.#commit !== undefined) this.#commit.answered = true;
+    this.#turnAudio = [];
+  }
+
+  /** The transcript of item `itemId` is in. */
+  transcribed(itemId: string): void {
+    if (this.#commit?.itemId === itemId) this.#commit.heard = true;
+  }
+
+  /**
+   * Whether the caller's side is at rest: not speaking, and the last turn
+   * answered and transcribed (or given up on after a few seconds).
+   */
+  settled(now: number): boolean {
+    const c = this.#commit;
+    if (c !== undefined && (!c.answered || !c.heard) && now - c.at < TURN_SETTLE_MS) return false;
+    return !this.#speaking;
+  }
+
+  /**
+   * What the next session must get of the caller's unfinished business when
+   * the current one is replaced: the frames to send again (before any queued
+   * ones), and whether it owes the caller an answer (a turn the model had not
+   * started answering, whose words the replay carries). `wholeTurn`: the turn
+   * in progress went down with the session (or is cut by a forced switch).
+   */
+  carryOver(options: { wholeTurn: boolean; sessionLost?: boolean }): {
+    frames: string[];
+    answerOwed: boolean;
+  } {
+    const c = this.#commit;
+    const lost = options.sessionLost === true;
+    const unanswered = lost && c !== undefined && !c.answered;
+    const frames = unanswered && !c.heard
+      ? [...this.#turnAudio, ...this.#uncommitted]
+      : options.wholeTurn
+      ? [...this.#uncommitted]
+      : [];
+    const answerOwed = unanswered && c.heard;
+    this.#queued = [...frames, ...this.#queued].slice(-this.#maxQueued);
+    this.#uncommitted = [];
+    this.#turnAudio = [];
+    this.#speaking = false;
+    this.#commit = undefined;
+    return { frames, answerOwed };
+  }
+
+  /** The call is ending: the turn in progress is no longer needed. */
+  forgetTurnInProgress(): void {
+    this.#uncommitted = [];
+  }
+
+  /** The call is over: drop what is queued. */
+  clear(): void {
+    this.#queued = [];
+  }
+}

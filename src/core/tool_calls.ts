@@ -1,0 +1,126 @@
+/**
+ * The model's function calls: the built-in endings (`end_call`,
+ * `transfer_call`) start the wrap-up, custom tools go to the runner (all
+ * calls of a response run in parallel; {@link Responses} holds the next
+ * `response.create` until every output is in), unknown tools get an error
+ * output. Every output is recorded in the conversation, so a session that
+ * replaces the current one gets it replayed even when it could not be sent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createCallParts } from "./call_parts.ts";
+ * import { ToolCalls } from "./tool_calls.ts";
+ * const parts = createCallParts({
+ *   sessionUpdate: { type: "session.update", session: {} },
+ *   customTools: ["lookup"],
+ * });
+ * const tools = new ToolCalls(parts, {
+ *   requestResponse: () => {}, flushResponse: () => {}, wrapUp: () => {},
+ * });
+ * tools.called("resp_1", "call_1", "lookup", '{"id":"7"}');
+ * assert.deepEqual(parts.out.take().filter((c) => c.type === "run_tool"), [
+ *   { type: "run_tool", callId: "call_1", name: "lookup", arguments: '{"id":"7"}' },
+ * ]);
+ * assert.equal(parts.responses.busy, true);
+ * ```
+ *
+ * @module
+ */
+import { functionCallOutput, type ResponseOptions } from "../openai/client_events.ts";
+import { END_CALL_TOOL, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
+import type { Ending } from "./call_ending.ts";
+import type { CallParts } from "./call_parts.ts";
+
+/** What the tool rules need from the rest of the core. */
+export interface ToolCallHooks {
+  requestResponse(options: ResponseOptions): void;
+  flushResponse(): void;
+  /** Starts winding the call up after the response `afterResponseId`. */
+  wrapUp(ending: Ending, afterResponseId: string): void;
+}
+
+/** Function calls of one call. */
+export class ToolCalls {
+  #p: CallParts;
+  #hooks: ToolCallHooks;
+
+  /** Creates the rules over `parts`. */
+  constructor(parts: CallParts, hooks: ToolCallHooks) {
+    this.#p = parts;
+    this.#hooks = hooks;
+  }
+
+  /** The model called `name` (call `callId`) in response `responseId`. */
+  called(responseId: string, callId: string, name: string, args: string): void {
+    const p = this.#p;
+    p.counts.toolCalls++;
+    p.out.observe({ kind: "tool_call", name });
+    p.conversation.functionCall(callId, name, args, p.now);
+    const ending = this.#endingFor(name);
+    if (ending !== undefined) {
+      if (p.ending.ending) {
+        this.#output(callId, { ok: true, note: "already ending" });
+        return;
+      }
+      p.out.log("info", ending.logMessage, { reason: reasonOf(args) });
+      this.#output(callId, { ok: true });
+      this.#hooks.wrapUp(ending, responseId);
+      return;
+    }
+    if (!p.options.customTools.includes(name)) {
+      p.out.log("warning", "The model called an unknown tool.", { tool: name });
+      this.#output(callId, { error: `Unknown tool "${name}". Do not call it again.` });
+      this.#hooks.requestResponse({});
+      return;
+    }
+    p.responses.toolStarted(callId);
+    p.out.runTool(callId, name, args);
+  }
+
+  /** A custom tool finished with `output` (a result or an error object). */
+  finished(callId: string, output: unknown): void {
+    if (!this.#p.responses.toolFinished(callId)) return;
+    this.#output(callId, output);
+    if (!this.#p.ending.ending) this.#hooks.requestResponse({});
+    else this.#hooks.flushResponse(); // a farewell may wait for this output
+  }
+
+  #endingFor(name: string): (Ending & { logMessage: string }) | undefined {
+    const { prompts, transferEnabled } = this.#p.options;
+    if (name === END_CALL_TOOL) {
+      return {
+        instructions: prompts.farewell,
+        reason: "The assistant ended the call.",
+        outcome: "assistant_ended",
+        logMessage: "The assistant is ending the call.",
+      };
+    }
+    if (name === TRANSFER_CALL_TOOL && transferEnabled) {
+      return {
+        instructions: prompts.transfer,
+        reason: "The assistant transferred the call.",
+        outcome: "transferred",
+        logMessage: "The assistant is transferring the call to a person.",
+      };
+    }
+    return undefined;
+  }
+
+  /** Records a tool output and sends it when a session is open (a new one gets it replayed). */
+  #output(callId: string, output: unknown): void {
+    const p = this.#p;
+    p.conversation.functionCallOutput(callId, JSON.stringify(output), p.now);
+    const session = p.sessions.live();
+    if (session !== undefined) p.out.toOpenAI(session, functionCallOutput(callId, output));
+  }
+}
+
+function reasonOf(args: string): string | undefined {
+  try {
+    const parsed = JSON.parse(args);
+    return typeof parsed?.reason === "string" ? parsed.reason.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The rules of ending a call, over the {@link CallEnding} state: every polite
+ * ending (`end_call`, `transfer_call`, the time limit, the idle caller, the
+ * drain) asks the assistant for one last sentence, waits for Twilio to play
+ * it, then hangs up (or, for a transfer, hands the call to `<Dial>`); every
+ * other ending goes straight to {@link WrapUp.finish}, the one place a
+ * `finish` command is issued.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createCallParts } from "./call_parts.ts";
+ * import { WrapUp } from "./wrap_up.ts";
+ * const parts = createCallParts({ sessionUpdate: { type: "session.update", session: {} } });
+ * const wrapUp = new WrapUp(parts, {
+ *   requestResponse: () => {},
+ *   flushResponse: () => {},
+ *   abandonRenewal: () => {},
+ * });
+ * wrapUp.finish("caller_hung_up", "Twilio sent stop.", "none");
+ * assert.equal(parts.ending.done, true);
+ * assert.equal(parts.out.take().at(-1)?.type, "finish");
+ * ```
+ *
+ * @module
+ */
+import { clearInput, type ResponseOptions } from "../openai/client_events.ts";
+import type { Ending } from "./call_ending.ts";
+import { type CallParts, callStats } from "./call_parts.ts";
+import type { CallOutcome } from "./call_types.ts";
+
+/** What the wrap-up needs from the rest of the core. */
+export interface WrapUpHooks {
+  /** Asks for a response (sent when nothing is in flight). */
+  requestResponse(options: ResponseOptions): void;
+  /** Sends a waiting response request if it can go now. */
+  flushResponse(): void;
+  /** Gives up a session renewal in progress. */
+  abandonRenewal(): void;
+}
+
+/** The ending rules of one call. */
+export class WrapUp {
+  #p: CallParts;
+  #hooks: WrapUpHooks;
+
+  /** Creates the rules over `parts`. */
+  constructor(parts: CallParts, hooks: WrapUpHooks) {
+    this.#p = parts;
+    this.#hooks = hooks;
+  }
+
+  /**
+   * Ends the call politely: the assistant says one last sentence, then the
+   * call ends once Twilio has played it. After a tool call
+   * (`afterResponseId`), the farewell waits for the tool's response.
+   */
+  begin(ending: Ending, afterResponseId?: string): void {
+    const p = this.#p;
+    const wait = afterResponseId !== undefined && p.responses.active === afterResponseId;
+    const begun = p.ending.begin(ending, wait ? afterResponseId : undefined);
+    if (begun === "ignored") return;
+    this.#hooks.abandonRenewal();
+    // Stop feeding caller audio so voice activity cannot cancel the farewell.
+    p.turn.forgetTurnInProgress();
+    const session = p.sessions.live();
+    if (session !== undefined) p.out.toOpenAI(session, clearInput());
+    p.out.setTimer("end_call_watchdog", p.options.endCallWatchdogMs);
+    if (begun === "request_farewell") this.requestFarewell();
+  }
+
+  /** Asks the model for the farewell (again, after a session switch). */
+  requestFarewell(): void {
+    const instructions = this.#p.ending.requestFarewell();
+    if (instructions !== undefined) {
+      this.#hooks.requestResponse({ instructions, toolChoice: "none" });
+    }
+  }
+
+  /** Response `responseId` is done: the farewell may be due or complete. */
+  responseDone(responseId: string): void {
+    const next = this.#p.ending.responseDone(responseId);
+    if (next === "request_farewell") this.requestFarewell();
+    else if (next === "farewell_complete") this.farewellComplete();
+  }
+
+  /** The farewell's audio is all there: wait for it to play, then hang up. */
+  farewellComplete(): void {
+    const p = this.#p;
+    p.out.cancelTimer("end_call_watchdog");
+    const mark = p.audio.sentMs > 0 ? p.audio.markNow() : undefined;
+    if (mark !== undefined) {
+      p.ending.waitForMark(mark);
+      // If Twilio never echoes the final mark, do not wait forever.
+      p.out.setTimer("farewell_playback", Math.ceil(p.audio.pendingMs(p.now)) + 5000);
+    } else {
+      this.#startGrace();
+    }
+  }
+
+  /** Twilio echoed mark `name`: when it ends the farewell, the grace period starts. */
+  onMark(name: string): void {
+    if (!this.#p.ending.isFinalMark(name)) return;
+    this.#p.out.cancelTimer("farewell_playback");
+    this.#p.out.log("info", "Farewell finished playing; hanging up after the grace period.", {
+      graceMs: this.#p.options.endCallGraceMs,
+    });
+    this.#startGrace();
+  }
+
+  #startGrace(): void {
+    this.#p.ending.startGrace();
+    this.#p.out.setTimer("end_call_grace", this.#p.options.endCallGraceMs);
+  }
+
+  /** Ends the call after its farewell (or when the farewell cannot be confirmed). */
+  finishEnding(reason: string): void {
+    const outcome = this.#p.ending.current?.outcome ?? "assistant_ended";
+    if (outcome === "transferred") {
+      // Twilio goes on to the <Connect action> URL, which answers <Dial> to the transfer number.
+      this.finish(outcome, reason, "close_stream", { code: 1000, reason: "transferring the call" });
+    } else {
+      this.finish(outcome, reason, "hang_up");
+    }
+  }
+
+  /** The server is shutting down: a short goodbye, or hang up when there is no one to say it. */
+  drain(): void {
+    const p = this.#p;
+    if (p.ending.ending) return; // already saying goodbye
+    if (p.streamSid === undefined || p.sessions.live() === undefined) {
+      this.finish("drained", "The server is shutting down.", "hang_up");
+      return;
+    }
+    p.out.log("info", "The server is shutting down; saying goodbye to the caller.");
+    this.begin({
+      instructions: p.options.prompts.drain,
+      reason: "The server shut down.",
+      outcome: "drained",
+    });
+  }
+
+  /** `MAX_CALL_SECONDS` reached. */
+  timeLimit(): void {
+    const p = this.#p;
+    if (p.ending.ending) return;
+    p.out.log("info", "The call reached its maximum duration; the assistant wraps up.", {
+      maxCallMs: p.options.maxCallMs,
+    });
+    this.begin({
+      instructions: p.options.prompts.timeLimit,
+      reason: "Maximum call duration reached.",
+      outcome: "assistant_ended",
+    });
+  }
+
+  /** The idle timer fired at `quietSince + idle`: wrap up, or check again later. */
+  idleCheck(quietSince: number): void {
+    const p = this.#p;
+    const idleMs = p.options.callerIdleMs;
+    if (p.ending.ending || idleMs <= 0) return;
+    const busy = p.responses.busy;
+    const dueAt = quietSince + idleMs;
+    if (busy || p.now < dueAt) {
+      p.out.setTimer("caller_idle", busy ? idleMs : Math.ceil(dueAt - p.now));
+      return;
+    }
+    p.out.log("info", "The caller has been silent too long; the assistant wraps up.", { idleMs });
+    this.begin({
+      instructions: p.options.prompts.idle,
+      reason: "Caller idle timeout.",
+      outcome: "assistant_ended",
+    });
+  }
+
+  /** A peer stopped reading: end the call rather than buffer without bound. */
+  peerStalled(peer: "twilio" | "openai", bufferedBytes: number): void {
+    const out = this.#p.out;
+    if (peer === "twilio") {
+      out.log(
+        "error",
+        "Twilio stopped reading the media stream; hanging up instead of buffering without bound.",
+        { bufferedBytes },
+      );
+      const reason = `Twilio media socket stalled (${bufferedBytes} bytes buffered).`;
+      this.finish("bridge_error", reason, "hang_up");
+    } else {
+      out.log(
+        "error",
+        "OpenAI stopped reading the Realtime socket; ending the call with an apology instead of buffering without bound.",
+        { bufferedBytes },
+      );
+      const reason = `OpenAI socket stalled (${bufferedBytes} bytes buffered).`;
+      this.finish("openai_error", reason, "close_stream");
+    }
+  }
+
+  /** The call is over: the one `finish` command (later calls do nothing). */
+  finish(
+    outcome: CallOutcome,
+    reason: string,
+    action: "hang_up" | "close_stream" | "none",
+    close?: { code: number; reason: string },
+  ): void {
+    const p = this.#p;
+    if (!p.ending.finish(outcome, reason)) return;
+    p.turn.clear();
+    p.audio.clear();
+    p.out.log("info", "Call finished.", { outcome, reason, ...callStats(p) });
+    p.out.push(
+      close === undefined
+        ? { type: "finish", outcome, reason, action }
+        : { type: "finish", outcome, reason, action, close },
+    );
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Every sentence the model is asked to say and every sentence a caller hears
+ * from Twilio, in one place: the default system message and greeting, the
+ * per-response instructions of each way a call ends, the tool descriptions
+ * and the apologies Twilio speaks. The call core receives its wording through
+ * its options ({@link CallPrompts}), so a profile or a language can replace
+ * any of it without touching the state machine.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { callPrompts, DEFAULT_CALL_PROMPTS } from "./prompts.ts";
+ * const german = callPrompts({ farewell: "Verabschiede dich kurz und freundlich." });
+ * assert.equal(german.farewell, "Verabschiede dich kurz und freundlich.");
+ * assert.equal(german.idle, DEFAULT_CALL_PROMPTS.idle); // the rest stays
+ * assert.match(german.greeting("Hi there!"), /"Hi there!"/);
+ * ```
+ *
+ * @module
+ */
+
+/** The default company name used in the default system message and greeting. */
+export const DEFAULT_COMPANY_NAME = "Acme Realty";
+
+/**
+ * The default session instructions: a phone receptionist of `companyName`.
+ *
+ * @param companyName The company the receptionist answers for.
+ */
+export function defaultSystemMessage(companyName: string): string {
+  return [
+    `You are the friendly phone receptionist of ${companyName}.`,
+    "You are talking to a caller on a phone call, so keep every reply brief: one or two short sentences in plain spoken language, with no lists, markdown, emoji or URLs.",
+    "Be warm, polite and honest; ask one question at a time, and if you do not know something, say so and offer to take a message.",
+    "When the caller says goodbye or asks to end the call, call the end_call tool; you will then be asked to say a short farewell.",
+  ].join(" ");
+}
+
+/**
+ * The default greeting.
+ *
+ * @param companyName The company the receptionist answers for.
+ */
+export function defaultGreeting(companyName: string): string {
+  return `Hello! Thanks for calling ${companyName}. How can I help you today?`;
+}
+
+/** What the call core asks the model to say, response by response. */
+export interface CallPrompts {
+  /** Instructions of the first response: say `greeting` word for word. */
+  greeting(greeting: string): string;
+  /** After `end_call`: one short goodbye. */
+  farewell: string;
+  /** After `transfer_call`: say you are transferring the caller. */
+  transfer: string;
+  /** `MAX_CALL_SECONDS` reached: say the call has to end. */
+  timeLimit: string;
+  /** The caller was silent for `CALLER_IDLE_SECONDS`: say goodbye. */
+  idle: string;
+  /** The server is shutting down: say goodbye and invite a call back. */
+  drain: string;
+}
+
+/** The default (English) wording of {@link CallPrompts}. */
+export const DEFAULT_CALL_PROMPTS: CallPrompts = {
+  greeting: (greeting) =>
+    `Greet the caller now by saying exactly this, and nothing else: "${greeting}"`,
+  farewell:
+    "The caller is ending the call. Say one short, warm goodbye sentence, then stop. Do not ask any question.",
+  transfer:
+    "The caller is being transferred to a person on the staff. In one short sentence tell them you are transferring them now, then stop. Do not ask any question.",
+  timeLimit:
+    "The call has reached its time limit. In one short, polite sentence tell the caller you have to end the call now, and say goodbye. Do not ask any question.",
+  idle:
+    "The caller has been silent for a while. In one short, polite sentence say you will end the call because you have not heard from them, and say goodbye. Do not ask any question.",
+  drain:
+    "The call has to end now because the service is restarting. Say one short, warm goodbye sentence and invite the caller to call back, then stop. Do not ask any question.",
+};
+
+/** The default wording with `overrides` applied. */
+export function callPrompts(overrides: Partial<CallPrompts> = {}): CallPrompts {
+  return { ...DEFAULT_CALL_PROMPTS, ...overrides };
+}
+
+/** Descriptions of the built-in tools, as the model reads them. */
+export const TOOL_DESCRIPTIONS = {
+  endCall:
+    "End the phone call. Call this when the caller says goodbye, asks to hang up, or the conversation is clearly finished. You will then be asked to say one short farewell.",
+  endCallReason: "Why the call is ending, in a few words.",
+  transferCall:
+    "Transfer the caller to a person on the staff. Call this when the caller asks for a human, or when you cannot help with their request. You will then be asked to tell the caller, in one short sentence, that you are transferring them.",
+  transferCallReason: "Why the caller needs a person, in a few words.",
+} as const;
+
+/** What Twilio says (`<Say>`) when the assistant cannot be reached. */
+export const DEFAULT_APOLOGY =
+  "Sorry, our assistant is unavailable right now. Please call again later. Goodbye.";
+
+/** What Twilio says (`<Say>`) when a transfer finds nobody (no answer, busy). */
+export const DEFAULT_TRANSFER_APOLOGY =
+  "Sorry, nobody could take your call right now. Please call again later. Goodbye.";
