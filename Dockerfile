@@ -3,7 +3,8 @@
 #   docker build -t phone-bridge .
 #   docker run --rm -p 5050:5050 --env-file .env -v phone-bridge-data:/data phone-bridge
 #
-# Stage 1 compiles main.ts with `deno compile` (same flags as `deno task compile`).
+# Stage 1 compiles main.ts with `deno compile` (same flags as `deno task compile`,
+# including the V8 young-generation size, see docs/performance.md).
 # Stage 2 is distroless (glibc, no shell, no package manager) and runs as the
 # unprivileged user 65532. The entry is exec-form, so the binary is PID 1 and
 # receives SIGTERM itself: `docker stop` starts the drain (DRAIN_SECONDS,
@@ -21,7 +22,7 @@ COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY src ./src
 RUN deno install --frozen --entrypoint main.ts
-RUN deno compile --frozen --unstable-kv \
+RUN deno compile --frozen --v8-flags=--max-semi-space-size=4 --unstable-kv \
       --allow-net --allow-env --allow-read --allow-write --allow-sys=hostname \
       --output /out/phone-bridge main.ts \
  && mkdir -p /out/data

@@ -1076,6 +1076,10 @@ async function main(): Promise<number> {
     pinned: pin,
     serverRoot: args.serverRoot,
     serverFlags: args.serverFlags,
+    /** The V8 flags the bridge ran with: from `deno task start` unless --server-flags set them. */
+    bridgeV8Flags: args.serverFlags.some((f) => f.startsWith("--v8-flags"))
+      ? args.serverFlags.filter((f) => f.startsWith("--v8-flags"))
+      : startTaskV8Flags(args.serverRoot),
     serverEnv: args.serverEnv,
     seconds: args.seconds,
     warmupSeconds: args.warmup,

@@ -31,11 +31,12 @@ function finalStage(text: string): { instruction: string; args: string }[] {
 }
 
 function flags(command: string): string[] {
-  return command.split(/\s+/).filter((w) => w.startsWith("--allow-") || w === "--unstable-kv")
-    .sort();
+  return command.split(/\s+/).filter((w) =>
+    w.startsWith("--allow-") || w.startsWith("--v8-flags") || w === "--unstable-kv"
+  ).sort();
 }
 
-Deno.test("Dockerfile: compiled with the permissions of deno task compile", () => {
+Deno.test("Dockerfile: compiled with the permissions and V8 flags of deno task compile", () => {
   const compile = /RUN deno compile [^\n]*/.exec(dockerfile.replace(/\\\n\s*/g, " "))?.[0];
   assert.ok(compile, "a deno compile step");
   assert.deepEqual(flags(compile), flags(denoJson.tasks.compile.command));
