@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { ConfigError, describeConfig, parseConfig } from "./src/config.ts";
+import { ConfigError, describeConfig, parseConfig, secretValues } from "./src/config.ts";
 import { loadEnvFile } from "./src/env_file.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { drainApp } from "./src/http/drain.ts";
-import { startServer } from "./src/server.ts";
+import { PortInUseError, type RunningServer, startServer } from "./src/server.ts";
+import { StopSignals } from "./src/http/stop_signals.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";
 import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
@@ -30,14 +31,7 @@ export async function main(): Promise<number> {
   await configureLogging({
     level: config.logLevel,
     format: config.logFormat,
-    secrets: [
-      config.openaiApiKey,
-      config.twilio?.authToken ?? "",
-      config.twilioAuthToken ?? "",
-      config.streamTokenSecret ?? "",
-      config.metricsToken ?? "",
-      config.callRecordWebhook?.secret ?? "",
-    ].filter((s) => s !== ""),
+    secrets: secretValues(config),
   });
   const log = getBridgeLogger("server");
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
@@ -52,20 +46,39 @@ export async function main(): Promise<number> {
     );
     return 1;
   }
-  const server = startServer({
-    config,
-    ...operations.appOptions(),
-    onListen: ({ hostname, port }) => {
-      log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
-    },
-  });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      log.warn("Received {signal} again; exiting now.", { signal });
-      Deno.exit(0);
+  let server: RunningServer;
+  try {
+    server = startServer({
+      config,
+      ...operations.appOptions(),
+      onListen: ({ hostname, port }) => {
+        log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
+      },
+    });
+  } catch (error) {
+    await operations.close().catch(() => {});
+    if (error instanceof PortInUseError) {
+      console.error(error.message);
+      return 1;
     }
-    stopping = true;
+    throw error;
+  }
+  const signals = new StopSignals();
+  const stop = (signal: string) => {
+    switch (signals.receive(signal, performance.now())) {
+      case "ignore":
+        // `deno task` forwards a copy of a signal sent to the whole process group.
+        log.info("Received {signal} again within 2 s (a forwarded copy); still draining.", {
+          signal,
+        });
+        return;
+      case "exit":
+        log.warn("Received {signal} again; exiting now.", { signal });
+        Deno.exit(0);
+        return;
+      case "drain":
+        break;
+    }
     log.info("Received {signal}; draining, then shutting down.", {
       signal,
       drainSeconds: config.drainSeconds,

@@ -4,7 +4,8 @@
  *
  * - `bridge` mode plays Twilio against the bridge's `/media-stream`
  *   (`connected`, `start`, `media` frames) and echoes every `mark` once the
- *   audio queued before it has played out, like Twilio does.
+ *   audio queued before it has played out, like Twilio does (the shared
+ *   play-out model, `src/protocol/twilio_playout.ts`).
  * - `direct` mode plays the Realtime client straight against the echo server
  *   (`input_audio_buffer.append` → `response.output_audio.delta`): the floor
  *   the bridge is compared with.
@@ -17,6 +18,7 @@
  */
 import { FRAME_BYTES, FRAME_MS, readFrameTag, taggedFrame } from "./frame_tag.ts";
 import { RawWebSocket } from "./raw_ws_client.ts";
+import { TwilioPlayout } from "../src/protocol/twilio_playout.ts";
 
 /** Options of {@link runLoad}. */
 export interface LoadOptions {
@@ -138,10 +140,8 @@ class FakeCall {
   inWindow = new Uint8Array(RING);
   seq = 0;
   twilioSeq = 0;
-  /** When the audio queued at Twilio finishes playing (ms). */
-  playEnd = 0;
-  markNames: string[] = [];
-  markDue: number[] = [];
+  /** Twilio's play-out of what the bridge sent (marks only: the audio is not kept). */
+  playout = new TwilioPlayout({ keepAudio: false });
   #shared: Shared;
   #mode: "bridge" | "direct";
 
@@ -214,8 +214,7 @@ class FakeCall {
       const to = data.indexOf('"', from);
       const bytes = Math.floor((to - from) / 4) * 3 - (data[to - 1] === "=" ? 1 : 0) -
         (data[to - 2] === "=" ? 1 : 0);
-      // Twilio plays audio at 8 bytes per ms, after what is already queued.
-      this.playEnd = Math.max(this.playEnd, now) + bytes / 8;
+      this.playout.media(bytes, now);
       if (seq < 0 || seq >= this.seq || this.seq - seq > RING) {
         this.#shared.unmatched++;
         return;
@@ -237,36 +236,30 @@ class FakeCall {
         return;
       }
       if (msg.event === "mark" && typeof msg.mark?.name === "string") {
-        this.markNames.push(msg.mark.name);
-        this.markDue.push(Math.max(this.playEnd, now));
+        this.playout.mark(msg.mark.name, now);
         return;
       }
       if (msg.event === "clear") {
-        this.playEnd = now;
-        for (let i = 0; i < this.markDue.length; i++) this.markDue[i] = now;
+        for (const echo of this.playout.clear(now)) this.#echoMark(echo.name);
       }
     }
     this.#shared.other++;
   }
 
-  /** Echoes marks whose audio has played by `now`; returns whether some remain. */
+  /** Echoes the marks whose audio has played by `now`. */
   echoDueMarks(now: number): void {
-    let n = 0;
-    while (n < this.markDue.length && this.markDue[n] <= now) n++;
-    if (n === 0) return;
-    for (let i = 0; i < n; i++) {
-      if (this.open) {
-        this.socket.send(
-          `{"event":"mark","sequenceNumber":"${++this
-            .twilioSeq}","streamSid":"${this.streamSid}","mark":{"name":${
-            JSON.stringify(this.markNames[i])
-          }}}`,
-        );
-        this.#shared.marksEchoed++;
-      }
-    }
-    this.markNames.splice(0, n);
-    this.markDue.splice(0, n);
+    const next = this.playout.nextDueAt();
+    if (next === undefined || next > now) return;
+    for (const echo of this.playout.due(now)) this.#echoMark(echo.name);
+  }
+
+  #echoMark(name: string): void {
+    if (!this.open) return;
+    this.socket.send(
+      `{"event":"mark","sequenceNumber":"${++this
+        .twilioSeq}","streamSid":"${this.streamSid}","mark":{"name":${JSON.stringify(name)}}}`,
+    );
+    this.#shared.marksEchoed++;
   }
 
   async close(): Promise<void> {
@@ -359,7 +352,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           j++;
         }
       }
-      for (const call of live) if (call.markDue.length > 0) call.echoDueMarks(now);
+      for (const call of live) call.echoDueMarks(now);
       if (windowEnd !== 0 && now >= windowEnd + drainMs) return resolve();
       setTimeout(tick, 1);
     };

@@ -59,6 +59,12 @@ export interface CallPrompts {
   idle: string;
   /** The server is shutting down: say goodbye and invite a call back. */
   drain: string;
+  /** An outbound call reached a voicemail: leave `message`, word for word. */
+  voicemail(message: string): string;
+  /** A tool takes long: one short sentence so the caller does not hear silence. */
+  toolFiller: string;
+  /** The user text item for keys the caller pressed (`digits`, e.g. "42#"). */
+  keypad(digits: string): string;
 }
 
 /** The default (English) wording of {@link CallPrompts}. */
@@ -75,6 +81,11 @@ export const DEFAULT_CALL_PROMPTS: CallPrompts = {
     "The caller has been silent for a while. In one short, polite sentence say you will end the call because you have not heard from them, and say goodbye. Do not ask any question.",
   drain:
     "The call has to end now because the service is restarting. Say one short, warm goodbye sentence and invite the caller to call back, then stop. Do not ask any question.",
+  voicemail: (message) =>
+    `You reached a voicemail box, not a person. Leave this message now, saying exactly this and nothing else: "${message}"`,
+  toolFiller:
+    "You are still waiting for a lookup to finish. In a few words tell the caller to hold on a moment (for example: One moment, please.). Say nothing else and do not answer their question yet.",
+  keypad: (digits) => `The caller pressed ${digits.split("").join(" ")} on the phone keypad.`,
 };
 
 /** The default wording with `overrides` applied. */

@@ -30,7 +30,37 @@ export interface StartServerOptions extends AppOptions {
 }
 
 /**
+ * The port is taken (by another copy of the server, or another program).
+ * Its message is one line for the operator: which port, and how to pick
+ * another.
+ *
+ * @example
+ * ```ts
+ * import { PortInUseError } from "./server.ts";
+ * const error = new PortInUseError(5050, "0.0.0.0");
+ * if (!error.message.includes("PORT=5051")) throw new Error(error.message);
+ * ```
+ */
+export class PortInUseError extends Error {
+  /** The port that was asked for. */
+  readonly port: number;
+
+  /** `port` on `hostname` is in use. */
+  constructor(port: number, hostname: string) {
+    const other = port >= 65535 ? 5050 : port + 1;
+    super(
+      `Port ${port} on ${hostname} is already in use (is the server already running?). ` +
+        `Stop the other program, or pick another port: set PORT=${other} (environment or .env).`,
+    );
+    this.name = "PortInUseError";
+    this.port = port;
+  }
+}
+
+/**
  * Starts `Deno.serve` with the bridge application.
+ *
+ * @throws {PortInUseError} when the port is taken.
  *
  * @example
  * ```ts ignore
@@ -43,12 +73,19 @@ export interface StartServerOptions extends AppOptions {
 export function startServer(options: StartServerOptions): RunningServer {
   const app = createApp(options);
   const hostname = options.hostname ?? options.config.hostname;
-  const server = Deno.serve({
-    port: options.port ?? options.config.port,
-    hostname,
-    onListen: (address) => options.onListen?.(address),
-  }, app.handler);
-  const addr = server.addr as Deno.NetAddr;
+  const port = options.port ?? options.config.port;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      port,
+      hostname,
+      onListen: (address) => options.onListen?.(address),
+    }, app.handler);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) throw new PortInUseError(port, hostname);
+    throw error;
+  }
+  const addr = server.addr;
   const localHost = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
   return {
     app,

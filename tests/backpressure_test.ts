@@ -140,12 +140,12 @@ Deno.test("the core ends the call once for a stalled peer: hang up for Twilio, a
   ) {
     const d = new CoreDriver();
     d.startCall();
-    const out = d.input({ type: "peer_stalled", peer, bufferedBytes: 70_000 });
+    const out = d.peerStalled(peer, 70_000);
     const finish = out.find((c) => c.type === "finish");
     assert.ok(finish?.type === "finish");
     assert.equal(finish.outcome, outcome);
     assert.equal(finish.action, action);
     assert.match(finish.reason, /70000 bytes buffered/);
-    assert.deepEqual(d.input({ type: "peer_stalled", peer, bufferedBytes: 90_000 }), []);
+    assert.deepEqual(d.peerStalled(peer, 90_000), []);
   }
 });

@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
-import { encodeBase64 } from "./support/wait.ts";
+import { encodeBase64 } from "./support/base64.ts";
 
 Deno.test("a call opens one GA session with the key in the subprotocol and a valid session.update", async () => {
   await using h = await BridgeHarness.start({ GREETING: "Hello from Acme.", VOICE: "marin" });
   const call = await h.call();
   const session = await h.realtime.nextSession();
-  assert.equal(session.url.searchParams.get("model"), "gpt-realtime");
+  assert.deepEqual(
+    session.url.searchParams.getAll("model"),
+    ["gpt-realtime-2.1"],
+    "the default model, once",
+  );
   assert.deepEqual(session.protocols, ["realtime", `openai-insecure-api-key.${TEST_API_KEY}`]);
   assert.equal(session.headers.get("openai-beta"), null, "GA sends no beta marker");
   const update = await session.waitFor("session.update");
@@ -202,8 +206,9 @@ Deno.test("the caller hanging up closes the OpenAI session within 1 s", async ()
 });
 
 Deno.test("OpenAI refusing the connection: the bridge retries, then ends the stream so Twilio plays the apology", async () => {
+  // 503, an outage: retried (a 401/403, the key, is not; see openai_auth_failure_test.ts).
   await using h = await BridgeHarness.start({ REALTIME_RECONNECT_SECONDS: "1" }, {
-    realtime: { mode: "refuse_http" },
+    realtime: { mode: "refuse_http", refuseStatus: 503 },
   });
   const t0 = performance.now();
   const call = await h.call();

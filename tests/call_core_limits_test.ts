@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { CallCommand } from "../src/core/call_types.ts";
-import { audioB64, CoreDriver, STREAM_SID } from "./support/core_driver.ts";
+import { audioB64, CoreDriver } from "./support/core_driver.ts";
 
 function finishOf(commands: CallCommand[]) {
   const finish = commands.find((c) => c.type === "finish");
@@ -92,18 +92,28 @@ Deno.test("caller idle is off by default, and never fires while a tool runs", ()
   off.startCall();
   assert.equal(off.timers.has("caller_idle"), false);
   assert.equal(off.timers.has("max_duration"), false);
-  const d = new CoreDriver({ callerIdleMs: 1000, customTools: ["slow"] });
+  const d = new CoreDriver({ callerIdleMs: 1000, customTools: ["slow"], toolFillerAfterMs: 0 });
   d.startCall();
   d.responseCreated("resp_1");
   d.functionCall("resp_1", "call_1", "slow");
   d.responseDone("resp_1");
   assert.deepEqual(d.sentToOpenAI(d.advance(5000)), [], "no wrap-up while the tool runs");
+  // With the tool filler on, the only thing said is the filler (out of band), never a wrap-up.
+  const f = new CoreDriver({ callerIdleMs: 1000, customTools: ["slow"] });
+  f.startCall();
+  f.responseCreated("resp_1");
+  f.functionCall("resp_1", "call_1", "slow");
+  f.responseDone("resp_1");
+  const sent = f.sentToOpenAI(f.advance(5000));
+  assert.deepEqual(sent.map((e) => (e.response as { conversation?: string }).conversation), [
+    "none",
+  ]);
 });
 
 Deno.test("no start message in time closes the stream with 1008", () => {
   const d = new CoreDriver({ startTimeoutMs: 3000 });
-  d.input({ type: "begin" });
-  d.input({ type: "openai_open" });
+  d.begin();
+  d.openaiOpen();
   const out = d.advance(3000);
   const finish = finishOf(out);
   assert.equal(finish?.outcome, "refused");
@@ -118,30 +128,26 @@ Deno.test("no start message in time closes the stream with 1008", () => {
 
 Deno.test("a refused stream finishes at once with its close code, and one warning", () => {
   const d = new CoreDriver();
-  d.input({ type: "begin" });
-  const out = d.input({ type: "refuse", code: 1009, reason: "message too big" });
+  d.begin();
+  const out = d.refuse(1009, "message too big");
   assert.deepEqual(finishOf(out)?.close, { code: 1009, reason: "message too big" });
   assert.equal(out.filter((c) => c.type === "log" && c.level === "warning").length, 1);
-  assert.deepEqual(d.input({ type: "refuse", code: 1008, reason: "again" }), []);
+  assert.deepEqual(d.refuse(1008, "again"), []);
 });
 
 Deno.test("floods of ignored Twilio input log one line per kind, not one per message", () => {
   const d = new CoreDriver();
-  d.input({ type: "begin" });
-  d.input({ type: "openai_open" });
+  d.begin();
+  d.openaiOpen();
   const before: CallCommand[] = [];
   for (let i = 0; i < 200; i++) before.push(...d.media(audioB64(20)));
   assert.equal(logs(before).length, 1);
   d.startCall();
   const junk: CallCommand[] = [];
   for (let i = 0; i < 200; i++) {
-    junk.push(...d.twilio({ event: "media", streamSid: "MZother", media: { payload: "AAAA" } }));
+    junk.push(...d.media("AAAA", { streamSid: "MZother" }));
     junk.push(...d.mark(`nobody-sent-${i}`));
-    junk.push(...d.twilio({
-      event: "start",
-      streamSid: STREAM_SID,
-      start: { streamSid: STREAM_SID, callSid: "CA2" },
-    }));
+    junk.push(...d.start({ callSid: "CA2" }));
   }
   assert.equal(logs(junk).length, 3, logs(junk).join("\n"));
   assert.equal(d.core.finished, false);

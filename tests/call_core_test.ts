@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { CallCommand } from "../src/core/call_types.ts";
-import {
-  audioB64,
-  bargeInIsExact,
-  CoreDriver,
-  deliver,
-  PlayoutSimulator,
-  STREAM_SID,
-  tick,
-} from "./support/core_driver.ts";
+import { audioB64, CoreDriver, PlayoutSimulator, STREAM_SID } from "./support/core_driver.ts";
+import { bargeInIsExact, deliver, tick } from "./support/playout_driving.ts";
 
 function truncates(d: CoreDriver, commands = d.commands) {
   return d.sentToOpenAI(commands).filter((e) => e.type === "conversation.item.truncate");
@@ -17,16 +10,12 @@ function truncates(d: CoreDriver, commands = d.commands) {
 
 Deno.test("session.update goes first when OpenAI opens, then queued caller audio in order", () => {
   const d = new CoreDriver({ greeting: undefined });
-  d.input({ type: "begin" });
-  d.twilio({ event: "connected", protocol: "Call", version: "1.0.0" });
-  d.twilio({
-    event: "start",
-    streamSid: STREAM_SID,
-    start: { streamSid: STREAM_SID, callSid: "CA1", accountSid: "AC1", customParameters: {} },
-  });
+  d.begin();
+  d.connected();
+  d.start();
   const frames = [audioB64(20, 1), audioB64(20, 2), audioB64(20, 3)];
   for (const f of frames) assert.deepEqual(d.media(f).filter((c) => c.type === "to_openai"), []);
-  const sent = d.sentToOpenAI(d.input({ type: "openai_open" }));
+  const sent = d.sentToOpenAI(d.openaiOpen());
   assert.equal(sent[0].type, "session.update");
   assert.deepEqual(
     sent.slice(1).map((e) => [e.type, e.audio]),
@@ -317,24 +306,19 @@ Deno.test("a farewell without audio hangs up after the grace period", () => {
 Deno.test("teardown: Twilio stop, Twilio close and OpenAI failure each finish the call once", () => {
   const a = new CoreDriver();
   a.startCall();
-  const stop = a.twilio({ event: "stop", streamSid: STREAM_SID, stop: { callSid: "CA1" } });
+  const stop = a.stop();
   assert.deepEqual(
     stop.filter((c) => c.type === "finish").map((c) =>
       c.type === "finish" && [c.outcome, c.action]
     ),
     [["caller_hung_up", "none"]],
   );
-  assert.deepEqual(a.input({ type: "twilio_closed", code: 1000 }), []);
+  assert.deepEqual(a.twilioClosed(1000), []);
 
   // With reconnects off, an OpenAI failure apologizes at once.
   const b = new CoreDriver({ reconnectWindowMs: 0 });
   b.startCall();
-  const closed = b.input({
-    type: "openai_closed",
-    code: 1011,
-    reason: "server error",
-    opened: true,
-  });
+  const closed = b.openaiClosed({ code: 1011, reason: "server error", opened: true });
   const finish = closed.find((c) => c.type === "finish");
   assert.equal(finish?.type === "finish" && finish.action, "close_stream");
   assert.equal(finish?.type === "finish" && finish.outcome, "openai_error");
@@ -342,7 +326,7 @@ Deno.test("teardown: Twilio stop, Twilio close and OpenAI failure each finish th
   // By default it reconnects first; if every attempt fails, the apology comes at the deadline.
   const c = new CoreDriver({ reconnectWindowMs: 3000 });
   c.startCall();
-  const reopen = c.input({ type: "openai_closed", code: 1011, reason: "x", opened: true });
+  const reopen = c.openaiClosed({ code: 1011, reason: "x", opened: true });
   assert.equal(reopen.some((cmd) => cmd.type === "finish"), false);
   assert.deepEqual(reopen.filter((cmd) => cmd.type === "open_openai"), [
     { type: "open_openai", generation: 2 },
@@ -351,7 +335,7 @@ Deno.test("teardown: Twilio stop, Twilio close and OpenAI failure each finish th
   let generation = 2;
   let finishes: CallCommand[] = [];
   let attempts = 1;
-  c.input({ type: "openai_closed", code: 1006, reason: "", opened: false, generation });
+  c.openaiClosed({ code: 1006, opened: false, generation });
   while (finishes.length === 0 && c.now < 10_000) {
     const out = c.advance(10);
     finishes = out.filter((cmd) => cmd.type === "finish");
@@ -359,7 +343,7 @@ Deno.test("teardown: Twilio stop, Twilio close and OpenAI failure each finish th
     if (open?.type === "open_openai" && finishes.length === 0) {
       attempts++;
       generation = open.generation;
-      c.input({ type: "openai_closed", code: 1006, reason: "", opened: false, generation });
+      c.openaiClosed({ code: 1006, opened: false, generation });
     }
   }
   const apology = finishes[0];
@@ -371,7 +355,7 @@ Deno.test("teardown: Twilio stop, Twilio close and OpenAI failure each finish th
 
 Deno.test("OpenAI that never opens ends the call with an apology after the connect timeout", () => {
   const d = new CoreDriver({ openaiConnectTimeoutMs: 5000 });
-  d.input({ type: "begin" });
+  d.begin();
   const out = d.advance(5000);
   const finish = out.find((c) => c.type === "finish");
   assert.equal(finish?.type === "finish" && finish.action, "close_stream");
@@ -380,10 +364,11 @@ Deno.test("OpenAI that never opens ends the call with an apology after the conne
 Deno.test("OpenAI error events are logged with their code and the call goes on", () => {
   const d = new CoreDriver();
   d.startCall();
-  const out = d.openai({
-    type: "error",
-    event_id: "ev",
-    error: { type: "invalid_request_error", code: "invalid_value", message: "bad", param: "x" },
+  const out = d.openaiError({
+    type: "invalid_request_error",
+    code: "invalid_value",
+    message: "bad",
+    param: "x",
   });
   const log = out.find((c) => c.type === "log");
   assert.equal(log?.type === "log" && log.properties?.code, "invalid_value");
@@ -395,13 +380,10 @@ Deno.test("a response.create that lost a race is retried after the active respon
   const d = new CoreDriver({ greeting: "Hello" });
   d.startCall(); // greeting response.create sent
   d.responseCreated("resp_vad"); // a VAD response won
-  d.openai({
-    type: "error",
-    error: {
-      type: "invalid_request_error",
-      code: "conversation_already_has_active_response",
-      message: "x",
-    },
+  d.openaiError({
+    type: "invalid_request_error",
+    code: "conversation_already_has_active_response",
+    message: "x",
   });
   const out = d.sentToOpenAI(d.responseDone("resp_vad"));
   assert.equal(out[0]?.type, "response.create");
@@ -416,9 +398,7 @@ Deno.test("custom tools run through the runner; their output is followed by one 
     { type: "run_tool", callId: "call_9", name: "lookup", arguments: '{"q":1}' },
   ]);
   d.responseDone("resp_1");
-  const result = d.sentToOpenAI(
-    d.input({ type: "tool_result", callId: "call_9", output: { n: 2 } }),
-  );
+  const result = d.sentToOpenAI(d.toolResult("call_9", { n: 2 }));
   assert.deepEqual(result, [
     {
       type: "conversation.item.create",
@@ -439,19 +419,11 @@ Deno.test("unknown tools get an error output, not a crash", () => {
 
 Deno.test("media before start and for another stream is ignored", () => {
   const d = new CoreDriver();
-  d.input({ type: "begin" });
-  d.input({ type: "openai_open" });
+  d.begin();
+  d.openaiOpen();
   assert.deepEqual(d.sentToOpenAI(d.media()), []);
-  d.twilio({
-    event: "start",
-    streamSid: STREAM_SID,
-    start: { streamSid: STREAM_SID, callSid: "CA1", accountSid: "AC1" },
-  });
-  const other = d.twilio({
-    event: "media",
-    streamSid: "MZother",
-    media: { payload: audioB64(20) },
-  });
+  d.start();
+  const other = d.media(audioB64(20), { streamSid: "MZother" });
   assert.deepEqual(d.sentToOpenAI(other), []);
 });
 

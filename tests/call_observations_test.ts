@@ -32,12 +32,7 @@ Deno.test("the core reports connects, turns, first audio, end of speech, barge-i
   d.now = 400;
   assert.deepEqual(observed(d.speechStarted()), [{ kind: "barge_in", truncates: 1 }]);
   assert.deepEqual(
-    observed(d.openai({
-      type: "input_audio_buffer.speech_stopped",
-      event_id: "ev",
-      audio_end_ms: 900,
-      item_id: "item_user",
-    })),
+    observed(d.speechStopped({ audioEndMs: 900, itemId: "item_user" })),
     [{ kind: "caller_speech_stopped" }],
   );
   const usage = {
@@ -45,11 +40,7 @@ Deno.test("the core reports connects, turns, first audio, end of speech, barge-i
     output_token_details: { text_tokens: 2, audio_tokens: 7 },
   };
   assert.deepEqual(
-    observed(d.openai({
-      type: "response.done",
-      event_id: "ev",
-      response: { id: "resp_1", status: "cancelled", output: [], usage },
-    })),
+    observed(d.responseDone("resp_1", "cancelled", { usage })),
     [{
       kind: "response_done",
       responseId: "resp_1",
@@ -64,11 +55,7 @@ Deno.test("the core reports connects, turns, first audio, end of speech, barge-i
     }],
   );
   const error = (code: string, message: string, param: string | null) =>
-    observed(d.openai({
-      type: "error",
-      event_id: "ev",
-      error: { type: "invalid_request_error", code, message, param, event_id: null },
-    }));
+    observed(d.openaiError({ type: "invalid_request_error", code, message, param, eventId: null }));
   assert.deepEqual(
     error("invalid_value", "Audio content of 250ms is already shorter than 300ms", "audio_end_ms"),
     [{ kind: "openai_error", code: "invalid_value", truncateRejected: true }],
@@ -83,16 +70,16 @@ Deno.test("the core reports connects, turns, first audio, end of speech, barge-i
 
 Deno.test("a failed or timed-out OpenAI connection is reported as a failed connect", () => {
   const refused = new CoreDriver({ observations: true });
-  refused.input({ type: "begin" });
-  const closed = refused.input({ type: "openai_closed", code: 1006, reason: "", opened: false });
+  refused.begin();
+  const closed = refused.openaiClosed({ code: 1006, opened: false });
   assert.deepEqual(observed(closed), [{ kind: "openai_connect", ok: false }]);
 
   const slow = new CoreDriver({ observations: true, openaiConnectTimeoutMs: 1000 });
-  slow.input({ type: "begin" });
+  slow.begin();
   assert.deepEqual(observed(slow.advance(1000)), [{ kind: "openai_connect", ok: false }]);
 
   const dropped = new CoreDriver({ observations: true });
   dropped.startCall();
-  const later = dropped.input({ type: "openai_closed", code: 1011, reason: "", opened: true });
+  const later = dropped.openaiClosed({ code: 1011, opened: true });
   assert.deepEqual(observed(later), [], "a drop after opening is not a failed connect");
 });

@@ -5,7 +5,9 @@ import {
   describeConfig,
   MISSING_API_KEY_PROBLEM,
   parseConfig,
+  realtimeUrl,
   TEMPERATURE_WARNING,
+  twilioCredentials,
 } from "../src/config.ts";
 import { type Config, VOICES } from "../src/config_types.ts";
 
@@ -55,7 +57,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
   assert.deepEqual(rest, {
     openaiApiKey: KEY,
     openaiRealtimeUrl: "wss://api.openai.com/v1/realtime",
-    openaiModel: "gpt-realtime",
+    openaiModel: "gpt-realtime-2.1",
     port: 5050,
     hostname: "0.0.0.0",
     publicUrl: undefined,
@@ -75,7 +77,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     endCallGraceSeconds: 3,
     endCallWatchdogSeconds: 4,
     showTimingMath: false,
-    twilio: undefined,
+    twilioAccountSid: undefined,
     logLevel: "info",
     logFormat: "json",
     warnings: [],
@@ -96,6 +98,12 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     realtimeReconnectSeconds: 5,
     drainSeconds: 30,
     transferNumber: undefined,
+    reasoningEffort: undefined,
+    truncation: undefined,
+    parallelToolCalls: undefined,
+    twilioApiBaseUrl: "https://api.twilio.com",
+    twilioPhoneNumber: undefined,
+    waitingSound: "on",
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);
   assert.match(systemMessage, /one or two short sentences/);
@@ -199,9 +207,30 @@ Deno.test("OPENAI_REALTIME_URL accepts ws(s) URLs and rejects others", () => {
       }.`,
     );
   }
+});
+
+Deno.test("OPENAI_REALTIME_URL copied from OpenAI's docs: its model is used, never sent twice", () => {
+  const copied = parse({
+    OPENAI_REALTIME_URL: "wss://api.openai.com/v1/realtime?model=gpt-realtime",
+  });
+  assert.equal(copied.openaiRealtimeUrl, "wss://api.openai.com/v1/realtime");
+  assert.equal(copied.openaiModel, "gpt-realtime", "the URL's model when OPENAI_MODEL is unset");
+  assert.equal(realtimeUrl(copied), "wss://api.openai.com/v1/realtime?model=gpt-realtime");
+  const withTenant = parse({
+    OPENAI_REALTIME_URL: "wss://proxy.example/realtime?model=gpt-realtime-2&tenant=a",
+    OPENAI_MODEL: "gpt-realtime-2",
+  });
+  assert.equal(withTenant.openaiRealtimeUrl, "wss://proxy.example/realtime?tenant=a");
+  assert.equal(withTenant.openaiModel, "gpt-realtime-2", "the same model in both places is fine");
+  const url = new URL(realtimeUrl(withTenant));
+  assert.deepEqual(url.searchParams.getAll("model"), ["gpt-realtime-2"]);
+  assert.equal(url.searchParams.get("tenant"), "a");
   assert.equal(
-    problemOf({ OPENAI_REALTIME_URL: "wss://api.openai.com/v1/realtime?model=gpt-realtime" }),
-    'OPENAI_REALTIME_URL must not contain a "model" query parameter (it is added from OPENAI_MODEL), got "wss://api.openai.com/v1/realtime?model=gpt-realtime". Remove "model=..." from the URL and set OPENAI_MODEL instead.',
+    problemOf({
+      OPENAI_REALTIME_URL: "wss://api.openai.com/v1/realtime?model=gpt-realtime",
+      OPENAI_MODEL: "gpt-realtime-2.1",
+    }),
+    'OPENAI_REALTIME_URL names the model "gpt-realtime" (in "?model=") but OPENAI_MODEL is "gpt-realtime-2.1". Set the model in one place: remove "model=..." from OPENAI_REALTIME_URL, or unset OPENAI_MODEL.',
   );
 });
 
@@ -209,7 +238,7 @@ Deno.test("OPENAI_MODEL accepts a name without whitespace", () => {
   assert.equal(parse({ OPENAI_MODEL: "gpt-realtime-mini" }).openaiModel, "gpt-realtime-mini");
   assert.equal(
     problemOf({ OPENAI_MODEL: "gpt realtime" }),
-    'OPENAI_MODEL must be a model name without whitespace, such as gpt-realtime, got "gpt realtime".',
+    'OPENAI_MODEL must be a model name without whitespace, such as gpt-realtime-2.1, got "gpt realtime".',
   );
 });
 
@@ -236,7 +265,7 @@ Deno.test("HOST sets the hostname", () => {
 
 Deno.test("PUBLIC_URL accepts absolute http(s) URLs and drops the trailing slash", () => {
   assert.equal(parse({ PUBLIC_URL: "https://abc.ngrok.app/" }).publicUrl, "https://abc.ngrok.app");
-  assert.equal(parse({ PUBLIC_URL: "http://x.test/base/" }).publicUrl, "http://x.test/base");
+  assert.equal(parse({ PUBLIC_URL: "https://x.test/base/" }).publicUrl, "https://x.test/base");
   assert.equal(parse({ PUBLIC_URL: "https://abc.ngrok.app" }).publicUrl, "https://abc.ngrok.app");
   assert.equal(parse({ PUBLIC_URL: "" }).publicUrl, undefined);
   for (
@@ -248,6 +277,26 @@ Deno.test("PUBLIC_URL accepts absolute http(s) URLs and drops the trailing slash
         JSON.stringify(value)
       }.`,
     );
+  }
+});
+
+Deno.test("PUBLIC_URL=http:// is refused unless the host is loopback (Twilio streams only over wss)", () => {
+  for (const value of ["http://example.com", "http://x.test/base/", "http://10.0.0.5:5050"]) {
+    const problem = problemOf({ PUBLIC_URL: value });
+    assert.match(
+      problem,
+      /^PUBLIC_URL must be an https:\/\/ URL: Twilio only connects media streams over wss:\/\//,
+    );
+    assert.ok(problem.includes(JSON.stringify(value)), problem);
+  }
+  const loopback: [string, string][] = [
+    ["http://127.0.0.1:5050/", "http://127.0.0.1:5050"],
+    ["http://127.1.2.3:8080/base/", "http://127.1.2.3:8080/base"],
+    ["http://localhost:5050", "http://localhost:5050"],
+    ["http://[::1]:5050", "http://[::1]:5050"],
+  ];
+  for (const [value, expected] of loopback) {
+    assert.equal(parse({ PUBLIC_URL: value }).publicUrl, expected);
   }
 });
 
@@ -467,17 +516,23 @@ Deno.test("END_CALL_GRACE_SECONDS and END_CALL_WATCHDOG_SECONDS accept their ran
 });
 
 Deno.test("Twilio REST credentials need the token; the token alone is for signatures", () => {
-  assert.deepEqual(parse({ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN }).twilio, {
-    accountSid: SID,
-    authToken: TOKEN,
-  });
-  assert.equal(parse({ TWILIO_ACCOUNT_SID: "", TWILIO_AUTH_TOKEN: "" }).twilio, undefined);
+  assert.deepEqual(
+    twilioCredentials(parse({ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN })),
+    {
+      accountSid: SID,
+      authToken: TOKEN,
+    },
+  );
+  assert.equal(
+    twilioCredentials(parse({ TWILIO_ACCOUNT_SID: "", TWILIO_AUTH_TOKEN: "" })),
+    undefined,
+  );
   assert.equal(
     problemOf({ TWILIO_ACCOUNT_SID: SID }),
     "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not. Set TWILIO_AUTH_TOKEN too (from https://console.twilio.com), or unset TWILIO_ACCOUNT_SID.",
   );
   const tokenOnly = parse({ TWILIO_AUTH_TOKEN: TOKEN });
-  assert.equal(tokenOnly.twilio, undefined, "no REST hang-up without the account SID");
+  assert.equal(twilioCredentials(tokenOnly), undefined, "no REST hang-up without the account SID");
   assert.equal(tokenOnly.twilioAuthToken, TOKEN, "but signatures can be checked");
   const badSid = problemOf({ TWILIO_ACCOUNT_SID: "AC123", TWILIO_AUTH_TOKEN: TOKEN });
   assert.equal(

@@ -5,33 +5,16 @@ import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
 Deno.test("the core records turns, transcripts, tool calls and usage as the call goes", () => {
   const d = new CoreDriver();
   d.startCall();
-  d.openai({ type: "input_audio_buffer.committed", item_id: "item_u1", previous_item_id: null });
-  d.openai({
-    type: "conversation.item.input_audio_transcription.completed",
-    item_id: "item_u1",
-    content_index: 0,
-    transcript: " When are you open? ",
-  });
+  d.committed("item_u1");
+  d.transcriptionCompleted("item_u1", " When are you open? ");
   d.responseCreated("resp_1");
   d.delta("resp_1", "item_a1", 100);
-  d.openai({
-    type: "response.output_audio_transcript.done",
-    response_id: "resp_1",
-    item_id: "item_a1",
-    output_index: 0,
-    content_index: 0,
-    transcript: "Nine to five.",
-  });
+  d.outputTranscriptDone("resp_1", "item_a1", "Nine to five.");
   d.functionCall("resp_1", "call_1", "end_call");
-  d.openai({
-    type: "response.done",
-    response: {
-      id: "resp_1",
-      status: "completed",
-      usage: {
-        input_token_details: { text_tokens: 200, audio_tokens: 50, cached_tokens: 128 },
-        output_token_details: { text_tokens: 10, audio_tokens: 40 },
-      },
+  d.responseDone("resp_1", "completed", {
+    usage: {
+      input_token_details: { text_tokens: 200, audio_tokens: 50, cached_tokens: 128 },
+      output_token_details: { text_tokens: 10, audio_tokens: 40 },
     },
   });
   const log = d.core.conversation;
@@ -62,14 +45,7 @@ Deno.test("a barged-in assistant turn keeps only the part of its transcript that
   sim.accept(d.sentToTwilio(d.delta("resp_1", "item_a1", 1000)), d.now);
   d.advance(500);
   d.speechStarted();
-  d.openai({
-    type: "response.output_audio_transcript.done",
-    response_id: "resp_1",
-    item_id: "item_a1",
-    output_index: 0,
-    content_index: 0,
-    transcript: "one two three four five six seven eight nine ten",
-  });
+  d.outputTranscriptDone("resp_1", "item_a1", "one two three four five six seven eight nine ten");
   const entry = d.core.conversation.entries[0];
   assert.equal(entry.kind, "assistant");
   if (entry.kind !== "assistant") return;

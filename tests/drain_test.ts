@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { drainApp } from "../src/http/drain.ts";
 import { BridgeHarness, TEST_API_KEY } from "./support/bridge_harness.ts";
 import {
@@ -8,6 +7,7 @@ import {
   type FakeRealtimeSession,
 } from "./support/fake_realtime.ts";
 import { FakeTwilioCall } from "./support/fake_twilio.ts";
+import { ROOT, ServerProcess } from "./support/server_process.ts";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
@@ -23,6 +23,22 @@ async function sayGoodbye(session: FakeRealtimeSession, value: number): Promise<
   r.transcript("Sorry, we have to end the call now. Please call back. Goodbye!");
   r.finish();
   return request.response.instructions;
+}
+
+/** The environment of a server process that talks to the fake Realtime server at `url`. */
+function serverEnv(url: string): Record<string, string> {
+  return {
+    OPENAI_API_KEY: TEST_API_KEY,
+    OPENAI_REALTIME_URL: url,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    GREETING: "off",
+    DRAIN_SECONDS: "1",
+    TWILIO_SIGNATURE_CHECK: "off",
+    CALL_STORE_PATH: "off",
+    END_CALL_GRACE_SECONDS: "0.2",
+    LOG_FORMAT: "json",
+  };
 }
 
 Deno.test("health routes: /healthz is always 200, /readyz turns 503 once the app stops accepting calls", async () => {
@@ -73,71 +89,26 @@ Deno.test("drain: new calls are turned away, the call in progress goes on, then 
   assert.deepEqual(session.schemaErrors, []);
 });
 
-/** Reads a child's output stream into `lines`, resolving when it ends. */
-async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    const parts = rest.split("\n");
-    rest = parts.pop() ?? "";
-    lines.push(...parts);
-  }
-  if (rest !== "") lines.push(rest);
-}
-
 Deno.test("SIGTERM to a real server process: readyz fails, the call gets its goodbye, exit 0", async () => {
   const realtime = await FakeRealtimeServer.start();
-  const root = fileURLToPath(new URL("../", import.meta.url));
-  const cwd = await Deno.makeTempDir(); // no .env here
-  const env: Record<string, string> = {
-    OPENAI_API_KEY: TEST_API_KEY,
-    OPENAI_REALTIME_URL: realtime.url,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    GREETING: "off",
-    DRAIN_SECONDS: "1",
-    TWILIO_SIGNATURE_CHECK: "off",
-    CALL_STORE_PATH: "off",
-    END_CALL_GRACE_SECONDS: "0.2",
-    LOG_FORMAT: "json",
-  };
-  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  const child = new Deno.Command(Deno.execPath(), {
+  const server = await ServerProcess.spawn({
     args: [
       "run",
       "--config",
-      `${root}deno.json`,
+      `${ROOT}deno.json`,
       "--allow-net",
       "--allow-env",
       "--allow-read",
       "--allow-sys=hostname",
-      `${root}main.ts`,
+      `${ROOT}main.ts`,
     ],
-    cwd,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out: string[] = [];
-  const err: string[] = [];
-  const reading = Promise.all([collect(child.stdout, out), collect(child.stderr, err)]);
+    env: serverEnv(realtime.url),
+  });
+  const child = server.child;
+  const out = server.out;
   let call: FakeTwilioCall | undefined;
   try {
-    let port: number | undefined;
-    const start = performance.now();
-    while (port === undefined) {
-      if (performance.now() - start > 30_000) {
-        throw new Error(`The server did not start: ${[...out, ...err].join("\n")}`);
-      }
-      const line = out.find((l) => l.includes("Listening on"));
-      if (line !== undefined) port = JSON.parse(line).port;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const port = await server.port();
     const base = `http://127.0.0.1:${port}`;
     const ready = await fetch(`${base}/readyz`);
     assert.equal(ready.status, 200);
@@ -170,21 +141,85 @@ Deno.test("SIGTERM to a real server process: readyz fails, the call gets its goo
     assert.equal(call.playedBytes(0x37), 2400, "the goodbye was heard in full");
     const status = await child.status;
     const elapsed = performance.now() - t0;
-    assert.equal(status.code, 0, [...out, ...err].join("\n"));
+    assert.equal(status.code, 0, server.output);
     assert.ok(elapsed < 10_000, `exited ${Math.round(elapsed)} ms after SIGTERM`);
     await session.closed;
   } finally {
     await call?.close();
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-    await child.status;
-    await reading;
+    await server[Symbol.asyncDispose]();
     await realtime.close();
-    await Deno.remove(cwd, { recursive: true });
   }
   assert.ok(out.some((l) => l.includes("draining")), "the drain is logged");
-  assert.equal([...out, ...err].join("\n").includes(TEST_API_KEY), false);
+  assert.equal(server.output.includes(TEST_API_KEY), false);
+});
+
+/** A directory from which `deno task start` runs this checkout, without its `.env`. */
+async function taskDir(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  for (const name of ["deno.json", "deno.lock", "main.ts", "src"]) {
+    await Deno.symlink(`${ROOT}${name}`, `${dir}/${name}`);
+  }
+  return dir;
+}
+
+/** The process group of `pid`, from `ps`. */
+async function processGroup(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("ps", { args: ["-o", "pgid=", "-p", String(pid)] })
+    .output();
+  return Number(new TextDecoder().decode(stdout).trim());
+}
+
+Deno.test({
+  name:
+    "SIGTERM to the process group of `deno task start` (systemd, Ctrl-C): the calls are drained, not dropped",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const realtime = await FakeRealtimeServer.start();
+    const cwd = await taskDir();
+    // setsid: its own process group, like a systemd unit's control group or a terminal's job.
+    const server = await ServerProcess.spawn({
+      command: "setsid",
+      args: [Deno.execPath(), "task", "start"],
+      env: { ...serverEnv(realtime.url), NO_COLOR: "1" },
+      cwd,
+      processGroup: true,
+    });
+    const calls: FakeTwilioCall[] = [];
+    try {
+      const port = await server.port();
+      const pgid = await processGroup(server.child.pid);
+      assert.equal(pgid, server.child.pid, "deno task leads its own process group");
+      const sessions: FakeRealtimeSession[] = [];
+      for (let i = 0; i < 3; i++) {
+        calls.push(await FakeTwilioCall.connect({ url: `ws://127.0.0.1:${port}/media-stream` }));
+        const session = await realtime.nextSession(5000);
+        await session.waitFor("session.update");
+        sessions.push(session);
+      }
+
+      const t0 = performance.now();
+      Deno.kill(-pgid, "SIGTERM"); // kill -TERM -- -PGID: deno task and the server both get it
+      await new Promise((r) => setTimeout(r, 300));
+      for (const call of calls) {
+        assert.equal(call.isOpen, true, `a call was dropped: ${server.output}`);
+      }
+
+      await Promise.all(sessions.map((session, i) => sayGoodbye(session, 0x40 + i)));
+      for (const [i, call] of calls.entries()) {
+        const closed = await call.closed;
+        assert.equal(closed.code, 1000);
+        assert.equal(call.playedBytes(0x40 + i), 2400, `call ${i} heard the whole goodbye`);
+      }
+      const status = await server.child.status;
+      assert.equal(status.code, 0, server.output);
+      assert.ok(performance.now() - t0 < 10_000);
+    } finally {
+      for (const call of calls) await call.close();
+      await server[Symbol.asyncDispose]();
+      await realtime.close();
+      await Deno.remove(cwd, { recursive: true });
+    }
+    assert.equal(server.out.filter((l) => l.includes("draining, then shutting down")).length, 1);
+    assert.doesNotMatch(server.output, /exiting now/);
+  },
 });

@@ -43,8 +43,25 @@ Deno.test("without PUBLIC_URL the stream URL comes from Host and X-Forwarded-Pro
   }))).text();
   assert.match(viaTunnel, /<Stream url="wss:\/\/abc\.ngrok\.app\/media-stream"\/>/);
   assert.match(viaTunnel, /action="https:\/\/abc\.ngrok\.app\/call-ended"/);
+  // A TLS proxy that does not send X-Forwarded-Proto (nginx's default): the stream URL is
+  // still wss://, since Twilio only connects media streams over TLS.
   const plain = await (await a.handler(post("/incoming-call"))).text();
-  assert.match(plain, /<Stream url="ws:\/\/bridge\.local:5050\/media-stream"\/>/);
+  assert.match(plain, /<Stream url="wss:\/\/bridge\.local:5050\/media-stream"\/>/);
+  assert.match(plain, /action="http:\/\/bridge\.local:5050\/call-ended"/);
+  const httpProto = await (await a.handler(post("/incoming-call", "", {
+    host: "voice.example.com",
+    "x-forwarded-proto": "http",
+  }))).text();
+  assert.match(httpProto, /<Stream url="wss:\/\/voice\.example\.com\/media-stream"\/>/);
+});
+
+Deno.test("a loopback http:// PUBLIC_URL still gives Twilio a wss:// stream URL", async () => {
+  const res = await app({ PUBLIC_URL: "http://127.0.0.1:5050" }).handler(
+    post("/incoming-call", "CallSid=CA1"),
+  );
+  const body = await res.text();
+  assert.match(body, /<Stream url="wss:\/\/127\.0\.0\.1:5050\/media-stream"/);
+  assert.match(body, /action="http:\/\/127\.0\.0\.1:5050\/call-ended"/);
 });
 
 Deno.test("a malformed Host header is refused, not reflected into TwiML", async () => {

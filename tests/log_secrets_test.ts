@@ -41,9 +41,12 @@ Deno.test("a whole call logged at debug level leaks no key, token or phone numbe
     });
     streamTokens.push(call.customParameters.streamToken);
     // A replayed token is refused; the refusal must not log the token.
+    // The first strict schema check of the fake's session compiles the schema (~2 s under
+    // load) while this upgrade waits: give it more than the default 2 s to open.
     const replay = await h.call({
+      timeoutMs: 8000,
       callSid: call.callSid,
-      headers: { "x-twilio-signature": await twilioSignature(TWILIO_TOKEN, h.mediaStreamUrl) },
+      headers: { "x-twilio-signature": await twilioSignature(TWILIO_TOKEN, h.twilioStreamUrl) },
       customParameters: { streamToken: call.customParameters.streamToken, n: `${PHONE}` },
     });
     await replay.closed;

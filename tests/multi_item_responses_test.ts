@@ -5,7 +5,8 @@
  * simulated Twilio play-out.
  */
 import assert from "node:assert/strict";
-import { CoreDriver, deliver, PlayoutSimulator, tick } from "./support/core_driver.ts";
+import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
+import { deliver, tick } from "./support/playout_driving.ts";
 
 const PREAMBLE = 0x11;
 const ANSWER = 0x22;
@@ -97,13 +98,13 @@ Deno.test("two function calls of one response run in parallel; one response.crea
   );
   assert.deepEqual(d.sentToOpenAI(d.responseDone("resp_1")), []);
   // The second tool answers first: its output goes, but no response yet.
-  const b = d.sentToOpenAI(d.input({ type: "tool_result", callId: "call_b", output: { c: 4 } }));
+  const b = d.sentToOpenAI(d.toolResult("call_b", { c: 4 }));
   assert.deepEqual(b.map((e) => e.type), ["conversation.item.create"]);
-  const a = d.sentToOpenAI(d.input({ type: "tool_result", callId: "call_a", output: { ok: 1 } }));
+  const a = d.sentToOpenAI(d.toolResult("call_a", { ok: 1 }));
   assert.deepEqual(a.map((e) => e.type), ["conversation.item.create", "response.create"]);
   assert.equal((a[0].item as { call_id: string }).call_id, "call_a");
   // A late duplicate result changes nothing.
-  assert.deepEqual(d.input({ type: "tool_result", callId: "call_a", output: {} }), []);
+  assert.deepEqual(d.toolResult("call_a", {}), []);
   const creates = d.sentToOpenAI().filter((e) => e.type === "response.create");
   assert.equal(creates.length, 1);
 });
@@ -118,7 +119,7 @@ Deno.test("end_call beside a running tool: the farewell waits for the tool's out
     d.sentToOpenAI(d.responseDone("resp_1")).filter((e) => e.type === "response.create"),
     [],
   );
-  const out = d.sentToOpenAI(d.input({ type: "tool_result", callId: "call_a", output: {} }));
+  const out = d.sentToOpenAI(d.toolResult("call_a", {}));
   const farewell = out.filter((e) => e.type === "response.create");
   assert.equal(farewell.length, 1);
   assert.equal((farewell[0].response as { tool_choice: string }).tool_choice, "none");

@@ -218,6 +218,8 @@ Deno.test("/readyz fails after repeated OpenAI connection failures and recovers 
   const { ops, h } = await startWithOperations({ REALTIME_RECONNECT_SECONDS: "0" }, "refuse_http");
   await using _ops = ops;
   await using _h = h;
+  // An outage (503): it takes 3 failures. A rejected key (401) fails readiness at once.
+  h.realtime.refuseStatus = 503;
   const health = await fetch(`${h.server.localUrl}/healthz`);
   assert.equal(health.status, 200);
   await health.body?.cancel();

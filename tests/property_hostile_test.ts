@@ -11,7 +11,7 @@ import { encodeClientEvent } from "../src/openai/client_events.ts";
 import { encodeTwilioMessage, parseTwilioMessage } from "../src/twilio/media_stream_messages.ts";
 import { SESSION_UPDATE, STREAM_SID } from "./support/core_driver.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
-import { encodeBase64 } from "./support/wait.ts";
+import { encodeBase64 } from "./support/base64.ts";
 
 const EVENTS = ["connected", "start", "media", "mark", "dtmf", "stop"];
 
@@ -181,6 +181,9 @@ const TIMERS: TimerName[] = [
   "reconnect_retry",
   "reconnect_deadline",
   "waiting_sound",
+  "keypad",
+  "answer_wait",
+  "tool_filler",
 ];
 
 /** One step of a random call. */
@@ -199,7 +202,8 @@ type Action =
   | { kind: "error"; code: string }
   | { kind: "raw_openai"; text: string }
   | { kind: "timer"; name: TimerName }
-  | { kind: "refuse" };
+  | { kind: "refuse" }
+  | { kind: "answered_by"; result: string };
 
 /** Actions that usually end the call: rare, so that most random calls get somewhere. */
 const ending: fc.Arbitrary<Action> = fc.oneof(
@@ -239,6 +243,10 @@ const ordinary: fc.Arbitrary<Action> = fc.oneof(
     args: fc.oneof(fc.constant("{}"), fc.constant('{"reason":"bye"}'), fc.string()),
   }),
   fc.record({ kind: fc.constant("tool_result" as const), call: fc.nat(1) }),
+  fc.record({
+    kind: fc.constant("answered_by" as const),
+    result: fc.constantFrom("human", "machine_end_beep", "machine_start", "fax", "unknown", "?"),
+  }),
   fc.record({
     kind: fc.constant("error" as const),
     code: fc.constantFrom("conversation_already_has_active_response", "invalid_value", ""),
@@ -449,7 +457,8 @@ Deno.test("property: random call inputs never throw, and every command is well-f
       fc.constantFrom("none", "call", "reconnect"),
       fc.constantFrom(0, 3000),
       fc.constantFrom(0, 5000),
-      (randomSteps, greet, limitMs, prelude, renewMs, reconnectMs) => {
+      fc.constantFrom(undefined, "", "Please call us back."),
+      (randomSteps, greet, limitMs, prelude, renewMs, reconnectMs, voicemail) => {
         const start = prelude === "none" ? [] : prelude === "call" ? PRELUDE : [
           ...PRELUDE,
           { kind: "openai_closed", code: 1006 } as const,
@@ -471,6 +480,8 @@ Deno.test("property: random call inputs never throw, and every command is well-f
           // A call that starts with a reconnect needs a reconnect window.
           reconnectWindowMs: prelude === "reconnect" ? 5000 : reconnectMs,
           waitingSound: reconnectMs > 0 || prelude === "reconnect" ? [WAITING_FRAME] : [],
+          // Some calls are outbound: they wait for answering-machine detection.
+          ...(voicemail === undefined ? {} : { awaitAnswer: { voicemail } }),
         });
         const checker = new CommandChecker();
         let now = 0;
@@ -638,6 +649,9 @@ Deno.test("property: random call inputs never throw, and every command is well-f
               break;
             case "tool_result":
               feed({ type: "tool_result", callId: CALLS[a.call], output: { ok: true } });
+              break;
+            case "answered_by":
+              feed({ type: "answered_by", answeredBy: a.result });
               break;
             case "error":
               feed({

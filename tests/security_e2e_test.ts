@@ -66,6 +66,8 @@ Deno.test("upgrades without a valid signature are refused and open no OpenAI ses
     undefined,
     { "x-twilio-signature": "XFfwGS2Ev7f9qAP9MmRoMS7C724=" },
     { "x-twilio-signature": await twilioSignature("0".repeat(32), streamUrl) },
+    // Signed, but over the ws:// URL the fake connects to, not the wss:// one of the TwiML.
+    { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
     // Signed, but over the https URL instead of the wss:// one from the TwiML.
     {
       "x-twilio-signature": await twilioSignature(
@@ -88,7 +90,7 @@ Deno.test("upgrades without a valid signature are refused and open no OpenAI ses
 
 Deno.test("a signed upgrade without the right stream token is closed with 1008 and its session closed", async () => {
   await using h = await BridgeHarness.startSecure();
-  const signature = await twilioSignature(TEST_TWILIO_TOKEN, h.mediaStreamUrl);
+  const signature = await twilioSignature(TEST_TWILIO_TOKEN, h.twilioStreamUrl);
   const good = await h.signedCall();
   const token = good.customParameters.streamToken;
   const cases: [Record<string, string>, string | undefined, string][] = [
@@ -138,7 +140,9 @@ Deno.test("MAX_CONCURRENT_CALLS: the webhook answers busy and extra streams are 
   await assert.rejects(
     FakeTwilioCall.connect({
       url: h.mediaStreamUrl,
-      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, h.mediaStreamUrl) },
+      headers: {
+        "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, h.twilioStreamUrl),
+      },
     }),
     /did not open/,
   );
@@ -251,7 +255,7 @@ Deno.test("an abrupt TCP close ends the call and closes its OpenAI session", asy
   await using h = await BridgeHarness.startSecure();
   const port = h.server.port;
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const signature = await twilioSignature(TEST_TWILIO_TOKEN, h.mediaStreamUrl);
+  const signature = await twilioSignature(TEST_TWILIO_TOKEN, h.twilioStreamUrl);
   await conn.write(new TextEncoder().encode(
     `GET /media-stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +

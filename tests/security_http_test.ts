@@ -58,7 +58,7 @@ Deno.test("a signed /incoming-call gets TwiML with a stream token parameter", as
   const res = await app().handler(await signedPost("http://bridge.local:5050/incoming-call"));
   assert.equal(res.status, 200);
   const body = await res.text();
-  assert.match(body, /<Stream url="ws:\/\/bridge\.local:5050\/media-stream">/);
+  assert.match(body, /<Stream url="wss:\/\/bridge\.local:5050\/media-stream">/);
   assert.match(body, /<Parameter name="streamToken" value="v1\.\d+\.[A-Za-z0-9_-]{43}"\/>/);
 });
 
@@ -166,7 +166,7 @@ Deno.test("without TWILIO_AUTH_TOKEN every call is refused unless TWILIO_SIGNATU
   )).text();
   assert.match(
     body,
-    /<Stream url="ws:\/\/bridge\.local\/media-stream"\/>/,
+    /<Stream url="wss:\/\/bridge\.local\/media-stream"\/>/,
     "no stream token when off",
   );
   assert.deepEqual(securityWarnings(parseConfig({ ...env, TWILIO_AUTH_TOKEN: TOKEN })), []);

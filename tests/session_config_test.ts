@@ -8,6 +8,7 @@ import {
   functionCallOutput,
   responseCreate,
   truncateItem,
+  userText,
 } from "../src/openai/client_events.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
 
@@ -19,6 +20,9 @@ const variants: Record<string, string>[] = [
   { NOISE_REDUCTION: "far_field", TRANSCRIPTION_MODEL: "gpt-4o-mini-transcribe" },
   { VOICE: "voice_1234abcd", VAD_THRESHOLD: "0.7", VAD_SILENCE_DURATION_MS: "800" },
   { TRANSFER_NUMBER: "+442071838750" },
+  { REASONING_EFFORT: "xhigh", TRUNCATION: "0.75", PARALLEL_TOOL_CALLS: "true" },
+  { REASONING_EFFORT: "minimal", TRUNCATION: "disabled", PARALLEL_TOOL_CALLS: "false" },
+  { TRUNCATION: "auto", OPENAI_MODEL: "gpt-realtime-2.1-mini" },
 ];
 
 for (const env of variants) {
@@ -62,6 +66,8 @@ Deno.test("every client event builder produces a schema-valid GA event", () => {
     responseCreate(),
     responseCreate({ instructions: "Say bye.", toolChoice: "none", metadata: { p: "x" } }),
     clearInput(),
+    responseCreate({ instructions: "Say: one moment.", toolChoice: "none", conversation: "none" }),
+    userText("The caller pressed 4 2 on the phone keypad."),
   ].map((event) => JSON.parse(encodeClientEvent(event)));
   for (const event of events) assert.deepEqual(validateClientEvent(event), [], event.type);
   assert.equal(events[1].audio_end_ms, 1234);
@@ -88,4 +94,49 @@ Deno.test("TRANSFER_NUMBER declares transfer_call; a malformed one is refused wi
       return true;
     },
   );
+});
+
+Deno.test("REASONING_EFFORT, TRUNCATION and PARALLEL_TOOL_CALLS map to their GA fields", () => {
+  const session = (env: Record<string, string>) =>
+    buildSessionUpdate(parseConfig({ OPENAI_API_KEY: KEY, ...env })).session as Record<
+      string,
+      unknown
+    >;
+  const unset = session({});
+  for (const field of ["reasoning", "truncation", "parallel_tool_calls"]) {
+    assert.equal(field in unset, false, `${field} is not sent unless set`);
+  }
+  assert.equal(unset.model, "gpt-realtime-2.1");
+  const set = session({
+    REASONING_EFFORT: "high",
+    TRUNCATION: "0.8",
+    PARALLEL_TOOL_CALLS: "false",
+  });
+  assert.deepEqual(set.reasoning, { effort: "high" });
+  assert.deepEqual(set.truncation, { type: "retention_ratio", retention_ratio: 0.8 });
+  assert.equal(set.parallel_tool_calls, false);
+  assert.equal(session({ TRUNCATION: "disabled" }).truncation, "disabled");
+  assert.equal(session({ TRUNCATION: "auto" }).truncation, "auto");
+  for (const effort of ["minimal", "low", "medium", "high", "xhigh"]) {
+    const event = buildSessionUpdate(
+      parseConfig({ OPENAI_API_KEY: KEY, REASONING_EFFORT: effort }),
+    );
+    assert.deepEqual(validateClientEvent(event), [], effort);
+  }
+});
+
+Deno.test("the strict schema would refuse a malformed reasoning or truncation field", () => {
+  const event = buildSessionUpdate(parseConfig({ OPENAI_API_KEY: KEY }));
+  const bad = [
+    { reasoning: { effort: "maximum" } },
+    { reasoning: { effort: "low", summary: "auto" } },
+    { truncation: { type: "retention_ratio", retention_ratio: 1.5 } },
+    { truncation: { retention_ratio: 0.5 } },
+    { truncation: "sometimes" },
+    { parallel_tool_calls: "yes" },
+  ];
+  for (const fields of bad) {
+    const session = { ...event.session, ...fields };
+    assert.notDeepEqual(validateClientEvent({ ...event, session }), [], JSON.stringify(fields));
+  }
 });

@@ -16,36 +16,21 @@ function sentTo(commands: CallCommand[], generation: number): Record<string, unk
 }
 
 function userTurn(d: CoreDriver, itemId: string, transcript: string, generation = 1): void {
-  d.input({
-    type: "openai_event",
-    generation,
-    event: { type: "input_audio_buffer.committed", itemId },
-  });
-  d.input({
-    type: "openai_event",
-    generation,
-    event: {
-      type: "conversation.item.input_audio_transcription.completed",
-      itemId,
-      transcript,
-    },
-  });
+  d.committed(itemId, { generation });
+  d.transcriptionCompleted(itemId, transcript, { generation });
 }
 
 function assistantTurn(d: CoreDriver, responseId: string, itemId: string, transcript: string) {
   d.responseCreated(responseId);
   d.delta(responseId, itemId, 100, 0x21);
   d.audioDone(responseId, itemId);
-  d.input({
-    type: "openai_event",
-    event: { type: "response.output_audio_transcript.done", responseId, itemId, transcript },
-  });
+  d.outputTranscriptDone(responseId, itemId, transcript);
   d.responseDone(responseId);
 }
 
 Deno.test("the core opens the first session itself when the call begins", () => {
   const d = new CoreDriver();
-  const out = d.input({ type: "begin" });
+  const out = d.begin();
   assert.deepEqual(out.filter((c) => c.type === "open_openai"), [
     { type: "open_openai", generation: 1 },
   ]);
@@ -65,19 +50,14 @@ Deno.test("renewal: new session configured at once, switched at the turn boundar
   ]);
   // The caller is talking and a response is on its way: no switch yet.
   d.speechStarted();
-  const opened = d.input({ type: "openai_open", generation: 2 });
+  const opened = d.openaiOpen(2);
   assert.deepEqual(sentTo(opened, 2), [SESSION_UPDATE]);
   assert.equal(opened.some((c) => c.type === "close_openai"), false);
   const during = d.media(audioB64(20, 7));
   assert.deepEqual(sentTo(during, 1).map((e) => e.type), ["input_audio_buffer.append"]);
 
   // Turn ends: the next input after the boundary switches.
-  d.openai({
-    type: "input_audio_buffer.speech_stopped",
-    event_id: "ev",
-    audio_end_ms: 500,
-    item_id: "item_u2",
-  });
+  d.speechStopped({ audioEndMs: 500, itemId: "item_u2" });
   const switched = d.commands.slice(-8);
   const replay = sentTo(switched, 2);
   assert.deepEqual(replay, [
@@ -108,14 +88,10 @@ Deno.test("renewal: new session configured at once, switched at the turn boundar
     type: "input_audio_buffer.append",
     audio: audioB64(20, 8),
   }]);
-  const late = d.input({
-    type: "openai_event",
-    generation: 1,
-    event: { type: "response.output_audio.delta", responseId: "r", itemId: "i", delta: "AAAA" },
-  });
+  const late = d.delta("r", "i", 20, 0x55, { generation: 1 });
   assert.deepEqual(d.sentToTwilio(late), []);
   assert.deepEqual(
-    d.input({ type: "openai_closed", code: 1000, reason: "", opened: true, generation: 1 }),
+    d.openaiClosed({ code: 1000, opened: true, generation: 1 }),
     [],
   );
   assert.equal(d.core.stats.sessionRenewals, 1);
@@ -126,7 +102,7 @@ Deno.test("renewal switches anyway after the bounded wait", () => {
   d.startCall();
   d.advance(1000);
   d.speechStarted(); // the caller never stops talking
-  d.input({ type: "openai_open", generation: 2 });
+  d.openaiOpen(2);
   const speech = audioB64(20, 5);
   d.media(speech);
   assert.equal(d.commands.some((c) => c.type === "close_openai"), false);
@@ -146,23 +122,17 @@ Deno.test("reconnect: caller audio is queued while no session is open and sent a
   // The caller has started a new turn when the session drops: it goes down with it.
   const unfinished = audioB64(20, 9);
   assert.equal(sentTo(d.media(unfinished), 1).length, 1);
-  d.input({ type: "openai_closed", code: 1011, reason: "error", opened: true });
+  d.openaiClosed({ code: 1011, reason: "error", opened: true });
   const frames = [audioB64(20, 1), audioB64(20, 2), audioB64(20, 3)];
   for (const f of frames) assert.deepEqual(d.media(f).filter((c) => c.type === "to_openai"), []);
   // The first attempt fails; the retry opens after the backoff.
-  const failed = d.input({
-    type: "openai_closed",
-    code: 1006,
-    reason: "",
-    opened: false,
-    generation: 2,
-  });
+  const failed = d.openaiClosed({ code: 1006, opened: false, generation: 2 });
   assert.equal(failed.some((c) => c.type === "finish"), false);
   const retry = d.advance(reconnectDelayMs(2));
   assert.deepEqual(retry.filter((c) => c.type === "open_openai"), [
     { type: "open_openai", generation: 3 },
   ]);
-  const sent = sentTo(d.input({ type: "openai_open", generation: 3 }), 3);
+  const sent = sentTo(d.openaiOpen(3), 3);
   assert.deepEqual(sent.map((e) => e.type), [
     "session.update",
     "conversation.item.create",
@@ -183,9 +153,9 @@ Deno.test("a tool result that arrives while reconnecting is replayed and answere
   d.responseCreated("resp_1");
   d.functionCall("resp_1", "call_1", "lookup");
   d.responseDone("resp_1");
-  d.input({ type: "openai_closed", code: 1001, reason: "expired", opened: true });
-  d.input({ type: "tool_result", callId: "call_1", output: { open: true } });
-  const sent = sentTo(d.input({ type: "openai_open", generation: 2 }), 2);
+  d.openaiClosed({ code: 1001, reason: "expired", opened: true });
+  d.toolResult("call_1", { open: true });
+  const sent = sentTo(d.openaiOpen(2), 2);
   assert.deepEqual(sent.map((e) => [e.type, (e.item as { type?: string } | undefined)?.type]), [
     ["session.update", undefined],
     ["conversation.item.create", "function_call"],
@@ -198,7 +168,7 @@ Deno.test("drain: the assistant says a short goodbye, then the call hangs up", (
   const d = new CoreDriver({ endCallGraceMs: 500 });
   const sim = new PlayoutSimulator();
   d.startCall();
-  const out = d.input({ type: "drain" });
+  const out = d.drain();
   const sent = d.sentToOpenAI(out);
   assert.deepEqual(sent.map((e) => e.type), ["input_audio_buffer.clear", "response.create"]);
   const response = sent[1].response as { instructions: string; tool_choice: string };
@@ -223,11 +193,11 @@ Deno.test("drain: the assistant says a short goodbye, then the call hangs up", (
 
 Deno.test("drain before the stream started, or immediate, ends the call at once", () => {
   const a = new CoreDriver();
-  a.input({ type: "begin" });
-  assert.ok(a.input({ type: "drain" }).some((c) => c.type === "finish"));
+  a.begin();
+  assert.ok(a.drain().some((c) => c.type === "finish"));
   const b = new CoreDriver();
   b.startCall();
-  const out = b.input({ type: "drain", immediate: true });
+  const out = b.drain({ immediate: true });
   const finish = out.find((c) => c.type === "finish");
   assert.equal(finish?.type === "finish" && finish.action, "hang_up");
 });
@@ -263,14 +233,10 @@ Deno.test("a barge-in after a reconnect clears Twilio but never truncates an ite
   d.startCall();
   d.responseCreated("resp_1");
   d.delta("resp_1", "item_old", 500, 0x21); // still playing when the socket drops
-  d.input({ type: "openai_closed", code: 1011, reason: "error", opened: true });
-  d.input({ type: "openai_open", generation: 2 });
+  d.openaiClosed({ code: 1011, reason: "error", opened: true });
+  d.openaiOpen(2);
   d.now += 100;
-  const out = d.input({
-    type: "openai_event",
-    generation: 2,
-    event: { type: "input_audio_buffer.speech_started", audioStartMs: 0, itemId: "item_u" },
-  });
+  const out = d.speechStarted({ audioStartMs: 0, itemId: "item_u", generation: 2 });
   assert.deepEqual(d.sentToTwilio(out).map((m) => m.event), ["clear"]);
   assert.deepEqual(
     d.sentToOpenAI(out).filter((e) => e.type === "conversation.item.truncate"),
@@ -284,8 +250,8 @@ Deno.test("a goodbye (drain or end_call) abandons a renewal in progress", () => 
   d.startCall();
   d.advance(1000);
   d.responseCreated("resp_long"); // not at a boundary: the switch waits
-  d.input({ type: "openai_open", generation: 2 });
-  const out = d.input({ type: "drain" });
+  d.openaiOpen(2);
+  const out = d.drain();
   assert.deepEqual(out.filter((c) => c.type === "close_openai"), [
     { type: "close_openai", generation: 2, code: 1000, reason: "call ending" },
   ]);
@@ -300,22 +266,12 @@ Deno.test("renewal does not switch between the caller's turn and the answer to i
   d.startCall();
   d.advance(1000);
   // The caller finished a turn: the old session is about to answer it, so no switch yet.
-  d.input({
-    type: "openai_event",
-    event: { type: "input_audio_buffer.committed", itemId: "item_q" },
-  });
-  d.input({ type: "openai_open", generation: 2 });
+  d.committed("item_q");
+  d.openaiOpen(2);
   d.advance(100);
   d.media();
   assert.equal(d.commands.filter((c) => c.type === "close_openai").length, 0);
-  d.input({
-    type: "openai_event",
-    event: {
-      type: "conversation.item.input_audio_transcription.completed",
-      itemId: "item_q",
-      transcript: "Can I book a table?",
-    },
-  });
+  d.transcriptionCompleted("item_q", "Can I book a table?");
   assistantTurn(d, "resp_1", "item_a", "Of course, for when?");
   d.advance(200); // the answer has played
   const out = d.media();
@@ -336,14 +292,11 @@ Deno.test("a drop right after the caller's turn: its audio is sent again, or its
   a.startCall();
   const turn = [audioB64(20, 1), audioB64(20, 2)];
   for (const f of turn) a.media(f);
-  a.input({
-    type: "openai_event",
-    event: { type: "input_audio_buffer.committed", itemId: "item_q" },
-  });
+  a.committed("item_q");
   const after = audioB64(20, 3);
   a.media(after);
-  a.input({ type: "openai_closed", code: 1006, reason: "", opened: true });
-  const sentA = sentTo(a.input({ type: "openai_open", generation: 2 }), 2);
+  a.openaiClosed({ code: 1006, opened: true });
+  const sentA = sentTo(a.openaiOpen(2), 2);
   assert.deepEqual(sentA.map((e) => e.type), [
     "session.update",
     "input_audio_buffer.append",
@@ -357,8 +310,8 @@ Deno.test("a drop right after the caller's turn: its audio is sent again, or its
   b.startCall();
   b.media(audioB64(20, 1));
   userTurn(b, "item_q", "Is the shop open today?");
-  b.input({ type: "openai_closed", code: 1006, reason: "", opened: true });
-  const sentB = sentTo(b.input({ type: "openai_open", generation: 2 }), 2);
+  b.openaiClosed({ code: 1006, opened: true });
+  const sentB = sentTo(b.openaiOpen(2), 2);
   assert.deepEqual(sentB.map((e) => e.type), [
     "session.update",
     "conversation.item.create",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
 import { type AnyEvent, audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import type { FakeTwilioCall } from "./support/fake_twilio.ts";
-import { encodeBase64 } from "./support/wait.ts";
+import { encodeBase64 } from "./support/base64.ts";
 
 /** Caller audio in real time, each 20 ms frame distinct, until stopped. */
 function talk(call: FakeTwilioCall): { frames: string[]; stop: () => Promise<void> } {
@@ -234,6 +234,7 @@ Deno.test("when OpenAI cannot be reached again within the window, the caller get
   const s1 = await h.realtime.nextSession();
   await s1.waitFor("session.update");
   h.realtime.mode = "refuse_http";
+  h.realtime.refuseStatus = 503; // an outage, retried (a rejected key is not)
   const t0 = performance.now();
   await s1.close(1011, "Internal server error");
   const closed = await call.closed;

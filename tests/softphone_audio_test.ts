@@ -7,7 +7,8 @@ import {
   mulawToLinear,
 } from "../src/softphone/mulaw.js";
 import { Downsampler } from "../src/softphone/resample.js";
-import { readWav16, requireCommand, run } from "./support/commands.ts";
+import { requireCommand, run } from "./support/system_tools.ts";
+import { readWav16 } from "./support/wav.ts";
 
 const PHRASE = "Hello, I would like to book a viewing of the flat on Baker Street tomorrow.";
 

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import type { CallSummary } from "../src/bridge/call_runner.ts";
 import { startDemo } from "../src/demo/demo.ts";
 import { Chromium } from "./support/chromium.ts";
-import { readWav16, requireCommand, run, writeWav16 } from "./support/commands.ts";
+import { requireCommand, run } from "./support/system_tools.ts";
+import { readWav16, writeWav16 } from "./support/wav.ts";
 import { waitUntil } from "./support/wait.ts";
 
 const SCREENSHOT_DIR = new URL("../test-output/", import.meta.url);

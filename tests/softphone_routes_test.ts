@@ -53,7 +53,7 @@ Deno.test("SOFTPHONE=on serves the page and its scripts (from the module graph, 
   assert.equal((await a.handler(request("/softphone/token"))).status, 405);
   // The other routes still work.
   const twiml = await a.handler(request("/incoming-call", { method: "POST", body: "CallSid=CA1" }));
-  assert.match(await twiml.text(), /<Stream url="ws:\/\/localhost:5050\/media-stream"\/>/);
+  assert.match(await twiml.text(), /<Stream url="wss:\/\/localhost:5050\/media-stream"\/>/);
 });
 
 Deno.test("POST /softphone/token issues a valid one-call token to the page, never to another site", async () => {

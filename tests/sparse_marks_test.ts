@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { PlaybackLedger } from "../src/core/playback_ledger.ts";
-import { bargeInIsExact, CoreDriver } from "./support/core_driver.ts";
+import { CoreDriver } from "./support/core_driver.ts";
+import { bargeInIsExact } from "./support/playout_driving.ts";
 
 Deno.test("marks double from 100 ms up to 1 s while audio streams without a break", () => {
   const ledger = new PlaybackLedger({ markIntervalMs: 100, maxMarkIntervalMs: 1000 });

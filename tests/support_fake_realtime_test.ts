@@ -6,7 +6,8 @@ import {
   type FakeRealtimeSession,
 } from "./support/fake_realtime.ts";
 import { validateServerEvent } from "./support/realtime_schema.ts";
-import { decodeBase64, encodeBase64, Waiters } from "./support/wait.ts";
+import { decodeBase64, encodeBase64 } from "./support/base64.ts";
+import { Waiters } from "./support/wait.ts";
 
 /** A minimal client: a native WebSocket recording parsed server events. */
 class TestClient {
@@ -43,6 +44,17 @@ class TestClient {
 
   send(event: unknown): void {
     this.socket.send(JSON.stringify(event));
+  }
+
+  /** Sends `conversation.item.truncate` of content part 0 (with `event_id` when given). */
+  truncate(itemId: string, audioEndMs: number, eventId?: string): void {
+    this.send({
+      type: "conversation.item.truncate",
+      ...(eventId === undefined ? {} : { event_id: eventId }),
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: audioEndMs,
+    });
   }
 
   types(): string[] {
@@ -457,4 +469,243 @@ Deno.test("fake realtime: server.close closes open sessions", async () => {
   await pending;
   assert.equal((await client.closed).code, 1001);
   assert.equal(session.isOpen, false);
+});
+
+/** The GA events of one audio message item with `deltas` audio deltas and one transcript delta. */
+function audioItemTypes(deltas: number): string[] {
+  return [
+    "response.output_item.added",
+    "conversation.item.added",
+    "response.content_part.added",
+    ...Array(deltas).fill("response.output_audio.delta"),
+    "response.output_audio_transcript.delta",
+    "response.output_audio.done",
+    "response.output_audio_transcript.done",
+    "response.content_part.done",
+    "response.output_item.done",
+    "conversation.item.done",
+  ];
+}
+
+const FUNCTION_CALL_TYPES = [
+  "response.output_item.added",
+  "conversation.item.added",
+  "response.function_call_arguments.delta",
+  "response.function_call_arguments.done",
+  "response.output_item.done",
+  "conversation.item.done",
+];
+
+function assertStrictlyValid(events: AnyEvent[]): void {
+  for (const event of events) {
+    assert.deepEqual(validateServerEvent(event, { strict: true }), [], event.type);
+  }
+}
+
+Deno.test("fake realtime: a reasoning model's preamble and answer arrive as two items of one response", async () => {
+  await withServer(async (_server, client, session) => {
+    await useMulaw(client);
+    const from = client.events.length;
+    const scripted = session.respond({
+      responseId: "resp_multi",
+      items: [
+        { audioMs: 250, value: 0x31, transcript: "Let me check that." },
+        { audioMs: 120, value: 0x32, transcript: "Your order shipped." },
+      ],
+    });
+    assert.equal(await scripted.ended, "completed");
+    const done = await client.waitFor("response.done");
+    const events = client.events.slice(from);
+    assert.deepEqual(events.map((e) => e.type), [
+      "response.created",
+      ...audioItemTypes(3),
+      ...audioItemTypes(2),
+      "response.done",
+    ]);
+    assertStrictlyValid(events);
+    const [preamble, answer] = scripted.itemIds;
+    // Every per-item event names its own item and output index.
+    for (
+      const event of events.filter((e) =>
+        "output_index" in e && e.type !== "response.output_item.added"
+      )
+    ) {
+      const id = event.item_id ?? event.item?.id;
+      assert.equal(event.output_index, id === preamble ? 0 : 1, `${event.type} of ${id}`);
+      assert.equal(event.response_id, "resp_multi");
+    }
+    const deltas = events.filter((e) => e.type === "response.output_audio.delta");
+    assert.deepEqual(
+      deltas.map((d) => [d.item_id, decodeBase64(d.delta)!.length, decodeBase64(d.delta)![0]]),
+      [
+        [preamble, 800, 0x31],
+        [preamble, 800, 0x31],
+        [preamble, 400, 0x31],
+        [answer, 800, 0x32],
+        [answer, 160, 0x32],
+      ],
+    );
+    // The answer item follows the preamble in the conversation.
+    const added = events.filter((e) => e.type === "conversation.item.added");
+    assert.equal(added[1].previous_item_id, preamble);
+    assert.equal(done.response.status, "completed");
+    assert.deepEqual(
+      done.response.output.map((i: AnyEvent) => [i.id, i.type, i.status, i.content[0].transcript]),
+      [
+        [preamble, "message", "completed", "Let me check that."],
+        [answer, "message", "completed", "Your order shipped."],
+      ],
+    );
+    assert.equal(session.audioMsSent(preamble), 250);
+    assert.equal(session.audioMsSent(answer), 120);
+    assert.equal(session.activeResponse, undefined);
+  });
+});
+
+Deno.test("fake realtime: one response returns two function calls", async () => {
+  await withServer(async (_server, client, session) => {
+    await useMulaw(client);
+    const from = client.events.length;
+    const scripted = session.respond({
+      items: [
+        { functionCall: { name: "lookup_order", arguments: { order_id: "42" }, callId: "call_a" } },
+        { functionCall: { name: "check_stock", arguments: '{"sku":"X1"}' } },
+      ],
+    });
+    const done = await client.waitFor("response.done");
+    const events = client.events.slice(from);
+    assert.deepEqual(events.map((e) => e.type), [
+      "response.created",
+      ...FUNCTION_CALL_TYPES,
+      ...FUNCTION_CALL_TYPES,
+      "response.done",
+    ]);
+    assertStrictlyValid(events);
+    const args = events.filter((e) => e.type === "response.function_call_arguments.done");
+    assert.deepEqual(args.map((e) => [e.output_index, e.call_id, e.name, e.arguments]), [
+      [0, "call_a", "lookup_order", '{"order_id":"42"}'],
+      [1, scripted.items[1].callId, "check_stock", '{"sku":"X1"}'],
+    ]);
+    assert.match(scripted.items[1].callId!, /^call_/);
+    assert.deepEqual(
+      done.response.output.map((i: AnyEvent) => [i.type, i.status, i.call_id, i.arguments]),
+      [
+        ["function_call", "completed", "call_a", '{"order_id":"42"}'],
+        ["function_call", "completed", scripted.items[1].callId, '{"sku":"X1"}'],
+      ],
+    );
+    assert.equal(done.response.usage.output_token_details.text_tokens, 40);
+  });
+});
+
+Deno.test("fake realtime: barge-in inside the second item stops the response; the item is truncated on its own audio", async () => {
+  await withServer(async (_server, client, session) => {
+    await useMulaw(client);
+    const scripted = session.respond({
+      pace: "manual",
+      items: [
+        { audioMs: 200, value: 0x41, transcript: "One moment." },
+        { audioMs: 400, value: 0x42, transcript: "Here is the answer." },
+        { functionCall: { name: "end_call", arguments: {} } },
+      ],
+    });
+    const [first, second, third] = scripted.itemIds;
+    // created, first item (open, 2 deltas, close), second item open + 2 deltas.
+    for (let i = 0; i < 7; i++) assert.ok(scripted.step());
+    await client.waitFor(
+      "response.output_audio.delta",
+      () => client.events.filter((e) => e.item_id === second && e.delta).length === 2,
+    );
+    assert.equal(session.audioMsSent(second), 200);
+    const from = client.events.length;
+    session.speechStarted();
+    const done = await client.waitFor("response.done");
+    assert.deepEqual(client.events.slice(from).map((e) => e.type), [
+      "input_audio_buffer.speech_started",
+      "response.output_audio.done",
+      "response.output_audio_transcript.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "conversation.item.done",
+      "response.done",
+    ]);
+    assert.equal(await scripted.ended, "cancelled");
+    assert.equal(scripted.step(), false, "the rest of the response is not produced");
+    assert.deepEqual(done.response.status_details, {
+      type: "cancelled",
+      reason: "turn_detected",
+      error: null,
+    });
+    assert.deepEqual(done.response.output.map((i: AnyEvent) => [i.id, i.status]), [
+      [first, "completed"],
+      [second, "incomplete"],
+    ]);
+    assert.ok(!client.events.some((e) => e.item_id === third || e.item?.id === third));
+
+    // The client truncates the item being heard, at its own heard ms: past its audio is refused.
+    client.truncate(second, 201, "t_past");
+    const refused = await client.waitFor("error", (e) => e.error.event_id === "t_past");
+    assert.equal(refused.error.message, "Audio content of 200ms is already shorter than 201ms");
+    client.truncate(second, 150);
+    const truncated = await client.waitFor("conversation.item.truncated");
+    assert.deepEqual([truncated.item_id, truncated.audio_end_ms], [second, 150]);
+    // The first item's audio is its own: 200 ms, not the response's 400.
+    client.truncate(first, 250, "t_first");
+    const first250 = await client.waitFor("error", (e) => e.error.event_id === "t_first");
+    assert.equal(first250.error.param, "audio_end_ms");
+    assert.deepEqual(session.rejectedTruncates.map((r) => [r.event.item_id, r.sentMs]), [
+      [second, 200],
+      [first, 200],
+    ]);
+    assertStrictlyValid(client.events.filter((e) => e.type !== "session.updated"));
+  });
+});
+
+Deno.test("fake realtime: a truncate or response.cancel from the client stops a scripted response", async () => {
+  await withServer(async (_server, client, session) => {
+    await useMulaw(client);
+    // A truncate of the item being streamed: the response ends, cancelled by the client.
+    const a = session.respond({
+      pace: "manual",
+      items: [{ audioMs: 300, value: 0x51 }, { audioMs: 300, value: 0x52 }],
+    });
+    for (let i = 0; i < 3; i++) a.step(); // created, opened, one delta
+    client.truncate(a.itemIds[0], 40);
+    const doneA = await client.waitFor("response.done", (e) => e.response.id === a.response.id);
+    const truncatedAt = client.events.findIndex((e) => e.type === "conversation.item.truncated");
+    assert.ok(truncatedAt >= 0 && truncatedAt < client.events.indexOf(doneA));
+    assert.equal(doneA.response.status_details.reason, "client_cancelled");
+    assert.deepEqual(doneA.response.output.map((i: AnyEvent) => i.status), ["incomplete"]);
+    assert.equal(await a.ended, "cancelled");
+
+    // response.cancel while a paced response streams (one delta per 20 ms).
+    const b = session.respond({ pace: 20, items: [{ audioMs: 2000, value: 0x53 }] });
+    await client.waitFor("response.output_audio.delta", (e) => e.response_id === b.response.id);
+    client.send({ type: "response.cancel" });
+    const doneB = await client.waitFor("response.done", (e) => e.response.id === b.response.id);
+    assert.equal(doneB.response.status, "cancelled");
+    assert.equal(doneB.response.status_details.reason, "client_cancelled");
+    assert.equal(await b.ended, "cancelled");
+    const sent = session.audioMsSent(b.itemIds[0]);
+    assert.ok(sent > 0 && sent < 2000, `sent ${sent} ms before the cancel`);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(session.audioMsSent(b.itemIds[0]), sent, "nothing more after the cancel");
+    assertStrictlyValid(client.events.filter((e) => e.type !== "session.updated"));
+  });
+});
+
+Deno.test("fake realtime: a paced response still streaming when the socket closes leaves no timer", async () => {
+  const server = await FakeRealtimeServer.start();
+  const client = await TestClient.open(server.url);
+  try {
+    const session = await server.nextSession();
+    const scripted = session.respond({ pace: 50, items: [{ audioMs: 5000 }] });
+    await client.waitFor("response.output_audio.delta");
+    await client.close();
+    assert.equal(await scripted.ended, "in_progress");
+    assert.ok(scripted.finished);
+  } finally {
+    await client.close();
+    await server.close();
+  }
 });

@@ -1,4 +1,4 @@
-import { gaSessionDefaults } from "../src/openai/session_defaults.ts";
+import { gaSessionDefaults } from "../src/protocol/realtime_session_state.ts";
 import assert from "node:assert/strict";
 import {
   clientEventTypes,

@@ -5,21 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { builtInWaitingSound, loadWaitingSound, toFrames } from "../src/audio/waiting_sound.ts";
-import { CoreDriver, deliver, PlayoutSimulator, STREAM_SID, tick } from "./support/core_driver.ts";
+import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
+import { deliver, tick } from "./support/playout_driving.ts";
 
 const SOUND = toFrames(new Uint8Array(800).fill(0x7e)); // 100 ms, value 0x7e
 
 function startWithoutOpenAI(d: CoreDriver, sim: PlayoutSimulator): void {
-  deliver(d, sim, d.input({ type: "begin" }));
-  deliver(
-    d,
-    sim,
-    d.twilio({
-      event: "start",
-      streamSid: STREAM_SID,
-      start: { streamSid: STREAM_SID, callSid: "CA1", accountSid: "AC1", customParameters: {} },
-    }),
-  );
+  deliver(d, sim, d.begin());
+  deliver(d, sim, d.start());
 }
 
 Deno.test("OpenAI slow at call start: the caller hears the waiting sound within 1.5 s, then the assistant", () => {
@@ -34,7 +27,7 @@ Deno.test("OpenAI slow at call start: the caller hears the waiting sound within 
   tick(d, sim, 1500);
   assert.ok(sim.playedMs(0x7e) >= 1800);
   // OpenAI answers: the sound stops (what is queued, at most 200 ms, plays out) and the greeting goes.
-  const open = d.input({ type: "openai_open" });
+  const open = d.openaiOpen();
   deliver(d, sim, open);
   assert.ok(d.sentToOpenAI(open).some((e) => e.type === "response.create"));
   const heard = sim.playedMs(0x7e);
@@ -48,7 +41,7 @@ Deno.test("OpenAI answering within a second: no waiting sound at all", () => {
   const sim = new PlayoutSimulator();
   startWithoutOpenAI(d, sim);
   tick(d, sim, 400);
-  deliver(d, sim, d.input({ type: "openai_open" }));
+  deliver(d, sim, d.openaiOpen());
   tick(d, sim, 3000);
   assert.equal(sim.playedMs(0x7e), 0);
 });
@@ -65,13 +58,7 @@ Deno.test("OpenAI unreachable: waiting sound from 1 s until the apology at the e
         deliver(
           d,
           sim,
-          d.input({
-            type: "openai_closed",
-            code: 1006,
-            reason: "",
-            opened: false,
-            generation: c.generation,
-          }),
+          d.openaiClosed({ code: 1006, opened: false, generation: c.generation }),
         );
       }
       if (c.type === "finish") finished = true;
@@ -86,12 +73,12 @@ Deno.test("a mid-call reconnect longer than a second plays the waiting sound; it
   const d = new CoreDriver({ waitingSound: SOUND, reconnectWindowMs: 5000 });
   const sim = new PlayoutSimulator();
   deliver(d, sim, d.startCall());
-  deliver(d, sim, d.input({ type: "openai_closed", code: 1011, reason: "x", opened: true }));
+  deliver(d, sim, d.openaiClosed({ code: 1011, reason: "x", opened: true }));
   tick(d, sim, 900);
   assert.equal(sim.playedMs(0x7e), 0);
   tick(d, sim, 600);
   assert.ok(sim.playedMs(0x7e) > 0);
-  deliver(d, sim, d.input({ type: "openai_open", generation: 2 }));
+  deliver(d, sim, d.openaiOpen(2));
   const heard = sim.playedMs(0x7e);
   tick(d, sim, 1000);
   assert.ok(sim.playedMs(0x7e) - heard <= 200);
@@ -101,9 +88,9 @@ Deno.test("the waiting sound is never truncated: a barge-in clears it but trunca
   const d = new CoreDriver({ waitingSound: SOUND, reconnectWindowMs: 5000 });
   const sim = new PlayoutSimulator();
   deliver(d, sim, d.startCall());
-  deliver(d, sim, d.input({ type: "openai_closed", code: 1011, reason: "x", opened: true }));
+  deliver(d, sim, d.openaiClosed({ code: 1011, reason: "x", opened: true }));
   tick(d, sim, 1100);
-  deliver(d, sim, d.input({ type: "openai_open", generation: 2 }));
+  deliver(d, sim, d.openaiOpen(2));
   const out = d.speechStarted();
   assert.deepEqual(d.sentToTwilio(out).map((m) => m.event), ["clear"]);
   assert.deepEqual(d.sentToOpenAI(out), []);

@@ -8,6 +8,7 @@
  */
 import type { CallObservation } from "../core/call_types.ts";
 import type { CallSummary } from "./call_runner.ts";
+import type { UpgradeFailure } from "../openai/upgrade_failure.ts";
 
 /** Which way an audio frame went. */
 export type RelayDirection = "caller_to_openai" | "openai_to_caller";
@@ -20,6 +21,8 @@ export interface CallObserver {
   relayed(direction: RelayDirection, ms: number): void;
   /** The call is over (both sockets closed). */
   finished(summary: CallSummary): void;
+  /** OpenAI refused a Realtime upgrade (e.g. HTTP 401: the key); optional. */
+  openaiRefused?(failure: UpgradeFailure): void;
 }
 
 /**
@@ -41,5 +44,6 @@ export function combineObservers(observers: readonly CallObserver[]): CallObserv
     observe: (event, now) => observers.forEach((o) => o.observe(event, now)),
     relayed: (direction, ms) => observers.forEach((o) => o.relayed(direction, ms)),
     finished: (summary) => observers.forEach((o) => o.finished(summary)),
+    openaiRefused: (failure) => observers.forEach((o) => o.openaiRefused?.(failure)),
   };
 }

@@ -12,6 +12,11 @@ import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/cal
 import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
 import { parseServerEvent } from "../openai/server_events.ts";
 import { encodeClientEvent } from "../openai/client_events.ts";
+import {
+  classifyUpgradeFailure,
+  describeUpgradeFailure,
+  type UpgradeFailure,
+} from "../openai/upgrade_failure.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { StreamGuard, type StreamGuardOptions } from "../security/limits.ts";
 import {
@@ -100,6 +105,8 @@ const CONNECTING = 0;
 const CLOSED = 3;
 /** Ms to wait for Twilio to close the stream after a REST hang-up. */
 const HANG_UP_CLOSE_MS = 5000;
+/** Ms to wait for Twilio to close the stream after its `stop` before closing it ourselves. */
+const STOP_CLOSE_MS = 2000;
 /**
  * Ms after ending a call for a stalled peer before the call is reported over
  * even though that socket has not closed: a peer that does not read cannot
@@ -232,20 +239,38 @@ export class CallRunner {
         this.#relayed("openai_to_caller", received);
       }
     });
+    let upgradeError: string | undefined;
     ws.addEventListener("close", (e) => {
+      const failure = opened ? undefined : classifyUpgradeFailure(upgradeError);
+      if (failure !== undefined) this.#openaiRefused(failure);
       this.#dispatch({
         type: "openai_closed",
         code: e.code,
         reason: e.reason.slice(0, 200),
         opened,
         generation,
+        ...(failure?.kind === "auth" ? { failure: "auth" as const } : {}),
       });
       if (this.#openai.get(generation) === ws) this.#openai.delete(generation);
       this.#maybeReport();
     });
-    ws.addEventListener("error", () => {
+    ws.addEventListener("error", (e) => {
+      // Deno reports a refused upgrade's HTTP status only here, not in the close event.
+      if (e instanceof ErrorEvent) upgradeError = e.message;
       this.#log.debug("OpenAI socket error event.");
     });
+  }
+
+  /** The OpenAI upgrade failed: say why (never the key) and tell the observer. */
+  #openaiRefused(failure: UpgradeFailure): void {
+    const status = failure.kind === "network" ? undefined : failure.status;
+    if (failure.kind === "auth") this.#log.error(describeUpgradeFailure(failure), { status });
+    else this.#log.warn(describeUpgradeFailure(failure), { status });
+    try {
+      this.#observer?.openaiRefused?.(failure);
+    } catch (error) {
+      this.#observerFailed(error);
+    }
   }
 
   #onTwilioMessage(e: MessageEvent): void {
@@ -504,7 +529,11 @@ export class CallRunner {
         );
         return;
       case "none":
-        closeTwilio(1000, "call ended");
+        // Twilio sent `stop` and closes the socket itself. Closing first while it still sends
+        // makes Deno drop the connection (the peer sees a reset, not a close): wait for it.
+        if (this.#twilio.readyState === OPEN) {
+          this.#closeTimer = setTimeout(() => closeTwilio(1000, "call ended"), STOP_CLOSE_MS);
+        }
         return;
     }
   }

@@ -28,12 +28,14 @@ import { type CallParts, callStats, createCallParts } from "./call_parts.ts";
 import type { CallCommand, CallInput, TimerName } from "./call_types.ts";
 import type { ConversationLog } from "./conversation_log.ts";
 import { parseUsage } from "./conversation_log.ts";
+import { classifyAnsweredBy } from "./answering_machine.ts";
 import { bargeIn } from "./barge_in.ts";
 import { SessionHandover } from "./session_handover.ts";
 import type { LiveSession, SessionState } from "./session_lifecycle.ts";
 import type { EndingState } from "./call_ending.ts";
 import { ToolCalls } from "./tool_calls.ts";
 import { WrapUp } from "./wrap_up.ts";
+import { CallerKeys } from "./caller_keys.ts";
 
 export type { CallCoreOptions, CallStats } from "./call_core_options.ts";
 export { base64ByteLength } from "./assistant_audio.ts";
@@ -66,6 +68,9 @@ export class CallCore {
   #tools: ToolCalls;
   #callSid: string | undefined;
   #greetingPending: boolean;
+  /** An outbound call listening until the answering-machine result. */
+  #awaitingAnswer: boolean;
+  #keys: CallerKeys;
   /** When the caller last spoke or the assistant's audio is expected to end (ms). */
   #quietSince = 0;
 
@@ -73,6 +78,8 @@ export class CallCore {
   constructor(options: CallCoreOptions) {
     const p = this.#p = createCallParts(options);
     this.#greetingPending = p.options.greeting !== undefined;
+    this.#awaitingAnswer = p.options.awaitAnswer !== undefined;
+    this.#keys = new CallerKeys(p, (options) => this.#requestResponse(options));
     this.#wrapUp = new WrapUp(p, {
       requestResponse: (options) => this.#requestResponse(options),
       flushResponse: () => this.#flushResponse(),
@@ -177,6 +184,9 @@ export class CallCore {
       case "timer":
         this.#onTimer(input.name);
         break;
+      case "answered_by":
+        this.#onAnsweredBy(input.answeredBy);
+        break;
       case "tool_result":
         this.#tools.finished(input.callId, input.output);
         break;
@@ -240,7 +250,7 @@ export class CallCore {
         this.#onMark(message.name);
         return;
       case "dtmf":
-        this.#p.out.log("info", "Caller pressed a key.", { digit: message.digit });
+        this.#keys.press(message.digit, this.#awaitingAnswer);
         return;
       case "stop":
         this.#wrapUp.finish("caller_hung_up", "Twilio sent stop.", "none");
@@ -270,12 +280,16 @@ export class CallCore {
     }
     this.#p.audio.attach(message.streamSid, this.#p.now);
     this.#handover.startWaiting();
+    if (this.#awaitingAnswer) {
+      this.#p.out.setTimer("answer_wait", this.#p.options.awaitAnswer?.timeoutMs ?? 10_000);
+    }
     this.#maybeGreet();
   }
 
   #onCallerAudio(payload: string): void {
     this.#p.counts.framesIn++;
     if (this.#p.ending.ending) return; // the farewell may not be interrupted
+    if (this.#awaitingAnswer) return; // a voicemail greeting must not get an answer
     const session = this.#p.sessions.live();
     if (session === undefined) this.#p.turn.queue(payload);
     else this.#handover.sendCallerAudio(session, payload);
@@ -294,10 +308,25 @@ export class CallCore {
     this.#wrapUp.onMark(name);
   }
 
+  /** Twilio's answering-machine detection answered (outbound calls). */
+  #onAnsweredBy(answeredBy: string): void {
+    if (!this.#awaitingAnswer) return; // inbound, or a late second result
+    this.#awaitingAnswer = false;
+    this.#p.out.cancelTimer("answer_wait");
+    const result = answeredBy.slice(0, 40);
+    const kind = classifyAnsweredBy(result);
+    this.#p.out.log("info", "Answering-machine detection: {answeredBy}.", {
+      answeredBy: result,
+      kind,
+    });
+    if (kind === "person") this.#maybeGreet();
+    else this.#wrapUp.answeringMachine(result, kind);
+  }
+
   // ---- OpenAI -------------------------------------------------------------
 
   #maybeGreet(): void {
-    if (!this.#greetingPending || this.#p.streamSid === undefined) return;
+    if (!this.#greetingPending || this.#p.streamSid === undefined || this.#awaitingAnswer) return;
     if (this.#p.sessions.live() === undefined) return;
     this.#greetingPending = false;
     this.#requestResponse({
@@ -431,61 +460,17 @@ export class CallCore {
   // ---- timers -------------------------------------------------------------
 
   #onTimer(name: TimerName): void {
-    const p = this.#p;
+    if (this.#wrapUp.onTimer(name, this.#quietSince) || this.#handover.onTimer(name)) return;
     switch (name) {
-      case "openai_connect":
-        if (p.sessions.live() !== undefined) return;
-        p.out.observe({ kind: "openai_connect", ok: false });
-        p.out.log(
-          "error",
-          "OpenAI Realtime did not answer in time; ending the call with an apology.",
-          { timeoutMs: p.options.openaiConnectTimeoutMs },
-        );
-        this.#wrapUp.finish("openai_error", "OpenAI connect timeout.", "close_stream");
+      case "keypad":
+        this.#keys.send();
         return;
-      case "end_call_watchdog":
-        p.out.log("warning", "Farewell audio did not start in time; hanging up anyway.", {
-          watchdogMs: p.options.endCallWatchdogMs,
-        });
-        this.#wrapUp.finishEnding("end_call watchdog.");
+      case "answer_wait":
+        this.#p.out.log("info", "No answering-machine result in time; greeting the callee.");
+        this.#onAnsweredBy("unknown");
         return;
-      case "farewell_playback":
-        p.out.log("warning", "Twilio did not confirm the end of the farewell; hanging up.");
-        this.#wrapUp.finishEnding("Farewell playback timeout.");
-        return;
-      case "end_call_grace":
-        this.#wrapUp.finishEnding(p.ending.current?.reason ?? "The assistant ended the call.");
-        return;
-      case "start_timeout":
-        if (p.streamSid !== undefined) return;
-        p.out.log("warning", "Twilio sent no start message in time; closing the stream.", {
-          timeoutMs: p.options.startTimeoutMs,
-        });
-        this.#wrapUp.finish("refused", "No start message.", "close_stream", {
-          code: 1008,
-          reason: "no start message",
-        });
-        return;
-      case "max_duration":
-        this.#wrapUp.timeLimit();
-        return;
-      case "caller_idle":
-        this.#wrapUp.idleCheck(this.#quietSince);
-        return;
-      case "session_renew":
-        this.#handover.startRenewal();
-        return;
-      case "session_switch_wait":
-        this.#handover.onSwitchWait();
-        return;
-      case "reconnect_retry":
-        this.#handover.attemptReconnect();
-        return;
-      case "reconnect_deadline":
-        this.#handover.reconnectDeadline();
-        return;
-      case "waiting_sound":
-        this.#handover.waitingTick();
+      case "tool_filler":
+        this.#tools.fillerDue();
         return;
     }
   }

@@ -16,6 +16,8 @@
  */
 import type { ClientEvent } from "../openai/client_events.ts";
 import { type CallPrompts, callPrompts } from "../prompts.ts";
+import type { AnswerWaitOptions } from "./answering_machine.ts";
+import type { KeypadOptions } from "./caller_keys.ts";
 
 /** Options of the call core. */
 export interface CallCoreOptions {
@@ -80,12 +82,28 @@ export interface CallCoreOptions {
   waitingSound?: readonly string[];
   /** Ms without a session before the waiting sound starts. Default 1000. */
   waitingSoundAfterMs?: number;
+  /** How the caller's keypad tones are gathered for the model. */
+  keypad?: KeypadOptions;
+  /**
+   * An outbound call: listen until Twilio's answering-machine result
+   * (`answered_by` input), then greet a person or leave the voicemail.
+   */
+  awaitAnswer?: AnswerWaitOptions;
+  /**
+   * Ms a custom tool may run in silence before the model says a short filler
+   * (an out-of-band response, see `prompts.toolFiller`); 0: never. Default 1000.
+   */
+  toolFillerAfterMs?: number;
 }
 
 /** {@link CallCoreOptions} with every default applied. */
 export type ResolvedCoreOptions =
-  & Required<Omit<CallCoreOptions, "greeting" | "prompts">>
-  & { greeting: string | undefined; prompts: CallPrompts };
+  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer">>
+  & {
+    greeting: string | undefined;
+    prompts: CallPrompts;
+    awaitAnswer: AnswerWaitOptions | undefined;
+  };
 
 /** Applies the defaults of {@link CallCoreOptions}. */
 export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOptions {
@@ -116,6 +134,9 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     reconnectWindowMs: options.reconnectWindowMs ?? 5000,
     waitingSound: options.waitingSound ?? [],
     waitingSoundAfterMs: options.waitingSoundAfterMs ?? 1000,
+    keypad: options.keypad ?? {},
+    awaitAnswer: options.awaitAnswer,
+    toolFillerAfterMs: options.toolFillerAfterMs ?? 1000,
   };
 }
 

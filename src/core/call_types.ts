@@ -31,7 +31,13 @@ export type TimerName =
   /** The reconnect window is over: apologize and end the call. */
   | "reconnect_deadline"
   /** No session yet (or again): play the next bit of the waiting sound. */
-  | "waiting_sound";
+  | "waiting_sound"
+  /** No key for a while: the keys pressed so far go to the model. */
+  | "keypad"
+  /** No answering-machine result in time: treat the callee as a person. */
+  | "answer_wait"
+  /** A tool has run for a while: the caller hears a short filler. */
+  | "tool_filler";
 
 /** How a call ended. */
 export type CallOutcome =
@@ -44,7 +50,11 @@ export type CallOutcome =
   /** The server shut down (drain) and said goodbye. */
   | "drained"
   /** The assistant handed the call to a person (`transfer_call`, `<Dial>` after the stream). */
-  | "transferred";
+  | "transferred"
+  /** An outbound call reached a voicemail and left the message. */
+  | "voicemail"
+  /** An outbound call reached a machine or a fax and hung up without a message. */
+  | "machine";
 
 /** Something that happened to the call. */
 export type CallInput =
@@ -75,6 +85,12 @@ export type CallInput =
    */
   | { type: "drain"; immediate?: boolean }
   | { type: "timer"; name: TimerName }
+  /**
+   * Twilio's answering-machine detection result for an outbound call
+   * (`AnsweredBy`: human, machine_end_beep, machine_end_silence,
+   * machine_end_other, fax, unknown).
+   */
+  | { type: "answered_by"; answeredBy: string }
   /** A custom tool finished (its output, or an error object). */
   | { type: "tool_result"; callId: string; output: unknown }
   /** The adapter refuses the stream (bad token, oversized or binary frames, a flood). */

@@ -108,6 +108,22 @@ export class Responses {
   }
 
   /**
+   * An out-of-band response (e.g. a filler while a tool runs) may go now even
+   * though tool outputs are pending: the event, or undefined when a response
+   * is in flight. The next regular response waits until it is done.
+   */
+  outOfBand(options: ResponseOptions): ClientEvent | undefined {
+    if (this.inFlight) return undefined;
+    this.#requested = true;
+    return responseCreate({ ...options, conversation: "none" });
+  }
+
+  /** Whether a custom tool is running. */
+  get toolsRunning(): boolean {
+    return this.#tools.size > 0;
+  }
+
+  /**
    * OpenAI refused our last `response.create` because a response it created
    * itself is active: ask again after that one.
    */

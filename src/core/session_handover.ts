@@ -29,7 +29,7 @@
  */
 import { appendAudio } from "../openai/client_events.ts";
 import type { CallParts } from "./call_parts.ts";
-import type { CallInput, CallOutcome } from "./call_types.ts";
+import type { CallInput, CallOutcome, TimerName } from "./call_types.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
 import { buildReplayEvents, MAX_RECONNECT_ATTEMPTS, reconnectDelayMs } from "./session_replay.ts";
 
@@ -65,6 +65,40 @@ export class SessionHandover {
   constructor(parts: CallParts, hooks: HandoverHooks) {
     this.#p = parts;
     this.#hooks = hooks;
+  }
+
+  /** Handles the session timers; false for a timer that is not about sessions. */
+  onTimer(name: TimerName): boolean {
+    const p = this.#p;
+    switch (name) {
+      case "openai_connect":
+        if (p.sessions.live() !== undefined) return true;
+        p.out.observe({ kind: "openai_connect", ok: false });
+        p.out.log(
+          "error",
+          "OpenAI Realtime did not answer in time; ending the call with an apology.",
+          { timeoutMs: p.options.openaiConnectTimeoutMs },
+        );
+        this.#hooks.finish("openai_error", "OpenAI connect timeout.", "close_stream");
+        return true;
+      case "session_renew":
+        this.startRenewal();
+        return true;
+      case "session_switch_wait":
+        this.onSwitchWait();
+        return true;
+      case "reconnect_retry":
+        this.attemptReconnect();
+        return true;
+      case "reconnect_deadline":
+        this.reconnectDeadline();
+        return true;
+      case "waiting_sound":
+        this.waitingTick();
+        return true;
+      default:
+        return false;
+    }
   }
 
   /** Sends one caller frame to `session`, as part of the turn in progress. */
@@ -121,6 +155,7 @@ export class SessionHandover {
         });
       }
       this.#hooks.maybeGreet();
+      this.#hooks.flushResponse(); // e.g. a voicemail message asked for before the session was there
     } else if (opened === "pending") {
       p.out.toOpenAI(p.sessions.pendingLive() as LiveSession, p.options.sessionUpdate);
       if (p.sessions.state.name === "reconnecting") this.switchSession("reconnect");

@@ -74,13 +74,37 @@ export class ToolCalls {
       this.#hooks.requestResponse({});
       return;
     }
+    const first = !p.responses.toolsRunning;
     p.responses.toolStarted(callId);
     p.out.runTool(callId, name, args);
+    if (first && p.options.toolFillerAfterMs > 0) {
+      p.out.setTimer("tool_filler", p.options.toolFillerAfterMs);
+    }
+  }
+
+  /**
+   * A tool has run for a while: unless something is playing or being said
+   * (a preamble of the model's own), the model says a short filler, out of
+   * band, so the caller never waits in silence.
+   */
+  fillerDue(): void {
+    const p = this.#p;
+    const session = p.sessions.live();
+    if (session === undefined || !p.responses.toolsRunning || p.ending.ending) return;
+    if (p.audio.busy(p.now)) return;
+    const event = p.responses.outOfBand({
+      instructions: p.options.prompts.toolFiller,
+      toolChoice: "none",
+    });
+    if (event === undefined) return;
+    p.out.log("info", "A tool is taking a while; the assistant tells the caller to hold on.");
+    p.out.toOpenAI(session, event);
   }
 
   /** A custom tool finished with `output` (a result or an error object). */
   finished(callId: string, output: unknown): void {
     if (!this.#p.responses.toolFinished(callId)) return;
+    if (!this.#p.responses.toolsRunning) this.#p.out.cancelTimer("tool_filler");
     this.#output(callId, output);
     if (!this.#p.ending.ending) this.#hooks.requestResponse({});
     else this.#hooks.flushResponse(); // a farewell may wait for this output

@@ -27,7 +27,7 @@
 import { clearInput, type ResponseOptions } from "../openai/client_events.ts";
 import type { Ending } from "./call_ending.ts";
 import { type CallParts, callStats } from "./call_parts.ts";
-import type { CallOutcome } from "./call_types.ts";
+import type { CallOutcome, TimerName } from "./call_types.ts";
 
 /** What the wrap-up needs from the rest of the core. */
 export interface WrapUpHooks {
@@ -173,6 +173,27 @@ export class WrapUp {
     });
   }
 
+  /**
+   * An outbound call reached a machine: leave the voicemail message once (the
+   * farewell path: said, played, then hung up), or hang up when there is no
+   * message (or a fax answered).
+   */
+  answeringMachine(answeredBy: string, kind: "machine" | "fax"): void {
+    const p = this.#p;
+    const message = p.options.awaitAnswer?.voicemail;
+    if (kind === "machine" && message !== undefined && message !== "") {
+      p.out.log("info", "A voicemail answered; the assistant leaves the message.", { answeredBy });
+      this.begin({
+        instructions: p.options.prompts.voicemail(message),
+        reason: "Left a voicemail message.",
+        outcome: "voicemail",
+      });
+      return;
+    }
+    p.out.log("info", "A machine answered; hanging up without a message.", { answeredBy });
+    this.finish("machine", `Answered by ${answeredBy}.`, "hang_up");
+  }
+
   /** A peer stopped reading: end the call rather than buffer without bound. */
   peerStalled(peer: "twilio" | "openai", bufferedBytes: number): void {
     const out = this.#p.out;
@@ -192,6 +213,47 @@ export class WrapUp {
       );
       const reason = `OpenAI socket stalled (${bufferedBytes} bytes buffered).`;
       this.finish("openai_error", reason, "close_stream");
+    }
+  }
+
+  /**
+   * Handles the ending's timers (watchdog, play-out, grace, start, time limit,
+   * idle caller); false for a timer that is not the ending's.
+   */
+  onTimer(name: TimerName, quietSince: number): boolean {
+    const p = this.#p;
+    switch (name) {
+      case "end_call_watchdog":
+        p.out.log("warning", "Farewell audio did not start in time; hanging up anyway.", {
+          watchdogMs: p.options.endCallWatchdogMs,
+        });
+        this.finishEnding("end_call watchdog.");
+        return true;
+      case "farewell_playback":
+        p.out.log("warning", "Twilio did not confirm the end of the farewell; hanging up.");
+        this.finishEnding("Farewell playback timeout.");
+        return true;
+      case "end_call_grace":
+        this.finishEnding(p.ending.current?.reason ?? "The assistant ended the call.");
+        return true;
+      case "start_timeout":
+        if (p.streamSid !== undefined) return true;
+        p.out.log("warning", "Twilio sent no start message in time; closing the stream.", {
+          timeoutMs: p.options.startTimeoutMs,
+        });
+        this.finish("refused", "No start message.", "close_stream", {
+          code: 1008,
+          reason: "no start message",
+        });
+        return true;
+      case "max_duration":
+        this.timeLimit();
+        return true;
+      case "caller_idle":
+        this.idleCheck(quietSince);
+        return true;
+      default:
+        return false;
     }
   }
 

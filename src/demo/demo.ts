@@ -10,7 +10,12 @@
 import { ConfigError, parseConfig } from "../config.ts";
 import { loadEnvFile } from "../env_file.ts";
 import { configureLogging, getBridgeLogger } from "../logging.ts";
-import { type RunningServer, startServer, type StartServerOptions } from "../server.ts";
+import {
+  PortInUseError,
+  type RunningServer,
+  startServer,
+  type StartServerOptions,
+} from "../server.ts";
 import { StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime.ts";
 
 /** The key the demo gives the bridge: the stand-in ignores it. */
@@ -61,6 +66,7 @@ export function demoEnv(
  * ```
  *
  * @throws {ConfigError} when the environment has invalid values.
+ * @throws {PortInUseError} when the port is taken.
  */
 export function startDemo(options: StartDemoOptions = {}): RunningDemo {
   const standin = StandinRealtime.start(options.standin);
@@ -100,22 +106,30 @@ async function main(): Promise<number> {
   }
   await configureLogging({ level: config.logLevel, format: config.logFormat, secrets: [] });
   const log = getBridgeLogger("demo");
-  const demo = startDemo({
-    env,
-    standin: {
-      silenceTimeoutMs: Number.isFinite(silence) && silence > 0 ? silence * 1000 : 20_000,
-    },
-    server: {
-      onListen: ({ hostname, port }) => {
-        const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
-        log.info(
-          "Offline demo on {hostname}:{port}: open http://{host}:{port} and press Call. " +
-            "The stand-in repeats what you say and hangs up after {silence} s of silence.",
-          { hostname, port, host, silence },
-        );
+  for (const warning of config.warnings) log.warn(warning);
+  let demo: RunningDemo;
+  try {
+    demo = startDemo({
+      env,
+      standin: {
+        silenceTimeoutMs: Number.isFinite(silence) && silence > 0 ? silence * 1000 : 20_000,
       },
-    },
-  });
+      server: {
+        onListen: ({ hostname, port }) => {
+          const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
+          log.info(
+            "Offline demo on {hostname}:{port}: open http://{host}:{port} and press Call. " +
+              "The stand-in repeats what you say and hangs up after {silence} s of silence.",
+            { hostname, port, host, silence },
+          );
+        },
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof PortInUseError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -16,7 +16,9 @@
  *   nothing for a while (counted on the caller's audio clock).
  *
  * Everything it sends is a valid GA server event (the tests check that
- * against the published schema).
+ * against the published schema). The server behaviour it shares with the
+ * tests' fake (session, conversation, truncation, response event sequences)
+ * is the Realtime server kit in `src/protocol/`.
  *
  * @example
  * ```ts ignore
@@ -29,8 +31,10 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { gaSessionDefaults } from "../openai/session_defaults.ts";
-import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { realtimeId as id } from "../protocol/realtime_ids.ts";
+import type { ServerEvent } from "../protocol/realtime_response.ts";
+import { ResponseScript } from "../protocol/realtime_response_script.ts";
+import { errorEvent, RealtimeServerSession } from "../protocol/realtime_server_session.ts";
 import { encodeMulaw, mulawRms } from "../softphone/mulaw.js";
 
 /** A server event as sent (plain JSON). */
@@ -75,14 +79,6 @@ export interface StandinStats {
 
 const FRAME_BYTES = 160; // 20 ms of 8 kHz μ-law
 const MS_PER_BYTE = 1 / 8;
-
-let seq = 0;
-function id(prefix: string): string {
-  seq++;
-  return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 14)}${
-    seq.toString(36).padStart(6, "0")
-  }`;
-}
 
 /** μ-law tones: each note is [frequency Hz (0 = silence), ms]. */
 export function tonePattern(notes: ReadonlyArray<readonly [number, number]>, level = 0.25) {
@@ -195,14 +191,14 @@ interface SessionContext {
   log: Logger;
 }
 
-/** One Realtime session: VAD, turns, responses. */
+/** The stand-in reports no input tokens: it has no model reading a prompt. */
+const NO_INPUT_USAGE = { text_tokens: 0, audio_tokens: 0, cached_tokens: 0 };
+
+/** One Realtime session: VAD, turns, responses (the rest is the kit's). */
 class StandinSession {
   #socket: WebSocket;
   #ctx: SessionContext;
-  #session: Record<string, unknown>;
-  #lastItemId: string | null = null;
-  /** Audio sent per assistant item, in bytes. */
-  #itemAudio = new Map<string, number>();
+  #kit: RealtimeServerSession;
   #pending = new Uint8Array(0);
   #inputMs = 0;
   #speaking = false;
@@ -219,11 +215,13 @@ class StandinSession {
   constructor(socket: WebSocket, model: string, ctx: SessionContext) {
     this.#socket = socket;
     this.#ctx = ctx;
-    this.#session = defaultSession(model);
-    socket.addEventListener(
-      "open",
-      () => this.#send({ type: "session.created", session: this.#session }),
-    );
+    this.#kit = new RealtimeServerSession({
+      model,
+      instructions: "You are the offline demo stand-in.",
+      conversationId: "conv_standin",
+      inputUsage: NO_INPUT_USAGE,
+    });
+    socket.addEventListener("open", () => this.#send([this.#kit.created()]));
     socket.addEventListener("message", (e) => {
       try {
         this.#onMessage(e.data);
@@ -238,76 +236,54 @@ class StandinSession {
 
   get #turnSilenceMs(): number {
     if (this.#ctx.options.turnSilenceMs !== undefined) return this.#ctx.options.turnSilenceMs;
-    const audio = this.#session.audio as { input?: { turn_detection?: unknown } } | undefined;
+    const audio = this.#kit.config.audio as { input?: { turn_detection?: unknown } } | undefined;
     const td = audio?.input?.turn_detection as { silence_duration_ms?: unknown } | undefined;
     return typeof td?.silence_duration_ms === "number" ? td.silence_duration_ms : 500;
   }
 
-  #send(event: { type: string; [key: string]: unknown }): void {
-    if (this.#socket.readyState !== WebSocket.OPEN) return;
-    const { type, ...rest } = event;
-    const full: StandinEvent = { type, event_id: id("event"), ...rest };
-    this.#ctx.options.onEvent?.(full);
-    this.#socket.send(JSON.stringify(full));
-  }
-
-  #error(code: string, message: string, param: string | null, eventId: string | null): void {
-    this.#send({
-      type: "error",
-      error: { type: "invalid_request_error", code, message, param, event_id: eventId },
-    });
+  #send(events: ServerEvent[]): void {
+    for (const event of events) {
+      if (this.#socket.readyState !== WebSocket.OPEN) return;
+      const { type, ...rest } = event;
+      const full: StandinEvent = { type, event_id: id("event"), ...rest };
+      this.#ctx.options.onEvent?.(full);
+      this.#socket.send(JSON.stringify(full));
+    }
   }
 
   #onMessage(data: unknown): void {
     if (typeof data !== "string") {
-      this.#error("invalid_event", "Expected a JSON text frame.", null, null);
+      this.#send([errorEvent("invalid_event", "Expected a JSON text frame.")]);
       return;
     }
     let event: Record<string, unknown>;
     try {
       event = JSON.parse(data);
     } catch {
-      this.#error("invalid_event", "The event is not valid JSON.", null, null);
+      this.#send([errorEvent("invalid_event", "The event is not valid JSON.")]);
       return;
     }
-    const eventId = typeof event.event_id === "string" ? event.event_id : null;
-    switch (event.type) {
-      case "session.update":
-        this.#session = mergeSession(this.#session, event.session);
-        this.#send({ type: "session.updated", session: this.#session });
+    const result = this.#kit.handle(event);
+    this.#send(result.events);
+    const { stats } = this.#ctx;
+    const outcome = result.outcome;
+    switch (outcome.kind) {
+      case "audio_appended":
+        this.#onAudio(outcome.bytes);
         return;
-      case "input_audio_buffer.append": {
-        const bytes = typeof event.audio === "string" ? decodeBase64(event.audio) : undefined;
-        if (bytes === undefined) {
-          this.#error("invalid_value", "Invalid 'audio'. Expected base64.", "audio", eventId);
-          return;
-        }
-        this.#onAudio(bytes);
-        return;
-      }
-      case "input_audio_buffer.clear":
+      case "audio_cleared":
         this.#resetVad();
-        this.#send({ type: "input_audio_buffer.cleared" });
         return;
-      case "conversation.item.create": {
-        const item = {
-          ...(event.item as Record<string, unknown>),
-          id: (event.item as { id?: string })?.id ?? id("item"),
-          object: "realtime.item",
-          status: "completed",
-        };
-        const previous = this.#lastItemId;
-        this.#lastItemId = item.id;
-        this.#send({ type: "conversation.item.added", previous_item_id: previous, item });
-        this.#send({ type: "conversation.item.done", previous_item_id: previous, item });
+      case "truncated":
+        stats.truncates++;
         return;
-      }
-      case "conversation.item.truncate":
-        this.#truncate(event, eventId);
+      case "truncate_rejected":
+        stats.rejectedTruncates++;
         return;
-      case "response.create": {
-        const response = (event.response ?? {}) as { instructions?: unknown };
-        const instructions = typeof response.instructions === "string" ? response.instructions : "";
+      case "response_requested": {
+        const instructions = typeof outcome.response.instructions === "string"
+          ? outcome.response.instructions
+          : "";
         if (/goodbye|ending the call/i.test(instructions)) {
           this.#respond(FAREWELL_TONES, "Goodbye! (the offline demo plays a falling chime)");
         } else if (/greet/i.test(instructions) || this.#lastTurn === undefined) {
@@ -320,16 +296,8 @@ class StandinSession {
         }
         return;
       }
-      case "response.cancel":
-        // Responses are sent in one burst, so none is ever still in progress.
-        this.#error(
-          "response_cancel_not_active",
-          "Cancellation failed: no active response found.",
-          null,
-          eventId,
-        );
-        return;
       default:
+        // Responses are sent in one burst, so `response.cancel` finds none in progress.
         return;
     }
   }
@@ -370,11 +338,7 @@ class StandinSession {
         this.#prefix = [];
         stats.speechStarted++;
         this.#lastActivityMs = this.#inputMs;
-        this.#send({
-          type: "input_audio_buffer.speech_started",
-          audio_start_ms: Math.floor(this.#speechStartMs),
-          item_id: this.#speechItemId,
-        });
+        this.#send(this.#kit.speechStarted(this.#speechStartMs, this.#speechItemId));
       } else if (
         !this.#ending &&
         this.#inputMs - this.#lastActivityMs >= (options.silenceTimeoutMs ?? 15_000)
@@ -405,18 +369,6 @@ class StandinSession {
     const speechMs = audioEndMs - this.#speechStartMs;
     stats.turns++;
     stats.heardSpeechMs += speechMs;
-    this.#send({
-      type: "input_audio_buffer.speech_stopped",
-      audio_end_ms: audioEndMs,
-      item_id: itemId,
-    });
-    const previous = this.#lastItemId;
-    this.#lastItemId = itemId;
-    this.#send({
-      type: "input_audio_buffer.committed",
-      previous_item_id: previous,
-      item_id: itemId,
-    });
     const item = {
       id: itemId,
       object: "realtime.item",
@@ -425,8 +377,13 @@ class StandinSession {
       role: "user",
       content: [{ type: "input_audio", transcript: null }],
     };
-    this.#send({ type: "conversation.item.added", previous_item_id: previous, item });
-    this.#send({ type: "conversation.item.done", previous_item_id: previous, item });
+    const previous = this.#kit.conversation.add(item);
+    this.#send([
+      { type: "input_audio_buffer.speech_stopped", audio_end_ms: audioEndMs, item_id: itemId },
+      { type: "input_audio_buffer.committed", previous_item_id: previous, item_id: itemId },
+      { type: "conversation.item.added", previous_item_id: previous, item },
+      { type: "conversation.item.done", previous_item_id: previous, item },
+    ]);
     log.info("Stand-in heard {speechMs} ms of speech; playing it back.", { speechMs });
     this.#lastTurn = echo;
     // Like server_vad with create_response: answer the turn at once.
@@ -434,40 +391,12 @@ class StandinSession {
   }
 
   #respond(audio: Uint8Array, transcript: string): void {
-    const { stats } = this.#ctx;
-    stats.responses++;
-    const responseId = id("resp");
-    const itemId = id("item");
-    const base = { response_id: responseId, item_id: itemId, output_index: 0, content_index: 0 };
-    const item: Record<string, unknown> = {
-      id: itemId,
-      object: "realtime.item",
-      type: "message",
-      status: "in_progress",
-      role: "assistant",
-      content: [],
-    };
-    const previous = this.#openOutputItem(responseId, item);
-    this.#send({
-      type: "response.content_part.added",
-      ...base,
-      part: { type: "audio", transcript: "" },
+    this.#ctx.stats.responses++;
+    const script = new ResponseScript(this.#kit.beginResponse(), {
+      items: [{ audio, transcript }],
+      bytesPerMs: 8,
     });
-    for (let offset = 0; offset < audio.length; offset += 800) {
-      const chunk = audio.subarray(offset, Math.min(audio.length, offset + 800));
-      this.#itemAudio.set(itemId, (this.#itemAudio.get(itemId) ?? 0) + chunk.length);
-      this.#send({ type: "response.output_audio.delta", ...base, delta: encodeBase64(chunk) });
-    }
-    this.#send({ type: "response.output_audio_transcript.delta", ...base, delta: transcript });
-    this.#send({ type: "response.output_audio.done", ...base });
-    this.#send({ type: "response.output_audio_transcript.done", ...base, transcript });
-    this.#send({
-      type: "response.content_part.done",
-      ...base,
-      part: { type: "audio", transcript },
-    });
-    item.content = [{ type: "output_audio", transcript }];
-    this.#closeOutputItem(responseId, item, previous, audio.length);
+    this.#send(script.runToEnd());
     // The caller hears this until about now + its length (on the caller's audio clock).
     this.#lastActivityMs = Math.max(
       this.#lastActivityMs,
@@ -481,145 +410,15 @@ class StandinSession {
     stats.endCalls++;
     stats.responses++;
     log.info("Stand-in: the caller has been silent; calling end_call.");
-    const responseId = id("resp");
-    const itemId = id("item");
-    const callId = id("call");
-    const args = JSON.stringify({ reason: "The caller said nothing for a while." });
-    const item: Record<string, unknown> = {
-      id: itemId,
-      object: "realtime.item",
-      type: "function_call",
-      status: "in_progress",
-      name: "end_call",
-      call_id: callId,
-      arguments: "",
-    };
-    const previous = this.#openOutputItem(responseId, item);
-    const base = { response_id: responseId, item_id: itemId, output_index: 0, call_id: callId };
-    this.#send({ type: "response.function_call_arguments.delta", ...base, delta: args });
-    this.#send({
-      type: "response.function_call_arguments.done",
-      ...base,
-      name: "end_call",
-      arguments: args,
-    });
-    item.arguments = args;
-    this.#closeOutputItem(responseId, item, previous);
-  }
-
-  /**
-   * Starts a one-item response: `response.created`, then the item as added to
-   * the response and to the conversation. Returns the previous item's id.
-   */
-  #openOutputItem(responseId: string, item: Record<string, unknown>): string | null {
-    this.#send({
-      type: "response.created",
-      response: this.#responseObject(responseId, "in_progress", []),
-    });
-    const previous = this.#lastItemId;
-    this.#lastItemId = String(item.id);
-    this.#send({
-      type: "response.output_item.added",
-      response_id: responseId,
-      output_index: 0,
-      item: { ...item },
-    });
-    this.#send({ type: "conversation.item.added", previous_item_id: previous, item: { ...item } });
-    return previous;
-  }
-
-  /** Completes the item and its response (`audioBytes` for the usage of audio replies). */
-  #closeOutputItem(
-    responseId: string,
-    item: Record<string, unknown>,
-    previous: string | null,
-    audioBytes?: number,
-  ): void {
-    item.status = "completed";
-    this.#send({
-      type: "response.output_item.done",
-      response_id: responseId,
-      output_index: 0,
-      item: { ...item },
-    });
-    this.#send({ type: "conversation.item.done", previous_item_id: previous, item: { ...item } });
-    this.#send({
-      type: "response.done",
-      response: this.#responseObject(responseId, "completed", [item], audioBytes),
-    });
-  }
-
-  #truncate(event: Record<string, unknown>, eventId: string | null): void {
-    const { stats } = this.#ctx;
-    const itemId = String(event.item_id ?? "");
-    const audioEndMs = Number(event.audio_end_ms);
-    const sent = this.#itemAudio.get(itemId);
-    let reason: string | undefined;
-    let param = "audio_end_ms";
-    if (sent === undefined) {
-      reason = `Item with item_id '${itemId}' not found.`;
-      param = "item_id";
-    } else if (event.content_index !== 0) {
-      reason = `Invalid content_index ${event.content_index}: only content part 0 has audio.`;
-      param = "content_index";
-    } else if (!Number.isInteger(audioEndMs) || audioEndMs < 0 || audioEndMs > sent / 8) {
-      reason = `Audio content of ${sent / 8}ms is already shorter than ${audioEndMs}ms`;
-    }
-    if (reason !== undefined) {
-      stats.rejectedTruncates++;
-      this.#error("invalid_value", reason, param, eventId);
-      return;
-    }
-    stats.truncates++;
-    this.#itemAudio.set(itemId, audioEndMs * 8);
-    this.#send({
-      type: "conversation.item.truncated",
-      item_id: itemId,
-      content_index: 0,
-      audio_end_ms: audioEndMs,
-    });
-  }
-
-  #responseObject(
-    responseId: string,
-    status: "in_progress" | "completed",
-    output: Record<string, unknown>[],
-    audioBytes = 0,
-  ): Record<string, unknown> {
-    const audioTokens = Math.ceil(audioBytes / 8 / 50);
-    const audio = this.#session.audio as { output?: { format?: unknown; voice?: unknown } };
-    return {
-      object: "realtime.response",
-      id: responseId,
-      status,
-      status_details: null,
-      output: output.map((item) => ({ ...item })),
-      conversation_id: "conv_standin",
-      output_modalities: ["audio"],
-      max_output_tokens: "inf",
-      audio: {
-        output: {
-          format: audio?.output?.format ?? { type: "audio/pcmu" },
-          voice: typeof audio?.output?.voice === "string" ? audio.output.voice : "alloy",
+    const script = new ResponseScript(this.#kit.beginResponse(), {
+      items: [{
+        functionCall: {
+          name: "end_call",
+          arguments: { reason: "The caller said nothing for a while." },
         },
-      },
-      usage: status === "completed"
-        ? {
-          total_tokens: audioTokens,
-          input_tokens: 0,
-          output_tokens: audioTokens,
-          input_token_details: {
-            text_tokens: 0,
-            audio_tokens: 0,
-            image_tokens: 0,
-            cached_tokens: 0,
-            cached_tokens_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0 },
-          },
-          output_token_details: { text_tokens: 0, audio_tokens: audioTokens },
-        }
-        : null,
-      metadata: null,
-    };
+      }],
+    });
+    this.#send(script.runToEnd());
   }
 }
 
@@ -631,33 +430,4 @@ function joinBytes(parts: Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return out;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Merges a `session.update` like the live API (session and audio levels field by field). */
-function mergeSession(base: Record<string, unknown>, patch: unknown): Record<string, unknown> {
-  const merge = (current: unknown, update: unknown, path: string): unknown => {
-    if (!isRecord(current) || !isRecord(update)) return structuredClone(update);
-    const out: Record<string, unknown> = { ...current };
-    for (const [key, value] of Object.entries(update)) {
-      const child = path === "" ? key : `${path}.${key}`;
-      out[key] = child === "audio" || child === "audio.input" || child === "audio.output"
-        ? merge(current[key], value, child)
-        : structuredClone(value);
-    }
-    return out;
-  };
-  return merge(base, patch, "") as Record<string, unknown>;
-}
-
-/** The `session` object of `session.created`: the GA defaults. */
-function defaultSession(model: string): Record<string, unknown> {
-  return gaSessionDefaults({
-    id: id("sess"),
-    model,
-    instructions: "You are the offline demo stand-in.",
-  });
 }

@@ -7,9 +7,11 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
+import { coreTimings, realtimeUrl, twilioCredentials } from "../config.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call_runner.ts";
 import { buildSessionUpdate } from "../openai/session_config.ts";
+import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
@@ -47,7 +49,7 @@ export interface AppOptions {
   config: Config;
   /** Opens the OpenAI socket. Default: native `WebSocket`. */
   openSocket?: SocketFactory;
-  /** Twilio REST hang-up. Default: from `config.twilio` when set. */
+  /** Twilio REST hang-up. Default: from the Twilio credentials of `config` when both are set. */
   hangUp?: HangUp;
   /** Custom tools besides `end_call`. */
   tools?: readonly ToolDefinition[];
@@ -67,6 +69,8 @@ export interface AppOptions {
   metrics?: MetricsEndpoint;
   /** Readiness for `GET /readyz`. Default: always ready. */
   isReady?: () => boolean;
+  /** Why the server is not ready, shown by `GET /readyz` when `isReady` is false. */
+  notReadyReason?: () => string | undefined;
   /**
    * Called once for every call attempt turned away: busy or draining at the
    * webhook, a refused signature, or a refused media-stream upgrade.
@@ -111,7 +115,11 @@ function xml(body: string): Response {
 
 /**
  * The public base URLs Twilio uses to reach this server: from `PUBLIC_URL`
- * when set, else from the request's `Host` and `X-Forwarded-Proto`.
+ * when set, else from the request's `Host` (and `X-Forwarded-Proto` for the
+ * webhook URLs). The media-stream URL is always `wss://`: Twilio only
+ * connects media streams over TLS, and a proxy that does not send
+ * `X-Forwarded-Proto` still terminates TLS in front of us. Twilio signs the
+ * upgrade with the `wss://` URL of the TwiML, so the check uses it too.
  * Returns undefined for a malformed Host.
  */
 export function publicBase(
@@ -119,7 +127,7 @@ export function publicBase(
   publicUrl: string | undefined,
 ): { http: string; ws: string } | undefined {
   if (publicUrl !== undefined) {
-    return { http: publicUrl, ws: publicUrl.replace(/^http/, "ws") };
+    return { http: publicUrl, ws: publicUrl.replace(/^https?:/, "wss:") };
   }
   const url = new URL(request.url);
   const host = request.headers.get("host") ?? url.host;
@@ -128,10 +136,7 @@ export function publicBase(
   const proto = forwarded === "https" || forwarded === "http"
     ? forwarded
     : url.protocol.replace(":", "");
-  return {
-    http: `${proto}://${host}`,
-    ws: `${proto === "https" ? "wss" : "ws"}://${host}`,
-  };
+  return { http: `${proto}://${host}`, ws: `wss://${host}` };
 }
 
 /** The form body, or undefined when it is larger than {@link MAX_WEBHOOK_BODY_BYTES}. */
@@ -160,12 +165,15 @@ export function createApp(options: AppOptions): App {
   const callLog = log.getChild("call");
   const calls = new Set<CallRunner>();
   const outcomes = new CallOutcomes();
+  const credentials = twilioCredentials(config);
   const hangUp = options.hangUp ??
-    (config.twilio !== undefined ? createTwilioHangUp(config.twilio) : undefined);
+    (credentials !== undefined
+      ? createTwilioHangUp({ ...credentials, baseUrl: config.twilioApiBaseUrl })
+      : undefined);
   const sessionUpdate = buildSessionUpdate(config, options.tools ?? []);
-  const openaiUrl = `${config.openaiRealtimeUrl}${
-    config.openaiRealtimeUrl.includes("?") ? "&" : "?"
-  }model=${encodeURIComponent(config.openaiModel)}`;
+  const openaiUrl = realtimeUrl(config);
+  // Read once at start-up (the configuration checked that the file is readable).
+  const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
   const softphone = config.softphone
@@ -314,14 +322,10 @@ export function createApp(options: AppOptions): App {
         sessionUpdate,
         greeting: config.greeting,
         interruptResponse: config.turnDetection.interruptResponse,
-        endCallGraceMs: config.endCallGraceSeconds * 1000,
-        endCallWatchdogMs: config.endCallWatchdogSeconds * 1000,
         showTimingMath: config.showTimingMath,
-        maxCallMs: config.maxCallSeconds * 1000,
-        callerIdleMs: config.callerIdleSeconds * 1000,
         transferEnabled: config.transferNumber !== undefined,
-        renewAfterMs: config.realtimeSessionRenewSeconds * 1000,
-        reconnectWindowMs: config.realtimeReconnectSeconds * 1000,
+        waitingSound,
+        ...coreTimings(config),
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => isSoftphone ? undefined : admission.admitStart(start),
@@ -389,7 +393,7 @@ export function createApp(options: AppOptions): App {
           // Not ready while draining, nor while OpenAI is known to be failing.
           return draining
             ? text("draining\n", 503, { "retry-after": "10" })
-            : readyz(options.isReady);
+            : readyz(options.isReady, options.notReadyReason);
         case ROUTES.metrics:
           return request.method === "GET"
             ? metricsResponse(request, options.metrics)

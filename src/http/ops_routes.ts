@@ -49,15 +49,30 @@ export function healthz(): Response {
   return plain("ok\n", 200);
 }
 
-/** `GET /readyz`: 200 when ready to take calls, else 503. */
-export function readyz(isReady: (() => boolean) | undefined): Response {
+/**
+ * `GET /readyz`: 200 when ready to take calls, else 503 with `reason` (when
+ * known) in the body, e.g. `not ready: OpenAI rejected the API key …`.
+ */
+export function readyz(
+  isReady: (() => boolean) | undefined,
+  reason?: () => string | undefined,
+): Response {
   let ready = true;
   try {
     ready = isReady?.() ?? true;
   } catch {
     ready = false;
   }
-  return ready ? plain("ready\n", 200) : plain("not ready\n", 503, { "retry-after": "10" });
+  if (ready) return plain("ready\n", 200);
+  let why: string | undefined;
+  try {
+    why = reason?.();
+  } catch {
+    why = undefined;
+  }
+  return plain(why === undefined ? "not ready\n" : `not ready: ${why}\n`, 503, {
+    "retry-after": "10",
+  });
 }
 
 /** `GET /metrics`: the metrics, or 401 without the right bearer token. */

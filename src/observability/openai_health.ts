@@ -1,7 +1,8 @@
 /**
  * Whether OpenAI's Realtime endpoint is known to be failing, from the recent
  * connection attempts of all calls. `/readyz` fails while it is, so a load
- * balancer can send calls elsewhere.
+ * balancer can send calls elsewhere. One upgrade refused with HTTP 401/403
+ * is enough: the key was rejected, and every call would fail the same way.
  *
  * @module
  */
@@ -29,6 +30,10 @@ export interface OpenAIHealthOptions {
  * if (!health.failing()) throw new Error("two failures in a row");
  * t = 2000;
  * if (health.failing()) throw new Error("recovers after the window");
+ * health.recordAuthFailure(401);
+ * if (health.problem() !== "OpenAI rejected the API key (HTTP 401); check OPENAI_API_KEY") {
+ *   throw new Error("one rejected key is enough, and says so");
+ * }
  * ```
  */
 export class OpenAIHealth {
@@ -37,6 +42,7 @@ export class OpenAIHealth {
   #now: () => number;
   #consecutiveFailures = 0;
   #lastFailureAt = -Infinity;
+  #authFailure: { status: number; at: number } | undefined;
 
   /** Starts healthy. */
   constructor(options: OpenAIHealthOptions = {}) {
@@ -49,15 +55,37 @@ export class OpenAIHealth {
   record(ok: boolean): void {
     if (ok) {
       this.#consecutiveFailures = 0;
+      this.#authFailure = undefined;
       return;
     }
     this.#consecutiveFailures++;
     this.#lastFailureAt = this.#now();
   }
 
-  /** True when the last attempts all failed and the latest failure is recent. */
+  /** OpenAI refused an upgrade with HTTP `status` (401/403): the API key was rejected. */
+  recordAuthFailure(status: number): void {
+    this.#authFailure = { status, at: this.#now() };
+  }
+
+  /**
+   * True when the API key was rejected recently (and no attempt succeeded
+   * since), or when the last attempts all failed and the latest is recent.
+   */
   failing(): boolean {
-    return this.#consecutiveFailures >= this.#failures &&
-      this.#now() - this.#lastFailureAt <= this.#windowMs;
+    return this.problem() !== undefined;
+  }
+
+  /** Why OpenAI counts as failing, for `/readyz`; undefined when it does not. */
+  problem(): string | undefined {
+    const now = this.#now();
+    if (this.#authFailure !== undefined && now - this.#authFailure.at <= this.#windowMs) {
+      return `OpenAI rejected the API key (HTTP ${this.#authFailure.status}); check OPENAI_API_KEY`;
+    }
+    if (
+      this.#consecutiveFailures >= this.#failures && now - this.#lastFailureAt <= this.#windowMs
+    ) {
+      return `the last ${this.#consecutiveFailures} OpenAI connection attempts failed`;
+    }
+    return undefined;
   }
 }

@@ -101,6 +101,9 @@ export class Operations implements AsyncDisposable {
       },
       relayed: () => {},
       finished: () => {},
+      openaiRefused: (failure) => {
+        if (failure.kind === "auth") this.health.recordAuthFailure(failure.status);
+      },
     };
     return combineObservers([
       this.metrics.observeCall(startedAt),
@@ -116,11 +119,15 @@ export class Operations implements AsyncDisposable {
   }
 
   /** The options to pass to `createApp`/`startServer`. */
-  appOptions(): Pick<AppOptions, "observeCall" | "metrics" | "isReady" | "onCallRejected"> {
+  appOptions(): Pick<
+    AppOptions,
+    "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected"
+  > {
     return {
       observeCall: (startedAt) => this.observeCall(startedAt),
       metrics: { render: () => this.metrics.render(), token: this.#config.metricsToken },
       isReady: () => this.isReady(),
+      notReadyReason: () => this.health.problem(),
       onCallRejected: () => this.metrics.callRejected(),
     };
   }

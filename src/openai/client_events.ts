@@ -24,6 +24,8 @@ export interface ResponseOptions {
   toolChoice?: "auto" | "none";
   /** Free-form metadata echoed back in `response.created`/`response.done`. */
   metadata?: Record<string, string>;
+  /** `"none"`: an out-of-band response, not added to the conversation. */
+  conversation?: "auto" | "none";
 }
 
 /** A conversation item the bridge creates (tool outputs and replayed turns). */
@@ -49,6 +51,7 @@ export type ClientEvent =
       instructions?: string;
       tool_choice?: "auto" | "none";
       metadata?: Record<string, string>;
+      conversation?: "auto" | "none";
     };
   };
 
@@ -86,9 +89,18 @@ export function responseCreate(options: ResponseOptions = {}): ClientEvent {
   if (options.instructions !== undefined) response.instructions = options.instructions;
   if (options.toolChoice !== undefined) response.tool_choice = options.toolChoice;
   if (options.metadata !== undefined) response.metadata = options.metadata;
+  if (options.conversation !== undefined) response.conversation = options.conversation;
   return Object.keys(response).length === 0
     ? { type: "response.create" }
     : { type: "response.create", response };
+}
+
+/** A user text message (e.g. the keys the caller pressed). */
+export function userText(text: string): ClientEvent {
+  return {
+    type: "conversation.item.create",
+    item: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+  };
 }
 
 /** `input_audio_buffer.clear` (drops caller audio not yet committed). */

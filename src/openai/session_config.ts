@@ -17,6 +17,7 @@ export type SessionSettings =
     | "noiseReduction"
     | "transcriptionModel"
   >
+  & Partial<Pick<Config, "reasoningEffort" | "truncation" | "parallelToolCalls">>
   & {
     /** When set, the session declares the `transfer_call` tool. */
     transferNumber?: string | undefined;
@@ -24,17 +25,20 @@ export type SessionSettings =
 
 /**
  * Builds the `session.update` event: μ-law in and out (no transcoding),
- * voice, instructions, turn detection and tools, in the GA shape.
+ * voice, instructions, turn detection and tools, in the GA shape. The
+ * optional features (`reasoning`, `truncation`, `parallel_tool_calls`) are
+ * sent only when set, so the model's defaults apply otherwise.
  *
  * @example
  * ```ts
  * import { buildSessionUpdate } from "./session_config.ts";
  * const event = buildSessionUpdate({
- *   openaiModel: "gpt-realtime", voice: "alloy", systemMessage: "Be brief.",
+ *   openaiModel: "gpt-realtime-2.1", voice: "alloy", systemMessage: "Be brief.",
  *   turnDetection: { type: "semantic_vad", eagerness: "auto", interruptResponse: true },
  *   noiseReduction: undefined, transcriptionModel: undefined,
  * });
  * if (event.session.audio.input.format.type !== "audio/pcmu") throw new Error();
+ * if ("reasoning" in event.session) throw new Error("not set, not sent");
  * ```
  */
 export function buildSessionUpdate(
@@ -80,6 +84,29 @@ export function buildSessionUpdate(
       },
       tools: toolDeclarations(tools, { transfer: settings.transferNumber !== undefined }),
       tool_choice: "auto",
+      ...optionalFeatures(settings),
     },
+  };
+}
+
+/** The GA `truncation` value of a `TRUNCATION` setting. */
+function truncationField(truncation: NonNullable<Config["truncation"]>) {
+  return typeof truncation === "number"
+    ? { type: "retention_ratio" as const, retention_ratio: truncation }
+    : truncation;
+}
+
+/** The session fields of the optional features that are set (and only those). */
+function optionalFeatures(settings: SessionSettings) {
+  return {
+    ...(settings.reasoningEffort !== undefined
+      ? { reasoning: { effort: settings.reasoningEffort } }
+      : {}),
+    ...(settings.truncation !== undefined
+      ? { truncation: truncationField(settings.truncation) }
+      : {}),
+    ...(settings.parallelToolCalls !== undefined
+      ? { parallel_tool_calls: settings.parallelToolCalls }
+      : {}),
   };
 }

@@ -42,7 +42,7 @@ export interface CallAdmissionOptions {
  * import assert from "node:assert/strict";
  * import { parseConfig } from "../config.ts";
  * import { securityWarnings } from "./call_admission.ts";
- * const config = parseConfig({ OPENAI_API_KEY: "sk-x", TWILIO_SIGNATURE_CHECK: "off" });
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdef", TWILIO_SIGNATURE_CHECK: "off" });
  * assert.match(securityWarnings(config)[0], /TWILIO_SIGNATURE_CHECK=off/);
  * ```
  */
@@ -69,7 +69,7 @@ export function securityWarnings(config: Config): string[] {
  * import assert from "node:assert/strict";
  * import { parseConfig } from "../config.ts";
  * import { CallAdmission } from "./call_admission.ts";
- * const admission = new CallAdmission(parseConfig({ OPENAI_API_KEY: "sk-x", TWILIO_AUTH_TOKEN: "12345" }));
+ * const admission = new CallAdmission(parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdef", TWILIO_AUTH_TOKEN: "12345" }));
  * const request = new Request("http://x/media-stream", { headers: { "x-twilio-signature": "XFfwGS2Ev7f9qAP9MmRoMS7C724=" } });
  * assert.equal(admission.checkUpgrade(request, "wss://example.com/media-stream"), undefined);
  * ```

@@ -3,23 +3,37 @@
  *
  * @module
  */
+import { TwilioRestClient, type TwilioRestClientOptions } from "./rest_client.ts";
 
 /** Ends the phone call with the given CallSid. */
 export type HangUp = (callSid: string) => Promise<void>;
 
 /**
- * Creates a {@link HangUp} that calls `calls(sid).update({status: "completed"})`
- * with the Twilio SDK. The SDK is loaded on first use, so servers without
- * Twilio credentials never pay for it.
+ * Creates a {@link HangUp} that updates the call to `Status=completed`
+ * (`POST /2010-04-01/Accounts/{sid}/Calls/{callSid}.json`) at `baseUrl`
+ * (`TWILIO_API_BASE_URL`, default `https://api.twilio.com`).
+ *
+ * @example
+ * ```ts
+ * import { createTwilioHangUp } from "./rest_hang_up.ts";
+ * const seen: string[] = [];
+ * const hangUp = createTwilioHangUp({
+ *   accountSid: "AC00000000000000000000000000000000",
+ *   authToken: "token",
+ *   fetch: async (url, init) => {
+ *     seen.push(`${init?.method} ${new URL(String(url)).pathname} ${init?.body}`);
+ *     return Response.json({ sid: "CA1", status: "completed" });
+ *   },
+ * });
+ * await hangUp("CA1");
+ * if (seen[0] !== "POST /2010-04-01/Accounts/AC00000000000000000000000000000000/Calls/CA1.json Status=completed") {
+ *   throw new Error(seen[0]);
+ * }
+ * ```
  */
-export function createTwilioHangUp(credentials: { accountSid: string; authToken: string }): HangUp {
-  // deno-lint-ignore no-explicit-any
-  let client: Promise<any> | undefined;
+export function createTwilioHangUp(options: TwilioRestClientOptions): HangUp {
+  const client = new TwilioRestClient(options);
   return async (callSid: string) => {
-    client ??= import("twilio/lib/rest/Twilio.js").then(({ default: Twilio }) =>
-      new Twilio(credentials.accountSid, credentials.authToken)
-    );
-    const twilio = await client;
-    await twilio.calls(callSid).update({ status: "completed" });
+    await client.updateCall(callSid, { Status: "completed" });
   };
 }

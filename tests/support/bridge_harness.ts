@@ -148,9 +148,18 @@ export class BridgeHarness implements AsyncDisposable {
     });
   }
 
-  /** The media-stream WebSocket URL. */
+  /** The media-stream WebSocket URL the fakes connect to (plain ws:// on loopback). */
   get mediaStreamUrl(): string {
     return `${this.server.localUrl.replace("http", "ws")}/media-stream`;
+  }
+
+  /**
+   * The media-stream URL as Twilio uses it: the `wss://` URL of the TwiML,
+   * which Twilio signs the upgrade with (and the bridge checks the signature
+   * against), even though the fakes reach the same path over plain ws://.
+   */
+  get twilioStreamUrl(): string {
+    return `${this.server.localUrl.replace(/^http:/, "wss:")}/media-stream`;
   }
 
   /** Places a call (a fake Twilio media stream). */

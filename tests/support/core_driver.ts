@@ -1,7 +1,28 @@
 /**
  * Drives a {@link CallCore} message by message with a fake clock, speaking
- * the real wire formats: Twilio messages and OpenAI events go in as the JSON
- * text the sockets would carry, and what the core sends comes out parsed.
+ * the real wire formats. Every input has a builder: Twilio messages
+ * (`media`, `mark`, `start`, …) and OpenAI server events (`delta`,
+ * `speechStarted`, `committed`, `openaiError`, …) are built as the JSON the
+ * sockets carry (`twilio_stream_messages.ts`, `realtime_server_events.ts`)
+ * and parsed with the bridge's own parsers; socket and runner events
+ * (`begin`, `openaiOpen`, `openaiClosed`, `toolResult`, …) go in as the core
+ * inputs the runner would make. What the core sends comes out parsed from the
+ * encoders' text (`sentToOpenAI`, `sentToTwilio`).
+ *
+ * OpenAI events come from the session the call uses now unless a
+ * `generation` is given (a late event of an old session, or the new session
+ * of a renewal).
+ *
+ * @example
+ * ```ts
+ * import { CoreDriver } from "./core_driver.ts";
+ *
+ * const d = new CoreDriver({ greeting: undefined });
+ * d.startCall();
+ * d.responseCreated("resp_1");
+ * const sent = d.sentToTwilio(d.delta("resp_1", "item_a", 20));
+ * if (sent[0]?.event !== "media") throw new Error("the caller hears the assistant");
+ * ```
  *
  * @module
  */
@@ -9,7 +30,12 @@ import { CallCore, type CallCoreOptions } from "../../src/core/call_core.ts";
 import type { CallCommand, CallInput } from "../../src/core/call_types.ts";
 import { encodeClientEvent } from "../../src/openai/client_events.ts";
 import { parseServerEvent } from "../../src/openai/server_events.ts";
+import { TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
 import { encodeTwilioMessage, parseTwilioMessage } from "../../src/twilio/media_stream_messages.ts";
+import * as server from "./realtime_server_events.ts";
+import * as twilio from "./twilio_stream_messages.ts";
+
+// Moved to playout_driving.ts; re-exported for branches that import them from here.
 
 /** Default session.update used by the driver. */
 export const SESSION_UPDATE = {
@@ -28,8 +54,14 @@ type GenerationOptional<T> = T extends { generation: number }
  */
 export type DriverInput = GenerationOptional<CallInput>;
 
+/** Which OpenAI session an event comes from; default: the one the call uses now. */
+export interface FromSession {
+  generation?: number;
+}
+
 export const STREAM_SID = "MZ00000000000000000000000000000001";
 export const CALL_SID = "CA00000000000000000000000000000001";
+export const ACCOUNT_SID = "AC00000000000000000000000000000001";
 
 /** Fills `ms` of μ-law audio (8 bytes per ms) with `value`, as base64. */
 export function audioB64(ms: number, value = 0x55): string {
@@ -50,6 +82,9 @@ export class CoreDriver {
 
   /** The generation of the session the call uses (or used last, while reconnecting). */
   #current = 1;
+  #eventIds = 0;
+  #sequence = 0;
+  #chunks = 0;
 
   constructor(options: Partial<CallCoreOptions> = {}) {
     this.core = new CallCore({ sessionUpdate: SESSION_UPDATE, ...options });
@@ -61,7 +96,18 @@ export class CoreDriver {
     return this.#current;
   }
 
-  /** Feeds one input; returns the commands it produced. */
+  #eventId(): string {
+    return `event_${++this.#eventIds}`;
+  }
+
+  #sequenceNumber(): number {
+    return ++this.#sequence;
+  }
+
+  /**
+   * Feeds one core input as it is; returns the commands it produced. The
+   * builders below are the way to write a test; this is what they call.
+   */
   input(input: DriverInput): CallCommand[] {
     const full = (input.type === "openai_open" || input.type === "openai_event" ||
         input.type === "openai_closed") && input.generation === undefined
@@ -77,38 +123,90 @@ export class CoreDriver {
     return out;
   }
 
-  /** Sends a Twilio message given as an object (serialized and parsed like the adapter does). */
+  /**
+   * Sends a Twilio message given as its wire JSON (serialized and parsed like
+   * the adapter does). The Twilio builders below call this.
+   */
   twilio(message: Record<string, unknown>): CallCommand[] {
     const parsed = parseTwilioMessage(JSON.stringify(message));
     if (!parsed.ok) throw new Error(`test sent an invalid Twilio message: ${parsed.error}`);
     return this.input({ type: "twilio_message", message: parsed.value });
   }
 
-  /** Sends an OpenAI server event given as an object. */
-  openai(event: Record<string, unknown>): CallCommand[] {
+  /**
+   * Sends an OpenAI server event given as its wire JSON (serialized and
+   * parsed like the adapter does). The OpenAI builders below call this.
+   */
+  openai(event: Record<string, unknown>, from: FromSession = {}): CallCommand[] {
     const parsed = parseServerEvent(JSON.stringify(event));
     if (!parsed.ok) throw new Error(`test sent an invalid OpenAI event: ${parsed.error}`);
-    return this.input({ type: "openai_event", event: parsed.event });
+    return this.input({ type: "openai_event", event: parsed.event, generation: from.generation });
+  }
+
+  // --- The call, the sockets and the runner -------------------------------
+
+  /** The Twilio media socket opened: the call begins. */
+  begin(): CallCommand[] {
+    return this.input({ type: "begin" });
+  }
+
+  /** The OpenAI socket of `generation` (default: the current one) opened. */
+  openaiOpen(generation?: number): CallCommand[] {
+    return this.input({ type: "openai_open", generation });
+  }
+
+  /** The OpenAI socket of `generation` (default: the current one) closed or failed to open. */
+  openaiClosed(
+    closed: { code: number; reason?: string; opened: boolean; failure?: "auth" } & FromSession,
+  ): CallCommand[] {
+    return this.input({
+      type: "openai_closed",
+      code: closed.code,
+      reason: closed.reason ?? "",
+      opened: closed.opened,
+      generation: closed.generation,
+      ...(closed.failure === undefined ? {} : { failure: closed.failure }),
+    });
+  }
+
+  /** The Twilio socket closed. */
+  twilioClosed(code: number): CallCommand[] {
+    return this.input({ type: "twilio_closed", code });
+  }
+
+  /** The runner finished custom tool call `callId` with `output`. */
+  toolResult(callId: string, output: unknown): CallCommand[] {
+    return this.input({ type: "tool_result", callId, output });
+  }
+
+  /** The server is shutting down (with `immediate`, hang up now). */
+  drain(options: { immediate?: boolean } = {}): CallCommand[] {
+    return this.input(
+      options.immediate === undefined ? { type: "drain" } : { type: "drain", ...options },
+    );
+  }
+
+  /** The adapter refuses the stream with close `code`. */
+  refuse(code: number, reason: string): CallCommand[] {
+    return this.input({ type: "refuse", code, reason });
+  }
+
+  /** A peer stopped reading: `bufferedBytes` are waiting for its socket. */
+  peerStalled(peer: "twilio" | "openai", bufferedBytes: number): CallCommand[] {
+    return this.input({ type: "peer_stalled", peer, bufferedBytes });
+  }
+
+  /** Twilio's answering-machine detection result for an outbound call (`AnsweredBy`). */
+  answeredBy(answeredBy: string): CallCommand[] {
+    return this.input({ type: "answered_by", answeredBy });
   }
 
   /** Begins the call: socket open, connected, start, OpenAI open. */
   startCall(): CallCommand[] {
-    this.input({ type: "begin" });
-    this.twilio({ event: "connected", protocol: "Call", version: "1.0.0" });
-    this.twilio({
-      event: "start",
-      sequenceNumber: "1",
-      streamSid: STREAM_SID,
-      start: {
-        accountSid: "AC00000000000000000000000000000001",
-        streamSid: STREAM_SID,
-        callSid: CALL_SID,
-        tracks: ["inbound"],
-        customParameters: {},
-        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
-      },
-    });
-    return this.input({ type: "openai_open" });
+    this.begin();
+    this.connected();
+    this.start();
+    return this.openaiOpen();
   }
 
   /** Advances the clock, firing due timers in order. */
@@ -129,88 +227,195 @@ export class CoreDriver {
     return out;
   }
 
-  /** Caller audio frame. */
-  media(payload = audioB64(20, 0xff)): CallCommand[] {
-    return this.twilio({
-      event: "media",
-      sequenceNumber: "2",
+  // --- Twilio → bridge ------------------------------------------------------
+
+  /** Twilio's `connected`. */
+  connected(): CallCommand[] {
+    return this.twilio(twilio.connected());
+  }
+
+  /** Twilio's `start` for {@link STREAM_SID} (call {@link CALL_SID} unless given). */
+  start(
+    options: { callSid?: string; accountSid?: string; customParameters?: Record<string, string> } =
+      {},
+  ): CallCommand[] {
+    return this.twilio(twilio.start({
+      sequenceNumber: this.#sequenceNumber(),
       streamSid: STREAM_SID,
-      media: { track: "inbound", chunk: "1", timestamp: String(this.now), payload },
-    });
+      callSid: options.callSid ?? CALL_SID,
+      accountSid: options.accountSid ?? ACCOUNT_SID,
+      customParameters: options.customParameters ?? {},
+    }));
+  }
+
+  /** Caller audio frame (of {@link STREAM_SID} unless another `streamSid` is given). */
+  media(payload = audioB64(20, 0xff), options: { streamSid?: string } = {}): CallCommand[] {
+    return this.twilio(twilio.media({
+      sequenceNumber: this.#sequenceNumber(),
+      streamSid: options.streamSid ?? STREAM_SID,
+      chunk: ++this.#chunks,
+      timestamp: this.now,
+      payload,
+    }));
   }
 
   /** Twilio echoes a mark. */
   mark(name: string): CallCommand[] {
-    return this.twilio({
-      event: "mark",
-      sequenceNumber: "3",
+    return this.twilio(
+      twilio.mark({ sequenceNumber: this.#sequenceNumber(), streamSid: STREAM_SID, name }),
+    );
+  }
+
+  /** The caller presses a key. */
+  dtmf(digit: string): CallCommand[] {
+    return this.twilio(
+      twilio.dtmf({ sequenceNumber: this.#sequenceNumber(), streamSid: STREAM_SID, digit }),
+    );
+  }
+
+  /** Twilio's `stop`: the stream ends. */
+  stop(options: { callSid?: string } = {}): CallCommand[] {
+    return this.twilio(twilio.stop({
+      sequenceNumber: this.#sequenceNumber(),
       streamSid: STREAM_SID,
-      mark: { name },
-    });
+      callSid: options.callSid ?? CALL_SID,
+      accountSid: ACCOUNT_SID,
+    }));
   }
 
-  responseCreated(responseId: string): CallCommand[] {
-    return this.openai({
-      type: "response.created",
-      event_id: "ev",
-      response: { id: responseId, object: "realtime.response", status: "in_progress", output: [] },
-    });
+  // --- OpenAI → bridge ------------------------------------------------------
+
+  /** `response.created`. */
+  responseCreated(responseId: string, from: FromSession = {}): CallCommand[] {
+    return this.openai(server.responseCreated({ eventId: this.#eventId(), responseId }), from);
   }
 
-  delta(responseId: string, itemId: string, ms: number, value = 0x55): CallCommand[] {
-    return this.openai({
-      type: "response.output_audio.delta",
-      event_id: "ev",
-      response_id: responseId,
-      item_id: itemId,
-      output_index: 0,
-      content_index: 0,
-      delta: audioB64(ms, value),
-    });
+  /** `response.output_audio.delta` with `ms` of audio filled with `value`. */
+  delta(
+    responseId: string,
+    itemId: string,
+    ms: number,
+    value = 0x55,
+    from: FromSession = {},
+  ): CallCommand[] {
+    return this.openai(
+      server.audioDelta({
+        eventId: this.#eventId(),
+        responseId,
+        itemId,
+        delta: audioB64(ms, value),
+      }),
+      from,
+    );
   }
 
-  audioDone(responseId: string, itemId: string): CallCommand[] {
-    return this.openai({
-      type: "response.output_audio.done",
-      event_id: "ev",
-      response_id: responseId,
-      item_id: itemId,
-      output_index: 0,
-      content_index: 0,
-    });
+  /** `response.output_audio.done`. */
+  audioDone(responseId: string, itemId: string, from: FromSession = {}): CallCommand[] {
+    return this.openai(server.audioDone({ eventId: this.#eventId(), responseId, itemId }), from);
   }
 
-  responseDone(responseId: string, status = "completed"): CallCommand[] {
-    return this.openai({
-      type: "response.done",
-      event_id: "ev",
-      response: { id: responseId, object: "realtime.response", status, output: [] },
-    });
+  /** `response.output_audio_transcript.done`: what item `itemId` said. */
+  outputTranscriptDone(
+    responseId: string,
+    itemId: string,
+    transcript: string,
+    from: FromSession = {},
+  ): CallCommand[] {
+    return this.openai(
+      server.outputTranscriptDone({ eventId: this.#eventId(), responseId, itemId, transcript }),
+      from,
+    );
+  }
+
+  /** `response.done` with `status` (and `usage`, when given). */
+  responseDone(
+    responseId: string,
+    status = "completed",
+    options: { usage?: server.WireUsage } & FromSession = {},
+  ): CallCommand[] {
+    return this.openai(
+      server.responseDone({ eventId: this.#eventId(), responseId, status, usage: options.usage }),
+      options,
+    );
   }
 
   /** The model calls tool `name` in response `responseId`. */
-  functionCall(responseId: string, callId: string, name: string, args = "{}"): CallCommand[] {
-    return this.openai({
-      type: "response.function_call_arguments.done",
-      event_id: "ev",
-      response_id: responseId,
-      item_id: `item_${callId}`,
-      output_index: 0,
-      call_id: callId,
-      name,
-      arguments: args,
-    });
+  functionCall(
+    responseId: string,
+    callId: string,
+    name: string,
+    args = "{}",
+    from: FromSession = {},
+  ): CallCommand[] {
+    return this.openai(
+      server.functionCallDone({
+        eventId: this.#eventId(),
+        responseId,
+        itemId: `item_${callId}`,
+        callId,
+        name,
+        arguments: args,
+      }),
+      from,
+    );
   }
 
-  speechStarted(): CallCommand[] {
-    return this.openai({
-      type: "input_audio_buffer.speech_started",
-      event_id: "ev",
-      audio_start_ms: this.now,
-      item_id: "item_user",
-    });
+  /** `input_audio_buffer.speech_started` (at the driver's clock, item `item_user`, unless given). */
+  speechStarted(
+    options: { audioStartMs?: number; itemId?: string } & FromSession = {},
+  ): CallCommand[] {
+    return this.openai(
+      server.speechStarted({
+        eventId: this.#eventId(),
+        audioStartMs: options.audioStartMs ?? this.now,
+        itemId: options.itemId ?? "item_user",
+      }),
+      options,
+    );
   }
 
+  /** `input_audio_buffer.speech_stopped` (at the driver's clock, item `item_user`, unless given). */
+  speechStopped(
+    options: { audioEndMs?: number; itemId?: string } & FromSession = {},
+  ): CallCommand[] {
+    return this.openai(
+      server.speechStopped({
+        eventId: this.#eventId(),
+        audioEndMs: options.audioEndMs ?? this.now,
+        itemId: options.itemId ?? "item_user",
+      }),
+      options,
+    );
+  }
+
+  /** `input_audio_buffer.committed`: the caller's turn becomes user item `itemId`. */
+  committed(itemId: string, from: FromSession = {}): CallCommand[] {
+    return this.openai(server.committed({ eventId: this.#eventId(), itemId }), from);
+  }
+
+  /** `conversation.item.input_audio_transcription.completed`: the words of user item `itemId`. */
+  transcriptionCompleted(
+    itemId: string,
+    transcript: string,
+    from: FromSession = {},
+  ): CallCommand[] {
+    return this.openai(
+      server.transcriptionCompleted({ eventId: this.#eventId(), itemId, transcript }),
+      from,
+    );
+  }
+
+  /** `conversation.item.truncated`: the server confirms a truncate of `itemId`. */
+  truncated(itemId: string, audioEndMs: number, from: FromSession = {}): CallCommand[] {
+    return this.openai(server.truncated({ eventId: this.#eventId(), itemId, audioEndMs }), from);
+  }
+
+  /** An OpenAI `error` event. */
+  openaiError(error: server.WireError, from: FromSession = {}): CallCommand[] {
+    return this.openai(server.errorEvent({ eventId: this.#eventId(), error }), from);
+  }
+
+  // --- What the core sent ---------------------------------------------------
   /** What OpenAI receives from `commands` (or all commands), parsed from the encoded wire text. */
   sentToOpenAI(commands: CallCommand[] = this.commands): Record<string, unknown>[] {
     return sentToOpenAI(commands);
@@ -252,11 +457,15 @@ export function sentToOpenAI(
  * used to drive the core with a fake clock.
  */
 export class PlayoutSimulator {
-  /** Queue of [kind, bytes or mark name, value]. */
-  #queue: ({ kind: "audio"; bytes: number; value: number } | { kind: "mark"; name: string })[] = [];
-  #playedUntil = 0;
-  /** Bytes played per byte value. */
-  readonly played = new Map<number, number>();
+  /** The shared model of Twilio's play-out (`src/protocol/twilio_playout.ts`). */
+  readonly #playout = new TwilioPlayout();
+  readonly #values = new Set<number>();
+  #now = 0;
+
+  /** Bytes played per byte value (as of the last time seen). */
+  get played(): Map<number, number> {
+    return new Map([...this.#values].map((v) => [v, this.#playout.playedBytes(this.#now, v)]));
+  }
 
   /** Accepts what the core sent to Twilio at time `now`. */
   accept(messages: Record<string, unknown>[], now: number): string[] {
@@ -264,12 +473,13 @@ export class PlayoutSimulator {
     for (const m of messages) {
       if (m.event === "media") {
         const raw = atob((m.media as { payload: string }).payload);
-        this.#queue.push({ kind: "audio", bytes: raw.length, value: raw.charCodeAt(0) });
+        const bytes = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+        if (bytes.length > 0) this.#values.add(bytes[0]);
+        this.#playout.media(bytes, now);
       } else if (m.event === "mark") {
-        this.#queue.push({ kind: "mark", name: (m.mark as { name: string }).name });
+        this.#playout.mark((m.mark as { name: string }).name, now);
       } else if (m.event === "clear") {
-        for (const q of this.#queue) if (q.kind === "mark") echoes.push(q.name);
-        this.#queue = [];
+        echoes.push(...this.#playout.clear(now).map((e) => e.name));
       }
     }
     echoes.push(...this.advanceTo(now));
@@ -278,85 +488,12 @@ export class PlayoutSimulator {
 
   /** Plays until `now`; returns marks echoed on the way (in order). */
   advanceTo(now: number): string[] {
-    const echoes: string[] = [];
-    let t = this.#playedUntil;
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0];
-      if (head.kind === "mark") {
-        echoes.push(head.name);
-        this.#queue.shift();
-        continue;
-      }
-      const canPlay = Math.floor((now - t) * 8);
-      if (canPlay <= 0) break;
-      const n = Math.min(canPlay, head.bytes);
-      this.played.set(head.value, (this.played.get(head.value) ?? 0) + n);
-      head.bytes -= n;
-      t += n / 8;
-      if (head.bytes === 0) this.#queue.shift();
-    }
-    this.#playedUntil = this.#queue.length === 0 ? now : t;
-    return echoes;
+    this.#now = Math.max(this.#now, now);
+    return this.#playout.due(now).map((e) => e.name);
   }
 
   /** Ms played of audio filled with `value`. */
   playedMs(value: number): number {
-    return (this.played.get(value) ?? 0) / 8;
+    return this.#playout.playedMs(this.#now, value);
   }
-}
-
-/** Runs `commands` through the play-out simulator and feeds the marks it echoes back. */
-export function deliver(d: CoreDriver, sim: PlayoutSimulator, commands: CallCommand[]): void {
-  const echoes = sim.accept(d.sentToTwilio(commands), d.now);
-  for (const name of echoes) deliver(d, sim, d.mark(name));
-}
-
-/** Advances time 1 ms at a time, letting the simulator echo marks on time. */
-export function tick(d: CoreDriver, sim: PlayoutSimulator, ms: number): void {
-  for (let i = 0; i < ms; i++) {
-    deliver(d, sim, d.advance(1));
-    for (const name of sim.advanceTo(d.now)) deliver(d, sim, d.mark(name));
-  }
-}
-
-/** One chunk of assistant audio and the pause after it, for {@link bargeInIsExact}. */
-export interface AudioChunk {
-  ms: number;
-  gap: number;
-}
-
-/**
- * Plays `chunks` of one assistant item through the core and a simulated
- * Twilio, lets the caller speak at `speakAt` ms, and checks the truncate:
- * there is one, it is a whole number of ms, never beyond the audio sent, and
- * within 20 ms of what the simulated caller really heard.
- */
-export function bargeInIsExact(
-  chunks: AudioChunk[],
-  speakAt: number,
-  options: Partial<CallCoreOptions>,
-): boolean {
-  const d = new CoreDriver(options);
-  const sim = new PlayoutSimulator();
-  d.startCall();
-  d.responseCreated("resp_1");
-  let sentMs = 0;
-  let elapsed = 0;
-  for (const chunk of chunks) {
-    if (elapsed >= speakAt) break;
-    deliver(d, sim, d.delta("resp_1", "item_a", chunk.ms, 0x33));
-    sentMs += chunk.ms;
-    const wait = Math.min(chunk.gap, speakAt - elapsed);
-    tick(d, sim, wait);
-    elapsed += wait;
-  }
-  if (elapsed < speakAt) tick(d, sim, speakAt - elapsed);
-  const heard = sim.playedMs(0x33);
-  const sent = d.sentToOpenAI(d.speechStarted()).filter((e) =>
-    e.type === "conversation.item.truncate"
-  );
-  // The item is still streaming, so something is always playing: a truncate must come.
-  if (sent.length === 0) return false;
-  const end = sent[0].audio_end_ms as number;
-  return Number.isInteger(end) && end <= sentMs && Math.abs(end - heard) <= 20;
 }

@@ -4,18 +4,29 @@
  * It listens on 127.0.0.1 (random port), accepts `/v1/realtime` upgrades that offer the
  * `realtime` subprotocol, validates every client event against the strict GA schema (answering
  * `error` events like the live API) and lets tests script the assistant's side (speech events,
- * audio responses, function calls, cancellations).
+ * audio responses, function calls, cancellations, responses with several output items).
+ *
+ * What the server does (session defaults and merge, ids, truncate rules, response event
+ * sequences, usage) is the Realtime server kit in `src/protocol/`, shared with the demo
+ * stand-in; this module is its socket adapter plus the recording tests read.
  *
  * @module
  */
 
-import { gaSessionDefaults } from "../../src/openai/session_defaults.ts";
+import { realtimeId as makeId } from "../../src/protocol/realtime_ids.ts";
+import type { RealtimeResponse, ServerEvent } from "../../src/protocol/realtime_response.ts";
+import {
+  ResponseScript,
+  type ScriptedItem,
+  type ScriptedItemIds,
+} from "../../src/protocol/realtime_response_script.ts";
+import { errorEvent, RealtimeServerSession } from "../../src/protocol/realtime_server_session.ts";
 import {
   describeClientEventProblem,
   validateClientEvent,
   validateServerEvent,
 } from "./realtime_schema.ts";
-import { decodeBase64, encodeBase64, Waiters } from "./wait.ts";
+import { Waiters } from "./wait.ts";
 
 /** A loosely typed JSON event (client or server): tests read nested fields freely. */
 // deno-lint-ignore no-explicit-any
@@ -125,14 +136,9 @@ export type FinishStatus = "completed" | "incomplete" | "failed";
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 3000;
 
-let idCounter = 0;
-
-/** An id like the live API's (`prefix_` + 20 alphanumerics, unique within the process). */
-function makeId(prefix: string): string {
-  idCounter++;
-  const random = crypto.randomUUID().replaceAll("-", "").slice(0, 14);
-  return `${prefix}_${random}${idCounter.toString(36).padStart(6, "0")}`;
-}
+/** The instructions the live API reports before any `session.update`. */
+const DEFAULT_INSTRUCTIONS =
+  "Your knowledge cutoff is 2023-10. You are a helpful, witty, and friendly AI. Act like a human.";
 
 /**
  * `ms` milliseconds of 8 kHz μ-law audio (8 bytes per ms) filled with `value`.
@@ -140,47 +146,6 @@ function makeId(prefix: string): string {
  */
 export function audioBytes(value: number, ms: number): Uint8Array {
   return new Uint8Array(Math.round(ms * 8)).fill(value);
-}
-
-/** Bytes per ms of an audio format object (`{type:"audio/pcmu"}` → 8, `audio/pcm` 24 kHz → 48). */
-function bytesPerMs(format: unknown): number {
-  const type = isRecord(format) ? format.type : undefined;
-  return type === "audio/pcm" ? 48 : 8;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/**
- * Merges a `session.update` into the effective session like the live API: the fields present
- * replace the current ones; `session`, `session.audio`, `session.audio.input` and
- * `session.audio.output` merge field by field, any other value (a format, `turn_detection`,
- * `tools`, …) is replaced as a whole.
- */
-function mergeSession(base: AnyEvent, patch: unknown): AnyEvent {
-  const mergeLevel = (current: unknown, update: unknown, path: string): unknown => {
-    if (!isRecord(current) || !isRecord(update)) return structuredClone(update);
-    const out: Record<string, unknown> = { ...current };
-    for (const [key, value] of Object.entries(update)) {
-      const childPath = path === "" ? key : `${path}.${key}`;
-      const mergeable = childPath === "audio" || childPath === "audio.input" ||
-        childPath === "audio.output";
-      out[key] = mergeable ? mergeLevel(current[key], value, childPath) : structuredClone(value);
-    }
-    return out;
-  };
-  return mergeLevel(base, patch, "") as AnyEvent;
-}
-
-/** The `session` object of `session.created`: the live API's GA defaults. */
-function defaultSession(model: string): AnyEvent {
-  return gaSessionDefaults({
-    id: makeId("sess"),
-    model,
-    instructions:
-      "Your knowledge cutoff is 2023-10. You are a helpful, witty, and friendly AI. Act like a human.",
-  }) as AnyEvent;
 }
 
 /**
@@ -397,8 +362,32 @@ interface SessionInit {
   lifetime: { ms: number; code: number } | undefined;
 }
 
+/** Options of {@linkcode FakeRealtimeSession.respond}. */
+export interface RespondOptions {
+  /**
+   * The output items, in order: audio messages `{ audioMs, value, transcript }` and function
+   * calls `{ functionCall: { name, arguments } }` (see {@linkcode ScriptedItem}).
+   */
+  items: ScriptedItem[];
+  /** Response id (default generated). */
+  responseId?: string;
+  /** Ms of audio per `response.output_audio.delta` (default 100). */
+  chunkMs?: number;
+  /**
+   * How the response is streamed:
+   * - `burst` (default): every event at once;
+   * - a number: that many ms of real time after each audio delta (a model streaming);
+   * - `manual`: nothing until the test calls {@linkcode FakeScriptedResponse.step}.
+   */
+  pace?: "burst" | "manual" | number;
+  /** Final status (default `completed`). */
+  status?: FinishStatus;
+}
+
 /**
- * One accepted connection. Records everything the client sends and scripts the assistant.
+ * One accepted connection. Records everything the client sends and scripts the assistant. The
+ * server behaviour (session, conversation, truncation rules, response event sequences) is the
+ * shared Realtime server kit in `src/protocol/`; this class is its socket adapter.
  */
 export class FakeRealtimeSession {
   /** The full request URL (check `url.searchParams.get("model")`). */
@@ -432,20 +421,17 @@ export class FakeRealtimeSession {
    * Tests should assert it stays empty.
    */
   readonly selfErrors: string[] = [];
-  /** The effective session configuration (`session.created` merged with every update). */
-  config: AnyEvent;
   /** Resolves when the socket has closed. */
   readonly closed: Promise<CloseInfo>;
 
   #server: FakeRealtimeServer;
   #socket: WebSocket;
+  #kit: RealtimeServerSession;
   #waiters = new Waiters<AnyEvent>();
-  #audioSent = new Map<string, number>();
-  #items = new Map<string, AnyEvent>();
-  #lastItemId: string | null = null;
   #uncommittedBytes = 0;
   #speechItemId: string | undefined;
   #activeResponse: FakeResponse | undefined;
+  #scripts = new Set<FakeScriptedResponse>();
   #isClosed = false;
   #resolveClosed!: (info: CloseInfo) => void;
   #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -459,14 +445,18 @@ export class FakeRealtimeSession {
     this.protocols = init.protocols;
     this.apiKey = init.apiKey;
     this.headers = init.headers;
-    this.config = defaultSession(this.model ?? "gpt-realtime");
+    this.#kit = new RealtimeServerSession({
+      model: this.model ?? "gpt-realtime",
+      instructions: DEFAULT_INSTRUCTIONS,
+      conversationId: "conv_fake",
+    });
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     socket.addEventListener("open", () => {
       if (init.closeAfterOpen) {
         socket.close(1011, "Internal server error");
         return;
       }
-      this.#sendGenerated({ type: "session.created", session: this.config });
+      this.#emit([this.#kit.created()]);
       const lifetime = init.lifetime;
       if (lifetime !== undefined) {
         this.#lifetimeTimer = setTimeout(() => {
@@ -484,12 +474,18 @@ export class FakeRealtimeSession {
     socket.addEventListener("close", (e) => {
       this.#isClosed = true;
       if (this.#lifetimeTimer !== undefined) clearTimeout(this.#lifetimeTimer);
+      for (const script of this.#scripts) script.stop();
       this.#waiters.rejectAll(
         `FakeRealtimeSession closed (${e.code} ${e.reason}) while waiting; received: ${this.#receivedTypes()}`,
       );
       this.#resolveClosed({ code: e.code, reason: e.reason });
     });
     socket.addEventListener("error", () => {});
+  }
+
+  /** The effective session configuration (`session.created` merged with every update). */
+  get config(): AnyEvent {
+    return this.#kit.config as AnyEvent;
   }
 
   /** True while the socket is open. */
@@ -499,22 +495,22 @@ export class FakeRealtimeSession {
 
   /** The response begun and not yet finished or cancelled, if any. */
   get activeResponse(): FakeResponse | undefined {
-    return this.#activeResponse;
+    return this.#activeResponse?.done ? undefined : this.#activeResponse;
   }
 
   /** Ms of assistant audio sent for `itemId` (bytes ÷ 8 for pcmu output). */
   audioMsSent(itemId: string): number {
-    return (this.#audioSent.get(itemId) ?? 0) / bytesPerMs(this.config.audio?.output?.format);
+    return this.#kit.conversation.sentBytes(itemId) / this.#kit.outputAudio.bytesPerMs;
   }
 
   /** Bytes of assistant audio sent for `itemId`. */
   audioBytesSent(itemId: string): number {
-    return this.#audioSent.get(itemId) ?? 0;
+    return this.#kit.conversation.sentBytes(itemId);
   }
 
   /** Ms of input audio received so far (bytes ÷ 8 for pcmu input). */
   get inputAudioMs(): number {
-    return this.inputAudio.bytes / bytesPerMs(this.config.audio?.input?.format);
+    return this.inputAudio.bytes / this.#kit.inputBytesPerMs;
   }
 
   /** The received client event types, in order. */
@@ -581,18 +577,15 @@ export class FakeRealtimeSession {
     param: string | null = null,
     clientEventId: string | null = null,
   ): AnyEvent {
-    const event: AnyEvent = {
-      type: "error",
-      event_id: makeId("event"),
-      error: { type: "invalid_request_error", code, message, param, event_id: clientEventId },
-    };
-    this.errorsSent.push(event);
-    this.#sendGenerated(event);
+    const [event] = this.#emit([errorEvent(code, message, param, clientEventId)]);
     return event;
   }
 
   /**
-   * Sends `input_audio_buffer.speech_started` (the caller barges in).
+   * Sends `input_audio_buffer.speech_started` (the caller barges in). A scripted response
+   * ({@linkcode respond}) in progress is then cancelled (`turn_detected`) when the session's
+   * `turn_detection.interrupt_response` is on, like the live server; a response driven by
+   * {@linkcode beginResponse} is left to the test.
    *
    * @param itemId the user item id (default generated)
    * @param audioStartMs default: the ms of input audio received so far
@@ -601,11 +594,7 @@ export class FakeRealtimeSession {
   speechStarted(itemId?: string, audioStartMs?: number): string {
     const id = itemId ?? makeId("item");
     this.#speechItemId = id;
-    this.#sendGenerated({
-      type: "input_audio_buffer.speech_started",
-      audio_start_ms: Math.floor(audioStartMs ?? this.inputAudioMs),
-      item_id: id,
-    });
+    this.#emit(this.#kit.speechStarted(audioStartMs ?? this.inputAudioMs, id));
     return id;
   }
 
@@ -618,11 +607,11 @@ export class FakeRealtimeSession {
   speechStopped(audioEndMs?: number): string {
     const id = this.#speechItemId ?? makeId("item");
     this.#speechItemId = undefined;
-    this.#sendGenerated({
+    this.#emit([{
       type: "input_audio_buffer.speech_stopped",
       audio_end_ms: Math.floor(audioEndMs ?? this.inputAudioMs),
       item_id: id,
-    });
+    }]);
     return id;
   }
 
@@ -636,19 +625,17 @@ export class FakeRealtimeSession {
   userTurn(transcript: string): string {
     const id = this.speechStarted();
     this.speechStopped();
-    const previous = this.addItem({ id, type: "message", role: "user" });
-    this.#sendGenerated({
-      type: "input_audio_buffer.committed",
-      previous_item_id: previous,
-      item_id: id,
-    });
-    this.#sendGenerated({
-      type: "conversation.item.input_audio_transcription.completed",
-      item_id: id,
-      content_index: 0,
-      transcript,
-      usage: { type: "duration", seconds: 1 },
-    });
+    const previous = this.#kit.conversation.add({ id, type: "message", role: "user" });
+    this.#emit([
+      { type: "input_audio_buffer.committed", previous_item_id: previous, item_id: id },
+      {
+        type: "conversation.item.input_audio_transcription.completed",
+        item_id: id,
+        content_index: 0,
+        transcript,
+        usage: { type: "duration", seconds: 1 },
+      },
+    ]);
     return id;
   }
 
@@ -658,9 +645,39 @@ export class FakeRealtimeSession {
    * `response.content_part.added` (audio part).
    */
   beginResponse(options: BeginResponseOptions = {}): FakeResponse {
-    const response = new FakeResponse(this, options);
+    const response = new FakeResponse(this, this.#kit.beginResponse({ id: options.responseId }));
     this.#activeResponse = response;
+    this.#emit(response.kit.created());
+    if (options.message ?? true) {
+      const opened = response.kit.openMessage(options.itemId ?? makeId("item"));
+      response.itemId = opened.itemId;
+      this.#emit(opened.events);
+    }
     return response;
+  }
+
+  /**
+   * Streams a whole response with several output items, each with the GA event sequence (see
+   * {@linkcode ResponseScript}): e.g. a spoken preamble then the answer, or two function calls.
+   * The server stops it like the live API when the client sends `response.cancel`, truncates one
+   * of its items, or (with `interrupt_response`) the test calls {@linkcode speechStarted}: the
+   * rest of the items are not produced and `response.done` has status `cancelled`.
+   */
+  respond(options: RespondOptions): FakeScriptedResponse {
+    const kit = this.#kit.beginResponse({ id: options.responseId, interruptible: true });
+    const response = new FakeResponse(this, kit);
+    this.#activeResponse = response;
+    const script = new ResponseScript(kit, {
+      items: options.items,
+      chunkMs: options.chunkMs,
+      bytesPerMs: this.#kit.outputAudio.bytesPerMs,
+      status: options.status,
+    });
+    const scripted = new FakeScriptedResponse(this, response, script, options.pace ?? "burst");
+    this.#scripts.add(scripted);
+    scripted.ended.then(() => this.#scripts.delete(scripted));
+    scripted.start();
+    return scripted;
   }
 
   /**
@@ -684,57 +701,38 @@ export class FakeRealtimeSession {
     return this.closed;
   }
 
-  // ---- internals used by FakeResponse -------------------------------------------------------
-
-  /** @internal Sends an event built by the fake; checks it against the strict schema. */
-  sendGenerated(event: AnyEvent, strict = true): boolean {
-    return this.#sendGenerated(event, strict);
-  }
-
-  /** @internal */
-  countAudio(itemId: string, bytes: number): void {
-    this.#audioSent.set(itemId, (this.#audioSent.get(itemId) ?? 0) + bytes);
-  }
-
-  /** @internal */
-  addItem(item: AnyEvent): string | null {
-    const previous = this.#lastItemId;
-    this.#items.set(item.id, item);
-    this.#lastItemId = item.id;
-    return previous;
-  }
-
-  /** @internal */
-  responseEnded(response: FakeResponse): void {
-    if (this.#activeResponse === response) this.#activeResponse = undefined;
-  }
-
-  /** @internal */
-  get outputFormat(): AnyEvent {
-    return this.config.audio?.output?.format ?? { type: "audio/pcm", rate: 24000 };
-  }
-
-  /** @internal */
-  get outputVoice(): string {
-    const voice = this.config.audio?.output?.voice;
-    return typeof voice === "string" ? voice : "alloy";
+  /**
+   * @internal Stamps `event_id`s, checks each event against the schema (strict unless told),
+   * sends them and returns them as sent. Errors are recorded in {@linkcode errorsSent}.
+   */
+  emit(events: ServerEvent[], strict = true): AnyEvent[] {
+    return this.#emit(events, strict);
   }
 
   // ---- private --------------------------------------------------------------------------------
 
+  #emit(events: ServerEvent[], strict = true): AnyEvent[] {
+    const sent = events.map((event) => {
+      const { type, event_id: eventId, ...rest } = event;
+      const ordered: AnyEvent = { type, event_id: eventId ?? makeId("event"), ...rest };
+      const errors = validateServerEvent(ordered, { strict });
+      if (errors.length > 0) {
+        this.selfErrors.push(`fake sent an invalid ${type}: ${errors.join("; ")}`);
+      }
+      if (type === "error") this.errorsSent.push(ordered);
+      this.#transmit(ordered);
+      return ordered;
+    });
+    if (events.some((e) => e.type === "response.done")) {
+      // A scripted response ended here (finished, or cancelled by the client or a barge-in).
+      for (const script of this.#scripts) if (script.response.done) script.stop();
+    }
+    return sent;
+  }
+
   #receivedTypes(): string {
     const types = this.receivedTypes();
     return types.length === 0 ? "(nothing)" : types.join(", ");
-  }
-
-  #sendGenerated(event: AnyEvent, strict = true): boolean {
-    const { type, event_id: eventId, ...rest } = event;
-    const ordered: AnyEvent = { type, event_id: eventId ?? makeId("event"), ...rest };
-    const errors = validateServerEvent(ordered, { strict });
-    if (errors.length > 0) {
-      this.selfErrors.push(`fake sent an invalid ${event.type}: ${errors.join("; ")}`);
-    }
-    return this.#transmit(ordered);
   }
 
   #transmit(event: AnyEvent): boolean {
@@ -795,154 +793,80 @@ export class FakeRealtimeSession {
   }
 
   #react(event: AnyEvent, clientEventId: string | null): void {
-    switch (event.type) {
-      case "session.update":
-        this.config = mergeSession(this.config, event.session);
-        this.#sendGenerated({ type: "session.updated", session: this.config }, false);
-        break;
-      case "input_audio_buffer.append": {
-        const bytes = typeof event.audio === "string" ? decodeBase64(event.audio) : undefined;
-        if (!bytes) {
-          this.sendError(
-            "invalid_value",
-            "Invalid 'audio'. Expected base64-encoded audio bytes.",
-            "audio",
-            clientEventId,
-          );
-          break;
-        }
-        this.inputAudio.bytes += bytes.length;
+    if (event.type === "input_audio_buffer.commit") {
+      this.#commit(clientEventId);
+      return;
+    }
+    const result = this.#kit.handle(event);
+    const sent = this.#emit(result.events, result.strict);
+    const outcome = result.outcome;
+    switch (outcome.kind) {
+      case "audio_appended":
+        this.inputAudio.bytes += outcome.bytes.length;
         this.inputAudio.chunks.push(event.audio);
-        this.#uncommittedBytes += bytes.length;
+        this.#uncommittedBytes += outcome.bytes.length;
         break;
-      }
-      case "input_audio_buffer.commit": {
-        const ms = this.#uncommittedBytes / bytesPerMs(this.config.audio?.input?.format);
-        if (ms < 100) {
-          this.sendError(
-            "input_audio_buffer_commit_empty",
-            `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${
-              ms.toFixed(2)
-            }ms of audio.`,
-            null,
-            clientEventId,
-          );
-          break;
-        }
+      case "audio_cleared":
         this.#uncommittedBytes = 0;
-        const itemId = makeId("item");
-        const previous = this.addItem({ id: itemId, type: "message", role: "user" });
-        this.#sendGenerated({
-          type: "input_audio_buffer.committed",
-          previous_item_id: previous,
-          item_id: itemId,
+        break;
+      case "truncated":
+        this.truncates.push(event);
+        break;
+      case "truncate_rejected":
+        this.rejectedTruncates.push({
+          event,
+          reason: outcome.reason,
+          sentMs: outcome.audioMs,
+          error: sent.find((e) => e.type === "error")!,
         });
         break;
-      }
-      case "input_audio_buffer.clear":
-        this.#uncommittedBytes = 0;
-        this.#sendGenerated({ type: "input_audio_buffer.cleared" });
-        break;
-      case "conversation.item.create": {
-        const item: AnyEvent = {
-          ...event.item,
-          id: event.item?.id ?? makeId("item"),
-          object: "realtime.item",
-          status: "completed",
-        };
-        const previous = this.addItem(item);
-        const previousItemId = event.previous_item_id ?? previous;
-        this.#sendGenerated({
-          type: "conversation.item.added",
-          previous_item_id: previousItemId,
-          item,
-        }, false);
-        this.#sendGenerated({
-          type: "conversation.item.done",
-          previous_item_id: previousItemId,
-          item,
-        }, false);
-        break;
-      }
-      case "conversation.item.delete":
-        this.#items.delete(event.item_id);
-        this.#sendGenerated({ type: "conversation.item.deleted", item_id: event.item_id });
-        break;
-      case "conversation.item.truncate":
-        this.#truncate(event, clientEventId);
-        break;
-      case "response.create":
-        if (this.#activeResponse) {
-          this.sendError(
-            "conversation_already_has_active_response",
-            `Conversation already has an active response in progress: ${this.#activeResponse.id}. Wait until the response is finished before creating a new one.`,
-            null,
-            clientEventId,
-          );
-          break;
-        }
+      case "response_requested":
         if (this.#server.autoRespond) this.#autoRespond();
         break;
-      case "response.cancel": {
-        const active = this.#activeResponse;
-        if (!active || (event.response_id && event.response_id !== active.id)) {
-          this.sendError(
-            "response_cancel_not_active",
-            "Cancellation failed: no active response found.",
-            null,
-            clientEventId,
-          );
-          break;
-        }
-        active.cancel("client_cancelled");
-        break;
-      }
       default:
         break;
     }
   }
 
-  #truncate(event: AnyEvent, clientEventId: string | null): void {
-    const itemId: string = event.item_id;
-    const sentMs = this.audioMsSent(itemId);
-    let reason: string | undefined;
-    let param = "audio_end_ms";
-    if (!this.#audioSent.has(itemId)) {
-      reason = this.#items.has(itemId)
-        ? `Item ${itemId} has no audio to truncate.`
-        : `Item with item_id '${itemId}' not found.`;
-      param = "item_id";
-    } else if (event.content_index !== 0) {
-      reason = `Invalid content_index ${event.content_index}: only content part 0 has audio.`;
-      param = "content_index";
-    } else if (event.audio_end_ms > sentMs) {
-      reason = `Audio content of ${sentMs}ms is already shorter than ${event.audio_end_ms}ms`;
-    }
-    if (reason !== undefined) {
-      const error = this.sendError("invalid_value", reason, param, clientEventId);
-      this.rejectedTruncates.push({ event, reason, sentMs, error });
+  #commit(clientEventId: string | null): void {
+    const ms = this.#uncommittedBytes / this.#kit.inputBytesPerMs;
+    if (ms < 100) {
+      this.sendError(
+        "input_audio_buffer_commit_empty",
+        `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${
+          ms.toFixed(2)
+        }ms of audio.`,
+        null,
+        clientEventId,
+      );
       return;
     }
-    this.truncates.push(event);
-    this.#sendGenerated({
-      type: "conversation.item.truncated",
+    this.#uncommittedBytes = 0;
+    const itemId = makeId("item");
+    const previous = this.#kit.conversation.add({ id: itemId, type: "message", role: "user" });
+    this.#emit([{
+      type: "input_audio_buffer.committed",
+      previous_item_id: previous,
       item_id: itemId,
-      content_index: event.content_index,
-      audio_end_ms: event.audio_end_ms,
-    });
+    }]);
   }
 
   #autoRespond(): void {
     const options: AutoRespondOptions = typeof this.#server.autoRespond === "object"
       ? this.#server.autoRespond
       : {};
-    const response = this.beginResponse();
-    const total = options.audioMs ?? 200;
-    for (let ms = 0; ms < total; ms += 100) {
-      response.audio(audioBytes(options.value ?? 0x7f, Math.min(100, total - ms)));
-    }
-    response.transcript(options.transcript ?? "Hello.");
-    response.finish();
+    // audioMs counts μ-law ms (8 bytes per ms) whatever the output format, as it always has.
+    const kit = this.#kit.beginResponse();
+    this.#activeResponse = new FakeResponse(this, kit);
+    const script = new ResponseScript(kit, {
+      items: [{
+        audioMs: options.audioMs ?? 200,
+        value: options.value ?? 0x7f,
+        transcript: options.transcript ?? "Hello.",
+      }],
+      bytesPerMs: 8,
+    });
+    this.#emit(script.runToEnd());
   }
 }
 
@@ -952,106 +876,53 @@ export class FakeRealtimeSession {
  * socket is closed.
  */
 export class FakeResponse {
-  /** The response id (`resp_…`). */
-  readonly id: string;
-  /** The assistant message item id, or undefined for `message: false`. */
-  readonly itemId: string | undefined;
-  /** Every output item, in output order. */
-  readonly output: AnyEvent[] = [];
-
+  /** The assistant message item id of {@linkcode FakeRealtimeSession.beginResponse}, if any. */
+  itemId: string | undefined;
+  /** @internal The kit's response (the event sequences). */
+  readonly kit: RealtimeResponse;
   #session: FakeRealtimeSession;
-  #status: "in_progress" | "completed" | "cancelled" | "incomplete" | "failed" = "in_progress";
-  #messageIndex = 0;
-  #previousItemId: string | null = null;
-  #transcript = "";
-  #audioBytes = 0;
 
-  /** @internal Created by {@linkcode FakeRealtimeSession.beginResponse}. */
-  constructor(session: FakeRealtimeSession, options: BeginResponseOptions) {
+  /** @internal Created by {@linkcode FakeRealtimeSession.beginResponse} or `respond`. */
+  constructor(session: FakeRealtimeSession, kit: RealtimeResponse) {
     this.#session = session;
-    this.id = options.responseId ?? makeId("resp");
-    session.sendGenerated({ type: "response.created", response: this.#responseObject() });
-    if (options.message ?? true) {
-      const itemId = options.itemId ?? makeId("item");
-      this.itemId = itemId;
-      const item: AnyEvent = {
-        id: itemId,
-        object: "realtime.item",
-        type: "message",
-        status: "in_progress",
-        role: "assistant",
-        content: [],
-      };
-      this.#messageIndex = this.output.length;
-      this.output.push(item);
-      this.#previousItemId = session.addItem(item);
-      session.sendGenerated({
-        type: "response.output_item.added",
-        response_id: this.id,
-        output_index: this.#messageIndex,
-        item: { ...item },
-      });
-      session.sendGenerated({
-        type: "conversation.item.added",
-        previous_item_id: this.#previousItemId,
-        item: { ...item },
-      });
-      session.sendGenerated({
-        type: "response.content_part.added",
-        response_id: this.id,
-        item_id: itemId,
-        output_index: this.#messageIndex,
-        content_index: 0,
-        part: { type: "audio", transcript: "" },
-      });
-    }
+    this.kit = kit;
+  }
+
+  /** The response id (`resp_…`). */
+  get id(): string {
+    return this.kit.id;
+  }
+
+  /** Every output item, in output order. */
+  get output(): AnyEvent[] {
+    return this.kit.output as unknown as AnyEvent[];
   }
 
   /** `in_progress` until finished or cancelled. */
   get status(): string {
-    return this.#status;
+    return this.kit.status;
   }
 
   /** True once finished or cancelled. */
   get done(): boolean {
-    return this.#status !== "in_progress";
+    return this.kit.done;
   }
 
   /** Bytes of audio sent in this response. */
   get audioBytesSent(): number {
-    return this.#audioBytes;
+    return this.kit.audioBytes;
   }
 
   /** Sends `response.output_audio.delta` with base64 of `bytes` (counted for truncation). */
   audio(bytes: Uint8Array): boolean {
-    if (!this.#canSend() || this.itemId === undefined) return false;
-    const sent = this.#session.sendGenerated({
-      type: "response.output_audio.delta",
-      response_id: this.id,
-      item_id: this.itemId,
-      output_index: this.#messageIndex,
-      content_index: 0,
-      delta: encodeBase64(bytes),
-    });
-    if (sent) {
-      this.#audioBytes += bytes.length;
-      this.#session.countAudio(this.itemId, bytes.length);
-    }
-    return sent;
+    if (!this.#canSend() || this.kit.openMessageId === undefined) return false;
+    return this.#send(this.kit.audio(bytes));
   }
 
   /** Sends `response.output_audio_transcript.delta`. */
   transcript(delta: string): boolean {
-    if (!this.#canSend() || this.itemId === undefined) return false;
-    this.#transcript += delta;
-    return this.#session.sendGenerated({
-      type: "response.output_audio_transcript.delta",
-      response_id: this.id,
-      item_id: this.itemId,
-      output_index: this.#messageIndex,
-      content_index: 0,
-      delta,
-    });
+    if (!this.#canSend() || this.kit.openMessageId === undefined) return false;
+    return this.#send(this.kit.transcript(delta));
   }
 
   /**
@@ -1068,84 +939,20 @@ export class FakeResponse {
     args: string | Record<string, unknown>,
     callId?: string,
   ): { callId: string; itemId: string } {
-    const call = { callId: callId ?? makeId("call"), itemId: makeId("item") };
-    if (!this.#canSend()) return call;
-    const argumentsText = typeof args === "string" ? args : JSON.stringify(args);
-    const outputIndex = this.output.length;
-    const item: AnyEvent = {
-      id: call.itemId,
-      object: "realtime.item",
-      type: "function_call",
-      status: "in_progress",
-      name,
-      call_id: call.callId,
-      arguments: "",
-    };
-    this.output.push(item);
-    const s = this.#session;
-    const previous = s.addItem(item);
-    s.sendGenerated({
-      type: "response.output_item.added",
-      response_id: this.id,
-      output_index: outputIndex,
-      item: { ...item },
-    });
-    s.sendGenerated({
-      type: "conversation.item.added",
-      previous_item_id: previous,
-      item: { ...item },
-    });
-    s.sendGenerated({
-      type: "response.function_call_arguments.delta",
-      response_id: this.id,
-      item_id: call.itemId,
-      output_index: outputIndex,
-      call_id: call.callId,
-      delta: argumentsText,
-    });
-    s.sendGenerated({
-      type: "response.function_call_arguments.done",
-      response_id: this.id,
-      item_id: call.itemId,
-      output_index: outputIndex,
-      call_id: call.callId,
-      name,
-      arguments: argumentsText,
-    });
-    item.status = "completed";
-    item.arguments = argumentsText;
-    s.sendGenerated({
-      type: "response.output_item.done",
-      response_id: this.id,
-      output_index: outputIndex,
-      item: { ...item },
-    });
-    s.sendGenerated({
-      type: "conversation.item.done",
-      previous_item_id: previous,
-      item: { ...item },
-    });
-    return call;
+    const ids = { callId: callId ?? makeId("call"), itemId: makeId("item") };
+    if (!this.#canSend()) return ids;
+    this.#send(this.kit.functionCall(name, args, ids.callId, ids.itemId).events);
+    return ids;
   }
 
   /**
    * Ends the response: `response.output_audio.done`, `response.output_audio_transcript.done`,
    * `response.content_part.done`, `response.output_item.done`, `conversation.item.done` (for the
-   * message item) and `response.done` with `status` and a usage block.
+   * open message item) and `response.done` with `status` and a usage block.
    */
   finish(status: FinishStatus = "completed"): boolean {
     if (!this.#canSend()) return false;
-    this.#closeMessage(status === "completed" ? "completed" : "incomplete");
-    const details = status === "completed"
-      ? null
-      : status === "incomplete"
-      ? { type: "incomplete", reason: "max_output_tokens", error: null }
-      : {
-        type: "failed",
-        reason: null,
-        error: { type: "server_error", code: "server_error" },
-      };
-    return this.#end(status, details);
+    return this.#send(this.kit.finish(status));
   }
 
   /**
@@ -1155,91 +962,130 @@ export class FakeResponse {
    */
   cancel(reason: "turn_detected" | "client_cancelled" = "turn_detected"): boolean {
     if (!this.#canSend()) return false;
-    this.#closeMessage("incomplete");
-    return this.#end("cancelled", { type: "cancelled", reason, error: null });
+    return this.#send(this.kit.cancel(reason));
   }
 
   #canSend(): boolean {
     return !this.done && this.#session.isOpen;
   }
 
-  #closeMessage(itemStatus: "completed" | "incomplete"): void {
-    if (this.itemId === undefined) return;
-    const s = this.#session;
-    const base = {
-      response_id: this.id,
-      item_id: this.itemId,
-      output_index: this.#messageIndex,
-      content_index: 0,
-    };
-    s.sendGenerated({ type: "response.output_audio.done", ...base });
-    s.sendGenerated({
-      type: "response.output_audio_transcript.done",
-      ...base,
-      transcript: this.#transcript,
-    });
-    s.sendGenerated({
-      type: "response.content_part.done",
-      ...base,
-      part: { type: "audio", transcript: this.#transcript },
-    });
-    const item = this.output[this.#messageIndex];
-    item.status = itemStatus;
-    item.content = [{ type: "output_audio", transcript: this.#transcript }];
-    s.sendGenerated({
-      type: "response.output_item.done",
-      response_id: this.id,
-      output_index: this.#messageIndex,
-      item: { ...item },
-    });
-    s.sendGenerated({
-      type: "conversation.item.done",
-      previous_item_id: this.#previousItemId,
-      item: { ...item },
-    });
+  /** Sends `events`; true when the last one went out. */
+  #send(events: ServerEvent[]): boolean {
+    this.#session.emit(events);
+    return events.length > 0 && this.#session.isOpen;
+  }
+}
+
+/**
+ * A response streamed by {@linkcode FakeRealtimeSession.respond}. Its items' ids are known
+ * before anything is sent; `ended` resolves with the final status once `response.done` went out
+ * (or with the status so far when the socket closed first).
+ */
+export class FakeScriptedResponse {
+  /** The response (id, status, output as the client saw it). */
+  readonly response: FakeResponse;
+  /** Item ids (and call ids of function calls), in output order. */
+  readonly items: ScriptedItemIds[];
+  /** Resolves with the response status when it has ended (completed, cancelled, …). */
+  readonly ended: Promise<string>;
+
+  #session: FakeRealtimeSession;
+  #script: ResponseScript;
+  #pace: "burst" | "manual" | number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #resolveEnded!: (status: string) => void;
+  #stopped = false;
+
+  /** @internal */
+  constructor(
+    session: FakeRealtimeSession,
+    response: FakeResponse,
+    script: ResponseScript,
+    pace: "burst" | "manual" | number,
+  ) {
+    this.#session = session;
+    this.response = response;
+    this.#script = script;
+    this.#pace = pace;
+    this.items = script.items;
+    this.ended = new Promise((resolve) => (this.#resolveEnded = resolve));
   }
 
-  #end(status: "completed" | "cancelled" | "incomplete" | "failed", details: unknown): boolean {
-    this.#status = status;
-    this.#session.responseEnded(this);
-    const response = this.#responseObject();
-    response.status_details = details;
-    return this.#session.sendGenerated({ type: "response.done", response });
+  /** Item ids in output order. */
+  get itemIds(): string[] {
+    return this.items.map((i) => i.itemId);
   }
 
-  #responseObject(): Record<string, unknown> {
-    const audioTokens = Math.ceil(this.#audioBytes / 8 / 50);
-    const textTokens = Math.ceil(this.#transcript.length / 4) +
-      this.output.filter((i) => i.type === "function_call").length * 20;
-    const done = this.done;
-    return {
-      object: "realtime.response",
-      id: this.id,
-      status: this.#status,
-      status_details: null,
-      output: done ? this.output.map((i) => ({ ...i })) : [],
-      conversation_id: "conv_fake",
-      output_modalities: ["audio"],
-      max_output_tokens: "inf",
-      audio: {
-        output: { format: this.#session.outputFormat, voice: this.#session.outputVoice },
-      },
-      usage: done
-        ? {
-          total_tokens: 250 + audioTokens + textTokens,
-          input_tokens: 250,
-          output_tokens: audioTokens + textTokens,
-          input_token_details: {
-            text_tokens: 200,
-            audio_tokens: 50,
-            image_tokens: 0,
-            cached_tokens: 128,
-            cached_tokens_details: { text_tokens: 128, audio_tokens: 0, image_tokens: 0 },
-          },
-          output_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
-        }
-        : null,
-      metadata: null,
-    };
+  /** True once nothing more will be sent. */
+  get finished(): boolean {
+    return this.#stopped || this.#script.finished;
+  }
+
+  /** @internal Sends the first step (and, for `burst`, all of them). */
+  start(): void {
+    if (this.#pace === "manual") {
+      this.step();
+      return;
+    }
+    if (this.#pace === "burst") {
+      while (this.step());
+      return;
+    }
+    this.#tick();
+  }
+
+  /**
+   * Sends the next step (`manual` pace, or to hurry a paced one): the opening of an item, one
+   * audio delta, an item's end, a function call, or `response.done`.
+   *
+   * @returns false when nothing is left (finished or cancelled)
+   */
+  step(): boolean {
+    if (this.#stopped || !this.#session.isOpen) {
+      this.stop();
+      return false;
+    }
+    const next = this.#script.step();
+    if (next === undefined) {
+      this.stop();
+      return false;
+    }
+    this.#session.emit(next.events);
+    if (this.#script.finished) this.stop();
+    return true;
+  }
+
+  /** Sends the remaining steps at once. */
+  runToEnd(): void {
+    while (this.step());
+  }
+
+  /** @internal Stops stepping (socket closed or response over). */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#resolveEnded(this.response.status);
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    for (;;) {
+      if (this.#stopped || this.#script.finished || !this.#session.isOpen) {
+        this.stop();
+        return;
+      }
+      const next = this.#script.step();
+      if (next === undefined) {
+        this.stop();
+        return;
+      }
+      this.#session.emit(next.events);
+      if (next.audioMs > 0 && !this.#script.finished) {
+        this.#timer = setTimeout(() => this.#tick(), this.#pace as number);
+        return;
+      }
+    }
   }
 }

@@ -5,12 +5,15 @@
  * Twilio's shape, streams caller audio, and simulates Twilio's playback of what the bridge sends:
  * outbound audio is queued and played in real time (8 μ-law bytes per ms), `mark`s are echoed when
  * the audio queued before them has played, and `clear` flushes unplayed audio and echoes every
- * pending mark at once. Every outbound message is checked against Twilio's shape.
+ * pending mark at once (the shared play-out model, `src/protocol/twilio_playout.ts`). Every
+ * outbound message is checked against Twilio's shape.
  *
  * @module
  */
 
-import { decodeBase64, encodeBase64, Waiters } from "./wait.ts";
+import { type PlayoutMarkEcho, TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
+import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { Waiters } from "./wait.ts";
 
 /** A parsed message the bridge sent (loosely typed). */
 // deno-lint-ignore no-explicit-any
@@ -65,27 +68,11 @@ export interface MarkEcho {
   cleared: boolean;
 }
 
-/** One outbound audio chunk on the playback timeline. Times are `performance.now()` values. */
-interface Chunk {
-  bytes: Uint8Array;
-  start: number;
-  /** End of playback (cut short by a clear). */
-  end: number;
-}
-
-interface PendingMark {
-  name: string;
-  receivedAt: number;
-  dueAt: number;
-}
-
 interface SpeakJob {
   timer: ReturnType<typeof setTimeout> | undefined;
   resolve: () => void;
 }
 
-/** μ-law bytes per ms at 8 kHz. */
-const BYTES_PER_MS = 8;
 /** Bytes of one 20 ms inbound frame. */
 const FRAME_BYTES = 160;
 const CLOSE_TIMEOUT_MS = 3000;
@@ -155,9 +142,8 @@ export class FakeTwilioCall {
   #chunk = 0;
   #lastTimestamp = 0;
   #started = false;
-  #chunks: Chunk[] = [];
-  #queueEnd = 0;
-  #pendingMarks: PendingMark[] = [];
+  /** Twilio's play-out of what the bridge sends (the shared model), on `performance.now()`. */
+  #playout = new TwilioPlayout();
   #markTimer: ReturnType<typeof setTimeout> | undefined;
   #speakJobs = new Set<SpeakJob>();
   #waiters = new Waiters<TwilioMessage>();
@@ -369,44 +355,27 @@ export class FakeTwilioCall {
    * the time of the call: a chunk being played counts its played part.
    */
   playedBytes(value?: number): number {
-    const now = performance.now();
-    let total = 0;
-    for (const chunk of this.#chunks) {
-      const ms = Math.min(now, chunk.end) - chunk.start;
-      if (ms <= 0) continue;
-      const count = Math.min(chunk.bytes.length, Math.floor(ms * BYTES_PER_MS + 1e-6));
-      if (value === undefined) total += count;
-      else {
-        const played = chunk.bytes.subarray(0, count);
-        for (let i = 0; i < played.length; i++) if (played[i] === value) total++;
-      }
-    }
-    return total;
+    return this.#playout.playedBytes(performance.now(), value);
   }
 
   /** {@linkcode playedBytes} ÷ 8: ms of outbound audio played so far. */
   playedMs(value?: number): number {
-    return this.playedBytes(value) / BYTES_PER_MS;
+    return this.#playout.playedMs(performance.now(), value);
   }
 
   /** Ms of queued audio not played yet (0 when idle). */
   pendingMs(): number {
-    return Math.max(0, this.#queueEnd - performance.now());
+    return this.#playout.pendingMs(performance.now());
   }
 
   /** Bytes of outbound audio received (queued), optionally only bytes equal to `value`. */
   receivedAudioBytes(value?: number): number {
-    let total = 0;
-    for (const chunk of this.#chunks) {
-      if (value === undefined) total += chunk.bytes.length;
-      else for (const b of chunk.bytes) if (b === value) total++;
-    }
-    return total;
+    return this.#playout.receivedBytes(value);
   }
 
   /** Names of marks received and not echoed yet. */
   pendingMarks(): string[] {
-    return this.#pendingMarks.map((m) => m.name);
+    return this.#playout.pendingMarks();
   }
 
   // ---- waiting ---------------------------------------------------------------------------------
@@ -569,16 +538,11 @@ export class FakeTwilioCall {
   }
 
   #queueAudio(bytes: Uint8Array): void {
-    const now = performance.now();
-    const start = Math.max(now, this.#queueEnd);
-    const end = start + bytes.length / BYTES_PER_MS;
-    this.#chunks.push({ bytes, start, end });
-    this.#queueEnd = end;
+    this.#playout.media(bytes, performance.now());
   }
 
   #queueMark(name: string): void {
-    const now = performance.now();
-    this.#pendingMarks.push({ name, receivedAt: now, dueAt: Math.max(now, this.#queueEnd) });
+    this.#playout.mark(name, performance.now());
     this.#flushMarks();
   }
 
@@ -587,16 +551,14 @@ export class FakeTwilioCall {
     clearTimeout(this.#markTimer);
     this.#markTimer = undefined;
     const now = performance.now();
-    while (this.#pendingMarks.length > 0 && this.#pendingMarks[0].dueAt <= now) {
-      this.#echoMark(this.#pendingMarks.shift()!, false);
-    }
-    const next = this.#pendingMarks[0];
-    if (next && !this.#stopped()) {
-      this.#markTimer = setTimeout(() => this.#flushMarks(), Math.ceil(next.dueAt - now));
+    for (const echo of this.#playout.due(now)) this.#echoMark(echo);
+    const next = this.#playout.nextDueAt();
+    if (next !== undefined && !this.#stopped()) {
+      this.#markTimer = setTimeout(() => this.#flushMarks(), Math.ceil(next - now));
     }
   }
 
-  #echoMark(mark: PendingMark, cleared: boolean): void {
+  #echoMark(mark: PlayoutMarkEcho): void {
     const sequenceNumber = this.#nextSequence();
     this.#send({
       event: "mark",
@@ -604,14 +566,7 @@ export class FakeTwilioCall {
       streamSid: this.streamSid,
       mark: { name: mark.name },
     });
-    const echo: MarkEcho = {
-      name: mark.name,
-      sequenceNumber,
-      receivedAt: mark.receivedAt,
-      dueAt: mark.dueAt,
-      at: performance.now(),
-      cleared,
-    };
+    const echo: MarkEcho = { ...mark, sequenceNumber, at: performance.now() };
     this.marksEchoed.push(echo);
     this.#markWaiters.notify(echo);
   }
@@ -619,14 +574,9 @@ export class FakeTwilioCall {
   /** Drops unplayed audio at once and echoes every pending mark (Twilio's `clear`). */
   #clear(): void {
     this.clearCount++;
-    const now = performance.now();
-    for (const chunk of this.#chunks) {
-      if (chunk.end > now) chunk.end = Math.max(chunk.start, now);
-    }
-    this.#queueEnd = now;
     clearTimeout(this.#markTimer);
     this.#markTimer = undefined;
-    for (const mark of this.#pendingMarks.splice(0)) this.#echoMark(mark, true);
+    for (const echo of this.#playout.clear(performance.now())) this.#echoMark(echo);
   }
 }
 

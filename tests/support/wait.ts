@@ -1,6 +1,7 @@
 /**
- * Small helpers shared by the test fakes: waiting with timeouts that always clear their timers
- * (tests run with the op sanitizer on), and strict base64 for audio payloads.
+ * Waiting in tests and fakes: delays, timeouts and polls that always clear their timers (tests
+ * run with the op sanitizer on), and {@linkcode Waiters} for "the first received item matching a
+ * predicate".
  *
  * @module
  */
@@ -131,34 +132,4 @@ export class Waiters<T> {
     clearTimeout(waiter.timer);
     this.#waiters.delete(waiter);
   }
-}
-
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** Standard base64 (with padding) of `bytes`. */
-export function encodeBase64(bytes: Uint8Array): string {
-  let binary = "";
-  const step = 0x8000;
-  for (let i = 0; i < bytes.length; i += step) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + step));
-  }
-  return btoa(binary);
-}
-
-/**
- * Decodes standard padded base64.
- *
- * @returns undefined when `text` is not valid standard base64.
- */
-export function decodeBase64(text: string): Uint8Array | undefined {
-  if (!BASE64_RE.test(text)) return undefined;
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** True when `text` is valid standard padded base64. */
-export function isBase64(text: string): boolean {
-  return BASE64_RE.test(text);
 }

@@ -1,42 +1,17 @@
 /**
- * Helpers for tests that need system tools (sox, espeak-ng, chromium). A
- * missing tool fails the test loudly with the command that installs it:
- * `.ci/run` installs them, so a skip would only hide a broken CI machine.
+ * 16-bit PCM WAV files, as sox and espeak-ng write them and as the softphone
+ * tests compare them: read the samples and rate, or write mono samples.
+ *
+ * @example
+ * ```ts
+ * import { readWav16, writeWav16 } from "./wav.ts";
+ *
+ * const wav = readWav16(writeWav16(new Int16Array([0, 1000, -1000]), 8000));
+ * if (wav.rate !== 8000 || wav.channels !== 1 || wav.samples[2] !== -1000) throw new Error();
+ * ```
  *
  * @module
  */
-
-/** Throws a clear error when `command` is not on the PATH (or at the given path). */
-export async function requireCommand(command: string, aptPackage: string): Promise<string> {
-  const candidates = command.startsWith("/") ? [command] : (Deno.env.get("PATH") ?? "")
-    .split(":").filter((dir) => dir !== "").map((dir) => `${dir}/${command}`);
-  for (const path of candidates) {
-    try {
-      const info = await Deno.stat(path);
-      if (info.isFile) return path;
-    } catch {
-      // not here
-    }
-  }
-  throw new Error(
-    `${command} is required by this test but was not found. Install it with ` +
-      `"apt-get install -y ${aptPackage}" (.ci/run does this), then run the tests again.`,
-  );
-}
-
-/** Runs a command to completion; throws with its stderr when it fails. */
-export async function run(command: string, args: string[]): Promise<Uint8Array> {
-  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!output.success) {
-    throw new Error(
-      `${command} ${args.join(" ")} failed (exit ${output.code}): ${
-        new TextDecoder().decode(output.stderr).slice(0, 500)
-      }`,
-    );
-  }
-  return output.stdout;
-}
 
 /** The samples of a 16-bit PCM WAV file, and its rate. */
 export function readWav16(

@@ -1,5 +1,14 @@
 /**
- * Base64 helpers for the demo stand-in (no dependencies).
+ * Base64 helpers of the Realtime server kit (audio deltas and appends), with
+ * no dependencies.
+ *
+ * @example
+ * ```ts
+ * import { decodeBase64, encodeBase64 } from "./base64.ts";
+ * const text = encodeBase64(new Uint8Array([0x7f, 0xff]));
+ * if (text !== "f/8=" || decodeBase64(text)?.[1] !== 0xff) throw new Error();
+ * if (decodeBase64("not base64!") !== undefined) throw new Error("must be refused");
+ * ```
  *
  * @module
  */

@@ -1,0 +1,61 @@
+/**
+ * `deno task doctor`: checks, before the first call, that the OpenAI key,
+ * the model, the Twilio credentials, the number's webhook, `PUBLIC_URL` and
+ * the port are right, and says what to do about each one that is not. Reads
+ * `.env` like the server. Exits with 1 when a check fails (✘), so it can gate
+ * a deployment; checks that cannot run (–) do not fail it.
+ *
+ * @example
+ * ```ts ignore
+ * // deno task doctor
+ * // ✔ OpenAI accepted the API key.
+ * // ✔ Model gpt-realtime is available.
+ * // – Twilio credentials: not set.
+ * // …
+ * ```
+ *
+ * @module
+ */
+import { ConfigError, parseConfig } from "../config.ts";
+import { loadEnvFile } from "../env_file.ts";
+import { type DoctorDependencies, formatDoctorChecks, runDoctorChecks } from "./doctor_checks.ts";
+
+/**
+ * Runs the doctor on `env`, writing its lines with `print`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { doctor } from "./doctor.ts";
+ * const lines: string[] = [];
+ * const code = await doctor({ PORT: "abc" }, (line) => lines.push(line));
+ * if (code !== 1 || !lines[0].startsWith("✘ The configuration has")) throw new Error(lines[0]);
+ * ```
+ */
+export async function doctor(
+  env: Record<string, string | undefined>,
+  print: (line: string) => void,
+  dependencies: DoctorDependencies = {},
+): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(env);
+  } catch (error) {
+    print(`✘ ${error instanceof ConfigError ? error.message : String(error)}`);
+    return 1;
+  }
+  const checks = await runDoctorChecks(config, dependencies);
+  print(formatDoctorChecks(checks));
+  const failed = checks.filter((c) => c.status === "fail").length;
+  print(
+    failed === 0
+      ? "\nAll checks passed."
+      : `\n${failed} check${failed === 1 ? "" : "s"} failed: fix ${
+        failed === 1 ? "it" : "them"
+      }, then run deno task doctor again.`,
+  );
+  return failed === 0 ? 0 : 1;
+}
+
+if (import.meta.main) {
+  Deno.exit(await doctor(loadEnvFile(), (line) => console.log(line)));
+}

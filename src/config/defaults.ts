@@ -1,0 +1,35 @@
+/**
+ * The defaults and fixed texts the configuration table refers to by name
+ * (also imported by other modules, e.g. the calls CLI reads
+ * {@link DEFAULT_CALL_STORE_PATH}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MODEL, DEFAULT_REALTIME_URL } from "./defaults.ts";
+ *
+ * assert.equal(DEFAULT_MODEL, "gpt-realtime-2.1");
+ * assert.equal(new URL(DEFAULT_REALTIME_URL).protocol, "wss:");
+ * ```
+ *
+ * @module
+ */
+
+/** Default Realtime WebSocket endpoint (the `model` query parameter is added per call). */
+export const DEFAULT_REALTIME_URL = "wss://api.openai.com/v1/realtime";
+
+/** Default Realtime model. */
+export const DEFAULT_MODEL = "gpt-realtime-2.1";
+
+/** Default base URL of Twilio's REST API. */
+export const DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com";
+
+/** Default file of the call records (relative to the working directory). */
+export const DEFAULT_CALL_STORE_PATH = "calls.kv";
+
+/** Text of the problem reported when `OPENAI_API_KEY` is missing or empty. */
+export const MISSING_API_KEY_PROBLEM =
+  "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment.";
+
+/** Default company name used in the default system message and greeting (see src/prompts.ts). */
+export { DEFAULT_COMPANY_NAME } from "../prompts.ts";

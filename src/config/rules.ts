@@ -1,0 +1,207 @@
+/**
+ * The rules that span several variables, applied after the table loop of
+ * `parse.ts` has parsed each variable on its own. Each is a small named
+ * function that reads the parsed values (by variable name), may report a
+ * problem or a warning, and returns what it composes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "../config.ts";
+ *
+ * // transcriptionDefault(): renewal is on by default, so transcription is too.
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
+ * assert.equal(config.transcriptionModel, "gpt-4o-mini-transcribe");
+ * ```
+ *
+ * @module
+ */
+import type { TokenPrices } from "../calls/prices.ts";
+import type { ComposedConfig, EnvValues, TurnDetection } from "./config_type.ts";
+import { listWords, OFF_WORDS } from "./kinds.ts";
+import type { EnvReader } from "./reader.ts";
+import { splitRealtimeUrl } from "./realtime_url.ts";
+import { SETTINGS } from "./spec.ts";
+import { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
+
+/**
+ * Input transcription model used when `TRANSCRIPTION_MODEL` is unset and
+ * session renewal is on (renewal replays the caller's words from it).
+ */
+export const DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe";
+
+/** Text of the warning added when `TEMPERATURE` is set. */
+export const TEMPERATURE_WARNING =
+  "TEMPERATURE is set but has no effect: the GA Realtime interface has no temperature setting. Remove it from your environment.";
+
+const SERVER_VAD_KNOBS = ["VAD_THRESHOLD", "VAD_PREFIX_PADDING_MS", "VAD_SILENCE_DURATION_MS"];
+
+// The default wording lives with every other sentence the model says, in src/prompts.ts.
+export { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
+
+/**
+ * A `model` query parameter in `OPENAI_REALTIME_URL` (as in OpenAI's docs) is
+ * taken out of the URL; it is the model when `OPENAI_MODEL` is unset, and a
+ * different `OPENAI_MODEL` is a problem naming both.
+ */
+export function modelFromRealtimeUrl(v: EnvValues, reader: EnvReader): void {
+  const { base, model } = splitRealtimeUrl(v.OPENAI_REALTIME_URL);
+  if (model === undefined) return;
+  v.OPENAI_REALTIME_URL = base;
+  const configured = reader.raw("OPENAI_MODEL");
+  if (configured === undefined) {
+    v.OPENAI_MODEL = model;
+  } else if (configured !== model) {
+    reader.problem(
+      `OPENAI_REALTIME_URL names the model ${
+        JSON.stringify(model)
+      } (in "?model=") but OPENAI_MODEL is ${
+        reader.show(configured)
+      }. Set the model in one place: remove "model=..." from OPENAI_REALTIME_URL, or unset OPENAI_MODEL.`,
+    );
+  }
+}
+
+/** `SYSTEM_MESSAGE`, or the file `SYSTEM_MESSAGE_FILE` names (not both), or the default. */
+export function systemMessage(
+  v: EnvValues,
+  reader: EnvReader,
+  readTextFile: (path: string) => string,
+): string {
+  const fallback = defaultSystemMessage(v.COMPANY_NAME);
+  const message = v.SYSTEM_MESSAGE;
+  const path = v.SYSTEM_MESSAGE_FILE;
+  if (message !== undefined && path !== undefined) {
+    reader.problem(
+      "SYSTEM_MESSAGE and SYSTEM_MESSAGE_FILE are both set. Set only one of them: SYSTEM_MESSAGE for the text itself, or SYSTEM_MESSAGE_FILE for the path of a file containing it.",
+    );
+    return fallback;
+  }
+  if (message !== undefined) return message;
+  if (path === undefined) return fallback;
+  let content: string;
+  try {
+    content = readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    reader.problem(
+      `SYSTEM_MESSAGE_FILE could not be read from ${
+        JSON.stringify(path)
+      } (${reason}). Check the path (relative paths start in the working directory) and that the server may read it, or unset SYSTEM_MESSAGE_FILE.`,
+    );
+    return fallback;
+  }
+  const trimmed = content.trim();
+  if (trimmed === "") {
+    reader.problem(
+      `SYSTEM_MESSAGE_FILE points to an empty file, ${
+        JSON.stringify(path)
+      }. Write the system message into it, or unset SYSTEM_MESSAGE_FILE to use the default.`,
+    );
+    return fallback;
+  }
+  return trimmed;
+}
+
+/** The default greeting when `GREETING` is absent; off, none, false or empty for none. */
+export function greeting(v: EnvValues): string | undefined {
+  const value = v.GREETING;
+  if (value === undefined) return defaultGreeting(v.COMPANY_NAME);
+  if (value === "" || OFF_WORDS.has(value.toLowerCase())) return undefined;
+  return value;
+}
+
+/** Turn detection from its variables; the other detector's knobs only give a warning. */
+export function turnDetection(v: EnvValues, reader: EnvReader): TurnDetection {
+  const interruptResponse = v.INTERRUPT_RESPONSE;
+  if (v.TURN_DETECTION === "semantic_vad") {
+    const ignored = SERVER_VAD_KNOBS.filter((name) => reader.raw(name) !== undefined);
+    if (ignored.length > 0) {
+      const one = ignored.length === 1;
+      reader.warning(
+        `${listWords(ignored, "and")} ${one ? "is" : "are"} set but ${
+          one ? "has" : "have"
+        } no effect with TURN_DETECTION=semantic_vad (only server_vad uses ${
+          one ? "it" : "them"
+        }). Remove ${one ? "it" : "them"} or set TURN_DETECTION=server_vad.`,
+      );
+    }
+    return { type: "semantic_vad", eagerness: v.VAD_EAGERNESS, interruptResponse };
+  }
+  if (reader.raw("VAD_EAGERNESS") !== undefined) {
+    reader.warning(
+      "VAD_EAGERNESS is set but has no effect with TURN_DETECTION=server_vad (only semantic_vad uses it). Remove it or set TURN_DETECTION=semantic_vad.",
+    );
+  }
+  return {
+    type: "server_vad",
+    threshold: v.VAD_THRESHOLD,
+    prefixPaddingMs: v.VAD_PREFIX_PADDING_MS,
+    silenceDurationMs: v.VAD_SILENCE_DURATION_MS,
+    interruptResponse,
+  };
+}
+
+/**
+ * Session renewal replays the caller's words from transcripts: with renewal
+ * on, transcription defaults to {@link DEFAULT_TRANSCRIPTION_MODEL}, and
+ * turning it off explicitly gives a warning.
+ */
+export function transcriptionDefault(v: EnvValues, reader: EnvReader): void {
+  if (v.REALTIME_SESSION_RENEW_SECONDS <= 0 || v.TRANSCRIPTION_MODEL !== undefined) return;
+  if (reader.present("TRANSCRIPTION_MODEL")) {
+    reader.warning(
+      "TRANSCRIPTION_MODEL is off while REALTIME_SESSION_RENEW_SECONDS is on: a renewed or reconnected session will not know what the caller said. Unset TRANSCRIPTION_MODEL to use the default (gpt-4o-mini-transcribe) or set REALTIME_SESSION_RENEW_SECONDS=0.",
+    );
+  } else {
+    v.TRANSCRIPTION_MODEL = DEFAULT_TRANSCRIPTION_MODEL;
+  }
+}
+
+/** The account SID is only useful with the auth token (the token alone checks signatures). */
+export function twilioCredentialPair(reader: EnvReader): void {
+  if (
+    reader.raw("TWILIO_ACCOUNT_SID") !== undefined && reader.raw("TWILIO_AUTH_TOKEN") === undefined
+  ) {
+    reader.problem(
+      "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not. Set TWILIO_AUTH_TOKEN too (from https://console.twilio.com), or unset TWILIO_ACCOUNT_SID.",
+    );
+  }
+}
+
+/** The call record webhook needs both its URL and its signing secret. */
+export function callRecordWebhook(
+  v: EnvValues,
+  reader: EnvReader,
+): ComposedConfig["callRecordWebhook"] {
+  const hasUrl = reader.raw("CALL_RECORD_WEBHOOK_URL") !== undefined;
+  const secret = v.CALL_RECORD_WEBHOOK_SECRET;
+  if (hasUrl && secret === undefined) {
+    reader.problem(
+      "CALL_RECORD_WEBHOOK_URL is set but CALL_RECORD_WEBHOOK_SECRET is not. Set a secret (e.g. from `openssl rand -hex 32`) so the receiver can check the signature.",
+    );
+  } else if (!hasUrl && secret !== undefined) {
+    reader.warning(
+      "CALL_RECORD_WEBHOOK_SECRET is set but CALL_RECORD_WEBHOOK_URL is not; no records are posted.",
+    );
+  }
+  const url = v.CALL_RECORD_WEBHOOK_URL;
+  return url !== undefined && secret !== undefined ? { url, secret } : undefined;
+}
+
+/** The token prices, one field per `PRICE_*` row (rows in the `prices` group). */
+export function prices(v: EnvValues): TokenPrices {
+  const values = v as unknown as Record<string, number>;
+  const result: Partial<TokenPrices> = {};
+  for (const row of SETTINGS) {
+    if (row.group?.name === "prices") {
+      result[row.group.field as keyof TokenPrices] = values[row.env];
+    }
+  }
+  return result as TokenPrices;
+}
+
+/** `TEMPERATURE` has no GA equivalent: a warning, not an error. */
+export function temperatureWarning(reader: EnvReader): void {
+  if (reader.raw("TEMPERATURE") !== undefined) reader.warning(TEMPERATURE_WARNING);
+}

@@ -1,0 +1,501 @@
+/**
+ * The configuration table: every environment variable of the server, once,
+ * with its `Config` key, kind (accepted values), default, secrecy, one-line
+ * doc and section. Everything else is derived from it: `Config` (see
+ * `config_type.ts`), parsing, `describeConfig`, the secret list, unit
+ * conversions, the unknown-variable warnings, `.env.example` and
+ * `docs/configuration.md` (`deno task gen:config`).
+ *
+ * To add a variable, add a row here with {@link setting} (in the place its
+ * problems should be listed), then run `deno task gen:config`. A row with a
+ * key becomes a `Config` field of the kind's type (`T`, or `T | undefined`
+ * without a default). Rules that span variables go in `rules.ts`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SETTINGS } from "./spec.ts";
+ *
+ * const port = SETTINGS.find((row) => row.env === "PORT");
+ * assert.equal(port?.key, "port");
+ * assert.equal(port?.default, "5050");
+ * ```
+ *
+ * @module
+ */
+import {
+  boolean,
+  choice,
+  e164,
+  ignored,
+  integer,
+  mapped,
+  number,
+  offableToken,
+  pattern,
+  secretToken,
+  text,
+  token,
+  url,
+} from "./kinds.ts";
+import {
+  apiKey,
+  callStore,
+  httpsBaseUrl,
+  logLevel,
+  publicUrl,
+  truncation,
+  voice,
+  waitingSound,
+} from "./server_kinds.ts";
+import { priceRows } from "./price_rows.ts";
+import { setting } from "./setting.ts";
+
+import {
+  DEFAULT_CALL_STORE_PATH,
+  DEFAULT_COMPANY_NAME,
+  DEFAULT_MODEL,
+  DEFAULT_REALTIME_URL,
+  DEFAULT_TWILIO_API_BASE_URL,
+  MISSING_API_KEY_PROBLEM,
+} from "./defaults.ts";
+
+export { SECTIONS } from "./sections.ts";
+
+/** Whether the server runs on Deno Deploy (shorter drain, managed KV). */
+function onDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
+  return (env.DENO_DEPLOYMENT_ID?.trim() ?? "") !== "";
+}
+
+const SECONDS = (from: string, to: number) => `a number of seconds from ${from} to ${to}`;
+const onOff = mapped({ on: true, off: false });
+const serverVad = (env: Readonly<Record<string, string | undefined>>) =>
+  (env.TURN_DETECTION?.trim().toLowerCase() || "server_vad") !== "semantic_vad";
+
+/** The table, in the order problems are reported. */
+export const SETTINGS = [
+  setting("OPENAI_API_KEY", "openaiApiKey", apiKey(), {
+    required: { missing: MISSING_API_KEY_PROBLEM },
+    secret: true,
+    section: "required",
+    example: "sk-...",
+    doc:
+      "OpenAI API key, from https://platform.openai.com/api-keys. Placeholders such as `sk-...` are refused at start-up.",
+  }),
+  setting(
+    "OPENAI_REALTIME_URL",
+    "openaiRealtimeUrl",
+    url(["ws:", "wss:"], `a ws:// or wss:// URL such as ${DEFAULT_REALTIME_URL}`),
+    {
+      default: DEFAULT_REALTIME_URL,
+      section: "openai",
+      doc:
+        "Realtime WebSocket endpoint. A URL copied from OpenAI's docs with `?model=…` works: that model is used when OPENAI_MODEL is unset (a different OPENAI_MODEL is an error).",
+    },
+  ),
+  setting(
+    "OPENAI_MODEL",
+    "openaiModel",
+    token(`a model name without whitespace, such as ${DEFAULT_MODEL}`),
+    {
+      default: DEFAULT_MODEL,
+      section: "openai",
+      doc:
+        "Realtime model; any model id is accepted (e.g. gpt-realtime-2.1-mini, gpt-realtime-2). See docs/configuration.md for notes on the models.",
+    },
+  ),
+  setting("PORT", "port", integer(0, 65535), {
+    default: "5050",
+    section: "server",
+    doc: "TCP port to listen on.",
+  }),
+  setting("HOST", "hostname", token("a host name or IP address such as 0.0.0.0"), {
+    default: "0.0.0.0",
+    section: "server",
+    doc: "Host name or IP address to listen on.",
+  }),
+  setting("PUBLIC_URL", "publicUrl", publicUrl(), {
+    section: "server",
+    example: "https://example.ngrok.app",
+    defaultDoc: "unset: each request's Host (and X-Forwarded-Proto for the webhook URLs)",
+    describe: (value) => value ?? "not set (derived from each request's Host header)",
+    doc:
+      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://.",
+  }),
+  setting("VOICE", "voice", voice(), {
+    default: "alloy",
+    section: "openai",
+    doc: "Assistant voice.",
+  }),
+  setting("COMPANY_NAME", "companyName", text(), {
+    default: DEFAULT_COMPANY_NAME,
+    section: "assistant",
+    doc: "Company name used in the default system message and greeting.",
+  }),
+  setting("SYSTEM_MESSAGE", undefined, text(), {
+    section: "assistant",
+    example: "You are the friendly phone receptionist of Acme Realty.",
+    defaultDoc: "a brief, friendly phone receptionist for COMPANY_NAME",
+    doc:
+      "Session instructions (system prompt) as text; do not set together with SYSTEM_MESSAGE_FILE.",
+  }),
+  setting("SYSTEM_MESSAGE_FILE", undefined, text("a file path"), {
+    section: "assistant",
+    example: "prompts/receptionist.md",
+    doc:
+      "Path of a text file holding the system message instead (relative to the working directory); do not set together with SYSTEM_MESSAGE.",
+  }),
+  setting("GREETING", undefined, text("any text, or off, none, false or empty for no greeting"), {
+    emptyIsValue: true,
+    section: "assistant",
+    example: "Hello! Thanks for calling Acme Realty. How can I help you today?",
+    defaultDoc: "Hello! Thanks for calling `COMPANY_NAME`. How can I help you today?",
+    doc:
+      "What the assistant says first; off, none, false or an empty value means no greeting (the only variable where empty is not unset).",
+  }),
+  setting("TURN_DETECTION", undefined, choice(["server_vad", "semantic_vad"]), {
+    default: "server_vad",
+    section: "turns",
+    doc: "How the end of the caller's turn is detected.",
+  }),
+  setting("VAD_THRESHOLD", undefined, number(0, 1, "a number from 0 to 1"), {
+    default: "0.5",
+    when: serverVad,
+    section: "turns",
+    doc: "server_vad only: speech activation threshold.",
+  }),
+  setting("VAD_PREFIX_PADDING_MS", undefined, integer(0, 5000), {
+    default: "300",
+    when: serverVad,
+    section: "turns",
+    doc: "server_vad only: audio kept before detected speech, in ms.",
+  }),
+  setting("VAD_SILENCE_DURATION_MS", undefined, integer(0, 10000), {
+    default: "500",
+    when: serverVad,
+    section: "turns",
+    doc: "server_vad only: silence that ends a turn, in ms.",
+  }),
+  setting("VAD_EAGERNESS", undefined, choice(["low", "medium", "high", "auto"]), {
+    default: "auto",
+    when: (env) => !serverVad(env),
+    section: "turns",
+    doc: "semantic_vad only: how eagerly the caller's turn is ended.",
+  }),
+  setting("INTERRUPT_RESPONSE", undefined, boolean(), {
+    default: "true",
+    section: "turns",
+    doc: "Whether the caller can interrupt the assistant by speaking (barge-in).",
+  }),
+  setting(
+    "NOISE_REDUCTION",
+    "noiseReduction",
+    mapped({
+      near_field: "near_field" as const,
+      far_field: "far_field" as const,
+      off: undefined,
+    }),
+    {
+      default: "off",
+      section: "openai",
+      describe: (value) => value ?? "off",
+      doc: "Noise reduction on caller audio.",
+    },
+  ),
+  setting(
+    "TRANSCRIPTION_MODEL",
+    "transcriptionModel",
+    offableToken(
+      "a transcription model name without whitespace (such as gpt-4o-mini-transcribe) or off",
+    ),
+    {
+      section: "openai",
+      example: "gpt-4o-mini-transcribe",
+      defaultDoc: "gpt-4o-mini-transcribe while REALTIME_SESSION_RENEW_SECONDS is on, else off",
+      describe: (value) => value ?? "off",
+      doc:
+        "Input transcription model, to log what callers say and replay it into renewed sessions; off or empty means no transcription.",
+    },
+  ),
+  setting(
+    "REASONING_EFFORT",
+    "reasoningEffort",
+    choice(["minimal", "low", "medium", "high", "xhigh"]),
+    {
+      section: "openai",
+      defaultDoc: "unset: the model's default (low for reasoning models); not sent",
+      describe: (value) => value ?? "model default",
+      doc:
+        "Reasoning effort of reasoning models (gpt-realtime-2 and later), sent as `session.reasoning.effort`; higher effort means better answers to hard questions and a longer pause before speaking.",
+    },
+  ),
+  setting("TRUNCATION", "truncation", truncation(), {
+    section: "openai",
+    defaultDoc: "unset: the model's default (auto); not sent",
+    describe: (value) => value ?? "model default",
+    doc:
+      "What OpenAI drops when a long call outgrows the context: auto, disabled (an error instead), or a ratio of the conversation to keep (e.g. 0.8), which truncates less often and keeps the prompt cache warmer. Sent as `session.truncation`.",
+  }),
+  setting("PARALLEL_TOOL_CALLS", "parallelToolCalls", boolean(), {
+    section: "openai",
+    defaultDoc: "unset: the model's default; not sent",
+    describe: (value) => value ?? "model default",
+    doc:
+      "Whether the model may call several tools at once (reasoning models only), sent as `session.parallel_tool_calls`.",
+  }),
+  setting(
+    "END_CALL_GRACE_SECONDS",
+    "endCallGraceSeconds",
+    number(0, 60, "a number from 0 to 60"),
+    {
+      default: "3",
+      coreMs: "endCallGraceMs",
+      section: "ending",
+      doc: "Seconds between the end of the farewell audio and hanging up.",
+    },
+  ),
+  setting(
+    "END_CALL_WATCHDOG_SECONDS",
+    "endCallWatchdogSeconds",
+    number(0, 60, "a number greater than 0 and at most 60", { minExclusive: true }),
+    {
+      default: "4",
+      coreMs: "endCallWatchdogMs",
+      section: "ending",
+      doc: "Seconds to wait for farewell audio to start before hanging up anyway.",
+    },
+  ),
+  setting("SHOW_TIMING_MATH", "showTimingMath", boolean(), {
+    default: "false",
+    section: "logging",
+    doc: "Log the barge-in timing arithmetic at info level.",
+  }),
+  setting(
+    "TWILIO_ACCOUNT_SID",
+    "twilioAccountSid",
+    pattern(
+      /^AC[0-9a-fA-F]{32}$/,
+      '"AC" followed by 32 hexadecimal digits (see https://console.twilio.com)',
+    ),
+    {
+      private: true,
+      section: "twilio",
+      example: "ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+      doc:
+        "Twilio Account SID, from https://console.twilio.com; with TWILIO_AUTH_TOKEN, calls are hung up and transferred through the REST API.",
+    },
+  ),
+  setting(
+    "TWILIO_AUTH_TOKEN",
+    "twilioAuthToken",
+    secretToken("Copy it again from https://console.twilio.com without spaces or line breaks."),
+    {
+      secret: true,
+      section: "required",
+      example: "",
+      doc:
+        "Twilio Auth Token, from https://console.twilio.com. Needed to check Twilio's signatures: without it every call is refused, unless TWILIO_SIGNATURE_CHECK=off.",
+    },
+  ),
+  setting("TWILIO_API_BASE_URL", "twilioApiBaseUrl", httpsBaseUrl(DEFAULT_TWILIO_API_BASE_URL), {
+    default: DEFAULT_TWILIO_API_BASE_URL,
+    section: "twilio",
+    doc:
+      "Base URL of every Twilio REST call (hang-up, transfer, doctor, outbound calls): set a regional edge such as https://api.dublin.ie1.twilio.com, or a local fake in tests (http:// only for loopback hosts).",
+  }),
+  setting("TWILIO_PHONE_NUMBER", "twilioPhoneNumber", e164(), {
+    private: true,
+    section: "twilio",
+    example: "+14155550100",
+    doc:
+      "Your Twilio phone number (E.164): the number calls come in on and outbound calls go out from; `deno task doctor` checks its voice webhook.",
+  }),
+  setting("LOG_LEVEL", "logLevel", logLevel(), {
+    default: "info",
+    section: "logging",
+    doc: "Lowest log level.",
+  }),
+  setting("LOG_FORMAT", "logFormat", choice(["json", "pretty"]), {
+    default: "json",
+    section: "logging",
+    doc: "Log line format: json (one JSON object per line) or pretty (one readable line).",
+  }),
+  setting("SOFTPHONE", "softphone", boolean(), {
+    default: "off",
+    defaultDoc: "off (on in `deno task dev` unless set, always on in `deno task demo`)",
+    section: "softphone",
+    doc:
+      "Serve the browser softphone at GET / and accept its short-lived tokens on /media-stream. Keep it off on public deployments.",
+  }),
+  setting("TEMPERATURE", undefined, ignored(), {
+    section: "unsupported",
+    example: "",
+    doc:
+      "Has no effect: the GA Realtime interface has no temperature setting; if set, a warning is logged at start-up.",
+  }),
+  setting("TWILIO_SIGNATURE_CHECK", "twilioSignatureCheck", onOff, {
+    default: "on",
+    section: "security",
+    describe: (value) => value ? "on" : "off",
+    doc:
+      "Check X-Twilio-Signature on webhooks and the media-stream upgrade, and require the per-call stream token. off accepts anyone (a start-up warning says so): only for local tests, never in production.",
+  }),
+  setting(
+    "STREAM_TOKEN_SECRET",
+    "streamTokenSecret",
+    {
+      accepted: "at least 16 characters",
+      parse: (raw, ctx) =>
+        raw.length < 16
+          ? ctx.problem(
+            "STREAM_TOKEN_SECRET is too short (value not shown): use at least 16 random characters, e.g. the output of `openssl rand -hex 32`, the same on every instance.",
+          )
+          : raw,
+    },
+    {
+      secret: true,
+      section: "security",
+      example: "",
+      defaultDoc: "a random key per process",
+      describe: (value) => value === undefined ? "not set (random per process)" : "set",
+      doc:
+        "Key of the per-call stream tokens, e.g. from `openssl rand -hex 32`. Set the same value on every instance when several run behind a load balancer.",
+    },
+  ),
+  setting("MAX_CONCURRENT_CALLS", "maxConcurrentCalls", integer(1, 100_000), {
+    default: "20",
+    section: "security",
+    doc:
+      'Most calls in progress at once; further calls hear a busy signal (<Reject reason="busy"/>).',
+  }),
+  setting("MAX_CALL_SECONDS", "maxCallSeconds", integer(0, 86_400), {
+    default: "1800",
+    coreMs: "maxCallMs",
+    section: "security",
+    doc:
+      "Longest call in seconds (0: no limit); then the assistant says a short goodbye and hangs up.",
+  }),
+  setting("CALLER_IDLE_SECONDS", "callerIdleSeconds", integer(0, 86_400), {
+    default: "60",
+    coreMs: "callerIdleMs",
+    section: "security",
+    doc:
+      "Seconds without caller speech (while the assistant is not speaking) before the assistant says goodbye and hangs up (0: off).",
+  }),
+  setting(
+    "METRICS_TOKEN",
+    "metricsToken",
+    secretToken("Use a token without spaces, e.g. from `openssl rand -hex 32`."),
+    {
+      secret: true,
+      section: "operations",
+      example: "",
+      defaultDoc: "unset: /metrics is open",
+      doc: "Bearer token required by GET /metrics.",
+    },
+  ),
+  setting("CALL_STORE_PATH", "callStore", callStore(), {
+    defaultValue: (env) => ({ path: onDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
+    defaultDoc: `${DEFAULT_CALL_STORE_PATH} (on Deno Deploy: the project's managed KV)`,
+    example: DEFAULT_CALL_STORE_PATH,
+    section: "operations",
+    describe: (value) =>
+      value === undefined ? "off" : value.path ?? "the platform's default Deno KV",
+    doc: "Deno KV file of the call records; off keeps no records; a KV Connect URL works too.",
+  }),
+  setting(
+    "CALL_RECORD_RETENTION_DAYS",
+    "callRecordRetentionDays",
+    number(0, 3650, "a number of days from 0 (keep forever) to 3650"),
+    {
+      default: "30",
+      section: "operations",
+      doc: "Days a call record is kept.",
+    },
+  ),
+  setting(
+    "CALL_RECORD_WEBHOOK_URL",
+    undefined,
+    url(
+      ["http:", "https:"],
+      "an absolute http:// or https:// URL such as https://example.com/call-records",
+    ),
+    {
+      section: "operations",
+      example: "https://example.com/call-records",
+      doc:
+        "Also POST each call record (JSON) to this URL, signed, with retries, off the audio path.",
+    },
+  ),
+  setting("CALL_RECORD_WEBHOOK_SECRET", undefined, text(), {
+    secret: true,
+    section: "operations",
+    example: "",
+    doc: "HMAC-SHA256 key of the X-Signature-256 header; required with CALL_RECORD_WEBHOOK_URL.",
+  }),
+  setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
+    default: "false",
+    section: "operations",
+    doc: "Store callers' phone numbers in full in call records; false masks them (+14•••••••23).",
+  }),
+  ...priceRows(),
+  setting(
+    "REALTIME_SESSION_RENEW_SECONDS",
+    "realtimeSessionRenewSeconds",
+    number(0, 3540, "a number of seconds from 0 (off) to 3540 (sessions last 3600 seconds)"),
+    {
+      default: "3300",
+      coreMs: "renewAfterMs",
+      section: "long_calls",
+      doc:
+        "Renew each Realtime session after this many seconds, replaying the conversation (sessions end at 3600).",
+    },
+  ),
+  setting(
+    "REALTIME_RECONNECT_SECONDS",
+    "realtimeReconnectSeconds",
+    number(0, 60, "a number of seconds from 0 (apologize at once) to 60"),
+    {
+      default: "5",
+      coreMs: "reconnectWindowMs",
+      section: "long_calls",
+      doc:
+        "Seconds to get a session back after the OpenAI socket dropped or failed to open, before the caller hears the apology.",
+    },
+  ),
+  setting("DRAIN_SECONDS", "drainSeconds", number(0, 3600, SECONDS("0", 3600)), {
+    defaultValue: (env) => onDeploy(env) ? 4 : 30,
+    defaultDoc: "30 (4 on Deno Deploy)",
+    example: "30",
+    section: "long_calls",
+    doc:
+      "After SIGTERM/SIGINT, seconds calls may go on before the assistant says goodbye and hangs up.",
+  }),
+  setting("WAITING_SOUND", "waitingSound", waitingSound(), {
+    default: "on",
+    section: "long_calls",
+    doc:
+      "What the caller hears while OpenAI takes more than about 1 s to connect or reconnect: on (a short comfort tone shipped with the project), off, or the path of a raw 8 kHz μ-law file (checked readable at start-up).",
+  }),
+  setting("TRANSFER_NUMBER", "transferNumber", e164(), {
+    private: true,
+    section: "twilio",
+    example: "+14155550123",
+    doc:
+      "Phone number (E.164) of a person the assistant may transfer callers to with its transfer_call tool; unset means no transfers.",
+  }),
+  setting(
+    "DEMO_SILENCE_TIMEOUT_SECONDS",
+    undefined,
+    number(1, 3600, SECONDS("1", 3600)),
+    {
+      default: "20",
+      section: "softphone",
+      doc:
+        "`deno task demo` only: seconds of caller silence after which the stand-in ends the call through end_call.",
+    },
+  ),
+] as const;
+
+/** One row of {@link SETTINGS}. */
+export type SpecRow = (typeof SETTINGS)[number];

@@ -1,0 +1,102 @@
+/**
+ * Keypad tones from the caller (Twilio `dtmf` messages), gathered into one
+ * user text item for the model ("The caller pressed 1 2 3 4 on the phone
+ * keypad."): digits typed in a burst go together, sent after a pause
+ * (`timeoutMs` without a key) or when the `collectUntil` key is pressed.
+ * {@link Keypad} is the pure buffer; {@link CallerKeys} the call's rule.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Keypad } from "./caller_keys.ts";
+ * const keypad = new Keypad({ collectUntil: "#", timeoutMs: 3000 });
+ * assert.equal(keypad.press("4"), "wait");
+ * assert.equal(keypad.press("2"), "wait");
+ * assert.equal(keypad.press("#"), "send");
+ * assert.equal(keypad.take(), "42");
+ * assert.equal(keypad.take(), ""); // nothing left
+ * ```
+ *
+ * @module
+ */
+import { type ResponseOptions, userText } from "../openai/client_events.ts";
+import type { CallParts } from "./call_parts.ts";
+
+/** How keys are gathered (an agent's `dtmf` settings). */
+export interface KeypadOptions {
+  /** A key that ends the digits at once (e.g. `#`); it is not part of them. */
+  collectUntil?: string;
+  /** Ms without a new key after which the digits go to the model. Default 1500. */
+  timeoutMs?: number;
+}
+
+/** The keys of one call not yet sent to the model. */
+export class Keypad {
+  #collectUntil: string | undefined;
+  #timeoutMs: number;
+  #digits = "";
+
+  /** Creates an empty keypad buffer. */
+  constructor(options: KeypadOptions = {}) {
+    this.#collectUntil = options.collectUntil;
+    this.#timeoutMs = options.timeoutMs ?? 1500;
+  }
+
+  /** Ms to wait for the next key. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** A key was pressed: send the digits now, or wait for more. */
+  press(digit: string): "send" | "wait" {
+    if (digit === this.#collectUntil) return "send";
+    this.#digits += digit;
+    return "wait";
+  }
+
+  /** Takes the digits gathered so far ("" when none). */
+  take(): string {
+    const digits = this.#digits;
+    this.#digits = "";
+    return digits;
+  }
+}
+
+/** The caller's keys in one call: gathered, then one user item and a response request. */
+export class CallerKeys {
+  #p: CallParts;
+  #keypad: Keypad;
+  #requestResponse: (options: ResponseOptions) => void;
+  #items = 0;
+
+  /** Creates the rule over `parts`; `requestResponse` asks the model to answer. */
+  constructor(parts: CallParts, requestResponse: (options: ResponseOptions) => void) {
+    this.#p = parts;
+    this.#keypad = new Keypad(parts.options.keypad);
+    this.#requestResponse = requestResponse;
+  }
+
+  /** A key was pressed. `listening`: the call does not take input yet (outbound, before the answer). */
+  press(digit: string, listening: boolean): void {
+    const p = this.#p;
+    p.out.log("info", "Caller pressed a key.", { digit });
+    if (p.ending.ending || listening) return;
+    if (this.#keypad.press(digit) === "send") this.send();
+    else p.out.setTimer("keypad", this.#keypad.timeoutMs);
+  }
+
+  /** The keys gathered so far go to the model (the `keypad` timer, or the end key). */
+  send(): void {
+    const p = this.#p;
+    p.out.cancelTimer("keypad");
+    const digits = this.#keypad.take();
+    const session = p.sessions.live();
+    if (digits === "" || session === undefined || p.ending.ending) return;
+    const text = p.options.prompts.keypad(digits);
+    const itemId = `keypad_${++this.#items}`;
+    p.conversation.userItem(itemId, p.now);
+    p.conversation.userTranscript(itemId, text);
+    p.out.toOpenAI(session, userText(text));
+    this.#requestResponse({});
+  }
+}
