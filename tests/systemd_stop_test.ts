@@ -1,19 +1,20 @@
 /**
  * The systemd recipe (deploy/phone-bridge.service) stops the bridge the way
  * systemd does: its `KillSignal` to every process of the unit's control
- * group. Here the server runs in its own process group (`setsid`) and the
- * signal goes to the whole group; the call in progress must be drained (the
- * caller hears the goodbye, the stream closes with 1000) and the process must
- * exit 0 well within the unit's `TimeoutStopSec`. The unit's settings are
- * read from the file, so changing them there is what this test checks.
+ * group. The unit runs the compiled binary, a single process; here
+ * `deno run main.ts` stands in for it, in its own process group (`setsid`),
+ * and the signal goes to the whole group. The call in progress must be
+ * drained (the caller hears the goodbye, the stream closes with 1000) and the
+ * process must exit 0 well within the unit's `TimeoutStopSec`. The unit's
+ * settings are read from the file, so changing them there is what this test
+ * checks. (`deno task start` in a group, two processes, is tested in
+ * tests/drain_test.ts.)
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { TEST_API_KEY } from "./support/bridge_harness.ts";
 import { audioBytes, FakeRealtimeServer } from "./support/fake_realtime.ts";
 import { FakeTwilioCall } from "./support/fake_twilio.ts";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+import { ROOT, ServerProcess } from "./support/server_process.ts";
 
 /** `Key=value` settings of a unit file (last one wins, comments skipped). */
 function unitSettings(text: string): Map<string, string> {
@@ -23,17 +24,6 @@ function unitSettings(text: string): Map<string, string> {
     if (m) settings.set(m[1], m[2]);
   }
   return settings;
-}
-
-async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    const parts = rest.split("\n");
-    rest = parts.pop() ?? "";
-    lines.push(...parts);
-  }
-  if (rest !== "") lines.push(rest);
 }
 
 function hasSetsid(): boolean {
@@ -57,25 +47,9 @@ Deno.test({
     assert.ok(timeoutStopMs > 0, "TimeoutStopSec is set");
 
     const realtime = await FakeRealtimeServer.start();
-    const cwd = await Deno.makeTempDir();
-    const env: Record<string, string> = {
-      OPENAI_API_KEY: TEST_API_KEY,
-      OPENAI_REALTIME_URL: realtime.url,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      GREETING: "off",
-      DRAIN_SECONDS: "1",
-      TWILIO_SIGNATURE_CHECK: "off",
-      CALL_STORE_PATH: `${cwd}/calls.kv`,
-      END_CALL_GRACE_SECONDS: "0.2",
-      LOG_FORMAT: "json",
-    };
-    for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
-      const value = Deno.env.get(name);
-      if (value !== undefined) env[name] = value;
-    }
-    // setsid: a new session and process group led by the server, like a unit's control group.
-    const child = new Deno.Command("setsid", {
+    const storeDir = await Deno.makeTempDir();
+    const server = await ServerProcess.spawn({
+      command: "setsid",
       args: [
         Deno.execPath(),
         "run",
@@ -88,48 +62,43 @@ Deno.test({
         "--allow-sys=hostname",
         `${ROOT}main.ts`,
       ],
-      cwd,
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const out: string[] = [];
-    const reading = Promise.all([collect(child.stdout, out), collect(child.stderr, out)]);
+      env: {
+        OPENAI_API_KEY: TEST_API_KEY,
+        OPENAI_REALTIME_URL: realtime.url,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        GREETING: "off",
+        DRAIN_SECONDS: "1",
+        TWILIO_SIGNATURE_CHECK: "off",
+        CALL_STORE_PATH: `${storeDir}/calls.kv`,
+        END_CALL_GRACE_SECONDS: "0.2",
+        LOG_FORMAT: "json",
+      },
+      processGroup: true,
+    });
     let call: FakeTwilioCall | undefined;
     try {
-      let port: number | undefined;
-      const start = performance.now();
-      while (port === undefined) {
-        if (performance.now() - start > 30_000) {
-          throw new Error(`The server did not start: ${out.join("\n")}`);
-        }
-        const line = out.find((l) => l.includes("Listening on"));
-        if (line !== undefined) port = JSON.parse(line).port;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const port = await server.port();
       call = await FakeTwilioCall.connect({ url: `ws://127.0.0.1:${port}/media-stream` });
       const session = await realtime.nextSession(5000);
       await session.waitFor("session.update");
 
       const t0 = performance.now();
-      Deno.kill(-child.pid, killSignal); // the whole process group, as systemd does
-      const goodbye = await session.waitFor(
+      Deno.kill(-server.child.pid, killSignal); // the whole process group, as systemd does
+      await session.waitFor(
         "response.create",
         (e) => /goodbye/i.test(e.response?.instructions ?? ""),
         10_000,
       );
-      assert.ok(goodbye);
       const r = session.beginResponse();
       r.audio(audioBytes(0x38, 300));
       r.transcript("We have to end the call now. Goodbye!");
       r.finish();
       assert.equal((await call.closed).code, 1000);
       assert.equal(call.playedBytes(0x38), 2400, "the goodbye was heard in full");
-      const status = await child.status;
+      const status = await server.child.status;
       const elapsed = performance.now() - t0;
-      assert.equal(status.code, 0, out.join("\n"));
+      assert.equal(status.code, 0, server.output);
       // With the default DRAIN_SECONDS (30) instead of 1, the stop takes 29 s longer.
       assert.ok(
         elapsed - 1000 + 30_000 < timeoutStopMs,
@@ -140,21 +109,11 @@ Deno.test({
       );
     } finally {
       await call?.close();
-      try {
-        Deno.kill(-child.pid, "SIGKILL");
-      } catch {
-        // Already exited.
-      }
-      await child.status;
-      await reading;
+      await server[Symbol.asyncDispose]();
       await realtime.close();
-      await Deno.remove(cwd, { recursive: true });
+      await Deno.remove(storeDir, { recursive: true });
     }
-    assert.equal(
-      out.filter((l) => l.includes("again; exiting now")).length,
-      0,
-      "one signal per process: no second signal cut the drain short",
-    );
-    assert.ok(out.some((l) => l.includes("Drained")), out.join("\n"));
+    assert.doesNotMatch(server.output, /exiting now/, "no second signal cut the drain short");
+    assert.match(server.output, /Drained/);
   },
 });
