@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { HEALTHCHECK_FLAG } from "../src/cli/healthcheck.ts";
 import { parseConfig } from "../src/config.ts";
+import { TEST_API_KEY } from "./support/bridge_harness.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const dockerfile = await Deno.readTextFile(`${ROOT}Dockerfile`);
@@ -58,7 +59,7 @@ Deno.test("Dockerfile: non-root, exec-form entry, SIGTERM, self health check, re
   const store = /CALL_STORE_PATH=(\S+)/.exec(env)?.[1];
   const [volume] = get("VOLUME").map((v) => JSON.parse(v)[0]);
   assert.ok(store?.startsWith(`${volume}/`), `CALL_STORE_PATH ${store} is on the volume ${volume}`);
-  const config = parseConfig({ OPENAI_API_KEY: "sk-test", HOST: "0.0.0.0", PORT: "5050" });
+  const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY, HOST: "0.0.0.0", PORT: "5050" });
   assert.ok(get("EXPOSE").includes(String(config.port)));
 });
 
@@ -73,7 +74,7 @@ Deno.test("systemd unit: records in the state directory, drain time, restart and
     ?.slice("CALL_STORE_PATH=".length);
   assert.equal(store, `/var/lib/${one("StateDirectory")}/calls.kv`);
   assert.ok(one("EnvironmentFile"), "secrets come from an EnvironmentFile");
-  const defaultDrain = parseConfig({ OPENAI_API_KEY: "sk-test" }).drainSeconds;
+  const defaultDrain = parseConfig({ OPENAI_API_KEY: TEST_API_KEY }).drainSeconds;
   // The drain (DRAIN_SECONDS), the goodbyes (8 s), the hang-ups (2 s) and closing the server (3 s).
   assert.ok(
     Number(one("TimeoutStopSec")) > defaultDrain + 8 + 2 + 3,
