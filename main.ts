@@ -14,6 +14,7 @@ import { StopSignals } from "./src/http/stop_signals.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";
 import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
+import { OutboundService } from "./src/outbound/outbound_service.ts";
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
 export async function main(): Promise<number> {
@@ -46,17 +47,42 @@ export async function main(): Promise<number> {
     );
     return 1;
   }
+  // Outbound calls and campaigns (API_TOKEN): campaigns live in the call store's KV.
+  let outbound: OutboundService | undefined;
+  if (config.apiToken !== undefined) {
+    const kv = config.callStore === undefined
+      ? undefined
+      : await Deno.openKv(config.callStore.path);
+    outbound = OutboundService.create({
+      config,
+      ...(kv ? { kv } : {}),
+      registry: operations.metrics.registry,
+    });
+    if (kv === undefined) {
+      log.warn(
+        "CALL_STORE_PATH=off: POST /calls works, campaigns are off (they live in the call store).",
+      );
+    }
+  }
   let server: RunningServer;
   try {
     server = startServer({
       config,
       ...operations.appOptions(),
+      ...(outbound
+        ? {
+          routes: outbound.routes,
+          outboundStreams: outbound.streams,
+          hangUp: outbound.hangUp,
+          tools: outbound.tools,
+        }
+        : {}),
       onListen: ({ hostname, port }) => {
         log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
       },
     });
   } catch (error) {
-    await operations.close().catch(() => {});
+    await Promise.all([operations.close(), outbound?.close()]).catch(() => {});
     if (error instanceof PortInUseError) {
       console.error(error.message);
       return 1;
@@ -96,7 +122,11 @@ export async function main(): Promise<number> {
       })
       .catch((error) => log.error("Drain failed: {error}", { error: String(error) }))
       // Flush call records still being written, then exit.
-      .finally(() => operations.close().catch(() => {}).finally(() => Deno.exit(0)));
+      .finally(() =>
+        Promise.all([operations.close(), outbound?.close()]).catch(() => {}).finally(() =>
+          Deno.exit(0)
+        )
+      );
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {

@@ -103,6 +103,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     parallelToolCalls: undefined,
     twilioApiBaseUrl: "https://api.twilio.com",
     twilioPhoneNumber: undefined,
+    apiToken: undefined,
     waitingSound: "on",
   });
   assert.match(systemMessage, /receptionist of Acme Realty/);

@@ -26,6 +26,9 @@ import {
 } from "../twilio/media_stream_messages.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { CallObserver, RelayDirection } from "./call_observer.ts";
+import type { OutboundStreams } from "./outbound_streams.ts";
+
+export type { OutboundStreams } from "./outbound_streams.ts";
 
 /** Opens a WebSocket; tests inject fakes. */
 export type SocketFactory = (url: string, protocols: string[]) => WebSocket;
@@ -49,6 +52,8 @@ export interface CallSummary {
   softphone?: boolean;
   /** The `<Parameter>` values of the stream (Twilio `start.customParameters`). */
   customParameters: Record<string, string>;
+  /** For an outbound call: who answered (Twilio's `AnsweredBy`), when known. */
+  outbound?: { answeredBy: string | undefined };
 }
 
 /** Dependencies and settings of one call. */
@@ -95,6 +100,11 @@ export interface CallRunnerOptions {
    * because that peer stopped reading. Default {@link DEFAULT_MAX_BUFFERED_BYTES}.
    */
   maxBufferedBytes?: number;
+  /**
+   * Set for an outbound call's stream (the core then has `awaitAnswer`): its
+   * answering-machine result and the end of the stream (see `outbound/`).
+   */
+  outbound?: OutboundStreams;
 }
 
 /** Default bound of unsent bytes per socket: about a minute of audio. */
@@ -146,6 +156,10 @@ export class CallRunner {
   #stalled: "twilio" | "openai" | undefined;
   #stallReported = false;
   #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stops listening for the AMD result of an outbound call. */
+  #stopAmd: (() => void) | undefined;
+  #outboundCallSid: string | undefined;
+  #answeredBy: string | undefined;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -308,6 +322,17 @@ export class CallRunner {
         return;
       }
       this.#customParameters = { ...parsed.value.customParameters };
+      const outbound = this.#core.streamSid === undefined ? this.#options.outbound : undefined;
+      if (outbound !== undefined) {
+        this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
+        // The AMD result may have arrived already, or comes later (from the callback route).
+        this.#outboundCallSid = parsed.value.callSid;
+        this.#stopAmd = outbound.answeredBy(parsed.value.callSid, (answeredBy) => {
+          this.#answeredBy = answeredBy;
+          if (!this.#core.finished) this.#dispatch({ type: "answered_by", answeredBy });
+        });
+        return;
+      }
     }
     this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
     if (parsed.value.event === "media") this.#relayed("caller_to_openai", received);
@@ -492,6 +517,10 @@ export class CallRunner {
   #onFinish(command: Extract<CallCommand, { type: "finish" }>): void {
     this.#finish = { outcome: command.outcome, reason: command.reason };
     this.#options.onOutcome?.(this.#core.callSid, command.outcome);
+    this.#stopAmd?.();
+    if (this.#outboundCallSid !== undefined) {
+      this.#options.outbound?.streamEnded(this.#outboundCallSid, this.#core.conversation.entries);
+    }
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
     for (const controller of this.#toolAborts.values()) controller.abort(new Error("call ended"));
     this.#closeOpenAI();
@@ -573,6 +602,9 @@ export class CallRunner {
       usage: this.#core.conversation.usage,
       ...(this.#options.softphone ? { softphone: true } : {}),
       customParameters: this.#customParameters,
+      ...(this.#outboundCallSid !== undefined
+        ? { outbound: { answeredBy: this.#answeredBy?.slice(0, 40) } }
+        : {}),
     };
     try {
       this.#observer?.finished(summary);

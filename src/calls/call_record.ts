@@ -61,6 +61,8 @@ export interface CallRecord {
   transcript: TranscriptLine[];
   /** True when the transcript was cut to fit the store's size limit. */
   transcriptTruncated: boolean;
+  /** For a call the bridge placed: who answered (Twilio's `AnsweredBy`; null when not known). */
+  outbound?: { answeredBy: string | null };
 }
 
 /** A record without its transcript (for listings). */
@@ -160,6 +162,9 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
     pricesUsdPerMTok: { ...options.prices },
     transcript,
     transcriptTruncated: false,
+    ...(summary.outbound !== undefined
+      ? { outbound: { answeredBy: summary.outbound.answeredBy ?? null } }
+      : {}),
   };
 }
 

@@ -11,10 +11,14 @@ import { DEFAULT_CALL_STORE_PATH } from "../config.ts";
 import { loadEnvFile } from "../env_file.ts";
 import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
+import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
+import { CampaignStore } from "../outbound/campaign_store.ts";
+import { KvAttemptStore, type OutboundAttempt } from "../outbound/attempt_store.ts";
 
 const USAGE = `Usage:
-  deno task calls [--limit N]   list recent calls, newest first (default 20)
-  deno task calls <CallSid>     print one call with its transcript`;
+  deno task calls [--limit N]        list recent calls, newest first (default 20)
+  deno task calls <CallSid>          print one call with its transcript
+  deno task calls --campaign <ID>    print a campaign's progress and outcomes`;
 
 function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -62,6 +66,9 @@ export function formatCallDetail(record: CallRecord): string {
     `  ended     ${formatTime(record.endedAt)} (${formatDuration(record.durationMs)})`,
     `  outcome   ${record.outcome}: ${record.reason}`,
     `  caller    ${record.caller ?? "unknown"}`,
+    ...(record.outbound !== undefined
+      ? [`  outbound  answered by ${record.outbound.answeredBy ?? "not known"}`]
+      : []),
     `  turns     ${record.turns.caller} caller, ${record.turns.assistant} assistant; ` +
     `${record.bargeIns} barge-ins, ${record.toolCalls} tool calls, ${record.openaiErrors} OpenAI errors`,
     `  tokens    input text ${t.inputTextTokens}, input audio ${t.inputAudioTokens}, ` +
@@ -88,14 +95,80 @@ export function formatCallDetail(record: CallRecord): string {
   return lines.join("\n");
 }
 
+/** An outbound attempt as text. */
+export function formatAttempt(attempt: OutboundAttempt): string {
+  const campaign = attempt.campaignId !== undefined
+    ? `, campaign ${attempt.campaignId} contact ${attempt.contactId ?? "?"}`
+    : "";
+  return [
+    `Outbound call ${attempt.callSid} to ${attempt.to ?? "unknown"} (agent ${
+      attempt.agent ?? "unknown"
+    }${campaign})`,
+    `  status    ${attempt.status ?? "unknown"}; answered by ${attempt.answeredBy ?? "not known"}`,
+    `  outcome   ${attempt.outcome ?? "not finished"}${
+      attempt.finishedAt ? ` at ${formatTime(attempt.finishedAt)}` : ""
+    }`,
+  ].join("\n");
+}
+
+/** A campaign's progress as text. */
+export function formatCampaign(progress: CampaignProgress): string {
+  const c = progress.counts;
+  const outcomes = Object.entries(progress.outcomes).map(([k, v]) => `${k} ${v}`).join(", ");
+  const lines = [
+    `Campaign ${progress.id} (${progress.status})`,
+    `  agent       ${progress.agent}`,
+    `  created     ${formatTime(progress.createdAt)}`,
+    `  settings    concurrency ${progress.concurrency}, window ${progress.window} (${progress.timezone} unless the contact has a zone), ${progress.maxAttempts} attempts`,
+    `  contacts    ${c.pending} pending, ${c.live} live, ${c.done} done, ${c.failed} failed, ${c.canceled} canceled`,
+    `  outcomes    ${outcomes || "none yet"}`,
+    "",
+  ];
+  const header = ["Contact", "To", "State", "Attempts", "Last outcome", "Next attempt (UTC)"];
+  const rows = progress.contacts.map((x) => [
+    x.id,
+    x.to,
+    x.state,
+    String(x.attempts),
+    x.lastOutcome ?? "",
+    x.nextAttemptAt ? formatTime(x.nextAttemptAt) : "",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
+  lines.push(line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line));
+  return lines.join("\n");
+}
+
 /** Runs the command with `args`; returns the exit code. */
 export async function runCallsCommand(
   args: readonly string[],
-  options: { store: CallStore; print?: (text: string) => void },
+  options: {
+    store: CallStore;
+    print?: (text: string) => void;
+    /** Reads a campaign's progress (from the same KV). */
+    campaign?: (id: string) => Promise<CampaignProgress | undefined>;
+    /** Reads an outbound attempt (from the same KV). */
+    attempt?: (callSid: string) => Promise<OutboundAttempt | undefined>;
+  },
 ): Promise<number> {
   const print = options.print ?? console.log;
   if (args.includes("--help") || args.includes("-h")) {
     print(USAGE);
+    return 0;
+  }
+  const campaignAt = args.indexOf("--campaign");
+  if (campaignAt >= 0) {
+    const id = args[campaignAt + 1];
+    if (id === undefined || options.campaign === undefined) {
+      print(USAGE);
+      return 2;
+    }
+    const progress = await options.campaign(id);
+    if (progress === undefined) {
+      print(`No campaign ${id} in this call store.`);
+      return 1;
+    }
+    print(formatCampaign(progress));
     return 0;
   }
   let limit = 20;
@@ -115,11 +188,16 @@ export async function runCallsCommand(
   }
   if (rest.length === 1) {
     const record = await options.store.get(rest[0]);
-    if (record === undefined) {
+    const attempt = await options.attempt?.(rest[0]);
+    if (record === undefined && attempt === undefined) {
       print(`No record of call ${rest[0]} (records expire after CALL_RECORD_RETENTION_DAYS).`);
       return 1;
     }
-    print(formatCallDetail(record));
+    // An outbound call nobody answered (busy, no answer) has an attempt but no record.
+    print([
+      ...(attempt !== undefined ? [formatAttempt(attempt)] : []),
+      ...(record !== undefined ? [formatCallDetail(record)] : []),
+    ].join("\n"));
     return 0;
   }
   print(formatCallTable(await options.store.list({ limit })));
@@ -134,9 +212,15 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const store = await KvCallStore.open({ path, retentionDays: 0 });
+  const kv = await Deno.openKv(path);
   try {
-    Deno.exitCode = await runCallsCommand(Deno.args, { store });
+    Deno.exitCode = await runCallsCommand(Deno.args, {
+      store,
+      campaign: (id) => campaignProgress(new CampaignStore(kv), id),
+      attempt: (callSid) => new KvAttemptStore(kv).get(callSid),
+    });
   } finally {
     store.close();
+    kv.close();
   }
 }

@@ -25,6 +25,7 @@ import {
   callRecordWebhook,
   greeting,
   modelFromRealtimeUrl,
+  outboundRequirements,
   prices,
   systemMessage,
   temperatureWarning,
@@ -125,6 +126,7 @@ export function parseConfig(
   };
   transcriptionDefault(v, reader);
   twilioCredentialPair(reader);
+  outboundRequirements(v, reader);
   temperatureWarning(reader);
   for (const warning of unknownVariableWarnings(env, SETTING_NAMES)) reader.warning(warning);
 

@@ -23,6 +23,7 @@ import type { EnvReader } from "./reader.ts";
 import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
 import { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
+import { outboundProblems } from "../outbound/outbound_config.ts";
 
 /**
  * Input transcription model used when `TRANSCRIPTION_MODEL` is unset and
@@ -167,6 +168,23 @@ export function twilioCredentialPair(reader: EnvReader): void {
       "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not. Set TWILIO_AUTH_TOKEN too (from https://console.twilio.com), or unset TWILIO_ACCOUNT_SID.",
     );
   }
+}
+
+/**
+ * Outbound calls (`API_TOKEN` set) need `PUBLIC_URL`, the Twilio account and
+ * a caller id: one problem per missing setting.
+ */
+export function outboundRequirements(v: EnvValues, reader: EnvReader): void {
+  const problems = outboundProblems(
+    { apiToken: v.API_TOKEN, twilioPhoneNumber: v.TWILIO_PHONE_NUMBER },
+    {
+      publicUrl: v.PUBLIC_URL,
+      twilio: v.TWILIO_ACCOUNT_SID !== undefined && v.TWILIO_AUTH_TOKEN !== undefined
+        ? { accountSid: v.TWILIO_ACCOUNT_SID }
+        : undefined,
+    },
+  );
+  for (const problem of problems) reader.problem(problem);
 }
 
 /** The call record webhook needs both its URL and its signing secret. */

@@ -310,6 +310,27 @@ export const SETTINGS = [
     doc:
       "Your Twilio phone number (E.164): the number calls come in on and outbound calls go out from; `deno task doctor` checks its voice webhook.",
   }),
+  setting(
+    "API_TOKEN",
+    "apiToken",
+    {
+      accepted: "at least 32 characters without whitespace",
+      parse: (raw, ctx) =>
+        raw.length < 32 || /\s/.test(raw)
+          ? ctx.problem(
+            "API_TOKEN must be at least 32 characters without spaces (value not shown), e.g. the output of `openssl rand -hex 32`.",
+          )
+          : raw,
+    },
+    {
+      secret: true,
+      section: "twilio",
+      example: "",
+      defaultDoc: "unset: the control API (POST /calls, /campaigns) is off",
+      doc:
+        "Bearer token of the control API that places outbound calls and runs campaigns (docs/outbound.md). Outbound calls also need PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER.",
+    },
+  ),
   setting("LOG_LEVEL", "logLevel", logLevel(), {
     default: "info",
     section: "logging",

@@ -18,6 +18,7 @@ import type { ClientEvent } from "../openai/client_events.ts";
 import { type CallPrompts, callPrompts } from "../prompts.ts";
 import type { AnswerWaitOptions } from "./answering_machine.ts";
 import type { KeypadOptions } from "./caller_keys.ts";
+import type { ConversationEntry } from "./conversation_log.ts";
 
 /** Options of the call core. */
 export interface CallCoreOptions {
@@ -90,6 +91,12 @@ export interface CallCoreOptions {
    */
   awaitAnswer?: AnswerWaitOptions;
   /**
+   * The conversation of the call's previous media stream (an outbound call
+   * reconnects its stream after keypad tones): the first session gets it
+   * replayed, so the model goes on where it was.
+   */
+  resume?: readonly ConversationEntry[];
+  /**
    * Ms a custom tool may run in silence before the model says a short filler
    * (an out-of-band response, see `prompts.toolFiller`); 0: never. Default 1000.
    */
@@ -98,11 +105,12 @@ export interface CallCoreOptions {
 
 /** {@link CallCoreOptions} with every default applied. */
 export type ResolvedCoreOptions =
-  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer">>
+  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer" | "resume">>
   & {
     greeting: string | undefined;
     prompts: CallPrompts;
     awaitAnswer: AnswerWaitOptions | undefined;
+    resume: readonly ConversationEntry[] | undefined;
   };
 
 /** Applies the defaults of {@link CallCoreOptions}. */
@@ -136,6 +144,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     waitingSoundAfterMs: options.waitingSoundAfterMs ?? 1000,
     keypad: options.keypad ?? {},
     awaitAnswer: options.awaitAnswer,
+    resume: options.resume,
     toolFillerAfterMs: options.toolFillerAfterMs ?? 1000,
   };
 }

@@ -57,6 +57,8 @@ export interface CallParts {
 export function createCallParts(options: CallCoreOptions): CallParts {
   const resolved = resolveCoreOptions(options);
   const out = new CoreOutput({ observations: resolved.observations });
+  const conversation = new ConversationLog();
+  if (resolved.resume !== undefined) conversation.restore(resolved.resume);
   return {
     options: resolved,
     out,
@@ -72,7 +74,7 @@ export function createCallParts(options: CallCoreOptions): CallParts {
     responses: new Responses(),
     ending: new CallEnding(),
     turn: new CallerTurn({ maxQueuedFrames: resolved.maxQueuedFrames }),
-    conversation: new ConversationLog(),
+    conversation,
     counts: {
       framesIn: 0,
       bargeIns: 0,

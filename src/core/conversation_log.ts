@@ -129,6 +129,14 @@ export class ConversationLog {
     return this.#entries.filter((e) => e.kind === "assistant").length;
   }
 
+  /**
+   * Continues the conversation of an earlier media stream of the same call
+   * (Twilio opens a new stream after the bridge played keypad tones).
+   */
+  restore(entries: readonly ConversationEntry[]): void {
+    for (const entry of entries) this.#push({ ...entry });
+  }
+
   #push(entry: ConversationEntry): void {
     this.#entries.push(entry);
     if ("itemId" in entry) this.#byItem.set(entry.itemId, entry);

@@ -146,6 +146,12 @@ export class SessionHandover {
       this.#stopWaiting();
       this.#scheduleRenewal(p.options.renewAfterMs);
       p.out.toOpenAI(session, p.options.sessionUpdate);
+      // A call resumed in a new media stream: the first session hears the conversation so far.
+      if (p.options.resume !== undefined) {
+        for (const event of buildReplayEvents(p.conversation.entries)) {
+          p.out.toOpenAI(session, event);
+        }
+      }
       p.out.observe({ kind: "openai_connect", ok: true });
       const queued = p.turn.takeQueued();
       for (const payload of queued) this.sendCallerAudio(session, payload);

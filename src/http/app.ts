@@ -9,7 +9,12 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import { coreTimings, realtimeUrl, twilioCredentials } from "../config.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
-import { CallRunner, type CallSummary, type SocketFactory } from "../bridge/call_runner.ts";
+import {
+  CallRunner,
+  type CallSummary,
+  type OutboundStreams,
+  type SocketFactory,
+} from "../bridge/call_runner.ts";
 import { buildSessionUpdate } from "../openai/session_config.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
@@ -30,6 +35,7 @@ import {
   type StreamGuardOptions,
 } from "../security/limits.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
+import type { CallCoreOptions } from "../core/call_core_options.ts";
 import { maskPhoneNumber } from "../calls/call_record.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 
@@ -80,7 +86,32 @@ export interface AppOptions {
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
   streamGuard?: StreamGuardOptions;
+  /**
+   * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
+   * app's admission policy so their TwiML carries stream tokens this app accepts.
+   */
+  routes?: (admission: CallAdmission) => RouteHandler;
+  /**
+   * Outbound calls: the core settings of each outbound stream (by its path
+   * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
+   */
+  outboundStreams?: OutboundStreamRoutes;
 }
+
+/** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
+export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
+
+/** {@link OutboundStreams} plus the core settings of each outbound stream path. */
+export interface OutboundStreamRoutes extends OutboundStreams {
+  /** The core options of the stream at `path`, or undefined when it names no known agent. */
+  coreOptionsFor(path: string): Partial<CallCoreOptions> | undefined;
+}
+
+/** Extra routes: a response, or undefined when the path is not theirs. */
+export type RouteHandler = (
+  request: Request,
+  path: string,
+) => Response | Promise<Response> | undefined;
 
 /** The bridge application: an HTTP handler plus its live calls. */
 export interface App {
@@ -181,6 +212,7 @@ export function createApp(options: AppOptions): App {
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
+  const extraRoutes = options.routes?.(admission);
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
@@ -274,7 +306,11 @@ export function createApp(options: AppOptions): App {
     return xml(streamEndedTwiml({ apologize }));
   }
 
-  function mediaStream(request: Request): Response {
+  /**
+   * The media-stream upgrade. `outboundPath` (`/media-stream/outbound/…`): the
+   * stream of a call the bridge placed, whose path names its agent.
+   */
+  function mediaStream(request: Request, outboundPath?: string): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -282,7 +318,9 @@ export function createApp(options: AppOptions): App {
     }
     // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
     // instead of a Twilio signature.
-    const softphoneToken = softphone ? SoftphoneTokens.fromRequest(request) : undefined;
+    const softphoneToken = softphone && outboundPath === undefined
+      ? SoftphoneTokens.fromRequest(request)
+      : undefined;
     const isSoftphone = softphoneToken !== undefined;
     if (softphone !== undefined && softphoneToken !== undefined) {
       const check = softphone.tokens.verify(softphoneToken);
@@ -296,11 +334,18 @@ export function createApp(options: AppOptions): App {
     } else {
       const base = publicBase(request, config.publicUrl);
       if (base === undefined) return text("Bad Host header.\n", 400);
-      const refusal = admission.checkUpgrade(request, `${base.ws}${ROUTES.mediaStream}`);
+      const streamPath = outboundPath ?? ROUTES.mediaStream;
+      const refusal = admission.checkUpgrade(request, `${base.ws}${streamPath}`);
       if (refusal !== undefined) {
         logRefused(refusal, ROUTES.mediaStream);
         return text(FORBIDDEN, 403);
       }
+    }
+    const outboundCore = outboundPath === undefined
+      ? undefined
+      : options.outboundStreams?.coreOptionsFor(outboundPath);
+    if (outboundPath !== undefined && outboundCore === undefined) {
+      return text("Unknown outbound agent or stream.\n", 404);
     }
     if (calls.size >= config.maxConcurrentCalls) {
       logRefused("busy", ROUTES.mediaStream);
@@ -326,6 +371,7 @@ export function createApp(options: AppOptions): App {
         transferEnabled: config.transferNumber !== undefined,
         waitingSound,
         ...coreTimings(config),
+        ...outboundCore,
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => isSoftphone ? undefined : admission.admitStart(start),
@@ -343,6 +389,9 @@ export function createApp(options: AppOptions): App {
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
+      ...(outboundCore !== undefined && options.outboundStreams
+        ? { outbound: options.outboundStreams }
+        : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid !== undefined) outcomes.record(callSid, outcome);
       },
@@ -366,8 +415,15 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
+      if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
+        return request.method === "GET"
+          ? mediaStream(request, path)
+          : text("Method not allowed.\n", 405, { allow: "GET" });
+      }
       const softphoneResponse = softphone?.handle(request, path);
       if (softphoneResponse !== undefined) return softphoneResponse;
+      const extraResponse = extraRoutes?.(request, path);
+      if (extraResponse !== undefined) return extraResponse;
       switch (path) {
         case ROUTES.status:
           return request.method === "GET" || request.method === "HEAD"

@@ -55,6 +55,7 @@ export type StreamTokenCheck =
  * assert.deepEqual(tokens.verify("CA123", token), { ok: true });
  * assert.deepEqual(tokens.verify("CA123", token), { ok: false, reason: "reused" });
  * assert.deepEqual(tokens.verify("CA999", tokens.issue("CA123")), { ok: false, reason: "bad_signature" });
+ * assert.notEqual(tokens.issue("CA7"), tokens.issue("CA7")); // a second stream of one call
  * ```
  */
 export class StreamTokens {
@@ -64,6 +65,8 @@ export class StreamTokens {
   #now: () => number;
   /** Used tokens (their MAC) → expiry, in insertion order. */
   #used = new Map<string, number>();
+  /** The last expiry issued per CallSid, so a second token for a call differs from the first. */
+  #lastIssued = new Map<string, number>();
 
   /** Creates an issuer/checker. */
   constructor(options: StreamTokensOptions = {}) {
@@ -73,9 +76,20 @@ export class StreamTokens {
     this.#now = options.now ?? Date.now;
   }
 
-  /** A new token for `callSid`, valid for the configured lifetime. */
+  /**
+   * A new token for `callSid`, valid for the configured lifetime. A call may
+   * get several (an outbound call reconnects its stream after keypad tones):
+   * each differs from the last, so none is refused as reused.
+   */
   issue(callSid: string): string {
-    const expiry = Math.ceil((this.#now() + this.#ttlMs) / 1000);
+    let expiry = Math.ceil((this.#now() + this.#ttlMs) / 1000);
+    const last = this.#lastIssued.get(callSid);
+    if (last !== undefined && expiry <= last) expiry = last + 1;
+    this.#lastIssued.delete(callSid);
+    this.#lastIssued.set(callSid, expiry);
+    if (this.#lastIssued.size > this.#max) {
+      this.#lastIssued.delete(this.#lastIssued.keys().next().value!);
+    }
     return `${VERSION}.${expiry}.${this.#mac(callSid, expiry)}`;
   }
 

@@ -140,7 +140,7 @@ export class TwilioRestClient {
   async request<T>(
     method: "GET" | "POST" | "DELETE",
     path: string,
-    params: Record<string, string> = {},
+    params: Record<string, string> | URLSearchParams = {},
   ): Promise<T> {
     const resource = `/2010-04-01/Accounts/${encodeURIComponent(this.accountSid)}${path}`;
     const url = new URL(`${this.baseUrl}${resource}`);

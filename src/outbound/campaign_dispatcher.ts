@@ -1,0 +1,289 @@
+/**
+ * Runs campaigns on Deno KV queues. Each campaign moves forward in "ticks":
+ * a tick reads the campaign and its contacts, asks the rules
+ * (`campaign_plan.ts`) who to dial now, claims each of them atomically,
+ * places the calls, and enqueues the next tick (`kv.enqueue(…, {delay})`)
+ * for when a retry comes due or a calling window opens. An attempt's end
+ * (from the status callback) updates the contact and ticks again, so a freed
+ * slot is used at once. `kv.listenQueue` delivers the ticks; on Deno Deploy
+ * the managed KV delivers them to any instance, which is the scale-out path.
+ *
+ * Time is injected: tests move the clock and call {@link
+ * CampaignDispatcher.tick} (or let the queue deliver an immediate tick).
+ *
+ * @example
+ * ```ts ignore
+ * const dispatcher = new CampaignDispatcher({ store: new CampaignStore(kv), dialer });
+ * const listening = dispatcher.listen();
+ * const campaign = await dispatcher.create({ agent: "default", contacts });
+ * kv.close();
+ * await listening;
+ * ```
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import { maskPhoneNumber } from "../calls/call_record.ts";
+import type { OutboundOutcome } from "./call_progress.ts";
+import { afterAttempt, type CampaignStatus, plan } from "./campaign_plan.ts";
+import type { Campaign, CampaignStore, Contact } from "./campaign_store.ts";
+import type { ContactInput } from "./campaign_input.ts";
+import { ALWAYS, type CallingWindow, formatWindow } from "./calling_window.ts";
+import type { DialRequest, FinishedAttempt } from "./outbound_dialer.ts";
+import { TwilioRestError } from "./twilio_calls.ts";
+import type { TwilioCall } from "./twilio_calls.ts";
+
+/** The queue message of a tick. */
+export interface CampaignTick {
+  type: "campaign_tick";
+  campaignId: string;
+}
+
+/** What a new campaign may set (defaults in brackets). */
+export interface NewCampaign {
+  agent: string;
+  contacts: readonly ContactInput[];
+  /** Live attempts at once [1]. */
+  concurrency?: number;
+  /** Daily calling window in each callee's zone [all day]. */
+  window?: CallingWindow;
+  /** Zone of contacts without one [UTC]. */
+  timezone?: string;
+  /** Attempts per contact [3]. */
+  maxAttempts?: number;
+  /** Wait before the first retry, doubled after each [15 min]. */
+  retryBackoffMs?: number;
+}
+
+/** A campaign's progress, as `GET /campaigns/:id` and `deno task calls --campaign` show it. */
+export interface CampaignProgress {
+  id: string;
+  agent: string;
+  status: CampaignStatus;
+  createdAt: string;
+  concurrency: number;
+  window: string;
+  timezone: string;
+  maxAttempts: number;
+  counts: Record<Contact["state"], number>;
+  outcomes: Partial<Record<OutboundOutcome, number>>;
+  /** Contacts (numbers masked), at most 1000. */
+  contacts: {
+    id: string;
+    to: string;
+    state: Contact["state"];
+    attempts: number;
+    lastOutcome?: OutboundOutcome;
+    nextAttemptAt?: string;
+  }[];
+}
+
+/** Options of {@link CampaignDispatcher}. */
+export interface CampaignDispatcherOptions {
+  store: CampaignStore;
+  /** Places one call (an {@link import("./outbound_dialer.ts").OutboundDialer}). */
+  dialer: { place(request: DialRequest): Promise<TwilioCall> };
+  /** Wall clock in ms. Default `Date.now`. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+/** Longest delay Deno KV accepts for `enqueue` (30 days). */
+const MAX_DELAY_MS = 30 * 86_400_000;
+
+/** Dispatches campaigns. */
+export class CampaignDispatcher {
+  readonly store: CampaignStore;
+  #dialer: CampaignDispatcherOptions["dialer"];
+  #now: () => number;
+  #log: Logger;
+  /** Ticks enqueued (campaign, due time), for tests and logs. */
+  readonly scheduled: { campaignId: string; at: number }[] = [];
+
+  /** Creates a dispatcher. */
+  constructor(options: CampaignDispatcherOptions) {
+    this.store = options.store;
+    this.#dialer = options.dialer;
+    this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? getLogger(["bridge", "campaigns"]);
+  }
+
+  /** Delivers queued ticks until the KV is closed. */
+  listen(): Promise<void> {
+    return this.store.kv.listenQueue(async (message: unknown) => {
+      const m = message as Partial<CampaignTick>;
+      if (m?.type !== "campaign_tick" || typeof m.campaignId !== "string") return;
+      try {
+        await this.tick(m.campaignId);
+      } catch (error) {
+        this.#log.error("Campaign tick failed: {error}", {
+          campaignId: m.campaignId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    });
+  }
+
+  /** Stores a new campaign and enqueues its first tick. */
+  async create(input: NewCampaign): Promise<Campaign> {
+    const campaign = await this.store.create(
+      {
+        agent: input.agent,
+        status: "running",
+        concurrency: input.concurrency ?? 1,
+        window: input.window ?? ALWAYS,
+        timezone: input.timezone ?? "UTC",
+        maxAttempts: input.maxAttempts ?? 3,
+        retryBackoffMs: input.retryBackoffMs ?? 15 * 60_000,
+      },
+      input.contacts,
+      this.#now(),
+    );
+    this.#log.info("Campaign created with {count} contacts.", {
+      campaignId: campaign.id,
+      count: campaign.contactCount,
+      agent: campaign.agent,
+    });
+    await this.#enqueue(campaign.id, this.#now());
+    return campaign;
+  }
+
+  /**
+   * One step of a campaign: dials whoever may be dialed now, schedules the
+   * next tick, and marks the campaign completed when nobody is left.
+   */
+  async tick(campaignId: string): Promise<void> {
+    const campaign = await this.store.get(campaignId);
+    if (campaign === undefined) return;
+    const now = this.#now();
+    const contacts = await this.store.contacts(campaignId);
+    const next = plan(campaign, contacts, now);
+    if (next.finished && campaign.status === "running") {
+      await this.store.setStatus(campaignId, "completed");
+      this.#log.info("Campaign completed.", { campaignId });
+      return;
+    }
+    let wakeAt = next.wakeAt;
+    for (const contactId of next.dial) {
+      const claimed = await this.store.claim(campaignId, contactId);
+      if (claimed === undefined) continue; // another tick took it, or no slot is free
+      const retryAt = await this.#dial(campaign, claimed);
+      if (retryAt !== undefined) wakeAt = Math.min(wakeAt ?? retryAt, retryAt);
+    }
+    if (wakeAt !== undefined) await this.#enqueue(campaignId, wakeAt);
+  }
+
+  /** An attempt ended (from the status callback): update its contact, then tick. */
+  async attemptFinished(attempt: FinishedAttempt): Promise<void> {
+    const { campaignId, contactId } = attempt;
+    if (campaignId === undefined || contactId === undefined) return;
+    const campaign = await this.store.get(campaignId);
+    if (campaign === undefined) return;
+    const ended = await this.store.release(campaignId, contactId, attempt.callSid, (contact) => ({
+      ...afterAttempt(campaign, contact, attempt.outcome, this.#now()),
+      ...(attempt.answeredBy !== undefined ? { answeredBy: attempt.answeredBy } : {}),
+    }));
+    if (ended) await this.tick(campaignId);
+  }
+
+  /** Pauses, resumes or cancels a campaign; undefined when unknown. */
+  async control(
+    campaignId: string,
+    action: "pause" | "resume" | "cancel",
+  ): Promise<Campaign | undefined> {
+    const current = await this.store.get(campaignId);
+    if (current === undefined) return undefined;
+    if (current.status === "completed" || current.status === "canceled") return current;
+    const status = ({ pause: "paused", resume: "running", cancel: "canceled" } as const)[action];
+    const campaign = await this.store.setStatus(campaignId, status);
+    if (action === "cancel") await this.store.cancelPending(campaignId);
+    if (action === "resume") await this.#enqueue(campaignId, this.#now());
+    this.#log.info("Campaign {status}.", { campaignId, status });
+    return campaign;
+  }
+
+  /** The campaign's progress, or undefined when unknown. */
+  progress(campaignId: string): Promise<CampaignProgress | undefined> {
+    return campaignProgress(this.store, campaignId);
+  }
+
+  /** Places the call of a claimed contact; when it could not be placed, the retry time (if any). */
+  async #dial(campaign: Campaign, contact: Contact): Promise<number | undefined> {
+    try {
+      const call = await this.#dialer.place({
+        to: contact.to,
+        agent: campaign.agent,
+        context: contact.context,
+        campaignId: campaign.id,
+        contactId: contact.id,
+      });
+      await this.store.setCallSid(campaign.id, contact.id, call.sid);
+      return undefined;
+    } catch (error) {
+      // Twilio refused the number itself (4xx): do not retry it. Anything else may pass.
+      const permanent = error instanceof TwilioRestError && error.status >= 400 &&
+        error.status < 500 && error.status !== 429;
+      this.#log.warn("Campaign call could not be placed{permanent}: {error}", {
+        campaignId: campaign.id,
+        contactId: contact.id,
+        permanent: permanent ? " (not retried)" : "",
+        error: error instanceof Error ? error.message.replace(/\+?\d{7,15}/g, "•••") : "",
+      });
+      let retryAt: number | undefined;
+      await this.store.release(campaign.id, contact.id, undefined, (c) => {
+        if (permanent) return { ...c, state: "failed", lastOutcome: "failed" };
+        const next = afterAttempt(campaign, c, "failed", this.#now());
+        if (next.state === "pending") retryAt = next.notBefore;
+        return next;
+      });
+      return retryAt;
+    }
+  }
+
+  async #enqueue(campaignId: string, at: number): Promise<void> {
+    const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.round(at - this.#now())));
+    this.scheduled.push({ campaignId, at });
+    const message: CampaignTick = { type: "campaign_tick", campaignId };
+    await this.store.kv.enqueue(message, { delay });
+  }
+}
+
+/** The progress of a stored campaign, or undefined when unknown. */
+export async function campaignProgress(
+  store: CampaignStore,
+  campaignId: string,
+): Promise<CampaignProgress | undefined> {
+  const campaign = await store.get(campaignId);
+  if (campaign === undefined) return undefined;
+  const contacts = await store.contacts(campaignId);
+  const counts = { pending: 0, live: 0, done: 0, failed: 0, canceled: 0 };
+  const outcomes: Partial<Record<OutboundOutcome, number>> = {};
+  for (const c of contacts) {
+    counts[c.state]++;
+    if (c.lastOutcome !== undefined && c.state !== "pending") {
+      outcomes[c.lastOutcome] = (outcomes[c.lastOutcome] ?? 0) + 1;
+    }
+  }
+  return {
+    id: campaign.id,
+    agent: campaign.agent,
+    status: campaign.status,
+    createdAt: campaign.createdAt,
+    concurrency: campaign.concurrency,
+    window: formatWindow(campaign.window),
+    timezone: campaign.timezone,
+    maxAttempts: campaign.maxAttempts,
+    counts,
+    outcomes,
+    contacts: contacts.slice(0, 1000).map((c) => ({
+      id: c.id,
+      to: maskPhoneNumber(c.to),
+      state: c.state,
+      attempts: c.attempts,
+      ...(c.lastOutcome !== undefined ? { lastOutcome: c.lastOutcome } : {}),
+      ...(c.state === "pending" && c.attempts > 0
+        ? { nextAttemptAt: new Date(c.notBefore).toISOString() }
+        : {}),
+    })),
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * Places outbound calls and follows them through Twilio's callbacks.
+ *
+ * {@link OutboundDialer.place} seals the agent and context into a call
+ * ticket, then creates the call through the REST API: `Url` is the outbound
+ * TwiML route with the ticket, `StatusCallback` and `AsyncAmdStatusCallback`
+ * are the callback routes (their query carries the campaign and contact,
+ * which Twilio's signature then covers). {@link OutboundDialer.onStatus} and
+ * {@link OutboundDialer.onAnsweredBy} take the (signature-checked) callback
+ * forms; the final outcome of each attempt is reported once to `onFinished`
+ * (metrics, campaigns), the AMD result to `onAmd` (the live call).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OutboundDialer } from "./outbound_dialer.ts";
+ * import { CallTickets } from "./call_ticket.ts";
+ * import { singleAgentDirectory } from "./outbound_agents.ts";
+ * import type { CreateCallParams } from "./twilio_calls.ts";
+ * const sent: CreateCallParams[] = [];
+ * const dialer = new OutboundDialer({
+ *   calls: { create: (p) => { sent.push(p); return Promise.resolve({ sid: "CA1", status: "queued" }); } },
+ *   tickets: new CallTickets(),
+ *   publicUrl: "https://voice.example.com",
+ *   from: "+15005550006",
+ *   agents: singleAgentDirectory({}),
+ * });
+ * const call = await dialer.place({ to: "+15551234567", agent: "default", context: { name: "Ada" } });
+ * assert.deepEqual(call, { sid: "CA1", status: "queued" });
+ * assert.match(sent[0].url, /^https:\/\/voice\.example\.com\/outbound\/twiml\?t=o1\./);
+ * assert.ok(!sent[0].url.includes("Ada"));
+ * ```
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import { maskPhoneNumber } from "../calls/call_record.ts";
+import type { AgentDirectory } from "./outbound_agents.ts";
+import { type AttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
+import {
+  type AnsweredBy,
+  FINAL_STATUSES,
+  type OutboundOutcome,
+  outcomeOf,
+  parseAnsweredBy,
+  parseCallStatus,
+} from "./call_progress.ts";
+import type { CallTickets } from "./call_ticket.ts";
+import type { CreateCallParams, TwilioCall } from "./twilio_calls.ts";
+import type { PlaceCall } from "./place_call_request.ts";
+
+/** The routes Twilio calls for outbound calls. */
+export const OUTBOUND_ROUTES = {
+  twiml: "/outbound/twiml",
+  status: "/outbound/status",
+  amd: "/outbound/amd",
+} as const;
+
+/** A finished attempt, as reported to `onFinished`. */
+export interface FinishedAttempt {
+  callSid: string;
+  outcome: OutboundOutcome;
+  answeredBy: AnsweredBy | undefined;
+  campaignId: string | undefined;
+  contactId: string | undefined;
+}
+
+/** Options of {@link OutboundDialer}. */
+export interface OutboundDialerOptions {
+  /** The REST client (a {@link import("./twilio_calls.ts").TwilioCalls}). */
+  calls: { create(params: CreateCallParams): Promise<TwilioCall> };
+  tickets: CallTickets;
+  /** `PUBLIC_URL`, without trailing slash. */
+  publicUrl: string;
+  /** `TWILIO_PHONE_NUMBER` (an agent's `from` wins). */
+  from: string | undefined;
+  agents: AgentDirectory;
+  /** Default: in memory. */
+  attempts?: AttemptStore;
+  /** Wall clock (ISO times of records). Default `Date.now`. */
+  now?: () => number;
+  /** Called once per attempt when its final outcome is known. */
+  onFinished?: (attempt: FinishedAttempt) => void | Promise<void>;
+  /** Called with each AMD result (the live call acts on it). */
+  onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
+  logger?: Logger;
+}
+
+/** A call to place: a checked request, plus its campaign and contact when a campaign places it. */
+export interface DialRequest extends PlaceCall {
+  campaignId?: string;
+  contactId?: string;
+}
+
+/** Places calls and follows their callbacks. */
+export class OutboundDialer {
+  #o: OutboundDialerOptions;
+  #attempts: AttemptStore;
+  #now: () => number;
+  #log: Logger;
+
+  /** Creates a dialer. */
+  constructor(options: OutboundDialerOptions) {
+    this.#o = options;
+    this.#attempts = options.attempts ?? new MemoryAttemptStore();
+    this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? getLogger(["bridge", "outbound"]);
+  }
+
+  /** The attempts seen (for records and tests). */
+  get attempts(): AttemptStore {
+    return this.#attempts;
+  }
+
+  /**
+   * Creates the call through Twilio's REST API. Throws {@link
+   * import("./twilio_calls.ts").TwilioRestError} when Twilio refuses it, and
+   * an Error when no caller id is configured.
+   */
+  async place(request: DialRequest): Promise<TwilioCall> {
+    const agent = this.#o.agents.get(request.agent);
+    if (agent === undefined) throw new Error(`Unknown agent ${JSON.stringify(request.agent)}.`);
+    const from = agent.from ?? this.#o.from;
+    if (from === undefined) {
+      throw new Error(
+        `No caller id for agent ${agent.name}: set TWILIO_PHONE_NUMBER or the agent's from.`,
+      );
+    }
+    const ticket = this.#o.tickets.seal({
+      agent: agent.name,
+      context: request.context,
+      ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}),
+      ...(request.contactId !== undefined ? { contactId: request.contactId } : {}),
+    });
+    const base = this.#o.publicUrl;
+    const refs = new URLSearchParams();
+    if (request.campaignId !== undefined) refs.set("campaign", request.campaignId);
+    if (request.contactId !== undefined) refs.set("contact", request.contactId);
+    const query = refs.size > 0 ? `?${refs}` : "";
+    const call = await this.#o.calls.create({
+      to: request.to,
+      from,
+      url: `${base}${OUTBOUND_ROUTES.twiml}?t=${ticket}`,
+      statusCallback: `${base}${OUTBOUND_ROUTES.status}${query}`,
+      asyncAmdStatusCallback: `${base}${OUTBOUND_ROUTES.amd}${query}`,
+    });
+    await this.#attempts.update(call.sid, {
+      agent: agent.name,
+      to: maskPhoneNumber(request.to),
+      ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}),
+      ...(request.contactId !== undefined ? { contactId: request.contactId } : {}),
+      ...(parseCallStatus(call.status) !== undefined
+        ? { status: parseCallStatus(call.status) }
+        : {}),
+    });
+    this.#log.info("Placed an outbound call.", {
+      callSid: call.sid,
+      agent: agent.name,
+      status: call.status,
+      ...(request.campaignId !== undefined ? { campaignId: request.campaignId } : {}),
+    });
+    return call;
+  }
+
+  /**
+   * A status callback (form of a signature-checked request; `query` is its
+   * URL's search params). Unknown statuses are ignored; a final status
+   * finishes the attempt once.
+   */
+  async onStatus(form: URLSearchParams, query: URLSearchParams): Promise<void> {
+    const callSid = form.get("CallSid");
+    const status = parseCallStatus(form.get("CallStatus"));
+    if (callSid === null || status === undefined) {
+      this.#log.warn("Ignored a status callback without CallSid or a known CallStatus.", {
+        callStatus: form.get("CallStatus")?.slice(0, 32),
+      });
+      return;
+    }
+    const answeredBy = parseAnsweredBy(form.get("AnsweredBy"));
+    await this.#attempts.update(callSid, {
+      status,
+      ...(answeredBy !== undefined ? { answeredBy } : {}),
+      ...refsOf(query),
+    });
+    if (FINAL_STATUSES.has(status)) await this.#finish(callSid, status, query);
+  }
+
+  /** An AMD callback: records `AnsweredBy` and tells the live call. */
+  async onAnsweredBy(form: URLSearchParams, query: URLSearchParams): Promise<void> {
+    const callSid = form.get("CallSid");
+    const answeredBy = parseAnsweredBy(form.get("AnsweredBy"));
+    if (callSid === null || answeredBy === undefined) {
+      this.#log.warn("Ignored an AMD callback without CallSid or a known AnsweredBy.", {
+        answeredBy: form.get("AnsweredBy")?.slice(0, 32),
+      });
+      return;
+    }
+    await this.#attempts.update(callSid, { answeredBy, ...refsOf(query) });
+    this.#log.info("Answering-machine detection: {answeredBy}.", { callSid, answeredBy });
+    this.#o.onAmd?.(callSid, answeredBy);
+  }
+
+  async #finish(
+    callSid: string,
+    status: Parameters<typeof outcomeOf>[0],
+    query: URLSearchParams,
+  ): Promise<void> {
+    const attempt = await this.#attempts.get(callSid);
+    const outcome = outcomeOf(status, attempt?.answeredBy);
+    if (outcome === undefined) return;
+    const first = await this.#attempts.finish(
+      callSid,
+      outcome,
+      new Date(this.#now()).toISOString(),
+    );
+    if (!first) return;
+    const refs = refsOf(query);
+    this.#log.info("Outbound call finished: {outcome}.", { callSid, outcome });
+    try {
+      await this.#o.onFinished?.({
+        callSid,
+        outcome,
+        answeredBy: attempt?.answeredBy,
+        campaignId: refs.campaignId ?? attempt?.campaignId,
+        contactId: refs.contactId ?? attempt?.contactId,
+      });
+    } catch (error) {
+      this.#log.error("Handling the end of outbound call {callSid} failed: {error}", {
+        callSid,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}
+
+function refsOf(query: URLSearchParams): { campaignId?: string; contactId?: string } {
+  const campaignId = query.get("campaign")?.slice(0, 64);
+  const contactId = query.get("contact")?.slice(0, 64);
+  return {
+    ...(campaignId ? { campaignId } : {}),
+    ...(contactId ? { contactId } : {}),
+  };
+}

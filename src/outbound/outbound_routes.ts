@@ -1,0 +1,242 @@
+/**
+ * The HTTP routes of outbound calling, as one handler testable without a
+ * port:
+ *
+ * - `POST /calls` (control API, `Authorization: Bearer $API_TOKEN`) places a
+ *   call: `{to, agent?, context?}` → `201 {callSid, status}`; 401 without the
+ *   right token (nothing reaches Twilio), 400 naming the bad field, 502 when
+ *   Twilio refuses the call.
+ * - `POST /outbound/twiml?t=TICKET` (Twilio, signed) answers the TwiML that
+ *   connects the answered call to the same media stream as incoming calls,
+ *   with a stream token and the ticket among the `<Parameter>`s.
+ * - `POST /outbound/status` and `POST /outbound/amd` (Twilio, signed) take
+ *   the call's progress and the answering-machine result.
+ * - `/campaigns…` is passed to the campaign routes when given.
+ *
+ * The control API is off (404) unless `API_TOKEN` is set.
+ *
+ * @example
+ * ```ts ignore
+ * const routes = createOutboundRoutes({ apiToken, publicUrl, admission, dialer, agents, tickets });
+ * const response = await routes(request, new URL(request.url).pathname);
+ * ```
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import type { CallAdmission } from "../security/call_admission.ts";
+import { MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
+import { timingSafeEqual } from "../http/ops_routes.ts";
+import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import type { AgentDirectory } from "./outbound_agents.ts";
+import type { CallTickets } from "./call_ticket.ts";
+import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
+import { parsePlaceCall } from "./place_call_request.ts";
+import { TwilioRestError } from "./twilio_calls.ts";
+import { outboundStreamPath } from "./outbound_stream_path.ts";
+import { maskPhoneNumber } from "../calls/call_record.ts";
+
+/** The `<Parameter>` of the outbound stream that carries the call ticket. */
+export const CALL_TICKET_PARAMETER = "callTicket";
+
+/** The control API's route for placing one call. */
+export const CALLS_ROUTE = "/calls";
+
+/** Largest `POST /calls` body. */
+const MAX_CALL_BODY_BYTES = 16 * 1024;
+
+/** A route handler: a response, or undefined when the path is not one of its routes. */
+export type RouteHandler = (
+  request: Request,
+  path: string,
+) => Response | Promise<Response> | undefined;
+
+/** Options of {@link createOutboundRoutes}. */
+export interface OutboundRoutesOptions {
+  /** `API_TOKEN`; undefined turns the control API off. */
+  apiToken: string | undefined;
+  /** `PUBLIC_URL`, without trailing slash. */
+  publicUrl: string;
+  /** The app's admission policy (Twilio signatures, stream tokens). */
+  admission: CallAdmission;
+  dialer: OutboundDialer;
+  agents: AgentDirectory;
+  tickets: CallTickets;
+  /** Routes under `/campaigns` (authorized here first). */
+  campaigns?: (request: Request, path: string) => Promise<Response>;
+  logger?: Logger;
+}
+
+/** JSON answer. */
+export function jsonResponse(body: unknown, status: number, headers: Record<string, string> = {}) {
+  return new Response(JSON.stringify(body) + "\n", {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+function xml(body: string): Response {
+  return new Response(body, { headers: { "content-type": "text/xml; charset=utf-8" } });
+}
+
+const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
+
+/**
+ * The bearer check of the control API: undefined when authorized, else the
+ * 401 answer. Constant-time comparison.
+ */
+export function checkBearer(request: Request, token: string): Response | undefined {
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  if (match !== null && timingSafeEqual(match[1], token)) return undefined;
+  return jsonResponse(
+    { error: "Unauthorized: send Authorization: Bearer <API_TOKEN>." },
+    401,
+    { "www-authenticate": 'Bearer realm="control"' },
+  );
+}
+
+/** Creates the handler of the outbound routes. */
+export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandler {
+  const log = options.logger ?? getLogger(["bridge", "outbound"]);
+  const { admission, publicUrl } = options;
+  const wsBase = publicUrl.replace(/^http/, "ws");
+
+  async function signedForm(
+    request: Request,
+    path: string,
+  ): Promise<URLSearchParams | Response> {
+    if (request.method !== "POST") {
+      return new Response("Method not allowed: Twilio calls this route with POST.\n", {
+        status: 405,
+        headers: { allow: "POST" },
+      });
+    }
+    const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
+    if (!body.ok) return new Response("Request body too large.\n", { status: 413 });
+    const form = new URLSearchParams(body.text);
+    const refusal = admission.checkWebhook(request, form, publicUrl);
+    if (refusal !== undefined) {
+      log.warn("Refused an outbound callback: {refusal}.", { refusal, path });
+      return new Response(FORBIDDEN, { status: 403 });
+    }
+    return form;
+  }
+
+  async function placeCall(request: Request): Promise<Response> {
+    if (request.method !== "POST") {
+      return jsonResponse({ error: "Method not allowed: use POST." }, 405, { allow: "POST" });
+    }
+    const denied = checkBearer(request, options.apiToken!);
+    if (denied !== undefined) return denied;
+    const body = await readCappedText(request, MAX_CALL_BODY_BYTES);
+    if (!body.ok) {
+      return jsonResponse({ error: "The body is too large.", field: "body" }, 413);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.text);
+    } catch {
+      return jsonResponse({
+        error: 'The body is not JSON. Send {"to": "+15551234567", "agent": "…", "context": {…}}.',
+        field: "body",
+      }, 400);
+    }
+    const check = parsePlaceCall(json, options.agents);
+    if (!check.ok) return jsonResponse({ error: check.error, field: check.field }, 400);
+    try {
+      const call = await options.dialer.place(check.value);
+      return jsonResponse({ callSid: call.sid, status: call.status }, 201);
+    } catch (error) {
+      return placeFailure(error, log);
+    }
+  }
+
+  async function outboundTwiml(request: Request, path: string): Promise<Response> {
+    const form = await signedForm(request, path);
+    if (form instanceof Response) return form;
+    const ticket = new URL(request.url).searchParams.get("t");
+    const opened = options.tickets.open(ticket);
+    const callSid = form.get("CallSid");
+    if (!opened.ok) {
+      log.warn("Outbound TwiML requested with a {reason} call ticket; hanging up.", {
+        reason: opened.reason,
+        callSid: callSid ?? undefined,
+      });
+      return xml(streamEndedTwiml({ apologize: false }));
+    }
+    return xml(connectStreamTwiml({
+      streamUrl: `${wsBase}${outboundStreamPath(opened.value.agent)}`,
+      actionUrl: `${publicUrl}/call-ended`,
+      parameters: {
+        ...admission.streamParameters(callSid),
+        [CALL_TICKET_PARAMETER]: ticket!,
+      },
+    }));
+  }
+
+  async function callback(
+    request: Request,
+    path: string,
+    take: (form: URLSearchParams, query: URLSearchParams) => Promise<void>,
+  ): Promise<Response> {
+    const form = await signedForm(request, path);
+    if (form instanceof Response) return form;
+    await take(form, new URL(request.url).searchParams);
+    return new Response(null, { status: 204 });
+  }
+
+  const route: RouteHandler = (request, path) => {
+    switch (path) {
+      case OUTBOUND_ROUTES.twiml:
+        return outboundTwiml(request, path);
+      case OUTBOUND_ROUTES.status:
+        return callback(request, path, (f, q) => options.dialer.onStatus(f, q));
+      case OUTBOUND_ROUTES.amd:
+        return callback(request, path, (f, q) => options.dialer.onAnsweredBy(f, q));
+    }
+    const isCampaign = path === "/campaigns" || path.startsWith("/campaigns/");
+    if (path !== CALLS_ROUTE && !isCampaign) return undefined;
+    if (options.apiToken === undefined) {
+      return jsonResponse({ error: "The control API is off: set API_TOKEN to turn it on." }, 404);
+    }
+    if (path === CALLS_ROUTE) return placeCall(request);
+    if (options.campaigns === undefined) {
+      return jsonResponse({ error: "Campaigns need a call store (CALL_STORE_PATH)." }, 404);
+    }
+    const denied = checkBearer(request, options.apiToken);
+    if (denied !== undefined) return denied;
+    return options.campaigns(request, path);
+  };
+
+  return (request, path) => {
+    const response = route(request, path);
+    if (!(response instanceof Promise)) return response;
+    return response.catch((error) => {
+      log.error("Outbound request failed: {error}", {
+        path,
+        error: maskNumbers(error instanceof Error ? error.message : String(error)),
+      });
+      return jsonResponse({ error: "Internal error." }, 500);
+    });
+  };
+}
+
+/** The answer when Twilio (or the set-up) refused to place a call. */
+export function placeFailure(error: unknown, log: Logger): Response {
+  if (error instanceof TwilioRestError) {
+    log.warn("Twilio refused an outbound call: {error}", { error: maskNumbers(error.message) });
+    return jsonResponse({
+      error: `Twilio refused the call: ${error.message}`,
+      ...(error.code !== undefined ? { twilioCode: error.code } : {}),
+    }, 502);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  log.error("Placing an outbound call failed: {error}", { error: maskNumbers(message) });
+  return jsonResponse({ error: `Placing the call failed: ${message}` }, 502);
+}
+
+/** `text` with every phone-number-like run of digits masked (Twilio's messages quote the number). */
+export function maskNumbers(text: string): string {
+  return text.replace(/\+?\d[\d\s().-]{5,}\d/g, (number) => maskPhoneNumber(number));
+}

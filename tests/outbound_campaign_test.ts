@@ -1,0 +1,259 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "../src/config.ts";
+import { createApp } from "../src/http/app.ts";
+import { OutboundService } from "../src/outbound/outbound_service.ts";
+import type { CampaignProgress } from "../src/outbound/campaign_dispatcher.ts";
+import { parseWindow } from "../src/outbound/calling_window.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
+import { twilioSignature } from "./support/fake_twilio.ts";
+import { waitUntil } from "./support/wait.ts";
+
+const ACCOUNT = "AC" + "2".repeat(32);
+const AUTH = "0123456789abcdef0123456789abcdef";
+const API_TOKEN = "campaign-token-0123456789abcdefghijklmn";
+const PUBLIC = "https://voice.example.com";
+const MINUTE = 60_000;
+
+/** Outbound calling with campaigns on an in-memory KV, a fake REST API and a clock the test moves. */
+async function setUp(rest: FakeTwilioRest, startIso: string) {
+  const config = parseConfig({
+    OPENAI_API_KEY: "sk-test-abcdefghijklmnopqrstuvwxyz",
+    API_TOKEN,
+    PUBLIC_URL: PUBLIC,
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_AUTH_TOKEN: AUTH,
+    TWILIO_PHONE_NUMBER: "+15005550006",
+    TWILIO_API_BASE_URL: rest.baseUrl,
+  });
+  const clock = { now: Date.parse(startIso) };
+  const kv = await Deno.openKv(":memory:");
+  const service = OutboundService.create({ config, kv, now: () => clock.now });
+  const app = createApp({ config, routes: service.routes });
+  const campaigns = service.campaigns!;
+  /** Twilio reports the end of the call to `number`'s latest attempt. */
+  const end = async (number: string, CallStatus: string, AnsweredBy?: string) => {
+    const create = rest.creates.findLast((r) => r.params.To === number)!;
+    const callSid = [...rest.calls.values()].findLast((c) => c.to === number)!.sid;
+    const url = create.params.StatusCallback;
+    const params: Record<string, string> = {
+      CallSid: callSid,
+      CallStatus,
+      ...(AnsweredBy ? { AnsweredBy } : {}),
+    };
+    const u = new URL(url);
+    const response = await app.handler(
+      new Request(`http://bridge.local${u.pathname}${u.search}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": await twilioSignature(AUTH, url, params),
+        },
+        body: new URLSearchParams(params),
+      }),
+    );
+    assert.equal(response.status, 204);
+  };
+  const control = (method: string, path: string, body?: string, type = "application/json") =>
+    app.handler(
+      new Request(`http://bridge.local${path}`, {
+        method,
+        headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": type },
+        ...(body !== undefined ? { body } : {}),
+      }),
+    )!;
+  const dialed = () => rest.creates.map((r) => r.params.To);
+  return {
+    app,
+    service,
+    campaigns,
+    clock,
+    end,
+    control,
+    dialed,
+    [Symbol.asyncDispose]: () => service.close(),
+  };
+}
+
+const contacts = (n: number, timezone?: string) =>
+  Array.from({ length: n }, (_, i) => ({
+    to: `+1555000${String(i + 1).padStart(4, "0")}`,
+    context: { name: `Contact ${i + 1}` },
+    ...(timezone ? { timezone } : {}),
+  }));
+
+Deno.test("a campaign waits for the callee's calling window, then dials within its concurrency", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  // 12:30 UTC is 07:30 in New York (EST) and 13:30 in Paris.
+  await using t = await setUp(rest, "2026-03-02T12:30:00Z");
+  const window = parseWindow("09:00-18:00");
+  assert.ok("startMinute" in window);
+  const campaign = await t.campaigns.create({
+    agent: "default",
+    contacts: [...contacts(3, "America/New_York"), {
+      to: "+33155500001",
+      context: {},
+      timezone: "Europe/Paris",
+    }],
+    concurrency: 2,
+    window,
+  });
+  await t.campaigns.tick(campaign.id);
+  // Only the Paris callee is inside the window; New York opens at 14:00 UTC.
+  assert.deepEqual(t.dialed(), ["+33155500001"]);
+  assert.equal(t.campaigns.scheduled.at(-1)!.at, Date.parse("2026-03-02T14:00:00Z"));
+
+  t.clock.now = Date.parse("2026-03-02T14:00:00Z");
+  await t.campaigns.tick(campaign.id);
+  // One slot is taken by the live Paris call: one more call.
+  assert.deepEqual(t.dialed(), ["+33155500001", "+15550000001"]);
+  await t.end("+33155500001", "completed", "human");
+  // The freed slot is used at once.
+  assert.deepEqual(t.dialed(), ["+33155500001", "+15550000001", "+15550000002"]);
+  assert.equal(await t.campaigns.store.live(campaign.id), 2);
+  // Every create carries the campaign and contact in its (signed) callback URLs, not the number.
+  for (const create of rest.creates) {
+    assert.match(
+      create.params.StatusCallback,
+      /\/outbound\/status\?campaign=cmp_\w+&contact=c\d{5}$/,
+    );
+  }
+});
+
+Deno.test("busy, no-answer and failed are retried with backoff up to the maximum; answered calls are not", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const [a, b] = contacts(2);
+  const campaign = await t.campaigns.create({
+    agent: "default",
+    contacts: [a, b],
+    concurrency: 2,
+    maxAttempts: 3,
+    retryBackoffMs: 10 * MINUTE,
+  });
+  await t.campaigns.tick(campaign.id);
+  assert.deepEqual(t.dialed(), [a.to, b.to]);
+  await t.end(a.to, "busy");
+  await t.end(b.to, "completed", "machine_end_beep");
+  // a: retry in 10 minutes, not before.
+  assert.equal(t.campaigns.scheduled.at(-1)!.at, t.clock.now + 10 * MINUTE);
+  t.clock.now += 9 * MINUTE;
+  await t.campaigns.tick(campaign.id);
+  assert.equal(t.dialed().length, 2);
+  t.clock.now += MINUTE;
+  await t.campaigns.tick(campaign.id);
+  assert.deepEqual(t.dialed(), [a.to, b.to, a.to]);
+  await t.end(a.to, "no-answer");
+  // Second retry after twice the backoff.
+  t.clock.now += 19 * MINUTE;
+  await t.campaigns.tick(campaign.id);
+  assert.equal(t.dialed().length, 3);
+  t.clock.now += MINUTE;
+  await t.campaigns.tick(campaign.id);
+  assert.equal(t.dialed().length, 4);
+  await t.end(a.to, "failed");
+  // Three attempts used: given up; the campaign is over.
+  t.clock.now += 24 * 60 * MINUTE;
+  await t.campaigns.tick(campaign.id);
+  assert.equal(t.dialed().length, 4);
+  const progress = await t.campaigns.progress(campaign.id);
+  assert.equal(progress?.status, "completed");
+  assert.deepEqual(progress?.counts, { pending: 0, live: 0, done: 1, failed: 1, canceled: 0 });
+  assert.deepEqual(progress?.outcomes, { failed: 1, machine: 1 });
+  assert.equal(progress?.contacts[0].attempts, 3);
+  assert.equal(progress?.contacts[0].to, "+15•••••••01");
+});
+
+Deno.test("ticks running at once never start two attempts for one contact nor exceed the concurrency", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const campaign = await t.campaigns.create({
+    agent: "default",
+    contacts: contacts(5),
+    concurrency: 3,
+  });
+  await Promise.all(Array.from({ length: 6 }, () => t.campaigns.tick(campaign.id)));
+  assert.equal(t.dialed().length, 3);
+  assert.equal(new Set(t.dialed()).size, 3);
+  assert.equal(await t.campaigns.store.live(campaign.id), 3);
+  // A repeated status callback does not free a second slot.
+  await t.end(t.dialed()[0], "completed");
+  await t.end(t.dialed()[0], "completed");
+  assert.equal(t.dialed().length, 4);
+  assert.equal(await t.campaigns.store.live(campaign.id), 3);
+});
+
+Deno.test("pause stops dialing until resume; cancel stops it for good and keeps live calls counted", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const campaign = await t.campaigns.create({ agent: "default", contacts: contacts(4) });
+  await t.campaigns.tick(campaign.id);
+  assert.equal(t.dialed().length, 1);
+  assert.equal((await t.control("POST", `/campaigns/${campaign.id}/pause`)).status, 200);
+  await t.end(t.dialed()[0], "completed");
+  await t.campaigns.tick(campaign.id);
+  assert.equal(t.dialed().length, 1);
+  await t.control("POST", `/campaigns/${campaign.id}/resume`);
+  await t.campaigns.tick(campaign.id);
+  assert.equal(t.dialed().length, 2);
+  const canceled = await t.control("POST", `/campaigns/${campaign.id}/cancel`);
+  const progress: CampaignProgress = await canceled.json();
+  assert.equal(progress.status, "canceled");
+  assert.deepEqual(progress.counts, { pending: 0, live: 1, done: 1, failed: 0, canceled: 2 });
+  await t.end(t.dialed()[1], "busy"); // a retryable end after cancel: no retry
+  await t.campaigns.tick(campaign.id);
+  assert.equal(t.dialed().length, 2);
+  assert.equal((await t.campaigns.progress(campaign.id))?.counts.failed, 1);
+});
+
+Deno.test("POST /campaigns takes CSV, the KV queue delivers the first tick, GET shows the progress", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const csv = 'to,name,timezone\n+15550000001,"Lovelace, Ada",UTC\n+15550000002,Grace,UTC\n';
+  const created = await t.control(
+    "POST",
+    "/campaigns?agent=default&concurrency=2&window=09:00-18:00",
+    csv,
+    "text/csv",
+  );
+  assert.equal(created.status, 201);
+  const { id } = await created.json();
+  await waitUntil(() => rest.creates.length === 2, 5000, "the queued tick");
+  const progress: CampaignProgress = await (await t.control("GET", `/campaigns/${id}`)).json();
+  assert.equal(progress.window, "09:00-18:00");
+  assert.deepEqual(progress.counts, { pending: 0, live: 2, done: 0, failed: 0, canceled: 0 });
+  assert.equal(
+    t.service.tickets.open(
+      new URL(rest.creates[0].params.Url).searchParams.get("t"),
+    ).ok,
+    true,
+  );
+
+  const bad = await t.control(
+    "POST",
+    "/campaigns",
+    JSON.stringify({
+      contacts: [{ to: "+15550000001" }, { to: "12" }, {
+        to: "+15550000003",
+        timezone: "Mars/Base",
+      }],
+    }),
+  );
+  assert.equal(bad.status, 400);
+  const answer = await bad.json();
+  assert.equal(answer.field, "contacts");
+  assert.equal(answer.problems.length, 2);
+  assert.match(answer.problems[0], /^contacts\[1\]: to must be/);
+  assert.match(answer.problems[1], /^contacts\[2\]: timezone/);
+  const badWindow = await t.control(
+    "POST",
+    "/campaigns",
+    JSON.stringify({
+      contacts: [{ to: "+15550000001" }],
+      window: "9-17",
+    }),
+  );
+  assert.equal((await badWindow.json()).field, "window");
+  assert.equal((await t.control("GET", "/campaigns/cmp_unknown")).status, 404);
+  const anonymous = await t.app.handler(new Request(`http://bridge.local/campaigns/${id}`));
+  assert.equal(anonymous.status, 401);
+});

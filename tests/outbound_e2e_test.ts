@@ -1,0 +1,250 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "../src/config.ts";
+import { OutboundService } from "../src/outbound/outbound_service.ts";
+import { singleAgentDirectory } from "../src/outbound/outbound_agents.ts";
+import { MetricsRegistry } from "../src/observability/metrics.ts";
+import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { audioBytes } from "./support/fake_realtime.ts";
+import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
+import { waitUntil } from "./support/wait.ts";
+import { buildCallRecord } from "../src/calls/call_record.ts";
+import { DEFAULT_PRICES } from "../src/calls/prices.ts";
+
+const ACCOUNT = "AC" + "5".repeat(32);
+const API_TOKEN = "e2e-control-token-0123456789abcdefghij";
+const PUBLIC = "https://voice.example.com";
+const VOICEMAIL = "Hi, this is Acme Realty about your listing. Please call us back. Goodbye.";
+
+/** The bridge (real sockets, fake OpenAI) with outbound calling against a fake Twilio REST API. */
+async function start(rest: FakeTwilioRest, agent: Parameters<typeof singleAgentDirectory>[0] = {
+  greeting: "Hi, Acme Realty here.",
+  voicemail: VOICEMAIL,
+}) {
+  const env = {
+    API_TOKEN,
+    PUBLIC_URL: PUBLIC,
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_PHONE_NUMBER: "+15005550006",
+    TWILIO_API_BASE_URL: rest.baseUrl,
+    STREAM_TOKEN_SECRET: "e2e-stream-token-secret-0123456789",
+    END_CALL_GRACE_SECONDS: "0",
+  };
+  const config = parseConfig({
+    OPENAI_API_KEY: TEST_API_KEY,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+    ...env,
+  });
+  const registry = new MetricsRegistry();
+  const service = OutboundService.create({
+    config,
+    registry,
+    agents: singleAgentDirectory(agent),
+  });
+  const h = await BridgeHarness.startSecure(env, {
+    app: {
+      routes: service.routes,
+      outboundStreams: service.streams,
+      hangUp: service.hangUp,
+      tools: agent.sendDtmf ? [service.sendDtmfTool] : [],
+    },
+  });
+  return { h, service, registry };
+}
+
+/** What Twilio sends to a public URL of the bridge, signed. */
+async function twilioPost(h: BridgeHarness, url: string, params: Record<string, string>) {
+  const u = new URL(url);
+  return await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
+    method: "POST",
+    body: new URLSearchParams(params),
+    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
+  });
+}
+
+/** Places a call with POST /calls, answers it like Twilio, and connects its media stream. */
+async function answeredCall(h: BridgeHarness, rest: FakeTwilioRest) {
+  const placed = await fetch(`${h.server.localUrl}/calls`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ to: "+15551234567", context: { name: "Ada" } }),
+  });
+  assert.equal(placed.status, 201);
+  const { callSid } = await placed.json();
+  const create = rest.creates.at(-1)!;
+  const twiml = await (await twilioPost(h, create.params.Url, {
+    CallSid: callSid,
+    AccountSid: ACCOUNT,
+    CallStatus: "in-progress",
+    Direction: "outbound-api",
+  })).text();
+  const parameters = Object.fromEntries(
+    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
+  );
+  const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
+  // The path names the agent: the bridge sets the call up (wait for AMD) before `start`.
+  assert.equal(streamUrl, "wss://voice.example.com/media-stream/outbound/default");
+  const call = await FakeTwilioCall.connect({
+    url: `${h.server.localUrl.replace("http", "ws")}${new URL(streamUrl).pathname}`,
+    callSid,
+    customParameters: parameters,
+    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
+  });
+  h.calls.push(call);
+  return { callSid, call, create, streamUrl };
+}
+
+Deno.test("voicemail end to end: the bridge listens, AMD says machine, the callee's machine records the message, then the hang-up reaches REST", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h, service, registry } = await start(rest);
+  await using _h = h;
+  try {
+    const { callSid, call, create } = await answeredCall(h, rest);
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    // Listening: the voicemail greeting neither reaches the model nor gets an answer.
+    await call.speak(300); // "Hi, you've reached Ada, leave a message after the beep."
+    assert.equal(session.receivedOfType("input_audio_buffer.append").length, 0);
+    assert.equal(session.receivedOfType("response.create").length, 0);
+
+    const amd = await twilioPost(h, create.params.AsyncAmdStatusCallback, {
+      CallSid: callSid,
+      AccountSid: ACCOUNT,
+      AnsweredBy: "machine_end_beep",
+      MachineDetectionDuration: "4100",
+    });
+    assert.equal(amd.status, 204);
+    const asked = await session.waitFor("response.create");
+    assert.ok(asked.response.instructions.includes(`"${VOICEMAIL}"`));
+    const response = session.beginResponse();
+    response.audio(audioBytes(0x33, 400));
+    response.transcript(VOICEMAIL);
+    response.finish();
+    // The machine hears the whole message, then the bridge hangs up through REST.
+    await waitUntil(() => call.playedMs(0x33) >= 400, 3000, "the voicemail message played");
+    await waitUntil(
+      () => rest.updatesOf(callSid).some((u) => u.params.Status === "completed"),
+      3000,
+      "the REST hang-up",
+    );
+    await call.hangUp(); // Twilio ends the stream after the REST hang-up
+    assert.equal(session.receivedOfType("response.create").length, 1); // said once
+    assert.deepEqual(session.schemaErrors, []);
+    const [summary] = await h.waitForFinished(1, 5000);
+    assert.equal(summary.outcome, "voicemail");
+    assert.equal(summary.reason, "Left a voicemail message.");
+    assert.deepEqual(summary.outbound, { answeredBy: "machine_end_beep" });
+    const record = buildCallRecord(summary, { prices: DEFAULT_PRICES, startedAtMonotonic: 0 });
+    assert.deepEqual(record.outbound, { answeredBy: "machine_end_beep" });
+
+    // Twilio then reports the end: counted as a machine.
+    await twilioPost(h, create.params.StatusCallback, {
+      CallSid: callSid,
+      CallStatus: "completed",
+    });
+    assert.equal((await service.dialer.attempts.get(callSid))?.outcome, "machine");
+    assert.match(registry.render(), /bridge_outbound_calls_total\{outcome="machine"\} 1/);
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("a person answers: after AMD the agent opens with the outbound greeting", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h, service } = await start(rest);
+  await using _h = h;
+  try {
+    const { callSid, create } = await answeredCall(h, rest);
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(session.receivedOfType("response.create").length, 0); // no greeting before AMD
+    await twilioPost(h, create.params.AsyncAmdStatusCallback, {
+      CallSid: callSid,
+      AnsweredBy: "human",
+    });
+    const greeting = await session.waitFor("response.create");
+    assert.match(greeting.response.instructions, /"Hi, Acme Realty here\."/);
+    assert.deepEqual(session.schemaErrors, []);
+  } finally {
+    await service.close();
+  }
+});
+
+function parametersOf(twiml: string): Record<string, string> {
+  return Object.fromEntries(
+    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
+  );
+}
+
+Deno.test("send_dtmf plays keys through REST, the call goes on in a new stream with its conversation, and keys pressed reach the model", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h, service } = await start(rest, { sendDtmf: true });
+  await using _h = h;
+  try {
+    const { callSid, call, create } = await answeredCall(h, rest);
+    const first = await h.realtime.nextSession();
+    const tools = (await first.waitFor("session.update")).session.tools;
+    assert.ok(tools.some((t: { name: string }) => t.name === "send_dtmf"));
+    await twilioPost(h, create.params.AsyncAmdStatusCallback, {
+      CallSid: callSid,
+      AnsweredBy: "human",
+    });
+    // A phone menu answers (this agent has no greeting); the model presses 1.
+    first.userTurn("Thanks for calling. For sales, press 1.");
+    const r = first.beginResponse({ message: false });
+    const { callId } = r.functionCall("send_dtmf", { digits: "1" });
+    const output = await first.waitFor(
+      "conversation.item.create",
+      (e) => e.item.call_id === callId,
+    );
+    assert.equal(output.item.output, '{"ok":true,"pressed":"1"}');
+    r.finish();
+    const [update] = rest.updatesOf(callSid);
+    assert.match(
+      update.params.Twiml,
+      /<Play digits="1"\/><Connect action="https:\/\/voice\.example\.com\/call-ended" method="POST"><Stream url="wss:\/\/voice\.example\.com\/media-stream\/outbound\/default\/resume\/CA[0-9a-f]{32}">/,
+    );
+    const parameters = parametersOf(update.params.Twiml);
+    assert.notEqual(parameters.streamToken, call.customParameters.streamToken); // a fresh one
+    const resumeUrl = /<Stream url="([^"]+)"/.exec(update.params.Twiml)![1];
+    assert.equal(
+      resumeUrl,
+      `wss://voice.example.com/media-stream/outbound/default/resume/${callSid}`,
+    );
+
+    // Twilio stops the old stream, plays the key, and opens a new stream for the same call.
+    await call.hangUp();
+    const next = await FakeTwilioCall.connect({
+      url: `${h.mediaStreamUrl}/outbound/default/resume/${callSid}`,
+      callSid,
+      customParameters: parameters,
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, resumeUrl) },
+    });
+    h.calls.push(next);
+    const second = await h.realtime.nextSession();
+    const replayed = await second.waitFor(
+      "conversation.item.create",
+      (e) => e.item.type === "function_call" && e.item.name === "send_dtmf",
+    );
+    assert.equal(replayed.item.arguments, '{"digits":"1"}');
+    const texts = second.receivedOfType("conversation.item.create")
+      .map((e) => e.item.content?.[0]?.text).filter(Boolean);
+    assert.ok(texts.includes("Thanks for calling. For sales, press 1."));
+    // Resumed, not a new call: no greeting.
+    assert.equal(second.receivedOfType("response.create").length, 0);
+
+    // Keys the other side presses reach the model as text.
+    next.sendDtmf("4");
+    const pressed = await second.waitFor(
+      "conversation.item.create",
+      (e) => e.item.content?.[0]?.text === "The caller pressed 4 on the phone keypad.",
+    );
+    assert.equal(pressed.item.role, "user");
+    await second.waitFor("response.create");
+    assert.deepEqual(first.schemaErrors, []);
+    assert.deepEqual(second.schemaErrors, []);
+  } finally {
+    await service.close();
+  }
+});
