@@ -1,6 +1,7 @@
 /**
  * Entry point: reads the configuration (environment, then `.env`), sets up
- * logging and serves calls until SIGINT or SIGTERM.
+ * logging and serves calls until SIGINT or SIGTERM. With `--healthcheck` it
+ * only asks the running server's `/healthz` and exits 0 or 1 (for Docker).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { StopSignals } from "./src/http/stop_signals.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";
 import { AgentsHolder, loadAgents } from "./src/agents/agent_book.ts";
+import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
@@ -182,6 +184,8 @@ export async function main(): Promise<number> {
 }
 
 if (import.meta.main) {
+  // `phone-bridge --healthcheck`: probe the running server's /healthz (Docker HEALTHCHECK).
+  if (Deno.args[0] === HEALTHCHECK_FLAG) Deno.exit(await healthcheck(loadEnvFile()));
   const code = await main();
   if (code !== 0) Deno.exit(code);
 }

@@ -39,6 +39,13 @@
 
 /** Caller frames (20 ms each) of an unfinished turn re-sent after a reconnect: 5 s. */
 const MAX_UNCOMMITTED_FRAMES = 250;
+/**
+ * Frames kept while no speech was heard since the last commit: 1 s, which covers the VAD's
+ * detection delay and its prefix padding if the session drops just as the caller starts
+ * speaking. Re-sending more silence helps nobody, and 5 s of it per call is ≈ 57 KB of
+ * base64 strings (most of a call's live heap).
+ */
+const MAX_SILENT_FRAMES = 50;
 /** Ms a switch waits at most for the answer to and the transcript of the caller's last turn. */
 const TURN_SETTLE_MS = 5000;
 
@@ -66,6 +73,8 @@ export class CallerTurn {
   #turnAudio: string[] = [];
   #commit: Commit | undefined;
   #speaking = false;
+  /** Speech was heard since the last commit: the turn in progress is worth keeping whole. */
+  #speechInTurn = false;
   #dropped = 0;
 
   /** Creates the caller side of a call. */
@@ -102,12 +111,14 @@ export class CallerTurn {
   /** A frame went to the session: it belongs to the turn in progress. */
   sent(payload: string): void {
     this.#uncommitted.push(payload);
-    if (this.#uncommitted.length > MAX_UNCOMMITTED_FRAMES) this.#uncommitted.shift();
+    const max = this.#speechInTurn ? MAX_UNCOMMITTED_FRAMES : MAX_SILENT_FRAMES;
+    if (this.#uncommitted.length > max) this.#uncommitted.shift();
   }
 
   /** OpenAI's VAD heard the caller start speaking. */
   speechStarted(): void {
     this.#speaking = true;
+    this.#speechInTurn = true;
   }
 
   /** OpenAI's VAD heard the caller stop. */
@@ -118,6 +129,7 @@ export class CallerTurn {
   /** The turn in progress was committed as conversation item `itemId`. */
   committed(itemId: string, now: number): void {
     this.#speaking = false;
+    this.#speechInTurn = false;
     this.#turnAudio = this.#uncommitted;
     this.#uncommitted = [];
     this.#commit = { itemId, at: now, answered: false, heard: false };
@@ -168,6 +180,7 @@ export class CallerTurn {
     this.#uncommitted = [];
     this.#turnAudio = [];
     this.#speaking = false;
+    this.#speechInTurn = false;
     this.#commit = undefined;
     return { frames, answerOwed };
   }
@@ -175,6 +188,7 @@ export class CallerTurn {
   /** The call is ending: the turn in progress is no longer needed. */
   forgetTurnInProgress(): void {
     this.#uncommitted = [];
+    this.#speechInTurn = false;
   }
 
   /** The call is over: drop what is queued. */
