@@ -39,6 +39,8 @@ import {
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallCoreOptions } from "../core/call_core_options.ts";
 import { maskPhoneNumber } from "../calls/call_record.ts";
+import { publicBase } from "./public_base.ts";
+import { text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 
 /** The paths the server answers. */
@@ -145,50 +147,13 @@ export interface App {
   stopAccepting(): void;
 }
 
-const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
-
-function text(body: string, status: number, headers: Record<string, string> = {}): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
-}
-
-function xml(body: string): Response {
-  return new Response(body, { headers: { "content-type": "text/xml; charset=utf-8" } });
-}
-
-/**
- * The public base URLs Twilio uses to reach this server: from `PUBLIC_URL`
- * when set, else from the request's `Host` (and `X-Forwarded-Proto` for the
- * webhook URLs). The media-stream URL is always `wss://`: Twilio only
- * connects media streams over TLS, and a proxy that does not send
- * `X-Forwarded-Proto` still terminates TLS in front of us. Twilio signs the
- * upgrade with the `wss://` URL of the TwiML, so the check uses it too.
- * Returns undefined for a malformed Host.
- */
-export function publicBase(
-  request: Request,
-  publicUrl: string | undefined,
-): { http: string; ws: string } | undefined {
-  if (publicUrl !== undefined) {
-    return { http: publicUrl, ws: publicUrl.replace(/^https?:/, "wss:") };
-  }
-  const url = new URL(request.url);
-  const host = request.headers.get("host") ?? url.host;
-  if (!HOST.test(host)) return undefined;
-  const forwarded = request.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase();
-  const proto = forwarded === "https" || forwarded === "http"
-    ? forwarded
-    : url.protocol.replace(":", "");
-  return { http: `${proto}://${host}`, ws: `wss://${host}` };
-}
-
 /** The form body, or undefined when it is larger than {@link MAX_WEBHOOK_BODY_BYTES}. */
 async function readForm(request: Request): Promise<URLSearchParams | undefined> {
   const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
   return body.ok ? new URLSearchParams(body.text) : undefined;
 }
+
+export { publicBase } from "./public_base.ts";
 
 const TOO_LARGE = "Request body too large.\n";
 const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
