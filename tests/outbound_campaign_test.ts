@@ -15,7 +15,11 @@ const PUBLIC = "https://voice.example.com";
 const MINUTE = 60_000;
 
 /** Outbound calling with campaigns on an in-memory KV, a fake REST API and a clock the test moves. */
-async function setUp(rest: FakeTwilioRest, startIso: string) {
+/**
+ * A service on an in-memory KV at `startIso` (injected time). Ticks are driven by the test
+ * unless `listenQueue` (then KV's queue delivers them, as in production).
+ */
+async function setUp(rest: FakeTwilioRest, startIso: string, listenQueue = false) {
   const config = parseConfig({
     OPENAI_API_KEY: "sk-test-abcdefghijklmnopqrstuvwxyz",
     API_TOKEN,
@@ -27,7 +31,7 @@ async function setUp(rest: FakeTwilioRest, startIso: string) {
   });
   const clock = { now: Date.parse(startIso) };
   const kv = await Deno.openKv(":memory:");
-  const service = OutboundService.create({ config, kv, now: () => clock.now });
+  const service = OutboundService.create({ config, kv, now: () => clock.now, listenQueue });
   const app = createApp({ config, routes: service.routes });
   const campaigns = service.campaigns!;
   /** Twilio reports the end of the call to `number`'s latest attempt. */
@@ -207,7 +211,7 @@ Deno.test("pause stops dialing until resume; cancel stops it for good and keeps 
 
 Deno.test("POST /campaigns takes CSV, the KV queue delivers the first tick, GET shows the progress", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
-  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z", true);
   const csv = 'to,name,timezone\n+15550000001,"Lovelace, Ada",UTC\n+15550000002,Grace,UTC\n';
   const created = await t.control(
     "POST",

@@ -97,6 +97,9 @@ export class CampaignDispatcher {
   #dialer: CampaignDispatcherOptions["dialer"];
   #now: () => number;
   #log: Logger;
+  #stopped = false;
+  /** Queued ticks being handled (awaited by stop). */
+  #inFlight = new Set<Promise<void>>();
   /** Ticks enqueued (campaign, due time), for tests and logs. */
   readonly scheduled: { campaignId: string; at: number }[] = [];
 
@@ -108,20 +111,31 @@ export class CampaignDispatcher {
     this.#log = options.logger ?? getLogger(["bridge", "campaigns"]);
   }
 
-  /** Delivers queued ticks until the KV is closed. */
+  /** Delivers queued ticks until the KV is closed (or {@link CampaignDispatcher.stop}). */
   listen(): Promise<void> {
     return this.store.kv.listenQueue(async (message: unknown) => {
       const m = message as Partial<CampaignTick>;
+      if (this.#stopped) return;
       if (m?.type !== "campaign_tick" || typeof m.campaignId !== "string") return;
-      try {
-        await this.tick(m.campaignId);
-      } catch (error) {
+      const run = this.tick(m.campaignId).catch((error) => {
         this.#log.error("Campaign tick failed: {error}", {
           campaignId: m.campaignId,
           error: error instanceof Error ? error.message : String(error),
         });
+      });
+      this.#inFlight.add(run);
+      try {
+        await run;
+      } finally {
+        this.#inFlight.delete(run);
       }
     });
+  }
+
+  /** Stops taking queued ticks and waits for those running (before the KV closes). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all([...this.#inFlight]);
   }
 
   /** Stores a new campaign and enqueues its first tick. */

@@ -55,6 +55,11 @@ export interface OutboundServiceOptions {
   fetch?: typeof fetch;
   /** Wall clock in ms. */
   now?: () => number;
+  /**
+   * Deliver the campaign ticks queued in KV (default true). Tests that drive
+   * ticks themselves turn it off, so no queued tick races theirs.
+   */
+  listenQueue?: boolean;
   /** Also called with each AMD result (besides {@link OutboundService.amd}). */
   onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
   logger?: Logger;
@@ -137,7 +142,7 @@ export class OutboundService {
         ...(options.now ? { now: options.now } : {}),
         logger: this.#log.getChild("campaigns"),
       });
-      this.#listening = campaigns.listen();
+      if (options.listenQueue !== false) this.#listening = campaigns.listen();
     }
     this.campaigns = campaigns;
   }
@@ -243,6 +248,7 @@ export class OutboundService {
 
   /** Stops the queue listener and closes the KV. */
   async close(): Promise<void> {
+    await this.campaigns?.stop();
     this.#kv?.close();
     this.#kv = undefined;
     await this.#listening;
