@@ -81,8 +81,8 @@ Deno.test("the record of a call has its outcome, turns, tokens, cost and transcr
     { role: "tool_result", text: '{"ok":true}', atMs: 6001 },
     { role: "caller", text: null, atMs: 7000 },
   ]);
-  // 800 cached: all off the 1000 text tokens. 200×$4 + 500×$32 + 800×$0.40 + 100×$16 + 300×$64 per 1M.
-  assert.equal(record.estimatedCostUsd, 0.03792);
+  // 800 cached: all off the 1000 text tokens. 200×$4 + 500×$32 + 800×$0.40 + 100×$24 + 300×$64 per 1M.
+  assert.equal(record.estimatedCostUsd, 0.03872);
   assert.deepEqual(record.pricesUsdPerMTok, DEFAULT_PRICES);
   assert.equal(JSON.stringify(record).includes("+4412"), false);
 });
@@ -172,7 +172,7 @@ Deno.test("deno task calls prints a table of recent calls and one call with its 
     assert.match(table[0], /^Started \(UTC\)\s+Duration\s+Outcome\s+Turns\s+Cost\s+CallSid$/);
     assert.match(
       table[2],
-      /^2026-11-24 10:00:00Z\s+1:31\s+assistant_ended\s+4\s+\$0\.0379\s+CA0{31}1$/,
+      /^2026-11-24 10:00:00Z\s+1:31\s+assistant_ended\s+4\s+\$0\.0387\s+CA0{31}1$/,
     );
     assert.match(table[3], /CA_OTHER$/);
     assert.equal(table.length, 4);

@@ -37,7 +37,7 @@ Deno.test("operations settings: store path, Deploy default, retention, webhook, 
     inputText: 4,
     inputAudio: 32,
     inputCached: 0.3,
-    outputText: 16,
+    outputText: 24,
     outputAudio: 20,
   });
   const described = JSON.stringify(describeConfig(config));

@@ -94,7 +94,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     callRecordRetentionDays: 30,
     callRecordWebhook: undefined,
     storeCallerNumbers: false,
-    prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 16, outputAudio: 64 },
+    prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 24, outputAudio: 64 },
     realtimeSessionRenewSeconds: 3300,
     realtimeReconnectSeconds: 5,
     drainSeconds: 30,

@@ -16,21 +16,22 @@ export interface TokenPrices {
 }
 
 /**
- * OpenAI's published list prices for `gpt-realtime` at its general
- * availability (2025-08-28), in USD per 1M tokens. Defaults only: check them
- * against https://openai.com/api/pricing and override with the `PRICE_*`
- * variables.
+ * OpenAI's published list prices for `gpt-realtime-2.1`, the default model
+ * (its model page, read 2026-12-01), in USD per 1M tokens: text $4 in, $0.40
+ * cached, $24 out; audio $32 in, $0.40 cached, $64 out. Defaults only: check
+ * them against https://openai.com/api/pricing and override with the
+ * `PRICE_*` variables (another model has other prices).
  */
 export const DEFAULT_PRICES: Readonly<TokenPrices> = Object.freeze({
   inputText: 4,
   inputAudio: 32,
   inputCached: 0.4,
-  outputText: 16,
+  outputText: 24,
   outputAudio: 64,
 });
 
 /** The date the default prices were taken from OpenAI's price list. */
-export const DEFAULT_PRICES_DATE = "2025-08-28";
+export const DEFAULT_PRICES_DATE = "2026-12-01";
 
 /**
  * The estimated cost in USD of `usage`. Cached input tokens are a part of the
