@@ -173,6 +173,12 @@ Deno.test("a placeholder OPENAI_API_KEY is refused at start-up, saying where to 
   );
   // `deno task demo` runs without a key: its stand-in key is accepted.
   assert.equal(parseConfig(demoEnv({}, "ws://127.0.0.1:1/v1/realtime")).softphone, true);
+  // The demo logs readable lines unless LOG_FORMAT says otherwise.
+  assert.equal(parseConfig(demoEnv({}, "ws://127.0.0.1:1/v1/realtime")).logFormat, "pretty");
+  assert.equal(
+    parseConfig(demoEnv({ LOG_FORMAT: "json" }, "ws://127.0.0.1:1/v1/realtime")).logFormat,
+    "json",
+  );
 });
 
 Deno.test("REASONING_EFFORT, TRUNCATION and PARALLEL_TOOL_CALLS: unset by default, validated when set", () => {

@@ -48,6 +48,8 @@ export function demoEnv(
   standinUrl: string,
 ): Record<string, string | undefined> {
   return {
+    // Readable log lines unless the environment asks for JSON.
+    LOG_FORMAT: "pretty",
     ...env,
     OPENAI_API_KEY: DEMO_API_KEY,
     OPENAI_REALTIME_URL: standinUrl,
