@@ -170,7 +170,7 @@ export class LiveView {
       }
       case "barge_in":
         liveState.bargeIns++;
-        this.note(`⤺ Barge-in at ${clock(event.t)}: the caller interrupted.`);
+        this.note(`Barge-in at ${clock(event.t)}: the caller spoke over the assistant.`);
         return;
       case "tool_call": {
         const tool = {
@@ -188,7 +188,7 @@ export class LiveView {
         li.append(head, el("code", "args", event.arguments), el("code", "result", ""));
         this.toolList.append(li);
         this.tools.set(event.callId, { li, tool });
-        this.note(`🔧 ${event.name} called at ${clock(event.t)}`);
+        this.note(`Tool ${event.name} called at ${clock(event.t)}.`);
         return;
       }
       case "tool_result": {
