@@ -169,3 +169,61 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "browser softphone: clear messages for a page over plain http on a LAN name and for no microphone",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn: async () => {
+    const chromiumPath = await requireCommand("/usr/bin/chromium", "chromium");
+    await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" });
+    const port = new URL(h.server.localUrl).port;
+    // A LAN name over plain http: not a secure context, so no microphone.
+    let browser = await Chromium.launch({
+      executable: chromiumPath,
+      args: [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        "--host-resolver-rules=MAP softphone.lan.test 127.0.0.1",
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://softphone.lan.test:${port}/`);
+      await page.waitFor("softphone.notice !== null", 5_000, "the insecure-page notice");
+      const notice = await page.evaluate<string>("softphone.notice");
+      assert.match(notice, /plain http at softphone\.lan\.test/);
+      assert.match(notice, new RegExp(`http://localhost:${port}/`));
+      assert.match(notice, /https/);
+      assert.equal(await page.evaluate("document.getElementById('notice').hidden"), false);
+      assert.equal(await page.evaluate("document.getElementById('call').disabled"), true);
+    } finally {
+      await browser.close();
+    }
+    // No capture device at all: the page says so, and a call attempt says what to do.
+    browser = await Chromium.launch({
+      executable: chromiumPath,
+      args: ["--use-fake-ui-for-media-stream"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(h.server.localUrl + "/");
+      await page.waitFor("softphone.notice !== null", 5_000, "the no-microphone notice");
+      assert.match(await page.evaluate<string>("softphone.notice"), /No microphone found/);
+      await page.click("#call");
+      await page.waitFor("softphone.error !== null", 5_000, "the call attempt fails");
+      assert.match(
+        await page.evaluate<string>("softphone.error"),
+        /No microphone found\. Connect one/,
+      );
+      assert.equal(
+        await page.evaluate("softphone.live.open"),
+        false,
+        "no live view without a call",
+      );
+    } finally {
+      await browser.close();
+    }
+  },
+});
