@@ -178,3 +178,22 @@ Deno.test("live view: a barge-in reports the cut answer (heard of sent ms); a ch
   assert.deepEqual((await waiting).events, [], "no call within idleMs: the stream ends");
   assert.equal(live.size, 1, "only the ended call's channel is kept");
 });
+
+Deno.test("live view: a late subscriber gets the events kept within maxBytes, and always the end", async () => {
+  const live = new LiveCalls({ maxBytes: 200 });
+  const early = readEvents(live.subscribe("SP1"));
+  const observer = live.observeCall("SP1", 0);
+  for (let i = 0; i < 10; i++) {
+    observer.observe({ kind: "caller_transcript", itemId: `item_${i}`, text: "a".repeat(40) }, i);
+  }
+  observer.finished(
+    { outcome: "assistant_ended", durationMs: 50 } as Parameters<
+      typeof observer.finished
+    >[0],
+  );
+  const all = (await early).events.map((e) => e.type);
+  assert.equal(all.length, 12, "a live subscriber gets every event");
+  const late = (await readEvents(live.subscribe("SP1"))).events.map((e) => e.type);
+  assert.ok(late.length < 12 && late.length >= 3, `kept ${late.length}`);
+  assert.deepEqual([late[0], late.at(-1)], ["call", "ended"]);
+});

@@ -60,16 +60,17 @@ export type LiveEvent =
 
 /** Options of {@link LiveCalls}. */
 export interface LiveCallsOptions {
-  /** Channels kept (live and recently ended); the oldest go first. Default 200. */
+  /** Channels kept (live and recently ended); the oldest ended go first. Default 100. */
   maxChannels?: number;
-  /** Events kept per call for late subscribers. Default 2000. */
-  maxEvents?: number;
+  /** Bytes of events kept per call for late subscribers (the `ended` event always). Default 256 KiB. */
+  maxBytes?: number;
   /** Ms a channel with subscribers but no call lives (the token's lifetime). Default 60 000. */
   idleMs?: number;
 }
 
 interface Channel {
   frames: Uint8Array[];
+  bytes: number;
   subscribers: Set<ReadableStreamDefaultController<Uint8Array>>;
   started: boolean;
   ended: boolean;
@@ -107,13 +108,13 @@ function stringify(output: unknown): string {
 export class LiveCalls {
   #channels = new Map<string, Channel>();
   #maxChannels: number;
-  #maxEvents: number;
+  #maxBytes: number;
   #idleMs: number;
 
   /** Creates an empty set of channels. */
   constructor(options: LiveCallsOptions = {}) {
-    this.#maxChannels = options.maxChannels ?? 200;
-    this.#maxEvents = options.maxEvents ?? 2000;
+    this.#maxChannels = options.maxChannels ?? 100;
+    this.#maxBytes = options.maxBytes ?? 256 * 1024;
     this.#idleMs = options.idleMs ?? 60_000;
   }
 
@@ -134,6 +135,7 @@ export class LiveCalls {
       }
       channel = {
         frames: [],
+        bytes: 0,
         subscribers: new Set(),
         started: false,
         ended: false,
@@ -163,8 +165,10 @@ export class LiveCalls {
     const channel = this.#channels.get(callId);
     if (channel === undefined) return;
     const frame = encoder.encode(`data: ${JSON.stringify(event)}\n\n`);
-    if (channel.frames.length < this.#maxEvents || event.type === "ended") {
+    // Kept for late subscribers up to maxBytes (live subscribers get every event).
+    if (channel.bytes + frame.length <= this.#maxBytes || event.type === "ended") {
       channel.frames.push(frame);
+      channel.bytes += frame.length;
     }
     for (const controller of channel.subscribers) controller.enqueue(frame);
     if (event.type === "ended") {
