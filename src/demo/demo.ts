@@ -7,9 +7,9 @@
  * `deno task demo` and open http://localhost:5050.
  *
  * The agents come from `demo_agents.yaml` (embedded), unless `AGENTS_FILE` is
- * set. Before loading the file the demo sets `DEMO_BASE_URL` to its own local
- * address, so `${DEMO_BASE_URL}/demo/listings/{listing_id}` reaches the
- * listings table of `demo_listings.ts` on whatever port the demo got.
+ * set. Before loading the file the demo sets `DEMO_HOST` and `DEMO_PORT` to
+ * its own local address, so `http://${DEMO_HOST}:${DEMO_PORT}/demo/listings/{listing_id}`
+ * reaches the listings table of `demo_listings.ts` on whatever port the demo got.
  *
  * @example
  * ```ts
@@ -17,7 +17,7 @@
  * import { parseConfig } from "../config.ts";
  * import { loadDemoAgents } from "./demo.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
- * const loaded = loadDemoAgents(config, {}, "http://127.0.0.1:5050");
+ * const loaded = loadDemoAgents(config, {}, { host: "127.0.0.1", port: 5050 });
  * assert.ok(loaded.ok);
  * assert.deepEqual(loaded.book.profiles.map((p) => p.name), ["front-desk", "listings"]);
  * ```
@@ -46,8 +46,12 @@ export const DEMO_API_KEY = "demo-no-key-needed";
 /** How the demo's agents file is named in messages (its text is embedded in the module graph). */
 export const DEMO_AGENTS_FILE = "src/demo/demo_agents.yaml";
 
-/** The variable the demo sets to its own base URL (e.g. `http://127.0.0.1:5050`) for the agents file. */
-export const DEMO_BASE_URL_VAR = "DEMO_BASE_URL";
+/** Where the demo is reachable from itself: `DEMO_HOST` and `DEMO_PORT` of the agents file. */
+export interface DemoAddress {
+  /** `127.0.0.1` when listening on every address; an IPv6 address in brackets. */
+  host: string;
+  port: number;
+}
 
 /** The agents file did not load; `problems` are `file:line: field: problem` lines. */
 export class DemoAgentsError extends Error {
@@ -66,12 +70,13 @@ export class DemoAgentsError extends Error {
 
 /**
  * The demo's agents: `demo_agents.yaml` unless `AGENTS_FILE` is set in `env`
- * (`off`: the environment's single agent), with `DEMO_BASE_URL` = `baseUrl`.
+ * (`off`: the environment's single agent), with `${DEMO_HOST}` and
+ * `${DEMO_PORT}` set to `address`.
  */
 export function loadDemoAgents(
   config: Config,
   env: Record<string, string | undefined>,
-  baseUrl: string,
+  address: DemoAddress,
 ): LoadAgentsResult {
   const own = env.AGENTS_FILE?.trim()
     ? config.agentsFile
@@ -79,7 +84,7 @@ export function loadDemoAgents(
   return loadAgents({
     config,
     file: own,
-    env: { ...env, [DEMO_BASE_URL_VAR]: baseUrl },
+    env: { ...env, DEMO_HOST: address.host, DEMO_PORT: String(address.port) },
     readTextFile: (path) =>
       path === DEMO_AGENTS_FILE ? demoAgentsText : Deno.readTextFileSync(path),
   });
@@ -104,9 +109,9 @@ export interface StartDemoOptions {
 export interface RunningDemo extends AsyncDisposable {
   server: RunningServer;
   standin: StandinRealtime;
-  /** The agents (`DEMO_BASE_URL` resolved to {@link RunningServer.localUrl}). */
+  /** The agents (`DEMO_HOST` and `DEMO_PORT` resolved to {@link RunningServer.localUrl}'s). */
   agents: AgentsHolder;
-  /** `${VAR}` values of the agents file besides `DEMO_BASE_URL` (to redact from logs). */
+  /** `${VAR}` values of the agents file besides `DEMO_HOST` and `DEMO_PORT` (to redact from logs). */
   agentSecrets: string[];
   /** The tool backend at `/demo/listings`. */
   listings: DemoListings;
@@ -155,10 +160,11 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
   let server: RunningServer;
   let agents: AgentsHolder;
   let loaded: LoadAgentsResult;
+  let address: DemoAddress;
   try {
     const config = parseConfig(demoEnv(env, standin.url));
     // Checked before the port is bound; loaded again below with the port actually bound.
-    const checked = loadDemoAgents(config, env, "http://127.0.0.1:0");
+    const checked = loadDemoAgents(config, env, { host: "127.0.0.1", port: 0 });
     if (!checked.ok) throw new DemoAgentsError(checked.problems);
     agents = new AgentsHolder(checked.book);
     server = startServer({
@@ -168,7 +174,8 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
       agents,
       routes: () => (request, path) => listings.handle(request, path),
     });
-    loaded = agents.reload(() => loadDemoAgents(config, env, server.localUrl));
+    address = { host: new URL(server.localUrl).hostname, port: server.port };
+    loaded = agents.reload(() => loadDemoAgents(config, env, address));
   } catch (error) {
     standin.close();
     operations?.close();
@@ -188,7 +195,7 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
     server,
     standin,
     agents,
-    agentSecrets: loaded.secrets.filter((secret) => secret !== server.localUrl),
+    agentSecrets: loaded.secrets.filter((s) => s !== address.host && s !== String(address.port)),
     listings,
     operations,
     shutdown,
