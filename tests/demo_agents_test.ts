@@ -175,3 +175,14 @@ Deno.test("offline demo: the listings agent's tool is called on the second turn,
   );
   assert.deepEqual(problems, [], "every stand-in event is a valid GA server event");
 });
+
+Deno.test("docs/agents.md shows the demo agents file as it is", async () => {
+  const doc = await Deno.readTextFile(new URL("../docs/agents.md", import.meta.url));
+  const section = doc.slice(doc.indexOf("### The offline demo's file"));
+  const shown = section.match(/```yaml\n([\s\S]*?)```/)?.[1];
+  assert.ok(shown !== undefined, "a yaml block under ### The offline demo's file");
+  const text = await Deno.readTextFile(new URL(`../${DEMO_AGENTS_FILE}`, import.meta.url));
+  const withoutComments = (yaml: string) =>
+    yaml.split("\n").filter((l) => !/^\s*#/.test(l) && l.trim() !== "").join("\n");
+  assert.equal(withoutComments(shown), withoutComments(text));
+});
