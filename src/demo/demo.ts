@@ -151,6 +151,7 @@ export function demoEnv(
  *
  * @throws {ConfigError} when the environment has invalid values.
  * @throws {PortInUseError} when the port is taken.
+ * @throws {DemoAgentsError} when the agents file has problems (nothing is left listening).
  */
 export function startDemo(options: StartDemoOptions = {}): RunningDemo {
   const env = options.env ?? {};
