@@ -13,7 +13,12 @@
  * - honours `conversation.item.truncate` (and rejects a truncate past the
  *   audio it sent, like the live API);
  * - ends the call through the `end_call` tool when the caller has said
- *   nothing for a while (counted on the caller's audio clock).
+ *   nothing for a while (counted on the caller's audio clock);
+ * - calls a tool on every second caller turn (`toolEveryTurns`) when the
+ *   session declares one besides `end_call` and transfers (the first such,
+ *   with example arguments from its JSON Schema, see `standin_tools.ts`), and
+ *   once its `function_call_output` arrives answers with a chime, then the
+ *   caller's words, the output in the transcript.
  *
  * Everything it sends is a valid GA server event (the tests check that
  * against the published schema). The server behaviour it shares with the
@@ -35,10 +40,29 @@ import { realtimeId as id } from "../protocol/realtime_ids.ts";
 import type { ServerEvent } from "../protocol/realtime_response.ts";
 import { ResponseScript } from "../protocol/realtime_response_script.ts";
 import { errorEvent, RealtimeServerSession } from "../protocol/realtime_server_session.ts";
-import { encodeMulaw, mulawRms } from "../softphone/mulaw.js";
+import { mulawRms } from "../softphone/mulaw.js";
+import {
+  ECHO_BEEP,
+  FAREWELL_TONES,
+  GREETING_TONES,
+  joinBytes,
+  TOOL_CHIME,
+} from "./standin_sounds.ts";
+import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
+
+export { tonePattern } from "./standin_sounds.ts";
 
 /** A server event as sent (plain JSON). */
 export type StandinEvent = { type: string; event_id: string; [key: string]: unknown };
+
+/** A tool call the stand-in made, and its output once the bridge sent it. */
+export interface StandinToolCall {
+  name: string;
+  callId: string;
+  arguments: Record<string, unknown>;
+  /** The `function_call_output` item's output (undefined until it arrives). */
+  output?: string;
+}
 
 /** Options of {@link StandinRealtime.start}. */
 export interface StandinRealtimeOptions {
@@ -58,6 +82,11 @@ export interface StandinRealtimeOptions {
   maxEchoMs?: number;
   /** Ms of caller silence after which it calls `end_call`. Default 15000. */
   silenceTimeoutMs?: number;
+  /**
+   * Every how many caller turns of a session the stand-in calls a tool instead
+   * of echoing (when the session declares one). Default 2; 0: never.
+   */
+  toolEveryTurns?: number;
   /** Called with every event sent (tests validate them). */
   onEvent?: (event: StandinEvent) => void;
   /** Logger; default LogTape category `["bridge", "standin"]`. */
@@ -73,35 +102,16 @@ export interface StandinStats {
   truncates: number;
   rejectedTruncates: number;
   endCalls: number;
+  /** Tool calls made (besides `end_call`). */
+  toolCalls: number;
+  /** Their `function_call_output` items received. */
+  toolOutputs: number;
   /** Ms of caller audio heard in turns (speech only). */
   heardSpeechMs: number;
 }
 
 const FRAME_BYTES = 160; // 20 ms of 8 kHz μ-law
 const MS_PER_BYTE = 1 / 8;
-
-/** μ-law tones: each note is [frequency Hz (0 = silence), ms]. */
-export function tonePattern(notes: ReadonlyArray<readonly [number, number]>, level = 0.25) {
-  const total = notes.reduce((sum, [, ms]) => sum + ms * 8, 0);
-  const samples = new Int16Array(total);
-  let offset = 0;
-  for (const [frequency, ms] of notes) {
-    const n = ms * 8;
-    const fade = Math.min(80, n / 4); // 10 ms fades: no clicks
-    for (let i = 0; i < n; i++) {
-      const envelope = Math.min(1, i / fade, (n - 1 - i) / fade);
-      samples[offset + i] = frequency === 0
-        ? 0
-        : Math.round(32767 * level * envelope * Math.sin((2 * Math.PI * frequency * i) / 8000));
-    }
-    offset += n;
-  }
-  return encodeMulaw(samples);
-}
-
-const GREETING_TONES = tonePattern([[523, 160], [0, 40], [659, 160], [0, 40], [784, 260]]);
-const FAREWELL_TONES = tonePattern([[784, 160], [0, 40], [659, 160], [0, 40], [523, 320]]);
-const ECHO_BEEP = tonePattern([[880, 120], [0, 80]], 0.15);
 
 /**
  * The stand-in server. Start with {@link StandinRealtime.start}; always
@@ -119,8 +129,12 @@ export class StandinRealtime {
     truncates: 0,
     rejectedTruncates: 0,
     endCalls: 0,
+    toolCalls: 0,
+    toolOutputs: 0,
     heardSpeechMs: 0,
   };
+  /** The tool calls made, over all sessions, in order. */
+  readonly toolCalls: StandinToolCall[] = [];
   #server: Deno.HttpServer<Deno.NetAddr>;
   #sockets = new Set<WebSocket>();
   #options: StandinRealtimeOptions;
@@ -178,6 +192,7 @@ export class StandinRealtime {
     new StandinSession(socket, url.searchParams.get("model") ?? "gpt-realtime", {
       options: this.#options,
       stats: this.stats,
+      toolCalls: this.toolCalls,
       log: this.#log,
     });
     socket.addEventListener("close", () => this.#sockets.delete(socket));
@@ -188,6 +203,7 @@ export class StandinRealtime {
 interface SessionContext {
   options: StandinRealtimeOptions;
   stats: StandinStats;
+  toolCalls: StandinToolCall[];
   log: Logger;
 }
 
@@ -211,6 +227,11 @@ class StandinSession {
   #lastActivityMs = 0;
   #ending = false;
   #lastTurn: Uint8Array | undefined;
+  #sessionTurns = 0;
+  /** Tool calls of this session by call id. */
+  #calls = new Map<string, StandinToolCall>();
+  /** A tool call whose output arrived: the next `response.create` confirms it. */
+  #answered: StandinToolCall | undefined;
 
   constructor(socket: WebSocket, model: string, ctx: SessionContext) {
     this.#socket = socket;
@@ -274,6 +295,18 @@ class StandinSession {
       case "audio_cleared":
         this.#resetVad();
         return;
+      case "item_created": {
+        const item = outcome.item as { type?: unknown; call_id?: unknown; output?: unknown };
+        const call = item.type === "function_call_output" && typeof item.call_id === "string"
+          ? this.#calls.get(item.call_id)
+          : undefined;
+        if (call !== undefined && call.output === undefined) {
+          call.output = typeof item.output === "string" ? item.output : JSON.stringify(item.output);
+          stats.toolOutputs++;
+          this.#answered = call;
+        }
+        return;
+      }
       case "truncated":
         stats.truncates++;
         return;
@@ -284,7 +317,14 @@ class StandinSession {
         const instructions = typeof outcome.response.instructions === "string"
           ? outcome.response.instructions
           : "";
-        if (/goodbye|ending the call/i.test(instructions)) {
+        const answered = this.#answered;
+        this.#answered = undefined;
+        if (answered !== undefined && !/goodbye|ending the call/i.test(instructions)) {
+          this.#respond(
+            joinBytes([TOOL_CHIME, this.#lastTurn ?? new Uint8Array(0)]),
+            toolConfirmation(answered.name, answered.output ?? ""),
+          );
+        } else if (/goodbye|ending the call/i.test(instructions)) {
           this.#respond(FAREWELL_TONES, "Goodbye! (the offline demo plays a falling chime)");
         } else if (/greet/i.test(instructions) || this.#lastTurn === undefined) {
           this.#respond(
@@ -384,8 +424,21 @@ class StandinSession {
       { type: "conversation.item.added", previous_item_id: previous, item },
       { type: "conversation.item.done", previous_item_id: previous, item },
     ]);
-    log.info("Stand-in heard {speechMs} ms of speech; playing it back.", { speechMs });
     this.#lastTurn = echo;
+    this.#sessionTurns++;
+    const every = options.toolEveryTurns ?? 2;
+    const tool = every > 0 && this.#sessionTurns % every === 0
+      ? standinToolChoice(this.#kit.config.tools)
+      : undefined;
+    if (tool !== undefined) {
+      log.info("Stand-in heard {speechMs} ms of speech; calling the tool {tool}.", {
+        speechMs,
+        tool: tool.name,
+      });
+      this.#callTool(tool.name, tool.arguments);
+      return;
+    }
+    log.info("Stand-in heard {speechMs} ms of speech; playing it back.", { speechMs });
     // Like server_vad with create_response: answer the turn at once.
     this.#respond(joinBytes([ECHO_BEEP, echo]), "(your words, played back)");
   }
@@ -404,6 +457,21 @@ class StandinSession {
     );
   }
 
+  /** A response with one function call; the bridge runs it and sends its output. */
+  #callTool(name: string, args: Record<string, unknown>): void {
+    const { stats, toolCalls } = this.#ctx;
+    stats.toolCalls++;
+    stats.responses++;
+    const script = new ResponseScript(this.#kit.beginResponse(), {
+      items: [{ functionCall: { name, arguments: args } }],
+    });
+    const callId = script.items[0].callId ?? "";
+    const call: StandinToolCall = { name, callId, arguments: args };
+    this.#calls.set(callId, call);
+    toolCalls.push(call);
+    this.#send(script.runToEnd());
+  }
+
   #endCall(): void {
     const { stats, log } = this.#ctx;
     this.#ending = true;
@@ -420,14 +488,4 @@ class StandinSession {
     });
     this.#send(script.runToEnd());
   }
-}
-
-function joinBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
