@@ -93,6 +93,8 @@ export function startServer(options: StartServerOptions): RunningServer {
     localUrl: `http://${localHost.includes(":") ? `[${localHost}]` : localHost}:${addr.port}`,
     finished: server.finished,
     async shutdown() {
+      // Live-view streams last as long as their call: end them so the server can stop.
+      app.liveCalls.closeAll();
       await server.shutdown();
       await Promise.all([...app.calls].map((call) => call.done));
     },

@@ -30,7 +30,10 @@ Deno.test("the core reports connects, turns, first audio, end of speech, barge-i
   assert.deepEqual(observed(d.delta("resp_1", "item_1", 500)), [], "once per item");
 
   d.now = 400;
-  assert.deepEqual(observed(d.speechStarted()), [{ kind: "barge_in", truncates: 1 }]);
+  assert.deepEqual(observed(d.speechStarted()), [
+    { kind: "assistant_truncated", itemId: "item_1", heardMs: 300, sentMs: 1000 },
+    { kind: "barge_in", truncates: 1 },
+  ]);
   assert.deepEqual(
     observed(d.speechStopped({ audioEndMs: 900, itemId: "item_user" })),
     [{ kind: "caller_speech_stopped" }],
@@ -65,7 +68,9 @@ Deno.test("the core reports connects, turns, first audio, end of speech, barge-i
   ]);
   d.responseCreated("resp_2");
   const tool = observed(d.functionCall("resp_2", "call_1", "end_call"));
-  assert.deepEqual(tool, [{ kind: "tool_call", name: "end_call" }]);
+  assert.deepEqual(tool, [
+    { kind: "tool_call", name: "end_call", callId: "call_1", arguments: "{}" },
+  ]);
 });
 
 Deno.test("a failed or timed-out OpenAI connection is reported as a failed connect", () => {
@@ -82,4 +87,35 @@ Deno.test("a failed or timed-out OpenAI connection is reported as a failed conne
   dropped.startCall();
   const later = dropped.openaiClosed({ code: 1011, opened: true });
   assert.deepEqual(observed(later), [], "a drop after opening is not a failed connect");
+});
+
+Deno.test("the core reports the caller's and the assistant's transcripts", () => {
+  const d = new CoreDriver({ observations: true });
+  d.startCall();
+  d.speechStopped({ audioEndMs: 900, itemId: "item_user" });
+  d.committed("item_user");
+  assert.deepEqual(observed(d.transcriptionCompleted("item_user", " What are your hours? ")), [
+    { kind: "caller_transcript", itemId: "item_user", text: "What are your hours?" },
+  ]);
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_a", 200);
+  assert.deepEqual(observed(d.outputTranscriptDone("resp_1", "item_a", "Nine to five.")), [
+    { kind: "assistant_transcript", itemId: "item_a", responseId: "resp_1", text: "Nine to five." },
+  ]);
+});
+
+Deno.test("a barge-in reports how much of each cut assistant item the caller heard", () => {
+  const d = new CoreDriver({ observations: true });
+  d.startCall();
+  d.now = 0;
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_a", 2000);
+  d.now = 100;
+  const cut = observed(d.speechStarted()).filter((o) => o.kind === "assistant_truncated");
+  assert.equal(cut.length, 1);
+  const [only] = cut;
+  assert.ok(only.kind === "assistant_truncated");
+  assert.equal(only.itemId, "item_a");
+  assert.equal(only.sentMs, 2000);
+  assert.ok(only.heardMs < only.sentMs, `heard ${only.heardMs} of ${only.sentMs} ms`);
 });

@@ -43,7 +43,14 @@ Deno.test("SOFTPHONE=on serves the page and its scripts (from the module graph, 
   const html = await page.text();
   assert.match(html, /<button id="call"/);
   assert.match(html, /<script type="module" src="\/softphone\/softphone.js">/);
-  for (const path of ["/softphone/softphone.js", "/softphone/mulaw.js", "/softphone/resample.js"]) {
+  for (
+    const path of [
+      "/softphone/softphone.js",
+      "/softphone/mulaw.js",
+      "/softphone/resample.js",
+      "/softphone/live_view.js",
+    ]
+  ) {
     const res = await a.handler(request(path));
     assert.equal(res.status, 200, path);
     assert.match(res.headers.get("content-type") ?? "", /text\/javascript/);

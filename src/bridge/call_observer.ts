@@ -9,6 +9,15 @@
 import type { CallObservation } from "../core/call_types.ts";
 import type { CallSummary } from "./call_runner.ts";
 import type { UpgradeFailure } from "../openai/upgrade_failure.ts";
+import type { ToolRunReport } from "./tool_runs.ts";
+
+/** A custom tool finished (reported by the runner, which runs the tools). */
+export interface ToolFinished extends ToolRunReport {
+  /** The model's call id (matches the `tool_call` observation). */
+  callId: string;
+  /** The output delivered to the model (a result or the bridge's error object). */
+  output: unknown;
+}
 
 /** Which way an audio frame went. */
 export type RelayDirection = "caller_to_openai" | "openai_to_caller";
@@ -23,6 +32,8 @@ export interface CallObserver {
   finished(summary: CallSummary): void;
   /** OpenAI refused a Realtime upgrade (e.g. HTTP 401: the key); optional. */
   openaiRefused?(failure: UpgradeFailure): void;
+  /** A custom tool finished, at `now`; optional. */
+  toolFinished?(tool: ToolFinished, now: number): void;
 }
 
 /**
@@ -45,5 +56,6 @@ export function combineObservers(observers: readonly CallObserver[]): CallObserv
     relayed: (direction, ms) => observers.forEach((o) => o.relayed(direction, ms)),
     finished: (summary) => observers.forEach((o) => o.finished(summary)),
     openaiRefused: (failure) => observers.forEach((o) => o.openaiRefused?.(failure)),
+    toolFinished: (tool, now) => observers.forEach((o) => o.toolFinished?.(tool, now)),
   };
 }

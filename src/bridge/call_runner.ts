@@ -153,9 +153,16 @@ export class CallRunner {
       timeoutMs: options.toolTimeoutMs ?? 10_000,
       callSid: () => this.#core.callSid ?? "",
       onFailure: (tool, error) => this.#log.warn("Tool {tool} failed: {error}", { tool, error }),
-      deliver: (callId, output) => {
-        if (!this.#core.finished) this.#dispatch({ type: "tool_result", callId, output });
+      deliver: (callId, output, run) => {
+        if (this.#core.finished) return;
+        try {
+          this.#observer?.toolFinished?.({ callId, output, ...run }, this.#now());
+        } catch (error) {
+          this.#observerFailed(error);
+        }
+        this.#dispatch({ type: "tool_result", callId, output });
       },
+      now: this.#now,
     });
     this.#openai = new RealtimeSockets({
       url: options.openaiUrl,

@@ -39,8 +39,23 @@ export interface ToolRunsOptions {
   callSid: () => string;
   /** Hears a failed tool (logged by the runner; never the arguments). */
   onFailure: (tool: string, error: string) => void;
-  /** Receives each call's output (a result or an error object). */
-  deliver: (callId: string, output: unknown) => void;
+  /**
+   * Receives each call's output (a result or an error object), with the
+   * tool's name, how long it ran and whether it failed.
+   */
+  deliver: (callId: string, output: unknown, run: ToolRunReport) => void;
+  /** Monotonic clock in ms for the durations. Default `performance.now`. */
+  now?: () => number;
+}
+
+/** How one tool call went (for the live view; never logged). */
+export interface ToolRunReport {
+  /** The tool the model called. */
+  name: string;
+  /** Ms from starting the tool to its output. */
+  durationMs: number;
+  /** The output is the bridge's error object (failure, timeout, bad arguments, unknown tool). */
+  failed: boolean;
 }
 
 /** The running tool calls of one call. */
@@ -56,6 +71,9 @@ export class ToolRuns {
   /** Runs tool `name` for the model's call `callId` with JSON `args`. */
   run(callId: string, name: string, args: string): void {
     const tool = this.#o.tools.find((t) => t.declaration.name === name);
+    const now = this.#o.now ?? (() => performance.now());
+    const started = now();
+    let failed = false;
     const controller = new AbortController();
     this.#aborts.set(callId, controller);
     const timer = setTimeout(
@@ -68,9 +86,13 @@ export class ToolRuns {
         const value = JSON.parse(args);
         if (typeof value === "object" && value !== null) parsed = value;
       } catch {
+        failed = true;
         return { error: "The tool arguments were not valid JSON." };
       }
-      if (tool === undefined) return { error: `Unknown tool "${name}".` };
+      if (tool === undefined) {
+        failed = true;
+        return { error: `Unknown tool "${name}".` };
+      }
       const result = tool.handler(parsed, {
         callSid: this.#o.callSid(),
         signal: controller.signal,
@@ -86,6 +108,7 @@ export class ToolRuns {
     })().then(
       (output) => output,
       (error) => {
+        failed = true;
         this.#o.onFailure(name, error instanceof Error ? error.message : String(error));
         return { error: "The tool failed. Tell the caller you could not do it right now." };
       },
@@ -93,7 +116,7 @@ export class ToolRuns {
       clearTimeout(timer);
       if (this.#aborts.get(callId) !== controller) return; // aborted: the call is over
       this.#aborts.delete(callId);
-      this.#o.deliver(callId, output);
+      this.#o.deliver(callId, output, { name, durationMs: now() - started, failed });
     });
   }
 

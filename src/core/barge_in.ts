@@ -54,10 +54,22 @@ export function bargeIn(parts: CallParts, session: LiveSession): void {
     if (!item.inSession) {
       // An item of a previous session: the new session does not know it.
       parts.conversation.assistantTruncated(item.itemId, item.audioEndMs, item.sentMs);
+      out.observe({
+        kind: "assistant_truncated",
+        itemId: item.itemId,
+        heardMs: item.audioEndMs,
+        sentMs: item.sentMs,
+      });
       continue;
     }
     truncates++;
     parts.conversation.assistantTruncated(item.itemId, item.truncateAtMs, item.sentMs);
+    out.observe({
+      kind: "assistant_truncated",
+      itemId: item.itemId,
+      heardMs: item.truncateAtMs,
+      sentMs: item.sentMs,
+    });
     out.toOpenAI(session, truncateItem(item.itemId, item.truncateAtMs));
   }
   parts.counts.truncates += truncates;

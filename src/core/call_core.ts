@@ -385,10 +385,21 @@ export class CallCore {
       case "conversation.item.input_audio_transcription.completed":
         this.#p.turn.transcribed(event.itemId);
         this.#p.conversation.userTranscript(event.itemId, event.transcript);
+        this.#p.out.observe({
+          kind: "caller_transcript",
+          itemId: event.itemId,
+          text: event.transcript.trim(),
+        });
         return;
       case "response.output_audio_transcript.done":
         this.#p.conversation.assistantItem(event.itemId, event.responseId, this.#p.now);
         this.#p.conversation.assistantTranscript(event.itemId, event.transcript);
+        this.#p.out.observe({
+          kind: "assistant_transcript",
+          itemId: event.itemId,
+          responseId: event.responseId,
+          text: event.transcript.trim(),
+        });
         return;
       case "conversation.item.truncated":
         this.#p.out.log("debug", "OpenAI confirmed the truncate.", {

@@ -165,6 +165,16 @@ export type CallObservation =
   | { kind: "response_done"; responseId: string; status: string; usage: TokenUsage }
   /** OpenAI sent an `error`; `truncateRejected` when it refused a `conversation.item.truncate`. */
   | { kind: "openai_error"; code: string; truncateRejected: boolean }
-  | { kind: "tool_call"; name: string }
+  /** The model called tool `name` (call `callId`) with JSON `arguments`. */
+  | { kind: "tool_call"; name: string; callId: string; arguments: string }
+  /** The caller's turn `itemId` was transcribed (input transcription on). */
+  | { kind: "caller_transcript"; itemId: string; text: string }
+  /** The full output transcript of assistant item `itemId` arrived (what was sent, not heard). */
+  | { kind: "assistant_transcript"; itemId: string; responseId: string; text: string }
+  /**
+   * A barge-in cut assistant item `itemId`: the caller heard `heardMs` of the
+   * `sentMs` of audio sent (the rest of its transcript went unheard).
+   */
+  | { kind: "assistant_truncated"; itemId: string; heardMs: number; sentMs: number }
   | { kind: "openai_reconnected" }
   | { kind: "session_renewed" };

@@ -55,7 +55,7 @@ export class ToolCalls {
   called(responseId: string, callId: string, name: string, args: string): void {
     const p = this.#p;
     p.counts.toolCalls++;
-    p.out.observe({ kind: "tool_call", name });
+    p.out.observe({ kind: "tool_call", name, callId, arguments: args });
     p.conversation.functionCall(callId, name, args, p.now);
     const ending = this.#endingFor(name);
     if (ending !== undefined) {

@@ -23,6 +23,7 @@ import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
 import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
+import { LiveCalls } from "../softphone/live_calls.ts";
 import {
   connectStreamTwiml,
   rejectTwiml,
@@ -40,7 +41,7 @@ import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallCoreOptions } from "../core/call_core_options.ts";
 import { maskPhoneNumber } from "../calls/call_record.ts";
 import { publicBase } from "./public_base.ts";
-import { text, xml } from "./plain_responses.ts";
+import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 
 /** The paths the server answers. */
@@ -145,6 +146,8 @@ export interface App {
    * go on.
    */
   stopAccepting(): void;
+  /** The softphone's live-view channels (the server ends their streams before it stops). */
+  readonly liveCalls: LiveCalls;
 }
 
 /** The form body, or undefined when it is larger than {@link MAX_WEBHOOK_BODY_BYTES}. */
@@ -191,9 +194,11 @@ export function createApp(options: AppOptions): App {
   const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
+  const liveCalls = new LiveCalls();
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
+      live: liveCalls,
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
@@ -315,20 +320,17 @@ export function createApp(options: AppOptions): App {
     }
     // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
     // instead of a Twilio signature.
-    const softphoneToken = softphone && outboundPath === undefined
-      ? SoftphoneTokens.fromRequest(request)
-      : undefined;
-    const isSoftphone = softphoneToken !== undefined;
-    if (softphone !== undefined && softphoneToken !== undefined) {
-      const check = softphone.tokens.verify(softphoneToken);
-      if (!check.ok) {
-        httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
-          reason: check.reason,
-          softphone: true,
-        });
-        return text("The softphone token is invalid, expired or used; reload the page.\n", 401);
-      }
-    } else {
+    const softphoneCall = outboundPath === undefined ? softphone?.admit(request) : undefined;
+    if (softphoneCall?.ok === false) {
+      httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
+        reason: softphoneCall.reason,
+        softphone: true,
+      });
+      return text("The softphone token is invalid, expired or used; reload the page.\n", 401);
+    }
+    const isSoftphone = softphoneCall !== undefined;
+    const softphoneCallSid = softphoneCall?.ok ? softphoneCall.callSid : undefined;
+    if (!isSoftphone) {
       const base = publicBase(request, config.publicUrl);
       if (base === undefined) return text("Bad Host header.\n", 400);
       const refusal = admission.checkUpgrade(request, `${base.ws}${path}`);
@@ -361,9 +363,14 @@ export function createApp(options: AppOptions): App {
     const setup = agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
     const { profile } = setup;
     const transfer = profile.transfers[0];
-    const observer = options.observeCall?.((options.now ?? (() => performance.now()))(), {
-      agent: profile.name,
-    });
+    const startedAt = (options.now ?? (() => performance.now()))();
+    // A softphone call also feeds the page's live view (its channel is named by the token's call).
+    const observer = liveCalls.alongside(
+      options.observeCall?.(startedAt, { agent: profile.name }),
+      softphoneCallSid,
+      startedAt,
+      { agent: profile.name },
+    );
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate: setup.sessionUpdate,
@@ -420,14 +427,6 @@ export function createApp(options: AppOptions): App {
     return response;
   }
 
-  function status(): Response {
-    return text(
-      `Phone voice-agent bridge is running.\nActive calls: ${calls.size}\n` +
-        `Point your Twilio number's voice webhook (HTTP POST) at ${ROUTES.incomingCall}.\n`,
-      200,
-    );
-  }
-
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
@@ -443,7 +442,7 @@ export function createApp(options: AppOptions): App {
       switch (path) {
         case ROUTES.status:
           return request.method === "GET" || request.method === "HEAD"
-            ? status()
+            ? statusText(calls.size, ROUTES.incomingCall)
             : text("Method not allowed.\n", 405, { allow: "GET, HEAD" });
         case ROUTES.incomingCall:
           return request.method === "POST"
@@ -495,5 +494,6 @@ export function createApp(options: AppOptions): App {
     stopAccepting() {
       draining = true;
     },
+    liveCalls,
   };
 }

@@ -24,3 +24,12 @@ export function text(body: string, status: number, headers: Record<string, strin
 export function xml(body: string): Response {
   return new Response(body, { headers: { "content-type": "text/xml; charset=utf-8" } });
 }
+
+/** The plain-text answer of `GET /` without the softphone: alive, and where Twilio's webhook goes. */
+export function statusText(activeCalls: number, webhookPath: string): Response {
+  return text(
+    `Phone voice-agent bridge is running.\nActive calls: ${activeCalls}\n` +
+      `Point your Twilio number's voice webhook (HTTP POST) at ${webhookPath}.\n`,
+    200,
+  );
+}

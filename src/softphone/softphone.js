@@ -8,6 +8,7 @@
 // browser end-to-end test).
 import { decodeMulaw, encodeMulaw, floatToInt16 } from "./mulaw.js";
 import { Downsampler } from "./resample.js";
+import { liveState, LiveView } from "./live_view.js";
 
 const RATE = 8000;
 const FRAME_SAMPLES = 160; // 20 ms
@@ -42,8 +43,11 @@ const state = {
   closeReason: null,
   ended: false,
   error: null,
+  notice: null,
+  live: liveState,
 };
 globalThis.softphone = state;
+const live = new LiveView();
 
 const LABELS = {
   idle: "Ready to call",
@@ -106,14 +110,9 @@ class Call {
     this.callSid = issued.callSid;
     this.streamSid = issued.streamSid;
     state.callSid = issued.callSid;
-    this.stream = await navigator.mediaDevices.getUserMedia({
-      audio: {
-        channelCount: 1,
-        echoCancellation: true,
-        noiseSuppression: true,
-        autoGainControl: true,
-      },
-    });
+    this.stream = await openMicrophone();
+    // The live view listens before the call starts, so it misses nothing.
+    live.open(issued.token, issued.callSid);
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     // With an agents file, the developer picks the agent; its name is the stream's path.
     const agent = /** @type {HTMLSelectElement} */ ($("agent")).value;
@@ -338,6 +337,58 @@ class Call {
   }
 }
 
+/** Shows a message the developer must act on (above the buttons). */
+function notice(text) {
+  state.notice = text;
+  const box = $("notice");
+  box.textContent = text;
+  box.hidden = false;
+}
+
+/**
+ * The microphone, or an error that says what to do: browsers only offer it
+ * in a secure context (https, or http on localhost), and only when there is one.
+ */
+async function openMicrophone() {
+  if (!globalThis.isSecureContext || navigator.mediaDevices?.getUserMedia === undefined) {
+    throw new Error(insecureMessage());
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({
+      audio: {
+        channelCount: 1,
+        echoCancellation: true,
+        noiseSuppression: true,
+        autoGainControl: true,
+      },
+    });
+  } catch (error) {
+    const name = error instanceof DOMException ? error.name : "";
+    if (name === "NotFoundError" || name === "OverconstrainedError") {
+      throw new Error(
+        "No microphone found. Connect one (or enable it in the system settings) and call again.",
+      );
+    }
+    if (name === "NotAllowedError" || name === "SecurityError") {
+      throw new Error(
+        "The microphone is blocked for this page. Allow it in the browser's site settings " +
+          "(the icon left of the address) and call again.",
+      );
+    }
+    if (name === "NotReadableError") {
+      throw new Error("The microphone is in use by another application or could not be opened.");
+    }
+    throw error;
+  }
+}
+
+function insecureMessage() {
+  const port = location.port ? `:${location.port}` : "";
+  return `This page was opened over plain http at ${location.hostname}, and browsers only allow ` +
+    `the microphone in a secure context. Open it on this machine as ` +
+    `http://localhost${port}/, or serve it over https (e.g. a tunnel such as ngrok).`;
+}
+
 function setStatus(status) {
   if (state.status === status) return;
   state.status = status;
@@ -373,16 +424,34 @@ callButton.addEventListener("click", () => {
     state[key] = 0;
   }
   Object.assign(state, { ended: false, closeCode: null, closeReason: null, error: null });
+  state.notice = null;
+  $("notice").hidden = true;
   call = new Call();
   call.start().catch((error) => {
     state.error = error instanceof Error ? error.message : String(error);
     log(`Could not start the call: ${state.error}`);
+    notice(state.error);
+    live.close();
     call?.onClose(1006, "");
     setStatus("error");
   });
 });
 
 hangupButton.addEventListener("click", () => call?.hangUp());
+
+// Say at once, not on the first call, when this page cannot get a microphone.
+if (!globalThis.isSecureContext || navigator.mediaDevices?.getUserMedia === undefined) {
+  notice(insecureMessage());
+  callButton.disabled = true;
+} else {
+  navigator.mediaDevices.enumerateDevices?.()
+    .then((devices) => {
+      if (!devices.some((d) => d.kind === "audioinput")) {
+        notice("No microphone found. Connect one and reload this page to call.");
+      }
+    })
+    .catch(() => {});
+}
 
 // The agents of the agents file, if any: the picker shows when there is a choice.
 fetch("/softphone/agents")

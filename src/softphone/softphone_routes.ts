@@ -3,7 +3,9 @@
  * `/softphone/`, `POST /softphone/token`, which issues the short-lived
  * token the page needs to open `/media-stream` (see `softphone_token.ts`),
  * and `GET /softphone/agents`, the agents the page lets the developer pick
- * (names only; the page then opens `/media-stream/agent/<name>`).
+ * (names only; the page then opens `/media-stream/agent/<name>`), and
+ * `GET /softphone/events?token=…`, the live view of the token's call as
+ * Server-Sent Events (see `live_calls.ts`; the token is checked, not used up).
  *
  * The page and scripts are imported as text, so they are part of the module
  * graph: `deno compile` embeds them and Deno Deploy ships them.
@@ -14,25 +16,35 @@ import page from "./page.html" with { type: "text" };
 import softphoneJs from "./softphone.js" with { type: "text" };
 import mulawJs from "./mulaw.js" with { type: "text" };
 import resampleJs from "./resample.js" with { type: "text" };
-import { type IssuedSoftphoneToken, SoftphoneTokens } from "./softphone_token.ts";
+import liveViewJs from "./live_view.js" with { type: "text" };
+import {
+  type IssuedSoftphoneToken,
+  type SoftphoneTokenCheck,
+  SoftphoneTokens,
+} from "./softphone_token.ts";
+import type { LiveCalls } from "./live_calls.ts";
 
 /** Paths of the softphone. */
 export const SOFTPHONE_ROUTES = {
   page: "/",
   token: "/softphone/token",
   agents: "/softphone/agents",
+  events: "/softphone/events",
 } as const;
 
 /** Options of {@link createSoftphoneRoutes}. */
 export interface SoftphoneRoutesOptions {
   /** The agents' names, the default one first-class (read at each request, so a reload shows). */
   agents?: () => { names: readonly string[]; defaultName: string };
+  /** The live call view's channels; without them `/softphone/events` is not served. */
+  live?: LiveCalls;
 }
 
 const ASSETS: Record<string, string> = {
   "/softphone/softphone.js": softphoneJs,
   "/softphone/mulaw.js": mulawJs,
   "/softphone/resample.js": resampleJs,
+  "/softphone/live_view.js": liveViewJs,
 };
 
 const SECURITY_HEADERS = {
@@ -67,6 +79,11 @@ export interface SoftphoneRoutes {
    * softphone route (the app then routes it as usual).
    */
   handle(request: Request, path: string): Response | undefined;
+  /**
+   * Checks (and uses up) the softphone token a media-stream upgrade offers;
+   * undefined when it offers none (a Twilio stream).
+   */
+  admit(request: Request): SoftphoneTokenCheck | undefined;
 }
 
 /**
@@ -121,8 +138,33 @@ export function createSoftphoneRoutes(
     });
   }
 
+  function events(request: Request, live: LiveCalls): Response {
+    if (request.method !== "GET") {
+      return plain("Method not allowed.\n", 405, { allow: "GET" });
+    }
+    const token = new URL(request.url).searchParams.get("token") ?? "";
+    const check = tokens.peek(token);
+    if (!check.ok) {
+      return plain(
+        `The live view needs this call's softphone token (it is ${check.reason}); reload the page.\n`,
+        401,
+      );
+    }
+    return new Response(live.subscribe(check.callSid), {
+      headers: {
+        ...SECURITY_HEADERS,
+        "content-type": "text/event-stream; charset=utf-8",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
   return {
     tokens,
+    admit(request) {
+      const token = SoftphoneTokens.fromRequest(request);
+      return token === undefined ? undefined : tokens.verify(token);
+    },
     handle(request, path) {
       if (path === SOFTPHONE_ROUTES.page) {
         if (request.method !== "GET" && request.method !== "HEAD") return undefined;
@@ -130,6 +172,9 @@ export function createSoftphoneRoutes(
       }
       if (path === SOFTPHONE_ROUTES.token) return token(request);
       if (path === SOFTPHONE_ROUTES.agents) return agents(request);
+      if (path === SOFTPHONE_ROUTES.events && options.live !== undefined) {
+        return events(request, options.live);
+      }
       const asset = ASSETS[path];
       if (asset === undefined) return undefined;
       if (request.method !== "GET" && request.method !== "HEAD") {

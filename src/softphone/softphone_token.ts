@@ -18,6 +18,7 @@
  * const check = tokens.verify(token);
  * if (!check.ok || check.callSid !== callSid) throw new Error("a fresh token is valid");
  * if (tokens.verify(token).ok) throw new Error("a token works once");
+ * if (!tokens.peek(token).ok) throw new Error("peeking checks without using up");
  * ```
  *
  * @module
@@ -95,6 +96,30 @@ export class SoftphoneTokens {
    * Never throws.
    */
   verify(token: string): SoftphoneTokenCheck {
+    const check = this.#check(token);
+    if (!check.ok) return check;
+    const now = this.#now();
+    this.#prune(now);
+    if (this.#used.has(check.callSid)) return { ok: false, reason: "used" };
+    this.#used.set(check.callSid, check.expiresAt);
+    return { ok: true, callSid: check.callSid };
+  }
+
+  /**
+   * Checks a token's signature and expiry without using it up (whether its
+   * call has started does not matter): the live view of the token's call
+   * (`/softphone/events`) is authorized this way. Never throws.
+   */
+  peek(token: string): SoftphoneTokenCheck {
+    const check = this.#check(token);
+    return check.ok ? { ok: true, callSid: check.callSid } : check;
+  }
+
+  #check(
+    token: string,
+  ):
+    | { ok: true; callSid: string; expiresAt: number }
+    | { ok: false; reason: "malformed" | "bad_signature" | "expired" } {
     const match = TOKEN.exec(token);
     if (match === null) return { ok: false, reason: "malformed" };
     const [, callSid, expires, signature] = match;
@@ -106,10 +131,7 @@ export class SoftphoneTokens {
     const now = this.#now();
     const expiresAt = Number(expires);
     if (now > expiresAt) return { ok: false, reason: "expired" };
-    this.#prune(now);
-    if (this.#used.has(callSid)) return { ok: false, reason: "used" };
-    this.#used.set(callSid, expiresAt);
-    return { ok: true, callSid };
+    return { ok: true, callSid, expiresAt };
   }
 
   /**

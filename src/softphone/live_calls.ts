@@ -1,0 +1,310 @@
+/**
+ * The live view of softphone calls: what the page shows while the call runs
+ * (transcripts, tool calls with their results and durations, per-turn
+ * latency, barge-ins), sent to it as Server-Sent Events.
+ *
+ * Each softphone call gets a channel named by its call SID. The call's
+ * observer (see {@link LiveCalls.observeCall}) turns the core's observations
+ * into {@link LiveEvent}s; the page's `EventSource`
+ * (`GET /softphone/events?token=…`, see `softphone_routes.ts`) receives every
+ * event of the call so far, then each new one, and the stream closes after
+ * the `ended` event. Only the call id, the agent's name, transcripts and tool
+ * traffic go on the channel: never phone numbers, tokens or keys. Tool
+ * arguments and outputs are capped at {@link LIVE_TEXT_CAP_BYTES}.
+ *
+ * @example
+ * ```ts
+ * import { LiveCalls } from "./live_calls.ts";
+ * const live = new LiveCalls();
+ * const body = live.subscribe("SP1");
+ * const observer = live.observeCall("SP1", 0, { agent: "front-desk" });
+ * observer.observe({ kind: "caller_transcript", itemId: "item_1", text: "Hello" }, 900);
+ * observer.finished({ outcome: "caller_hung_up", durationMs: 1200 } as Parameters<typeof observer.finished>[0]);
+ * const text = await new Response(body).text();
+ * if (!text.includes('"text":"Hello"') || !text.includes('"type":"ended"')) throw new Error(text);
+ * ```
+ *
+ * @module
+ */
+import { type CallObserver, combineObservers, type ToolFinished } from "../bridge/call_observer.ts";
+import type { CallObservation } from "../core/call_types.ts";
+import type { CallOutcome } from "../core/call_types.ts";
+
+/** Most bytes of a tool's arguments or output sent to the page. */
+export const LIVE_TEXT_CAP_BYTES = 2048;
+
+/** One thing the page shows; `t` is ms since the call started. */
+export type LiveEvent =
+  | { type: "call"; callId: string; agent?: string; t: number }
+  /** The caller stopped speaking (OpenAI's VAD): a turn ends, its latency clock starts. */
+  | { type: "caller_stopped"; t: number }
+  | { type: "caller"; itemId: string; text: string; t: number }
+  /** The first audio of an assistant item; `latencyMs` from the caller stopping, when they had. */
+  | { type: "assistant_audio"; itemId: string; responseId: string; latencyMs?: number; t: number }
+  /** The assistant item's full transcript (what was sent; see `truncated`). */
+  | { type: "assistant"; itemId: string; text: string; t: number }
+  /** A barge-in cut the item: the caller heard `heardMs` of `sentMs`. */
+  | { type: "truncated"; itemId: string; heardMs: number; sentMs: number; t: number }
+  | { type: "barge_in"; t: number }
+  | { type: "tool_call"; callId: string; name: string; arguments: string; t: number }
+  | {
+    type: "tool_result";
+    callId: string;
+    name: string;
+    output: string;
+    durationMs: number;
+    failed: boolean;
+    t: number;
+  }
+  | { type: "ended"; outcome: CallOutcome; t: number };
+
+/** Options of {@link LiveCalls}. */
+export interface LiveCallsOptions {
+  /** Channels kept (live and recently ended); the oldest ended go first. Default 100. */
+  maxChannels?: number;
+  /** Bytes of events kept per call for late subscribers (the `ended` event always). Default 256 KiB. */
+  maxBytes?: number;
+  /** Ms a channel with subscribers but no call lives (the token's lifetime). Default 60 000. */
+  idleMs?: number;
+}
+
+interface Channel {
+  frames: Uint8Array[];
+  bytes: number;
+  subscribers: Set<ReadableStreamDefaultController<Uint8Array>>;
+  started: boolean;
+  ended: boolean;
+  idle: ReturnType<typeof setTimeout> | undefined;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * `text` cut to at most `maxBytes` of UTF-8, marked when cut.
+ *
+ * @example
+ * ```ts
+ * import { capText } from "./live_calls.ts";
+ * if (capText("abcdef", 3) !== "abc… (6 bytes, cut)") throw new Error();
+ * ```
+ */
+export function capText(text: string, maxBytes = LIVE_TEXT_CAP_BYTES): string {
+  const bytes = encoder.encode(text);
+  if (bytes.length <= maxBytes) return text;
+  const head = new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD+$/, "");
+  return `${head}… (${bytes.length} bytes, cut)`;
+}
+
+function stringify(output: unknown): string {
+  if (typeof output === "string") return output;
+  try {
+    return JSON.stringify(output) ?? String(output);
+  } catch {
+    return String(output);
+  }
+}
+
+/** The live-view channels of the softphone calls of one server. */
+export class LiveCalls {
+  #channels = new Map<string, Channel>();
+  #maxChannels: number;
+  #maxBytes: number;
+  #idleMs: number;
+
+  /** Creates an empty set of channels. */
+  constructor(options: LiveCallsOptions = {}) {
+    this.#maxChannels = options.maxChannels ?? 100;
+    this.#maxBytes = options.maxBytes ?? 256 * 1024;
+    this.#idleMs = options.idleMs ?? 60_000;
+  }
+
+  /** Number of channels kept (for tests and metrics). */
+  get size(): number {
+    return this.#channels.size;
+  }
+
+  #channel(callId: string): Channel {
+    let channel = this.#channels.get(callId);
+    if (channel === undefined) {
+      while (this.#channels.size >= this.#maxChannels) {
+        // The oldest ended channel goes first, else the oldest of all.
+        const ended = [...this.#channels.entries()].find(([, c]) => c.ended);
+        const oldest = ended?.[0] ?? this.#channels.keys().next().value;
+        if (oldest === undefined) break;
+        this.#close(oldest);
+      }
+      channel = {
+        frames: [],
+        bytes: 0,
+        subscribers: new Set(),
+        started: false,
+        ended: false,
+        idle: undefined,
+      };
+      this.#channels.set(callId, channel);
+    }
+    return channel;
+  }
+
+  #close(callId: string): void {
+    const channel = this.#channels.get(callId);
+    if (channel === undefined) return;
+    this.#channels.delete(callId);
+    clearTimeout(channel.idle);
+    for (const controller of channel.subscribers) {
+      try {
+        controller.close();
+      } catch {
+        // already closed
+      }
+    }
+    channel.subscribers.clear();
+  }
+
+  #publish(callId: string, event: LiveEvent): void {
+    const channel = this.#channels.get(callId);
+    if (channel === undefined) return;
+    const frame = encoder.encode(`data: ${JSON.stringify(event)}\n\n`);
+    // Kept for late subscribers up to maxBytes (live subscribers get every event).
+    if (channel.bytes + frame.length <= this.#maxBytes || event.type === "ended") {
+      channel.frames.push(frame);
+      channel.bytes += frame.length;
+    }
+    for (const controller of channel.subscribers) controller.enqueue(frame);
+    if (event.type === "ended") {
+      channel.ended = true;
+      for (const controller of channel.subscribers) controller.close();
+      channel.subscribers.clear();
+    }
+  }
+
+  /**
+   * The SSE body of call `callId`'s live view: the events so far, then each
+   * new one; it ends after the call's `ended` event (or when the client
+   * goes away, or after `idleMs` without a call).
+   */
+  subscribe(callId: string): ReadableStream<Uint8Array> {
+    const channel = this.#channel(callId);
+    let self: ReadableStreamDefaultController<Uint8Array> | undefined;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        self = controller;
+        // A comment first, so the page's EventSource opens at once; no reconnect after the end.
+        controller.enqueue(encoder.encode(": live call view\nretry: 600000\n\n"));
+        for (const frame of channel.frames) controller.enqueue(frame);
+        if (channel.ended) {
+          controller.close();
+          return;
+        }
+        channel.subscribers.add(controller);
+        if (!channel.started && channel.idle === undefined) {
+          channel.idle = setTimeout(() => {
+            channel.idle = undefined;
+            if (!channel.started) this.#close(callId);
+          }, this.#idleMs);
+        }
+      },
+      cancel: () => {
+        if (self !== undefined) channel.subscribers.delete(self);
+        if (!channel.started && channel.subscribers.size === 0) this.#close(callId);
+      },
+    });
+  }
+
+  /** Ends every stream (the server is shutting down). */
+  closeAll(): void {
+    for (const callId of [...this.#channels.keys()]) this.#close(callId);
+  }
+
+  /**
+   * `other` (the call's metrics and records), plus the live view when the
+   * call is a softphone call (`callId` known).
+   */
+  alongside(
+    other: CallObserver | undefined,
+    callId: string | undefined,
+    startedAt: number,
+    info: { agent?: string } = {},
+  ): CallObserver | undefined {
+    if (callId === undefined) return other;
+    const live = this.observeCall(callId, startedAt, info);
+    return other === undefined ? live : combineObservers([other, live]);
+  }
+
+  /**
+   * The observer of softphone call `callId` (started at `startedAt` on the
+   * runner's clock), publishing to its channel.
+   */
+  observeCall(callId: string, startedAt: number, info: { agent?: string } = {}): CallObserver {
+    const channel = this.#channel(callId);
+    channel.started = true;
+    clearTimeout(channel.idle);
+    channel.idle = undefined;
+    let stoppedAt: number | undefined;
+    const t = (now: number) => Math.round(now - startedAt);
+    const publish = (event: LiveEvent) => this.#publish(callId, event);
+    publish({ type: "call", callId, ...(info.agent ? { agent: info.agent } : {}), t: 0 });
+    return {
+      observe: (event: CallObservation, now: number) => {
+        switch (event.kind) {
+          case "caller_speech_stopped":
+            stoppedAt = now;
+            return publish({ type: "caller_stopped", t: t(now) });
+          case "caller_transcript":
+            return publish({ type: "caller", itemId: event.itemId, text: event.text, t: t(now) });
+          case "assistant_audio_started": {
+            const latency = stoppedAt === undefined
+              ? {}
+              : { latencyMs: Math.round(now - stoppedAt) };
+            stoppedAt = undefined;
+            return publish({
+              type: "assistant_audio",
+              itemId: event.itemId,
+              responseId: event.responseId,
+              ...latency,
+              t: t(now),
+            });
+          }
+          case "assistant_transcript":
+            return publish({
+              type: "assistant",
+              itemId: event.itemId,
+              text: event.text,
+              t: t(now),
+            });
+          case "assistant_truncated":
+            return publish({
+              type: "truncated",
+              itemId: event.itemId,
+              heardMs: Math.round(event.heardMs),
+              sentMs: Math.round(event.sentMs),
+              t: t(now),
+            });
+          case "barge_in":
+            return publish({ type: "barge_in", t: t(now) });
+          case "tool_call":
+            return publish({
+              type: "tool_call",
+              callId: event.callId,
+              name: event.name,
+              arguments: capText(event.arguments),
+              t: t(now),
+            });
+        }
+      },
+      toolFinished: (tool: ToolFinished, now: number) =>
+        publish({
+          type: "tool_result",
+          callId: tool.callId,
+          name: tool.name,
+          output: capText(stringify(tool.output)),
+          durationMs: Math.round(tool.durationMs),
+          failed: tool.failed,
+          t: t(now),
+        }),
+      relayed: () => {},
+      finished: (summary) =>
+        publish({ type: "ended", outcome: summary.outcome, t: Math.round(summary.durationMs) }),
+    };
+  }
+}

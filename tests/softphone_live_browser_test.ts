@@ -1,0 +1,229 @@
+/**
+ * The softphone's live call view in a real browser: Debian's headless
+ * Chromium calls the bridge, whose OpenAI side is the tests' fake Realtime
+ * server scripting a caller turn (with its transcript), a tool call and a
+ * spoken answer the caller interrupts. The page must show the transcript,
+ * the tool call with its arguments, result and duration, the turn's latency,
+ * the barge-in (the unheard words struck through), a running timer and the
+ * call id.
+ */
+import assert from "node:assert/strict";
+import type { ToolDefinition } from "../src/tools/tool_registry.ts";
+import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
+import { Chromium } from "./support/chromium.ts";
+import { requireCommand } from "./support/system_tools.ts";
+
+const SCREENSHOT_DIR = new URL("../test-output/", import.meta.url);
+const ANSWER =
+  "We have a two-bedroom flat on Elm Road, available from March, viewings on Tuesdays.";
+
+type Live = {
+  open: boolean;
+  callId: string | null;
+  agent: string | null;
+  events: number;
+  turns: {
+    role: string;
+    itemId: string | null;
+    text: string;
+    heard: string | null;
+    latencyMs: number | null;
+  }[];
+  tools: {
+    name: string;
+    arguments: string;
+    output: string | null;
+    durationMs: number | null;
+    failed: boolean;
+  }[];
+  bargeIns: number;
+  outcome: string | null;
+};
+
+Deno.test({
+  name:
+    "browser softphone: the live view shows the transcript, a tool call, latency and a barge-in",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn: async () => {
+    const chromiumPath = await requireCommand("/usr/bin/chromium", "chromium");
+    const listings: ToolDefinition = {
+      declaration: {
+        type: "function",
+        name: "lookup_listings",
+        description: "Finds flats to let.",
+        parameters: { type: "object" },
+      },
+      async handler(args) {
+        await sleep(150);
+        return { matches: [{ street: "Elm Road 4", beds: args.beds, from: "March" }] };
+      },
+    };
+    await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+      app: { tools: [listings] },
+    });
+    let browser: Chromium | undefined;
+    try {
+      browser = await Chromium.launch({
+        executable: chromiumPath,
+        args: [
+          "--use-fake-ui-for-media-stream",
+          "--use-fake-device-for-media-stream",
+          "--autoplay-policy=no-user-gesture-required",
+        ],
+      });
+      const page = await browser.newPage();
+      await page.goto(h.server.localUrl + "/");
+      assert.equal(await page.evaluate("softphone.notice"), null, "127.0.0.1 is a secure context");
+      await page.click("#call");
+
+      const session = await h.realtime.nextSession();
+      await session.waitFor("session.update");
+      await page.waitFor("softphone.live.callId !== null", 10_000, "the live view opens");
+      session.userTurn("Do you have a two-bedroom flat?");
+      await session.respond({
+        items: [{ functionCall: { name: "lookup_listings", arguments: '{"beds":2}' } }],
+      }).ended;
+      await session.waitFor("response.create");
+      // A 4 s answer, generated faster than it plays (like the model); the caller
+      // interrupts it after about 1.5 s of playing.
+      const answer = session.respond({
+        items: [{ audioMs: 4000, value: 0x35, transcript: ANSWER }],
+      });
+      await page.waitFor(
+        "softphone.live.turns.some((t) => t.role === 'assistant' && t.latencyMs !== null)",
+        5_000,
+        "the answer starts playing",
+      );
+      await answer.ended;
+      await sleep(1500);
+      session.speechStarted();
+      await page.waitFor(
+        "softphone.live.turns.some((t) => t.heard !== null)",
+        5_000,
+        "the interrupted answer is shown with its unheard part",
+      );
+      const during = await page.evaluate<Live>("structuredClone(softphone.live)");
+      const shown = await page.evaluate<
+        { transcript: string; struck: string; tools: string; callId: string; timer: string }
+      >(
+        `({
+          transcript: document.getElementById("transcript").innerText,
+          struck: [...document.querySelectorAll("#transcript s")].map((s) => s.textContent).join(""),
+          tools: document.getElementById("tools").innerText,
+          callId: document.getElementById("call-id").textContent,
+          timer: document.getElementById("call-timer").textContent,
+        })`,
+      );
+      await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
+      const screenshot = new URL("softphone_live_view.png", SCREENSHOT_DIR);
+      await Deno.writeFile(screenshot, await page.screenshot());
+      console.log(`Softphone screenshot (live view): ${screenshot.pathname}`);
+
+      await page.click("#hangup");
+      await page.waitFor("softphone.live.outcome !== null", 5_000, "the live view hears the end");
+      const after = await page.evaluate<Live>("structuredClone(softphone.live)");
+
+      // The transcript: the caller's words, then the assistant's answer.
+      const caller = during.turns.find((t) => t.role === "caller");
+      assert.equal(caller?.text, "Do you have a two-bedroom flat?");
+      const assistant = during.turns.find((t) => t.role === "assistant");
+      assert.equal(assistant?.text, ANSWER);
+      assert.match(shown.transcript, /You\s*Do you have a two-bedroom flat\?/);
+      // The barge-in: the caller heard the start, the rest is struck through.
+      assert.ok(during.bargeIns >= 1);
+      assert.ok(
+        assistant.heard !== null && assistant.heard.length > 0 &&
+          assistant.heard.length < ANSWER.length,
+        `heard part: "${assistant.heard}"`,
+      );
+      assert.equal(shown.struck, ANSWER.slice(assistant.heard.length));
+      assert.ok(ANSWER.startsWith(assistant.heard));
+      // The turn's latency: caller stopped → first audio, which waited for the tool.
+      assert.ok(
+        assistant.latencyMs !== null && assistant.latencyMs >= 150,
+        `latency ${assistant.latencyMs} ms`,
+      );
+      // The tool call, with its arguments, result and duration.
+      assert.equal(during.tools.length, 1);
+      const [tool] = during.tools;
+      assert.equal(tool.name, "lookup_listings");
+      assert.equal(tool.arguments, '{"beds":2}');
+      assert.deepEqual(JSON.parse(tool.output ?? "null"), {
+        matches: [{ street: "Elm Road 4", beds: 2, from: "March" }],
+      });
+      assert.ok(tool.durationMs !== null && tool.durationMs >= 140, `${tool.durationMs} ms`);
+      assert.match(shown.tools, /lookup_listings/);
+      assert.match(shown.tools, /\{"beds":2\}/);
+      assert.match(shown.tools, /Elm Road 4/);
+      assert.match(shown.tools, /\d+ ms/);
+      // The call id and a running timer.
+      assert.equal(shown.callId, `${during.callId} · agent default`);
+      assert.match(during.callId ?? "", /^SP[0-9a-f]{32}$/);
+      assert.match(shown.timer, /^0:0[1-9]$/);
+      assert.equal(after.outcome, "caller_hung_up");
+      assert.equal(after.open, false, "the page closed its EventSource");
+      assert.deepEqual(session.schemaErrors, []);
+    } finally {
+      await browser?.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "browser softphone: clear messages for a page over plain http on a LAN name and for no microphone",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn: async () => {
+    const chromiumPath = await requireCommand("/usr/bin/chromium", "chromium");
+    await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" });
+    const port = new URL(h.server.localUrl).port;
+    // A LAN name over plain http: not a secure context, so no microphone.
+    let browser = await Chromium.launch({
+      executable: chromiumPath,
+      args: [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        "--host-resolver-rules=MAP softphone.lan.test 127.0.0.1",
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://softphone.lan.test:${port}/`);
+      await page.waitFor("softphone.notice !== null", 5_000, "the insecure-page notice");
+      const notice = await page.evaluate<string>("softphone.notice");
+      assert.match(notice, /plain http at softphone\.lan\.test/);
+      assert.match(notice, new RegExp(`http://localhost:${port}/`));
+      assert.match(notice, /https/);
+      assert.equal(await page.evaluate("document.getElementById('notice').hidden"), false);
+      assert.equal(await page.evaluate("document.getElementById('call').disabled"), true);
+    } finally {
+      await browser.close();
+    }
+    // No capture device at all: the page says so, and a call attempt says what to do.
+    browser = await Chromium.launch({
+      executable: chromiumPath,
+      args: ["--use-fake-ui-for-media-stream"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(h.server.localUrl + "/");
+      await page.waitFor("softphone.notice !== null", 5_000, "the no-microphone notice");
+      assert.match(await page.evaluate<string>("softphone.notice"), /No microphone found/);
+      await page.click("#call");
+      await page.waitFor("softphone.error !== null", 5_000, "the call attempt fails");
+      assert.match(
+        await page.evaluate<string>("softphone.error"),
+        /No microphone found\. Connect one/,
+      );
+      assert.equal(
+        await page.evaluate("softphone.live.open"),
+        false,
+        "no live view without a call",
+      );
+    } finally {
+      await browser.close();
+    }
+  },
+});

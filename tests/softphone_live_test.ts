@@ -1,0 +1,199 @@
+/**
+ * The softphone's live call view over real sockets: `GET /softphone/events`
+ * needs the call's softphone token (checked, not used up), then streams the
+ * call's transcript, tool traffic, latency and end as Server-Sent Events.
+ */
+import assert from "node:assert/strict";
+import type { ToolDefinition } from "../src/tools/tool_registry.ts";
+import { SoftphoneTokens } from "../src/softphone/softphone_token.ts";
+import { LiveCalls, type LiveEvent } from "../src/softphone/live_calls.ts";
+import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
+import { waitUntil } from "./support/wait.ts";
+
+const ANSWER = 0x33;
+
+/** Reads an SSE body to its end; returns the events' JSON and the raw text. */
+async function readEvents(body: ReadableStream<Uint8Array>): Promise<{
+  events: LiveEvent[];
+  raw: string;
+}> {
+  const raw = await new Response(body).text();
+  const events = raw.split("\n\n")
+    .flatMap((frame) => frame.split("\n").filter((l) => l.startsWith("data: ")))
+    .map((line) => JSON.parse(line.slice("data: ".length)) as LiveEvent);
+  return { events, raw };
+}
+
+Deno.test("live view: the token is required, and the call's transcript, tool call and end stream in order", async () => {
+  const listings: ToolDefinition = {
+    declaration: {
+      type: "function",
+      name: "lookup_listings",
+      description: "Finds flats.",
+      parameters: { type: "object" },
+    },
+    async handler(args) {
+      await sleep(120);
+      return { matches: [{ street: "Elm Road 4", beds: args.beds, note: "x".repeat(5000) }] };
+    },
+  };
+  const tokens = new SoftphoneTokens();
+  await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+    app: { tools: [listings], softphoneTokens: tokens },
+  });
+  const base = h.server.localUrl;
+  const issued = tokens.issue();
+
+  // Without the token, with a forged one, or by POST: refused.
+  for (
+    const [url, init, status] of [
+      [`${base}/softphone/events`, {}, 401],
+      [`${base}/softphone/events?token=${issued.token.slice(0, -4)}AAAA`, {}, 401],
+      [`${base}/softphone/events?token=${issued.token}`, { method: "POST" }, 405],
+    ] as const
+  ) {
+    const res = await fetch(url, init);
+    assert.equal(res.status, status, url);
+    await res.body?.cancel();
+  }
+
+  // The page listens first; the token still opens the call afterwards (it was not used up).
+  const live = await fetch(`${base}/softphone/events?token=${issued.token}`);
+  assert.equal(live.status, 200);
+  assert.match(live.headers.get("content-type") ?? "", /^text\/event-stream/);
+  const reading = readEvents(live.body!);
+
+  const call = await h.call({
+    protocols: ["softphone", `softphone-token.${issued.token}`],
+    callSid: issued.callSid,
+    streamSid: issued.streamSid,
+  });
+  const session = await h.realtime.nextSession();
+  await session.waitFor("session.update");
+  session.userTurn("Do you have two-bedroom flats?");
+  const asked = session.respond({
+    items: [{ functionCall: { name: "lookup_listings", arguments: '{"beds":2}' } }],
+  });
+  await asked.ended;
+  await session.waitFor("response.create");
+  const answer = session.respond({
+    items: [{ audioMs: 400, value: ANSWER, transcript: "Yes, one on Elm Road." }],
+  });
+  await answer.ended;
+  await waitUntil(() => call.playedMs(ANSWER) >= 399, 3000, "the answer played");
+  await call.hangUp();
+  const { events, raw } = await reading;
+
+  const types = events.map((e) => e.type);
+  assert.deepEqual(types, [
+    "call",
+    "caller_stopped",
+    "caller",
+    "tool_call",
+    "tool_result",
+    "assistant_audio",
+    "assistant",
+    "ended",
+  ]);
+  const byType = <T extends LiveEvent["type"]>(type: T) =>
+    events.find((e) => e.type === type) as Extract<LiveEvent, { type: T }>;
+  assert.equal(byType("call").callId, issued.callSid);
+  assert.equal(byType("caller").text, "Do you have two-bedroom flats?");
+  const toolCall = byType("tool_call");
+  assert.deepEqual([toolCall.name, toolCall.arguments], ["lookup_listings", '{"beds":2}']);
+  const result = byType("tool_result");
+  assert.equal(result.callId, toolCall.callId);
+  assert.equal(result.failed, false);
+  assert.ok(result.durationMs >= 100 && result.durationMs < 2000, `${result.durationMs} ms`);
+  // The 5 KB output is capped on the channel (the model got all of it).
+  assert.match(result.output, /^\{"matches":\[\{"street":"Elm Road 4","beds":2/);
+  assert.match(result.output, /… \(\d+ bytes, cut\)$/);
+  assert.ok(new TextEncoder().encode(result.output).length < 2100);
+  const audio = byType("assistant_audio");
+  assert.ok(
+    audio.latencyMs !== undefined && audio.latencyMs >= result.durationMs,
+    `turn latency ${audio.latencyMs} ms includes the tool's ${result.durationMs} ms`,
+  );
+  assert.equal(byType("assistant").text, "Yes, one on Elm Road.");
+  assert.equal(byType("ended").outcome, "caller_hung_up");
+  // Nothing secret on the channel.
+  assert.equal(raw.includes(issued.token), false, "the token is not echoed");
+  assert.equal(raw.includes("sk-test"), false, "no API key");
+
+  // After the call, the stream replays and ends at once; the token has been used for the call.
+  const again = await readEvents(
+    (await fetch(`${base}/softphone/events?token=${issued.token}`)).body!,
+  );
+  assert.deepEqual(again.events.map((e) => e.type), types);
+  assert.deepEqual(session.schemaErrors, []);
+});
+
+Deno.test("live view: only softphone calls get a channel; an unused channel ends on closeAll (as the server's shutdown does)", async () => {
+  const tokens = new SoftphoneTokens();
+  await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+    app: { softphoneTokens: tokens },
+  });
+  const call = await h.call();
+  const session = await h.realtime.nextSession();
+  await session.waitFor("session.update");
+  await call.hangUp();
+  await waitUntil(() => h.finished.length === 1, 3000, "the Twilio call ended");
+  assert.equal(h.server.app.liveCalls.size, 0, "a Twilio call has no live view");
+
+  const issued = tokens.issue();
+  const live = await fetch(`${h.server.localUrl}/softphone/events?token=${issued.token}`);
+  const reading = readEvents(live.body!);
+  await waitUntil(() => h.server.app.liveCalls.size === 1, 3000, "the page listens");
+  h.server.app.liveCalls.closeAll();
+  assert.deepEqual((await reading).events, []);
+});
+
+Deno.test("live view: a barge-in reports the cut answer (heard of sent ms); a channel without a call expires", async () => {
+  const live = new LiveCalls({ idleMs: 30 });
+  const body = live.subscribe("SP1");
+  const observer = live.observeCall("SP1", 1000, { agent: "front-desk" });
+  observer.observe({ kind: "caller_speech_stopped" }, 1500);
+  observer.observe({ kind: "assistant_audio_started", responseId: "r1", itemId: "a1" }, 2120);
+  observer.observe(
+    { kind: "assistant_truncated", itemId: "a1", heardMs: 640.4, sentMs: 2000 },
+    2800,
+  );
+  observer.observe({ kind: "barge_in", truncates: 1 }, 2800);
+  observer.observe({ kind: "response_started", responseId: "r2" }, 2900); // not shown
+  observer.finished(
+    { outcome: "caller_hung_up", durationMs: 3000 } as Parameters<
+      typeof observer.finished
+    >[0],
+  );
+  assert.deepEqual((await readEvents(body)).events, [
+    { type: "call", callId: "SP1", agent: "front-desk", t: 0 },
+    { type: "caller_stopped", t: 500 },
+    { type: "assistant_audio", itemId: "a1", responseId: "r1", latencyMs: 620, t: 1120 },
+    { type: "truncated", itemId: "a1", heardMs: 640, sentMs: 2000, t: 1800 },
+    { type: "barge_in", t: 1800 },
+    { type: "ended", outcome: "caller_hung_up", t: 3000 },
+  ]);
+
+  const waiting = readEvents(live.subscribe("SP2"));
+  assert.deepEqual((await waiting).events, [], "no call within idleMs: the stream ends");
+  assert.equal(live.size, 1, "only the ended call's channel is kept");
+});
+
+Deno.test("live view: a late subscriber gets the events kept within maxBytes, and always the end", async () => {
+  const live = new LiveCalls({ maxBytes: 200 });
+  const early = readEvents(live.subscribe("SP1"));
+  const observer = live.observeCall("SP1", 0);
+  for (let i = 0; i < 10; i++) {
+    observer.observe({ kind: "caller_transcript", itemId: `item_${i}`, text: "a".repeat(40) }, i);
+  }
+  observer.finished(
+    { outcome: "assistant_ended", durationMs: 50 } as Parameters<
+      typeof observer.finished
+    >[0],
+  );
+  const all = (await early).events.map((e) => e.type);
+  assert.equal(all.length, 12, "a live subscriber gets every event");
+  const late = (await readEvents(live.subscribe("SP1"))).events.map((e) => e.type);
+  assert.ok(late.length < 12 && late.length >= 3, `kept ${late.length}`);
+  assert.deepEqual([late[0], late.at(-1)], ["call", "ended"]);
+});
