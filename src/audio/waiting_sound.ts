@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { encodeBase64 } from "../protocol/base64.ts";
 import { linearToMulaw } from "../softphone/mulaw.js";
 
 const RATE = 8000;
@@ -51,9 +52,7 @@ export function toFrames(audio: Uint8Array): string[] {
   for (let start = 0; start < audio.length; start += FRAME_BYTES) {
     const frame = new Uint8Array(FRAME_BYTES).fill(0xff); // μ-law silence
     frame.set(audio.subarray(start, start + FRAME_BYTES));
-    let binary = "";
-    for (const byte of frame) binary += String.fromCharCode(byte);
-    frames.push(btoa(binary));
+    frames.push(encodeBase64(frame));
   }
   return frames;
 }

@@ -38,7 +38,6 @@ import { WrapUp } from "./wrap_up.ts";
 import { CallerKeys } from "./caller_keys.ts";
 
 export type { CallCoreOptions, CallStats } from "./call_core_options.ts";
-export { base64ByteLength } from "./assistant_audio.ts";
 
 /**
  * One call's state machine. Create one per Twilio media stream, feed it every

@@ -57,11 +57,6 @@ export class Responses {
     return !this.busy && this.#pending === undefined;
   }
 
-  /** Whether a response request waits to be sent. */
-  get waiting(): boolean {
-    return this.#pending !== undefined;
-  }
-
   /** The server created response `id`. */
   created(id: string): void {
     this.#active = id;

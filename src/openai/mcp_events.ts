@@ -36,6 +36,7 @@
  * @module
  */
 import type { McpServerSpec } from "../agents/agent_profile.ts";
+import { rec, str } from "./server_events.ts";
 
 /** The `session.tools` entry of an MCP server (GA `MCPTool`). */
 export interface McpToolDeclaration {
@@ -116,16 +117,6 @@ const ITEM_EVENTS = new Set([
   "response.output_item.added",
   "response.output_item.done",
 ]);
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
-function rec(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : undefined;
-}
 
 /**
  * A cheap test on the raw frame, so that only frames that may be MCP are

@@ -52,7 +52,8 @@ export type ServerEvent =
   }
   | { type: "other"; eventType: string };
 
-function str(value: unknown): string | undefined {
+/** A field read as a string, or undefined (shared by the never-throwing parsers of `src/openai/`). */
+export function str(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
@@ -60,7 +61,8 @@ function num(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
 }
 
-function rec(value: unknown): Record<string, unknown> | undefined {
+/** A field read as a plain object, or undefined. */
+export function rec(value: unknown): Record<string, unknown> | undefined {
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? value as Record<string, unknown>
     : undefined;
