@@ -10,7 +10,7 @@ import { loadAgents } from "../src/agents/agent_book.ts";
 import { parseConfig } from "../src/config.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { BridgeHarness, sleep, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
-import { twilioSignature } from "./support/fake_twilio.ts";
+import { softphoneCall, twilioSignature } from "./support/fake_twilio.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { Operations } from "../src/observability/operations.ts";
@@ -336,9 +336,7 @@ Deno.test("softphone: the page lists the agents and a call to /media-stream/agen
       .json();
     await h.call({
       url: `${h.mediaStreamUrl}/agent/listings`,
-      protocols: ["softphone", `softphone-token.${issued.token}`],
-      callSid: issued.callSid,
-      streamSid: issued.streamSid,
+      ...softphoneCall(issued),
     });
     const session = await h.realtime.nextSession();
     const update = await session.waitFor("session.update");

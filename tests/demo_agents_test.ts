@@ -21,7 +21,7 @@ import {
 } from "../src/demo/demo.ts";
 import type { StandinEvent } from "../src/demo/standin_realtime.ts";
 import schema from "../src/agents/agents.schema.json" with { type: "json" };
-import { FakeTwilioCall } from "./support/fake_twilio.ts";
+import { FakeTwilioCall, softphoneCall } from "./support/fake_twilio.ts";
 import { parseMetrics, valueOf } from "./support/prometheus.ts";
 import { validateServerEvent } from "./support/realtime_schema.ts";
 import { waitUntil } from "./support/wait.ts";
@@ -81,9 +81,7 @@ Deno.test("offline demo: the listings agent's tool is called on the second turn,
       callSid = issued.callSid;
       const call = await FakeTwilioCall.connect({
         url: `${base.replace("http", "ws")}/media-stream/agent/listings`,
-        protocols: ["softphone", `softphone-token.${issued.token}`],
-        callSid: issued.callSid,
-        streamSid: issued.streamSid,
+        ...softphoneCall(issued),
       });
       try {
         await call.waitFor((m) => m.event === "media", 3000);

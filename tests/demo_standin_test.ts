@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { CallSummary } from "../src/bridge/call_runner.ts";
 import { startDemo } from "../src/demo/demo.ts";
 import { type StandinEvent, StandinRealtime } from "../src/demo/standin_realtime.ts";
-import { FakeTwilioCall } from "./support/fake_twilio.ts";
+import { FakeTwilioCall, softphoneCall } from "./support/fake_twilio.ts";
 import { validateServerEvent } from "./support/realtime_schema.ts";
 import { waitUntil } from "./support/wait.ts";
 
@@ -42,9 +42,7 @@ Deno.test("offline demo: a softphone call is greeted, echoed, interrupted, then 
   const issued = await (await fetch(`${base}/softphone/token`, { method: "POST" })).json();
   const call = await FakeTwilioCall.connect({
     url: `${base.replace("http", "ws")}/media-stream`,
-    protocols: ["softphone", `softphone-token.${issued.token}`],
-    callSid: issued.callSid,
-    streamSid: issued.streamSid,
+    ...softphoneCall(issued),
   });
   try {
     // The greeting (a chime) arrives and plays.

@@ -8,6 +8,7 @@ import type { ToolDefinition } from "../src/tools/tool_registry.ts";
 import { SoftphoneTokens } from "../src/softphone/softphone_token.ts";
 import { LiveCalls, type LiveEvent } from "../src/softphone/live_calls.ts";
 import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
+import { softphoneCall } from "./support/fake_twilio.ts";
 import { waitUntil } from "./support/wait.ts";
 
 const ANSWER = 0x33;
@@ -64,9 +65,7 @@ Deno.test("live view: the token is required, and the call's transcript, tool cal
   const reading = readEvents(live.body!);
 
   const call = await h.call({
-    protocols: ["softphone", `softphone-token.${issued.token}`],
-    callSid: issued.callSid,
-    streamSid: issued.streamSid,
+    ...softphoneCall(issued),
   });
   const session = await h.realtime.nextSession();
   await session.waitFor("session.update");

@@ -5,7 +5,7 @@ import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { startServer } from "../src/server.ts";
 import { SOFTPHONE_TOKEN_TTL_MS, SoftphoneTokens } from "../src/softphone/softphone_token.ts";
 import { FakeRealtimeServer } from "./support/fake_realtime.ts";
-import { FakeTwilioCall } from "./support/fake_twilio.ts";
+import { FakeTwilioCall, softphoneCall } from "./support/fake_twilio.ts";
 
 const KEY = "sk-test-abcdefghijklmnopqrstuvwxyz";
 
@@ -139,9 +139,7 @@ Deno.test("the media stream accepts a softphone token as a softphone call and re
     );
     const call = await FakeTwilioCall.connect({
       url,
-      protocols: ["softphone", `softphone-token.${issued.token}`],
-      callSid: issued.callSid,
-      streamSid: issued.streamSid,
+      ...softphoneCall(issued),
     });
     const session = await realtime.nextSession();
     await session.waitFor("session.update");

@@ -13,11 +13,30 @@
 
 import { type PlayoutMarkEcho, TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
+import {
+  SOFTPHONE_PROTOCOL,
+  SOFTPHONE_TOKEN_PROTOCOL_PREFIX,
+} from "../../src/softphone/softphone_token.ts";
 import { Waiters } from "./wait.ts";
 
 /** A parsed message the bridge sent (loosely typed). */
 // deno-lint-ignore no-explicit-any
 export type TwilioMessage = { [key: string]: any };
+
+/**
+ * The connect options of a browser softphone call: its one-call token (as
+ * `POST /softphone/token` issues it) offered as a WebSocket subprotocol, with
+ * the call and stream ids the token was issued for.
+ */
+export function softphoneCall(
+  issued: { token: string; callSid: string; streamSid: string },
+): Pick<FakeTwilioCallOptions, "protocols" | "callSid" | "streamSid"> {
+  return {
+    protocols: [SOFTPHONE_PROTOCOL, `${SOFTPHONE_TOKEN_PROTOCOL_PREFIX}${issued.token}`],
+    callSid: issued.callSid,
+    streamSid: issued.streamSid,
+  };
+}
 
 /** Options of {@linkcode FakeTwilioCall.connect}. */
 export interface FakeTwilioCallOptions {
