@@ -5,11 +5,10 @@
  * keeps the old agents and logs why); `${VAR}` values never reach the output.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { TEST_API_KEY } from "./support/bridge_harness.ts";
+import { ROOT, ServerProcess } from "./support/server_process.ts";
 
 const SECRET = "agents-process-secret-4242";
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 function agentsFile(listingsName: string, voice = "marin"): string {
   return [
@@ -29,22 +28,9 @@ function agentsFile(listingsName: string, voice = "marin"): string {
   ].join("\n");
 }
 
-function spawnServer(cwd: string, extraEnv: Record<string, string> = {}) {
-  const env: Record<string, string> = {
-    OPENAI_API_KEY: TEST_API_KEY,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    TWILIO_SIGNATURE_CHECK: "off",
-    CALL_STORE_PATH: "off",
-    LOG_FORMAT: "json",
-    LISTINGS_TOKEN: SECRET,
-    ...extraEnv,
-  };
-  for (const name of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  const child = new Deno.Command(Deno.execPath(), {
+/** `main.ts` run in `cwd` (which holds the agents file), its output collected. */
+function spawnServer(cwd: string, extraEnv: Record<string, string> = {}): Promise<ServerProcess> {
+  return ServerProcess.spawn({
     args: [
       "run",
       "--config",
@@ -56,27 +42,17 @@ function spawnServer(cwd: string, extraEnv: Record<string, string> = {}) {
       `${ROOT}main.ts`,
     ],
     cwd,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out: string[] = [];
-  const err: string[] = [];
-  const reading = Promise.all([collect(child.stdout, out), collect(child.stderr, err)]);
-  return { child, out, err, reading };
-}
-
-async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    const parts = rest.split("\n");
-    rest = parts.pop() ?? "";
-    lines.push(...parts);
-  }
-  if (rest !== "") lines.push(rest);
+    env: {
+      OPENAI_API_KEY: TEST_API_KEY,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      TWILIO_SIGNATURE_CHECK: "off",
+      CALL_STORE_PATH: "off",
+      LOG_FORMAT: "json",
+      LISTINGS_TOKEN: SECRET,
+      ...extraEnv,
+    },
+  });
 }
 
 async function until<T>(what: string, probe: () => T | undefined, lines: string[]): Promise<T> {
@@ -107,9 +83,9 @@ Deno.test("a bad agents.yaml stops start-up with every problem, file:line first"
       `${cwd}/agents.yaml`,
       agentsFile("listings", "robot").replace("${LISTINGS_TOKEN}", "${MISSING_TOKEN}"),
     );
-    const server = spawnServer(cwd);
+    await using server = await spawnServer(cwd);
     const status = await server.child.status;
-    await server.reading;
+    await server[Symbol.asyncDispose](); // all of its output is read
     assert.equal(status.code, 1);
     const text = server.err.join("\n");
     assert.match(
@@ -125,16 +101,9 @@ Deno.test("a bad agents.yaml stops start-up with every problem, file:line first"
 Deno.test("SIGHUP reloads agents.yaml; a bad reload keeps the old agents and says why", async () => {
   const cwd = await Deno.makeTempDir();
   await Deno.writeTextFile(`${cwd}/agents.yaml`, agentsFile("listings"));
-  const server = spawnServer(cwd);
+  const server = await spawnServer(cwd);
   try {
-    const port = await until(
-      "the server to listen",
-      () => {
-        const line = server.out.find((l) => l.includes("Listening on"));
-        return line === undefined ? undefined : JSON.parse(line).port as number;
-      },
-      server.err,
-    );
+    const port = await server.port();
     const base = `http://127.0.0.1:${port}`;
     assert.match(await streamUrlFor(base, "+15005550001"), /\/media-stream\/agent\/listings$/);
 
@@ -158,12 +127,10 @@ Deno.test("SIGHUP reloads agents.yaml; a bad reload keeps the old agents and say
     assert.match(await streamUrlFor(base, "+15005550001"), /\/media-stream\/agent\/sales$/);
     assert.match(await streamUrlFor(base, "+15550000000"), /\/media-stream\/agent\/front-desk$/);
   } finally {
-    server.child.kill("SIGKILL");
-    await server.child.status;
-    await server.reading;
+    await server[Symbol.asyncDispose]();
     await Deno.remove(cwd, { recursive: true });
   }
-  const all = [...server.out, ...server.err].join("\n");
+  const all = server.output;
   assert.ok(!all.includes(SECRET), "a ${VAR} value never reaches the output");
   assert.ok(!all.includes(TEST_API_KEY));
 });
