@@ -36,16 +36,19 @@
  *
  * @module
  */
+import { AudioTail, type TailLimit } from "./audio_tail.ts";
 
-/** Caller frames (20 ms each) of an unfinished turn re-sent after a reconnect: 5 s. */
-const MAX_UNCOMMITTED_FRAMES = 250;
+/** Bytes of one 20 ms frame of 8 kHz μ-law, the media stream's audio. */
+const FRAME_BYTES = 160;
+/** Caller audio of an unfinished turn re-sent after a reconnect: 5 s (250 frames). */
+const TURN_TAIL: TailLimit = { frames: 250, bytes: 250 * FRAME_BYTES };
 /**
- * Frames kept while no speech was heard since the last commit: 1 s, which covers the VAD's
- * detection delay and its prefix padding if the session drops just as the caller starts
- * speaking. Re-sending more silence helps nobody, and 5 s of it per call is ≈ 57 KB of
- * base64 strings (most of a call's live heap).
+ * Audio kept while no speech was heard since the last commit: 1 s (50 frames), which covers
+ * the VAD's detection delay and its prefix padding if the session drops just as the caller
+ * starts speaking. Re-sending more silence helps nobody. Both are kept as bytes
+ * ({@link AudioTail}): kept as strings, every frame became old-generation garbage.
  */
-const MAX_SILENT_FRAMES = 50;
+const SILENT_TAIL: TailLimit = { frames: 50, bytes: 50 * FRAME_BYTES };
 /** Ms a switch waits at most for the answer to and the transcript of the caller's last turn. */
 const TURN_SETTLE_MS = 5000;
 
@@ -69,8 +72,9 @@ export interface CallerTurnOptions {
 export class CallerTurn {
   #maxQueued: number;
   #queued: string[] = [];
-  #uncommitted: string[] = [];
-  #turnAudio: string[] = [];
+  #uncommitted = new AudioTail(SILENT_TAIL);
+  /** The audio of the last committed turn, until the model answers it. */
+  #turnAudio: AudioTail | undefined;
   #commit: Commit | undefined;
   #speaking = false;
   /** Speech was heard since the last commit: the turn in progress is worth keeping whole. */
@@ -111,14 +115,13 @@ export class CallerTurn {
   /** A frame went to the session: it belongs to the turn in progress. */
   sent(payload: string): void {
     this.#uncommitted.push(payload);
-    const max = this.#speechInTurn ? MAX_UNCOMMITTED_FRAMES : MAX_SILENT_FRAMES;
-    if (this.#uncommitted.length > max) this.#uncommitted.shift();
   }
 
   /** OpenAI's VAD heard the caller start speaking. */
   speechStarted(): void {
     this.#speaking = true;
     this.#speechInTurn = true;
+    this.#uncommitted.grow(TURN_TAIL);
   }
 
   /** OpenAI's VAD heard the caller stop. */
@@ -131,14 +134,14 @@ export class CallerTurn {
     this.#speaking = false;
     this.#speechInTurn = false;
     this.#turnAudio = this.#uncommitted;
-    this.#uncommitted = [];
+    this.#uncommitted = new AudioTail(SILENT_TAIL);
     this.#commit = { itemId, at: now, answered: false, heard: false };
   }
 
   /** The model started a response: the last turn is being answered. */
   answered(): void {
     if (this.#commit !== undefined) this.#commit.answered = true;
-    this.#turnAudio = [];
+    this.#turnAudio = undefined;
   }
 
   /** The transcript of item `itemId` is in. */
@@ -171,14 +174,14 @@ export class CallerTurn {
     const lost = options.sessionLost === true;
     const unanswered = lost && c !== undefined && !c.answered;
     const frames = unanswered && !c.heard
-      ? [...this.#turnAudio, ...this.#uncommitted]
+      ? [...this.#turnAudio?.frames() ?? [], ...this.#uncommitted.frames()]
       : options.wholeTurn
-      ? [...this.#uncommitted]
+      ? this.#uncommitted.frames()
       : [];
     const answerOwed = unanswered && c.heard;
     this.#queued = [...frames, ...this.#queued].slice(-this.#maxQueued);
-    this.#uncommitted = [];
-    this.#turnAudio = [];
+    this.#uncommitted = new AudioTail(SILENT_TAIL);
+    this.#turnAudio = undefined;
     this.#speaking = false;
     this.#speechInTurn = false;
     this.#commit = undefined;
@@ -187,7 +190,7 @@ export class CallerTurn {
 
   /** The call is ending: the turn in progress is no longer needed. */
   forgetTurnInProgress(): void {
-    this.#uncommitted = [];
+    this.#uncommitted = new AudioTail(SILENT_TAIL);
     this.#speechInTurn = false;
   }
 

@@ -135,10 +135,16 @@ export class PlaybackLedger {
       const oldest = this.#itemBytes.keys().next().value;
       if (oldest !== undefined && oldest !== itemId) this.#itemBytes.delete(oldest);
     }
+    // A chunk that continues the last segment's item joins it when it starts playing the moment
+    // that segment ends: sent at the same time, or while (by the model, anchors included) audio
+    // is still queued. Later anchors cannot change that (an echo handled later is later than
+    // `now`), so the estimate is the same as with one segment per chunk, and audio streamed in
+    // real time keeps one segment instead of one per 20 ms.
     const last = this.#segments[this.#segments.length - 1];
     if (
-      last !== undefined && last.itemId === itemId && last.sentAt === now &&
-      last.itemStart + (last.end - last.start) === itemStart
+      last !== undefined && last.itemId === itemId &&
+      last.itemStart + (last.end - last.start) === itemStart &&
+      (last.sentAt === now || this.#playedPosition(now) < this.#total)
     ) {
       last.end += bytes;
     } else {
