@@ -63,6 +63,8 @@ export interface Row {
   startupMs: number;
   generatorLate: boolean;
   peer?: PeerRow;
+  /** The floor relay (`--floor`): the same WebSocket stacks and nothing else. */
+  floor?: PeerRow;
   warnings: string[];
 }
 
@@ -204,6 +206,44 @@ export function peerTable(rows: Row[]): string {
         `${f(r.addedP50Ms)} / ${f(p.addedP50Ms)}`,
         `${f(r.addedP99Ms)} / ${f(p.addedP99Ms)}`,
         `${f(r.lossPct, 3)} / ${f(p.lossPct, 3)}`,
+      ];
+    }),
+  );
+}
+
+/** Bridge, floor relay and (when run) peer CPU side by side: how much of the bridge is its own. */
+export function floorTable(rows: Row[]): string {
+  const ratio = (
+    a: number,
+    b: number | undefined,
+  ) => (b !== undefined && b > 0 ? `${f(a / b)}×` : "n/a");
+  return markdown(
+    [
+      "N",
+      "µs/frame bridge",
+      "µs/frame floor",
+      "µs/frame peer",
+      "bridge / peer",
+      "floor / peer",
+      "bridge's own µs/frame",
+      "own share of bridge",
+      "KB/call bridge / floor",
+      "added p99 bridge / floor",
+    ],
+    rows.filter((r) => r.floor !== undefined).map((r) => {
+      const fl = r.floor!;
+      const own = r.serverCpuUsPerFrame - fl.cpuUsPerFrame;
+      return [
+        String(r.calls),
+        f(r.serverCpuUsPerFrame, 1),
+        f(fl.cpuUsPerFrame, 1),
+        r.peer ? f(r.peer.cpuUsPerFrame, 1) : "–",
+        ratio(r.serverCpuUsPerFrame, r.peer?.cpuUsPerFrame),
+        ratio(fl.cpuUsPerFrame, r.peer?.cpuUsPerFrame),
+        f(own, 1),
+        `${f((100 * own) / r.serverCpuUsPerFrame, 0)} %`,
+        `${f(r.rssPerCallKb, 0)} / ${f(fl.rssPerCallKb, 0)}`,
+        `${f(r.addedP99Ms)} / ${f(fl.addedP99Ms)}`,
       ];
     }),
   );

@@ -20,7 +20,9 @@
  * `../shared/peers/twilio-node-sample`, installed with `npm ci` into
  * `bench_results/peer/` when it has no `node_modules`; skipped with a note when
  * Node or the sample is absent) under the same load in the same row and prints
- * the ratios. `--soak=600 --calls=100` runs one long window at one N instead of
+ * the ratios. `--floor` also runs `bench/floor_relay.ts` in each row: a relay on
+ * the same two WebSocket stacks that does nothing else, the CPU no bridge of
+ * this design can go below. `--soak=600 --calls=100` runs one long window at one N instead of
  * the rows and reports RSS over time and its growth after the warm-up
  * (`--warmup`, default 60 s in a soak).
  *
@@ -41,6 +43,7 @@ import { type LoadResult, runLoad } from "./load_generator.ts";
 import type { MemorySample } from "./memory_probe.ts";
 import {
   f,
+  floorTable,
   lossPct,
   markdown,
   memoryPerCall,
@@ -77,6 +80,8 @@ interface Args {
   serverRoot: string;
   /** Directory of Twilio's Node sample to run side by side (undefined: no peer). */
   peer: string | undefined;
+  /** Also run the floor relay (`bench/floor_relay.ts`) in each row. */
+  floor: boolean;
   /** Seconds of a soak run (0: no soak). */
   soak: number;
   /** Write V8 heap snapshots of the bridge when idle and at the end of each window. */
@@ -96,6 +101,7 @@ function parseArgs(argv: string[]): Args {
     serverOutput: undefined,
     serverRoot: ROOT,
     peer: undefined,
+    floor: false,
     soak: 0,
     heapSnapshots: false,
   };
@@ -119,6 +125,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case "peer":
         args.peer = value !== "" ? value.replace(/\/$/, "") : `${ROOT}${DEFAULT_PEER_DIR}`;
+        break;
+      case "floor":
+        args.floor = true;
         break;
       case "heap-snapshots":
         args.heapSnapshots = true;
@@ -309,7 +318,7 @@ async function waitForFirstCall(port: number, since: number, timeoutMs = 20_000)
 
 /** A server process to measure: the bridge or the peer. */
 interface Target {
-  name: "bridge" | "peer";
+  name: "bridge" | "peer" | "floor";
   cmd: string[];
   env: Record<string, string>;
   cwd: string;
@@ -575,6 +584,49 @@ async function measureServer(
   }
 }
 
+/** The floor relay (`--floor`) with the bridge's V8 flags, on a free port. */
+function floorTarget(args: Args, echoUrl: string, workDir: string, n: number): Target {
+  const port = freePort();
+  return {
+    name: "floor",
+    cmd: [
+      "deno",
+      "run",
+      ...startTaskV8Flags(args.serverRoot),
+      "--allow-net",
+      "--allow-env",
+      `${ROOT}bench/floor_relay.ts`,
+    ],
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      PORT: String(port),
+      OPENAI_REALTIME_URL: echoUrl,
+    },
+    cwd: workDir,
+    port,
+    ...(args.serverOutput !== undefined
+      ? { outputFile: `${args.serverOutput}-floor-${n}.log` }
+      : {}),
+  };
+}
+
+/** A peer or floor server's figures for the row, against the direct baseline. */
+function serverRow(run: ServerRun, direct: LoadResult): PeerRow {
+  return {
+    load: run.load,
+    addedP50Ms: run.load.rtt.p50 - direct.rtt.p50,
+    addedP99Ms: run.load.rtt.p99 - direct.rtt.p99,
+    lossPct: lossPct(run.load),
+    cpuPct: run.cpuPct,
+    cpuUsPerFrame: run.cpuUsPerFrame,
+    rssIdleKb: run.rssIdleKb,
+    rssKb: run.rssKb,
+    rssPerCallKb: run.rssPerCallKb,
+    startupMs: run.startupMs,
+  };
+}
+
 // ---- one row ----------------------------------------------------------------
 
 async function measureRow(
@@ -616,20 +668,23 @@ async function measureRow(
       };
       target.env.PORT = String(target.port);
       const p = await measureServer(target, n, echoPid, pin, window);
-      peerRow = {
-        load: p.load,
-        addedP50Ms: p.load.rtt.p50 - direct.rtt.p50,
-        addedP99Ms: p.load.rtt.p99 - direct.rtt.p99,
-        lossPct: lossPct(p.load),
-        cpuPct: p.cpuPct,
-        cpuUsPerFrame: p.cpuUsPerFrame,
-        rssIdleKb: p.rssIdleKb,
-        rssKb: p.rssKb,
-        rssPerCallKb: p.rssPerCallKb,
-        startupMs: p.startupMs,
-      };
+      peerRow = serverRow(p, direct);
       if (p.load.connected < n) {
         warnings.push(`Peer: only ${p.load.connected} of ${n} calls connected.`);
+      }
+    }
+    let floorRow: PeerRow | undefined;
+    if (args.floor) {
+      const f = await measureServer(
+        floorTarget(args, echoUrl, workDir, n),
+        n,
+        echoPid,
+        pin,
+        window,
+      );
+      floorRow = serverRow(f, direct);
+      if (f.load.connected < n) {
+        warnings.push(`Floor: only ${f.load.connected} of ${n} calls connected.`);
       }
     }
     const late = [bridge, direct, ...(peerRow ? [peerRow.load] : [])].map((l) =>
@@ -668,6 +723,7 @@ async function measureRow(
       startupMs: run.startupMs,
       generatorLate,
       ...(peerRow ? { peer: peerRow } : {}),
+      ...(floorRow ? { floor: floorRow } : {}),
       warnings,
     };
   } finally {
@@ -855,6 +911,13 @@ async function main(): Promise<number> {
           "ratios count, not the absolute figures):",
       );
       console.log(peerTable(rows));
+    }
+    if (rows.some((r) => r.floor !== undefined)) {
+      console.log(
+        "\nAgainst the floor (bench/floor_relay.ts: the same WebSocket stacks, nothing else; same " +
+          "run). The bridge's own code is what it costs above the floor:",
+      );
+      console.log(floorTable(rows));
     }
   }
   const result = {

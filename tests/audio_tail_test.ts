@@ -88,3 +88,11 @@ Deno.test("twilio frames: 1 s kept while silent, grown to 5 s keeps what it had"
   for (let i = 120; i < 400; i++) tail.push(frame(i));
   assert.deepEqual(tail.frames(), Array.from({ length: 250 }, (_, k) => frame(150 + k)));
 });
+
+Deno.test("text that is not base64 keeps nothing and breaks nothing", () => {
+  const tail = new AudioTail({ frames: 5, bytes: 100 });
+  tail.push("AAAA");
+  tail.push("not base64!");
+  tail.push("/w==");
+  assert.deepEqual(tail.frames(), ["AAAA", "/w=="]);
+});

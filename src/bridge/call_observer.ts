@@ -26,8 +26,12 @@ export type RelayDirection = "caller_to_openai" | "openai_to_caller";
 export interface CallObserver {
   /** Something the core reported, at `now` (the runner's monotonic clock, ms). */
   observe(event: CallObservation, now: number): void;
-  /** The bridge relayed one audio frame; `ms` from receiving it to handing it to the other socket. */
-  relayed(direction: RelayDirection, ms: number): void;
+  /**
+   * The bridge relayed one audio frame; `ms` from receiving it to handing it to
+   * the other socket. Optional: called for every frame, so an observer that
+   * does not need it leaves it out and costs nothing per frame.
+   */
+  relayed?(direction: RelayDirection, ms: number): void;
   /** The call is over (both sockets closed). */
   finished(summary: CallSummary): void;
   /** OpenAI refused a Realtime upgrade (e.g. HTTP 401: the key); optional. */
@@ -44,16 +48,22 @@ export interface CallObserver {
  * import { combineObservers } from "./call_observer.ts";
  * const seen: string[] = [];
  * const observer = combineObservers([
- *   { observe: (e) => seen.push(e.kind), relayed: () => {}, finished: () => {} },
+ *   { observe: (e) => seen.push(e.kind), finished: () => {} },
  * ]);
  * observer.observe({ kind: "caller_speech_stopped" }, 0);
  * if (seen[0] !== "caller_speech_stopped") throw new Error();
+ * if (observer.relayed !== undefined) throw new Error("nobody listens to relayed frames");
  * ```
  */
 export function combineObservers(observers: readonly CallObserver[]): CallObserver {
+  const relaying = observers.filter((o) => o.relayed !== undefined);
   return {
     observe: (event, now) => observers.forEach((o) => o.observe(event, now)),
-    relayed: (direction, ms) => observers.forEach((o) => o.relayed(direction, ms)),
+    ...(relaying.length === 0 ? {} : {
+      relayed: (direction: RelayDirection, ms: number) => {
+        for (const o of relaying) o.relayed!(direction, ms);
+      },
+    }),
     finished: (summary) => observers.forEach((o) => o.finished(summary)),
     openaiRefused: (failure) => observers.forEach((o) => o.openaiRefused?.(failure)),
     toolFinished: (tool, now) => observers.forEach((o) => o.toolFinished?.(tool, now)),

@@ -283,7 +283,7 @@ export class CallRunner {
   }
 
   #relayed(direction: RelayDirection, received: number): void {
-    if (this.#observer === undefined) return;
+    if (this.#observer?.relayed === undefined) return;
     try {
       this.#observer.relayed(direction, this.#now() - received);
     } catch (error) {

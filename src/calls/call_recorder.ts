@@ -39,7 +39,6 @@ export class CallRecorder {
   observeCall(startedAt: number, call: { agent?: string } = {}): CallObserver {
     return {
       observe: () => {},
-      relayed: () => {},
       finished: (summary) => {
         this.record(summary, startedAt, call.agent);
       },

@@ -33,7 +33,6 @@
  *
  * @module
  */
-import { encodeBase64 } from "../protocol/base64.ts";
 
 /** How much an {@link AudioTail} keeps. */
 export interface TailLimit {
@@ -43,26 +42,8 @@ export interface TailLimit {
   bytes: number;
 }
 
-/** Base64 alphabet value of each character code; 255 for characters that carry no bits. */
-const VALUES = (() => {
-  const table = new Uint8Array(128).fill(255);
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
-  return table;
-})();
-
-/** Bytes encoded by base64 text of `length` characters ending in `padding` "=" signs. */
-function decodedLength(text: string): number {
-  const n = text.length;
-  const padding = n === 0
-    ? 0
-    : text.charCodeAt(n - 1) !== 61
-    ? 0
-    : text.charCodeAt(n - 2) === 61
-    ? 2
-    : 1;
-  return Math.max(0, Math.floor(n / 4) * 3 - padding);
-}
+/** Decoded frames pass through here (one buffer for every tail: the core is single-threaded). */
+let scratch = new Uint8Array(1024);
 
 /** The last frames of caller audio, in a ring of bytes. */
 export class AudioTail {
@@ -89,19 +70,33 @@ export class AudioTail {
     return this.#count;
   }
 
-  /** Keeps one frame (standard base64), dropping the oldest ones beyond the limit. */
+  /**
+   * Keeps one frame (base64), dropping the oldest ones beyond the limit. Text
+   * that is not base64 keeps nothing (the media-stream parser refuses it
+   * before it gets here).
+   */
   push(base64: string): void {
-    let bytes = decodedLength(base64);
+    const most = Math.ceil(base64.length / 4) * 3;
+    if (scratch.length < most) scratch = new Uint8Array(most);
+    let decoded: number;
+    try {
+      decoded = scratch.setFromBase64(base64).written; // native decoding
+    } catch {
+      return;
+    }
     const capacity = this.#ring.length;
     // A frame longer than the whole buffer keeps its last bytes.
-    const skip = bytes > capacity ? bytes - capacity : 0;
-    bytes -= skip;
+    const skip = decoded > capacity ? decoded - capacity : 0;
+    const bytes = decoded - skip;
     while (
       this.#count > 0 && (this.#count >= this.#limit.frames || this.#size + bytes > capacity)
     ) {
       this.#dropOldest();
     }
-    this.#decodeInto(base64, skip, bytes);
+    const at = (this.#start + this.#size) % capacity;
+    const first = Math.min(bytes, capacity - at);
+    this.#ring.set(scratch.subarray(skip, skip + first), at);
+    if (first < bytes) this.#ring.set(scratch.subarray(skip + first, skip + bytes), 0);
     this.#lengths[(this.#first + this.#count) % this.#lengths.length] = bytes;
     this.#count++;
     this.#size += bytes;
@@ -130,7 +125,7 @@ export class AudioTail {
     const out: string[] = [];
     let at = 0;
     for (const n of this.#orderedLengths()) {
-      out.push(encodeBase64(bytes.subarray(at, at + n)));
+      out.push(bytes.subarray(at, at + n).toBase64());
       at += n;
     }
     return out;
@@ -150,33 +145,6 @@ export class AudioTail {
     this.#count--;
     this.#start = (this.#start + n) % this.#ring.length;
     this.#size -= n;
-  }
-
-  /** Decodes `bytes` bytes of `base64`, after skipping its first `skip`, to the end of the ring. */
-  #decodeInto(base64: string, skip: number, bytes: number): void {
-    const ring = this.#ring;
-    const capacity = ring.length;
-    let at = (this.#start + this.#size) % capacity;
-    let index = 0; // bytes decoded so far, including skipped ones
-    const end = skip + bytes;
-    let bits = 0;
-    let held = 0;
-    for (let i = 0; i < base64.length && index < end; i++) {
-      const code = base64.charCodeAt(i);
-      const value = code < 128 ? VALUES[code] : 255;
-      if (value === 255) continue; // "=" padding (the parser refused anything else)
-      bits = (bits << 6) | value;
-      held += 6;
-      if (held >= 8) {
-        held -= 8;
-        if (index >= skip) {
-          ring[at] = (bits >> held) & 0xff;
-          if (++at === capacity) at = 0;
-        }
-        index++;
-        bits &= (1 << held) - 1;
-      }
-    }
   }
 
   #orderedLengths(): Uint32Array {

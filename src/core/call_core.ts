@@ -203,19 +203,19 @@ export class CallCore {
         this.#wrapUp.peerStalled(input.peer, input.bufferedBytes);
         break;
     }
-    if (!this.#p.ending.done) this.#handover.switchIfReady(() => this.#atTurnBoundary());
+    if (!this.#p.ending.done) this.#handover.switchIfReady(this.#atTurnBoundary);
     return this.#p.out.take();
   }
 
   /**
    * The rule that spans every part: nothing playing or streaming, the caller
    * not speaking and their last turn answered and transcribed, no response or
-   * tool in flight, no ending under way.
+   * tool in flight, no ending under way. (One closure, made once: it is handed
+   * over after every input.)
    */
-  #atTurnBoundary(): boolean {
-    return !this.#p.ending.ending && this.#p.responses.idle && !this.#p.audio.busy(this.#p.now) &&
-      this.#p.turn.settled(this.#p.now);
-  }
+  #atTurnBoundary = (): boolean =>
+    !this.#p.ending.ending && this.#p.responses.idle && !this.#p.audio.busy(this.#p.now) &&
+    this.#p.turn.settled(this.#p.now);
 
   // ---- Twilio -------------------------------------------------------------
 

@@ -71,6 +71,9 @@ export class BridgeMetrics {
   readonly sessionRenewals: Counter;
   readonly frames: Counter;
   readonly relayLatency: Histogram;
+  /** The two series of {@link relayLatency}, looked up once (one observation per frame). */
+  #relayIn: { observe(value: number): void };
+  #relayOut: { observe(value: number): void };
   readonly tokens: Counter;
   readonly cost: Counter;
   readonly toolCalls: Counter;
@@ -158,6 +161,8 @@ export class BridgeMetrics {
       labelNames: ["direction"],
       buckets: RELAY_BUCKETS,
     });
+    this.#relayIn = this.relayLatency.labels({ direction: "caller_to_openai" });
+    this.#relayOut = this.relayLatency.labels({ direction: "openai_to_caller" });
     this.tokens = r.counter({
       name: "bridge_tokens_total",
       help: "Realtime tokens by kind, from response.done usage.",
@@ -254,7 +259,7 @@ export class BridgeMetrics {
         }
       },
       relayed: (direction, ms) => {
-        this.relayLatency.observe({ direction }, ms / 1000);
+        (direction === "caller_to_openai" ? this.#relayIn : this.#relayOut).observe(ms / 1000);
       },
       finished: (summary) => {
         if (finished) return;

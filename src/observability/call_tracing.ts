@@ -115,7 +115,6 @@ export class CallTracing {
             return;
         }
       },
-      relayed: () => {},
       finished: (summary) => {
         const end = summary.endedAt.getTime();
         for (const turn of turns.values()) {

@@ -99,7 +99,6 @@ export class Operations implements AsyncDisposable {
       observe: (event) => {
         if (event.kind === "openai_connect") this.health.record(event.ok);
       },
-      relayed: () => {},
       finished: () => {},
       openaiRefused: (failure) => {
         if (failure.kind === "auth") this.health.recordAuthFailure(failure.status);

@@ -302,7 +302,6 @@ export class LiveCalls {
           failed: tool.failed,
           t: t(now),
         }),
-      relayed: () => {},
       finished: (summary) =>
         publish({ type: "ended", outcome: summary.outcome, t: Math.round(summary.durationMs) }),
     };

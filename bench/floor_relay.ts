@@ -1,0 +1,70 @@
+/**
+ * The floor for `deno task bench --floor`: the least a bridge built on this
+ * project's two WebSocket stacks can cost. It relays like the bridge
+ * (`Deno.serve` + `Deno.upgradeWebSocket` for Twilio, Deno's native
+ * `WebSocket` client for OpenAI; each caller frame becomes one
+ * `input_audio_buffer.append`, each audio delta one Twilio `media`) and does
+ * nothing else: no validation, no marks, no barge-in, no session handling,
+ * metrics or logs. Measured in the same run as the bridge and Twilio's Node
+ * sample, its CPU shows how much of the bridge's CPU is the design's (the
+ * WebSocket stacks) and how much is the bridge's own code above them.
+ *
+ * Not for calls: it trusts every byte it receives.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { floorRelay } from "./floor_relay.ts";
+ * const handle = floorRelay("ws://127.0.0.1:9/v1/realtime");
+ * const response = handle(new Request("http://localhost/media-stream"));
+ * assert.equal(response.status, 426); // only WebSocket upgrades are relayed
+ * ```
+ *
+ * @module
+ */
+
+/** A request handler that relays media streams to the Realtime server at `openaiUrl`. */
+export function floorRelay(openaiUrl: string): (request: Request) => Response {
+  return (request) => {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("WebSocket upgrade expected.\n", { status: 426 });
+    }
+    const { socket: twilio, response } = Deno.upgradeWebSocket(request);
+    const openai = new WebSocket(openaiUrl, ["realtime", "openai-insecure-api-key.floor"]);
+    let streamSid = "";
+    const early: string[] = [];
+    openai.onopen = () => {
+      for (const append of early) openai.send(append);
+      early.length = 0;
+    };
+    twilio.onmessage = (e) => {
+      const message = JSON.parse(e.data);
+      if (message.event === "start") streamSid = message.start.streamSid;
+      if (message.event !== "media") return;
+      const append = `{"type":"input_audio_buffer.append","audio":"${message.media.payload}"}`;
+      if (openai.readyState === WebSocket.OPEN) openai.send(append);
+      else early.push(append);
+    };
+    openai.onmessage = (e) => {
+      const event = JSON.parse(e.data);
+      if (event.type !== "response.output_audio.delta") return;
+      if (twilio.readyState !== WebSocket.OPEN) return;
+      twilio.send(JSON.stringify({ event: "media", streamSid, media: { payload: event.delta } }));
+    };
+    twilio.onclose = () => openai.close();
+    openai.onclose = () => {
+      if (twilio.readyState === WebSocket.OPEN) twilio.close();
+    };
+    return response;
+  };
+}
+
+if (import.meta.main) {
+  const port = Number(Deno.env.get("PORT") ?? "5050");
+  const url = Deno.env.get("OPENAI_REALTIME_URL");
+  if (url === undefined) {
+    console.error("OPENAI_REALTIME_URL must point at a Realtime server (bench/echo_realtime.ts).");
+    Deno.exit(2);
+  }
+  Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, floorRelay(url));
+}
