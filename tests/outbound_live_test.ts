@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { AmdRelay, watchAmdInKv } from "../src/outbound/amd_relay.ts";
 import { KvAttemptStore } from "../src/outbound/attempt_store.ts";
+import { OutboundService } from "../src/outbound/outbound_service.ts";
+import { parseConfig } from "../src/config.ts";
 import { sendDigits } from "../src/outbound/dtmf.ts";
 import { TwilioCalls } from "../src/outbound/twilio_calls.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
@@ -43,6 +45,56 @@ Deno.test("with several instances the AMD result reaches the stream through the 
     assert.deepEqual(stopped, []);
   } finally {
     kv.close();
+  }
+});
+
+Deno.test("two instances, one KV: the AMD callback on one reaches the stream on the other, once", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  const config = parseConfig({
+    OPENAI_API_KEY: "sk-test-0123456789abcdefghij",
+    API_TOKEN: "t".repeat(32),
+    PUBLIC_URL: "https://voice.example.com",
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_AUTH_TOKEN: AUTH,
+    TWILIO_PHONE_NUMBER: "+15005550006",
+  });
+  // Each instance opens the store itself, as two processes would.
+  const a = OutboundService.create({ config, kv: await Deno.openKv(path) });
+  const b = OutboundService.create({ config, kv: await Deno.openKv(path) });
+  try {
+    const heardOnB: string[] = [];
+    b.streams.answeredBy("CA7", (result) => heardOnB.push(result)); // the stream is on B
+    const stopped: string[] = [];
+    const stop = b.streams.answeredBy("CA6", (result) => stopped.push(result));
+    stop(); // that stream ended before its result
+    // Twilio posts the result to A.
+    await a.dialer.onAnsweredBy(
+      new URLSearchParams({ CallSid: "CA7", AnsweredBy: "machine_end_beep" }),
+      new URLSearchParams(),
+    );
+    await a.dialer.onAnsweredBy(
+      new URLSearchParams({ CallSid: "CA6", AnsweredBy: "human" }),
+      new URLSearchParams(),
+    );
+    await waitUntil(() => heardOnB.length > 0, 3000, "the AMD result on the other instance");
+    // A second callback for the same call (Twilio retries) is not heard again.
+    await a.dialer.onAnsweredBy(
+      new URLSearchParams({ CallSid: "CA7", AnsweredBy: "human" }),
+      new URLSearchParams(),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(heardOnB, ["machine_end_beep"]);
+    assert.deepEqual(stopped, []);
+    // A stream that starts after the result was recorded elsewhere hears it at once.
+    const late: string[] = [];
+    const stopLate = b.streams.answeredBy("CA6", (result) => late.push(result));
+    await waitUntil(() => late.length > 0, 3000, "the recorded AMD result");
+    stopLate();
+    assert.deepEqual(late, ["human"]);
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(path).catch(() => {});
   }
 });
 

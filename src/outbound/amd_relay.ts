@@ -9,7 +9,8 @@
  * {@link AmdRelay} works within one process (results are kept a while for
  * late subscribers). With several instances behind a load balancer the
  * callback may land on another instance: {@link watchAmdInKv} follows the
- * attempt in Deno KV (`kv.watch`), where every instance's dialer records it.
+ * attempt in Deno KV (`kv.watch`), where every instance's dialer records it,
+ * and {@link followAmd} (what the streams use) hears whichever comes first.
  *
  * @example
  * ```ts
@@ -139,5 +140,37 @@ export function watchAmdInKv(kv: Deno.Kv, callSid: string, listener: AmdListener
     if (stopped) return;
     stopped = true;
     reader.cancel().catch(() => {});
+  };
+}
+
+/**
+ * Hears a call's AMD result once, from whichever has it first: this
+ * process's `relay` (the callback landed here), or, with a KV that every
+ * instance shares (`CALL_STORE_PATH` a KV Connect URL, or Deno Deploy's KV),
+ * the attempt record another instance's dialer wrote. Returns the stop
+ * function (call it when the stream ends).
+ */
+export function followAmd(
+  relay: AmdRelay,
+  kv: Deno.Kv | undefined,
+  callSid: string,
+  listener: AmdListener,
+): () => void {
+  let heard = false;
+  let stopLocal = () => {};
+  let stopKv = () => {};
+  const once = (answeredBy: AnsweredBy) => {
+    if (heard) return;
+    heard = true;
+    stopLocal();
+    stopKv();
+    listener(answeredBy);
+  };
+  stopLocal = relay.subscribe(callSid, once);
+  if (!heard && kv !== undefined) stopKv = watchAmdInKv(kv, callSid, once);
+  return () => {
+    heard = true;
+    stopLocal();
+    stopKv();
   };
 }

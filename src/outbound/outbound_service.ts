@@ -25,7 +25,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
-import { AmdRelay } from "./amd_relay.ts";
+import { AmdRelay, followAmd } from "./amd_relay.ts";
 import { StreamHandoff } from "./stream_handoff.ts";
 import { SEND_DTMF_TOOL, sendDigits } from "./dtmf.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
@@ -184,7 +184,8 @@ export class OutboundService {
         ...(keypad ? { keypad } : {}),
       };
     },
-    answeredBy: (callSid, listener) => this.amd.subscribe(callSid, listener),
+    // The AMD callback may land on another instance: with a shared KV its record reaches us too.
+    answeredBy: (callSid, listener) => followAmd(this.amd, this.#kv, callSid, listener),
     streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
   };
 
