@@ -196,3 +196,18 @@ Deno.test("live view: a late subscriber gets the events kept within maxBytes, an
   assert.ok(late.length < 12 && late.length >= 3, `kept ${late.length}`);
   assert.deepEqual([late[0], late.at(-1)], ["call", "ended"]);
 });
+
+Deno.test("live view: a quiet call's stream gets keep-alive comments (proxies' idle timeouts), and they stop with it", async () => {
+  const live = new LiveCalls({ keepAliveMs: 40 });
+  const body = readEvents(live.subscribe("SP1"));
+  const observer = live.observeCall("SP1", 0);
+  await sleep(150); // nothing happens in the call for a while
+  observer.finished(
+    { outcome: "caller_hung_up", durationMs: 150 } as Parameters<typeof observer.finished>[0],
+  );
+  const { events, raw } = await body;
+  const pings = raw.split("\n\n").filter((frame) => frame === ": keep-alive").length;
+  assert.ok(pings >= 2, `${pings} keep-alive comments in 150 ms at 40 ms`);
+  assert.deepEqual(events.map((e) => e.type), ["call", "ended"]); // comments are not events
+  // No stream is open any more: the timer is gone (the test sanitizer fails on a leaked interval).
+});

@@ -66,6 +66,11 @@ export interface LiveCallsOptions {
   maxBytes?: number;
   /** Ms a channel with subscribers but no call lives (the token's lifetime). Default 60 000. */
   idleMs?: number;
+  /**
+   * Ms between comment lines sent to every open stream, so that proxies with an idle timeout
+   * (nginx's `proxy_read_timeout` is 60 s) do not cut a quiet live view. Default 15 000.
+   */
+  keepAliveMs?: number;
 }
 
 interface Channel {
@@ -78,6 +83,7 @@ interface Channel {
 }
 
 const encoder = new TextEncoder();
+const KEEP_ALIVE = encoder.encode(": keep-alive\n\n");
 
 /**
  * `text` cut to at most `maxBytes` of UTF-8, marked when cut.
@@ -110,12 +116,37 @@ export class LiveCalls {
   #maxChannels: number;
   #maxBytes: number;
   #idleMs: number;
+  #keepAliveMs: number;
+  /** Runs while any stream is open: one timer for all of them. */
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
 
   /** Creates an empty set of channels. */
   constructor(options: LiveCallsOptions = {}) {
     this.#maxChannels = options.maxChannels ?? 100;
     this.#maxBytes = options.maxBytes ?? 256 * 1024;
     this.#idleMs = options.idleMs ?? 60_000;
+    this.#keepAliveMs = options.keepAliveMs ?? 15_000;
+  }
+
+  /** Starts the keep-alive timer when the first stream opens, stops it after the last one. */
+  #updateKeepAlive(): void {
+    const open = [...this.#channels.values()].some((c) => c.subscribers.size > 0);
+    if (open && this.#keepAlive === undefined) {
+      this.#keepAlive = setInterval(() => {
+        for (const channel of this.#channels.values()) {
+          for (const controller of channel.subscribers) {
+            try {
+              controller.enqueue(KEEP_ALIVE);
+            } catch {
+              // closed meanwhile; its cancel removes it
+            }
+          }
+        }
+      }, this.#keepAliveMs);
+    } else if (!open && this.#keepAlive !== undefined) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
   }
 
   /** Number of channels kept (for tests and metrics). */
@@ -159,6 +190,7 @@ export class LiveCalls {
       }
     }
     channel.subscribers.clear();
+    this.#updateKeepAlive();
   }
 
   #publish(callId: string, event: LiveEvent): void {
@@ -175,6 +207,7 @@ export class LiveCalls {
       channel.ended = true;
       for (const controller of channel.subscribers) controller.close();
       channel.subscribers.clear();
+      this.#updateKeepAlive();
     }
   }
 
@@ -197,6 +230,7 @@ export class LiveCalls {
           return;
         }
         channel.subscribers.add(controller);
+        this.#updateKeepAlive();
         if (!channel.started && channel.idle === undefined) {
           channel.idle = setTimeout(() => {
             channel.idle = undefined;
@@ -207,6 +241,7 @@ export class LiveCalls {
       cancel: () => {
         if (self !== undefined) channel.subscribers.delete(self);
         if (!channel.started && channel.subscribers.size === 0) this.#close(callId);
+        this.#updateKeepAlive();
       },
     });
   }
