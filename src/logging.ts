@@ -31,6 +31,7 @@ import {
   type TextFormatter,
 } from "@logtape/logtape";
 import type { LogFormat, LogLevelName } from "./config_types.ts";
+import { maskPhoneNumbersIn } from "./security/phone_numbers.ts";
 
 export type { LogFormat, LogLevelName } from "./config_types.ts";
 export type { Logger } from "@logtape/logtape";
@@ -157,9 +158,10 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
  * - strings that look like OpenAI keys (`sk-` and 20 or more of
  *   `[A-Za-z0-9_-]`) or per-call stream tokens (`v1.<expiry>.<mac>`) become
  *   `[redacted]`;
- * - phone numbers keep only their last 2 digits: E.164 numbers (`+` or `%2B`
- *   and 7 to 15 digits) become e.g. `+*********23`, and standalone runs of 10
- *   to 15 digits are masked the same way, except runs starting with `1` that
+ * - phone numbers are masked as everywhere else (`maskPhoneNumbersIn` in
+ *   `security/phone_numbers.ts`: the first 2 and last 2 digits stay, e.g.
+ *   `+14•••••••23`): E.164 numbers (`+` or `%2B` and 7 to 15 digits) and
+ *   standalone runs of 10 to 15 digits, except runs starting with `1` that
  *   are not 11 digits long (Unix timestamps in seconds or milliseconds).
  *   Digits inside words, such as Twilio SIDs (`CA` and 32 hex digits), are
  *   left intact.
@@ -172,7 +174,7 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
  * const redact = createRedactor(["my-twilio-token-123"]);
  * assert.equal(
  *   redact("from +14155550123 token my-twilio-token-123"),
- *   "from +*********23 token [redacted]",
+ *   "from +14•••••••23 token [redacted]",
  * );
  * ```
  *
@@ -192,27 +194,13 @@ export function createRedactor(secrets: string[]): (text: string) => string {
     for (const needle of ordered) {
       if (result.includes(needle)) result = result.split(needle).join(REDACTED);
     }
-    return result
-      .replace(OPENAI_KEY, REDACTED)
-      .replace(STREAM_TOKEN, REDACTED)
-      .replace(E164_PHONE, (_match, prefix: string, digits: string) => prefix + maskDigits(digits))
-      .replace(BARE_PHONE, (digits) => {
-        if (digits.startsWith("1") && digits.length !== 11) return digits;
-        return maskDigits(digits);
-      });
+    return maskPhoneNumbersIn(result.replace(OPENAI_KEY, REDACTED).replace(STREAM_TOKEN, REDACTED));
   };
 }
 
 const OPENAI_KEY = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g;
 /** Per-call stream tokens (`src/security/stream_token.ts`). */
 const STREAM_TOKEN = /v1\.\d{1,15}\.[A-Za-z0-9_-]{43}/g;
-const E164_PHONE = /(\+|%2[Bb])(\d{7,15})(?!\d)/g;
-const BARE_PHONE = /(?<![A-Za-z0-9_.])\d{10,15}(?![A-Za-z0-9_]|\.\d)/g;
-
-function maskDigits(digits: string): string {
-  return "*".repeat(digits.length - 2) + digits.slice(-2);
-}
-
 /** Formats a record as one JSON object: timestamp, level, category, message, then the properties. */
 function formatJsonLine(record: LogRecord): string {
   const line: Record<string, unknown> = {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { CallSummary } from "../src/bridge/call_runner.ts";
-import { buildCallRecord, type CallRecord, maskPhoneNumber } from "../src/calls/call_record.ts";
+import { buildCallRecord, type CallRecord } from "../src/calls/call_record.ts";
+import { maskPhoneNumber } from "../src/security/phone_numbers.ts";
 import { fitRecord, KvCallStore } from "../src/calls/call_store.ts";
 import { DEFAULT_PRICES, estimateCostUsd } from "../src/calls/prices.ts";
 import { formatCallDetail, formatCallTable, runCallsCommand } from "../src/cli/calls.ts";

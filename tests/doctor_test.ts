@@ -73,7 +73,7 @@ Deno.test("doctor: everything right: six ✔ lines, and the requests were authen
     "✔ OpenAI accepted the API key.",
     "✔ Model gpt-realtime is available.",
     "✔ Twilio accepted the credentials (account active).",
-    `✔ Calls to …23 go to ${PUBLIC_URL}/incoming-call (HTTP POST).`,
+    `✔ Calls to +14•••••••23 go to ${PUBLIC_URL}/incoming-call (HTTP POST).`,
     `✔ PUBLIC_URL is https (${PUBLIC_URL}).`,
     "✔ PORT=0: the system picks a free port.",
   ]);
@@ -134,7 +134,7 @@ Deno.test("doctor: a number whose voice webhook points elsewhere, or uses GET, o
   assert.equal(webhook.status, "fail");
   assert.equal(
     webhook.text,
-    `Calls to …23 go to https://demo.twilio.com/welcome/voice, not ${PUBLIC_URL}/incoming-call.`,
+    `Calls to +14•••••••23 go to https://demo.twilio.com/welcome/voice, not ${PUBLIC_URL}/incoming-call.`,
   );
   assert.match(
     webhook.hint ?? "",
@@ -146,12 +146,15 @@ Deno.test("doctor: a number whose voice webhook points elsewhere, or uses GET, o
     voiceUrl: `${PUBLIC_URL}/incoming-call`,
     voiceMethod: "GET",
   }];
-  assert.equal((await check(f.env))[3], "✘ Calls to …23 use HTTP GET; /incoming-call takes POST.");
+  assert.equal(
+    (await check(f.env))[3],
+    "✘ Calls to +14•••••••23 use HTTP GET; /incoming-call takes POST.",
+  );
 
   f.twilio.numbers = [];
   assert.equal(
     (await check(f.env))[3],
-    "✘ TWILIO_PHONE_NUMBER (…23) is not a number of this Twilio account.",
+    "✘ TWILIO_PHONE_NUMBER (+14•••••••23) is not a number of this Twilio account.",
   );
 });
 
@@ -247,6 +250,9 @@ Deno.test("deno task doctor as a process: exit 0 when all is well, 1 with the �
   f.twilio.numbers = [{ phoneNumber: NUMBER, voiceUrl: "https://old.example.com/voice" }];
   const bad = await run(f.env);
   assert.equal(bad.code, 1, bad.out);
-  assert.match(bad.out, /^✘ Calls to …23 go to https:\/\/old\.example\.com\/voice, not /m);
+  assert.match(
+    bad.out,
+    /^✘ Calls to \+14•••••••23 go to https:\/\/old\.example\.com\/voice, not /m,
+  );
   for (const secret of [KEY, TOKEN, NUMBER]) assert.equal(bad.out.includes(secret), false);
 });

@@ -113,8 +113,8 @@ for (const format of ["json", "pretty"] as const) {
     }
     assert.ok(line.includes(CALL_SID));
     assert.ok(line.includes(STREAM_SID));
-    assert.ok(line.includes("+*********23"));
-    assert.ok(line.includes("********23"));
+    assert.ok(line.includes("+14•••••••23"));
+    assert.ok(line.includes("41••••••23"));
     assert.ok(line.includes("[redacted]"));
   });
 }
@@ -125,11 +125,11 @@ Deno.test("json redaction keeps the line valid JSON", async () => {
     logSensitiveCall,
   );
   const record = JSON.parse(lines[0]);
-  assert.equal(record.message, "Call from +*********23 with key [redacted] and token [redacted]");
-  assert.equal(record.from, "+*********23");
+  assert.equal(record.message, "Call from +14•••••••23 with key [redacted] and token [redacted]");
+  assert.equal(record.from, "+14•••••••23");
   assert.equal(record.key, "[redacted]");
   assert.equal(record.token, "[redacted]");
-  assert.deepEqual(record.caller, { number: "********23", note: "also +*********23" });
+  assert.deepEqual(record.caller, { number: "41••••••23", note: "also +14•••••••23" });
   assert.equal(record.callSid, CALL_SID);
   assert.equal(record.streamSid, STREAM_SID);
 });
@@ -187,15 +187,15 @@ Deno.test("createRedactor() replaces exact secrets of 8 characters or more", () 
 
 Deno.test("createRedactor() masks phone numbers but keeps SIDs and timestamps", () => {
   const redact = createRedactor([]);
-  assert.equal(redact("+14155550123"), "+*********23");
-  assert.equal(redact("from=+442071838750,"), "from=+**********50,");
-  assert.equal(redact("+1234567"), "+*****67");
+  assert.equal(redact("+14155550123"), "+14•••••••23");
+  assert.equal(redact("from=+442071838750,"), "from=+44••••••••50,");
+  assert.equal(redact("+1234567"), "+12•••67");
   assert.equal(
     redact("From=%2B14155550123&To=%2b4930123456"),
-    "From=%2B*********23&To=%2b********56",
+    "From=%2B14•••••••23&To=%2b49••••••56",
   );
-  assert.equal(redact('"4155550123"'), '"********23"');
-  assert.equal(redact("call 14155550123 now"), "call *********23 now");
+  assert.equal(redact('"4155550123"'), '"41••••••23"');
+  assert.equal(redact("call 14155550123 now"), "call 14•••••••23 now");
   assert.equal(redact(`${CALL_SID} ${STREAM_SID}`), `${CALL_SID} ${STREAM_SID}`);
   assert.equal(redact("CA12345678901234567890123456789012"), "CA12345678901234567890123456789012");
   assert.equal(redact("at 1795515787667 ms, 1795515787 s"), "at 1795515787667 ms, 1795515787 s");

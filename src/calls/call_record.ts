@@ -79,28 +79,6 @@ export interface BuildCallRecordOptions {
   agent?: string | undefined;
 }
 
-const DIGIT = /\d/g;
-
-/**
- * Masks a phone number, keeping the first 2 digits (the country code, mostly)
- * and the last 2: `+14155550123` → `+14•••••••23`.
- *
- * @example
- * ```ts
- * import { maskPhoneNumber } from "./call_record.ts";
- * if (maskPhoneNumber("+14155550123") !== "+14•••••••23") throw new Error();
- * ```
- */
-export function maskPhoneNumber(number: string): string {
-  const digits = number.match(DIGIT)?.length ?? 0;
-  if (digits === 0) return "•••";
-  let seen = 0;
-  return number.slice(0, 40).replace(DIGIT, (d) => {
-    seen++;
-    return seen <= 2 || seen > digits - 2 ? d : "•";
-  });
-}
-
 /**
  * Builds the record of a finished call.
  *

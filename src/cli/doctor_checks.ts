@@ -18,6 +18,7 @@
  */
 import { twilioCredentials } from "../config.ts";
 import type { Config } from "../config_types.ts";
+import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { TwilioRestClient, TwilioRestError } from "../twilio/rest_client.ts";
 
 /** The outcome of one check. */
@@ -68,11 +69,6 @@ export function openaiModelUrl(realtimeUrl: string, model: string): string | und
   const scheme = url.protocol === "wss:" ? "https:" : "http:";
   const base = path.slice(0, -"realtime".length);
   return `${scheme}//${url.host}${base}models/${encodeURIComponent(model)}`;
-}
-
-/** Masks all but the last two digits of a phone number. */
-function maskNumber(number: string): string {
-  return `…${number.slice(-2)}`;
 }
 
 function errorText(error: unknown): string {
@@ -228,7 +224,7 @@ async function checkWebhook(config: Config, client: TwilioRestClient): Promise<D
   } catch (error) {
     return { status: "fail", text: `Voice webhook not checked: ${errorText(error)}` };
   }
-  const masked = maskNumber(number);
+  const masked = maskPhoneNumber(number);
   const where =
     "In https://console.twilio.com: Phone Numbers → Manage → Active numbers → the number → " +
     `Voice Configuration: "A call comes in" → Webhook ${expected}, HTTP POST.`;

@@ -39,7 +39,7 @@ import {
 } from "../security/limits.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallCoreOptions } from "../core/call_core_options.ts";
-import { maskPhoneNumber } from "../calls/call_record.ts";
+import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { publicBase } from "./public_base.ts";
 import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";

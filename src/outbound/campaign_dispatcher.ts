@@ -23,7 +23,7 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { maskPhoneNumber } from "../calls/call_record.ts";
+import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import type { OutboundOutcome } from "./call_progress.ts";
 import { afterAttempt, type CampaignStatus, plan } from "./campaign_plan.ts";
 import type { Campaign, CampaignStore, Contact } from "./campaign_store.ts";

@@ -34,7 +34,7 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { maskPhoneNumber } from "../calls/call_record.ts";
+import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import type { AgentDirectory } from "./outbound_agents.ts";
 import { type AttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
 import {

@@ -34,7 +34,7 @@ import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
 import { parsePlaceCall } from "./place_call_request.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
 import { outboundStreamPath } from "./outbound_stream_path.ts";
-import { maskPhoneNumber } from "../calls/call_record.ts";
+import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 
 /** The `<Parameter>` of the outbound stream that carries the call ticket. */
 export const CALL_TICKET_PARAMETER = "callTicket";
@@ -215,7 +215,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
     return response.catch((error) => {
       log.error("Outbound request failed: {error}", {
         path,
-        error: maskNumbers(error instanceof Error ? error.message : String(error)),
+        error: maskPhoneNumbersIn(error instanceof Error ? error.message : String(error)),
       });
       return jsonResponse({ error: "Internal error." }, 500);
     });
@@ -225,18 +225,15 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
 /** The answer when Twilio (or the set-up) refused to place a call. */
 export function placeFailure(error: unknown, log: Logger): Response {
   if (error instanceof TwilioRestError) {
-    log.warn("Twilio refused an outbound call: {error}", { error: maskNumbers(error.message) });
+    log.warn("Twilio refused an outbound call: {error}", {
+      error: maskPhoneNumbersIn(error.message),
+    });
     return jsonResponse({
       error: `Twilio refused the call: ${error.message}`,
       ...(error.code !== undefined ? { twilioCode: error.code } : {}),
     }, 502);
   }
   const message = error instanceof Error ? error.message : String(error);
-  log.error("Placing an outbound call failed: {error}", { error: maskNumbers(message) });
+  log.error("Placing an outbound call failed: {error}", { error: maskPhoneNumbersIn(message) });
   return jsonResponse({ error: `Placing the call failed: ${message}` }, 502);
-}
-
-/** `text` with every phone-number-like run of digits masked (Twilio's messages quote the number). */
-export function maskNumbers(text: string): string {
-  return text.replace(/\+?\d[\d\s().-]{5,}\d/g, (number) => maskPhoneNumber(number));
 }

@@ -14,6 +14,7 @@
  */
 
 import { DEFAULT_TWILIO_API_BASE_URL } from "../config/defaults.ts";
+import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 
 /** Options of {@link TwilioRestClient}. */
 export interface TwilioRestClientOptions {
@@ -56,11 +57,6 @@ export interface IncomingPhoneNumber {
   voice_method: string | null;
   voice_application_sid: string | null;
   [key: string]: unknown;
-}
-
-/** Masks all but the last two digits of phone numbers in a text from Twilio. */
-function maskNumbers(text: string): string {
-  return text.replace(/(?<![A-Za-z0-9])\+?\d{7,15}(?![A-Za-z0-9])/g, (n) => `…${n.slice(-2)}`);
 }
 
 /**
@@ -208,6 +204,6 @@ export class TwilioRestClient {
   /** Removes the auth token and whole phone numbers from a text for messages. */
   #clean(text: string): string {
     const safe = this.#authToken === "" ? text : text.replaceAll(this.#authToken, "(auth token)");
-    return maskNumbers(safe).slice(0, 300);
+    return maskPhoneNumbersIn(safe).slice(0, 300);
   }
 }
