@@ -29,7 +29,7 @@ function fakes() {
     OPENAI_MODEL: "gpt-realtime",
     TWILIO_ACCOUNT_SID: SID,
     TWILIO_AUTH_TOKEN: TOKEN,
-    TWILIO_API_BASE_URL: twilio.url,
+    TWILIO_API_BASE_URL: twilio.baseUrl,
     TWILIO_PHONE_NUMBER: NUMBER,
     PUBLIC_URL,
     PORT: "0",

@@ -7,7 +7,7 @@ import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { singleAgentDirectory } from "../src/outbound/outbound_agents.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
 import { MAX_CONTEXT_BYTES } from "../src/outbound/place_call_request.ts";
-import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 
 const ACCOUNT = "AC" + "1".repeat(32);
@@ -87,7 +87,7 @@ Deno.test("POST /calls places the call through Twilio's REST API with async AMD 
   assert.equal(create.params.From, FROM);
   assert.match(create.params.Url, /^https:\/\/voice\.example\.com\/outbound\/twiml\?t=o1\.[\w-]+$/);
   assert.equal(create.params.StatusCallback, `${PUBLIC}/outbound/status`);
-  assert.deepEqual(create.all.getAll("StatusCallbackEvent"), [
+  assert.deepEqual(create.form.getAll("StatusCallbackEvent"), [
     "initiated",
     "ringing",
     "answered",

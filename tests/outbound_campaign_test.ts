@@ -4,7 +4,7 @@ import { createApp } from "../src/http/app.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import type { CampaignProgress } from "../src/outbound/campaign_dispatcher.ts";
 import { parseWindow } from "../src/outbound/calling_window.ts";
-import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 import { waitUntil } from "./support/wait.ts";
 

@@ -7,7 +7,7 @@ import { CampaignDispatcher } from "../src/outbound/campaign_dispatcher.ts";
 import { CampaignStore } from "../src/outbound/campaign_store.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { KvAttemptStore } from "../src/outbound/attempt_store.ts";
-import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 
 const ACCOUNT = "AC" + "3".repeat(32);
 const AUTH = "feedfacefeedfacefeedfacefeedface";

@@ -6,7 +6,7 @@ import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
-import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { waitUntil } from "./support/wait.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
 import { DEFAULT_PRICES } from "../src/calls/prices.ts";

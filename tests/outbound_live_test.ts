@@ -6,7 +6,7 @@ import { parseConfig } from "../src/config.ts";
 import { sendDigits } from "../src/outbound/dtmf.ts";
 import { TwilioCalls } from "../src/outbound/twilio_calls.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
-import { FakeTwilioRest } from "./support/fake_twilio_calls.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { waitUntil } from "./support/wait.ts";
 import { CoreDriver } from "./support/core_driver.ts";
 

@@ -23,7 +23,7 @@ async function restError(promise: Promise<unknown>): Promise<TwilioRestError> {
 
 Deno.test("Twilio REST client: basic auth, form-encoded hang-up, to the configured base URL", async () => {
   await using twilio = FakeTwilioRest.start({ accountSid: SID, authToken: TOKEN, calls: [CALL] });
-  const hangUp = createTwilioHangUp({ accountSid: SID, authToken: TOKEN, baseUrl: twilio.url });
+  const hangUp = createTwilioHangUp({ accountSid: SID, authToken: TOKEN, baseUrl: twilio.baseUrl });
   await hangUp(CALL);
   assert.deepEqual(twilio.completed, [CALL]);
   const [request] = twilio.requests;
@@ -37,7 +37,11 @@ Deno.test("Twilio REST client: basic auth, form-encoded hang-up, to the configur
 Deno.test("Twilio REST client: bad credentials are Twilio error 20003, named without the token", async () => {
   await using twilio = FakeTwilioRest.start({ accountSid: SID, authToken: TOKEN });
   const wrong = "ffffffffffffffffffffffffffffffff";
-  const client = new TwilioRestClient({ accountSid: SID, authToken: wrong, baseUrl: twilio.url });
+  const client = new TwilioRestClient({
+    accountSid: SID,
+    authToken: wrong,
+    baseUrl: twilio.baseUrl,
+  });
   const error = await restError(client.fetchAccount());
   assert.equal(error.status, 401);
   assert.equal(error.code, 20003);
@@ -56,7 +60,11 @@ Deno.test("Twilio REST client: the account, a number's webhook, an unknown call 
     authToken: TOKEN,
     numbers: [{ phoneNumber: NUMBER, voiceUrl: "https://example.com/incoming-call" }],
   });
-  const client = new TwilioRestClient({ accountSid: SID, authToken: TOKEN, baseUrl: twilio.url });
+  const client = new TwilioRestClient({
+    accountSid: SID,
+    authToken: TOKEN,
+    baseUrl: twilio.baseUrl,
+  });
   assert.equal((await client.fetchAccount()).status, "active");
   const number = await client.findIncomingPhoneNumber(NUMBER);
   assert.equal(number?.voice_url, "https://example.com/incoming-call");
@@ -119,10 +127,10 @@ Deno.test("end_call with Twilio credentials: the hang-up goes to TWILIO_API_BASE
     END_CALL_GRACE_SECONDS: "0",
     TWILIO_ACCOUNT_SID: SID,
     TWILIO_AUTH_TOKEN: TOKEN,
-    TWILIO_API_BASE_URL: twilio.url,
+    TWILIO_API_BASE_URL: twilio.baseUrl,
   });
   const call = await h.call({ callSid: CALL });
-  twilio.calls.add(CALL);
+  twilio.addCall(CALL);
   const session = await h.realtime.nextSession();
   await session.waitFor("session.update");
   const r1 = session.beginResponse({ message: false });
