@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { TEST_API_KEY } from "./support/bridge_harness.ts";
-import { ROOT, ServerProcess } from "./support/server_process.ts";
+import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
 
 const SECRET = "agents-process-secret-4242";
 
@@ -31,16 +31,7 @@ function agentsFile(listingsName: string, voice = "marin"): string {
 /** `main.ts` run in `cwd` (which holds the agents file), its output collected. */
 function spawnServer(cwd: string, extraEnv: Record<string, string> = {}): Promise<ServerProcess> {
   return ServerProcess.spawn({
-    args: [
-      "run",
-      "--config",
-      `${ROOT}deno.json`,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys=hostname",
-      `${ROOT}main.ts`,
-    ],
+    args: denoRunArgs("main.ts", ["net", "env", "read", "sys=hostname"]),
     cwd,
     env: {
       OPENAI_API_KEY: TEST_API_KEY,

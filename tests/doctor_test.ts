@@ -4,7 +4,7 @@ import { type DoctorCheck, openaiModelUrl, runDoctorChecks } from "../src/cli/do
 import { doctor } from "../src/cli/doctor.ts";
 import { FakeOpenAIRest } from "./support/fake_openai_rest.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
-import { ROOT, ServerProcess } from "./support/server_process.ts";
+import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
 
 const KEY = "sk-doctor-test-0123456789abcdefghijkl";
 const SID = "AC0123456789abcdef0123456789abcdef";
@@ -227,15 +227,7 @@ Deno.test("deno task doctor as a process: exit 0 when all is well, 1 with the âœ
   await using f = fakes();
   const run = async (env: Record<string, string>) => {
     await using child = await ServerProcess.spawn({
-      args: [
-        "run",
-        "--config",
-        `${ROOT}deno.json`,
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        `${ROOT}src/cli/doctor.ts`,
-      ],
+      args: denoRunArgs("src/cli/doctor.ts", ["net", "env", "read"]),
       env: { ...env, NO_COLOR: "1" },
     });
     const status = await child.child.status;

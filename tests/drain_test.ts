@@ -7,7 +7,7 @@ import {
   type FakeRealtimeSession,
 } from "./support/fake_realtime.ts";
 import { FakeTwilioCall } from "./support/fake_twilio.ts";
-import { ROOT, ServerProcess } from "./support/server_process.ts";
+import { denoRunArgs, ROOT, ServerProcess } from "./support/server_process.ts";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
@@ -92,16 +92,7 @@ Deno.test("drain: new calls are turned away, the call in progress goes on, then 
 Deno.test("SIGTERM to a real server process: readyz fails, the call gets its goodbye, exit 0", async () => {
   const realtime = await FakeRealtimeServer.start();
   const server = await ServerProcess.spawn({
-    args: [
-      "run",
-      "--config",
-      `${ROOT}deno.json`,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys=hostname",
-      `${ROOT}main.ts`,
-    ],
+    args: denoRunArgs("main.ts", ["net", "env", "read", "sys=hostname"]),
     env: serverEnv(realtime.url),
   });
   const child = server.child;

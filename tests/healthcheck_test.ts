@@ -4,10 +4,8 @@
  * 1 with a line naming the URL when nothing answers.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { BridgeHarness } from "./support/bridge_harness.ts";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+import { denoRunArgs } from "./support/server_process.ts";
 
 async function probe(port: number): Promise<{ code: number; stderr: string }> {
   const env: Record<string, string> = { PORT: String(port), HOST: "127.0.0.1" };
@@ -18,16 +16,7 @@ async function probe(port: number): Promise<{ code: number; stderr: string }> {
   const cwd = await Deno.makeTempDir(); // no .env here
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--config",
-        `${ROOT}deno.json`,
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        `${ROOT}main.ts`,
-        "--healthcheck",
-      ],
+      args: denoRunArgs("main.ts", ["net", "env", "read"], ["--healthcheck"]),
       cwd,
       env,
       clearEnv: true,

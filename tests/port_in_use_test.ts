@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ROOT, ServerProcess } from "./support/server_process.ts";
+import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
 import { TEST_API_KEY } from "./support/bridge_harness.ts";
 
 /** Runs `entry` on a port another socket holds; returns its exit code and output. */
@@ -7,17 +7,7 @@ async function startOnTakenPort(entry: string): Promise<{ code: number; out: str
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (taken.addr as Deno.NetAddr).port;
   await using child = await ServerProcess.spawn({
-    args: [
-      "run",
-      "--config",
-      `${ROOT}deno.json`,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "--allow-sys=hostname",
-      `${ROOT}${entry}`,
-    ],
+    args: denoRunArgs(entry, ["net", "env", "read", "write", "sys=hostname"]),
     env: {
       OPENAI_API_KEY: TEST_API_KEY,
       PORT: String(port),

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { TEST_API_KEY } from "./support/bridge_harness.ts";
 import { audioBytes, FakeRealtimeServer } from "./support/fake_realtime.ts";
 import { FakeTwilioCall } from "./support/fake_twilio.ts";
-import { ROOT, ServerProcess } from "./support/server_process.ts";
+import { denoRunArgs, ROOT, ServerProcess } from "./support/server_process.ts";
 
 /** `Key=value` settings of a unit file (last one wins, comments skipped). */
 function unitSettings(text: string): Map<string, string> {
@@ -52,15 +52,7 @@ Deno.test({
       command: "setsid",
       args: [
         Deno.execPath(),
-        "run",
-        "--config",
-        `${ROOT}deno.json`,
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-write",
-        "--allow-sys=hostname",
-        `${ROOT}main.ts`,
+        ...denoRunArgs("main.ts", ["net", "env", "read", "write", "sys=hostname"]),
       ],
       env: {
         OPENAI_API_KEY: TEST_API_KEY,

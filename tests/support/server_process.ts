@@ -10,6 +10,27 @@ import { fileURLToPath } from "node:url";
 /** The repository root (where deno.json is). */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/**
+ * The arguments of `deno run` for one of the project's entry points (`main.ts`,
+ * `src/cli/doctor.ts`, …) with the project's config and exactly the given
+ * permissions (`net`, `env`, `read`, `write`, `sys=hostname`), then the
+ * program's own arguments.
+ */
+export function denoRunArgs(
+  entry: string,
+  permissions: readonly string[],
+  programArgs: readonly string[] = [],
+): string[] {
+  return [
+    "run",
+    "--config",
+    `${ROOT}deno.json`,
+    ...permissions.map((p) => `--allow-${p}`),
+    `${ROOT}${entry}`,
+    ...programArgs,
+  ];
+}
+
 /** Options of {@link ServerProcess.spawn}. */
 export interface ServerProcessOptions {
   /** The program, default `Deno.execPath()`. */
