@@ -131,14 +131,6 @@ export class AudioTail {
     return out;
   }
 
-  /** Forgets every frame (the buffer stays). */
-  clear(): void {
-    this.#start = 0;
-    this.#size = 0;
-    this.#first = 0;
-    this.#count = 0;
-  }
-
   #dropOldest(): void {
     const n = this.#lengths[this.#first];
     this.#first = (this.#first + 1) % this.#lengths.length;

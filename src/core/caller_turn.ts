@@ -77,8 +77,6 @@ export class CallerTurn {
   #turnAudio: AudioTail | undefined;
   #commit: Commit | undefined;
   #speaking = false;
-  /** Speech was heard since the last commit: the turn in progress is worth keeping whole. */
-  #speechInTurn = false;
   #dropped = 0;
 
   /** Creates the caller side of a call. */
@@ -120,7 +118,7 @@ export class CallerTurn {
   /** OpenAI's VAD heard the caller start speaking. */
   speechStarted(): void {
     this.#speaking = true;
-    this.#speechInTurn = true;
+    // Speech since the last commit: the turn in progress is worth keeping whole (up to 5 s).
     this.#uncommitted.grow(TURN_TAIL);
   }
 
@@ -132,7 +130,6 @@ export class CallerTurn {
   /** The turn in progress was committed as conversation item `itemId`. */
   committed(itemId: string, now: number): void {
     this.#speaking = false;
-    this.#speechInTurn = false;
     this.#turnAudio = this.#uncommitted;
     this.#uncommitted = new AudioTail(SILENT_TAIL);
     this.#commit = { itemId, at: now, answered: false, heard: false };
@@ -183,7 +180,6 @@ export class CallerTurn {
     this.#uncommitted = new AudioTail(SILENT_TAIL);
     this.#turnAudio = undefined;
     this.#speaking = false;
-    this.#speechInTurn = false;
     this.#commit = undefined;
     return { frames, answerOwed };
   }
@@ -191,7 +187,6 @@ export class CallerTurn {
   /** The call is ending: the turn in progress is no longer needed. */
   forgetTurnInProgress(): void {
     this.#uncommitted = new AudioTail(SILENT_TAIL);
-    this.#speechInTurn = false;
   }
 
   /** The call is over: drop what is queued. */
