@@ -174,8 +174,12 @@ export function table(rows: Row[]): string {
   );
 }
 
+/** `a / b` as `0.73×`, or `n/a` without a (positive) `b`. */
+function ratio(a: number, b: number | undefined): string {
+  return b !== undefined && b > 0 ? `${f(a / b)}×` : "n/a";
+}
+
 export function peerTable(rows: Row[]): string {
-  const ratio = (a: number, b: number) => (b > 0 ? `${f(a / b)}×` : "n/a");
   return markdown(
     [
       "N",
@@ -213,10 +217,6 @@ export function peerTable(rows: Row[]): string {
 
 /** Bridge, floor relay and (when run) peer CPU side by side: how much of the bridge is its own. */
 export function floorTable(rows: Row[]): string {
-  const ratio = (
-    a: number,
-    b: number | undefined,
-  ) => (b !== undefined && b > 0 ? `${f(a / b)}×` : "n/a");
   return markdown(
     [
       "N",

@@ -675,28 +675,31 @@ async function measureRow(
     }
     let floorRow: PeerRow | undefined;
     if (args.floor) {
-      const f = await measureServer(
+      const fl = await measureServer(
         floorTarget(args, echoUrl, workDir, n),
         n,
         echoPid,
         pin,
         window,
       );
-      floorRow = serverRow(f, direct);
-      if (f.load.connected < n) {
-        warnings.push(`Floor: only ${f.load.connected} of ${n} calls connected.`);
+      floorRow = serverRow(fl, direct);
+      if (fl.load.connected < n) {
+        warnings.push(`Floor: only ${fl.load.connected} of ${n} calls connected.`);
       }
     }
-    const late = [bridge, direct, ...(peerRow ? [peerRow.load] : [])].map((l) =>
-      l.sendLateness.p99
-    );
+    const late = [
+      bridge,
+      direct,
+      ...(peerRow ? [peerRow.load] : []),
+      ...(floorRow ? [floorRow.load] : []),
+    ].map((l) => l.sendLateness.p99);
     const generatorLate = late.some((x) => x > 5);
     if (generatorLate) {
       warnings.push(
         `The generator ran late (send lateness p99 ${
           late.map((x) => x.toFixed(1)).join(" / ")
-        } ms bridge / direct${
-          peerRow ? " / peer" : ""
+        } ms bridge / direct${peerRow ? " / peer" : ""}${
+          floorRow ? " / floor" : ""
         }): this row measures the machine, not only the server.`,
       );
     }
