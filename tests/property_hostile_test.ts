@@ -11,7 +11,7 @@ import { encodeClientEvent } from "../src/openai/client_events.ts";
 import { encodeTwilioMessage, parseTwilioMessage } from "../src/twilio/media_stream_messages.ts";
 import { SESSION_UPDATE, STREAM_SID } from "./support/core_driver.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
-import { encodeBase64 } from "./support/base64.ts";
+import { encodeBase64 } from "../src/protocol/base64.ts";
 
 const EVENTS = ["connected", "start", "media", "mark", "dtmf", "stop"];
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isBase64 } from "../protocol/base64.ts";
 
 /** `start` message details the bridge uses. */
 export interface TwilioStart {
@@ -32,7 +33,6 @@ export type TwilioInbound =
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const SID = /^[A-Za-z0-9_-]{1,64}$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -107,7 +107,7 @@ export function parseTwilioMessage(text: string): ParseResult<TwilioInbound> {
       if (streamSid === undefined || !isRecord(media) || typeof media.payload !== "string") {
         return { ok: false, error: "Twilio media message lacks streamSid or media.payload." };
       }
-      if (!BASE64.test(media.payload) || media.payload.length % 4 !== 0) {
+      if (!isBase64(media.payload)) {
         return { ok: false, error: "Twilio media payload is not base64." };
       }
       const timestamp = Number(media.timestamp ?? 0);

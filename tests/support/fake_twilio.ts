@@ -12,7 +12,7 @@
  */
 
 import { type PlayoutMarkEcho, TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
-import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { decodeBase64, encodeBase64 } from "../../src/protocol/base64.ts";
 import {
   SOFTPHONE_PROTOCOL,
   SOFTPHONE_TOKEN_PROTOCOL_PREFIX,
