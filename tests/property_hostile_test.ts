@@ -12,6 +12,7 @@ import { encodeTwilioMessage, parseTwilioMessage } from "../src/twilio/media_str
 import { SESSION_UPDATE, STREAM_SID } from "./support/core_driver.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
 import { encodeBase64 } from "../src/protocol/base64.ts";
+import * as wire from "./support/twilio_stream_messages.ts";
 
 const EVENTS = ["connected", "start", "media", "mark", "dtmf", "stop"];
 
@@ -73,23 +74,17 @@ Deno.test("property: valid Twilio messages round-trip through the parser", () =>
     fc.record({ kind: fc.constant("stop" as const), streamSid: sid("MZ") }),
   );
   fc.assert(
-    fc.property(message, fc.nat(), (m, seq) => {
-      const sequenceNumber = String(seq); // Twilio sends numbers as strings
+    fc.property(message, fc.nat(), (m, sequenceNumber) => {
+      // The messages as Twilio's socket carries them (numbers as strings): the tests' builders.
       switch (m.kind) {
         case "start": {
-          const r = parseTwilioMessage(JSON.stringify({
-            event: "start",
+          const r = parseTwilioMessage(JSON.stringify(wire.start({
             sequenceNumber,
             streamSid: m.streamSid,
-            start: {
-              accountSid: m.accountSid,
-              streamSid: m.streamSid,
-              callSid: m.callSid,
-              tracks: ["inbound"],
-              customParameters: m.params,
-              mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
-            },
-          }));
+            callSid: m.callSid,
+            accountSid: m.accountSid,
+            customParameters: m.params,
+          })));
           assert.deepEqual(r, {
             ok: true,
             value: {
@@ -106,17 +101,13 @@ Deno.test("property: valid Twilio messages round-trip through the parser", () =>
         }
         case "media": {
           const payload = encodeBase64(m.bytes);
-          const r = parseTwilioMessage(JSON.stringify({
-            event: "media",
+          const r = parseTwilioMessage(JSON.stringify(wire.media({
             sequenceNumber,
             streamSid: m.streamSid,
-            media: {
-              track: "inbound",
-              chunk: "1",
-              timestamp: String(m.timestamp),
-              payload,
-            },
-          }));
+            chunk: 1,
+            timestamp: m.timestamp,
+            payload,
+          })));
           assert.deepEqual(r, {
             ok: true,
             value: { event: "media", streamSid: m.streamSid, payload, timestamp: m.timestamp },
@@ -125,34 +116,32 @@ Deno.test("property: valid Twilio messages round-trip through the parser", () =>
         }
         case "mark":
           assert.deepEqual(
-            parseTwilioMessage(JSON.stringify({
-              event: "mark",
+            parseTwilioMessage(JSON.stringify(wire.mark({
               sequenceNumber,
               streamSid: m.streamSid,
-              mark: { name: m.name },
-            })),
+              name: m.name,
+            }))),
             { ok: true, value: { event: "mark", streamSid: m.streamSid, name: m.name } },
           );
           return;
         case "dtmf":
           assert.deepEqual(
-            parseTwilioMessage(JSON.stringify({
-              event: "dtmf",
-              streamSid: m.streamSid,
+            parseTwilioMessage(JSON.stringify(wire.dtmf({
               sequenceNumber,
-              dtmf: { track: "inbound_track", digit: m.digit },
-            })),
+              streamSid: m.streamSid,
+              digit: m.digit,
+            }))),
             { ok: true, value: { event: "dtmf", streamSid: m.streamSid, digit: m.digit } },
           );
           return;
         case "stop":
           assert.deepEqual(
-            parseTwilioMessage(JSON.stringify({
-              event: "stop",
+            parseTwilioMessage(JSON.stringify(wire.stop({
               sequenceNumber,
               streamSid: m.streamSid,
-              stop: { accountSid: "AC1", callSid: "CA1" },
-            })),
+              callSid: "CA1",
+              accountSid: "AC1",
+            }))),
             { ok: true, value: { event: "stop", streamSid: m.streamSid } },
           );
       }
