@@ -9,19 +9,27 @@
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
+/** The live view before a call: nothing shown. */
+function emptyState() {
+  return {
+    open: false,
+    /** @type {string | null} */
+    callId: null,
+    /** @type {string | null} */
+    agent: null,
+    events: 0,
+    /** @type {{role: "caller" | "assistant", itemId: string | null, text: string, heard: string | null, latencyMs: number | null}[]} */
+    turns: [],
+    /** @type {{callId: string, name: string, arguments: string, output: string | null, durationMs: number | null, failed: boolean}[]} */
+    tools: [],
+    bargeIns: 0,
+    /** @type {string | null} */
+    outcome: null,
+  };
+}
+
 /** What the live view shows, as data. */
-export const liveState = {
-  open: false,
-  callId: null,
-  agent: null,
-  events: 0,
-  /** @type {{role: "caller" | "assistant", itemId: string | null, text: string, heard: string | null, latencyMs: number | null}[]} */
-  turns: [],
-  /** @type {{callId: string, name: string, arguments: string, output: string | null, durationMs: number | null, failed: boolean}[]} */
-  tools: [],
-  bargeIns: 0,
-  outcome: null,
-};
+export const liveState = emptyState();
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -70,16 +78,7 @@ export class LiveView {
     this.assistant.clear();
     this.tools.clear();
     this.pendingCaller = [];
-    Object.assign(liveState, {
-      open: true,
-      callId,
-      agent: null,
-      events: 0,
-      turns: [],
-      tools: [],
-      bargeIns: 0,
-      outcome: null,
-    });
+    Object.assign(liveState, emptyState(), { open: true, callId });
     this.callIdBox.textContent = callId;
     this.timer.textContent = "0:00";
     const source = new EventSource(`/softphone/events?token=${encodeURIComponent(token)}`);
