@@ -94,6 +94,8 @@ export class PlaybackLedger {
   #intervalBytes: number;
   /** When the audio sent so far ends playing if Twilio started each chunk on arrival. */
   #queueEnd = Number.NEGATIVE_INFINITY;
+  /** When the audio sent so far ends playing by the model, anchors included. */
+  #modelEnd = Number.NEGATIVE_INFINITY;
 
   /** Creates an empty ledger. */
   constructor(options: PlaybackLedgerOptions = {}) {
@@ -136,15 +138,17 @@ export class PlaybackLedger {
       if (oldest !== undefined && oldest !== itemId) this.#itemBytes.delete(oldest);
     }
     // A chunk that continues the last segment's item joins it when it starts playing the moment
-    // that segment ends: sent at the same time, or while (by the model, anchors included) audio
-    // is still queued. Later anchors cannot change that (an echo handled later is later than
-    // `now`), so the estimate is the same as with one segment per chunk, and audio streamed in
-    // real time keeps one segment instead of one per 20 ms.
+    // that segment ends: when it is sent while (by the model, anchors included) audio is still
+    // queued, or just ends. Later anchors cannot change that (an echo handled later is later
+    // than `now`), so the estimate is the same as with one segment per chunk, and audio
+    // streamed in real time keeps one segment instead of one per 20 ms. `#modelEnd` is kept
+    // here and at each anchor, so this costs nothing per chunk however many segments there are.
     const last = this.#segments[this.#segments.length - 1];
+    const contiguous = now <= this.#modelEnd;
+    this.#modelEnd = Math.max(this.#modelEnd, now) + bytes / BYTES_PER_MS;
     if (
-      last !== undefined && last.itemId === itemId &&
-      last.itemStart + (last.end - last.start) === itemStart &&
-      (last.sentAt === now || this.#playedPosition(now) < this.#total)
+      contiguous && last !== undefined && last.itemId === itemId &&
+      last.itemStart + (last.end - last.start) === itemStart
     ) {
       last.end += bytes;
     } else {
@@ -188,25 +192,34 @@ export class PlaybackLedger {
     let drop = 0;
     while (drop < this.#segments.length - 1 && this.#segments[drop].end < pos) drop++;
     if (drop > 0) this.#segments.splice(0, drop);
+    this.#modelEnd = this.#playedBy(Number.POSITIVE_INFINITY).time;
     return pos / BYTES_PER_MS;
   }
 
   /** Estimated stream position (bytes) played by `now`. */
   #playedPosition(now: number): number {
+    return this.#playedBy(now).pos;
+  }
+
+  /**
+   * The model from the last anchor: the stream position played by `now`, and
+   * the time it was reached (when everything sent has played, the time it ends).
+   */
+  #playedBy(now: number): { pos: number; time: number } {
     let pos = this.#anchorPos;
     let time = this.#anchorTime;
     for (const seg of this.#segments) {
       if (seg.end <= pos) continue;
       const from = Math.max(seg.start, pos);
       const startTime = Math.max(time, seg.sentAt);
-      if (now <= startTime) return from;
+      if (now <= startTime) return { pos: from, time: now };
       const available = seg.end - from;
       const played = (now - startTime) * BYTES_PER_MS;
-      if (played < available) return from + played;
+      if (played < available) return { pos: from + played, time: now };
       pos = seg.end;
       time = startTime + available / BYTES_PER_MS;
     }
-    return pos;
+    return { pos, time };
   }
 
   /** What the caller has heard at `now`, item by item. */
@@ -259,5 +272,6 @@ export class PlaybackLedger {
     this.#lastMarkPos = 0;
     this.#intervalBytes = this.#minIntervalBytes;
     this.#queueEnd = Number.NEGATIVE_INFINITY;
+    this.#modelEnd = Number.NEGATIVE_INFINITY;
   }
 }
