@@ -16,15 +16,11 @@ import {
   twilioMedia,
 } from "../src/twilio/media_stream_messages.ts";
 import { taggedFrame } from "./frame_tag.ts";
+import { openaiDeltaText, STREAM_SID, TWILIO_START, twilioMediaText } from "./hot_path_fixtures.ts";
 
-const STREAM_SID = "MZ0123456789abcdef0123456789abcdef";
 const AUDIO = taggedFrame(42);
-/** A media message exactly as Twilio sends it (field order of the docs). */
-const TWILIO_MEDIA =
-  `{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"${AUDIO}"},"streamSid":"${STREAM_SID}"}`;
-/** An audio delta exactly as the GA Realtime API sends it. */
-const OPENAI_DELTA =
-  `{"type":"response.output_audio.delta","event_id":"event_CRx8hfS6Y2G9wjc3dJjxL","response_id":"resp_CRx8hv4HDa1R0wYdyXM5M","item_id":"item_CRx8hiVM7RF3Gd1ibkWbF","output_index":0,"content_index":0,"delta":"${AUDIO}"}`;
+const TWILIO_MEDIA = twilioMediaText(AUDIO);
+const OPENAI_DELTA = openaiDeltaText(AUDIO);
 
 function liveCore(markIntervalMs?: number): { core: CallCore; now: () => number } {
   const core = new CallCore({
@@ -34,16 +30,7 @@ function liveCore(markIntervalMs?: number): { core: CallCore; now: () => number 
   let t = 0;
   core.handle({ type: "begin" }, t);
   core.handle({ type: "openai_open", generation: 1 }, t);
-  const start = parseTwilioMessage(JSON.stringify({
-    event: "start",
-    streamSid: STREAM_SID,
-    start: {
-      streamSid: STREAM_SID,
-      callSid: "CA0123456789abcdef0123456789abcdef",
-      accountSid: "AC0123456789abcdef0123456789abcdef",
-      mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
-    },
-  }));
+  const start = parseTwilioMessage(TWILIO_START);
   if (!start.ok) throw new Error(start.error);
   core.handle({ type: "twilio_message", message: start.value }, t);
   return { core, now: () => (t += 20) };

@@ -16,6 +16,8 @@
  * @module
  */
 // deno-lint-ignore-file no-explicit-any
+import { openaiDeltaText, TWILIO_START, twilioMediaText } from "./hot_path_fixtures.ts";
+
 const rootArg = Deno.args.find((a) => a.startsWith("--root="))?.slice(7);
 const root = rootArg === undefined
   ? new URL("..", import.meta.url).href
@@ -26,14 +28,11 @@ const twilio: any = await import(`${root}src/twilio/media_stream_messages.ts`);
 const server: any = await import(`${root}src/openai/server_events.ts`);
 const client: any = await import(`${root}src/openai/client_events.ts`);
 
-const STREAM_SID = "MZ0123456789abcdef0123456789abcdef";
 let audio = "";
 for (let i = 0; i < 160; i++) audio += String.fromCharCode((i * 37) & 0xff);
 const AUDIO = btoa(audio);
-const TWILIO_MEDIA =
-  `{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"${AUDIO}"},"streamSid":"${STREAM_SID}"}`;
-const OPENAI_DELTA =
-  `{"type":"response.output_audio.delta","event_id":"event_1","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"${AUDIO}"}`;
+const TWILIO_MEDIA = twilioMediaText(AUDIO);
+const OPENAI_DELTA = openaiDeltaText(AUDIO);
 
 const typed = typeof client.encodeClientEvent === "function";
 const update = { type: "session.update", session: { type: "realtime" } };
@@ -42,16 +41,7 @@ function liveCore(): { c: any; tick: () => number } {
   const c = new core.CallCore({ sessionUpdate: typed ? update : JSON.stringify(update) });
   c.handle({ type: "begin" }, 0);
   c.handle({ type: "openai_open", generation: 1 }, 0);
-  const start = twilio.parseTwilioMessage(JSON.stringify({
-    event: "start",
-    streamSid: STREAM_SID,
-    start: {
-      streamSid: STREAM_SID,
-      callSid: "CA0123456789abcdef0123456789abcdef",
-      accountSid: "AC0123456789abcdef0123456789abcdef",
-      mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
-    },
-  }));
+  const start = twilio.parseTwilioMessage(TWILIO_START);
   c.handle({ type: "twilio_message", message: start.value }, 0);
   let t = 0;
   return { c, tick: () => (t += 20) };
