@@ -377,9 +377,12 @@ export class FakeTwilioCall {
     return this.#playout.playedBytes(performance.now(), value);
   }
 
-  /** {@linkcode playedBytes} ÷ 8: ms of outbound audio played so far. */
-  playedMs(value?: number): number {
-    return this.#playout.playedMs(performance.now(), value);
+  /**
+   * {@linkcode playedBytes} ÷ 8: ms of outbound audio played so far, or by time `at` (a
+   * `performance.now()` value, e.g. a mark echo's `dueAt`) when given.
+   */
+  playedMs(value?: number, at: number = performance.now()): number {
+    return this.#playout.playedMs(at, value);
   }
 
   /** Ms of queued audio not played yet (0 when idle). */
