@@ -19,7 +19,12 @@ const MINUTE = 60_000;
  * A service on an in-memory KV at `startIso` (injected time). Ticks are driven by the test
  * unless `listenQueue` (then KV's queue delivers them, as in production).
  */
-async function setUp(rest: FakeTwilioRest, startIso: string, listenQueue = false) {
+async function setUp(
+  rest: FakeTwilioRest,
+  startIso: string,
+  listenQueue = false,
+  kvPath = ":memory:",
+) {
   const config = parseConfig({
     OPENAI_API_KEY: "sk-test-abcdefghijklmnopqrstuvwxyz",
     API_TOKEN,
@@ -30,7 +35,7 @@ async function setUp(rest: FakeTwilioRest, startIso: string, listenQueue = false
     TWILIO_API_BASE_URL: rest.baseUrl,
   });
   const clock = { now: Date.parse(startIso) };
-  const kv = await Deno.openKv(":memory:");
+  const kv = await Deno.openKv(kvPath);
   const service = OutboundService.create({ config, kv, now: () => clock.now, listenQueue });
   const app = createApp({ config, routes: service.routes });
   const campaigns = service.campaigns!;
@@ -66,7 +71,14 @@ async function setUp(rest: FakeTwilioRest, startIso: string, listenQueue = false
       }),
     )!;
   const dialed = () => rest.creates.map((r) => r.params.To);
-  return {
+  /** The fake's record of `number`'s latest call (tests set its status as Twilio would). */
+  const callTo = (number: string) => [...rest.calls.values()].findLast((c) => c.to === number)!;
+  /** Look-ups of calls (GET …/Calls/{sid}.json) the server made. */
+  const lookups = () =>
+    rest.requests.filter((r) => r.method === "GET" && /\/Calls\/CA\w+\.json$/.test(r.path));
+  const contact = async (campaignId: string, contactId: string) =>
+    (await t.campaigns.store.contacts(campaignId)).find((c) => c.id === contactId)!;
+  const t = {
     app,
     service,
     campaigns,
@@ -74,8 +86,12 @@ async function setUp(rest: FakeTwilioRest, startIso: string, listenQueue = false
     end,
     control,
     dialed,
+    callTo,
+    lookups,
+    contact,
     [Symbol.asyncDispose]: () => service.close(),
   };
+  return t;
 }
 
 const contacts = (n: number, timezone?: string) =>
@@ -260,4 +276,115 @@ Deno.test("POST /campaigns takes CSV, the KV queue delivers the first tick, GET 
   assert.equal((await t.control("GET", "/campaigns/cmp_unknown")).status, 404);
   const anonymous = await t.app.handler(new Request(`http://bridge.local/campaigns/${id}`));
   assert.equal(anonymous.status, 401);
+});
+
+Deno.test("the sweep finishes an attempt whose end Twilio posted while the server was down, and frees its slot", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const [a, b, c] = contacts(3);
+  const campaign = await t.campaigns.create({ agent: "default", contacts: [a, b, c] });
+  await t.campaigns.tick(campaign.id);
+  assert.deepEqual(t.dialed(), [a.to]);
+  // The call ends while nobody listens to its status callback: Twilio knows, the server does not.
+  Object.assign(t.callTo(a.to), { status: "completed", answeredBy: "machine_end_beep" });
+  t.clock.now += MINUTE;
+  // Young attempts are left to their callbacks: nothing is looked up.
+  assert.deepEqual(await t.campaigns.sweep(), { checked: 0, ended: 0, released: 0, errors: 0 });
+  assert.equal(t.lookups().length, 0);
+  assert.deepEqual(t.dialed(), [a.to]);
+
+  t.clock.now += 2 * MINUTE;
+  assert.deepEqual(await t.campaigns.sweep(), { checked: 1, ended: 1, released: 0, errors: 0 });
+  assert.equal(t.lookups().length, 1);
+  assert.ok(t.lookups()[0].authorized);
+  const first = await t.contact(campaign.id, "c00001");
+  assert.equal(first.state, "done");
+  assert.equal(
+    first.lastOutcome,
+    "machine",
+    "Twilio's answered_by stands in for the lost AMD post",
+  );
+  assert.equal(first.liveSince, undefined);
+  // The freed slot is used at once.
+  assert.deepEqual(t.dialed(), [a.to, b.to]);
+  assert.equal(await t.campaigns.store.live(campaign.id), 1);
+  // The callback, arriving late after all, changes nothing.
+  await t.end(a.to, "completed", "human");
+  assert.equal((await t.contact(campaign.id, "c00001")).lastOutcome, "machine");
+  assert.deepEqual(t.dialed(), [a.to, b.to]);
+
+  // A call still ringing stays live; a look-up Twilio cannot answer is retried next time.
+  t.clock.now += 3 * MINUTE;
+  Object.assign(t.callTo(b.to), { status: "ringing" });
+  assert.deepEqual(await t.campaigns.sweep(), { checked: 1, ended: 0, released: 0, errors: 0 });
+  assert.equal((await t.contact(campaign.id, "c00002")).state, "live");
+  rest.failNextGet = { status: 503, code: 20503, message: "Service unavailable" };
+  assert.deepEqual(await t.campaigns.sweep(), { checked: 1, ended: 0, released: 0, errors: 1 });
+  assert.equal((await t.contact(campaign.id, "c00002")).state, "live");
+  assert.deepEqual(t.dialed(), [a.to, b.to]);
+  // Busy, found by the sweep: retried by the campaign's rules like a posted busy.
+  Object.assign(t.callTo(b.to), { status: "busy" });
+  assert.deepEqual(await t.campaigns.sweep(), { checked: 1, ended: 1, released: 0, errors: 0 });
+  const second = await t.contact(campaign.id, "c00002");
+  assert.deepEqual([second.state, second.lastOutcome], ["pending", "busy"]);
+  assert.deepEqual(t.dialed(), [a.to, b.to, c.to]);
+});
+
+Deno.test("the sweep releases attempts never placed or unknown to Twilio as failed attempts", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const [a, b, c] = contacts(3);
+  const campaign = await t.campaigns.create({
+    agent: "default",
+    contacts: [a, b, c],
+    concurrency: 2,
+    retryBackoffMs: 10 * MINUTE,
+  });
+  // A process claimed c00001 and stopped before placing the call: live, no CallSid.
+  assert.ok(await t.campaigns.store.claim(campaign.id, "c00001", t.clock.now));
+  await t.campaigns.tick(campaign.id);
+  assert.deepEqual(t.dialed(), [b.to]);
+  // Twilio does not know c00002's call (e.g. its record was deleted).
+  rest.calls.delete(t.callTo(b.to).sid);
+  t.clock.now += 3 * MINUTE;
+  assert.deepEqual(await t.campaigns.sweep(), { checked: 1, ended: 0, released: 2, errors: 0 });
+  for (const id of ["c00001", "c00002"]) {
+    const contact = await t.contact(campaign.id, id);
+    assert.deepEqual([contact.state, contact.lastOutcome, contact.attempts], [
+      "pending",
+      "failed",
+      1,
+    ]);
+    assert.equal(contact.notBefore, t.clock.now + 10 * MINUTE);
+  }
+  // Both slots are free again: the third contact is dialed now, the two others after the backoff.
+  assert.deepEqual(t.dialed(), [b.to, c.to]);
+  assert.equal(await t.campaigns.store.live(campaign.id), 1);
+  t.clock.now += 10 * MINUTE;
+  await t.campaigns.tick(campaign.id);
+  assert.deepEqual(t.dialed(), [b.to, c.to, a.to]);
+});
+
+Deno.test("a restarted server finds the calls that ended while it was down (KV in a file, the sweep at start)", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const dir = await Deno.makeTempDir();
+  try {
+    const kvPath = `${dir}/campaigns.kv`;
+    const [a, b] = contacts(2);
+    let campaignId: string;
+    {
+      await using before = await setUp(rest, "2026-03-02T10:00:00Z", false, kvPath);
+      campaignId = (await before.campaigns.create({ agent: "default", contacts: [a, b] })).id;
+      await before.campaigns.tick(campaignId);
+      assert.deepEqual(before.dialed(), [a.to]);
+    } // the server stops
+    Object.assign([...rest.calls.values()].at(-1)!, { status: "no-answer" });
+    await using after = await setUp(rest, "2026-03-02T10:05:00Z", true, kvPath);
+    await waitUntil(() => rest.creates.length === 2, 5000, "the sweep at start");
+    assert.deepEqual(after.dialed(), [a.to, b.to]);
+    const first = await after.contact(campaignId, "c00001");
+    assert.deepEqual([first.state, first.lastOutcome], ["pending", "no-answer"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

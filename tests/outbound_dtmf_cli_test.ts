@@ -119,7 +119,10 @@ Deno.test("deno task calls --campaign prints the progress from the KV", async ()
   try {
     const dispatcher = new CampaignDispatcher({
       store: new CampaignStore(kv),
-      dialer: { place: () => Promise.resolve({ sid: "CA" + "f".repeat(32), status: "queued" }) },
+      dialer: {
+        place: () => Promise.resolve({ sid: "CA" + "f".repeat(32), status: "queued" }),
+        reconcile: () => Promise.resolve("ringing"),
+      },
       now: () => Date.parse("2026-03-02T10:00:00Z"),
     });
     const campaign = await dispatcher.create({

@@ -13,9 +13,10 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isMachine, parseAnsweredBy, parseCallStatus } from "./call_progress.ts";
+ * import { isMachine, parseAnsweredBy, parseCallAnsweredBy, parseCallStatus } from "./call_progress.ts";
  * assert.equal(isMachine(parseAnsweredBy("machine_end_beep")!), true);
  * assert.equal(parseAnsweredBy("robot"), undefined);
+ * assert.equal(parseCallAnsweredBy("machine"), "machine_start"); // a fetched call's answered_by
  * assert.equal(parseCallStatus("no-answer"), "no-answer");
  * ```
  *
@@ -78,6 +79,14 @@ export function parseAnsweredBy(value: string | null | undefined): AnsweredBy | 
 /** `CallStatus` from a callback, or undefined when missing or not one of Twilio's values. */
 export function parseCallStatus(value: string | null | undefined): CallStatus | undefined {
   return CALL_STATUSES.find((v) => v === value);
+}
+
+/**
+ * `answered_by` of a call fetched from the REST API: one of the callback's values, or Twilio's
+ * documented `human`/`machine` (a machine whose message end is not known: `machine_start`).
+ */
+export function parseCallAnsweredBy(value: string | null | undefined): AnsweredBy | undefined {
+  return value === "machine" ? "machine_start" : parseAnsweredBy(value);
 }
 
 /** Whether `answeredBy` is an answering machine. */

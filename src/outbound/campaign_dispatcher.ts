@@ -8,6 +8,15 @@
  * slot is used at once. `kv.listenQueue` delivers the ticks; on Deno Deploy
  * the managed KV delivers them to any instance, which is the scale-out path.
  *
+ * Twilio posts an attempt's end once; if the server was down (or the post
+ * failed), the contact would stay `live` and hold its slot for good. So the
+ * dispatcher sweeps: when it starts listening and every 5 minutes, each
+ * attempt live for over 2 minutes is looked up in Twilio's REST API
+ * ({@link CampaignDispatcher.sweep}); one that ended is finished as its
+ * callback would have finished it; one never placed (the process stopped
+ * between claiming and placing) or unknown to Twilio counts as a failed
+ * attempt.
+ *
  * Time is injected: tests move the clock and call {@link
  * CampaignDispatcher.tick} (or let the queue deliver an immediate tick).
  *
@@ -24,12 +33,12 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
-import type { OutboundOutcome } from "./call_progress.ts";
+import { type CallStatus, FINAL_STATUSES, type OutboundOutcome } from "./call_progress.ts";
 import { afterAttempt, type CampaignStatus, plan } from "./campaign_plan.ts";
 import type { Campaign, CampaignStore, Contact } from "./campaign_store.ts";
 import type { ContactInput } from "./campaign_input.ts";
 import { ALWAYS, type CallingWindow, formatWindow } from "./calling_window.ts";
-import type { DialRequest, FinishedAttempt } from "./outbound_dialer.ts";
+import type { AttemptRefs, DialRequest, FinishedAttempt } from "./outbound_dialer.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
 import type { TwilioCall } from "./twilio_calls.ts";
 
@@ -81,15 +90,39 @@ export interface CampaignProgress {
 /** Options of {@link CampaignDispatcher}. */
 export interface CampaignDispatcherOptions {
   store: CampaignStore;
-  /** Places one call (an {@link import("./outbound_dialer.ts").OutboundDialer}). */
-  dialer: { place(request: DialRequest): Promise<TwilioCall> };
+  /**
+   * Places one call, and asks Twilio how an attempt whose callback may be lost
+   * stands (an {@link import("./outbound_dialer.ts").OutboundDialer}).
+   */
+  dialer: {
+    place(request: DialRequest): Promise<TwilioCall>;
+    reconcile(callSid: string, refs: AttemptRefs): Promise<CallStatus | undefined>;
+  };
   /** Wall clock in ms. Default `Date.now`. */
   now?: () => number;
+  /** Ms between sweeps while listening (0: only the one at start) [5 min]. */
+  sweepEveryMs?: number;
   logger?: Logger;
+}
+
+/** What one {@link CampaignDispatcher.sweep} found. */
+export interface SweepResult {
+  /** Live attempts looked up in Twilio. */
+  checked: number;
+  /** Of those, attempts Twilio reports ended (now finished here). */
+  ended: number;
+  /** Attempts never placed (no CallSid) or unknown to Twilio (404), released as failed. */
+  released: number;
+  /** Look-ups that failed (tried again at the next sweep). */
+  errors: number;
 }
 
 /** Longest delay Deno KV accepts for `enqueue` (30 days). */
 const MAX_DELAY_MS = 30 * 86_400_000;
+/** A live attempt younger than this is not looked up (its callback is expected). */
+export const SWEEP_AFTER_MS = 2 * 60_000;
+/** Default ms between sweeps. */
+const SWEEP_EVERY_MS = 5 * 60_000;
 
 /** Dispatches campaigns. */
 export class CampaignDispatcher {
@@ -97,6 +130,8 @@ export class CampaignDispatcher {
   #dialer: CampaignDispatcherOptions["dialer"];
   #now: () => number;
   #log: Logger;
+  #sweepEveryMs: number;
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   /** Queued ticks being handled (awaited by stop). */
   #inFlight = new Set<Promise<void>>();
@@ -108,34 +143,91 @@ export class CampaignDispatcher {
     this.store = options.store;
     this.#dialer = options.dialer;
     this.#now = options.now ?? Date.now;
+    this.#sweepEveryMs = options.sweepEveryMs ?? SWEEP_EVERY_MS;
     this.#log = options.logger ?? getLogger(["bridge", "campaigns"]);
   }
 
-  /** Delivers queued ticks until the KV is closed (or {@link CampaignDispatcher.stop}). */
+  /**
+   * Delivers queued ticks until the KV is closed (or {@link CampaignDispatcher.stop}),
+   * and sweeps lost attempts at once and every `sweepEveryMs`.
+   */
   listen(): Promise<void> {
+    this.#scheduleSweep(0);
     return this.store.kv.listenQueue(async (message: unknown) => {
       const m = message as Partial<CampaignTick>;
       if (this.#stopped) return;
       if (m?.type !== "campaign_tick" || typeof m.campaignId !== "string") return;
-      const run = this.tick(m.campaignId).catch((error) => {
-        this.#log.error("Campaign tick failed: {error}", {
-          campaignId: m.campaignId,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      });
-      this.#inFlight.add(run);
-      try {
-        await run;
-      } finally {
-        this.#inFlight.delete(run);
-      }
-    });
+      await this.#guard(this.tick(m.campaignId), "Campaign tick", m.campaignId);
+    }).finally(() => clearTimeout(this.#sweepTimer));
   }
 
-  /** Stops taking queued ticks and waits for those running (before the KV closes). */
+  /** Stops taking queued ticks and sweeping, and waits for those running (before the KV closes). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#sweepTimer);
     await Promise.all([...this.#inFlight]);
+  }
+
+  /**
+   * Finds attempts live for over {@link SWEEP_AFTER_MS} in every campaign and
+   * asks Twilio how they stand: one that ended is finished (its contact is
+   * updated and the campaign ticks, as after a status callback); one without a
+   * CallSid was never placed, and one Twilio does not know (404), is released
+   * as a failed attempt (retried by the campaign's rules). Any other failed
+   * look-up is logged and tried again at the next sweep.
+   */
+  async sweep(): Promise<SweepResult> {
+    const result: SweepResult = { checked: 0, ended: 0, released: 0, errors: 0 };
+    for (const campaign of await this.store.list()) {
+      if (await this.store.live(campaign.id) === 0) continue;
+      const now = this.#now();
+      let freed = false;
+      /** Releases a live contact as a failed attempt (retried by the campaign's rules). */
+      const fail = async (contact: Contact, why: string) => {
+        const ended = await this.store.release(
+          campaign.id,
+          contact.id,
+          contact.callSid,
+          (c) => afterAttempt(campaign, c, "failed", now),
+        );
+        if (!ended) return;
+        result.released++;
+        freed = true;
+        this.#log.warn(`A campaign attempt ${why}; counted as failed.`, {
+          campaignId: campaign.id,
+          contactId: contact.id,
+        });
+      };
+      for (const contact of await this.store.contacts(campaign.id)) {
+        if (contact.state !== "live") continue;
+        if (contact.liveSince !== undefined && now - contact.liveSince < SWEEP_AFTER_MS) continue;
+        if (contact.callSid === undefined) {
+          await fail(contact, "was never placed");
+          continue;
+        }
+        const refs = { campaignId: campaign.id, contactId: contact.id };
+        result.checked++;
+        try {
+          const status = await this.#dialer.reconcile(contact.callSid, refs);
+          if (status !== undefined && FINAL_STATUSES.has(status)) {
+            result.ended++;
+            this.#log.info("A campaign attempt ended unseen: {status}.", { ...refs, status });
+          }
+        } catch (error) {
+          if (error instanceof TwilioRestError && error.status === 404) {
+            await fail(contact, "is unknown to Twilio");
+            continue;
+          }
+          result.errors++;
+          this.#log.warn("Could not look up a live campaign attempt: {error}", {
+            ...refs,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
+      if (freed) await this.tick(campaign.id);
+    }
+    return result;
   }
 
   /** Stores a new campaign and enqueues its first tick. */
@@ -179,7 +271,7 @@ export class CampaignDispatcher {
     }
     let wakeAt = next.wakeAt;
     for (const contactId of next.dial) {
-      const claimed = await this.store.claim(campaignId, contactId);
+      const claimed = await this.store.claim(campaignId, contactId, now);
       if (claimed === undefined) continue; // another tick took it, or no slot is free
       const retryAt = await this.#dial(campaign, claimed);
       if (retryAt !== undefined) wakeAt = Math.min(wakeAt ?? retryAt, retryAt);
@@ -252,6 +344,30 @@ export class CampaignDispatcher {
       });
       return retryAt;
     }
+  }
+
+  /** Runs `work` as in-flight work (awaited by stop), logging instead of throwing. */
+  async #guard(work: Promise<unknown>, what: string, campaignId?: string): Promise<void> {
+    const run = work.then(() => {}, (error) => {
+      this.#log.error(`${what} failed: {error}`, {
+        ...(campaignId !== undefined ? { campaignId } : {}),
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+    this.#inFlight.add(run);
+    try {
+      await run;
+    } finally {
+      this.#inFlight.delete(run);
+    }
+  }
+
+  #scheduleSweep(delay: number): void {
+    this.#sweepTimer = setTimeout(async () => {
+      if (this.#stopped) return;
+      await this.#guard(this.sweep(), "Sweeping live campaign attempts");
+      if (this.#sweepEveryMs > 0 && !this.#stopped) this.#scheduleSweep(this.#sweepEveryMs);
+    }, delay);
   }
 
   async #enqueue(campaignId: string, at: number): Promise<void> {

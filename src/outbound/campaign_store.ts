@@ -20,8 +20,8 @@
  *   window: { startMinute: 0, endMinute: 1440 }, maxAttempts: 2, retryBackoffMs: 1000,
  * }, [{ to: "+15551234567", context: {} }], 0);
  * const [contact] = await store.contacts(campaign.id);
- * assert.ok(await store.claim(campaign.id, contact.id));
- * assert.equal(await store.claim(campaign.id, contact.id), undefined); // already live
+ * assert.ok(await store.claim(campaign.id, contact.id, 0));
+ * assert.equal(await store.claim(campaign.id, contact.id, 0), undefined); // already live
  * kv.close();
  * ```
  *
@@ -46,6 +46,8 @@ export interface Contact extends ContactSlot {
   context: Record<string, unknown>;
   /** The CallSid of the current or last attempt. */
   callSid?: string;
+  /** While `live`: when the attempt was claimed (ms since the epoch). */
+  liveSince?: number;
   lastOutcome?: OutboundOutcome;
   answeredBy?: AnsweredBy;
 }
@@ -107,6 +109,15 @@ export class CampaignStore {
     return (await this.kv.get<Campaign>([CAMPAIGNS, id])).value ?? undefined;
   }
 
+  /** Every stored campaign, in id order. */
+  async list(): Promise<Campaign[]> {
+    const out: Campaign[] = [];
+    for await (const entry of this.kv.list<Campaign>({ prefix: [CAMPAIGNS] })) {
+      out.push(entry.value);
+    }
+    return out;
+  }
+
   /** Every contact of the campaign, in order. */
   async contacts(id: string): Promise<Contact[]> {
     const out: Contact[] = [];
@@ -138,8 +149,9 @@ export class CampaignStore {
    * Claims a pending contact for an attempt (state `live`, attempts + 1,
    * live counter + 1) if it is still pending and a slot is free. Returns the
    * claimed contact, or undefined when another claim won or no slot is free.
+   * `now` is kept as the contact's `liveSince`.
    */
-  async claim(id: string, contactId: string): Promise<Contact | undefined> {
+  async claim(id: string, contactId: string, now: number): Promise<Contact | undefined> {
     const [campaign, contact, live] = await this.kv.getMany<[Campaign, Contact, number]>([
       [CAMPAIGNS, id],
       [CONTACTS, id, contactId],
@@ -153,6 +165,7 @@ export class CampaignStore {
       ...contact.value,
       state: "live",
       attempts: contact.value.attempts + 1,
+      liveSince: now,
     };
     const result = await this.kv.atomic()
       .check(campaign, contact, live)
@@ -183,9 +196,10 @@ export class CampaignStore {
       if (callSid !== undefined && value.callSid !== undefined && value.callSid !== callSid) {
         return false;
       }
+      const { liveSince: _, ...ended } = next(value);
       const result = await this.kv.atomic()
         .check(contact, live)
-        .set([CONTACTS, id, contactId], next(value))
+        .set([CONTACTS, id, contactId], ended)
         .set([LIVE, id], Math.max(0, (live.value ?? 1) - 1))
         .commit();
       if (result.ok) return true;

@@ -9,6 +9,8 @@
  * {@link OutboundDialer.onAnsweredBy} take the (signature-checked) callback
  * forms; the final outcome of each attempt is reported once to `onFinished`
  * (metrics, campaigns), the AMD result to `onAmd` (the live call).
+ * {@link OutboundDialer.reconcile} asks Twilio for a call whose status
+ * callback may have been lost and finishes it the same way.
  *
  * @example
  * ```ts
@@ -19,7 +21,10 @@
  * import type { CreateCallParams } from "./twilio_calls.ts";
  * const sent: CreateCallParams[] = [];
  * const dialer = new OutboundDialer({
- *   calls: { create: (p) => { sent.push(p); return Promise.resolve({ sid: "CA1", status: "queued" }); } },
+ *   calls: {
+ *     create: (p) => { sent.push(p); return Promise.resolve({ sid: "CA1", status: "queued" }); },
+ *     fetch: (sid) => Promise.resolve({ sid, status: "completed", answeredBy: "human" }),
+ *   },
  *   tickets: new CallTickets(),
  *   publicUrl: "https://voice.example.com",
  *   from: "+15005550006",
@@ -29,6 +34,8 @@
  * assert.deepEqual(call, { sid: "CA1", status: "queued" });
  * assert.match(sent[0].url, /^https:\/\/voice\.example\.com\/outbound\/twiml\?t=o1\./);
  * assert.ok(!sent[0].url.includes("Ada"));
+ * assert.equal(await dialer.reconcile("CA1", {}), "completed"); // its callback was lost
+ * assert.equal((await dialer.attempts.get("CA1"))?.outcome, "human");
  * ```
  *
  * @module
@@ -39,10 +46,12 @@ import type { AgentDirectory } from "./outbound_agents.ts";
 import { type AttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
 import {
   type AnsweredBy,
+  type CallStatus,
   FINAL_STATUSES,
   type OutboundOutcome,
   outcomeOf,
   parseAnsweredBy,
+  parseCallAnsweredBy,
   parseCallStatus,
 } from "./call_progress.ts";
 import type { CallTickets } from "./call_ticket.ts";
@@ -68,7 +77,10 @@ export interface FinishedAttempt {
 /** Options of {@link OutboundDialer}. */
 export interface OutboundDialerOptions {
   /** The REST client (a {@link import("./twilio_calls.ts").TwilioCalls}). */
-  calls: { create(params: CreateCallParams): Promise<TwilioCall> };
+  calls: {
+    create(params: CreateCallParams): Promise<TwilioCall>;
+    fetch(callSid: string): Promise<TwilioCall>;
+  };
   tickets: CallTickets;
   /** `PUBLIC_URL`, without trailing slash. */
   publicUrl: string;
@@ -86,11 +98,14 @@ export interface OutboundDialerOptions {
   logger?: Logger;
 }
 
-/** A call to place: a checked request, plus its campaign and contact when a campaign places it. */
-export interface DialRequest extends PlaceCall {
+/** The campaign and contact of an attempt (a campaign's calls carry them). */
+export interface AttemptRefs {
   campaignId?: string;
   contactId?: string;
 }
+
+/** A call to place: a checked request, plus its campaign and contact when a campaign places it. */
+export interface DialRequest extends PlaceCall, AttemptRefs {}
 
 /** Places calls and follows their callbacks. */
 export class OutboundDialer {
@@ -182,7 +197,31 @@ export class OutboundDialer {
       ...(answeredBy !== undefined ? { answeredBy } : {}),
       ...refsOf(query),
     });
-    if (FINAL_STATUSES.has(status)) await this.#finish(callSid, status, query);
+    if (FINAL_STATUSES.has(status)) await this.#finish(callSid, status, refsOf(query));
+  }
+
+  /**
+   * Asks Twilio for the call (`GET …/Calls/{CallSid}.json`) when its status
+   * callback may have been lost (the server was down when the call ended): a
+   * final status finishes the attempt as the callback would have, once (a
+   * callback that did arrive wins), and Twilio's `answered_by` stands in for
+   * a lost AMD callback. Returns the status (undefined when not one of
+   * Twilio's). Throws {@link import("./twilio_calls.ts").TwilioRestError}
+   * when Twilio cannot answer (404 for a call it does not know).
+   */
+  async reconcile(callSid: string, refs: AttemptRefs): Promise<CallStatus | undefined> {
+    const call = await this.#o.calls.fetch(callSid);
+    const status = parseCallStatus(call.status);
+    if (status === undefined) return undefined;
+    const seen = (await this.#attempts.get(callSid))?.answeredBy;
+    const answeredBy = seen ?? parseCallAnsweredBy(call.answeredBy);
+    await this.#attempts.update(callSid, {
+      status,
+      ...(answeredBy !== undefined ? { answeredBy } : {}),
+      ...refs,
+    });
+    if (FINAL_STATUSES.has(status)) await this.#finish(callSid, status, refs);
+    return status;
   }
 
   /** An AMD callback: records `AnsweredBy` and tells the live call. */
@@ -202,8 +241,8 @@ export class OutboundDialer {
 
   async #finish(
     callSid: string,
-    status: Parameters<typeof outcomeOf>[0],
-    query: URLSearchParams,
+    status: CallStatus,
+    refs: AttemptRefs,
   ): Promise<void> {
     const attempt = await this.#attempts.get(callSid);
     const outcome = outcomeOf(status, attempt?.answeredBy);
@@ -214,7 +253,6 @@ export class OutboundDialer {
       new Date(this.#now()).toISOString(),
     );
     if (!first) return;
-    const refs = refsOf(query);
     this.#log.info("Outbound call finished: {outcome}.", { callSid, outcome });
     try {
       await this.#o.onFinished?.({
@@ -233,7 +271,7 @@ export class OutboundDialer {
   }
 }
 
-function refsOf(query: URLSearchParams): { campaignId?: string; contactId?: string } {
+function refsOf(query: URLSearchParams): AttemptRefs {
   const campaignId = query.get("campaign")?.slice(0, 64);
   const contactId = query.get("contact")?.slice(0, 64);
   return {

@@ -1,7 +1,7 @@
 /**
  * Twilio's Calls REST resource, as the outbound side uses it: create a call
- * with asynchronous answering-machine detection, update a live call with new
- * TwiML, end a call. Plain `fetch` with basic auth against an injected base
+ * with asynchronous answering-machine detection, fetch its status, update a
+ * live call with new TwiML, end a call. Plain `fetch` with basic auth against an injected base
  * URL (`TWILIO_API_BASE_URL`, default `https://api.twilio.com`), so tests
  * point it at a fake; requests go through `twilio/rest_client.ts`.
  *
@@ -78,6 +78,8 @@ export interface TwilioCall {
   sid: string;
   /** `queued`, `ringing`, `in-progress`, `completed`, `busy`, `no-answer`, `failed`, `canceled`. */
   status: string;
+  /** Twilio's `answered_by` (the answering-machine result), when the answer carries one. */
+  answeredBy?: string;
 }
 
 export { TwilioRestError };
@@ -107,6 +109,11 @@ export class TwilioCalls {
     return callOf(await this.#client.request("POST", "/Calls.json", createCallForm(params)));
   }
 
+  /** The call as Twilio knows it now (`GET …/Calls/{CallSid}.json`): its status and `answered_by`. */
+  async fetch(callSid: string): Promise<TwilioCall> {
+    return callOf(await this.#client.request("GET", `/Calls/${encodeURIComponent(callSid)}.json`));
+  }
+
   /** Replaces the TwiML of a live call (e.g. play digits, then reconnect the stream). */
   async updateTwiml(callSid: string, twiml: string): Promise<TwilioCall> {
     return callOf(await this.#client.updateCall(callSid, { Twiml: twiml }));
@@ -123,5 +130,9 @@ function callOf(body: unknown): TwilioCall {
   if (typeof record.sid !== "string" || typeof record.status !== "string") {
     throw new TwilioRestError("Twilio REST: the answer has no call sid or status.", 200);
   }
-  return { sid: record.sid, status: record.status };
+  return {
+    sid: record.sid,
+    status: record.status,
+    ...(typeof record.answered_by === "string" ? { answeredBy: record.answered_by } : {}),
+  };
 }

@@ -9,6 +9,8 @@
  * - `POST …/Calls.json`: places a call → 201 with the call (`sid` `CA…`,
  *   `status` `queued`); 400/21201 without `To`/`From`, 400/21205 without
  *   `Url`/`Twiml`, 400/21211 for a `To` that is not E.164.
+ * - `GET …/Calls/{CallSid}.json`: the call (`status`, `answered_by`); 404/20404 for an
+ *   unknown call.
  * - `POST …/Calls/{CallSid}.json`: `Status=completed|canceled` ends the call
  *   (recorded in {@link FakeTwilioRest.completed}), `Twiml`/`Url` redirects
  *   it; 400/21218 otherwise, 404/20404 for an unknown call.
@@ -48,7 +50,10 @@ export interface FakeRestCall {
   sid: string;
   to: string;
   from: string;
+  /** Tests set a final status (and `answeredBy`) to play a call that ended unseen. */
   status: string;
+  /** Twilio's `answered_by` (null in answers when unset). */
+  answeredBy?: string;
 }
 
 /** Options of {@link FakeTwilioRest.start}. */
@@ -83,6 +88,8 @@ export class FakeTwilioRest implements AsyncDisposable {
   readonly completed: string[] = [];
   /** The next create answers with this error instead (once). */
   failNextCreate: { status: number; code: number; message: string } | undefined;
+  /** The next look-up of a call answers with this error instead (once). */
+  failNextGet: { status: number; code: number; message: string } | undefined;
   readonly accountSid: string;
   #authToken: string;
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -121,7 +128,9 @@ export class FakeTwilioRest implements AsyncDisposable {
 
   /** The update requests of one call, in order. */
   updatesOf(callSid: string): TwilioRestRequest[] {
-    return this.requests.filter((r) => r.path.endsWith(`/Calls/${callSid}.json`));
+    return this.requests.filter((r) =>
+      r.method === "POST" && r.path.endsWith(`/Calls/${callSid}.json`)
+    );
   }
 
   async #handle(request: Request): Promise<Response> {
@@ -156,7 +165,14 @@ export class FakeTwilioRest implements AsyncDisposable {
     if (request.method === "GET") {
       if (rest === ".json") return this.#account(prefix);
       if (rest === "/IncomingPhoneNumbers.json") return this.#numbers(prefix, url.searchParams);
-      return notFound();
+      const sid = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest)?.[1];
+      if (sid !== undefined && this.failNextGet !== undefined) {
+        const { status, code, message } = this.failNextGet;
+        this.failNextGet = undefined;
+        return twilioError(status, code, message);
+      }
+      const known = sid === undefined ? undefined : this.calls.get(sid);
+      return known === undefined ? notFound() : Response.json(this.#resource(known));
     }
     if (request.method !== "POST") return twilioError(405, 20004, "Method not allowed");
     if (rest === "/Calls.json") return this.#create(form);
@@ -246,6 +262,7 @@ export class FakeTwilioRest implements AsyncDisposable {
       to: call.to,
       from: call.from,
       status: call.status,
+      answered_by: call.answeredBy ?? null,
       direction: "outbound-api",
       api_version: "2010-04-01",
       uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${call.sid}.json`,
