@@ -4,7 +4,7 @@ import { createApp } from "../src/http/app.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import type { CampaignProgress } from "../src/outbound/campaign_dispatcher.ts";
 import { parseWindow } from "../src/outbound/calling_window.ts";
-import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
+import { type FakeRestCall, FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 import { waitUntil } from "./support/wait.ts";
 
@@ -39,10 +39,12 @@ async function setUp(
   const service = OutboundService.create({ config, kv, now: () => clock.now, listenQueue });
   const app = createApp({ config, routes: service.routes });
   const campaigns = service.campaigns!;
+  /** The fake's record of `number`'s latest call (tests set its status as Twilio would). */
+  const callTo = (number: string) => [...rest.calls.values()].findLast((c) => c.to === number)!;
   /** Twilio reports the end of the call to `number`'s latest attempt. */
   const end = async (number: string, CallStatus: string, AnsweredBy?: string) => {
     const create = rest.creates.findLast((r) => r.params.To === number)!;
-    const callSid = [...rest.calls.values()].findLast((c) => c.to === number)!.sid;
+    const callSid = callTo(number).sid;
     const url = create.params.StatusCallback;
     const params: Record<string, string> = {
       CallSid: callSid,
@@ -71,8 +73,6 @@ async function setUp(
       }),
     )!;
   const dialed = () => rest.creates.map((r) => r.params.To);
-  /** The fake's record of `number`'s latest call (tests set its status as Twilio would). */
-  const callTo = (number: string) => [...rest.calls.values()].findLast((c) => c.to === number)!;
   /** Look-ups of calls (GET …/Calls/{sid}.json) the server made. */
   const lookups = () =>
     rest.requests.filter((r) => r.method === "GET" && /\/Calls\/CA\w+\.json$/.test(r.path));
@@ -372,13 +372,15 @@ Deno.test("a restarted server finds the calls that ended while it was down (KV i
     const kvPath = `${dir}/campaigns.kv`;
     const [a, b] = contacts(2);
     let campaignId: string;
+    let call: FakeRestCall;
     {
       await using before = await setUp(rest, "2026-03-02T10:00:00Z", false, kvPath);
       campaignId = (await before.campaigns.create({ agent: "default", contacts: [a, b] })).id;
       await before.campaigns.tick(campaignId);
       assert.deepEqual(before.dialed(), [a.to]);
+      call = before.callTo(a.to);
     } // the server stops
-    Object.assign([...rest.calls.values()].at(-1)!, { status: "no-answer" });
+    call.status = "no-answer";
     await using after = await setUp(rest, "2026-03-02T10:05:00Z", true, kvPath);
     await waitUntil(() => rest.creates.length === 2, 5000, "the sweep at start");
     assert.deepEqual(after.dialed(), [a.to, b.to]);

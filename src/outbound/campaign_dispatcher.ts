@@ -182,52 +182,70 @@ export class CampaignDispatcher {
       if (await this.store.live(campaign.id) === 0) continue;
       const now = this.#now();
       let freed = false;
-      /** Releases a live contact as a failed attempt (retried by the campaign's rules). */
-      const fail = async (contact: Contact, why: string) => {
-        const ended = await this.store.release(
-          campaign.id,
-          contact.id,
-          contact.callSid,
-          (c) => afterAttempt(campaign, c, "failed", now),
-        );
-        if (!ended) return;
-        result.released++;
-        freed = true;
-        this.#log.warn(`A campaign attempt ${why}; counted as failed.`, {
-          campaignId: campaign.id,
-          contactId: contact.id,
-        });
-      };
       for (const contact of await this.store.contacts(campaign.id)) {
         if (contact.state !== "live") continue;
         if (contact.liveSince !== undefined && now - contact.liveSince < SWEEP_AFTER_MS) continue;
-        if (contact.callSid === undefined) {
-          await fail(contact, "was never placed");
-          continue;
-        }
-        const refs = { campaignId: campaign.id, contactId: contact.id };
-        result.checked++;
-        try {
-          const status = await this.#dialer.reconcile(contact.callSid, refs);
-          if (status !== undefined && FINAL_STATUSES.has(status)) {
-            result.ended++;
-            this.#log.info("A campaign attempt ended unseen: {status}.", { ...refs, status });
-          }
-        } catch (error) {
-          if (error instanceof TwilioRestError && error.status === 404) {
-            await fail(contact, "is unknown to Twilio");
-            continue;
-          }
-          result.errors++;
-          this.#log.warn("Could not look up a live campaign attempt: {error}", {
-            ...refs,
-            error: error instanceof Error ? error.message : String(error),
-          });
+        const found = await this.#lookUp(campaign, contact);
+        if (found !== "never placed") result.checked++;
+        if (found === "ended") result.ended++;
+        if (found === "error") result.errors++;
+        if (found !== "never placed" && found !== "unknown to Twilio") continue;
+        if (await this.#releaseAsFailed(campaign, contact, now, found)) {
+          result.released++;
+          freed = true;
         }
       }
       if (freed) await this.tick(campaign.id);
     }
     return result;
+  }
+
+  /**
+   * How a live attempt stands: `ended` (finished now through the dialer, as
+   * its callback would have), `live`, `never placed` (no CallSid), `unknown
+   * to Twilio` (404), or `error` (logged; looked up again next sweep).
+   */
+  async #lookUp(
+    campaign: Campaign,
+    contact: Contact,
+  ): Promise<"ended" | "live" | "never placed" | "unknown to Twilio" | "error"> {
+    if (contact.callSid === undefined) return "never placed";
+    const refs = { campaignId: campaign.id, contactId: contact.id };
+    try {
+      const status = await this.#dialer.reconcile(contact.callSid, refs);
+      if (status === undefined || !FINAL_STATUSES.has(status)) return "live";
+      this.#log.info("A campaign attempt ended unseen: {status}.", { ...refs, status });
+      return "ended";
+    } catch (error) {
+      if (error instanceof TwilioRestError && error.status === 404) return "unknown to Twilio";
+      this.#log.warn("Could not look up a live campaign attempt: {error}", {
+        ...refs,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return "error";
+    }
+  }
+
+  /** Ends a live attempt as failed (retried by the campaign's rules); false when already ended. */
+  async #releaseAsFailed(
+    campaign: Campaign,
+    contact: Contact,
+    now: number,
+    why: string,
+  ): Promise<boolean> {
+    const ended = await this.store.release(
+      campaign.id,
+      contact.id,
+      contact.callSid,
+      (c) => afterAttempt(campaign, c, "failed", now),
+    );
+    if (ended) {
+      this.#log.warn(`A campaign attempt was ${why}; counted as failed.`, {
+        campaignId: campaign.id,
+        contactId: contact.id,
+      });
+    }
+    return ended;
   }
 
   /** Stores a new campaign and enqueues its first tick. */

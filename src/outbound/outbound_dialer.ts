@@ -191,13 +191,7 @@ export class OutboundDialer {
       });
       return;
     }
-    const answeredBy = parseAnsweredBy(form.get("AnsweredBy"));
-    await this.#attempts.update(callSid, {
-      status,
-      ...(answeredBy !== undefined ? { answeredBy } : {}),
-      ...refsOf(query),
-    });
-    if (FINAL_STATUSES.has(status)) await this.#finish(callSid, status, refsOf(query));
+    await this.#record(callSid, status, parseAnsweredBy(form.get("AnsweredBy")), refsOf(query));
   }
 
   /**
@@ -214,13 +208,7 @@ export class OutboundDialer {
     const status = parseCallStatus(call.status);
     if (status === undefined) return undefined;
     const seen = (await this.#attempts.get(callSid))?.answeredBy;
-    const answeredBy = seen ?? parseCallAnsweredBy(call.answeredBy);
-    await this.#attempts.update(callSid, {
-      status,
-      ...(answeredBy !== undefined ? { answeredBy } : {}),
-      ...refs,
-    });
-    if (FINAL_STATUSES.has(status)) await this.#finish(callSid, status, refs);
+    await this.#record(callSid, status, seen ?? parseCallAnsweredBy(call.answeredBy), refs);
     return status;
   }
 
@@ -237,6 +225,21 @@ export class OutboundDialer {
     await this.#attempts.update(callSid, { answeredBy, ...refsOf(query) });
     this.#log.info("Answering-machine detection: {answeredBy}.", { callSid, answeredBy });
     this.#o.onAmd?.(callSid, answeredBy);
+  }
+
+  /** Records a status (and AMD result) Twilio reported; a final status finishes the attempt. */
+  async #record(
+    callSid: string,
+    status: CallStatus,
+    answeredBy: AnsweredBy | undefined,
+    refs: AttemptRefs,
+  ): Promise<void> {
+    await this.#attempts.update(callSid, {
+      status,
+      ...(answeredBy !== undefined ? { answeredBy } : {}),
+      ...refs,
+    });
+    if (FINAL_STATUSES.has(status)) await this.#finish(callSid, status, refs);
   }
 
   async #finish(

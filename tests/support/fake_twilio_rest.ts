@@ -66,6 +66,13 @@ export interface FakeTwilioRestOptions {
   calls?: string[];
 }
 
+/** A Twilio error answer a test asks for. */
+export interface FakeRestFailure {
+  status: number;
+  code: number;
+  message: string;
+}
+
 const E164 = /^\+[1-9]\d{6,14}$/;
 
 function twilioError(status: number, code: number, message: string): Response {
@@ -87,9 +94,9 @@ export class FakeTwilioRest implements AsyncDisposable {
   /** CallSids ended through the API, in order. */
   readonly completed: string[] = [];
   /** The next create answers with this error instead (once). */
-  failNextCreate: { status: number; code: number; message: string } | undefined;
+  failNextCreate: FakeRestFailure | undefined;
   /** The next look-up of a call answers with this error instead (once). */
-  failNextGet: { status: number; code: number; message: string } | undefined;
+  failNextGet: FakeRestFailure | undefined;
   readonly accountSid: string;
   #authToken: string;
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -162,22 +169,20 @@ export class FakeTwilioRest implements AsyncDisposable {
       twilioError(404, 20404, `The requested resource ${url.pathname} was not found`);
     if (!url.pathname.startsWith(prefix)) return notFound();
     const rest = url.pathname.slice(prefix.length);
+    const callSid = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest)?.[1];
     if (request.method === "GET") {
       if (rest === ".json") return this.#account(prefix);
       if (rest === "/IncomingPhoneNumbers.json") return this.#numbers(prefix, url.searchParams);
-      const sid = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest)?.[1];
-      if (sid !== undefined && this.failNextGet !== undefined) {
-        const { status, code, message } = this.failNextGet;
-        this.failNextGet = undefined;
-        return twilioError(status, code, message);
-      }
-      const known = sid === undefined ? undefined : this.calls.get(sid);
-      return known === undefined ? notFound() : Response.json(this.#resource(known));
+      if (callSid === undefined) return notFound();
+      const failure = this.failNextGet;
+      this.failNextGet = undefined;
+      if (failure !== undefined) return twilioError(failure.status, failure.code, failure.message);
+      const call = this.calls.get(callSid);
+      return call === undefined ? notFound() : Response.json(this.#resource(call));
     }
     if (request.method !== "POST") return twilioError(405, 20004, "Method not allowed");
     if (rest === "/Calls.json") return this.#create(form);
-    const call = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest);
-    if (call !== null) return this.#update(call[1], form);
+    if (callSid !== undefined) return this.#update(callSid, form);
     return notFound();
   }
 
@@ -226,11 +231,9 @@ export class FakeTwilioRest implements AsyncDisposable {
     if (!E164.test(form.get("To") ?? "")) {
       return twilioError(400, 21211, `Invalid 'To' Phone Number: ${form.get("To")}`);
     }
-    if (this.failNextCreate !== undefined) {
-      const { status, code, message } = this.failNextCreate;
-      this.failNextCreate = undefined;
-      return twilioError(status, code, message);
-    }
+    const failure = this.failNextCreate;
+    this.failNextCreate = undefined;
+    if (failure !== undefined) return twilioError(failure.status, failure.code, failure.message);
     const sid = `CA${(++this.#seq).toString(16).padStart(32, "0")}`;
     const call = { sid, to: form.get("To")!, from: form.get("From")!, status: "queued" };
     this.calls.set(sid, call);
