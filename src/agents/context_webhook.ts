@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { readCappedText } from "../security/limits.ts";
 import type { ContextWebhookSpec } from "./agent_profile.ts";
 
 /** Largest answer read from the webhook, in bytes. */
@@ -71,11 +72,14 @@ export async function fetchCallerContext(
       signal: controller.signal,
       redirect: "error",
     });
-    const text = await response.text();
-    if (!response.ok) return { ok: false, reason: `the webhook answered HTTP ${response.status}` };
-    if (new TextEncoder().encode(text).length > MAX_CONTEXT_BYTES) {
-      return { ok: false, reason: `the answer is over ${MAX_CONTEXT_BYTES} bytes` };
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      return { ok: false, reason: `the webhook answered HTTP ${response.status}` };
     }
+    // Never more than the cap in memory: a huge answer is refused unread.
+    const read = await readCappedText(response, MAX_CONTEXT_BYTES);
+    if (!read.ok) return { ok: false, reason: `the answer is over ${MAX_CONTEXT_BYTES} bytes` };
+    const text = read.text;
     let data: unknown;
     try {
       data = JSON.parse(text);
