@@ -214,3 +214,14 @@ Deno.test("createRedactor() hides OpenAI-looking keys", () => {
   assert.equal(redact("sk-short"), "sk-short");
   assert.equal(redact("task-abcdefghijklmnopqrstuvwxyz"), "task-abcdefghijklmnopqrstuvwxyz");
 });
+
+Deno.test("createRedactor() leaves the example numbers of our wording (e.g. +…) and masks every other", () => {
+  const redact = createRedactor([]);
+  assert.equal(
+    redact(
+      "a.yaml:4: agents[0].numbers[0]: must be a phone number in E.164 form, e.g. +15005550001. (caller +14155550123)",
+    ),
+    "a.yaml:4: agents[0].numbers[0]: must be a phone number in E.164 form, e.g. +15005550001. (caller +14•••••••23)",
+  );
+  assert.equal(redact("call to +15005550001"), "call to +15•••••••01");
+});

@@ -293,8 +293,8 @@ Deno.test("a dead tool backend is visible: a log line, a metric outcome and the 
   }
   const failures = lines.map((l) => JSON.parse(l)).filter((l) => /^Tool .* failed/.test(l.message));
   assert.deepEqual(failures.map((l) => [l.level, l.message]), [
-    ["warning", 'Tool crm_lookup failed: http_error 503.'],
-    ["warning", 'Tool stock_check failed: unreachable.'],
+    ["warning", "Tool crm_lookup failed: http_error 503."],
+    ["warning", "Tool stock_check failed: unreachable."],
   ]);
   const all = lines.join("\n");
   assert.ok(!all.includes("A-7"), "the arguments are not logged");
