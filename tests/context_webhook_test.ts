@@ -122,3 +122,22 @@ Deno.test("an answer over 16 KiB is refused from its Content-Length, or while st
   assert.deepEqual(streamed, { ok: false, reason: "the answer is over 16384 bytes" });
   assert.ok(pulled <= 20, `read ${pulled} chunks of an endless answer`);
 });
+
+Deno.test("a webhook echoing its request: its header values are [redacted] in the context", async () => {
+  const context = await fetchCallerContext(
+    {
+      url: "https://crm.example.com/caller",
+      timeoutMs: 2000,
+      headers: { Authorization: "Bearer crm-secret-token-9" },
+    },
+    { from: "+14155550100", to: "+15005550001", callSid: "CA1" },
+    {
+      fetch: (_url, init) =>
+        Promise.resolve(Response.json({
+          name: "Ada",
+          debug: { auth: new Headers(init?.headers).get("authorization") },
+        })),
+    },
+  );
+  assert.deepEqual(context, { ok: true, caller: { name: "Ada", debug: { auth: "[redacted]" } } });
+});

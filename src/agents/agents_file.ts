@@ -203,9 +203,9 @@ export function parseAgentsFile(text: string, options: ParseAgentsFileOptions): 
     return {
       ok: false,
       problems: [
-        `${options.path}: the file could not be read as YAML (${
+        `${options.path}: the file could not be checked (${
           error instanceof Error ? error.name : "error"
-        }); check its syntax.`,
+        }); check its YAML syntax, and report this if it looks right.`,
       ],
     };
   }

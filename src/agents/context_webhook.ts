@@ -23,6 +23,7 @@
  * @module
  */
 import { readCappedText } from "../security/limits.ts";
+import { createSecretRedactor, headerSecrets, redactDeep } from "../security/secret_redaction.ts";
 import type { ContextWebhookSpec } from "./agent_profile.ts";
 
 /** Largest answer read from the webhook, in bytes. */
@@ -89,7 +90,9 @@ export async function fetchCallerContext(
     if (typeof data !== "object" || data === null || Array.isArray(data)) {
       return { ok: false, reason: "the answer is not a JSON object" };
     }
-    return { ok: true, caller: data as Record<string, unknown> };
+    // A webhook echoing its request never puts its own headers in the instructions sent to OpenAI.
+    const redact = createSecretRedactor(headerSecrets(spec.headers));
+    return { ok: true, caller: redactDeep(data, redact) as Record<string, unknown> };
   } catch {
     if (timedOut) return { ok: false, reason: `no answer within ${spec.timeoutMs} ms` };
     if (options.signal?.aborted) return { ok: false, reason: "the call ended" };

@@ -40,7 +40,7 @@
 import { Ajv, type ValidateFunction } from "ajv/dist/ajv.js";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { readCappedBody } from "../security/limits.ts";
-import { createSecretRedactor, redactDeep } from "../security/secret_redaction.ts";
+import { createSecretRedactor, headerSecrets, redactDeep } from "../security/secret_redaction.ts";
 
 /** Largest response body, in bytes, returned to the model. */
 export const MAX_TOOL_OUTPUT_BYTES = 8 * 1024;
@@ -93,15 +93,6 @@ export interface HttpToolOptions {
 const PLACEHOLDER = /\{([A-Za-z0-9_]+)\}/g;
 /** Placeholder values that would move the path (a dot segment) or empty it. */
 const PATH_MOVING_VALUES = new Set(["", ".", ".."]);
-/** Request headers whose values are not secrets (every other header value is redacted). */
-const PLAIN_HEADERS = new Set([
-  "accept",
-  "accept-language",
-  "content-type",
-  "user-agent",
-  "cache-control",
-]);
-
 /**
  * Compiles a tool's parameters schema with a fresh Ajv (a schema's `$id`
  * would collide with the one of the previous load in a shared one); throws
@@ -113,8 +104,8 @@ export function compileParameters(parameters: Record<string, unknown>): Validate
 
 /**
  * The parameters as declared and checked: `additionalProperties: false`
- * unless the author wrote `additionalProperties` themselves (`true`, or a
- * schema, is the opt-out), so arguments the model makes up beside the
+ * unless the author wrote `additionalProperties` themselves (`true` is the
+ * opt-out), so arguments the model makes up beside the
  * declared ones (`admin=true`, a second `key=`) are refused, never sent.
  */
 export function closedParameters(parameters: Record<string, unknown>): Record<string, unknown> {
@@ -161,11 +152,7 @@ export class HttpTool {
     this.#validate = compileParameters(this.#parameters);
     this.#fetch = options.fetch ?? fetch;
     this.#fixed = fixedPathOf(spec.url);
-    const headerSecrets = Object.entries(spec.headers)
-      .filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase()))
-      // `Bearer abc`: the whole value and the credentials after the scheme.
-      .flatMap(([, value]) => [value, value.replace(/^\S+\s+/, "")]);
-    this.#redact = createSecretRedactor([...(spec.secrets ?? []), ...headerSecrets]);
+    this.#redact = createSecretRedactor([...(spec.secrets ?? []), ...headerSecrets(spec.headers)]);
   }
 
   /** The tool as a {@link ToolDefinition} for the call runner. */

@@ -90,3 +90,23 @@ export function redactDeep(value: unknown, redact: (text: string) => string): un
   }
   return value;
 }
+
+/** Request headers whose values are not secrets. */
+const PLAIN_HEADERS = new Set([
+  "accept",
+  "accept-language",
+  "content-type",
+  "user-agent",
+  "cache-control",
+]);
+
+/**
+ * The secret values of request headers the bridge sends (a tool's, a
+ * webhook's): every value but those of plain headers such as `Accept`, and
+ * for `Bearer xyz` also `xyz` (the credentials after the scheme).
+ */
+export function headerSecrets(headers: Readonly<Record<string, string>>): string[] {
+  return Object.entries(headers)
+    .filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase()))
+    .flatMap(([, value]) => [value, value.replace(/^\S+\s+/, "")]);
+}
