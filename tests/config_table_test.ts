@@ -314,3 +314,15 @@ Deno.test("a misspelled variable gives a warning naming the likely one; unrelate
   const env = Object.fromEntries(unrelated.map((name) => [name, "x"]));
   assert.deepEqual(parseConfig({ OPENAI_API_KEY: KEY, ...env, HOST: "0.0.0.0" }).warnings, []);
 });
+
+Deno.test("two swapped letters in a short name are caught like one wrong letter (VOCIE, PROT)", () => {
+  assert.deepEqual(parse({ VOCIE: "marin" }).warnings, [
+    "VOCIE is not a setting of this server; did you mean VOICE?",
+  ]);
+  assert.deepEqual(parse({ PROT: "8080" }).warnings, [
+    "PROT is not a setting of this server; did you mean PORT?",
+  ]);
+  assert.deepEqual(parse({ OPENAI_MDOEL: "x" }).warnings, [
+    "OPENAI_MDOEL is not a setting of this server; did you mean OPENAI_MODEL?",
+  ]);
+});
