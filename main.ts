@@ -17,8 +17,18 @@ import { AgentsHolder, loadAgents } from "./src/agents/agent_book.ts";
 import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
 
+/** Options of {@link main}. */
+export interface MainOptions {
+  /**
+   * Ends the process once a SIGINT or SIGTERM drain is over (main's signal
+   * listeners are removed first). Default `Deno.exit(0)`; `deno task dev`
+   * raises the signal again so that `deno run --watch` ends too.
+   */
+  exit?: (signal: "SIGINT" | "SIGTERM") => void;
+}
+
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
-export async function main(): Promise<number> {
+export async function main(options: MainOptions = {}): Promise<number> {
   let config;
   try {
     config = parseConfig(loadEnvFile());
@@ -112,7 +122,12 @@ export async function main(): Promise<number> {
     throw error;
   }
   const signals = new StopSignals();
-  const stop = (signal: string) => {
+  const listeners = new Map<"SIGINT" | "SIGTERM", () => void>();
+  const exit = (signal: "SIGINT" | "SIGTERM") => {
+    for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    (options.exit ?? (() => Deno.exit(0)))(signal);
+  };
+  const stop = (signal: "SIGINT" | "SIGTERM") => {
     switch (signals.receive(signal, performance.now())) {
       case "ignore":
         // `deno task` forwards a copy of a signal sent to the whole process group.
@@ -122,7 +137,7 @@ export async function main(): Promise<number> {
         return;
       case "exit":
         log.warn("Received {signal} again; exiting now.", { signal });
-        Deno.exit(0);
+        exit(signal);
         return;
       case "drain":
         break;
@@ -146,7 +161,7 @@ export async function main(): Promise<number> {
       // Flush call records still being written, then exit.
       .finally(() =>
         Promise.all([operations.close(), outbound?.close()]).catch(() => {}).finally(() =>
-          Deno.exit(0)
+          exit(signal)
         )
       );
   };
@@ -174,7 +189,9 @@ export async function main(): Promise<number> {
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {
-      Deno.addSignalListener(signal, () => stop(signal));
+      const listener = () => stop(signal);
+      Deno.addSignalListener(signal, listener);
+      listeners.set(signal, listener);
     } catch {
       // Signals are not available on every platform (e.g. SIGTERM on Windows).
     }

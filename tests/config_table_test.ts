@@ -162,6 +162,7 @@ Deno.test("a placeholder OPENAI_API_KEY is refused at start-up, saying where to 
     assert.deepEqual(problemsOf({ OPENAI_API_KEY: key }), [PLACEHOLDER_API_KEY_PROBLEM], key);
   }
   assert.match(PLACEHOLDER_API_KEY_PROBLEM, /https:\/\/platform\.openai\.com\/api-keys/);
+  assert.match(PLACEHOLDER_API_KEY_PROBLEM, /deno task demo/);
   // The .env.example line as copied.
   const line = renderEnvExample().split("\n").find((l) => l.startsWith("OPENAI_API_KEY="))!;
   assert.deepEqual(problemsOf({ OPENAI_API_KEY: line.split("=")[1] }), [

@@ -132,7 +132,7 @@ Deno.test("parseConfig() explains how to set a missing OPENAI_API_KEY", () => {
   }
   assert.equal(
     MISSING_API_KEY_PROBLEM,
-    "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment.",
+    "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment. No key yet? deno task demo runs the server and the browser softphone offline, with a local stand-in for the Realtime API.",
   );
 });
 

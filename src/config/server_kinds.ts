@@ -70,7 +70,7 @@ export function isPlaceholderKey(key: string): boolean {
 
 /** Text of the problem reported when `OPENAI_API_KEY` is a placeholder. */
 export const PLACEHOLDER_API_KEY_PROBLEM =
-  "OPENAI_API_KEY looks like a placeholder, not a real key (value not shown). Put a real key from https://platform.openai.com/api-keys into OPENAI_API_KEY (in .env or the environment), then start again.";
+  "OPENAI_API_KEY looks like a placeholder, not a real key (value not shown). Put a real key from https://platform.openai.com/api-keys into OPENAI_API_KEY (in .env or the environment), then start again; without one, deno task demo runs offline with a local stand-in.";
 
 /** The OpenAI key: no whitespace, no placeholder. */
 export function apiKey(): Kind<string> {
