@@ -16,6 +16,11 @@ import { Operations } from "./src/observability/operations.ts";
 import { AgentsHolder, loadAgents } from "./src/agents/agent_book.ts";
 import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
+import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
+
+// Deno Deploy runs only crons registered at the top level of the main module, before the
+// configuration is read; CAMPAIGN_DISPATCH=cron plugs the campaign dispatcher into it later.
+registerCampaignCron();
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
 export async function main(): Promise<number> {

@@ -89,6 +89,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     maxConcurrentCalls: 20,
     maxCallSeconds: 1800,
     callerIdleSeconds: 60,
+    campaignDispatch: "interval",
     metricsToken: undefined,
     callStore: { path: "calls.kv" },
     callRecordRetentionDays: 30,

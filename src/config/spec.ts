@@ -436,6 +436,14 @@ export const SETTINGS = [
       value === undefined ? "off" : value.path ?? "the platform's default Deno KV",
     doc: "Deno KV file of the call records; off keeps no records; a KV Connect URL works too.",
   }),
+  setting("CAMPAIGN_DISPATCH", "campaignDispatch", choice(["interval", "cron"]), {
+    defaultValue: (env) => onDeploy(env) ? "cron" : "interval",
+    defaultDoc: "interval (cron on Deno Deploy)",
+    example: "interval",
+    section: "operations",
+    doc:
+      "What wakes campaigns up for retries and calling windows: interval (this process looks every 2 s) or cron (Deno.cron every minute; Deno Deploy runs it). A call's end and a new campaign dispatch at once either way.",
+  }),
   setting(
     "CALL_RECORD_RETENTION_DAYS",
     "callRecordRetentionDays",

@@ -1,7 +1,7 @@
 /**
  * Outbound calling wired from the configuration: the REST client, call
- * tickets, the dialer, campaigns on the KV queue, the outcome metric and the
- * routes. `main.ts` creates it when `API_TOKEN` is set and passes
+ * tickets, the dialer, campaigns (a job table in KV, woken by an interval or
+ * `Deno.cron`), the outcome metric and the routes. `main.ts` creates it when `API_TOKEN` is set and passes
  * {@link OutboundService.routes} to the app.
  *
  * @example
@@ -33,6 +33,7 @@ import { KvAttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
 import type { AnsweredBy } from "./call_progress.ts";
 import { CallTickets } from "./call_ticket.ts";
 import { CampaignDispatcher } from "./campaign_dispatcher.ts";
+import { CAMPAIGN_CRON, type CampaignCron } from "./campaign_cron.ts";
 import { createCampaignRoutes } from "./campaign_routes.ts";
 import { CampaignStore } from "./campaign_store.ts";
 import { AgentBook } from "../agents/agent_book.ts";
@@ -60,10 +61,16 @@ export interface OutboundServiceOptions {
   /** Wall clock in ms. */
   now?: () => number;
   /**
-   * Deliver the campaign ticks queued in KV (default true). Tests that drive
-   * ticks themselves turn it off, so no queued tick races theirs.
+   * Dispatch campaigns from this process (default true): sweep at start,
+   * tick new campaigns at once, and wake due ones by `CAMPAIGN_DISPATCH`
+   * (an interval, or the `Deno.cron` of `cron`). Tests that drive ticks
+   * themselves turn it off, so nothing races theirs.
    */
-  listenQueue?: boolean;
+  dispatch?: boolean;
+  /** Ms between looks at the job table with `CAMPAIGN_DISPATCH=interval` [2000]. */
+  pollEveryMs?: number;
+  /** The cron runs come from here with `CAMPAIGN_DISPATCH=cron` [the process's]. */
+  cron?: CampaignCron;
   /** Also called with each AMD result (besides {@link OutboundService.amd}). */
   onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
   logger?: Logger;
@@ -93,7 +100,7 @@ export class OutboundService {
   #calls: TwilioCalls;
   #admission: CallAdmission | undefined;
   #kv: Deno.Kv | undefined;
-  #listening: Promise<void> | undefined;
+  #unplugCron: (() => void) | undefined;
   #log: Logger;
 
   private constructor(options: OutboundServiceOptions) {
@@ -145,12 +152,16 @@ export class OutboundService {
         ...(options.now ? { now: options.now } : {}),
         logger: this.#log.getChild("campaigns"),
       });
-      if (options.listenQueue !== false) this.#listening = campaigns.listen();
+      if (options.dispatch !== false) {
+        const cron = config.campaignDispatch === "cron";
+        campaigns.start({ pollEveryMs: cron ? 0 : options.pollEveryMs ?? 2000 });
+        if (cron) this.#unplugCron = (options.cron ?? CAMPAIGN_CRON).drive(campaigns.onCron);
+      }
     }
     this.campaigns = campaigns;
   }
 
-  /** Creates the service (and starts listening to the campaign queue when a KV is given). */
+  /** Creates the service (and starts dispatching campaigns when a KV is given). */
   static create(options: OutboundServiceOptions): OutboundService {
     return new OutboundService(options);
   }
@@ -251,11 +262,11 @@ export class OutboundService {
     });
   };
 
-  /** Stops the queue listener and closes the KV. */
+  /** Stops dispatching and closes the KV. */
   async close(): Promise<void> {
+    this.#unplugCron?.();
     await this.campaigns?.stop();
     this.#kv?.close();
     this.#kv = undefined;
-    await this.#listening;
   }
 }
