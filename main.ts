@@ -91,6 +91,8 @@ export async function main(options: MainOptions = {}): Promise<number> {
       : await Deno.openKv(config.callStore.path);
     outbound = OutboundService.create({
       config,
+      // The same agents as inbound calls: a SIGHUP reload applies to new outbound calls too.
+      agents,
       ...(kv ? { kv } : {}),
       registry: operations.metrics.registry,
     });
