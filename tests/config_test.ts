@@ -12,6 +12,7 @@ import {
 import { type Config, VOICES } from "../src/config_types.ts";
 import { SERVER_PATHS } from "../src/config/server_kinds.ts";
 import { ROUTES } from "../src/http/app.ts";
+import { STREAM_PATH_ROOT } from "../src/http/stream_path.ts";
 import { OUTBOUND_ROUTES } from "../src/outbound/outbound_dialer.ts";
 import { CALLS_ROUTE } from "../src/outbound/outbound_routes.ts";
 
@@ -345,7 +346,7 @@ Deno.test("the paths PUBLIC_URL may not end in are the routes the server answers
     "/softphone",
   ];
   assert.deepEqual([...SERVER_PATHS].sort(), [...new Set(routes)].sort());
-  assert.ok(ROUTES.agentMediaStream.startsWith(ROUTES.mediaStream));
+  assert.equal(STREAM_PATH_ROOT, ROUTES.mediaStream, "every stream path starts with it");
 });
 
 Deno.test('a refused PUBLIC_URL with API_TOKEN set gives its own message, not also "PUBLIC_URL is not set"', () => {
