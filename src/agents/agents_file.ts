@@ -70,6 +70,13 @@ export interface AgentEntry {
     drain?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
+  outbound?: {
+    from?: string;
+    greeting?: string;
+    voicemail?: string;
+    send_dtmf?: boolean;
+    dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
+  };
 }
 
 /** An HTTP tool as written in the file. */
