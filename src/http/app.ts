@@ -19,6 +19,7 @@ import type { AgentBook } from "../agents/agent_book.ts";
 import { AgentCalls } from "../agents/agent_calls.ts";
 import { parseStreamPath, STREAM_PATH_ROOT, type StreamPath } from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
+import { profileCoreOptions, profileEngine } from "../agents/profile_session.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
@@ -372,13 +373,13 @@ export function createApp(options: AppOptions): App {
       core: {
         sessionUpdate: setup.sessionUpdate,
         greeting: setup.greeting,
-        interruptResponse: profile.turnDetection.interruptResponse,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
         ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
+        ...profileCoreOptions(profile),
         ...outboundCore,
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
@@ -393,6 +394,7 @@ export function createApp(options: AppOptions): App {
         return admission.admitStart(start);
       },
       openaiUrl: setup.openaiUrl,
+      engine: profileEngine(profile),
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),
