@@ -20,6 +20,8 @@ export interface CallRecorderOptions {
   /** Also POST each record; undefined: no webhook. */
   webhook?: RecordWebhook | undefined;
   prices: TokenPrices;
+  /** USD per minute of a GPT-Live session (`PRICE_LIVE_PER_MINUTE`). */
+  livePricePerMinute?: number;
   logger?: Logger;
   /** Called with the result of each store write and webhook delivery (for metrics). */
   onResult?: (what: "store" | "webhook", ok: boolean) => void;
@@ -51,6 +53,9 @@ export class CallRecorder {
     try {
       record = buildCallRecord(summary, {
         prices: this.#options.prices,
+        ...(this.#options.livePricePerMinute !== undefined
+          ? { livePricePerMinute: this.#options.livePricePerMinute }
+          : {}),
         startedAtMonotonic,
         agent,
       });

@@ -56,6 +56,7 @@ export class Operations implements AsyncDisposable {
     this.health = new OpenAIHealth(options.health);
     this.metrics = new BridgeMetrics({
       prices: config.prices,
+      livePricePerMinute: config.priceLivePerMinute,
       openaiFailing: () => this.health.failing(),
     });
     this.tracing = new CallTracing(options.tracer ? { tracer: options.tracer } : {});
@@ -71,6 +72,7 @@ export class Operations implements AsyncDisposable {
       store,
       webhook: this.webhook,
       prices: config.prices,
+      livePricePerMinute: config.priceLivePerMinute,
       logger: log,
       onResult: (what, ok) => {
         if (what === "store") this.metrics.callRecords.inc({ result: ok ? "stored" : "failed" });
