@@ -131,5 +131,9 @@ export function liveHistory(lines: readonly string[]): string {
 
 /** GPT-Live: one line of {@link liveHistory}, or what the caller typed on the keypad. */
 export function liveHistoryLine(role: "user" | "assistant" | "tool", text: string): string {
-  return role === "user" ? `Caller: ${text}` : role === "assistant" ? `You: ${text}` : `Tool result: ${text}`;
+  return role === "user"
+    ? `Caller: ${text}`
+    : role === "assistant"
+    ? `You: ${text}`
+    : `Tool result: ${text}`;
 }

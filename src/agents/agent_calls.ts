@@ -42,7 +42,7 @@ import { AgentBook } from "./agent_book.ts";
 import { type AgentProfile, environmentProfile } from "./agent_profile.ts";
 import { fillCallerTemplate } from "./caller_templates.ts";
 import { fetchCallerContext } from "./context_webhook.ts";
-import { profileSocketUrl, profileSessionUpdate, profileTools } from "./profile_session.ts";
+import { profileSessionUpdate, profileSocketUrl, profileTools } from "./profile_session.ts";
 import { formatStreamPath, type StreamPath } from "../http/stream_path.ts";
 
 /** How long a caller context waits for its stream, in ms. */

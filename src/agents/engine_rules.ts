@@ -87,7 +87,9 @@ export function defaultModel(
   engine: Engine,
   config: { engine: Engine; openaiModel: string },
 ): string {
-  if (engine === "realtime") return config.engine === "realtime" ? config.openaiModel : DEFAULT_MODEL;
+  if (engine === "realtime") {
+    return config.engine === "realtime" ? config.openaiModel : DEFAULT_MODEL;
+  }
   return config.engine === "live" && config.openaiModel !== DEFAULT_MODEL
     ? config.openaiModel
     : DEFAULT_LIVE_MODEL;

@@ -114,12 +114,10 @@ export class LiveEngine {
   #ids = 0;
   /** Function outputs sent since the last `response.create`. */
   #outputsPending = false;
-  /** A response the core asked for and the model has not started yet. */
-  #requested = false;
   /** The reply being spoken. */
   #reply: { responseId: string; itemId: string; quietMs: number; transcript: string } | undefined;
-  /** The last reply that ended (late transcript deltas still belong to it). */
-  #lastReply: { responseId: string; itemId: string; transcript: string; late: boolean } | undefined;
+  /** The model's words that arrived between replies (they open the next one). */
+  #early = "";
   /** The caller's words since the model's last reply started. */
   #caller: { itemId: string; text: string; announced: boolean } | undefined;
   /** Audible ms the model spoke since the caller's words arrived over its reply; undefined: none. */
@@ -184,11 +182,9 @@ export class LiveEngine {
         this.#onAudio(event.delta, step.events);
         return step;
       case "session.output_transcript.delta":
+        // Words between replies open the next one (the track has no ids to tell otherwise).
         if (this.#reply !== undefined) this.#reply.transcript += event.delta;
-        else if (this.#lastReply !== undefined) {
-          this.#lastReply.transcript += event.delta;
-          this.#lastReply.late = true;
-        }
+        else this.#early += event.delta;
         return step;
       case "session.input_transcript.delta":
         this.#onCallerWords(event.delta, step.events);
@@ -211,7 +207,6 @@ export class LiveEngine {
         return step;
       case "session.closed":
         if (this.#reply !== undefined) this.#endReply("incomplete", step.events);
-        this.#flushLateTranscript(step.events);
         this.#move("closed");
         step.closed = event.reason;
         if (event.seconds !== undefined) step.usageSeconds = event.seconds;
@@ -311,7 +306,6 @@ export class LiveEngine {
         return [{ type: "session.instructions.append", delegation_id: null, content: line }];
       }
       case "response.create": {
-        this.#requested = true;
         if (this.#outputsPending) {
           this.#outputsPending = false;
           return [{ type: "response.create" }];
@@ -364,10 +358,14 @@ export class LiveEngine {
 
   #startReply(events: ServerEvent[]): void {
     this.#moveTurn("speaking");
-    this.#flushLateTranscript(events);
     this.#closeCallerTurn(events);
-    this.#requested = false;
-    this.#reply = { responseId: this.#id("resp"), itemId: this.#id("item"), quietMs: 0, transcript: "" };
+    this.#reply = {
+      responseId: this.#id("resp"),
+      itemId: this.#id("item"),
+      quietMs: 0,
+      transcript: this.#early,
+    };
+    this.#early = "";
     events.push({ type: "response.created", responseId: this.#reply.responseId });
   }
 
@@ -376,7 +374,11 @@ export class LiveEngine {
     this.#moveTurn("quiet");
     this.#reply = undefined;
     this.#overlapMs = undefined;
-    events.push({ type: "response.output_audio.done", responseId: reply.responseId, itemId: reply.itemId });
+    events.push({
+      type: "response.output_audio.done",
+      responseId: reply.responseId,
+      itemId: reply.itemId,
+    });
     if (reply.transcript !== "") {
       events.push({
         type: "response.output_audio_transcript.done",
@@ -385,7 +387,6 @@ export class LiveEngine {
         transcript: reply.transcript,
       });
     }
-    this.#lastReply = { ...reply, late: false };
     events.push(this.#responseDone(reply.responseId, status));
   }
 
@@ -399,19 +400,6 @@ export class LiveEngine {
       output_token_details: { text_tokens: output },
     };
     return { type: "response.done", responseId, status, errorCode: undefined, usage };
-  }
-
-  /** Transcript deltas that arrived after their reply ended: the record gets the whole text. */
-  #flushLateTranscript(events: ServerEvent[]): void {
-    const last = this.#lastReply;
-    if (last === undefined || !last.late) return;
-    last.late = false;
-    events.push({
-      type: "response.output_audio_transcript.done",
-      responseId: last.responseId,
-      itemId: last.itemId,
-      transcript: last.transcript,
-    });
   }
 
   #onCallerWords(delta: string, events: ServerEvent[]): void {
@@ -430,7 +418,11 @@ export class LiveEngine {
     const caller = this.#caller;
     if (caller === undefined || caller.announced) return;
     caller.announced = true;
-    events.push({ type: "input_audio_buffer.speech_started", audioStartMs: 0, itemId: caller.itemId });
+    events.push({
+      type: "input_audio_buffer.speech_started",
+      audioStartMs: 0,
+      itemId: caller.itemId,
+    });
   }
 
   /** The model starts a reply: the caller's words so far are one finished turn. */
