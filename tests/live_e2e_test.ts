@@ -92,3 +92,136 @@ Deno.test("live: session.start first with the key in the header, the greeting as
   await session.waitFor("session.close");
   assertClean(session);
 });
+
+Deno.test("live: end_call through Responses delegation, the farewell plays out while caller audio still flows, then the REST hang-up", async () => {
+  await using live = await FakeLiveServer.start();
+  const hungUp: string[] = [];
+  await using h = await BridgeHarness.start({
+    ENGINE: "live",
+    OPENAI_LIVE_URL: live.url,
+    END_CALL_GRACE_SECONDS: "0.2",
+  }, {
+    app: {
+      hangUp: (callSid) => {
+        hungUp.push(callSid);
+        return Promise.resolve();
+      },
+    },
+  });
+  const call = await h.call();
+  const session = await live.nextSession();
+  await session.waitFor("session.start");
+  const callId = session.functionCall("end_call", { reason: "caller said goodbye" });
+  const output = await session.waitFor("response.item.create");
+  assert.deepEqual(output.item, {
+    type: "function_call_output",
+    call_id: callId,
+    output: '{"ok":true}',
+  });
+  await session.waitFor("response.create");
+  const before = session.inputMs;
+  session.speak(audioBytes(0x41, 400), "Goodbye!");
+  // The caller keeps talking over the farewell: it is not cut, and GPT-Live still hears them.
+  for (let i = 0; i < 10; i++) call.sendMedia(new Uint8Array(160).fill(0x7e));
+  session.callerSays("wait");
+  session.silence(600);
+  await until("caller audio during the farewell", () => session.inputMs >= before + 200);
+  await sleep(300);
+  assert.equal(call.clearCount, 0, "the farewell cannot be interrupted");
+  await until("hang-up", () => hungUp.length > 0);
+  assert.deepEqual(hungUp, [call.callSid], "hung up through Twilio REST");
+  assert.equal(call.playedMs(0x41), 400, "the whole farewell was heard");
+  await call.hangUp();
+  const [summary] = await h.waitForFinished(1);
+  assert.equal(summary.outcome, "assistant_ended");
+  assertClean(session);
+});
+
+Deno.test("live: the caller talks over the model and it yields: Twilio's held audio is cleared on that very delta, the record keeps what was played", async () => {
+  await using live = await FakeLiveServer.start();
+  await using h = await BridgeHarness.start({ ENGINE: "live", OPENAI_LIVE_URL: live.url });
+  const call = await h.call();
+  const session = await live.nextSession();
+  await session.waitFor("session.start");
+  session.speak(audioBytes(0x21, 3000), "Our opening hours are nine to five every weekday.");
+  await until("some of the reply played", () => call.playedMs(0x21) >= 300);
+  // A backchannel: the caller's words arrive, the model talks on — nothing is cleared.
+  session.callerSays("uh huh, ");
+  session.speak(audioBytes(0x21, 900));
+  await sleep(100);
+  assert.equal(call.clearCount, 0, "the model talked on: no barge-in");
+  // Now the caller interrupts and the model goes quiet: the stale tail is cleared at once.
+  session.callerSays("sorry, what about Saturday?");
+  const sentAt = performance.now();
+  session.silence(100);
+  await until("clear", () => call.clearCount === 1);
+  const clearMs = performance.now() - sentAt;
+  const heard = call.playedMs(0x21);
+  assert.ok(heard < 3900, `the stale tail was not played (${heard} ms heard)`);
+  await sleep(100);
+  assert.equal(call.playedMs(0x21), heard, "nothing more of the reply plays after the clear");
+  assert.ok(clearMs < 100, `clear ${clearMs.toFixed(1)} ms after the quiet delta was sent`);
+  // The model answers the caller's new turn.
+  session.speak(audioBytes(0x31, 200), "On Saturdays we open at ten.");
+  session.silence(600);
+  await until("the answer played", () => call.playedMs(0x31) >= 200);
+  await call.hangUp();
+  const [summary] = await h.waitForFinished(1);
+  assert.equal(summary.stats.bargeIns, 1);
+  const turns = summary.conversation.filter((e) => e.kind === "assistant");
+  assert.equal(turns.length, 2);
+  const cut = turns[0];
+  assert.ok(cut.kind === "assistant" && cut.heardMs !== undefined, "the cut reply is marked heard");
+  assert.ok(
+    Math.abs(cut.heardMs! - heard) <= 120,
+    `record: heard ${cut.heardMs} ms, the caller heard ${heard} ms`,
+  );
+  assert.deepEqual(spoken(summary.conversation).slice(1), [
+    "user: uh huh, sorry, what about Saturday?",
+    "assistant: On Saturdays we open at ten.",
+  ]);
+  assertClean(session);
+});
+
+Deno.test("live: a session closed mid-call (expired) is continued by a new one with the conversation so far, without a second greeting", async () => {
+  await using live = await FakeLiveServer.start();
+  await using h = await BridgeHarness.start({
+    ENGINE: "live",
+    OPENAI_LIVE_URL: live.url,
+    GREETING: "Hello from Acme.",
+  });
+  const call = await h.call();
+  const first = await live.nextSession();
+  await first.waitFor("session.commentary.append");
+  first.speak(audioBytes(0x21, 200), "Hello from Acme, how can I help?");
+  first.silence(600);
+  await until("greeting played", () => call.playedMs(0x21) >= 200);
+  first.callerSays("I want to book a viewing.");
+  first.speak(audioBytes(0x22, 200), "Sure, which property?");
+  first.silence(600);
+  await until("answer played", () => call.playedMs(0x22) >= 200);
+  await first.end("expired");
+  const second = await live.nextSession();
+  const start = await second.waitFor("session.start");
+  assert.equal(start.session.model, "gpt-live-1");
+  const history = await second.waitFor("session.instructions.append");
+  assert.match(history.content, /Do not greet the caller again/);
+  assert.match(history.content, /Caller: I want to book a viewing\./);
+  assert.match(history.content, /You: Sure, which property\?/);
+  // Caller audio flows to the new session.
+  const before = second.inputMs;
+  for (let i = 0; i < 5; i++) call.sendMedia(new Uint8Array(160).fill(0x7e));
+  await until("audio to the new session", () => second.inputMs >= before + 100);
+  second.speak(audioBytes(0x23, 200), "Which one?");
+  second.silence(600);
+  await until("the new session is heard", () => call.playedMs(0x23) >= 200);
+  assert.ok(
+    !second.receivedTypes.includes("session.commentary.append"),
+    "no second greeting",
+  );
+  await call.hangUp();
+  const [summary] = await h.waitForFinished(1);
+  assert.equal(summary.stats.reconnects, 1);
+  assertClean(first);
+  assertClean(second);
+});
