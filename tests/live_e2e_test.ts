@@ -5,7 +5,12 @@
  * written from the contract.
  */
 import assert from "node:assert/strict";
-import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
+import { BridgeHarness, sleep, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { twilioSignature } from "./support/fake_twilio.ts";
+import { loadAgents } from "../src/agents/agent_book.ts";
+import { parseConfig } from "../src/config.ts";
+import { buildCallRecord } from "../src/calls/call_record.ts";
+import { DEFAULT_PRICES } from "../src/calls/prices.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
 import { FakeLiveServer, type FakeLiveSession } from "./support/fake_live.ts";
 import { encodeBase64 } from "../src/protocol/base64.ts";
@@ -224,4 +229,116 @@ Deno.test("live: a session closed mid-call (expired) is continued by a new one w
   assert.equal(summary.stats.reconnects, 1);
   assertClean(first);
   assertClean(second);
+});
+
+const LISTINGS_TOKEN = "listings-live-secret-5e1d";
+
+Deno.test("live agent of the agents file: signed webhook and stream, an HTTP tool through Responses delegation (its secret stays in the bridge), backend tokens and seconds priced in the record", async () => {
+  const seen: Array<{ path: string; authorization: string | null }> = [];
+  const controller = new AbortController();
+  const backend = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
+    (request) => {
+      const url = new URL(request.url);
+      seen.push({ path: url.pathname, authorization: request.headers.get("authorization") });
+      return Response.json({ id: "12", price: 450000 });
+    },
+  );
+  const backendUrl = `http://127.0.0.1:${backend.addr.port}`;
+  try {
+    await using live = await FakeLiveServer.start({ expectedApiKey: TEST_API_KEY });
+    const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY, OPENAI_LIVE_URL: live.url });
+    const loaded = loadAgents({
+      config,
+      file: { path: "agents.yaml", required: true },
+      env: { LISTINGS_TOKEN },
+      readTextFile: () => `
+agents:
+  - name: front-desk
+  - name: listings
+    engine: live
+    numbers: ["+15005550001"]
+    instructions: "You help callers with listings."
+    backend_model: gpt-5-nano
+    reasoning_effort: low
+    tools:
+      - type: http
+        name: lookup_listing
+        description: Look up a listing by its id.
+        parameters: { type: object, properties: { listing_id: { type: string } }, required: [listing_id] }
+        request:
+          url: "${backendUrl}/listings/{listing_id}"
+          headers: { Authorization: "Bearer \${LISTINGS_TOKEN}" }
+`,
+    });
+    if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+    await using h = await BridgeHarness.startSecure({ OPENAI_LIVE_URL: live.url }, {
+      app: { agents: { book: loaded.book } },
+    });
+    const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    const answer = await h.webhook({ CallSid: callSid, From: "+14155550100", To: "+15005550001" });
+    assert.ok(answer.streamUrl?.endsWith("/media-stream/agent/listings"), answer.body);
+    // An unsigned stream is refused before GPT-Live is dialled.
+    const forged = await h.call({
+      url: answer.streamUrl!.replace(/^wss:/, "ws:"),
+      callSid,
+      customParameters: answer.parameters,
+    }).then((c) => c.closed, (error) => ({ code: 0, reason: String(error) }));
+    assert.notEqual(forged.code, 1000);
+    const call = await h.call({
+      url: answer.streamUrl!.replace(/^wss:/, "ws:"),
+      callSid,
+      headers: {
+        "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, answer.streamUrl!),
+      },
+      customParameters: answer.parameters,
+    });
+    const session = await live.nextSession();
+    assert.equal(live.sessions.length, 1, "only the signed stream reached GPT-Live");
+    const start = await session.waitFor("session.start");
+    assert.equal(start.session.instructions, "You help callers with listings.");
+    assert.deepEqual(start.session.delegation.responses.model, "gpt-5-nano");
+    assert.deepEqual(start.session.delegation.responses.reasoning, { effort: "low" });
+    const tool = start.session.delegation.responses.tools.find(
+      (t: { name: string }) => t.name === "lookup_listing",
+    );
+    assert.deepEqual(Object.keys(tool).sort(), ["description", "name", "parameters", "type"]);
+
+    const callId = session.functionCall("lookup_listing", { listing_id: "12" });
+    const output = await session.waitFor("response.item.create");
+    assert.equal(output.item.call_id, callId);
+    assert.deepEqual(JSON.parse(output.item.output), {
+      status: 200,
+      data: { id: "12", price: 450000 },
+    });
+    await session.waitFor("response.create");
+    assert.deepEqual(seen, [{ path: "/listings/12", authorization: `Bearer ${LISTINGS_TOKEN}` }]);
+    session.send([session.kit.backendUsage(1200, 80)]);
+    session.speak(audioBytes(0x21, 200), "It is 450,000 dollars.");
+    session.silence(600);
+    await until("the answer played", () => call.playedMs(0x21) >= 200);
+    for (let i = 0; i < 25; i++) call.sendMedia(new Uint8Array(160).fill(0x7e));
+    await until("audio in", () => session.inputMs >= 500);
+    session.usage();
+    await sleep(50);
+    const raw = JSON.stringify(session.received);
+    assert.ok(!raw.includes(LISTINGS_TOKEN), "the HTTP tool's secret never reaches OpenAI");
+    assert.ok(!raw.includes(backendUrl), "nor does the backend's URL");
+    await call.hangUp();
+    const [summary] = await h.waitForFinished(1);
+    assert.equal(summary.usage.inputTextTokens, 1200, "the backend model's tokens");
+    assert.equal(summary.usage.outputTextTokens, 80);
+    const record = buildCallRecord(summary, {
+      prices: DEFAULT_PRICES,
+      livePricePerMinute: 0.05,
+      startedAtMonotonic: 0,
+    });
+    assert.deepEqual(record.live, { seconds: 0.5, usdPerMinute: 0.05 });
+    const tokensUsd = (1200 * DEFAULT_PRICES.inputText + 80 * DEFAULT_PRICES.outputText) / 1e6;
+    assert.equal(record.estimatedCostUsd, Math.round((tokensUsd + 0.5 / 60 * 0.05) * 1e6) / 1e6);
+    assertClean(session);
+  } finally {
+    controller.abort();
+    await backend.finished;
+  }
 });
