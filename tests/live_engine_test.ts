@@ -14,7 +14,10 @@ import type { ServerEvent } from "../src/openai/server_events.ts";
 import type { CallCommand } from "../src/core/call_types.ts";
 import { audioB64, CoreDriver } from "./support/core_driver.ts";
 import { buildSessionUpdate } from "../src/openai/session_config.ts";
-import { engineProblems } from "../src/agents/engine_rules.ts";
+import { defaultModel, engineProblems } from "../src/agents/engine_rules.ts";
+import { environmentProfile } from "../src/agents/agent_profile.ts";
+import { profileSocketUrl } from "../src/agents/profile_session.ts";
+import { parseConfig } from "../src/config.ts";
 import { parseAgentsFile } from "../src/agents/agents_file.ts";
 
 const UPDATE = buildSessionUpdate({
@@ -243,14 +246,24 @@ Deno.test("a new session hears the replayed conversation once it started, in one
   assert.match(append.content, /Caller: Hi\nYou: Hello!$/);
 });
 
-Deno.test("the move tables match the diagrams", () => {
-  assert.deepEqual(LIVE_PHASE_MOVES, {
-    new: ["starting", "closed"],
-    starting: ["started", "closed"],
-    started: ["closed"],
-    closed: [],
-  });
-  assert.deepEqual(LIVE_TURN_MOVES, { quiet: ["speaking"], speaking: ["quiet"] });
+/** The moves of the mermaid state diagram of docs/call-flow.md that has `first` as a line. */
+function diagramMoves(first: string): Record<string, string[]> {
+  const doc = Deno.readTextFileSync(new URL("../docs/call-flow.md", import.meta.url));
+  const block = [...doc.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1])
+    .find((b) => b.includes(first));
+  assert.ok(block, `docs/call-flow.md has a diagram with ${first}`);
+  const moves: Record<string, string[]> = {};
+  for (const [, from, to] of block.matchAll(/^\s*(\S+) --> (\S+?)(?::|$)/gm)) {
+    if (from === "[*]") continue;
+    moves[from] ??= [];
+    if (to !== "[*]") moves[from].push(to);
+  }
+  return moves;
+}
+
+Deno.test("the move tables match the diagrams of docs/call-flow.md", () => {
+  assert.deepEqual(diagramMoves("quiet --> speaking"), LIVE_TURN_MOVES);
+  assert.deepEqual(diagramMoves("new --> starting"), LIVE_PHASE_MOVES);
   const engine = new LiveEngine({ generation: 1, backendModel: "m" });
   // session.started before session.start is ignored, not a move the table forbids.
   assert.deepEqual(
@@ -300,4 +313,18 @@ agents:
     env: {},
   });
   assert.equal(ok.ok, true);
+});
+
+Deno.test("ENGINE picks the environment's engine; the model defaults per engine", () => {
+  const key = { OPENAI_API_KEY: "sk-test-0123456789abcdefghij" };
+  const live = environmentProfile(parseConfig({ ...key, ENGINE: "live" }));
+  assert.equal(live.engine, "live");
+  assert.equal(live.model, "gpt-live-1");
+  assert.equal(profileSocketUrl(live, parseConfig(key)), "wss://api.openai.com/v1/live/sessions");
+  const named = parseConfig({ ...key, ENGINE: "live", OPENAI_MODEL: "gpt-live-1.1" });
+  assert.equal(environmentProfile(named).model, "gpt-live-1.1");
+  // An agent on realtime next to ENGINE=live keeps Realtime's default model, and vice versa.
+  assert.equal(defaultModel("realtime", named), "gpt-realtime-2.1");
+  assert.equal(defaultModel("live", parseConfig(key)), "gpt-live-1");
+  assert.throws(() => parseConfig({ ...key, ENGINE: "gpt-live" }), /ENGINE/);
 });
