@@ -60,17 +60,17 @@ export class ToolCalls {
     const ending = this.#endingFor(name);
     if (ending !== undefined) {
       if (p.ending.ending) {
-        this.#output(callId, { ok: true, note: "already ending" });
+        this.#answer(callId, name, { ok: true, note: "already ending" });
         return;
       }
       p.out.log("info", ending.logMessage, { reason: reasonOf(args) });
-      this.#output(callId, { ok: true });
+      this.#answer(callId, name, { ok: true });
       this.#hooks.wrapUp(ending, responseId);
       return;
     }
     if (!p.options.customTools.includes(name)) {
       p.out.log("warning", "The model called an unknown tool.", { tool: name });
-      this.#output(callId, { error: `Unknown tool "${name}". Do not call it again.` });
+      this.#answer(callId, name, { error: `Unknown tool "${name}". Do not call it again.` });
       this.#hooks.requestResponse({});
       return;
     }
@@ -129,6 +129,18 @@ export class ToolCalls {
       };
     }
     return undefined;
+  }
+
+  /** Answers a call the core handles itself (no tool runs), and reports the answer. */
+  #answer(callId: string, name: string, output: Record<string, unknown>): void {
+    this.#output(callId, output);
+    this.#p.out.observe({
+      kind: "tool_answered",
+      name,
+      callId,
+      output: JSON.stringify(output),
+      failed: "error" in output,
+    });
   }
 
   /** Records a tool output and sends it when a session is open (a new one gets it replayed). */
