@@ -256,7 +256,7 @@ Deno.test({
     };
     await using h = await BridgeHarness.start(
       { SOFTPHONE: "on", LOG_LEVEL: "error", END_CALL_GRACE_SECONDS: "0.2" },
-      { app: { tools: [dump], agents } },
+      { app: { tools: [dump], agents, softphoneNotice: "Offline demo: a stand-in answers." } },
     );
     let browser: Chromium | undefined;
     try {
@@ -274,6 +274,13 @@ Deno.test({
         "!document.getElementById('agent-picker').hidden",
         5_000,
         "the agent picker (two agents)",
+      );
+      // The server's note (the offline demo says its Realtime API is a stand-in) is shown.
+      assert.equal(await page.evaluate("softphone.info"), "Offline demo: a stand-in answers.");
+      assert.equal(await page.evaluate("document.getElementById('info').hidden"), false);
+      assert.equal(
+        await page.evaluate("document.getElementById('info').textContent"),
+        "Offline demo: a stand-in answers.",
       );
       const pickerLocked = "document.getElementById('agent').disabled";
       assert.equal(await page.evaluate(pickerLocked), false, "a choice before the call");

@@ -45,6 +45,8 @@ const state = {
   ended: false,
   error: null,
   notice: null,
+  /** @type {string | null} the server's note for the page (the offline demo's stand-in). */
+  info: null,
   live: liveState,
 };
 globalThis.softphone = state;
@@ -469,5 +471,11 @@ fetch("/softphone/agents")
       select.append(option);
     }
     $("agent-picker").hidden = list.agents.length < 2;
+    // What the server wants the developer to know (the offline demo: its Realtime API is a stand-in).
+    if (typeof list.notice === "string") {
+      state.info = list.notice;
+      $("info").textContent = list.notice;
+      $("info").hidden = false;
+    }
   })
   .catch(() => {});

@@ -46,6 +46,8 @@ export interface SoftphoneRoutesOptions {
   agents?: () => { names: readonly string[]; defaultName: string };
   /** The live call view's channels; without them `/softphone/events` is not served. */
   live?: LiveCalls;
+  /** A note for the page (sent with the agents), shown above its buttons. */
+  notice?: string;
 }
 
 const ASSETS: Record<string, string> = {
@@ -115,7 +117,11 @@ export function createSoftphoneRoutes(
     }
     const list = options.agents?.() ?? { names: [], defaultName: "" };
     return new Response(
-      JSON.stringify({ agents: list.names, default: list.defaultName }),
+      JSON.stringify({
+        agents: list.names,
+        default: list.defaultName,
+        ...(options.notice !== undefined ? { notice: options.notice } : {}),
+      }),
       { headers: { ...SECURITY_HEADERS, "content-type": "application/json" } },
     );
   }
