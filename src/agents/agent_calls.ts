@@ -81,6 +81,8 @@ export interface CallSetup {
   tools: ToolDefinition[];
   /** The wording of the call (the agent's, its filler with `{{caller.*}}` filled). */
   prompts: Partial<CallPrompts>;
+  /** The caller context (context webhook) the session was filled with, if any. */
+  caller: Record<string, unknown> | undefined;
 }
 
 /** The `session.update` the call core sends. */
@@ -149,8 +151,12 @@ export class AgentCalls {
     return { profile, streamPath, agentName: profile.name };
   }
 
-  /** At the upgrade: the agent, context and runner settings the stream `path` names. */
-  forStream(path: string): CallSetup {
+  /**
+   * At the upgrade: the agent, context and runner settings the stream `path`
+   * names. `resumedCaller`: the caller context of a call resumed from its
+   * checkpoint (instead of the one waiting on this instance).
+   */
+  forStream(path: string, resumedCaller?: Record<string, unknown>): CallSetup {
     const [rawName, rawSid] = path.startsWith(AGENT_STREAM_PREFIX)
       ? path.slice(AGENT_STREAM_PREFIX.length).split("/", 2)
       : [];
@@ -168,7 +174,8 @@ export class AgentCalls {
       profile = book.defaultProfile;
     }
     const ready = this.#prepare(profile);
-    const caller = callSid === undefined ? undefined : this.#takeContext(callSid);
+    const caller = resumedCaller ??
+      (callSid === undefined ? undefined : this.#takeContext(callSid));
     if (callSid !== undefined && caller === undefined) {
       this.#options.logger?.warn(
         "The caller context of this call is not on this instance (or expired); the call goes on without it.",
@@ -191,6 +198,7 @@ export class AgentCalls {
         ...profile.prompts,
         toolFiller: toolFillerSaying(fillCallerTemplate(profile.filler, caller)),
       },
+      caller,
     };
   }
 

@@ -43,6 +43,13 @@ import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { publicBase } from "./public_base.ts";
 import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
+import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
+import { CheckpointWriter } from "../bridge/checkpoint_writer.ts";
+import {
+  parseResumedStreamPath,
+  RESUMED_STREAM_PREFIX,
+  resumedStreamPath,
+} from "../calls/resumed_stream_path.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -113,7 +120,25 @@ export interface AppOptions {
    * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
+  /**
+   * Checkpoints of calls in the shared call store: each Twilio call's
+   * conversation is written after every turn, and the `<Connect action>`
+   * request resumes a call whose stream was lost (see docs/call-flow.md).
+   */
+  checkpoints?: CallCheckpoints;
+  /** Most times one call is resumed in a new stream (default 3). */
+  maxResumes?: number;
 }
+
+/** Default of {@link AppOptions.maxResumes}. */
+export const MAX_RESUMES = 3;
+
+/** Outcomes after which `/call-ended` apologizes (the assistant failed, not the call). */
+const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
+  "openai_error",
+  "bridge_error",
+  "refused",
+]);
 
 /** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
 export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
@@ -291,9 +316,12 @@ export function createApp(options: AppOptions): App {
     }
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
+    if (outcome === undefined && options.checkpoints !== undefined && callSid !== "") {
+      // The stream ended elsewhere (or its instance died): the shared store knows the call.
+      return xml(await afterLostStream(callSid, options.checkpoints, base));
+    }
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
-    const apologize = outcome === undefined || outcome === "openai_error" ||
-      outcome === "bridge_error" || outcome === "refused";
+    const apologize = outcome === undefined || APOLOGY_OUTCOMES.has(outcome);
     httpLog.info("Media stream ended; answering the next TwiML.", {
       callSid: callSid || undefined,
       outcome: outcome ?? "unknown",
@@ -307,11 +335,84 @@ export function createApp(options: AppOptions): App {
   }
 
   /**
+   * The next TwiML of a call whose stream did not end on this instance: a
+   * new stream when the call is not over (at most `maxResumes` times), a
+   * hang-up when it is, the apology when it cannot go on.
+   */
+  async function afterLostStream(
+    callSid: string,
+    checkpoints: CallCheckpoints,
+    base: { http: string; ws: string },
+  ): Promise<string> {
+    const claim = await checkpoints.claimResume(callSid, options.maxResumes ?? MAX_RESUMES)
+      .catch((error) => {
+        httpLog.error("Could not read the call's checkpoint: {error}", {
+          callSid,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return { verdict: "unknown" as const };
+      });
+    switch (claim.verdict) {
+      case "resume":
+        httpLog.info("The call's stream was lost; resuming it in a new stream.", {
+          callSid,
+          resumes: claim.checkpoint.resumes,
+          turns: claim.checkpoint.conversation.length,
+        });
+        return connectStreamTwiml({
+          streamUrl: `${base.ws}${resumedStreamPath(callSid)}`,
+          actionUrl: `${base.http}${ROUTES.callEnded}`,
+          parameters: admission.streamParameters(callSid, claim.checkpoint.agent),
+        });
+      case "over": {
+        httpLog.info("Media stream ended; the call is over ({ending}).", {
+          callSid,
+          ending: claim.ending ?? "unknown",
+        });
+        const transferTo = claim.ending === "transferred"
+          ? agentCalls.transferTarget(callSid)
+          : undefined;
+        if (transferTo !== undefined) return transferTwiml(transferTo);
+        return streamEndedTwiml({
+          apologize: claim.ending !== undefined && APOLOGY_OUTCOMES.has(claim.ending),
+        });
+      }
+      case "cap":
+        httpLog.warn("The call's stream was lost again; it was resumed too often, apologizing.", {
+          callSid,
+        });
+        return streamEndedTwiml({ apologize: true });
+      case "unknown":
+        httpLog.info("Media stream ended; answering the next TwiML.", {
+          callSid,
+          outcome: "unknown",
+          apologize: true,
+        });
+        return streamEndedTwiml({ apologize: true });
+    }
+  }
+
+  /** A resumed call's stream: its checkpoint names the agent, context and conversation. */
+  async function resumedStream(request: Request, path: string): Promise<Response> {
+    const callSid = parseResumedStreamPath(path);
+    const checkpoint = callSid === undefined ? undefined : await options.checkpoints?.get(callSid);
+    if (checkpoint === undefined || checkpoint.state === "over") {
+      return text("No call to resume here.\n", 404);
+    }
+    return mediaStream(request, path, false, checkpoint);
+  }
+
+  /**
    * The media-stream upgrade at `path`: `/media-stream`, an agent's
    * `/media-stream/agent/…`, or with `outbound` a call the bridge placed
    * (`/media-stream/outbound/…`, whose path names its outbound agent).
    */
-  function mediaStream(request: Request, path: string, outbound = false): Response {
+  function mediaStream(
+    request: Request,
+    path: string,
+    outbound = false,
+    resumed?: CallCheckpoint,
+  ): Response {
     const outboundPath = outbound ? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
@@ -320,7 +421,9 @@ export function createApp(options: AppOptions): App {
     }
     // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
     // instead of a Twilio signature.
-    const softphoneCall = outboundPath === undefined ? softphone?.admit(request) : undefined;
+    const softphoneCall = outboundPath === undefined && resumed === undefined
+      ? softphone?.admit(request)
+      : undefined;
     if (softphoneCall?.ok === false) {
       httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
         reason: softphoneCall.reason,
@@ -360,7 +463,9 @@ export function createApp(options: AppOptions): App {
       return response;
     }
     // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
+    const setup = resumed !== undefined
+      ? agentCalls.forStream(resumed.streamPath, resumed.caller)
+      : agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
     const { profile } = setup;
     const transfer = profile.transfers[0];
     const startedAt = (options.now ?? (() => performance.now()))();
@@ -371,6 +476,9 @@ export function createApp(options: AppOptions): App {
       startedAt,
       { agent: profile.name },
     );
+    // Twilio's inbound calls are checkpointed (softphone calls have no `<Connect action>`, and an
+    // outbound call goes on through its own stream handoff).
+    const checkpointable = !isSoftphone && outboundPath === undefined;
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate: setup.sessionUpdate,
@@ -383,6 +491,10 @@ export function createApp(options: AppOptions): App {
         waitingSound,
         ...coreTimings(config),
         ...outboundCore,
+        // A resumed call: no second greeting; the conversation is replayed, one short line.
+        ...(resumed !== undefined
+          ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
+          : {}),
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
@@ -391,6 +503,9 @@ export function createApp(options: AppOptions): App {
           return "stream agent mismatch";
         }
         if (setup.callSid !== undefined && start.callSid !== setup.callSid) {
+          return "stream call mismatch";
+        }
+        if (resumed !== undefined && start.callSid !== resumed.callSid) {
           return "stream call mismatch";
         }
         return admission.admitStart(start);
@@ -412,6 +527,15 @@ export function createApp(options: AppOptions): App {
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
+        : {}),
+      ...(checkpointable && options.checkpoints !== undefined
+        ? {
+          checkpoint: new CheckpointWriter(options.checkpoints, {
+            streamPath: resumed?.streamPath ?? path,
+            ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
+            ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
+          }, callLog),
+        }
         : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid === undefined) return;
@@ -472,6 +596,17 @@ export function createApp(options: AppOptions): App {
         default:
           if (path.startsWith(ROUTES.agentMediaStream) && request.method === "GET") {
             return mediaStream(request, path);
+          }
+          if (
+            path.startsWith(RESUMED_STREAM_PREFIX) && request.method === "GET" &&
+            options.checkpoints !== undefined
+          ) {
+            return resumedStream(request, path).catch((error) => {
+              httpLog.error("Could not resume a call's stream: {error}", {
+                error: error instanceof Error ? error.message : String(error),
+              });
+              return text("Internal error.\n", 500);
+            });
           }
           return text("Not found.\n", 404);
       }
