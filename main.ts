@@ -59,7 +59,10 @@ export async function main(): Promise<number> {
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
   let operations: Operations;
   try {
-    operations = await Operations.create({ config });
+    operations = await Operations.create({
+      config,
+      agents: { profiles: () => agents.book.profiles },
+    });
   } catch (error) {
     console.error(
       `Could not open the call store (CALL_STORE_PATH): ${

@@ -29,6 +29,7 @@ import type { CallPrompts } from "../prompts.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
+import type { WebhookEventType } from "../webhooks/mod.ts";
 
 /** The name of the profile built from the environment. */
 export const ENVIRONMENT_PROFILE_NAME = "default";
@@ -93,6 +94,17 @@ export interface AgentProfile {
   contextWebhook: ContextWebhookSpec | undefined;
   /** Wording that replaces the default endings' (see `src/prompts.ts`). */
   prompts: Partial<CallPrompts>;
+  /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
+  webhooks: readonly AgentWebhookSpec[];
+}
+
+/** A webhook of the agents file. */
+export interface AgentWebhookSpec {
+  url: string;
+  /** The events it gets; undefined: all. */
+  events: readonly WebhookEventType[] | undefined;
+  /** `whsec_<base64>` (checked when the file was read). */
+  secret: string;
 }
 
 /** The single agent configured by the environment (`SYSTEM_MESSAGE`, `VOICE`, …). */
@@ -117,6 +129,7 @@ export function environmentProfile(config: Config): AgentProfile {
     }],
     contextWebhook: undefined,
     prompts: {},
+    webhooks: [],
   };
 }
 
@@ -153,6 +166,11 @@ export function fileProfiles(
         1000,
       headers: agent.context_webhook.headers ?? {},
     },
+    webhooks: (agent.webhooks ?? []).map((webhook) => ({
+      url: webhook.url,
+      events: webhook.events,
+      secret: webhook.secret,
+    })),
   }));
 }
 

@@ -30,6 +30,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv/dist/ajv.js";
 import { LineCounter, parseDocument } from "yaml";
 import schema from "./agents.schema.json" with { type: "json" };
 import { compileParameters } from "./http_tool.ts";
+import { parseWebhookSecret, type WebhookEventType } from "../webhooks/mod.ts";
 
 /** An agent as written in the file (after `${VAR}` resolution and validation). */
 export interface AgentEntry {
@@ -60,6 +61,7 @@ export interface AgentEntry {
     drain?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
+  webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
 }
 
 /** An HTTP tool as written in the file. */
@@ -337,6 +339,10 @@ function checkRules(
         );
       }
     }
+    agent.webhooks?.forEach((webhook, w) => {
+      const key = parseWebhookSecret(webhook.secret);
+      if (typeof key === "string") problem(["agents", i, "webhooks", w, "secret"], `${key}.`);
+    });
     const toolNames = new Set<string>();
     const labels = new Set<string>();
     let transfers = 0;

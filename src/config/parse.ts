@@ -22,7 +22,7 @@
 import type { Config, EnvValues } from "./config_type.ts";
 import { EnvReader } from "./reader.ts";
 import {
-  callRecordWebhook,
+  webhook,
   greeting,
   modelFromRealtimeUrl,
   outboundRequirements,
@@ -121,7 +121,7 @@ export function parseConfig(
     systemMessage: systemMessage(v, reader, readTextFile),
     greeting: greeting(v),
     turnDetection: turnDetection(v, reader),
-    callRecordWebhook: callRecordWebhook(v, reader),
+    webhook: webhook(v, reader),
     prices: prices(v),
   };
   transcriptionDefault(v, reader);

@@ -262,7 +262,8 @@ export function createApp(options: AppOptions): App {
     // The media stream does not carry the caller's number: pass it (masked
     // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
     // kept. Never logged.
-    const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
+    const recording = config.callStore !== undefined || config.webhook !== undefined ||
+      profile.webhooks.length > 0;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${streamPath}`,
