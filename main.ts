@@ -81,6 +81,7 @@ export async function main(): Promise<number> {
       config,
       ...(kv ? { kv } : {}),
       registry: operations.metrics.registry,
+      events: operations.webhooks,
     });
     if (kv === undefined) {
       log.warn(

@@ -15,17 +15,25 @@ Deno.test({
     const verifier = new Webhook(SECRET);
     const tries: { id: string | null; type: string; at: number; verified: boolean }[] = [];
     let accepting = false;
-    const receiver = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
-      const body = await req.text();
-      let verified = true;
-      try {
-        verifier.verify(body, Object.fromEntries(req.headers));
-      } catch {
-        verified = false;
-      }
-      tries.push({ id: req.headers.get("webhook-id"), type: JSON.parse(body).type, at: performance.now(), verified });
-      return new Response(null, { status: accepting ? 204 : 503 });
-    });
+    const receiver = Deno.serve(
+      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      async (req) => {
+        const body = await req.text();
+        let verified = true;
+        try {
+          verifier.verify(body, Object.fromEntries(req.headers));
+        } catch {
+          verified = false;
+        }
+        tries.push({
+          id: req.headers.get("webhook-id"),
+          type: JSON.parse(body).type,
+          at: performance.now(),
+          verified,
+        });
+        return new Response(null, { status: accepting ? 204 : 503 });
+      },
+    );
     const realtime = await FakeRealtimeServer.start();
     const dir = await Deno.makeTempDir();
     const env = {

@@ -44,7 +44,13 @@ function receiver(statuses: number[], options: { delayMs?: number[]; secret?: st
     } catch (error) {
       verified = error;
     }
-    received.push({ id: req.headers.get("webhook-id"), body, verified, headers: req.headers, at: performance.now() });
+    received.push({
+      id: req.headers.get("webhook-id"),
+      body,
+      verified,
+      headers: req.headers,
+      at: performance.now(),
+    });
     const delay = options.delayMs?.[n];
     if (delay) await sleep(delay);
     answeredAt.push(performance.now());
@@ -176,11 +182,22 @@ Deno.test("a refused signature fails, and the schedule's end makes a dead letter
 
     const printed: string[] = [];
     const print = (text: string) => printed.push(text);
-    const store = { put: async () => {}, get: async () => undefined, list: async () => [], close() {} };
+    const store = {
+      put: () => Promise.resolve(),
+      get: () => Promise.resolve(undefined),
+      list: () => Promise.resolve([]),
+      close() {},
+    };
     assert.equal(await runCallsCommand(["--webhooks"], { store, outbox, print }), 0);
     assert.match(printed.join("\n"), new RegExp(`${deadId}.*call\\.ended.*HTTP 401`));
-    assert.equal(await runCallsCommand(["--webhooks", "--resend", "msg_nope"], { store, outbox, print }), 1);
-    assert.equal(await runCallsCommand(["--webhooks", "--resend", deadId], { store, outbox, print }), 0);
+    assert.equal(
+      await runCallsCommand(["--webhooks", "--resend", "msg_nope"], { store, outbox, print }),
+      1,
+    );
+    assert.equal(
+      await runCallsCommand(["--webhooks", "--resend", deadId], { store, outbox, print }),
+      0,
+    );
     assert.deepEqual((await outbox.list()).dead, []);
 
     // A receiver with the right secret takes the re-sent delivery, same id.
@@ -203,7 +220,10 @@ Deno.test("410 Gone makes a dead letter at once; other 4xx are retried (Standard
   const gone = receiver([410]);
   const refusing = receiver([400]);
   try {
-    await using s = await sender([target(gone.url, { id: "a" }), target(refusing.url, { id: "b" })], [20, 20]);
+    await using s = await sender(
+      [target(gone.url, { id: "a" }), target(refusing.url, { id: "b" })],
+      [20, 20],
+    );
     await s.sender.emit(event("CA3"));
     await until(() => s.results.length === 3, 5000, "three results");
     assert.deepEqual([...s.results].sort(), ["dead", "delivered", "retrying"]);
@@ -290,7 +310,9 @@ Deno.test("the deprecated CALL_RECORD_WEBHOOK_* still work: a warning, the old h
     CALL_RECORD_WEBHOOK_URL: r.url,
     CALL_RECORD_WEBHOOK_SECRET: legacySecret,
   });
-  assert.ok(config.warnings.some((w) => /CALL_RECORD_WEBHOOK_URL .* deprecated: set WEBHOOK_URL/.test(w)));
+  assert.ok(
+    config.warnings.some((w) => /CALL_RECORD_WEBHOOK_URL .* deprecated: set WEBHOOK_URL/.test(w)),
+  );
   const ops = await Operations.create({ config, store: null, webhookPollMs: 50 });
   try {
     await ops.webhooks.emit(event("CA9"));
@@ -346,4 +368,30 @@ Deno.test("call records are posted off the audio path: the call ends before the 
     await ops.close();
     await r.server.shutdown();
   }
+});
+
+Deno.test("Operations sends each agent's events to that agent's webhooks, read from the current agents", async () => {
+  const sales = receiver([]);
+  const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY });
+  let profiles = [{ name: "sales", webhooks: [{ url: sales.url, secret: SECRET }] }];
+  const ops = await Operations.create({
+    config,
+    store: null,
+    webhookPollMs: 50,
+    agents: { profiles: () => profiles },
+  });
+  try {
+    await ops.webhooks.emit({ ...event("CA10"), agent: "sales" });
+    await until(() => sales.received.length === 1);
+    // An agents file reload without the webhook: no more deliveries there.
+    profiles = [{ name: "sales", webhooks: [] }];
+    await ops.webhooks.emit({ ...event("CA11"), agent: "sales" });
+    await ops.webhooks.idle();
+    await sleep(100);
+  } finally {
+    await ops.close();
+    await sales.server.shutdown();
+  }
+  assert.deepEqual(sales.received.map((got) => JSON.parse(got.body).data.callSid), ["CA10"]);
+  assert.ok(!(sales.received[0].verified instanceof Error));
 });

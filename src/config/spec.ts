@@ -451,7 +451,10 @@ export const SETTINGS = [
   setting(
     "WEBHOOK_URL",
     undefined,
-    url(["http:", "https:"], "an absolute http:// or https:// URL such as https://example.com/hooks"),
+    url(
+      ["http:", "https:"],
+      "an absolute http:// or https:// URL such as https://example.com/hooks",
+    ),
     {
       section: "operations",
       example: "https://example.com/hooks",

@@ -42,6 +42,7 @@ import type { OutboundStreamRoutes } from "../http/app.ts";
 import { twilioCredentials } from "../config.ts";
 import { outboundStreamPath, parseOutboundStreamPath } from "./outbound_stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
+import type { WebhookEvent } from "../webhooks/mod.ts";
 
 /** Options of {@link OutboundService.create}. */
 export interface OutboundServiceOptions {
@@ -60,6 +61,8 @@ export interface OutboundServiceOptions {
    * ticks themselves turn it off, so no queued tick races theirs.
    */
   listenQueue?: boolean;
+  /** Where `campaign.attempt.finished` goes (the webhook sender); undefined: nowhere. */
+  events?: { emit(event: WebhookEvent): Promise<void> };
   /** Also called with each AMD result (besides {@link OutboundService.amd}). */
   onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
   logger?: Logger;
@@ -133,6 +136,21 @@ export class OutboundService {
       onFinished: async (attempt) => {
         counter?.inc({ outcome: attempt.outcome });
         await campaigns?.attemptFinished(attempt);
+        if (attempt.campaignId !== undefined) {
+          await options.events?.emit({
+            type: "campaign.attempt.finished",
+            at: new Date(options.now?.() ?? Date.now()),
+            agent: attempt.agent,
+            data: {
+              campaignId: attempt.campaignId,
+              contactId: attempt.contactId ?? null,
+              callSid: attempt.callSid,
+              outcome: attempt.outcome,
+              answeredBy: attempt.answeredBy ?? null,
+              agent: attempt.agent ?? null,
+            },
+          });
+        }
       },
     });
     if (store !== undefined) {

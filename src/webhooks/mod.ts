@@ -8,11 +8,7 @@
  * @module
  */
 export { MAKE_SECRET_HINT, parseWebhookSecret, signDelivery } from "./signing.ts";
-export {
-  DEFAULT_RETRY_SCHEDULE,
-  parseRetrySchedule,
-  scheduleSpanMs,
-} from "./retry_schedule.ts";
+export { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule, scheduleSpanMs } from "./retry_schedule.ts";
 export {
   isWebhookEventType,
   WEBHOOK_EVENT_TYPES,

@@ -100,7 +100,9 @@ export class WebhookSender {
         });
       }
     } catch (error) {
-      this.#o.logger?.error("Could not read the webhook outbox: {error}", { error: message(error) });
+      this.#o.logger?.error("Could not read the webhook outbox: {error}", {
+        error: message(error),
+      });
     }
     this.#kick();
   }
@@ -245,14 +247,20 @@ export class WebhookSender {
       } else {
         this.#o.onResult?.("retrying");
         this.#nextLocalDue = Math.min(this.#nextLocalDue, retryAt);
-        log?.warn("Webhook {type} to {target}, try {attempt}, failed ({error}); next try in {in}.", {
-          ...context,
-          error: outcome.error,
-          in: `${Math.round((retryAt - now) / 1000)} s`,
-        });
+        log?.warn(
+          "Webhook {type} to {target}, try {attempt}, failed ({error}); next try in {in}.",
+          {
+            ...context,
+            error: outcome.error,
+            in: `${Math.round((retryAt - now) / 1000)} s`,
+          },
+        );
       }
     } catch (error) {
-      log?.error("Could not update the webhook outbox: {error}", { ...context, error: message(error) });
+      log?.error("Could not update the webhook outbox: {error}", {
+        ...context,
+        error: message(error),
+      });
     }
   }
 
@@ -273,7 +281,9 @@ export class WebhookSender {
       "webhook-timestamp": String(timestamp),
       "webhook-signature": await signDelivery(target.key, delivery.id, timestamp, delivery.body),
     };
-    if (target.legacy) headers["x-signature-256"] = await legacySignature(target.key, delivery.body);
+    if (target.legacy) {
+      headers["x-signature-256"] = await legacySignature(target.key, delivery.body);
+    }
     const controller = new AbortController();
     this.#tries.add(controller);
     const timer = setTimeout(
