@@ -18,13 +18,15 @@ const MINUTE = 60_000;
 /** Outbound calling with campaigns on an in-memory KV, a fake REST API and a clock the test moves. */
 /**
  * A service on an in-memory KV at `startIso` (injected time). Ticks are driven by the test
- * unless `listenQueue` (then KV's queue delivers them, as in production).
+ * unless `dispatch` (then the service dispatches, as in production: at start, on events and
+ * every `pollEveryMs`).
  */
 async function setUp(
   rest: FakeTwilioRest,
   startIso: string,
-  listenQueue = false,
+  dispatch = false,
   kvPath = ":memory:",
+  pollEveryMs = 2000,
 ) {
   const config = parseConfig({
     OPENAI_API_KEY: "sk-test-abcdefghijklmnopqrstuvwxyz",
@@ -43,7 +45,8 @@ async function setUp(
     config,
     kv,
     now: () => clock.now,
-    listenQueue,
+    dispatch,
+    pollEveryMs,
     events: { emit: (event) => Promise.resolve(void events.push(event)) },
   });
   const app = createApp({ config, routes: service.routes });
@@ -235,7 +238,7 @@ Deno.test("pause stops dialing until resume; cancel stops it for good and keeps 
   assert.equal((await t.campaigns.progress(campaign.id))?.counts.failed, 1);
 });
 
-Deno.test("POST /campaigns takes CSV, the KV queue delivers the first tick, GET shows the progress", async () => {
+Deno.test("POST /campaigns takes CSV, the first tick runs at once, GET shows the progress", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
   await using t = await setUp(rest, "2026-03-02T10:00:00Z", true);
   const csv = 'to,name,timezone\n+15550000001,"Lovelace, Ada",UTC\n+15550000002,Grace,UTC\n';
@@ -247,7 +250,7 @@ Deno.test("POST /campaigns takes CSV, the KV queue delivers the first tick, GET 
   );
   assert.equal(created.status, 201);
   const { id } = await created.json();
-  await waitUntil(() => rest.creates.length === 2, 5000, "the queued tick");
+  await waitUntil(() => rest.creates.length === 2, 5000, "the first tick");
   const progress: CampaignProgress = await (await t.control("GET", `/campaigns/${id}`)).json();
   assert.equal(progress.window, "09:00-18:00");
   assert.deepEqual(progress.counts, { pending: 0, live: 2, done: 0, failed: 0, canceled: 0 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
-import { singleAgentDirectory } from "../src/outbound/outbound_agents.ts";
+import { environmentAgentCallingOut } from "./support/agent_books.ts";
+import type { OutboundProfile } from "../src/agents/agent_profile.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
@@ -17,7 +18,7 @@ const PUBLIC = "https://voice.example.com";
 const VOICEMAIL = "Hi, this is Acme Realty about your listing. Please call us back. Goodbye.";
 
 /** The bridge (real sockets, fake OpenAI) with outbound calling against a fake Twilio REST API. */
-async function start(rest: FakeTwilioRest, agent: Parameters<typeof singleAgentDirectory>[0] = {
+async function start(rest: FakeTwilioRest, agent: Partial<OutboundProfile> = {
   greeting: "Hi, Acme Realty here.",
   voicemail: VOICEMAIL,
 }) {
@@ -39,7 +40,7 @@ async function start(rest: FakeTwilioRest, agent: Parameters<typeof singleAgentD
   const service = OutboundService.create({
     config,
     registry,
-    agents: singleAgentDirectory(agent),
+    agents: environmentAgentCallingOut(config, agent),
   });
   const h = await BridgeHarness.startSecure(env, {
     app: {

@@ -66,6 +66,20 @@ export class AgentBook {
   get defaultProfile(): AgentProfile {
     return this.#default;
   }
+
+  /**
+   * The agent that places a call asked for by `name` (`POST /calls`,
+   * campaigns): that agent, the default one when no name is given, or
+   * undefined when no agent has that name.
+   */
+  forCallOut(name: string | undefined): AgentProfile | undefined {
+    return name === undefined ? this.#default : this.#byName.get(name);
+  }
+
+  /** Every agent's name (for error messages and the softphone). */
+  get names(): string[] {
+    return this.profiles.map((profile) => profile.name);
+  }
 }
 
 /** Where the agents file is (`AGENTS_FILE`); `required`: a missing file is an error. */

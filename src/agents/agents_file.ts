@@ -61,6 +61,13 @@ export interface AgentEntry {
     drain?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
+  outbound?: {
+    from?: string;
+    greeting?: string;
+    voicemail?: string;
+    send_dtmf?: boolean;
+    dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
+  };
   webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
 }
 

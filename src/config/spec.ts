@@ -124,7 +124,7 @@ export const SETTINGS = [
     defaultDoc: "unset: each request's Host (and X-Forwarded-Proto for the webhook URLs)",
     describe: (value) => value ?? "not set (derived from each request's Host header)",
     doc:
-      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://.",
+      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://. The base only: a URL ending in a path of the server (a pasted https://…/incoming-call) is refused; a path prefix (https://example.com/voice) works behind a proxy that strips it.",
   }),
   setting("VOICE", "voice", voice(), {
     default: "alloy",
@@ -437,6 +437,14 @@ export const SETTINGS = [
     describe: (value) =>
       value === undefined ? "off" : value.path ?? "the platform's default Deno KV",
     doc: "Deno KV file of the call records; off keeps no records; a KV Connect URL works too.",
+  }),
+  setting("CAMPAIGN_DISPATCH", "campaignDispatch", choice(["interval", "cron"]), {
+    defaultValue: (env) => onDeploy(env) ? "cron" : "interval",
+    defaultDoc: "interval (cron on Deno Deploy)",
+    example: "interval",
+    section: "operations",
+    doc:
+      "What wakes campaigns up for retries and calling windows: interval (this process looks every 2 s) or cron (Deno.cron every minute; Deno Deploy runs it). A call's end and a new campaign dispatch at once either way.",
   }),
   setting(
     "CALL_RECORD_RETENTION_DAYS",

@@ -16,7 +16,8 @@ import {
   type SocketFactory,
 } from "../bridge/call_runner.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
-import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
+import { AgentCalls } from "../agents/agent_calls.ts";
+import { parseStreamPath, STREAM_PATH_ROOT, type StreamPath } from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
@@ -49,9 +50,8 @@ export const ROUTES = {
   status: "/",
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
-  mediaStream: "/media-stream",
-  /** Prefix of a stream bound to an agent of the agents file (see `agents/agent_calls.ts`). */
-  agentMediaStream: AGENT_STREAM_PREFIX,
+  /** Media streams: this path and those under it (see `stream_path.ts`). */
+  mediaStream: STREAM_PATH_ROOT,
   healthz: "/healthz",
   readyz: "/readyz",
   metrics: "/metrics",
@@ -109,14 +109,11 @@ export interface AppOptions {
    */
   routes?: (admission: CallAdmission) => RouteHandler;
   /**
-   * Outbound calls: the core settings of each outbound stream (by its path
-   * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
+   * Outbound calls: the core settings of each outbound stream (by its path,
+   * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
 }
-
-/** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
-export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
 
 /** {@link OutboundStreams} plus the core settings of each outbound stream path. */
 export interface OutboundStreamRoutes extends OutboundStreams {
@@ -308,12 +305,12 @@ export function createApp(options: AppOptions): App {
   }
 
   /**
-   * The media-stream upgrade at `path`: `/media-stream`, an agent's
-   * `/media-stream/agent/…`, or with `outbound` a call the bridge placed
-   * (`/media-stream/outbound/…`, whose path names its outbound agent).
+   * The media-stream upgrade at `path` (`stream` is what it names): plain,
+   * an agent's, or a call the bridge placed, whose path names the agent
+   * that placed it.
    */
-  function mediaStream(request: Request, path: string, outbound = false): Response {
-    const outboundPath = outbound ? path : undefined;
+  function mediaStream(request: Request, path: string, stream: StreamPath): Response {
+    const outboundPath = stream.kind === "outbound" ? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -361,7 +358,7 @@ export function createApp(options: AppOptions): App {
       return response;
     }
     // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
+    const setup = agentCalls.forStream(stream);
     const { profile } = setup;
     const transfer = profile.transfers[0];
     const startedAt = (options.now ?? (() => performance.now()))();
@@ -431,9 +428,14 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
-      if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
+      const stream = parseStreamPath(path);
+      // Outbound streams only when outbound calling is on; resumed calls are not served yet.
+      if (
+        stream !== undefined && stream.kind !== "resumed" &&
+        (stream.kind !== "outbound" || options.outboundStreams !== undefined)
+      ) {
         return request.method === "GET"
-          ? mediaStream(request, path, true)
+          ? mediaStream(request, path, stream)
           : text("Method not allowed.\n", 405, { allow: "GET" });
       }
       const softphoneResponse = softphone?.handle(request, path);
@@ -455,10 +457,6 @@ export function createApp(options: AppOptions): App {
           return request.method === "POST" || request.method === "GET"
             ? callEnded(request)
             : text("Method not allowed.\n", 405, { allow: "GET, POST" });
-        case ROUTES.mediaStream:
-          return request.method === "GET"
-            ? mediaStream(request, path)
-            : text("Method not allowed.\n", 405, { allow: "GET" });
         case ROUTES.healthz:
           return healthz();
         case ROUTES.readyz:
@@ -471,9 +469,6 @@ export function createApp(options: AppOptions): App {
             ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
-          if (path.startsWith(ROUTES.agentMediaStream) && request.method === "GET") {
-            return mediaStream(request, path);
-          }
           return text("Not found.\n", 404);
       }
     } catch (error) {

@@ -28,12 +28,12 @@ import type { CallAdmission } from "../security/call_admission.ts";
 import { MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
 import { timingSafeEqual } from "../http/ops_routes.ts";
 import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
-import type { AgentDirectory } from "./outbound_agents.ts";
+import type { AgentBook } from "../agents/agent_book.ts";
 import type { CallTickets } from "./call_ticket.ts";
 import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
 import { parsePlaceCall } from "./place_call_request.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
-import { outboundStreamPath } from "./outbound_stream_path.ts";
+import { formatStreamPath } from "../http/stream_path.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 
 /** The `<Parameter>` of the outbound stream that carries the call ticket. */
@@ -60,7 +60,8 @@ export interface OutboundRoutesOptions {
   /** The app's admission policy (Twilio signatures, stream tokens). */
   admission: CallAdmission;
   dialer: OutboundDialer;
-  agents: AgentDirectory;
+  /** The current agents (read at each request: a reload applies to new calls). */
+  agents: { readonly book: AgentBook };
   tickets: CallTickets;
   /** Routes under `/campaigns` (authorized here first). */
   campaigns?: (request: Request, path: string) => Promise<Response>;
@@ -142,7 +143,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
         field: "body",
       }, 400);
     }
-    const check = parsePlaceCall(json, options.agents);
+    const check = parsePlaceCall(json, options.agents.book);
     if (!check.ok) return jsonResponse({ error: check.error, field: check.field }, 400);
     try {
       const call = await options.dialer.place(check.value);
@@ -166,7 +167,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
       return xml(streamEndedTwiml({ apologize: false }));
     }
     return xml(connectStreamTwiml({
-      streamUrl: `${wsBase}${outboundStreamPath(opened.value.agent)}`,
+      streamUrl: `${wsBase}${formatStreamPath({ kind: "outbound", agent: opened.value.agent })}`,
       actionUrl: `${publicUrl}/call-ended`,
       parameters: {
         ...admission.streamParameters(callSid),
