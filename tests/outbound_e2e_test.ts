@@ -3,6 +3,7 @@ import { parseConfig } from "../src/config.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import type { OutboundProfile } from "../src/agents/agent_profile.ts";
+import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
@@ -245,6 +246,96 @@ Deno.test("send_dtmf plays keys through REST, the call goes on in a new stream w
     await second.waitFor("response.create");
     assert.deepEqual(first.schemaErrors, []);
     assert.deepEqual(second.schemaErrors, []);
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("an agent of the agents file calls out with its context: the request's context over its webhook's answer fills {{caller.*}} in its instructions and outbound greeting", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const env = {
+    API_TOKEN,
+    PUBLIC_URL: PUBLIC,
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_PHONE_NUMBER: "+15005550006",
+    TWILIO_API_BASE_URL: rest.baseUrl,
+    STREAM_TOKEN_SECRET: "e2e-stream-token-secret-0123456789",
+  };
+  const config = parseConfig({
+    OPENAI_API_KEY: TEST_API_KEY,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+    ...env,
+  });
+  const loaded = loadAgents({
+    config,
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () =>
+      [
+        "agents:",
+        "  - name: front-desk",
+        "  - name: listings",
+        "    instructions: 'Call {{caller.name|the owner}} about listing {{caller.listing|unknown}}.'",
+        "    context_webhook: { url: 'https://crm.example.com/callee' }",
+        "    outbound:",
+        "      greeting: 'Hi {{caller.name|there}}, Acme Realty here.'",
+      ].join("\n"),
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const agents = new AgentsHolder(loaded.book);
+  const asked: unknown[] = [];
+  const service = OutboundService.create({ config, agents });
+  const h = await BridgeHarness.startSecure(env, {
+    app: {
+      agents,
+      routes: service.routes,
+      outboundStreams: service.streams,
+      hangUp: service.hangUp,
+      fetch: (_url, init) => {
+        asked.push(JSON.parse(String(init?.body)));
+        return Promise.resolve(Response.json({ name: "From the CRM", listing: "L-1001" }));
+      },
+    },
+  });
+  await using _h = h;
+  try {
+    const placed = await fetch(`${h.server.localUrl}/calls`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ to: "+15551234567", agent: "listings", context: { name: "Ada" } }),
+    });
+    assert.equal(placed.status, 201);
+    const { callSid } = await placed.json();
+    const create = rest.creates.at(-1)!;
+    const twiml = await (await twilioPost(h, create.params.Url, {
+      CallSid: callSid,
+      AccountSid: ACCOUNT,
+      From: "+15005550006",
+      To: "+15551234567",
+      CallStatus: "in-progress",
+      Direction: "outbound-api",
+    })).text();
+    assert.deepEqual(asked, [{ from: "+15005550006", to: "+15551234567", callSid }]);
+    const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
+    // The context waits on this instance for the stream whose path names the call.
+    assert.equal(streamUrl, `wss://voice.example.com/media-stream/outbound/listings/${callSid}`);
+    const call = await FakeTwilioCall.connect({
+      url: `${h.server.localUrl.replace("http", "ws")}${new URL(streamUrl).pathname}`,
+      callSid,
+      customParameters: parametersOf(twiml),
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
+    });
+    h.calls.push(call);
+    const session = await h.realtime.nextSession();
+    const update = await session.waitFor("session.update");
+    assert.equal(update.session.instructions, "Call Ada about listing L-1001.");
+    await twilioPost(h, create.params.AsyncAmdStatusCallback, {
+      CallSid: callSid,
+      AnsweredBy: "human",
+    });
+    const greeting = await session.waitFor("response.create");
+    assert.match(greeting.response.instructions, /"Hi Ada, Acme Realty here\."/);
+    assert.deepEqual(session.schemaErrors, []);
   } finally {
     await service.close();
   }
