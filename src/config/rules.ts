@@ -175,12 +175,20 @@ export function twilioCredentialPair(reader: EnvReader): void {
  * a caller id: one problem per missing setting.
  */
 export function outboundRequirements(v: EnvValues, reader: EnvReader): void {
+  // A variable that is set but refused by its own row already has its message
+  // (`PUBLIC_URL must be an https:// URL…`): only a missing one is reported here.
+  const given = (name: string, value: string | undefined) => value ?? reader.raw(name);
+  const accountSid = given("TWILIO_ACCOUNT_SID", v.TWILIO_ACCOUNT_SID);
   const problems = outboundProblems(
-    { apiToken: v.API_TOKEN, twilioPhoneNumber: v.TWILIO_PHONE_NUMBER },
     {
-      publicUrl: v.PUBLIC_URL,
-      twilio: v.TWILIO_ACCOUNT_SID !== undefined && v.TWILIO_AUTH_TOKEN !== undefined
-        ? { accountSid: v.TWILIO_ACCOUNT_SID }
+      apiToken: v.API_TOKEN,
+      twilioPhoneNumber: given("TWILIO_PHONE_NUMBER", v.TWILIO_PHONE_NUMBER),
+    },
+    {
+      publicUrl: given("PUBLIC_URL", v.PUBLIC_URL),
+      twilio: accountSid !== undefined &&
+          given("TWILIO_AUTH_TOKEN", v.TWILIO_AUTH_TOKEN) !== undefined
+        ? { accountSid }
         : undefined,
     },
   );

@@ -122,7 +122,7 @@ export const SETTINGS = [
     defaultDoc: "unset: each request's Host (and X-Forwarded-Proto for the webhook URLs)",
     describe: (value) => value ?? "not set (derived from each request's Host header)",
     doc:
-      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://.",
+      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://. The base only: a URL ending in a path of the server (a pasted https://…/incoming-call) is refused; a path prefix (https://example.com/voice) works behind a proxy that strips it.",
   }),
   setting("VOICE", "voice", voice(), {
     default: "alloy",
