@@ -158,12 +158,15 @@ export function environmentProfile(config: Config): AgentProfile {
 
 /**
  * The profiles of a validated agents file, on top of the environment's
- * values. `instructions` holds the `instructions_file` contents by agent index.
+ * values. `instructions` holds the `instructions_file` contents by agent
+ * index; `secrets` the file's `${VAR}` values, which its HTTP tools redact
+ * from their outputs.
  */
 export function fileProfiles(
   file: AgentsFileData,
   instructions: ReadonlyMap<number, string>,
   config: Config,
+  secrets: readonly string[] = [],
 ): AgentProfile[] {
   const base = environmentProfile(config);
   return file.agents.map((agent, i) => ({
@@ -181,7 +184,7 @@ export function fileProfiles(
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
-    ...tools(agent),
+    ...tools(agent, secrets),
     prompts: wording(agent.wording),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
@@ -245,6 +248,7 @@ function turnDetection(
 
 function tools(
   agent: AgentEntry,
+  secrets: readonly string[],
 ): Pick<AgentProfile, "httpTools" | "mcpServers" | "transfers"> {
   const httpTools: HttpToolSpec[] = [];
   const mcpServers: McpServerSpec[] = [];
@@ -260,6 +264,7 @@ function tools(
           url: tool.request.url,
           headers: tool.request.headers ?? {},
           timeoutMs: (tool.timeout_seconds ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS / 1000) * 1000,
+          secrets,
         });
         break;
       case "mcp":
