@@ -91,6 +91,32 @@ Deno.test("a bad agents.yaml stops start-up with every problem, file:line first"
   }
 });
 
+Deno.test("a legal agents.yaml that makes the YAML parser throw stops start-up with the problem, not a stack trace", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${cwd}/agents.yaml`,
+      [
+        "x: &v marin",
+        "agents:",
+        ...Array.from({ length: 150 }, (_, i) => `  - { name: a${i}, voice: *v }`),
+        "",
+      ]
+        .join("\n"),
+    );
+    await using server = await spawnServer(cwd);
+    const status = await server.child.status;
+    await server[Symbol.asyncDispose]();
+    assert.equal(status.code, 1);
+    const text = server.err.join("\n");
+    assert.match(text, /^The agents file has 1 problem\(s\)/);
+    assert.match(text, /- agents\.yaml: the file uses its anchors \(\*name\) too often/);
+    assert.ok(!/\bat \S+:\d+:\d+/.test(text), `no stack trace:\n${text}`);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
 Deno.test("SIGHUP reloads agents.yaml; a bad reload keeps the old agents and says why", async () => {
   const cwd = await Deno.makeTempDir();
   await Deno.writeTextFile(`${cwd}/agents.yaml`, agentsFile("listings"));
