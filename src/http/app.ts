@@ -105,9 +105,9 @@ export interface AppOptions {
   streamGuard?: StreamGuardOptions;
   /**
    * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
-   * app's admission policy so their TwiML carries stream tokens this app accepts.
+   * app's admission policy so their TwiML carries stream tokens this app accepts, and its agents.
    */
-  routes?: (admission: CallAdmission) => RouteHandler;
+  routes?: (app: RouteContext) => RouteHandler;
   /**
    * Outbound calls: the core settings of each outbound stream (by its path,
    * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
@@ -115,10 +115,24 @@ export interface AppOptions {
   outboundStreams?: OutboundStreamRoutes;
 }
 
+/** What the app gives the extra routes it mounts. */
+export interface RouteContext {
+  /** Who may start a call (signatures, stream tokens). */
+  admission: CallAdmission;
+  /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
+  callOut: AgentCalls["callOut"];
+}
+
 /** {@link OutboundStreams} plus the core settings of each outbound stream path. */
 export interface OutboundStreamRoutes extends OutboundStreams {
-  /** The core options of the stream at `path`, or undefined when it names no known agent. */
-  coreOptionsFor(path: string): Partial<CallCoreOptions> | undefined;
+  /**
+   * The core options of the stream at `path` (`caller`: the context that
+   * waited for it, for `{{caller.*}}`), or undefined when it names no known agent.
+   */
+  coreOptionsFor(
+    path: string,
+    caller?: Readonly<Record<string, unknown>>,
+  ): Partial<CallCoreOptions> | undefined;
 }
 
 /** Extra routes: a response, or undefined when the path is not theirs. */
@@ -200,7 +214,10 @@ export function createApp(options: AppOptions): App {
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
-  const extraRoutes = options.routes?.(admission);
+  const extraRoutes = options.routes?.({
+    admission,
+    callOut: (call) => agentCalls.callOut(call),
+  });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
@@ -337,9 +354,11 @@ export function createApp(options: AppOptions): App {
         return text(FORBIDDEN, 403);
       }
     }
+    // The agent (and call) named in the signed URL; the stream token must bind the same.
+    const setup = agentCalls.forStream(stream);
     const outboundCore = outboundPath === undefined
       ? undefined
-      : options.outboundStreams?.coreOptionsFor(outboundPath);
+      : options.outboundStreams?.coreOptionsFor(outboundPath, setup.caller);
     if (outboundPath !== undefined && outboundCore === undefined) {
       return text("Unknown outbound agent or stream.\n", 404);
     }
@@ -357,8 +376,6 @@ export function createApp(options: AppOptions): App {
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }
-    // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(stream);
     const { profile } = setup;
     const transfer = profile.transfers[0];
     const startedAt = (options.now ?? (() => performance.now()))();

@@ -40,7 +40,8 @@ import { AgentBook } from "../agents/agent_book.ts";
 import { environmentProfile } from "../agents/agent_profile.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
 import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
-import type { OutboundStreamRoutes } from "../http/app.ts";
+import type { OutboundStreamRoutes, RouteContext } from "../http/app.ts";
+import { fillCallerTemplate } from "../agents/caller_templates.ts";
 import { twilioCredentials } from "../config.ts";
 import { formatStreamPath, parseStreamPath } from "../http/stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
@@ -191,12 +192,14 @@ export class OutboundService {
 
   /** The outbound side of each media stream, for `createApp({ outboundStreams })`. */
   streams: OutboundStreamRoutes = {
-    coreOptionsFor: (path) => {
+    coreOptionsFor: (path, caller) => {
       const parsed = parseStreamPath(path);
       if (parsed?.kind !== "outbound") return undefined;
       const agent = this.agents.book.byName(parsed.agent);
       if (agent === undefined) return undefined;
-      const { keypad, greeting, voicemail } = agent.outbound;
+      const { keypad } = agent.outbound;
+      const fill = (text: string | undefined) =>
+        text === undefined ? undefined : fillCallerTemplate(text, caller);
       // A call resumed after keypad tones talks at once; a new one waits for the AMD result.
       // `greeting` is set even when undefined: GREETING welcomes callers, not callees.
       if (parsed.resumeCallSid !== undefined) {
@@ -208,8 +211,8 @@ export class OutboundService {
         };
       }
       return {
-        greeting,
-        awaitAnswer: { voicemail },
+        greeting: fill(agent.outbound.greeting),
+        awaitAnswer: { voicemail: fill(agent.outbound.voicemail) },
         ...(keypad ? { keypad } : {}),
       };
     },
@@ -263,13 +266,14 @@ export class OutboundService {
       : [];
   }
 
-  /** The routes, for `createApp({ routes })` (which passes its admission policy). */
-  routes = (admission: CallAdmission): RouteHandler => {
+  /** The routes, for `createApp({ routes })` (which passes its admission policy and agents). */
+  routes = ({ admission, callOut }: RouteContext): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
+      callOut,
       dialer: this.dialer,
       agents: this.agents,
       tickets: this.tickets,
