@@ -16,7 +16,13 @@ import {
   type SocketFactory,
 } from "../bridge/call_runner.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
-import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
+import { AgentCalls } from "../agents/agent_calls.ts";
+import {
+  formatStreamPath,
+  parseStreamPath,
+  STREAM_PATH_ROOT,
+  type StreamPath,
+} from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
@@ -45,20 +51,14 @@ import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
 import { CheckpointWriter } from "../bridge/checkpoint_writer.ts";
-import {
-  parseResumedStreamPath,
-  RESUMED_STREAM_PREFIX,
-  resumedStreamPath,
-} from "../calls/resumed_stream_path.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
   status: "/",
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
-  mediaStream: "/media-stream",
-  /** Prefix of a stream bound to an agent of the agents file (see `agents/agent_calls.ts`). */
-  agentMediaStream: AGENT_STREAM_PREFIX,
+  /** Media streams: this path and those under it (see `stream_path.ts`). */
+  mediaStream: STREAM_PATH_ROOT,
   healthz: "/healthz",
   readyz: "/readyz",
   metrics: "/metrics",
@@ -112,12 +112,12 @@ export interface AppOptions {
   streamGuard?: StreamGuardOptions;
   /**
    * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
-   * app's admission policy so their TwiML carries stream tokens this app accepts.
+   * app's admission policy so their TwiML carries stream tokens this app accepts, and its agents.
    */
-  routes?: (admission: CallAdmission) => RouteHandler;
+  routes?: (app: RouteContext) => RouteHandler;
   /**
-   * Outbound calls: the core settings of each outbound stream (by its path
-   * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
+   * Outbound calls: the core settings of each outbound stream (by its path,
+   * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
   /**
@@ -140,13 +140,24 @@ const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
   "refused",
 ]);
 
-/** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
-export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
+/** What the app gives the extra routes it mounts. */
+export interface RouteContext {
+  /** Who may start a call (signatures, stream tokens). */
+  admission: CallAdmission;
+  /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
+  callOut: AgentCalls["callOut"];
+}
 
 /** {@link OutboundStreams} plus the core settings of each outbound stream path. */
 export interface OutboundStreamRoutes extends OutboundStreams {
-  /** The core options of the stream at `path`, or undefined when it names no known agent. */
-  coreOptionsFor(path: string): Partial<CallCoreOptions> | undefined;
+  /**
+   * The core options of the stream at `path` (`caller`: the context that
+   * waited for it, for `{{caller.*}}`), or undefined when it names no known agent.
+   */
+  coreOptionsFor(
+    path: string,
+    caller?: Readonly<Record<string, unknown>>,
+  ): Partial<CallCoreOptions> | undefined;
 }
 
 /** Extra routes: a response, or undefined when the path is not theirs. */
@@ -228,7 +239,10 @@ export function createApp(options: AppOptions): App {
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
-  const extraRoutes = options.routes?.(admission);
+  const extraRoutes = options.routes?.({
+    admission,
+    callOut: (call) => agentCalls.callOut(call),
+  });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
@@ -287,7 +301,8 @@ export function createApp(options: AppOptions): App {
     // The media stream does not carry the caller's number: pass it (masked
     // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
     // kept. Never logged.
-    const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
+    const recording = config.callStore !== undefined || config.webhook !== undefined ||
+      profile.webhooks.length > 0;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${streamPath}`,
@@ -360,7 +375,7 @@ export function createApp(options: AppOptions): App {
           turns: claim.checkpoint.conversation.length,
         });
         return connectStreamTwiml({
-          streamUrl: `${base.ws}${resumedStreamPath(callSid)}`,
+          streamUrl: `${base.ws}${formatStreamPath({ kind: "resumed", callSid })}`,
           actionUrl: `${base.http}${ROUTES.callEnded}`,
           parameters: admission.streamParameters(callSid, claim.checkpoint.agent),
         });
@@ -392,28 +407,35 @@ export function createApp(options: AppOptions): App {
     }
   }
 
-  /** A resumed call's stream: its checkpoint names the agent, context and conversation. */
-  async function resumedStream(request: Request, path: string): Promise<Response> {
-    const callSid = parseResumedStreamPath(path);
-    const checkpoint = callSid === undefined ? undefined : await options.checkpoints?.get(callSid);
-    if (checkpoint === undefined || checkpoint.state === "over") {
+  /**
+   * A resumed call's stream (`/media-stream/resumed/<CallSid>`): its
+   * checkpoint names the stream the call started on (agent, bound call),
+   * the caller context and the conversation.
+   */
+  async function resumedStream(request: Request, path: string, callSid: string): Promise<Response> {
+    const checkpoint = await options.checkpoints?.get(callSid);
+    const first = checkpoint === undefined ? undefined : parseStreamPath(checkpoint.streamPath);
+    if (
+      checkpoint === undefined || checkpoint.state === "over" || first === undefined ||
+      first.kind === "resumed" || first.kind === "outbound"
+    ) {
       return text("No call to resume here.\n", 404);
     }
-    return mediaStream(request, path, false, checkpoint);
+    return mediaStream(request, path, first, checkpoint);
   }
 
   /**
-   * The media-stream upgrade at `path`: `/media-stream`, an agent's
-   * `/media-stream/agent/…`, or with `outbound` a call the bridge placed
-   * (`/media-stream/outbound/…`, whose path names its outbound agent).
+   * The media-stream upgrade at `path` (`stream` is what it names): plain,
+   * an agent's, or a call the bridge placed, whose path names the agent
+   * that placed it.
    */
   function mediaStream(
     request: Request,
     path: string,
-    outbound = false,
+    stream: StreamPath,
     resumed?: CallCheckpoint,
   ): Response {
-    const outboundPath = outbound ? path : undefined;
+    const outboundPath = stream.kind === "outbound" ? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -442,9 +464,11 @@ export function createApp(options: AppOptions): App {
         return text(FORBIDDEN, 403);
       }
     }
+    // The agent (and call) named in the signed URL; the stream token must bind the same.
+    const setup = agentCalls.forStream(stream, resumed?.caller);
     const outboundCore = outboundPath === undefined
       ? undefined
-      : options.outboundStreams?.coreOptionsFor(outboundPath);
+      : options.outboundStreams?.coreOptionsFor(outboundPath, setup.caller);
     if (outboundPath !== undefined && outboundCore === undefined) {
       return text("Unknown outbound agent or stream.\n", 404);
     }
@@ -462,10 +486,6 @@ export function createApp(options: AppOptions): App {
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }
-    // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = resumed !== undefined
-      ? agentCalls.forStream(resumed.streamPath, resumed.caller)
-      : agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
     const { profile } = setup;
     const transfer = profile.transfers[0];
     const startedAt = (options.now ?? (() => performance.now()))();
@@ -554,9 +574,25 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
-      if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
+      const stream = parseStreamPath(path);
+      // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
+      if (stream?.kind === "resumed" && options.checkpoints !== undefined) {
         return request.method === "GET"
-          ? mediaStream(request, path, true)
+          ? resumedStream(request, path, stream.callSid).catch((error) => {
+            httpLog.error("Could not resume a call's stream: {error}", {
+              error: error instanceof Error ? error.message : String(error),
+            });
+            return text("Internal error.\n", 500);
+          })
+          : text("Method not allowed.\n", 405, { allow: "GET" });
+      }
+      // Outbound streams only when outbound calling is on.
+      if (
+        stream !== undefined && stream.kind !== "resumed" &&
+        (stream.kind !== "outbound" || options.outboundStreams !== undefined)
+      ) {
+        return request.method === "GET"
+          ? mediaStream(request, path, stream)
           : text("Method not allowed.\n", 405, { allow: "GET" });
       }
       const softphoneResponse = softphone?.handle(request, path);
@@ -578,10 +614,6 @@ export function createApp(options: AppOptions): App {
           return request.method === "POST" || request.method === "GET"
             ? callEnded(request)
             : text("Method not allowed.\n", 405, { allow: "GET, POST" });
-        case ROUTES.mediaStream:
-          return request.method === "GET"
-            ? mediaStream(request, path)
-            : text("Method not allowed.\n", 405, { allow: "GET" });
         case ROUTES.healthz:
           return healthz();
         case ROUTES.readyz:
@@ -594,20 +626,6 @@ export function createApp(options: AppOptions): App {
             ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
-          if (path.startsWith(ROUTES.agentMediaStream) && request.method === "GET") {
-            return mediaStream(request, path);
-          }
-          if (
-            path.startsWith(RESUMED_STREAM_PREFIX) && request.method === "GET" &&
-            options.checkpoints !== undefined
-          ) {
-            return resumedStream(request, path).catch((error) => {
-              httpLog.error("Could not resume a call's stream: {error}", {
-                error: error instanceof Error ? error.message : String(error),
-              });
-              return text("Internal error.\n", 500);
-            });
-          }
           return text("Not found.\n", 404);
       }
     } catch (error) {
