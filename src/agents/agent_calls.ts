@@ -40,7 +40,7 @@ import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { type CallPrompts, toolFillerSaying } from "../prompts.ts";
 import { AgentBook } from "./agent_book.ts";
 import { type AgentProfile, environmentProfile } from "./agent_profile.ts";
-import { fillCallerTemplate } from "./caller_templates.ts";
+import { fillCallerTemplate, hasCallerTemplates } from "./caller_templates.ts";
 import { fetchCallerContext } from "./context_webhook.ts";
 import { profileRealtimeUrl, profileSessionUpdate, profileTools } from "./profile_session.ts";
 import { formatStreamPath, type StreamPath } from "../http/stream_path.ts";
@@ -78,6 +78,8 @@ export interface CallSetup {
   tools: ToolDefinition[];
   /** The wording of the call (the agent's, its filler with `{{caller.*}}` filled). */
   prompts: Partial<CallPrompts>;
+  /** The caller's context that waited for this stream, if any (fills `{{caller.*}}`). */
+  caller: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** The `session.update` the call core sends. */
@@ -121,22 +123,10 @@ export class AgentCalls {
       return { profile, streamPath: formatStreamPath({ kind: "plain" }), agentName: undefined };
     }
     let contextFor: string | undefined;
-    const webhook = profile.contextWebhook;
-    if (webhook !== undefined && call.callSid) {
-      const result = await fetchCallerContext(webhook, {
-        from: call.from ?? "",
-        to: call.to ?? "",
-        callSid: call.callSid,
-      }, this.#options.fetch ? { fetch: this.#options.fetch } : {});
-      if (result.ok) {
-        this.#keepContext(call.callSid, result.caller);
-        contextFor = call.callSid;
-      } else {
-        this.#options.logger?.warn(
-          "No caller context from the context webhook of {agent}: {reason}. The call goes on without it.",
-          { agent: profile.name, reason: result.reason, callSid: call.callSid },
-        );
-      }
+    const caller = await this.#webhookContext(profile, call);
+    if (caller !== undefined && call.callSid) {
+      this.#keepContext(call.callSid, caller);
+      contextFor = call.callSid;
     }
     const streamPath = formatStreamPath({
       kind: "agent",
@@ -146,12 +136,78 @@ export class AgentCalls {
     return { profile, streamPath, agentName: profile.name };
   }
 
-  /** At the upgrade: the agent, context and runner settings the stream path names. */
-  forStream(stream: StreamPath): CallSetup {
+  /**
+   * At the TwiML of a call the server placed (`from` is its caller id, `to`
+   * the callee): the stream path of `agent`, the agent that placed it. Its
+   * context (the `context` of `POST /calls` or a campaign's contact, over
+   * what the agent's context webhook answers) waits for the stream, as an
+   * inbound caller's does, when the agent has a webhook or uses
+   * `{{caller.*}}`. Never throws.
+   */
+  async callOut(call: {
+    callSid: string | null;
+    from: string | null;
+    to: string | null;
+    agent: string;
+    context: Readonly<Record<string, unknown>>;
+  }): Promise<string> {
+    const profile = this.book.byName(call.agent);
+    let contextFor: string | undefined;
+    if (profile !== undefined && call.callSid) {
+      const fetched = await this.#webhookContext(profile, call);
+      const caller = { ...fetched, ...call.context };
+      const used = fetched !== undefined ||
+        [
+          profile.instructions,
+          profile.filler,
+          profile.outbound.greeting,
+          profile.outbound.voicemail,
+        ]
+          .some(hasCallerTemplates);
+      if (used && Object.keys(caller).length > 0) {
+        this.#keepContext(call.callSid, caller);
+        contextFor = call.callSid;
+      }
+    }
+    return formatStreamPath({
+      kind: "outbound",
+      agent: call.agent,
+      ...(contextFor !== undefined ? { callSid: contextFor } : {}),
+    });
+  }
+
+  /** The agent's context webhook's answer for the call; undefined without one or on failure (logged). */
+  async #webhookContext(
+    profile: AgentProfile,
+    call: { callSid: string | null; from: string | null; to: string | null },
+  ): Promise<Record<string, unknown> | undefined> {
+    const webhook = profile.contextWebhook;
+    if (webhook === undefined || !call.callSid) return undefined;
+    const result = await fetchCallerContext(webhook, {
+      from: call.from ?? "",
+      to: call.to ?? "",
+      callSid: call.callSid,
+    }, this.#options.fetch ? { fetch: this.#options.fetch } : {});
+    if (result.ok) return result.caller;
+    this.#options.logger?.warn(
+      "No caller context from the context webhook of {agent}: {reason}. The call goes on without it.",
+      { agent: profile.name, reason: result.reason, callSid: call.callSid },
+    );
+    return undefined;
+  }
+
+  /**
+   * At the upgrade: the agent, context and runner settings the stream path
+   * names. `resumedCaller`: the caller context of a call resumed from its
+   * checkpoint (instead of the one waiting on this instance).
+   */
+  forStream(stream: StreamPath, resumedCaller?: Readonly<Record<string, unknown>>): CallSetup {
     // An agent's stream token binds its name; an outbound call's agent is sealed in its ticket.
     const named = stream.kind === "agent" || stream.kind === "outbound" ? stream.agent : undefined;
     const agentName = stream.kind === "agent" ? stream.agent : undefined;
-    const callSid = stream.kind === "agent" ? stream.callSid : undefined;
+    const callSid = stream.kind === "agent" || stream.kind === "outbound"
+      ? stream.callSid
+      : undefined;
     const book = this.book;
     let profile = book.byName(named);
     if (profile === undefined) {
@@ -164,7 +220,8 @@ export class AgentCalls {
       profile = book.defaultProfile;
     }
     const ready = this.#prepare(profile);
-    const caller = callSid === undefined ? undefined : this.#takeContext(callSid);
+    const caller = resumedCaller ??
+      (callSid === undefined ? undefined : this.#takeContext(callSid));
     if (callSid !== undefined && caller === undefined) {
       this.#options.logger?.warn(
         "The caller context of this call is not on this instance (or expired); the call goes on without it.",
@@ -173,6 +230,7 @@ export class AgentCalls {
     }
     return {
       profile,
+      caller,
       callSid,
       agentName,
       sessionUpdate: caller === undefined

@@ -32,6 +32,7 @@ import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
+import type { WebhookEventType } from "../webhooks/mod.ts";
 
 /** The name of the profile built from the environment. */
 export const ENVIRONMENT_PROFILE_NAME = "default";
@@ -115,6 +116,17 @@ export interface AgentProfile {
   prompts: Partial<CallPrompts>;
   /** How it calls out. */
   outbound: OutboundProfile;
+  /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
+  webhooks: readonly AgentWebhookSpec[];
+}
+
+/** A webhook of the agents file. */
+export interface AgentWebhookSpec {
+  url: string;
+  /** The events it gets; undefined: all. */
+  events: readonly WebhookEventType[] | undefined;
+  /** `whsec_<base64>` (checked when the file was read). */
+  secret: string;
 }
 
 /**
@@ -153,17 +165,21 @@ export function environmentProfile(config: Config): AgentProfile {
     contextWebhook: undefined,
     prompts: {},
     outbound: QUIET_OUTBOUND,
+    webhooks: [],
   };
 }
 
 /**
  * The profiles of a validated agents file, on top of the environment's
- * values. `instructions` holds the `instructions_file` contents by agent index.
+ * values. `instructions` holds the `instructions_file` contents by agent
+ * index; `secrets` the file's `${VAR}` values, which its HTTP tools redact
+ * from their outputs.
  */
 export function fileProfiles(
   file: AgentsFileData,
   instructions: ReadonlyMap<number, string>,
   config: Config,
+  secrets: readonly string[] = [],
 ): AgentProfile[] {
   const base = environmentProfile(config);
   return file.agents.map((agent, i) => ({
@@ -181,7 +197,7 @@ export function fileProfiles(
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
-    ...tools(agent),
+    ...tools(agent, secrets),
     prompts: wording(agent.wording),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
@@ -190,6 +206,11 @@ export function fileProfiles(
       headers: agent.context_webhook.headers ?? {},
     },
     outbound: outbound(agent.outbound),
+    webhooks: (agent.webhooks ?? []).map((webhook) => ({
+      url: webhook.url,
+      events: webhook.events,
+      secret: webhook.secret,
+    })),
   }));
 }
 
@@ -215,6 +236,7 @@ function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
   if (entry.time_limit !== undefined) prompts.timeLimit = entry.time_limit;
   if (entry.idle !== undefined) prompts.idle = entry.idle;
   if (entry.drain !== undefined) prompts.drain = entry.drain;
+  if (entry.resumed !== undefined) prompts.resumed = entry.resumed;
   return prompts;
 }
 
@@ -245,6 +267,7 @@ function turnDetection(
 
 function tools(
   agent: AgentEntry,
+  secrets: readonly string[],
 ): Pick<AgentProfile, "httpTools" | "mcpServers" | "transfers"> {
   const httpTools: HttpToolSpec[] = [];
   const mcpServers: McpServerSpec[] = [];
@@ -260,6 +283,7 @@ function tools(
           url: tool.request.url,
           headers: tool.request.headers ?? {},
           timeoutMs: (tool.timeout_seconds ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS / 1000) * 1000,
+          secrets,
         });
         break;
       case "mcp":

@@ -26,6 +26,10 @@
  * @module
  */
 import { loadEnvFile } from "../env_file.ts";
+import { readCappedText } from "../security/limits.ts";
+
+/** Largest answer of the server printed, in bytes (a campaign's progress is the biggest). */
+const MAX_CONTROL_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** Dependencies of the commands (tests inject them). */
 export interface ControlClientOptions {
@@ -119,8 +123,12 @@ async function send(
     );
     return 1;
   }
-  const text = await response.text();
-  print(text.trimEnd());
+  const read = await readCappedText(response, MAX_CONTROL_ANSWER_BYTES);
+  print(
+    read.ok
+      ? read.text.trimEnd()
+      : `The server's answer was over ${MAX_CONTROL_ANSWER_BYTES} bytes.`,
+  );
   return response.ok ? 0 : 1;
 }
 
