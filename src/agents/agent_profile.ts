@@ -25,7 +25,7 @@
  * @module
  */
 import type { Config, TurnDetection } from "../config_types.ts";
-import type { CallPrompts } from "../prompts.ts";
+import { type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
@@ -55,12 +55,23 @@ export interface McpServerSpec {
   approveTools: string[];
 }
 
-/** A function tool that hands the caller to a phone number. */
+/** A function tool that hands the caller to a person. */
 export interface TransferSpec {
   name: string;
-  number: string;
+  /** `cold`: Twilio dials once the agent hung up; `warm`: the agent briefs the person first. */
+  mode: TransferMode;
+  /** E.164 numbers or SIP URIs, tried in order (at least one). */
+  destinations: readonly string[];
+  /** Seconds each destination rings. */
+  ringTimeoutSeconds: number;
   description: string;
 }
+
+/** How a transfer hands the caller over. */
+export type TransferMode = "cold" | "warm";
+
+/** Seconds a transfer destination rings by default. */
+export const DEFAULT_RING_TIMEOUT_SECONDS = 20;
 
 /** Where the caller's context comes from before the greeting. */
 export interface ContextWebhookSpec {
@@ -95,6 +106,27 @@ export interface AgentProfile {
   prompts: Partial<CallPrompts>;
 }
 
+/** The environment's transfer tool: `TRANSFER_NUMBERS` (or `TRANSFER_NUMBER`) and `TRANSFER_MODE`. */
+function environmentTransfers(config: Config): TransferSpec[] {
+  const destinations = config.transferNumbers ??
+    (config.transferNumber === undefined ? undefined : [config.transferNumber]);
+  if (destinations === undefined || destinations.length === 0) return [];
+  return [{
+    name: TRANSFER_CALL_TOOL,
+    mode: config.transferMode,
+    destinations,
+    ringTimeoutSeconds: DEFAULT_RING_TIMEOUT_SECONDS,
+    description: transferDescription(config.transferMode),
+  }];
+}
+
+/** The built-in description of a transfer tool in `mode`. */
+function transferDescription(mode: TransferMode): string {
+  return mode === "warm"
+    ? TOOL_DESCRIPTIONS.warmTransferCall
+    : TRANSFER_CALL_DECLARATION.description;
+}
+
 /** The single agent configured by the environment (`SYSTEM_MESSAGE`, `VOICE`, …). */
 export function environmentProfile(config: Config): AgentProfile {
   return {
@@ -110,11 +142,7 @@ export function environmentProfile(config: Config): AgentProfile {
     language: undefined,
     httpTools: [],
     mcpServers: [],
-    transfers: config.transferNumber === undefined ? [] : [{
-      name: TRANSFER_CALL_TOOL,
-      number: config.transferNumber,
-      description: TRANSFER_CALL_DECLARATION.description,
-    }],
+    transfers: environmentTransfers(config),
     contextWebhook: undefined,
     prompts: {},
   };
@@ -146,7 +174,7 @@ export function fileProfiles(
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
     ...tools(agent),
-    prompts: wording(agent.wording),
+    prompts: { ...wording(agent.wording), ...transferWording(agent) },
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
       timeoutMs: (agent.context_webhook.timeout_seconds ?? DEFAULT_CONTEXT_TIMEOUT_MS / 1000) *
@@ -154,6 +182,16 @@ export function fileProfiles(
       headers: agent.context_webhook.headers ?? {},
     },
   }));
+}
+
+/** The transfer tool's `briefing` and `fallback`, as the call's wording. */
+function transferWording(agent: AgentEntry): Partial<CallPrompts> {
+  const tool = agent.tools?.find((t) => t.type === "transfer");
+  if (tool?.type !== "transfer") return {};
+  return {
+    ...(tool.briefing !== undefined ? { transferBriefing: tool.briefing } : {}),
+    ...(tool.fallback !== undefined ? { transferFallback: tool.fallback } : {}),
+  };
 }
 
 function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
@@ -223,13 +261,17 @@ function tools(
           approveTools: tool.approve_tools ?? [],
         });
         break;
-      case "transfer":
+      case "transfer": {
+        const mode = tool.mode ?? "cold";
         transfers.push({
           name: tool.name,
-          number: tool.number,
-          description: tool.description ?? TRANSFER_CALL_DECLARATION.description,
+          mode,
+          destinations: tool.destinations ?? (tool.number === undefined ? [] : [tool.number]),
+          ringTimeoutSeconds: tool.ring_timeout_seconds ?? DEFAULT_RING_TIMEOUT_SECONDS,
+          description: tool.description ?? transferDescription(mode),
         });
         break;
+      }
     }
   }
   return { httpTools, mcpServers, transfers };

@@ -24,12 +24,10 @@ import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
 import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
 import { LiveCalls } from "../softphone/live_calls.ts";
-import {
-  connectStreamTwiml,
-  rejectTwiml,
-  streamEndedTwiml,
-  transferTwiml,
-} from "../twilio/twiml.ts";
+import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import type { TransferMode } from "../agents/agent_profile.ts";
+import type { TransferResult } from "../transfer/mod.ts";
+import { createTransfers } from "./app_transfers.ts";
 import { CallAdmission, type Refusal } from "../security/call_admission.ts";
 import {
   LogThrottle,
@@ -113,6 +111,8 @@ export interface AppOptions {
    * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
+  /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
+  onTransfer?: (mode: TransferMode, result: TransferResult) => void;
 }
 
 /** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
@@ -204,6 +204,11 @@ export function createApp(options: AppOptions): App {
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
   const extraRoutes = options.routes?.(admission);
+  const transfers = createTransfers(config, credentials, agentCalls, admission, {
+    logger: log.getChild("transfer"),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
+  });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
@@ -299,9 +304,10 @@ export function createApp(options: AppOptions): App {
       outcome: outcome ?? "unknown",
       apologize,
     });
-    const transferTo = agentCalls.transferTarget(callSid);
-    if (outcome === "transferred" && transferTo !== undefined) {
-      return xml(transferTwiml(transferTo));
+    const target = agentCalls.transferTarget(callSid);
+    if (outcome === "transferred" && target !== undefined && target.transfer.mode === "cold") {
+      // Twilio dials the destinations one by one, then brings the caller back to the agent.
+      return xml(transfers.cold.firstDial(callSid, target, base.http));
     }
     return xml(streamEndedTwiml({ apologize }));
   }
@@ -378,7 +384,9 @@ export function createApp(options: AppOptions): App {
         interruptResponse: profile.turnDetection.interruptResponse,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
-        ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
+        ...(transfer !== undefined
+          ? { transferToolName: transfer.name, transferMode: transfer.mode }
+          : {}),
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
@@ -413,6 +421,9 @@ export function createApp(options: AppOptions): App {
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
         : {}),
+      ...(transfer?.mode === "warm" && transfers.warm !== undefined && !isSoftphone
+        ? { transfer: transfers.warmFor(transfer) }
+        : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid === undefined) return;
         outcomes.record(callSid, outcome);
@@ -437,6 +448,8 @@ export function createApp(options: AppOptions): App {
       }
       const softphoneResponse = softphone?.handle(request, path);
       if (softphoneResponse !== undefined) return softphoneResponse;
+      const transferResponse = transfers.routes(request, path);
+      if (transferResponse !== undefined) return transferResponse;
       const extraResponse = extraRoutes?.(request, path);
       if (extraResponse !== undefined) return extraResponse;
       switch (path) {

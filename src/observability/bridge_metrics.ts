@@ -79,6 +79,7 @@ export class BridgeMetrics {
   readonly toolCalls: Counter;
   readonly callRecords: Counter;
   readonly webhookDeliveries: Counter;
+  readonly transfers: Counter;
   #prices: TokenPrices;
 
   /** Registers every metric. */
@@ -186,6 +187,12 @@ export class BridgeMetrics {
       name: "bridge_call_record_webhook_total",
       help: "Call record webhook deliveries, by result (delivered, failed).",
       labelNames: ["result"],
+    });
+    this.transfers = r.counter({
+      name: "bridge_transfers_total",
+      help:
+        "Transfers to a person by mode (warm, cold) and result (transferred, fallback: nobody took the call, caller_hung_up).",
+      labelNames: ["mode", "result"],
     });
     const failing = options.openaiFailing;
     if (failing !== undefined) {
