@@ -154,6 +154,3 @@ export const TOOL_DESCRIPTIONS = {
 export const DEFAULT_APOLOGY =
   "Sorry, our assistant is unavailable right now. Please call again later. Goodbye.";
 
-/** What Twilio says (`<Say>`) when a transfer finds nobody (no answer, busy). */
-export const DEFAULT_TRANSFER_APOLOGY =
-  "Sorry, nobody could take your call right now. Please call again later. Goodbye.";
