@@ -153,4 +153,3 @@ export const TOOL_DESCRIPTIONS = {
 /** What Twilio says (`<Say>`) when the assistant cannot be reached. */
 export const DEFAULT_APOLOGY =
   "Sorry, our assistant is unavailable right now. Please call again later. Goodbye.";
-

@@ -661,7 +661,10 @@ Deno.test("TRANSFER_NUMBERS lists numbers and SIP URIs in order; TRANSFER_MODE=w
     ["+14155550123", "sip:desk@pbx.example.com"],
   );
   const bad = problemOf({ TRANSFER_NUMBERS: "+14155550123,4155550124" });
-  assert.match(bad, /^TRANSFER_NUMBERS must be comma-separated phone numbers in E\.164 form or SIP URIs/);
+  assert.match(
+    bad,
+    /^TRANSFER_NUMBERS must be comma-separated phone numbers in E\.164 form or SIP URIs/,
+  );
   assert.match(bad, /item 2 is neither/);
   assert.ok(!bad.includes("4155550124"), "the value is not shown");
   assert.match(
@@ -681,5 +684,8 @@ Deno.test("TRANSFER_NUMBERS lists numbers and SIP URIs in order; TRANSFER_MODE=w
     PUBLIC_URL: "https://voice.example.com",
   });
   assert.equal(warm.transferMode, "warm");
-  assert.match(problemOf({ TRANSFER_MODE: "lukewarm" }), /TRANSFER_MODE must be one of cold or warm/);
+  assert.match(
+    problemOf({ TRANSFER_MODE: "lukewarm" }),
+    /TRANSFER_MODE must be one of cold or warm/,
+  );
 });

@@ -418,27 +418,25 @@ export class CallRunner {
     const report = (result: "accepted" | "failed") => {
       if (!this.#core.finished) this.#dispatch({ type: "transfer_result", result });
     };
+    const onStep = (step: TransferStep) => {
+      try {
+        this.#observer?.transferStep?.(step, this.#now());
+      } catch (error) {
+        this.#observerFailed(error);
+      }
+    };
     const callSid = this.#core.callSid;
     if (this.#options.transfer === undefined || callSid === undefined) {
       this.#log.warn(
-        "A warm transfer cannot be placed on this call (a softphone call, or no Twilio account); the assistant says the fallback line.",
+        "A warm transfer cannot be placed on this call (a softphone call, or no Twilio account and PUBLIC_URL); the assistant says the fallback line.",
       );
+      onStep({ step: "not_placed", destination: 1 });
+      onStep({ step: "nobody", destination: 1 });
       queueMicrotask(() => report("failed"));
       return;
     }
     this.#transfer?.cancel();
-    this.#transfer = this.#options.transfer({
-      callSid,
-      briefing,
-      onResult: report,
-      onStep: (step) => {
-        try {
-          this.#observer?.transferStep?.(step, this.#now());
-        } catch (error) {
-          this.#observerFailed(error);
-        }
-      },
-    });
+    this.#transfer = this.#options.transfer({ callSid, briefing, onResult: report, onStep });
   }
 
   #clearTimer(name: TimerName): void {
