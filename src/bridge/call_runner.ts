@@ -170,7 +170,8 @@ export class CallRunner {
       tools: options.tools ?? [],
       timeoutMs: options.toolTimeoutMs ?? 10_000,
       callSid: () => this.#core.callSid ?? "",
-      onFailure: (tool, error) => this.#log.warn("Tool {tool} failed: {error}", { tool, error }),
+      // The kind only: never the arguments, the output or an error's text (they may hold secrets).
+      onFailure: (tool, kind) => this.#log.warn("Tool {tool} failed: {kind}.", { tool, kind }),
       deliver: (callId, output, run) => {
         if (this.#core.finished) return;
         try {

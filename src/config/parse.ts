@@ -22,7 +22,6 @@
 import type { Config, EnvValues } from "./config_type.ts";
 import { EnvReader } from "./reader.ts";
 import {
-  callRecordWebhook,
   greeting,
   modelFromRealtimeUrl,
   outboundRequirements,
@@ -33,6 +32,7 @@ import {
   transferRequirements,
   turnDetection,
   twilioCredentialPair,
+  webhook,
 } from "./rules.ts";
 import { type AnySetting, INVALID, type ParseContext } from "./setting.ts";
 import { SETTINGS } from "./spec.ts";
@@ -122,7 +122,7 @@ export function parseConfig(
     systemMessage: systemMessage(v, reader, readTextFile),
     greeting: greeting(v),
     turnDetection: turnDetection(v, reader),
-    callRecordWebhook: callRecordWebhook(v, reader),
+    webhook: webhook(v, reader),
     prices: prices(v),
   };
   transcriptionDefault(v, reader);

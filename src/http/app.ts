@@ -16,7 +16,8 @@ import {
   type SocketFactory,
 } from "../bridge/call_runner.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
-import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
+import { AgentCalls } from "../agents/agent_calls.ts";
+import { parseStreamPath, STREAM_PATH_ROOT, type StreamPath } from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
@@ -47,9 +48,8 @@ export const ROUTES = {
   status: "/",
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
-  mediaStream: "/media-stream",
-  /** Prefix of a stream bound to an agent of the agents file (see `agents/agent_calls.ts`). */
-  agentMediaStream: AGENT_STREAM_PREFIX,
+  /** Media streams: this path and those under it (see `stream_path.ts`). */
+  mediaStream: STREAM_PATH_ROOT,
   healthz: "/healthz",
   readyz: "/readyz",
   metrics: "/metrics",
@@ -103,25 +103,36 @@ export interface AppOptions {
   streamGuard?: StreamGuardOptions;
   /**
    * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
-   * app's admission policy so their TwiML carries stream tokens this app accepts.
+   * app's admission policy so their TwiML carries stream tokens this app accepts, and its agents.
    */
-  routes?: (admission: CallAdmission) => RouteHandler;
+  routes?: (app: RouteContext) => RouteHandler;
   /**
-   * Outbound calls: the core settings of each outbound stream (by its path
-   * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
+   * Outbound calls: the core settings of each outbound stream (by its path,
+   * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
   /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
   onTransfer?: (mode: TransferMode, result: TransferResult) => void;
 }
 
-/** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
-export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
+/** What the app gives the extra routes it mounts. */
+export interface RouteContext {
+  /** Who may start a call (signatures, stream tokens). */
+  admission: CallAdmission;
+  /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
+  callOut: AgentCalls["callOut"];
+}
 
 /** {@link OutboundStreams} plus the core settings of each outbound stream path. */
 export interface OutboundStreamRoutes extends OutboundStreams {
-  /** The core options of the stream at `path`, or undefined when it names no known agent. */
-  coreOptionsFor(path: string): Partial<CallCoreOptions> | undefined;
+  /**
+   * The core options of the stream at `path` (`caller`: the context that
+   * waited for it, for `{{caller.*}}`), or undefined when it names no known agent.
+   */
+  coreOptionsFor(
+    path: string,
+    caller?: Readonly<Record<string, unknown>>,
+  ): Partial<CallCoreOptions> | undefined;
 }
 
 /** Extra routes: a response, or undefined when the path is not theirs. */
@@ -203,7 +214,10 @@ export function createApp(options: AppOptions): App {
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
-  const extraRoutes = options.routes?.(admission);
+  const extraRoutes = options.routes?.({
+    admission,
+    callOut: (call) => agentCalls.callOut(call),
+  });
   const transfers = createTransfers(config, credentials, agentCalls, admission, {
     logger: log.getChild("transfer"),
     ...(options.now ? { now: options.now } : {}),
@@ -267,7 +281,8 @@ export function createApp(options: AppOptions): App {
     // The media stream does not carry the caller's number: pass it (masked
     // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
     // kept. Never logged.
-    const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
+    const recording = config.callStore !== undefined || config.webhook !== undefined ||
+      profile.webhooks.length > 0;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${streamPath}`,
@@ -313,12 +328,12 @@ export function createApp(options: AppOptions): App {
   }
 
   /**
-   * The media-stream upgrade at `path`: `/media-stream`, an agent's
-   * `/media-stream/agent/…`, or with `outbound` a call the bridge placed
-   * (`/media-stream/outbound/…`, whose path names its outbound agent).
+   * The media-stream upgrade at `path` (`stream` is what it names): plain,
+   * an agent's, or a call the bridge placed, whose path names the agent
+   * that placed it.
    */
-  function mediaStream(request: Request, path: string, outbound = false): Response {
-    const outboundPath = outbound ? path : undefined;
+  function mediaStream(request: Request, path: string, stream: StreamPath): Response {
+    const outboundPath = stream.kind === "outbound" ? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -345,9 +360,11 @@ export function createApp(options: AppOptions): App {
         return text(FORBIDDEN, 403);
       }
     }
+    // The agent (and call) named in the signed URL; the stream token must bind the same.
+    const setup = agentCalls.forStream(stream);
     const outboundCore = outboundPath === undefined
       ? undefined
-      : options.outboundStreams?.coreOptionsFor(outboundPath);
+      : options.outboundStreams?.coreOptionsFor(outboundPath, setup.caller);
     if (outboundPath !== undefined && outboundCore === undefined) {
       return text("Unknown outbound agent or stream.\n", 404);
     }
@@ -365,8 +382,6 @@ export function createApp(options: AppOptions): App {
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }
-    // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
     const { profile } = setup;
     const transfer = profile.transfers[0];
     const startedAt = (options.now ?? (() => performance.now()))();
@@ -441,9 +456,14 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
-      if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
+      const stream = parseStreamPath(path);
+      // Outbound streams only when outbound calling is on; resumed calls are not served yet.
+      if (
+        stream !== undefined && stream.kind !== "resumed" &&
+        (stream.kind !== "outbound" || options.outboundStreams !== undefined)
+      ) {
         return request.method === "GET"
-          ? mediaStream(request, path, true)
+          ? mediaStream(request, path, stream)
           : text("Method not allowed.\n", 405, { allow: "GET" });
       }
       const softphoneResponse = softphone?.handle(request, path);
@@ -467,10 +487,6 @@ export function createApp(options: AppOptions): App {
           return request.method === "POST" || request.method === "GET"
             ? callEnded(request)
             : text("Method not allowed.\n", 405, { allow: "GET, POST" });
-        case ROUTES.mediaStream:
-          return request.method === "GET"
-            ? mediaStream(request, path)
-            : text("Method not allowed.\n", 405, { allow: "GET" });
         case ROUTES.healthz:
           return healthz();
         case ROUTES.readyz:
@@ -483,9 +499,6 @@ export function createApp(options: AppOptions): App {
             ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
-          if (path.startsWith(ROUTES.agentMediaStream) && request.method === "GET") {
-            return mediaStream(request, path);
-          }
           return text("Not found.\n", 404);
       }
     } catch (error) {

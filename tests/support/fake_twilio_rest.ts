@@ -143,6 +143,8 @@ export class FakeTwilioRest implements AsyncDisposable {
   failNextCreate: FakeRestFailure | undefined;
   /** The next look-up of a call answers with this error instead (once). */
   failNextGet: FakeRestFailure | undefined;
+  /** Called with each call the fake creates, before it answers (tests check invariants here). */
+  onCreate: ((call: FakeRestCall) => void) | undefined;
   readonly accountSid: string;
   /** Conferences by name: the CallSids in each. */
   readonly conferences = new Map<string, Set<string>>();
@@ -297,6 +299,7 @@ export class FakeTwilioRest implements AsyncDisposable {
       params: Object.fromEntries(form),
     };
     this.calls.set(sid, call);
+    this.onCreate?.(call);
     return Response.json(this.#resource(call), { status: 201 });
   }
 
