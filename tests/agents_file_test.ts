@@ -286,12 +286,13 @@ Deno.test("one transfer tool per agent; wording replaces the default endings", (
     file: { path: "w.yaml", required: true },
     env: {},
     readTextFile: () =>
-      "agents:\n  - name: fr\n    wording: { farewell: 'Dis au revoir.', time_limit: 'Le temps est écoulé.' }\n",
+      "agents:\n  - name: fr\n    wording: { farewell: 'Dis au revoir.', time_limit: 'Le temps est écoulé.', resumed: 'Excusez-moi, je suis de retour.' }\n",
   });
   if (!loaded.ok) assert.fail(loaded.problems.join("\n"));
   assert.deepEqual(loaded.book.defaultProfile.prompts, {
     farewell: "Dis au revoir.",
     timeLimit: "Le temps est écoulé.",
+    resumed: "Excusez-moi, je suis de retour.",
   });
 });
 

@@ -274,6 +274,7 @@ function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
   if (entry.time_limit !== undefined) prompts.timeLimit = entry.time_limit;
   if (entry.idle !== undefined) prompts.idle = entry.idle;
   if (entry.drain !== undefined) prompts.drain = entry.drain;
+  if (entry.resumed !== undefined) prompts.resumed = entry.resumed;
   return prompts;
 }
 

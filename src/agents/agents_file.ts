@@ -69,6 +69,7 @@ export interface AgentEntry {
     time_limit?: string;
     idle?: string;
     drain?: string;
+    resumed?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
   outbound?: {

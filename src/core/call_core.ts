@@ -83,7 +83,8 @@ export class CallCore {
   /** Creates the core of one call. */
   constructor(options: CallCoreOptions) {
     const p = this.#p = createCallParts(options);
-    this.#greetingPending = p.options.greeting !== undefined;
+    // A resumed call says one short line about the gap instead of greeting again.
+    this.#greetingPending = p.options.greeting !== undefined || p.options.acknowledgeResume;
     this.#awaitingAnswer = p.options.awaitAnswer !== undefined;
     this.#keys = new CallerKeys(p, (options) => this.#requestResponse(options));
     this.#wrapUp = new WrapUp(p, {
@@ -357,6 +358,8 @@ export class CallCore {
     this.#requestResponse({
       instructions: this.#greetWithFallback
         ? prompts.transferFallback
+        : this.#p.options.acknowledgeResume
+        ? prompts.resumed
         : prompts.greeting(this.#p.options.greeting ?? ""),
       toolChoice: "none",
     });
