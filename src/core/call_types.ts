@@ -185,8 +185,9 @@ export type CallObservation =
   | { kind: "tool_call"; name: string; callId: string; arguments: string }
   /**
    * The core answered tool call `callId` itself, no tool run: a built-in ending
-   * (`end_call`, the transfer) or an unknown tool (`failed`). `output` is the
-   * JSON sent to the model. (A custom tool's result is the runner's `toolFinished`.)
+   * (`end_call`, the transfer), a warm transfer, or an unknown tool (`failed`,
+   * as is a refused transfer). `output` is the JSON sent to the model. (A custom
+   * tool's result is the runner's `toolFinished`.)
    */
   | { kind: "tool_answered"; name: string; callId: string; output: string; failed: boolean }
   /** The caller's turn `itemId` was transcribed (input transcription on). */
