@@ -196,8 +196,12 @@ export class AgentCalls {
     return undefined;
   }
 
-  /** At the upgrade: the agent, context and runner settings the stream path names. */
-  forStream(stream: StreamPath): CallSetup {
+  /**
+   * At the upgrade: the agent, context and runner settings the stream path
+   * names. `resumedCaller`: the caller context of a call resumed from its
+   * checkpoint (instead of the one waiting on this instance).
+   */
+  forStream(stream: StreamPath, resumedCaller?: Readonly<Record<string, unknown>>): CallSetup {
     // An agent's stream token binds its name; an outbound call's agent is sealed in its ticket.
     const named = stream.kind === "agent" || stream.kind === "outbound" ? stream.agent : undefined;
     const agentName = stream.kind === "agent" ? stream.agent : undefined;
@@ -216,7 +220,8 @@ export class AgentCalls {
       profile = book.defaultProfile;
     }
     const ready = this.#prepare(profile);
-    const caller = callSid === undefined ? undefined : this.#takeContext(callSid);
+    const caller = resumedCaller ??
+      (callSid === undefined ? undefined : this.#takeContext(callSid));
     if (callSid !== undefined && caller === undefined) {
       this.#options.logger?.warn(
         "The caller context of this call is not on this instance (or expired); the call goes on without it.",

@@ -32,6 +32,7 @@ import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
+import type { WebhookEventType } from "../webhooks/mod.ts";
 
 /** The name of the profile built from the environment. */
 export const ENVIRONMENT_PROFILE_NAME = "default";
@@ -115,6 +116,17 @@ export interface AgentProfile {
   prompts: Partial<CallPrompts>;
   /** How it calls out. */
   outbound: OutboundProfile;
+  /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
+  webhooks: readonly AgentWebhookSpec[];
+}
+
+/** A webhook of the agents file. */
+export interface AgentWebhookSpec {
+  url: string;
+  /** The events it gets; undefined: all. */
+  events: readonly WebhookEventType[] | undefined;
+  /** `whsec_<base64>` (checked when the file was read). */
+  secret: string;
 }
 
 /**
@@ -153,6 +165,7 @@ export function environmentProfile(config: Config): AgentProfile {
     contextWebhook: undefined,
     prompts: {},
     outbound: QUIET_OUTBOUND,
+    webhooks: [],
   };
 }
 
@@ -193,6 +206,11 @@ export function fileProfiles(
       headers: agent.context_webhook.headers ?? {},
     },
     outbound: outbound(agent.outbound),
+    webhooks: (agent.webhooks ?? []).map((webhook) => ({
+      url: webhook.url,
+      events: webhook.events,
+      secret: webhook.secret,
+    })),
   }));
 }
 
@@ -218,6 +236,7 @@ function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
   if (entry.time_limit !== undefined) prompts.timeLimit = entry.time_limit;
   if (entry.idle !== undefined) prompts.idle = entry.idle;
   if (entry.drain !== undefined) prompts.drain = entry.drain;
+  if (entry.resumed !== undefined) prompts.resumed = entry.resumed;
   return prompts;
 }
 

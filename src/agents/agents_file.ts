@@ -30,6 +30,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv/dist/ajv.js";
 import { type Document, isCollection, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import schema from "./agents.schema.json" with { type: "json" };
 import { closedParameters, compileParameters, fixedPathOf } from "./http_tool.ts";
+import { parseWebhookSecret, type WebhookEventType } from "../webhooks/mod.ts";
 
 /**
  * Most bytes of the agents file and the `instructions_file`s it names,
@@ -68,6 +69,7 @@ export interface AgentEntry {
     time_limit?: string;
     idle?: string;
     drain?: string;
+    resumed?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
   outbound?: {
@@ -77,6 +79,7 @@ export interface AgentEntry {
     send_dtmf?: boolean;
     dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
   };
+  webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
 }
 
 /** An HTTP tool as written in the file. */
@@ -452,6 +455,10 @@ function checkRules(
         }
       }
     }
+    agent.webhooks?.forEach((webhook, w) => {
+      const key = parseWebhookSecret(webhook.secret);
+      if (typeof key === "string") problem(["agents", i, "webhooks", w, "secret"], `${key}.`);
+    });
     const toolNames = new Set<string>();
     const labels = new Set<string>();
     let transfers = 0;

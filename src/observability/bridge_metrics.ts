@@ -190,8 +190,8 @@ export class BridgeMetrics {
       labelNames: ["result"],
     });
     this.webhookDeliveries = r.counter({
-      name: "bridge_call_record_webhook_total",
-      help: "Call record webhook deliveries, by result (delivered, failed).",
+      name: "bridge_webhook_deliveries_total",
+      help: "Webhook delivery tries, by result (delivered, retrying, dead).",
       labelNames: ["result"],
     });
     const failing = options.openaiFailing;

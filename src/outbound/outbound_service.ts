@@ -45,6 +45,7 @@ import { fillCallerTemplate } from "../agents/caller_templates.ts";
 import { twilioCredentials } from "../config.ts";
 import { formatStreamPath, parseStreamPath } from "../http/stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
+import type { WebhookEvent } from "../webhooks/mod.ts";
 
 /** Options of {@link OutboundService.create}. */
 export interface OutboundServiceOptions {
@@ -72,6 +73,8 @@ export interface OutboundServiceOptions {
   pollEveryMs?: number;
   /** The cron runs come from here with `CAMPAIGN_DISPATCH=cron` [the process's]. */
   cron?: CampaignCron;
+  /** Where `campaign.attempt.finished` goes (the webhook sender); undefined: nowhere. */
+  events?: { emit(event: WebhookEvent): Promise<void> };
   /** Also called with each AMD result (besides {@link OutboundService.amd}). */
   onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
   logger?: Logger;
@@ -144,6 +147,21 @@ export class OutboundService {
       onFinished: async (attempt) => {
         counter?.inc({ outcome: attempt.outcome });
         await campaigns?.attemptFinished(attempt);
+        if (attempt.campaignId !== undefined) {
+          await options.events?.emit({
+            type: "campaign.attempt.finished",
+            at: new Date(options.now?.() ?? Date.now()),
+            agent: attempt.agent,
+            data: {
+              campaignId: attempt.campaignId,
+              contactId: attempt.contactId ?? null,
+              callSid: attempt.callSid,
+              outcome: attempt.outcome,
+              answeredBy: attempt.answeredBy ?? null,
+              agent: attempt.agent ?? null,
+            },
+          });
+        }
       },
     });
     if (store !== undefined) {
