@@ -30,12 +30,10 @@ import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
 import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
 import { LiveCalls } from "../softphone/live_calls.ts";
-import {
-  connectStreamTwiml,
-  rejectTwiml,
-  streamEndedTwiml,
-  transferTwiml,
-} from "../twilio/twiml.ts";
+import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import type { TransferMode } from "../agents/agent_profile.ts";
+import type { TransferResult } from "../transfer/mod.ts";
+import { createTransfers } from "./app_transfers.ts";
 import { CallAdmission, type Refusal } from "../security/call_admission.ts";
 import {
   LogThrottle,
@@ -120,6 +118,8 @@ export interface AppOptions {
    * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
+  /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
+  onTransfer?: (mode: TransferMode, result: TransferResult) => void;
   /**
    * Checkpoints of calls in the shared call store: each Twilio call's
    * conversation is written after every turn, and the `<Connect action>`
@@ -243,6 +243,11 @@ export function createApp(options: AppOptions): App {
     admission,
     callOut: (call) => agentCalls.callOut(call),
   });
+  const transfers = createTransfers(config, credentials, agentCalls, admission, {
+    logger: log.getChild("transfer"),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
+  });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
@@ -342,9 +347,10 @@ export function createApp(options: AppOptions): App {
       outcome: outcome ?? "unknown",
       apologize,
     });
-    const transferTo = agentCalls.transferTarget(callSid);
-    if (outcome === "transferred" && transferTo !== undefined) {
-      return xml(transferTwiml(transferTo));
+    const target = agentCalls.transferTarget(callSid);
+    if (outcome === "transferred" && target !== undefined && target.transfer.mode === "cold") {
+      // Twilio dials the destinations one by one, then brings the caller back to the agent.
+      return xml(transfers.cold.firstDial(callSid, target, base.http));
     }
     return xml(streamEndedTwiml({ apologize }));
   }
@@ -384,10 +390,12 @@ export function createApp(options: AppOptions): App {
           callSid,
           ending: claim.ending ?? "unknown",
         });
-        const transferTo = claim.ending === "transferred"
+        const target = claim.ending === "transferred"
           ? agentCalls.transferTarget(callSid)
           : undefined;
-        if (transferTo !== undefined) return transferTwiml(transferTo);
+        if (target !== undefined && target.transfer.mode === "cold") {
+          return transfers.cold.firstDial(callSid, target, base.http);
+        }
         return streamEndedTwiml({
           apologize: claim.ending !== undefined && APOLOGY_OUTCOMES.has(claim.ending),
         });
@@ -506,7 +514,9 @@ export function createApp(options: AppOptions): App {
         interruptResponse: profile.turnDetection.interruptResponse,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
-        ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
+        ...(transfer !== undefined
+          ? { transferToolName: transfer.name, transferMode: transfer.mode }
+          : {}),
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
@@ -547,6 +557,9 @@ export function createApp(options: AppOptions): App {
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
+        : {}),
+      ...(transfer?.mode === "warm" && transfers.warm !== undefined && !isSoftphone
+        ? { transfer: transfers.warmFor(transfer) }
         : {}),
       ...(checkpointable && options.checkpoints !== undefined
         ? {
@@ -597,6 +610,8 @@ export function createApp(options: AppOptions): App {
       }
       const softphoneResponse = softphone?.handle(request, path);
       if (softphoneResponse !== undefined) return softphoneResponse;
+      const transferResponse = transfers.routes(request, path);
+      if (transferResponse !== undefined) return transferResponse;
       const extraResponse = extraRoutes?.(request, path);
       if (extraResponse !== undefined) return extraResponse;
       switch (path) {
