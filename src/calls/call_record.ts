@@ -7,6 +7,7 @@
 import type { CallSummary } from "../bridge/call_runner.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
 import { estimateCostUsd, type TokenPrices } from "./prices.ts";
+import type { CallAnalysis } from "../analysis/mod.ts";
 
 /** One line of a call's transcript. */
 export interface TranscriptLine {
@@ -65,6 +66,8 @@ export interface CallRecord {
   transcriptTruncated: boolean;
   /** For a call the bridge placed: who answered (Twilio's `AnsweredBy`; null when not known). */
   outbound?: { answeredBy: string | null };
+  /** The post-call analysis, once done (when the call's agent asks for one). */
+  analysis?: CallAnalysis;
 }
 
 /** A record without its transcript (for listings). */
