@@ -17,6 +17,7 @@ import { AgentsHolder, loadAgents } from "./src/agents/agent_book.ts";
 import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
 import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
+import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
 
 // Deno Deploy runs only crons registered at the top level of the main module, before the
 // configuration is read; CAMPAIGN_DISPATCH=cron plugs the campaign dispatcher into it later.
@@ -106,12 +107,21 @@ export async function main(options: MainOptions = {}): Promise<number> {
       );
     }
   }
+  // Checkpoints of calls in the call store, so a call whose instance died goes on in a new stream.
+  const checkpointKv = config.callStore === undefined
+    ? undefined
+    : await Deno.openKv(config.callStore.path);
+  const checkpoints = checkpointKv === undefined ? undefined : new CallCheckpoints(checkpointKv, {
+    // A checkpoint outlives its last write by the longest call (4 h when calls have no limit).
+    ttlMs: (config.maxCallSeconds > 0 ? config.maxCallSeconds : 4 * 3600) * 1000,
+  });
   let server: RunningServer;
   try {
     server = startServer({
       config,
       ...operations.appOptions(),
       agents,
+      ...(checkpoints ? { checkpoints } : {}),
       ...(outbound
         ? {
           routes: outbound.routes,
@@ -126,6 +136,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     });
   } catch (error) {
     await Promise.all([operations.close(), outbound?.close()]).catch(() => {});
+    checkpointKv?.close();
     if (error instanceof PortInUseError) {
       console.error(error.message);
       return 1;

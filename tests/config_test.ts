@@ -122,7 +122,9 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     realtimeSessionRenewSeconds: 3300,
     realtimeReconnectSeconds: 5,
     drainSeconds: 30,
+    transferMode: "cold",
     transferNumber: undefined,
+    transferNumbers: undefined,
     reasoningEffort: undefined,
     truncation: undefined,
     parallelToolCalls: undefined,
@@ -738,5 +740,40 @@ Deno.test("renewal, reconnect and drain settings: defaults, Deno Deploy, transcr
       ]);
       return true;
     },
+  );
+});
+
+Deno.test("TRANSFER_NUMBERS lists numbers and SIP URIs in order; TRANSFER_MODE=warm needs the Twilio account and PUBLIC_URL", () => {
+  assert.deepEqual(
+    parse({ TRANSFER_NUMBERS: "+14155550123, sip:desk@pbx.example.com" }).transferNumbers,
+    ["+14155550123", "sip:desk@pbx.example.com"],
+  );
+  const bad = problemOf({ TRANSFER_NUMBERS: "+14155550123,4155550124" });
+  assert.match(
+    bad,
+    /^TRANSFER_NUMBERS must be comma-separated phone numbers in E\.164 form or SIP URIs/,
+  );
+  assert.match(bad, /item 2 is neither/);
+  assert.ok(!bad.includes("4155550124"), "the value is not shown");
+  assert.match(
+    problemOf({ TRANSFER_NUMBER: "+14155550123", TRANSFER_NUMBERS: "+14155550124" }),
+    /TRANSFER_NUMBER and TRANSFER_NUMBERS are both set/,
+  );
+  assert.equal(parse({}).transferMode, "cold");
+  assert.equal(
+    problemOf({ TRANSFER_MODE: "warm", TRANSFER_NUMBERS: "+14155550123" }),
+    "TRANSFER_MODE=warm places the person's call through Twilio's REST API and needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and PUBLIC_URL; set them, or use TRANSFER_MODE=cold.",
+  );
+  const warm = parse({
+    TRANSFER_MODE: "warm",
+    TRANSFER_NUMBERS: "+14155550123",
+    TWILIO_ACCOUNT_SID: SID,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    PUBLIC_URL: "https://voice.example.com",
+  });
+  assert.equal(warm.transferMode, "warm");
+  assert.match(
+    problemOf({ TRANSFER_MODE: "lukewarm" }),
+    /TRANSFER_MODE must be one of cold or warm/,
   );
 });

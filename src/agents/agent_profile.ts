@@ -27,7 +27,7 @@
  * @module
  */
 import type { Config, TurnDetection } from "../config_types.ts";
-import type { CallPrompts } from "../prompts.ts";
+import { type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
 import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
@@ -60,12 +60,23 @@ export interface McpServerSpec {
   approveTools: string[];
 }
 
-/** A function tool that hands the caller to a phone number. */
+/** A function tool that hands the caller to a person. */
 export interface TransferSpec {
   name: string;
-  number: string;
+  /** `cold`: Twilio dials once the agent hung up; `warm`: the agent briefs the person first. */
+  mode: TransferMode;
+  /** E.164 numbers or SIP URIs, tried in order (at least one). */
+  destinations: readonly string[];
+  /** Seconds each destination rings. */
+  ringTimeoutSeconds: number;
   description: string;
 }
+
+/** How a transfer hands the caller over. */
+export type TransferMode = "cold" | "warm";
+
+/** Seconds a transfer destination rings by default. */
+export const DEFAULT_RING_TIMEOUT_SECONDS = 20;
 
 /** Where the caller's context comes from before the greeting. */
 export interface ContextWebhookSpec {
@@ -123,6 +134,27 @@ export interface AgentProfile {
   analysis: AnalysisSpec | undefined;
 }
 
+/** The environment's transfer tool: `TRANSFER_NUMBERS` (or `TRANSFER_NUMBER`) and `TRANSFER_MODE`. */
+function environmentTransfers(config: Config): TransferSpec[] {
+  const destinations = config.transferNumbers ??
+    (config.transferNumber === undefined ? undefined : [config.transferNumber]);
+  if (destinations === undefined || destinations.length === 0) return [];
+  return [{
+    name: TRANSFER_CALL_TOOL,
+    mode: config.transferMode,
+    destinations,
+    ringTimeoutSeconds: DEFAULT_RING_TIMEOUT_SECONDS,
+    description: transferDescription(config.transferMode),
+  }];
+}
+
+/** The built-in description of a transfer tool in `mode`. */
+function transferDescription(mode: TransferMode): string {
+  return mode === "warm"
+    ? TOOL_DESCRIPTIONS.warmTransferCall
+    : TRANSFER_CALL_DECLARATION.description;
+}
+
 /** A webhook of the agents file. */
 export interface AgentWebhookSpec {
   url: string;
@@ -160,11 +192,7 @@ export function environmentProfile(config: Config): AgentProfile {
     language: undefined,
     httpTools: [],
     mcpServers: [],
-    transfers: config.transferNumber === undefined ? [] : [{
-      name: TRANSFER_CALL_TOOL,
-      number: config.transferNumber,
-      description: TRANSFER_CALL_DECLARATION.description,
-    }],
+    transfers: environmentTransfers(config),
     contextWebhook: undefined,
     prompts: {},
     outbound: QUIET_OUTBOUND,
@@ -202,7 +230,7 @@ export function fileProfiles(
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
     ...tools(agent, secrets),
-    prompts: wording(agent.wording),
+    prompts: { ...wording(agent.wording), ...transferWording(agent) },
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
       timeoutMs: (agent.context_webhook.timeout_seconds ?? DEFAULT_CONTEXT_TIMEOUT_MS / 1000) *
@@ -217,6 +245,16 @@ export function fileProfiles(
       secret: webhook.secret,
     })),
   }));
+}
+
+/** The transfer tool's `briefing` and `fallback`, as the call's wording. */
+function transferWording(agent: AgentEntry): Partial<CallPrompts> {
+  const tool = agent.tools?.find((t) => t.type === "transfer");
+  if (tool?.type !== "transfer") return {};
+  return {
+    ...(tool.briefing !== undefined ? { transferBriefing: tool.briefing } : {}),
+    ...(tool.fallback !== undefined ? { transferFallback: tool.fallback } : {}),
+  };
 }
 
 function outbound(entry: AgentEntry["outbound"]): OutboundProfile {
@@ -264,6 +302,7 @@ function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
   if (entry.time_limit !== undefined) prompts.timeLimit = entry.time_limit;
   if (entry.idle !== undefined) prompts.idle = entry.idle;
   if (entry.drain !== undefined) prompts.drain = entry.drain;
+  if (entry.resumed !== undefined) prompts.resumed = entry.resumed;
   return prompts;
 }
 
@@ -325,13 +364,17 @@ function tools(
           approveTools: tool.approve_tools ?? [],
         });
         break;
-      case "transfer":
+      case "transfer": {
+        const mode = tool.mode ?? "cold";
         transfers.push({
           name: tool.name,
-          number: tool.number,
-          description: tool.description ?? TRANSFER_CALL_DECLARATION.description,
+          mode,
+          destinations: tool.destinations ?? (tool.number === undefined ? [] : [tool.number]),
+          ringTimeoutSeconds: tool.ring_timeout_seconds ?? DEFAULT_RING_TIMEOUT_SECONDS,
+          description: tool.description ?? transferDescription(mode),
         });
         break;
+      }
     }
   }
   return { httpTools, mcpServers, transfers };

@@ -70,6 +70,7 @@ export interface AgentEntry {
     time_limit?: string;
     idle?: string;
     drain?: string;
+    resumed?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
   outbound?: {
@@ -118,7 +119,14 @@ export interface McpToolEntry {
 export interface TransferToolEntry {
   type: "transfer";
   name: string;
-  number: string;
+  /** One destination (E.164); `destinations` lists several. */
+  number?: string;
+  /** E.164 numbers or SIP URIs, tried in order. */
+  destinations?: string[];
+  mode?: "cold" | "warm";
+  ring_timeout_seconds?: number;
+  briefing?: string;
+  fallback?: string;
   description?: string;
 }
 
@@ -485,6 +493,20 @@ function checkRules(
         problem(
           [...at, "type"],
           "an agent has at most one transfer tool; give the others their own agent and number.",
+        );
+      }
+      if (
+        tool.type === "transfer" && tool.number !== undefined && tool.destinations !== undefined
+      ) {
+        problem(
+          [...at, "number"],
+          "set either number or destinations, not both (list every destination in destinations).",
+        );
+      }
+      if (tool.type === "transfer" && tool.briefing !== undefined && tool.mode !== "warm") {
+        problem(
+          [...at, "briefing"],
+          "only a warm transfer briefs the person; add mode: warm or remove briefing.",
         );
       }
       if (

@@ -46,6 +46,7 @@ import {
   httpsBaseUrl,
   logLevel,
   publicUrl,
+  transferDestinations,
   truncation,
   voice,
   waitingSound,
@@ -632,7 +633,20 @@ export const SETTINGS = [
     section: "twilio",
     example: "+14155550123",
     doc:
-      "Phone number (E.164) of a person the assistant may transfer callers to with its transfer_call tool; unset means no transfers.",
+      "Phone number (E.164) of a person the assistant may transfer callers to with its transfer_call tool; unset means no transfers (TRANSFER_NUMBERS lists several).",
+  }),
+  setting("TRANSFER_NUMBERS", "transferNumbers", transferDestinations(), {
+    private: true,
+    section: "twilio",
+    example: "+14155550123,sip:desk@pbx.example.com",
+    doc:
+      "Where transfer_call finds a person, tried in order: comma-separated E.164 numbers or SIP URIs (up to 10); replaces TRANSFER_NUMBER.",
+  }),
+  setting("TRANSFER_MODE", "transferMode", choice(["cold", "warm"]), {
+    default: "cold",
+    section: "twilio",
+    doc:
+      "cold: Twilio dials the transfer destinations once the assistant hangs up; warm: the assistant stays with the caller, briefs the person (press 1 to take the call) and hands over once they accept (needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and PUBLIC_URL). See docs/agents.md.",
   }),
   setting(
     "DEMO_SILENCE_TIMEOUT_SECONDS",

@@ -37,7 +37,9 @@ export type TimerName =
   /** No answering-machine result in time: treat the callee as a person. */
   | "answer_wait"
   /** A tool has run for a while: the caller hears a short filler. */
-  | "tool_filler";
+  | "tool_filler"
+  /** No briefing from the model in time: the warm transfer goes on with the tool's reason. */
+  | "transfer_briefing";
 
 /** How a call ended. */
 export type CallOutcome =
@@ -49,7 +51,10 @@ export type CallOutcome =
   | "refused"
   /** The server shut down (drain) and said goodbye. */
   | "drained"
-  /** The assistant handed the call to a person (`transfer_call`, `<Dial>` after the stream). */
+  /**
+   * The assistant handed the call to a person: cold (`<Dial>` after the
+   * stream) or warm (a person accepted and the caller was moved to them).
+   */
   | "transferred"
   /** An outbound call reached a voicemail and left the message. */
   | "voicemail"
@@ -93,6 +98,12 @@ export type CallInput =
   | { type: "answered_by"; answeredBy: string }
   /** A custom tool finished (its output, or an error object). */
   | { type: "tool_result"; callId: string; output: unknown }
+  /**
+   * A warm transfer's outcome: `accepted` (a person pressed 1; the caller is
+   * being moved to them, so the next `stop` is the hand-over) or `failed`
+   * (every destination declined, was busy, did not answer or was a machine).
+   */
+  | { type: "transfer_result"; result: "accepted" | "failed" }
   /** The adapter refuses the stream (bad token, oversized or binary frames, a flood). */
   | { type: "refuse"; code: number; reason: string }
   /**
@@ -123,6 +134,11 @@ export type CallCommand =
   | { type: "set_timer"; name: TimerName; delayMs: number }
   | { type: "cancel_timer"; name: TimerName }
   | { type: "run_tool"; callId: string; name: string; arguments: string }
+  /**
+   * Warm transfer: call the transfer destinations in order and brief whoever
+   * answers with `briefing`; report back with a `transfer_result` input.
+   */
+  | { type: "place_transfer"; briefing: string }
   /**
    * The call is over. `hang_up` ends the phone call (Twilio REST when
    * configured, else closing the media socket); `close_stream` closes the

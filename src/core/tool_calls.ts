@@ -11,12 +11,14 @@
  * import assert from "node:assert/strict";
  * import { createCallParts } from "./call_parts.ts";
  * import { ToolCalls } from "./tool_calls.ts";
+ * import { WarmHandoff } from "./warm_handoff.ts";
  * const parts = createCallParts({
  *   sessionUpdate: { type: "session.update", session: {} },
  *   customTools: ["lookup"],
  * });
  * const tools = new ToolCalls(parts, {
  *   requestResponse: () => {}, flushResponse: () => {}, wrapUp: () => {},
+ *   handoff: new WarmHandoff(parts, { requestResponse: () => {} }),
  * });
  * tools.called("resp_1", "call_1", "lookup", '{"id":"7"}');
  * assert.deepEqual(parts.out.take().filter((c) => c.type === "run_tool"), [
@@ -31,6 +33,7 @@ import { functionCallOutput, type ResponseOptions } from "../openai/client_event
 import { END_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { Ending } from "./call_ending.ts";
 import type { CallParts } from "./call_parts.ts";
+import type { WarmHandoff } from "./warm_handoff.ts";
 
 /** What the tool rules need from the rest of the core. */
 export interface ToolCallHooks {
@@ -38,6 +41,8 @@ export interface ToolCallHooks {
   flushResponse(): void;
   /** Starts winding the call up after the response `afterResponseId`. */
   wrapUp(ending: Ending, afterResponseId: string): void;
+  /** The warm transfer (see `warm_handoff.ts`). */
+  handoff: WarmHandoff;
 }
 
 /** Function calls of one call. */
@@ -57,6 +62,10 @@ export class ToolCalls {
     p.counts.toolCalls++;
     p.out.observe({ kind: "tool_call", name, callId, arguments: args });
     p.conversation.functionCall(callId, name, args, p.now);
+    if (this.#isWarmTransfer(name)) {
+      this.#warmTransfer(callId, args);
+      return;
+    }
     const ending = this.#endingFor(name);
     if (ending !== undefined) {
       if (p.ending.ending) {
@@ -108,6 +117,37 @@ export class ToolCalls {
     this.#output(callId, output);
     if (!this.#p.ending.ending) this.#hooks.requestResponse({});
     else this.#hooks.flushResponse(); // a farewell may wait for this output
+  }
+
+  #isWarmTransfer(name: string): boolean {
+    const { transferEnabled, transferToolName, transferMode } = this.#p.options;
+    return transferEnabled && transferMode === "warm" && name === transferToolName;
+  }
+
+  /**
+   * A warm transfer: the assistant tells the caller it is getting someone and
+   * stays with them, while the handoff briefs and calls a person.
+   */
+  #warmTransfer(callId: string, args: string): void {
+    const p = this.#p;
+    const handoff = this.#hooks.handoff;
+    if (p.ending.ending || handoff.active) {
+      this.#output(callId, {
+        ok: false,
+        note: p.ending.ending
+          ? "The call is ending."
+          : "A person is already being called; keep the caller company meanwhile.",
+      });
+      if (!p.ending.ending) this.#hooks.requestResponse({});
+      return;
+    }
+    const reason = reasonOf(args);
+    p.out.log("info", "The assistant is calling a person to take the call (warm transfer).", {
+      reason,
+    });
+    this.#output(callId, { ok: true, status: "calling a person; stay with the caller" });
+    handoff.begin(reason);
+    this.#hooks.requestResponse({ instructions: p.options.prompts.transferHold });
   }
 
   #endingFor(name: string): (Ending & { logMessage: string }) | undefined {

@@ -39,6 +39,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { realtimeId as id } from "../protocol/realtime_ids.ts";
 import type { ServerEvent } from "../protocol/realtime_response.ts";
 import { ResponseScript } from "../protocol/realtime_response_script.ts";
+import { outOfBandTextResponse } from "../protocol/realtime_text_response.ts";
 import { errorEvent, RealtimeServerSession } from "../protocol/realtime_server_session.ts";
 import { mulawRms } from "../softphone/mulaw.js";
 import {
@@ -313,29 +314,20 @@ class StandinSession {
       case "truncate_rejected":
         stats.rejectedTruncates++;
         return;
-      case "response_requested": {
-        const instructions = typeof outcome.response.instructions === "string"
-          ? outcome.response.instructions
-          : "";
-        const answered = this.#answered;
-        this.#answered = undefined;
-        if (answered !== undefined && !/goodbye|ending the call/i.test(instructions)) {
-          this.#respond(
-            joinBytes([TOOL_CHIME, this.#lastTurn ?? new Uint8Array(0)]),
-            toolConfirmation(answered.name, answered.output ?? ""),
-          );
-        } else if (/goodbye|ending the call/i.test(instructions)) {
-          this.#respond(FAREWELL_TONES, "Goodbye! (the offline demo plays a falling chime)");
-        } else if (/greet/i.test(instructions) || this.#lastTurn === undefined) {
-          this.#respond(
-            GREETING_TONES,
-            "Hello! This is the offline demo: say something and I will repeat it.",
-          );
-        } else {
-          this.#respond(joinBytes([ECHO_BEEP, this.#lastTurn]), "(your words, played back)");
+      case "out_of_band_requested":
+        if (isTextOnly(outcome.response)) {
+          // A warm transfer's briefing: text nobody hears.
+          this.#send(outOfBandTextResponse({
+            text: "A caller of the offline demo asked for a person.",
+            metadata: metadataOf(outcome.response),
+          }));
+          return;
         }
+        this.#requested(outcome.response);
         return;
-      }
+      case "response_requested":
+        this.#requested(outcome.response);
+        return;
       default:
         // Responses are sent in one burst, so `response.cancel` finds none in progress.
         return;
@@ -443,6 +435,28 @@ class StandinSession {
     this.#respond(joinBytes([ECHO_BEEP, echo]), "(your words, played back)");
   }
 
+  /** Answers a `response.create` (a greeting, a tool's confirmation, a farewell, an echo). */
+  #requested(response: Record<string, unknown>): void {
+    const instructions = typeof response.instructions === "string" ? response.instructions : "";
+    const answered = this.#answered;
+    this.#answered = undefined;
+    if (answered !== undefined && !/goodbye|ending the call/i.test(instructions)) {
+      this.#respond(
+        joinBytes([TOOL_CHIME, this.#lastTurn ?? new Uint8Array(0)]),
+        toolConfirmation(answered.name, answered.output ?? ""),
+      );
+    } else if (/goodbye|ending the call/i.test(instructions)) {
+      this.#respond(FAREWELL_TONES, "Goodbye! (the offline demo plays a falling chime)");
+    } else if (/greet/i.test(instructions) || this.#lastTurn === undefined) {
+      this.#respond(
+        GREETING_TONES,
+        "Hello! This is the offline demo: say something and I will repeat it.",
+      );
+    } else {
+      this.#respond(joinBytes([ECHO_BEEP, this.#lastTurn]), "(your words, played back)");
+    }
+  }
+
   #respond(audio: Uint8Array, transcript: string): void {
     this.#ctx.stats.responses++;
     const script = new ResponseScript(this.#kit.beginResponse(), {
@@ -488,4 +502,21 @@ class StandinSession {
     });
     this.#send(script.runToEnd());
   }
+}
+
+/** Whether a requested response is text only (`output_modalities: ["text"]`). */
+function isTextOnly(response: Record<string, unknown>): boolean {
+  const modalities = response.output_modalities;
+  return Array.isArray(modalities) && modalities.length === 1 && modalities[0] === "text";
+}
+
+/** The request's string `metadata`, or null. */
+function metadataOf(response: Record<string, unknown>): Record<string, string> | null {
+  const metadata = response.metadata;
+  if (typeof metadata !== "object" || metadata === null) return null;
+  return Object.fromEntries(
+    Object.entries(metadata).filter((entry): entry is [string, string] =>
+      typeof entry[1] === "string"
+    ),
+  );
 }

@@ -80,6 +80,7 @@ export class BridgeMetrics {
   readonly toolResults: Counter;
   readonly callRecords: Counter;
   readonly webhookDeliveries: Counter;
+  readonly transfers: Counter;
   #prices: TokenPrices;
 
   /** Registers every metric. */
@@ -193,6 +194,12 @@ export class BridgeMetrics {
       name: "bridge_webhook_deliveries_total",
       help: "Webhook delivery tries, by result (delivered, retrying, dead).",
       labelNames: ["result"],
+    });
+    this.transfers = r.counter({
+      name: "bridge_transfers_total",
+      help:
+        "Transfers to a person by mode (warm, cold) and result (transferred, fallback: nobody took the call, caller_hung_up).",
+      labelNames: ["mode", "result"],
     });
     const failing = options.openaiFailing;
     if (failing !== undefined) {

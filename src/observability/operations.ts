@@ -193,7 +193,7 @@ export class Operations implements AsyncDisposable {
   /** The options to pass to `createApp`/`startServer`. */
   appOptions(): Pick<
     AppOptions,
-    "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected"
+    "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected" | "onTransfer"
   > {
     return {
       observeCall: (startedAt, call) => this.observeCall(startedAt, call),
@@ -201,6 +201,7 @@ export class Operations implements AsyncDisposable {
       isReady: () => this.isReady(),
       notReadyReason: () => this.health.problem(),
       onCallRejected: () => this.metrics.callRejected(),
+      onTransfer: (mode, result) => this.metrics.transfers.inc({ mode, result }),
     };
   }
 

@@ -56,6 +56,8 @@ export type LiveEvent =
     failed: boolean;
     t: number;
   }
+  /** A step of a warm transfer (`destination` 1-based; no number is sent). */
+  | { type: "transfer"; step: string; destination: number; t: number }
   | { type: "ended"; outcome: CallOutcome; t: number };
 
 /** Options of {@link LiveCalls}. */
@@ -337,6 +339,8 @@ export class LiveCalls {
           failed: tool.failed,
           t: t(now),
         }),
+      transferStep: (step, now) =>
+        publish({ type: "transfer", step: step.step, destination: step.destination, t: t(now) }),
       finished: (summary) =>
         publish({ type: "ended", outcome: summary.outcome, t: Math.round(summary.durationMs) }),
     };
