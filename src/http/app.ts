@@ -559,7 +559,7 @@ export function createApp(options: AppOptions): App {
         ? { outbound: options.outboundStreams }
         : {}),
       ...(transfer?.mode === "warm" && transfers.warm !== undefined && !isSoftphone
-        ? { transfer: transfers.warmFor(transfer) }
+        ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
         : {}),
       ...(checkpointable && options.checkpoints !== undefined
         ? {
