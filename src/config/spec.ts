@@ -52,6 +52,7 @@ import {
   waitingSound,
 } from "./server_kinds.ts";
 import { retrySchedule, webhookEvents, webhookSecret } from "./webhook_kinds.ts";
+import { extractSchema } from "./analysis_kinds.ts";
 import { DEFAULT_RETRY_SCHEDULE } from "../webhooks/mod.ts";
 import { priceRows } from "./price_rows.ts";
 import { setting } from "./setting.ts";
@@ -523,6 +524,72 @@ export const SETTINGS = [
     doc:
       "Deprecated alias of WEBHOOK_SECRET, any text: its UTF-8 bytes are the HMAC key (of webhook-signature and X-Signature-256).",
   }),
+  setting(
+    "OPENAI_BASE_URL",
+    "openaiBaseUrl",
+    url(["http:", "https:"], "an http:// or https:// URL such as https://api.openai.com/v1"),
+    {
+      default: "https://api.openai.com/v1",
+      section: "operations",
+      doc:
+        "Base URL of OpenAI's REST API (the post-call analysis POSTs {OPENAI_BASE_URL}/responses with OPENAI_API_KEY).",
+    },
+  ),
+  setting("ANALYSIS_SUMMARY", "analysisSummary", boolean(), {
+    default: "false",
+    section: "operations",
+    doc:
+      "Post-call analysis of the environment's agent: a few sentences summing up each call (agents of the agents file set `analysis:` instead).",
+  }),
+  setting("ANALYSIS_EXTRACT", "analysisExtract", extractSchema(), {
+    section: "operations",
+    example:
+      '{"type":"object","properties":{"name":{"type":"string"},"intent":{"type":"string"}},"required":["intent"]}',
+    doc:
+      "Post-call analysis: the JSON Schema (an object; inline or a .json file) of the fields to extract from each call; optional fields come back null when the call did not give them.",
+  }),
+  setting("ANALYSIS_SUCCESS", "analysisSuccess", text(), {
+    section: "operations",
+    example: "The caller booked a viewing or left a callback number.",
+    doc:
+      "Post-call analysis: what counts as success; each call gets passed true or false with a reason.",
+  }),
+  setting("ANALYSIS_MODEL", "analysisModel", token("a model name without whitespace"), {
+    default: "gpt-5-mini",
+    section: "operations",
+    doc: "Responses API model of the post-call analysis (every agent's unless it names its own).",
+  }),
+  setting(
+    "PRICE_ANALYSIS_INPUT_PER_MTOK",
+    "priceAnalysisInput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "0.25",
+      section: "operations",
+      doc:
+        "Price of the analysis model's input tokens, USD per 1M (gpt-5-mini's list price; check yours).",
+    },
+  ),
+  setting(
+    "PRICE_ANALYSIS_CACHED_INPUT_PER_MTOK",
+    "priceAnalysisCachedInput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "0.025",
+      section: "operations",
+      doc: "Price of the analysis model's cached input tokens, USD per 1M.",
+    },
+  ),
+  setting(
+    "PRICE_ANALYSIS_OUTPUT_PER_MTOK",
+    "priceAnalysisOutput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "2",
+      section: "operations",
+      doc: "Price of the analysis model's output tokens (reasoning included), USD per 1M.",
+    },
+  ),
   setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
     default: "false",
     section: "operations",
