@@ -14,6 +14,8 @@ import { audioBytes } from "./support/fake_realtime.ts";
 import { waitUntil } from "./support/wait.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts.ts";
+import { buildCallRecord } from "../src/calls/call_record.ts";
+import { DEFAULT_PRICES } from "../src/calls/prices.ts";
 
 const ACCOUNT = "AC" + "7".repeat(32);
 const PUBLIC = "https://voice.example.com";
@@ -172,6 +174,10 @@ Deno.test("warm transfer, accepted by the first destination: briefed leg through
   assert.equal(first.result, "accepted");
   assert.equal(first.destination.includes("5550101"), false, "the number is masked");
   assert.ok(first.rangMs !== undefined && first.acceptedAtMs !== undefined);
+  // The call record keeps the timeline.
+  const record = buildCallRecord(summary, { prices: DEFAULT_PRICES, startedAtMonotonic: 0 });
+  assert.deepEqual(record.outcome, "transferred");
+  assert.deepEqual(record.transfer, summary.transfer);
   assert.match(registry.render(), /bridge_transfers_total\{mode="warm",result="transferred"\} 1/);
   assert.deepEqual(session.schemaErrors, []);
 });

@@ -28,8 +28,14 @@ export interface AppTransfers {
   /** Undefined without the Twilio account or `PUBLIC_URL`: warm transfers fall back at once. */
   warm: WarmTransfers | undefined;
   cold: ColdTransfers;
-  /** Starts a warm transfer of a call to `transfer`'s destinations (for the call runner). */
-  warmFor(transfer: TransferSpec): (start: WarmTransferStart) => WarmTransferHandle;
+  /**
+   * Starts a warm transfer of a call to `transfer`'s destinations (for the
+   * call runner); `outboundFrom` is the agent's outbound caller id.
+   */
+  warmFor(
+    transfer: TransferSpec,
+    outboundFrom: string | undefined,
+  ): (start: WarmTransferStart) => WarmTransferHandle;
   routes(request: Request, path: string): Promise<Response> | undefined;
 }
 
@@ -66,11 +72,12 @@ export function createTransfers(
   return {
     warm,
     cold,
-    warmFor: (transfer) => (start) =>
+    warmFor: (transfer, outboundFrom) => (start) =>
       warm!.start({
         callerCallSid: start.callSid,
-        // The person sees the number the caller called (else the outbound caller id).
-        from: agentCalls.calledNumber(start.callSid) ?? config.twilioPhoneNumber ?? "",
+        // The person sees the number the caller called (else the agent's outbound caller id).
+        from: agentCalls.calledNumber(start.callSid) ?? outboundFrom ?? config.twilioPhoneNumber ??
+          "",
         destinations: transfer.destinations,
         ringTimeoutSeconds: transfer.ringTimeoutSeconds,
         briefing: start.briefing,
