@@ -17,6 +17,7 @@ import { AgentsHolder, loadAgents } from "./src/agents/agent_book.ts";
 import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
 import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
+import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
 
 // Deno Deploy runs only crons registered at the top level of the main module, before the
 // configuration is read; CAMPAIGN_DISPATCH=cron plugs the campaign dispatcher into it later.
@@ -74,7 +75,10 @@ export async function main(options: MainOptions = {}): Promise<number> {
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
   let operations: Operations;
   try {
-    operations = await Operations.create({ config });
+    operations = await Operations.create({
+      config,
+      agents: { profiles: () => agents.book.profiles },
+    });
   } catch (error) {
     console.error(
       `Could not open the call store (CALL_STORE_PATH): ${
@@ -95,6 +99,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
       agents,
       ...(kv ? { kv } : {}),
       registry: operations.metrics.registry,
+      events: operations.webhooks,
     });
     if (kv === undefined) {
       log.warn(
@@ -102,12 +107,21 @@ export async function main(options: MainOptions = {}): Promise<number> {
       );
     }
   }
+  // Checkpoints of calls in the call store, so a call whose instance died goes on in a new stream.
+  const checkpointKv = config.callStore === undefined
+    ? undefined
+    : await Deno.openKv(config.callStore.path);
+  const checkpoints = checkpointKv === undefined ? undefined : new CallCheckpoints(checkpointKv, {
+    // A checkpoint outlives its last write by the longest call (4 h when calls have no limit).
+    ttlMs: (config.maxCallSeconds > 0 ? config.maxCallSeconds : 4 * 3600) * 1000,
+  });
   let server: RunningServer;
   try {
     server = startServer({
       config,
       ...operations.appOptions(),
       agents,
+      ...(checkpoints ? { checkpoints } : {}),
       ...(outbound
         ? {
           routes: outbound.routes,
@@ -122,6 +136,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     });
   } catch (error) {
     await Promise.all([operations.close(), outbound?.close()]).catch(() => {});
+    checkpointKv?.close();
     if (error instanceof PortInUseError) {
       console.error(error.message);
       return 1;
@@ -155,7 +170,19 @@ export async function main(options: MainOptions = {}): Promise<number> {
     });
     // Deno Deploy kills 5 s after SIGINT: keep the goodbyes short there.
     const farewellMs = Deno.env.get("DENO_DEPLOYMENT_ID") === undefined ? 8000 : 1000;
-    drainApp(server.app, { drainMs: config.drainSeconds * 1000, farewellMs, logger: log })
+    // Handing calls over needs their checkpoints in a store the other instances read.
+    const mode = config.drainMode === "handover" && checkpoints !== undefined
+      ? "handover"
+      : "goodbye";
+    if (mode !== config.drainMode) {
+      log.warn("DRAIN_MODE=handover needs a call store (CALL_STORE_PATH); saying goodbye instead.");
+    }
+    drainApp(server.app, {
+      drainMs: config.drainSeconds * 1000,
+      farewellMs,
+      logger: log,
+      mode,
+    })
       .then((result) => {
         log.info("Drained; closing the server.", { ...result });
         // Never hang on a socket that will not close.

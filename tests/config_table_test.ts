@@ -89,7 +89,7 @@ Deno.test("Config has exactly the table's keys plus the composed fields", () => 
     "greeting",
     "turnDetection",
     "prices",
-    "callRecordWebhook",
+    "webhook",
     "warnings",
   ]);
   assert.deepEqual([...keys].sort(), [...expected].sort());

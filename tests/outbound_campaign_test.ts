@@ -7,6 +7,7 @@ import { parseWindow } from "../src/outbound/calling_window.ts";
 import { type FakeRestCall, FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 import { waitUntil } from "./support/wait.ts";
+import type { WebhookEvent } from "../src/webhooks/mod.ts";
 
 const ACCOUNT = "AC" + "2".repeat(32);
 const AUTH = "0123456789abcdef0123456789abcdef";
@@ -38,12 +39,15 @@ async function setUp(
   });
   const clock = { now: Date.parse(startIso) };
   const kv = await Deno.openKv(kvPath);
+  /** The webhook events the service emitted. */
+  const events: WebhookEvent[] = [];
   const service = OutboundService.create({
     config,
     kv,
     now: () => clock.now,
     dispatch,
     pollEveryMs,
+    events: { emit: (event) => Promise.resolve(void events.push(event)) },
   });
   const app = createApp({ config, routes: service.routes });
   const campaigns = service.campaigns!;
@@ -88,6 +92,7 @@ async function setUp(
     (await t.campaigns.store.contacts(campaignId)).find((c) => c.id === contactId)!;
   const t = {
     app,
+    events,
     service,
     campaigns,
     clock,
@@ -397,4 +402,37 @@ Deno.test("a restarted server finds the calls that ended while it was down (KV i
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("each finished campaign attempt is a campaign.attempt.finished webhook event", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const [a, b] = contacts(2);
+  const campaign = await t.campaigns.create({
+    agent: "default",
+    contacts: [a, b],
+    concurrency: 2,
+    maxAttempts: 1,
+    retryBackoffMs: 10 * MINUTE,
+  });
+  await t.campaigns.tick(campaign.id);
+  await t.end(a.to, "busy");
+  await t.end(b.to, "completed", "human");
+  const ids = (await t.campaigns.progress(campaign.id))!.contacts.map((c) => c.id);
+  assert.deepEqual(
+    t.events.map((e) => [e.type, e.at.toISOString(), e.agent, e.data]),
+    [a, b].map((contact, i) => [
+      "campaign.attempt.finished",
+      "2026-03-02T10:00:00.000Z",
+      "default",
+      {
+        campaignId: campaign.id,
+        contactId: ids[i],
+        callSid: t.callTo(contact.to).sid,
+        outcome: ["busy", "human"][i],
+        answeredBy: [null, "human"][i],
+        agent: "default",
+      },
+    ]),
+  );
 });

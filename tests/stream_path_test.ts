@@ -9,6 +9,7 @@ Deno.test("stream paths: every kind parses back to what was formatted", () => {
     { kind: "agent", agent: "front-desk" },
     { kind: "agent", agent: "front desk/é", callSid: SID },
     { kind: "outbound", agent: "listings" },
+    { kind: "outbound", agent: "listings", callSid: SID },
     { kind: "outbound", agent: "listings", resumeCallSid: SID },
     { kind: "resumed", callSid: SID },
   ];

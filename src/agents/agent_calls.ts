@@ -11,7 +11,8 @@
  *   (Twilio signs the URL; the stream token binds the agent's name and the
  *   CallSid), and what the call runner needs: the session.update with
  *   `{{caller.*}}` filled, the greeting, the Realtime URL and the tools;
- * - after a transfer: the agent's transfer number for `/call-ended`.
+ * - after a cold transfer: the agent's transfer tool (destinations, ring
+ *   timeout) for `/call-ended` and the `<Dial action>` route.
  *
  * @example
  * ```ts
@@ -39,8 +40,8 @@ import type { ClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { type CallPrompts, toolFillerSaying } from "../prompts.ts";
 import { AgentBook } from "./agent_book.ts";
-import { type AgentProfile, environmentProfile } from "./agent_profile.ts";
-import { fillCallerTemplate } from "./caller_templates.ts";
+import { type AgentProfile, environmentProfile, type TransferSpec } from "./agent_profile.ts";
+import { fillCallerTemplate, hasCallerTemplates } from "./caller_templates.ts";
 import { fetchCallerContext } from "./context_webhook.ts";
 import { profileSessionUpdate, profileSocketUrl, profileTools } from "./profile_session.ts";
 import { formatStreamPath, type StreamPath } from "../http/stream_path.ts";
@@ -78,6 +79,8 @@ export interface CallSetup {
   tools: ToolDefinition[];
   /** The wording of the call (the agent's, its filler with `{{caller.*}}` filled). */
   prompts: Partial<CallPrompts>;
+  /** The caller's context that waited for this stream, if any (fills `{{caller.*}}`). */
+  caller: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** The `session.update` the call core sends. */
@@ -94,6 +97,8 @@ export class AgentCalls {
   >();
   #contexts = new Map<string, { caller: Record<string, unknown>; expiresAt: number }>();
   #transfers = new Map<string, string>();
+  /** The number each call called (`To` at the webhook): a warm transfer's caller id. */
+  #called = new Map<string, string>();
 
   /** Creates the router. */
   constructor(options: AgentCallsOptions) {
@@ -117,26 +122,18 @@ export class AgentCalls {
   > {
     const book = this.book;
     const profile = book.forNumber(call.to);
+    if (call.callSid && call.to) {
+      this.#called.set(call.callSid, call.to);
+      trim(this.#called);
+    }
     if (book.source === "environment") {
       return { profile, streamPath: formatStreamPath({ kind: "plain" }), agentName: undefined };
     }
     let contextFor: string | undefined;
-    const webhook = profile.contextWebhook;
-    if (webhook !== undefined && call.callSid) {
-      const result = await fetchCallerContext(webhook, {
-        from: call.from ?? "",
-        to: call.to ?? "",
-        callSid: call.callSid,
-      }, this.#options.fetch ? { fetch: this.#options.fetch } : {});
-      if (result.ok) {
-        this.#keepContext(call.callSid, result.caller);
-        contextFor = call.callSid;
-      } else {
-        this.#options.logger?.warn(
-          "No caller context from the context webhook of {agent}: {reason}. The call goes on without it.",
-          { agent: profile.name, reason: result.reason, callSid: call.callSid },
-        );
-      }
+    const caller = await this.#webhookContext(profile, call);
+    if (caller !== undefined && call.callSid) {
+      this.#keepContext(call.callSid, caller);
+      contextFor = call.callSid;
     }
     const streamPath = formatStreamPath({
       kind: "agent",
@@ -146,12 +143,78 @@ export class AgentCalls {
     return { profile, streamPath, agentName: profile.name };
   }
 
-  /** At the upgrade: the agent, context and runner settings the stream path names. */
-  forStream(stream: StreamPath): CallSetup {
+  /**
+   * At the TwiML of a call the server placed (`from` is its caller id, `to`
+   * the callee): the stream path of `agent`, the agent that placed it. Its
+   * context (the `context` of `POST /calls` or a campaign's contact, over
+   * what the agent's context webhook answers) waits for the stream, as an
+   * inbound caller's does, when the agent has a webhook or uses
+   * `{{caller.*}}`. Never throws.
+   */
+  async callOut(call: {
+    callSid: string | null;
+    from: string | null;
+    to: string | null;
+    agent: string;
+    context: Readonly<Record<string, unknown>>;
+  }): Promise<string> {
+    const profile = this.book.byName(call.agent);
+    let contextFor: string | undefined;
+    if (profile !== undefined && call.callSid) {
+      const fetched = await this.#webhookContext(profile, call);
+      const caller = { ...fetched, ...call.context };
+      const used = fetched !== undefined ||
+        [
+          profile.instructions,
+          profile.filler,
+          profile.outbound.greeting,
+          profile.outbound.voicemail,
+        ]
+          .some(hasCallerTemplates);
+      if (used && Object.keys(caller).length > 0) {
+        this.#keepContext(call.callSid, caller);
+        contextFor = call.callSid;
+      }
+    }
+    return formatStreamPath({
+      kind: "outbound",
+      agent: call.agent,
+      ...(contextFor !== undefined ? { callSid: contextFor } : {}),
+    });
+  }
+
+  /** The agent's context webhook's answer for the call; undefined without one or on failure (logged). */
+  async #webhookContext(
+    profile: AgentProfile,
+    call: { callSid: string | null; from: string | null; to: string | null },
+  ): Promise<Record<string, unknown> | undefined> {
+    const webhook = profile.contextWebhook;
+    if (webhook === undefined || !call.callSid) return undefined;
+    const result = await fetchCallerContext(webhook, {
+      from: call.from ?? "",
+      to: call.to ?? "",
+      callSid: call.callSid,
+    }, this.#options.fetch ? { fetch: this.#options.fetch } : {});
+    if (result.ok) return result.caller;
+    this.#options.logger?.warn(
+      "No caller context from the context webhook of {agent}: {reason}. The call goes on without it.",
+      { agent: profile.name, reason: result.reason, callSid: call.callSid },
+    );
+    return undefined;
+  }
+
+  /**
+   * At the upgrade: the agent, context and runner settings the stream path
+   * names. `resumedCaller`: the caller context of a call resumed from its
+   * checkpoint (instead of the one waiting on this instance).
+   */
+  forStream(stream: StreamPath, resumedCaller?: Readonly<Record<string, unknown>>): CallSetup {
     // An agent's stream token binds its name; an outbound call's agent is sealed in its ticket.
     const named = stream.kind === "agent" || stream.kind === "outbound" ? stream.agent : undefined;
     const agentName = stream.kind === "agent" ? stream.agent : undefined;
-    const callSid = stream.kind === "agent" ? stream.callSid : undefined;
+    const callSid = stream.kind === "agent" || stream.kind === "outbound"
+      ? stream.callSid
+      : undefined;
     const book = this.book;
     let profile = book.byName(named);
     if (profile === undefined) {
@@ -164,7 +227,8 @@ export class AgentCalls {
       profile = book.defaultProfile;
     }
     const ready = this.#prepare(profile);
-    const caller = callSid === undefined ? undefined : this.#takeContext(callSid);
+    const caller = resumedCaller ??
+      (callSid === undefined ? undefined : this.#takeContext(callSid));
     if (callSid !== undefined && caller === undefined) {
       this.#options.logger?.warn(
         "The caller context of this call is not on this instance (or expired); the call goes on without it.",
@@ -173,6 +237,7 @@ export class AgentCalls {
     }
     return {
       profile,
+      caller,
       callSid,
       agentName,
       sessionUpdate: caller === undefined
@@ -190,19 +255,48 @@ export class AgentCalls {
     };
   }
 
-  /** Remembers where a transferred call goes (its agent's transfer number). */
+  /** Remembers where a (cold) transferred call goes: its agent's transfer tool. */
   transferred(callSid: string, profile: AgentProfile): void {
-    const transfer = profile.transfers[0];
-    if (transfer === undefined) return;
-    this.#transfers.set(callSid, transfer.number);
+    if (profile.transfers[0] === undefined) return;
+    this.#transfers.set(callSid, profile.name);
     trim(this.#transfers);
   }
 
-  /** The number a transferred call goes to (once), else the environment's `TRANSFER_NUMBER`. */
-  transferTarget(callSid: string): string | undefined {
-    const number = this.#transfers.get(callSid);
+  /**
+   * Where a transferred call goes (once): the transfer tool of its agent, else
+   * the environment's (`TRANSFER_NUMBERS`/`TRANSFER_NUMBER`); the agent's name
+   * is undefined without an agents file.
+   */
+  transferTarget(
+    callSid: string,
+  ): { transfer: TransferSpec; agentName: string | undefined } | undefined {
+    const name = this.#transfers.get(callSid);
     this.#transfers.delete(callSid);
-    return number ?? this.#options.config.transferNumber;
+    return this.coldTransferOf(name);
+  }
+
+  /** The transfer tool of the agent `name` (undefined: the default agent), for cold dialing. */
+  coldTransferOf(
+    name: string | undefined,
+  ): { transfer: TransferSpec; agentName: string | undefined } | undefined {
+    const book = this.book;
+    const profile = book.byName(name) ?? book.defaultProfile;
+    const own = profile.transfers[0] ??
+      environmentProfile(this.#options.config).transfers[0];
+    if (own === undefined) return undefined;
+    return { transfer: own, agentName: book.source === "environment" ? undefined : profile.name };
+  }
+
+  /** The number call `callSid` called, when its webhook reached this instance. */
+  calledNumber(callSid: string): string | undefined {
+    return this.#called.get(callSid);
+  }
+
+  /** The stream path of agent `agentName` (undefined: the plain stream, no agents file). */
+  streamPathOf(agentName: string | undefined): string {
+    return formatStreamPath(
+      agentName === undefined ? { kind: "plain" } : { kind: "agent", agent: agentName },
+    );
   }
 
   /** The names the softphone offers (none without an agents file). */

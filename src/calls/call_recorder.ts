@@ -1,7 +1,8 @@
 /**
- * Writes the record of every finished call to the {@link CallStore} and, when
- * configured, the webhook. Runs after the call is over and never throws: a
- * failing store or webhook is logged and counted, and no call is affected.
+ * Writes the record of every finished call to the {@link CallStore} and emits
+ * it as the `call.ended` webhook event (to the durable outbox). Runs after the
+ * call is over and never throws: a failing store or outbox is logged and
+ * counted, and no call is affected.
  *
  * @module
  */
@@ -9,22 +10,29 @@ import type { Logger } from "@logtape/logtape";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import { buildCallRecord, type CallRecord } from "./call_record.ts";
-import type { CallStore } from "./call_store.ts";
+import { type CallStore, fitRecord } from "./call_store.ts";
+import type { RecordAnalyst } from "./record_analyst.ts";
 import type { TokenPrices } from "./prices.ts";
-import type { RecordWebhook } from "./record_webhook.ts";
+import type { WebhookEvent } from "../webhooks/mod.ts";
+import type { CallAnalysis } from "../analysis/mod.ts";
+
+/** The record in a `call.ended` body is cut (its transcript) to fit the outbox's value size. */
+const WEBHOOK_RECORD_BYTES = 56 * 1024;
 
 /** Options of {@link CallRecorder}. */
 export interface CallRecorderOptions {
   /** Where records go; undefined: only the webhook (if any). */
   store?: CallStore | undefined;
-  /** Also POST each record; undefined: no webhook. */
-  webhook?: RecordWebhook | undefined;
+  /** Runs the post-call analysis (when the call's agent asks for one); undefined: none. */
+  analyst?: Pick<RecordAnalyst, "analyze"> | undefined;
+  /** Where the `call.ended` and `call.analyzed` events go (the webhook sender); undefined: nowhere. */
+  events?: { emit(event: WebhookEvent): Promise<void> } | undefined;
   prices: TokenPrices;
   /** USD per minute of a GPT-Live session (`PRICE_LIVE_PER_MINUTE`). */
   livePricePerMinute?: number;
   logger?: Logger;
-  /** Called with the result of each store write and webhook delivery (for metrics). */
-  onResult?: (what: "store" | "webhook", ok: boolean) => void;
+  /** Called with the result of each store write (for metrics). */
+  onResult?: (what: "store", ok: boolean) => void;
 }
 
 /** Records finished calls. */
@@ -71,27 +79,55 @@ export class CallRecorder {
     return work;
   }
 
-  /** Waits for every write so far (webhook retries included). */
+  /** Waits for every write so far (the event written to the outbox included). */
   async idle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
   async #write(record: CallRecord): Promise<void> {
-    const { store, webhook, logger, onResult } = this.#options;
-    const delivery = webhook?.deliver(record).then((ok) => onResult?.("webhook", ok));
-    if (store !== undefined) {
-      try {
-        await store.put(record);
-        onResult?.("store", true);
-        logger?.debug("Call record stored.", { callSid: record.callSid });
-      } catch (error) {
-        onResult?.("store", false);
-        logger?.error("Could not store the call record: {error}", {
-          callSid: record.callSid,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
+    const { events } = this.#options;
+    const delivery = events?.emit({
+      type: "call.ended",
+      at: new Date(record.endedAt),
+      data: fitRecord(record, WEBHOOK_RECORD_BYTES),
+      agent: record.agent,
+    });
+    await this.#store(record);
     await delivery;
+    await this.analyze(record);
+  }
+
+  /**
+   * Analyzes the call when its agent asks for it (again, for `--reanalyze`):
+   * the record is stored with the result, then `call.analyzed` is sent.
+   * Resolves with the analysis, or undefined when there is none to run.
+   */
+  async analyze(record: CallRecord): Promise<CallAnalysis | undefined> {
+    const analysis = await this.#options.analyst?.analyze(record);
+    if (analysis === undefined) return undefined;
+    await this.#store({ ...record, analysis });
+    await this.#options.events?.emit({
+      type: "call.analyzed",
+      at: new Date(analysis.analyzedAt),
+      data: { callSid: record.callSid, agent: record.agent ?? null, analysis },
+      agent: record.agent,
+    });
+    return analysis;
+  }
+
+  async #store(record: CallRecord): Promise<void> {
+    const { store, logger, onResult } = this.#options;
+    if (store === undefined) return;
+    try {
+      await store.put(record);
+      onResult?.("store", true);
+      logger?.debug("Call record stored.", { callSid: record.callSid });
+    } catch (error) {
+      onResult?.("store", false);
+      logger?.error("Could not store the call record: {error}", {
+        callSid: record.callSid,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 }

@@ -24,6 +24,7 @@ import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
 import { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
 import { outboundProblems } from "../outbound/outbound_config.ts";
+import { MAKE_SECRET_HINT } from "../webhooks/mod.ts";
 
 /**
  * Input transcription model used when `TRANSCRIPTION_MODEL` is unset and
@@ -195,24 +196,78 @@ export function outboundRequirements(v: EnvValues, reader: EnvReader): void {
   for (const problem of problems) reader.problem(problem);
 }
 
-/** The call record webhook needs both its URL and its signing secret. */
-export function callRecordWebhook(
-  v: EnvValues,
-  reader: EnvReader,
-): ComposedConfig["callRecordWebhook"] {
-  const hasUrl = reader.raw("CALL_RECORD_WEBHOOK_URL") !== undefined;
-  const secret = v.CALL_RECORD_WEBHOOK_SECRET;
-  if (hasUrl && secret === undefined) {
+/**
+ * Transfers: `TRANSFER_NUMBER` and `TRANSFER_NUMBERS` exclude each other, and
+ * a warm transfer needs the Twilio account (it places the person's call) and
+ * `PUBLIC_URL` (Twilio fetches the briefing there).
+ */
+export function transferRequirements(v: EnvValues, reader: EnvReader): void {
+  if (v.TRANSFER_NUMBER !== undefined && v.TRANSFER_NUMBERS !== undefined) {
     reader.problem(
-      "CALL_RECORD_WEBHOOK_URL is set but CALL_RECORD_WEBHOOK_SECRET is not. Set a secret (e.g. from `openssl rand -hex 32`) so the receiver can check the signature.",
-    );
-  } else if (!hasUrl && secret !== undefined) {
-    reader.warning(
-      "CALL_RECORD_WEBHOOK_SECRET is set but CALL_RECORD_WEBHOOK_URL is not; no records are posted.",
+      "TRANSFER_NUMBER and TRANSFER_NUMBERS are both set. Set only TRANSFER_NUMBERS, listing every destination in order.",
     );
   }
+  if (v.TRANSFER_MODE !== "warm") return;
+  if (v.TRANSFER_NUMBER === undefined && v.TRANSFER_NUMBERS === undefined) {
+    reader.warning("TRANSFER_MODE=warm has no effect without TRANSFER_NUMBERS.");
+    return;
+  }
+  const missing = [
+    ...(v.TWILIO_ACCOUNT_SID === undefined ? ["TWILIO_ACCOUNT_SID"] : []),
+    ...(v.TWILIO_AUTH_TOKEN === undefined ? ["TWILIO_AUTH_TOKEN"] : []),
+    ...(v.PUBLIC_URL === undefined ? ["PUBLIC_URL"] : []),
+  ];
+  if (missing.length > 0) {
+    reader.problem(
+      `TRANSFER_MODE=warm places the person's call through Twilio's REST API and needs ${
+        listWords(missing, "and")
+      }; set ${missing.length === 1 ? "it" : "them"}, or use TRANSFER_MODE=cold.`,
+    );
+  }
+}
+
+/**
+ * The environment's webhook: `WEBHOOK_URL` with `WEBHOOK_SECRET`, or the
+ * deprecated `CALL_RECORD_WEBHOOK_URL`/`_SECRET` (a warning says so).
+ */
+export function webhook(v: EnvValues, reader: EnvReader): ComposedConfig["webhook"] {
+  const pair = (urlName: string, secretName: string) => {
+    const hasUrl = reader.raw(urlName) !== undefined;
+    const hasSecret = reader.raw(secretName) !== undefined;
+    if (hasUrl && !hasSecret) {
+      reader.problem(
+        `${urlName} is set but ${secretName} is not. Set a secret (${MAKE_SECRET_HINT}) so the receiver can check the signature.`,
+      );
+    } else if (!hasUrl && hasSecret) {
+      reader.warning(`${secretName} is set but ${urlName} is not; no webhooks are posted.`);
+    }
+    return hasUrl && hasSecret;
+  };
+  const events = v.WEBHOOK_EVENTS;
+  if (pair("WEBHOOK_URL", "WEBHOOK_SECRET")) {
+    if (reader.raw("CALL_RECORD_WEBHOOK_URL") !== undefined) {
+      reader.warning(
+        "CALL_RECORD_WEBHOOK_URL is ignored: WEBHOOK_URL is set. Remove the CALL_RECORD_WEBHOOK_* variables.",
+      );
+    }
+    const url = v.WEBHOOK_URL;
+    const secret = v.WEBHOOK_SECRET;
+    return url === undefined || secret === undefined
+      ? undefined
+      : { url, secret, events, legacy: false };
+  }
+  if (reader.raw("WEBHOOK_URL") !== undefined || reader.raw("WEBHOOK_SECRET") !== undefined) {
+    return undefined;
+  }
+  if (!pair("CALL_RECORD_WEBHOOK_URL", "CALL_RECORD_WEBHOOK_SECRET")) return undefined;
+  reader.warning(
+    `CALL_RECORD_WEBHOOK_URL and CALL_RECORD_WEBHOOK_SECRET are deprecated: set WEBHOOK_URL and WEBHOOK_SECRET (${MAKE_SECRET_HINT}) instead. Until then they work as those: the body is now {type, timestamp, data} with the record in data, signed the Standard Webhooks way with the secret's UTF-8 bytes, and X-Signature-256 is still sent.`,
+  );
   const url = v.CALL_RECORD_WEBHOOK_URL;
-  return url !== undefined && secret !== undefined ? { url, secret } : undefined;
+  const secret = v.CALL_RECORD_WEBHOOK_SECRET;
+  return url === undefined || secret === undefined
+    ? undefined
+    : { url, secret, events, legacy: true };
 }
 
 /** The token prices, one field per `PRICE_*` row (rows in the `prices` group). */

@@ -55,6 +55,12 @@ export interface CallCoreOptions {
   transferEnabled?: boolean;
   /** The name of the transfer tool (an agent may name it, e.g. `transfer_to_sales`). Default `transfer_call`. */
   transferToolName?: string;
+  /**
+   * `cold` (default): the transfer tool ends the stream and Twilio dials;
+   * `warm`: the assistant stays on the line while the bridge briefs and
+   * calls a person (`place_transfer`, then a `transfer_result` input).
+   */
+  transferMode?: "cold" | "warm";
   /** Ms after the stream opens within which Twilio must send `start`. Default 10000. */
   startTimeoutMs?: number;
   /** Ms after `start` at which the assistant wraps the call up; 0: no limit. Default 0. */
@@ -106,6 +112,12 @@ export interface CallCoreOptions {
    */
   resume?: readonly ConversationEntry[];
   /**
+   * With `resume`: the call went on after its stream was lost (another
+   * instance took it over), so the first response is one short line
+   * acknowledging the gap (`prompts.resumed`) instead of a greeting.
+   */
+  acknowledgeResume?: boolean;
+  /**
    * Ms a custom tool may run in silence before the model says a short filler
    * (an out-of-band response, see `prompts.toolFiller`); 0: never. Default 1000.
    */
@@ -144,6 +156,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     customTools: options.customTools ?? [],
     transferEnabled: options.transferEnabled ?? false,
     transferToolName: options.transferToolName ?? TRANSFER_CALL_TOOL,
+    transferMode: options.transferMode ?? "cold",
     startTimeoutMs: options.startTimeoutMs ?? 10_000,
     maxCallMs: options.maxCallMs ?? 0,
     callerIdleMs: options.callerIdleMs ?? 0,
@@ -156,6 +169,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     keypad: options.keypad ?? {},
     awaitAnswer: options.awaitAnswer,
     resume: options.resume,
+    acknowledgeResume: options.acknowledgeResume ?? false,
     toolFillerAfterMs: options.toolFillerAfterMs ?? 1000,
   };
 }

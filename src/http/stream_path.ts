@@ -8,8 +8,9 @@
  * - `plain` — `/media-stream`: the environment's agent (no agents file).
  * - `agent` — `/media-stream/agent/<name>[/<CallSid>]`: an agent of the
  *   agents file; the CallSid when a caller context waits for that call.
- * - `outbound` — `/media-stream/outbound/<agent>[/resume/<CallSid>]`: a call
- *   the server placed by that agent; with the CallSid, the stream that
+ * - `outbound` — `/media-stream/outbound/<agent>[/<CallSid>]`: a call the
+ *   server placed by that agent; the CallSid when its context waits for that
+ *   call. `/media-stream/outbound/<agent>/resume/<CallSid>`: the stream that
  *   follows keypad tones (`send_dtmf`) and continues that call's
  *   conversation (kept by `outbound/stream_handoff.ts`).
  * - `resumed` — `/media-stream/resumed/<CallSid>`: a call whose earlier
@@ -37,7 +38,7 @@
 export type StreamPath =
   | { kind: "plain" }
   | { kind: "agent"; agent: string; callSid?: string }
-  | { kind: "outbound"; agent: string; resumeCallSid?: string }
+  | { kind: "outbound"; agent: string; callSid?: string; resumeCallSid?: string }
   | { kind: "resumed"; callSid: string };
 
 /** The path of plain streams; every other stream path starts with it and a slash. */
@@ -57,7 +58,8 @@ export function formatStreamPath(stream: StreamPath): string {
     }
     case "outbound": {
       const base = `${STREAM_PATH_ROOT}/outbound/${encodeURIComponent(stream.agent)}`;
-      return stream.resumeCallSid === undefined ? base : `${base}/resume/${stream.resumeCallSid}`;
+      if (stream.resumeCallSid !== undefined) return `${base}/resume/${stream.resumeCallSid}`;
+      return stream.callSid === undefined ? base : `${base}/${stream.callSid}`;
     }
     case "resumed":
       return `${STREAM_PATH_ROOT}/resumed/${stream.callSid}`;
@@ -81,6 +83,7 @@ export function parseStreamPath(path: string): StreamPath | undefined {
       const agent = agentName(rest[0]);
       if (agent === undefined) return undefined;
       if (rest.length === 1) return { kind, agent };
+      if (rest.length === 2 && CALL_SID.test(rest[1])) return { kind, agent, callSid: rest[1] };
       if (rest.length === 3 && rest[1] === "resume" && CALL_SID.test(rest[2])) {
         return { kind, agent, resumeCallSid: rest[2] };
       }

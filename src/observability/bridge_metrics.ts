@@ -83,6 +83,7 @@ export class BridgeMetrics {
   readonly toolResults: Counter;
   readonly callRecords: Counter;
   readonly webhookDeliveries: Counter;
+  readonly transfers: Counter;
   #prices: TokenPrices;
   #livePrice: number;
 
@@ -95,7 +96,7 @@ export class BridgeMetrics {
     this.calls = r.counter({
       name: "bridge_calls_total",
       help:
-        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, transferred, voicemail, machine.",
+        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, handed_over, transferred, voicemail, machine.",
       labelNames: ["outcome"],
     });
     this.agentCalls = r.counter({
@@ -195,9 +196,15 @@ export class BridgeMetrics {
       labelNames: ["result"],
     });
     this.webhookDeliveries = r.counter({
-      name: "bridge_call_record_webhook_total",
-      help: "Call record webhook deliveries, by result (delivered, failed).",
+      name: "bridge_webhook_deliveries_total",
+      help: "Webhook delivery tries, by result (delivered, retrying, dead).",
       labelNames: ["result"],
+    });
+    this.transfers = r.counter({
+      name: "bridge_transfers_total",
+      help:
+        "Transfers to a person by mode (warm, cold) and result (transferred, fallback: nobody took the call, caller_hung_up).",
+      labelNames: ["mode", "result"],
     });
     const failing = options.openaiFailing;
     if (failing !== undefined) {

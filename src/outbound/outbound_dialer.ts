@@ -74,6 +74,8 @@ export interface FinishedAttempt {
   answeredBy: AnsweredBy | undefined;
   campaignId: string | undefined;
   contactId: string | undefined;
+  /** The agent that placed it, when known. */
+  agent?: string | undefined;
 }
 
 /** Options of {@link OutboundDialer}. */
@@ -267,6 +269,7 @@ export class OutboundDialer {
         answeredBy: attempt?.answeredBy,
         campaignId: refs.campaignId ?? attempt?.campaignId,
         contactId: refs.contactId ?? attempt?.contactId,
+        agent: attempt?.agent,
       });
     } catch (error) {
       this.#log.error("Handling the end of outbound call {callSid} failed: {error}", {

@@ -33,7 +33,7 @@ import type { CallTickets } from "./call_ticket.ts";
 import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
 import { parsePlaceCall } from "./place_call_request.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
-import { formatStreamPath } from "../http/stream_path.ts";
+import type { RouteContext } from "../http/app.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 
 /** The `<Parameter>` of the outbound stream that carries the call ticket. */
@@ -59,6 +59,8 @@ export interface OutboundRoutesOptions {
   publicUrl: string;
   /** The app's admission policy (Twilio signatures, stream tokens). */
   admission: CallAdmission;
+  /** The stream path of a placed call, its context kept for the stream (the app's `callOut`). */
+  callOut: RouteContext["callOut"];
   dialer: OutboundDialer;
   /** The current agents (read at each request: a reload applies to new calls). */
   agents: { readonly book: AgentBook };
@@ -166,8 +168,15 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
       });
       return xml(streamEndedTwiml({ apologize: false }));
     }
+    const streamPath = await options.callOut({
+      callSid,
+      from: form.get("From"),
+      to: form.get("To"),
+      agent: opened.value.agent,
+      context: opened.value.context,
+    });
     return xml(connectStreamTwiml({
-      streamUrl: `${wsBase}${formatStreamPath({ kind: "outbound", agent: opened.value.agent })}`,
+      streamUrl: `${wsBase}${streamPath}`,
       actionUrl: `${publicUrl}/call-ended`,
       parameters: {
         ...admission.streamParameters(callSid),

@@ -40,10 +40,12 @@ import { AgentBook } from "../agents/agent_book.ts";
 import { environmentProfile } from "../agents/agent_profile.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
 import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
-import type { OutboundStreamRoutes } from "../http/app.ts";
+import type { OutboundStreamRoutes, RouteContext } from "../http/app.ts";
+import { fillCallerTemplate } from "../agents/caller_templates.ts";
 import { twilioCredentials } from "../config.ts";
 import { formatStreamPath, parseStreamPath } from "../http/stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
+import type { WebhookEvent } from "../webhooks/mod.ts";
 
 /** Options of {@link OutboundService.create}. */
 export interface OutboundServiceOptions {
@@ -71,6 +73,8 @@ export interface OutboundServiceOptions {
   pollEveryMs?: number;
   /** The cron runs come from here with `CAMPAIGN_DISPATCH=cron` [the process's]. */
   cron?: CampaignCron;
+  /** Where `campaign.attempt.finished` goes (the webhook sender); undefined: nowhere. */
+  events?: { emit(event: WebhookEvent): Promise<void> };
   /** Also called with each AMD result (besides {@link OutboundService.amd}). */
   onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
   logger?: Logger;
@@ -143,6 +147,21 @@ export class OutboundService {
       onFinished: async (attempt) => {
         counter?.inc({ outcome: attempt.outcome });
         await campaigns?.attemptFinished(attempt);
+        if (attempt.campaignId !== undefined) {
+          await options.events?.emit({
+            type: "campaign.attempt.finished",
+            at: new Date(options.now?.() ?? Date.now()),
+            agent: attempt.agent,
+            data: {
+              campaignId: attempt.campaignId,
+              contactId: attempt.contactId ?? null,
+              callSid: attempt.callSid,
+              outcome: attempt.outcome,
+              answeredBy: attempt.answeredBy ?? null,
+              agent: attempt.agent ?? null,
+            },
+          });
+        }
       },
     });
     if (store !== undefined) {
@@ -173,12 +192,14 @@ export class OutboundService {
 
   /** The outbound side of each media stream, for `createApp({ outboundStreams })`. */
   streams: OutboundStreamRoutes = {
-    coreOptionsFor: (path) => {
+    coreOptionsFor: (path, caller) => {
       const parsed = parseStreamPath(path);
       if (parsed?.kind !== "outbound") return undefined;
       const agent = this.agents.book.byName(parsed.agent);
       if (agent === undefined) return undefined;
-      const { keypad, greeting, voicemail } = agent.outbound;
+      const { keypad } = agent.outbound;
+      const fill = (text: string | undefined) =>
+        text === undefined ? undefined : fillCallerTemplate(text, caller);
       // A call resumed after keypad tones talks at once; a new one waits for the AMD result.
       // `greeting` is set even when undefined: GREETING welcomes callers, not callees.
       if (parsed.resumeCallSid !== undefined) {
@@ -190,8 +211,8 @@ export class OutboundService {
         };
       }
       return {
-        greeting,
-        awaitAnswer: { voicemail },
+        greeting: fill(agent.outbound.greeting),
+        awaitAnswer: { voicemail: fill(agent.outbound.voicemail) },
         ...(keypad ? { keypad } : {}),
       };
     },
@@ -245,13 +266,14 @@ export class OutboundService {
       : [];
   }
 
-  /** The routes, for `createApp({ routes })` (which passes its admission policy). */
-  routes = (admission: CallAdmission): RouteHandler => {
+  /** The routes, for `createApp({ routes })` (which passes its admission policy and agents). */
+  routes = ({ admission, callOut }: RouteContext): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
+      callOut,
       dialer: this.dialer,
       agents: this.agents,
       tickets: this.tickets,
