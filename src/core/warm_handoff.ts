@@ -47,7 +47,7 @@ import type { CallParts } from "./call_parts.ts";
 export const BRIEFING_PURPOSE = "transfer_briefing";
 
 /** Ms the person's call waits for the model's briefing before it goes with the tool's reason. */
-export const BRIEFING_WAIT_MS = 1500;
+export const BRIEFING_WAIT_MS = 1200;
 
 /** Where a warm transfer stands. */
 export type HandoffState = "idle" | "briefing" | "calling" | "moving";
