@@ -52,6 +52,11 @@ export type CallOutcome =
   /** The server shut down (drain) and said goodbye. */
   | "drained"
   /**
+   * The server shut down (`DRAIN_MODE=handover`) and closed the stream at a
+   * turn boundary: the call goes on in a new stream on another instance.
+   */
+  | "handed_over"
+  /**
    * The assistant handed the call to a person: cold (`<Dial>` after the
    * stream) or warm (a person accepted and the caller was moved to them).
    */
@@ -89,6 +94,12 @@ export type CallInput =
    * `immediate` hang up now.
    */
   | { type: "drain"; immediate?: boolean }
+  /**
+   * The server is shutting down and hands the call over: close the stream at
+   * the next turn boundary (`immediate`: now), so Twilio asks the `<Connect
+   * action>` URL of another instance, which resumes the call.
+   */
+  | { type: "hand_over"; immediate?: boolean }
   | { type: "timer"; name: TimerName }
   /**
    * Twilio's answering-machine detection result for an outbound call

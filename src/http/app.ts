@@ -336,8 +336,11 @@ export function createApp(options: AppOptions): App {
     }
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
-    if (outcome === undefined && options.checkpoints !== undefined && callSid !== "") {
-      // The stream ended elsewhere (or its instance died): the shared store knows the call.
+    if (
+      (outcome === undefined || outcome === "handed_over") &&
+      options.checkpoints !== undefined && callSid !== ""
+    ) {
+      // The stream ended elsewhere, its instance died, or it was handed over: the store knows.
       return xml(await afterLostStream(callSid, options.checkpoints, base));
     }
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
@@ -522,7 +525,8 @@ export function createApp(options: AppOptions): App {
         ...coreTimings(config),
         ...outboundCore,
         // A resumed call: no second greeting; the conversation is replayed, one short line.
-        ...(resumed !== undefined
+        // (A call handed over before anything was said is greeted as a new one.)
+        ...(resumed !== undefined && resumed.conversation.length > 0
           ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
           : {}),
       },
