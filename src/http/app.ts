@@ -86,6 +86,8 @@ export interface AppOptions {
   onCallFinished?: (summary: CallSummary) => void;
   /** Softphone token issuer (when `config.softphone`); default: a fresh one. */
   softphoneTokens?: SoftphoneTokens;
+  /** A note the softphone page shows above its buttons (the offline demo says it is a stand-in). */
+  softphoneNotice?: string;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
   /**
@@ -235,6 +237,7 @@ export function createApp(options: AppOptions): App {
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
+      ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
