@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { DEFAULT_CALL_STORE_PATH } from "../config.ts";
-import { loadEnvFile } from "../env_file.ts";
+import { DEFAULT_CALL_STORE_PATH } from "../config/mod.ts";
+import { loadEnvFile } from "../config/mod.ts";
 import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
