@@ -160,3 +160,13 @@ export const TOOL_DESCRIPTIONS = {
 /** What Twilio says (`<Say>`) when the assistant cannot be reached. */
 export const DEFAULT_APOLOGY =
   "Sorry, our assistant is unavailable right now. Please call again later. Goodbye.";
+
+/** What the post-call analysis model is told (`src/analysis/`); the transcript follows in the input. */
+export const ANALYSIS_PROMPTS = {
+  instructions:
+    "You review a finished phone call between a caller and a voice assistant. The input has the assistant's own instructions, then the call's transcript with its tool calls and their results. Answer only from what was said and done in the call; where the call does not say, use null.",
+  summary: "summary: a few sentences on who called, what they wanted and how the call ended.",
+  extraction: "extraction: the fields of the schema, as the call gave them.",
+  success: (criterion: string) =>
+    `success: passed is true only if this happened in the call: ${criterion} reason: one sentence saying why.`,
+} as const;

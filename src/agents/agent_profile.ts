@@ -33,6 +33,7 @@ import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_reg
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
 import type { WebhookEventType } from "../webhooks/mod.ts";
+import { type AnalysisSpec, asksForAnything } from "../analysis/mod.ts";
 
 /** The name of the profile built from the environment. */
 export const ENVIRONMENT_PROFILE_NAME = "default";
@@ -129,6 +130,8 @@ export interface AgentProfile {
   outbound: OutboundProfile;
   /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
   webhooks: readonly AgentWebhookSpec[];
+  /** Post-call analysis of its calls; undefined: none. */
+  analysis: AnalysisSpec | undefined;
 }
 
 /** The environment's transfer tool: `TRANSFER_NUMBERS` (or `TRANSFER_NUMBER`) and `TRANSFER_MODE`. */
@@ -194,6 +197,7 @@ export function environmentProfile(config: Config): AgentProfile {
     prompts: {},
     outbound: QUIET_OUTBOUND,
     webhooks: [],
+    analysis: environmentAnalysis(config),
   };
 }
 
@@ -234,6 +238,7 @@ export function fileProfiles(
       headers: agent.context_webhook.headers ?? {},
     },
     outbound: outbound(agent.outbound),
+    analysis: fileAnalysis(agent.analysis, config),
     webhooks: (agent.webhooks ?? []).map((webhook) => ({
       url: webhook.url,
       events: webhook.events,
@@ -264,6 +269,29 @@ function outbound(entry: AgentEntry["outbound"]): OutboundProfile {
       timeoutMs: (entry.dtmf.timeout_seconds ?? DEFAULT_DTMF_TIMEOUT_SECONDS) * 1000,
     },
   };
+}
+
+/** The environment's agent's analysis (`ANALYSIS_*`), when any is asked for. */
+function environmentAnalysis(config: Config): AnalysisSpec | undefined {
+  const spec: AnalysisSpec = {
+    summary: config.analysisSummary,
+    extract: config.analysisExtract,
+    success: config.analysisSuccess,
+    model: config.analysisModel,
+  };
+  return asksForAnything(spec) ? spec : undefined;
+}
+
+/** An agent's `analysis:`, when it asks for anything. */
+function fileAnalysis(entry: AgentEntry["analysis"], config: Config): AnalysisSpec | undefined {
+  if (entry === undefined) return undefined;
+  const spec: AnalysisSpec = {
+    summary: entry.summary ?? false,
+    extract: entry.extract,
+    success: entry.success,
+    model: entry.model ?? config.analysisModel,
+  };
+  return asksForAnything(spec) ? spec : undefined;
 }
 
 function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {

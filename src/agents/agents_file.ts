@@ -31,6 +31,7 @@ import { type Document, isCollection, isScalar, LineCounter, parseDocument, visi
 import schema from "./agents.schema.json" with { type: "json" };
 import { closedParameters, compileParameters, fixedPathOf } from "./http_tool.ts";
 import { parseWebhookSecret, type WebhookEventType } from "../webhooks/mod.ts";
+import { toStrictSchema } from "../analysis/mod.ts";
 
 /**
  * Most bytes of the agents file and the `instructions_file`s it names,
@@ -80,6 +81,12 @@ export interface AgentEntry {
     dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
   };
   webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
+  analysis?: {
+    summary?: boolean;
+    extract?: Record<string, unknown>;
+    success?: string;
+    model?: string;
+  };
 }
 
 /** An HTTP tool as written in the file. */
@@ -461,6 +468,10 @@ function checkRules(
           );
         }
       }
+    }
+    if (agent.analysis?.extract !== undefined) {
+      const strict = toStrictSchema(agent.analysis.extract);
+      if (typeof strict === "string") problem(["agents", i, "analysis", "extract"], `${strict}.`);
     }
     agent.webhooks?.forEach((webhook, w) => {
       const key = parseWebhookSecret(webhook.secret);

@@ -8,6 +8,7 @@ import type { LegTimeline } from "../transfer/mod.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
 import { estimateCostUsd, type TokenPrices } from "./prices.ts";
+import type { CallAnalysis } from "../analysis/mod.ts";
 
 /** One line of a call's transcript. */
 export interface TranscriptLine {
@@ -72,6 +73,8 @@ export interface CallRecord {
    * result (`accepted`, `declined`, `no_key`, `busy`, `no-answer`, `machine`, …).
    */
   transfer?: { mode: "warm"; legs: LegTimeline[] };
+  /** The post-call analysis, once done (when the call's agent asks for one). */
+  analysis?: CallAnalysis;
 }
 
 /** A record without its transcript (for listings). */
