@@ -565,7 +565,7 @@ export function createApp(options: AppOptions): App {
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
         : {}),
-      ...(transfer?.mode === "warm" && transfers.warm !== undefined && !isSoftphone
+      ...(transfer?.mode === "warm" && !isSoftphone
         ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
         : {}),
       ...(checkpointable && options.checkpoints !== undefined
