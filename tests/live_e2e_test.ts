@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { BridgeHarness, sleep, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 import { loadAgents } from "../src/agents/agent_book.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
 import { DEFAULT_PRICES } from "../src/calls/prices.ts";
 import { audioBytes } from "./support/fake_realtime.ts";

@@ -17,7 +17,7 @@ import { buildSessionUpdate } from "../src/openai/session_config.ts";
 import { defaultModel, engineProblems } from "../src/agents/engine_rules.ts";
 import { environmentProfile } from "../src/agents/agent_profile.ts";
 import { profileSocketUrl } from "../src/agents/profile_session.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { parseAgentsFile } from "../src/agents/agents_file.ts";
 
 const UPDATE = buildSessionUpdate({

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { DEFAULT_LIVE_MODEL, DEFAULT_MODEL } from "../config/defaults.ts";
+import { DEFAULT_LIVE_MODEL, DEFAULT_MODEL } from "../config/mod.ts";
 
 /** The fields of an agents-file entry the rules read (see `agents_file.ts`'s `AgentEntry`). */
 export interface EngineAgent {

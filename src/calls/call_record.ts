@@ -8,7 +8,7 @@ import type { LegTimeline } from "../transfer/mod.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
 import { estimateCostUsd, liveCostUsd, type TokenPrices } from "./prices.ts";
-import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/defaults.ts";
+import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/mod.ts";
 import type { CallAnalysis } from "../analysis/mod.ts";
 
 /** One line of a call's transcript. */

@@ -6,7 +6,7 @@
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
 import { estimateCostUsd, liveCostUsd, type TokenPrices } from "../calls/prices.ts";
-import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/defaults.ts";
+import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/mod.ts";
 import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "./metrics.ts";
 
 /** Buckets in seconds for latencies from tens of ms to several seconds. */
