@@ -123,6 +123,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 24, outputAudio: 64 },
     realtimeSessionRenewSeconds: 3300,
     realtimeReconnectSeconds: 5,
+    drainMode: "goodbye",
     drainSeconds: 30,
     transferMode: "cold",
     transferNumber: undefined,
@@ -715,6 +716,18 @@ Deno.test("security settings: signature check, stream token secret and limits", 
 Deno.test("renewal, reconnect and drain settings: defaults, Deno Deploy, transcription and bad values", () => {
   assert.equal(parse({ DENO_DEPLOYMENT_ID: "abc123" }).drainSeconds, 4);
   assert.equal(parse({ DRAIN_SECONDS: "12" }).drainSeconds, 12);
+  // Handing calls over needs a call store every instance shares.
+  assert.equal(parse({ DENO_DEPLOYMENT_ID: "abc123" }).drainMode, "handover");
+  assert.equal(
+    parse({ CALL_STORE_PATH: "https://api.deno.com/v2/databases/x/connect" }).drainMode,
+    "handover",
+  );
+  assert.equal(parse({ CALL_STORE_PATH: "/data/calls.kv" }).drainMode, "goodbye");
+  assert.equal(
+    parse({ DENO_DEPLOYMENT_ID: "abc123", CALL_STORE_PATH: "off" }).drainMode,
+    "goodbye",
+  );
+  assert.equal(parse({ DRAIN_MODE: "handover" }).drainMode, "handover");
   const off = parse({ REALTIME_SESSION_RENEW_SECONDS: "0" });
   assert.equal(off.realtimeSessionRenewSeconds, 0);
   assert.equal(off.transcriptionModel, undefined, "no renewal: transcription stays off");

@@ -12,6 +12,9 @@ import { CallEnding } from "../src/core/call_ending.ts";
 import { SessionLifecycle } from "../src/core/session_lifecycle.ts";
 import { CallerTurn } from "../src/core/caller_turn.ts";
 import { IllegalMove, type MoveTable } from "../src/core/state_moves.ts";
+import { HANDOFF_MOVES } from "../src/core/warm_handoff.ts";
+import { WARM_MOVES, WarmAttempts } from "../src/transfer/warm_attempts.ts";
+import { CHECKPOINT_MOVES } from "../src/calls/call_checkpoints.ts";
 
 /** The `from --> to` arrows of the Mermaid diagram in a module's header (`[*]` for the start). */
 function diagramMoves(source: string): Array<[string, string]> {
@@ -32,22 +35,30 @@ function tableMoves(table: MoveTable<string>): string[] {
 }
 
 const MACHINES = [
-  { file: "call_ending.ts", table: ENDING_MOVES, initial: new CallEnding().state.stage },
+  { file: "core/call_ending.ts", table: ENDING_MOVES, initial: new CallEnding().state.stage },
+  { file: "core/warm_handoff.ts", table: HANDOFF_MOVES, initial: "idle" },
   {
-    file: "session_lifecycle.ts",
+    file: "transfer/warm_attempts.ts",
+    table: WARM_MOVES,
+    initial: new WarmAttempts(["+15005550101"], () => 0).phase,
+  },
+  {
+    file: "core/session_lifecycle.ts",
     table: SESSION_MOVES,
     initial: new SessionLifecycle().state.name,
   },
   {
-    file: "caller_turn.ts",
+    file: "core/caller_turn.ts",
     table: TURN_MOVES,
     initial: new CallerTurn({ maxQueuedFrames: 1 }).state.name,
   },
+  // A call's checkpoint in the call store: its first write makes it live.
+  { file: "calls/call_checkpoints.ts", table: CHECKPOINT_MOVES, initial: "live" },
 ];
 
 for (const { file, table, initial } of MACHINES) {
   Deno.test(`${file}: the move table is the module's Mermaid diagram`, async () => {
-    const source = await Deno.readTextFile(new URL(`../src/core/${file}`, import.meta.url));
+    const source = await Deno.readTextFile(new URL(`../src/${file}`, import.meta.url));
     const drawn = diagramMoves(source);
     const starts = drawn.filter(([from]) => from === "[*]").map(([, to]) => to);
     assert.deepEqual(starts, [initial], "the diagram starts where the machine starts");

@@ -260,6 +260,15 @@ export class CallRunner {
     this.#dispatch({ type: "drain", immediate: options.immediate ?? false });
   }
 
+  /**
+   * The server is shutting down and another instance will resume the call:
+   * the stream closes at the next turn boundary (`immediate`: now), after
+   * the call's checkpoint is written.
+   */
+  handOver(options: { immediate?: boolean } = {}): void {
+    this.#dispatch({ type: "hand_over", immediate: options.immediate ?? false });
+  }
+
   /** The call's counters so far. */
   get stats(): CallStats {
     return this.#core.stats;

@@ -83,6 +83,14 @@ export function formatCallTable(records: readonly CallRecordSummary[]): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
+/**
+ * A caller turn without words in a record: input transcription was off
+ * (TRANSCRIPTION_MODEL=off, its default while session renewal is off) or no
+ * transcript arrived before the call ended. The record cannot tell which.
+ */
+export const CALLER_NOT_TRANSCRIBED =
+  "(no transcript: TRANSCRIPTION_MODEL was off, or none arrived before the call ended)";
+
 /** One call in detail, with its transcript. */
 export function formatCallDetail(record: CallRecord): string {
   const t = record.tokens;
@@ -116,7 +124,7 @@ export function formatCallDetail(record: CallRecord): string {
       tool_result: "Tool result",
     }[entry.role];
     const text = entry.text ??
-      (entry.role === "caller" ? "(not transcribed: set TRANSCRIPTION_MODEL)" : "(no transcript)");
+      (entry.role === "caller" ? CALLER_NOT_TRANSCRIBED : "(no transcript)");
     const heard = entry.heardMs !== undefined ? ` [interrupted after ${entry.heardMs} ms]` : "";
     lines.push(`  ${at}  ${who}: ${text}${heard}`);
   }

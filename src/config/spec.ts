@@ -81,6 +81,12 @@ function legacyRetention(env: Readonly<Record<string, string | undefined>>): num
   const days = Number(raw);
   return Number.isFinite(days) && days >= 0 && days <= 3650 ? days : undefined;
 }
+/** Whether every instance sees the same call store: Deploy's managed KV or a KV Connect URL. */
+function sharedCallStore(env: Readonly<Record<string, string | undefined>>): boolean {
+  const path = env.CALL_STORE_PATH?.trim() ?? "";
+  return /^https?:\/\//i.test(path) || (path === "" && onDeploy(env));
+}
+
 const SECONDS = (from: string, to: number) => `a number of seconds from ${from} to ${to}`;
 const onOff = mapped({ on: true, off: false });
 const serverVad = (env: Readonly<Record<string, string | undefined>>) =>
@@ -644,6 +650,15 @@ export const SETTINGS = [
     section: "long_calls",
     doc:
       "After SIGTERM/SIGINT, seconds calls may go on before the assistant says goodbye and hangs up.",
+  }),
+  setting("DRAIN_MODE", "drainMode", choice(["handover", "goodbye"]), {
+    defaultValue: (env) => sharedCallStore(env) ? "handover" : "goodbye",
+    defaultDoc:
+      "handover when the call store is shared (Deno Deploy, a KV Connect URL), else goodbye",
+    example: "goodbye",
+    section: "long_calls",
+    doc:
+      "What SIGTERM/SIGINT does to calls in progress: handover closes each stream at a turn boundary so another instance resumes the call with its conversation (needs a call store all instances share); goodbye lets calls go on for DRAIN_SECONDS, then says goodbye and hangs up.",
   }),
   setting("WAITING_SOUND", "waitingSound", waitingSound(), {
     default: "on",

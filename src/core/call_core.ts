@@ -71,6 +71,8 @@ export class CallCore {
   #tools: ToolCalls;
   #callSid: string | undefined;
   #greetingPending: boolean;
+  /** The server hands the call over at the next turn boundary. */
+  #handOverPending = false;
   /** An outbound call listening until the answering-machine result. */
   #awaitingAnswer: boolean;
   #keys: CallerKeys;
@@ -196,6 +198,10 @@ export class CallCore {
         if (input.immediate) this.#wrapUp.finish("drained", "The server shut down.", "hang_up");
         else this.#wrapUp.drain();
         break;
+      case "hand_over":
+        this.#handOverPending = true;
+        if (input.immediate) this.#handOver();
+        break;
       case "timer":
         this.#onTimer(input.name);
         break;
@@ -223,7 +229,21 @@ export class CallCore {
         break;
     }
     if (!this.#p.ending.done) this.#handover.switchIfReady(this.#atTurnBoundary);
+    if (this.#handOverPending && !this.#p.ending.done && this.#atTurnBoundary()) this.#handOver();
     return this.#p.out.take();
+  }
+
+  /**
+   * Closes the stream for another instance to resume the call (its checkpoint
+   * has the conversation). Twilio then asks the `<Connect action>` URL.
+   */
+  #handOver(): void {
+    if (this.#p.ending.done) return;
+    this.#p.out.log("info", "The server is shutting down; handing the call over.");
+    this.#wrapUp.finish("handed_over", "The server handed the call over.", "close_stream", {
+      code: 1000,
+      reason: "call handed over",
+    });
   }
 
   /**

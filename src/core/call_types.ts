@@ -52,6 +52,11 @@ export type CallOutcome =
   /** The server shut down (drain) and said goodbye. */
   | "drained"
   /**
+   * The server shut down (`DRAIN_MODE=handover`) and closed the stream at a
+   * turn boundary: the call goes on in a new stream on another instance.
+   */
+  | "handed_over"
+  /**
    * The assistant handed the call to a person: cold (`<Dial>` after the
    * stream) or warm (a person accepted and the caller was moved to them).
    */
@@ -89,6 +94,12 @@ export type CallInput =
    * `immediate` hang up now.
    */
   | { type: "drain"; immediate?: boolean }
+  /**
+   * The server is shutting down and hands the call over: close the stream at
+   * the next turn boundary (`immediate`: now), so Twilio asks the `<Connect
+   * action>` URL of another instance, which resumes the call.
+   */
+  | { type: "hand_over"; immediate?: boolean }
   | { type: "timer"; name: TimerName }
   /**
    * Twilio's answering-machine detection result for an outbound call
@@ -183,6 +194,13 @@ export type CallObservation =
   | { kind: "openai_error"; code: string; truncateRejected: boolean }
   /** The model called tool `name` (call `callId`) with JSON `arguments`. */
   | { kind: "tool_call"; name: string; callId: string; arguments: string }
+  /**
+   * The core answered tool call `callId` itself, no tool run: a built-in ending
+   * (`end_call`, the transfer), a warm transfer, or an unknown tool (`failed`,
+   * as is a refused transfer). `output` is the JSON sent to the model. (A custom
+   * tool's result is the runner's `toolFinished`.)
+   */
+  | { kind: "tool_answered"; name: string; callId: string; output: string; failed: boolean }
   /** The caller's turn `itemId` was transcribed (input transcription on). */
   | { kind: "caller_transcript"; itemId: string; text: string }
   /** The full output transcript of assistant item `itemId` arrived (what was sent, not heard). */

@@ -86,6 +86,8 @@ export interface AppOptions {
   onCallFinished?: (summary: CallSummary) => void;
   /** Softphone token issuer (when `config.softphone`); default: a fresh one. */
   softphoneTokens?: SoftphoneTokens;
+  /** A note the softphone page shows above its buttons (the offline demo says it is a stand-in). */
+  softphoneNotice?: string;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
   /**
@@ -235,6 +237,7 @@ export function createApp(options: AppOptions): App {
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
+      ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
@@ -336,8 +339,11 @@ export function createApp(options: AppOptions): App {
     }
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
-    if (outcome === undefined && options.checkpoints !== undefined && callSid !== "") {
-      // The stream ended elsewhere (or its instance died): the shared store knows the call.
+    if (
+      (outcome === undefined || outcome === "handed_over") &&
+      options.checkpoints !== undefined && callSid !== ""
+    ) {
+      // The stream ended elsewhere, its instance died, or it was handed over: the store knows.
       return xml(await afterLostStream(callSid, options.checkpoints, base));
     }
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
@@ -522,7 +528,8 @@ export function createApp(options: AppOptions): App {
         ...coreTimings(config),
         ...outboundCore,
         // A resumed call: no second greeting; the conversation is replayed, one short line.
-        ...(resumed !== undefined
+        // (A call handed over before anything was said is greeted as a new one.)
+        ...(resumed !== undefined && resumed.conversation.length > 0
           ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
           : {}),
       },
@@ -558,7 +565,7 @@ export function createApp(options: AppOptions): App {
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
         : {}),
-      ...(transfer?.mode === "warm" && transfers.warm !== undefined && !isSoftphone
+      ...(transfer?.mode === "warm" && !isSoftphone
         ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
         : {}),
       ...(checkpointable && options.checkpoints !== undefined

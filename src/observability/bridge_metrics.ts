@@ -91,7 +91,7 @@ export class BridgeMetrics {
     this.calls = r.counter({
       name: "bridge_calls_total",
       help:
-        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, transferred, voicemail, machine.",
+        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, handed_over, transferred, voicemail, machine.",
       labelNames: ["outcome"],
     });
     this.agentCalls = r.counter({
