@@ -8,8 +8,13 @@
  *
  * @module
  */
-import { type Config, ConfigError, DEFAULT_CALL_STORE_PATH, parseConfig } from "../config.ts";
-import { loadEnvFile } from "../env_file.ts";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_CALL_STORE_PATH,
+  loadEnvFile,
+  parseConfig,
+} from "../config/mod.ts";
 import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
