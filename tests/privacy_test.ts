@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import type { CallRecord } from "../src/calls/call_record.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { configureLogging, disposeLogging, getBridgeLogger } from "../src/logging.ts";
