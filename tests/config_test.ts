@@ -101,7 +101,9 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     campaignDispatch: "interval",
     metricsToken: undefined,
     callStore: { path: "calls.kv" },
-    callRecordRetentionDays: 30,
+    retentionDays: 30,
+    storeTranscripts: true,
+    redact: true,
     webhook: undefined,
     webhookRetrySchedule: [
       5_000,
