@@ -34,7 +34,7 @@ import type { CallParts } from "./call_parts.ts";
 
 /** What the tool rules need from the rest of the core. */
 export interface ToolCallHooks {
-  requestResponse(options: ResponseOptions): void;
+  requestResponse(options: ResponseOptions, flags?: { uninterruptible?: boolean }): void;
   flushResponse(): void;
   /** Starts winding the call up after the response `afterResponseId`. */
   wrapUp(ending: Ending, afterResponseId: string): void;
@@ -106,7 +106,10 @@ export class ToolCalls {
     if (!this.#p.responses.toolFinished(callId)) return;
     if (!this.#p.responses.toolsRunning) this.#p.out.cancelTimer("tool_filler");
     this.#output(callId, output);
-    if (!this.#p.ending.ending) this.#hooks.requestResponse({});
+    // A tool may ask for its answer to be heard whole (`speak_uninterrupted: true`).
+    const uninterruptible = typeof output === "object" && output !== null &&
+      (output as Record<string, unknown>).speak_uninterrupted === true;
+    if (!this.#p.ending.ending) this.#hooks.requestResponse({}, { uninterruptible });
     else this.#hooks.flushResponse(); // a farewell may wait for this output
   }
 
