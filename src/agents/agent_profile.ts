@@ -25,7 +25,7 @@
  * @module
  */
 import type { Config, TurnDetection } from "../config_types.ts";
-import type { CallPrompts } from "../prompts.ts";
+import { backchannelsFor, type CallPrompts } from "../prompts.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
@@ -69,6 +69,18 @@ export interface ContextWebhookSpec {
   headers: Record<string, string>;
 }
 
+/** How an agent's callers interrupt it (see `src/core/interruption_decision.ts`). */
+export interface InterruptionsSpec {
+  /** The bridge decides interruptions and resumes after false ones; false: OpenAI cancels on any speech. */
+  resume: boolean;
+  mode: "cut" | "confirm";
+  minSpeechMs: number;
+  /** Words that never interrupt. */
+  backchannels: readonly string[];
+  /** Whether the caller can interrupt the greeting. */
+  greetingInterruptible: boolean;
+}
+
 /** One agent, ready for calls. */
 export interface AgentProfile {
   /** Unique; in call records, metrics and the stream token. */
@@ -93,6 +105,13 @@ export interface AgentProfile {
   contextWebhook: ContextWebhookSpec | undefined;
   /** Wording that replaces the default endings' (see `src/prompts.ts`). */
   prompts: Partial<CallPrompts>;
+  interruptions: InterruptionsSpec;
+}
+
+/** A comma-separated list of words (INTERRUPTION_BACKCHANNELS), or undefined when unset. */
+function wordList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((w) => w.trim()).filter((w) => w !== "");
 }
 
 /** The single agent configured by the environment (`SYSTEM_MESSAGE`, `VOICE`, …). */
@@ -117,6 +136,13 @@ export function environmentProfile(config: Config): AgentProfile {
     }],
     contextWebhook: undefined,
     prompts: {},
+    interruptions: {
+      resume: config.interruptionResume,
+      mode: config.interruptionMode,
+      minSpeechMs: config.interruptionMinSpeechMs,
+      backchannels: wordList(config.interruptionBackchannels) ?? backchannelsFor(undefined),
+      greetingInterruptible: config.greetingInterruptible,
+    },
   };
 }
 
@@ -147,6 +173,7 @@ export function fileProfiles(
     language: agent.language,
     ...tools(agent),
     prompts: wording(agent.wording),
+    interruptions: interruptions(agent, base.interruptions, config),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
       timeoutMs: (agent.context_webhook.timeout_seconds ?? DEFAULT_CONTEXT_TIMEOUT_MS / 1000) *
@@ -154,6 +181,22 @@ export function fileProfiles(
       headers: agent.context_webhook.headers ?? {},
     },
   }));
+}
+
+function interruptions(
+  agent: AgentEntry,
+  base: InterruptionsSpec,
+  config: Config,
+): InterruptionsSpec {
+  const entry = agent.interruptions ?? {};
+  return {
+    resume: entry.resume ?? base.resume,
+    mode: entry.mode ?? base.mode,
+    minSpeechMs: entry.min_speech_ms ?? base.minSpeechMs,
+    backchannels: entry.backchannels ?? wordList(config.interruptionBackchannels) ??
+      backchannelsFor(agent.language),
+    greetingInterruptible: agent.greeting_interruptible ?? base.greetingInterruptible,
+  };
 }
 
 function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {

@@ -60,6 +60,14 @@ export interface AgentEntry {
     drain?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
+  /** Whether the caller can interrupt the greeting (default true). */
+  greeting_interruptible?: boolean;
+  interruptions?: {
+    backchannels?: string[];
+    min_speech_ms?: number;
+    resume?: boolean;
+    mode?: "cut" | "confirm";
+  };
 }
 
 /** An HTTP tool as written in the file. */

@@ -28,6 +28,7 @@ import { buildSessionUpdate } from "../openai/session_config.ts";
 import { realtimeUrl } from "../config/realtime_url.ts";
 import { mcpToolDeclaration } from "../openai/mcp_events.ts";
 import { type ToolDefinition, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
+import type { InterruptionSettings } from "../core/interruption_decision.ts";
 import type { AgentProfile } from "./agent_profile.ts";
 import { fillCallerTemplate } from "./caller_templates.ts";
 import { HttpTool, type HttpToolOptions } from "./http_tool.ts";
@@ -55,6 +56,7 @@ export function profileSessionUpdate(
     reasoningEffort: profile.reasoningEffort,
     truncation: config.truncation,
     parallelToolCalls: config.parallelToolCalls,
+    bridgeDecidesInterruptions: profile.interruptions.resume,
   }, tools);
   const session = event.session;
   const transcription = session.audio.input.transcription;
@@ -80,6 +82,29 @@ export function profileSessionUpdate(
         ...profile.mcpServers.map(mcpToolDeclaration),
       ],
     },
+  };
+}
+
+/**
+ * The call core's interruption settings of the profile, or undefined when
+ * OpenAI interrupts by itself (`resume: false`). Speech is measured with the
+ * VAD's prefix padding and silence; with semantic_vad neither is known and
+ * both count as 0 (speech looks longer: the decision errs towards real).
+ */
+export function profileInterruptions(
+  profile: AgentProfile,
+  config: Config,
+): InterruptionSettings | undefined {
+  const spec = profile.interruptions;
+  if (!spec.resume) return undefined;
+  const td = profile.turnDetection;
+  return {
+    minSpeechMs: spec.minSpeechMs,
+    backchannels: spec.backchannels,
+    mode: spec.mode,
+    transcription: config.transcriptionModel !== undefined,
+    prefixPaddingMs: td.type === "server_vad" ? td.prefixPaddingMs : 0,
+    silenceDurationMs: td.type === "server_vad" ? td.silenceDurationMs : 0,
   };
 }
 

@@ -18,6 +18,7 @@ import {
 import type { AgentBook } from "../agents/agent_book.ts";
 import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
+import { profileInterruptions } from "../agents/profile_session.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
@@ -376,6 +377,8 @@ export function createApp(options: AppOptions): App {
         sessionUpdate: setup.sessionUpdate,
         greeting: setup.greeting,
         interruptResponse: profile.turnDetection.interruptResponse,
+        interruptions: profileInterruptions(profile, config),
+        greetingInterruptible: profile.interruptions.greetingInterruptible,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
         ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
