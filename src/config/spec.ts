@@ -224,7 +224,8 @@ export const SETTINGS = [
     {
       section: "turns",
       example: "mm-hmm, uh-huh, yeah, okay, right, sure",
-      defaultDoc: "the English list in `src/prompts.ts` (mm-hmm, uh-huh, yeah, okay, right, sure, …)",
+      defaultDoc:
+        "the English list in `src/prompts.ts` (mm-hmm, uh-huh, yeah, okay, right, sure, …)",
       doc:
         "Words that never interrupt the assistant (needs input transcription, TRANSCRIPTION_MODEL, to hear them).",
     },

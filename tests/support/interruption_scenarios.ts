@@ -112,7 +112,9 @@ export function runScenario(
   let clearAt: number | undefined;
   let resumeAt: number | undefined;
   let phase: "before" | "speaking" | "stopped" = "before";
+  let endedAt: number | undefined;
   const watch = () => {
+    if (endedAt === undefined && sent === CHUNKS && heardTotal() >= 3000 - 0.5) endedAt = d.now;
     for (; scanned < d.commands.length; scanned++) {
       const c = d.commands[scanned];
       if (c.type !== "to_twilio") continue;
@@ -120,12 +122,11 @@ export function runScenario(
       if (phase === "stopped" && c.message.event === "media") resumeAt ??= d.now;
     }
   };
-  const runUntil = (t: number, each?: () => void) => {
+  const runUntil = (t: number) => {
     while (d.now < t) {
       sendDue();
       tick(d, sim, 1);
       watch();
-      each?.();
     }
     sendDue();
     watch();
@@ -150,10 +151,7 @@ export function runScenario(
     watch();
   }
   // Play everything out.
-  let endedAt: number | undefined;
-  runUntil(stopAt + 6000, () => {
-    if (endedAt === undefined && sent === CHUNKS && heardTotal() >= 3000 - 0.5) endedAt = d.now;
-  });
+  runUntil(stopAt + 6000);
   let lost = 0;
   for (let i = 0; i < CHUNKS; i++) lost += Math.abs(sim.playedMs(FIRST_VALUE + i) - CHUNK_MS);
   return {
