@@ -627,7 +627,7 @@ export class FakeRealtimeSession {
     const id = this.speechStarted();
     this.speechStopped();
     this.#commitTurn(id);
-    this.#transcribed(id, transcript);
+    this.transcribe(id, transcript);
     return id;
   }
 
@@ -636,21 +636,19 @@ export class FakeRealtimeSession {
    * `speech_started` at once (its `audio_start_ms` includes the prefix
    * padding, so it is `prefixMs` before the speech), `speech_stopped`
    * `speechMs + silenceMs` later (its `audio_end_ms` includes the silence),
-   * `input_audio_buffer.committed`, and the words `transcriptAfterMs` after
-   * that when `transcript` is given (input transcription on). A scripted
+   * and `input_audio_buffer.committed` (then {@linkcode transcribe} sends its
+   * words, when input transcription is on). A scripted
    * response in progress is cancelled at the start when the session has
    * `interrupt_response` on; the server answers the turn itself (with
    * {@linkcode FakeRealtimeServerOptions.autoRespond}) when it has
    * `create_response` on and no response is in progress, like the live API.
    *
-   * @returns the user item id, once the burst (and its words) are sent
+   * @returns the user item id and when speech started and stopped (`performance.now()`)
    */
   async speechBurst(options: {
     speechMs: number;
-    transcript?: string;
     prefixMs?: number;
     silenceMs?: number;
-    transcriptAfterMs?: number;
   }): Promise<{ itemId: string; startedAt: number; stoppedAt: number }> {
     const prefix = options.prefixMs ?? 300;
     const silence = options.silenceMs ?? 500;
@@ -661,10 +659,6 @@ export class FakeRealtimeSession {
     this.speechStopped(onset + options.speechMs + silence);
     const stoppedAt = performance.now();
     this.#commitTurn(id);
-    if (options.transcript !== undefined) {
-      await new Promise((resolve) => setTimeout(resolve, options.transcriptAfterMs ?? 100));
-      this.#transcribed(id, options.transcript);
-    }
     return { itemId: id, startedAt, stoppedAt };
   }
 
@@ -678,7 +672,8 @@ export class FakeRealtimeSession {
     }
   }
 
-  #transcribed(id: string, transcript: string): void {
+  /** `conversation.item.input_audio_transcription.completed`: the words of user item `id`. */
+  transcribe(id: string, transcript: string): void {
     if (!this.isOpen) return;
     this.#emit([{
       type: "conversation.item.input_audio_transcription.completed",

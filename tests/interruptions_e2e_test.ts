@@ -1,0 +1,159 @@
+/**
+ * Interruptions over real sockets (issue 24): the bridge with its default
+ * settings (the bridge decides interruptions) between a fake Twilio call and
+ * the fake Realtime server, which scripts the caller's speech as server VAD
+ * reports it and honours `interrupt_response`/`create_response`.
+ */
+import assert from "node:assert/strict";
+import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
+import { waitUntil } from "./support/wait.ts";
+import type { FakeRealtimeSession } from "./support/fake_realtime.ts";
+import type { FakeTwilioCall, TwilioMessage } from "./support/fake_twilio.ts";
+
+/** Ms from now until a message matching `predicate` arrives at the call after index `from`. */
+async function arrival(
+  call: FakeTwilioCall,
+  from: number,
+  predicate: (m: TwilioMessage) => boolean,
+  timeoutMs = 2000,
+): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    if (call.received.slice(from).some(predicate)) return performance.now();
+    await sleep(1);
+  }
+  throw new Error("no such message");
+}
+
+async function answering(session: FakeRealtimeSession, pace: "burst" | number) {
+  const update = await session.waitFor("session.update");
+  const td = update.session.audio.input.turn_detection;
+  assert.equal(td.interrupt_response, false, "the bridge decides when to cancel");
+  assert.equal(td.create_response, false, "the bridge decides when to respond");
+  return session.respond({
+    items: [{ audioMs: 3000, value: 0x51, transcript: "Our office opens at nine." }],
+    pace,
+    chunkMs: 100,
+  });
+}
+
+const upstream = (session: FakeRealtimeSession) =>
+  session.receivedTypes().filter((t) => t !== "input_audio_buffer.append");
+
+for (const [name, pace] of [["burst", "burst"], ["1×", 100], ["3×", 33]] as const) {
+  Deno.test(`a "mm-hmm" mid-answer (${name}): cut at once, resumed within 400 ms of speech_stopped, the whole answer heard once`, async () => {
+    await using h = await BridgeHarness.start();
+    const call = await h.call();
+    const session = await h.realtime.nextSession();
+    const answer = await answering(session, pace);
+    await waitUntil(() => call.playedMs(0x51) >= 800, 4000, "call.playedMs(0x51) >= 800");
+    const before = call.received.length;
+    const startedAt = performance.now();
+    const burst = session.speechBurst({ speechMs: 200 });
+    const clearAt = await arrival(call, before, (m) => m.event === "clear");
+    const { itemId, stoppedAt } = await burst;
+    const afterStop = call.received.length;
+    await sleep(100);
+    session.transcribe(itemId, "Mm-hmm.");
+    const resumedAt = await arrival(call, afterStop, (m) => m.event === "media");
+    await waitUntil(
+      () => answer.finished && call.pendingMs() === 0,
+      8000,
+      "answer.finished && call.pendingMs() === 0",
+    );
+    await sleep(50);
+    console.log(
+      `${name}: clear ${(clearAt - startedAt).toFixed(1)} ms after speech_started, resumed ${
+        (resumedAt - stoppedAt).toFixed(1)
+      } ms after speech_stopped, heard ${call.playedMs(0x51).toFixed(1)} ms of 3000`,
+    );
+    assert.ok(clearAt - startedAt < 100, "cut at once");
+    assert.ok(resumedAt - stoppedAt <= 400, `resumed ${resumedAt - stoppedAt} ms after the stop`);
+    assert.ok(Math.abs(call.playedMs(0x51) - 3000) <= 20, `heard ${call.playedMs(0x51)} ms`);
+    assert.deepEqual(session.truncates, []);
+    const sent = upstream(session);
+    assert.equal(sent.includes("response.cancel"), false);
+    assert.equal(sent.includes("response.create"), false, "no response to the backchannel");
+    const deleted = await session.waitFor("conversation.item.delete");
+    assert.equal(deleted.item_id, itemId, "the backchannel left the conversation");
+    assert.deepEqual(session.schemaErrors, []);
+    assert.deepEqual(session.errorsSent, []);
+    assert.deepEqual(call.protocolErrors, []);
+    await call.hangUp();
+    const [summary] = await h.waitForFinished(1);
+    assert.equal(summary.stats.bargeIns, 0);
+  });
+}
+
+Deno.test("a real 1.5 s interruption: truncate within 20 ms of what was heard, the answer cancelled, the caller answered", async () => {
+  await using h = await BridgeHarness.start({}, {
+    realtime: { autoRespond: { audioMs: 300, value: 0x52 } },
+  });
+  const call = await h.call();
+  const session = await h.realtime.nextSession();
+  const answer = await answering(session, 100);
+  await waitUntil(() => call.playedMs(0x51) >= 1000, 4000, "call.playedMs(0x51) >= 1000");
+  const burst = session.speechBurst({ speechMs: 1500 });
+  await call.waitFor((m) => m.event === "clear");
+  const heard = call.playedMs(0x51);
+  const cancel = await session.waitFor("response.cancel", () => true, 3000);
+  assert.equal(cancel.response_id, answer.response.id);
+  const truncate = await session.waitFor("conversation.item.truncate");
+  assert.ok(
+    Math.abs(truncate.audio_end_ms - heard) <= 20,
+    `truncated at ${truncate.audio_end_ms} ms, heard ${heard.toFixed(1)} ms`,
+  );
+  const { itemId } = await burst;
+  session.transcribe(itemId, "Wait, actually I meant Tuesday.");
+  await session.waitFor("response.create", () => true, 3000);
+  await waitUntil(() => call.playedMs(0x52) >= 300, 3000, "call.playedMs(0x52) >= 300");
+  assert.ok(Math.abs(call.playedMs(0x51) - heard) <= 20, "the rest of the answer was never heard");
+  assert.deepEqual(session.rejectedTruncates, []);
+  assert.deepEqual(session.schemaErrors, []);
+  await call.hangUp();
+  const [summary] = await h.waitForFinished(1);
+  assert.equal(summary.stats.bargeIns, 1);
+});
+
+Deno.test("a backchannel during an uninterruptible greeting: the greeting plays whole and is not answered", async () => {
+  await using h = await BridgeHarness.start({
+    GREETING: "Welcome to Acme Realty.",
+    GREETING_INTERRUPTIBLE: "false",
+  });
+  const call = await h.call();
+  const session = await h.realtime.nextSession();
+  await session.waitFor("response.create");
+  const greeting = session.respond({
+    items: [{ audioMs: 2000, value: 0x61, transcript: "Welcome to Acme Realty." }],
+    pace: 100,
+  });
+  await waitUntil(() => call.playedMs(0x61) >= 500, 4000, "call.playedMs(0x61) >= 500");
+  const { itemId } = await session.speechBurst({ speechMs: 200 });
+  session.transcribe(itemId, "Uh-huh.");
+  await waitUntil(
+    () => greeting.finished && call.pendingMs() === 0,
+    6000,
+    "greeting.finished && call.pendingMs() === 0",
+  );
+  await sleep(50);
+  assert.equal(call.clearCount, 0, "never cut");
+  assert.ok(Math.abs(call.playedMs(0x61) - 2000) <= 1, `heard ${call.playedMs(0x61)} ms`);
+  assert.equal(session.receivedOfType("response.create").length, 1, "only the greeting");
+  await session.waitFor("conversation.item.delete");
+  assert.deepEqual(session.schemaErrors, []);
+  await call.hangUp();
+});
+
+Deno.test("the fake honours create_response: with it on, a committed turn is answered by the server itself", async () => {
+  await using h = await BridgeHarness.start({ INTERRUPTION_RESUME: "false" }, {
+    realtime: { autoRespond: { audioMs: 100, value: 0x71 } },
+  });
+  const call = await h.call();
+  const session = await h.realtime.nextSession();
+  const update = await session.waitFor("session.update");
+  assert.equal(update.session.audio.input.turn_detection.create_response, true);
+  await session.speechBurst({ speechMs: 300, silenceMs: 100 });
+  await waitUntil(() => call.playedMs(0x71) >= 100, 3000, "call.playedMs(0x71) >= 100");
+  assert.equal(session.receivedOfType("response.create").length, 0, "the server answered");
+  await call.hangUp();
+});
