@@ -5,7 +5,12 @@
  * reports it and honours `interrupt_response`/`create_response`.
  */
 import assert from "node:assert/strict";
-import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
+import { parseConfig } from "../src/config.ts";
+import { KvCallStore } from "../src/calls/call_store.ts";
+import { formatCallDetail } from "../src/cli/calls.ts";
+import { Operations } from "../src/observability/operations.ts";
+import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
+import { parseMetrics, parseStrict, valueOf } from "./support/prometheus.ts";
 import { waitUntil } from "./support/wait.ts";
 import type { FakeRealtimeSession } from "./support/fake_realtime.ts";
 import type { FakeTwilioCall, TwilioMessage } from "./support/fake_twilio.ts";
@@ -156,4 +161,59 @@ Deno.test("the fake honours create_response: with it on, a committed turn is ans
   await waitUntil(() => call.playedMs(0x71) >= 100, 3000, "call.playedMs(0x71) >= 100");
   assert.equal(session.receivedOfType("response.create").length, 0, "the server answered");
   await call.hangUp();
+});
+
+Deno.test("a false interruption is counted by kind and kept in the call record, struck through", async () => {
+  const store = await KvCallStore.open({ path: ":memory:", retentionDays: 30 });
+  const env = { METRICS_TOKEN: "metrics-token-0123456789" };
+  const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY, ...env });
+  await using ops = await Operations.create({ config, store });
+  await using h = await BridgeHarness.start(env, { app: ops.appOptions() });
+  const call = await h.call();
+  const session = await h.realtime.nextSession();
+  const answer = await answering(session, 100);
+  await waitUntil(() => call.playedMs(0x51) >= 600, 4000, "600 ms heard");
+  const mm = await session.speechBurst({ speechMs: 200 });
+  session.transcribe(mm.itemId, "Mm-hmm.");
+  await session.waitFor("conversation.item.delete");
+  const noise = await session.speechBurst({ speechMs: 100 });
+  session.transcribe(noise.itemId, "");
+  await waitUntil(
+    () => session.receivedOfType("conversation.item.delete").length === 2,
+    2000,
+    "two deletes",
+  );
+  await waitUntil(() => answer.finished && call.pendingMs() === 0, 8000, "the answer played");
+  const res = await fetch(`${h.server.localUrl}/metrics`, {
+    headers: { authorization: `Bearer ${env.METRICS_TOKEN}` },
+  });
+  const metrics = parseStrict(await res.text());
+  assert.equal(valueOf(metrics, "bridge_interruptions_total", { kind: "backchannel" }), 1);
+  assert.equal(valueOf(metrics, "bridge_interruptions_total", { kind: "false" }), 1);
+  assert.equal(valueOf(metrics, "bridge_interruptions_total", { kind: "real" }), 0);
+  assert.equal(valueOf(metrics, "bridge_barge_ins_total"), 0);
+  await call.hangUp();
+  await h.waitForFinished(1);
+  await waitUntil(
+    () =>
+      valueOf(parseMetrics(ops.metrics.render()), "bridge_call_records_total", {
+        result: "stored",
+      }) === 1,
+    3000,
+    "stored",
+  );
+  const record = await store.get(call.callSid);
+  assert.ok(record);
+  assert.equal(record.falseInterruptions, 2);
+  assert.equal(record.turns.caller, 0, "neither was a caller turn");
+  const lines = record.transcript.filter((l) => l.falseInterruption !== undefined);
+  assert.deepEqual(lines.map((l) => [l.text, l.falseInterruption?.verdict]), [
+    ["Mm-hmm.", "backchannel"],
+    ["", "false"],
+  ]);
+  assert.ok(lines.every((l) => (l.falseInterruption?.resumedAtMs ?? 0) >= 500));
+  assert.match(
+    formatCallDetail(record),
+    /~~Mm-hmm\.~~ \[not an interruption \(backchannel\), resumed at \d+ ms\]/,
+  );
 });

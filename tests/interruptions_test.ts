@@ -13,6 +13,7 @@ import {
   onlyBackchannels,
 } from "../src/core/interruption_decision.ts";
 import { backchannelsFor } from "../src/prompts.ts";
+import { LiveCalls } from "../src/softphone/live_calls.ts";
 import { CoreDriver } from "./support/core_driver.ts";
 import { runScenario } from "./support/interruption_scenarios.ts";
 
@@ -229,4 +230,39 @@ Deno.test("the interruption diagram in interruption_decision.ts is the move tabl
     const [from, to] = edge.split("->");
     assert.match(manual, new RegExp(`${from} --> ${to}`), `docs/call-flow.md lacks ${edge}`);
   }
+});
+
+Deno.test("the live view gets each false interruption (shown struck through with where it resumed)", async () => {
+  const live = new LiveCalls();
+  const body = live.subscribe("SP1");
+  const observer = live.observeCall("SP1", 0, { agent: "front-desk" });
+  observer.observe({
+    kind: "false_interruption",
+    itemId: "item_u",
+    verdict: "backchannel",
+    speechMs: 200,
+    text: "Mm-hmm.",
+    resumedItemId: "item_a",
+    resumedAtMs: 1400,
+  }, 2000);
+  observer.finished(
+    { outcome: "caller_hung_up", durationMs: 3000 } as Parameters<typeof observer.finished>[0],
+  );
+  const text = await new Response(body).text();
+  const event = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) =>
+    JSON.parse(l.slice(6))
+  )
+    .find((e) => e.type === "false_interruption");
+  assert.deepEqual(event, {
+    type: "false_interruption",
+    itemId: "item_u",
+    verdict: "backchannel",
+    speechMs: 200,
+    text: "Mm-hmm.",
+    resumedItemId: "item_a",
+    resumedAtMs: 1400,
+    t: 2000,
+  });
+  const view = await Deno.readTextFile(new URL("../src/softphone/live_view.js", import.meta.url));
+  assert.match(view, /case "false_interruption"[\s\S]*el\(\s*"s"/, "rendered inside <s>");
 });

@@ -22,6 +22,16 @@ export interface TranscriptLine {
   atMs: number;
   /** For an interrupted assistant turn: the ms the caller heard. */
   heardMs?: number;
+  /**
+   * For caller speech that was not an interruption (shown struck through):
+   * `false` (too short or no words) or `backchannel`; the assistant went on.
+   */
+  falseInterruption?: {
+    verdict: "false" | "backchannel";
+    speechMs: number;
+    /** Where in the assistant's item it went on from (ms), when its audio had been stopped. */
+    resumedAtMs?: number;
+  };
 }
 
 /** The stored record of one call (format version 1). */
@@ -48,6 +58,8 @@ export interface CallRecord {
   /** Caller and assistant turns. */
   turns: { caller: number; assistant: number };
   bargeIns: number;
+  /** Caller speech over the assistant that was not an interruption (absent in older records). */
+  falseInterruptions?: number;
   truncates: number;
   toolCalls: number;
   responses: number;
@@ -92,6 +104,7 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
   const transcript: TranscriptLine[] = [];
   let callerTurns = 0;
   let assistantTurns = 0;
+  let falseInterruptions = 0;
   for (const entry of summary.conversation) {
     switch (entry.kind) {
       case "user":
@@ -119,6 +132,19 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
       case "function_call_output":
         transcript.push({ role: "tool_result", text: entry.output, atMs: since(entry.at) });
         break;
+      case "false_interruption":
+        falseInterruptions++;
+        transcript.push({
+          role: "caller",
+          text: entry.transcript ?? null,
+          atMs: since(entry.at),
+          falseInterruption: {
+            verdict: entry.verdict,
+            speechMs: entry.speechMs,
+            ...(entry.resumedAtMs !== undefined ? { resumedAtMs: entry.resumedAtMs } : {}),
+          },
+        });
+        break;
     }
   }
   const caller = summary.customParameters.caller;
@@ -135,6 +161,7 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
     ...(options.agent !== undefined ? { agent: options.agent } : {}),
     turns: { caller: callerTurns, assistant: assistantTurns },
     bargeIns: summary.stats.bargeIns,
+    falseInterruptions,
     truncates: summary.stats.truncates,
     toolCalls: summary.stats.toolCalls,
     responses: summary.stats.responses,
