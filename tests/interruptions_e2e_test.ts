@@ -12,34 +12,15 @@ import { Operations } from "../src/observability/operations.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { parseMetrics, parseStrict, valueOf } from "./support/prometheus.ts";
 import { waitUntil } from "./support/wait.ts";
+import { answering, backchannelCall } from "./support/interruption_calls.ts";
 import type { FakeRealtimeSession } from "./support/fake_realtime.ts";
-import type { FakeTwilioCall, TwilioMessage } from "./support/fake_twilio.ts";
 
-/** Ms from now until a message matching `predicate` arrives at the call after index `from`. */
-async function arrival(
-  call: FakeTwilioCall,
-  from: number,
-  predicate: (m: TwilioMessage) => boolean,
-  timeoutMs = 2000,
-): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < timeoutMs) {
-    if (call.received.slice(from).some(predicate)) return performance.now();
-    await sleep(1);
-  }
-  throw new Error("no such message");
-}
-
-async function answering(session: FakeRealtimeSession, pace: "burst" | number) {
-  const update = await session.waitFor("session.update");
+async function answeringChecked(session: FakeRealtimeSession, pace: "burst" | number) {
+  const { update, answer } = await answering(session, pace);
   const td = update.session.audio.input.turn_detection;
   assert.equal(td.interrupt_response, false, "the bridge decides when to cancel");
   assert.equal(td.create_response, false, "the bridge decides when to respond");
-  return session.respond({
-    items: [{ audioMs: 3000, value: 0x51, transcript: "Our office opens at nine." }],
-    pace,
-    chunkMs: 100,
-  });
+  return answer;
 }
 
 const upstream = (session: FakeRealtimeSession) =>
@@ -48,33 +29,18 @@ const upstream = (session: FakeRealtimeSession) =>
 for (const [name, pace] of [["burst", "burst"], ["1×", 100], ["3×", 33]] as const) {
   Deno.test(`a "mm-hmm" mid-answer (${name}): cut at once, resumed within 400 ms of speech_stopped, the whole answer heard once`, async () => {
     await using h = await BridgeHarness.start();
-    const call = await h.call();
-    const session = await h.realtime.nextSession();
-    const answer = await answering(session, pace);
-    await waitUntil(() => call.playedMs(0x51) >= 800, 4000, "call.playedMs(0x51) >= 800");
-    const before = call.received.length;
-    const startedAt = performance.now();
-    const burst = session.speechBurst({ speechMs: 200 });
-    const clearAt = await arrival(call, before, (m) => m.event === "clear");
-    const { itemId, stoppedAt } = await burst;
-    const afterStop = call.received.length;
-    await sleep(100);
-    session.transcribe(itemId, "Mm-hmm.");
-    const resumedAt = await arrival(call, afterStop, (m) => m.event === "media");
-    await waitUntil(
-      () => answer.finished && call.pendingMs() === 0,
-      8000,
-      "answer.finished && call.pendingMs() === 0",
-    );
-    await sleep(50);
+    const r = await backchannelCall(h, pace);
+    const { call, session, itemId } = r;
+    const td = r.update.session.audio.input.turn_detection;
+    assert.deepEqual([td.interrupt_response, td.create_response], [false, false]);
     console.log(
-      `${name}: clear ${(clearAt - startedAt).toFixed(1)} ms after speech_started, resumed ${
-        (resumedAt - stoppedAt).toFixed(1)
-      } ms after speech_stopped, heard ${call.playedMs(0x51).toFixed(1)} ms of 3000`,
+      `${name}: clear ${r.clearMs.toFixed(1)} ms after speech_started, resumed ${
+        r.resumedMs.toFixed(1)
+      } ms after speech_stopped, heard ${r.heardMs.toFixed(1)} ms of 3000`,
     );
-    assert.ok(clearAt - startedAt < 100, "cut at once");
-    assert.ok(resumedAt - stoppedAt <= 400, `resumed ${resumedAt - stoppedAt} ms after the stop`);
-    assert.ok(Math.abs(call.playedMs(0x51) - 3000) <= 20, `heard ${call.playedMs(0x51)} ms`);
+    assert.ok(r.clearMs < 100, "cut at once");
+    assert.ok(r.resumedMs <= 400, `resumed ${r.resumedMs} ms after the stop`);
+    assert.ok(Math.abs(r.heardMs - 3000) <= 20, `heard ${r.heardMs} ms`);
     assert.deepEqual(session.truncates, []);
     const sent = upstream(session);
     assert.equal(sent.includes("response.cancel"), false);
@@ -96,7 +62,7 @@ Deno.test("a real 1.5 s interruption: truncate within 20 ms of what was heard, t
   });
   const call = await h.call();
   const session = await h.realtime.nextSession();
-  const answer = await answering(session, 100);
+  const answer = await answeringChecked(session, 100);
   await waitUntil(() => call.playedMs(0x51) >= 1000, 4000, "call.playedMs(0x51) >= 1000");
   const burst = session.speechBurst({ speechMs: 1500 });
   await call.waitFor((m) => m.event === "clear");
@@ -171,7 +137,7 @@ Deno.test("a false interruption is counted by kind and kept in the call record, 
   await using h = await BridgeHarness.start(env, { app: ops.appOptions() });
   const call = await h.call();
   const session = await h.realtime.nextSession();
-  const answer = await answering(session, 100);
+  const answer = await answeringChecked(session, 100);
   await waitUntil(() => call.playedMs(0x51) >= 600, 4000, "600 ms heard");
   const mm = await session.speechBurst({ speechMs: 200 });
   session.transcribe(mm.itemId, "Mm-hmm.");
