@@ -266,3 +266,37 @@ Deno.test("the live view gets each false interruption (shown struck through with
   const view = await Deno.readTextFile(new URL("../src/softphone/live_view.js", import.meta.url));
   assert.match(view, /case "false_interruption"[\s\S]*el\(\s*"s"/, "rendered inside <s>");
 });
+
+Deno.test("a tool output flagged speak_uninterrupted: the answer it leads to plays whole; what the caller says is answered after", () => {
+  const d = new CoreDriver({ interruptions: settings(), customTools: ["read_terms"] });
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.functionCall("resp_1", "call_1", "read_terms");
+  d.responseDone("resp_1");
+  const next = d.sentToOpenAI(
+    d.toolResult("call_1", { status: 200, data: { terms: "…", speak_uninterrupted: true } }),
+  );
+  assert.deepEqual(types(next), ["conversation.item.create", "response.create"]);
+  d.responseCreated("resp_2");
+  d.delta("resp_2", "item_terms", 3000);
+  d.advance(500);
+  const spoken = d.speechStarted({ audioStartMs: 200 });
+  assert.equal(d.sentToTwilio(spoken).some((m) => m.event === "clear"), false, "not cut");
+  d.advance(1900);
+  d.speechStopped({ audioEndMs: 2400 }); // 1.4 s: a real question
+  const answered = d.sentToOpenAI(d.committed("item_user"));
+  assert.deepEqual(types(answered), [], "not while the terms are being said");
+  assert.deepEqual(types(d.sentToOpenAI(d.responseDone("resp_2"))), ["response.create"]);
+  assert.equal(d.sentToOpenAI().some((e) => e.type === "conversation.item.truncate"), false);
+  // The same output without the flag: the next answer can be interrupted.
+  const plain = new CoreDriver({ interruptions: settings(), customTools: ["read_terms"] });
+  plain.startCall();
+  plain.responseCreated("resp_1");
+  plain.functionCall("resp_1", "call_1", "read_terms");
+  plain.responseDone("resp_1");
+  plain.toolResult("call_1", { status: 200, data: { terms: "…" } });
+  plain.responseCreated("resp_2");
+  plain.delta("resp_2", "item_terms", 3000);
+  plain.advance(500);
+  assert.ok(plain.sentToTwilio(plain.speechStarted()).some((m) => m.event === "clear"));
+});

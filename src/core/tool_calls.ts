@@ -106,11 +106,9 @@ export class ToolCalls {
     if (!this.#p.responses.toolFinished(callId)) return;
     if (!this.#p.responses.toolsRunning) this.#p.out.cancelTimer("tool_filler");
     this.#output(callId, output);
-    // A tool may ask for its answer to be heard whole (`speak_uninterrupted: true`).
-    const uninterruptible = typeof output === "object" && output !== null &&
-      (output as Record<string, unknown>).speak_uninterrupted === true;
-    if (!this.#p.ending.ending) this.#hooks.requestResponse({}, { uninterruptible });
-    else this.#hooks.flushResponse(); // a farewell may wait for this output
+    if (!this.#p.ending.ending) {
+      this.#hooks.requestResponse({}, { uninterruptible: speaksUninterrupted(output) });
+    } else this.#hooks.flushResponse(); // a farewell may wait for this output
   }
 
   #endingFor(name: string): (Ending & { logMessage: string }) | undefined {
@@ -150,4 +148,18 @@ function reasonOf(args: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a tool's output asks for the answer it leads to to be heard whole:
+ * `speak_uninterrupted: true` in the output, or in an HTTP tool's JSON
+ * (`{status, data: {speak_uninterrupted: true, …}}`).
+ */
+export function speaksUninterrupted(output: unknown): boolean {
+  if (typeof output !== "object" || output === null) return false;
+  const o = output as Record<string, unknown>;
+  if (o.speak_uninterrupted === true) return true;
+  const data = o.data;
+  return typeof data === "object" && data !== null &&
+    (data as Record<string, unknown>).speak_uninterrupted === true;
 }
