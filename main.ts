@@ -16,9 +16,25 @@ import { Operations } from "./src/observability/operations.ts";
 import { AgentsHolder, loadAgents } from "./src/agents/agent_book.ts";
 import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
+import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
+import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
+
+// Deno Deploy runs only crons registered at the top level of the main module, before the
+// configuration is read; CAMPAIGN_DISPATCH=cron plugs the campaign dispatcher into it later.
+registerCampaignCron();
+
+/** Options of {@link main}. */
+export interface MainOptions {
+  /**
+   * Ends the process once a SIGINT or SIGTERM drain is over (main's signal
+   * listeners are removed first). Default `Deno.exit(0)`; `deno task dev`
+   * raises the signal again so that `deno run --watch` ends too.
+   */
+  exit?: (signal: "SIGINT" | "SIGTERM") => void;
+}
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
-export async function main(): Promise<number> {
+export async function main(options: MainOptions = {}): Promise<number> {
   let config;
   try {
     config = parseConfig(loadEnvFile());
@@ -59,7 +75,10 @@ export async function main(): Promise<number> {
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
   let operations: Operations;
   try {
-    operations = await Operations.create({ config });
+    operations = await Operations.create({
+      config,
+      agents: { profiles: () => agents.book.profiles },
+    });
   } catch (error) {
     console.error(
       `Could not open the call store (CALL_STORE_PATH): ${
@@ -76,8 +95,11 @@ export async function main(): Promise<number> {
       : await Deno.openKv(config.callStore.path);
     outbound = OutboundService.create({
       config,
+      // The same agents as inbound calls: a SIGHUP reload applies to new outbound calls too.
+      agents,
       ...(kv ? { kv } : {}),
       registry: operations.metrics.registry,
+      events: operations.webhooks,
     });
     if (kv === undefined) {
       log.warn(
@@ -85,12 +107,21 @@ export async function main(): Promise<number> {
       );
     }
   }
+  // Checkpoints of calls in the call store, so a call whose instance died goes on in a new stream.
+  const checkpointKv = config.callStore === undefined
+    ? undefined
+    : await Deno.openKv(config.callStore.path);
+  const checkpoints = checkpointKv === undefined ? undefined : new CallCheckpoints(checkpointKv, {
+    // A checkpoint outlives its last write by the longest call (4 h when calls have no limit).
+    ttlMs: (config.maxCallSeconds > 0 ? config.maxCallSeconds : 4 * 3600) * 1000,
+  });
   let server: RunningServer;
   try {
     server = startServer({
       config,
       ...operations.appOptions(),
       agents,
+      ...(checkpoints ? { checkpoints } : {}),
       ...(outbound
         ? {
           routes: outbound.routes,
@@ -105,6 +136,7 @@ export async function main(): Promise<number> {
     });
   } catch (error) {
     await Promise.all([operations.close(), outbound?.close()]).catch(() => {});
+    checkpointKv?.close();
     if (error instanceof PortInUseError) {
       console.error(error.message);
       return 1;
@@ -112,7 +144,12 @@ export async function main(): Promise<number> {
     throw error;
   }
   const signals = new StopSignals();
-  const stop = (signal: string) => {
+  const listeners = new Map<"SIGINT" | "SIGTERM", () => void>();
+  const exit = (signal: "SIGINT" | "SIGTERM") => {
+    for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    (options.exit ?? (() => Deno.exit(0)))(signal);
+  };
+  const stop = (signal: "SIGINT" | "SIGTERM") => {
     switch (signals.receive(signal, performance.now())) {
       case "ignore":
         // `deno task` forwards a copy of a signal sent to the whole process group.
@@ -122,7 +159,7 @@ export async function main(): Promise<number> {
         return;
       case "exit":
         log.warn("Received {signal} again; exiting now.", { signal });
-        Deno.exit(0);
+        exit(signal);
         return;
       case "drain":
         break;
@@ -146,7 +183,7 @@ export async function main(): Promise<number> {
       // Flush call records still being written, then exit.
       .finally(() =>
         Promise.all([operations.close(), outbound?.close()]).catch(() => {}).finally(() =>
-          Deno.exit(0)
+          exit(signal)
         )
       );
   };
@@ -174,7 +211,9 @@ export async function main(): Promise<number> {
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {
-      Deno.addSignalListener(signal, () => stop(signal));
+      const listener = () => stop(signal);
+      Deno.addSignalListener(signal, listener);
+      listeners.set(signal, listener);
     } catch {
       // Signals are not available on every platform (e.g. SIGTERM on Windows).
     }

@@ -32,18 +32,13 @@ import {
 } from "@logtape/logtape";
 import type { LogFormat, LogLevelName } from "./config_types.ts";
 import { maskPhoneNumbersIn } from "./security/phone_numbers.ts";
+import { createSecretRedactor, REDACTED } from "./security/secret_redaction.ts";
 
 export type { LogFormat, LogLevelName } from "./config_types.ts";
 export type { Logger } from "@logtape/logtape";
 
 /** Root category of every logger of the bridge. */
 export const ROOT_CATEGORY = "bridge";
-
-/** What redacted secrets are replaced by. */
-export const REDACTED = "[redacted]";
-
-/** Secrets shorter than this are not redacted (they would match too much). */
-const MIN_SECRET_LENGTH = 8;
 
 /** Keys of a JSON line that properties may not overwrite. */
 const RESERVED_JSON_KEYS = new Set(["timestamp", "level", "category", "message"]);
@@ -56,8 +51,9 @@ export interface ConfigureLoggingOptions {
   format: LogFormat;
   /**
    * Exact strings replaced by `[redacted]` in every line, e.g. the OpenAI API
-   * key and the Twilio auth token. Strings shorter than 8 characters are
-   * ignored.
+   * key, the Twilio auth token and the agents file's `${VAR}` values (see
+   * `security/secret_redaction.ts`: strings shorter than 8 characters only as
+   * whole words).
    */
   secrets?: string[];
   /**
@@ -153,8 +149,10 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
 /**
  * Creates the function that redacts a formatted log line:
  *
- * - every exact string in `secrets` (8 characters or more), also in its
- *   JSON-escaped form, becomes `[redacted]`;
+ * - every exact string in `secrets`, also JSON-escaped or percent-encoded,
+ *   becomes `[redacted]` (`createSecretRedactor` in
+ *   `security/secret_redaction.ts`: shorter than 8 characters only as a
+ *   whole word);
  * - strings that look like OpenAI keys (`sk-` and 20 or more of
  *   `[A-Za-z0-9_-]`) or per-call stream tokens (`v1.<expiry>.<mac>`) become
  *   `[redacted]`;
@@ -164,7 +162,8 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
  *   standalone runs of 10 to 15 digits, except runs starting with `1` that
  *   are not 11 digits long (Unix timestamps in seconds or milliseconds).
  *   Digits inside words, such as Twilio SIDs (`CA` and 32 hex digits), are
- *   left intact.
+ *   left intact, and so are the examples of our own wording (`e.g.
+ *   +15005550001`).
  *
  * @example
  * ```ts
@@ -178,25 +177,29 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
  * );
  * ```
  *
- * @param secrets Exact strings to hide; shorter than 8 characters are ignored.
+ * @param secrets Exact strings to hide; shorter than 8 characters only as whole words.
  * @returns A function returning the text with everything sensitive masked.
  */
 export function createRedactor(secrets: string[]): (text: string) => string {
-  const needles = new Set<string>();
-  for (const secret of secrets) {
-    if (secret.length < MIN_SECRET_LENGTH) continue;
-    needles.add(secret);
-    needles.add(JSON.stringify(secret).slice(1, -1));
-  }
-  const ordered = [...needles].sort((a, b) => b.length - a.length);
-  return (text: string): string => {
-    let result = text;
-    for (const needle of ordered) {
-      if (result.includes(needle)) result = result.split(needle).join(REDACTED);
-    }
-    return maskPhoneNumbersIn(result.replace(OPENAI_KEY, REDACTED).replace(STREAM_TOKEN, REDACTED));
-  };
+  const redactSecrets = createSecretRedactor(secrets);
+  return (text: string): string =>
+    maskOutsideExamples(
+      redactSecrets(text).replace(OPENAI_KEY, REDACTED).replace(STREAM_TOKEN, REDACTED),
+    );
 }
+
+/**
+ * Our own wording gives example numbers as `e.g. +15005550001` (the agents
+ * file's problems, configuration errors): those are left as written, every
+ * other phone number is masked.
+ */
+function maskOutsideExamples(text: string): string {
+  return text.split(EXAMPLE_NUMBER).map((part, i) => i % 2 === 1 ? part : maskPhoneNumbersIn(part))
+    .join("");
+}
+
+/** An example number of our wording (captured, so `split` keeps it). */
+const EXAMPLE_NUMBER = /(e\.g\. \+\d{7,15}(?!\d))/;
 
 const OPENAI_KEY = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g;
 /** Per-call stream tokens (`src/security/stream_token.ts`). */

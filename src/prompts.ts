@@ -65,6 +65,11 @@ export interface CallPrompts {
   toolFiller: string;
   /** The user text item for keys the caller pressed (`digits`, e.g. "42#"). */
   keypad(digits: string): string;
+  /**
+   * The call went on in a new media stream (its server stopped or was
+   * replaced) with the conversation so far: one short line, then go on.
+   */
+  resumed: string;
 }
 
 /** The default (English) wording of {@link CallPrompts}. */
@@ -86,6 +91,8 @@ export const DEFAULT_CALL_PROMPTS: CallPrompts = {
   toolFiller:
     "You are still waiting for a lookup to finish. In a few words tell the caller to hold on a moment (for example: One moment, please.). Say nothing else and do not answer their question yet.",
   keypad: (digits) => `The caller pressed ${digits.split("").join(" ")} on the phone keypad.`,
+  resumed:
+    "The phone line dropped for a moment and is back. Do not greet the caller again. In one short sentence acknowledge the interruption (for example: Sorry about that, I'm back.), then continue the conversation where it left off.",
 };
 
 /**

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { parseAgentsFile } from "../src/agents/agents_file.ts";
 import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
+import { fileProfiles } from "../src/agents/agent_profile.ts";
 import { parseConfig } from "../src/config.ts";
 
 const config = parseConfig({
@@ -88,7 +89,7 @@ Deno.test("every problem at once, each as file:line: path: problem", () => {
   assert.deepEqual(result.problems, [
     "agents.yaml:15: agents[0].tools[0].request.headers.Authorization: the environment variable NOPE_TOKEN is not set (used as ${NOPE_TOKEN}).",
     "agents.yaml:2: agents[0]: set either instructions or instructions_file, not both.",
-    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, greeting_interruptible, filler, voice, model, reasoning_effort, language, turn_detection, interruptions, tools, context_webhook, wording).",
+    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, greeting_interruptible, filler, voice, model, reasoning_effort, language, turn_detection, interruptions, tools, context_webhook, outbound, wording, webhooks).",
     "agents.yaml:3: agents[0].numbers[1]: must be a phone number in E.164 form, e.g. +15005550001.",
     "agents.yaml:4: agents[0].voice: must be a Realtime voice name or a custom voice id (voice_...).",
     "agents.yaml:16: agents[0].tools[1].type: must be one of http, mcp or transfer.",
@@ -282,11 +283,69 @@ Deno.test("one transfer tool per agent; wording replaces the default endings", (
     file: { path: "w.yaml", required: true },
     env: {},
     readTextFile: () =>
-      "agents:\n  - name: fr\n    wording: { farewell: 'Dis au revoir.', time_limit: 'Le temps est écoulé.' }\n",
+      "agents:\n  - name: fr\n    wording: { farewell: 'Dis au revoir.', time_limit: 'Le temps est écoulé.', resumed: 'Excusez-moi, je suis de retour.' }\n",
   });
   if (!loaded.ok) assert.fail(loaded.problems.join("\n"));
   assert.deepEqual(loaded.book.defaultProfile.prompts, {
     farewell: "Dis au revoir.",
     timeLimit: "Le temps est écoulé.",
+    resumed: "Excusez-moi, je suis de retour.",
   });
 });
+
+Deno.test("an agent's webhooks: url, events and a whsec_ secret from the environment; bad ones are named", () => {
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const good = parseAgentsFile(
+    [
+      "agents:",
+      "  - name: sales",
+      "    webhooks:",
+      "      - url: https://crm.example.com/hooks",
+      "        events: [call.ended, call.analyzed]",
+      "        secret: ${SALES_WEBHOOK_SECRET}",
+      "",
+    ].join("\n"),
+    { path: "agents.yaml", env: { SALES_WEBHOOK_SECRET: secret } },
+  );
+  if (!good.ok) assert.fail(good.problems.join("\n"));
+  assert.deepEqual(good.secrets, [secret], "the secret is redacted from logs");
+  const [sales] = fileProfilesOf(good.file);
+  assert.deepEqual(sales.webhooks, [{
+    url: "https://crm.example.com/hooks",
+    events: ["call.ended", "call.analyzed"],
+    secret,
+  }]);
+  const bad = parseAgentsFile(
+    [
+      "agents:",
+      "  - name: sales",
+      "    webhooks:",
+      "      - url: https://crm.example.com/hooks",
+      "        events: [call.started]",
+      "        secret: whsec_c2hvcnQ=",
+      "",
+    ].join("\n"),
+    { path: "agents.yaml", env: {} },
+  );
+  assert.equal(bad.ok, false);
+  if (!bad.ok) {
+    assert.match(
+      bad.problems.join("\n"),
+      /agents\.yaml:5: agents\[0\]\.webhooks\[0\]\.events\[0\]: must be one of call\.ended, call\.analyzed/,
+    );
+  }
+  const short = parseAgentsFile(
+    "agents:\n  - name: sales\n    webhooks:\n      - url: https://x.example/h\n        secret: whsec_c2hvcnQ=\n",
+    { path: "agents.yaml", env: {} },
+  );
+  assert.equal(short.ok, false);
+  if (!short.ok) {
+    assert.deepEqual(short.problems, [
+      'agents.yaml:5: agents[0].webhooks[0].secret: must hold 24 to 64 bytes after whsec_, got 5 (e.g. `echo "whsec_$(openssl rand -base64 32)"`).',
+    ]);
+  }
+});
+
+function fileProfilesOf(file: Parameters<typeof fileProfiles>[0]) {
+  return fileProfiles(file, new Map(), config);
+}

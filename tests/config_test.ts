@@ -10,6 +10,11 @@ import {
   twilioCredentials,
 } from "../src/config.ts";
 import { type Config, VOICES } from "../src/config_types.ts";
+import { SERVER_PATHS } from "../src/config/server_kinds.ts";
+import { ROUTES } from "../src/http/app.ts";
+import { STREAM_PATH_ROOT } from "../src/http/stream_path.ts";
+import { OUTBOUND_ROUTES } from "../src/outbound/outbound_dialer.ts";
+import { CALLS_ROUTE } from "../src/outbound/outbound_routes.ts";
 
 const KEY = "sk-test-0123456789abcdefghijklmnopqrstuv";
 const TOKEN = "0123456789abcdef0123456789abcdef";
@@ -94,10 +99,21 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     maxConcurrentCalls: 20,
     maxCallSeconds: 1800,
     callerIdleSeconds: 60,
+    campaignDispatch: "interval",
     metricsToken: undefined,
     callStore: { path: "calls.kv" },
     callRecordRetentionDays: 30,
-    callRecordWebhook: undefined,
+    webhook: undefined,
+    webhookRetrySchedule: [
+      5_000,
+      300_000,
+      1_800_000,
+      7_200_000,
+      18_000_000,
+      36_000_000,
+      50_400_000,
+    ],
+    webhookTimeoutSeconds: 15,
     storeCallerNumbers: false,
     prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 24, outputAudio: 64 },
     realtimeSessionRenewSeconds: 3300,
@@ -133,7 +149,7 @@ Deno.test("parseConfig() explains how to set a missing OPENAI_API_KEY", () => {
   }
   assert.equal(
     MISSING_API_KEY_PROBLEM,
-    "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment.",
+    "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment. No key yet? deno task demo runs the server and the browser softphone offline, with a local stand-in for the Realtime API.",
   );
 });
 
@@ -305,6 +321,70 @@ Deno.test("PUBLIC_URL=http:// is refused unless the host is loopback (Twilio str
   for (const [value, expected] of loopback) {
     assert.equal(parse({ PUBLIC_URL: value }).publicUrl, expected);
   }
+});
+
+Deno.test("a PUBLIC_URL that ends in a path of ours (a pasted webhook URL) is refused, naming the base to set", () => {
+  const cases: [string, string, string][] = [
+    ["https://voice.example.com/incoming-call", "/incoming-call", "https://voice.example.com"],
+    ["https://voice.example.com/incoming-call/", "/incoming-call", "https://voice.example.com"],
+    ["https://voice.example.com/media-stream", "/media-stream", "https://voice.example.com"],
+    ["https://x.test/voice/call-ended", "/call-ended", "https://x.test/voice"],
+    ["https://x.test/outbound/twiml", "/outbound/twiml", "https://x.test"],
+    ["https://x.test/media-stream/agent/sales", "/media-stream", "https://x.test"],
+  ];
+  for (const [value, route, base] of cases) {
+    const problem = problemOf({ PUBLIC_URL: value });
+    assert.ok(
+      problem.startsWith(
+        `PUBLIC_URL must be the base address of this server, not one of its URLs: ${
+          JSON.stringify(value)
+        } ends in ${route}, a path the server adds itself`,
+      ),
+      problem,
+    );
+    assert.ok(problem.includes(`Set PUBLIC_URL=${base} `), problem);
+  }
+  // A path prefix (a reverse proxy that serves the bridge under /voice) stays accepted.
+  assert.equal(parse({ PUBLIC_URL: "https://x.test/voice/" }).publicUrl, "https://x.test/voice");
+  assert.equal(
+    parse({ PUBLIC_URL: "https://x.test/calls-team" }).publicUrl,
+    "https://x.test/calls-team",
+  );
+});
+
+Deno.test("the paths PUBLIC_URL may not end in are the routes the server answers", () => {
+  const routes = [
+    ...Object.values(ROUTES).filter((path) => path !== "/" && !path.endsWith("/")),
+    ...Object.values(OUTBOUND_ROUTES),
+    CALLS_ROUTE,
+    "/campaigns",
+    "/softphone",
+  ];
+  assert.deepEqual([...SERVER_PATHS].sort(), [...new Set(routes)].sort());
+  assert.equal(STREAM_PATH_ROOT, ROUTES.mediaStream, "every stream path starts with it");
+});
+
+Deno.test('a refused PUBLIC_URL with API_TOKEN set gives its own message, not also "PUBLIC_URL is not set"', () => {
+  const problems = problemsOf({
+    OPENAI_API_KEY: KEY,
+    API_TOKEN: TOKEN,
+    PUBLIC_URL: "http://voice.example.com",
+    TWILIO_ACCOUNT_SID: SID,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    TWILIO_PHONE_NUMBER: "+14155550123",
+  });
+  assert.equal(problems.length, 1, JSON.stringify(problems));
+  assert.match(problems[0], /^PUBLIC_URL must be an https:\/\/ URL/);
+  // Unset, it is still named as missing.
+  const missing = problemsOf({
+    OPENAI_API_KEY: KEY,
+    API_TOKEN: TOKEN,
+    TWILIO_ACCOUNT_SID: SID,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    TWILIO_PHONE_NUMBER: "+14155550123",
+  });
+  assert.equal(missing.length, 1, JSON.stringify(missing));
+  assert.match(missing[0], /^API_TOKEN is set \(outbound calls on\) but PUBLIC_URL is not/);
 });
 
 Deno.test("VOICE accepts the built-in voices and custom voice ids", () => {

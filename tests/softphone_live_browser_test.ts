@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { ToolDefinition } from "../src/tools/tool_registry.ts";
+import { HttpTool } from "../src/agents/http_tool.ts";
 import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
 import { Chromium } from "./support/chromium.ts";
 import { requireCommand } from "./support/system_tools.ts";
@@ -222,6 +223,66 @@ Deno.test({
         false,
         "no live view without a call",
       );
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "browser softphone: a tool whose backend is down is marked failed on its card",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn: async () => {
+    const chromiumPath = await requireCommand("/usr/bin/chromium", "chromium");
+    // A closed port: the backend is down.
+    const closed = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+    const port = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    const stock = new HttpTool({
+      name: "stock_check",
+      description: "Checks the stock.",
+      parameters: { type: "object", properties: { sku: { type: "string" } } },
+      method: "GET",
+      url: `http://127.0.0.1:${port}/stock/{sku}`,
+      headers: {},
+      timeoutMs: 2000,
+    }).definition();
+    await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+      app: { tools: [stock] },
+    });
+    const browser = await Chromium.launch({
+      executable: chromiumPath,
+      args: ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(h.server.localUrl + "/");
+      await page.click("#call");
+      const session = await h.realtime.nextSession();
+      await session.waitFor("session.update");
+      await page.waitFor("softphone.live.callId !== null", 10_000, "the live view opens");
+      await session.respond({
+        items: [{ functionCall: { name: "stock_check", arguments: '{"sku":"A7"}' } }],
+      }).ended;
+      await page.waitFor(
+        "softphone.live.tools.some((t) => t.durationMs !== null)",
+        5_000,
+        "the tool's result reaches the page",
+      );
+      const card = await page.evaluate<{ failed: boolean; classes: string; text: string }>(
+        `({
+          failed: softphone.live.tools[0].failed,
+          classes: document.querySelector("#tools li").className,
+          text: document.querySelector("#tools li").innerText,
+        })`,
+      );
+      assert.equal(card.failed, true);
+      assert.match(card.classes, /\bfailed\b/);
+      assert.match(card.text, /stock_check[\s\S]*· failed/);
+      assert.match(card.text, /unreachable/);
+      await page.click("#hangup");
+      await page.waitFor("softphone.live.outcome !== null", 5_000, "the live view hears the end");
     } finally {
       await browser.close();
     }

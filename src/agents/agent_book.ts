@@ -27,7 +27,12 @@
  * @module
  */
 import type { Config } from "../config_types.ts";
-import { parseAgentsFile } from "./agents_file.ts";
+import {
+  FileTooLarge,
+  MAX_AGENTS_FILE_BYTES,
+  parseAgentsFile,
+  readTextFileUpTo,
+} from "./agents_file.ts";
 import { type AgentProfile, environmentProfile, fileProfiles } from "./agent_profile.ts";
 
 /** The agents of the server, looked up by called number or by name. */
@@ -66,6 +71,20 @@ export class AgentBook {
   get defaultProfile(): AgentProfile {
     return this.#default;
   }
+
+  /**
+   * The agent that places a call asked for by `name` (`POST /calls`,
+   * campaigns): that agent, the default one when no name is given, or
+   * undefined when no agent has that name.
+   */
+  forCallOut(name: string | undefined): AgentProfile | undefined {
+    return name === undefined ? this.#default : this.#byName.get(name);
+  }
+
+  /** Every agent's name (for error messages and the softphone). */
+  get names(): string[] {
+    return this.profiles.map((profile) => profile.name);
+  }
 }
 
 /** Where the agents file is (`AGENTS_FILE`); `required`: a missing file is an error. */
@@ -81,8 +100,8 @@ export interface LoadAgentsOptions {
   file: AgentsFileSetting | undefined;
   /** Where `${VAR}` values come from. */
   env: Record<string, string | undefined>;
-  /** Default `Deno.readTextFileSync`. */
-  readTextFile?: (path: string) => string;
+  /** Reads the agents file and its instructions files; default {@link readTextFileUpTo}. */
+  readTextFile?: (path: string, maxBytes: number) => string;
 }
 
 /** Result of {@link loadAgents}. */
@@ -101,13 +120,21 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
     secrets: [],
   });
   if (options.file === undefined) return environment();
-  const readTextFile = options.readTextFile ?? Deno.readTextFileSync;
+  const readTextFile = options.readTextFile ?? readTextFileUpTo;
   const { path, required } = options.file;
   let text: string;
   try {
-    text = readTextFile(path);
+    text = readTextFile(path, MAX_AGENTS_FILE_BYTES);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound && !required) return environment();
+    if (error instanceof FileTooLarge) {
+      return {
+        ok: false,
+        problems: [
+          `${path}: the agents file is over ${MAX_AGENTS_FILE_BYTES} bytes (1 MiB), with its instructions files; shorten it.`,
+        ],
+      };
+    }
     return {
       ok: false,
       problems: [
@@ -119,11 +146,26 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
   }
   const parsed = parseAgentsFile(text, { path, env: options.env, readTextFile });
   if (!parsed.ok) return parsed;
-  return {
-    ok: true,
-    book: new AgentBook(fileProfiles(parsed.file, parsed.instructions, options.config), path),
-    secrets: parsed.secrets,
-  };
+  try {
+    return {
+      ok: true,
+      book: new AgentBook(
+        fileProfiles(parsed.file, parsed.instructions, options.config, parsed.secrets),
+        path,
+      ),
+      secrets: parsed.secrets,
+    };
+  } catch (error) {
+    // A bug of ours, never a crash of a reload: the old agents stay.
+    return {
+      ok: false,
+      problems: [
+        `${path}: the agents could not be set up (${
+          error instanceof Error ? error.name : "error"
+        }); please report this.`,
+      ],
+    };
+  }
 }
 
 /**
@@ -144,9 +186,24 @@ export class AgentsHolder {
     return this.#book;
   }
 
-  /** Loads again; on problems the current book stays and the problems are returned. */
+  /**
+   * Loads again; on problems the current book stays and the problems are
+   * returned. Never throws: a `load` that throws is a problem too.
+   */
   reload(load: () => LoadAgentsResult): LoadAgentsResult {
-    const result = load();
+    let result: LoadAgentsResult;
+    try {
+      result = load();
+    } catch (error) {
+      result = {
+        ok: false,
+        problems: [
+          `the agents file could not be loaded (${
+            error instanceof Error ? error.name : "error"
+          }); please report this.`,
+        ],
+      };
+    }
     if (result.ok) this.#book = result.book;
     return result;
   }

@@ -1,7 +1,9 @@
 /**
  * Agent profiles: what one agent overrides of the environment's single
  * agent (instructions, greeting, voice, model, reasoning effort, turn
- * detection, language, tools, caller context).
+ * detection, language, tools, caller context, and how it calls out). The
+ * same profile takes the calls to its numbers and places the calls made in
+ * its name (`POST /calls`, campaigns).
  *
  * Without an agents file, {@link environmentProfile} is the only profile,
  * so nothing changes for existing users. A profile of the file starts from
@@ -26,9 +28,11 @@
  */
 import type { Config, TurnDetection } from "../config_types.ts";
 import { backchannelsFor, type CallPrompts } from "../prompts.ts";
+import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
+import type { WebhookEventType } from "../webhooks/mod.ts";
 
 /** The name of the profile built from the environment. */
 export const ENVIRONMENT_PROFILE_NAME = "default";
@@ -81,6 +85,23 @@ export interface InterruptionsSpec {
   greetingInterruptible: boolean;
 }
 
+/** How an agent calls out (`outbound:` of the agents file). */
+export interface OutboundProfile {
+  /** Caller id (E.164); undefined: `TWILIO_PHONE_NUMBER`. */
+  from: string | undefined;
+  /** Said first when a person answers; undefined: it waits for the callee. */
+  greeting: string | undefined;
+  /** Said once on an answering machine, then hang up; undefined: hang up at once. */
+  voicemail: string | undefined;
+  /** Whether the model gets the `send_dtmf` tool (phone menus). */
+  sendDtmf: boolean;
+  /** How the callee's keypad digits are gathered; undefined: the core's default. */
+  keypad: KeypadOptions | undefined;
+}
+
+/** Default pause that ends gathered keypad digits, in seconds (`outbound.dtmf.timeout_seconds`). */
+export const DEFAULT_DTMF_TIMEOUT_SECONDS = 3;
+
 /** One agent, ready for calls. */
 export interface AgentProfile {
   /** Unique; in call records, metrics and the stream token. */
@@ -106,6 +127,19 @@ export interface AgentProfile {
   /** Wording that replaces the default endings' (see `src/prompts.ts`). */
   prompts: Partial<CallPrompts>;
   interruptions: InterruptionsSpec;
+  /** How it calls out. */
+  outbound: OutboundProfile;
+  /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
+  webhooks: readonly AgentWebhookSpec[];
+}
+
+/** A webhook of the agents file. */
+export interface AgentWebhookSpec {
+  url: string;
+  /** The events it gets; undefined: all. */
+  events: readonly WebhookEventType[] | undefined;
+  /** `whsec_<base64>` (checked when the file was read). */
+  secret: string;
 }
 
 /** A comma-separated list of words (INTERRUPTION_BACKCHANNELS), or undefined when unset. */
@@ -113,6 +147,19 @@ function wordList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return value.split(",").map((w) => w.trim()).filter((w) => w !== "");
 }
+
+/**
+ * The environment's agent calling out: no greeting (`GREETING` welcomes
+ * callers, not callees), so it waits for the callee; no voicemail message,
+ * so it hangs up on machines.
+ */
+const QUIET_OUTBOUND: OutboundProfile = {
+  from: undefined,
+  greeting: undefined,
+  voicemail: undefined,
+  sendDtmf: false,
+  keypad: undefined,
+};
 
 /** The single agent configured by the environment (`SYSTEM_MESSAGE`, `VOICE`, …). */
 export function environmentProfile(config: Config): AgentProfile {
@@ -143,17 +190,22 @@ export function environmentProfile(config: Config): AgentProfile {
       backchannels: wordList(config.interruptionBackchannels) ?? backchannelsFor(undefined),
       greetingInterruptible: config.greetingInterruptible,
     },
+    outbound: QUIET_OUTBOUND,
+    webhooks: [],
   };
 }
 
 /**
  * The profiles of a validated agents file, on top of the environment's
- * values. `instructions` holds the `instructions_file` contents by agent index.
+ * values. `instructions` holds the `instructions_file` contents by agent
+ * index; `secrets` the file's `${VAR}` values, which its HTTP tools redact
+ * from their outputs.
  */
 export function fileProfiles(
   file: AgentsFileData,
   instructions: ReadonlyMap<number, string>,
   config: Config,
+  secrets: readonly string[] = [],
 ): AgentProfile[] {
   const base = environmentProfile(config);
   return file.agents.map((agent, i) => ({
@@ -171,7 +223,7 @@ export function fileProfiles(
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
-    ...tools(agent),
+    ...tools(agent, secrets),
     prompts: wording(agent.wording),
     interruptions: interruptions(agent, base.interruptions, config),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
@@ -180,6 +232,12 @@ export function fileProfiles(
         1000,
       headers: agent.context_webhook.headers ?? {},
     },
+    outbound: outbound(agent.outbound),
+    webhooks: (agent.webhooks ?? []).map((webhook) => ({
+      url: webhook.url,
+      events: webhook.events,
+      secret: webhook.secret,
+    })),
   }));
 }
 
@@ -199,6 +257,20 @@ function interruptions(
   };
 }
 
+function outbound(entry: AgentEntry["outbound"]): OutboundProfile {
+  if (entry === undefined) return QUIET_OUTBOUND;
+  return {
+    from: entry.from,
+    greeting: entry.greeting,
+    voicemail: entry.voicemail,
+    sendDtmf: entry.send_dtmf === true,
+    keypad: entry.dtmf === undefined ? undefined : {
+      collectUntil: entry.dtmf.collect_until,
+      timeoutMs: (entry.dtmf.timeout_seconds ?? DEFAULT_DTMF_TIMEOUT_SECONDS) * 1000,
+    },
+  };
+}
+
 function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
   if (entry === undefined) return {};
   const prompts: Partial<CallPrompts> = {};
@@ -207,6 +279,7 @@ function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
   if (entry.time_limit !== undefined) prompts.timeLimit = entry.time_limit;
   if (entry.idle !== undefined) prompts.idle = entry.idle;
   if (entry.drain !== undefined) prompts.drain = entry.drain;
+  if (entry.resumed !== undefined) prompts.resumed = entry.resumed;
   return prompts;
 }
 
@@ -237,6 +310,7 @@ function turnDetection(
 
 function tools(
   agent: AgentEntry,
+  secrets: readonly string[],
 ): Pick<AgentProfile, "httpTools" | "mcpServers" | "transfers"> {
   const httpTools: HttpToolSpec[] = [];
   const mcpServers: McpServerSpec[] = [];
@@ -252,6 +326,7 @@ function tools(
           url: tool.request.url,
           headers: tool.request.headers ?? {},
           timeoutMs: (tool.timeout_seconds ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS / 1000) * 1000,
+          secrets,
         });
         break;
       case "mcp":

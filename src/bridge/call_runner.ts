@@ -23,6 +23,7 @@ import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { CallObserver, RelayDirection } from "./call_observer.ts";
 import type { OutboundStreams } from "./outbound_streams.ts";
 import type { CallSummary } from "./call_summary.ts";
+import type { CheckpointSink } from "./checkpoint_writer.ts";
 
 export type { OutboundStreams } from "./outbound_streams.ts";
 
@@ -80,7 +81,21 @@ export interface CallRunnerOptions {
    * answering-machine result and the end of the stream (see `outbound/`).
    */
   outbound?: OutboundStreams;
+  /**
+   * Keeps the call's checkpoint in the shared store (at the stream's start,
+   * after each completed turn, and at its end), so the call can go on in a
+   * new stream on any instance.
+   */
+  checkpoint?: CheckpointSink;
 }
+
+/** Server events that complete a turn (or part of one): the checkpoint is written after them. */
+const CHECKPOINT_EVENTS: ReadonlySet<string> = new Set([
+  "response.done",
+  "conversation.item.input_audio_transcription.completed",
+]);
+/** Ms the end of a call waits for its checkpoint before closing the stream. */
+const CHECKPOINT_END_WAIT_MS = 1000;
 
 /** Default bound of unsent bytes per socket: about a minute of audio. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -152,7 +167,8 @@ export class CallRunner {
       tools: options.tools ?? [],
       timeoutMs: options.toolTimeoutMs ?? 10_000,
       callSid: () => this.#core.callSid ?? "",
-      onFailure: (tool, error) => this.#log.warn("Tool {tool} failed: {error}", { tool, error }),
+      // The kind only: never the arguments, the output or an error's text (they may hold secrets).
+      onFailure: (tool, kind) => this.#log.warn("Tool {tool} failed: {kind}.", { tool, kind }),
       deliver: (callId, output, run) => {
         if (this.#core.finished) return;
         try {
@@ -316,6 +332,7 @@ export class CallRunner {
       }];
     }
     for (const command of commands) this.#execute(command);
+    this.#maybeCheckpoint(input);
     if (this.#stalled !== undefined && !this.#stallReported) {
       this.#stallReported = true;
       const peer = this.#stalled;
@@ -325,6 +342,17 @@ export class CallRunner {
       this.#dispatch({ type: "peer_stalled", peer, bufferedBytes });
       this.#stallTimer = setTimeout(() => this.#maybeReport(true), STALLED_REPORT_MS);
     }
+  }
+
+  /** Writes the checkpoint after the stream's start and each completed turn (never per frame). */
+  #maybeCheckpoint(input: CallInput): void {
+    const checkpoint = this.#options.checkpoint;
+    const callSid = this.#core.callSid;
+    if (checkpoint === undefined || callSid === undefined || this.#core.finished) return;
+    const due = (input.type === "twilio_message" && input.message.event === "start") ||
+      input.type === "tool_result" ||
+      (input.type === "openai_event" && CHECKPOINT_EVENTS.has(input.event.type));
+    if (due) checkpoint.save(callSid, this.#core.conversation.entries);
   }
 
   #execute(command: CallCommand): void {
@@ -421,6 +449,25 @@ export class CallRunner {
     this.#tools.abortAll();
     this.#openai.closeAll();
     const callSid = this.#core.callSid;
+    // Whether the call is over must be in the shared store before Twilio asks any instance what
+    // comes next (the `<Connect action>` request follows the stream's close).
+    const checkpoint = this.#options.checkpoint;
+    if (checkpoint !== undefined && callSid !== undefined && command.outcome !== "refused") {
+      let wait: ReturnType<typeof setTimeout> | undefined;
+      Promise.race([
+        checkpoint.ended(callSid, command.outcome, this.#core.conversation.entries),
+        new Promise((resolve) => wait = setTimeout(resolve, CHECKPOINT_END_WAIT_MS)),
+      ]).finally(() => {
+        clearTimeout(wait);
+        this.#carryOut(command, callSid);
+      });
+      return;
+    }
+    this.#carryOut(command, callSid);
+  }
+
+  /** Ends the call as `command` says: REST hang-up, closing the stream, or waiting for Twilio. */
+  #carryOut(command: Extract<CallCommand, { type: "finish" }>, callSid: string | undefined): void {
     const closeTwilio = (code: number, reason: string) => {
       if (this.#twilio.readyState === OPEN || this.#twilio.readyState === CONNECTING) {
         this.#twilio.close(code, reason);

@@ -1,7 +1,8 @@
 /**
- * Writes the record of every finished call to the {@link CallStore} and, when
- * configured, the webhook. Runs after the call is over and never throws: a
- * failing store or webhook is logged and counted, and no call is affected.
+ * Writes the record of every finished call to the {@link CallStore} and emits
+ * it as the `call.ended` webhook event (to the durable outbox). Runs after the
+ * call is over and never throws: a failing store or outbox is logged and
+ * counted, and no call is affected.
  *
  * @module
  */
@@ -9,20 +10,23 @@ import type { Logger } from "@logtape/logtape";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import { buildCallRecord, type CallRecord } from "./call_record.ts";
-import type { CallStore } from "./call_store.ts";
+import { type CallStore, fitRecord } from "./call_store.ts";
 import type { TokenPrices } from "./prices.ts";
-import type { RecordWebhook } from "./record_webhook.ts";
+import type { WebhookEvent } from "../webhooks/mod.ts";
+
+/** The record in a `call.ended` body is cut (its transcript) to fit the outbox's value size. */
+const WEBHOOK_RECORD_BYTES = 56 * 1024;
 
 /** Options of {@link CallRecorder}. */
 export interface CallRecorderOptions {
   /** Where records go; undefined: only the webhook (if any). */
   store?: CallStore | undefined;
-  /** Also POST each record; undefined: no webhook. */
-  webhook?: RecordWebhook | undefined;
+  /** Where the `call.ended` event goes (the webhook sender); undefined: nowhere. */
+  events?: { emit(event: WebhookEvent): Promise<void> } | undefined;
   prices: TokenPrices;
   logger?: Logger;
-  /** Called with the result of each store write and webhook delivery (for metrics). */
-  onResult?: (what: "store" | "webhook", ok: boolean) => void;
+  /** Called with the result of each store write (for metrics). */
+  onResult?: (what: "store", ok: boolean) => void;
 }
 
 /** Records finished calls. */
@@ -66,14 +70,19 @@ export class CallRecorder {
     return work;
   }
 
-  /** Waits for every write so far (webhook retries included). */
+  /** Waits for every write so far (the event written to the outbox included). */
   async idle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
   async #write(record: CallRecord): Promise<void> {
-    const { store, webhook, logger, onResult } = this.#options;
-    const delivery = webhook?.deliver(record).then((ok) => onResult?.("webhook", ok));
+    const { store, events, logger, onResult } = this.#options;
+    const delivery = events?.emit({
+      type: "call.ended",
+      at: new Date(record.endedAt),
+      data: fitRecord(record, WEBHOOK_RECORD_BYTES),
+      agent: record.agent,
+    });
     if (store !== undefined) {
       try {
         await store.put(record);

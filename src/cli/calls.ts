@@ -1,6 +1,7 @@
 /**
  * `deno task calls` lists recent calls (time, duration, outcome, cost);
- * `deno task calls <CallSid>` prints one call with its transcript.
+ * `deno task calls <CallSid>` prints one call with its transcript;
+ * `deno task calls --webhooks` lists the webhook outbox and re-sends dead letters.
  * Reads `CALL_STORE_PATH` (and `.env`) like the server; a Deno KV Connect URL
  * works too (with `DENO_KV_ACCESS_TOKEN`), e.g. for the managed KV of a Deno
  * Deploy project.
@@ -14,11 +15,16 @@ import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
 import { CampaignStore } from "../outbound/campaign_store.ts";
 import { KvAttemptStore, type OutboundAttempt } from "../outbound/attempt_store.ts";
+import { type Delivery, WebhookOutbox } from "../webhooks/mod.ts";
 
 const USAGE = `Usage:
   deno task calls [--limit N]        list recent calls, newest first (default 20)
   deno task calls <CallSid>          print one call with its transcript
-  deno task calls --campaign <ID>    print a campaign's progress and outcomes`;
+  deno task calls --campaign <ID>    print a campaign's progress and outcomes
+  deno task calls --webhooks         list webhook deliveries waiting for a retry and dead letters
+  deno task calls --webhooks --resend <webhook-id | all>
+                                     send dead letters again (same webhook-id, whole retry schedule;
+                                     the running server sends them within seconds)`;
 
 function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -161,6 +167,60 @@ export function formatCampaign(progress: CampaignProgress): string {
   return lines.join("\n");
 }
 
+/** The webhook outbox: deliveries waiting for a retry, then dead letters. */
+export function formatDeliveries(list: { pending: Delivery[]; dead: Delivery[] }): string {
+  const header = ["webhook-id", "Event", "Webhook", "Tries", "When (UTC)", "Last error"];
+  const table = (rows: Delivery[]) => {
+    const cells = rows.map((d) => [
+      d.id,
+      d.type,
+      d.targetId,
+      String(d.attempts),
+      formatTime(new Date(d.dueAt).toISOString()),
+      d.lastError ?? "",
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
+    const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
+    return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)];
+  };
+  return [
+    `Pending (${list.pending.length}; "When" is the next try):`,
+    ...(list.pending.length > 0 ? table(list.pending) : ["  none"]),
+    "",
+    `Dead letters (${list.dead.length}; "When" is when they were given up):`,
+    ...(list.dead.length > 0 ? table(list.dead) : ["  none"]),
+    ...(list.dead.length > 0
+      ? ["", "Send again: deno task calls --webhooks --resend <webhook-id | all>"]
+      : []),
+  ].join("\n");
+}
+
+async function webhooksCommand(
+  args: readonly string[],
+  outbox: WebhookOutbox,
+  print: (text: string) => void,
+): Promise<number> {
+  const resendAt = args.indexOf("--resend");
+  if (resendAt < 0) {
+    print(formatDeliveries(await outbox.list(1000)));
+    return 0;
+  }
+  const which = args[resendAt + 1];
+  if (which === undefined) {
+    print(USAGE);
+    return 2;
+  }
+  const ids = which === "all" ? (await outbox.list(1000)).dead.map((d) => d.id) : [which];
+  let sent = 0;
+  for (const id of ids) if (await outbox.resend(id, Date.now())) sent++;
+  if (which !== "all" && sent === 0) {
+    print(`No dead letter ${which} in this call store (see deno task calls --webhooks).`);
+    return 1;
+  }
+  print(`${sent} delivery(ies) due again; the running server sends them within seconds.`);
+  return 0;
+}
+
 /** Runs the command with `args`; returns the exit code. */
 export async function runCallsCommand(
   args: readonly string[],
@@ -171,12 +231,21 @@ export async function runCallsCommand(
     campaign?: (id: string) => Promise<CampaignProgress | undefined>;
     /** Reads an outbound attempt (from the same KV). */
     attempt?: (callSid: string) => Promise<OutboundAttempt | undefined>;
+    /** The webhook outbox (in the same KV). */
+    outbox?: WebhookOutbox;
   },
 ): Promise<number> {
   const print = options.print ?? console.log;
   if (args.includes("--help") || args.includes("-h")) {
     print(USAGE);
     return 0;
+  }
+  if (args.includes("--webhooks")) {
+    if (options.outbox === undefined) {
+      print(USAGE);
+      return 2;
+    }
+    return await webhooksCommand(args, options.outbox, print);
   }
   const campaignAt = args.indexOf("--campaign");
   if (campaignAt >= 0) {
@@ -240,6 +309,7 @@ if (import.meta.main) {
       store,
       campaign: (id) => campaignProgress(new CampaignStore(kv), id),
       attempt: (callSid) => new KvAttemptStore(kv).get(callSid),
+      outbox: new WebhookOutbox(kv, { retentionDays: 0 }),
     });
   } finally {
     store.close();

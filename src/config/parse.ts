@@ -22,7 +22,6 @@
 import type { Config, EnvValues } from "./config_type.ts";
 import { EnvReader } from "./reader.ts";
 import {
-  callRecordWebhook,
   greeting,
   modelFromRealtimeUrl,
   outboundRequirements,
@@ -32,6 +31,7 @@ import {
   transcriptionDefault,
   turnDetection,
   twilioCredentialPair,
+  webhook,
 } from "./rules.ts";
 import { type AnySetting, INVALID, type ParseContext } from "./setting.ts";
 import { SETTINGS } from "./spec.ts";
@@ -121,7 +121,7 @@ export function parseConfig(
     systemMessage: systemMessage(v, reader, readTextFile),
     greeting: greeting(v),
     turnDetection: turnDetection(v, reader),
-    callRecordWebhook: callRecordWebhook(v, reader),
+    webhook: webhook(v, reader),
     prices: prices(v),
   };
   transcriptionDefault(v, reader);

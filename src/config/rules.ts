@@ -24,6 +24,7 @@ import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
 import { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
 import { outboundProblems } from "../outbound/outbound_config.ts";
+import { MAKE_SECRET_HINT } from "../webhooks/mod.ts";
 
 /**
  * Input transcription model used when `TRANSCRIPTION_MODEL` is unset and
@@ -175,36 +176,68 @@ export function twilioCredentialPair(reader: EnvReader): void {
  * a caller id: one problem per missing setting.
  */
 export function outboundRequirements(v: EnvValues, reader: EnvReader): void {
+  // A variable that is set but refused by its own row already has its message
+  // (`PUBLIC_URL must be an https:// URL…`): only a missing one is reported here.
+  const given = (name: string, value: string | undefined) => value ?? reader.raw(name);
+  const accountSid = given("TWILIO_ACCOUNT_SID", v.TWILIO_ACCOUNT_SID);
   const problems = outboundProblems(
-    { apiToken: v.API_TOKEN, twilioPhoneNumber: v.TWILIO_PHONE_NUMBER },
     {
-      publicUrl: v.PUBLIC_URL,
-      twilio: v.TWILIO_ACCOUNT_SID !== undefined && v.TWILIO_AUTH_TOKEN !== undefined
-        ? { accountSid: v.TWILIO_ACCOUNT_SID }
+      apiToken: v.API_TOKEN,
+      twilioPhoneNumber: given("TWILIO_PHONE_NUMBER", v.TWILIO_PHONE_NUMBER),
+    },
+    {
+      publicUrl: given("PUBLIC_URL", v.PUBLIC_URL),
+      twilio: accountSid !== undefined &&
+          given("TWILIO_AUTH_TOKEN", v.TWILIO_AUTH_TOKEN) !== undefined
+        ? { accountSid }
         : undefined,
     },
   );
   for (const problem of problems) reader.problem(problem);
 }
 
-/** The call record webhook needs both its URL and its signing secret. */
-export function callRecordWebhook(
-  v: EnvValues,
-  reader: EnvReader,
-): ComposedConfig["callRecordWebhook"] {
-  const hasUrl = reader.raw("CALL_RECORD_WEBHOOK_URL") !== undefined;
-  const secret = v.CALL_RECORD_WEBHOOK_SECRET;
-  if (hasUrl && secret === undefined) {
-    reader.problem(
-      "CALL_RECORD_WEBHOOK_URL is set but CALL_RECORD_WEBHOOK_SECRET is not. Set a secret (e.g. from `openssl rand -hex 32`) so the receiver can check the signature.",
-    );
-  } else if (!hasUrl && secret !== undefined) {
-    reader.warning(
-      "CALL_RECORD_WEBHOOK_SECRET is set but CALL_RECORD_WEBHOOK_URL is not; no records are posted.",
-    );
+/**
+ * The environment's webhook: `WEBHOOK_URL` with `WEBHOOK_SECRET`, or the
+ * deprecated `CALL_RECORD_WEBHOOK_URL`/`_SECRET` (a warning says so).
+ */
+export function webhook(v: EnvValues, reader: EnvReader): ComposedConfig["webhook"] {
+  const pair = (urlName: string, secretName: string) => {
+    const hasUrl = reader.raw(urlName) !== undefined;
+    const hasSecret = reader.raw(secretName) !== undefined;
+    if (hasUrl && !hasSecret) {
+      reader.problem(
+        `${urlName} is set but ${secretName} is not. Set a secret (${MAKE_SECRET_HINT}) so the receiver can check the signature.`,
+      );
+    } else if (!hasUrl && hasSecret) {
+      reader.warning(`${secretName} is set but ${urlName} is not; no webhooks are posted.`);
+    }
+    return hasUrl && hasSecret;
+  };
+  const events = v.WEBHOOK_EVENTS;
+  if (pair("WEBHOOK_URL", "WEBHOOK_SECRET")) {
+    if (reader.raw("CALL_RECORD_WEBHOOK_URL") !== undefined) {
+      reader.warning(
+        "CALL_RECORD_WEBHOOK_URL is ignored: WEBHOOK_URL is set. Remove the CALL_RECORD_WEBHOOK_* variables.",
+      );
+    }
+    const url = v.WEBHOOK_URL;
+    const secret = v.WEBHOOK_SECRET;
+    return url === undefined || secret === undefined
+      ? undefined
+      : { url, secret, events, legacy: false };
   }
+  if (reader.raw("WEBHOOK_URL") !== undefined || reader.raw("WEBHOOK_SECRET") !== undefined) {
+    return undefined;
+  }
+  if (!pair("CALL_RECORD_WEBHOOK_URL", "CALL_RECORD_WEBHOOK_SECRET")) return undefined;
+  reader.warning(
+    `CALL_RECORD_WEBHOOK_URL and CALL_RECORD_WEBHOOK_SECRET are deprecated: set WEBHOOK_URL and WEBHOOK_SECRET (${MAKE_SECRET_HINT}) instead. Until then they work as those: the body is now {type, timestamp, data} with the record in data, signed the Standard Webhooks way with the secret's UTF-8 bytes, and X-Signature-256 is still sent.`,
+  );
   const url = v.CALL_RECORD_WEBHOOK_URL;
-  return url !== undefined && secret !== undefined ? { url, secret } : undefined;
+  const secret = v.CALL_RECORD_WEBHOOK_SECRET;
+  return url === undefined || secret === undefined
+    ? undefined
+    : { url, secret, events, legacy: true };
 }
 
 /** The token prices, one field per `PRICE_*` row (rows in the `prices` group). */

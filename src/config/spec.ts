@@ -50,6 +50,8 @@ import {
   voice,
   waitingSound,
 } from "./server_kinds.ts";
+import { retrySchedule, webhookEvents, webhookSecret } from "./webhook_kinds.ts";
+import { DEFAULT_RETRY_SCHEDULE } from "../webhooks/mod.ts";
 import { priceRows } from "./price_rows.ts";
 import { setting } from "./setting.ts";
 
@@ -122,7 +124,7 @@ export const SETTINGS = [
     defaultDoc: "unset: each request's Host (and X-Forwarded-Proto for the webhook URLs)",
     describe: (value) => value ?? "not set (derived from each request's Host header)",
     doc:
-      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://.",
+      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://. The base only: a URL ending in a path of the server (a pasted https://…/incoming-call) is refused; a path prefix (https://example.com/voice) works behind a proxy that strips it.",
   }),
   setting("VOICE", "voice", voice(), {
     default: "alloy",
@@ -473,6 +475,14 @@ export const SETTINGS = [
       value === undefined ? "off" : value.path ?? "the platform's default Deno KV",
     doc: "Deno KV file of the call records; off keeps no records; a KV Connect URL works too.",
   }),
+  setting("CAMPAIGN_DISPATCH", "campaignDispatch", choice(["interval", "cron"]), {
+    defaultValue: (env) => onDeploy(env) ? "cron" : "interval",
+    defaultDoc: "interval (cron on Deno Deploy)",
+    example: "interval",
+    section: "operations",
+    doc:
+      "What wakes campaigns up for retries and calling windows: interval (this process looks every 2 s) or cron (Deno.cron every minute; Deno Deploy runs it). A call's end and a new campaign dispatch at once either way.",
+  }),
   setting(
     "CALL_RECORD_RETENTION_DAYS",
     "callRecordRetentionDays",
@@ -484,6 +494,45 @@ export const SETTINGS = [
     },
   ),
   setting(
+    "WEBHOOK_URL",
+    undefined,
+    url(
+      ["http:", "https:"],
+      "an absolute http:// or https:// URL such as https://example.com/hooks",
+    ),
+    {
+      section: "operations",
+      example: "https://example.com/hooks",
+      doc:
+        "POST events (call.ended with the call record, call.analyzed, recording.completed, campaign.attempt.finished) here, signed the Standard Webhooks way, from a durable outbox with retries (see docs/operations.md). Agents may add their own webhooks in the agents file.",
+    },
+  ),
+  setting("WEBHOOK_SECRET", undefined, webhookSecret(), {
+    secret: true,
+    section: "operations",
+    example: "",
+    doc:
+      'Signing secret of WEBHOOK_URL, written whsec_<base64 of 24 to 64 random bytes> (e.g. `echo "whsec_$(openssl rand -base64 32)"`); required with it.',
+  }),
+  setting("WEBHOOK_EVENTS", undefined, webhookEvents(), {
+    section: "operations",
+    example: "call.ended,call.analyzed",
+    defaultDoc: "unset: every event",
+    doc: "The events WEBHOOK_URL gets, comma-separated.",
+  }),
+  setting("WEBHOOK_RETRY_SCHEDULE", "webhookRetrySchedule", retrySchedule(), {
+    default: DEFAULT_RETRY_SCHEDULE,
+    section: "operations",
+    describe: (value) => value.map((ms) => `${ms / 1000}s`).join(","),
+    doc:
+      "Pauses before each retry of a failed webhook delivery (units ms, s, m, h, d; each stretched by up to 10 % of jitter); after the last the delivery is a dead letter (`deno task calls --webhooks`). The default spans 31 h 35 min.",
+  }),
+  setting("WEBHOOK_TIMEOUT_SECONDS", "webhookTimeoutSeconds", number(1, 120, SECONDS("1", 120)), {
+    default: "15",
+    section: "operations",
+    doc: "Seconds a webhook receiver has to answer one try (2xx) before it counts as failed.",
+  }),
+  setting(
     "CALL_RECORD_WEBHOOK_URL",
     undefined,
     url(
@@ -492,16 +541,17 @@ export const SETTINGS = [
     ),
     {
       section: "operations",
-      example: "https://example.com/call-records",
+      example: "",
       doc:
-        "Also POST each call record (JSON) to this URL, signed, with retries, off the audio path.",
+        "Deprecated alias of WEBHOOK_URL (a start-up warning says so); its deliveries also carry the old X-Signature-256 header.",
     },
   ),
   setting("CALL_RECORD_WEBHOOK_SECRET", undefined, text(), {
     secret: true,
     section: "operations",
     example: "",
-    doc: "HMAC-SHA256 key of the X-Signature-256 header; required with CALL_RECORD_WEBHOOK_URL.",
+    doc:
+      "Deprecated alias of WEBHOOK_SECRET, any text: its UTF-8 bytes are the HMAC key (of webhook-signature and X-Signature-256).",
   }),
   setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
     default: "false",

@@ -81,7 +81,8 @@ export class CallCore {
   /** Creates the core of one call. */
   constructor(options: CallCoreOptions) {
     const p = this.#p = createCallParts(options);
-    this.#greetingPending = p.options.greeting !== undefined;
+    // A resumed call says one short line about the gap instead of greeting again.
+    this.#greetingPending = p.options.greeting !== undefined || p.options.acknowledgeResume;
     this.#awaitingAnswer = p.options.awaitAnswer !== undefined;
     this.#keys = new CallerKeys(p, (options) => this.#requestResponse(options));
     this.#interruptions = p.options.interruptions === undefined ? undefined : new Interruptions(p, {
@@ -353,8 +354,11 @@ export class CallCore {
     if (!this.#greetingPending || this.#p.streamSid === undefined || this.#awaitingAnswer) return;
     if (this.#p.sessions.live() === undefined) return;
     this.#greetingPending = false;
+    const prompts = this.#p.options.prompts;
     this.#requestResponse({
-      instructions: this.#p.options.prompts.greeting(this.#p.options.greeting ?? ""),
+      instructions: this.#p.options.acknowledgeResume
+        ? prompts.resumed
+        : prompts.greeting(this.#p.options.greeting ?? ""),
       toolChoice: "none",
     }, { uninterruptible: !this.#p.options.greetingInterruptible });
   }

@@ -110,6 +110,12 @@ export interface CallCoreOptions {
    */
   resume?: readonly ConversationEntry[];
   /**
+   * With `resume`: the call went on after its stream was lost (another
+   * instance took it over), so the first response is one short line
+   * acknowledging the gap (`prompts.resumed`) instead of a greeting.
+   */
+  acknowledgeResume?: boolean;
+  /**
    * Ms a custom tool may run in silence before the model says a short filler
    * (an out-of-band response, see `prompts.toolFiller`); 0: never. Default 1000.
    */
@@ -164,6 +170,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     keypad: options.keypad ?? {},
     awaitAnswer: options.awaitAnswer,
     resume: options.resume,
+    acknowledgeResume: options.acknowledgeResume ?? false,
     toolFillerAfterMs: options.toolFillerAfterMs ?? 1000,
   };
 }

@@ -16,7 +16,13 @@ import {
   type SocketFactory,
 } from "../bridge/call_runner.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
-import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
+import { AgentCalls } from "../agents/agent_calls.ts";
+import {
+  formatStreamPath,
+  parseStreamPath,
+  STREAM_PATH_ROOT,
+  type StreamPath,
+} from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
 import { profileInterruptions } from "../agents/profile_session.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
@@ -44,15 +50,16 @@ import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { publicBase } from "./public_base.ts";
 import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
+import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
+import { CheckpointWriter } from "../bridge/checkpoint_writer.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
   status: "/",
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
-  mediaStream: "/media-stream",
-  /** Prefix of a stream bound to an agent of the agents file (see `agents/agent_calls.ts`). */
-  agentMediaStream: AGENT_STREAM_PREFIX,
+  /** Media streams: this path and those under it (see `stream_path.ts`). */
+  mediaStream: STREAM_PATH_ROOT,
   healthz: "/healthz",
   readyz: "/readyz",
   metrics: "/metrics",
@@ -106,23 +113,52 @@ export interface AppOptions {
   streamGuard?: StreamGuardOptions;
   /**
    * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
-   * app's admission policy so their TwiML carries stream tokens this app accepts.
+   * app's admission policy so their TwiML carries stream tokens this app accepts, and its agents.
    */
-  routes?: (admission: CallAdmission) => RouteHandler;
+  routes?: (app: RouteContext) => RouteHandler;
   /**
-   * Outbound calls: the core settings of each outbound stream (by its path
-   * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
+   * Outbound calls: the core settings of each outbound stream (by its path,
+   * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
+  /**
+   * Checkpoints of calls in the shared call store: each Twilio call's
+   * conversation is written after every turn, and the `<Connect action>`
+   * request resumes a call whose stream was lost (see docs/call-flow.md).
+   */
+  checkpoints?: CallCheckpoints;
+  /** Most times one call is resumed in a new stream (default 3). */
+  maxResumes?: number;
 }
 
-/** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
-export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
+/** Default of {@link AppOptions.maxResumes}. */
+export const MAX_RESUMES = 3;
+
+/** Outcomes after which `/call-ended` apologizes (the assistant failed, not the call). */
+const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
+  "openai_error",
+  "bridge_error",
+  "refused",
+]);
+
+/** What the app gives the extra routes it mounts. */
+export interface RouteContext {
+  /** Who may start a call (signatures, stream tokens). */
+  admission: CallAdmission;
+  /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
+  callOut: AgentCalls["callOut"];
+}
 
 /** {@link OutboundStreams} plus the core settings of each outbound stream path. */
 export interface OutboundStreamRoutes extends OutboundStreams {
-  /** The core options of the stream at `path`, or undefined when it names no known agent. */
-  coreOptionsFor(path: string): Partial<CallCoreOptions> | undefined;
+  /**
+   * The core options of the stream at `path` (`caller`: the context that
+   * waited for it, for `{{caller.*}}`), or undefined when it names no known agent.
+   */
+  coreOptionsFor(
+    path: string,
+    caller?: Readonly<Record<string, unknown>>,
+  ): Partial<CallCoreOptions> | undefined;
 }
 
 /** Extra routes: a response, or undefined when the path is not theirs. */
@@ -204,7 +240,10 @@ export function createApp(options: AppOptions): App {
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
   const refusalLog = new LogThrottle();
-  const extraRoutes = options.routes?.(admission);
+  const extraRoutes = options.routes?.({
+    admission,
+    callOut: (call) => agentCalls.callOut(call),
+  });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
@@ -263,7 +302,8 @@ export function createApp(options: AppOptions): App {
     // The media stream does not carry the caller's number: pass it (masked
     // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
     // kept. Never logged.
-    const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
+    const recording = config.callStore !== undefined || config.webhook !== undefined ||
+      profile.webhooks.length > 0;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${streamPath}`,
@@ -292,9 +332,12 @@ export function createApp(options: AppOptions): App {
     }
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
+    if (outcome === undefined && options.checkpoints !== undefined && callSid !== "") {
+      // The stream ended elsewhere (or its instance died): the shared store knows the call.
+      return xml(await afterLostStream(callSid, options.checkpoints, base));
+    }
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
-    const apologize = outcome === undefined || outcome === "openai_error" ||
-      outcome === "bridge_error" || outcome === "refused";
+    const apologize = outcome === undefined || APOLOGY_OUTCOMES.has(outcome);
     httpLog.info("Media stream ended; answering the next TwiML.", {
       callSid: callSid || undefined,
       outcome: outcome ?? "unknown",
@@ -308,12 +351,92 @@ export function createApp(options: AppOptions): App {
   }
 
   /**
-   * The media-stream upgrade at `path`: `/media-stream`, an agent's
-   * `/media-stream/agent/…`, or with `outbound` a call the bridge placed
-   * (`/media-stream/outbound/…`, whose path names its outbound agent).
+   * The next TwiML of a call whose stream did not end on this instance: a
+   * new stream when the call is not over (at most `maxResumes` times), a
+   * hang-up when it is, the apology when it cannot go on.
    */
-  function mediaStream(request: Request, path: string, outbound = false): Response {
-    const outboundPath = outbound ? path : undefined;
+  async function afterLostStream(
+    callSid: string,
+    checkpoints: CallCheckpoints,
+    base: { http: string; ws: string },
+  ): Promise<string> {
+    const claim = await checkpoints.claimResume(callSid, options.maxResumes ?? MAX_RESUMES)
+      .catch((error) => {
+        httpLog.error("Could not read the call's checkpoint: {error}", {
+          callSid,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return { verdict: "unknown" as const };
+      });
+    switch (claim.verdict) {
+      case "resume":
+        httpLog.info("The call's stream was lost; resuming it in a new stream.", {
+          callSid,
+          resumes: claim.checkpoint.resumes,
+          turns: claim.checkpoint.conversation.length,
+        });
+        return connectStreamTwiml({
+          streamUrl: `${base.ws}${formatStreamPath({ kind: "resumed", callSid })}`,
+          actionUrl: `${base.http}${ROUTES.callEnded}`,
+          parameters: admission.streamParameters(callSid, claim.checkpoint.agent),
+        });
+      case "over": {
+        httpLog.info("Media stream ended; the call is over ({ending}).", {
+          callSid,
+          ending: claim.ending ?? "unknown",
+        });
+        const transferTo = claim.ending === "transferred"
+          ? agentCalls.transferTarget(callSid)
+          : undefined;
+        if (transferTo !== undefined) return transferTwiml(transferTo);
+        return streamEndedTwiml({
+          apologize: claim.ending !== undefined && APOLOGY_OUTCOMES.has(claim.ending),
+        });
+      }
+      case "cap":
+        httpLog.warn("The call's stream was lost again; it was resumed too often, apologizing.", {
+          callSid,
+        });
+        return streamEndedTwiml({ apologize: true });
+      case "unknown":
+        httpLog.info("Media stream ended; answering the next TwiML.", {
+          callSid,
+          outcome: "unknown",
+          apologize: true,
+        });
+        return streamEndedTwiml({ apologize: true });
+    }
+  }
+
+  /**
+   * A resumed call's stream (`/media-stream/resumed/<CallSid>`): its
+   * checkpoint names the stream the call started on (agent, bound call),
+   * the caller context and the conversation.
+   */
+  async function resumedStream(request: Request, path: string, callSid: string): Promise<Response> {
+    const checkpoint = await options.checkpoints?.get(callSid);
+    const first = checkpoint === undefined ? undefined : parseStreamPath(checkpoint.streamPath);
+    if (
+      checkpoint === undefined || checkpoint.state === "over" || first === undefined ||
+      first.kind === "resumed" || first.kind === "outbound"
+    ) {
+      return text("No call to resume here.\n", 404);
+    }
+    return mediaStream(request, path, first, checkpoint);
+  }
+
+  /**
+   * The media-stream upgrade at `path` (`stream` is what it names): plain,
+   * an agent's, or a call the bridge placed, whose path names the agent
+   * that placed it.
+   */
+  function mediaStream(
+    request: Request,
+    path: string,
+    stream: StreamPath,
+    resumed?: CallCheckpoint,
+  ): Response {
+    const outboundPath = stream.kind === "outbound" ? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -321,7 +444,9 @@ export function createApp(options: AppOptions): App {
     }
     // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
     // instead of a Twilio signature.
-    const softphoneCall = outboundPath === undefined ? softphone?.admit(request) : undefined;
+    const softphoneCall = outboundPath === undefined && resumed === undefined
+      ? softphone?.admit(request)
+      : undefined;
     if (softphoneCall?.ok === false) {
       httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
         reason: softphoneCall.reason,
@@ -340,9 +465,11 @@ export function createApp(options: AppOptions): App {
         return text(FORBIDDEN, 403);
       }
     }
+    // The agent (and call) named in the signed URL; the stream token must bind the same.
+    const setup = agentCalls.forStream(stream, resumed?.caller);
     const outboundCore = outboundPath === undefined
       ? undefined
-      : options.outboundStreams?.coreOptionsFor(outboundPath);
+      : options.outboundStreams?.coreOptionsFor(outboundPath, setup.caller);
     if (outboundPath !== undefined && outboundCore === undefined) {
       return text("Unknown outbound agent or stream.\n", 404);
     }
@@ -360,8 +487,6 @@ export function createApp(options: AppOptions): App {
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }
-    // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
     const { profile } = setup;
     const transfer = profile.transfers[0];
     const startedAt = (options.now ?? (() => performance.now()))();
@@ -372,6 +497,9 @@ export function createApp(options: AppOptions): App {
       startedAt,
       { agent: profile.name },
     );
+    // Twilio's inbound calls are checkpointed (softphone calls have no `<Connect action>`, and an
+    // outbound call goes on through its own stream handoff).
+    const checkpointable = !isSoftphone && outboundPath === undefined;
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate: setup.sessionUpdate,
@@ -386,6 +514,10 @@ export function createApp(options: AppOptions): App {
         waitingSound,
         ...coreTimings(config),
         ...outboundCore,
+        // A resumed call: no second greeting; the conversation is replayed, one short line.
+        ...(resumed !== undefined
+          ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
+          : {}),
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
@@ -394,6 +526,9 @@ export function createApp(options: AppOptions): App {
           return "stream agent mismatch";
         }
         if (setup.callSid !== undefined && start.callSid !== setup.callSid) {
+          return "stream call mismatch";
+        }
+        if (resumed !== undefined && start.callSid !== resumed.callSid) {
           return "stream call mismatch";
         }
         return admission.admitStart(start);
@@ -416,6 +551,15 @@ export function createApp(options: AppOptions): App {
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
         : {}),
+      ...(checkpointable && options.checkpoints !== undefined
+        ? {
+          checkpoint: new CheckpointWriter(options.checkpoints, {
+            streamPath: resumed?.streamPath ?? path,
+            ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
+            ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
+          }, callLog),
+        }
+        : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid === undefined) return;
         outcomes.record(callSid, outcome);
@@ -433,9 +577,25 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
-      if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
+      const stream = parseStreamPath(path);
+      // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
+      if (stream?.kind === "resumed" && options.checkpoints !== undefined) {
         return request.method === "GET"
-          ? mediaStream(request, path, true)
+          ? resumedStream(request, path, stream.callSid).catch((error) => {
+            httpLog.error("Could not resume a call's stream: {error}", {
+              error: error instanceof Error ? error.message : String(error),
+            });
+            return text("Internal error.\n", 500);
+          })
+          : text("Method not allowed.\n", 405, { allow: "GET" });
+      }
+      // Outbound streams only when outbound calling is on.
+      if (
+        stream !== undefined && stream.kind !== "resumed" &&
+        (stream.kind !== "outbound" || options.outboundStreams !== undefined)
+      ) {
+        return request.method === "GET"
+          ? mediaStream(request, path, stream)
           : text("Method not allowed.\n", 405, { allow: "GET" });
       }
       const softphoneResponse = softphone?.handle(request, path);
@@ -457,10 +617,6 @@ export function createApp(options: AppOptions): App {
           return request.method === "POST" || request.method === "GET"
             ? callEnded(request)
             : text("Method not allowed.\n", 405, { allow: "GET, POST" });
-        case ROUTES.mediaStream:
-          return request.method === "GET"
-            ? mediaStream(request, path)
-            : text("Method not allowed.\n", 405, { allow: "GET" });
         case ROUTES.healthz:
           return healthz();
         case ROUTES.readyz:
@@ -473,9 +629,6 @@ export function createApp(options: AppOptions): App {
             ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
-          if (path.startsWith(ROUTES.agentMediaStream) && request.method === "GET") {
-            return mediaStream(request, path);
-          }
           return text("Not found.\n", 404);
       }
     } catch (error) {

@@ -78,6 +78,7 @@ export class BridgeMetrics {
   readonly tokens: Counter;
   readonly cost: Counter;
   readonly toolCalls: Counter;
+  readonly toolResults: Counter;
   readonly callRecords: Counter;
   readonly webhookDeliveries: Counter;
   #prices: TokenPrices;
@@ -184,14 +185,20 @@ export class BridgeMetrics {
       help: "Tool calls by the model, by tool name.",
       labelNames: ["tool"],
     });
+    this.toolResults = r.counter({
+      name: "bridge_tool_results_total",
+      help:
+        "Results of the custom tools the bridge runs (HTTP tools), by tool and outcome: ok, or the kind of failure (timeout, http_error, unreachable, invalid_arguments, …).",
+      labelNames: ["tool", "outcome"],
+    });
     this.callRecords = r.counter({
       name: "bridge_call_records_total",
       help: "Call records written, by result (stored, failed).",
       labelNames: ["result"],
     });
     this.webhookDeliveries = r.counter({
-      name: "bridge_call_record_webhook_total",
-      help: "Call record webhook deliveries, by result (delivered, failed).",
+      name: "bridge_webhook_deliveries_total",
+      help: "Webhook delivery tries, by result (delivered, retrying, dead).",
       labelNames: ["result"],
     });
     const failing = options.openaiFailing;
@@ -269,6 +276,11 @@ export class BridgeMetrics {
           case "response_started":
             return;
         }
+      },
+      toolFinished: (tool) => {
+        // The kind without an HTTP status: a bounded set of label values.
+        const outcome = tool.failure?.split(" ")[0] ?? (tool.failed ? "failed" : "ok");
+        this.toolResults.inc({ tool: labelValue(tool.name), outcome: labelValue(outcome) });
       },
       relayed: (direction, ms) => {
         (direction === "caller_to_openai" ? this.#relayIn : this.#relayOut).observe(ms / 1000);

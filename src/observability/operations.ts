@@ -1,6 +1,7 @@
 /**
  * Everything an operator needs, wired from the configuration: metrics,
- * traces, OpenAI health for readiness, and call records (store + webhook).
+ * traces, OpenAI health for readiness, call records (store) and webhooks
+ * (durable outbox in the call store's KV).
  * `createApp`/`startServer` take {@link Operations.appOptions}.
  *
  * @module
@@ -12,10 +13,17 @@ import type { Config } from "../config_types.ts";
 import { type CallObserver, combineObservers } from "../bridge/call_observer.ts";
 import { CallRecorder } from "../calls/call_recorder.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
-import { RecordWebhook } from "../calls/record_webhook.ts";
+import { WebhookOutbox, WebhookSender, webhookTargets } from "../webhooks/mod.ts";
+import type { AgentWebhooksInput } from "../webhooks/mod.ts";
 import { BridgeMetrics } from "./bridge_metrics.ts";
 import { CallTracing } from "./call_tracing.ts";
 import { OpenAIHealth, type OpenAIHealthOptions } from "./openai_health.ts";
+
+/** The agents whose webhooks get their calls' events. */
+export interface AgentsWebhooks {
+  /** The current profiles (an agents file reload swaps them); the same array until then. */
+  profiles(): readonly AgentWebhooksInput[];
+}
 
 /** Options of {@link Operations.create}. */
 export interface OperationsOptions {
@@ -27,12 +35,22 @@ export interface OperationsOptions {
   store?: CallStore | null;
   /** Tracer for the spans. Default: the global `@opentelemetry/api` tracer. */
   tracer?: Tracer;
-  /** `fetch` of the webhook. */
+  /**
+   * The KV of the webhook outbox. Default: the call store's (`config.callStore`)
+   * when `store` is not given, else one in memory (not durable; a warning says
+   * so when records are off and a webhook is set).
+   */
+  outboxKv?: Deno.Kv;
+  /** The agents whose webhooks get their calls' events (read at each event). */
+  agents?: AgentsWebhooks;
+  /** `fetch` of the webhooks. */
   fetch?: typeof fetch;
-  /** Pauses before webhook retries, ms. */
+  /** Pauses before webhook retries, ms. Default `config.webhookRetrySchedule`. */
   webhookRetryDelaysMs?: readonly number[];
-  /** Ms one webhook attempt may take. */
+  /** Ms one webhook attempt may take. Default `config.webhookTimeoutSeconds`. */
   webhookTimeoutMs?: number;
+  /** Ms between looks for due webhook deliveries [5000]. */
+  webhookPollMs?: number;
   /** When OpenAI counts as failing. */
   health?: OpenAIHealthOptions;
   logger?: Logger;
@@ -45,10 +63,15 @@ export class Operations implements AsyncDisposable {
   readonly tracing: CallTracing;
   readonly recorder: CallRecorder;
   readonly store: CallStore | undefined;
-  readonly webhook: RecordWebhook | undefined;
+  readonly webhooks: WebhookSender;
   #config: Config;
+  #outboxKv: { kv: Deno.Kv; owned: boolean };
 
-  private constructor(options: OperationsOptions, store: CallStore | undefined) {
+  private constructor(
+    options: OperationsOptions,
+    store: CallStore | undefined,
+    outboxKv: { kv: Deno.Kv; owned: boolean },
+  ) {
     const { config } = options;
     const log = options.logger ?? getLogger(["bridge", "ops"]);
     this.#config = config;
@@ -59,38 +82,67 @@ export class Operations implements AsyncDisposable {
       openaiFailing: () => this.health.failing(),
     });
     this.tracing = new CallTracing(options.tracer ? { tracer: options.tracer } : {});
-    this.webhook = config.callRecordWebhook === undefined ? undefined : new RecordWebhook({
-      url: config.callRecordWebhook.url,
-      secret: config.callRecordWebhook.secret,
+    this.#outboxKv = outboxKv;
+    const agents = options.agents;
+    let targets = { for: undefined as unknown, list: webhookTargets(config.webhook, []) };
+    this.webhooks = new WebhookSender({
+      outbox: new WebhookOutbox(outboxKv.kv, { retentionDays: config.callRecordRetentionDays }),
+      targets: () => {
+        const profiles = agents?.profiles();
+        if (profiles !== undefined && profiles !== targets.for) {
+          targets = { for: profiles, list: webhookTargets(config.webhook, profiles) };
+        }
+        return targets.list;
+      },
+      schedule: options.webhookRetryDelaysMs ?? config.webhookRetrySchedule,
+      timeoutMs: options.webhookTimeoutMs ?? config.webhookTimeoutSeconds * 1000,
+      ...(options.webhookPollMs !== undefined ? { pollMs: options.webhookPollMs } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
-      ...(options.webhookTimeoutMs ? { timeoutMs: options.webhookTimeoutMs } : {}),
-      logger: log,
+      logger: getLogger(["bridge", "webhooks"]),
+      onResult: (result) => this.metrics.webhookDeliveries.inc({ result }),
     });
     this.recorder = new CallRecorder({
       store,
-      webhook: this.webhook,
+      events: this.webhooks,
       prices: config.prices,
       logger: log,
-      onResult: (what, ok) => {
-        if (what === "store") this.metrics.callRecords.inc({ result: ok ? "stored" : "failed" });
-        else this.metrics.webhookDeliveries.inc({ result: ok ? "delivered" : "failed" });
+      onResult: (_what, ok) => {
+        this.metrics.callRecords.inc({ result: ok ? "stored" : "failed" });
       },
     });
   }
 
-  /** Opens the call store (unless given) and sets everything up. */
+  /**
+   * Opens the call store and the webhook outbox (unless given), sets
+   * everything up and starts the webhook sender.
+   */
   static async create(options: OperationsOptions): Promise<Operations> {
+    const { config } = options;
     let store: CallStore | undefined;
     if (options.store !== undefined) {
       store = options.store ?? undefined;
-    } else if (options.config.callStore !== undefined) {
+    } else if (config.callStore !== undefined) {
       store = await KvCallStore.open({
-        path: options.config.callStore.path,
-        retentionDays: options.config.callRecordRetentionDays,
+        path: config.callStore.path,
+        retentionDays: config.callRecordRetentionDays,
       });
     }
-    return new Operations(options, store);
+    let outboxKv: { kv: Deno.Kv; owned: boolean };
+    if (options.outboxKv !== undefined) {
+      outboxKv = { kv: options.outboxKv, owned: false };
+    } else {
+      // With the store from the configuration, the outbox shares its KV; else it lives in memory.
+      const path = options.store === undefined ? config.callStore?.path : ":memory:";
+      outboxKv = { kv: await Deno.openKv(path ?? ":memory:"), owned: true };
+      if (config.callStore === undefined && config.webhook !== undefined) {
+        (options.logger ?? getLogger(["bridge", "ops"])).warn(
+          "CALL_STORE_PATH=off: webhook deliveries wait in memory and are lost if the process stops. Set CALL_STORE_PATH for a durable outbox.",
+        );
+      }
+    }
+    const operations = new Operations(options, store, outboxKv);
+    await operations.webhooks.start();
+    return operations;
   }
 
   /** The observer of one call (taken by `call.agent`): metrics, spans, OpenAI health and the record. */
@@ -131,10 +183,11 @@ export class Operations implements AsyncDisposable {
     };
   }
 
-  /** Stops webhook retries, waits for pending writes, then closes the store. */
+  /** Waits for pending writes, stops the webhook sender, then closes the stores. */
   async close(): Promise<void> {
-    await this.webhook?.close();
     await this.recorder.idle();
+    await this.webhooks.close();
+    if (this.#outboxKv.owned) this.#outboxKv.kv.close();
     this.store?.close();
   }
 

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { commitKv } from "../calls/kv_commit.ts";
 import type { AnsweredBy, CallStatus, OutboundOutcome } from "./call_progress.ts";
 
 /** One outbound attempt. */
@@ -96,9 +97,11 @@ export class KvAttemptStore implements AttemptStore {
     for (let i = 0; i < 10; i++) {
       const entry = await this.#kv.get<OutboundAttempt>([KEY, callSid]);
       const value = { ...entry.value, ...patch, callSid };
-      const result = await this.#kv.atomic().check(entry).set([KEY, callSid], value, {
-        expireIn: EXPIRE_MS,
-      }).commit();
+      const result = await commitKv(
+        this.#kv.atomic().check(entry).set([KEY, callSid], value, {
+          expireIn: EXPIRE_MS,
+        }),
+      );
       if (result.ok) return;
     }
     throw new Error(`Could not update outbound attempt ${callSid}: too much contention.`);
@@ -109,9 +112,11 @@ export class KvAttemptStore implements AttemptStore {
       const entry = await this.#kv.get<OutboundAttempt>([KEY, callSid]);
       if (entry.value?.outcome !== undefined) return false;
       const value = { ...entry.value, callSid, outcome, finishedAt: at };
-      const result = await this.#kv.atomic().check(entry).set([KEY, callSid], value, {
-        expireIn: EXPIRE_MS,
-      }).commit();
+      const result = await commitKv(
+        this.#kv.atomic().check(entry).set([KEY, callSid], value, {
+          expireIn: EXPIRE_MS,
+        }),
+      );
       if (result.ok) return true;
     }
     throw new Error(`Could not finish outbound attempt ${callSid}: too much contention.`);

@@ -1,14 +1,19 @@
 /**
  * Entry point of `deno task dev`: the normal server with development
  * defaults, each applied only when the variable is not already set (in the
- * environment or in `.env`, which `--env-file` loads first):
+ * environment or in `.env`, which is loaded into the environment here):
  *
  * - `SOFTPHONE=on`: the browser softphone at http://localhost:5050;
  * - `LOG_FORMAT=pretty`: readable log lines instead of JSON.
  *
+ * SIGTERM or SIGINT drains as in `deno task start`, then raises the signal
+ * again with no listener left, so `deno run --watch` (whose watcher would
+ * otherwise wait for a file change) ends too.
+ *
  * @module
  */
 import { main } from "../../main.ts";
+import { loadEnvFile } from "../env_file.ts";
 
 /** The defaults `deno task dev` applies when a variable is unset. */
 export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
@@ -17,9 +22,20 @@ export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 if (import.meta.main) {
-  for (const [name, value] of Object.entries(DEV_DEFAULTS)) {
+  // `.env` under the real environment, as `--env-file` would (without Deno's warning, printed
+  // twice under --watch, when there is no file).
+  const env = { ...DEV_DEFAULTS, ...loadEnvFile() };
+  for (const [name, value] of Object.entries(env)) {
     if (Deno.env.get(name) === undefined) Deno.env.set(name, value);
   }
-  const code = await main();
+  const code = await main({
+    exit: (signal) => {
+      try {
+        Deno.kill(Deno.pid, signal);
+      } catch {
+        Deno.exit(0); // No signals to raise on this platform.
+      }
+    },
+  });
   if (code !== 0) Deno.exit(code);
 }

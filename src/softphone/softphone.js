@@ -104,7 +104,11 @@ class Call {
   async start() {
     setStatus("connecting");
     await this.ctx.resume();
-    const res = await fetch("/softphone/token", { method: "POST" });
+    // With an agents file, the developer picks the agent; the server answers its stream's path.
+    const agent = /** @type {HTMLSelectElement} */ ($("agent")).value;
+    const res = await fetch(`/softphone/token?agent=${encodeURIComponent(agent)}`, {
+      method: "POST",
+    });
     if (!res.ok) throw new Error(`The server refused a softphone token (HTTP ${res.status}).`);
     const issued = await res.json();
     this.callSid = issued.callSid;
@@ -114,12 +118,7 @@ class Call {
     // The live view listens before the call starts, so it misses nothing.
     live.open(issued.token, issued.callSid);
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    // With an agents file, the developer picks the agent; its name is the stream's path.
-    const agent = /** @type {HTMLSelectElement} */ ($("agent")).value;
-    const path = agent === ""
-      ? "/media-stream"
-      : `/media-stream/agent/${encodeURIComponent(agent)}`;
-    const ws = new WebSocket(`${scheme}//${location.host}${path}`, [
+    const ws = new WebSocket(`${scheme}//${location.host}${issued.streamPath}`, [
       "softphone",
       `softphone-token.${issued.token}`,
     ]);

@@ -1,9 +1,10 @@
 /**
  * The softphone's HTTP routes: the page at `GET /`, its scripts under
- * `/softphone/`, `POST /softphone/token`, which issues the short-lived
- * token the page needs to open `/media-stream` (see `softphone_token.ts`),
- * and `GET /softphone/agents`, the agents the page lets the developer pick
- * (names only; the page then opens `/media-stream/agent/<name>`), and
+ * `/softphone/`, `POST /softphone/token?agent=<name>`, which issues the
+ * short-lived token the page needs to open a media stream (see
+ * `softphone_token.ts`) and the stream path of the agent picked
+ * (`http/stream_path.ts`), `GET /softphone/agents`, the agents the page
+ * lets the developer pick, and
  * `GET /softphone/events?token=…`, the live view of the token's call as
  * Server-Sent Events (see `live_calls.ts`; the token is checked, not used up).
  *
@@ -23,6 +24,7 @@ import {
   SoftphoneTokens,
 } from "./softphone_token.ts";
 import type { LiveCalls } from "./live_calls.ts";
+import { formatStreamPath } from "../http/stream_path.ts";
 
 /** Paths of the softphone. */
 export const SOFTPHONE_ROUTES = {
@@ -133,7 +135,11 @@ export function createSoftphoneRoutes(
       }
     }
     const issued: IssuedSoftphoneToken = tokens.issue();
-    return new Response(JSON.stringify(issued), {
+    // The stream path of the agent the page picked (`?agent=`; none or unknown: the default).
+    const agent = new URL(request.url).searchParams.get("agent");
+    const known = agent !== null && (options.agents?.().names.includes(agent) ?? false);
+    const streamPath = formatStreamPath(known ? { kind: "agent", agent } : { kind: "plain" });
+    return new Response(JSON.stringify({ ...issued, streamPath }), {
       headers: { ...SECURITY_HEADERS, "content-type": "application/json" },
     });
   }

@@ -97,6 +97,8 @@ export class FakeTwilioRest implements AsyncDisposable {
   failNextCreate: FakeRestFailure | undefined;
   /** The next look-up of a call answers with this error instead (once). */
   failNextGet: FakeRestFailure | undefined;
+  /** Called with each call the fake creates, before it answers (tests check invariants here). */
+  onCreate: ((call: FakeRestCall) => void) | undefined;
   readonly accountSid: string;
   #authToken: string;
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -237,6 +239,7 @@ export class FakeTwilioRest implements AsyncDisposable {
     const sid = `CA${(++this.#seq).toString(16).padStart(32, "0")}`;
     const call = { sid, to: form.get("To")!, from: form.get("From")!, status: "queued" };
     this.calls.set(sid, call);
+    this.onCreate?.(call);
     return Response.json(this.#resource(call), { status: 201 });
   }
 
