@@ -300,3 +300,21 @@ Deno.test("a tool output flagged speak_uninterrupted: the answer it leads to pla
   plain.advance(500);
   assert.ok(plain.sentToTwilio(plain.speechStarted()).some((m) => m.event === "clear"));
 });
+
+Deno.test("a cancel that loses the race with the response's end is not an OpenAI error", () => {
+  const d = new CoreDriver({ interruptions: settings() });
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_a", 3000);
+  d.advance(500);
+  d.speechStarted({ audioStartMs: 200 });
+  d.advance(800); // still speaking past the bound: real
+  assert.ok(types(d.sentToOpenAI()).includes("response.cancel"));
+  d.openaiError({
+    type: "invalid_request_error",
+    code: "response_cancel_not_active",
+    message: "Cancellation failed: no active response found.",
+    param: null,
+  });
+  assert.equal(d.core.stats.openaiErrors, 0);
+});

@@ -495,6 +495,11 @@ export class CallCore {
   }
 
   #onOpenAIError(event: Extract<ServerEvent, { type: "error" }>): void {
+    if (event.code === "response_cancel_not_active") {
+      // The bridge cancelled a response the server had just finished (a race): nothing to do.
+      this.#p.out.log("debug", "The response was already done when the bridge cancelled it.");
+      return;
+    }
     this.#p.counts.openaiErrors++;
     this.#p.out.observe({
       kind: "openai_error",
