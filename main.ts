@@ -170,7 +170,19 @@ export async function main(options: MainOptions = {}): Promise<number> {
     });
     // Deno Deploy kills 5 s after SIGINT: keep the goodbyes short there.
     const farewellMs = Deno.env.get("DENO_DEPLOYMENT_ID") === undefined ? 8000 : 1000;
-    drainApp(server.app, { drainMs: config.drainSeconds * 1000, farewellMs, logger: log })
+    // Handing calls over needs their checkpoints in a store the other instances read.
+    const mode = config.drainMode === "handover" && checkpoints !== undefined
+      ? "handover"
+      : "goodbye";
+    if (mode !== config.drainMode) {
+      log.warn("DRAIN_MODE=handover needs a call store (CALL_STORE_PATH); saying goodbye instead.");
+    }
+    drainApp(server.app, {
+      drainMs: config.drainSeconds * 1000,
+      farewellMs,
+      logger: log,
+      mode,
+    })
       .then((result) => {
         log.info("Drained; closing the server.", { ...result });
         // Never hang on a socket that will not close.

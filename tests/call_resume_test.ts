@@ -9,7 +9,9 @@
  * most 3 times. Real sockets, real processes, Twilio-signed requests.
  */
 import assert from "node:assert/strict";
-import { TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { CallCheckpoints } from "../src/calls/call_checkpoints.ts";
+import { drainApp } from "../src/http/drain.ts";
 import {
   audioBytes,
   FakeRealtimeServer,
@@ -28,7 +30,11 @@ function callSid(n: number): string {
 }
 
 /** One instance: the fake Realtime server, the shared KV file, the same secrets. */
-function spawnInstance(realtimeUrl: string, storePath: string): Promise<ServerProcess> {
+function spawnInstance(
+  realtimeUrl: string,
+  storePath: string,
+  extra: Record<string, string> = {},
+): Promise<ServerProcess> {
   return ServerProcess.spawn({
     args: denoRunArgs("main.ts", ["net", "env", "read", "write", "sys=hostname"]),
     env: {
@@ -44,6 +50,7 @@ function spawnInstance(realtimeUrl: string, storePath: string): Promise<ServerPr
       END_CALL_GRACE_SECONDS: "0.2",
       GREETING: "Hello from Acme, how can I help?",
       LOG_FORMAT: "json",
+      ...extra,
     },
   });
 }
@@ -222,5 +229,135 @@ Deno.test("kill -9 of the instance holding a call: the other resumes it with the
     kv.close();
     await realtime.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM with DRAIN_MODE=handover moves 5 live calls to the other instance, each at a turn boundary, none lost", async () => {
+  const realtime = await FakeRealtimeServer.start();
+  const dir = await Deno.makeTempDir();
+  const storePath = `${dir}/calls.kv`;
+  const calls: FakeTwilioCall[] = [];
+  try {
+    const handover = { DRAIN_MODE: "handover", DRAIN_SECONDS: "5" };
+    await using a = await spawnInstance(realtime.url, storePath, handover);
+    await using b = await spawnInstance(realtime.url, storePath, handover);
+    const baseA = `http://127.0.0.1:${await a.port()}`;
+    const baseB = `http://127.0.0.1:${await b.port()}`;
+    const form = (sid: string) => ({ CallSid: sid, From: "+14155550100", To: "+14155550199" });
+    const sids = [11, 12, 13, 14, 15].map(callSid);
+    const sessions: FakeRealtimeSession[] = [];
+    for (const [i, sid] of sids.entries()) {
+      const call = await openStream(
+        baseA,
+        sid,
+        await twilioPost(baseA, "/incoming-call", form(sid)),
+      );
+      calls.push(call);
+      const session = await realtime.nextSession(5000);
+      sessions.push(session);
+      await session.waitFor("response.create", undefined, 5000);
+      await say(session, call, 0x21 + i, "Hello from Acme, how can I help?");
+      session.userTurn(`Caller ${i} asks about flat number ${i}.`);
+      await say(session, call, 0x31 + i, `Flat ${i} is free on Monday.`);
+    }
+    // The last call's assistant is still talking when the signal comes: 400 ms of audio.
+    const talking = sessions[4].beginResponse();
+    talking.audio(audioBytes(0x4f, 400));
+    talking.transcript("Would you like to book it?");
+    talking.finish();
+    await until(
+      "the last answer reaching the caller",
+      () => Promise.resolve(calls[4].receivedAudioBytes(0x4f) === 3200 ? true : undefined),
+    );
+
+    a.child.kill("SIGTERM");
+    const closes = await Promise.all(calls.map((call) => call.closed));
+    for (const close of closes) assert.equal(close.code, 1000, JSON.stringify(close));
+    assert.equal(
+      calls[4].playedBytes(0x4f),
+      3200,
+      "the stream closed at the turn boundary: after the answer was heard",
+    );
+    assert.equal((await a.child.status).code, 0);
+
+    // Twilio asks the load balancer what comes next; A is gone, B resumes every call.
+    for (const [i, sid] of sids.entries()) {
+      const next = await twilioPost(baseB, "/call-ended", form(sid));
+      assert.match(next, /media-stream\/resumed\//);
+      const resumed = await openStream(baseB, sid, next);
+      calls.push(resumed);
+      const session = await realtime.nextSession(5000);
+      const ack = await session.waitFor("response.create", undefined, 5000);
+      assert.equal(ack.response.instructions, DEFAULT_CALL_PROMPTS.resumed);
+      const replayed = session.receivedOfType("conversation.item.create").map((e) =>
+        e.item.content?.[0]?.text
+      );
+      assert.ok(replayed.includes(`Caller ${i} asks about flat number ${i}.`), `call ${i}`);
+      assert.ok(replayed.includes(`Flat ${i} is free on Monday.`), `call ${i}`);
+      if (i === 4) assert.ok(replayed.includes("Would you like to book it?"));
+      await say(session, resumed, 0x51 + i, "Sorry about that, I'm back.");
+      assert.deepEqual(session.schemaErrors, []);
+    }
+    assert.match(a.output, /"handedOver":5/);
+  } finally {
+    await Promise.all(calls.map((c) => c.close()));
+    await realtime.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a handed-over call whose new stream reaches a draining instance is refused there and resumed by another", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const checkpoints = new CallCheckpoints(kv, { ttlMs: 60_000 });
+  try {
+    await using a = await BridgeHarness.start({ GREETING: "Hello!" }, { app: { checkpoints } });
+    await using b = await BridgeHarness.start({ GREETING: "Hello!" }, { app: { checkpoints } });
+    const sid = callSid(21);
+    const call = await a.call({ callSid: sid });
+    const session = await a.realtime.nextSession();
+    await session.waitFor("response.create");
+    await say(session, call, 0x21, "Hello!");
+    session.userTurn("Is the flat on Baker Street still free?");
+    await say(session, call, 0x22, "It is.");
+
+    const drained = drainApp(a.server.app, { drainMs: 2000, mode: "handover" });
+    assert.equal((await call.closed).code, 1000);
+    // The action request reaches the draining instance itself: it still answers with a new stream.
+    const next = await a.callEnded(sid);
+    assert.match(next, /<Stream url="[^"]*\/media-stream\/resumed\/CA0+21"/);
+    const path = new URL(streamOf(next).url).pathname;
+    // ... which the load balancer sends to A again: refused, the server is shutting down.
+    const refused = await FakeTwilioCall.connect({
+      url: `${a.server.localUrl.replace("http", "ws")}${path}`,
+      callSid: sid,
+    });
+    assert.equal((await refused.closed).code, 1013);
+    assert.deepEqual(await drained, {
+      activeAtStart: 1,
+      endedOnTheirOwn: 0,
+      saidGoodbye: 0,
+      hungUp: 0,
+      handedOver: 1,
+    });
+    // Twilio asks again; B answers, and the call goes on there with its conversation.
+    const again = await b.callEnded(sid);
+    assert.match(again, /\/media-stream\/resumed\//);
+    const resumed = await FakeTwilioCall.connect({
+      url: `${b.server.localUrl.replace("http", "ws")}${path}`,
+      callSid: sid,
+    });
+    b.calls.push(resumed);
+    const second = await b.realtime.nextSession();
+    const ack = await second.waitFor("response.create");
+    assert.equal(ack.response.instructions, DEFAULT_CALL_PROMPTS.resumed);
+    assert.ok(
+      second.receivedOfType("conversation.item.create").some((e) =>
+        e.item.content?.[0]?.text === "Is the flat on Baker Street still free?"
+      ),
+    );
+    await say(second, resumed, 0x23, "Sorry about that. Yes, it is free.");
+    assert.equal((await checkpoints.get(sid))?.resumes, 2);
+  } finally {
+    kv.close();
   }
 });

@@ -114,12 +114,23 @@ Deno.test("parseConfig() uses the documented defaults", () => {
       50_400_000,
     ],
     webhookTimeoutSeconds: 15,
+    openaiBaseUrl: "https://api.openai.com/v1",
+    analysisSummary: false,
+    analysisExtract: undefined,
+    analysisSuccess: undefined,
+    analysisModel: "gpt-5-mini",
+    priceAnalysisInput: 0.25,
+    priceAnalysisCachedInput: 0.025,
+    priceAnalysisOutput: 2,
     storeCallerNumbers: false,
     prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 24, outputAudio: 64 },
     realtimeSessionRenewSeconds: 3300,
     realtimeReconnectSeconds: 5,
+    drainMode: "goodbye",
     drainSeconds: 30,
+    transferMode: "cold",
     transferNumber: undefined,
+    transferNumbers: undefined,
     reasoningEffort: undefined,
     truncation: undefined,
     parallelToolCalls: undefined,
@@ -708,6 +719,18 @@ Deno.test("security settings: signature check, stream token secret and limits", 
 Deno.test("renewal, reconnect and drain settings: defaults, Deno Deploy, transcription and bad values", () => {
   assert.equal(parse({ DENO_DEPLOYMENT_ID: "abc123" }).drainSeconds, 4);
   assert.equal(parse({ DRAIN_SECONDS: "12" }).drainSeconds, 12);
+  // Handing calls over needs a call store every instance shares.
+  assert.equal(parse({ DENO_DEPLOYMENT_ID: "abc123" }).drainMode, "handover");
+  assert.equal(
+    parse({ CALL_STORE_PATH: "https://api.deno.com/v2/databases/x/connect" }).drainMode,
+    "handover",
+  );
+  assert.equal(parse({ CALL_STORE_PATH: "/data/calls.kv" }).drainMode, "goodbye");
+  assert.equal(
+    parse({ DENO_DEPLOYMENT_ID: "abc123", CALL_STORE_PATH: "off" }).drainMode,
+    "goodbye",
+  );
+  assert.equal(parse({ DRAIN_MODE: "handover" }).drainMode, "handover");
   const off = parse({ REALTIME_SESSION_RENEW_SECONDS: "0" });
   assert.equal(off.realtimeSessionRenewSeconds, 0);
   assert.equal(off.transcriptionModel, undefined, "no renewal: transcription stays off");
@@ -735,5 +758,40 @@ Deno.test("renewal, reconnect and drain settings: defaults, Deno Deploy, transcr
       ]);
       return true;
     },
+  );
+});
+
+Deno.test("TRANSFER_NUMBERS lists numbers and SIP URIs in order; TRANSFER_MODE=warm needs the Twilio account and PUBLIC_URL", () => {
+  assert.deepEqual(
+    parse({ TRANSFER_NUMBERS: "+14155550123, sip:desk@pbx.example.com" }).transferNumbers,
+    ["+14155550123", "sip:desk@pbx.example.com"],
+  );
+  const bad = problemOf({ TRANSFER_NUMBERS: "+14155550123,4155550124" });
+  assert.match(
+    bad,
+    /^TRANSFER_NUMBERS must be comma-separated phone numbers in E\.164 form or SIP URIs/,
+  );
+  assert.match(bad, /item 2 is neither/);
+  assert.ok(!bad.includes("4155550124"), "the value is not shown");
+  assert.match(
+    problemOf({ TRANSFER_NUMBER: "+14155550123", TRANSFER_NUMBERS: "+14155550124" }),
+    /TRANSFER_NUMBER and TRANSFER_NUMBERS are both set/,
+  );
+  assert.equal(parse({}).transferMode, "cold");
+  assert.equal(
+    problemOf({ TRANSFER_MODE: "warm", TRANSFER_NUMBERS: "+14155550123" }),
+    "TRANSFER_MODE=warm places the person's call through Twilio's REST API and needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and PUBLIC_URL; set them, or use TRANSFER_MODE=cold.",
+  );
+  const warm = parse({
+    TRANSFER_MODE: "warm",
+    TRANSFER_NUMBERS: "+14155550123",
+    TWILIO_ACCOUNT_SID: SID,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    PUBLIC_URL: "https://voice.example.com",
+  });
+  assert.equal(warm.transferMode, "warm");
+  assert.match(
+    problemOf({ TRANSFER_MODE: "lukewarm" }),
+    /TRANSFER_MODE must be one of cold or warm/,
   );
 });

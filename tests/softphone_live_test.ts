@@ -221,6 +221,26 @@ Deno.test("live view: a quiet call's stream gets keep-alive comments (proxies' i
   // No stream is open any more: the timer is gone (the test sanitizer fails on a leaked interval).
 });
 
+Deno.test("live view: a warm transfer's steps are shown, numbered by destination, without any number", async () => {
+  const live = new LiveCalls();
+  const body = live.subscribe("SP1");
+  const observer = live.observeCall("SP1", 0);
+  observer.transferStep!({ step: "calling", destination: 1 }, 100);
+  observer.transferStep!({ step: "no-answer", destination: 1 }, 900);
+  observer.transferStep!({ step: "accepted", destination: 2 }, 2000);
+  observer.finished(
+    { outcome: "transferred", durationMs: 2500 } as Parameters<
+      typeof observer.finished
+    >[0],
+  );
+  assert.deepEqual((await readEvents(body)).events.slice(1), [
+    { type: "transfer", step: "calling", destination: 1, t: 100 },
+    { type: "transfer", step: "no-answer", destination: 1, t: 900 },
+    { type: "transfer", step: "accepted", destination: 2, t: 2000 },
+    { type: "ended", outcome: "transferred", t: 2500 },
+  ]);
+});
+
 Deno.test("a dead tool backend is visible: a log line, a metric outcome and the live view's failed mark", async () => {
   // A backend answering 503, and a closed port (nothing listens there any more).
   const controller = new AbortController();

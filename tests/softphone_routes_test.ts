@@ -63,6 +63,18 @@ Deno.test("SOFTPHONE=on serves the page and its scripts (from the module graph, 
   assert.match(await twiml.text(), /<Stream url="wss:\/\/localhost:5050\/media-stream"\/>/);
 });
 
+Deno.test("SOFTPHONE=on serves the page's icon at /favicon.ico (no 404 in the browser's console)", async () => {
+  const a = app({ SOFTPHONE: "on" });
+  const res = await a.handler(request("/favicon.ico"));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "image/svg+xml");
+  assert.match(await res.text(), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  const page = await (await a.handler(request("/"))).text();
+  assert.match(page, /<link rel="icon" href="\/favicon\.ico" type="image\/svg\+xml">/);
+  // Without the softphone there is no page and no icon.
+  assert.equal((await app().handler(request("/favicon.ico"))).status, 404);
+});
+
 Deno.test("POST /softphone/token issues a valid one-call token to the page, never to another site", async () => {
   const tokens = new SoftphoneTokens();
   const a = app({ SOFTPHONE: "on" }, tokens);

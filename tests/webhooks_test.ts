@@ -373,7 +373,8 @@ Deno.test("call records are posted off the audio path: the call ends before the 
 Deno.test("Operations sends each agent's events to that agent's webhooks, read from the current agents", async () => {
   const sales = receiver([]);
   const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY });
-  let profiles = [{ name: "sales", webhooks: [{ url: sales.url, secret: SECRET }] }];
+  const agent = { name: "sales", instructions: "Sell.", analysis: undefined };
+  let profiles = [{ ...agent, webhooks: [{ url: sales.url, secret: SECRET }] }];
   const ops = await Operations.create({
     config,
     store: null,
@@ -384,7 +385,7 @@ Deno.test("Operations sends each agent's events to that agent's webhooks, read f
     await ops.webhooks.emit({ ...event("CA10"), agent: "sales" });
     await until(() => sales.received.length === 1);
     // An agents file reload without the webhook: no more deliveries there.
-    profiles = [{ name: "sales", webhooks: [] }];
+    profiles = [{ ...agent, webhooks: [] }];
     await ops.webhooks.emit({ ...event("CA11"), agent: "sales" });
     await ops.webhooks.idle();
     await sleep(100);

@@ -11,7 +11,8 @@
  *   (Twilio signs the URL; the stream token binds the agent's name and the
  *   CallSid), and what the call runner needs: the session.update with
  *   `{{caller.*}}` filled, the greeting, the Realtime URL and the tools;
- * - after a transfer: the agent's transfer number for `/call-ended`.
+ * - after a cold transfer: the agent's transfer tool (destinations, ring
+ *   timeout) for `/call-ended` and the `<Dial action>` route.
  *
  * @example
  * ```ts
@@ -39,7 +40,7 @@ import type { ClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { type CallPrompts, toolFillerSaying } from "../prompts.ts";
 import { AgentBook } from "./agent_book.ts";
-import { type AgentProfile, environmentProfile } from "./agent_profile.ts";
+import { type AgentProfile, environmentProfile, type TransferSpec } from "./agent_profile.ts";
 import { fillCallerTemplate, hasCallerTemplates } from "./caller_templates.ts";
 import { fetchCallerContext } from "./context_webhook.ts";
 import { profileRealtimeUrl, profileSessionUpdate, profileTools } from "./profile_session.ts";
@@ -96,6 +97,8 @@ export class AgentCalls {
   >();
   #contexts = new Map<string, { caller: Record<string, unknown>; expiresAt: number }>();
   #transfers = new Map<string, string>();
+  /** The number each call called (`To` at the webhook): a warm transfer's caller id. */
+  #called = new Map<string, string>();
 
   /** Creates the router. */
   constructor(options: AgentCallsOptions) {
@@ -119,6 +122,10 @@ export class AgentCalls {
   > {
     const book = this.book;
     const profile = book.forNumber(call.to);
+    if (call.callSid && call.to) {
+      this.#called.set(call.callSid, call.to);
+      trim(this.#called);
+    }
     if (book.source === "environment") {
       return { profile, streamPath: formatStreamPath({ kind: "plain" }), agentName: undefined };
     }
@@ -248,19 +255,48 @@ export class AgentCalls {
     };
   }
 
-  /** Remembers where a transferred call goes (its agent's transfer number). */
+  /** Remembers where a (cold) transferred call goes: its agent's transfer tool. */
   transferred(callSid: string, profile: AgentProfile): void {
-    const transfer = profile.transfers[0];
-    if (transfer === undefined) return;
-    this.#transfers.set(callSid, transfer.number);
+    if (profile.transfers[0] === undefined) return;
+    this.#transfers.set(callSid, profile.name);
     trim(this.#transfers);
   }
 
-  /** The number a transferred call goes to (once), else the environment's `TRANSFER_NUMBER`. */
-  transferTarget(callSid: string): string | undefined {
-    const number = this.#transfers.get(callSid);
+  /**
+   * Where a transferred call goes (once): the transfer tool of its agent, else
+   * the environment's (`TRANSFER_NUMBERS`/`TRANSFER_NUMBER`); the agent's name
+   * is undefined without an agents file.
+   */
+  transferTarget(
+    callSid: string,
+  ): { transfer: TransferSpec; agentName: string | undefined } | undefined {
+    const name = this.#transfers.get(callSid);
     this.#transfers.delete(callSid);
-    return number ?? this.#options.config.transferNumber;
+    return this.coldTransferOf(name);
+  }
+
+  /** The transfer tool of the agent `name` (undefined: the default agent), for cold dialing. */
+  coldTransferOf(
+    name: string | undefined,
+  ): { transfer: TransferSpec; agentName: string | undefined } | undefined {
+    const book = this.book;
+    const profile = book.byName(name) ?? book.defaultProfile;
+    const own = profile.transfers[0] ??
+      environmentProfile(this.#options.config).transfers[0];
+    if (own === undefined) return undefined;
+    return { transfer: own, agentName: book.source === "environment" ? undefined : profile.name };
+  }
+
+  /** The number call `callSid` called, when its webhook reached this instance. */
+  calledNumber(callSid: string): string | undefined {
+    return this.#called.get(callSid);
+  }
+
+  /** The stream path of agent `agentName` (undefined: the plain stream, no agents file). */
+  streamPathOf(agentName: string | undefined): string {
+    return formatStreamPath(
+      agentName === undefined ? { kind: "plain" } : { kind: "agent", agent: agentName },
+    );
   }
 
   /** The names the softphone offers (none without an agents file). */

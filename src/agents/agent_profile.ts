@@ -27,12 +27,13 @@
  * @module
  */
 import type { Config, TurnDetection } from "../config_types.ts";
-import { backchannelsFor, type CallPrompts } from "../prompts.ts";
+import { backchannelsFor, type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
 import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
 import type { WebhookEventType } from "../webhooks/mod.ts";
+import { type AnalysisSpec, asksForAnything } from "../analysis/mod.ts";
 
 /** The name of the profile built from the environment. */
 export const ENVIRONMENT_PROFILE_NAME = "default";
@@ -59,12 +60,23 @@ export interface McpServerSpec {
   approveTools: string[];
 }
 
-/** A function tool that hands the caller to a phone number. */
+/** A function tool that hands the caller to a person. */
 export interface TransferSpec {
   name: string;
-  number: string;
+  /** `cold`: Twilio dials once the agent hung up; `warm`: the agent briefs the person first. */
+  mode: TransferMode;
+  /** E.164 numbers or SIP URIs, tried in order (at least one). */
+  destinations: readonly string[];
+  /** Seconds each destination rings. */
+  ringTimeoutSeconds: number;
   description: string;
 }
+
+/** How a transfer hands the caller over. */
+export type TransferMode = "cold" | "warm";
+
+/** Seconds a transfer destination rings by default. */
+export const DEFAULT_RING_TIMEOUT_SECONDS = 20;
 
 /** Where the caller's context comes from before the greeting. */
 export interface ContextWebhookSpec {
@@ -131,6 +143,29 @@ export interface AgentProfile {
   outbound: OutboundProfile;
   /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
   webhooks: readonly AgentWebhookSpec[];
+  /** Post-call analysis of its calls; undefined: none. */
+  analysis: AnalysisSpec | undefined;
+}
+
+/** The environment's transfer tool: `TRANSFER_NUMBERS` (or `TRANSFER_NUMBER`) and `TRANSFER_MODE`. */
+function environmentTransfers(config: Config): TransferSpec[] {
+  const destinations = config.transferNumbers ??
+    (config.transferNumber === undefined ? undefined : [config.transferNumber]);
+  if (destinations === undefined || destinations.length === 0) return [];
+  return [{
+    name: TRANSFER_CALL_TOOL,
+    mode: config.transferMode,
+    destinations,
+    ringTimeoutSeconds: DEFAULT_RING_TIMEOUT_SECONDS,
+    description: transferDescription(config.transferMode),
+  }];
+}
+
+/** The built-in description of a transfer tool in `mode`. */
+function transferDescription(mode: TransferMode): string {
+  return mode === "warm"
+    ? TOOL_DESCRIPTIONS.warmTransferCall
+    : TRANSFER_CALL_DECLARATION.description;
 }
 
 /** A webhook of the agents file. */
@@ -176,11 +211,7 @@ export function environmentProfile(config: Config): AgentProfile {
     language: undefined,
     httpTools: [],
     mcpServers: [],
-    transfers: config.transferNumber === undefined ? [] : [{
-      name: TRANSFER_CALL_TOOL,
-      number: config.transferNumber,
-      description: TRANSFER_CALL_DECLARATION.description,
-    }],
+    transfers: environmentTransfers(config),
     contextWebhook: undefined,
     prompts: {},
     interruptions: {
@@ -192,6 +223,7 @@ export function environmentProfile(config: Config): AgentProfile {
     },
     outbound: QUIET_OUTBOUND,
     webhooks: [],
+    analysis: environmentAnalysis(config),
   };
 }
 
@@ -224,7 +256,7 @@ export function fileProfiles(
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
     ...tools(agent, secrets),
-    prompts: wording(agent.wording),
+    prompts: { ...wording(agent.wording), ...transferWording(agent) },
     interruptions: interruptions(agent, base.interruptions, config),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
@@ -233,6 +265,7 @@ export function fileProfiles(
       headers: agent.context_webhook.headers ?? {},
     },
     outbound: outbound(agent.outbound),
+    analysis: fileAnalysis(agent.analysis, config),
     webhooks: (agent.webhooks ?? []).map((webhook) => ({
       url: webhook.url,
       events: webhook.events,
@@ -257,6 +290,16 @@ function interruptions(
   };
 }
 
+/** The transfer tool's `briefing` and `fallback`, as the call's wording. */
+function transferWording(agent: AgentEntry): Partial<CallPrompts> {
+  const tool = agent.tools?.find((t) => t.type === "transfer");
+  if (tool?.type !== "transfer") return {};
+  return {
+    ...(tool.briefing !== undefined ? { transferBriefing: tool.briefing } : {}),
+    ...(tool.fallback !== undefined ? { transferFallback: tool.fallback } : {}),
+  };
+}
+
 function outbound(entry: AgentEntry["outbound"]): OutboundProfile {
   if (entry === undefined) return QUIET_OUTBOUND;
   return {
@@ -269,6 +312,29 @@ function outbound(entry: AgentEntry["outbound"]): OutboundProfile {
       timeoutMs: (entry.dtmf.timeout_seconds ?? DEFAULT_DTMF_TIMEOUT_SECONDS) * 1000,
     },
   };
+}
+
+/** The environment's agent's analysis (`ANALYSIS_*`), when any is asked for. */
+function environmentAnalysis(config: Config): AnalysisSpec | undefined {
+  const spec: AnalysisSpec = {
+    summary: config.analysisSummary,
+    extract: config.analysisExtract,
+    success: config.analysisSuccess,
+    model: config.analysisModel,
+  };
+  return asksForAnything(spec) ? spec : undefined;
+}
+
+/** An agent's `analysis:`, when it asks for anything. */
+function fileAnalysis(entry: AgentEntry["analysis"], config: Config): AnalysisSpec | undefined {
+  if (entry === undefined) return undefined;
+  const spec: AnalysisSpec = {
+    summary: entry.summary ?? false,
+    extract: entry.extract,
+    success: entry.success,
+    model: entry.model ?? config.analysisModel,
+  };
+  return asksForAnything(spec) ? spec : undefined;
 }
 
 function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
@@ -341,13 +407,17 @@ function tools(
           approveTools: tool.approve_tools ?? [],
         });
         break;
-      case "transfer":
+      case "transfer": {
+        const mode = tool.mode ?? "cold";
         transfers.push({
           name: tool.name,
-          number: tool.number,
-          description: tool.description ?? TRANSFER_CALL_DECLARATION.description,
+          mode,
+          destinations: tool.destinations ?? (tool.number === undefined ? [] : [tool.number]),
+          ringTimeoutSeconds: tool.ring_timeout_seconds ?? DEFAULT_RING_TIMEOUT_SECONDS,
+          description: tool.description ?? transferDescription(mode),
         });
         break;
+      }
     }
   }
   return { httpTools, mcpServers, transfers };

@@ -31,6 +31,7 @@ import { type Document, isCollection, isScalar, LineCounter, parseDocument, visi
 import schema from "./agents.schema.json" with { type: "json" };
 import { closedParameters, compileParameters, fixedPathOf } from "./http_tool.ts";
 import { parseWebhookSecret, type WebhookEventType } from "../webhooks/mod.ts";
+import { toStrictSchema } from "../analysis/mod.ts";
 
 /**
  * Most bytes of the agents file and the `instructions_file`s it names,
@@ -88,6 +89,12 @@ export interface AgentEntry {
     dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
   };
   webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
+  analysis?: {
+    summary?: boolean;
+    extract?: Record<string, unknown>;
+    success?: string;
+    model?: string;
+  };
 }
 
 /** An HTTP tool as written in the file. */
@@ -120,7 +127,14 @@ export interface McpToolEntry {
 export interface TransferToolEntry {
   type: "transfer";
   name: string;
-  number: string;
+  /** One destination (E.164); `destinations` lists several. */
+  number?: string;
+  /** E.164 numbers or SIP URIs, tried in order. */
+  destinations?: string[];
+  mode?: "cold" | "warm";
+  ring_timeout_seconds?: number;
+  briefing?: string;
+  fallback?: string;
   description?: string;
 }
 
@@ -463,6 +477,10 @@ function checkRules(
         }
       }
     }
+    if (agent.analysis?.extract !== undefined) {
+      const strict = toStrictSchema(agent.analysis.extract);
+      if (typeof strict === "string") problem(["agents", i, "analysis", "extract"], `${strict}.`);
+    }
     agent.webhooks?.forEach((webhook, w) => {
       const key = parseWebhookSecret(webhook.secret);
       if (typeof key === "string") problem(["agents", i, "webhooks", w, "secret"], `${key}.`);
@@ -483,6 +501,20 @@ function checkRules(
         problem(
           [...at, "type"],
           "an agent has at most one transfer tool; give the others their own agent and number.",
+        );
+      }
+      if (
+        tool.type === "transfer" && tool.number !== undefined && tool.destinations !== undefined
+      ) {
+        problem(
+          [...at, "number"],
+          "set either number or destinations, not both (list every destination in destinations).",
+        );
+      }
+      if (tool.type === "transfer" && tool.briefing !== undefined && tool.mode !== "warm") {
+        problem(
+          [...at, "briefing"],
+          "only a warm transfer briefs the person; add mode: warm or remove briefing.",
         );
       }
       if (

@@ -52,7 +52,7 @@ export function profileSessionUpdate(
     turnDetection: profile.turnDetection,
     noiseReduction: config.noiseReduction,
     transcriptionModel: config.transcriptionModel,
-    transferNumber: transfer?.number,
+    transferNumber: transfer?.destinations[0],
     reasoningEffort: profile.reasoningEffort,
     truncation: config.truncation,
     parallelToolCalls: config.parallelToolCalls,

@@ -23,6 +23,7 @@ import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { CallObserver, RelayDirection } from "./call_observer.ts";
 import type { OutboundStreams } from "./outbound_streams.ts";
 import type { CallSummary } from "./call_summary.ts";
+import type { TransferStep, WarmTransferHandle } from "../transfer/mod.ts";
 import type { CheckpointSink } from "./checkpoint_writer.ts";
 
 export type { OutboundStreams } from "./outbound_streams.ts";
@@ -87,6 +88,21 @@ export interface CallRunnerOptions {
    * new stream on any instance.
    */
   checkpoint?: CheckpointSink;
+  /**
+   * Starts the warm transfer the core asks for (`place_transfer`): calls and
+   * briefs a person, reports `accepted` or `failed`. Undefined (a softphone
+   * call, no Twilio account): every warm transfer fails at once and the agent
+   * says the fallback line.
+   */
+  transfer?: (request: WarmTransferStart) => WarmTransferHandle;
+}
+
+/** What the runner hands to {@link CallRunnerOptions.transfer}. */
+export interface WarmTransferStart {
+  callSid: string;
+  briefing: string;
+  onResult(result: "accepted" | "failed"): void;
+  onStep(step: TransferStep): void;
 }
 
 /** Server events that complete a turn (or part of one): the checkpoint is written after them. */
@@ -147,6 +163,8 @@ export class CallRunner {
   /** Stops listening for the AMD result of an outbound call. */
   #stopAmd: (() => void) | undefined;
   #outboundCallSid: string | undefined;
+  /** The warm transfer under way (or done), if the model asked for one. */
+  #transfer: WarmTransferHandle | undefined;
   #answeredBy: string | undefined;
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
@@ -240,6 +258,15 @@ export class CallRunner {
    */
   drain(options: { immediate?: boolean } = {}): void {
     this.#dispatch({ type: "drain", immediate: options.immediate ?? false });
+  }
+
+  /**
+   * The server is shutting down and another instance will resume the call:
+   * the stream closes at the next turn boundary (`immediate`: now), after
+   * the call's checkpoint is written.
+   */
+  handOver(options: { immediate?: boolean } = {}): void {
+    this.#dispatch({ type: "hand_over", immediate: options.immediate ?? false });
   }
 
   /** The call's counters so far. */
@@ -392,6 +419,9 @@ export class CallRunner {
       case "run_tool":
         this.#tools.run(command.callId, command.name, command.arguments);
         return;
+      case "place_transfer":
+        this.#placeTransfer(command.briefing);
+        return;
       case "log":
         switch (command.level) {
           case "debug":
@@ -421,6 +451,31 @@ export class CallRunner {
     }
   }
 
+  #placeTransfer(briefing: string): void {
+    const report = (result: "accepted" | "failed") => {
+      if (!this.#core.finished) this.#dispatch({ type: "transfer_result", result });
+    };
+    const onStep = (step: TransferStep) => {
+      try {
+        this.#observer?.transferStep?.(step, this.#now());
+      } catch (error) {
+        this.#observerFailed(error);
+      }
+    };
+    const callSid = this.#core.callSid;
+    if (this.#options.transfer === undefined || callSid === undefined) {
+      this.#log.warn(
+        "A warm transfer cannot be placed on this call (a softphone call, or no Twilio account and PUBLIC_URL); the assistant says the fallback line.",
+      );
+      onStep({ step: "not_placed", destination: 1 });
+      onStep({ step: "nobody", destination: 1 });
+      queueMicrotask(() => report("failed"));
+      return;
+    }
+    this.#transfer?.cancel();
+    this.#transfer = this.#options.transfer({ callSid, briefing, onResult: report, onStep });
+  }
+
   #clearTimer(name: TimerName): void {
     const id = this.#timers.get(name);
     if (id !== undefined) clearTimeout(id);
@@ -442,6 +497,8 @@ export class CallRunner {
     this.#finish = { outcome: command.outcome, reason: command.reason };
     this.#options.onOutcome?.(this.#core.callSid, command.outcome);
     this.#stopAmd?.();
+    // The caller is gone (or the call ended otherwise) while a person's phone rings: end that leg.
+    if (command.outcome !== "transferred") this.#transfer?.cancel();
     if (this.#outboundCallSid !== undefined) {
       this.#options.outbound?.streamEnded(this.#outboundCallSid, this.#core.conversation.entries);
     }
@@ -533,6 +590,9 @@ export class CallRunner {
       customParameters: this.#customParameters,
       ...(this.#outboundCallSid !== undefined
         ? { outbound: { answeredBy: this.#answeredBy?.slice(0, 40) } }
+        : {}),
+      ...(this.#transfer !== undefined
+        ? { transfer: { mode: "warm" as const, legs: this.#transfer.timeline() } }
         : {}),
     };
     try {

@@ -15,6 +15,7 @@
 import type { CallStats } from "../core/call_core.ts";
 import type { CallOutcome } from "../core/call_types.ts";
 import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
+import type { LegTimeline } from "../transfer/mod.ts";
 
 /** What a finished call reports. */
 export interface CallSummary {
@@ -37,4 +38,6 @@ export interface CallSummary {
   customParameters: Record<string, string>;
   /** For an outbound call: who answered (Twilio's `AnsweredBy`), when known. */
   outbound?: { answeredBy: string | undefined };
+  /** A warm transfer's legs (destinations masked), when the model asked for one. */
+  transfer?: { mode: "warm"; legs: LegTimeline[] };
 }

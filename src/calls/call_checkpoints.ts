@@ -15,15 +15,20 @@
  * CallCheckpoints.markOver}) is never resumed; a call is resumed at most
  * `maxResumes` times.
  *
- * A checkpoint moves along {@link CHECKPOINT_MOVES} (asserted on each
- * write):
+ * A checkpoint moves along {@link CHECKPOINT_MOVES}, checked on each write
+ * (`core/state_moves.ts`); a first write starts it `live`:
  *
- * ```text
- *   (none) ──save──▶ live ──claimResume──▶ resuming ──save──▶ live
- *                      │                      │  ▲ claimResume (the new
- *                      │                      │  │ stream never came)
- *                      └──────markOver────────┴──▶ over
+ * ```mermaid
+ * stateDiagram-v2
+ *   [*] --> live
+ *   live --> resuming: claimResume (the stream was lost)
+ *   resuming --> live: save (the new stream started)
+ *   live --> over: markOver (hang-up, end_call, transfer, goodbye)
+ *   resuming --> over: markOver
  * ```
+ *
+ * (`resuming` stays `resuming` when the new stream never came and Twilio
+ * asks again.)
  *
  * @example
  * ```ts
@@ -42,17 +47,15 @@
  */
 import type { ConversationEntry } from "../core/conversation_log.ts";
 import { commitKv } from "./kv_commit.ts";
+import { checkMove, type MoveTable } from "../core/state_moves.ts";
 
 /** Where a checkpointed call stands. */
 export type CheckpointState = "live" | "resuming" | "over";
 
-/** Allowed moves of a checkpoint (`none`: not stored yet). */
-export const CHECKPOINT_MOVES: Readonly<
-  Record<CheckpointState | "none", readonly CheckpointState[]>
-> = {
-  none: ["live", "over"],
-  live: ["live", "resuming", "over"],
-  resuming: ["live", "resuming", "over"],
+/** Allowed moves of a checkpoint (staying in a state is no move). */
+export const CHECKPOINT_MOVES: MoveTable<CheckpointState> = {
+  live: ["resuming", "over"],
+  resuming: ["live", "over"],
   over: [],
 };
 
@@ -121,10 +124,9 @@ export function fitConversation(
   return { ...checkpoint, conversation };
 }
 
-function assertMove(from: CheckpointState | "none", to: CheckpointState): void {
-  if (!CHECKPOINT_MOVES[from].includes(to)) {
-    throw new Error(`Call checkpoint: no move ${from} → ${to}.`);
-  }
+/** Checks a move; a checkpoint not stored yet counts as `live` (where it starts). */
+function assertMove(from: CheckpointState | undefined, to: CheckpointState): void {
+  checkMove("call checkpoint", CHECKPOINT_MOVES, from ?? "live", to);
 }
 
 /** Checkpoints in one Deno KV (shared by every instance using it). */
@@ -214,7 +216,7 @@ export class CallCheckpoints {
       const entry = await this.#kv.get<CallCheckpoint>([KEY, callSid]);
       const next = change(entry.value ?? undefined);
       if (next === undefined) return false;
-      assertMove(entry.value?.state ?? "none", next.state);
+      assertMove(entry.value?.state, next.state);
       const result = await commitKv(
         this.#kv.atomic().check(entry).set([KEY, callSid], next, { expireIn: this.ttlMs }),
       );

@@ -4,9 +4,11 @@
  *
  * @module
  */
+import type { LegTimeline } from "../transfer/mod.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
 import { estimateCostUsd, type TokenPrices } from "./prices.ts";
+import type { CallAnalysis } from "../analysis/mod.ts";
 
 /** One line of a call's transcript. */
 export interface TranscriptLine {
@@ -77,6 +79,14 @@ export interface CallRecord {
   transcriptTruncated: boolean;
   /** For a call the bridge placed: who answered (Twilio's `AnsweredBy`; null when not known). */
   outbound?: { answeredBy: string | null };
+  /**
+   * A warm transfer's timeline: each destination tried (masked), when it was
+   * called, how long it rang, who answered, when the person accepted, and the
+   * result (`accepted`, `declined`, `no_key`, `busy`, `no-answer`, `machine`, …).
+   */
+  transfer?: { mode: "warm"; legs: LegTimeline[] };
+  /** The post-call analysis, once done (when the call's agent asks for one). */
+  analysis?: CallAnalysis;
 }
 
 /** A record without its transcript (for listings). */
@@ -175,6 +185,7 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
     ...(summary.outbound !== undefined
       ? { outbound: { answeredBy: summary.outbound.answeredBy ?? null } }
       : {}),
+    ...(summary.transfer !== undefined ? { transfer: summary.transfer } : {}),
   };
 }
 

@@ -11,8 +11,10 @@ import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import { buildCallRecord, type CallRecord } from "./call_record.ts";
 import { type CallStore, fitRecord } from "./call_store.ts";
+import type { RecordAnalyst } from "./record_analyst.ts";
 import type { TokenPrices } from "./prices.ts";
 import type { WebhookEvent } from "../webhooks/mod.ts";
+import type { CallAnalysis } from "../analysis/mod.ts";
 
 /** The record in a `call.ended` body is cut (its transcript) to fit the outbox's value size. */
 const WEBHOOK_RECORD_BYTES = 56 * 1024;
@@ -21,7 +23,9 @@ const WEBHOOK_RECORD_BYTES = 56 * 1024;
 export interface CallRecorderOptions {
   /** Where records go; undefined: only the webhook (if any). */
   store?: CallStore | undefined;
-  /** Where the `call.ended` event goes (the webhook sender); undefined: nowhere. */
+  /** Runs the post-call analysis (when the call's agent asks for one); undefined: none. */
+  analyst?: Pick<RecordAnalyst, "analyze"> | undefined;
+  /** Where the `call.ended` and `call.analyzed` events go (the webhook sender); undefined: nowhere. */
   events?: { emit(event: WebhookEvent): Promise<void> } | undefined;
   prices: TokenPrices;
   logger?: Logger;
@@ -76,26 +80,49 @@ export class CallRecorder {
   }
 
   async #write(record: CallRecord): Promise<void> {
-    const { store, events, logger, onResult } = this.#options;
+    const { events } = this.#options;
     const delivery = events?.emit({
       type: "call.ended",
       at: new Date(record.endedAt),
       data: fitRecord(record, WEBHOOK_RECORD_BYTES),
       agent: record.agent,
     });
-    if (store !== undefined) {
-      try {
-        await store.put(record);
-        onResult?.("store", true);
-        logger?.debug("Call record stored.", { callSid: record.callSid });
-      } catch (error) {
-        onResult?.("store", false);
-        logger?.error("Could not store the call record: {error}", {
-          callSid: record.callSid,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
+    await this.#store(record);
     await delivery;
+    await this.analyze(record);
+  }
+
+  /**
+   * Analyzes the call when its agent asks for it (again, for `--reanalyze`):
+   * the record is stored with the result, then `call.analyzed` is sent.
+   * Resolves with the analysis, or undefined when there is none to run.
+   */
+  async analyze(record: CallRecord): Promise<CallAnalysis | undefined> {
+    const analysis = await this.#options.analyst?.analyze(record);
+    if (analysis === undefined) return undefined;
+    await this.#store({ ...record, analysis });
+    await this.#options.events?.emit({
+      type: "call.analyzed",
+      at: new Date(analysis.analyzedAt),
+      data: { callSid: record.callSid, agent: record.agent ?? null, analysis },
+      agent: record.agent,
+    });
+    return analysis;
+  }
+
+  async #store(record: CallRecord): Promise<void> {
+    const { store, logger, onResult } = this.#options;
+    if (store === undefined) return;
+    try {
+      await store.put(record);
+      onResult?.("store", true);
+      logger?.debug("Call record stored.", { callSid: record.callSid });
+    } catch (error) {
+      onResult?.("store", false);
+      logger?.error("Could not store the call record: {error}", {
+        callSid: record.callSid,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 }

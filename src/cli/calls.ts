@@ -8,19 +8,28 @@
  *
  * @module
  */
-import { DEFAULT_CALL_STORE_PATH } from "../config.ts";
+import { type Config, ConfigError, DEFAULT_CALL_STORE_PATH, parseConfig } from "../config.ts";
 import { loadEnvFile } from "../env_file.ts";
 import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
 import { CampaignStore } from "../outbound/campaign_store.ts";
 import { KvAttemptStore, type OutboundAttempt } from "../outbound/attempt_store.ts";
-import { type Delivery, WebhookOutbox } from "../webhooks/mod.ts";
+import { type Delivery, WebhookOutbox, WebhookSender, webhookTargets } from "../webhooks/mod.ts";
+import { type CallAnalysis, ResponsesClient } from "../analysis/mod.ts";
+import { loadAgents } from "../agents/agent_book.ts";
+import { ENVIRONMENT_PROFILE_NAME } from "../agents/agent_profile.ts";
+import { CallRecorder } from "../calls/call_recorder.ts";
+import { RecordAnalyst } from "../calls/record_analyst.ts";
+import { analysisPrices } from "../observability/operations.ts";
 
 const USAGE = `Usage:
   deno task calls [--limit N]        list recent calls, newest first (default 20)
   deno task calls <CallSid>          print one call with its transcript
   deno task calls --campaign <ID>    print a campaign's progress and outcomes
+  deno task calls --reanalyze <CallSid>
+                                     run the call's post-call analysis again (its agent's analysis: as
+                                     configured now), store it and send call.analyzed
   deno task calls --webhooks         list webhook deliveries waiting for a retry and dead letters
   deno task calls --webhooks --resend <webhook-id | all>
                                      send dead letters again (same webhook-id, whole retry schedule;
@@ -74,6 +83,14 @@ export function formatCallTable(records: readonly CallRecordSummary[]): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
+/**
+ * A caller turn without words in a record: input transcription was off
+ * (TRANSCRIPTION_MODEL=off, its default while session renewal is off) or no
+ * transcript arrived before the call ended. The record cannot tell which.
+ */
+export const CALLER_NOT_TRANSCRIBED =
+  "(no transcript: TRANSCRIPTION_MODEL was off, or none arrived before the call ended)";
+
 /** One call in detail, with its transcript. */
 export function formatCallDetail(record: CallRecord): string {
   const t = record.tokens;
@@ -94,6 +111,7 @@ export function formatCallDetail(record: CallRecord): string {
     `  tokens    input text ${t.inputTextTokens}, input audio ${t.inputAudioTokens}, ` +
     `cached ${t.inputCachedTokens}, output text ${t.outputTextTokens}, output audio ${t.outputAudioTokens}`,
     `  cost      ${formatUsd(record.estimatedCostUsd)} (estimate)`,
+    ...(record.analysis !== undefined ? formatAnalysis(record.analysis) : []),
     "",
     "Transcript:",
   ];
@@ -107,7 +125,7 @@ export function formatCallDetail(record: CallRecord): string {
       tool_result: "Tool result",
     }[entry.role];
     const text = entry.text ??
-      (entry.role === "caller" ? "(not transcribed: set TRANSCRIPTION_MODEL)" : "(no transcript)");
+      (entry.role === "caller" ? CALLER_NOT_TRANSCRIBED : "(no transcript)");
     const heard = entry.heardMs !== undefined ? ` [interrupted after ${entry.heardMs} ms]` : "";
     const fi = entry.falseInterruption;
     if (fi !== undefined) {
@@ -121,6 +139,27 @@ export function formatCallDetail(record: CallRecord): string {
   }
   if (record.transcriptTruncated) lines.push("  … (transcript cut to fit the store)");
   return lines.join("\n");
+}
+
+/** The lines of a call's analysis. */
+export function formatAnalysis(analysis: CallAnalysis): string[] {
+  const t = analysis.tokens;
+  const lines = [
+    `  analysis  ${analysis.status} by ${analysis.model} at ${formatTime(analysis.analyzedAt)}, ` +
+    `${analysis.attempts} request(s); tokens input ${t.input} (cached ${t.cachedInput}), ` +
+    `output ${t.output} (reasoning ${t.reasoning}); cost ${formatUsd(analysis.estimatedCostUsd)}`,
+  ];
+  if (analysis.error !== undefined) lines.push(`  error     ${analysis.error}`);
+  if (analysis.summary !== undefined) lines.push(`  summary   ${analysis.summary}`);
+  if (analysis.success !== undefined) {
+    lines.push(
+      `  success   ${analysis.success.passed ? "passed" : "failed"}: ${analysis.success.reason}`,
+    );
+  }
+  if (analysis.extraction !== undefined) {
+    lines.push(`  extracted ${JSON.stringify(analysis.extraction)}`);
+  }
+  return lines;
 }
 
 /** An outbound attempt as text. */
@@ -233,6 +272,8 @@ export async function runCallsCommand(
     attempt?: (callSid: string) => Promise<OutboundAttempt | undefined>;
     /** The webhook outbox (in the same KV). */
     outbox?: WebhookOutbox;
+    /** Runs a call's analysis again, stores it and sends `call.analyzed` (`--reanalyze`). */
+    reanalyze?: (record: CallRecord) => Promise<CallAnalysis | string>;
   },
 ): Promise<number> {
   const print = options.print ?? console.log;
@@ -246,6 +287,26 @@ export async function runCallsCommand(
       return 2;
     }
     return await webhooksCommand(args, options.outbox, print);
+  }
+  const reanalyzeAt = args.indexOf("--reanalyze");
+  if (reanalyzeAt >= 0) {
+    const callSid = args[reanalyzeAt + 1];
+    if (callSid === undefined || options.reanalyze === undefined) {
+      print(USAGE);
+      return 2;
+    }
+    const record = await options.store.get(callSid);
+    if (record === undefined) {
+      print(`No record of call ${callSid} (records expire after CALL_RECORD_RETENTION_DAYS).`);
+      return 1;
+    }
+    const analysis = await options.reanalyze(record);
+    if (typeof analysis === "string") {
+      print(analysis);
+      return 1;
+    }
+    print([`Call ${callSid} analyzed again:`, ...formatAnalysis(analysis)].join("\n"));
+    return analysis.status === "ok" ? 0 : 1;
   }
   const campaignAt = args.indexOf("--campaign");
   if (campaignAt >= 0) {
@@ -295,6 +356,58 @@ export async function runCallsCommand(
   return 0;
 }
 
+/**
+ * `--reanalyze` as the server would: the configuration and agents file of the
+ * environment, the record stored again (with the retention), `call.analyzed`
+ * written to the outbox (the running server sends it).
+ */
+async function reanalyzeWith(
+  env: Record<string, string | undefined>,
+  path: string,
+  kv: Deno.Kv,
+  record: CallRecord,
+): Promise<CallAnalysis | string> {
+  let config: Config;
+  try {
+    config = parseConfig(env);
+  } catch (error) {
+    return error instanceof ConfigError
+      ? `The configuration has problems:\n${error.problems.join("\n")}`
+      : String(error);
+  }
+  const loaded = loadAgents({ config, file: config.agentsFile, env });
+  if (!loaded.ok) return `The agents file has problems:\n${loaded.problems.join("\n")}`;
+  const profiles = loaded.book.profiles;
+  const agentName = record.agent ?? ENVIRONMENT_PROFILE_NAME;
+  const agent = profiles.find((p) => p.name === agentName);
+  if (agent?.analysis === undefined) {
+    return `The agent ${agentName} asks for no analysis: set analysis: in its agents file entry (or ANALYSIS_* for the environment's agent).`;
+  }
+  const store = await KvCallStore.open({ path, retentionDays: config.callRecordRetentionDays });
+  const sender = new WebhookSender({
+    outbox: new WebhookOutbox(kv, { retentionDays: config.callRecordRetentionDays }),
+    targets: () => webhookTargets(config.webhook, profiles),
+    schedule: config.webhookRetrySchedule,
+    timeoutMs: config.webhookTimeoutSeconds * 1000,
+  });
+  try {
+    const recorder = new CallRecorder({
+      store,
+      events: sender,
+      prices: config.prices,
+      analyst: new RecordAnalyst({
+        agent: (name) => profiles.find((p) => p.name === (name ?? ENVIRONMENT_PROFILE_NAME)),
+        client: new ResponsesClient({ baseUrl: config.openaiBaseUrl, apiKey: config.openaiApiKey }),
+        prices: analysisPrices(config),
+      }),
+    });
+    return await recorder.analyze(record) ?? "No analysis ran.";
+  } finally {
+    await sender.close();
+    store.close();
+  }
+}
+
 if (import.meta.main) {
   const env = loadEnvFile();
   const path = env.CALL_STORE_PATH?.trim() || DEFAULT_CALL_STORE_PATH;
@@ -310,6 +423,7 @@ if (import.meta.main) {
       campaign: (id) => campaignProgress(new CampaignStore(kv), id),
       attempt: (callSid) => new KvAttemptStore(kv).get(callSid),
       outbox: new WebhookOutbox(kv, { retentionDays: 0 }),
+      reanalyze: (record) => reanalyzeWith(env, path, kv, record),
     });
   } finally {
     store.close();

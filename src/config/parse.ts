@@ -29,6 +29,7 @@ import {
   systemMessage,
   temperatureWarning,
   transcriptionDefault,
+  transferRequirements,
   turnDetection,
   twilioCredentialPair,
   webhook,
@@ -127,6 +128,7 @@ export function parseConfig(
   transcriptionDefault(v, reader);
   twilioCredentialPair(reader);
   outboundRequirements(v, reader);
+  transferRequirements(v, reader);
   temperatureWarning(reader);
   for (const warning of unknownVariableWarnings(env, SETTING_NAMES)) reader.warning(warning);
 

@@ -197,6 +197,36 @@ export function outboundRequirements(v: EnvValues, reader: EnvReader): void {
 }
 
 /**
+ * Transfers: `TRANSFER_NUMBER` and `TRANSFER_NUMBERS` exclude each other, and
+ * a warm transfer needs the Twilio account (it places the person's call) and
+ * `PUBLIC_URL` (Twilio fetches the briefing there).
+ */
+export function transferRequirements(v: EnvValues, reader: EnvReader): void {
+  if (v.TRANSFER_NUMBER !== undefined && v.TRANSFER_NUMBERS !== undefined) {
+    reader.problem(
+      "TRANSFER_NUMBER and TRANSFER_NUMBERS are both set. Set only TRANSFER_NUMBERS, listing every destination in order.",
+    );
+  }
+  if (v.TRANSFER_MODE !== "warm") return;
+  if (v.TRANSFER_NUMBER === undefined && v.TRANSFER_NUMBERS === undefined) {
+    reader.warning("TRANSFER_MODE=warm has no effect without TRANSFER_NUMBERS.");
+    return;
+  }
+  const missing = [
+    ...(v.TWILIO_ACCOUNT_SID === undefined ? ["TWILIO_ACCOUNT_SID"] : []),
+    ...(v.TWILIO_AUTH_TOKEN === undefined ? ["TWILIO_AUTH_TOKEN"] : []),
+    ...(v.PUBLIC_URL === undefined ? ["PUBLIC_URL"] : []),
+  ];
+  if (missing.length > 0) {
+    reader.problem(
+      `TRANSFER_MODE=warm places the person's call through Twilio's REST API and needs ${
+        listWords(missing, "and")
+      }; set ${missing.length === 1 ? "it" : "them"}, or use TRANSFER_MODE=cold.`,
+    );
+  }
+}
+
+/**
  * The environment's webhook: `WEBHOOK_URL` with `WEBHOOK_SECRET`, or the
  * deprecated `CALL_RECORD_WEBHOOK_URL`/`_SECRET` (a warning says so).
  */

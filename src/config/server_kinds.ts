@@ -275,3 +275,30 @@ export function truncation(): Kind<Truncation> {
 export function isInvalid(value: unknown): value is typeof INVALID {
   return value === INVALID;
 }
+
+/** A transfer destination: an E.164 number or a SIP URI (`sip:` or `sips:`). */
+export const TRANSFER_DESTINATION = /^(?:\+[1-9][0-9]{6,14}|sips?:[^\s@,]+@[^\s,]+)$/;
+
+/**
+ * `TRANSFER_NUMBERS`: comma-separated E.164 numbers or SIP URIs, tried in
+ * order; the values are never shown (phone numbers are private).
+ */
+export function transferDestinations(): Kind<string[]> {
+  const accepted =
+    "comma-separated phone numbers in E.164 form or SIP URIs, e.g. +14155550123,sip:desk@pbx.example.com";
+  return {
+    accepted,
+    parse: (raw, ctx) => {
+      const items = raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
+      const bad = items.findIndex((item) => !TRANSFER_DESTINATION.test(item));
+      if (items.length === 0 || items.length > 10 || bad >= 0) {
+        return ctx.problem(
+          `${ctx.name} must be ${accepted} (1 to 10 of them)${
+            bad >= 0 ? `; item ${bad + 1} is neither` : ""
+          } (values not shown).`,
+        );
+      }
+      return items;
+    },
+  };
+}

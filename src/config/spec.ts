@@ -46,11 +46,13 @@ import {
   httpsBaseUrl,
   logLevel,
   publicUrl,
+  transferDestinations,
   truncation,
   voice,
   waitingSound,
 } from "./server_kinds.ts";
 import { retrySchedule, webhookEvents, webhookSecret } from "./webhook_kinds.ts";
+import { extractSchema } from "./analysis_kinds.ts";
 import { DEFAULT_RETRY_SCHEDULE } from "../webhooks/mod.ts";
 import { priceRows } from "./price_rows.ts";
 import { setting } from "./setting.ts";
@@ -69,6 +71,12 @@ export { SECTIONS } from "./sections.ts";
 /** Whether the server runs on Deno Deploy (shorter drain, managed KV). */
 function onDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
   return (env.DENO_DEPLOYMENT_ID?.trim() ?? "") !== "";
+}
+
+/** Whether every instance sees the same call store: Deploy's managed KV or a KV Connect URL. */
+function sharedCallStore(env: Readonly<Record<string, string | undefined>>): boolean {
+  const path = env.CALL_STORE_PATH?.trim() ?? "";
+  return /^https?:\/\//i.test(path) || (path === "" && onDeploy(env));
 }
 
 const SECONDS = (from: string, to: number) => `a number of seconds from ${from} to ${to}`;
@@ -553,6 +561,72 @@ export const SETTINGS = [
     doc:
       "Deprecated alias of WEBHOOK_SECRET, any text: its UTF-8 bytes are the HMAC key (of webhook-signature and X-Signature-256).",
   }),
+  setting(
+    "OPENAI_BASE_URL",
+    "openaiBaseUrl",
+    url(["http:", "https:"], "an http:// or https:// URL such as https://api.openai.com/v1"),
+    {
+      default: "https://api.openai.com/v1",
+      section: "operations",
+      doc:
+        "Base URL of OpenAI's REST API (the post-call analysis POSTs {OPENAI_BASE_URL}/responses with OPENAI_API_KEY).",
+    },
+  ),
+  setting("ANALYSIS_SUMMARY", "analysisSummary", boolean(), {
+    default: "false",
+    section: "operations",
+    doc:
+      "Post-call analysis of the environment's agent: a few sentences summing up each call (agents of the agents file set `analysis:` instead).",
+  }),
+  setting("ANALYSIS_EXTRACT", "analysisExtract", extractSchema(), {
+    section: "operations",
+    example:
+      '{"type":"object","properties":{"name":{"type":"string"},"intent":{"type":"string"}},"required":["intent"]}',
+    doc:
+      "Post-call analysis: the JSON Schema (an object; inline or a .json file) of the fields to extract from each call; optional fields come back null when the call did not give them.",
+  }),
+  setting("ANALYSIS_SUCCESS", "analysisSuccess", text(), {
+    section: "operations",
+    example: "The caller booked a viewing or left a callback number.",
+    doc:
+      "Post-call analysis: what counts as success; each call gets passed true or false with a reason.",
+  }),
+  setting("ANALYSIS_MODEL", "analysisModel", token("a model name without whitespace"), {
+    default: "gpt-5-mini",
+    section: "operations",
+    doc: "Responses API model of the post-call analysis (every agent's unless it names its own).",
+  }),
+  setting(
+    "PRICE_ANALYSIS_INPUT_PER_MTOK",
+    "priceAnalysisInput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "0.25",
+      section: "operations",
+      doc:
+        "Price of the analysis model's input tokens, USD per 1M (gpt-5-mini's list price; check yours).",
+    },
+  ),
+  setting(
+    "PRICE_ANALYSIS_CACHED_INPUT_PER_MTOK",
+    "priceAnalysisCachedInput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "0.025",
+      section: "operations",
+      doc: "Price of the analysis model's cached input tokens, USD per 1M.",
+    },
+  ),
+  setting(
+    "PRICE_ANALYSIS_OUTPUT_PER_MTOK",
+    "priceAnalysisOutput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "2",
+      section: "operations",
+      doc: "Price of the analysis model's output tokens (reasoning included), USD per 1M.",
+    },
+  ),
   setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
     default: "false",
     section: "operations",
@@ -591,6 +665,15 @@ export const SETTINGS = [
     doc:
       "After SIGTERM/SIGINT, seconds calls may go on before the assistant says goodbye and hangs up.",
   }),
+  setting("DRAIN_MODE", "drainMode", choice(["handover", "goodbye"]), {
+    defaultValue: (env) => sharedCallStore(env) ? "handover" : "goodbye",
+    defaultDoc:
+      "handover when the call store is shared (Deno Deploy, a KV Connect URL), else goodbye",
+    example: "goodbye",
+    section: "long_calls",
+    doc:
+      "What SIGTERM/SIGINT does to calls in progress: handover closes each stream at a turn boundary so another instance resumes the call with its conversation (needs a call store all instances share); goodbye lets calls go on for DRAIN_SECONDS, then says goodbye and hangs up.",
+  }),
   setting("WAITING_SOUND", "waitingSound", waitingSound(), {
     default: "on",
     section: "long_calls",
@@ -602,7 +685,20 @@ export const SETTINGS = [
     section: "twilio",
     example: "+14155550123",
     doc:
-      "Phone number (E.164) of a person the assistant may transfer callers to with its transfer_call tool; unset means no transfers.",
+      "Phone number (E.164) of a person the assistant may transfer callers to with its transfer_call tool; unset means no transfers (TRANSFER_NUMBERS lists several).",
+  }),
+  setting("TRANSFER_NUMBERS", "transferNumbers", transferDestinations(), {
+    private: true,
+    section: "twilio",
+    example: "+14155550123,sip:desk@pbx.example.com",
+    doc:
+      "Where transfer_call finds a person, tried in order: comma-separated E.164 numbers or SIP URIs (up to 10); replaces TRANSFER_NUMBER.",
+  }),
+  setting("TRANSFER_MODE", "transferMode", choice(["cold", "warm"]), {
+    default: "cold",
+    section: "twilio",
+    doc:
+      "cold: Twilio dials the transfer destinations once the assistant hangs up; warm: the assistant stays with the caller, briefs the person (press 1 to take the call) and hands over once they accept (needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and PUBLIC_URL). See docs/agents.md.",
   }),
   setting(
     "DEMO_SILENCE_TIMEOUT_SECONDS",

@@ -37,6 +37,10 @@ import type { EndingState } from "./call_ending.ts";
 import { ToolCalls } from "./tool_calls.ts";
 import { WrapUp } from "./wrap_up.ts";
 import { CallerKeys } from "./caller_keys.ts";
+import { BRIEFING_PURPOSE, WarmHandoff } from "./warm_handoff.ts";
+import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts";
+
+const TRANSFERRED_REASON = "A person accepted the warm transfer; the caller was moved to them.";
 
 export type { CallCoreOptions, CallStats } from "./call_core_options.ts";
 
@@ -68,6 +72,8 @@ export class CallCore {
   #tools: ToolCalls;
   #callSid: string | undefined;
   #greetingPending: boolean;
+  /** The server hands the call over at the next turn boundary. */
+  #handOverPending = false;
   /** An outbound call listening until the answering-machine result. */
   #awaitingAnswer: boolean;
   #keys: CallerKeys;
@@ -75,6 +81,9 @@ export class CallCore {
   #interruptions: Interruptions | undefined;
   /** The session the interruption decision belongs to. */
   #decidingOn: number | undefined;
+  #handoff: WarmHandoff;
+  /** A cold transfer found nobody: this stream greets with the fallback line. */
+  #greetWithFallback = false;
   /** When the caller last spoke or the assistant's audio is expected to end (ms). */
   #quietSince = 0;
 
@@ -97,10 +106,14 @@ export class CallCore {
       flushResponse: () => this.#flushResponse(),
       abandonRenewal: () => this.#handover.abandonRenewal(),
     });
+    this.#handoff = new WarmHandoff(p, {
+      requestResponse: (options) => this.#requestResponse(options),
+    });
     this.#tools = new ToolCalls(p, {
       requestResponse: (options, flags) => this.#requestResponse(options, flags),
       flushResponse: () => this.#flushResponse(),
       wrapUp: (ending, afterResponseId) => this.#wrapUp.begin(ending, afterResponseId),
+      handoff: this.#handoff,
     });
     this.#handover = new SessionHandover(p, {
       flushResponse: () => this.#flushResponse(),
@@ -163,6 +176,10 @@ export class CallCore {
         this.#onTwilio(input.message);
         break;
       case "twilio_closed":
+        if (this.#handoff.moving) {
+          this.#wrapUp.finish("transferred", TRANSFERRED_REASON, "none");
+          break;
+        }
         this.#wrapUp.finish(
           "caller_hung_up",
           `Twilio media socket closed (code ${input.code}).`,
@@ -193,6 +210,10 @@ export class CallCore {
         if (input.immediate) this.#wrapUp.finish("drained", "The server shut down.", "hang_up");
         else this.#wrapUp.drain();
         break;
+      case "hand_over":
+        this.#handOverPending = true;
+        if (input.immediate) this.#handOver();
+        break;
       case "timer":
         this.#onTimer(input.name);
         break;
@@ -201,6 +222,9 @@ export class CallCore {
         break;
       case "tool_result":
         this.#tools.finished(input.callId, input.output);
+        break;
+      case "transfer_result":
+        this.#handoff.result(input.result);
         break;
       case "refuse":
         this.#p.out.log("warning", "Refused the media stream: {reason}.", {
@@ -217,8 +241,22 @@ export class CallCore {
         break;
     }
     if (!this.#p.ending.done) this.#handover.switchIfReady(this.#atTurnBoundary);
+    if (this.#handOverPending && !this.#p.ending.done && this.#atTurnBoundary()) this.#handOver();
     this.#settleInterruption();
     return this.#p.out.take();
+  }
+
+  /**
+   * Closes the stream for another instance to resume the call (its checkpoint
+   * has the conversation). Twilio then asks the `<Connect action>` URL.
+   */
+  #handOver(): void {
+    if (this.#p.ending.done) return;
+    this.#p.out.log("info", "The server is shutting down; handing the call over.");
+    this.#wrapUp.finish("handed_over", "The server handed the call over.", "close_stream", {
+      code: 1000,
+      reason: "call handed over",
+    });
   }
 
   /**
@@ -278,7 +316,9 @@ export class CallCore {
         this.#keys.press(message.digit, this.#awaitingAnswer);
         return;
       case "stop":
-        this.#wrapUp.finish("caller_hung_up", "Twilio sent stop.", "none");
+        // After a warm transfer's accept, Twilio ends the stream because the caller was moved.
+        if (this.#handoff.moving) this.#wrapUp.finish("transferred", TRANSFERRED_REASON, "none");
+        else this.#wrapUp.finish("caller_hung_up", "Twilio sent stop.", "none");
         return;
     }
   }
@@ -302,6 +342,11 @@ export class CallCore {
         "Twilio announced an unexpected media format; audio is passed through as μ-law 8 kHz.",
         format,
       );
+    }
+    if (message.customParameters[TRANSFER_FALLBACK_PARAMETER] !== undefined) {
+      // A cold transfer found nobody: the agent is back, with the fallback line.
+      this.#greetWithFallback = true;
+      this.#greetingPending = true;
     }
     this.#p.audio.attach(message.streamSid, this.#p.now);
     this.#handover.startWaiting();
@@ -356,7 +401,9 @@ export class CallCore {
     this.#greetingPending = false;
     const prompts = this.#p.options.prompts;
     this.#requestResponse({
-      instructions: this.#p.options.acknowledgeResume
+      instructions: this.#greetWithFallback
+        ? prompts.transferFallback
+        : this.#p.options.acknowledgeResume
         ? prompts.resumed
         : prompts.greeting(this.#p.options.greeting ?? ""),
       toolChoice: "none",
@@ -388,6 +435,7 @@ export class CallCore {
         this.#p.audio.audioDone(event.itemId);
         return;
       case "response.created":
+        if (event.purpose === BRIEFING_PURPOSE) return; // out of band: not the caller's
         this.#p.turn.answered();
         this.#p.responses.created(event.responseId);
         this.#p.counts.responses++;
@@ -454,6 +502,11 @@ export class CallCore {
   }
 
   #onResponseDone(event: Extract<ServerEvent, { type: "response.done" }>): void {
+    if (event.purpose === BRIEFING_PURPOSE) {
+      this.#p.conversation.addUsage(event.usage);
+      this.#handoff.briefingDone(event.status === "completed" ? event.text : undefined);
+      return;
+    }
     this.#p.responses.done(event.responseId);
     this.#p.conversation.addUsage(event.usage);
     this.#quietSince = Math.max(
@@ -536,6 +589,9 @@ export class CallCore {
         if (session !== undefined) this.#interruptions?.timer(session);
         return;
       }
+      case "transfer_briefing":
+        this.#handoff.briefingTimedOut();
+        return;
     }
   }
 }

@@ -65,6 +65,12 @@ export interface CallCoreOptions {
   transferEnabled?: boolean;
   /** The name of the transfer tool (an agent may name it, e.g. `transfer_to_sales`). Default `transfer_call`. */
   transferToolName?: string;
+  /**
+   * `cold` (default): the transfer tool ends the stream and Twilio dials;
+   * `warm`: the assistant stays on the line while the bridge briefs and
+   * calls a person (`place_transfer`, then a `transfer_result` input).
+   */
+  transferMode?: "cold" | "warm";
   /** Ms after the stream opens within which Twilio must send `start`. Default 10000. */
   startTimeoutMs?: number;
   /** Ms after `start` at which the assistant wraps the call up; 0: no limit. Default 0. */
@@ -158,6 +164,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     customTools: options.customTools ?? [],
     transferEnabled: options.transferEnabled ?? false,
     transferToolName: options.transferToolName ?? TRANSFER_CALL_TOOL,
+    transferMode: options.transferMode ?? "cold",
     startTimeoutMs: options.startTimeoutMs ?? 10_000,
     maxCallMs: options.maxCallMs ?? 0,
     callerIdleMs: options.callerIdleMs ?? 0,

@@ -43,6 +43,10 @@ import { StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime
 /** The key the demo gives the bridge: the stand-in ignores it. */
 export const DEMO_API_KEY = "demo-no-key-needed";
 
+/** What the softphone page says in the demo: the Realtime API is a stand-in, and what it does. */
+export const DEMO_NOTICE =
+  "Offline demo: the Realtime API is a local stand-in, not a model. It says your agent's greeting in its own voice (one tone per word), plays your words back after a beep and calls your agent's first tool every second turn. It does not follow the agent's instructions or transcribe you (caller turns show their length), and it answers at once, so the latencies shown are the bridge's alone.";
+
 /** How the demo's agents file is named in messages (its text is embedded in the module graph). */
 export const DEMO_AGENTS_FILE = "src/demo/demo_agents.yaml";
 
@@ -169,6 +173,7 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
     if (!checked.ok) throw new DemoAgentsError(checked.problems);
     agents = new AgentsHolder(checked.book);
     server = startServer({
+      softphoneNotice: DEMO_NOTICE,
       ...operations?.appOptions(),
       ...options.server,
       config,

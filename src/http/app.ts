@@ -31,12 +31,10 @@ import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
 import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
 import { LiveCalls } from "../softphone/live_calls.ts";
-import {
-  connectStreamTwiml,
-  rejectTwiml,
-  streamEndedTwiml,
-  transferTwiml,
-} from "../twilio/twiml.ts";
+import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import type { TransferMode } from "../agents/agent_profile.ts";
+import type { TransferResult } from "../transfer/mod.ts";
+import { createTransfers } from "./app_transfers.ts";
 import { CallAdmission, type Refusal } from "../security/call_admission.ts";
 import {
   LogThrottle,
@@ -89,6 +87,8 @@ export interface AppOptions {
   onCallFinished?: (summary: CallSummary) => void;
   /** Softphone token issuer (when `config.softphone`); default: a fresh one. */
   softphoneTokens?: SoftphoneTokens;
+  /** A note the softphone page shows above its buttons (the offline demo says it is a stand-in). */
+  softphoneNotice?: string;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
   /**
@@ -121,6 +121,8 @@ export interface AppOptions {
    * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
+  /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
+  onTransfer?: (mode: TransferMode, result: TransferResult) => void;
   /**
    * Checkpoints of calls in the shared call store: each Twilio call's
    * conversation is written after every turn, and the `<Connect action>`
@@ -236,6 +238,7 @@ export function createApp(options: AppOptions): App {
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
+      ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
@@ -243,6 +246,11 @@ export function createApp(options: AppOptions): App {
   const extraRoutes = options.routes?.({
     admission,
     callOut: (call) => agentCalls.callOut(call),
+  });
+  const transfers = createTransfers(config, credentials, agentCalls, admission, {
+    logger: log.getChild("transfer"),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
   });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
@@ -332,8 +340,11 @@ export function createApp(options: AppOptions): App {
     }
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
-    if (outcome === undefined && options.checkpoints !== undefined && callSid !== "") {
-      // The stream ended elsewhere (or its instance died): the shared store knows the call.
+    if (
+      (outcome === undefined || outcome === "handed_over") &&
+      options.checkpoints !== undefined && callSid !== ""
+    ) {
+      // The stream ended elsewhere, its instance died, or it was handed over: the store knows.
       return xml(await afterLostStream(callSid, options.checkpoints, base));
     }
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
@@ -343,9 +354,10 @@ export function createApp(options: AppOptions): App {
       outcome: outcome ?? "unknown",
       apologize,
     });
-    const transferTo = agentCalls.transferTarget(callSid);
-    if (outcome === "transferred" && transferTo !== undefined) {
-      return xml(transferTwiml(transferTo));
+    const target = agentCalls.transferTarget(callSid);
+    if (outcome === "transferred" && target !== undefined && target.transfer.mode === "cold") {
+      // Twilio dials the destinations one by one, then brings the caller back to the agent.
+      return xml(transfers.cold.firstDial(callSid, target, base.http));
     }
     return xml(streamEndedTwiml({ apologize }));
   }
@@ -385,10 +397,12 @@ export function createApp(options: AppOptions): App {
           callSid,
           ending: claim.ending ?? "unknown",
         });
-        const transferTo = claim.ending === "transferred"
+        const target = claim.ending === "transferred"
           ? agentCalls.transferTarget(callSid)
           : undefined;
-        if (transferTo !== undefined) return transferTwiml(transferTo);
+        if (target !== undefined && target.transfer.mode === "cold") {
+          return transfers.cold.firstDial(callSid, target, base.http);
+        }
         return streamEndedTwiml({
           apologize: claim.ending !== undefined && APOLOGY_OUTCOMES.has(claim.ending),
         });
@@ -509,13 +523,16 @@ export function createApp(options: AppOptions): App {
         greetingInterruptible: profile.interruptions.greetingInterruptible,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
-        ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
+        ...(transfer !== undefined
+          ? { transferToolName: transfer.name, transferMode: transfer.mode }
+          : {}),
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
         ...outboundCore,
         // A resumed call: no second greeting; the conversation is replayed, one short line.
-        ...(resumed !== undefined
+        // (A call handed over before anything was said is greeted as a new one.)
+        ...(resumed !== undefined && resumed.conversation.length > 0
           ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
           : {}),
       },
@@ -550,6 +567,9 @@ export function createApp(options: AppOptions): App {
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
+        : {}),
+      ...(transfer?.mode === "warm" && transfers.warm !== undefined && !isSoftphone
+        ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
         : {}),
       ...(checkpointable && options.checkpoints !== undefined
         ? {
@@ -600,6 +620,8 @@ export function createApp(options: AppOptions): App {
       }
       const softphoneResponse = softphone?.handle(request, path);
       if (softphoneResponse !== undefined) return softphoneResponse;
+      const transferResponse = transfers.routes(request, path);
+      if (transferResponse !== undefined) return transferResponse;
       const extraResponse = extraRoutes?.(request, path);
       if (extraResponse !== undefined) return extraResponse;
       switch (path) {

@@ -81,6 +81,7 @@ export class BridgeMetrics {
   readonly toolResults: Counter;
   readonly callRecords: Counter;
   readonly webhookDeliveries: Counter;
+  readonly transfers: Counter;
   #prices: TokenPrices;
 
   /** Registers every metric. */
@@ -91,7 +92,7 @@ export class BridgeMetrics {
     this.calls = r.counter({
       name: "bridge_calls_total",
       help:
-        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, transferred, voicemail, machine.",
+        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, handed_over, transferred, voicemail, machine.",
       labelNames: ["outcome"],
     });
     this.agentCalls = r.counter({
@@ -200,6 +201,12 @@ export class BridgeMetrics {
       name: "bridge_webhook_deliveries_total",
       help: "Webhook delivery tries, by result (delivered, retrying, dead).",
       labelNames: ["result"],
+    });
+    this.transfers = r.counter({
+      name: "bridge_transfers_total",
+      help:
+        "Transfers to a person by mode (warm, cold) and result (transferred, fallback: nobody took the call, caller_hung_up).",
+      labelNames: ["mode", "result"],
     });
     const failing = options.openaiFailing;
     if (failing !== undefined) {

@@ -15,14 +15,17 @@ import { CallRecorder } from "../calls/call_recorder.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { WebhookOutbox, WebhookSender, webhookTargets } from "../webhooks/mod.ts";
 import type { AgentWebhooksInput } from "../webhooks/mod.ts";
+import { type AnalyzedAgent, RecordAnalyst } from "../calls/record_analyst.ts";
+import { type AnalysisPrices, ResponsesClient } from "../analysis/mod.ts";
+import { ENVIRONMENT_PROFILE_NAME, environmentProfile } from "../agents/agent_profile.ts";
 import { BridgeMetrics } from "./bridge_metrics.ts";
 import { CallTracing } from "./call_tracing.ts";
 import { OpenAIHealth, type OpenAIHealthOptions } from "./openai_health.ts";
 
-/** The agents whose webhooks get their calls' events. */
-export interface AgentsWebhooks {
+/** The agents: their webhooks get their calls' events, their analysis runs after their calls. */
+export interface OperationsAgents {
   /** The current profiles (an agents file reload swaps them); the same array until then. */
-  profiles(): readonly AgentWebhooksInput[];
+  profiles(): readonly (AgentWebhooksInput & AnalyzedAgent)[];
 }
 
 /** Options of {@link Operations.create}. */
@@ -41,9 +44,11 @@ export interface OperationsOptions {
    * so when records are off and a webhook is set).
    */
   outboxKv?: Deno.Kv;
-  /** The agents whose webhooks get their calls' events (read at each event). */
-  agents?: AgentsWebhooks;
-  /** `fetch` of the webhooks. */
+  /** The agents (read at each event). Default: the environment's agent. */
+  agents?: OperationsAgents;
+  /** Pause before an analysis retry, ms [1000, doubling]. */
+  analysisRetryDelayMs?: number;
+  /** `fetch` of the webhooks and the analysis. */
   fetch?: typeof fetch;
   /** Pauses before webhook retries, ms. Default `config.webhookRetrySchedule`. */
   webhookRetryDelaysMs?: readonly number[];
@@ -83,13 +88,15 @@ export class Operations implements AsyncDisposable {
     });
     this.tracing = new CallTracing(options.tracer ? { tracer: options.tracer } : {});
     this.#outboxKv = outboxKv;
-    const agents = options.agents;
+    const agents: OperationsAgents = options.agents ?? {
+      profiles: ((fixed) => () => fixed)([environmentProfile(config)]),
+    };
     let targets = { for: undefined as unknown, list: webhookTargets(config.webhook, []) };
     this.webhooks = new WebhookSender({
       outbox: new WebhookOutbox(outboxKv.kv, { retentionDays: config.callRecordRetentionDays }),
       targets: () => {
-        const profiles = agents?.profiles();
-        if (profiles !== undefined && profiles !== targets.for) {
+        const profiles = agents.profiles();
+        if (profiles !== targets.for) {
           targets = { for: profiles, list: webhookTargets(config.webhook, profiles) };
         }
         return targets.list;
@@ -104,6 +111,20 @@ export class Operations implements AsyncDisposable {
     this.recorder = new CallRecorder({
       store,
       events: this.webhooks,
+      analyst: new RecordAnalyst({
+        agent: (name) =>
+          agents.profiles().find((p) => p.name === (name ?? ENVIRONMENT_PROFILE_NAME)),
+        client: new ResponsesClient({
+          baseUrl: config.openaiBaseUrl,
+          apiKey: config.openaiApiKey,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        }),
+        prices: analysisPrices(config),
+        ...(options.analysisRetryDelayMs !== undefined
+          ? { retryDelayMs: options.analysisRetryDelayMs }
+          : {}),
+        logger: getLogger(["bridge", "analysis"]),
+      }),
       prices: config.prices,
       logger: log,
       onResult: (_what, ok) => {
@@ -172,7 +193,7 @@ export class Operations implements AsyncDisposable {
   /** The options to pass to `createApp`/`startServer`. */
   appOptions(): Pick<
     AppOptions,
-    "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected"
+    "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected" | "onTransfer"
   > {
     return {
       observeCall: (startedAt, call) => this.observeCall(startedAt, call),
@@ -180,6 +201,7 @@ export class Operations implements AsyncDisposable {
       isReady: () => this.isReady(),
       notReadyReason: () => this.health.problem(),
       onCallRejected: () => this.metrics.callRejected(),
+      onTransfer: (mode, result) => this.metrics.transfers.inc({ mode, result }),
     };
   }
 
@@ -195,4 +217,13 @@ export class Operations implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** The analysis model's prices (`PRICE_ANALYSIS_*`). */
+export function analysisPrices(config: Config): AnalysisPrices {
+  return {
+    input: config.priceAnalysisInput,
+    cachedInput: config.priceAnalysisCachedInput,
+    output: config.priceAnalysisOutput,
+  };
 }
