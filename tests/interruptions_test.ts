@@ -205,26 +205,10 @@ Deno.test("the decision's moves are asserted: an impossible move throws", () => 
   );
 });
 
-Deno.test("the interruption diagram in interruption_decision.ts is the move table", async () => {
-  const source = await Deno.readTextFile(
-    new URL("../src/core/interruption_decision.ts", import.meta.url),
-  );
-  const diagram = source.slice(
-    source.indexOf("stateDiagram-v2"),
-    source.indexOf("* ```\n *\n * @example"),
-  );
-  const edges = new Set<string>();
-  for (const line of diagram.split("\n")) {
-    const m = line.match(/^\s*\*\s+(\w+) --> (\w+)/);
-    if (m && m[1] !== "[*]") edges.add(`${m[1]}->${m[2]}`);
-  }
-  const table = new Set(
+Deno.test("the interruption decision's diagram is in the manual too (docs/call-flow.md)", async () => {
+  const table =
     (Object.entries(INTERRUPTION_MOVES) as [InterruptionStage, readonly InterruptionStage[]][])
-      .flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`)),
-  );
-  assert.ok(edges.size > 0);
-  assert.deepEqual([...edges].sort(), [...table].sort());
-  // The same diagram is in the manual.
+      .flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`));
   const manual = await Deno.readTextFile(new URL("../docs/call-flow.md", import.meta.url));
   for (const edge of table) {
     const [from, to] = edge.split("->");

@@ -27,6 +27,10 @@
  * verdict, but the assistant was never stopped; a real one is answered
  * after.
  *
+ * The moves are {@link INTERRUPTION_MOVES}, checked on each
+ * (`state_moves.ts`); `tests/state_diagrams_test.ts` holds the table and this
+ * diagram together.
+ *
  * ```mermaid
  * stateDiagram-v2
  *   [*] --> idle
@@ -58,6 +62,7 @@
  *
  * @module
  */
+import { checkMove, type MoveTable } from "./state_moves.ts";
 
 /** Speech longer than this is real whatever its words (no "mm-hmm" lasts a second). */
 export const BACKCHANNEL_MAX_MS = 1000;
@@ -75,14 +80,13 @@ export type InterruptionStage =
   /** The caller stopped; short enough to be a backchannel: waiting for the words. */
   | "awaiting_words";
 
-/** The allowed moves: every move is checked against this table (and the diagram above). */
-export const INTERRUPTION_MOVES: Readonly<Record<InterruptionStage, readonly InterruptionStage[]>> =
-  {
-    idle: ["speaking_over", "protected"],
-    speaking_over: ["idle", "awaiting_words"],
-    protected: ["idle", "awaiting_words"],
-    awaiting_words: ["idle"],
-  };
+/** The allowed moves between the stages (the diagram above). */
+export const INTERRUPTION_MOVES: MoveTable<InterruptionStage> = {
+  idle: ["speaking_over", "protected"],
+  speaking_over: ["idle", "awaiting_words"],
+  protected: ["idle", "awaiting_words"],
+  awaiting_words: ["idle"],
+};
 
 /** How interruptions are decided (per agent, see `interruptions:` in the agents file). */
 export interface InterruptionSettings {
@@ -195,9 +199,7 @@ export class InterruptionDecision {
   }
 
   #move(to: InterruptionStage): void {
-    if (!INTERRUPTION_MOVES[this.#stage].includes(to)) {
-      throw new Error(`InterruptionDecision: no move from ${this.#stage} to ${to}`);
-    }
+    checkMove("interruption decision", INTERRUPTION_MOVES, this.#stage, to);
     this.#stage = to;
   }
 
