@@ -30,11 +30,11 @@ import {
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
-import type { LogFormat, LogLevelName } from "./config_types.ts";
+import type { LogFormat, LogLevelName } from "./config/mod.ts";
 import { maskPhoneNumbersIn } from "./security/phone_numbers.ts";
 import { createSecretRedactor, REDACTED } from "./security/secret_redaction.ts";
 
-export type { LogFormat, LogLevelName } from "./config_types.ts";
+export type { LogFormat, LogLevelName } from "./config/mod.ts";
 export type { Logger } from "@logtape/logtape";
 
 /** Root category of every logger of the bridge. */

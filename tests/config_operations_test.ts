@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, describeConfig, parseConfig } from "../src/config.ts";
+import { ConfigError, describeConfig, parseConfig } from "../src/config/mod.ts";
 
 const KEY = "sk-test-0123456789abcdefghijklmnopqrstuv";
 

@@ -12,6 +12,8 @@ import { CallEnding } from "../src/core/call_ending.ts";
 import { SessionLifecycle } from "../src/core/session_lifecycle.ts";
 import { CallerTurn } from "../src/core/caller_turn.ts";
 import { IllegalMove, type MoveTable } from "../src/core/state_moves.ts";
+import { HANDOFF_MOVES } from "../src/core/warm_handoff.ts";
+import { WARM_MOVES, WarmAttempts } from "../src/transfer/warm_attempts.ts";
 import { CHECKPOINT_MOVES } from "../src/calls/call_checkpoints.ts";
 
 /** The `from --> to` arrows of the Mermaid diagram in a module's header (`[*]` for the start). */
@@ -34,6 +36,12 @@ function tableMoves(table: MoveTable<string>): string[] {
 
 const MACHINES = [
   { file: "core/call_ending.ts", table: ENDING_MOVES, initial: new CallEnding().state.stage },
+  { file: "core/warm_handoff.ts", table: HANDOFF_MOVES, initial: "idle" },
+  {
+    file: "transfer/warm_attempts.ts",
+    table: WARM_MOVES,
+    initial: new WarmAttempts(["+15005550101"], () => 0).phase,
+  },
   {
     file: "core/session_lifecycle.ts",
     table: SESSION_MOVES,

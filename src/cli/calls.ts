@@ -8,8 +8,13 @@
  *
  * @module
  */
-import { type Config, ConfigError, DEFAULT_CALL_STORE_PATH, parseConfig } from "../config.ts";
-import { loadEnvFile } from "../env_file.ts";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_CALL_STORE_PATH,
+  loadEnvFile,
+  parseConfig,
+} from "../config/mod.ts";
 import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
@@ -83,6 +88,14 @@ export function formatCallTable(records: readonly CallRecordSummary[]): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
+/**
+ * A caller turn without words in a record: input transcription was off
+ * (TRANSCRIPTION_MODEL=off, its default while session renewal is off) or no
+ * transcript arrived before the call ended. The record cannot tell which.
+ */
+export const CALLER_NOT_TRANSCRIBED =
+  "(no transcript: TRANSCRIPTION_MODEL was off, or none arrived before the call ended)";
+
 /** One call in detail, with its transcript. */
 export function formatCallDetail(record: CallRecord): string {
   const t = record.tokens;
@@ -115,7 +128,7 @@ export function formatCallDetail(record: CallRecord): string {
       tool_result: "Tool result",
     }[entry.role];
     const text = entry.text ??
-      (entry.role === "caller" ? "(not transcribed: set TRANSCRIPTION_MODEL)" : "(no transcript)");
+      (entry.role === "caller" ? CALLER_NOT_TRANSCRIBED : "(no transcript)");
     const heard = entry.heardMs !== undefined ? ` [interrupted after ${entry.heardMs} ms]` : "";
     lines.push(`  ${at}  ${who}: ${text}${heard}`);
   }

@@ -69,14 +69,14 @@ import {
 export { SECTIONS } from "./sections.ts";
 
 /** Whether the server runs on Deno Deploy (shorter drain, managed KV). */
-function onDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
+export function onDenoDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
   return (env.DENO_DEPLOYMENT_ID?.trim() ?? "") !== "";
 }
 
 /** Whether every instance sees the same call store: Deploy's managed KV or a KV Connect URL. */
 function sharedCallStore(env: Readonly<Record<string, string | undefined>>): boolean {
   const path = env.CALL_STORE_PATH?.trim() ?? "";
-  return /^https?:\/\//i.test(path) || (path === "" && onDeploy(env));
+  return /^https?:\/\//i.test(path) || (path === "" && onDenoDeploy(env));
 }
 
 const SECONDS = (from: string, to: number) => `a number of seconds from ${from} to ${to}`;
@@ -438,7 +438,7 @@ export const SETTINGS = [
     },
   ),
   setting("CALL_STORE_PATH", "callStore", callStore(), {
-    defaultValue: (env) => ({ path: onDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
+    defaultValue: (env) => ({ path: onDenoDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
     defaultDoc: `${DEFAULT_CALL_STORE_PATH} (on Deno Deploy: the project's managed KV)`,
     example: DEFAULT_CALL_STORE_PATH,
     section: "operations",
@@ -447,7 +447,7 @@ export const SETTINGS = [
     doc: "Deno KV file of the call records; off keeps no records; a KV Connect URL works too.",
   }),
   setting("CAMPAIGN_DISPATCH", "campaignDispatch", choice(["interval", "cron"]), {
-    defaultValue: (env) => onDeploy(env) ? "cron" : "interval",
+    defaultValue: (env) => onDenoDeploy(env) ? "cron" : "interval",
     defaultDoc: "interval (cron on Deno Deploy)",
     example: "interval",
     section: "operations",
@@ -621,7 +621,7 @@ export const SETTINGS = [
     },
   ),
   setting("DRAIN_SECONDS", "drainSeconds", number(0, 3600, SECONDS("0", 3600)), {
-    defaultValue: (env) => onDeploy(env) ? 4 : 30,
+    defaultValue: (env) => onDenoDeploy(env) ? 4 : 30,
     defaultDoc: "30 (4 on Deno Deploy)",
     example: "30",
     section: "long_calls",

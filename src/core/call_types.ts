@@ -194,6 +194,13 @@ export type CallObservation =
   | { kind: "openai_error"; code: string; truncateRejected: boolean }
   /** The model called tool `name` (call `callId`) with JSON `arguments`. */
   | { kind: "tool_call"; name: string; callId: string; arguments: string }
+  /**
+   * The core answered tool call `callId` itself, no tool run: a built-in ending
+   * (`end_call`, the transfer), a warm transfer, or an unknown tool (`failed`,
+   * as is a refused transfer). `output` is the JSON sent to the model. (A custom
+   * tool's result is the runner's `toolFinished`.)
+   */
+  | { kind: "tool_answered"; name: string; callId: string; output: string; failed: boolean }
   /** The caller's turn `itemId` was transcribed (input transcription on). */
   | { kind: "caller_transcript"; itemId: string; text: string }
   /** The full output transcript of assistant item `itemId` arrived (what was sent, not heard). */

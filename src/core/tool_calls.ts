@@ -63,23 +63,23 @@ export class ToolCalls {
     p.out.observe({ kind: "tool_call", name, callId, arguments: args });
     p.conversation.functionCall(callId, name, args, p.now);
     if (this.#isWarmTransfer(name)) {
-      this.#warmTransfer(callId, args);
+      this.#warmTransfer(callId, name, args);
       return;
     }
     const ending = this.#endingFor(name);
     if (ending !== undefined) {
       if (p.ending.ending) {
-        this.#output(callId, { ok: true, note: "already ending" });
+        this.#answer(callId, name, { ok: true, note: "already ending" });
         return;
       }
       p.out.log("info", ending.logMessage, { reason: reasonOf(args) });
-      this.#output(callId, { ok: true });
+      this.#answer(callId, name, { ok: true });
       this.#hooks.wrapUp(ending, responseId);
       return;
     }
     if (!p.options.customTools.includes(name)) {
       p.out.log("warning", "The model called an unknown tool.", { tool: name });
-      this.#output(callId, { error: `Unknown tool "${name}". Do not call it again.` });
+      this.#answer(callId, name, { error: `Unknown tool "${name}". Do not call it again.` });
       this.#hooks.requestResponse({});
       return;
     }
@@ -128,11 +128,11 @@ export class ToolCalls {
    * A warm transfer: the assistant tells the caller it is getting someone and
    * stays with them, while the handoff briefs and calls a person.
    */
-  #warmTransfer(callId: string, args: string): void {
+  #warmTransfer(callId: string, name: string, args: string): void {
     const p = this.#p;
     const handoff = this.#hooks.handoff;
     if (p.ending.ending || handoff.active) {
-      this.#output(callId, {
+      this.#answer(callId, name, {
         ok: false,
         note: p.ending.ending
           ? "The call is ending."
@@ -145,7 +145,7 @@ export class ToolCalls {
     p.out.log("info", "The assistant is calling a person to take the call (warm transfer).", {
       reason,
     });
-    this.#output(callId, { ok: true, status: "calling a person; stay with the caller" });
+    this.#answer(callId, name, { ok: true, status: "calling a person; stay with the caller" });
     handoff.begin(reason);
     this.#hooks.requestResponse({ instructions: p.options.prompts.transferHold });
   }
@@ -169,6 +169,22 @@ export class ToolCalls {
       };
     }
     return undefined;
+  }
+
+  /**
+   * Answers a call the core handles itself (no tool runs: an ending, a warm
+   * transfer, an unknown tool) and reports the answer; `failed` for an error
+   * or a refusal (`ok: false`).
+   */
+  #answer(callId: string, name: string, output: Record<string, unknown>): void {
+    this.#output(callId, output);
+    this.#p.out.observe({
+      kind: "tool_answered",
+      name,
+      callId,
+      output: JSON.stringify(output),
+      failed: "error" in output || output.ok === false,
+    });
   }
 
   /** Records a tool output and sends it when a session is open (a new one gets it replayed). */

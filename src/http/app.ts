@@ -6,8 +6,8 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
-import { coreTimings, twilioCredentials } from "../config.ts";
+import type { Config } from "../config/mod.ts";
+import { coreTimings, twilioCredentials } from "../config/mod.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import {
   CallRunner,
@@ -87,6 +87,8 @@ export interface AppOptions {
   onCallFinished?: (summary: CallSummary) => void;
   /** Softphone token issuer (when `config.softphone`); default: a fresh one. */
   softphoneTokens?: SoftphoneTokens;
+  /** A note the softphone page shows above its buttons (the offline demo says it is a stand-in). */
+  softphoneNotice?: string;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
   /**
@@ -248,6 +250,7 @@ export function createApp(options: AppOptions): App {
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
+      ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
@@ -575,7 +578,7 @@ export function createApp(options: AppOptions): App {
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
         : {}),
-      ...(transfer?.mode === "warm" && transfers.warm !== undefined && !isSoftphone
+      ...(transfer?.mode === "warm" && !isSoftphone
         ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
         : {}),
       ...(checkpointable && options.checkpoints !== undefined

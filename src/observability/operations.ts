@@ -9,7 +9,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Tracer } from "@opentelemetry/api";
 import type { AppOptions } from "../http/app.ts";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import { type CallObserver, combineObservers } from "../bridge/call_observer.ts";
 import { CallRecorder } from "../calls/call_recorder.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";

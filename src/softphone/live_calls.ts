@@ -327,6 +327,17 @@ export class LiveCalls {
               arguments: capText(event.arguments),
               t: t(now),
             });
+          case "tool_answered":
+            // end_call, the transfer or an unknown tool: answered at once, no tool ran.
+            return publish({
+              type: "tool_result",
+              callId: event.callId,
+              name: event.name,
+              output: capText(event.output),
+              durationMs: 0,
+              failed: event.failed,
+              t: t(now),
+            });
         }
       },
       toolFinished: (tool: ToolFinished, now: number) =>

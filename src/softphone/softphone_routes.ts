@@ -32,7 +32,13 @@ export const SOFTPHONE_ROUTES = {
   token: "/softphone/token",
   agents: "/softphone/agents",
   events: "/softphone/events",
+  /** The page's icon, at the path browsers ask for by themselves (an SVG, linked from the page). */
+  icon: "/favicon.ico",
 } as const;
+
+/** The page's icon: a green dot, the softphone's accent colour. */
+const ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="14" fill="#1f7a4d"/></svg>';
 
 /** Options of {@link createSoftphoneRoutes}. */
 export interface SoftphoneRoutesOptions {
@@ -40,6 +46,8 @@ export interface SoftphoneRoutesOptions {
   agents?: () => { names: readonly string[]; defaultName: string };
   /** The live call view's channels; without them `/softphone/events` is not served. */
   live?: LiveCalls;
+  /** A note for the page (sent with the agents), shown above its buttons. */
+  notice?: string;
 }
 
 const ASSETS: Record<string, string> = {
@@ -109,7 +117,11 @@ export function createSoftphoneRoutes(
     }
     const list = options.agents?.() ?? { names: [], defaultName: "" };
     return new Response(
-      JSON.stringify({ agents: list.names, default: list.defaultName }),
+      JSON.stringify({
+        agents: list.names,
+        default: list.defaultName,
+        ...(options.notice !== undefined ? { notice: options.notice } : {}),
+      }),
       { headers: { ...SECURITY_HEADERS, "content-type": "application/json" } },
     );
   }
@@ -178,6 +190,13 @@ export function createSoftphoneRoutes(
       }
       if (path === SOFTPHONE_ROUTES.token) return token(request);
       if (path === SOFTPHONE_ROUTES.agents) return agents(request);
+      if (
+        path === SOFTPHONE_ROUTES.icon && (request.method === "GET" || request.method === "HEAD")
+      ) {
+        return new Response(request.method === "HEAD" ? null : ICON, {
+          headers: { ...SECURITY_HEADERS, "content-type": "image/svg+xml" },
+        });
+      }
       if (path === SOFTPHONE_ROUTES.events && options.live !== undefined) {
         return events(request, options.live);
       }
