@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { loadAgents } from "../src/agents/agent_book.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { SharedCallState } from "../src/calls/shared_call_state.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
