@@ -74,6 +74,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     configureLogging({
       level: config.logLevel,
       format: config.logFormat,
+      personalData: config.redact,
       secrets: [...baseSecrets, ...agentSecrets],
     });
   await setUpLogging();

@@ -144,7 +144,12 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
       ],
     };
   }
-  const parsed = parseAgentsFile(text, { path, env: options.env, readTextFile });
+  const parsed = parseAgentsFile(text, {
+    path,
+    env: options.env,
+    readTextFile,
+    defaultEngine: options.config.engine,
+  });
   if (!parsed.ok) return parsed;
   try {
     return {

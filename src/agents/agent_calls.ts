@@ -43,7 +43,7 @@ import { AgentBook } from "./agent_book.ts";
 import { type AgentProfile, environmentProfile, type TransferSpec } from "./agent_profile.ts";
 import { fillCallerTemplate, hasCallerTemplates } from "./caller_templates.ts";
 import { fetchCallerContext } from "./context_webhook.ts";
-import { profileRealtimeUrl, profileSessionUpdate, profileTools } from "./profile_session.ts";
+import { profileSessionUpdate, profileSocketUrl, profileTools } from "./profile_session.ts";
 import { formatStreamPath, type StreamPath } from "../http/stream_path.ts";
 import type { SharedCallState } from "../calls/shared_call_state.ts";
 
@@ -324,7 +324,7 @@ export class AgentCalls {
       ready = {
         tools,
         sessionUpdate: profileSessionUpdate(profile, this.#options.config, tools),
-        openaiUrl: profileRealtimeUrl(profile, this.#options.config),
+        openaiUrl: profileSocketUrl(profile, this.#options.config),
       };
       this.#prepared.set(profile, ready);
     }

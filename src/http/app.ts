@@ -24,6 +24,7 @@ import {
   type StreamPath,
 } from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
+import { profileCoreOptions, profileEngine } from "../agents/profile_session.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
@@ -530,7 +531,6 @@ export function createApp(options: AppOptions): App {
       core: {
         sessionUpdate: setup.sessionUpdate,
         greeting: setup.greeting,
-        interruptResponse: profile.turnDetection.interruptResponse,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
         ...(transfer !== undefined
@@ -539,6 +539,7 @@ export function createApp(options: AppOptions): App {
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
+        ...profileCoreOptions(profile),
         ...outboundCore,
         // A resumed call: no second greeting; the conversation is replayed, one short line.
         // (A call handed over before anything was said is greeted as a new one.)
@@ -561,6 +562,7 @@ export function createApp(options: AppOptions): App {
         return admission.admitStart(start);
       },
       openaiUrl: setup.openaiUrl,
+      engine: profileEngine(profile),
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),

@@ -146,7 +146,9 @@ export class OutboundService {
       publicUrl: config.publicUrl,
       from: config.twilioPhoneNumber,
       agents: this.agents,
-      attempts: options.kv ? new KvAttemptStore(options.kv) : new MemoryAttemptStore(),
+      attempts: options.kv
+        ? new KvAttemptStore(options.kv, config.retentionDays)
+        : new MemoryAttemptStore(),
       ...(options.now ? { now: options.now } : {}),
       onAmd: (callSid, answeredBy) => {
         this.amd.publish(callSid, answeredBy);
