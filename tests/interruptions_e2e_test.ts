@@ -5,7 +5,7 @@
  * reports it and honours `interrupt_response`/`create_response`.
  */
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { formatCallDetail } from "../src/cli/calls.ts";
 import { Operations } from "../src/observability/operations.ts";

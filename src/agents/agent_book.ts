@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { AgentsHolder, loadAgents } from "./agent_book.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const files: Record<string, string> = {
@@ -26,7 +26,7 @@
  *
  * @module
  */
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import {
   FileTooLarge,
   MAX_AGENTS_FILE_BYTES,
@@ -144,7 +144,12 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
       ],
     };
   }
-  const parsed = parseAgentsFile(text, { path, env: options.env, readTextFile });
+  const parsed = parseAgentsFile(text, {
+    path,
+    env: options.env,
+    readTextFile,
+    defaultEngine: options.config.engine,
+  });
   if (!parsed.ok) return parsed;
   try {
     return {

@@ -7,6 +7,7 @@
  * `busy`, `no-answer`, `failed`, `canceled`):
  *
  * - `completed`/`answered`: a person talked with the caller; hang up;
+ * - the caller's own call is over (`CallStatus` `completed`): hang up;
  * - anything else: the next destination, and after the last one the caller
  *   goes back to the agent (a new media stream whose `start` carries
  *   {@link TRANSFER_FALLBACK_PARAMETER}), who opens with the fallback line —
@@ -73,6 +74,12 @@ export class ColdTransfers {
     const status = form.get("DialCallStatus");
     if (status === "completed" || status === "answered") {
       this.#options.onFinished?.("transferred");
+      return hangUpTwiml();
+    }
+    const callStatus = form.get("CallStatus");
+    if (callStatus === "completed" || callStatus === "canceled") {
+      // The caller hung up while the destination rang: nobody to dial for.
+      this.#options.onFinished?.("caller_hung_up");
       return hangUpTwiml();
     }
     const next = opened.index + 1;

@@ -281,14 +281,6 @@ export class WarmTransfers {
     this.#apply(transfer, effects);
   }
 
-  /** Stops every timer (the server is stopping). */
-  close(): void {
-    for (const transfer of this.#transfers.values()) {
-      clearTimeout(transfer.timer);
-      this.#stopJoining(transfer);
-    }
-  }
-
   #find(
     token: string | null,
     form: URLSearchParams,
