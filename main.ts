@@ -131,14 +131,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
       ...operations.appOptions(),
       agents,
       ...(checkpoints ? { checkpoints } : {}),
-      ...(outbound
-        ? {
-          routes: outbound.routes,
-          outboundStreams: outbound.streams,
-          hangUp: outbound.hangUp,
-          tools: outbound.tools,
-        }
-        : {}),
+      ...(outbound ? { outbound } : {}),
       onListen: ({ hostname, port }) => {
         log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
       },
