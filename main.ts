@@ -5,8 +5,15 @@
  *
  * @module
  */
-import { ConfigError, describeConfig, parseConfig, secretValues } from "./src/config.ts";
-import { loadEnvFile } from "./src/env_file.ts";
+import {
+  ConfigError,
+  describeConfig,
+  environment,
+  loadEnvFile,
+  onDenoDeploy,
+  parseConfig,
+  secretValues,
+} from "./src/config/mod.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { drainApp } from "./src/http/drain.ts";
 import { PortInUseError, type RunningServer, startServer } from "./src/server.ts";
@@ -36,8 +43,10 @@ export interface MainOptions {
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
 export async function main(options: MainOptions = {}): Promise<number> {
   let config;
+  let variables: Record<string, string>;
   try {
-    config = parseConfig(loadEnvFile());
+    variables = loadEnvFile();
+    config = parseConfig(variables);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -46,7 +55,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     console.error(error instanceof Error ? error.message : String(error));
     return 1;
   }
-  const env = Deno.env.toObject();
+  const env = environment();
   const loadAgentsFile = () => loadAgents({ config, file: config.agentsFile, env });
   const loaded = loadAgentsFile();
   if (!loaded.ok) {
@@ -64,6 +73,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     configureLogging({
       level: config.logLevel,
       format: config.logFormat,
+      personalData: config.redact,
       secrets: [...baseSecrets, ...agentSecrets],
     });
   await setUpLogging();
@@ -169,7 +179,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
       drainSeconds: config.drainSeconds,
     });
     // Deno Deploy kills 5 s after SIGINT: keep the goodbyes short there.
-    const farewellMs = Deno.env.get("DENO_DEPLOYMENT_ID") === undefined ? 8000 : 1000;
+    const farewellMs = onDenoDeploy(variables) ? 1000 : 8000;
     // Handing calls over needs their checkpoints in a store the other instances read.
     const mode = config.drainMode === "handover" && checkpoints !== undefined
       ? "handover"

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { parseAgentsFile } from "../src/agents/agents_file.ts";
 import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
 import { fileProfiles } from "../src/agents/agent_profile.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 
 const config = parseConfig({
   OPENAI_API_KEY: "sk-test-0123456789abcdefghij",

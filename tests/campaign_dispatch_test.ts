@@ -7,7 +7,7 @@
  * process, each with its own KV handle), then with two server processes.
  */
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { CampaignDispatcher } from "../src/outbound/campaign_dispatcher.ts";

@@ -8,8 +8,8 @@ import {
   realtimeUrl,
   TEMPERATURE_WARNING,
   twilioCredentials,
-} from "../src/config.ts";
-import { type Config, VOICES } from "../src/config_types.ts";
+} from "../src/config/mod.ts";
+import { type Config, VOICES } from "../src/config/mod.ts";
 import { SERVER_PATHS } from "../src/config/server_kinds.ts";
 import { ROUTES } from "../src/http/app.ts";
 import { STREAM_PATH_ROOT } from "../src/http/stream_path.ts";
@@ -97,7 +97,9 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     campaignDispatch: "interval",
     metricsToken: undefined,
     callStore: { path: "calls.kv" },
-    callRecordRetentionDays: 30,
+    retentionDays: 30,
+    storeTranscripts: true,
+    redact: true,
     webhook: undefined,
     webhookRetrySchedule: [
       5_000,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig } from "../src/config.ts";
+import { ConfigError, parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import type { CampaignProgress } from "../src/outbound/campaign_dispatcher.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import type { OutboundProfile } from "../src/agents/agent_profile.ts";

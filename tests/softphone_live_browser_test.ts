@@ -12,7 +12,7 @@ import type { ToolDefinition } from "../src/tools/tool_registry.ts";
 import { AgentBook } from "../src/agents/agent_book.ts";
 import { environmentProfile } from "../src/agents/agent_profile.ts";
 import { HttpTool } from "../src/agents/http_tool.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { Chromium } from "./support/chromium.ts";
 import { requireCommand } from "./support/system_tools.ts";

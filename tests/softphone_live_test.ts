@@ -9,7 +9,7 @@ import { SoftphoneTokens } from "../src/softphone/softphone_token.ts";
 import { LiveCalls, type LiveEvent } from "../src/softphone/live_calls.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { HttpTool } from "../src/agents/http_tool.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { Operations } from "../src/observability/operations.ts";
 import { softphoneCall } from "./support/fake_twilio.ts";

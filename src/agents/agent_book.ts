@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { AgentsHolder, loadAgents } from "./agent_book.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const files: Record<string, string> = {
@@ -26,7 +26,7 @@
  *
  * @module
  */
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import {
   type AgentsFileData,
   FileTooLarge,

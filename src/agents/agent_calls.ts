@@ -17,7 +17,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { AgentCalls } from "./agent_calls.ts";
  * import { loadAgents } from "./agent_book.ts";
  * import { parseStreamPath } from "../http/stream_path.ts";
@@ -35,7 +35,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import type { ClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { type CallPrompts, toolFillerSaying } from "../prompts.ts";

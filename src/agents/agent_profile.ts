@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { environmentProfile, fileProfiles } from "./agent_profile.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij", VOICE: "cedar" });
  * assert.equal(environmentProfile(config).voice, "cedar");
@@ -26,7 +26,7 @@
  *
  * @module
  */
-import type { Config, TurnDetection } from "../config_types.ts";
+import type { Config, TurnDetection } from "../config/mod.ts";
 import { type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
 import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";

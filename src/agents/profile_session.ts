@@ -11,7 +11,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { environmentProfile } from "./agent_profile.ts";
  * import { profileSessionUpdate } from "./profile_session.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
@@ -23,9 +23,9 @@
  *
  * @module
  */
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import { buildSessionUpdate } from "../openai/session_config.ts";
-import { realtimeUrl } from "../config/realtime_url.ts";
+import { realtimeUrl } from "../config/mod.ts";
 import { mcpToolDeclaration } from "../openai/mcp_events.ts";
 import { type ToolDefinition, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentProfile } from "./agent_profile.ts";

@@ -65,6 +65,8 @@ export interface CallRecord {
   transcript: TranscriptLine[];
   /** True when the transcript was cut to fit the store's size limit. */
   transcriptTruncated: boolean;
+  /** False when `STORE_TRANSCRIPTS=off` kept no transcript (absent otherwise). */
+  transcriptStored?: false;
   /** For a call the bridge placed: who answered (Twilio's `AnsweredBy`; null when not known). */
   outbound?: { answeredBy: string | null };
   /**

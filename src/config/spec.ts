@@ -69,14 +69,22 @@ import {
 export { SECTIONS } from "./sections.ts";
 
 /** Whether the server runs on Deno Deploy (shorter drain, managed KV). */
-function onDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
+export function onDenoDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
   return (env.DENO_DEPLOYMENT_ID?.trim() ?? "") !== "";
 }
 
+const RETENTION = number(0, 3650, "a number of days from 0 (keep forever) to 3650");
+/** `CALL_RECORD_RETENTION_DAYS` when set to a valid value (its own row reports a bad one). */
+function legacyRetention(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const raw = env.CALL_RECORD_RETENTION_DAYS?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  const days = Number(raw);
+  return Number.isFinite(days) && days >= 0 && days <= 3650 ? days : undefined;
+}
 /** Whether every instance sees the same call store: Deploy's managed KV or a KV Connect URL. */
 function sharedCallStore(env: Readonly<Record<string, string | undefined>>): boolean {
   const path = env.CALL_STORE_PATH?.trim() ?? "";
-  return /^https?:\/\//i.test(path) || (path === "" && onDeploy(env));
+  return /^https?:\/\//i.test(path) || (path === "" && onDenoDeploy(env));
 }
 
 const SECONDS = (from: string, to: number) => `a number of seconds from ${from} to ${to}`;
@@ -438,7 +446,7 @@ export const SETTINGS = [
     },
   ),
   setting("CALL_STORE_PATH", "callStore", callStore(), {
-    defaultValue: (env) => ({ path: onDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
+    defaultValue: (env) => ({ path: onDenoDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
     defaultDoc: `${DEFAULT_CALL_STORE_PATH} (on Deno Deploy: the project's managed KV)`,
     example: DEFAULT_CALL_STORE_PATH,
     section: "operations",
@@ -447,23 +455,38 @@ export const SETTINGS = [
     doc: "Deno KV file of the call records; off keeps no records; a KV Connect URL works too.",
   }),
   setting("CAMPAIGN_DISPATCH", "campaignDispatch", choice(["interval", "cron"]), {
-    defaultValue: (env) => onDeploy(env) ? "cron" : "interval",
+    defaultValue: (env) => onDenoDeploy(env) ? "cron" : "interval",
     defaultDoc: "interval (cron on Deno Deploy)",
     example: "interval",
     section: "operations",
     doc:
       "What wakes campaigns up for retries and calling windows: interval (this process looks every 2 s) or cron (Deno.cron every minute; Deno Deploy runs it). A call's end and a new campaign dispatch at once either way.",
   }),
-  setting(
-    "CALL_RECORD_RETENTION_DAYS",
-    "callRecordRetentionDays",
-    number(0, 3650, "a number of days from 0 (keep forever) to 3650"),
-    {
-      default: "30",
-      section: "operations",
-      doc: "Days a call record is kept.",
-    },
-  ),
+  setting("RETENTION_DAYS", "retentionDays", RETENTION, {
+    defaultValue: (env) => legacyRetention(env) ?? 30,
+    defaultDoc: "30 (or the deprecated CALL_RECORD_RETENTION_DAYS)",
+    example: "30",
+    section: "operations",
+    doc:
+      "Days call records, outbound attempts and webhook deliveries (dead letters too) are kept in the call store; Deno KV deletes them after (0: forever).",
+  }),
+  setting("CALL_RECORD_RETENTION_DAYS", undefined, RETENTION, {
+    section: "operations",
+    example: "",
+    doc: "Deprecated alias of RETENTION_DAYS (a start-up warning says so).",
+  }),
+  setting("STORE_TRANSCRIPTS", "storeTranscripts", onOff, {
+    default: "on",
+    section: "operations",
+    doc:
+      "off keeps no transcript in call records and call.ended webhooks (the post-call analysis still reads the call's words, and keeps only its result).",
+  }),
+  setting("REDACT", "redact", onOff, {
+    default: "on",
+    section: "operations",
+    doc:
+      "Redact card numbers (Luhn-checked) as [card], e-mail addresses as [email] and mask phone numbers in stored transcripts, webhook bodies and logs; the analysis reads the words, its result is kept as given. off keeps them (logs still mask phone numbers).",
+  }),
   setting(
     "WEBHOOK_URL",
     undefined,
@@ -621,7 +644,7 @@ export const SETTINGS = [
     },
   ),
   setting("DRAIN_SECONDS", "drainSeconds", number(0, 3600, SECONDS("0", 3600)), {
-    defaultValue: (env) => onDeploy(env) ? 4 : 30,
+    defaultValue: (env) => onDenoDeploy(env) ? 4 : 30,
     defaultDoc: "30 (4 on Deno Deploy)",
     example: "30",
     section: "long_calls",

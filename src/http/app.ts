@@ -6,8 +6,8 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
-import { coreTimings, twilioCredentials } from "../config.ts";
+import type { Config } from "../config/mod.ts";
+import { coreTimings, twilioCredentials } from "../config/mod.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import {
   CallRunner,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import type { AgentCalls } from "../agents/agent_calls.ts";
 import type { TransferMode, TransferSpec } from "../agents/agent_profile.ts";
 import type { WarmTransferStart } from "../bridge/call_runner.ts";

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { OutboundService } from "./outbound_service.ts";
  * const config = parseConfig({
  *   OPENAI_API_KEY: "sk-test-0123456789abcdefghij", API_TOKEN: "t".repeat(32), PUBLIC_URL: "https://voice.example.com",
@@ -22,7 +22,7 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import { AmdRelay, followAmd } from "./amd_relay.ts";
@@ -42,7 +42,7 @@ import { OutboundDialer } from "./outbound_dialer.ts";
 import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
 import type { OutboundStreamRoutes, RouteContext } from "../http/app.ts";
 import { fillCallerTemplate } from "../agents/caller_templates.ts";
-import { twilioCredentials } from "../config.ts";
+import { twilioCredentials } from "../config/mod.ts";
 import { formatStreamPath, parseStreamPath } from "../http/stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
 import type { WebhookEvent } from "../webhooks/mod.ts";
@@ -137,7 +137,9 @@ export class OutboundService {
       publicUrl: config.publicUrl,
       from: config.twilioPhoneNumber,
       agents: this.agents,
-      attempts: options.kv ? new KvAttemptStore(options.kv) : new MemoryAttemptStore(),
+      attempts: options.kv
+        ? new KvAttemptStore(options.kv, config.retentionDays)
+        : new MemoryAttemptStore(),
       ...(options.now ? { now: options.now } : {}),
       onAmd: (callSid, answeredBy) => {
         this.amd.publish(callSid, answeredBy);

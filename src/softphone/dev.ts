@@ -13,7 +13,7 @@
  * @module
  */
 import { main } from "../../main.ts";
-import { loadEnvFile } from "../env_file.ts";
+import { loadEnvFile, setUnsetVariables } from "../config/mod.ts";
 
 /** The defaults `deno task dev` applies when a variable is unset. */
 export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
@@ -24,10 +24,7 @@ export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
 if (import.meta.main) {
   // `.env` under the real environment, as `--env-file` would (without Deno's warning, printed
   // twice under --watch, when there is no file).
-  const env = { ...DEV_DEFAULTS, ...loadEnvFile() };
-  for (const [name, value] of Object.entries(env)) {
-    if (Deno.env.get(name) === undefined) Deno.env.set(name, value);
-  }
+  setUnsetVariables({ ...DEV_DEFAULTS, ...loadEnvFile() });
   const code = await main({
     exit: (signal) => {
       try {
