@@ -145,7 +145,12 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
       ],
     };
   }
-  const parsed = parseAgentsFile(text, { path, env: options.env, readTextFile });
+  const parsed = parseAgentsFile(text, {
+    path,
+    env: options.env,
+    readTextFile,
+    defaultEngine: options.config.engine,
+  });
   if (!parsed.ok) return parsed;
   const needs = warmTransferNeeds(parsed.file, options.config, path);
   if (needs.length > 0) return { ok: false, problems: needs };

@@ -60,6 +60,9 @@ import { setting } from "./setting.ts";
 import {
   DEFAULT_CALL_STORE_PATH,
   DEFAULT_COMPANY_NAME,
+  DEFAULT_LIVE_BACKEND_MODEL,
+  DEFAULT_LIVE_PRICE_PER_MINUTE,
+  DEFAULT_LIVE_URL,
   DEFAULT_MODEL,
   DEFAULT_REALTIME_URL,
   DEFAULT_TWILIO_API_BASE_URL,
@@ -122,6 +125,45 @@ export const SETTINGS = [
       section: "openai",
       doc:
         "Realtime model; any model id is accepted (e.g. gpt-realtime-2.1-mini, gpt-realtime-2). See docs/configuration.md for notes on the models.",
+    },
+  ),
+  setting("ENGINE", "engine", choice(["realtime", "live"]), {
+    default: "realtime",
+    section: "openai",
+    doc:
+      "Speech-to-speech engine of the environment's agent: realtime (OpenAI Realtime) or live (GPT-Live, gpt-live-1 unless OPENAI_MODEL names another model). An agents file chooses per agent with `engine:`. See docs/agents.md for what differs.",
+  }),
+  setting(
+    "OPENAI_LIVE_URL",
+    "openaiLiveUrl",
+    url(["ws:", "wss:"], `a ws:// or wss:// URL such as ${DEFAULT_LIVE_URL}`),
+    {
+      default: DEFAULT_LIVE_URL,
+      section: "openai",
+      doc:
+        "GPT-Live WebSocket endpoint (agents on `engine: live`); the key goes in the Authorization header and the model in `session.start`, never in the URL.",
+    },
+  ),
+  setting(
+    "LIVE_BACKEND_MODEL",
+    "liveBackendModel",
+    token(`a model name without whitespace, such as ${DEFAULT_LIVE_BACKEND_MODEL}`),
+    {
+      default: DEFAULT_LIVE_BACKEND_MODEL,
+      section: "openai",
+      doc:
+        "Responses model a GPT-Live session delegates tool calls to (`delegation.responses.model`); an agent's `backend_model` overrides it. Its tokens are billed at that model's prices.",
+    },
+  ),
+  setting(
+    "PRICE_LIVE_PER_MINUTE",
+    "priceLivePerMinute",
+    number(0, 100, "a price in USD per minute from 0 to 100"),
+    {
+      default: String(DEFAULT_LIVE_PRICE_PER_MINUTE),
+      section: "openai",
+      doc:
+        "Price of a GPT-Live session, USD per minute (billed per second), for the cost estimate of calls on `engine: live`; backend model tokens are added at the PRICE_* token prices.",
     },
   ),
   setting("PORT", "port", integer(0, 65535), {
