@@ -170,3 +170,22 @@ export const ANALYSIS_PROMPTS = {
   success: (criterion: string) =>
     `success: passed is true only if this happened in the call: ${criterion} reason: one sentence saying why.`,
 } as const;
+
+/**
+ * GPT-Live (`engine: live`): what a new session is told of the call so far
+ * (it starts empty; `lines` are "Caller: …", "You: …", "Tool …: …").
+ */
+export function liveHistory(lines: readonly string[]): string {
+  return `This phone call is continuing after a short technical pause. Do not greet the caller again and do not repeat what you already said; if you were cut off, finish your point briefly. The conversation so far:\n${
+    lines.join("\n")
+  }`;
+}
+
+/** GPT-Live: one line of {@link liveHistory}, or what the caller typed on the keypad. */
+export function liveHistoryLine(role: "user" | "assistant" | "tool", text: string): string {
+  return role === "user"
+    ? `Caller: ${text}`
+    : role === "assistant"
+    ? `You: ${text}`
+    : `Tool result: ${text}`;
+}

@@ -31,6 +31,7 @@ import { type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
 import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
+import { agentEngine, defaultModel, type Engine } from "./engine_rules.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
 import type { WebhookEventType } from "../webhooks/mod.ts";
 import { type AnalysisSpec, asksForAnything } from "../analysis/mod.ts";
@@ -115,7 +116,12 @@ export interface AgentProfile {
   /** Said when a tool is slow, or undefined to let the model speak for itself. */
   filler: string | undefined;
   voice: string;
+  /** The speech-to-speech engine (see docs/agents.md). */
+  engine: Engine;
+  /** The engine's model. */
   model: string;
+  /** `engine: live`: the Responses model tool calls are delegated to. */
+  backendModel: string;
   reasoningEffort: "minimal" | "low" | "medium" | "high" | "xhigh" | undefined;
   turnDetection: TurnDetection;
   /** The caller's language (ISO 639-1), for transcription; undefined: detected. */
@@ -186,7 +192,9 @@ export function environmentProfile(config: Config): AgentProfile {
     greeting: config.greeting,
     filler: undefined,
     voice: config.voice,
-    model: config.openaiModel,
+    engine: config.engine,
+    model: defaultModel(config.engine, config),
+    backendModel: config.liveBackendModel,
     reasoningEffort: config.reasoningEffort,
     turnDetection: config.turnDetection,
     language: undefined,
@@ -225,7 +233,9 @@ export function fileProfiles(
       : agent.greeting,
     filler: agent.filler,
     voice: agent.voice ?? base.voice,
-    model: agent.model ?? base.model,
+    engine: agentEngine(agent, config.engine),
+    model: agent.model ?? defaultModel(agentEngine(agent, config.engine), config),
+    backendModel: agent.backend_model ?? base.backendModel,
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,

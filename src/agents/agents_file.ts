@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { type Engine, engineProblems } from "./engine_rules.ts";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv/dist/ajv.js";
 import { type Document, isCollection, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import schema from "./agents.schema.json" with { type: "json" };
@@ -52,7 +53,9 @@ export interface AgentEntry {
   greeting?: string | null;
   filler?: string;
   voice?: string;
+  engine?: "realtime" | "live";
   model?: string;
+  backend_model?: string;
   reasoning_effort?: "minimal" | "low" | "medium" | "high" | "xhigh";
   language?: string;
   turn_detection?: {
@@ -149,6 +152,8 @@ export interface ParseAgentsFileOptions {
    * file unless it is bigger than `maxBytes` (then throws {@link FileTooLarge}).
    */
   readTextFile?: (path: string, maxBytes: number) => string;
+  /** The engine of agents that name none (`ENGINE`). Default `realtime`. */
+  defaultEngine?: Engine;
 }
 
 /** A file is bigger than the bytes left for it (see {@link MAX_AGENTS_FILE_BYTES}). */
@@ -468,6 +473,9 @@ function checkRules(
           );
         }
       }
+    }
+    for (const [path, message] of engineProblems(agent, options.defaultEngine ?? "realtime")) {
+      problem(["agents", i, ...path], message);
     }
     if (agent.analysis?.extract !== undefined) {
       const strict = toStrictSchema(agent.analysis.extract);

@@ -29,6 +29,7 @@ import { realtimeUrl } from "../config/mod.ts";
 import { mcpToolDeclaration } from "../openai/mcp_events.ts";
 import { type ToolDefinition, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentProfile } from "./agent_profile.ts";
+import type { SocketEngine } from "../bridge/realtime_sockets.ts";
 import { fillCallerTemplate } from "./caller_templates.ts";
 import { HttpTool, type HttpToolOptions } from "./http_tool.ts";
 
@@ -101,7 +102,30 @@ export function profileTools(
   return tools;
 }
 
-/** The Realtime WebSocket URL for the profile's model. */
-export function profileRealtimeUrl(profile: AgentProfile, config: Config): string {
+/**
+ * The WebSocket URL of the profile's engine: Realtime's with `?model=`, or
+ * GPT-Live's sessions URL (no query string: the model goes in `session.start`).
+ */
+export function profileSocketUrl(profile: AgentProfile, config: Config): string {
+  if (profile.engine === "live") return config.openaiLiveUrl;
   return realtimeUrl({ openaiRealtimeUrl: config.openaiRealtimeUrl, openaiModel: profile.model });
+}
+
+/** The engine the call runner's sockets speak for the profile. */
+export function profileEngine(profile: AgentProfile): SocketEngine {
+  return profile.engine === "live"
+    ? { kind: "live", backendModel: profile.backendModel }
+    : { kind: "realtime" };
+}
+
+/**
+ * What the call core does differently on the profile's engine. GPT-Live:
+ * the caller's audio goes on during the farewell (its timeline advances with
+ * the input), the model always yields to the caller, and no timed renewal
+ * (a session that closes is continued by a new one, see docs/call-flow.md).
+ */
+export function profileCoreOptions(profile: AgentProfile) {
+  return profile.engine === "live"
+    ? { continuousInput: true, interruptResponse: true, renewAfterMs: 0 }
+    : { interruptResponse: profile.turnDetection.interruptResponse };
 }

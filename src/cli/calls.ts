@@ -118,7 +118,8 @@ export function formatCallDetail(record: CallRecord): string {
     "",
     "Transcript:",
   ];
-  if (record.transcript.length === 0) lines.push("  (no turns)");
+  if (record.transcriptStored === false) lines.push("  (not stored: STORE_TRANSCRIPTS=off)");
+  else if (record.transcript.length === 0) lines.push("  (no turns)");
   for (const entry of record.transcript) {
     const at = formatDuration(entry.atMs);
     const who = {
@@ -292,7 +293,7 @@ export async function runCallsCommand(
     }
     const record = await options.store.get(callSid);
     if (record === undefined) {
-      print(`No record of call ${callSid} (records expire after CALL_RECORD_RETENTION_DAYS).`);
+      print(`No record of call ${callSid} (records expire after RETENTION_DAYS).`);
       return 1;
     }
     const analysis = await options.reanalyze(record);
@@ -337,7 +338,7 @@ export async function runCallsCommand(
     const record = await options.store.get(rest[0]);
     const attempt = await options.attempt?.(rest[0]);
     if (record === undefined && attempt === undefined) {
-      print(`No record of call ${rest[0]} (records expire after CALL_RECORD_RETENTION_DAYS).`);
+      print(`No record of call ${rest[0]} (records expire after RETENTION_DAYS).`);
       return 1;
     }
     // An outbound call nobody answered (busy, no answer) has an attempt but no record.
@@ -378,9 +379,9 @@ async function reanalyzeWith(
   if (agent?.analysis === undefined) {
     return `The agent ${agentName} asks for no analysis: set analysis: in its agents file entry (or ANALYSIS_* for the environment's agent).`;
   }
-  const store = await KvCallStore.open({ path, retentionDays: config.callRecordRetentionDays });
+  const store = await KvCallStore.open({ path, retentionDays: config.retentionDays });
   const sender = new WebhookSender({
-    outbox: new WebhookOutbox(kv, { retentionDays: config.callRecordRetentionDays }),
+    outbox: new WebhookOutbox(kv, { retentionDays: config.retentionDays }),
     targets: () => webhookTargets(config.webhook, profiles),
     schedule: config.webhookRetrySchedule,
     timeoutMs: config.webhookTimeoutSeconds * 1000,
@@ -389,6 +390,7 @@ async function reanalyzeWith(
     const recorder = new CallRecorder({
       store,
       events: sender,
+      privacy: { redact: config.redact, storeTranscripts: config.storeTranscripts },
       prices: config.prices,
       analyst: new RecordAnalyst({
         agent: (name) => profiles.find((p) => p.name === (name ?? ENVIRONMENT_PROFILE_NAME)),

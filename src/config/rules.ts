@@ -301,6 +301,16 @@ export function webhook(v: EnvValues, reader: EnvReader): ComposedConfig["webhoo
     : { url, secret, events, legacy: true };
 }
 
+/** `CALL_RECORD_RETENTION_DAYS` is a deprecated alias of `RETENTION_DAYS`. */
+export function retentionAlias(reader: EnvReader): void {
+  if (reader.raw("CALL_RECORD_RETENTION_DAYS") === undefined) return;
+  reader.warning(
+    reader.raw("RETENTION_DAYS") === undefined
+      ? "CALL_RECORD_RETENTION_DAYS is deprecated: rename it RETENTION_DAYS (it now also covers outbound attempts and webhook deliveries)."
+      : "CALL_RECORD_RETENTION_DAYS is ignored: RETENTION_DAYS is set. Remove CALL_RECORD_RETENTION_DAYS.",
+  );
+}
+
 /** The token prices, one field per `PRICE_*` row (rows in the `prices` group). */
 export function prices(v: EnvValues): TokenPrices {
   const values = v as unknown as Record<string, number>;

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { ResponseOptions } from "../openai/client_events.ts";
+import { appendAudio, type ResponseOptions } from "../openai/client_events.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
 import type { TwilioInbound } from "../twilio/media_stream_messages.ts";
 import type { CallCoreOptions, CallStats } from "./call_core_options.ts";
@@ -333,7 +333,14 @@ export class CallCore {
 
   #onCallerAudio(payload: string): void {
     this.#p.counts.framesIn++;
-    if (this.#p.ending.ending) return; // the farewell may not be interrupted
+    if (this.#p.ending.ending) {
+      // The farewell may not be interrupted; a session that needs the audio to go on still gets it.
+      const session = this.#p.sessions.live();
+      if (this.#p.options.continuousInput && session !== undefined) {
+        this.#p.out.toOpenAI(session, appendAudio(payload));
+      }
+      return;
+    }
     if (this.#awaitingAnswer) return; // a voicemail greeting must not get an answer
     const session = this.#p.sessions.live();
     if (session === undefined) this.#p.turn.queue(payload);

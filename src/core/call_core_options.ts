@@ -73,6 +73,12 @@ export interface CallCoreOptions {
   /** Emit `observe` commands for metrics and traces. Default false. */
   observations?: boolean;
   /**
+   * The session's timeline advances with the caller's audio (GPT-Live): keep
+   * sending it while the call ends, or the farewell never plays out. Default
+   * false (Realtime: the farewell may not be interrupted, so it is not sent).
+   */
+  continuousInput?: boolean;
+  /**
    * Ms after a session opened to renew it (open a new session, replay the
    * conversation, switch at a turn boundary). 0 (default): never.
    */
@@ -146,6 +152,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     ),
     maxQueuedFrames: options.maxQueuedFrames ?? 500,
     showTimingMath: options.showTimingMath ?? false,
+    continuousInput: options.continuousInput ?? false,
     customTools: options.customTools ?? [],
     transferEnabled: options.transferEnabled ?? false,
     transferToolName: options.transferToolName ?? TRANSFER_CALL_TOOL,

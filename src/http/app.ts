@@ -24,6 +24,7 @@ import {
   type StreamPath,
 } from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
+import { profileCoreOptions, profileEngine } from "../agents/profile_session.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
@@ -46,6 +47,7 @@ import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
 import { CheckpointWriter } from "../bridge/checkpoint_writer.ts";
+import type { SharedCallState } from "../calls/shared_call_state.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -121,6 +123,11 @@ export interface AppOptions {
   checkpoints?: CallCheckpoints;
   /** Most times one call is resumed in a new stream (default 3). */
   maxResumes?: number;
+  /**
+   * Per-call state in the shared call store (the caller context of the
+   * context webhook), so the stream of a call finds it on any instance.
+   */
+  callState?: SharedCallState;
 }
 
 /** Default of {@link AppOptions.maxResumes}. */
@@ -151,6 +158,12 @@ export interface OutboundStreamRoutes extends OutboundStreams {
     path: string,
     caller?: Readonly<Record<string, unknown>>,
   ): Partial<CallCoreOptions> | undefined;
+  /**
+   * Before the upgrade of the stream at `path`: brings what it needs from
+   * the shared store (the conversation after keypad tones); undefined when
+   * there is nothing to fetch.
+   */
+  prepare?(path: string): Promise<void> | undefined;
 }
 
 /** How outbound calling plugs into the app. */
@@ -218,6 +231,7 @@ export function createApp(options: AppOptions): App {
     ...(options.agents ? { agents: options.agents } : {}),
     tools: [...options.tools ?? [], ...options.outbound?.tools ?? []],
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.callState ? { shared: options.callState } : {}),
     logger: log.getChild("agents"),
   });
   // Read once at start-up (the configuration checked that the file is readable).
@@ -498,7 +512,6 @@ export function createApp(options: AppOptions): App {
       core: {
         sessionUpdate: setup.sessionUpdate,
         greeting: setup.greeting,
-        interruptResponse: profile.turnDetection.interruptResponse,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
         ...(transfer !== undefined
@@ -507,6 +520,7 @@ export function createApp(options: AppOptions): App {
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
+        ...profileCoreOptions(profile),
         ...outboundCore,
         // A resumed call: no second greeting; the conversation is replayed, one short line.
         // (A call handed over before anything was said is greeted as a new one.)
@@ -529,6 +543,7 @@ export function createApp(options: AppOptions): App {
         return admission.admitStart(start);
       },
       openaiUrl: setup.openaiUrl,
+      engine: profileEngine(profile),
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -582,7 +597,17 @@ export function createApp(options: AppOptions): App {
 
   function streamRoute(request: Request, path: string): Response | Promise<Response> {
     const stream = servedStream(path)!;
-    if (stream.kind !== "resumed") return mediaStream(request, path, stream);
+    if (stream.kind !== "resumed") {
+      // What the stream needs may wait on the instance that answered the webhook or served
+      // the call's previous stream: bring it here first.
+      const bringing = [
+        agentCalls.bringContext(stream),
+        stream.kind === "outbound" ? options.outbound?.streams.prepare?.(path) : undefined,
+      ].filter((p) => p !== undefined);
+      return bringing.length === 0
+        ? mediaStream(request, path, stream)
+        : Promise.all(bringing).then(() => mediaStream(request, path, stream));
+    }
     // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
     return resumedStream(request, path, stream.callSid).catch((error) => {
       httpLog.error("Could not resume a call's stream: {error}", {

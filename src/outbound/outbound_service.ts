@@ -27,6 +27,7 @@ import type { CallAdmission } from "../security/call_admission.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import { AmdRelay, followAmd } from "./amd_relay.ts";
 import { StreamHandoff } from "./stream_handoff.ts";
+import { SharedCallState } from "../calls/shared_call_state.ts";
 import { SEND_DTMF_TOOL, sendDigits } from "./dtmf.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { KvAttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
@@ -100,7 +101,7 @@ export class OutboundService implements OutboundPlug {
   /** AMD results for the live streams of this process (see `amd_relay.ts`). */
   readonly amd: AmdRelay;
   /** Conversations between the media streams of a call (after keypad tones). */
-  readonly handoff = new StreamHandoff();
+  readonly handoff: StreamHandoff;
   #config: Config;
   #calls: TwilioCalls;
   #admission: CallAdmission | undefined;
@@ -116,6 +117,14 @@ export class OutboundService implements OutboundPlug {
     }
     this.#config = config;
     this.#kv = options.kv;
+    // With the call store's KV, the conversation after keypad tones reaches any instance.
+    this.handoff = new StreamHandoff({
+      ...(options.kv ? { shared: new SharedCallState(options.kv) } : {}),
+      onError: (error) =>
+        this.#log.warn("Could not keep a call's conversation between its streams: {error}", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    });
     this.#log = options.logger ?? getLogger(["bridge", "outbound"]);
     this.agents = options.agents ??
       { book: new AgentBook([environmentProfile(config)], "environment") };
@@ -138,7 +147,9 @@ export class OutboundService implements OutboundPlug {
       publicUrl: config.publicUrl,
       from: config.twilioPhoneNumber,
       agents: this.agents,
-      attempts: options.kv ? new KvAttemptStore(options.kv) : new MemoryAttemptStore(),
+      attempts: options.kv
+        ? new KvAttemptStore(options.kv, config.retentionDays)
+        : new MemoryAttemptStore(),
       ...(options.now ? { now: options.now } : {}),
       onAmd: (callSid, answeredBy) => {
         this.amd.publish(callSid, answeredBy);
@@ -219,7 +230,15 @@ export class OutboundService implements OutboundPlug {
     },
     // The AMD callback may land on another instance: with a shared KV its record reaches us too.
     answeredBy: (callSid, listener) => followAmd(this.amd, this.#kv, callSid, listener),
-    streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
+    streamEnded: (callSid, conversation) => {
+      void this.handoff.streamEnded(callSid, conversation);
+    },
+    prepare: (path) => {
+      const parsed = parseStreamPath(path);
+      return parsed?.kind === "outbound" && parsed.resumeCallSid !== undefined
+        ? this.handoff.bring(parsed.resumeCallSid)
+        : undefined;
+    },
   };
 
   /**

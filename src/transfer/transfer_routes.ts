@@ -18,7 +18,8 @@ import type { Logger } from "@logtape/logtape";
 import type { CallAdmission } from "../security/call_admission.ts";
 import { readSignedWebhook } from "../http/signed_webhook.ts";
 import type { ColdTransfers } from "./cold_transfer.ts";
-import { TRANSFER_ROUTES, type WarmTransfers } from "./warm_transfers.ts";
+import type { WarmTransfers } from "./warm_transfers.ts";
+import { TRANSFER_ROUTES } from "./transfer_paths.ts";
 
 /** Options of {@link createTransferRoutes}. */
 export interface TransferRoutesOptions {
