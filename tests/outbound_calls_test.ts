@@ -40,7 +40,7 @@ function setUp(rest: FakeTwilioRest) {
     registry,
     onAmd: (callSid, answeredBy) => amd.push([callSid, answeredBy]),
   });
-  const app = createApp({ config, routes: service.routes });
+  const app = createApp({ config, outbound: service });
   return { app, service, registry, amd };
 }
 

@@ -29,6 +29,8 @@ export interface CallRecorderOptions {
   /** Where the `call.ended` and `call.analyzed` events go (the webhook sender); undefined: nowhere. */
   events?: { emit(event: WebhookEvent): Promise<void> } | undefined;
   prices: TokenPrices;
+  /** USD per minute of a GPT-Live session (`PRICE_LIVE_PER_MINUTE`). */
+  livePricePerMinute?: number;
   /**
    * What is kept of the words (`REDACT`, `STORE_TRANSCRIPTS`; default both
    * on): applied to the stored record and the `call.ended` body, not to what
@@ -89,6 +91,9 @@ export class CallRecorder {
     try {
       record = buildCallRecord(summary, {
         prices: this.#options.prices,
+        ...(this.#options.livePricePerMinute !== undefined
+          ? { livePricePerMinute: this.#options.livePricePerMinute }
+          : {}),
         startedAtMonotonic,
         agent,
       });

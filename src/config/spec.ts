@@ -60,6 +60,9 @@ import { setting } from "./setting.ts";
 import {
   DEFAULT_CALL_STORE_PATH,
   DEFAULT_COMPANY_NAME,
+  DEFAULT_LIVE_BACKEND_MODEL,
+  DEFAULT_LIVE_PRICE_PER_MINUTE,
+  DEFAULT_LIVE_URL,
   DEFAULT_MODEL,
   DEFAULT_REALTIME_URL,
   DEFAULT_TWILIO_API_BASE_URL,
@@ -122,6 +125,45 @@ export const SETTINGS = [
       section: "openai",
       doc:
         "Realtime model; any model id is accepted (e.g. gpt-realtime-2.1-mini, gpt-realtime-2). See docs/configuration.md for notes on the models.",
+    },
+  ),
+  setting("ENGINE", "engine", choice(["realtime", "live"]), {
+    default: "realtime",
+    section: "openai",
+    doc:
+      "Speech-to-speech engine of the environment's agent: realtime (OpenAI Realtime) or live (GPT-Live, gpt-live-1 unless OPENAI_MODEL names another model). An agents file chooses per agent with `engine:`. See docs/agents.md for what differs.",
+  }),
+  setting(
+    "OPENAI_LIVE_URL",
+    "openaiLiveUrl",
+    url(["ws:", "wss:"], `a ws:// or wss:// URL such as ${DEFAULT_LIVE_URL}`),
+    {
+      default: DEFAULT_LIVE_URL,
+      section: "openai",
+      doc:
+        "GPT-Live WebSocket endpoint (agents on `engine: live`); the key goes in the Authorization header and the model in `session.start`, never in the URL.",
+    },
+  ),
+  setting(
+    "LIVE_BACKEND_MODEL",
+    "liveBackendModel",
+    token(`a model name without whitespace, such as ${DEFAULT_LIVE_BACKEND_MODEL}`),
+    {
+      default: DEFAULT_LIVE_BACKEND_MODEL,
+      section: "openai",
+      doc:
+        "Responses model a GPT-Live session delegates tool calls to (`delegation.responses.model`); an agent's `backend_model` overrides it. Its tokens are billed at that model's prices.",
+    },
+  ),
+  setting(
+    "PRICE_LIVE_PER_MINUTE",
+    "priceLivePerMinute",
+    number(0, 100, "a price in USD per minute from 0 to 100"),
+    {
+      default: String(DEFAULT_LIVE_PRICE_PER_MINUTE),
+      section: "openai",
+      doc:
+        "Price of a GPT-Live session, USD per minute (billed per second), for the cost estimate of calls on `engine: live`; backend model tokens are added at the PRICE_* token prices.",
     },
   ),
   setting("PORT", "port", integer(0, 65535), {
@@ -216,6 +258,43 @@ export const SETTINGS = [
     default: "true",
     section: "turns",
     doc: "Whether the caller can interrupt the assistant by speaking (barge-in).",
+  }),
+  setting("INTERRUPTION_RESUME", "interruptionResume", boolean(), {
+    default: "true",
+    section: "turns",
+    doc:
+      "The bridge decides interruptions: a false one (shorter than INTERRUPTION_MIN_SPEECH_MS, no words, or only backchannels) does not lose the assistant's sentence, which goes on where the caller stopped hearing it. The session runs with `interrupt_response` and `create_response` off. false: OpenAI cancels on any speech (the barge-in of earlier versions).",
+  }),
+  setting("INTERRUPTION_MODE", "interruptionMode", choice(["cut", "confirm"]), {
+    default: "cut",
+    section: "turns",
+    doc:
+      "cut: the audio stops the moment the caller speaks and resumes after a false interruption; confirm: the assistant keeps talking until the interruption is confirmed (no gap for backchannels, real ones cut INTERRUPTION_MIN_SPEECH_MS later).",
+  }),
+  setting("INTERRUPTION_MIN_SPEECH_MS", "interruptionMinSpeechMs", integer(0, 5000), {
+    default: "250",
+    section: "turns",
+    doc:
+      "Caller speech shorter than this, with no words other than backchannels, is not an interruption. Without input transcription the duration alone decides.",
+  }),
+  setting(
+    "INTERRUPTION_BACKCHANNELS",
+    "interruptionBackchannels",
+    text("words and short phrases separated by commas"),
+    {
+      section: "turns",
+      example: "mm-hmm, uh-huh, yeah, okay, right, sure",
+      defaultDoc:
+        "the English list in `src/prompts.ts` (mm-hmm, uh-huh, yeah, okay, right, sure, …)",
+      doc:
+        "Words that never interrupt the assistant (needs input transcription, TRANSCRIPTION_MODEL, to hear them).",
+    },
+  ),
+  setting("GREETING_INTERRUPTIBLE", "greetingInterruptible", boolean(), {
+    default: "true",
+    section: "turns",
+    doc:
+      "false: the greeting plays to the end whatever the caller says; what they say meanwhile is answered after it (needs INTERRUPTION_RESUME).",
   }),
   setting(
     "NOISE_REDUCTION",

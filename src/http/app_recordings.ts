@@ -40,8 +40,8 @@ export interface AppRecordings {
   consent(profile: AgentProfile): string | undefined;
   /** The recording of one Twilio call of `profile`, when its calls are recorded. */
   forCall(profile: AgentProfile, request: Request): CallRecording | undefined;
-  /** Answers `POST /recording-status`; undefined for other paths. */
-  routes(request: Request, path: string): Promise<Response> | undefined;
+  /** Answers Twilio's `POST /recording-status` (a row of the app's route table). */
+  status(request: Request): Promise<Response>;
 }
 
 /** The app's recordings (none without Twilio credentials: a start-up warning says so). */
@@ -121,11 +121,6 @@ export function createRecordings(
         logger: options.logger,
       });
     },
-    routes(request, path) {
-      if (path !== RECORDING_STATUS_PATH) return undefined;
-      return request.method === "POST"
-        ? status(request)
-        : Promise.resolve(text("Method not allowed.\n", 405, { allow: "POST" }));
-    },
+    status,
   };
 }

@@ -88,6 +88,7 @@ export class Operations implements AsyncDisposable {
     this.health = new OpenAIHealth(options.health);
     this.metrics = new BridgeMetrics({
       prices: config.prices,
+      livePricePerMinute: config.priceLivePerMinute,
       openaiFailing: () => this.health.failing(),
     });
     this.tracing = new CallTracing(options.tracer ? { tracer: options.tracer } : {});
@@ -132,6 +133,7 @@ export class Operations implements AsyncDisposable {
         logger: getLogger(["bridge", "analysis"]),
       }),
       prices: config.prices,
+      livePricePerMinute: config.priceLivePerMinute,
       logger: log,
       onResult: (_what, ok) => {
         this.metrics.callRecords.inc({ result: ok ? "stored" : "failed" });
