@@ -30,9 +30,9 @@ import {
   streamEndedTwiml,
   transferTwiml,
 } from "../twilio/twiml.ts";
-import { CallAdmission, type Refusal } from "../security/call_admission.ts";
+import { CallAdmission } from "../security/call_admission.ts";
+import { type RefusalKind, RefusalLog } from "../security/refusal_log.ts";
 import {
-  LogThrottle,
   MAX_WEBHOOK_BODY_BYTES,
   readCappedText,
   type StreamGuardOptions,
@@ -98,16 +98,17 @@ export interface AppOptions {
    * Called once for every call attempt turned away: busy or draining at the
    * webhook, a refused signature, or a refused media-stream upgrade.
    */
-  onCallRejected?: (reason: Refusal | "too_large" | "busy" | "draining") => void;
+  onCallRejected?: (reason: RefusalKind | "draining") => void;
   /** Unsent bytes per socket before a call ends because its peer stopped reading (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
   streamGuard?: StreamGuardOptions;
   /**
    * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
-   * app's admission policy so their TwiML carries stream tokens this app accepts.
+   * app's admission policy so their TwiML carries stream tokens this app accepts, and its log of
+   * refused requests (one throttle for every route).
    */
-  routes?: (admission: CallAdmission) => RouteHandler;
+  routes?: (admission: CallAdmission, refusals: RefusalLog) => RouteHandler;
   /**
    * Outbound calls: the core settings of each outbound stream (by its path
    * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
@@ -194,35 +195,25 @@ export function createApp(options: AppOptions): App {
   const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
+  const refusals = new RefusalLog({
+    warn: (message, properties) => httpLog.warn(message, properties),
+    onRefused: (kind) => options.onCallRejected?.(kind),
+  });
   const liveCalls = new LiveCalls();
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
+      publicUrl: config.publicUrl,
+      refusals,
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
-  const refusalLog = new LogThrottle();
-  const extraRoutes = options.routes?.(admission);
+  const extraRoutes = options.routes?.(admission, refusals);
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
-  function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
-    options.onCallRejected?.(kind);
-    const { log: shouldLog, suppressed } = refusalLog.take(`${kind} ${path}`, Date.now());
-    if (!shouldLog) return;
-    const messages: Record<typeof kind, string> = {
-      signature_check_unconfigured:
-        "Refused a request: TWILIO_AUTH_TOKEN is not set, so Twilio signatures cannot be checked (set it, or TWILIO_SIGNATURE_CHECK=off for local tests).",
-      missing_signature: "Refused a request without an X-Twilio-Signature header.",
-      invalid_signature:
-        "Refused a request with an invalid X-Twilio-Signature (wrong TWILIO_AUTH_TOKEN, or PUBLIC_URL/X-Forwarded-Proto do not match the URL Twilio used).",
-      too_large: "Refused a request whose body is over the size limit.",
-      busy: "Refused a call: MAX_CONCURRENT_CALLS calls are in progress.",
-    };
-    httpLog.warn(messages[kind], {
-      path,
-      ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}),
-    });
+  function logRefused(kind: RefusalKind, path: string): void {
+    refusals.refused(kind, path);
   }
 
   async function incomingCall(request: Request): Promise<Response> {
@@ -321,6 +312,10 @@ export function createApp(options: AppOptions): App {
     // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
     // instead of a Twilio signature.
     const softphoneCall = outboundPath === undefined ? softphone?.admit(request) : undefined;
+    if (softphoneCall?.ok === false && softphoneCall.reason === "foreign_host") {
+      logRefused("foreign_host", ROUTES.mediaStream);
+      return text("Forbidden: the softphone only answers localhost or PUBLIC_URL's host.\n", 403);
+    }
     if (softphoneCall?.ok === false) {
       httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
         reason: softphoneCall.reason,
@@ -386,7 +381,10 @@ export function createApp(options: AppOptions): App {
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
-        if (isSoftphone) return undefined;
+        // A softphone call is the one its token was issued for: no other CallSid (a real call's).
+        if (isSoftphone) {
+          return start.callSid === softphoneCallSid ? undefined : "softphone call mismatch";
+        }
         if (setup.agentName !== undefined && start.customParameters.agent !== setup.agentName) {
           return "stream agent mismatch";
         }

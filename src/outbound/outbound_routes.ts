@@ -25,6 +25,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { CallAdmission } from "../security/call_admission.ts";
+import { RefusalLog } from "../security/refusal_log.ts";
 import { MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
 import { timingSafeEqual } from "../http/ops_routes.ts";
 import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
@@ -59,6 +60,8 @@ export interface OutboundRoutesOptions {
   publicUrl: string;
   /** The app's admission policy (Twilio signatures, stream tokens). */
   admission: CallAdmission;
+  /** The app's log of refused requests (one throttle for all routes); default: one of its own. */
+  refusals?: RefusalLog;
   dialer: OutboundDialer;
   agents: AgentDirectory;
   tickets: CallTickets;
@@ -100,6 +103,8 @@ export function checkBearer(request: Request, token: string): Response | undefin
 export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandler {
   const log = options.logger ?? getLogger(["bridge", "outbound"]);
   const { admission, publicUrl } = options;
+  const refusals = options.refusals ??
+    new RefusalLog({ warn: (message, properties) => log.warn(message, properties) });
   const wsBase = publicUrl.replace(/^http/, "ws");
 
   async function signedForm(
@@ -113,11 +118,14 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
       });
     }
     const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
-    if (!body.ok) return new Response("Request body too large.\n", { status: 413 });
+    if (!body.ok) {
+      refusals.refused("too_large", path);
+      return new Response("Request body too large.\n", { status: 413 });
+    }
     const form = new URLSearchParams(body.text);
     const refusal = admission.checkWebhook(request, form, publicUrl);
     if (refusal !== undefined) {
-      log.warn("Refused an outbound callback: {refusal}.", { refusal, path });
+      refusals.refused(refusal, path);
       return new Response(FORBIDDEN, { status: 403 });
     }
     return form;

@@ -24,6 +24,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config_types.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
+import type { RefusalLog } from "../security/refusal_log.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import { AmdRelay, followAmd } from "./amd_relay.ts";
 import { StreamHandoff } from "./stream_handoff.ts";
@@ -230,13 +231,14 @@ export class OutboundService {
       : [];
   }
 
-  /** The routes, for `createApp({ routes })` (which passes its admission policy). */
-  routes = (admission: CallAdmission): RouteHandler => {
+  /** The routes, for `createApp({ routes })` (which passes its admission policy and refusal log). */
+  routes = (admission: CallAdmission, refusals?: RefusalLog): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
+      ...(refusals ? { refusals } : {}),
       dialer: this.dialer,
       agents: this.agents,
       tickets: this.tickets,

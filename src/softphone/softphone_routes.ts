@@ -7,6 +7,10 @@
  * `GET /softphone/events?token=…`, the live view of the token's call as
  * Server-Sent Events (see `live_calls.ts`; the token is checked, not used up).
  *
+ * With the softphone on, every one of these (and a softphone media stream)
+ * is only served to a loopback `Host` or `PUBLIC_URL`'s (see
+ * `softphone_host.ts`); any other gets a 403 naming both.
+ *
  * The page and scripts are imported as text, so they are part of the module
  * graph: `deno compile` embeds them and Deno Deploy ships them.
  *
@@ -23,6 +27,8 @@ import {
   SoftphoneTokens,
 } from "./softphone_token.ts";
 import type { LiveCalls } from "./live_calls.ts";
+import { softphoneHostAllowed } from "./softphone_host.ts";
+import type { RefusalLog } from "../security/refusal_log.ts";
 
 /** Paths of the softphone. */
 export const SOFTPHONE_ROUTES = {
@@ -38,7 +44,14 @@ export interface SoftphoneRoutesOptions {
   agents?: () => { names: readonly string[]; defaultName: string };
   /** The live call view's channels; without them `/softphone/events` is not served. */
   live?: LiveCalls;
+  /** `PUBLIC_URL`: its host is served besides loopback ones. */
+  publicUrl?: string | undefined;
+  /** The app's log of refused requests (a foreign `Host` is one). */
+  refusals?: RefusalLog;
 }
+
+/** Result of {@link SoftphoneRoutes.admit}: the token's check, or a refused `Host`. */
+export type SoftphoneAdmission = SoftphoneTokenCheck | { ok: false; reason: "foreign_host" };
 
 const ASSETS: Record<string, string> = {
   "/softphone/softphone.js": softphoneJs,
@@ -81,9 +94,10 @@ export interface SoftphoneRoutes {
   handle(request: Request, path: string): Response | undefined;
   /**
    * Checks (and uses up) the softphone token a media-stream upgrade offers;
-   * undefined when it offers none (a Twilio stream).
+   * undefined when it offers none (a Twilio stream). A request to a `Host`
+   * the softphone does not answer is refused before its token is looked at.
    */
-  admit(request: Request): SoftphoneTokenCheck | undefined;
+  admit(request: Request): SoftphoneAdmission | undefined;
 }
 
 /**
@@ -159,15 +173,42 @@ export function createSoftphoneRoutes(
     });
   }
 
+  function served(path: string): boolean {
+    return path === SOFTPHONE_ROUTES.page || path === SOFTPHONE_ROUTES.token ||
+      path === SOFTPHONE_ROUTES.agents || ASSETS[path] !== undefined ||
+      (path === SOFTPHONE_ROUTES.events && options.live !== undefined);
+  }
+
+  function foreignHost(request: Request, path: string): Response {
+    options.refusals?.refused("foreign_host", path);
+    const host = request.headers.get("host") ?? new URL(request.url).host;
+    return plain(
+      `Forbidden: the softphone only answers requests addressed to localhost (127.0.0.1, [::1])${
+        options.publicUrl ? ` or ${new URL(options.publicUrl).host}` : ""
+      }, not ${
+        JSON.stringify(host)
+      }. Open it at http://localhost:<PORT>/, or set PUBLIC_URL to the address you use.\n`,
+      403,
+    );
+  }
+
   return {
     tokens,
     admit(request) {
       const token = SoftphoneTokens.fromRequest(request);
-      return token === undefined ? undefined : tokens.verify(token);
+      if (token === undefined) return undefined;
+      if (!softphoneHostAllowed(request, options.publicUrl)) {
+        return { ok: false, reason: "foreign_host" };
+      }
+      return tokens.verify(token);
     },
     handle(request, path) {
+      if (!served(path)) return undefined;
+      if (path === SOFTPHONE_ROUTES.page && request.method !== "GET" && request.method !== "HEAD") {
+        return undefined;
+      }
+      if (!softphoneHostAllowed(request, options.publicUrl)) return foreignHost(request, path);
       if (path === SOFTPHONE_ROUTES.page) {
-        if (request.method !== "GET" && request.method !== "HEAD") return undefined;
         return new Response(request.method === "HEAD" ? null : page, { headers: PAGE_HEADERS });
       }
       if (path === SOFTPHONE_ROUTES.token) return token(request);
@@ -176,7 +217,6 @@ export function createSoftphoneRoutes(
         return events(request, options.live);
       }
       const asset = ASSETS[path];
-      if (asset === undefined) return undefined;
       if (request.method !== "GET" && request.method !== "HEAD") {
         return plain("Method not allowed.\n", 405, { allow: "GET, HEAD" });
       }
