@@ -164,7 +164,13 @@ export function createSoftphoneRoutes(
         401,
       );
     }
-    return new Response(live.subscribe(check.callSid), {
+    const stream = live.subscribe(check.callSid);
+    if (stream === undefined) {
+      return plain("Too many live views are open; close one and reload the page.\n", 503, {
+        "retry-after": "10",
+      });
+    }
+    return new Response(stream, {
       headers: {
         ...SECURITY_HEADERS,
         "content-type": "text/event-stream; charset=utf-8",
