@@ -371,6 +371,7 @@ export function createApp(options: AppOptions): App {
         sessionUpdate: setup.sessionUpdate,
         greeting: setup.greeting,
         interruptResponse: profile.turnDetection.interruptResponse,
+        recordKeypadDigits: profile.recordKeypadDigits,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
         ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
