@@ -5,8 +5,15 @@
  *
  * @module
  */
-import { ConfigError, describeConfig, parseConfig, secretValues } from "./src/config.ts";
-import { loadEnvFile } from "./src/env_file.ts";
+import {
+  ConfigError,
+  describeConfig,
+  environment,
+  loadEnvFile,
+  onDenoDeploy,
+  parseConfig,
+  secretValues,
+} from "./src/config/mod.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { drainApp } from "./src/http/drain.ts";
 import { PortInUseError, type RunningServer, startServer } from "./src/server.ts";
@@ -16,12 +23,31 @@ import { Operations } from "./src/observability/operations.ts";
 import { AgentsHolder, loadAgents } from "./src/agents/agent_book.ts";
 import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
+import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
+import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
+import { SharedCallState } from "./src/calls/shared_call_state.ts";
+
+// Deno Deploy runs only crons registered at the top level of the main module, before the
+// configuration is read; CAMPAIGN_DISPATCH=cron plugs the campaign dispatcher into it later.
+registerCampaignCron();
+
+/** Options of {@link main}. */
+export interface MainOptions {
+  /**
+   * Ends the process once a SIGINT or SIGTERM drain is over (main's signal
+   * listeners are removed first). Default `Deno.exit(0)`; `deno task dev`
+   * raises the signal again so that `deno run --watch` ends too.
+   */
+  exit?: (signal: "SIGINT" | "SIGTERM") => void;
+}
 
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
-export async function main(): Promise<number> {
+export async function main(options: MainOptions = {}): Promise<number> {
   let config;
+  let variables: Record<string, string>;
   try {
-    config = parseConfig(loadEnvFile());
+    variables = loadEnvFile();
+    config = parseConfig(variables);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -30,7 +56,7 @@ export async function main(): Promise<number> {
     console.error(error instanceof Error ? error.message : String(error));
     return 1;
   }
-  const env = Deno.env.toObject();
+  const env = environment();
   const loadAgentsFile = () => loadAgents({ config, file: config.agentsFile, env });
   const loaded = loadAgentsFile();
   if (!loaded.ok) {
@@ -48,6 +74,7 @@ export async function main(): Promise<number> {
     configureLogging({
       level: config.logLevel,
       format: config.logFormat,
+      personalData: config.redact,
       secrets: [...baseSecrets, ...agentSecrets],
     });
   await setUpLogging();
@@ -59,7 +86,10 @@ export async function main(): Promise<number> {
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
   let operations: Operations;
   try {
-    operations = await Operations.create({ config });
+    operations = await Operations.create({
+      config,
+      agents: { profiles: () => agents.book.profiles },
+    });
   } catch (error) {
     console.error(
       `Could not open the call store (CALL_STORE_PATH): ${
@@ -76,8 +106,11 @@ export async function main(): Promise<number> {
       : await Deno.openKv(config.callStore.path);
     outbound = OutboundService.create({
       config,
+      // The same agents as inbound calls: a SIGHUP reload applies to new outbound calls too.
+      agents,
       ...(kv ? { kv } : {}),
       registry: operations.metrics.registry,
+      events: operations.webhooks,
     });
     if (kv === undefined) {
       log.warn(
@@ -85,12 +118,24 @@ export async function main(): Promise<number> {
       );
     }
   }
+  // Checkpoints of calls in the call store, so a call whose instance died goes on in a new stream.
+  const checkpointKv = config.callStore === undefined
+    ? undefined
+    : await Deno.openKv(config.callStore.path);
+  const checkpoints = checkpointKv === undefined ? undefined : new CallCheckpoints(checkpointKv, {
+    // A checkpoint outlives its last write by the longest call (4 h when calls have no limit).
+    ttlMs: (config.maxCallSeconds > 0 ? config.maxCallSeconds : 4 * 3600) * 1000,
+  });
+  // Per-call state other instances may need (the caller context of the context webhook).
+  const callState = checkpointKv === undefined ? undefined : new SharedCallState(checkpointKv);
   let server: RunningServer;
   try {
     server = startServer({
       config,
       ...operations.appOptions(),
       agents,
+      ...(checkpoints ? { checkpoints } : {}),
+      ...(callState ? { callState } : {}),
       ...(outbound
         ? {
           routes: outbound.routes,
@@ -105,6 +150,7 @@ export async function main(): Promise<number> {
     });
   } catch (error) {
     await Promise.all([operations.close(), outbound?.close()]).catch(() => {});
+    checkpointKv?.close();
     if (error instanceof PortInUseError) {
       console.error(error.message);
       return 1;
@@ -112,7 +158,12 @@ export async function main(): Promise<number> {
     throw error;
   }
   const signals = new StopSignals();
-  const stop = (signal: string) => {
+  const listeners = new Map<"SIGINT" | "SIGTERM", () => void>();
+  const exit = (signal: "SIGINT" | "SIGTERM") => {
+    for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    (options.exit ?? (() => Deno.exit(0)))(signal);
+  };
+  const stop = (signal: "SIGINT" | "SIGTERM") => {
     switch (signals.receive(signal, performance.now())) {
       case "ignore":
         // `deno task` forwards a copy of a signal sent to the whole process group.
@@ -122,7 +173,7 @@ export async function main(): Promise<number> {
         return;
       case "exit":
         log.warn("Received {signal} again; exiting now.", { signal });
-        Deno.exit(0);
+        exit(signal);
         return;
       case "drain":
         break;
@@ -132,8 +183,20 @@ export async function main(): Promise<number> {
       drainSeconds: config.drainSeconds,
     });
     // Deno Deploy kills 5 s after SIGINT: keep the goodbyes short there.
-    const farewellMs = Deno.env.get("DENO_DEPLOYMENT_ID") === undefined ? 8000 : 1000;
-    drainApp(server.app, { drainMs: config.drainSeconds * 1000, farewellMs, logger: log })
+    const farewellMs = onDenoDeploy(variables) ? 1000 : 8000;
+    // Handing calls over needs their checkpoints in a store the other instances read.
+    const mode = config.drainMode === "handover" && checkpoints !== undefined
+      ? "handover"
+      : "goodbye";
+    if (mode !== config.drainMode) {
+      log.warn("DRAIN_MODE=handover needs a call store (CALL_STORE_PATH); saying goodbye instead.");
+    }
+    drainApp(server.app, {
+      drainMs: config.drainSeconds * 1000,
+      farewellMs,
+      logger: log,
+      mode,
+    })
       .then((result) => {
         log.info("Drained; closing the server.", { ...result });
         // Never hang on a socket that will not close.
@@ -146,7 +209,7 @@ export async function main(): Promise<number> {
       // Flush call records still being written, then exit.
       .finally(() =>
         Promise.all([operations.close(), outbound?.close()]).catch(() => {}).finally(() =>
-          Deno.exit(0)
+          exit(signal)
         )
       );
   };
@@ -174,7 +237,9 @@ export async function main(): Promise<number> {
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     try {
-      Deno.addSignalListener(signal, () => stop(signal));
+      const listener = () => stop(signal);
+      Deno.addSignalListener(signal, listener);
+      listeners.set(signal, listener);
     } catch {
       // Signals are not available on every platform (e.g. SIGTERM on Windows).
     }

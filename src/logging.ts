@@ -30,20 +30,16 @@ import {
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
-import type { LogFormat, LogLevelName } from "./config_types.ts";
+import type { LogFormat, LogLevelName } from "./config/mod.ts";
 import { maskPhoneNumbersIn } from "./security/phone_numbers.ts";
+import { maskGroupedPhoneNumbers, redactCardsAndEmails } from "./security/personal_data.ts";
+import { createSecretRedactor, REDACTED } from "./security/secret_redaction.ts";
 
-export type { LogFormat, LogLevelName } from "./config_types.ts";
+export type { LogFormat, LogLevelName } from "./config/mod.ts";
 export type { Logger } from "@logtape/logtape";
 
 /** Root category of every logger of the bridge. */
 export const ROOT_CATEGORY = "bridge";
-
-/** What redacted secrets are replaced by. */
-export const REDACTED = "[redacted]";
-
-/** Secrets shorter than this are not redacted (they would match too much). */
-const MIN_SECRET_LENGTH = 8;
 
 /** Keys of a JSON line that properties may not overwrite. */
 const RESERVED_JSON_KEYS = new Set(["timestamp", "level", "category", "message"]);
@@ -56,10 +52,16 @@ export interface ConfigureLoggingOptions {
   format: LogFormat;
   /**
    * Exact strings replaced by `[redacted]` in every line, e.g. the OpenAI API
-   * key and the Twilio auth token. Strings shorter than 8 characters are
-   * ignored.
+   * key, the Twilio auth token and the agents file's `${VAR}` values (see
+   * `security/secret_redaction.ts`: strings shorter than 8 characters only as
+   * whole words).
    */
   secrets?: string[];
+  /**
+   * Also redact card numbers (`[card]`), e-mail addresses (`[email]`) and
+   * phone numbers written in groups (`REDACT`; default true).
+   */
+  personalData?: boolean;
   /**
    * Receives each finished line (without line break).
    *
@@ -95,7 +97,9 @@ export interface ConfigureLoggingOptions {
  */
 export async function configureLogging(options: ConfigureLoggingOptions): Promise<void> {
   const formatter = options.format === "pretty" ? createPrettyFormatter() : formatJsonLine;
-  const redact = createRedactor(options.secrets ?? []);
+  const redact = createRedactor(options.secrets ?? [], {
+    personalData: options.personalData ?? true,
+  });
   const write = options.sink ?? writeToStdout;
   const sink: Sink = (record: LogRecord) => {
     write(toSingleLine(redact(formatter(record))));
@@ -153,8 +157,10 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
 /**
  * Creates the function that redacts a formatted log line:
  *
- * - every exact string in `secrets` (8 characters or more), also in its
- *   JSON-escaped form, becomes `[redacted]`;
+ * - every exact string in `secrets`, also JSON-escaped or percent-encoded,
+ *   becomes `[redacted]` (`createSecretRedactor` in
+ *   `security/secret_redaction.ts`: shorter than 8 characters only as a
+ *   whole word);
  * - strings that look like OpenAI keys (`sk-` and 20 or more of
  *   `[A-Za-z0-9_-]`) or per-call stream tokens (`v1.<expiry>.<mac>`) become
  *   `[redacted]`;
@@ -164,7 +170,8 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
  *   standalone runs of 10 to 15 digits, except runs starting with `1` that
  *   are not 11 digits long (Unix timestamps in seconds or milliseconds).
  *   Digits inside words, such as Twilio SIDs (`CA` and 32 hex digits), are
- *   left intact.
+ *   left intact, and so are the examples of our own wording (`e.g.
+ *   +15005550001`).
  *
  * @example
  * ```ts
@@ -178,25 +185,41 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
  * );
  * ```
  *
- * @param secrets Exact strings to hide; shorter than 8 characters are ignored.
+ * With `personalData` (`REDACT=on`, the default), card numbers that pass the
+ * Luhn check become `[card]`, e-mail addresses `[email]`, and phone numbers
+ * written in groups (`415-555-0123`) are masked too (`security/personal_data.ts`).
+ *
+ * @param secrets Exact strings to hide; shorter than 8 characters only as whole words.
+ * @param options `personalData`: also redact cards, e-mails and grouped phone numbers [true].
  * @returns A function returning the text with everything sensitive masked.
  */
-export function createRedactor(secrets: string[]): (text: string) => string {
-  const needles = new Set<string>();
-  for (const secret of secrets) {
-    if (secret.length < MIN_SECRET_LENGTH) continue;
-    needles.add(secret);
-    needles.add(JSON.stringify(secret).slice(1, -1));
-  }
-  const ordered = [...needles].sort((a, b) => b.length - a.length);
+export function createRedactor(
+  secrets: string[],
+  options: { personalData?: boolean } = {},
+): (text: string) => string {
+  const redactSecrets = createSecretRedactor(secrets);
+  const personal = options.personalData ?? true;
   return (text: string): string => {
-    let result = text;
-    for (const needle of ordered) {
-      if (result.includes(needle)) result = result.split(needle).join(REDACTED);
-    }
-    return maskPhoneNumbersIn(result.replace(OPENAI_KEY, REDACTED).replace(STREAM_TOKEN, REDACTED));
+    const withoutSecrets = redactSecrets(text).replace(OPENAI_KEY, REDACTED)
+      .replace(STREAM_TOKEN, REDACTED);
+    return maskOutsideExamples(
+      personal ? maskGroupedPhoneNumbers(redactCardsAndEmails(withoutSecrets)) : withoutSecrets,
+    );
   };
 }
+
+/**
+ * Our own wording gives example numbers as `e.g. +15005550001` (the agents
+ * file's problems, configuration errors): those are left as written, every
+ * other phone number is masked.
+ */
+function maskOutsideExamples(text: string): string {
+  return text.split(EXAMPLE_NUMBER).map((part, i) => i % 2 === 1 ? part : maskPhoneNumbersIn(part))
+    .join("");
+}
+
+/** An example number of our wording (captured, so `split` keeps it). */
+const EXAMPLE_NUMBER = /(e\.g\. \+\d{7,15}(?!\d))/;
 
 const OPENAI_KEY = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g;
 /** Per-call stream tokens (`src/security/stream_token.ts`). */

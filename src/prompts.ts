@@ -45,14 +45,47 @@ export function defaultGreeting(companyName: string): string {
   return `Hello! Thanks for calling ${companyName}. How can I help you today?`;
 }
 
+/** Default `briefing` of a warm transfer tool: how the model sums the call up for the person. */
+export const DEFAULT_TRANSFER_BRIEFING =
+  "Write a short briefing for a staff member who is about to take over this phone call: who the caller is (if they said), what they want, and what has been done so far. Two or three plain sentences, no greeting, no lists. Do not include phone numbers or payment details.";
+
+/** Default `fallback` of a transfer tool: what the agent tells the caller when nobody takes the call. */
+export const DEFAULT_TRANSFER_FALLBACK =
+  "Nobody on the staff could take the call right now. In one short sentence tell the caller so, then offer to take a message or to help with something else, and go on with the conversation.";
+
+/** What the person hears first on a warm transfer (`<Say>`, before the briefing). */
+export const TRANSFER_BRIEFING_INTRO = "Incoming call transfer from the phone assistant.";
+
+/** What the person hears after the briefing (`<Say>` in the `<Gather>`). */
+export const TRANSFER_ACCEPT_QUESTION = "Press 1 to take the call, or 2 to decline.";
+
+/** What the person hears after declining, or when the caller is gone (`<Say>`, then hang-up). */
+export const TRANSFER_DECLINED = "Thank you. The assistant will take care of the caller. Goodbye.";
+
+/** What the person hears when the caller hung up before they accepted. */
+export const TRANSFER_CALLER_GONE = "Sorry, the caller has already hung up. Goodbye.";
+
+/** The briefing when the model wrote none in time: the reason the model gave for the transfer. */
+export function transferBriefingFromReason(reason: string | undefined): string {
+  return reason === undefined || reason.trim() === ""
+    ? "A caller asked to speak with a person."
+    : `A caller needs a person: ${reason.trim()}`;
+}
+
 /** What the call core asks the model to say, response by response. */
 export interface CallPrompts {
   /** Instructions of the first response: say `greeting` word for word. */
   greeting(greeting: string): string;
   /** After `end_call`: one short goodbye. */
   farewell: string;
-  /** After `transfer_call`: say you are transferring the caller. */
+  /** After `transfer_call` (cold): say you are transferring the caller. */
   transfer: string;
+  /** After a warm transfer tool: say you are getting a person, and keep the caller company. */
+  transferHold: string;
+  /** Instructions of the out-of-band text response that briefs the person taking the call. */
+  transferBriefing: string;
+  /** Nobody took the call: tell the caller, and go on (e.g. offer to take a message). */
+  transferFallback: string;
   /** `MAX_CALL_SECONDS` reached: say the call has to end. */
   timeLimit: string;
   /** The caller was silent for `CALLER_IDLE_SECONDS`: say goodbye. */
@@ -65,6 +98,11 @@ export interface CallPrompts {
   toolFiller: string;
   /** The user text item for keys the caller pressed (`digits`, e.g. "42#"). */
   keypad(digits: string): string;
+  /**
+   * The call went on in a new media stream (its server stopped or was
+   * replaced) with the conversation so far: one short line, then go on.
+   */
+  resumed: string;
 }
 
 /** The default (English) wording of {@link CallPrompts}. */
@@ -75,6 +113,10 @@ export const DEFAULT_CALL_PROMPTS: CallPrompts = {
     "The caller is ending the call. Say one short, warm goodbye sentence, then stop. Do not ask any question.",
   transfer:
     "The caller is being transferred to a person on the staff. In one short sentence tell them you are transferring them now, then stop. Do not ask any question.",
+  transferHold:
+    "You are calling a person on the staff for the caller. In one short sentence tell the caller you are getting someone for them and to stay on the line. Keep talking with them while they wait; do not say they are connected until you are told so.",
+  transferBriefing: DEFAULT_TRANSFER_BRIEFING,
+  transferFallback: DEFAULT_TRANSFER_FALLBACK,
   timeLimit:
     "The call has reached its time limit. In one short, polite sentence tell the caller you have to end the call now, and say goodbye. Do not ask any question.",
   idle:
@@ -86,6 +128,8 @@ export const DEFAULT_CALL_PROMPTS: CallPrompts = {
   toolFiller:
     "You are still waiting for a lookup to finish. In a few words tell the caller to hold on a moment (for example: One moment, please.). Say nothing else and do not answer their question yet.",
   keypad: (digits) => `The caller pressed ${digits.split("").join(" ")} on the phone keypad.`,
+  resumed:
+    "The phone line dropped for a moment and is back. Do not greet the caller again. In one short sentence acknowledge the interruption (for example: Sorry about that, I'm back.), then continue the conversation where it left off.",
 };
 
 /**
@@ -109,12 +153,39 @@ export const TOOL_DESCRIPTIONS = {
   transferCall:
     "Transfer the caller to a person on the staff. Call this when the caller asks for a human, or when you cannot help with their request. You will then be asked to tell the caller, in one short sentence, that you are transferring them.",
   transferCallReason: "Why the caller needs a person, in a few words.",
+  warmTransferCall:
+    "Call a person on the staff and hand the caller over once they accept. Call this when the caller asks for a human, or when you cannot help with their request. You stay on the line with the caller while the person's phone rings; you will be told if nobody can take the call.",
 } as const;
 
 /** What Twilio says (`<Say>`) when the assistant cannot be reached. */
 export const DEFAULT_APOLOGY =
   "Sorry, our assistant is unavailable right now. Please call again later. Goodbye.";
 
-/** What Twilio says (`<Say>`) when a transfer finds nobody (no answer, busy). */
-export const DEFAULT_TRANSFER_APOLOGY =
-  "Sorry, nobody could take your call right now. Please call again later. Goodbye.";
+/** What the post-call analysis model is told (`src/analysis/`); the transcript follows in the input. */
+export const ANALYSIS_PROMPTS = {
+  instructions:
+    "You review a finished phone call between a caller and a voice assistant. The input has the assistant's own instructions, then the call's transcript with its tool calls and their results. Answer only from what was said and done in the call; where the call does not say, use null.",
+  summary: "summary: a few sentences on who called, what they wanted and how the call ended.",
+  extraction: "extraction: the fields of the schema, as the call gave them.",
+  success: (criterion: string) =>
+    `success: passed is true only if this happened in the call: ${criterion} reason: one sentence saying why.`,
+} as const;
+
+/**
+ * GPT-Live (`engine: live`): what a new session is told of the call so far
+ * (it starts empty; `lines` are "Caller: …", "You: …", "Tool …: …").
+ */
+export function liveHistory(lines: readonly string[]): string {
+  return `This phone call is continuing after a short technical pause. Do not greet the caller again and do not repeat what you already said; if you were cut off, finish your point briefly. The conversation so far:\n${
+    lines.join("\n")
+  }`;
+}
+
+/** GPT-Live: one line of {@link liveHistory}, or what the caller typed on the keypad. */
+export function liveHistoryLine(role: "user" | "assistant" | "tool", text: string): string {
+  return role === "user"
+    ? `Caller: ${text}`
+    : role === "assistant"
+    ? `You: ${text}`
+    : `Tool result: ${text}`;
+}

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { loadAgents } from "../src/agents/agent_book.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { BridgeHarness, sleep, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { softphoneCall, twilioSignature } from "./support/fake_twilio.ts";
@@ -523,7 +523,11 @@ Deno.test("the agent's transfer tool: its name, its wording, then /call-ended di
       body: new URLSearchParams(form),
       headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, form) },
     });
-    assert.match(await res.text(), /<Dial>\+15557654321<\/Dial>/);
+    // The agent's number, with a <Dial action> that tries the next one or comes back to the agent.
+    assert.match(
+      await res.text(),
+      /<Dial timeout="20" action="[^"]+\/transfer\/dial-ended\?t=c1\.0\.[0-9a-f]+\.[^"]+" method="POST"><Number>\+15557654321<\/Number><\/Dial>/,
+    );
     const [summary] = await h.waitForFinished(1);
     assert.equal(summary.outcome, "transferred");
   } finally {

@@ -7,12 +7,22 @@
 import assert from "node:assert/strict";
 import { parseAgentsFile } from "../src/agents/agents_file.ts";
 import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
-import { parseConfig } from "../src/config.ts";
+import { fileProfiles } from "../src/agents/agent_profile.ts";
+import { parseConfig } from "../src/config/mod.ts";
 
 const config = parseConfig({
   OPENAI_API_KEY: "sk-test-0123456789abcdefghij",
   VOICE: "cedar",
   GREETING: "Hello from env.",
+});
+/** The same environment with the Twilio account and PUBLIC_URL (warm transfers need them). */
+const twilioConfig = parseConfig({
+  OPENAI_API_KEY: "sk-test-0123456789abcdefghij",
+  VOICE: "cedar",
+  GREETING: "Hello from env.",
+  TWILIO_ACCOUNT_SID: "AC" + "1".repeat(32),
+  TWILIO_AUTH_TOKEN: "0123456789abcdef0123456789abcdef",
+  PUBLIC_URL: "https://voice.example.com",
 });
 const ENV = { LISTINGS_TOKEN: "listings-secret-123", CALENDAR_MCP_TOKEN: "calendar-secret-456" };
 
@@ -27,7 +37,7 @@ Deno.test("the example of docs/agents.md validates against the committed schema"
   const text = docsExample();
   assert.match(text, /yaml-language-server: \$schema=/);
   const result = loadAgents({
-    config,
+    config: twilioConfig, // its listings agent has a warm transfer
     file: { path: "agents.yaml", required: true },
     env: ENV,
     readTextFile: () => text,
@@ -46,9 +56,12 @@ Deno.test("the example of docs/agents.md validates against the committed schema"
   assert.equal(listings.mcpServers[0].requireApproval, "never");
   assert.deepEqual(listings.transfers, [{
     name: "transfer_to_sales",
-    number: "+15557654321",
+    mode: "warm",
+    destinations: ["+15557654321", "sip:sales@pbx.example.com"],
+    ringTimeoutSeconds: 20,
     description: listings.transfers[0].description,
   }]);
+  assert.match(listings.transfers[0].description, /stay on the line/);
   assert.deepEqual(listings.contextWebhook, {
     url: "https://crm.example.com/caller",
     timeoutMs: 2000,
@@ -88,7 +101,7 @@ Deno.test("every problem at once, each as file:line: path: problem", () => {
   assert.deepEqual(result.problems, [
     "agents.yaml:15: agents[0].tools[0].request.headers.Authorization: the environment variable NOPE_TOKEN is not set (used as ${NOPE_TOKEN}).",
     "agents.yaml:2: agents[0]: set either instructions or instructions_file, not both.",
-    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, filler, voice, model, reasoning_effort, language, record_keypad_digits, turn_detection, tools, context_webhook, wording).",
+    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, filler, voice, engine, model, backend_model, reasoning_effort, language, record_keypad_digits, turn_detection, tools, context_webhook, outbound, wording, webhooks, analysis).",
     "agents.yaml:3: agents[0].numbers[1]: must be a phone number in E.164 form, e.g. +15005550001.",
     "agents.yaml:4: agents[0].voice: must be a Realtime voice name or a custom voice id (voice_...).",
     "agents.yaml:16: agents[0].tools[1].type: must be one of http, mcp or transfer.",
@@ -282,11 +295,170 @@ Deno.test("one transfer tool per agent; wording replaces the default endings", (
     file: { path: "w.yaml", required: true },
     env: {},
     readTextFile: () =>
-      "agents:\n  - name: fr\n    wording: { farewell: 'Dis au revoir.', time_limit: 'Le temps est écoulé.' }\n",
+      "agents:\n  - name: fr\n    wording: { farewell: 'Dis au revoir.', time_limit: 'Le temps est écoulé.', resumed: 'Excusez-moi, je suis de retour.' }\n",
   });
   if (!loaded.ok) assert.fail(loaded.problems.join("\n"));
   assert.deepEqual(loaded.book.defaultProfile.prompts, {
     farewell: "Dis au revoir.",
     timeLimit: "Le temps est écoulé.",
+    resumed: "Excusez-moi, je suis de retour.",
   });
 });
+
+Deno.test("transfer tools: number or destinations (numbers or SIP URIs), mode, ring timeout, briefing and fallback wording", () => {
+  const file = [
+    "agents:",
+    "  - name: cold",
+    "    tools: [{ type: transfer, name: to_desk, number: '+15557654321' }]",
+    "  - name: warm",
+    "    numbers: ['+15005550002']",
+    "    tools:",
+    "      - type: transfer",
+    "        name: to_staff",
+    "        mode: warm",
+    "        destinations: ['+15557654321', 'sip:desk@pbx.example.com']",
+    "        ring_timeout_seconds: 15",
+    "        briefing: Sum the call up in one sentence.",
+    "        fallback: Say nobody is free and take a message.",
+  ].join("\n");
+  const without = loadAgents({
+    config,
+    file: { path: "t.yaml", required: true },
+    env: {},
+    readTextFile: () => file,
+  });
+  assert.deepEqual(!without.ok && without.problems, [
+    "t.yaml: agents[1].tools[0].mode: a warm transfer places the person's call through Twilio's REST API and needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_URL in the environment; set them, or use mode: cold.",
+  ]);
+  const loaded = loadAgents({
+    config: twilioConfig,
+    file: { path: "t.yaml", required: true },
+    env: {},
+    readTextFile: () =>
+      [
+        "agents:",
+        "  - name: cold",
+        "    tools: [{ type: transfer, name: to_desk, number: '+15557654321' }]",
+        "  - name: warm",
+        "    numbers: ['+15005550002']",
+        "    tools:",
+        "      - type: transfer",
+        "        name: to_staff",
+        "        mode: warm",
+        "        destinations: ['+15557654321', 'sip:desk@pbx.example.com']",
+        "        ring_timeout_seconds: 15",
+        "        briefing: Sum the call up in one sentence.",
+        "        fallback: Say nobody is free and take a message.",
+      ].join("\n"),
+  });
+  if (!loaded.ok) assert.fail(loaded.problems.join("\n"));
+  const [cold, warm] = loaded.book.profiles;
+  assert.deepEqual(
+    { ...cold.transfers[0], description: "" },
+    {
+      name: "to_desk",
+      mode: "cold",
+      destinations: ["+15557654321"],
+      ringTimeoutSeconds: 20,
+      description: "",
+    },
+  );
+  assert.equal(warm.transfers[0].mode, "warm");
+  assert.deepEqual(warm.transfers[0].destinations, ["+15557654321", "sip:desk@pbx.example.com"]);
+  assert.equal(warm.transfers[0].ringTimeoutSeconds, 15);
+  assert.deepEqual(warm.prompts, {
+    transferBriefing: "Sum the call up in one sentence.",
+    transferFallback: "Say nobody is free and take a message.",
+  });
+  const bad = parseAgentsFile(
+    [
+      "agents:",
+      "  - name: a",
+      "    tools:",
+      "      - { type: transfer, name: t, number: '+15557654321', destinations: ['+15557654322'], briefing: hi }",
+      "  - name: b",
+      "    tools:",
+      "      - { type: transfer, name: t, destinations: ['5557654321'], mode: tepid, ring_timeout_seconds: 2 }",
+      "  - name: c",
+      "    tools: [{ type: transfer, name: t }]",
+    ].join("\n"),
+    { path: "t.yaml", env: {} },
+  );
+  assert.ok(!bad.ok);
+  const problems = bad.problems.join("\n");
+  assert.match(
+    problems,
+    /agents\[1\]\.tools\[0\]\.destinations\[0\]: must be a phone number in E\.164 form \(\+15005550001\) or a SIP URI/,
+  );
+  assert.match(problems, /agents\[1\]\.tools\[0\]\.mode: must be one of cold, warm\./);
+  assert.match(problems, /agents\[1\]\.tools\[0\]\.ring_timeout_seconds: /);
+  assert.match(
+    problems,
+    /agents\[2\]\.tools\[0\]: must be a function tool that hands the caller to a person/,
+  );
+  const rules = parseAgentsFile(
+    "agents:\n  - name: a\n    tools:\n      - { type: transfer, name: t, number: '+15557654321', destinations: ['+15557654322'], briefing: hi }\n",
+    { path: "r.yaml", env: {} },
+  );
+  assert.deepEqual(!rules.ok && rules.problems, [
+    "r.yaml:4: agents[0].tools[0].number: set either number or destinations, not both (list every destination in destinations).",
+    "r.yaml:4: agents[0].tools[0].briefing: only a warm transfer briefs the person; add mode: warm or remove briefing.",
+  ]);
+});
+
+Deno.test("an agent's webhooks: url, events and a whsec_ secret from the environment; bad ones are named", () => {
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const good = parseAgentsFile(
+    [
+      "agents:",
+      "  - name: sales",
+      "    webhooks:",
+      "      - url: https://crm.example.com/hooks",
+      "        events: [call.ended, call.analyzed]",
+      "        secret: ${SALES_WEBHOOK_SECRET}",
+      "",
+    ].join("\n"),
+    { path: "agents.yaml", env: { SALES_WEBHOOK_SECRET: secret } },
+  );
+  if (!good.ok) assert.fail(good.problems.join("\n"));
+  assert.deepEqual(good.secrets, [secret], "the secret is redacted from logs");
+  const [sales] = fileProfilesOf(good.file);
+  assert.deepEqual(sales.webhooks, [{
+    url: "https://crm.example.com/hooks",
+    events: ["call.ended", "call.analyzed"],
+    secret,
+  }]);
+  const bad = parseAgentsFile(
+    [
+      "agents:",
+      "  - name: sales",
+      "    webhooks:",
+      "      - url: https://crm.example.com/hooks",
+      "        events: [call.started]",
+      "        secret: whsec_c2hvcnQ=",
+      "",
+    ].join("\n"),
+    { path: "agents.yaml", env: {} },
+  );
+  assert.equal(bad.ok, false);
+  if (!bad.ok) {
+    assert.match(
+      bad.problems.join("\n"),
+      /agents\.yaml:5: agents\[0\]\.webhooks\[0\]\.events\[0\]: must be one of call\.ended, call\.analyzed/,
+    );
+  }
+  const short = parseAgentsFile(
+    "agents:\n  - name: sales\n    webhooks:\n      - url: https://x.example/h\n        secret: whsec_c2hvcnQ=\n",
+    { path: "agents.yaml", env: {} },
+  );
+  assert.equal(short.ok, false);
+  if (!short.ok) {
+    assert.deepEqual(short.problems, [
+      'agents.yaml:5: agents[0].webhooks[0].secret: must hold 24 to 64 bytes after whsec_, got 5 (e.g. `echo "whsec_$(openssl rand -base64 32)"`).',
+    ]);
+  }
+});
+
+function fileProfilesOf(file: Parameters<typeof fileProfiles>[0]) {
+  return fileProfiles(file, new Map(), config);
+}

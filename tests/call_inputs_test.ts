@@ -10,7 +10,7 @@ import { deliver, tick } from "./support/playout_driving.ts";
 import { buildReplayEvents } from "../src/core/session_replay.ts";
 import { loadAgents } from "../src/agents/agent_book.ts";
 import { environmentProfile } from "../src/agents/agent_profile.ts";
-import { type Config, parseConfig } from "../src/config.ts";
+import { type Config, parseConfig } from "../src/config/mod.ts";
 
 function keys(d: CoreDriver, digits: string): void {
   for (const digit of digits) {

@@ -70,6 +70,30 @@ Deno.test("the core reports connects, turns, first audio, end of speech, barge-i
   const tool = observed(d.functionCall("resp_2", "call_1", "end_call"));
   assert.deepEqual(tool, [
     { kind: "tool_call", name: "end_call", callId: "call_1", arguments: "{}" },
+    // Answered by the core itself, so the live view can close end_call's card.
+    {
+      kind: "tool_answered",
+      name: "end_call",
+      callId: "call_1",
+      output: '{"ok":true}',
+      failed: false,
+    },
+  ]);
+});
+
+Deno.test("an unknown tool is answered by the core with an error, reported as a failed answer", () => {
+  const d = new CoreDriver({ observations: true });
+  d.startCall();
+  d.responseCreated("resp_1");
+  assert.deepEqual(observed(d.functionCall("resp_1", "call_9", "launch_rockets")), [
+    { kind: "tool_call", name: "launch_rockets", callId: "call_9", arguments: "{}" },
+    {
+      kind: "tool_answered",
+      name: "launch_rockets",
+      callId: "call_9",
+      output: '{"error":"Unknown tool \\"launch_rockets\\". Do not call it again."}',
+      failed: true,
+    },
   ]);
 });
 

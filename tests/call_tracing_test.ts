@@ -10,7 +10,7 @@ import {
   trace,
   type Tracer,
 } from "@opentelemetry/api";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { Operations } from "../src/observability/operations.ts";
 import { CALL_SPAN, TURN_SPAN } from "../src/observability/call_tracing.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";

@@ -14,7 +14,7 @@ import {
   PLACEHOLDER_API_KEY_PROBLEM,
   secretValues,
   SETTINGS,
-} from "../src/config.ts";
+} from "../src/config/mod.ts";
 import {
   defaultsParse,
   GENERATED_FILES,
@@ -89,7 +89,7 @@ Deno.test("Config has exactly the table's keys plus the composed fields", () => 
     "greeting",
     "turnDetection",
     "prices",
-    "callRecordWebhook",
+    "webhook",
     "warnings",
   ]);
   assert.deepEqual([...keys].sort(), [...expected].sort());
@@ -162,6 +162,7 @@ Deno.test("a placeholder OPENAI_API_KEY is refused at start-up, saying where to 
     assert.deepEqual(problemsOf({ OPENAI_API_KEY: key }), [PLACEHOLDER_API_KEY_PROBLEM], key);
   }
   assert.match(PLACEHOLDER_API_KEY_PROBLEM, /https:\/\/platform\.openai\.com\/api-keys/);
+  assert.match(PLACEHOLDER_API_KEY_PROBLEM, /deno task demo/);
   // The .env.example line as copied.
   const line = renderEnvExample().split("\n").find((l) => l.startsWith("OPENAI_API_KEY="))!;
   assert.deepEqual(problemsOf({ OPENAI_API_KEY: line.split("=")[1] }), [
@@ -313,4 +314,16 @@ Deno.test("a misspelled variable gives a warning naming the likely one; unrelate
   ];
   const env = Object.fromEntries(unrelated.map((name) => [name, "x"]));
   assert.deepEqual(parseConfig({ OPENAI_API_KEY: KEY, ...env, HOST: "0.0.0.0" }).warnings, []);
+});
+
+Deno.test("two swapped letters in a short name are caught like one wrong letter (VOCIE, PROT)", () => {
+  assert.deepEqual(parse({ VOCIE: "marin" }).warnings, [
+    "VOCIE is not a setting of this server; did you mean VOICE?",
+  ]);
+  assert.deepEqual(parse({ PROT: "8080" }).warnings, [
+    "PROT is not a setting of this server; did you mean PORT?",
+  ]);
+  assert.deepEqual(parse({ OPENAI_MDOEL: "x" }).warnings, [
+    "OPENAI_MDOEL is not a setting of this server; did you mean OPENAI_MODEL?",
+  ]);
 });

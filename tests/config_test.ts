@@ -8,8 +8,13 @@ import {
   realtimeUrl,
   TEMPERATURE_WARNING,
   twilioCredentials,
-} from "../src/config.ts";
-import { type Config, VOICES } from "../src/config_types.ts";
+} from "../src/config/mod.ts";
+import { type Config, VOICES } from "../src/config/mod.ts";
+import { SERVER_PATHS } from "../src/config/server_kinds.ts";
+import { ROUTES } from "../src/http/app.ts";
+import { STREAM_PATH_ROOT } from "../src/http/stream_path.ts";
+import { OUTBOUND_ROUTES } from "../src/outbound/outbound_dialer.ts";
+import { CALLS_ROUTE } from "../src/outbound/outbound_routes.ts";
 
 const KEY = "sk-test-0123456789abcdefghijklmnopqrstuv";
 const TOKEN = "0123456789abcdef0123456789abcdef";
@@ -59,6 +64,10 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     openaiApiKey: KEY,
     openaiRealtimeUrl: "wss://api.openai.com/v1/realtime",
     openaiModel: "gpt-realtime-2.1",
+    engine: "realtime",
+    openaiLiveUrl: "wss://api.openai.com/v1/live/sessions",
+    liveBackendModel: "gpt-5-mini",
+    priceLivePerMinute: 0.05,
     port: 5050,
     hostname: "0.0.0.0",
     publicUrl: undefined,
@@ -89,16 +98,40 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     maxConcurrentCalls: 20,
     maxCallSeconds: 1800,
     callerIdleSeconds: 60,
+    campaignDispatch: "interval",
     metricsToken: undefined,
     callStore: { path: "calls.kv" },
-    callRecordRetentionDays: 30,
-    callRecordWebhook: undefined,
+    retentionDays: 30,
+    storeTranscripts: true,
+    redact: true,
+    webhook: undefined,
+    webhookRetrySchedule: [
+      5_000,
+      300_000,
+      1_800_000,
+      7_200_000,
+      18_000_000,
+      36_000_000,
+      50_400_000,
+    ],
+    webhookTimeoutSeconds: 15,
+    openaiBaseUrl: "https://api.openai.com/v1",
+    analysisSummary: false,
+    analysisExtract: undefined,
+    analysisSuccess: undefined,
+    analysisModel: "gpt-5-mini",
+    priceAnalysisInput: 0.25,
+    priceAnalysisCachedInput: 0.025,
+    priceAnalysisOutput: 2,
     storeCallerNumbers: false,
     prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 24, outputAudio: 64 },
     realtimeSessionRenewSeconds: 3300,
     realtimeReconnectSeconds: 5,
+    drainMode: "goodbye",
     drainSeconds: 30,
+    transferMode: "cold",
     transferNumber: undefined,
+    transferNumbers: undefined,
     reasoningEffort: undefined,
     truncation: undefined,
     parallelToolCalls: undefined,
@@ -128,7 +161,7 @@ Deno.test("parseConfig() explains how to set a missing OPENAI_API_KEY", () => {
   }
   assert.equal(
     MISSING_API_KEY_PROBLEM,
-    "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment.",
+    "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment. No key yet? deno task demo runs the server and the browser softphone offline, with a local stand-in for the Realtime API.",
   );
 });
 
@@ -300,6 +333,70 @@ Deno.test("PUBLIC_URL=http:// is refused unless the host is loopback (Twilio str
   for (const [value, expected] of loopback) {
     assert.equal(parse({ PUBLIC_URL: value }).publicUrl, expected);
   }
+});
+
+Deno.test("a PUBLIC_URL that ends in a path of ours (a pasted webhook URL) is refused, naming the base to set", () => {
+  const cases: [string, string, string][] = [
+    ["https://voice.example.com/incoming-call", "/incoming-call", "https://voice.example.com"],
+    ["https://voice.example.com/incoming-call/", "/incoming-call", "https://voice.example.com"],
+    ["https://voice.example.com/media-stream", "/media-stream", "https://voice.example.com"],
+    ["https://x.test/voice/call-ended", "/call-ended", "https://x.test/voice"],
+    ["https://x.test/outbound/twiml", "/outbound/twiml", "https://x.test"],
+    ["https://x.test/media-stream/agent/sales", "/media-stream", "https://x.test"],
+  ];
+  for (const [value, route, base] of cases) {
+    const problem = problemOf({ PUBLIC_URL: value });
+    assert.ok(
+      problem.startsWith(
+        `PUBLIC_URL must be the base address of this server, not one of its URLs: ${
+          JSON.stringify(value)
+        } ends in ${route}, a path the server adds itself`,
+      ),
+      problem,
+    );
+    assert.ok(problem.includes(`Set PUBLIC_URL=${base} `), problem);
+  }
+  // A path prefix (a reverse proxy that serves the bridge under /voice) stays accepted.
+  assert.equal(parse({ PUBLIC_URL: "https://x.test/voice/" }).publicUrl, "https://x.test/voice");
+  assert.equal(
+    parse({ PUBLIC_URL: "https://x.test/calls-team" }).publicUrl,
+    "https://x.test/calls-team",
+  );
+});
+
+Deno.test("the paths PUBLIC_URL may not end in are the routes the server answers", () => {
+  const routes = [
+    ...Object.values(ROUTES).filter((path) => path !== "/" && !path.endsWith("/")),
+    ...Object.values(OUTBOUND_ROUTES),
+    CALLS_ROUTE,
+    "/campaigns",
+    "/softphone",
+  ];
+  assert.deepEqual([...SERVER_PATHS].sort(), [...new Set(routes)].sort());
+  assert.equal(STREAM_PATH_ROOT, ROUTES.mediaStream, "every stream path starts with it");
+});
+
+Deno.test('a refused PUBLIC_URL with API_TOKEN set gives its own message, not also "PUBLIC_URL is not set"', () => {
+  const problems = problemsOf({
+    OPENAI_API_KEY: KEY,
+    API_TOKEN: TOKEN,
+    PUBLIC_URL: "http://voice.example.com",
+    TWILIO_ACCOUNT_SID: SID,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    TWILIO_PHONE_NUMBER: "+14155550123",
+  });
+  assert.equal(problems.length, 1, JSON.stringify(problems));
+  assert.match(problems[0], /^PUBLIC_URL must be an https:\/\/ URL/);
+  // Unset, it is still named as missing.
+  const missing = problemsOf({
+    OPENAI_API_KEY: KEY,
+    API_TOKEN: TOKEN,
+    TWILIO_ACCOUNT_SID: SID,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    TWILIO_PHONE_NUMBER: "+14155550123",
+  });
+  assert.equal(missing.length, 1, JSON.stringify(missing));
+  assert.match(missing[0], /^API_TOKEN is set \(outbound calls on\) but PUBLIC_URL is not/);
 });
 
 Deno.test("VOICE accepts the built-in voices and custom voice ids", () => {
@@ -623,6 +720,18 @@ Deno.test("security settings: signature check, stream token secret and limits", 
 Deno.test("renewal, reconnect and drain settings: defaults, Deno Deploy, transcription and bad values", () => {
   assert.equal(parse({ DENO_DEPLOYMENT_ID: "abc123" }).drainSeconds, 4);
   assert.equal(parse({ DRAIN_SECONDS: "12" }).drainSeconds, 12);
+  // Handing calls over needs a call store every instance shares.
+  assert.equal(parse({ DENO_DEPLOYMENT_ID: "abc123" }).drainMode, "handover");
+  assert.equal(
+    parse({ CALL_STORE_PATH: "https://api.deno.com/v2/databases/x/connect" }).drainMode,
+    "handover",
+  );
+  assert.equal(parse({ CALL_STORE_PATH: "/data/calls.kv" }).drainMode, "goodbye");
+  assert.equal(
+    parse({ DENO_DEPLOYMENT_ID: "abc123", CALL_STORE_PATH: "off" }).drainMode,
+    "goodbye",
+  );
+  assert.equal(parse({ DRAIN_MODE: "handover" }).drainMode, "handover");
   const off = parse({ REALTIME_SESSION_RENEW_SECONDS: "0" });
   assert.equal(off.realtimeSessionRenewSeconds, 0);
   assert.equal(off.transcriptionModel, undefined, "no renewal: transcription stays off");
@@ -650,5 +759,40 @@ Deno.test("renewal, reconnect and drain settings: defaults, Deno Deploy, transcr
       ]);
       return true;
     },
+  );
+});
+
+Deno.test("TRANSFER_NUMBERS lists numbers and SIP URIs in order; TRANSFER_MODE=warm needs the Twilio account and PUBLIC_URL", () => {
+  assert.deepEqual(
+    parse({ TRANSFER_NUMBERS: "+14155550123, sip:desk@pbx.example.com" }).transferNumbers,
+    ["+14155550123", "sip:desk@pbx.example.com"],
+  );
+  const bad = problemOf({ TRANSFER_NUMBERS: "+14155550123,4155550124" });
+  assert.match(
+    bad,
+    /^TRANSFER_NUMBERS must be comma-separated phone numbers in E\.164 form or SIP URIs/,
+  );
+  assert.match(bad, /item 2 is neither/);
+  assert.ok(!bad.includes("4155550124"), "the value is not shown");
+  assert.match(
+    problemOf({ TRANSFER_NUMBER: "+14155550123", TRANSFER_NUMBERS: "+14155550124" }),
+    /TRANSFER_NUMBER and TRANSFER_NUMBERS are both set/,
+  );
+  assert.equal(parse({}).transferMode, "cold");
+  assert.equal(
+    problemOf({ TRANSFER_MODE: "warm", TRANSFER_NUMBERS: "+14155550123" }),
+    "TRANSFER_MODE=warm places the person's call through Twilio's REST API and needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and PUBLIC_URL; set them, or use TRANSFER_MODE=cold.",
+  );
+  const warm = parse({
+    TRANSFER_MODE: "warm",
+    TRANSFER_NUMBERS: "+14155550123",
+    TWILIO_ACCOUNT_SID: SID,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    PUBLIC_URL: "https://voice.example.com",
+  });
+  assert.equal(warm.transferMode, "warm");
+  assert.match(
+    problemOf({ TRANSFER_MODE: "lukewarm" }),
+    /TRANSFER_MODE must be one of cold or warm/,
   );
 });

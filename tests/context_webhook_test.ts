@@ -95,3 +95,49 @@ Deno.test("timeout, HTTP error, non-JSON and non-object answers: no context, a r
     { ok: false, reason: "the webhook could not be reached" },
   );
 });
+
+Deno.test("an answer over 16 KiB is refused from its Content-Length, or while streaming, never read whole", async () => {
+  const spec = { url: "https://crm.example.com/caller", timeoutMs: 2000, headers: {} };
+  const parties = { from: "+14155550100", to: "+15005550001", callSid: "CA1" };
+  let pulled = 0;
+  const endless = () =>
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(1024).fill(0x20));
+      },
+    });
+  const declared = await fetchCallerContext(spec, parties, {
+    fetch: () =>
+      Promise.resolve(
+        new Response(endless(), { headers: { "content-length": String(200 * 1024 * 1024) } }),
+      ),
+  });
+  assert.deepEqual(declared, { ok: false, reason: "the answer is over 16384 bytes" });
+  assert.ok(pulled <= 1, `read ${pulled} chunks despite Content-Length`);
+  pulled = 0;
+  const streamed = await fetchCallerContext(spec, parties, {
+    fetch: () => Promise.resolve(new Response(endless())),
+  });
+  assert.deepEqual(streamed, { ok: false, reason: "the answer is over 16384 bytes" });
+  assert.ok(pulled <= 20, `read ${pulled} chunks of an endless answer`);
+});
+
+Deno.test("a webhook echoing its request: its header values are [redacted] in the context", async () => {
+  const context = await fetchCallerContext(
+    {
+      url: "https://crm.example.com/caller",
+      timeoutMs: 2000,
+      headers: { Authorization: "Bearer crm-secret-token-9" },
+    },
+    { from: "+14155550100", to: "+15005550001", callSid: "CA1" },
+    {
+      fetch: (_url, init) =>
+        Promise.resolve(Response.json({
+          name: "Ada",
+          debug: { auth: new Headers(init?.headers).get("authorization") },
+        })),
+    },
+  );
+  assert.deepEqual(context, { ok: true, caller: { name: "Ada", debug: { auth: "[redacted]" } } });
+});

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import type { CallSummary } from "../src/bridge/call_runner.ts";
-import { startDemo } from "../src/demo/demo.ts";
-import { type StandinEvent, StandinRealtime } from "../src/demo/standin_realtime.ts";
+import { DEMO_NOTICE, startDemo } from "../src/demo/demo.ts";
+import {
+  type StandinEvent,
+  StandinRealtime,
+  standinTranscript,
+  textToSay,
+} from "../src/demo/standin_realtime.ts";
+import { DEFAULT_CALL_PROMPTS, toolFillerSaying } from "../src/prompts.ts";
 import { FakeTwilioCall, softphoneCall } from "./support/fake_twilio.ts";
 import { validateServerEvent } from "./support/realtime_schema.ts";
 import { waitUntil } from "./support/wait.ts";
@@ -45,9 +51,21 @@ Deno.test("offline demo: a softphone call is greeted, echoed, interrupted, then 
     ...softphoneCall(issued),
   });
   try {
-    // The greeting (a chime) arrives and plays.
+    // The greeting (the default one, in the stand-in's voice) arrives and plays to its end.
     await call.waitFor((m) => m.event === "media", 3000);
-    await call.speak(400, SILENT);
+    await waitUntil(
+      () => events.some((e) => e.type === "response.done"),
+      3000,
+      "the whole greeting is sent",
+    );
+    const greetingBytes = events.filter((e) => e.type === "response.output_audio.delta")
+      .reduce((n, e) => n + atob(String(e.delta)).length, 0);
+    await waitUntil(
+      () => call.receivedAudioBytes() >= greetingBytes,
+      3000,
+      "the whole greeting reaches the caller",
+    );
+    await call.speak(Math.max(0, greetingBytes / 8 - call.playedMs()) + 200, SILENT);
     // The caller says something, then pauses: the stand-in answers with their words.
     await call.speak(600, LOUD);
     await call.speak(700, SILENT);
@@ -57,6 +75,8 @@ Deno.test("offline demo: a softphone call is greeted, echoed, interrupted, then 
       "the echo of the caller's words arrives",
     );
     assert.equal(demo.standin.stats.turns, 1);
+    // The echo (a beep, then the caller's words) starts playing; the caller talks over it.
+    await waitUntil(() => call.playedMs(LOUD) > 0, 3000, "the echoed words start playing");
     // Talking over the reply: the bridge clears the playback and truncates what was heard.
     const playedBefore = call.playedMs(LOUD);
     await call.speak(400, LOUD);
@@ -163,4 +183,89 @@ Deno.test("the stand-in answers response.create with audio and rejects a truncat
     await standin.close();
   }
   assert.deepEqual(schemaProblems(events), []);
+});
+
+Deno.test("offline demo with your own agents file: your agent's greeting in the stand-in's voice, caller turns by length, and the page says it is a stand-in", async () => {
+  const dir = await Deno.makeTempDir();
+  const greeting = "Welcome to Bluebird Dental, this is Ava. How can I help?";
+  await Deno.writeTextFile(
+    `${dir}/agents.yaml`,
+    [
+      "agents:",
+      "  - name: reception",
+      `    greeting: "${greeting}"`,
+      "    instructions: You book dental appointments. Be brief.",
+      "",
+    ].join("\n"),
+  );
+  const events: StandinEvent[] = [];
+  const finished: CallSummary[] = [];
+  await using demo = startDemo({
+    env: { AGENTS_FILE: `${dir}/agents.yaml`, LOG_LEVEL: "error", END_CALL_GRACE_SECONDS: "0.2" },
+    standin: { silenceTimeoutMs: 1500, onEvent: (e) => events.push(e) },
+    server: {
+      port: 0,
+      hostname: "127.0.0.1",
+      onCallFinished: (summary) => finished.push(summary),
+    },
+  });
+  const base = demo.server.localUrl;
+  // The page learns, with the agents, that the Realtime API is a stand-in and what it does.
+  const page = await (await fetch(`${base}/softphone/agents`)).json();
+  assert.deepEqual(page.agents, ["reception"]);
+  assert.equal(page.notice, DEMO_NOTICE);
+  assert.match(page.notice, /stand-in, not a model/);
+  assert.match(page.notice, /latencies/);
+
+  const issued = await (await fetch(`${base}/softphone/token`, { method: "POST" })).json();
+  const call = await FakeTwilioCall.connect({
+    url: `${base.replace("http", "ws")}/media-stream`,
+    ...softphoneCall(issued),
+  });
+  try {
+    await waitUntil(
+      () => events.some((e) => e.type === "response.output_audio_transcript.done"),
+      3000,
+      "the greeting",
+    );
+    const first = events.find((e) => e.type === "response.output_audio_transcript.done")!;
+    assert.equal(first.transcript, greeting, "the agent's greeting, not the stand-in's words");
+    const greetingBytes = events
+      .filter((e) =>
+        e.type === "response.output_audio.delta" && e.response_id === first.response_id
+      )
+      .reduce((n, e) => n + atob(String(e.delta)).length, 0);
+    // Eleven words in its own voice: about as long as saying them, not a 0.7 s chime.
+    assert.ok(greetingBytes / 8 >= 2500, `greeting audio ${greetingBytes / 8} ms`);
+    await call.speak(Math.ceil(greetingBytes / 8) + 200, SILENT);
+    await call.speak(800, LOUD);
+    await call.speak(700, SILENT);
+    await waitUntil(
+      () => events.some((e) => e.type === "conversation.item.input_audio_transcription.completed"),
+      3000,
+      "the caller turn's transcript",
+    );
+    await call.speak(5000, SILENT);
+    await call.closed;
+    await waitUntil(() => finished.length === 1, 3000, "call finished");
+  } finally {
+    await call.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  const caller = finished[0].conversation.find((e) => e.kind === "user");
+  assert.match(
+    caller?.transcript ?? "",
+    /^\(0\.[6-9] s of speech: the offline stand-in plays words back but cannot transcribe them\)$/,
+  );
+  assert.deepEqual(schemaProblems(events), [], "every stand-in event is a valid GA server event");
+});
+
+Deno.test("the stand-in says the quoted text of the greeting, voicemail and filler prompts", () => {
+  assert.equal(textToSay(DEFAULT_CALL_PROMPTS.voicemail("Call us back.")), "Call us back.");
+  assert.equal(textToSay(toolFillerSaying("One moment.")), "One moment.");
+  assert.equal(textToSay(DEFAULT_CALL_PROMPTS.idle), undefined);
+  assert.equal(
+    standinTranscript(1234),
+    "(1.2 s of speech: the offline stand-in plays words back but cannot transcribe them)",
+  );
 });

@@ -177,9 +177,13 @@ Deno.test("getBridgeLogger() puts loggers under the bridge category", () => {
   assert.deepEqual(getBridgeLogger("openai", "ws").category, ["bridge", "openai", "ws"]);
 });
 
-Deno.test("createRedactor() replaces exact secrets of 8 characters or more", () => {
+Deno.test("createRedactor() replaces exact secrets; shorter than 8 characters as whole words", () => {
   const redact = createRedactor(["short", "a-longer-secret", 'quo"te\\secret']);
-  assert.equal(redact("short a-longer-secret"), "short [redacted]");
+  assert.equal(redact("short a-longer-secret shorter"), "[redacted] [redacted] shorter");
+  assert.equal(
+    redact("url ?key=a-longer-secret%2F&k=short"),
+    "url ?key=[redacted]%2F&k=[redacted]",
+  );
   assert.equal(redact('raw quo"te\\secret'), "raw [redacted]");
   assert.equal(redact(JSON.stringify({ v: 'quo"te\\secret' })), '{"v":"[redacted]"}');
   assert.equal(createRedactor([])("nothing to hide"), "nothing to hide");
@@ -209,4 +213,15 @@ Deno.test("createRedactor() hides OpenAI-looking keys", () => {
   assert.equal(redact("sk-abcdefghijklmnopqrst1"), "[redacted]");
   assert.equal(redact("sk-short"), "sk-short");
   assert.equal(redact("task-abcdefghijklmnopqrstuvwxyz"), "task-abcdefghijklmnopqrstuvwxyz");
+});
+
+Deno.test("createRedactor() leaves the example numbers of our wording (e.g. +…) and masks every other", () => {
+  const redact = createRedactor([]);
+  assert.equal(
+    redact(
+      "a.yaml:4: agents[0].numbers[0]: must be a phone number in E.164 form, e.g. +15005550001. (caller +14155550123)",
+    ),
+    "a.yaml:4: agents[0].numbers[0]: must be a phone number in E.164 form, e.g. +15005550001. (caller +14•••••••23)",
+  );
+  assert.equal(redact("call to +15005550001"), "call to +15•••••••01");
 });

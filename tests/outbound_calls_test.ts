@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig } from "../src/config.ts";
+import { ConfigError, parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
-import { singleAgentDirectory } from "../src/outbound/outbound_agents.ts";
+import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
 import { MAX_CONTEXT_BYTES } from "../src/outbound/place_call_request.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
@@ -344,10 +344,10 @@ Deno.test("an outbound stream's path sets up its call: the agent's greeting, voi
   const config = parseConfig(env(rest));
   const service = OutboundService.create({
     config,
-    agents: singleAgentDirectory({
+    agents: environmentAgentCallingOut(config, {
       greeting: "Hi, Acme here.",
       voicemail: "Call us back.",
-      dtmf: { collectUntil: "#", timeoutSeconds: 3 },
+      keypad: { collectUntil: "#", timeoutMs: 3000 },
     }),
   });
   assert.deepEqual(service.streams.coreOptionsFor("/media-stream/outbound/default"), {

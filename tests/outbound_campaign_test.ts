@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import type { CampaignProgress } from "../src/outbound/campaign_dispatcher.ts";
@@ -7,6 +7,7 @@ import { parseWindow } from "../src/outbound/calling_window.ts";
 import { type FakeRestCall, FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 import { waitUntil } from "./support/wait.ts";
+import type { WebhookEvent } from "../src/webhooks/mod.ts";
 
 const ACCOUNT = "AC" + "2".repeat(32);
 const AUTH = "0123456789abcdef0123456789abcdef";
@@ -17,13 +18,15 @@ const MINUTE = 60_000;
 /** Outbound calling with campaigns on an in-memory KV, a fake REST API and a clock the test moves. */
 /**
  * A service on an in-memory KV at `startIso` (injected time). Ticks are driven by the test
- * unless `listenQueue` (then KV's queue delivers them, as in production).
+ * unless `dispatch` (then the service dispatches, as in production: at start, on events and
+ * every `pollEveryMs`).
  */
 async function setUp(
   rest: FakeTwilioRest,
   startIso: string,
-  listenQueue = false,
+  dispatch = false,
   kvPath = ":memory:",
+  pollEveryMs = 2000,
 ) {
   const config = parseConfig({
     OPENAI_API_KEY: "sk-test-abcdefghijklmnopqrstuvwxyz",
@@ -36,7 +39,16 @@ async function setUp(
   });
   const clock = { now: Date.parse(startIso) };
   const kv = await Deno.openKv(kvPath);
-  const service = OutboundService.create({ config, kv, now: () => clock.now, listenQueue });
+  /** The webhook events the service emitted. */
+  const events: WebhookEvent[] = [];
+  const service = OutboundService.create({
+    config,
+    kv,
+    now: () => clock.now,
+    dispatch,
+    pollEveryMs,
+    events: { emit: (event) => Promise.resolve(void events.push(event)) },
+  });
   const app = createApp({ config, routes: service.routes });
   const campaigns = service.campaigns!;
   /** The fake's record of `number`'s latest call (tests set its status as Twilio would). */
@@ -80,6 +92,7 @@ async function setUp(
     (await t.campaigns.store.contacts(campaignId)).find((c) => c.id === contactId)!;
   const t = {
     app,
+    events,
     service,
     campaigns,
     clock,
@@ -225,7 +238,7 @@ Deno.test("pause stops dialing until resume; cancel stops it for good and keeps 
   assert.equal((await t.campaigns.progress(campaign.id))?.counts.failed, 1);
 });
 
-Deno.test("POST /campaigns takes CSV, the KV queue delivers the first tick, GET shows the progress", async () => {
+Deno.test("POST /campaigns takes CSV, the first tick runs at once, GET shows the progress", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
   await using t = await setUp(rest, "2026-03-02T10:00:00Z", true);
   const csv = 'to,name,timezone\n+15550000001,"Lovelace, Ada",UTC\n+15550000002,Grace,UTC\n';
@@ -237,7 +250,7 @@ Deno.test("POST /campaigns takes CSV, the KV queue delivers the first tick, GET 
   );
   assert.equal(created.status, 201);
   const { id } = await created.json();
-  await waitUntil(() => rest.creates.length === 2, 5000, "the queued tick");
+  await waitUntil(() => rest.creates.length === 2, 5000, "the first tick");
   const progress: CampaignProgress = await (await t.control("GET", `/campaigns/${id}`)).json();
   assert.equal(progress.window, "09:00-18:00");
   assert.deepEqual(progress.counts, { pending: 0, live: 2, done: 0, failed: 0, canceled: 0 });
@@ -389,4 +402,37 @@ Deno.test("a restarted server finds the calls that ended while it was down (KV i
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("each finished campaign attempt is a campaign.attempt.finished webhook event", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const [a, b] = contacts(2);
+  const campaign = await t.campaigns.create({
+    agent: "default",
+    contacts: [a, b],
+    concurrency: 2,
+    maxAttempts: 1,
+    retryBackoffMs: 10 * MINUTE,
+  });
+  await t.campaigns.tick(campaign.id);
+  await t.end(a.to, "busy");
+  await t.end(b.to, "completed", "human");
+  const ids = (await t.campaigns.progress(campaign.id))!.contacts.map((c) => c.id);
+  assert.deepEqual(
+    t.events.map((e) => [e.type, e.at.toISOString(), e.agent, e.data]),
+    [a, b].map((contact, i) => [
+      "campaign.attempt.finished",
+      "2026-03-02T10:00:00.000Z",
+      "default",
+      {
+        campaignId: campaign.id,
+        contactId: ids[i],
+        callSid: t.callTo(contact.to).sid,
+        outcome: ["busy", "human"][i],
+        answeredBy: [null, "human"][i],
+        agent: "default",
+      },
+    ]),
+  );
 });

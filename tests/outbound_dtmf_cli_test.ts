@@ -113,6 +113,29 @@ Deno.test("deno task call and campaign send the control API request with the bea
   assert.equal(sent.length, 2);
 });
 
+Deno.test("deno task call --help and deno task campaign -h print their usage and exit 0, sending nothing", async () => {
+  const printed: string[] = [];
+  let sent = 0;
+  const o = {
+    env: { API_TOKEN: "t".repeat(40) },
+    print: (line: string) => printed.push(line),
+    fetch: () => {
+      sent++;
+      return Promise.resolve(new Response("{}"));
+    },
+  };
+  assert.equal(await runCallCommand(["--help"], o), 0);
+  assert.match(printed.at(-1)!, /^Usage: deno task call \+15551234567/);
+  assert.match(printed.at(-1)!, /--context JSON/);
+  assert.doesNotMatch(printed.at(-1)!, /Unknown option/);
+  assert.equal(await runCallCommand(["+15551234567", "-h"], { ...o, env: {} }), 0);
+  assert.match(printed.at(-1)!, /^Usage: deno task call/);
+  assert.equal(await runCampaignCommand(["-h"], o), 0);
+  assert.match(printed.at(-1)!, /^Usage: deno task campaign FILE\.csv/);
+  assert.match(printed.at(-1)!, /--max-attempts N/);
+  assert.equal(sent, 0);
+});
+
 Deno.test("deno task calls --campaign prints the progress from the KV", async () => {
   const kv = await Deno.openKv(":memory:");
   const store = await KvCallStore.open({ path: ":memory:", retentionDays: 0 });

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
-import { singleAgentDirectory } from "../src/outbound/outbound_agents.ts";
+import { environmentAgentCallingOut } from "./support/agent_books.ts";
+import type { OutboundProfile } from "../src/agents/agent_profile.ts";
+import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
-import { audioBytes } from "./support/fake_realtime.ts";
+import { audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { waitUntil } from "./support/wait.ts";
@@ -16,11 +18,8 @@ const API_TOKEN = "e2e-control-token-0123456789abcdefghij";
 const PUBLIC = "https://voice.example.com";
 const VOICEMAIL = "Hi, this is Acme Realty about your listing. Please call us back. Goodbye.";
 
-/** The bridge (real sockets, fake OpenAI) with outbound calling against a fake Twilio REST API. */
-async function start(rest: FakeTwilioRest, agent: Parameters<typeof singleAgentDirectory>[0] = {
-  greeting: "Hi, Acme Realty here.",
-  voicemail: VOICEMAIL,
-}) {
+/** The settings of outbound calling against a fake Twilio REST API (`env` for the harness). */
+function outboundSettings(rest: FakeTwilioRest, extra: Record<string, string> = {}) {
   const env = {
     API_TOKEN,
     PUBLIC_URL: PUBLIC,
@@ -28,18 +27,27 @@ async function start(rest: FakeTwilioRest, agent: Parameters<typeof singleAgentD
     TWILIO_PHONE_NUMBER: "+15005550006",
     TWILIO_API_BASE_URL: rest.baseUrl,
     STREAM_TOKEN_SECRET: "e2e-stream-token-secret-0123456789",
-    END_CALL_GRACE_SECONDS: "0",
+    ...extra,
   };
   const config = parseConfig({
     OPENAI_API_KEY: TEST_API_KEY,
     TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
     ...env,
   });
+  return { env, config };
+}
+
+/** The bridge (real sockets, fake OpenAI) with outbound calling against a fake Twilio REST API. */
+async function start(rest: FakeTwilioRest, agent: Partial<OutboundProfile> = {
+  greeting: "Hi, Acme Realty here.",
+  voicemail: VOICEMAIL,
+}) {
+  const { env, config } = outboundSettings(rest, { END_CALL_GRACE_SECONDS: "0" });
   const registry = new MetricsRegistry();
   const service = OutboundService.create({
     config,
     registry,
-    agents: singleAgentDirectory(agent),
+    agents: environmentAgentCallingOut(config, agent),
   });
   const h = await BridgeHarness.startSecure(env, {
     app: {
@@ -62,12 +70,16 @@ async function twilioPost(h: BridgeHarness, url: string, params: Record<string, 
   });
 }
 
-/** Places a call with POST /calls, answers it like Twilio, and connects its media stream. */
-async function answeredCall(h: BridgeHarness, rest: FakeTwilioRest) {
+/** Places a call with POST /calls (`body`); Twilio fetches its TwiML when the callee answers. */
+async function placedCall(
+  h: BridgeHarness,
+  rest: FakeTwilioRest,
+  body: Record<string, unknown> = { to: "+15551234567", context: { name: "Ada" } },
+) {
   const placed = await fetch(`${h.server.localUrl}/calls`, {
     method: "POST",
     headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ to: "+15551234567", context: { name: "Ada" } }),
+    body: JSON.stringify(body),
   });
   assert.equal(placed.status, 201);
   const { callSid } = await placed.json();
@@ -75,23 +87,45 @@ async function answeredCall(h: BridgeHarness, rest: FakeTwilioRest) {
   const twiml = await (await twilioPost(h, create.params.Url, {
     CallSid: callSid,
     AccountSid: ACCOUNT,
+    From: create.params.From,
+    To: create.params.To,
     CallStatus: "in-progress",
     Direction: "outbound-api",
   })).text();
-  const parameters = Object.fromEntries(
-    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
-  );
   const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
-  // The path names the agent: the bridge sets the call up (wait for AMD) before `start`.
-  assert.equal(streamUrl, "wss://voice.example.com/media-stream/outbound/default");
+  return { callSid, create, twiml, streamUrl };
+}
+
+/** Twilio connects the media stream of a placed call's TwiML. */
+async function connectStream(h: BridgeHarness, placed: Awaited<ReturnType<typeof placedCall>>) {
   const call = await FakeTwilioCall.connect({
-    url: `${h.server.localUrl.replace("http", "ws")}${new URL(streamUrl).pathname}`,
-    callSid,
-    customParameters: parameters,
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
+    url: `${h.server.localUrl.replace("http", "ws")}${new URL(placed.streamUrl).pathname}`,
+    callSid: placed.callSid,
+    customParameters: parametersOf(placed.twiml),
+    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, placed.streamUrl) },
   });
   h.calls.push(call);
-  return { callSid, call, create, streamUrl };
+  return call;
+}
+
+/** Places a call with POST /calls, answers it like Twilio, and connects its media stream. */
+async function answeredCall(h: BridgeHarness, rest: FakeTwilioRest) {
+  const placed = await placedCall(h, rest);
+  // The path names the agent: the bridge sets the call up (wait for AMD) before `start`.
+  assert.equal(placed.streamUrl, "wss://voice.example.com/media-stream/outbound/default");
+  const call = await connectStream(h, placed);
+  return { callSid: placed.callSid, call, create: placed.create, streamUrl: placed.streamUrl };
+}
+
+/** AMD says a person answered; the agent's first request for a response (its greeting). */
+async function personAnswers(
+  h: BridgeHarness,
+  amdUrl: string,
+  callSid: string,
+  session: FakeRealtimeSession,
+) {
+  await twilioPost(h, amdUrl, { CallSid: callSid, AnsweredBy: "human" });
+  return await session.waitFor("response.create");
 }
 
 Deno.test("voicemail end to end: the bridge listens, AMD says machine, the callee's machine records the message, then the hang-up reaches REST", async () => {
@@ -159,11 +193,7 @@ Deno.test("a person answers: after AMD the agent opens with the outbound greetin
     await session.waitFor("session.update");
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(session.receivedOfType("response.create").length, 0); // no greeting before AMD
-    await twilioPost(h, create.params.AsyncAmdStatusCallback, {
-      CallSid: callSid,
-      AnsweredBy: "human",
-    });
-    const greeting = await session.waitFor("response.create");
+    const greeting = await personAnswers(h, create.params.AsyncAmdStatusCallback, callSid, session);
     assert.match(greeting.response.instructions, /"Hi, Acme Realty here\."/);
     assert.deepEqual(session.schemaErrors, []);
   } finally {
@@ -244,6 +274,66 @@ Deno.test("send_dtmf plays keys through REST, the call goes on in a new stream w
     await second.waitFor("response.create");
     assert.deepEqual(first.schemaErrors, []);
     assert.deepEqual(second.schemaErrors, []);
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("an agent of the agents file calls out with its context: the request's context over its webhook's answer fills {{caller.*}} in its instructions and outbound greeting", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { env, config } = outboundSettings(rest);
+  const loaded = loadAgents({
+    config,
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () =>
+      [
+        "agents:",
+        "  - name: front-desk",
+        "  - name: listings",
+        "    instructions: 'Call {{caller.name|the owner}} about listing {{caller.listing|unknown}}.'",
+        "    context_webhook: { url: 'https://crm.example.com/callee' }",
+        "    outbound:",
+        "      greeting: 'Hi {{caller.name|there}}, Acme Realty here.'",
+      ].join("\n"),
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const agents = new AgentsHolder(loaded.book);
+  const asked: unknown[] = [];
+  const service = OutboundService.create({ config, agents });
+  const h = await BridgeHarness.startSecure(env, {
+    app: {
+      agents,
+      routes: service.routes,
+      outboundStreams: service.streams,
+      hangUp: service.hangUp,
+      fetch: (_url, init) => {
+        asked.push(JSON.parse(String(init?.body)));
+        return Promise.resolve(Response.json({ name: "From the CRM", listing: "L-1001" }));
+      },
+    },
+  });
+  await using _h = h;
+  try {
+    const placed = await placedCall(h, rest, {
+      to: "+15551234567",
+      agent: "listings",
+      context: { name: "Ada" },
+    });
+    const { callSid, create } = placed;
+    assert.deepEqual(asked, [{ from: "+15005550006", to: "+15551234567", callSid }]);
+    // The context waits on this instance for the stream whose path names the call.
+    assert.equal(
+      placed.streamUrl,
+      `wss://voice.example.com/media-stream/outbound/listings/${callSid}`,
+    );
+    await connectStream(h, placed);
+    const session = await h.realtime.nextSession();
+    const update = await session.waitFor("session.update");
+    assert.equal(update.session.instructions, "Call Ada about listing L-1001.");
+    const greeting = await personAnswers(h, create.params.AsyncAmdStatusCallback, callSid, session);
+    assert.match(greeting.response.instructions, /"Hi Ada, Acme Realty here\."/);
+    assert.deepEqual(session.schemaErrors, []);
   } finally {
     await service.close();
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { securityWarnings } from "../src/security/call_admission.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
@@ -112,6 +112,19 @@ Deno.test("behind a TLS proxy the signature is checked over the public https URL
   const refused = await fixed.handler(wrongHost);
   assert.equal(refused.status, 403);
   await refused.body?.cancel();
+});
+
+Deno.test("a PUBLIC_URL with a path prefix works behind a proxy that strips it (nginx location /voice/)", async () => {
+  const a = app({ PUBLIC_URL: "https://voice.example.com/voice" });
+  // Twilio requested https://voice.example.com/voice/incoming-call; the proxy forwarded /incoming-call.
+  const request = await signedPost("http://127.0.0.1:5050/incoming-call", FORM, {
+    signedUrl: "https://voice.example.com/voice/incoming-call",
+  });
+  const res = await a.handler(request);
+  assert.equal(res.status, 200);
+  const body = await res.text();
+  assert.match(body, /<Stream url="wss:\/\/voice\.example\.com\/voice\/media-stream">/);
+  assert.match(body, /action="https:\/\/voice\.example\.com\/voice\/call-ended"/);
 });
 
 Deno.test("/call-ended is signed too (POST form and GET query)", async () => {

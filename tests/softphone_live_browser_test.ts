@@ -9,7 +9,11 @@
  */
 import assert from "node:assert/strict";
 import type { ToolDefinition } from "../src/tools/tool_registry.ts";
-import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
+import { AgentBook } from "../src/agents/agent_book.ts";
+import { environmentProfile } from "../src/agents/agent_profile.ts";
+import { HttpTool } from "../src/agents/http_tool.ts";
+import { parseConfig } from "../src/config/mod.ts";
+import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { Chromium } from "./support/chromium.ts";
 import { requireCommand } from "./support/system_tools.ts";
 
@@ -224,6 +228,194 @@ Deno.test({
       );
     } finally {
       await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "browser softphone: a tool whose backend is down is marked failed on its card",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn: async () => {
+    const chromiumPath = await requireCommand("/usr/bin/chromium", "chromium");
+    // A closed port: the backend is down.
+    const closed = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+    const port = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    const stock = new HttpTool({
+      name: "stock_check",
+      description: "Checks the stock.",
+      parameters: { type: "object", properties: { sku: { type: "string" } } },
+      method: "GET",
+      url: `http://127.0.0.1:${port}/stock/{sku}`,
+      headers: {},
+      timeoutMs: 2000,
+    }).definition();
+    await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+      app: { tools: [stock] },
+    });
+    const browser = await Chromium.launch({
+      executable: chromiumPath,
+      args: ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(h.server.localUrl + "/");
+      await page.click("#call");
+      const session = await h.realtime.nextSession();
+      await session.waitFor("session.update");
+      await page.waitFor("softphone.live.callId !== null", 10_000, "the live view opens");
+      await session.respond({
+        items: [{ functionCall: { name: "stock_check", arguments: '{"sku":"A7"}' } }],
+      }).ended;
+      await page.waitFor(
+        "softphone.live.tools.some((t) => t.durationMs !== null)",
+        5_000,
+        "the tool's result reaches the page",
+      );
+      const card = await page.evaluate<{ failed: boolean; classes: string; text: string }>(
+        `({
+          failed: softphone.live.tools[0].failed,
+          classes: document.querySelector("#tools li").className,
+          text: document.querySelector("#tools li").innerText,
+        })`,
+      );
+      assert.equal(card.failed, true);
+      assert.match(card.classes, /\bfailed\b/);
+      assert.match(card.text, /stock_check[\s\S]*· failed/);
+      assert.match(card.text, /unreachable/);
+      await page.click("#hangup");
+      await page.waitFor("softphone.live.outcome !== null", 5_000, "the live view hears the end");
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "browser softphone: end_call gets its result, a long unbroken word (tool result, transcript) stays in the card, the agent picker is locked during a call",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn: async () => {
+    const chromiumPath = await requireCommand("/usr/bin/chromium", "chromium");
+    // One JSON "word" far wider than the card: no space to wrap at.
+    const blob = "Q".repeat(120) + "-" + "7".repeat(200);
+    const dump: ToolDefinition = {
+      declaration: {
+        type: "function",
+        name: "dump_record",
+        description: "Returns the whole record.",
+        parameters: { type: "object" },
+      },
+      handler: () => Promise.resolve({ record: blob }),
+    };
+    const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY });
+    const front = environmentProfile(config);
+    const agents = {
+      book: new AgentBook([front, { ...front, name: "sales" }], "agents.yaml"),
+    };
+    await using h = await BridgeHarness.start(
+      { SOFTPHONE: "on", LOG_LEVEL: "error", END_CALL_GRACE_SECONDS: "0.2" },
+      { app: { tools: [dump], agents, softphoneNotice: "Offline demo: a stand-in answers." } },
+    );
+    let browser: Chromium | undefined;
+    try {
+      browser = await Chromium.launch({
+        executable: chromiumPath,
+        args: [
+          "--use-fake-ui-for-media-stream",
+          "--use-fake-device-for-media-stream",
+          "--autoplay-policy=no-user-gesture-required",
+        ],
+      });
+      const page = await browser.newPage();
+      await page.goto(h.server.localUrl + "/");
+      await page.waitFor(
+        "!document.getElementById('agent-picker').hidden",
+        5_000,
+        "the agent picker (two agents)",
+      );
+      // The server's note (the offline demo says its Realtime API is a stand-in) is shown.
+      assert.equal(await page.evaluate("softphone.info"), "Offline demo: a stand-in answers.");
+      assert.equal(await page.evaluate("document.getElementById('info').hidden"), false);
+      assert.equal(
+        await page.evaluate("document.getElementById('info').textContent"),
+        "Offline demo: a stand-in answers.",
+      );
+      const pickerLocked = "document.getElementById('agent').disabled";
+      assert.equal(await page.evaluate(pickerLocked), false, "a choice before the call");
+      await page.click("#call");
+      const session = await h.realtime.nextSession();
+      await session.waitFor("session.update");
+      await page.waitFor("softphone.live.callId !== null", 10_000, "the live view opens");
+      assert.equal(await page.evaluate(pickerLocked), true, "no choice during the call");
+
+      await session.respond({
+        items: [{ functionCall: { name: "dump_record", arguments: "{}" } }],
+      }).ended;
+      await page.waitFor(
+        "softphone.live.tools.some((t) => t.output !== null)",
+        5_000,
+        "the tool's result",
+      );
+      // The assistant reads out a reference: one long word in the transcript too.
+      await session.waitFor("response.create");
+      await session.respond({
+        items: [{ audioMs: 300, value: 0x35, transcript: `Your reference is ${blob}.` }],
+      }).ended;
+      await page.waitFor(
+        "softphone.live.turns.some((t) => t.role === 'assistant' && t.text.includes('reference'))",
+        5_000,
+        "the answer's transcript",
+      );
+      const fit = await page.evaluate<
+        { cardRight: number; overflowing: string[]; resultLines: number }
+      >(
+        `(() => {
+          const card = document.getElementById("live").getBoundingClientRect();
+          const boxes = [...document.querySelectorAll(
+            "#transcript, #transcript li, #transcript li *, #tools li, #tools li *",
+          )];
+          const result = document.querySelector("#tools .result");
+          return {
+            cardRight: card.right,
+            overflowing: boxes
+              .filter((b) => b.getBoundingClientRect().right > card.right + 0.5 || b.scrollWidth > b.clientWidth + 1)
+              .map((b) => b.className || b.tagName),
+            resultLines: Math.round(result.getBoundingClientRect().height / parseFloat(getComputedStyle(result).lineHeight)),
+          };
+        })()`,
+      );
+      assert.deepEqual(
+        fit.overflowing,
+        [],
+        "nothing in the transcript or a tool card runs past the card's edge",
+      );
+      assert.ok(fit.resultLines > 1, `the long result wraps (${fit.resultLines} lines)`);
+
+      // The assistant ends the call: end_call's card gets its result, not "running…".
+      await session.respond({
+        items: [{ functionCall: { name: "end_call", arguments: '{"reason":"done"}' } }],
+      }).ended;
+      await session.waitFor(
+        "response.create",
+        (e) => /goodbye/i.test(String(e.response?.instructions ?? "")),
+      );
+      await session.respond({ items: [{ audioMs: 300, value: 0x41, transcript: "Goodbye!" }] })
+        .ended;
+      await page.waitFor("softphone.live.outcome !== null", 10_000, "the call ends");
+      await page.waitFor(`!${pickerLocked}`, 5_000, "the picker is free again after the call");
+      const after = await page.evaluate<Live>("structuredClone(softphone.live)");
+      assert.equal(after.outcome, "assistant_ended");
+      const endCall = after.tools.find((t) => t.name === "end_call");
+      assert.deepEqual(JSON.parse(endCall?.output ?? "null"), { ok: true });
+      assert.equal(endCall?.failed, false);
+      const cards = await page.evaluate<string>("document.getElementById('tools').innerText");
+      assert.doesNotMatch(cards, /running…/);
+      assert.deepEqual(session.schemaErrors, []);
+    } finally {
+      await browser?.close();
     }
   },
 });

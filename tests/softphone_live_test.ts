@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import type { ToolDefinition } from "../src/tools/tool_registry.ts";
 import { SoftphoneTokens } from "../src/softphone/softphone_token.ts";
 import { LiveCalls, type LiveEvent } from "../src/softphone/live_calls.ts";
-import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
+import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
+import { HttpTool } from "../src/agents/http_tool.ts";
+import { parseConfig } from "../src/config/mod.ts";
+import { configureLogging, disposeLogging } from "../src/logging.ts";
+import { Operations } from "../src/observability/operations.ts";
 import { softphoneCall } from "./support/fake_twilio.ts";
 import { waitUntil } from "./support/wait.ts";
 
@@ -237,4 +241,110 @@ Deno.test("live view: 120 idle subscriptions never evict a started call's open v
   assert.deepEqual((await watching).events.map((e) => e.type), ["call", "caller", "ended"]);
   for (const stream of idle) assert.deepEqual((await readEvents(stream)).events, []);
   live.closeAll();
+});
+
+Deno.test("live view: a warm transfer's steps are shown, numbered by destination, without any number", async () => {
+  const live = new LiveCalls();
+  const body = live.subscribe("SP1")!;
+  const observer = live.observeCall("SP1", 0);
+  observer.transferStep!({ step: "calling", destination: 1 }, 100);
+  observer.transferStep!({ step: "no-answer", destination: 1 }, 900);
+  observer.transferStep!({ step: "accepted", destination: 2 }, 2000);
+  observer.finished(
+    { outcome: "transferred", durationMs: 2500 } as Parameters<
+      typeof observer.finished
+    >[0],
+  );
+  assert.deepEqual((await readEvents(body)).events.slice(1), [
+    { type: "transfer", step: "calling", destination: 1, t: 100 },
+    { type: "transfer", step: "no-answer", destination: 1, t: 900 },
+    { type: "transfer", step: "accepted", destination: 2, t: 2000 },
+    { type: "ended", outcome: "transferred", t: 2500 },
+  ]);
+});
+
+Deno.test("a dead tool backend is visible: a log line, a metric outcome and the live view's failed mark", async () => {
+  // A backend answering 503, and a closed port (nothing listens there any more).
+  const controller = new AbortController();
+  const backend = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
+    () => new Response("down for maintenance", { status: 503 }),
+  );
+  const closed = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const closedPort = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const tool = (name: string, url: string) =>
+    new HttpTool({
+      name,
+      description: "Looks up.",
+      parameters: { type: "object", properties: { id: { type: "string" } } },
+      method: "GET",
+      url,
+      headers: { Authorization: "Bearer backend-secret-token-1" },
+      timeoutMs: 2000,
+    }).definition();
+  const lines: string[] = [];
+  await configureLogging({ level: "info", format: "json", sink: (line) => lines.push(line) });
+  const ops = await Operations.create({
+    config: parseConfig({ OPENAI_API_KEY: TEST_API_KEY }),
+    store: null,
+  });
+  const tokens = new SoftphoneTokens();
+  try {
+    await using h = await BridgeHarness.start({ SOFTPHONE: "on" }, {
+      app: {
+        ...ops.appOptions(),
+        tools: [
+          tool("crm_lookup", `http://127.0.0.1:${backend.addr.port}/x/{id}`),
+          tool("stock_check", `http://127.0.0.1:${closedPort}/x/{id}`),
+        ],
+        softphoneTokens: tokens,
+      },
+    });
+    const issued = tokens.issue();
+    const reading = readEvents(
+      (await fetch(`${h.server.localUrl}/softphone/events?token=${issued.token}`)).body!,
+    );
+    const call = await h.call({ ...softphoneCall(issued) });
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    for (const name of ["crm_lookup", "stock_check"]) {
+      const response = session.beginResponse({ message: false });
+      const { callId } = response.functionCall(name, { id: "A-7 +14155550100" });
+      response.finish();
+      await session.waitFor("conversation.item.create", (e) => e.item.call_id === callId);
+    }
+    await call.hangUp();
+    const { events } = await reading;
+    const results = events.filter((e) => e.type === "tool_result") as Array<
+      Extract<LiveEvent, { type: "tool_result" }>
+    >;
+    assert.deepEqual(results.map((r) => [r.name, r.failed]), [
+      ["crm_lookup", true],
+      ["stock_check", true],
+    ]);
+    const metrics = ops.metrics.render();
+    assert.match(
+      metrics,
+      /^bridge_tool_results_total\{tool="crm_lookup",outcome="http_error"\} 1$/m,
+    );
+    assert.match(
+      metrics,
+      /^bridge_tool_results_total\{tool="stock_check",outcome="unreachable"\} 1$/m,
+    );
+  } finally {
+    controller.abort();
+    await backend.finished;
+    await ops.close();
+    await disposeLogging();
+  }
+  const failures = lines.map((l) => JSON.parse(l)).filter((l) => /^Tool .* failed/.test(l.message));
+  assert.deepEqual(failures.map((l) => [l.level, l.message]), [
+    ["warning", "Tool crm_lookup failed: http_error 503."],
+    ["warning", "Tool stock_check failed: unreachable."],
+  ]);
+  const all = lines.join("\n");
+  assert.ok(!all.includes("A-7"), "the arguments are not logged");
+  assert.ok(!all.includes("backend-secret-token-1"), "nor the tool's header");
+  assert.ok(!all.includes(`127.0.0.1:${closedPort}`), "nor its URL");
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { startServer } from "../src/server.ts";
@@ -61,6 +61,18 @@ Deno.test("SOFTPHONE=on serves the page and its scripts (from the module graph, 
   // The other routes still work.
   const twiml = await a.handler(request("/incoming-call", { method: "POST", body: "CallSid=CA1" }));
   assert.match(await twiml.text(), /<Stream url="wss:\/\/localhost:5050\/media-stream"\/>/);
+});
+
+Deno.test("SOFTPHONE=on serves the page's icon at /favicon.ico (no 404 in the browser's console)", async () => {
+  const a = app({ SOFTPHONE: "on" });
+  const res = await a.handler(request("/favicon.ico"));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "image/svg+xml");
+  assert.match(await res.text(), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  const page = await (await a.handler(request("/"))).text();
+  assert.match(page, /<link rel="icon" href="\/favicon\.ico" type="image\/svg\+xml">/);
+  // Without the softphone there is no page and no icon.
+  assert.equal((await app().handler(request("/favicon.ico"))).status, 404);
 });
 
 Deno.test("POST /softphone/token issues a valid one-call token to the page, never to another site", async () => {

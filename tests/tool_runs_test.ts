@@ -55,3 +55,42 @@ Deno.test("failures, bad arguments and unknown tools are reported as failed", as
   );
   assert.match(JSON.stringify(delivered[0].output), /could not do it right now/);
 });
+
+Deno.test("a tool's own error output counts as failed, with its kind; onFailure hears the kind, never a message", async () => {
+  const clock = { t: 0 };
+  const heard: Array<[string, string]> = [];
+  const delivered: Array<ToolRunReport & { callId: string }> = [];
+  const runner = new ToolRuns({
+    tools: [
+      lookup((args) =>
+        args.down
+          ? { error: { type: "http_error", message: "failed", status: 503 } }
+          : args.throw
+          ? Promise.reject(new Error("secret-in-message key=abc args=+14155550100"))
+          : { ok: true }
+      ),
+    ],
+    timeoutMs: 1000,
+    callSid: () => "CA1",
+    onFailure: (tool, kind) => heard.push([tool, kind]),
+    deliver: (callId, _output, run) => delivered.push({ callId, ...run }),
+    now: () => clock.t,
+  });
+  runner.run("c1", "lookup", '{"down":true}');
+  runner.run("c2", "lookup", '{"throw":true}');
+  runner.run("c3", "lookup", "{}");
+  runner.run("c4", "nope", "{}");
+  await settle();
+  delivered.sort((a, b) => a.callId.localeCompare(b.callId));
+  assert.deepEqual(delivered.map((r) => [r.callId, r.failed, r.failure]), [
+    ["c1", true, "http_error 503"],
+    ["c2", true, "failed"],
+    ["c3", false, undefined],
+    ["c4", true, "unknown_tool"],
+  ]);
+  assert.deepEqual(heard.sort(), [
+    ["lookup", "failed"],
+    ["lookup", "http_error 503"],
+    ["nope", "unknown_tool"],
+  ]);
+});

@@ -150,3 +150,25 @@ Deno.test("end_call with Twilio credentials: the hang-up goes to TWILIO_API_BASE
   const [summary] = await h.waitForFinished(1);
   assert.equal(summary.outcome, "assistant_ended");
 });
+
+Deno.test("Twilio REST client: an endless answer is refused at 256 KiB, never read whole", async () => {
+  let pulled = 0;
+  const endless = new TwilioRestClient({
+    accountSid: SID,
+    authToken: TOKEN,
+    fetch: () =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              pulled++;
+              controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+            },
+          }),
+        ),
+      ),
+  });
+  const error = await restError(endless.fetchAccount());
+  assert.match(error.message, /the answer was over 262144 bytes/);
+  assert.ok(pulled <= 6, `read ${pulled} chunks`);
+});

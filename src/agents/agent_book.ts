@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { AgentsHolder, loadAgents } from "./agent_book.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const files: Record<string, string> = {
@@ -26,8 +26,14 @@
  *
  * @module
  */
-import type { Config } from "../config_types.ts";
-import { parseAgentsFile } from "./agents_file.ts";
+import type { Config } from "../config/mod.ts";
+import {
+  type AgentsFileData,
+  FileTooLarge,
+  MAX_AGENTS_FILE_BYTES,
+  parseAgentsFile,
+  readTextFileUpTo,
+} from "./agents_file.ts";
 import { type AgentProfile, environmentProfile, fileProfiles } from "./agent_profile.ts";
 
 /** The agents of the server, looked up by called number or by name. */
@@ -66,6 +72,20 @@ export class AgentBook {
   get defaultProfile(): AgentProfile {
     return this.#default;
   }
+
+  /**
+   * The agent that places a call asked for by `name` (`POST /calls`,
+   * campaigns): that agent, the default one when no name is given, or
+   * undefined when no agent has that name.
+   */
+  forCallOut(name: string | undefined): AgentProfile | undefined {
+    return name === undefined ? this.#default : this.#byName.get(name);
+  }
+
+  /** Every agent's name (for error messages and the softphone). */
+  get names(): string[] {
+    return this.profiles.map((profile) => profile.name);
+  }
 }
 
 /** Where the agents file is (`AGENTS_FILE`); `required`: a missing file is an error. */
@@ -81,8 +101,8 @@ export interface LoadAgentsOptions {
   file: AgentsFileSetting | undefined;
   /** Where `${VAR}` values come from. */
   env: Record<string, string | undefined>;
-  /** Default `Deno.readTextFileSync`. */
-  readTextFile?: (path: string) => string;
+  /** Reads the agents file and its instructions files; default {@link readTextFileUpTo}. */
+  readTextFile?: (path: string, maxBytes: number) => string;
 }
 
 /** Result of {@link loadAgents}. */
@@ -101,13 +121,21 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
     secrets: [],
   });
   if (options.file === undefined) return environment();
-  const readTextFile = options.readTextFile ?? Deno.readTextFileSync;
+  const readTextFile = options.readTextFile ?? readTextFileUpTo;
   const { path, required } = options.file;
   let text: string;
   try {
-    text = readTextFile(path);
+    text = readTextFile(path, MAX_AGENTS_FILE_BYTES);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound && !required) return environment();
+    if (error instanceof FileTooLarge) {
+      return {
+        ok: false,
+        problems: [
+          `${path}: the agents file is over ${MAX_AGENTS_FILE_BYTES} bytes (1 MiB), with its instructions files; shorten it.`,
+        ],
+      };
+    }
     return {
       ok: false,
       problems: [
@@ -117,13 +145,35 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
       ],
     };
   }
-  const parsed = parseAgentsFile(text, { path, env: options.env, readTextFile });
+  const parsed = parseAgentsFile(text, {
+    path,
+    env: options.env,
+    readTextFile,
+    defaultEngine: options.config.engine,
+  });
   if (!parsed.ok) return parsed;
-  return {
-    ok: true,
-    book: new AgentBook(fileProfiles(parsed.file, parsed.instructions, options.config), path),
-    secrets: parsed.secrets,
-  };
+  const needs = warmTransferNeeds(parsed.file, options.config, path);
+  if (needs.length > 0) return { ok: false, problems: needs };
+  try {
+    return {
+      ok: true,
+      book: new AgentBook(
+        fileProfiles(parsed.file, parsed.instructions, options.config, parsed.secrets),
+        path,
+      ),
+      secrets: parsed.secrets,
+    };
+  } catch (error) {
+    // A bug of ours, never a crash of a reload: the old agents stay.
+    return {
+      ok: false,
+      problems: [
+        `${path}: the agents could not be set up (${
+          error instanceof Error ? error.name : "error"
+        }); please report this.`,
+      ],
+    };
+  }
 }
 
 /**
@@ -144,10 +194,51 @@ export class AgentsHolder {
     return this.#book;
   }
 
-  /** Loads again; on problems the current book stays and the problems are returned. */
+  /**
+   * Loads again; on problems the current book stays and the problems are
+   * returned. Never throws: a `load` that throws is a problem too.
+   */
   reload(load: () => LoadAgentsResult): LoadAgentsResult {
-    const result = load();
+    let result: LoadAgentsResult;
+    try {
+      result = load();
+    } catch (error) {
+      result = {
+        ok: false,
+        problems: [
+          `the agents file could not be loaded (${
+            error instanceof Error ? error.name : "error"
+          }); please report this.`,
+        ],
+      };
+    }
     if (result.ok) this.#book = result.book;
     return result;
   }
+}
+
+/**
+ * A warm transfer places the person's call through Twilio's REST API and has
+ * Twilio fetch the briefing under `PUBLIC_URL`: one problem per warm tool
+ * when the environment lacks what it needs.
+ */
+function warmTransferNeeds(file: AgentsFileData, config: Config, path: string): string[] {
+  const missing = [
+    ...(config.twilioAccountSid === undefined ? ["TWILIO_ACCOUNT_SID"] : []),
+    ...(config.twilioAuthToken === undefined ? ["TWILIO_AUTH_TOKEN"] : []),
+    ...(config.publicUrl === undefined ? ["PUBLIC_URL"] : []),
+  ];
+  if (missing.length === 0) return [];
+  const problems: string[] = [];
+  file.agents.forEach((agent, i) =>
+    agent.tools?.forEach((tool, t) => {
+      if (tool.type !== "transfer" || tool.mode !== "warm") return;
+      problems.push(
+        `${path}: agents[${i}].tools[${t}].mode: a warm transfer places the person's call through Twilio's REST API and needs ${
+          missing.join(", ")
+        } in the environment; set ${missing.length === 1 ? "it" : "them"}, or use mode: cold.`,
+      );
+    })
+  );
+  return problems;
 }

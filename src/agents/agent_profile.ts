@@ -1,7 +1,9 @@
 /**
  * Agent profiles: what one agent overrides of the environment's single
  * agent (instructions, greeting, voice, model, reasoning effort, turn
- * detection, language, tools, caller context).
+ * detection, language, tools, caller context, and how it calls out). The
+ * same profile takes the calls to its numbers and places the calls made in
+ * its name (`POST /calls`, campaigns).
  *
  * Without an agents file, {@link environmentProfile} is the only profile,
  * so nothing changes for existing users. A profile of the file starts from
@@ -10,7 +12,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { environmentProfile, fileProfiles } from "./agent_profile.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij", VOICE: "cedar" });
  * assert.equal(environmentProfile(config).voice, "cedar");
@@ -24,11 +26,15 @@
  *
  * @module
  */
-import type { Config, TurnDetection } from "../config_types.ts";
-import type { CallPrompts } from "../prompts.ts";
+import type { Config, TurnDetection } from "../config/mod.ts";
+import { type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
+import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
+import { agentEngine, defaultModel, type Engine } from "./engine_rules.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
+import type { WebhookEventType } from "../webhooks/mod.ts";
+import { type AnalysisSpec, asksForAnything } from "../analysis/mod.ts";
 
 /** The name of the profile built from the environment. */
 export const ENVIRONMENT_PROFILE_NAME = "default";
@@ -55,12 +61,23 @@ export interface McpServerSpec {
   approveTools: string[];
 }
 
-/** A function tool that hands the caller to a phone number. */
+/** A function tool that hands the caller to a person. */
 export interface TransferSpec {
   name: string;
-  number: string;
+  /** `cold`: Twilio dials once the agent hung up; `warm`: the agent briefs the person first. */
+  mode: TransferMode;
+  /** E.164 numbers or SIP URIs, tried in order (at least one). */
+  destinations: readonly string[];
+  /** Seconds each destination rings. */
+  ringTimeoutSeconds: number;
   description: string;
 }
+
+/** How a transfer hands the caller over. */
+export type TransferMode = "cold" | "warm";
+
+/** Seconds a transfer destination rings by default. */
+export const DEFAULT_RING_TIMEOUT_SECONDS = 20;
 
 /** Where the caller's context comes from before the greeting. */
 export interface ContextWebhookSpec {
@@ -68,6 +85,23 @@ export interface ContextWebhookSpec {
   timeoutMs: number;
   headers: Record<string, string>;
 }
+
+/** How an agent calls out (`outbound:` of the agents file). */
+export interface OutboundProfile {
+  /** Caller id (E.164); undefined: `TWILIO_PHONE_NUMBER`. */
+  from: string | undefined;
+  /** Said first when a person answers; undefined: it waits for the callee. */
+  greeting: string | undefined;
+  /** Said once on an answering machine, then hang up; undefined: hang up at once. */
+  voicemail: string | undefined;
+  /** Whether the model gets the `send_dtmf` tool (phone menus). */
+  sendDtmf: boolean;
+  /** How the callee's keypad digits are gathered; undefined: the core's default. */
+  keypad: KeypadOptions | undefined;
+}
+
+/** Default pause that ends gathered keypad digits, in seconds (`outbound.dtmf.timeout_seconds`). */
+export const DEFAULT_DTMF_TIMEOUT_SECONDS = 3;
 
 /** One agent, ready for calls. */
 export interface AgentProfile {
@@ -82,7 +116,12 @@ export interface AgentProfile {
   /** Said when a tool is slow, or undefined to let the model speak for itself. */
   filler: string | undefined;
   voice: string;
+  /** The speech-to-speech engine (see docs/agents.md). */
+  engine: Engine;
+  /** The engine's model. */
   model: string;
+  /** `engine: live`: the Responses model tool calls are delegated to. */
+  backendModel: string;
   reasoningEffort: "minimal" | "low" | "medium" | "high" | "xhigh" | undefined;
   turnDetection: TurnDetection;
   /** The caller's language (ISO 639-1), for transcription; undefined: detected. */
@@ -95,7 +134,56 @@ export interface AgentProfile {
   contextWebhook: ContextWebhookSpec | undefined;
   /** Wording that replaces the default endings' (see `src/prompts.ts`). */
   prompts: Partial<CallPrompts>;
+  /** How it calls out. */
+  outbound: OutboundProfile;
+  /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
+  webhooks: readonly AgentWebhookSpec[];
+  /** Post-call analysis of its calls; undefined: none. */
+  analysis: AnalysisSpec | undefined;
 }
+
+/** The environment's transfer tool: `TRANSFER_NUMBERS` (or `TRANSFER_NUMBER`) and `TRANSFER_MODE`. */
+function environmentTransfers(config: Config): TransferSpec[] {
+  const destinations = config.transferNumbers ??
+    (config.transferNumber === undefined ? undefined : [config.transferNumber]);
+  if (destinations === undefined || destinations.length === 0) return [];
+  return [{
+    name: TRANSFER_CALL_TOOL,
+    mode: config.transferMode,
+    destinations,
+    ringTimeoutSeconds: DEFAULT_RING_TIMEOUT_SECONDS,
+    description: transferDescription(config.transferMode),
+  }];
+}
+
+/** The built-in description of a transfer tool in `mode`. */
+function transferDescription(mode: TransferMode): string {
+  return mode === "warm"
+    ? TOOL_DESCRIPTIONS.warmTransferCall
+    : TRANSFER_CALL_DECLARATION.description;
+}
+
+/** A webhook of the agents file. */
+export interface AgentWebhookSpec {
+  url: string;
+  /** The events it gets; undefined: all. */
+  events: readonly WebhookEventType[] | undefined;
+  /** `whsec_<base64>` (checked when the file was read). */
+  secret: string;
+}
+
+/**
+ * The environment's agent calling out: no greeting (`GREETING` welcomes
+ * callers, not callees), so it waits for the callee; no voicemail message,
+ * so it hangs up on machines.
+ */
+const QUIET_OUTBOUND: OutboundProfile = {
+  from: undefined,
+  greeting: undefined,
+  voicemail: undefined,
+  sendDtmf: false,
+  keypad: undefined,
+};
 
 /** The single agent configured by the environment (`SYSTEM_MESSAGE`, `VOICE`, …). */
 export function environmentProfile(config: Config): AgentProfile {
@@ -106,31 +194,35 @@ export function environmentProfile(config: Config): AgentProfile {
     greeting: config.greeting,
     filler: undefined,
     voice: config.voice,
-    model: config.openaiModel,
+    engine: config.engine,
+    model: defaultModel(config.engine, config),
+    backendModel: config.liveBackendModel,
     reasoningEffort: config.reasoningEffort,
     turnDetection: config.turnDetection,
     language: undefined,
     recordKeypadDigits: config.recordKeypadDigits,
     httpTools: [],
     mcpServers: [],
-    transfers: config.transferNumber === undefined ? [] : [{
-      name: TRANSFER_CALL_TOOL,
-      number: config.transferNumber,
-      description: TRANSFER_CALL_DECLARATION.description,
-    }],
+    transfers: environmentTransfers(config),
     contextWebhook: undefined,
     prompts: {},
+    outbound: QUIET_OUTBOUND,
+    webhooks: [],
+    analysis: environmentAnalysis(config),
   };
 }
 
 /**
  * The profiles of a validated agents file, on top of the environment's
- * values. `instructions` holds the `instructions_file` contents by agent index.
+ * values. `instructions` holds the `instructions_file` contents by agent
+ * index; `secrets` the file's `${VAR}` values, which its HTTP tools redact
+ * from their outputs.
  */
 export function fileProfiles(
   file: AgentsFileData,
   instructions: ReadonlyMap<number, string>,
   config: Config,
+  secrets: readonly string[] = [],
 ): AgentProfile[] {
   const base = environmentProfile(config);
   return file.agents.map((agent, i) => ({
@@ -144,20 +236,76 @@ export function fileProfiles(
       : agent.greeting,
     filler: agent.filler,
     voice: agent.voice ?? base.voice,
-    model: agent.model ?? base.model,
+    engine: agentEngine(agent, config.engine),
+    model: agent.model ?? defaultModel(agentEngine(agent, config.engine), config),
+    backendModel: agent.backend_model ?? base.backendModel,
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
     recordKeypadDigits: agent.record_keypad_digits ?? base.recordKeypadDigits,
-    ...tools(agent),
-    prompts: wording(agent.wording),
+    ...tools(agent, secrets),
+    prompts: { ...wording(agent.wording), ...transferWording(agent) },
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
       timeoutMs: (agent.context_webhook.timeout_seconds ?? DEFAULT_CONTEXT_TIMEOUT_MS / 1000) *
         1000,
       headers: agent.context_webhook.headers ?? {},
     },
+    outbound: outbound(agent.outbound),
+    analysis: fileAnalysis(agent.analysis, config),
+    webhooks: (agent.webhooks ?? []).map((webhook) => ({
+      url: webhook.url,
+      events: webhook.events,
+      secret: webhook.secret,
+    })),
   }));
+}
+
+/** The transfer tool's `briefing` and `fallback`, as the call's wording. */
+function transferWording(agent: AgentEntry): Partial<CallPrompts> {
+  const tool = agent.tools?.find((t) => t.type === "transfer");
+  if (tool?.type !== "transfer") return {};
+  return {
+    ...(tool.briefing !== undefined ? { transferBriefing: tool.briefing } : {}),
+    ...(tool.fallback !== undefined ? { transferFallback: tool.fallback } : {}),
+  };
+}
+
+function outbound(entry: AgentEntry["outbound"]): OutboundProfile {
+  if (entry === undefined) return QUIET_OUTBOUND;
+  return {
+    from: entry.from,
+    greeting: entry.greeting,
+    voicemail: entry.voicemail,
+    sendDtmf: entry.send_dtmf === true,
+    keypad: entry.dtmf === undefined ? undefined : {
+      collectUntil: entry.dtmf.collect_until,
+      timeoutMs: (entry.dtmf.timeout_seconds ?? DEFAULT_DTMF_TIMEOUT_SECONDS) * 1000,
+    },
+  };
+}
+
+/** The environment's agent's analysis (`ANALYSIS_*`), when any is asked for. */
+function environmentAnalysis(config: Config): AnalysisSpec | undefined {
+  const spec: AnalysisSpec = {
+    summary: config.analysisSummary,
+    extract: config.analysisExtract,
+    success: config.analysisSuccess,
+    model: config.analysisModel,
+  };
+  return asksForAnything(spec) ? spec : undefined;
+}
+
+/** An agent's `analysis:`, when it asks for anything. */
+function fileAnalysis(entry: AgentEntry["analysis"], config: Config): AnalysisSpec | undefined {
+  if (entry === undefined) return undefined;
+  const spec: AnalysisSpec = {
+    summary: entry.summary ?? false,
+    extract: entry.extract,
+    success: entry.success,
+    model: entry.model ?? config.analysisModel,
+  };
+  return asksForAnything(spec) ? spec : undefined;
 }
 
 function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
@@ -168,6 +316,7 @@ function wording(entry: AgentEntry["wording"]): Partial<CallPrompts> {
   if (entry.time_limit !== undefined) prompts.timeLimit = entry.time_limit;
   if (entry.idle !== undefined) prompts.idle = entry.idle;
   if (entry.drain !== undefined) prompts.drain = entry.drain;
+  if (entry.resumed !== undefined) prompts.resumed = entry.resumed;
   return prompts;
 }
 
@@ -198,6 +347,7 @@ function turnDetection(
 
 function tools(
   agent: AgentEntry,
+  secrets: readonly string[],
 ): Pick<AgentProfile, "httpTools" | "mcpServers" | "transfers"> {
   const httpTools: HttpToolSpec[] = [];
   const mcpServers: McpServerSpec[] = [];
@@ -213,6 +363,7 @@ function tools(
           url: tool.request.url,
           headers: tool.request.headers ?? {},
           timeoutMs: (tool.timeout_seconds ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS / 1000) * 1000,
+          secrets,
         });
         break;
       case "mcp":
@@ -227,13 +378,17 @@ function tools(
           approveTools: tool.approve_tools ?? [],
         });
         break;
-      case "transfer":
+      case "transfer": {
+        const mode = tool.mode ?? "cold";
         transfers.push({
           name: tool.name,
-          number: tool.number,
-          description: tool.description ?? TRANSFER_CALL_DECLARATION.description,
+          mode,
+          destinations: tool.destinations ?? (tool.number === undefined ? [] : [tool.number]),
+          ringTimeoutSeconds: tool.ring_timeout_seconds ?? DEFAULT_RING_TIMEOUT_SECONDS,
+          description: tool.description ?? transferDescription(mode),
         });
         break;
+      }
     }
   }
   return { httpTools, mcpServers, transfers };

@@ -26,10 +26,23 @@
  *
  * @module
  */
+import { type Engine, engineProblems } from "./engine_rules.ts";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv/dist/ajv.js";
-import { LineCounter, parseDocument } from "yaml";
+import { type Document, isCollection, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import schema from "./agents.schema.json" with { type: "json" };
-import { compileParameters } from "./http_tool.ts";
+import { closedParameters, compileParameters, fixedPathOf } from "./http_tool.ts";
+import { parseWebhookSecret, type WebhookEventType } from "../webhooks/mod.ts";
+import { toStrictSchema } from "../analysis/mod.ts";
+
+/**
+ * Most bytes of the agents file and the `instructions_file`s it names,
+ * together: a bigger set is a problem, not a stall of every call's audio
+ * while it is read and parsed.
+ */
+export const MAX_AGENTS_FILE_BYTES = 1024 * 1024;
+
+/** Most times a YAML file may use its anchors (`*name`); more is refused (an alias bomb). */
+export const MAX_YAML_ALIASES = 100;
 
 /** An agent as written in the file (after `${VAR}` resolution and validation). */
 export interface AgentEntry {
@@ -40,7 +53,9 @@ export interface AgentEntry {
   greeting?: string | null;
   filler?: string;
   voice?: string;
+  engine?: "realtime" | "live";
   model?: string;
+  backend_model?: string;
   reasoning_effort?: "minimal" | "low" | "medium" | "high" | "xhigh";
   language?: string;
   record_keypad_digits?: boolean;
@@ -59,8 +74,23 @@ export interface AgentEntry {
     time_limit?: string;
     idle?: string;
     drain?: string;
+    resumed?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
+  outbound?: {
+    from?: string;
+    greeting?: string;
+    voicemail?: string;
+    send_dtmf?: boolean;
+    dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
+  };
+  webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
+  analysis?: {
+    summary?: boolean;
+    extract?: Record<string, unknown>;
+    success?: string;
+    model?: string;
+  };
 }
 
 /** An HTTP tool as written in the file. */
@@ -93,7 +123,14 @@ export interface McpToolEntry {
 export interface TransferToolEntry {
   type: "transfer";
   name: string;
-  number: string;
+  /** One destination (E.164); `destinations` lists several. */
+  number?: string;
+  /** E.164 numbers or SIP URIs, tried in order. */
+  destinations?: string[];
+  mode?: "cold" | "warm";
+  ring_timeout_seconds?: number;
+  briefing?: string;
+  fallback?: string;
   description?: string;
 }
 
@@ -111,8 +148,33 @@ export interface ParseAgentsFileOptions {
   path: string;
   /** Where `${VAR}` values come from. */
   env: Record<string, string | undefined>;
-  /** Reads an `instructions_file`; throws when it cannot. Default `Deno.readTextFileSync`. */
-  readTextFile?: (path: string) => string;
+  /**
+   * Reads an `instructions_file`; throws when it cannot. Default: reads the
+   * file unless it is bigger than `maxBytes` (then throws {@link FileTooLarge}).
+   */
+  readTextFile?: (path: string, maxBytes: number) => string;
+  /** The engine of agents that name none (`ENGINE`). Default `realtime`. */
+  defaultEngine?: Engine;
+}
+
+/** A file is bigger than the bytes left for it (see {@link MAX_AGENTS_FILE_BYTES}). */
+export class FileTooLarge extends Error {
+  override name = "FileTooLarge";
+}
+
+/**
+ * Reads a text file of at most `maxBytes`, asking its size first: a bigger
+ * one is never read (throws {@link FileTooLarge}).
+ */
+export function readTextFileUpTo(path: string, maxBytes: number): string {
+  if (Deno.statSync(path).size > maxBytes) throw new FileTooLarge(path);
+  const text = Deno.readTextFileSync(path);
+  if (byteLength(text) > maxBytes) throw new FileTooLarge(path);
+  return text;
+}
+
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
 }
 
 /** Result of {@link parseAgentsFile}. */
@@ -160,19 +222,41 @@ export function formatPath(path: readonly Segment[]): string {
 }
 
 /**
- * Parses, resolves and validates an agents file. Never throws.
+ * Parses, resolves and validates an agents file. Never throws: whatever goes
+ * wrong (a syntax error, an alias bomb, a file too big, a failure of the
+ * parser itself) is a problem in the list.
  */
 export function parseAgentsFile(text: string, options: ParseAgentsFileOptions): AgentsFileResult {
+  try {
+    return parseChecked(text, options);
+  } catch (error) {
+    return {
+      ok: false,
+      problems: [
+        `${options.path}: the file could not be checked (${
+          error instanceof Error ? error.name : "error"
+        }); check its YAML syntax, and report this if it looks right.`,
+      ],
+    };
+  }
+}
+
+function parseChecked(text: string, options: ParseAgentsFileOptions): AgentsFileResult {
   const file = options.path;
+  const size = byteLength(text);
+  if (size > MAX_AGENTS_FILE_BYTES) {
+    return { ok: false, problems: [tooLarge(file, size)] };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((error) => {
-        const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line;
-        return `${file}:${line}: ${error.message.split("\n")[0]}`;
-      }),
+      problems: doc.errors.map((error) =>
+        `${file}:${lineCounter.linePos(startOfFault(doc, error.pos[0])).line}: ${
+          error.message.split("\n")[0]
+        }`
+      ),
     };
   }
   /** The line of the node at `path`, or of its closest existing ancestor. */
@@ -189,16 +273,57 @@ export function parseAgentsFile(text: string, options: ParseAgentsFileOptions): 
     if (!problems.includes(line)) problems.push(line);
   };
 
+  let plain: unknown;
+  try {
+    plain = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    const aliases = error instanceof ReferenceError && /alias/i.test(error.message);
+    return {
+      ok: false,
+      problems: [
+        aliases
+          ? `${file}: the file uses its anchors (*name) too often (more than ${MAX_YAML_ALIASES} times, or aliases of aliases); write the repeated values out, or use fewer aliases.`
+          : `${file}: the file could not be read as YAML (${
+            error instanceof Error ? error.name : "error"
+          }); check its syntax.`,
+      ],
+    };
+  }
   const secrets: string[] = [];
-  const data = resolveVariables(doc.toJS(), [], options.env, secrets, problem);
+  const data = resolveVariables(plain, [], options.env, secrets, problem);
   if (!validateFile(data)) {
     for (const [path, message] of schemaProblems(validator?.errors ?? [])) problem(path, message);
     return { ok: false, problems };
   }
-  const instructions = checkRules(data, options, problem);
+  const instructions = checkRules(data, options, MAX_AGENTS_FILE_BYTES - size, problem);
   return problems.length > 0
     ? { ok: false, problems }
     : { ok: true, file: data, instructions, secrets: [...new Set(secrets)] };
+}
+
+function tooLarge(path: string, size: number): string {
+  return `${path}: the agents file is ${size} bytes; it and its instructions files may have ${MAX_AGENTS_FILE_BYTES} bytes (1 MiB) together. Shorten the instructions, or move them to an instructions_file.`;
+}
+
+/**
+ * Where the fault of a syntax error at `pos` starts: the opening quote or
+ * bracket of an unclosed quoted string or flow collection that reaches `pos`
+ * (the parser reports those where it gave up, often the end of the file),
+ * else `pos` itself.
+ */
+function startOfFault(doc: Document, pos: number): number {
+  let start = pos;
+  visit(doc, {
+    Node(_key, node) {
+      const range = node.range;
+      if (range === undefined || range === null) return;
+      const opened = isScalar(node)
+        ? node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE"
+        : isCollection(node) && node.flow === true;
+      if (opened && range[0] <= pos && pos <= range[1] && range[0] < start) start = range[0];
+    },
+  });
+  return start;
 }
 
 /** Replaces `${VAR}` in every string; a missing or empty variable is a problem naming it. */
@@ -306,12 +431,14 @@ function schemaProblems(errors: readonly ErrorObject[]): Array<[Segment[], strin
 function checkRules(
   data: AgentsFileData,
   options: ParseAgentsFileOptions,
+  budget: number,
   problem: (path: readonly Segment[], message: string) => void,
 ): Map<number, string> {
   const names = new Map<string, number>();
   const numbers = new Map<string, string>();
   const instructions = new Map<number, string>();
-  const readTextFile = options.readTextFile ?? Deno.readTextFileSync;
+  const readTextFile = options.readTextFile ?? readTextFileUpTo;
+  let left = budget;
   data.agents.forEach((agent, i) => {
     const first = names.get(agent.name);
     if (first !== undefined) {
@@ -326,18 +453,39 @@ function checkRules(
     if (agent.instructions_file !== undefined) {
       const path = resolveRelative(options.path, agent.instructions_file);
       try {
-        const text = readTextFile(path).trim();
+        const raw = readTextFile(path, left);
+        left -= byteLength(raw);
+        if (left < 0) throw new FileTooLarge(path);
+        const text = raw.trim();
         if (text === "") problem(["agents", i, "instructions_file"], `${path} is empty.`);
         else instructions.set(i, text);
       } catch (error) {
-        problem(
-          ["agents", i, "instructions_file"],
-          `cannot read ${path} (${
-            error instanceof Error ? error.name : "error"
-          }); the path is relative to the agents file.`,
-        );
+        if (error instanceof FileTooLarge) {
+          problem(
+            ["agents", i, "instructions_file"],
+            `${path} is too big: the agents file and its instructions files may have ${MAX_AGENTS_FILE_BYTES} bytes (1 MiB) together. Shorten the instructions.`,
+          );
+        } else {
+          problem(
+            ["agents", i, "instructions_file"],
+            `cannot read ${path} (${
+              error instanceof Error ? error.name : "error"
+            }); the path is relative to the agents file.`,
+          );
+        }
       }
     }
+    for (const [path, message] of engineProblems(agent, options.defaultEngine ?? "realtime")) {
+      problem(["agents", i, ...path], message);
+    }
+    if (agent.analysis?.extract !== undefined) {
+      const strict = toStrictSchema(agent.analysis.extract);
+      if (typeof strict === "string") problem(["agents", i, "analysis", "extract"], `${strict}.`);
+    }
+    agent.webhooks?.forEach((webhook, w) => {
+      const key = parseWebhookSecret(webhook.secret);
+      if (typeof key === "string") problem(["agents", i, "webhooks", w, "secret"], `${key}.`);
+    });
     const toolNames = new Set<string>();
     const labels = new Set<string>();
     let transfers = 0;
@@ -354,6 +502,20 @@ function checkRules(
         problem(
           [...at, "type"],
           "an agent has at most one transfer tool; give the others their own agent and number.",
+        );
+      }
+      if (
+        tool.type === "transfer" && tool.number !== undefined && tool.destinations !== undefined
+      ) {
+        problem(
+          [...at, "number"],
+          "set either number or destinations, not both (list every destination in destinations).",
+        );
+      }
+      if (tool.type === "transfer" && tool.briefing !== undefined && tool.mode !== "warm") {
+        problem(
+          [...at, "briefing"],
+          "only a warm transfer briefs the person; add mode: warm or remove briefing.",
         );
       }
       if (
@@ -379,7 +541,7 @@ function checkHttpTool(
   problem: (path: readonly Segment[], message: string) => void,
 ): void {
   try {
-    compileParameters(tool.parameters);
+    compileParameters(closedParameters(tool.parameters));
   } catch (error) {
     problem(
       [...at, "parameters"],
@@ -389,7 +551,8 @@ function checkHttpTool(
   const properties = Object.keys(
     (tool.parameters.properties as Record<string, unknown> | undefined) ?? {},
   );
-  for (const [, name] of tool.request.url.matchAll(PLACEHOLDER)) {
+  const url = tool.request.url;
+  for (const [, name] of url.matchAll(PLACEHOLDER)) {
     if (!properties.includes(name)) {
       problem(
         [...at, "request", "url"],
@@ -397,6 +560,25 @@ function checkHttpTool(
           properties.join(", ") || "none"
         }).`,
       );
+    }
+  }
+  if (fixedPathOf(url) === undefined) {
+    problem(
+      [...at, "request", "url"],
+      "placeholders may only be in the path or the query, after the host (the bridge keeps every request on the URL's host).",
+    );
+  }
+  // The URL's own query parameters (e.g. `?key=${API_KEY}`) cannot be set by the model.
+  const query = url.indexOf("?");
+  if (query >= 0 && (tool.request.method ?? "GET") === "GET") {
+    const fixed = new URLSearchParams(url.slice(query + 1).split("#")[0]);
+    for (const name of properties) {
+      if (fixed.has(name) && !fixed.get(name)?.includes(`{${name}}`)) {
+        problem(
+          [...at, "parameters", "properties", name],
+          `is also a query parameter of the URL; rename the property (the model may not set the URL's own parameters).`,
+        );
+      }
     }
   }
 }

@@ -22,6 +22,8 @@
  *
  * @module
  */
+import { readCappedText } from "../security/limits.ts";
+import { createSecretRedactor, headerSecrets, redactDeep } from "../security/secret_redaction.ts";
 import type { ContextWebhookSpec } from "./agent_profile.ts";
 
 /** Largest answer read from the webhook, in bytes. */
@@ -71,11 +73,14 @@ export async function fetchCallerContext(
       signal: controller.signal,
       redirect: "error",
     });
-    const text = await response.text();
-    if (!response.ok) return { ok: false, reason: `the webhook answered HTTP ${response.status}` };
-    if (new TextEncoder().encode(text).length > MAX_CONTEXT_BYTES) {
-      return { ok: false, reason: `the answer is over ${MAX_CONTEXT_BYTES} bytes` };
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      return { ok: false, reason: `the webhook answered HTTP ${response.status}` };
     }
+    // Never more than the cap in memory: a huge answer is refused unread.
+    const read = await readCappedText(response, MAX_CONTEXT_BYTES);
+    if (!read.ok) return { ok: false, reason: `the answer is over ${MAX_CONTEXT_BYTES} bytes` };
+    const text = read.text;
     let data: unknown;
     try {
       data = JSON.parse(text);
@@ -85,7 +90,9 @@ export async function fetchCallerContext(
     if (typeof data !== "object" || data === null || Array.isArray(data)) {
       return { ok: false, reason: "the answer is not a JSON object" };
     }
-    return { ok: true, caller: data as Record<string, unknown> };
+    // A webhook echoing its request never puts its own headers in the instructions sent to OpenAI.
+    const redact = createSecretRedactor(headerSecrets(spec.headers));
+    return { ok: true, caller: redactDeep(data, redact) as Record<string, unknown> };
   } catch {
     if (timedOut) return { ok: false, reason: `no answer within ${spec.timeoutMs} ms` };
     if (options.signal?.aborted) return { ok: false, reason: "the call ended" };

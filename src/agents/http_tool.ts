@@ -39,6 +39,8 @@
  */
 import { Ajv, type ValidateFunction } from "ajv/dist/ajv.js";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
+import { readCappedBody } from "../security/limits.ts";
+import { createSecretRedactor, headerSecrets, redactDeep } from "../security/secret_redaction.ts";
 
 /** Largest response body, in bytes, returned to the model. */
 export const MAX_TOOL_OUTPUT_BYTES = 8 * 1024;
@@ -50,7 +52,11 @@ export const DEFAULT_HTTP_TOOL_TIMEOUT_MS = 5000;
 export interface HttpToolSpec {
   name: string;
   description: string;
-  /** JSON Schema of the arguments (`type: "object"`). */
+  /**
+   * JSON Schema of the arguments (`type: "object"`). Only its declared
+   * properties are sent: without an explicit `additionalProperties`, the
+   * bridge adds `additionalProperties: false` (see {@link closedParameters}).
+   */
   parameters: Record<string, unknown>;
   method: "GET" | "POST";
   /** URL with `{placeholders}` named after parameters. */
@@ -58,18 +64,25 @@ export interface HttpToolSpec {
   /** Request headers (may hold secrets; sent to the backend only). */
   headers: Record<string, string>;
   timeoutMs: number;
+  /**
+   * Secret values (the agents file's `${VAR}` values) replaced by
+   * `[redacted]` in the output, besides the header values, which always are.
+   */
+  secrets?: readonly string[];
 }
+
+/** The kinds of error output of an HTTP tool. */
+export type HttpToolErrorType =
+  | "invalid_arguments"
+  | "timeout"
+  | "http_error"
+  | "unreachable"
+  | "cancelled";
 
 /** What the model receives: the answer, or an error it can talk about. */
 export type HttpToolOutput =
   | { status: number; data: unknown; truncated?: true }
-  | {
-    error: {
-      type: "invalid_arguments" | "timeout" | "http_error" | "unreachable" | "cancelled";
-      message: string;
-      status?: number;
-    };
-  };
+  | { error: { type: HttpToolErrorType; message: string; status?: number } };
 
 /** Dependencies of {@link HttpTool}. */
 export interface HttpToolOptions {
@@ -77,29 +90,69 @@ export interface HttpToolOptions {
   fetch?: typeof fetch;
 }
 
-let argumentsAjv: Ajv | undefined;
 const PLACEHOLDER = /\{([A-Za-z0-9_]+)\}/g;
-
+/** Placeholder values that would move the path (a dot segment) or empty it. */
+const PATH_MOVING_VALUES = new Set(["", ".", ".."]);
 /**
- * Compiles a tool's parameters schema; throws with Ajv's message when it is
- * not a valid JSON Schema.
+ * Compiles a tool's parameters schema with a fresh Ajv (a schema's `$id`
+ * would collide with the one of the previous load in a shared one); throws
+ * with Ajv's message when it is not a valid JSON Schema.
  */
 export function compileParameters(parameters: Record<string, unknown>): ValidateFunction {
-  argumentsAjv ??= new Ajv({ allErrors: true, strict: false });
-  return argumentsAjv.compile(parameters);
+  return new Ajv({ allErrors: true, strict: false }).compile(parameters);
+}
+
+/**
+ * The parameters as declared and checked: `additionalProperties: false`
+ * unless the author wrote `additionalProperties` themselves (`true` is the
+ * opt-out), so arguments the model makes up beside the
+ * declared ones (`admin=true`, a second `key=`) are refused, never sent.
+ */
+export function closedParameters(parameters: Record<string, unknown>): Record<string, unknown> {
+  return "additionalProperties" in parameters
+    ? parameters
+    : { ...parameters, additionalProperties: false };
+}
+
+/**
+ * Where every request of a URL template must go: its origin, and the path
+ * before its first path placeholder (`/v1/listings/` of
+ * `/v1/listings/{id}/details`), or exactly its path when the path has none.
+ * Undefined when the origin itself holds a placeholder (refused at load).
+ */
+export function fixedPathOf(
+  template: string,
+): { origin: string; path: string; exact: boolean } | undefined {
+  const cut = template.search(/[{?#]/);
+  try {
+    const url = new URL(cut < 0 ? template : template.slice(0, cut));
+    if (cut < 0 || template[cut] !== "{") {
+      return { origin: url.origin, path: url.pathname, exact: true };
+    }
+    const path = url.pathname;
+    return { origin: url.origin, path: path.slice(0, path.lastIndexOf("/") + 1), exact: false };
+  } catch {
+    return undefined;
+  }
 }
 
 /** One HTTP tool. */
 export class HttpTool {
   readonly spec: HttpToolSpec;
+  #parameters: Record<string, unknown>;
   #validate: ValidateFunction;
   #fetch: typeof fetch;
+  #redact: (text: string) => string;
+  #fixed: { origin: string; path: string; exact: boolean } | undefined;
 
   /** Compiles the parameters schema (throws when it is invalid). */
   constructor(spec: HttpToolSpec, options: HttpToolOptions = {}) {
     this.spec = spec;
-    this.#validate = compileParameters(spec.parameters);
+    this.#parameters = closedParameters(spec.parameters);
+    this.#validate = compileParameters(this.#parameters);
     this.#fetch = options.fetch ?? fetch;
+    this.#fixed = fixedPathOf(spec.url);
+    this.#redact = createSecretRedactor([...(spec.secrets ?? []), ...headerSecrets(spec.headers)]);
   }
 
   /** The tool as a {@link ToolDefinition} for the call runner. */
@@ -109,14 +162,22 @@ export class HttpTool {
         type: "function",
         name: this.spec.name,
         description: this.spec.description,
-        parameters: this.spec.parameters,
+        parameters: this.#parameters,
       },
       handler: (args, context) => this.run(args, context.signal),
     };
   }
 
-  /** Checks the arguments, makes the request, returns the output. Never throws. */
+  /**
+   * Checks the arguments, makes the request, returns the output with every
+   * secret of the tool replaced by `[redacted]` (a backend may echo its
+   * request). Never throws.
+   */
   async run(args: Record<string, unknown>, signal: AbortSignal): Promise<HttpToolOutput> {
+    return redactDeep(await this.#run(args, signal), this.#redact) as HttpToolOutput;
+  }
+
+  async #run(args: Record<string, unknown>, signal: AbortSignal): Promise<HttpToolOutput> {
     if (!this.#validate(args)) {
       const details = (this.#validate.errors ?? [])
         .map((e) => `${e.instancePath || "arguments"} ${e.message ?? "is invalid"}`)
@@ -127,6 +188,7 @@ export class HttpTool {
       );
     }
     const request = this.#request(args);
+    if ("refused" in request) return this.#error("invalid_arguments", request.refused);
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -144,15 +206,17 @@ export class HttpTool {
         signal: controller.signal,
         redirect: "error",
       });
-      const body = await readCapped(response, MAX_TOOL_OUTPUT_BYTES);
       if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
         return this.#error(
           "http_error",
           `${this.spec.name} failed: the service answered HTTP ${response.status}. Tell the caller you cannot look this up right now.`,
           response.status,
         );
       }
-      return parseBody(response, body);
+      const body = await readCappedBody(response, MAX_TOOL_OUTPUT_BYTES, { truncate: true });
+      if (controller.signal.aborted) throw new Error("aborted while reading");
+      return parseBody(response, body.ok ? body : { bytes: new Uint8Array(), truncated: false });
     } catch {
       if (timedOut) {
         return this.#error(
@@ -173,32 +237,58 @@ export class HttpTool {
     }
   }
 
-  #error(
-    type: "invalid_arguments" | "timeout" | "http_error" | "unreachable" | "cancelled",
-    message: string,
-    status?: number,
-  ): HttpToolOutput {
+  #error(type: HttpToolErrorType, message: string, status?: number): HttpToolOutput {
     return { error: { type, message, ...(status !== undefined ? { status } : {}) } };
   }
 
-  #request(args: Record<string, unknown>): {
-    url: string;
-    headers: Headers;
-    body: string | undefined;
-  } {
+  /**
+   * The request for checked arguments, or why it is refused: a placeholder
+   * value that is empty or a dot segment (`.`, `..`: the URL standard resolves
+   * them, also percent-encoded), or a URL that leaves the template's origin
+   * or the path before its first placeholder. Messages name no value.
+   */
+  #request(args: Record<string, unknown>):
+    | { url: string; headers: Headers; body: string | undefined }
+    | { refused: string } {
     const rest = { ...args };
+    const moving: string[] = [];
     const path = this.spec.url.replace(PLACEHOLDER, (_, name: string) => {
       const value = rest[name];
       delete rest[name];
-      return encodeURIComponent(value === undefined || value === null ? "" : scalar(value));
+      const text = value === undefined || value === null ? "" : scalar(value);
+      if (PATH_MOVING_VALUES.has(text.trim())) moving.push(name);
+      return encodeURIComponent(text);
     });
-    const url = new URL(path);
+    if (moving.length > 0) {
+      return {
+        refused: `${this.spec.name} needs a real value for ${
+          moving.join(", ")
+        } (not empty, "." or ".."). Ask the caller for it, then call the tool again.`,
+      };
+    }
+    let url: URL;
+    try {
+      url = new URL(path);
+    } catch {
+      url = new URL("invalid:");
+    }
+    const fixed = this.#fixed;
+    if (
+      fixed === undefined || url.origin !== fixed.origin ||
+      !(fixed.exact ? url.pathname === fixed.path : url.pathname.startsWith(fixed.path))
+    ) {
+      return {
+        refused:
+          `The arguments do not make a valid address for ${this.spec.name}. Ask the caller for the details again.`,
+      };
+    }
     const headers = new Headers(this.spec.headers);
     if (!headers.has("accept")) headers.set("accept", "application/json");
     let body: string | undefined;
     if (this.spec.method === "GET") {
       for (const [key, value] of Object.entries(rest)) {
-        if (value === undefined || value === null) continue;
+        // The template's own query parameters (e.g. `?key=${API_KEY}`) are never overridden or repeated.
+        if (value === undefined || value === null || url.searchParams.has(key)) continue;
         for (const item of Array.isArray(value) ? value : [value]) {
           url.searchParams.append(key, scalar(item));
         }
@@ -213,38 +303,6 @@ export class HttpTool {
 
 function scalar(value: unknown): string {
   return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
-
-/** Reads at most `max` bytes of the body (then cancels the rest). */
-async function readCapped(
-  response: Response,
-  max: number,
-): Promise<{ bytes: Uint8Array; truncated: boolean }> {
-  if (response.body === null) return { bytes: new Uint8Array(), truncated: false };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let truncated = false;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.length > max) {
-      chunks.push(value.subarray(0, max - size));
-      size = max;
-      truncated = true;
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
-    size += value.length;
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return { bytes, truncated };
 }
 
 function parseBody(

@@ -10,6 +10,7 @@ import type { CallObservation } from "../core/call_types.ts";
 import type { CallSummary } from "./call_runner.ts";
 import type { UpgradeFailure } from "../openai/upgrade_failure.ts";
 import type { ToolRunReport } from "./tool_runs.ts";
+import type { TransferStep } from "../transfer/mod.ts";
 
 /** A custom tool finished (reported by the runner, which runs the tools). */
 export interface ToolFinished extends ToolRunReport {
@@ -38,6 +39,8 @@ export interface CallObserver {
   openaiRefused?(failure: UpgradeFailure): void;
   /** A custom tool finished, at `now`; optional. */
   toolFinished?(tool: ToolFinished, now: number): void;
+  /** A step of a warm transfer (calling, ringing, accepted, …), at `now`; optional. */
+  transferStep?(step: TransferStep, now: number): void;
 }
 
 /**
@@ -67,5 +70,6 @@ export function combineObservers(observers: readonly CallObserver[]): CallObserv
     finished: (summary) => observers.forEach((o) => o.finished(summary)),
     openaiRefused: (failure) => observers.forEach((o) => o.openaiRefused?.(failure)),
     toolFinished: (tool, now) => observers.forEach((o) => o.toolFinished?.(tool, now)),
+    transferStep: (step, now) => observers.forEach((o) => o.transferStep?.(step, now)),
   };
 }

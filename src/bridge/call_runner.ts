@@ -9,7 +9,7 @@
 import type { Logger } from "@logtape/logtape";
 import { CallCore, type CallCoreOptions, type CallStats } from "../core/call_core.ts";
 import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/call_types.ts";
-import { RealtimeSockets, type SocketFactory } from "./realtime_sockets.ts";
+import { RealtimeSockets, type SocketEngine, type SocketFactory } from "./realtime_sockets.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { ToolRuns } from "./tool_runs.ts";
 import type { McpMonitor } from "../agents/mcp_monitor.ts";
@@ -23,6 +23,8 @@ import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { CallObserver, RelayDirection } from "./call_observer.ts";
 import type { OutboundStreams } from "./outbound_streams.ts";
 import type { CallSummary } from "./call_summary.ts";
+import type { TransferStep, WarmTransferHandle } from "../transfer/mod.ts";
+import type { CheckpointSink } from "./checkpoint_writer.ts";
 
 export type { OutboundStreams } from "./outbound_streams.ts";
 
@@ -33,8 +35,10 @@ export type { CallSummary } from "./call_summary.ts";
 export interface CallRunnerOptions {
   /** The core's settings (session.update, greeting, timings). */
   core: CallCoreOptions;
-  /** Full Realtime URL including `?model=`. */
+  /** Full Realtime URL including `?model=`, or GPT-Live's sessions URL. */
   openaiUrl: string;
+  /** The engine behind the call's sessions. Default: Realtime. */
+  engine?: SocketEngine;
   /** The OpenAI API key, sent in the `Sec-WebSocket-Protocol` header. */
   openaiApiKey: string;
   /** Opens the OpenAI socket. Default: the native `WebSocket`. */
@@ -80,7 +84,36 @@ export interface CallRunnerOptions {
    * answering-machine result and the end of the stream (see `outbound/`).
    */
   outbound?: OutboundStreams;
+  /**
+   * Keeps the call's checkpoint in the shared store (at the stream's start,
+   * after each completed turn, and at its end), so the call can go on in a
+   * new stream on any instance.
+   */
+  checkpoint?: CheckpointSink;
+  /**
+   * Starts the warm transfer the core asks for (`place_transfer`): calls and
+   * briefs a person, reports `accepted` or `failed`. Undefined (a softphone
+   * call, no Twilio account): every warm transfer fails at once and the agent
+   * says the fallback line.
+   */
+  transfer?: (request: WarmTransferStart) => WarmTransferHandle;
 }
+
+/** What the runner hands to {@link CallRunnerOptions.transfer}. */
+export interface WarmTransferStart {
+  callSid: string;
+  briefing: string;
+  onResult(result: "accepted" | "failed"): void;
+  onStep(step: TransferStep): void;
+}
+
+/** Server events that complete a turn (or part of one): the checkpoint is written after them. */
+const CHECKPOINT_EVENTS: ReadonlySet<string> = new Set([
+  "response.done",
+  "conversation.item.input_audio_transcription.completed",
+]);
+/** Ms the end of a call waits for its checkpoint before closing the stream. */
+const CHECKPOINT_END_WAIT_MS = 1000;
 
 /** Default bound of unsent bytes per socket: about a minute of audio. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -132,7 +165,11 @@ export class CallRunner {
   /** Stops listening for the AMD result of an outbound call. */
   #stopAmd: (() => void) | undefined;
   #outboundCallSid: string | undefined;
+  /** The warm transfer under way (or done), if the model asked for one. */
+  #transfer: WarmTransferHandle | undefined;
   #answeredBy: string | undefined;
+  /** GPT-Live: the cumulative billed seconds of each session. */
+  #liveSeconds = new Map<number, number>();
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -152,7 +189,8 @@ export class CallRunner {
       tools: options.tools ?? [],
       timeoutMs: options.toolTimeoutMs ?? 10_000,
       callSid: () => this.#core.callSid ?? "",
-      onFailure: (tool, error) => this.#log.warn("Tool {tool} failed: {error}", { tool, error }),
+      // The kind only: never the arguments, the output or an error's text (they may hold secrets).
+      onFailure: (tool, kind) => this.#log.warn("Tool {tool} failed: {kind}.", { tool, kind }),
       deliver: (callId, output, run) => {
         if (this.#core.finished) return;
         try {
@@ -167,6 +205,7 @@ export class CallRunner {
     this.#openai = new RealtimeSockets({
       url: options.openaiUrl,
       apiKey: options.openaiApiKey,
+      ...(options.engine ? { engine: options.engine } : {}),
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       now: this.#now,
       log: {
@@ -190,6 +229,7 @@ export class CallRunner {
           this.#dispatch(input);
           this.#maybeReport();
         },
+        usageSeconds: (generation, seconds) => this.#liveSeconds.set(generation, seconds),
         refused: (failure) => {
           try {
             this.#observer?.openaiRefused?.(failure);
@@ -224,6 +264,15 @@ export class CallRunner {
    */
   drain(options: { immediate?: boolean } = {}): void {
     this.#dispatch({ type: "drain", immediate: options.immediate ?? false });
+  }
+
+  /**
+   * The server is shutting down and another instance will resume the call:
+   * the stream closes at the next turn boundary (`immediate`: now), after
+   * the call's checkpoint is written.
+   */
+  handOver(options: { immediate?: boolean } = {}): void {
+    this.#dispatch({ type: "hand_over", immediate: options.immediate ?? false });
   }
 
   /** The call's counters so far. */
@@ -316,6 +365,7 @@ export class CallRunner {
       }];
     }
     for (const command of commands) this.#execute(command);
+    this.#maybeCheckpoint(input);
     if (this.#stalled !== undefined && !this.#stallReported) {
       this.#stallReported = true;
       const peer = this.#stalled;
@@ -325,6 +375,17 @@ export class CallRunner {
       this.#dispatch({ type: "peer_stalled", peer, bufferedBytes });
       this.#stallTimer = setTimeout(() => this.#maybeReport(true), STALLED_REPORT_MS);
     }
+  }
+
+  /** Writes the checkpoint after the stream's start and each completed turn (never per frame). */
+  #maybeCheckpoint(input: CallInput): void {
+    const checkpoint = this.#options.checkpoint;
+    const callSid = this.#core.callSid;
+    if (checkpoint === undefined || callSid === undefined || this.#core.finished) return;
+    const due = (input.type === "twilio_message" && input.message.event === "start") ||
+      input.type === "tool_result" ||
+      (input.type === "openai_event" && CHECKPOINT_EVENTS.has(input.event.type));
+    if (due) checkpoint.save(callSid, this.#core.conversation.entries);
   }
 
   #execute(command: CallCommand): void {
@@ -364,6 +425,9 @@ export class CallRunner {
       case "run_tool":
         this.#tools.run(command.callId, command.name, command.arguments);
         return;
+      case "place_transfer":
+        this.#placeTransfer(command.briefing);
+        return;
       case "log":
         switch (command.level) {
           case "debug":
@@ -393,6 +457,31 @@ export class CallRunner {
     }
   }
 
+  #placeTransfer(briefing: string): void {
+    const report = (result: "accepted" | "failed") => {
+      if (!this.#core.finished) this.#dispatch({ type: "transfer_result", result });
+    };
+    const onStep = (step: TransferStep) => {
+      try {
+        this.#observer?.transferStep?.(step, this.#now());
+      } catch (error) {
+        this.#observerFailed(error);
+      }
+    };
+    const callSid = this.#core.callSid;
+    if (this.#options.transfer === undefined || callSid === undefined) {
+      this.#log.warn(
+        "A warm transfer cannot be placed on this call (a softphone call, or no Twilio account and PUBLIC_URL); the assistant says the fallback line.",
+      );
+      onStep({ step: "not_placed", destination: 1 });
+      onStep({ step: "nobody", destination: 1 });
+      queueMicrotask(() => report("failed"));
+      return;
+    }
+    this.#transfer?.cancel();
+    this.#transfer = this.#options.transfer({ callSid, briefing, onResult: report, onStep });
+  }
+
   #clearTimer(name: TimerName): void {
     const id = this.#timers.get(name);
     if (id !== undefined) clearTimeout(id);
@@ -414,6 +503,8 @@ export class CallRunner {
     this.#finish = { outcome: command.outcome, reason: command.reason };
     this.#options.onOutcome?.(this.#core.callSid, command.outcome);
     this.#stopAmd?.();
+    // The caller is gone (or the call ended otherwise) while a person's phone rings: end that leg.
+    if (command.outcome !== "transferred") this.#transfer?.cancel();
     if (this.#outboundCallSid !== undefined) {
       this.#options.outbound?.streamEnded(this.#outboundCallSid, this.#core.conversation.entries);
     }
@@ -421,6 +512,25 @@ export class CallRunner {
     this.#tools.abortAll();
     this.#openai.closeAll();
     const callSid = this.#core.callSid;
+    // Whether the call is over must be in the shared store before Twilio asks any instance what
+    // comes next (the `<Connect action>` request follows the stream's close).
+    const checkpoint = this.#options.checkpoint;
+    if (checkpoint !== undefined && callSid !== undefined && command.outcome !== "refused") {
+      let wait: ReturnType<typeof setTimeout> | undefined;
+      Promise.race([
+        checkpoint.ended(callSid, command.outcome, this.#core.conversation.entries),
+        new Promise((resolve) => wait = setTimeout(resolve, CHECKPOINT_END_WAIT_MS)),
+      ]).finally(() => {
+        clearTimeout(wait);
+        this.#carryOut(command, callSid);
+      });
+      return;
+    }
+    this.#carryOut(command, callSid);
+  }
+
+  /** Ends the call as `command` says: REST hang-up, closing the stream, or waiting for Twilio. */
+  #carryOut(command: Extract<CallCommand, { type: "finish" }>, callSid: string | undefined): void {
     const closeTwilio = (code: number, reason: string) => {
       if (this.#twilio.readyState === OPEN || this.#twilio.readyState === CONNECTING) {
         this.#twilio.close(code, reason);
@@ -482,10 +592,16 @@ export class CallRunner {
       stats: this.#core.stats,
       conversation: this.#core.conversation.entries,
       usage: this.#core.conversation.usage,
+      ...(this.#options.engine?.kind === "live"
+        ? { liveSeconds: [...this.#liveSeconds.values()].reduce((a, b) => a + b, 0) }
+        : {}),
       ...(this.#options.softphone ? { softphone: true } : {}),
       customParameters: this.#customParameters,
       ...(this.#outboundCallSid !== undefined
         ? { outbound: { answeredBy: this.#answeredBy?.slice(0, 40) } }
+        : {}),
+      ...(this.#transfer !== undefined
+        ? { transfer: { mode: "warm" as const, legs: this.#transfer.timeline() } }
         : {}),
     };
     try {

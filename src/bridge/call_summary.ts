@@ -15,6 +15,7 @@
 import type { CallStats } from "../core/call_core.ts";
 import type { CallOutcome } from "../core/call_types.ts";
 import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
+import type { LegTimeline } from "../transfer/mod.ts";
 
 /** What a finished call reports. */
 export interface CallSummary {
@@ -29,12 +30,16 @@ export interface CallSummary {
   stats: CallStats;
   /** The turns of the call, with transcripts where known. */
   conversation: readonly ConversationEntry[];
-  /** Tokens used, summed from `response.done`. */
+  /** Tokens used, summed from `response.done` (GPT-Live: its backend model's). */
   usage: TokenUsage;
+  /** GPT-Live calls: the sessions' billed seconds (`session.usage.updated`), summed. */
+  liveSeconds?: number;
   /** True for a browser softphone call (not a phone call through Twilio). */
   softphone?: boolean;
   /** The `<Parameter>` values of the stream (Twilio `start.customParameters`). */
   customParameters: Record<string, string>;
   /** For an outbound call: who answered (Twilio's `AnsweredBy`), when known. */
   outbound?: { answeredBy: string | undefined };
+  /** A warm transfer's legs (destinations masked), when the model asked for one. */
+  transfer?: { mode: "warm"; legs: LegTimeline[] };
 }

@@ -37,8 +37,13 @@ export interface ToolRunsOptions {
   timeoutMs: number;
   /** The call's CallSid, passed to handlers. */
   callSid: () => string;
-  /** Hears a failed tool (logged by the runner; never the arguments). */
-  onFailure: (tool: string, error: string) => void;
+  /**
+   * Hears a failed tool with the kind of failure (an error output's `type`,
+   * e.g. `timeout`, `http_error 503`, `unreachable`; or `failed`,
+   * `timed_out`, `unknown_tool`, `bad_arguments_json`): safe to log, it never
+   * holds the arguments, the output or a thrown error's message.
+   */
+  onFailure: (tool: string, kind: string) => void;
   /**
    * Receives each call's output (a result or an error object), with the
    * tool's name, how long it ran and whether it failed.
@@ -54,8 +59,32 @@ export interface ToolRunReport {
   name: string;
   /** Ms from starting the tool to its output. */
   durationMs: number;
-  /** The output is the bridge's error object (failure, timeout, bad arguments, unknown tool). */
+  /**
+   * The output is an error object (`{error: …}`: the tool's own, e.g. an
+   * HTTP tool whose backend is down, or the bridge's for a failure, timeout,
+   * bad arguments or unknown tool).
+   */
   failed: boolean;
+  /** When failed: the kind of failure, as given to `onFailure`. */
+  failure?: string;
+}
+
+/**
+ * The kind of failure of a tool's output, or undefined when it is not an
+ * error object: `{error: {type: "http_error", status: 503}}` → `http_error 503`.
+ */
+export function failureOf(output: unknown): string | undefined {
+  if (typeof output !== "object" || output === null || !("error" in output)) return undefined;
+  const error = (output as { error: unknown }).error;
+  if (typeof error !== "object" || error === null) return "failed";
+  const { type, status } = error as { type?: unknown; status?: unknown };
+  const kind = typeof type === "string" && /^[a-z_]{1,40}$/.test(type) ? type : "failed";
+  return typeof status === "number" ? `${kind} ${status}` : kind;
+}
+
+/** The reason a tool call is aborted when it runs past its time. */
+class ToolTimedOut extends Error {
+  override name = "ToolTimedOut";
 }
 
 /** The running tool calls of one call. */
@@ -73,11 +102,11 @@ export class ToolRuns {
     const tool = this.#o.tools.find((t) => t.declaration.name === name);
     const now = this.#o.now ?? (() => performance.now());
     const started = now();
-    let failed = false;
+    let failure: string | undefined;
     const controller = new AbortController();
     this.#aborts.set(callId, controller);
     const timer = setTimeout(
-      () => controller.abort(new Error("tool timed out")),
+      () => controller.abort(new ToolTimedOut()),
       this.#o.timeoutMs,
     );
     (async () => {
@@ -86,11 +115,11 @@ export class ToolRuns {
         const value = JSON.parse(args);
         if (typeof value === "object" && value !== null) parsed = value;
       } catch {
-        failed = true;
+        failure = "bad_arguments_json";
         return { error: "The tool arguments were not valid JSON." };
       }
       if (tool === undefined) {
-        failed = true;
+        failure = "unknown_tool";
         return { error: `Unknown tool "${name}".` };
       }
       const result = tool.handler(parsed, {
@@ -106,17 +135,25 @@ export class ToolRuns {
         ),
       ]);
     })().then(
-      (output) => output,
+      (output) => {
+        failure ??= failureOf(output);
+        return output;
+      },
       (error) => {
-        failed = true;
-        this.#o.onFailure(name, error instanceof Error ? error.message : String(error));
+        failure = error instanceof ToolTimedOut ? "timed_out" : "failed";
         return { error: "The tool failed. Tell the caller you could not do it right now." };
       },
     ).then((output) => {
       clearTimeout(timer);
       if (this.#aborts.get(callId) !== controller) return; // aborted: the call is over
       this.#aborts.delete(callId);
-      this.#o.deliver(callId, output, { name, durationMs: now() - started, failed });
+      if (failure !== undefined) this.#o.onFailure(name, failure);
+      this.#o.deliver(callId, output, {
+        name,
+        durationMs: now() - started,
+        failed: failure !== undefined,
+        ...(failure !== undefined ? { failure } : {}),
+      });
     });
   }
 

@@ -4,9 +4,12 @@
  *
  * @module
  */
+import type { LegTimeline } from "../transfer/mod.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
-import { estimateCostUsd, type TokenPrices } from "./prices.ts";
+import { estimateCostUsd, liveCostUsd, type TokenPrices } from "./prices.ts";
+import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/mod.ts";
+import type { CallAnalysis } from "../analysis/mod.ts";
 
 /** One line of a call's transcript. */
 export interface TranscriptLine {
@@ -59,12 +62,27 @@ export interface CallRecord {
   estimatedCostUsd: number;
   /** The prices the estimate used (USD per 1M tokens). */
   pricesUsdPerMTok: TokenPrices;
+  /**
+   * GPT-Live calls (`engine: live`): the sessions' billed seconds and the
+   * price per minute the estimate added to the backend model's tokens.
+   */
+  live?: { seconds: number; usdPerMinute: number };
   /** The call's turns in order. */
   transcript: TranscriptLine[];
   /** True when the transcript was cut to fit the store's size limit. */
   transcriptTruncated: boolean;
+  /** False when `STORE_TRANSCRIPTS=off` kept no transcript (absent otherwise). */
+  transcriptStored?: false;
   /** For a call the bridge placed: who answered (Twilio's `AnsweredBy`; null when not known). */
   outbound?: { answeredBy: string | null };
+  /**
+   * A warm transfer's timeline: each destination tried (masked), when it was
+   * called, how long it rang, who answered, when the person accepted, and the
+   * result (`accepted`, `declined`, `no_key`, `busy`, `no-answer`, `machine`, …).
+   */
+  transfer?: { mode: "warm"; legs: LegTimeline[] };
+  /** The post-call analysis, once done (when the call's agent asks for one). */
+  analysis?: CallAnalysis;
 }
 
 /** A record without its transcript (for listings). */
@@ -73,6 +91,8 @@ export type CallRecordSummary = Omit<CallRecord, "transcript">;
 /** Options of {@link buildCallRecord}. */
 export interface BuildCallRecordOptions {
   prices: TokenPrices;
+  /** USD per minute of a GPT-Live session. Default {@link DEFAULT_LIVE_PRICE_PER_MINUTE}. */
+  livePricePerMinute?: number;
   /** The runner's monotonic clock at the call's start (conversation times are on it). */
   startedAtMonotonic: number;
   /** The agent that took the call. */
@@ -88,6 +108,7 @@ export interface BuildCallRecordOptions {
  * ```
  */
 export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOptions): CallRecord {
+  const livePrice = options.livePricePerMinute ?? DEFAULT_LIVE_PRICE_PER_MINUTE;
   const since = (at: number) => Math.max(0, Math.round(at - options.startedAtMonotonic));
   const transcript: TranscriptLine[] = [];
   let callerTurns = 0;
@@ -142,13 +163,20 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
     openaiErrors: summary.stats.openaiErrors,
     frames: { fromCaller: summary.stats.framesIn, toCaller: summary.stats.framesOut },
     tokens: { ...summary.usage },
-    estimatedCostUsd: roundUsd(estimateCostUsd(summary.usage, options.prices)),
+    estimatedCostUsd: roundUsd(
+      estimateCostUsd(summary.usage, options.prices) +
+        (summary.liveSeconds === undefined ? 0 : liveCostUsd(summary.liveSeconds, livePrice)),
+    ),
     pricesUsdPerMTok: { ...options.prices },
+    ...(summary.liveSeconds !== undefined
+      ? { live: { seconds: summary.liveSeconds, usdPerMinute: livePrice } }
+      : {}),
     transcript,
     transcriptTruncated: false,
     ...(summary.outbound !== undefined
       ? { outbound: { answeredBy: summary.outbound.answeredBy ?? null } }
       : {}),
+    ...(summary.transfer !== undefined ? { transfer: summary.transfer } : {}),
   };
 }
 

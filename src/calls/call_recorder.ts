@@ -1,7 +1,8 @@
 /**
- * Writes the record of every finished call to the {@link CallStore} and, when
- * configured, the webhook. Runs after the call is over and never throws: a
- * failing store or webhook is logged and counted, and no call is affected.
+ * Writes the record of every finished call to the {@link CallStore} and emits
+ * it as the `call.ended` webhook event (to the durable outbox). Runs after the
+ * call is over and never throws: a failing store or outbox is logged and
+ * counted, and no call is affected.
  *
  * @module
  */
@@ -9,20 +10,59 @@ import type { Logger } from "@logtape/logtape";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import { buildCallRecord, type CallRecord } from "./call_record.ts";
-import type { CallStore } from "./call_store.ts";
+import { type CallStore, fitRecord } from "./call_store.ts";
+import type { RecordAnalyst } from "./record_analyst.ts";
+import { redactPersonalData } from "../security/personal_data.ts";
 import type { TokenPrices } from "./prices.ts";
-import type { RecordWebhook } from "./record_webhook.ts";
+import type { WebhookEvent } from "../webhooks/mod.ts";
+import type { CallAnalysis } from "../analysis/mod.ts";
+
+/** The record in a `call.ended` body is cut (its transcript) to fit the outbox's value size. */
+const WEBHOOK_RECORD_BYTES = 56 * 1024;
 
 /** Options of {@link CallRecorder}. */
 export interface CallRecorderOptions {
   /** Where records go; undefined: only the webhook (if any). */
   store?: CallStore | undefined;
-  /** Also POST each record; undefined: no webhook. */
-  webhook?: RecordWebhook | undefined;
+  /** Runs the post-call analysis (when the call's agent asks for one); undefined: none. */
+  analyst?: Pick<RecordAnalyst, "analyze"> | undefined;
+  /** Where the `call.ended` and `call.analyzed` events go (the webhook sender); undefined: nowhere. */
+  events?: { emit(event: WebhookEvent): Promise<void> } | undefined;
   prices: TokenPrices;
+  /** USD per minute of a GPT-Live session (`PRICE_LIVE_PER_MINUTE`). */
+  livePricePerMinute?: number;
+  /**
+   * What is kept of the words (`REDACT`, `STORE_TRANSCRIPTS`; default both
+   * on): applied to the stored record and the `call.ended` body, not to what
+   * the analysis reads.
+   */
+  privacy?: RecordPrivacy;
   logger?: Logger;
-  /** Called with the result of each store write and webhook delivery (for metrics). */
-  onResult?: (what: "store" | "webhook", ok: boolean) => void;
+  /** Called with the result of each store write (for metrics). */
+  onResult?: (what: "store", ok: boolean) => void;
+}
+
+/** What a stored record keeps of the call's words. */
+export interface RecordPrivacy {
+  /** Redact card numbers, e-mail addresses and phone numbers in the transcript. */
+  redact: boolean;
+  /** Keep the transcript at all. */
+  storeTranscripts: boolean;
+}
+
+/**
+ * The record as kept: without its transcript (`storeTranscripts` false,
+ * marked `transcriptStored: false`), or with personal data redacted in it.
+ */
+export function keptRecord(record: CallRecord, privacy: RecordPrivacy): CallRecord {
+  if (!privacy.storeTranscripts) return { ...record, transcript: [], transcriptStored: false };
+  if (!privacy.redact) return record;
+  return {
+    ...record,
+    transcript: record.transcript.map((line) =>
+      line.text === null ? line : { ...line, text: redactPersonalData(line.text) }
+    ),
+  };
 }
 
 /** Records finished calls. */
@@ -51,6 +91,9 @@ export class CallRecorder {
     try {
       record = buildCallRecord(summary, {
         prices: this.#options.prices,
+        ...(this.#options.livePricePerMinute !== undefined
+          ? { livePricePerMinute: this.#options.livePricePerMinute }
+          : {}),
         startedAtMonotonic,
         agent,
       });
@@ -66,27 +109,60 @@ export class CallRecorder {
     return work;
   }
 
-  /** Waits for every write so far (webhook retries included). */
+  /** Waits for every write so far (the event written to the outbox included). */
   async idle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
   async #write(record: CallRecord): Promise<void> {
-    const { store, webhook, logger, onResult } = this.#options;
-    const delivery = webhook?.deliver(record).then((ok) => onResult?.("webhook", ok));
-    if (store !== undefined) {
-      try {
-        await store.put(record);
-        onResult?.("store", true);
-        logger?.debug("Call record stored.", { callSid: record.callSid });
-      } catch (error) {
-        onResult?.("store", false);
-        logger?.error("Could not store the call record: {error}", {
-          callSid: record.callSid,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
+    const { events } = this.#options;
+    const kept = keptRecord(
+      record,
+      this.#options.privacy ?? { redact: true, storeTranscripts: true },
+    );
+    const delivery = events?.emit({
+      type: "call.ended",
+      at: new Date(record.endedAt),
+      data: fitRecord(kept, WEBHOOK_RECORD_BYTES),
+      agent: record.agent,
+    });
+    await this.#store(kept);
     await delivery;
+    await this.analyze(record, kept);
+  }
+
+  /**
+   * Analyzes the call when its agent asks for it (again, for `--reanalyze`):
+   * the analysis reads `record`'s words, `kept` is stored with the result,
+   * then `call.analyzed` is sent. Resolves with the analysis, or undefined
+   * when there is none to run.
+   */
+  async analyze(record: CallRecord, kept: CallRecord = record): Promise<CallAnalysis | undefined> {
+    const analysis = await this.#options.analyst?.analyze(record);
+    if (analysis === undefined) return undefined;
+    await this.#store({ ...kept, analysis });
+    await this.#options.events?.emit({
+      type: "call.analyzed",
+      at: new Date(analysis.analyzedAt),
+      data: { callSid: record.callSid, agent: record.agent ?? null, analysis },
+      agent: record.agent,
+    });
+    return analysis;
+  }
+
+  async #store(record: CallRecord): Promise<void> {
+    const { store, logger, onResult } = this.#options;
+    if (store === undefined) return;
+    try {
+      await store.put(record);
+      onResult?.("store", true);
+      logger?.debug("Call record stored.", { callSid: record.callSid });
+    } catch (error) {
+      onResult?.("store", false);
+      logger?.error("Could not store the call record: {error}", {
+        callSid: record.callSid,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 }

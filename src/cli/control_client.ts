@@ -25,7 +25,11 @@
  *
  * @module
  */
-import { loadEnvFile } from "../env_file.ts";
+import { loadEnvFile } from "../config/mod.ts";
+import { readCappedText } from "../security/limits.ts";
+
+/** Largest answer of the server printed, in bytes (a campaign's progress is the biggest). */
+const MAX_CONTROL_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** Dependencies of the commands (tests inject them). */
 export interface ControlClientOptions {
@@ -39,12 +43,39 @@ const CALL_USAGE =
   `Usage: deno task call +15551234567 [--agent NAME] [--context JSON] [--server URL]`;
 const CAMPAIGN_USAGE =
   `Usage: deno task campaign FILE.csv --agent NAME [--concurrency N] [--window 09:00-18:00] [--timezone ZONE] [--max-attempts N] [--server URL]`;
+const SERVER_HELP =
+  "  --server URL      the running server (default BRIDGE_URL, else http://127.0.0.1:$PORT)\n" +
+  "Needs API_TOKEN (the server's, from the environment or .env). See docs/outbound.md.";
+const CALL_HELP = [
+  CALL_USAGE,
+  "Places one outbound call through the running server.",
+  "  --agent NAME      the agent of the agents file that makes the call (default: the default agent)",
+  '  --context JSON    a JSON object the agent is told about the callee, e.g. \'{"name": "Ada"}\'',
+  SERVER_HELP,
+].join("\n");
+const CAMPAIGN_HELP = [
+  CAMPAIGN_USAGE,
+  "Starts a campaign on the running server from a CSV with a header row: a to column, optionally",
+  "timezone (IANA); every other column goes into the contact's context.",
+  "  --agent NAME          the agent that makes the calls",
+  "  --concurrency N       calls at once",
+  "  --window HH:MM-HH:MM  the local hours calls may be placed in",
+  "  --timezone ZONE       the IANA time zone of rows without one",
+  "  --max-attempts N      attempts per number (default 3)",
+  SERVER_HELP,
+].join("\n");
 
-/** Splits `args` into positionals and `--name value` options. */
+/**
+ * Splits `args` into positionals and `--name value` options; `{ help: true }`
+ * for `--help` or `-h` anywhere.
+ */
 export function parseArgs(
   args: readonly string[],
   known: readonly string[],
-): { positional: string[]; options: Record<string, string> } | { error: string } {
+): { positional: string[]; options: Record<string, string> } | { error: string } | {
+  help: true;
+} {
+  if (args.includes("--help") || args.includes("-h")) return { help: true };
   const positional: string[] = [];
   const options: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
@@ -92,8 +123,12 @@ async function send(
     );
     return 1;
   }
-  const text = await response.text();
-  print(text.trimEnd());
+  const read = await readCappedText(response, MAX_CONTROL_ANSWER_BYTES);
+  print(
+    read.ok
+      ? read.text.trimEnd()
+      : `The server's answer was over ${MAX_CONTROL_ANSWER_BYTES} bytes.`,
+  );
   return response.ok ? 0 : 1;
 }
 
@@ -104,6 +139,10 @@ export async function runCallCommand(
 ): Promise<number> {
   const print = o.print ?? console.log;
   const parsed = parseArgs(args, ["agent", "context", "server"]);
+  if ("help" in parsed) {
+    print(CALL_HELP);
+    return 0;
+  }
   if ("error" in parsed || parsed.positional.length !== 1) {
     print(`${"error" in parsed ? parsed.error + "\n" : ""}${CALL_USAGE}`);
     return 2;
@@ -146,6 +185,10 @@ export async function runCampaignCommand(
     "max-attempts",
     "server",
   ]);
+  if ("help" in parsed) {
+    print(CAMPAIGN_HELP);
+    return 0;
+  }
   if ("error" in parsed || parsed.positional.length !== 1) {
     print(`${"error" in parsed ? parsed.error + "\n" : ""}${CAMPAIGN_USAGE}`);
     return 2;

@@ -18,6 +18,7 @@
  * @module
  */
 import type { TokenPrices } from "../calls/prices.ts";
+import type { WebhookEventType } from "../webhooks/mod.ts";
 import type { SpecRow } from "./spec.ts";
 import type { ValuesByEnv, ValuesByKey } from "./setting.ts";
 
@@ -44,6 +45,17 @@ export type TurnDetection =
     interruptResponse: boolean;
   };
 
+/** The environment's webhook. */
+export interface EnvironmentWebhook {
+  url: string;
+  /** `whsec_<base64>`, or any text for the legacy variables (its UTF-8 bytes are the key). */
+  secret: string;
+  /** The events it takes; undefined: all. */
+  events: WebhookEventType[] | undefined;
+  /** From `CALL_RECORD_WEBHOOK_*`: also sends `X-Signature-256`. */
+  legacy: boolean;
+}
+
 /** The fields the rules compose from several variables (see `rules.ts`). */
 export interface ComposedConfig {
   /** The session instructions, from `SYSTEM_MESSAGE`, `SYSTEM_MESSAGE_FILE` or the default. */
@@ -54,8 +66,11 @@ export interface ComposedConfig {
   turnDetection: TurnDetection;
   /** Token prices for the cost estimate, USD per 1M tokens (`PRICE_*`). */
   prices: TokenPrices;
-  /** Where each call record is also POSTed, signed with the secret; undefined for none. */
-  callRecordWebhook: { url: string; secret: string } | undefined;
+  /**
+   * The environment's webhook (`WEBHOOK_*`, or the deprecated
+   * `CALL_RECORD_WEBHOOK_*` with `legacy` true); undefined for none.
+   */
+  webhook: EnvironmentWebhook | undefined;
   /** Warnings found while parsing (e.g. `TEMPERATURE` has no effect); logged at start-up. */
   warnings: string[];
 }

@@ -63,7 +63,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
   summary.greeting = config.greeting ?? "off";
   summary.turnDetection = { ...config.turnDetection };
   summary.prices = { ...config.prices };
-  summary.callRecordWebhook = config.callRecordWebhook === undefined ? "not set" : "set";
+  summary.webhook = config.webhook === undefined ? "not set" : "set";
   summary.twilio = twilioCredentials(config) === undefined ? "not set" : "set";
   return summary;
 }
@@ -82,6 +82,6 @@ export function secretValues(config: Config): string[] {
     const value = row.key === undefined ? undefined : values[row.key];
     if (typeof value === "string" && value !== "") secrets.push(value);
   }
-  if (config.callRecordWebhook !== undefined) secrets.push(config.callRecordWebhook.secret);
+  if (config.webhook !== undefined) secrets.push(config.webhook.secret);
   return secrets;
 }

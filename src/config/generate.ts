@@ -100,7 +100,7 @@ export function renderConfigurationDoc(): string {
     "",
     "At start-up every variable is checked and all problems are listed at once, each naming the",
     "variable, the value (unless it is secret) and what is accepted; the server does not start until",
-    "they are fixed. A variable that looks like a misspelled setting (`VOICES=coral`, or an unknown",
+    "they are fixed. A variable that looks like a misspelled setting (`VOICES=coral`, `VOCIE=marin`, or an unknown",
     "name starting with a prefix of ours such as `OPENAI_` or `TWILIO_`) gives a warning naming the",
     "setting you probably meant. Secret values never appear in messages or logs.",
     "",

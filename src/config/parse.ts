@@ -22,16 +22,18 @@
 import type { Config, EnvValues } from "./config_type.ts";
 import { EnvReader } from "./reader.ts";
 import {
-  callRecordWebhook,
   greeting,
   modelFromRealtimeUrl,
   outboundRequirements,
   prices,
+  retentionAlias,
   systemMessage,
   temperatureWarning,
   transcriptionDefault,
+  transferRequirements,
   turnDetection,
   twilioCredentialPair,
+  webhook,
 } from "./rules.ts";
 import { type AnySetting, INVALID, type ParseContext } from "./setting.ts";
 import { SETTINGS } from "./spec.ts";
@@ -121,13 +123,15 @@ export function parseConfig(
     systemMessage: systemMessage(v, reader, readTextFile),
     greeting: greeting(v),
     turnDetection: turnDetection(v, reader),
-    callRecordWebhook: callRecordWebhook(v, reader),
+    webhook: webhook(v, reader),
     prices: prices(v),
   };
   transcriptionDefault(v, reader);
   twilioCredentialPair(reader);
   outboundRequirements(v, reader);
+  transferRequirements(v, reader);
   temperatureWarning(reader);
+  retentionAlias(reader);
   for (const warning of unknownVariableWarnings(env, SETTING_NAMES)) reader.warning(warning);
 
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "./mod.ts";
  *
  * // transcriptionDefault(): renewal is on by default, so transcription is too.
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
@@ -23,7 +23,7 @@ import type { EnvReader } from "./reader.ts";
 import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
 import { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
-import { outboundProblems } from "../outbound/outbound_config.ts";
+import { MAKE_SECRET_HINT } from "../webhooks/mod.ts";
 
 /**
  * Input transcription model used when `TRANSCRIPTION_MODEL` is unset and
@@ -171,40 +171,144 @@ export function twilioCredentialPair(reader: EnvReader): void {
 }
 
 /**
+ * What outbound calling still needs when `API_TOKEN` is set (it turns the
+ * control API, `POST /calls` and `/campaigns`, on): `PUBLIC_URL` (Twilio
+ * fetches the TwiML and posts the call's progress there), the Twilio account
+ * (`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`) and a caller id
+ * (`TWILIO_PHONE_NUMBER`). One message per missing setting, naming it and
+ * saying how to set it; empty when the control API is off or all is there.
+ */
+function outboundProblems(
+  settings: { apiToken: string | undefined; twilioPhoneNumber: string | undefined },
+  config: { publicUrl: string | undefined; twilio: { accountSid: string } | undefined },
+): string[] {
+  if (settings.apiToken === undefined) return [];
+  const problems: string[] = [];
+  if (config.publicUrl === undefined) {
+    problems.push(
+      "API_TOKEN is set (outbound calls on) but PUBLIC_URL is not: Twilio fetches the TwiML and posts the call's progress to this server's public https URL. Set PUBLIC_URL (e.g. https://example.ngrok.app), or unset API_TOKEN.",
+    );
+  }
+  if (config.twilio === undefined) {
+    problems.push(
+      "API_TOKEN is set (outbound calls on) but TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not both set: calls are placed through Twilio's REST API with them (https://console.twilio.com).",
+    );
+  }
+  if (settings.twilioPhoneNumber === undefined) {
+    problems.push(
+      "API_TOKEN is set (outbound calls on) but TWILIO_PHONE_NUMBER is not: set it to the Twilio number calls come from, in E.164 form (e.g. +14155550123).",
+    );
+  }
+  return problems;
+}
+
+/**
  * Outbound calls (`API_TOKEN` set) need `PUBLIC_URL`, the Twilio account and
- * a caller id: one problem per missing setting.
+ * a caller id: one problem per missing setting ({@link outboundProblems}).
  */
 export function outboundRequirements(v: EnvValues, reader: EnvReader): void {
+  // A variable that is set but refused by its own row already has its message
+  // (`PUBLIC_URL must be an https:// URL…`): only a missing one is reported here.
+  const given = (name: string, value: string | undefined) => value ?? reader.raw(name);
+  const accountSid = given("TWILIO_ACCOUNT_SID", v.TWILIO_ACCOUNT_SID);
   const problems = outboundProblems(
-    { apiToken: v.API_TOKEN, twilioPhoneNumber: v.TWILIO_PHONE_NUMBER },
     {
-      publicUrl: v.PUBLIC_URL,
-      twilio: v.TWILIO_ACCOUNT_SID !== undefined && v.TWILIO_AUTH_TOKEN !== undefined
-        ? { accountSid: v.TWILIO_ACCOUNT_SID }
+      apiToken: v.API_TOKEN,
+      twilioPhoneNumber: given("TWILIO_PHONE_NUMBER", v.TWILIO_PHONE_NUMBER),
+    },
+    {
+      publicUrl: given("PUBLIC_URL", v.PUBLIC_URL),
+      twilio: accountSid !== undefined &&
+          given("TWILIO_AUTH_TOKEN", v.TWILIO_AUTH_TOKEN) !== undefined
+        ? { accountSid }
         : undefined,
     },
   );
   for (const problem of problems) reader.problem(problem);
 }
 
-/** The call record webhook needs both its URL and its signing secret. */
-export function callRecordWebhook(
-  v: EnvValues,
-  reader: EnvReader,
-): ComposedConfig["callRecordWebhook"] {
-  const hasUrl = reader.raw("CALL_RECORD_WEBHOOK_URL") !== undefined;
-  const secret = v.CALL_RECORD_WEBHOOK_SECRET;
-  if (hasUrl && secret === undefined) {
+/**
+ * Transfers: `TRANSFER_NUMBER` and `TRANSFER_NUMBERS` exclude each other, and
+ * a warm transfer needs the Twilio account (it places the person's call) and
+ * `PUBLIC_URL` (Twilio fetches the briefing there).
+ */
+export function transferRequirements(v: EnvValues, reader: EnvReader): void {
+  if (v.TRANSFER_NUMBER !== undefined && v.TRANSFER_NUMBERS !== undefined) {
     reader.problem(
-      "CALL_RECORD_WEBHOOK_URL is set but CALL_RECORD_WEBHOOK_SECRET is not. Set a secret (e.g. from `openssl rand -hex 32`) so the receiver can check the signature.",
-    );
-  } else if (!hasUrl && secret !== undefined) {
-    reader.warning(
-      "CALL_RECORD_WEBHOOK_SECRET is set but CALL_RECORD_WEBHOOK_URL is not; no records are posted.",
+      "TRANSFER_NUMBER and TRANSFER_NUMBERS are both set. Set only TRANSFER_NUMBERS, listing every destination in order.",
     );
   }
+  if (v.TRANSFER_MODE !== "warm") return;
+  if (v.TRANSFER_NUMBER === undefined && v.TRANSFER_NUMBERS === undefined) {
+    reader.warning("TRANSFER_MODE=warm has no effect without TRANSFER_NUMBERS.");
+    return;
+  }
+  const missing = [
+    ...(v.TWILIO_ACCOUNT_SID === undefined ? ["TWILIO_ACCOUNT_SID"] : []),
+    ...(v.TWILIO_AUTH_TOKEN === undefined ? ["TWILIO_AUTH_TOKEN"] : []),
+    ...(v.PUBLIC_URL === undefined ? ["PUBLIC_URL"] : []),
+  ];
+  if (missing.length > 0) {
+    reader.problem(
+      `TRANSFER_MODE=warm places the person's call through Twilio's REST API and needs ${
+        listWords(missing, "and")
+      }; set ${missing.length === 1 ? "it" : "them"}, or use TRANSFER_MODE=cold.`,
+    );
+  }
+}
+
+/**
+ * The environment's webhook: `WEBHOOK_URL` with `WEBHOOK_SECRET`, or the
+ * deprecated `CALL_RECORD_WEBHOOK_URL`/`_SECRET` (a warning says so).
+ */
+export function webhook(v: EnvValues, reader: EnvReader): ComposedConfig["webhook"] {
+  const pair = (urlName: string, secretName: string) => {
+    const hasUrl = reader.raw(urlName) !== undefined;
+    const hasSecret = reader.raw(secretName) !== undefined;
+    if (hasUrl && !hasSecret) {
+      reader.problem(
+        `${urlName} is set but ${secretName} is not. Set a secret (${MAKE_SECRET_HINT}) so the receiver can check the signature.`,
+      );
+    } else if (!hasUrl && hasSecret) {
+      reader.warning(`${secretName} is set but ${urlName} is not; no webhooks are posted.`);
+    }
+    return hasUrl && hasSecret;
+  };
+  const events = v.WEBHOOK_EVENTS;
+  if (pair("WEBHOOK_URL", "WEBHOOK_SECRET")) {
+    if (reader.raw("CALL_RECORD_WEBHOOK_URL") !== undefined) {
+      reader.warning(
+        "CALL_RECORD_WEBHOOK_URL is ignored: WEBHOOK_URL is set. Remove the CALL_RECORD_WEBHOOK_* variables.",
+      );
+    }
+    const url = v.WEBHOOK_URL;
+    const secret = v.WEBHOOK_SECRET;
+    return url === undefined || secret === undefined
+      ? undefined
+      : { url, secret, events, legacy: false };
+  }
+  if (reader.raw("WEBHOOK_URL") !== undefined || reader.raw("WEBHOOK_SECRET") !== undefined) {
+    return undefined;
+  }
+  if (!pair("CALL_RECORD_WEBHOOK_URL", "CALL_RECORD_WEBHOOK_SECRET")) return undefined;
+  reader.warning(
+    `CALL_RECORD_WEBHOOK_URL and CALL_RECORD_WEBHOOK_SECRET are deprecated: set WEBHOOK_URL and WEBHOOK_SECRET (${MAKE_SECRET_HINT}) instead. Until then they work as those: the body is now {type, timestamp, data} with the record in data, signed the Standard Webhooks way with the secret's UTF-8 bytes, and X-Signature-256 is still sent.`,
+  );
   const url = v.CALL_RECORD_WEBHOOK_URL;
-  return url !== undefined && secret !== undefined ? { url, secret } : undefined;
+  const secret = v.CALL_RECORD_WEBHOOK_SECRET;
+  return url === undefined || secret === undefined
+    ? undefined
+    : { url, secret, events, legacy: true };
+}
+
+/** `CALL_RECORD_RETENTION_DAYS` is a deprecated alias of `RETENTION_DAYS`. */
+export function retentionAlias(reader: EnvReader): void {
+  if (reader.raw("CALL_RECORD_RETENTION_DAYS") === undefined) return;
+  reader.warning(
+    reader.raw("RETENTION_DAYS") === undefined
+      ? "CALL_RECORD_RETENTION_DAYS is deprecated: rename it RETENTION_DAYS (it now also covers outbound attempts and webhook deliveries)."
+      : "CALL_RECORD_RETENTION_DAYS is ignored: RETENTION_DAYS is set. Remove CALL_RECORD_RETENTION_DAYS.",
+  );
 }
 
 /** The token prices, one field per `PRICE_*` row (rows in the `prices` group). */

@@ -70,7 +70,7 @@ export function isPlaceholderKey(key: string): boolean {
 
 /** Text of the problem reported when `OPENAI_API_KEY` is a placeholder. */
 export const PLACEHOLDER_API_KEY_PROBLEM =
-  "OPENAI_API_KEY looks like a placeholder, not a real key (value not shown). Put a real key from https://platform.openai.com/api-keys into OPENAI_API_KEY (in .env or the environment), then start again.";
+  "OPENAI_API_KEY looks like a placeholder, not a real key (value not shown). Put a real key from https://platform.openai.com/api-keys into OPENAI_API_KEY (in .env or the environment), then start again; without one, deno task demo runs offline with a local stand-in.";
 
 /** The OpenAI key: no whitespace, no placeholder. */
 export function apiKey(): Kind<string> {
@@ -92,8 +92,41 @@ const PUBLIC_URL_ACCEPTED =
   "an absolute http:// or https:// URL without query or fragment, such as https://example.ngrok.app";
 
 /**
+ * The paths this server answers that Twilio or an operator is given a URL of
+ * (the webhook, the stream, the outbound callbacks, the control and ops
+ * routes). A `PUBLIC_URL` ending in one is a pasted webhook URL, not a base:
+ * the server appends these itself. tests/config_test.ts checks the list
+ * against the route tables.
+ */
+export const SERVER_PATHS = [
+  "/incoming-call",
+  "/call-ended",
+  "/media-stream",
+  "/outbound/twiml",
+  "/outbound/status",
+  "/outbound/amd",
+  "/calls",
+  "/campaigns",
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/softphone",
+] as const;
+
+/** The path of ours that `pathname` ends in (or, for a stream URL, contains). */
+function serverPathIn(pathname: string): string | undefined {
+  const path = pathname.replace(/\/+$/, "");
+  return SERVER_PATHS.find((route) =>
+    path.endsWith(route) || (route === "/media-stream" && path.includes(`${route}/`))
+  );
+}
+
+/**
  * The public base URL: https (http only for loopback hosts: Twilio only
- * connects media streams over wss://), no query or fragment, no trailing slash.
+ * connects media streams over wss://), no query or fragment, no trailing slash,
+ * and no path of ours at the end (a pasted webhook URL). A path prefix
+ * (`https://example.com/voice`, behind a proxy that strips `/voice`) is kept:
+ * the server appends its paths to it in the TwiML and signature checks.
  */
 export function publicUrl(): Kind<string> {
   return {
@@ -111,6 +144,15 @@ export function publicUrl(): Kind<string> {
           `PUBLIC_URL must be an https:// URL: Twilio only connects media streams over wss://, so an http:// address would connect callers to silence. Got ${
             ctx.show(raw)
           }. Use the https:// address of your tunnel or TLS proxy (http:// is accepted only for loopback hosts: localhost, 127.0.0.0/8, [::1]).`,
+        );
+      }
+      const route = serverPathIn(url.pathname);
+      if (route !== undefined) {
+        const base = `${url.origin}${url.pathname.slice(0, url.pathname.indexOf(route))}`;
+        return ctx.problem(
+          `PUBLIC_URL must be the base address of this server, not one of its URLs: ${
+            ctx.show(raw)
+          } ends in ${route}, a path the server adds itself (Twilio would be told to stream to ${route}/media-stream). Set PUBLIC_URL=${base} (a path prefix such as https://example.com/voice is fine behind a proxy that strips it).`,
         );
       }
       return url.href.replace(/\/+$/, "");
@@ -232,4 +274,31 @@ export function truncation(): Kind<Truncation> {
 /** Whether a kind returned {@link INVALID}. */
 export function isInvalid(value: unknown): value is typeof INVALID {
   return value === INVALID;
+}
+
+/** A transfer destination: an E.164 number or a SIP URI (`sip:` or `sips:`). */
+export const TRANSFER_DESTINATION = /^(?:\+[1-9][0-9]{6,14}|sips?:[^\s@,]+@[^\s,]+)$/;
+
+/**
+ * `TRANSFER_NUMBERS`: comma-separated E.164 numbers or SIP URIs, tried in
+ * order; the values are never shown (phone numbers are private).
+ */
+export function transferDestinations(): Kind<string[]> {
+  const accepted =
+    "comma-separated phone numbers in E.164 form or SIP URIs, e.g. +14155550123,sip:desk@pbx.example.com";
+  return {
+    accepted,
+    parse: (raw, ctx) => {
+      const items = raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
+      const bad = items.findIndex((item) => !TRANSFER_DESTINATION.test(item));
+      if (items.length === 0 || items.length > 10 || bad >= 0) {
+        return ctx.problem(
+          `${ctx.name} must be ${accepted} (1 to 10 of them)${
+            bad >= 0 ? `; item ${bad + 1} is neither` : ""
+          } (values not shown).`,
+        );
+      }
+      return items;
+    },
+  };
 }

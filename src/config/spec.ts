@@ -46,16 +46,23 @@ import {
   httpsBaseUrl,
   logLevel,
   publicUrl,
+  transferDestinations,
   truncation,
   voice,
   waitingSound,
 } from "./server_kinds.ts";
+import { retrySchedule, webhookEvents, webhookSecret } from "./webhook_kinds.ts";
+import { extractSchema } from "./analysis_kinds.ts";
+import { DEFAULT_RETRY_SCHEDULE } from "../webhooks/mod.ts";
 import { priceRows } from "./price_rows.ts";
 import { setting } from "./setting.ts";
 
 import {
   DEFAULT_CALL_STORE_PATH,
   DEFAULT_COMPANY_NAME,
+  DEFAULT_LIVE_BACKEND_MODEL,
+  DEFAULT_LIVE_PRICE_PER_MINUTE,
+  DEFAULT_LIVE_URL,
   DEFAULT_MODEL,
   DEFAULT_REALTIME_URL,
   DEFAULT_TWILIO_API_BASE_URL,
@@ -65,8 +72,22 @@ import {
 export { SECTIONS } from "./sections.ts";
 
 /** Whether the server runs on Deno Deploy (shorter drain, managed KV). */
-function onDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
+export function onDenoDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
   return (env.DENO_DEPLOYMENT_ID?.trim() ?? "") !== "";
+}
+
+const RETENTION = number(0, 3650, "a number of days from 0 (keep forever) to 3650");
+/** `CALL_RECORD_RETENTION_DAYS` when set to a valid value (its own row reports a bad one). */
+function legacyRetention(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const raw = env.CALL_RECORD_RETENTION_DAYS?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  const days = Number(raw);
+  return Number.isFinite(days) && days >= 0 && days <= 3650 ? days : undefined;
+}
+/** Whether every instance sees the same call store: Deploy's managed KV or a KV Connect URL. */
+function sharedCallStore(env: Readonly<Record<string, string | undefined>>): boolean {
+  const path = env.CALL_STORE_PATH?.trim() ?? "";
+  return /^https?:\/\//i.test(path) || (path === "" && onDenoDeploy(env));
 }
 
 const SECONDS = (from: string, to: number) => `a number of seconds from ${from} to ${to}`;
@@ -106,6 +127,45 @@ export const SETTINGS = [
         "Realtime model; any model id is accepted (e.g. gpt-realtime-2.1-mini, gpt-realtime-2). See docs/configuration.md for notes on the models.",
     },
   ),
+  setting("ENGINE", "engine", choice(["realtime", "live"]), {
+    default: "realtime",
+    section: "openai",
+    doc:
+      "Speech-to-speech engine of the environment's agent: realtime (OpenAI Realtime) or live (GPT-Live, gpt-live-1 unless OPENAI_MODEL names another model). An agents file chooses per agent with `engine:`. See docs/agents.md for what differs.",
+  }),
+  setting(
+    "OPENAI_LIVE_URL",
+    "openaiLiveUrl",
+    url(["ws:", "wss:"], `a ws:// or wss:// URL such as ${DEFAULT_LIVE_URL}`),
+    {
+      default: DEFAULT_LIVE_URL,
+      section: "openai",
+      doc:
+        "GPT-Live WebSocket endpoint (agents on `engine: live`); the key goes in the Authorization header and the model in `session.start`, never in the URL.",
+    },
+  ),
+  setting(
+    "LIVE_BACKEND_MODEL",
+    "liveBackendModel",
+    token(`a model name without whitespace, such as ${DEFAULT_LIVE_BACKEND_MODEL}`),
+    {
+      default: DEFAULT_LIVE_BACKEND_MODEL,
+      section: "openai",
+      doc:
+        "Responses model a GPT-Live session delegates tool calls to (`delegation.responses.model`); an agent's `backend_model` overrides it. Its tokens are billed at that model's prices.",
+    },
+  ),
+  setting(
+    "PRICE_LIVE_PER_MINUTE",
+    "priceLivePerMinute",
+    number(0, 100, "a price in USD per minute from 0 to 100"),
+    {
+      default: String(DEFAULT_LIVE_PRICE_PER_MINUTE),
+      section: "openai",
+      doc:
+        "Price of a GPT-Live session, USD per minute (billed per second), for the cost estimate of calls on `engine: live`; backend model tokens are added at the PRICE_* token prices.",
+    },
+  ),
   setting("PORT", "port", integer(0, 65535), {
     default: "5050",
     section: "server",
@@ -122,7 +182,7 @@ export const SETTINGS = [
     defaultDoc: "unset: each request's Host (and X-Forwarded-Proto for the webhook URLs)",
     describe: (value) => value ?? "not set (derived from each request's Host header)",
     doc:
-      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://.",
+      "Public base URL Twilio reaches this server at. http:// is refused unless the host is loopback (localhost, 127.0.0.0/8, [::1]), because Twilio only streams over wss://. The base only: a URL ending in a path of the server (a pasted https://…/incoming-call) is refused; a path prefix (https://example.com/voice) works behind a proxy that strips it.",
   }),
   setting("VOICE", "voice", voice(), {
     default: "alloy",
@@ -428,7 +488,7 @@ export const SETTINGS = [
     },
   ),
   setting("CALL_STORE_PATH", "callStore", callStore(), {
-    defaultValue: (env) => ({ path: onDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
+    defaultValue: (env) => ({ path: onDenoDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
     defaultDoc: `${DEFAULT_CALL_STORE_PATH} (on Deno Deploy: the project's managed KV)`,
     example: DEFAULT_CALL_STORE_PATH,
     section: "operations",
@@ -436,16 +496,78 @@ export const SETTINGS = [
       value === undefined ? "off" : value.path ?? "the platform's default Deno KV",
     doc: "Deno KV file of the call records; off keeps no records; a KV Connect URL works too.",
   }),
+  setting("CAMPAIGN_DISPATCH", "campaignDispatch", choice(["interval", "cron"]), {
+    defaultValue: (env) => onDenoDeploy(env) ? "cron" : "interval",
+    defaultDoc: "interval (cron on Deno Deploy)",
+    example: "interval",
+    section: "operations",
+    doc:
+      "What wakes campaigns up for retries and calling windows: interval (this process looks every 2 s) or cron (Deno.cron every minute; Deno Deploy runs it). A call's end and a new campaign dispatch at once either way.",
+  }),
+  setting("RETENTION_DAYS", "retentionDays", RETENTION, {
+    defaultValue: (env) => legacyRetention(env) ?? 30,
+    defaultDoc: "30 (or the deprecated CALL_RECORD_RETENTION_DAYS)",
+    example: "30",
+    section: "operations",
+    doc:
+      "Days call records, outbound attempts and webhook deliveries (dead letters too) are kept in the call store; Deno KV deletes them after (0: forever).",
+  }),
+  setting("CALL_RECORD_RETENTION_DAYS", undefined, RETENTION, {
+    section: "operations",
+    example: "",
+    doc: "Deprecated alias of RETENTION_DAYS (a start-up warning says so).",
+  }),
+  setting("STORE_TRANSCRIPTS", "storeTranscripts", onOff, {
+    default: "on",
+    section: "operations",
+    doc:
+      "off keeps no transcript in call records and call.ended webhooks (the post-call analysis still reads the call's words, and keeps only its result).",
+  }),
+  setting("REDACT", "redact", onOff, {
+    default: "on",
+    section: "operations",
+    doc:
+      "Redact card numbers (Luhn-checked) as [card], e-mail addresses as [email] and mask phone numbers in stored transcripts, webhook bodies and logs; the analysis reads the words, its result is kept as given. off keeps them (logs still mask phone numbers).",
+  }),
   setting(
-    "CALL_RECORD_RETENTION_DAYS",
-    "callRecordRetentionDays",
-    number(0, 3650, "a number of days from 0 (keep forever) to 3650"),
+    "WEBHOOK_URL",
+    undefined,
+    url(
+      ["http:", "https:"],
+      "an absolute http:// or https:// URL such as https://example.com/hooks",
+    ),
     {
-      default: "30",
       section: "operations",
-      doc: "Days a call record is kept.",
+      example: "https://example.com/hooks",
+      doc:
+        "POST events (call.ended with the call record, call.analyzed, recording.completed, campaign.attempt.finished) here, signed the Standard Webhooks way, from a durable outbox with retries (see docs/operations.md). Agents may add their own webhooks in the agents file.",
     },
   ),
+  setting("WEBHOOK_SECRET", undefined, webhookSecret(), {
+    secret: true,
+    section: "operations",
+    example: "",
+    doc:
+      'Signing secret of WEBHOOK_URL, written whsec_<base64 of 24 to 64 random bytes> (e.g. `echo "whsec_$(openssl rand -base64 32)"`); required with it.',
+  }),
+  setting("WEBHOOK_EVENTS", undefined, webhookEvents(), {
+    section: "operations",
+    example: "call.ended,call.analyzed",
+    defaultDoc: "unset: every event",
+    doc: "The events WEBHOOK_URL gets, comma-separated.",
+  }),
+  setting("WEBHOOK_RETRY_SCHEDULE", "webhookRetrySchedule", retrySchedule(), {
+    default: DEFAULT_RETRY_SCHEDULE,
+    section: "operations",
+    describe: (value) => value.map((ms) => `${ms / 1000}s`).join(","),
+    doc:
+      "Pauses before each retry of a failed webhook delivery (units ms, s, m, h, d; each stretched by up to 10 % of jitter); after the last the delivery is a dead letter (`deno task calls --webhooks`). The default spans 31 h 35 min.",
+  }),
+  setting("WEBHOOK_TIMEOUT_SECONDS", "webhookTimeoutSeconds", number(1, 120, SECONDS("1", 120)), {
+    default: "15",
+    section: "operations",
+    doc: "Seconds a webhook receiver has to answer one try (2xx) before it counts as failed.",
+  }),
   setting(
     "CALL_RECORD_WEBHOOK_URL",
     undefined,
@@ -455,17 +577,84 @@ export const SETTINGS = [
     ),
     {
       section: "operations",
-      example: "https://example.com/call-records",
+      example: "",
       doc:
-        "Also POST each call record (JSON) to this URL, signed, with retries, off the audio path.",
+        "Deprecated alias of WEBHOOK_URL (a start-up warning says so); its deliveries also carry the old X-Signature-256 header.",
     },
   ),
   setting("CALL_RECORD_WEBHOOK_SECRET", undefined, text(), {
     secret: true,
     section: "operations",
     example: "",
-    doc: "HMAC-SHA256 key of the X-Signature-256 header; required with CALL_RECORD_WEBHOOK_URL.",
+    doc:
+      "Deprecated alias of WEBHOOK_SECRET, any text: its UTF-8 bytes are the HMAC key (of webhook-signature and X-Signature-256).",
   }),
+  setting(
+    "OPENAI_BASE_URL",
+    "openaiBaseUrl",
+    url(["http:", "https:"], "an http:// or https:// URL such as https://api.openai.com/v1"),
+    {
+      default: "https://api.openai.com/v1",
+      section: "operations",
+      doc:
+        "Base URL of OpenAI's REST API (the post-call analysis POSTs {OPENAI_BASE_URL}/responses with OPENAI_API_KEY).",
+    },
+  ),
+  setting("ANALYSIS_SUMMARY", "analysisSummary", boolean(), {
+    default: "false",
+    section: "operations",
+    doc:
+      "Post-call analysis of the environment's agent: a few sentences summing up each call (agents of the agents file set `analysis:` instead).",
+  }),
+  setting("ANALYSIS_EXTRACT", "analysisExtract", extractSchema(), {
+    section: "operations",
+    example:
+      '{"type":"object","properties":{"name":{"type":"string"},"intent":{"type":"string"}},"required":["intent"]}',
+    doc:
+      "Post-call analysis: the JSON Schema (an object; inline or a .json file) of the fields to extract from each call; optional fields come back null when the call did not give them.",
+  }),
+  setting("ANALYSIS_SUCCESS", "analysisSuccess", text(), {
+    section: "operations",
+    example: "The caller booked a viewing or left a callback number.",
+    doc:
+      "Post-call analysis: what counts as success; each call gets passed true or false with a reason.",
+  }),
+  setting("ANALYSIS_MODEL", "analysisModel", token("a model name without whitespace"), {
+    default: "gpt-5-mini",
+    section: "operations",
+    doc: "Responses API model of the post-call analysis (every agent's unless it names its own).",
+  }),
+  setting(
+    "PRICE_ANALYSIS_INPUT_PER_MTOK",
+    "priceAnalysisInput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "0.25",
+      section: "operations",
+      doc:
+        "Price of the analysis model's input tokens, USD per 1M (gpt-5-mini's list price; check yours).",
+    },
+  ),
+  setting(
+    "PRICE_ANALYSIS_CACHED_INPUT_PER_MTOK",
+    "priceAnalysisCachedInput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "0.025",
+      section: "operations",
+      doc: "Price of the analysis model's cached input tokens, USD per 1M.",
+    },
+  ),
+  setting(
+    "PRICE_ANALYSIS_OUTPUT_PER_MTOK",
+    "priceAnalysisOutput",
+    number(0, 100_000, "a price in USD per 1M tokens from 0 to 100000"),
+    {
+      default: "2",
+      section: "operations",
+      doc: "Price of the analysis model's output tokens (reasoning included), USD per 1M.",
+    },
+  ),
   setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
     default: "false",
     section: "operations",
@@ -503,12 +692,21 @@ export const SETTINGS = [
     },
   ),
   setting("DRAIN_SECONDS", "drainSeconds", number(0, 3600, SECONDS("0", 3600)), {
-    defaultValue: (env) => onDeploy(env) ? 4 : 30,
+    defaultValue: (env) => onDenoDeploy(env) ? 4 : 30,
     defaultDoc: "30 (4 on Deno Deploy)",
     example: "30",
     section: "long_calls",
     doc:
       "After SIGTERM/SIGINT, seconds calls may go on before the assistant says goodbye and hangs up.",
+  }),
+  setting("DRAIN_MODE", "drainMode", choice(["handover", "goodbye"]), {
+    defaultValue: (env) => sharedCallStore(env) ? "handover" : "goodbye",
+    defaultDoc:
+      "handover when the call store is shared (Deno Deploy, a KV Connect URL), else goodbye",
+    example: "goodbye",
+    section: "long_calls",
+    doc:
+      "What SIGTERM/SIGINT does to calls in progress: handover closes each stream at a turn boundary so another instance resumes the call with its conversation (needs a call store all instances share); goodbye lets calls go on for DRAIN_SECONDS, then says goodbye and hangs up.",
   }),
   setting("WAITING_SOUND", "waitingSound", waitingSound(), {
     default: "on",
@@ -521,7 +719,20 @@ export const SETTINGS = [
     section: "twilio",
     example: "+14155550123",
     doc:
-      "Phone number (E.164) of a person the assistant may transfer callers to with its transfer_call tool; unset means no transfers.",
+      "Phone number (E.164) of a person the assistant may transfer callers to with its transfer_call tool; unset means no transfers (TRANSFER_NUMBERS lists several).",
+  }),
+  setting("TRANSFER_NUMBERS", "transferNumbers", transferDestinations(), {
+    private: true,
+    section: "twilio",
+    example: "+14155550123,sip:desk@pbx.example.com",
+    doc:
+      "Where transfer_call finds a person, tried in order: comma-separated E.164 numbers or SIP URIs (up to 10); replaces TRANSFER_NUMBER.",
+  }),
+  setting("TRANSFER_MODE", "transferMode", choice(["cold", "warm"]), {
+    default: "cold",
+    section: "twilio",
+    doc:
+      "cold: Twilio dials the transfer destinations once the assistant hangs up; warm: the assistant stays with the caller, briefs the person (press 1 to take the call) and hands over once they accept (needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and PUBLIC_URL). See docs/agents.md.",
   }),
   setting(
     "DEMO_SILENCE_TIMEOUT_SECONDS",

@@ -40,8 +40,14 @@ const WELL_KNOWN = new Set([
   "DISPLAY",
 ]);
 
-/** Levenshtein distance between two strings. */
+/**
+ * Edit distance between two strings counting a swap of two neighbouring
+ * letters as one edit (optimal string alignment): `VOCIE` is one edit from
+ * `VOICE`, as `VOICES` is, where plain Levenshtein would count two and let a
+ * swapped short name pass unnoticed.
+ */
 export function editDistance(a: string, b: string): number {
+  let beforePrevious: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
@@ -51,7 +57,11 @@ export function editDistance(a: string, b: string): number {
         current[j - 1] + 1,
         previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        current[j] = Math.min(current[j], beforePrevious[j - 2] + 1);
+      }
     }
+    beforePrevious = previous;
     previous = current;
   }
   return previous[b.length];

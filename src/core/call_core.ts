@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { ResponseOptions } from "../openai/client_events.ts";
+import { appendAudio, type ResponseOptions } from "../openai/client_events.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
 import type { TwilioInbound } from "../twilio/media_stream_messages.ts";
 import type { CallCoreOptions, CallStats } from "./call_core_options.ts";
@@ -36,6 +36,10 @@ import type { EndingState } from "./call_ending.ts";
 import { ToolCalls } from "./tool_calls.ts";
 import { WrapUp } from "./wrap_up.ts";
 import { CallerKeys } from "./caller_keys.ts";
+import { BRIEFING_PURPOSE, WarmHandoff } from "./warm_handoff.ts";
+import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts";
+
+const TRANSFERRED_REASON = "A person accepted the warm transfer; the caller was moved to them.";
 
 export type { CallCoreOptions, CallStats } from "./call_core_options.ts";
 
@@ -67,16 +71,22 @@ export class CallCore {
   #tools: ToolCalls;
   #callSid: string | undefined;
   #greetingPending: boolean;
+  /** The server hands the call over at the next turn boundary. */
+  #handOverPending = false;
   /** An outbound call listening until the answering-machine result. */
   #awaitingAnswer: boolean;
   #keys: CallerKeys;
+  #handoff: WarmHandoff;
+  /** A cold transfer found nobody: this stream greets with the fallback line. */
+  #greetWithFallback = false;
   /** When the caller last spoke or the assistant's audio is expected to end (ms). */
   #quietSince = 0;
 
   /** Creates the core of one call. */
   constructor(options: CallCoreOptions) {
     const p = this.#p = createCallParts(options);
-    this.#greetingPending = p.options.greeting !== undefined;
+    // A resumed call says one short line about the gap instead of greeting again.
+    this.#greetingPending = p.options.greeting !== undefined || p.options.acknowledgeResume;
     this.#awaitingAnswer = p.options.awaitAnswer !== undefined;
     this.#keys = new CallerKeys(p, (options) => this.#requestResponse(options));
     this.#wrapUp = new WrapUp(p, {
@@ -84,10 +94,14 @@ export class CallCore {
       flushResponse: () => this.#flushResponse(),
       abandonRenewal: () => this.#handover.abandonRenewal(),
     });
+    this.#handoff = new WarmHandoff(p, {
+      requestResponse: (options) => this.#requestResponse(options),
+    });
     this.#tools = new ToolCalls(p, {
       requestResponse: (options) => this.#requestResponse(options),
       flushResponse: () => this.#flushResponse(),
       wrapUp: (ending, afterResponseId) => this.#wrapUp.begin(ending, afterResponseId),
+      handoff: this.#handoff,
     });
     this.#handover = new SessionHandover(p, {
       flushResponse: () => this.#flushResponse(),
@@ -150,6 +164,10 @@ export class CallCore {
         this.#onTwilio(input.message);
         break;
       case "twilio_closed":
+        if (this.#handoff.moving) {
+          this.#wrapUp.finish("transferred", TRANSFERRED_REASON, "none");
+          break;
+        }
         this.#wrapUp.finish(
           "caller_hung_up",
           `Twilio media socket closed (code ${input.code}).`,
@@ -180,6 +198,10 @@ export class CallCore {
         if (input.immediate) this.#wrapUp.finish("drained", "The server shut down.", "hang_up");
         else this.#wrapUp.drain();
         break;
+      case "hand_over":
+        this.#handOverPending = true;
+        if (input.immediate) this.#handOver();
+        break;
       case "timer":
         this.#onTimer(input.name);
         break;
@@ -188,6 +210,9 @@ export class CallCore {
         break;
       case "tool_result":
         this.#tools.finished(input.callId, input.output);
+        break;
+      case "transfer_result":
+        this.#handoff.result(input.result);
         break;
       case "refuse":
         this.#p.out.log("warning", "Refused the media stream: {reason}.", {
@@ -204,7 +229,21 @@ export class CallCore {
         break;
     }
     if (!this.#p.ending.done) this.#handover.switchIfReady(this.#atTurnBoundary);
+    if (this.#handOverPending && !this.#p.ending.done && this.#atTurnBoundary()) this.#handOver();
     return this.#p.out.take();
+  }
+
+  /**
+   * Closes the stream for another instance to resume the call (its checkpoint
+   * has the conversation). Twilio then asks the `<Connect action>` URL.
+   */
+  #handOver(): void {
+    if (this.#p.ending.done) return;
+    this.#p.out.log("info", "The server is shutting down; handing the call over.");
+    this.#wrapUp.finish("handed_over", "The server handed the call over.", "close_stream", {
+      code: 1000,
+      reason: "call handed over",
+    });
   }
 
   /**
@@ -252,7 +291,9 @@ export class CallCore {
         this.#keys.press(message.digit, this.#awaitingAnswer);
         return;
       case "stop":
-        this.#wrapUp.finish("caller_hung_up", "Twilio sent stop.", "none");
+        // After a warm transfer's accept, Twilio ends the stream because the caller was moved.
+        if (this.#handoff.moving) this.#wrapUp.finish("transferred", TRANSFERRED_REASON, "none");
+        else this.#wrapUp.finish("caller_hung_up", "Twilio sent stop.", "none");
         return;
     }
   }
@@ -277,6 +318,11 @@ export class CallCore {
         format,
       );
     }
+    if (message.customParameters[TRANSFER_FALLBACK_PARAMETER] !== undefined) {
+      // A cold transfer found nobody: the agent is back, with the fallback line.
+      this.#greetWithFallback = true;
+      this.#greetingPending = true;
+    }
     this.#p.audio.attach(message.streamSid, this.#p.now);
     this.#handover.startWaiting();
     if (this.#awaitingAnswer) {
@@ -287,7 +333,14 @@ export class CallCore {
 
   #onCallerAudio(payload: string): void {
     this.#p.counts.framesIn++;
-    if (this.#p.ending.ending) return; // the farewell may not be interrupted
+    if (this.#p.ending.ending) {
+      // The farewell may not be interrupted; a session that needs the audio to go on still gets it.
+      const session = this.#p.sessions.live();
+      if (this.#p.options.continuousInput && session !== undefined) {
+        this.#p.out.toOpenAI(session, appendAudio(payload));
+      }
+      return;
+    }
     if (this.#awaitingAnswer) return; // a voicemail greeting must not get an answer
     const session = this.#p.sessions.live();
     if (session === undefined) this.#p.turn.queue(payload);
@@ -328,8 +381,13 @@ export class CallCore {
     if (!this.#greetingPending || this.#p.streamSid === undefined || this.#awaitingAnswer) return;
     if (this.#p.sessions.live() === undefined) return;
     this.#greetingPending = false;
+    const prompts = this.#p.options.prompts;
     this.#requestResponse({
-      instructions: this.#p.options.prompts.greeting(this.#p.options.greeting ?? ""),
+      instructions: this.#greetWithFallback
+        ? prompts.transferFallback
+        : this.#p.options.acknowledgeResume
+        ? prompts.resumed
+        : prompts.greeting(this.#p.options.greeting ?? ""),
       toolChoice: "none",
     });
   }
@@ -356,6 +414,7 @@ export class CallCore {
         this.#p.audio.audioDone(event.itemId);
         return;
       case "response.created":
+        if (event.purpose === BRIEFING_PURPOSE) return; // out of band: not the caller's
         this.#p.turn.answered();
         this.#p.responses.created(event.responseId);
         this.#p.counts.responses++;
@@ -415,6 +474,11 @@ export class CallCore {
   }
 
   #onResponseDone(event: Extract<ServerEvent, { type: "response.done" }>): void {
+    if (event.purpose === BRIEFING_PURPOSE) {
+      this.#p.conversation.addUsage(event.usage);
+      this.#handoff.briefingDone(event.status === "completed" ? event.text : undefined);
+      return;
+    }
     this.#p.responses.done(event.responseId);
     this.#p.conversation.addUsage(event.usage);
     this.#quietSince = Math.max(
@@ -481,6 +545,9 @@ export class CallCore {
         return;
       case "tool_filler":
         this.#tools.fillerDue();
+        return;
+      case "transfer_briefing":
+        this.#handoff.briefingTimedOut();
         return;
     }
   }

@@ -55,6 +55,12 @@ export interface CallCoreOptions {
   transferEnabled?: boolean;
   /** The name of the transfer tool (an agent may name it, e.g. `transfer_to_sales`). Default `transfer_call`. */
   transferToolName?: string;
+  /**
+   * `cold` (default): the transfer tool ends the stream and Twilio dials;
+   * `warm`: the assistant stays on the line while the bridge briefs and
+   * calls a person (`place_transfer`, then a `transfer_result` input).
+   */
+  transferMode?: "cold" | "warm";
   /** Ms after the stream opens within which Twilio must send `start`. Default 10000. */
   startTimeoutMs?: number;
   /** Ms after `start` at which the assistant wraps the call up; 0: no limit. Default 0. */
@@ -66,6 +72,12 @@ export interface CallCoreOptions {
   callerIdleMs?: number;
   /** Emit `observe` commands for metrics and traces. Default false. */
   observations?: boolean;
+  /**
+   * The session's timeline advances with the caller's audio (GPT-Live): keep
+   * sending it while the call ends, or the farewell never plays out. Default
+   * false (Realtime: the farewell may not be interrupted, so it is not sent).
+   */
+  continuousInput?: boolean;
   /**
    * Ms after a session opened to renew it (open a new session, replay the
    * conversation, switch at a turn boundary). 0 (default): never.
@@ -105,6 +117,12 @@ export interface CallCoreOptions {
    */
   resume?: readonly ConversationEntry[];
   /**
+   * With `resume`: the call went on after its stream was lost (another
+   * instance took it over), so the first response is one short line
+   * acknowledging the gap (`prompts.resumed`) instead of a greeting.
+   */
+  acknowledgeResume?: boolean;
+  /**
    * Ms a custom tool may run in silence before the model says a short filler
    * (an out-of-band response, see `prompts.toolFiller`); 0: never. Default 1000.
    */
@@ -139,9 +157,11 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     ),
     maxQueuedFrames: options.maxQueuedFrames ?? 500,
     showTimingMath: options.showTimingMath ?? false,
+    continuousInput: options.continuousInput ?? false,
     customTools: options.customTools ?? [],
     transferEnabled: options.transferEnabled ?? false,
     transferToolName: options.transferToolName ?? TRANSFER_CALL_TOOL,
+    transferMode: options.transferMode ?? "cold",
     startTimeoutMs: options.startTimeoutMs ?? 10_000,
     maxCallMs: options.maxCallMs ?? 0,
     callerIdleMs: options.callerIdleMs ?? 0,
@@ -155,6 +175,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     recordKeypadDigits: options.recordKeypadDigits ?? false,
     awaitAnswer: options.awaitAnswer,
     resume: options.resume,
+    acknowledgeResume: options.acknowledgeResume ?? false,
     toolFillerAfterMs: options.toolFillerAfterMs ?? 1000,
   };
 }

@@ -2,7 +2,8 @@
  * How a call ends, as one state machine shared by every ending: `end_call`,
  * `transfer_call`, the time limit, the idle caller and the drain all go
  * through the same farewell, and every other way out (the caller hung up, an
- * error, a refusal) goes straight to `done`.
+ * error, a refusal) goes straight to `done`. The moves are {@link ENDING_MOVES},
+ * checked on each (`state_moves.ts`).
  *
  * ```mermaid
  * stateDiagram-v2
@@ -10,13 +11,15 @@
  *   idle --> tool_pending: end_call / transfer_call (its response still active)
  *   idle --> farewell_requested: limit, idle caller, drain, tool (response done)
  *   tool_pending --> farewell_requested: the tool's response is done
+ *   tool_pending --> done: watchdog, hang-up
  *   farewell_requested --> farewell_playing: first farewell audio
  *   farewell_requested --> grace: farewell done without audio
  *   farewell_playing --> grace: Twilio echoed the farewell's last mark
+ *   farewell_playing --> farewell_requested: new session before the farewell was all sent
  *   grace --> done: grace period over
  *   idle --> done: hang-up, error, refusal
  *   farewell_requested --> done: watchdog
- *   farewell_playing --> done: play-out timeout
+ *   farewell_playing --> done: play-out timeout, hang-up
  * ```
  *
  * @example
@@ -40,6 +43,7 @@
  * @module
  */
 import type { CallOutcome } from "./call_types.ts";
+import { checkMove, type MoveTable } from "./state_moves.ts";
 
 /** One way of winding a call up: the last sentence asked of the assistant, and the outcome. */
 export interface Ending {
@@ -73,9 +77,24 @@ export type EndingState =
   /** The call is over. */
   | { stage: "done"; outcome: CallOutcome; reason: string };
 
+/** The allowed moves between the stages of {@link EndingState} (the diagram above). */
+export const ENDING_MOVES: MoveTable<EndingState["stage"]> = {
+  idle: ["tool_pending", "farewell_requested", "done"],
+  tool_pending: ["farewell_requested", "done"],
+  farewell_requested: ["farewell_playing", "grace", "done"],
+  farewell_playing: ["grace", "farewell_requested", "done"],
+  grace: ["done"],
+  done: [],
+};
+
 /** The ending of one call. */
 export class CallEnding {
   #state: EndingState = { stage: "idle" };
+
+  #move(to: EndingState): void {
+    checkMove("call ending", ENDING_MOVES, this.#state.stage, to.stage);
+    this.#state = to;
+  }
 
   /** The current state (read-only). */
   get state(): Readonly<EndingState> {
@@ -108,10 +127,10 @@ export class CallEnding {
   ): "request_farewell" | "wait" | "ignored" {
     if (this.#state.stage !== "idle") return "ignored";
     if (afterResponseId !== undefined) {
-      this.#state = { stage: "tool_pending", ending, toolResponseId: afterResponseId };
+      this.#move({ stage: "tool_pending", ending, toolResponseId: afterResponseId });
       return "wait";
     }
-    this.#state = { stage: "farewell_requested", ending, farewellResponseId: undefined };
+    this.#move({ stage: "farewell_requested", ending, farewellResponseId: undefined });
     return "request_farewell";
   }
 
@@ -121,7 +140,7 @@ export class CallEnding {
     if (!this.farewellOwed || s.stage === "idle" || s.stage === "done" || s.stage === "grace") {
       return undefined;
     }
-    this.#state = { stage: "farewell_requested", ending: s.ending, farewellResponseId: undefined };
+    this.#move({ stage: "farewell_requested", ending: s.ending, farewellResponseId: undefined });
     return s.ending.instructions;
   }
 
@@ -144,12 +163,12 @@ export class CallEnding {
   audioStarted(responseId: string): boolean {
     const s = this.#state;
     if (s.stage !== "farewell_requested" || s.farewellResponseId !== responseId) return false;
-    this.#state = {
+    this.#move({
       stage: "farewell_playing",
       ending: s.ending,
       farewellResponseId: responseId,
       finalMark: undefined,
-    };
+    });
     return true;
   }
 
@@ -171,12 +190,12 @@ export class CallEnding {
   waitForMark(mark: string): void {
     const s = this.#state;
     if (s.stage === "farewell_requested") {
-      this.#state = {
+      this.#move({
         stage: "farewell_playing",
         ending: s.ending,
         farewellResponseId: s.farewellResponseId ?? "",
         finalMark: mark,
-      };
+      });
     } else if (s.stage === "farewell_playing") s.finalMark = mark;
   }
 
@@ -189,13 +208,13 @@ export class CallEnding {
   /** The farewell played (or there was none to play): hang up after the grace period. */
   startGrace(): void {
     const ending = this.current;
-    if (ending !== undefined) this.#state = { stage: "grace", ending };
+    if (ending !== undefined) this.#move({ stage: "grace", ending });
   }
 
   /** The call is over; false when it already was. */
   finish(outcome: CallOutcome, reason: string): boolean {
     if (this.#state.stage === "done") return false;
-    this.#state = { stage: "done", outcome, reason };
+    this.#move({ stage: "done", outcome, reason });
     return true;
   }
 }

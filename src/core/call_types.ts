@@ -37,7 +37,9 @@ export type TimerName =
   /** No answering-machine result in time: treat the callee as a person. */
   | "answer_wait"
   /** A tool has run for a while: the caller hears a short filler. */
-  | "tool_filler";
+  | "tool_filler"
+  /** No briefing from the model in time: the warm transfer goes on with the tool's reason. */
+  | "transfer_briefing";
 
 /** How a call ended. */
 export type CallOutcome =
@@ -49,7 +51,15 @@ export type CallOutcome =
   | "refused"
   /** The server shut down (drain) and said goodbye. */
   | "drained"
-  /** The assistant handed the call to a person (`transfer_call`, `<Dial>` after the stream). */
+  /**
+   * The server shut down (`DRAIN_MODE=handover`) and closed the stream at a
+   * turn boundary: the call goes on in a new stream on another instance.
+   */
+  | "handed_over"
+  /**
+   * The assistant handed the call to a person: cold (`<Dial>` after the
+   * stream) or warm (a person accepted and the caller was moved to them).
+   */
   | "transferred"
   /** An outbound call reached a voicemail and left the message. */
   | "voicemail"
@@ -84,6 +94,12 @@ export type CallInput =
    * `immediate` hang up now.
    */
   | { type: "drain"; immediate?: boolean }
+  /**
+   * The server is shutting down and hands the call over: close the stream at
+   * the next turn boundary (`immediate`: now), so Twilio asks the `<Connect
+   * action>` URL of another instance, which resumes the call.
+   */
+  | { type: "hand_over"; immediate?: boolean }
   | { type: "timer"; name: TimerName }
   /**
    * Twilio's answering-machine detection result for an outbound call
@@ -93,6 +109,12 @@ export type CallInput =
   | { type: "answered_by"; answeredBy: string }
   /** A custom tool finished (its output, or an error object). */
   | { type: "tool_result"; callId: string; output: unknown }
+  /**
+   * A warm transfer's outcome: `accepted` (a person pressed 1; the caller is
+   * being moved to them, so the next `stop` is the hand-over) or `failed`
+   * (every destination declined, was busy, did not answer or was a machine).
+   */
+  | { type: "transfer_result"; result: "accepted" | "failed" }
   /** The adapter refuses the stream (bad token, oversized or binary frames, a flood). */
   | { type: "refuse"; code: number; reason: string }
   /**
@@ -123,6 +145,11 @@ export type CallCommand =
   | { type: "set_timer"; name: TimerName; delayMs: number }
   | { type: "cancel_timer"; name: TimerName }
   | { type: "run_tool"; callId: string; name: string; arguments: string }
+  /**
+   * Warm transfer: call the transfer destinations in order and brief whoever
+   * answers with `briefing`; report back with a `transfer_result` input.
+   */
+  | { type: "place_transfer"; briefing: string }
   /**
    * The call is over. `hang_up` ends the phone call (Twilio REST when
    * configured, else closing the media socket); `close_stream` closes the
@@ -167,6 +194,13 @@ export type CallObservation =
   | { kind: "openai_error"; code: string; truncateRejected: boolean }
   /** The model called tool `name` (call `callId`) with JSON `arguments`. */
   | { kind: "tool_call"; name: string; callId: string; arguments: string }
+  /**
+   * The core answered tool call `callId` itself, no tool run: a built-in ending
+   * (`end_call`, the transfer), a warm transfer, or an unknown tool (`failed`,
+   * as is a refused transfer). `output` is the JSON sent to the model. (A custom
+   * tool's result is the runner's `toolFinished`.)
+   */
+  | { kind: "tool_answered"; name: string; callId: string; output: string; failed: boolean }
   /** The caller's turn `itemId` was transcribed (input transcription on). */
   | { kind: "caller_transcript"; itemId: string; text: string }
   /** The full output transcript of assistant item `itemId` arrived (what was sent, not heard). */

@@ -8,16 +8,36 @@
  * CallerTurn.carryOver} says what the next session must hear again and
  * whether it owes the caller an answer.
  *
+ * The states are {@link TurnState}, their moves {@link TURN_MOVES}, checked
+ * on each (`state_moves.ts`). While the caller speaks, the state of the
+ * previous turn is kept under `speaking` and still moves (its answer, its
+ * transcript); `speech_stopped` returns to it, a commit replaces it.
+ *
  * ```mermaid
  * stateDiagram-v2
  *   [*] --> listening
  *   listening --> speaking: speech_started
- *   speaking --> committed: committed (item)
+ *   committed --> speaking: speech_started
+ *   answered --> speaking: speech_started
+ *   heard --> speaking: speech_started
+ *   settled --> speaking: speech_started
+ *   speaking --> committed: committed (item), or speech_stopped
+ *   speaking --> listening: speech_stopped, or session replaced
+ *   speaking --> answered: speech_stopped
+ *   speaking --> heard: speech_stopped
+ *   speaking --> settled: speech_stopped
+ *   listening --> committed: committed (item)
+ *   answered --> committed: committed (item)
+ *   heard --> committed: committed (item)
+ *   settled --> committed: committed (item)
  *   committed --> answered: response.created
  *   committed --> heard: transcript
  *   answered --> settled: transcript
  *   heard --> settled: response.created
- *   settled --> speaking: speech_started
+ *   committed --> listening: session replaced
+ *   answered --> listening: session replaced
+ *   heard --> listening: session replaced
+ *   settled --> listening: session replaced
  * ```
  *
  * @example
@@ -37,6 +57,7 @@
  * @module
  */
 import { AudioTail, type TailLimit } from "./audio_tail.ts";
+import { checkMove, type MoveTable } from "./state_moves.ts";
 
 /** Bytes of one 20 ms frame of 8 kHz μ-law, the media stream's audio. */
 const FRAME_BYTES = 160;
@@ -56,11 +77,36 @@ const TURN_SETTLE_MS = 5000;
 interface Commit {
   itemId: string;
   at: number;
-  /** The model started answering it (`response.created`). */
-  answered: boolean;
-  /** Its transcript is in (replayable as text). */
-  heard: boolean;
 }
+
+/** Where the caller's side stands when the caller is not speaking. */
+type TurnAtRest =
+  /** Nothing owed: no turn yet, or the last one went over to a new session. */
+  | { name: "listening" }
+  /** The turn was committed; the model has neither answered nor transcribed it. */
+  | { name: "committed"; commit: Commit }
+  /** The model started answering it (`response.created`); its transcript is not in. */
+  | { name: "answered"; commit: Commit }
+  /** Its transcript is in (replayable as text); the model has not started answering. */
+  | { name: "heard"; commit: Commit }
+  /** It is answered and transcribed. */
+  | { name: "settled" };
+
+/** Where the caller's side stands (the diagram above). */
+export type TurnState =
+  | TurnAtRest
+  /** OpenAI's VAD hears the caller; `turn` is the previous turn's state. */
+  | { name: "speaking"; turn: TurnAtRest };
+
+/** The allowed moves between the states of {@link TurnState} (the diagram above). */
+export const TURN_MOVES: MoveTable<TurnState["name"]> = {
+  listening: ["speaking", "committed"],
+  speaking: ["committed", "listening", "answered", "heard", "settled"],
+  committed: ["speaking", "answered", "heard", "listening"],
+  answered: ["speaking", "committed", "settled", "listening"],
+  heard: ["speaking", "committed", "settled", "listening"],
+  settled: ["speaking", "committed", "listening"],
+};
 
 /** Options of {@link CallerTurn}. */
 export interface CallerTurnOptions {
@@ -75,8 +121,7 @@ export class CallerTurn {
   #uncommitted = new AudioTail(SILENT_TAIL);
   /** The audio of the last committed turn, until the model answers it. */
   #turnAudio: AudioTail | undefined;
-  #commit: Commit | undefined;
-  #speaking = false;
+  #state: TurnState = { name: "listening" };
   #dropped = 0;
 
   /** Creates the caller side of a call. */
@@ -86,7 +131,30 @@ export class CallerTurn {
 
   /** Whether OpenAI's VAD hears the caller speaking. */
   get speaking(): boolean {
-    return this.#speaking;
+    return this.#state.name === "speaking";
+  }
+
+  /** The current state (read-only). */
+  get state(): Readonly<TurnState> {
+    return this.#state;
+  }
+
+  #move(to: TurnState): void {
+    checkMove("caller turn", TURN_MOVES, this.#state.name, to.name);
+    this.#state = to;
+  }
+
+  /** The last turn's state (under `speaking` while the caller speaks). */
+  get #turn(): TurnAtRest {
+    return this.#state.name === "speaking" ? this.#state.turn : this.#state;
+  }
+
+  /** The last turn moves on (under `speaking`, if the caller speaks). */
+  #moveTurn(to: TurnAtRest): void {
+    const s = this.#state;
+    if (s.name !== "speaking") return this.#move(to);
+    checkMove("caller turn", TURN_MOVES, s.turn.name, to.name);
+    s.turn = to;
   }
 
   /** Frames dropped because the queue was full. */
@@ -117,33 +185,39 @@ export class CallerTurn {
 
   /** OpenAI's VAD heard the caller start speaking. */
   speechStarted(): void {
-    this.#speaking = true;
+    if (this.#state.name !== "speaking") this.#move({ name: "speaking", turn: this.#state });
     // Speech since the last commit: the turn in progress is worth keeping whole (up to 5 s).
     this.#uncommitted.grow(TURN_TAIL);
   }
 
   /** OpenAI's VAD heard the caller stop. */
   speechStopped(): void {
-    this.#speaking = false;
+    if (this.#state.name === "speaking") this.#move(this.#state.turn);
   }
 
   /** The turn in progress was committed as conversation item `itemId`. */
   committed(itemId: string, now: number): void {
-    this.#speaking = false;
     this.#turnAudio = this.#uncommitted;
     this.#uncommitted = new AudioTail(SILENT_TAIL);
-    this.#commit = { itemId, at: now, answered: false, heard: false };
+    this.#move({ name: "committed", commit: { itemId, at: now } });
   }
 
   /** The model started a response: the last turn is being answered. */
   answered(): void {
-    if (this.#commit !== undefined) this.#commit.answered = true;
+    const turn = this.#turn;
+    if (turn.name === "committed") this.#moveTurn({ name: "answered", commit: turn.commit });
+    else if (turn.name === "heard") this.#moveTurn({ name: "settled" });
     this.#turnAudio = undefined;
   }
 
   /** The transcript of item `itemId` is in. */
   transcribed(itemId: string): void {
-    if (this.#commit?.itemId === itemId) this.#commit.heard = true;
+    const turn = this.#turn;
+    if (turn.name === "committed" && turn.commit.itemId === itemId) {
+      this.#moveTurn({ name: "heard", commit: turn.commit });
+    } else if (turn.name === "answered" && turn.commit.itemId === itemId) {
+      this.#moveTurn({ name: "settled" });
+    }
   }
 
   /**
@@ -151,9 +225,9 @@ export class CallerTurn {
    * answered and transcribed (or given up on after a few seconds).
    */
   settled(now: number): boolean {
-    const c = this.#commit;
-    if (c !== undefined && (!c.answered || !c.heard) && now - c.at < TURN_SETTLE_MS) return false;
-    return !this.#speaking;
+    const turn = this.#turn;
+    if ("commit" in turn && now - turn.commit.at < TURN_SETTLE_MS) return false;
+    return !this.speaking;
   }
 
   /**
@@ -167,20 +241,19 @@ export class CallerTurn {
     frames: string[];
     answerOwed: boolean;
   } {
-    const c = this.#commit;
+    const turn = this.#turn.name;
     const lost = options.sessionLost === true;
-    const unanswered = lost && c !== undefined && !c.answered;
-    const frames = unanswered && !c.heard
+    const unanswered = lost && (turn === "committed" || turn === "heard");
+    const frames = unanswered && turn === "committed"
       ? [...this.#turnAudio?.frames() ?? [], ...this.#uncommitted.frames()]
       : options.wholeTurn
       ? this.#uncommitted.frames()
       : [];
-    const answerOwed = unanswered && c.heard;
+    const answerOwed = unanswered && turn === "heard";
     this.#queued = [...frames, ...this.#queued].slice(-this.#maxQueued);
     this.#uncommitted = new AudioTail(SILENT_TAIL);
     this.#turnAudio = undefined;
-    this.#speaking = false;
-    this.#commit = undefined;
+    this.#move({ name: "listening" });
     return { frames, answerOwed };
   }
 

@@ -6,7 +6,8 @@
  * the call switches at a turn boundary) or, when its socket drops,
  * `reconnecting` (no session; attempts follow a back-off until one opens or the
  * window closes). Every socket has a generation number; inputs about an old
- * generation are recognised as stale.
+ * generation are recognised as stale. The moves are {@link SESSION_MOVES},
+ * checked on each (`state_moves.ts`).
  *
  * Sending is only possible through a {@link LiveSession}, which only
  * {@link SessionLifecycle.live} and {@link SessionLifecycle.pendingLive} hand
@@ -24,6 +25,8 @@
  *   renewing --> reconnecting: dropped
  *   reconnecting --> open: new session opened
  *   open --> closed: dropped while the call ends
+ *   connecting --> closed: dropped while the call ends
+ *   renewing --> closed: dropped while the call ends
  * ```
  *
  * @example
@@ -44,6 +47,8 @@
  *
  * @module
  */
+
+import { checkMove, type MoveTable } from "./state_moves.ts";
 
 declare const liveBrand: unique symbol;
 
@@ -87,11 +92,25 @@ function live(generation: number): LiveSession {
   return { generation } as LiveSession;
 }
 
+/** The allowed moves between the states of {@link SessionState} (the diagram above). */
+export const SESSION_MOVES: MoveTable<SessionState["name"]> = {
+  connecting: ["open", "reconnecting", "closed"],
+  open: ["renewing", "reconnecting", "closed"],
+  renewing: ["open", "reconnecting", "closed"],
+  reconnecting: ["open"],
+  closed: [],
+};
+
 /** The session lifecycle of one call. */
 export class SessionLifecycle {
   #state: SessionState = { name: "connecting", generation: 0 };
   #lastGeneration = 0;
   #everOpened = false;
+
+  #move(to: SessionState): void {
+    checkMove("session lifecycle", SESSION_MOVES, this.#state.name, to.name);
+    this.#state = to;
+  }
 
   /** The current state (read-only). */
   get state(): Readonly<SessionState> {
@@ -121,7 +140,11 @@ export class SessionLifecycle {
     return this.pendingLive() !== undefined;
   }
 
-  /** The call begins: returns the generation of the first socket to open. */
+  /**
+   * The call begins: returns the generation of the first socket to open.
+   * This is the diagram's start (`[*]`), not a move: a repeated `begin` input
+   * starts over from any state, as it always did.
+   */
   begin(): number {
     const generation = ++this.#lastGeneration;
     this.#state = { name: "connecting", generation };
@@ -132,7 +155,7 @@ export class SessionLifecycle {
   opened(generation: number): "current" | "pending" | "stale" {
     const s = this.#state;
     if (s.name === "connecting" && s.generation === generation) {
-      this.#state = { name: "open", generation };
+      this.#move({ name: "open", generation });
       this.#everOpened = true;
       return "current";
     }
@@ -150,7 +173,7 @@ export class SessionLifecycle {
     const s = this.#state;
     if (s.name === "closed") return { kind: "stale" };
     if (s.name === "renewing" && s.pending.generation === generation) {
-      this.#state = { name: "open", generation: s.generation };
+      this.#move({ name: "open", generation: s.generation });
       return { kind: "renewal_failed" };
     }
     if (s.name === "reconnecting") {
@@ -169,12 +192,12 @@ export class SessionLifecycle {
   startReconnect(resume: boolean): void {
     const s = this.#state;
     const pending = s.name === "renewing" ? s.pending : undefined;
-    this.#state = { name: "reconnecting", attempt: 0, resume, pending };
+    this.#move({ name: "reconnecting", attempt: 0, resume, pending });
   }
 
   /** The session is gone and the call goes on (and ends) without one. */
   close(): void {
-    this.#state = { name: "closed" };
+    this.#move({ name: "closed" });
   }
 
   /** Opens the next reconnect attempt: its generation, or undefined when one is on its way. */
@@ -196,11 +219,11 @@ export class SessionLifecycle {
     const s = this.#state;
     if (s.name !== "open") return undefined;
     const generation = ++this.#lastGeneration;
-    this.#state = {
+    this.#move({
       name: "renewing",
       generation: s.generation,
       pending: { generation, open: false },
-    };
+    });
     return generation;
   }
 
@@ -208,7 +231,7 @@ export class SessionLifecycle {
   abandonRenewal(): number | undefined {
     const s = this.#state;
     if (s.name !== "renewing") return undefined;
-    this.#state = { name: "open", generation: s.generation };
+    this.#move({ name: "open", generation: s.generation });
     return s.pending.generation;
   }
 
@@ -222,7 +245,7 @@ export class SessionLifecycle {
     if (s.name !== "renewing" && s.name !== "reconnecting") return undefined;
     if (s.pending === undefined || !s.pending.open) return undefined;
     const generation = s.pending.generation;
-    this.#state = { name: "open", generation };
+    this.#move({ name: "open", generation });
     this.#everOpened = true;
     return s.name === "renewing"
       ? { old: s.generation, generation }

@@ -11,12 +11,14 @@
  * import assert from "node:assert/strict";
  * import { createCallParts } from "./call_parts.ts";
  * import { ToolCalls } from "./tool_calls.ts";
+ * import { WarmHandoff } from "./warm_handoff.ts";
  * const parts = createCallParts({
  *   sessionUpdate: { type: "session.update", session: {} },
  *   customTools: ["lookup"],
  * });
  * const tools = new ToolCalls(parts, {
  *   requestResponse: () => {}, flushResponse: () => {}, wrapUp: () => {},
+ *   handoff: new WarmHandoff(parts, { requestResponse: () => {} }),
  * });
  * tools.called("resp_1", "call_1", "lookup", '{"id":"7"}');
  * assert.deepEqual(parts.out.take().filter((c) => c.type === "run_tool"), [
@@ -31,6 +33,7 @@ import { functionCallOutput, type ResponseOptions } from "../openai/client_event
 import { END_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { Ending } from "./call_ending.ts";
 import type { CallParts } from "./call_parts.ts";
+import type { WarmHandoff } from "./warm_handoff.ts";
 
 /** What the tool rules need from the rest of the core. */
 export interface ToolCallHooks {
@@ -38,6 +41,8 @@ export interface ToolCallHooks {
   flushResponse(): void;
   /** Starts winding the call up after the response `afterResponseId`. */
   wrapUp(ending: Ending, afterResponseId: string): void;
+  /** The warm transfer (see `warm_handoff.ts`). */
+  handoff: WarmHandoff;
 }
 
 /** Function calls of one call. */
@@ -57,20 +62,24 @@ export class ToolCalls {
     p.counts.toolCalls++;
     p.out.observe({ kind: "tool_call", name, callId, arguments: args });
     p.conversation.functionCall(callId, name, args, p.now);
+    if (this.#isWarmTransfer(name)) {
+      this.#warmTransfer(callId, name, args);
+      return;
+    }
     const ending = this.#endingFor(name);
     if (ending !== undefined) {
       if (p.ending.ending) {
-        this.#output(callId, { ok: true, note: "already ending" });
+        this.#answer(callId, name, { ok: true, note: "already ending" });
         return;
       }
       p.out.log("info", ending.logMessage, { reason: reasonOf(args) });
-      this.#output(callId, { ok: true });
+      this.#answer(callId, name, { ok: true });
       this.#hooks.wrapUp(ending, responseId);
       return;
     }
     if (!p.options.customTools.includes(name)) {
       p.out.log("warning", "The model called an unknown tool.", { tool: name });
-      this.#output(callId, { error: `Unknown tool "${name}". Do not call it again.` });
+      this.#answer(callId, name, { error: `Unknown tool "${name}". Do not call it again.` });
       this.#hooks.requestResponse({});
       return;
     }
@@ -110,6 +119,37 @@ export class ToolCalls {
     else this.#hooks.flushResponse(); // a farewell may wait for this output
   }
 
+  #isWarmTransfer(name: string): boolean {
+    const { transferEnabled, transferToolName, transferMode } = this.#p.options;
+    return transferEnabled && transferMode === "warm" && name === transferToolName;
+  }
+
+  /**
+   * A warm transfer: the assistant tells the caller it is getting someone and
+   * stays with them, while the handoff briefs and calls a person.
+   */
+  #warmTransfer(callId: string, name: string, args: string): void {
+    const p = this.#p;
+    const handoff = this.#hooks.handoff;
+    if (p.ending.ending || handoff.active) {
+      this.#answer(callId, name, {
+        ok: false,
+        note: p.ending.ending
+          ? "The call is ending."
+          : "A person is already being called; keep the caller company meanwhile.",
+      });
+      if (!p.ending.ending) this.#hooks.requestResponse({});
+      return;
+    }
+    const reason = reasonOf(args);
+    p.out.log("info", "The assistant is calling a person to take the call (warm transfer).", {
+      reason,
+    });
+    this.#answer(callId, name, { ok: true, status: "calling a person; stay with the caller" });
+    handoff.begin(reason);
+    this.#hooks.requestResponse({ instructions: p.options.prompts.transferHold });
+  }
+
   #endingFor(name: string): (Ending & { logMessage: string }) | undefined {
     const { prompts, transferEnabled, transferToolName } = this.#p.options;
     if (name === END_CALL_TOOL) {
@@ -129,6 +169,22 @@ export class ToolCalls {
       };
     }
     return undefined;
+  }
+
+  /**
+   * Answers a call the core handles itself (no tool runs: an ending, a warm
+   * transfer, an unknown tool) and reports the answer; `failed` for an error
+   * or a refusal (`ok: false`).
+   */
+  #answer(callId: string, name: string, output: Record<string, unknown>): void {
+    this.#output(callId, output);
+    this.#p.out.observe({
+      kind: "tool_answered",
+      name,
+      callId,
+      output: JSON.stringify(output),
+      failed: "error" in output || output.ok === false,
+    });
   }
 
   /** Records a tool output and sends it when a session is open (a new one gets it replayed). */

@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { loadDemoAgents } from "./demo.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const loaded = loadDemoAgents(config, {}, { host: "127.0.0.1", port: 5050 });
@@ -24,9 +24,9 @@
  *
  * @module
  */
-import { ConfigError, parseConfig, secretValues } from "../config.ts";
-import type { Config } from "../config_types.ts";
-import { loadEnvFile } from "../env_file.ts";
+import { ConfigError, parseConfig, secretValues } from "../config/mod.ts";
+import type { Config } from "../config/mod.ts";
+import { loadEnvFile } from "../config/mod.ts";
 import { AgentsHolder, loadAgents, type LoadAgentsResult } from "../agents/agent_book.ts";
 import { Operations } from "../observability/operations.ts";
 import { DemoListings, LISTINGS_PATH } from "./demo_listings.ts";
@@ -42,6 +42,10 @@ import { StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime
 
 /** The key the demo gives the bridge: the stand-in ignores it. */
 export const DEMO_API_KEY = "demo-no-key-needed";
+
+/** What the softphone page says in the demo: the Realtime API is a stand-in, and what it does. */
+export const DEMO_NOTICE =
+  "Offline demo: the Realtime API is a local stand-in, not a model. It says your agent's greeting in its own voice (one tone per word), plays your words back after a beep and calls your agent's first tool every second turn. It does not follow the agent's instructions or transcribe you (caller turns show their length), and it answers at once, so the latencies shown are the bridge's alone.";
 
 /** How the demo's agents file is named in messages (its text is embedded in the module graph). */
 export const DEMO_AGENTS_FILE = "src/demo/demo_agents.yaml";
@@ -169,6 +173,7 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
     if (!checked.ok) throw new DemoAgentsError(checked.problems);
     agents = new AgentsHolder(checked.book);
     server = startServer({
+      softphoneNotice: DEMO_NOTICE,
       ...operations?.appOptions(),
       ...options.server,
       config,

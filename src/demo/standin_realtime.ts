@@ -8,8 +8,12 @@
  *   `speech_stopped` / `committed`, also while its own answer is playing
  *   (so the bridge's barge-in runs for real);
  * - answers each caller turn with audio: a short beep, then the caller's own
- *   words played back; answers `response.create` (greeting, farewell) with
- *   short tone patterns;
+ *   words played back; with input transcription on, it reports each caller
+ *   turn's length in place of words (it cannot transcribe);
+ * - says what a `response.create` tells it to say word for word (the quoted
+ *   text of the greeting, voicemail and filler prompts: an agent's own
+ *   greeting), in its own voice, one tone per word (`spokenTones`), with that
+ *   text as the transcript; answers other responses (farewell) with a chime;
  * - honours `conversation.item.truncate` (and rejects a truncate past the
  *   audio it sent, like the live API);
  * - ends the call through the `end_call` tool when the caller has said
@@ -39,6 +43,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { realtimeId as id } from "../protocol/realtime_ids.ts";
 import type { ServerEvent } from "../protocol/realtime_response.ts";
 import { ResponseScript } from "../protocol/realtime_response_script.ts";
+import { outOfBandTextResponse } from "../protocol/realtime_text_response.ts";
 import { errorEvent, RealtimeServerSession } from "../protocol/realtime_server_session.ts";
 import { mulawRms } from "../softphone/mulaw.js";
 import {
@@ -46,6 +51,7 @@ import {
   FAREWELL_TONES,
   GREETING_TONES,
   joinBytes,
+  spokenTones,
   TOOL_CHIME,
 } from "./standin_sounds.ts";
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
@@ -207,6 +213,34 @@ interface SessionContext {
   log: Logger;
 }
 
+/**
+ * The text `instructions` ask to be said word for word: the quoted part of
+ * the prompts that say "saying exactly this …: \"…\"" (greeting, voicemail,
+ * filler; see `src/prompts.ts`), from the first quote to the last.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_CALL_PROMPTS } from "../prompts.ts";
+ * import { textToSay } from "./standin_realtime.ts";
+ * assert.equal(textToSay(DEFAULT_CALL_PROMPTS.greeting('Hi, "Acme" here!')), 'Hi, "Acme" here!');
+ * assert.equal(textToSay(DEFAULT_CALL_PROMPTS.farewell), undefined);
+ * ```
+ */
+export function textToSay(instructions: string): string | undefined {
+  const first = instructions.indexOf('"');
+  const last = instructions.lastIndexOf('"');
+  const text = last > first + 1 ? instructions.slice(first + 1, last).trim() : "";
+  return text === "" ? undefined : text;
+}
+
+/** What the stand-in reports as a caller turn's words when input transcription is on. */
+export function standinTranscript(speechMs: number): string {
+  return `(${
+    (speechMs / 1000).toFixed(1)
+  } s of speech: the offline stand-in plays words back but cannot transcribe them)`;
+}
+
 /** The stand-in reports no input tokens: it has no model reading a prompt. */
 const NO_INPUT_USAGE = { text_tokens: 0, audio_tokens: 0, cached_tokens: 0 };
 
@@ -262,6 +296,12 @@ class StandinSession {
     return typeof td?.silence_duration_ms === "number" ? td.silence_duration_ms : 500;
   }
 
+  /** Whether the session asked for input transcription (`audio.input.transcription`). */
+  get #transcribing(): boolean {
+    const audio = this.#kit.config.audio as { input?: { transcription?: unknown } } | undefined;
+    return audio?.input?.transcription !== null && audio?.input?.transcription !== undefined;
+  }
+
   #send(events: ServerEvent[]): void {
     for (const event of events) {
       if (this.#socket.readyState !== WebSocket.OPEN) return;
@@ -313,29 +353,20 @@ class StandinSession {
       case "truncate_rejected":
         stats.rejectedTruncates++;
         return;
-      case "response_requested": {
-        const instructions = typeof outcome.response.instructions === "string"
-          ? outcome.response.instructions
-          : "";
-        const answered = this.#answered;
-        this.#answered = undefined;
-        if (answered !== undefined && !/goodbye|ending the call/i.test(instructions)) {
-          this.#respond(
-            joinBytes([TOOL_CHIME, this.#lastTurn ?? new Uint8Array(0)]),
-            toolConfirmation(answered.name, answered.output ?? ""),
-          );
-        } else if (/goodbye|ending the call/i.test(instructions)) {
-          this.#respond(FAREWELL_TONES, "Goodbye! (the offline demo plays a falling chime)");
-        } else if (/greet/i.test(instructions) || this.#lastTurn === undefined) {
-          this.#respond(
-            GREETING_TONES,
-            "Hello! This is the offline demo: say something and I will repeat it.",
-          );
-        } else {
-          this.#respond(joinBytes([ECHO_BEEP, this.#lastTurn]), "(your words, played back)");
+      case "out_of_band_requested":
+        if (isTextOnly(outcome.response)) {
+          // A warm transfer's briefing: text nobody hears.
+          this.#send(outOfBandTextResponse({
+            text: "A caller of the offline demo asked for a person.",
+            metadata: metadataOf(outcome.response),
+          }));
+          return;
         }
+        this.#requested(outcome.response);
         return;
-      }
+      case "response_requested":
+        this.#requested(outcome.response);
+        return;
       default:
         // Responses are sent in one burst, so `response.cancel` finds none in progress.
         return;
@@ -424,6 +455,16 @@ class StandinSession {
       { type: "conversation.item.added", previous_item_id: previous, item },
       { type: "conversation.item.done", previous_item_id: previous, item },
     ]);
+    if (this.#transcribing) {
+      // Like the live API with input transcription on, but with the turn's length for words.
+      this.#send([{
+        type: "conversation.item.input_audio_transcription.completed",
+        item_id: itemId,
+        content_index: 0,
+        transcript: standinTranscript(speechMs),
+        usage: { type: "duration", seconds: Math.max(0, speechMs / 1000) },
+      }]);
+    }
     this.#lastTurn = echo;
     this.#sessionTurns++;
     const every = options.toolEveryTurns ?? 2;
@@ -441,6 +482,32 @@ class StandinSession {
     log.info("Stand-in heard {speechMs} ms of speech; playing it back.", { speechMs });
     // Like server_vad with create_response: answer the turn at once.
     this.#respond(joinBytes([ECHO_BEEP, echo]), "(your words, played back)");
+  }
+
+  /** Answers a `response.create` (a greeting, a tool's confirmation, a farewell, an echo). */
+  #requested(response: Record<string, unknown>): void {
+    const instructions = typeof response.instructions === "string" ? response.instructions : "";
+    const answered = this.#answered;
+    this.#answered = undefined;
+    const say = textToSay(instructions);
+    if (answered !== undefined && !/goodbye|ending the call/i.test(instructions)) {
+      this.#respond(
+        joinBytes([TOOL_CHIME, this.#lastTurn ?? new Uint8Array(0)]),
+        toolConfirmation(answered.name, answered.output ?? ""),
+      );
+    } else if (say !== undefined) {
+      // The agent's greeting (or voicemail message): its words, in the stand-in's voice.
+      this.#respond(spokenTones(say), say);
+    } else if (/goodbye|ending the call/i.test(instructions)) {
+      this.#respond(FAREWELL_TONES, "Goodbye! (the offline demo plays a falling chime)");
+    } else if (/greet/i.test(instructions) || this.#lastTurn === undefined) {
+      this.#respond(
+        GREETING_TONES,
+        "Hello! This is the offline demo: say something and I will repeat it.",
+      );
+    } else {
+      this.#respond(joinBytes([ECHO_BEEP, this.#lastTurn]), "(your words, played back)");
+    }
   }
 
   #respond(audio: Uint8Array, transcript: string): void {
@@ -488,4 +555,21 @@ class StandinSession {
     });
     this.#send(script.runToEnd());
   }
+}
+
+/** Whether a requested response is text only (`output_modalities: ["text"]`). */
+function isTextOnly(response: Record<string, unknown>): boolean {
+  const modalities = response.output_modalities;
+  return Array.isArray(modalities) && modalities.length === 1 && modalities[0] === "text";
+}
+
+/** The request's string `metadata`, or null. */
+function metadataOf(response: Record<string, unknown>): Record<string, string> | null {
+  const metadata = response.metadata;
+  if (typeof metadata !== "object" || metadata === null) return null;
+  return Object.fromEntries(
+    Object.entries(metadata).filter((entry): entry is [string, string] =>
+      typeof entry[1] === "string"
+    ),
+  );
 }

@@ -1,6 +1,7 @@
 /**
  * The sounds of the Realtime stand-in (μ-law, 8 kHz): tone patterns for its
- * greeting, farewell, echo beep and tool confirmation, and a byte joiner.
+ * greeting, farewell, echo beep and tool confirmation, its "voice" for text
+ * it is told to say (one tone per word), and a byte joiner.
  *
  * @example
  * ```ts
@@ -45,6 +46,26 @@ export const TOOL_CHIME = tonePattern(
   [[988, 90], [0, 30], [1319, 90], [0, 30], [1568, 140], [0, 80]],
   0.2,
 );
+
+/**
+ * The stand-in's voice for `text` it was told to say word for word (an
+ * agent's greeting): one tone per word, its pitch from the word's letters, its
+ * length from the word's, a pause after each word and a longer one at
+ * punctuation, so the audio lasts about as long as speaking the text would.
+ */
+export function spokenTones(text: string): Uint8Array {
+  const notes: [number, number][] = [];
+  for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+    const letters = word.replace(/[^\p{L}\p{N}]/gu, "");
+    if (letters !== "") {
+      let sum = 0;
+      for (const char of letters.toLowerCase()) sum += char.codePointAt(0) ?? 0;
+      notes.push([330 + (sum % 12) * 20, Math.min(420, 80 + 45 * letters.length)]);
+    }
+    notes.push([0, /[.!?;:,]$/.test(word) ? 220 : 60]);
+  }
+  return tonePattern(notes, 0.2);
+}
 
 /** The parts, one after the other. */
 export function joinBytes(parts: Uint8Array[]): Uint8Array {

@@ -6,8 +6,8 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
-import { coreTimings, twilioCredentials } from "../config.ts";
+import type { Config } from "../config/mod.ts";
+import { coreTimings, twilioCredentials } from "../config/mod.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import {
   CallRunner,
@@ -16,20 +16,25 @@ import {
   type SocketFactory,
 } from "../bridge/call_runner.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
-import { AGENT_STREAM_PREFIX, AgentCalls } from "../agents/agent_calls.ts";
+import { AgentCalls } from "../agents/agent_calls.ts";
+import {
+  formatStreamPath,
+  parseStreamPath,
+  STREAM_PATH_ROOT,
+  type StreamPath,
+} from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
+import { profileCoreOptions, profileEngine } from "../agents/profile_session.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
 import { createSoftphoneRoutes } from "../softphone/softphone_routes.ts";
 import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_token.ts";
 import { LiveCalls } from "../softphone/live_calls.ts";
-import {
-  connectStreamTwiml,
-  rejectTwiml,
-  streamEndedTwiml,
-  transferTwiml,
-} from "../twilio/twiml.ts";
+import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
+import type { TransferMode } from "../agents/agent_profile.ts";
+import type { TransferResult } from "../transfer/mod.ts";
+import { createTransfers } from "./app_transfers.ts";
 import { CallAdmission } from "../security/call_admission.ts";
 import { type RefusalKind, RefusalLog } from "../security/refusal_log.ts";
 import {
@@ -43,15 +48,17 @@ import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { publicBase } from "./public_base.ts";
 import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
+import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
+import { CheckpointWriter } from "../bridge/checkpoint_writer.ts";
+import type { SharedCallState } from "../calls/shared_call_state.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
   status: "/",
   incomingCall: "/incoming-call",
   callEnded: "/call-ended",
-  mediaStream: "/media-stream",
-  /** Prefix of a stream bound to an agent of the agents file (see `agents/agent_calls.ts`). */
-  agentMediaStream: AGENT_STREAM_PREFIX,
+  /** Media streams: this path and those under it (see `stream_path.ts`). */
+  mediaStream: STREAM_PATH_ROOT,
   healthz: "/healthz",
   readyz: "/readyz",
   metrics: "/metrics",
@@ -81,6 +88,8 @@ export interface AppOptions {
   onCallFinished?: (summary: CallSummary) => void;
   /** Softphone token issuer (when `config.softphone`); default: a fresh one. */
   softphoneTokens?: SoftphoneTokens;
+  /** A note the softphone page shows above its buttons (the offline demo says it is a stand-in). */
+  softphoneNotice?: string;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
   /**
@@ -105,24 +114,68 @@ export interface AppOptions {
   streamGuard?: StreamGuardOptions;
   /**
    * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
-   * app's admission policy so their TwiML carries stream tokens this app accepts, and its log of
-   * refused requests (one throttle for every route).
+   * app's admission policy so their TwiML carries stream tokens this app accepts, its agents, and
+   * its log of refused requests (one throttle for every route).
    */
-  routes?: (admission: CallAdmission, refusals: RefusalLog) => RouteHandler;
+  routes?: (app: RouteContext) => RouteHandler;
   /**
-   * Outbound calls: the core settings of each outbound stream (by its path
-   * under {@link OUTBOUND_STREAM_PREFIX}), its AMD result and its end.
+   * Outbound calls: the core settings of each outbound stream (by its path,
+   * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
    */
   outboundStreams?: OutboundStreamRoutes;
+  /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
+  onTransfer?: (mode: TransferMode, result: TransferResult) => void;
+  /**
+   * Checkpoints of calls in the shared call store: each Twilio call's
+   * conversation is written after every turn, and the `<Connect action>`
+   * request resumes a call whose stream was lost (see docs/call-flow.md).
+   */
+  checkpoints?: CallCheckpoints;
+  /** Most times one call is resumed in a new stream (default 3). */
+  maxResumes?: number;
+  /**
+   * Per-call state in the shared call store (the caller context of the
+   * context webhook), so the stream of a call finds it on any instance.
+   */
+  callState?: SharedCallState;
 }
 
-/** Media streams of outbound calls: `/media-stream/outbound/<agent>[/resume/<CallSid>]`. */
-export const OUTBOUND_STREAM_PREFIX = "/media-stream/outbound/";
+/** Default of {@link AppOptions.maxResumes}. */
+export const MAX_RESUMES = 3;
+
+/** Outcomes after which `/call-ended` apologizes (the assistant failed, not the call). */
+const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
+  "openai_error",
+  "bridge_error",
+  "refused",
+]);
+
+/** What the app gives the extra routes it mounts. */
+export interface RouteContext {
+  /** Who may start a call (signatures, stream tokens). */
+  admission: CallAdmission;
+  /** The log of refused requests (one throttle for every route). */
+  refusals: RefusalLog;
+  /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
+  callOut: AgentCalls["callOut"];
+}
 
 /** {@link OutboundStreams} plus the core settings of each outbound stream path. */
 export interface OutboundStreamRoutes extends OutboundStreams {
-  /** The core options of the stream at `path`, or undefined when it names no known agent. */
-  coreOptionsFor(path: string): Partial<CallCoreOptions> | undefined;
+  /**
+   * The core options of the stream at `path` (`caller`: the context that
+   * waited for it, for `{{caller.*}}`), or undefined when it names no known agent.
+   */
+  coreOptionsFor(
+    path: string,
+    caller?: Readonly<Record<string, unknown>>,
+  ): Partial<CallCoreOptions> | undefined;
+  /**
+   * Before the upgrade of the stream at `path`: brings what it needs from
+   * the shared store (the conversation after keypad tones); undefined when
+   * there is nothing to fetch.
+   */
+  prepare?(path: string): Promise<void> | undefined;
 }
 
 /** Extra routes: a response, or undefined when the path is not theirs. */
@@ -189,6 +242,7 @@ export function createApp(options: AppOptions): App {
     ...(options.agents ? { agents: options.agents } : {}),
     ...(options.tools ? { tools: options.tools } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.callState ? { shared: options.callState } : {}),
     logger: log.getChild("agents"),
   });
   // Read once at start-up (the configuration checked that the file is readable).
@@ -204,12 +258,22 @@ export function createApp(options: AppOptions): App {
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
+      ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
       publicUrl: config.publicUrl,
       refusals,
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
-  const extraRoutes = options.routes?.(admission, refusals);
+  const extraRoutes = options.routes?.({
+    admission,
+    refusals,
+    callOut: (call) => agentCalls.callOut(call),
+  });
+  const transfers = createTransfers(config, credentials, agentCalls, admission, {
+    logger: log.getChild("transfer"),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
+  });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: RefusalKind, path: string): void {
@@ -253,7 +317,8 @@ export function createApp(options: AppOptions): App {
     // The media stream does not carry the caller's number: pass it (masked
     // unless STORE_CALLER_NUMBERS=true) for the call record, if records are
     // kept. Never logged.
-    const recording = config.callStore !== undefined || config.callRecordWebhook !== undefined;
+    const recording = config.callStore !== undefined || config.webhook !== undefined ||
+      profile.webhooks.length > 0;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${streamPath}`,
@@ -282,28 +347,117 @@ export function createApp(options: AppOptions): App {
     }
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
+    if (
+      (outcome === undefined || outcome === "handed_over") &&
+      options.checkpoints !== undefined && callSid !== ""
+    ) {
+      // The stream ended elsewhere, its instance died, or it was handed over: the store knows.
+      return xml(await afterLostStream(callSid, options.checkpoints, base));
+    }
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
-    const apologize = outcome === undefined || outcome === "openai_error" ||
-      outcome === "bridge_error" || outcome === "refused";
+    const apologize = outcome === undefined || APOLOGY_OUTCOMES.has(outcome);
     httpLog.info("Media stream ended; answering the next TwiML.", {
       callSid: callSid || undefined,
       outcome: outcome ?? "unknown",
       apologize,
     });
-    const transferTo = agentCalls.transferTarget(callSid);
-    if (outcome === "transferred" && transferTo !== undefined) {
-      return xml(transferTwiml(transferTo));
+    const target = agentCalls.transferTarget(callSid);
+    if (outcome === "transferred" && target !== undefined && target.transfer.mode === "cold") {
+      // Twilio dials the destinations one by one, then brings the caller back to the agent.
+      return xml(transfers.cold.firstDial(callSid, target, base.http));
     }
     return xml(streamEndedTwiml({ apologize }));
   }
 
   /**
-   * The media-stream upgrade at `path`: `/media-stream`, an agent's
-   * `/media-stream/agent/…`, or with `outbound` a call the bridge placed
-   * (`/media-stream/outbound/…`, whose path names its outbound agent).
+   * The next TwiML of a call whose stream did not end on this instance: a
+   * new stream when the call is not over (at most `maxResumes` times), a
+   * hang-up when it is, the apology when it cannot go on.
    */
-  function mediaStream(request: Request, path: string, outbound = false): Response {
-    const outboundPath = outbound ? path : undefined;
+  async function afterLostStream(
+    callSid: string,
+    checkpoints: CallCheckpoints,
+    base: { http: string; ws: string },
+  ): Promise<string> {
+    const claim = await checkpoints.claimResume(callSid, options.maxResumes ?? MAX_RESUMES)
+      .catch((error) => {
+        httpLog.error("Could not read the call's checkpoint: {error}", {
+          callSid,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return { verdict: "unknown" as const };
+      });
+    switch (claim.verdict) {
+      case "resume":
+        httpLog.info("The call's stream was lost; resuming it in a new stream.", {
+          callSid,
+          resumes: claim.checkpoint.resumes,
+          turns: claim.checkpoint.conversation.length,
+        });
+        return connectStreamTwiml({
+          streamUrl: `${base.ws}${formatStreamPath({ kind: "resumed", callSid })}`,
+          actionUrl: `${base.http}${ROUTES.callEnded}`,
+          parameters: admission.streamParameters(callSid, claim.checkpoint.agent),
+        });
+      case "over": {
+        httpLog.info("Media stream ended; the call is over ({ending}).", {
+          callSid,
+          ending: claim.ending ?? "unknown",
+        });
+        const target = claim.ending === "transferred"
+          ? agentCalls.transferTarget(callSid)
+          : undefined;
+        if (target !== undefined && target.transfer.mode === "cold") {
+          return transfers.cold.firstDial(callSid, target, base.http);
+        }
+        return streamEndedTwiml({
+          apologize: claim.ending !== undefined && APOLOGY_OUTCOMES.has(claim.ending),
+        });
+      }
+      case "cap":
+        httpLog.warn("The call's stream was lost again; it was resumed too often, apologizing.", {
+          callSid,
+        });
+        return streamEndedTwiml({ apologize: true });
+      case "unknown":
+        httpLog.info("Media stream ended; answering the next TwiML.", {
+          callSid,
+          outcome: "unknown",
+          apologize: true,
+        });
+        return streamEndedTwiml({ apologize: true });
+    }
+  }
+
+  /**
+   * A resumed call's stream (`/media-stream/resumed/<CallSid>`): its
+   * checkpoint names the stream the call started on (agent, bound call),
+   * the caller context and the conversation.
+   */
+  async function resumedStream(request: Request, path: string, callSid: string): Promise<Response> {
+    const checkpoint = await options.checkpoints?.get(callSid);
+    const first = checkpoint === undefined ? undefined : parseStreamPath(checkpoint.streamPath);
+    if (
+      checkpoint === undefined || checkpoint.state === "over" || first === undefined ||
+      first.kind === "resumed" || first.kind === "outbound"
+    ) {
+      return text("No call to resume here.\n", 404);
+    }
+    return mediaStream(request, path, first, checkpoint);
+  }
+
+  /**
+   * The media-stream upgrade at `path` (`stream` is what it names): plain,
+   * an agent's, or a call the bridge placed, whose path names the agent
+   * that placed it.
+   */
+  function mediaStream(
+    request: Request,
+    path: string,
+    stream: StreamPath,
+    resumed?: CallCheckpoint,
+  ): Response {
+    const outboundPath = stream.kind === "outbound" ? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -311,7 +465,9 @@ export function createApp(options: AppOptions): App {
     }
     // A softphone call carries a token issued by this server (see src/softphone/softphone_token.ts)
     // instead of a Twilio signature.
-    const softphoneCall = outboundPath === undefined ? softphone?.admit(request) : undefined;
+    const softphoneCall = outboundPath === undefined && resumed === undefined
+      ? softphone?.admit(request)
+      : undefined;
     if (softphoneCall?.ok === false && softphoneCall.reason === "foreign_host") {
       logRefused("foreign_host", ROUTES.mediaStream);
       return text("Forbidden: the softphone only answers localhost or PUBLIC_URL's host.\n", 403);
@@ -334,9 +490,11 @@ export function createApp(options: AppOptions): App {
         return text(FORBIDDEN, 403);
       }
     }
+    // The agent (and call) named in the signed URL; the stream token must bind the same.
+    const setup = agentCalls.forStream(stream, resumed?.caller);
     const outboundCore = outboundPath === undefined
       ? undefined
-      : options.outboundStreams?.coreOptionsFor(outboundPath);
+      : options.outboundStreams?.coreOptionsFor(outboundPath, setup.caller);
     if (outboundPath !== undefined && outboundCore === undefined) {
       return text("Unknown outbound agent or stream.\n", 404);
     }
@@ -354,8 +512,6 @@ export function createApp(options: AppOptions): App {
       socket.addEventListener("open", () => socket.close(1013, "server shutting down"));
       return response;
     }
-    // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(outbound ? ROUTES.mediaStream : path);
     const { profile } = setup;
     const transfer = profile.transfers[0];
     const startedAt = (options.now ?? (() => performance.now()))();
@@ -366,19 +522,28 @@ export function createApp(options: AppOptions): App {
       startedAt,
       { agent: profile.name },
     );
+    // Twilio's inbound calls are checkpointed (softphone calls have no `<Connect action>`, and an
+    // outbound call goes on through its own stream handoff).
+    const checkpointable = !isSoftphone && outboundPath === undefined;
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate: setup.sessionUpdate,
         greeting: setup.greeting,
-        interruptResponse: profile.turnDetection.interruptResponse,
-        recordKeypadDigits: profile.recordKeypadDigits,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
-        ...(transfer !== undefined ? { transferToolName: transfer.name } : {}),
+        ...(transfer !== undefined
+          ? { transferToolName: transfer.name, transferMode: transfer.mode }
+          : {}),
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
+        ...profileCoreOptions(profile),
         ...outboundCore,
+        // A resumed call: no second greeting; the conversation is replayed, one short line.
+        // (A call handed over before anything was said is greeted as a new one.)
+        ...(resumed !== undefined && resumed.conversation.length > 0
+          ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
+          : {}),
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
@@ -392,9 +557,13 @@ export function createApp(options: AppOptions): App {
         if (setup.callSid !== undefined && start.callSid !== setup.callSid) {
           return "stream call mismatch";
         }
+        if (resumed !== undefined && start.callSid !== resumed.callSid) {
+          return "stream call mismatch";
+        }
         return admission.admitStart(start);
       },
       openaiUrl: setup.openaiUrl,
+      engine: profileEngine(profile),
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -411,6 +580,18 @@ export function createApp(options: AppOptions): App {
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
       ...(outboundCore !== undefined && options.outboundStreams
         ? { outbound: options.outboundStreams }
+        : {}),
+      ...(transfer?.mode === "warm" && !isSoftphone
+        ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
+        : {}),
+      ...(checkpointable && options.checkpoints !== undefined
+        ? {
+          checkpoint: new CheckpointWriter(options.checkpoints, {
+            streamPath: resumed?.streamPath ?? path,
+            ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
+            ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
+          }, callLog),
+        }
         : {}),
       onOutcome: (callSid, outcome) => {
         if (callSid === undefined) return;
@@ -429,13 +610,38 @@ export function createApp(options: AppOptions): App {
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
-      if (path.startsWith(OUTBOUND_STREAM_PREFIX) && options.outboundStreams !== undefined) {
+      const stream = parseStreamPath(path);
+      // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
+      if (stream?.kind === "resumed" && options.checkpoints !== undefined) {
         return request.method === "GET"
-          ? mediaStream(request, path, true)
+          ? resumedStream(request, path, stream.callSid).catch((error) => {
+            httpLog.error("Could not resume a call's stream: {error}", {
+              error: error instanceof Error ? error.message : String(error),
+            });
+            return text("Internal error.\n", 500);
+          })
           : text("Method not allowed.\n", 405, { allow: "GET" });
+      }
+      // Outbound streams only when outbound calling is on.
+      if (
+        stream !== undefined && stream.kind !== "resumed" &&
+        (stream.kind !== "outbound" || options.outboundStreams !== undefined)
+      ) {
+        if (request.method !== "GET") return text("Method not allowed.\n", 405, { allow: "GET" });
+        // What the stream needs may wait on the instance that answered the webhook or served
+        // the call's previous stream: bring it here first.
+        const bringing = [
+          agentCalls.bringContext(stream),
+          stream.kind === "outbound" ? options.outboundStreams?.prepare?.(path) : undefined,
+        ].filter((p) => p !== undefined);
+        return bringing.length === 0
+          ? mediaStream(request, path, stream)
+          : Promise.all(bringing).then(() => mediaStream(request, path, stream));
       }
       const softphoneResponse = softphone?.handle(request, path);
       if (softphoneResponse !== undefined) return softphoneResponse;
+      const transferResponse = transfers.routes(request, path);
+      if (transferResponse !== undefined) return transferResponse;
       const extraResponse = extraRoutes?.(request, path);
       if (extraResponse !== undefined) return extraResponse;
       switch (path) {
@@ -453,10 +659,6 @@ export function createApp(options: AppOptions): App {
           return request.method === "POST" || request.method === "GET"
             ? callEnded(request)
             : text("Method not allowed.\n", 405, { allow: "GET, POST" });
-        case ROUTES.mediaStream:
-          return request.method === "GET"
-            ? mediaStream(request, path)
-            : text("Method not allowed.\n", 405, { allow: "GET" });
         case ROUTES.healthz:
           return healthz();
         case ROUTES.readyz:
@@ -469,9 +671,6 @@ export function createApp(options: AppOptions): App {
             ? metricsResponse(request, options.metrics)
             : text("Method not allowed.\n", 405, { allow: "GET" });
         default:
-          if (path.startsWith(ROUTES.agentMediaStream) && request.method === "GET") {
-            return mediaStream(request, path);
-          }
           return text("Not found.\n", 404);
       }
     } catch (error) {

@@ -17,6 +17,12 @@ export interface DrainOptions {
   closeMs?: number;
   /** Logger for progress lines. */
   logger?: Logger;
+  /**
+   * `handover`: close each call's stream at its next turn boundary (at once
+   * when `drainMs` is over) so another instance resumes it; `goodbye`
+   * (default): let calls go on for `drainMs`, then say goodbye and hang up.
+   */
+  mode?: "handover" | "goodbye";
 }
 
 /** How a drain went. */
@@ -29,6 +35,8 @@ export interface DrainResult {
   saidGoodbye: number;
   /** Calls still open after the goodbyes, hung up at once. */
   hungUp: number;
+  /** Calls handed over to another instance (`mode: "handover"`). */
+  handedOver?: number;
 }
 
 function waitForCalls(app: App, ms: number): Promise<boolean> {
@@ -54,6 +62,7 @@ function waitForCalls(app: App, ms: number): Promise<boolean> {
  * ```
  */
 export async function drainApp(app: App, options: DrainOptions): Promise<DrainResult> {
+  if (options.mode === "handover") return await handOverCalls(app, options);
   app.stopAccepting();
   const activeAtStart = app.calls.size;
   options.logger?.info("Draining: no new calls; {calls} call(s) in progress may go on {ms} ms.", {
@@ -82,5 +91,42 @@ export async function drainApp(app: App, options: DrainOptions): Promise<DrainRe
     endedOnTheirOwn: activeAtStart - remaining.length,
     saidGoodbye: remaining.length - left.length,
     hungUp: left.length,
+  };
+}
+
+/**
+ * Drains `app` by handing its calls over: stops accepting calls, asks every
+ * call to close its stream at its next turn boundary (Twilio then asks
+ * another instance, which resumes it from its checkpoint), and closes the
+ * streams still open at once when `drainMs` is over.
+ */
+async function handOverCalls(app: App, options: DrainOptions): Promise<DrainResult> {
+  app.stopAccepting();
+  const calls = [...app.calls];
+  options.logger?.info(
+    "Draining: no new calls; handing {calls} call(s) over at their next turn boundary.",
+    { calls: calls.length },
+  );
+  const outcomes: string[] = [];
+  for (const call of calls) {
+    call.done.then((summary) => outcomes.push(summary.outcome));
+    call.handOver();
+  }
+  await waitForCalls(app, options.drainMs);
+  const late = [...app.calls];
+  for (const call of late) call.handOver({ immediate: true });
+  if (late.length > 0) {
+    options.logger?.info("Drain time is over; handing {calls} call(s) over at once.", {
+      calls: late.length,
+    });
+  }
+  await waitForCalls(app, options.closeMs ?? 2000);
+  const handedOver = outcomes.filter((outcome) => outcome === "handed_over").length;
+  return {
+    activeAtStart: calls.length,
+    endedOnTheirOwn: outcomes.length - handedOver,
+    saidGoodbye: 0,
+    hungUp: 0,
+    handedOver,
   };
 }

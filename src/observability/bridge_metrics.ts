@@ -5,7 +5,8 @@
  */
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
-import { estimateCostUsd, type TokenPrices } from "../calls/prices.ts";
+import { estimateCostUsd, liveCostUsd, type TokenPrices } from "../calls/prices.ts";
+import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/mod.ts";
 import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "./metrics.ts";
 
 /** Buckets in seconds for latencies from tens of ms to several seconds. */
@@ -33,6 +34,8 @@ function labelValue(value: string): string {
 export interface BridgeMetricsOptions {
   /** Token prices for the cost estimate. */
   prices: TokenPrices;
+  /** USD per minute of a GPT-Live session. Default {@link DEFAULT_LIVE_PRICE_PER_MINUTE}. */
+  livePricePerMinute?: number;
   /** Whether OpenAI is known to be failing (exported as a gauge). */
   openaiFailing?: () => boolean;
 }
@@ -77,19 +80,23 @@ export class BridgeMetrics {
   readonly tokens: Counter;
   readonly cost: Counter;
   readonly toolCalls: Counter;
+  readonly toolResults: Counter;
   readonly callRecords: Counter;
   readonly webhookDeliveries: Counter;
+  readonly transfers: Counter;
   #prices: TokenPrices;
+  #livePrice: number;
 
   /** Registers every metric. */
   constructor(options: BridgeMetricsOptions) {
     this.#prices = options.prices;
+    this.#livePrice = options.livePricePerMinute ?? DEFAULT_LIVE_PRICE_PER_MINUTE;
     const r = this.registry;
     this.activeCalls = r.gauge({ name: "bridge_active_calls", help: "Calls in progress." });
     this.calls = r.counter({
       name: "bridge_calls_total",
       help:
-        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, transferred, voicemail, machine.",
+        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, handed_over, transferred, voicemail, machine.",
       labelNames: ["outcome"],
     });
     this.agentCalls = r.counter({
@@ -177,15 +184,27 @@ export class BridgeMetrics {
       help: "Tool calls by the model, by tool name.",
       labelNames: ["tool"],
     });
+    this.toolResults = r.counter({
+      name: "bridge_tool_results_total",
+      help:
+        "Results of the custom tools the bridge runs (HTTP tools), by tool and outcome: ok, or the kind of failure (timeout, http_error, unreachable, invalid_arguments, …).",
+      labelNames: ["tool", "outcome"],
+    });
     this.callRecords = r.counter({
       name: "bridge_call_records_total",
       help: "Call records written, by result (stored, failed).",
       labelNames: ["result"],
     });
     this.webhookDeliveries = r.counter({
-      name: "bridge_call_record_webhook_total",
-      help: "Call record webhook deliveries, by result (delivered, failed).",
+      name: "bridge_webhook_deliveries_total",
+      help: "Webhook delivery tries, by result (delivered, retrying, dead).",
       labelNames: ["result"],
+    });
+    this.transfers = r.counter({
+      name: "bridge_transfers_total",
+      help:
+        "Transfers to a person by mode (warm, cold) and result (transferred, fallback: nobody took the call, caller_hung_up).",
+      labelNames: ["mode", "result"],
     });
     const failing = options.openaiFailing;
     if (failing !== undefined) {
@@ -258,6 +277,11 @@ export class BridgeMetrics {
             return;
         }
       },
+      toolFinished: (tool) => {
+        // The kind without an HTTP status: a bounded set of label values.
+        const outcome = tool.failure?.split(" ")[0] ?? (tool.failed ? "failed" : "ok");
+        this.toolResults.inc({ tool: labelValue(tool.name), outcome: labelValue(outcome) });
+      },
       relayed: (direction, ms) => {
         (direction === "caller_to_openai" ? this.#relayIn : this.#relayOut).observe(ms / 1000);
       },
@@ -270,6 +294,10 @@ export class BridgeMetrics {
         this.callDuration.observe({ outcome: summary.outcome }, summary.durationMs / 1000);
         this.frames.inc({ direction: "caller_to_openai" }, summary.stats.framesIn);
         this.frames.inc({ direction: "openai_to_caller" }, summary.stats.framesOut);
+        // GPT-Live's per-minute price (its backend tokens were counted per response).
+        if (summary.liveSeconds !== undefined) {
+          this.cost.inc({}, liveCostUsd(summary.liveSeconds, this.#livePrice));
+        }
       },
     };
   }

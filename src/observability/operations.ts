@@ -1,6 +1,7 @@
 /**
  * Everything an operator needs, wired from the configuration: metrics,
- * traces, OpenAI health for readiness, and call records (store + webhook).
+ * traces, OpenAI health for readiness, call records (store) and webhooks
+ * (durable outbox in the call store's KV).
  * `createApp`/`startServer` take {@link Operations.appOptions}.
  *
  * @module
@@ -8,14 +9,24 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Tracer } from "@opentelemetry/api";
 import type { AppOptions } from "../http/app.ts";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import { type CallObserver, combineObservers } from "../bridge/call_observer.ts";
 import { CallRecorder } from "../calls/call_recorder.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
-import { RecordWebhook } from "../calls/record_webhook.ts";
+import { WebhookOutbox, WebhookSender, webhookTargets } from "../webhooks/mod.ts";
+import type { AgentWebhooksInput } from "../webhooks/mod.ts";
+import { type AnalyzedAgent, RecordAnalyst } from "../calls/record_analyst.ts";
+import { type AnalysisPrices, ResponsesClient } from "../analysis/mod.ts";
+import { ENVIRONMENT_PROFILE_NAME, environmentProfile } from "../agents/agent_profile.ts";
 import { BridgeMetrics } from "./bridge_metrics.ts";
 import { CallTracing } from "./call_tracing.ts";
 import { OpenAIHealth, type OpenAIHealthOptions } from "./openai_health.ts";
+
+/** The agents: their webhooks get their calls' events, their analysis runs after their calls. */
+export interface OperationsAgents {
+  /** The current profiles (an agents file reload swaps them); the same array until then. */
+  profiles(): readonly (AgentWebhooksInput & AnalyzedAgent)[];
+}
 
 /** Options of {@link Operations.create}. */
 export interface OperationsOptions {
@@ -27,12 +38,24 @@ export interface OperationsOptions {
   store?: CallStore | null;
   /** Tracer for the spans. Default: the global `@opentelemetry/api` tracer. */
   tracer?: Tracer;
-  /** `fetch` of the webhook. */
+  /**
+   * The KV of the webhook outbox. Default: the call store's (`config.callStore`)
+   * when `store` is not given, else one in memory (not durable; a warning says
+   * so when records are off and a webhook is set).
+   */
+  outboxKv?: Deno.Kv;
+  /** The agents (read at each event). Default: the environment's agent. */
+  agents?: OperationsAgents;
+  /** Pause before an analysis retry, ms [1000, doubling]. */
+  analysisRetryDelayMs?: number;
+  /** `fetch` of the webhooks and the analysis. */
   fetch?: typeof fetch;
-  /** Pauses before webhook retries, ms. */
+  /** Pauses before webhook retries, ms. Default `config.webhookRetrySchedule`. */
   webhookRetryDelaysMs?: readonly number[];
-  /** Ms one webhook attempt may take. */
+  /** Ms one webhook attempt may take. Default `config.webhookTimeoutSeconds`. */
   webhookTimeoutMs?: number;
+  /** Ms between looks for due webhook deliveries [5000]. */
+  webhookPollMs?: number;
   /** When OpenAI counts as failing. */
   health?: OpenAIHealthOptions;
   logger?: Logger;
@@ -45,10 +68,15 @@ export class Operations implements AsyncDisposable {
   readonly tracing: CallTracing;
   readonly recorder: CallRecorder;
   readonly store: CallStore | undefined;
-  readonly webhook: RecordWebhook | undefined;
+  readonly webhooks: WebhookSender;
   #config: Config;
+  #outboxKv: { kv: Deno.Kv; owned: boolean };
 
-  private constructor(options: OperationsOptions, store: CallStore | undefined) {
+  private constructor(
+    options: OperationsOptions,
+    store: CallStore | undefined,
+    outboxKv: { kv: Deno.Kv; owned: boolean },
+  ) {
     const { config } = options;
     const log = options.logger ?? getLogger(["bridge", "ops"]);
     this.#config = config;
@@ -56,41 +84,89 @@ export class Operations implements AsyncDisposable {
     this.health = new OpenAIHealth(options.health);
     this.metrics = new BridgeMetrics({
       prices: config.prices,
+      livePricePerMinute: config.priceLivePerMinute,
       openaiFailing: () => this.health.failing(),
     });
     this.tracing = new CallTracing(options.tracer ? { tracer: options.tracer } : {});
-    this.webhook = config.callRecordWebhook === undefined ? undefined : new RecordWebhook({
-      url: config.callRecordWebhook.url,
-      secret: config.callRecordWebhook.secret,
+    this.#outboxKv = outboxKv;
+    const agents: OperationsAgents = options.agents ?? {
+      profiles: ((fixed) => () => fixed)([environmentProfile(config)]),
+    };
+    let targets = { for: undefined as unknown, list: webhookTargets(config.webhook, []) };
+    this.webhooks = new WebhookSender({
+      outbox: new WebhookOutbox(outboxKv.kv, { retentionDays: config.retentionDays }),
+      targets: () => {
+        const profiles = agents.profiles();
+        if (profiles !== targets.for) {
+          targets = { for: profiles, list: webhookTargets(config.webhook, profiles) };
+        }
+        return targets.list;
+      },
+      schedule: options.webhookRetryDelaysMs ?? config.webhookRetrySchedule,
+      timeoutMs: options.webhookTimeoutMs ?? config.webhookTimeoutSeconds * 1000,
+      ...(options.webhookPollMs !== undefined ? { pollMs: options.webhookPollMs } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.webhookRetryDelaysMs ? { retryDelaysMs: options.webhookRetryDelaysMs } : {}),
-      ...(options.webhookTimeoutMs ? { timeoutMs: options.webhookTimeoutMs } : {}),
-      logger: log,
+      logger: getLogger(["bridge", "webhooks"]),
+      onResult: (result) => this.metrics.webhookDeliveries.inc({ result }),
     });
     this.recorder = new CallRecorder({
       store,
-      webhook: this.webhook,
+      events: this.webhooks,
+      privacy: { redact: config.redact, storeTranscripts: config.storeTranscripts },
+      analyst: new RecordAnalyst({
+        agent: (name) =>
+          agents.profiles().find((p) => p.name === (name ?? ENVIRONMENT_PROFILE_NAME)),
+        client: new ResponsesClient({
+          baseUrl: config.openaiBaseUrl,
+          apiKey: config.openaiApiKey,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        }),
+        prices: analysisPrices(config),
+        ...(options.analysisRetryDelayMs !== undefined
+          ? { retryDelayMs: options.analysisRetryDelayMs }
+          : {}),
+        logger: getLogger(["bridge", "analysis"]),
+      }),
       prices: config.prices,
+      livePricePerMinute: config.priceLivePerMinute,
       logger: log,
-      onResult: (what, ok) => {
-        if (what === "store") this.metrics.callRecords.inc({ result: ok ? "stored" : "failed" });
-        else this.metrics.webhookDeliveries.inc({ result: ok ? "delivered" : "failed" });
+      onResult: (_what, ok) => {
+        this.metrics.callRecords.inc({ result: ok ? "stored" : "failed" });
       },
     });
   }
 
-  /** Opens the call store (unless given) and sets everything up. */
+  /**
+   * Opens the call store and the webhook outbox (unless given), sets
+   * everything up and starts the webhook sender.
+   */
   static async create(options: OperationsOptions): Promise<Operations> {
+    const { config } = options;
     let store: CallStore | undefined;
     if (options.store !== undefined) {
       store = options.store ?? undefined;
-    } else if (options.config.callStore !== undefined) {
+    } else if (config.callStore !== undefined) {
       store = await KvCallStore.open({
-        path: options.config.callStore.path,
-        retentionDays: options.config.callRecordRetentionDays,
+        path: config.callStore.path,
+        retentionDays: config.retentionDays,
       });
     }
-    return new Operations(options, store);
+    let outboxKv: { kv: Deno.Kv; owned: boolean };
+    if (options.outboxKv !== undefined) {
+      outboxKv = { kv: options.outboxKv, owned: false };
+    } else {
+      // With the store from the configuration, the outbox shares its KV; else it lives in memory.
+      const path = options.store === undefined ? config.callStore?.path : ":memory:";
+      outboxKv = { kv: await Deno.openKv(path ?? ":memory:"), owned: true };
+      if (config.callStore === undefined && config.webhook !== undefined) {
+        (options.logger ?? getLogger(["bridge", "ops"])).warn(
+          "CALL_STORE_PATH=off: webhook deliveries wait in memory and are lost if the process stops. Set CALL_STORE_PATH for a durable outbox.",
+        );
+      }
+    }
+    const operations = new Operations(options, store, outboxKv);
+    await operations.webhooks.start();
+    return operations;
   }
 
   /** The observer of one call (taken by `call.agent`): metrics, spans, OpenAI health and the record. */
@@ -120,7 +196,7 @@ export class Operations implements AsyncDisposable {
   /** The options to pass to `createApp`/`startServer`. */
   appOptions(): Pick<
     AppOptions,
-    "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected"
+    "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected" | "onTransfer"
   > {
     return {
       observeCall: (startedAt, call) => this.observeCall(startedAt, call),
@@ -128,13 +204,15 @@ export class Operations implements AsyncDisposable {
       isReady: () => this.isReady(),
       notReadyReason: () => this.health.problem(),
       onCallRejected: () => this.metrics.callRejected(),
+      onTransfer: (mode, result) => this.metrics.transfers.inc({ mode, result }),
     };
   }
 
-  /** Stops webhook retries, waits for pending writes, then closes the store. */
+  /** Waits for pending writes, stops the webhook sender, then closes the stores. */
   async close(): Promise<void> {
-    await this.webhook?.close();
     await this.recorder.idle();
+    await this.webhooks.close();
+    if (this.#outboxKv.owned) this.#outboxKv.kv.close();
     this.store?.close();
   }
 
@@ -142,4 +220,13 @@ export class Operations implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** The analysis model's prices (`PRICE_ANALYSIS_*`). */
+export function analysisPrices(config: Config): AnalysisPrices {
+  return {
+    input: config.priceAnalysisInput,
+    cachedInput: config.priceAnalysisCachedInput,
+    output: config.priceAnalysisOutput,
+  };
 }

@@ -26,6 +26,8 @@ export interface ResponseOptions {
   metadata?: Record<string, string>;
   /** `"none"`: an out-of-band response, not added to the conversation. */
   conversation?: "auto" | "none";
+  /** `["text"]`: a text-only response (e.g. a briefing nobody hears). */
+  outputModalities?: ["text"] | ["audio"];
 }
 
 /** A conversation item the bridge creates (tool outputs and replayed turns). */
@@ -52,6 +54,7 @@ export type ClientEvent =
       tool_choice?: "auto" | "none";
       metadata?: Record<string, string>;
       conversation?: "auto" | "none";
+      output_modalities?: ["text"] | ["audio"];
     };
   };
 
@@ -90,6 +93,7 @@ export function responseCreate(options: ResponseOptions = {}): ClientEvent {
   if (options.toolChoice !== undefined) response.tool_choice = options.toolChoice;
   if (options.metadata !== undefined) response.metadata = options.metadata;
   if (options.conversation !== undefined) response.conversation = options.conversation;
+  if (options.outputModalities !== undefined) response.output_modalities = options.outputModalities;
   return Object.keys(response).length === 0
     ? { type: "response.create" }
     : { type: "response.create", response };

@@ -9,10 +9,19 @@
 /** A server event, narrowed to the fields the bridge uses. */
 export type ServerEvent =
   | { type: "session.created" | "session.updated" }
-  | { type: "response.created"; responseId: string }
+  | {
+    type: "response.created";
+    responseId: string;
+    /** `metadata.purpose` of a response the bridge asked for out of band (e.g. `transfer_briefing`). */
+    purpose?: string;
+  }
   | {
     type: "response.done";
     responseId: string;
+    /** See `response.created`. */
+    purpose?: string;
+    /** The text of its `output_text` parts (a text-only response), when any. */
+    text?: string;
     status: string;
     /** Error code from `status_details.error.code` for failed responses. */
     errorCode: string | undefined;
@@ -68,6 +77,25 @@ export function rec(value: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
+/** The purpose (from `metadata`) and the output text of a done response, when it has them. */
+function responseExtras(response: Record<string, unknown>): { purpose?: string; text?: string } {
+  const purpose = str(rec(response.metadata)?.purpose);
+  const output = Array.isArray(response.output) ? response.output : [];
+  const texts: string[] = [];
+  for (const item of output) {
+    const content = rec(item)?.content;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      const p = rec(part);
+      if (p?.type === "output_text" && typeof p.text === "string") texts.push(p.text);
+    }
+  }
+  return {
+    ...(purpose !== undefined ? { purpose } : {}),
+    ...(texts.length > 0 ? { text: texts.join("\n") } : {}),
+  };
+}
+
 /** Result of {@link parseServerEvent}. */
 export type ServerEventResult = { ok: true; event: ServerEvent } | { ok: false; error: string };
 
@@ -102,8 +130,14 @@ export function parseServerEvent(text: string): ServerEventResult {
     case "session.updated":
       return { ok: true, event: { type } };
     case "response.created": {
-      const id = str(rec(obj.response)?.id);
-      return id === undefined ? bad("response.id") : { ok: true, event: { type, responseId: id } };
+      const response = rec(obj.response);
+      const id = str(response?.id);
+      if (id === undefined) return bad("response.id");
+      const purpose = str(rec(response?.metadata)?.purpose);
+      return {
+        ok: true,
+        event: { type, responseId: id, ...(purpose !== undefined ? { purpose } : {}) },
+      };
     }
     case "response.done": {
       const response = rec(obj.response);
@@ -117,6 +151,7 @@ export function parseServerEvent(text: string): ServerEventResult {
           status: str(response.status) ?? "unknown",
           errorCode: str(rec(rec(response.status_details)?.error)?.code),
           usage: rec(response.usage),
+          ...responseExtras(response),
         },
       };
     }

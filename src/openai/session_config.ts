@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import { toolDeclarations, type ToolDefinition } from "../tools/tool_registry.ts";
 
 /** The subset of {@link Config} that shapes the Realtime session. */

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { commitKv } from "../calls/kv_commit.ts";
 import type { AnsweredBy, CallStatus, OutboundOutcome } from "./call_progress.ts";
 
 /** One outbound attempt. */
@@ -77,16 +78,20 @@ export class MemoryAttemptStore implements AttemptStore {
 }
 
 const KEY = "outbound_calls";
-/** Attempts are kept 30 days in KV. */
-const EXPIRE_MS = 30 * 86_400_000;
+/** Attempts are kept 30 days in KV unless told otherwise (`RETENTION_DAYS`). */
+const DEFAULT_RETENTION_DAYS = 30;
 
 /** Attempts in Deno KV (shared by every instance using the same KV). */
 export class KvAttemptStore implements AttemptStore {
   #kv: Deno.Kv;
+  #expire: { expireIn: number } | undefined;
 
-  /** Uses `kv` (not closed by this store). */
-  constructor(kv: Deno.Kv) {
+  /** Uses `kv` (not closed by this store); attempts expire after `retentionDays` (0: never). */
+  constructor(kv: Deno.Kv, retentionDays = DEFAULT_RETENTION_DAYS) {
     this.#kv = kv;
+    this.#expire = retentionDays > 0
+      ? { expireIn: Math.round(retentionDays * 86_400_000) }
+      : undefined;
   }
 
   async update(
@@ -96,9 +101,9 @@ export class KvAttemptStore implements AttemptStore {
     for (let i = 0; i < 10; i++) {
       const entry = await this.#kv.get<OutboundAttempt>([KEY, callSid]);
       const value = { ...entry.value, ...patch, callSid };
-      const result = await this.#kv.atomic().check(entry).set([KEY, callSid], value, {
-        expireIn: EXPIRE_MS,
-      }).commit();
+      const result = await commitKv(
+        this.#kv.atomic().check(entry).set([KEY, callSid], value, this.#expire),
+      );
       if (result.ok) return;
     }
     throw new Error(`Could not update outbound attempt ${callSid}: too much contention.`);
@@ -109,9 +114,9 @@ export class KvAttemptStore implements AttemptStore {
       const entry = await this.#kv.get<OutboundAttempt>([KEY, callSid]);
       if (entry.value?.outcome !== undefined) return false;
       const value = { ...entry.value, callSid, outcome, finishedAt: at };
-      const result = await this.#kv.atomic().check(entry).set([KEY, callSid], value, {
-        expireIn: EXPIRE_MS,
-      }).commit();
+      const result = await commitKv(
+        this.#kv.atomic().check(entry).set([KEY, callSid], value, this.#expire),
+      );
       if (result.ok) return true;
     }
     throw new Error(`Could not finish outbound attempt ${callSid}: too much contention.`);

@@ -1,32 +1,41 @@
 /**
- * Runs campaigns on Deno KV queues. Each campaign moves forward in "ticks":
- * a tick reads the campaign and its contacts, asks the rules
- * (`campaign_plan.ts`) who to dial now, claims each of them atomically,
- * places the calls, and enqueues the next tick (`kv.enqueue(…, {delay})`)
- * for when a retry comes due or a calling window opens. An attempt's end
- * (from the status callback) updates the contact and ticks again, so a freed
- * slot is used at once. `kv.listenQueue` delivers the ticks; on Deno Deploy
- * the managed KV delivers them to any instance, which is the scale-out path.
+ * Runs campaigns over a job table in Deno KV (`campaign_jobs.ts`), without
+ * KV queues (Deno Deploy has none). Each campaign moves forward in "ticks":
+ * a tick takes the campaign's lease, reads the campaign and its contacts,
+ * asks the rules (`campaign_plan.ts`) who to dial now, claims each of them
+ * atomically, places the calls, and gives the lease back with the time of
+ * its next tick (when a retry comes due or a calling window opens). An
+ * attempt's end (from the status callback, on whichever instance it lands)
+ * updates the contact and ticks again, so a freed slot is used at once.
+ *
+ * What wakes due campaigns up ({@link CampaignDispatcher.runDue}): an
+ * interval in this process (`CAMPAIGN_DISPATCH=interval`, every 2 s), or
+ * `Deno.cron` every minute (`CAMPAIGN_DISPATCH=cron`, the default on Deno
+ * Deploy; see `campaign_cron.ts`). Any number of instances may dispatch one
+ * campaign: the lease keeps one tick per campaign at a time, and each claim
+ * is one atomic commit checking the contact and the live counter, so no
+ * contact is dialed twice at once and the concurrency is never exceeded. A
+ * dispatcher that dies holding a lease loses it after the lease time (30 s)
+ * and another takes the campaign over.
  *
  * Twilio posts an attempt's end once; if the server was down (or the post
  * failed), the contact would stay `live` and hold its slot for good. So the
- * dispatcher sweeps: when it starts listening and every 5 minutes, each
- * attempt live for over 2 minutes is looked up in Twilio's REST API
+ * dispatcher sweeps: when it starts and every 5 minutes, each attempt live
+ * for over 2 minutes is looked up in Twilio's REST API
  * ({@link CampaignDispatcher.sweep}); one that ended is finished as its
  * callback would have finished it; one never placed (the process stopped
  * between claiming and placing) or unknown to Twilio counts as a failed
  * attempt.
  *
  * Time is injected: tests move the clock and call {@link
- * CampaignDispatcher.tick} (or let the queue deliver an immediate tick).
+ * CampaignDispatcher.tick} or {@link CampaignDispatcher.runDue}.
  *
  * @example
  * ```ts ignore
  * const dispatcher = new CampaignDispatcher({ store: new CampaignStore(kv), dialer });
- * const listening = dispatcher.listen();
+ * dispatcher.start({ pollEveryMs: 2000 });
  * const campaign = await dispatcher.create({ agent: "default", contacts });
- * kv.close();
- * await listening;
+ * await dispatcher.stop();
  * ```
  *
  * @module
@@ -41,12 +50,7 @@ import { ALWAYS, type CallingWindow, formatWindow } from "./calling_window.ts";
 import type { AttemptRefs, DialRequest, FinishedAttempt } from "./outbound_dialer.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
 import type { TwilioCall } from "./twilio_calls.ts";
-
-/** The queue message of a tick. */
-export interface CampaignTick {
-  type: "campaign_tick";
-  campaignId: string;
-}
+import { CampaignJobs } from "./campaign_jobs.ts";
 
 /** What a new campaign may set (defaults in brackets). */
 export interface NewCampaign {
@@ -98,11 +102,19 @@ export interface CampaignDispatcherOptions {
     place(request: DialRequest): Promise<TwilioCall>;
     reconcile(callSid: string, refs: AttemptRefs): Promise<CallStatus | undefined>;
   };
+  /** The job table (default: in the store's KV, 30 s leases). */
+  jobs?: CampaignJobs;
   /** Wall clock in ms. Default `Date.now`. */
   now?: () => number;
-  /** Ms between sweeps while listening (0: only the one at start) [5 min]. */
+  /** Ms between sweeps once started (0: only the one at start) [5 min]. */
   sweepEveryMs?: number;
   logger?: Logger;
+}
+
+/** How {@link CampaignDispatcher.start} wakes due campaigns up. */
+export interface DispatchDriving {
+  /** Ms between looks at the job table from this process (0: none; `Deno.cron` calls {@link CampaignDispatcher.onCron}). */
+  pollEveryMs: number;
 }
 
 /** What one {@link CampaignDispatcher.sweep} found. */
@@ -117,8 +129,6 @@ export interface SweepResult {
   errors: number;
 }
 
-/** Longest delay Deno KV accepts for `enqueue` (30 days). */
-const MAX_DELAY_MS = 30 * 86_400_000;
 /** A live attempt younger than this is not looked up (its callback is expected). */
 export const SWEEP_AFTER_MS = 2 * 60_000;
 /** Default ms between sweeps. */
@@ -130,12 +140,20 @@ export class CampaignDispatcher {
   #dialer: CampaignDispatcherOptions["dialer"];
   #now: () => number;
   #log: Logger;
+  readonly jobs: CampaignJobs;
   #sweepEveryMs: number;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #pollTimer: ReturnType<typeof setInterval> | undefined;
+  #started = false;
   #stopped = false;
-  /** Queued ticks being handled (awaited by stop). */
+  #polling = false;
+  #lastSweepAt = -Infinity;
+  /** This dispatcher's name in leases; each tick adds its own number. */
+  readonly #id = `d${crypto.randomUUID().slice(0, 8)}`;
+  #ticks = 0;
+  /** Ticks and sweeps running in the background (awaited by stop). */
   #inFlight = new Set<Promise<void>>();
-  /** Ticks enqueued (campaign, due time), for tests and logs. */
+  /** Next ticks scheduled (campaign, due time), for tests and logs. */
   readonly scheduled: { campaignId: string; at: number }[] = [];
 
   /** Creates a dispatcher. */
@@ -145,27 +163,53 @@ export class CampaignDispatcher {
     this.#now = options.now ?? Date.now;
     this.#sweepEveryMs = options.sweepEveryMs ?? SWEEP_EVERY_MS;
     this.#log = options.logger ?? getLogger(["bridge", "campaigns"]);
+    this.jobs = options.jobs ?? new CampaignJobs(this.store.kv);
   }
 
   /**
-   * Delivers queued ticks until the KV is closed (or {@link CampaignDispatcher.stop}),
-   * and sweeps lost attempts at once and every `sweepEveryMs`.
+   * Starts dispatching from this process: sweeps lost attempts at once and
+   * every `sweepEveryMs`, looks for due campaigns every `pollEveryMs` (when
+   * not 0), and ticks a new or resumed campaign at once.
    */
-  listen(): Promise<void> {
+  start(driving: DispatchDriving): void {
+    this.#started = true;
     this.#scheduleSweep(0);
-    return this.store.kv.listenQueue(async (message: unknown) => {
-      const m = message as Partial<CampaignTick>;
-      if (this.#stopped) return;
-      if (m?.type !== "campaign_tick" || typeof m.campaignId !== "string") return;
-      await this.#guard(this.tick(m.campaignId), "Campaign tick", m.campaignId);
-    }).finally(() => clearTimeout(this.#sweepTimer));
+    if (driving.pollEveryMs > 0) {
+      this.#pollTimer = setInterval(() => {
+        if (this.#polling || this.#stopped) return;
+        this.#polling = true;
+        this.#background(
+          this.runDue().finally(() => this.#polling = false),
+          "Dispatching campaigns",
+        );
+      }, driving.pollEveryMs);
+    }
   }
 
-  /** Stops taking queued ticks and sweeping, and waits for those running (before the KV closes). */
+  /** A `Deno.cron` run: ticks the due campaigns, and sweeps when a sweep is due. */
+  onCron = async (): Promise<void> => {
+    if (this.#stopped) return;
+    const sweep = this.#sweepEveryMs > 0 && this.#now() - this.#lastSweepAt >= this.#sweepEveryMs;
+    await this.#guard(this.runDue(), "Dispatching campaigns");
+    if (sweep) await this.#guard(this.sweep(), "Sweeping live campaign attempts");
+  };
+
+  /** Stops dispatching and sweeping, and waits for the work running (before the KV closes). */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#sweepTimer);
-    await Promise.all([...this.#inFlight]);
+    clearInterval(this.#pollTimer);
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+  }
+
+  /** Ticks every campaign whose job is due (its time came, or a dead dispatcher's lease ended); returns their ids. */
+  async runDue(): Promise<string[]> {
+    const due = await this.jobs.due(this.#now());
+    for (const campaignId of due) {
+      if (this.#stopped) break;
+      await this.#guard(this.tick(campaignId), "Campaign tick", campaignId);
+    }
+    return due;
   }
 
   /**
@@ -177,6 +221,7 @@ export class CampaignDispatcher {
    * look-up is logged and tried again at the next sweep.
    */
   async sweep(): Promise<SweepResult> {
+    this.#lastSweepAt = this.#now();
     const result: SweepResult = { checked: 0, ended: 0, released: 0, errors: 0 };
     for (const campaign of await this.store.list()) {
       if (await this.store.live(campaign.id) === 0) continue;
@@ -248,7 +293,7 @@ export class CampaignDispatcher {
     return ended;
   }
 
-  /** Stores a new campaign and enqueues its first tick. */
+  /** Stores a new campaign and schedules its first tick (run at once when started). */
   async create(input: NewCampaign): Promise<Campaign> {
     const campaign = await this.store.create(
       {
@@ -268,33 +313,55 @@ export class CampaignDispatcher {
       count: campaign.contactCount,
       agent: campaign.agent,
     });
-    await this.#enqueue(campaign.id, this.#now());
+    await this.#schedule(campaign.id, this.#now());
+    if (this.#started) this.#background(this.tick(campaign.id), "Campaign tick", campaign.id);
     return campaign;
   }
 
   /**
-   * One step of a campaign: dials whoever may be dialed now, schedules the
-   * next tick, and marks the campaign completed when nobody is left.
+   * One step of a campaign, under its lease: dials whoever may be dialed
+   * now, schedules the next tick, and marks the campaign completed when
+   * nobody is left. When another tick holds the lease, asks it for one more
+   * look instead (kept in the job table), so no event is lost.
    */
   async tick(campaignId: string): Promise<void> {
+    const holder = `${this.#id}.${++this.#ticks}`;
+    const lease = await this.jobs.acquire(campaignId, holder, this.#now());
+    if (lease === undefined) {
+      await this.jobs.schedule(campaignId, this.#now());
+      return;
+    }
+    let wakeAt: number | undefined;
+    try {
+      wakeAt = await this.#work(campaignId, holder);
+    } finally {
+      if (wakeAt !== undefined) this.scheduled.push({ campaignId, at: wakeAt });
+      await this.jobs.release(campaignId, holder, wakeAt);
+    }
+  }
+
+  /** A tick's work under lease `holder`; returns when to look again (undefined: on events only). */
+  async #work(campaignId: string, holder: string): Promise<number | undefined> {
     const campaign = await this.store.get(campaignId);
-    if (campaign === undefined) return;
+    if (campaign === undefined) return undefined;
     const now = this.#now();
     const contacts = await this.store.contacts(campaignId);
     const next = plan(campaign, contacts, now);
     if (next.finished && campaign.status === "running") {
       await this.store.setStatus(campaignId, "completed");
       this.#log.info("Campaign completed.", { campaignId });
-      return;
+      return undefined;
     }
     let wakeAt = next.wakeAt;
     for (const contactId of next.dial) {
+      // A tick that outlived its lease stops: another dispatcher has the campaign now.
+      if (!await this.jobs.renew(campaignId, holder, this.#now())) break;
       const claimed = await this.store.claim(campaignId, contactId, now);
       if (claimed === undefined) continue; // another tick took it, or no slot is free
       const retryAt = await this.#dial(campaign, claimed);
       if (retryAt !== undefined) wakeAt = Math.min(wakeAt ?? retryAt, retryAt);
     }
-    if (wakeAt !== undefined) await this.#enqueue(campaignId, wakeAt);
+    return wakeAt;
   }
 
   /** An attempt ended (from the status callback): update its contact, then tick. */
@@ -321,7 +388,10 @@ export class CampaignDispatcher {
     const status = ({ pause: "paused", resume: "running", cancel: "canceled" } as const)[action];
     const campaign = await this.store.setStatus(campaignId, status);
     if (action === "cancel") await this.store.cancelPending(campaignId);
-    if (action === "resume") await this.#enqueue(campaignId, this.#now());
+    if (action === "resume") {
+      await this.#schedule(campaignId, this.#now());
+      if (this.#started) this.#background(this.tick(campaignId), "Campaign tick", campaignId);
+    }
     this.#log.info("Campaign {status}.", { campaignId, status });
     return campaign;
   }
@@ -381,6 +451,7 @@ export class CampaignDispatcher {
   }
 
   #scheduleSweep(delay: number): void {
+    if (this.#stopped) return;
     this.#sweepTimer = setTimeout(async () => {
       if (this.#stopped) return;
       await this.#guard(this.sweep(), "Sweeping live campaign attempts");
@@ -388,11 +459,14 @@ export class CampaignDispatcher {
     }, delay);
   }
 
-  async #enqueue(campaignId: string, at: number): Promise<void> {
-    const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.round(at - this.#now())));
+  /** Runs `work` in the background (awaited by stop). */
+  #background(work: Promise<unknown>, what: string, campaignId?: string): void {
+    void this.#guard(work, what, campaignId);
+  }
+
+  async #schedule(campaignId: string, at: number): Promise<void> {
     this.scheduled.push({ campaignId, at });
-    const message: CampaignTick = { type: "campaign_tick", campaignId };
-    await this.store.kv.enqueue(message, { delay });
+    await this.jobs.schedule(campaignId, at);
   }
 }
 

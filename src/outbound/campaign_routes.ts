@@ -18,7 +18,8 @@
  * @module
  */
 import { readCappedText } from "../security/limits.ts";
-import type { AgentDirectory } from "./outbound_agents.ts";
+import type { AgentBook } from "../agents/agent_book.ts";
+import { checkAgent } from "./place_call_request.ts";
 import type { CampaignDispatcher, NewCampaign } from "./campaign_dispatcher.ts";
 import { type ContactsResult, parseContactsCsv, parseContactsJson } from "./campaign_input.ts";
 import { isTimeZone, parseWindow } from "./calling_window.ts";
@@ -30,7 +31,8 @@ const MAX_CAMPAIGN_BODY_BYTES = 4 * 1024 * 1024;
 /** Options of {@link createCampaignRoutes}. */
 export interface CampaignRoutesOptions {
   dispatcher: CampaignDispatcher;
-  agents: AgentDirectory;
+  /** The current agents (read at each request: a reload applies to new campaigns). */
+  agents: { readonly book: AgentBook };
 }
 
 type Settings = Omit<NewCampaign, "contacts">;
@@ -38,23 +40,11 @@ type Settings = Omit<NewCampaign, "contacts">;
 /** Checks the campaign settings (from JSON fields or query parameters). */
 export function parseCampaignSettings(
   get: (name: string) => unknown,
-  agents: AgentDirectory,
+  agents: AgentBook,
 ): { ok: true; value: Settings } | { ok: false; field: string; error: string } {
-  const agentName = get("agent");
-  if (agentName !== undefined && typeof agentName !== "string") {
-    return { ok: false, field: "agent", error: "agent must be the name of an agent." };
-  }
-  const agent = agents.get(agentName as string | undefined);
-  if (agent === undefined) {
-    return {
-      ok: false,
-      field: "agent",
-      error: `agent ${JSON.stringify(agentName)} is unknown; known agents: ${
-        agents.names().join(", ")
-      }.`,
-    };
-  }
-  const value: Settings = { agent: agent.name };
+  const agent = checkAgent(get("agent"), agents);
+  if (typeof agent !== "string") return agent;
+  const value: Settings = { agent };
   const int = (name: string, min: number, max: number) => {
     const raw = get(name);
     if (raw === undefined) return undefined;
@@ -145,7 +135,7 @@ export function createCampaignRoutes(options: CampaignRoutesOptions) {
       get = (name) => fields[name] ?? undefined;
       contacts = parseContactsJson(fields.contacts);
     }
-    const settings = parseCampaignSettings(get, agents);
+    const settings = parseCampaignSettings(get, agents.book);
     if (!settings.ok) return jsonResponse({ error: settings.error, field: settings.field }, 400);
     if (!contacts.ok) {
       return jsonResponse({

@@ -30,6 +30,7 @@
 import type { AnsweredBy, OutboundOutcome } from "./call_progress.ts";
 import type { CampaignRules, CampaignStatus, ContactSlot } from "./campaign_plan.ts";
 import type { ContactInput } from "./campaign_input.ts";
+import { commitKv } from "../calls/kv_commit.ts";
 
 /** A stored campaign. */
 export interface Campaign extends CampaignRules {
@@ -94,12 +95,13 @@ export class CampaignStore {
         };
         op.set([CONTACTS, id, contact.id], contact);
       });
-      const result = await op.commit();
+      const result = await commitKv(op);
       if (!result.ok) throw new Error(`Could not store the contacts of campaign ${id}.`);
     }
     // The campaign appears last, once every contact is stored.
-    const result = await this.kv.atomic().set([LIVE, id], 0).set([CAMPAIGNS, id], campaign)
-      .commit();
+    const result = await commitKv(
+      this.kv.atomic().set([LIVE, id], 0).set([CAMPAIGNS, id], campaign),
+    );
     if (!result.ok) throw new Error(`Could not store campaign ${id}.`);
     return campaign;
   }
@@ -138,7 +140,7 @@ export class CampaignStore {
       const entry = await this.kv.get<Campaign>([CAMPAIGNS, id]);
       if (entry.value === null) return undefined;
       const campaign = { ...entry.value, status };
-      if ((await this.kv.atomic().check(entry).set([CAMPAIGNS, id], campaign).commit()).ok) {
+      if ((await commitKv(this.kv.atomic().check(entry).set([CAMPAIGNS, id], campaign))).ok) {
         return campaign;
       }
     }
@@ -167,11 +169,12 @@ export class CampaignStore {
       attempts: contact.value.attempts + 1,
       liveSince: now,
     };
-    const result = await this.kv.atomic()
-      .check(campaign, contact, live)
-      .set([CONTACTS, id, contactId], claimed)
-      .set([LIVE, id], count + 1)
-      .commit();
+    const result = await commitKv(
+      this.kv.atomic()
+        .check(campaign, contact, live)
+        .set([CONTACTS, id, contactId], claimed)
+        .set([LIVE, id], count + 1),
+    );
     return result.ok ? claimed : undefined;
   }
 
@@ -197,11 +200,12 @@ export class CampaignStore {
         return false;
       }
       const { liveSince: _, ...ended } = next(value);
-      const result = await this.kv.atomic()
-        .check(contact, live)
-        .set([CONTACTS, id, contactId], ended)
-        .set([LIVE, id], Math.max(0, (live.value ?? 1) - 1))
-        .commit();
+      const result = await commitKv(
+        this.kv.atomic()
+          .check(contact, live)
+          .set([CONTACTS, id, contactId], ended)
+          .set([LIVE, id], Math.max(0, (live.value ?? 1) - 1)),
+      );
       if (result.ok) return true;
     }
     throw new Error(`Could not end an attempt of campaign ${id}: too much contention.`);
@@ -213,7 +217,9 @@ export class CampaignStore {
       const entry = await this.kv.get<Contact>([CONTACTS, id, contactId]);
       if (entry.value === null || entry.value.state !== "live") return;
       const value = { ...entry.value, callSid };
-      if ((await this.kv.atomic().check(entry).set([CONTACTS, id, contactId], value).commit()).ok) {
+      if (
+        (await commitKv(this.kv.atomic().check(entry).set([CONTACTS, id, contactId], value))).ok
+      ) {
         return;
       }
     }
@@ -226,10 +232,12 @@ export class CampaignStore {
       if (contact.state !== "pending") continue;
       const entry = await this.kv.get<Contact>([CONTACTS, id, contact.id]);
       if (entry.value?.state !== "pending") continue;
-      const result = await this.kv.atomic().check(entry).set([CONTACTS, id, contact.id], {
-        ...entry.value,
-        state: "canceled",
-      }).commit();
+      const result = await commitKv(
+        this.kv.atomic().check(entry).set([CONTACTS, id, contact.id], {
+          ...entry.value,
+          state: "canceled",
+        }),
+      );
       if (result.ok) canceled++;
     }
     return canceled;

@@ -17,7 +17,9 @@
  * import assert from "node:assert/strict";
  * import { OutboundDialer } from "./outbound_dialer.ts";
  * import { CallTickets } from "./call_ticket.ts";
- * import { singleAgentDirectory } from "./outbound_agents.ts";
+ * import { parseConfig } from "../config/mod.ts";
+ * import { AgentBook } from "../agents/agent_book.ts";
+ * import { environmentProfile } from "../agents/agent_profile.ts";
  * import type { CreateCallParams } from "./twilio_calls.ts";
  * const sent: CreateCallParams[] = [];
  * const dialer = new OutboundDialer({
@@ -28,7 +30,7 @@
  *   tickets: new CallTickets(),
  *   publicUrl: "https://voice.example.com",
  *   from: "+15005550006",
- *   agents: singleAgentDirectory({}),
+ *   agents: { book: new AgentBook([environmentProfile(parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" }))], "environment") },
  * });
  * const call = await dialer.place({ to: "+15551234567", agent: "default", context: { name: "Ada" } });
  * assert.deepEqual(call, { sid: "CA1", status: "queued" });
@@ -42,7 +44,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
-import type { AgentDirectory } from "./outbound_agents.ts";
+import type { AgentBook } from "../agents/agent_book.ts";
 import { type AttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
 import {
   type AnsweredBy,
@@ -72,6 +74,8 @@ export interface FinishedAttempt {
   answeredBy: AnsweredBy | undefined;
   campaignId: string | undefined;
   contactId: string | undefined;
+  /** The agent that placed it, when known. */
+  agent?: string | undefined;
 }
 
 /** Options of {@link OutboundDialer}. */
@@ -84,9 +88,10 @@ export interface OutboundDialerOptions {
   tickets: CallTickets;
   /** `PUBLIC_URL`, without trailing slash. */
   publicUrl: string;
-  /** `TWILIO_PHONE_NUMBER` (an agent's `from` wins). */
+  /** `TWILIO_PHONE_NUMBER` (an agent's `outbound.from` wins). */
   from: string | undefined;
-  agents: AgentDirectory;
+  /** The current agents (read at each call: a reload applies to new calls). */
+  agents: { readonly book: AgentBook };
   /** Default: in memory. */
   attempts?: AttemptStore;
   /** Wall clock (ISO times of records). Default `Date.now`. */
@@ -133,9 +138,9 @@ export class OutboundDialer {
    * an Error when no caller id is configured.
    */
   async place(request: DialRequest): Promise<TwilioCall> {
-    const agent = this.#o.agents.get(request.agent);
+    const agent = this.#o.agents.book.forCallOut(request.agent);
     if (agent === undefined) throw new Error(`Unknown agent ${JSON.stringify(request.agent)}.`);
-    const from = agent.from ?? this.#o.from;
+    const from = agent.outbound.from ?? this.#o.from;
     if (from === undefined) {
       throw new Error(
         `No caller id for agent ${agent.name}: set TWILIO_PHONE_NUMBER or the agent's from.`,
@@ -264,6 +269,7 @@ export class OutboundDialer {
         answeredBy: attempt?.answeredBy,
         campaignId: refs.campaignId ?? attempt?.campaignId,
         contactId: refs.contactId ?? attempt?.contactId,
+        agent: attempt?.agent,
       });
     } catch (error) {
       this.#log.error("Handling the end of outbound call {callSid} failed: {error}", {

@@ -29,12 +29,12 @@ import { RefusalLog } from "../security/refusal_log.ts";
 import { MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
 import { timingSafeEqual } from "../http/ops_routes.ts";
 import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
-import type { AgentDirectory } from "./outbound_agents.ts";
+import type { AgentBook } from "../agents/agent_book.ts";
 import type { CallTickets } from "./call_ticket.ts";
 import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
 import { parsePlaceCall } from "./place_call_request.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
-import { outboundStreamPath } from "./outbound_stream_path.ts";
+import type { RouteContext } from "../http/app.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 
 /** The `<Parameter>` of the outbound stream that carries the call ticket. */
@@ -62,8 +62,11 @@ export interface OutboundRoutesOptions {
   admission: CallAdmission;
   /** The app's log of refused requests (one throttle for all routes); default: one of its own. */
   refusals?: RefusalLog;
+  /** The stream path of a placed call, its context kept for the stream (the app's `callOut`). */
+  callOut: RouteContext["callOut"];
   dialer: OutboundDialer;
-  agents: AgentDirectory;
+  /** The current agents (read at each request: a reload applies to new calls). */
+  agents: { readonly book: AgentBook };
   tickets: CallTickets;
   /** Routes under `/campaigns` (authorized here first). */
   campaigns?: (request: Request, path: string) => Promise<Response>;
@@ -150,7 +153,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
         field: "body",
       }, 400);
     }
-    const check = parsePlaceCall(json, options.agents);
+    const check = parsePlaceCall(json, options.agents.book);
     if (!check.ok) return jsonResponse({ error: check.error, field: check.field }, 400);
     try {
       const call = await options.dialer.place(check.value);
@@ -173,8 +176,15 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
       });
       return xml(streamEndedTwiml({ apologize: false }));
     }
+    const streamPath = await options.callOut({
+      callSid,
+      from: form.get("From"),
+      to: form.get("To"),
+      agent: opened.value.agent,
+      context: opened.value.context,
+    });
     return xml(connectStreamTwiml({
-      streamUrl: `${wsBase}${outboundStreamPath(opened.value.agent)}`,
+      streamUrl: `${wsBase}${streamPath}`,
       actionUrl: `${publicUrl}/call-ended`,
       parameters: {
         ...admission.streamParameters(callSid),

@@ -1,13 +1,13 @@
 /**
  * Outbound calling wired from the configuration: the REST client, call
- * tickets, the dialer, campaigns on the KV queue, the outcome metric and the
- * routes. `main.ts` creates it when `API_TOKEN` is set and passes
+ * tickets, the dialer, campaigns (a job table in KV, woken by an interval or
+ * `Deno.cron`), the outcome metric and the routes. `main.ts` creates it when `API_TOKEN` is set and passes
  * {@link OutboundService.routes} to the app.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { OutboundService } from "./outbound_service.ts";
  * const config = parseConfig({
  *   OPENAI_API_KEY: "sk-test-0123456789abcdefghij", API_TOKEN: "t".repeat(32), PUBLIC_URL: "https://voice.example.com",
@@ -22,27 +22,31 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
-import type { RefusalLog } from "../security/refusal_log.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import { AmdRelay, followAmd } from "./amd_relay.ts";
 import { StreamHandoff } from "./stream_handoff.ts";
+import { SharedCallState } from "../calls/shared_call_state.ts";
 import { SEND_DTMF_TOOL, sendDigits } from "./dtmf.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { KvAttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
 import type { AnsweredBy } from "./call_progress.ts";
 import { CallTickets } from "./call_ticket.ts";
 import { CampaignDispatcher } from "./campaign_dispatcher.ts";
+import { CAMPAIGN_CRON, type CampaignCron } from "./campaign_cron.ts";
 import { createCampaignRoutes } from "./campaign_routes.ts";
 import { CampaignStore } from "./campaign_store.ts";
-import { type AgentDirectory, singleAgentDirectory } from "./outbound_agents.ts";
+import { AgentBook } from "../agents/agent_book.ts";
+import { environmentProfile } from "../agents/agent_profile.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
 import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
-import type { OutboundStreamRoutes } from "../http/app.ts";
-import { twilioCredentials } from "../config.ts";
-import { outboundStreamPath, parseOutboundStreamPath } from "./outbound_stream_path.ts";
+import type { OutboundStreamRoutes, RouteContext } from "../http/app.ts";
+import { fillCallerTemplate } from "../agents/caller_templates.ts";
+import { twilioCredentials } from "../config/mod.ts";
+import { formatStreamPath, parseStreamPath } from "../http/stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
+import type { WebhookEvent } from "../webhooks/mod.ts";
 
 /** Options of {@link OutboundService.create}. */
 export interface OutboundServiceOptions {
@@ -51,16 +55,27 @@ export interface OutboundServiceOptions {
   kv?: Deno.Kv;
   /** Registers `bridge_outbound_calls_total` here when given. */
   registry?: MetricsRegistry;
-  /** Agents; default: the environment-configured one. */
-  agents?: AgentDirectory;
+  /**
+   * The agents (the agents file's, read at each call so that a reload
+   * applies to new calls); default: the environment's single agent.
+   */
+  agents?: { readonly book: AgentBook };
   fetch?: typeof fetch;
   /** Wall clock in ms. */
   now?: () => number;
   /**
-   * Deliver the campaign ticks queued in KV (default true). Tests that drive
-   * ticks themselves turn it off, so no queued tick races theirs.
+   * Dispatch campaigns from this process (default true): sweep at start,
+   * tick new campaigns at once, and wake due ones by `CAMPAIGN_DISPATCH`
+   * (an interval, or the `Deno.cron` of `cron`). Tests that drive ticks
+   * themselves turn it off, so nothing races theirs.
    */
-  listenQueue?: boolean;
+  dispatch?: boolean;
+  /** Ms between looks at the job table with `CAMPAIGN_DISPATCH=interval` [2000]. */
+  pollEveryMs?: number;
+  /** The cron runs come from here with `CAMPAIGN_DISPATCH=cron` [the process's]. */
+  cron?: CampaignCron;
+  /** Where `campaign.attempt.finished` goes (the webhook sender); undefined: nowhere. */
+  events?: { emit(event: WebhookEvent): Promise<void> };
   /** Also called with each AMD result (besides {@link OutboundService.amd}). */
   onAmd?: (callSid: string, answeredBy: AnsweredBy) => void;
   logger?: Logger;
@@ -80,17 +95,17 @@ export function outboundCallsCounter(registry: MetricsRegistry): Counter {
 export class OutboundService {
   readonly dialer: OutboundDialer;
   readonly tickets: CallTickets;
-  readonly agents: AgentDirectory;
+  readonly agents: { readonly book: AgentBook };
   readonly campaigns: CampaignDispatcher | undefined;
   /** AMD results for the live streams of this process (see `amd_relay.ts`). */
   readonly amd: AmdRelay;
   /** Conversations between the media streams of a call (after keypad tones). */
-  readonly handoff = new StreamHandoff();
+  readonly handoff: StreamHandoff;
   #config: Config;
   #calls: TwilioCalls;
   #admission: CallAdmission | undefined;
   #kv: Deno.Kv | undefined;
-  #listening: Promise<void> | undefined;
+  #unplugCron: (() => void) | undefined;
   #log: Logger;
 
   private constructor(options: OutboundServiceOptions) {
@@ -101,10 +116,17 @@ export class OutboundService {
     }
     this.#config = config;
     this.#kv = options.kv;
+    // With the call store's KV, the conversation after keypad tones reaches any instance.
+    this.handoff = new StreamHandoff({
+      ...(options.kv ? { shared: new SharedCallState(options.kv) } : {}),
+      onError: (error) =>
+        this.#log.warn("Could not keep a call's conversation between its streams: {error}", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    });
     this.#log = options.logger ?? getLogger(["bridge", "outbound"]);
-    // The environment's agent has no outbound greeting (GREETING welcomes callers) nor voicemail
-    // message: it opens in its own words and hangs up on machines.
-    this.agents = options.agents ?? singleAgentDirectory({});
+    this.agents = options.agents ??
+      { book: new AgentBook([environmentProfile(config)], "environment") };
     this.tickets = new CallTickets({
       ...(config.streamTokenSecret !== undefined ? { secret: config.streamTokenSecret } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -124,7 +146,9 @@ export class OutboundService {
       publicUrl: config.publicUrl,
       from: config.twilioPhoneNumber,
       agents: this.agents,
-      attempts: options.kv ? new KvAttemptStore(options.kv) : new MemoryAttemptStore(),
+      attempts: options.kv
+        ? new KvAttemptStore(options.kv, config.retentionDays)
+        : new MemoryAttemptStore(),
       ...(options.now ? { now: options.now } : {}),
       onAmd: (callSid, answeredBy) => {
         this.amd.publish(callSid, answeredBy);
@@ -134,6 +158,21 @@ export class OutboundService {
       onFinished: async (attempt) => {
         counter?.inc({ outcome: attempt.outcome });
         await campaigns?.attemptFinished(attempt);
+        if (attempt.campaignId !== undefined) {
+          await options.events?.emit({
+            type: "campaign.attempt.finished",
+            at: new Date(options.now?.() ?? Date.now()),
+            agent: attempt.agent,
+            data: {
+              campaignId: attempt.campaignId,
+              contactId: attempt.contactId ?? null,
+              callSid: attempt.callSid,
+              outcome: attempt.outcome,
+              answeredBy: attempt.answeredBy ?? null,
+              agent: attempt.agent ?? null,
+            },
+          });
+        }
       },
     });
     if (store !== undefined) {
@@ -143,12 +182,16 @@ export class OutboundService {
         ...(options.now ? { now: options.now } : {}),
         logger: this.#log.getChild("campaigns"),
       });
-      if (options.listenQueue !== false) this.#listening = campaigns.listen();
+      if (options.dispatch !== false) {
+        const cron = config.campaignDispatch === "cron";
+        campaigns.start({ pollEveryMs: cron ? 0 : options.pollEveryMs ?? 2000 });
+        if (cron) this.#unplugCron = (options.cron ?? CAMPAIGN_CRON).drive(campaigns.onCron);
+      }
     }
     this.campaigns = campaigns;
   }
 
-  /** Creates the service (and starts listening to the campaign queue when a KV is given). */
+  /** Creates the service (and starts dispatching campaigns when a KV is given). */
   static create(options: OutboundServiceOptions): OutboundService {
     return new OutboundService(options);
   }
@@ -160,15 +203,14 @@ export class OutboundService {
 
   /** The outbound side of each media stream, for `createApp({ outboundStreams })`. */
   streams: OutboundStreamRoutes = {
-    coreOptionsFor: (path) => {
-      const parsed = parseOutboundStreamPath(path);
-      if (parsed === undefined) return undefined;
-      const agent = this.agents.get(parsed.agent);
+    coreOptionsFor: (path, caller) => {
+      const parsed = parseStreamPath(path);
+      if (parsed?.kind !== "outbound") return undefined;
+      const agent = this.agents.book.byName(parsed.agent);
       if (agent === undefined) return undefined;
-      const keypad = agent.dtmf === undefined ? undefined : {
-        collectUntil: agent.dtmf.collectUntil,
-        timeoutMs: agent.dtmf.timeoutSeconds * 1000,
-      };
+      const { keypad } = agent.outbound;
+      const fill = (text: string | undefined) =>
+        text === undefined ? undefined : fillCallerTemplate(text, caller);
       // A call resumed after keypad tones talks at once; a new one waits for the AMD result.
       // `greeting` is set even when undefined: GREETING welcomes callers, not callees.
       if (parsed.resumeCallSid !== undefined) {
@@ -180,14 +222,22 @@ export class OutboundService {
         };
       }
       return {
-        greeting: agent.greeting,
-        awaitAnswer: { voicemail: agent.voicemail },
+        greeting: fill(agent.outbound.greeting),
+        awaitAnswer: { voicemail: fill(agent.outbound.voicemail) },
         ...(keypad ? { keypad } : {}),
       };
     },
     // The AMD callback may land on another instance: with a shared KV its record reaches us too.
     answeredBy: (callSid, listener) => followAmd(this.amd, this.#kv, callSid, listener),
-    streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
+    streamEnded: (callSid, conversation) => {
+      void this.handoff.streamEnded(callSid, conversation);
+    },
+    prepare: (path) => {
+      const parsed = parseStreamPath(path);
+      return parsed?.kind === "outbound" && parsed.resumeCallSid !== undefined
+        ? this.handoff.bring(parsed.resumeCallSid)
+        : undefined;
+    },
   };
 
   /**
@@ -211,7 +261,11 @@ export class OutboundService {
         await sendDigits(context.callSid, args.digits, {
           calls: this.#calls,
           publicUrl: this.#config.publicUrl!,
-          streamPath: outboundStreamPath(attempt.agent, context.callSid),
+          streamPath: formatStreamPath({
+            kind: "outbound",
+            agent: attempt.agent,
+            resumeCallSid: context.callSid,
+          }),
           streamParameters: this.#admission.streamParameters(context.callSid),
         }),
       );
@@ -226,19 +280,20 @@ export class OutboundService {
    * on an inbound call it answers the model with an error).
    */
   get tools(): ToolDefinition[] {
-    return this.agents.names().some((name) => this.agents.get(name)?.sendDtmf === true)
+    return this.agents.book.profiles.some((profile) => profile.outbound.sendDtmf)
       ? [this.sendDtmfTool]
       : [];
   }
 
-  /** The routes, for `createApp({ routes })` (which passes its admission policy and refusal log). */
-  routes = (admission: CallAdmission, refusals?: RefusalLog): RouteHandler => {
+  /** The routes, for `createApp({ routes })` (which passes its admission policy, agents and refusal log). */
+  routes = ({ admission, callOut, refusals }: RouteContext): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
-      ...(refusals ? { refusals } : {}),
+      callOut,
+      refusals,
       dialer: this.dialer,
       agents: this.agents,
       tickets: this.tickets,
@@ -249,11 +304,11 @@ export class OutboundService {
     });
   };
 
-  /** Stops the queue listener and closes the KV. */
+  /** Stops dispatching and closes the KV. */
   async close(): Promise<void> {
+    this.#unplugCron?.();
     await this.campaigns?.stop();
     this.#kv?.close();
     this.#kv = undefined;
-    await this.#listening;
   }
 }

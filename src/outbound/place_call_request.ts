@@ -7,8 +7,11 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { parsePlaceCall } from "./place_call_request.ts";
- * import { singleAgentDirectory } from "./outbound_agents.ts";
- * const agents = singleAgentDirectory({});
+ * import { parseConfig } from "../config/mod.ts";
+ * import { AgentBook } from "../agents/agent_book.ts";
+ * import { environmentProfile } from "../agents/agent_profile.ts";
+ * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
+ * const agents = new AgentBook([environmentProfile(config)], "environment");
  * assert.deepEqual(parsePlaceCall({ to: "+15551234567" }, agents), {
  *   ok: true,
  *   value: { to: "+15551234567", agent: "default", context: {} },
@@ -19,7 +22,7 @@
  *
  * @module
  */
-import type { AgentDirectory } from "./outbound_agents.ts";
+import type { AgentBook } from "../agents/agent_book.ts";
 
 /** Largest accepted `context`, as JSON bytes (it travels sealed in URLs and TwiML). */
 export const MAX_CONTEXT_BYTES = 1024;
@@ -40,7 +43,7 @@ export type PlaceCallCheck =
   | { ok: false; field: "body" | "to" | "agent" | "context"; error: string };
 
 /** Checks a decoded JSON body of `POST /calls`. */
-export function parsePlaceCall(body: unknown, agents: AgentDirectory): PlaceCallCheck {
+export function parsePlaceCall(body: unknown, agents: AgentBook): PlaceCallCheck {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return {
       ok: false,
@@ -51,22 +54,33 @@ export function parsePlaceCall(body: unknown, agents: AgentDirectory): PlaceCall
   const b = body as Record<string, unknown>;
   const to = checkTo(b.to);
   if (typeof to !== "string") return to;
-  if (b.agent !== undefined && typeof b.agent !== "string") {
+  const agent = checkAgent(b.agent, agents);
+  if (typeof agent !== "string") return agent;
+  const context = checkContext(b.context);
+  if (!("value" in context)) return context;
+  return { ok: true, value: { to, agent, context: context.value } };
+}
+
+/**
+ * Checks the name of the agent that places a call: the agent's name (the
+ * default agent's when absent), or the problem naming the known agents.
+ */
+export function checkAgent(
+  name: unknown,
+  agents: AgentBook,
+): string | { ok: false; field: "agent"; error: string } {
+  if (name !== undefined && typeof name !== "string") {
     return { ok: false, field: "agent", error: "agent must be the name of an agent (a string)." };
   }
-  const agent = agents.get(b.agent as string | undefined);
+  const agent = agents.forCallOut(name);
   if (agent === undefined) {
     return {
       ok: false,
       field: "agent",
-      error: `agent ${JSON.stringify(b.agent)} is unknown; known agents: ${
-        agents.names().join(", ")
-      }.`,
+      error: `agent ${JSON.stringify(name)} is unknown; known agents: ${agents.names.join(", ")}.`,
     };
   }
-  const context = checkContext(b.context);
-  if (!("value" in context)) return context;
-  return { ok: true, value: { to, agent: agent.name, context: context.value } };
+  return agent.name;
 }
 
 /** Checks a callee number: the number, or the problem. */

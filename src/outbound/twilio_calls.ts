@@ -52,6 +52,11 @@ export interface CreateCallParams {
   asyncAmdStatusCallback: string;
   /** Seconds to let it ring before `no-answer` (Twilio's `Timeout`, default 60 when unset). */
   timeoutSeconds?: number;
+  /**
+   * `DetectMessageEnd` (default: wait for a voicemail's beep, to leave a
+   * message) or `Enable` (answer as soon as Twilio knows: a transfer's person leg).
+   */
+  machineDetection?: "Enable" | "DetectMessageEnd";
 }
 
 /** The form body of a create-call request (Twilio's parameter names). */
@@ -64,7 +69,7 @@ export function createCallForm(params: CreateCallParams): URLSearchParams {
   form.set("StatusCallback", params.statusCallback);
   form.set("StatusCallbackMethod", "POST");
   for (const event of STATUS_CALLBACK_EVENTS) form.append("StatusCallbackEvent", event);
-  form.set("MachineDetection", "DetectMessageEnd");
+  form.set("MachineDetection", params.machineDetection ?? "DetectMessageEnd");
   form.set("AsyncAmd", "true");
   form.set("AsyncAmdStatusCallback", params.asyncAmdStatusCallback);
   form.set("AsyncAmdStatusCallbackMethod", "POST");

@@ -79,6 +79,11 @@ export type ClientEventOutcome =
   | { kind: "truncate_rejected"; reason: string; audioMs: number; error: ServerEvent }
   /** `response.create` with no response in progress: the adapter answers it. */
   | { kind: "response_requested"; response: Record<string, unknown> }
+  /**
+   * `response.create` with `conversation: "none"`: an out-of-band response,
+   * which may run alongside the conversation's (see `realtime_text_response.ts`).
+   */
+  | { kind: "out_of_band_requested"; response: Record<string, unknown> }
   | { kind: "response_busy" }
   | { kind: "response_cancelled"; response: RealtimeResponse }
   | { kind: "cancel_not_active" }
@@ -243,6 +248,11 @@ export class RealtimeServerSession {
       case "conversation.item.truncate":
         return this.#truncate(event, clientEventId);
       case "response.create": {
+        const requested = (event.response ?? {}) as Record<string, unknown>;
+        if (requested.conversation === "none") {
+          // Only one response may write to the default conversation; out-of-band ones run in parallel.
+          return result({ kind: "out_of_band_requested", response: requested });
+        }
         const active = this.activeResponse;
         if (active) {
           return result({ kind: "response_busy" }, [

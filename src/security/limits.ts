@@ -33,42 +33,76 @@ export const CLOSE_CODES = {
 /** Result of {@link readCappedText}. */
 export type CappedRead = { ok: true; text: string } | { ok: false; tooLarge: true };
 
+/** Result of {@link readCappedBody}. */
+export type CappedBytes =
+  | { ok: true; bytes: Uint8Array; truncated: boolean }
+  | { ok: false; tooLarge: true };
+
+/** Options of {@link readCappedBody}. */
+export interface CappedBodyOptions {
+  /**
+   * Keep the first `maxBytes` of a bigger body (`truncated: true`) instead of
+   * refusing it. Default false: a bigger body is refused.
+   */
+  truncate?: boolean;
+}
+
 /**
- * Reads a request body as UTF-8 text, refusing it as soon as it is known to
- * exceed `maxBytes`: at once from `Content-Length`, else while streaming (the
- * rest is never read). Never throws for a broken body: that counts as empty.
+ * Reads the body of a request the bridge received or of a response it
+ * fetched, never holding more than `maxBytes` of it: a body known to be
+ * bigger is refused at once from `Content-Length` (and cancelled, unread),
+ * else while streaming (the rest is cancelled, never read). With `truncate`
+ * the first `maxBytes` are kept instead. Every body the bridge reads from
+ * the network goes through here. A body that breaks mid-way counts as
+ * empty; the function never throws.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readCappedText } from "./limits.ts";
- * const big = new Request("http://x/", { method: "POST", body: "x".repeat(100) });
- * assert.deepEqual(await readCappedText(big, 10), { ok: false, tooLarge: true });
+ * import { readCappedBody } from "./limits.ts";
+ * const big = () => new Response("x".repeat(100));
+ * assert.deepEqual(await readCappedBody(big(), 10), { ok: false, tooLarge: true });
+ * const cut = await readCappedBody(big(), 10, { truncate: true });
+ * assert.ok(cut.ok && cut.truncated && cut.bytes.length === 10);
  * ```
  */
-export async function readCappedText(request: Request, maxBytes: number): Promise<CappedRead> {
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await request.body?.cancel().catch(() => {});
+export async function readCappedBody(
+  message: Request | Response,
+  maxBytes: number,
+  options: CappedBodyOptions = {},
+): Promise<CappedBytes> {
+  const declared = Number(message.headers.get("content-length") ?? "NaN");
+  if (!options.truncate && Number.isFinite(declared) && declared > maxBytes) {
+    await message.body?.cancel().catch(() => {});
     return { ok: false, tooLarge: true };
   }
-  if (request.body === null) return { ok: true, text: "" };
-  const reader = request.body.getReader();
+  if (message.body === null) return { ok: true, bytes: new Uint8Array(), truncated: false };
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = message.body.getReader();
+  } catch {
+    return { ok: true, bytes: new Uint8Array(), truncated: false }; // already read or locked
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let truncated = false;
   try {
     while (true) {
       const { done, value } = await reader.read();
       if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
+      if (total + value.byteLength > maxBytes) {
         await reader.cancel().catch(() => {});
-        return { ok: false, tooLarge: true };
+        if (!options.truncate) return { ok: false, tooLarge: true };
+        chunks.push(value.subarray(0, maxBytes - total));
+        total = maxBytes;
+        truncated = true;
+        break;
       }
+      total += value.byteLength;
       chunks.push(value);
     }
   } catch {
-    return { ok: true, text: "" };
+    return { ok: true, bytes: new Uint8Array(), truncated: false }; // a broken body: none
   } finally {
     reader.releaseLock();
   }
@@ -78,7 +112,28 @@ export async function readCappedText(request: Request, maxBytes: number): Promis
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return { ok: true, text: new TextDecoder().decode(bytes) };
+  return { ok: true, bytes, truncated };
+}
+
+/**
+ * Reads a request body as UTF-8 text with {@link readCappedBody}, refusing
+ * it as soon as it is known to exceed `maxBytes`. A broken body counts as
+ * empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readCappedText } from "./limits.ts";
+ * const big = new Request("http://x/", { method: "POST", body: "x".repeat(100) });
+ * assert.deepEqual(await readCappedText(big, 10), { ok: false, tooLarge: true });
+ * ```
+ */
+export async function readCappedText(
+  message: Request | Response,
+  maxBytes: number,
+): Promise<CappedRead> {
+  const read = await readCappedBody(message, maxBytes);
+  return read.ok ? { ok: true, text: new TextDecoder().decode(read.bytes) } : read;
 }
 
 /** Options of {@link StreamGuard}. */

@@ -56,6 +56,8 @@ export type LiveEvent =
     failed: boolean;
     t: number;
   }
+  /** A step of a warm transfer (`destination` 1-based; no number is sent). */
+  | { type: "transfer"; step: string; destination: number; t: number }
   | { type: "ended"; outcome: CallOutcome; t: number };
 
 /** Options of {@link LiveCalls}. */
@@ -339,6 +341,17 @@ export class LiveCalls {
               arguments: capText(event.arguments),
               t: t(now),
             });
+          case "tool_answered":
+            // end_call, the transfer or an unknown tool: answered at once, no tool ran.
+            return publish({
+              type: "tool_result",
+              callId: event.callId,
+              name: event.name,
+              output: capText(event.output),
+              durationMs: 0,
+              failed: event.failed,
+              t: t(now),
+            });
         }
       },
       toolFinished: (tool: ToolFinished, now: number) =>
@@ -351,6 +364,8 @@ export class LiveCalls {
           failed: tool.failed,
           t: t(now),
         }),
+      transferStep: (step, now) =>
+        publish({ type: "transfer", step: step.step, destination: step.destination, t: t(now) }),
       finished: (summary) =>
         publish({ type: "ended", outcome: summary.outcome, t: Math.round(summary.durationMs) }),
     };

@@ -23,6 +23,8 @@ function emptyState() {
     /** @type {{callId: string, name: string, arguments: string, output: string | null, durationMs: number | null, failed: boolean}[]} */
     tools: [],
     bargeIns: 0,
+    /** Steps of a warm transfer, e.g. "ringing (destination 1)". @type {string[]} */
+    transfer: [],
     /** @type {string | null} */
     outcome: null,
   };
@@ -37,6 +39,22 @@ function el(tag, className, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
+
+/** The words of a warm transfer's steps (see `TransferStep` in src/transfer/warm_transfers.ts). */
+const TRANSFER_STEPS = {
+  calling: "calling a person",
+  ringing: "ringing",
+  answered: "answered, hearing the briefing",
+  accepted: "accepted: the caller is handed over",
+  declined: "declined",
+  no_key: "no key pressed",
+  "no-answer": "no answer",
+  machine: "a machine answered",
+  hung_up: "hung up",
+  not_placed: "could not be called",
+  nobody: "nobody took the call: the assistant tells the caller",
+  caller_hung_up: "the caller hung up: the person's call is ended",
+};
 
 function clock(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -204,6 +222,14 @@ export class LiveView {
           event.failed ? " · failed" : ""
         }`;
         entry.li.querySelector(".result").textContent = `→ ${event.output}`;
+        return;
+      }
+      case "transfer": {
+        const step = `${
+          TRANSFER_STEPS[event.step] ?? event.step
+        } (destination ${event.destination})`;
+        liveState.transfer.push(step);
+        this.note(`Transfer at ${clock(event.t)}: ${step}.`);
         return;
       }
       case "ended":

@@ -21,6 +21,7 @@ const statusBox = $("status-box");
 const statusText = $("status");
 const callButton = /** @type {HTMLButtonElement} */ ($("call"));
 const hangupButton = /** @type {HTMLButtonElement} */ ($("hangup"));
+const agentSelect = /** @type {HTMLSelectElement} */ ($("agent"));
 const inLevel = $("in-level");
 const outLevel = $("out-level");
 const logList = $("log");
@@ -44,6 +45,8 @@ const state = {
   ended: false,
   error: null,
   notice: null,
+  /** @type {string | null} the server's note for the page (the offline demo's stand-in). */
+  info: null,
   live: liveState,
 };
 globalThis.softphone = state;
@@ -104,7 +107,11 @@ class Call {
   async start() {
     setStatus("connecting");
     await this.ctx.resume();
-    const res = await fetch("/softphone/token", { method: "POST" });
+    // With an agents file, the developer picks the agent; the server answers its stream's path.
+    const agent = agentSelect.value;
+    const res = await fetch(`/softphone/token?agent=${encodeURIComponent(agent)}`, {
+      method: "POST",
+    });
     if (!res.ok) throw new Error(`The server refused a softphone token (HTTP ${res.status}).`);
     const issued = await res.json();
     this.callSid = issued.callSid;
@@ -114,12 +121,7 @@ class Call {
     // The live view listens before the call starts, so it misses nothing.
     live.open(issued.token, issued.callSid);
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    // With an agents file, the developer picks the agent; its name is the stream's path.
-    const agent = /** @type {HTMLSelectElement} */ ($("agent")).value;
-    const path = agent === ""
-      ? "/media-stream"
-      : `/media-stream/agent/${encodeURIComponent(agent)}`;
-    const ws = new WebSocket(`${scheme}//${location.host}${path}`, [
+    const ws = new WebSocket(`${scheme}//${location.host}${issued.streamPath}`, [
       "softphone",
       `softphone-token.${issued.token}`,
     ]);
@@ -334,6 +336,7 @@ class Call {
       );}
     callButton.disabled = false;
     hangupButton.disabled = true;
+    agentSelect.disabled = false;
   }
 }
 
@@ -417,6 +420,8 @@ function fromBase64(text) {
 callButton.addEventListener("click", () => {
   callButton.disabled = true;
   hangupButton.disabled = false;
+  // The call's agent is fixed when it starts: no other choice until it ends.
+  agentSelect.disabled = true;
   for (const key of ["framesSent", "mediaReceived", "audioReceivedMs", "marksReceived"]) {
     state[key] = 0;
   }
@@ -457,7 +462,7 @@ if (!globalThis.isSecureContext || navigator.mediaDevices?.getUserMedia === unde
 fetch("/softphone/agents")
   .then((res) => (res.ok ? res.json() : { agents: [] }))
   .then((list) => {
-    const select = /** @type {HTMLSelectElement} */ ($("agent"));
+    const select = agentSelect;
     for (const name of list.agents) {
       const option = document.createElement("option");
       option.value = name;
@@ -466,5 +471,11 @@ fetch("/softphone/agents")
       select.append(option);
     }
     $("agent-picker").hidden = list.agents.length < 2;
+    // What the server wants the developer to know (the offline demo: its Realtime API is a stand-in).
+    if (typeof list.notice === "string") {
+      state.info = list.notice;
+      $("info").textContent = list.notice;
+      $("info").hidden = false;
+    }
   })
   .catch(() => {});

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { isLoopbackHost } from "../config/kinds.ts";
+import { isLoopbackHost } from "../config/mod.ts";
 
 /** The hostname of a `Host` value (`[::1]:5050` → `[::1]`), lower case; undefined when malformed. */
 function hostname(host: string): string | undefined {

@@ -1,9 +1,10 @@
 /**
  * The softphone's HTTP routes: the page at `GET /`, its scripts under
- * `/softphone/`, `POST /softphone/token`, which issues the short-lived
- * token the page needs to open `/media-stream` (see `softphone_token.ts`),
- * and `GET /softphone/agents`, the agents the page lets the developer pick
- * (names only; the page then opens `/media-stream/agent/<name>`), and
+ * `/softphone/`, `POST /softphone/token?agent=<name>`, which issues the
+ * short-lived token the page needs to open a media stream (see
+ * `softphone_token.ts`) and the stream path of the agent picked
+ * (`http/stream_path.ts`), `GET /softphone/agents`, the agents the page
+ * lets the developer pick, and
  * `GET /softphone/events?token=…`, the live view of the token's call as
  * Server-Sent Events (see `live_calls.ts`; the token is checked, not used up).
  *
@@ -29,6 +30,7 @@ import {
 import type { LiveCalls } from "./live_calls.ts";
 import { softphoneHostAllowed } from "./softphone_host.ts";
 import type { RefusalLog } from "../security/refusal_log.ts";
+import { formatStreamPath } from "../http/stream_path.ts";
 
 /** Paths of the softphone. */
 export const SOFTPHONE_ROUTES = {
@@ -36,7 +38,13 @@ export const SOFTPHONE_ROUTES = {
   token: "/softphone/token",
   agents: "/softphone/agents",
   events: "/softphone/events",
+  /** The page's icon, at the path browsers ask for by themselves (an SVG, linked from the page). */
+  icon: "/favicon.ico",
 } as const;
+
+/** The page's icon: a green dot, the softphone's accent colour. */
+const ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="14" fill="#1f7a4d"/></svg>';
 
 /** Options of {@link createSoftphoneRoutes}. */
 export interface SoftphoneRoutesOptions {
@@ -48,6 +56,8 @@ export interface SoftphoneRoutesOptions {
   publicUrl?: string | undefined;
   /** The app's log of refused requests (a foreign `Host` is one). */
   refusals?: RefusalLog;
+  /** A note for the page (sent with the agents), shown above its buttons. */
+  notice?: string;
 }
 
 /** Result of {@link SoftphoneRoutes.admit}: the token's check, or a refused `Host`. */
@@ -121,7 +131,11 @@ export function createSoftphoneRoutes(
     }
     const list = options.agents?.() ?? { names: [], defaultName: "" };
     return new Response(
-      JSON.stringify({ agents: list.names, default: list.defaultName }),
+      JSON.stringify({
+        agents: list.names,
+        default: list.defaultName,
+        ...(options.notice !== undefined ? { notice: options.notice } : {}),
+      }),
       { headers: { ...SECURITY_HEADERS, "content-type": "application/json" } },
     );
   }
@@ -147,7 +161,11 @@ export function createSoftphoneRoutes(
       }
     }
     const issued: IssuedSoftphoneToken = tokens.issue();
-    return new Response(JSON.stringify(issued), {
+    // The stream path of the agent the page picked (`?agent=`; none or unknown: the default).
+    const agent = new URL(request.url).searchParams.get("agent");
+    const known = agent !== null && (options.agents?.().names.includes(agent) ?? false);
+    const streamPath = formatStreamPath(known ? { kind: "agent", agent } : { kind: "plain" });
+    return new Response(JSON.stringify({ ...issued, streamPath }), {
       headers: { ...SECURITY_HEADERS, "content-type": "application/json" },
     });
   }
@@ -219,6 +237,13 @@ export function createSoftphoneRoutes(
       }
       if (path === SOFTPHONE_ROUTES.token) return token(request);
       if (path === SOFTPHONE_ROUTES.agents) return agents(request);
+      if (
+        path === SOFTPHONE_ROUTES.icon && (request.method === "GET" || request.method === "HEAD")
+      ) {
+        return new Response(request.method === "HEAD" ? null : ICON, {
+          headers: { ...SECURITY_HEADERS, "content-type": "image/svg+xml" },
+        });
+      }
       if (path === SOFTPHONE_ROUTES.events && options.live !== undefined) {
         return events(request, options.live);
       }

@@ -6,6 +6,12 @@
  */
 import { isBase64 } from "../protocol/base64.ts";
 
+/**
+ * The `<Parameter>` of a stream that brings the caller back to the agent
+ * after a cold transfer found nobody: the agent opens with the fallback line.
+ */
+export const TRANSFER_FALLBACK_PARAMETER = "transferFallback";
+
 /** `start` message details the bridge uses. */
 export interface TwilioStart {
   event: "start";

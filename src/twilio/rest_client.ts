@@ -13,8 +13,12 @@
  * @module
  */
 
-import { DEFAULT_TWILIO_API_BASE_URL } from "../config/defaults.ts";
+import { DEFAULT_TWILIO_API_BASE_URL } from "../config/mod.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
+import { readCappedText } from "../security/limits.ts";
+
+/** Largest Twilio REST answer read, in bytes (a call's JSON is ~2 KB). */
+export const MAX_TWILIO_ANSWER_BYTES = 256 * 1024;
 
 /** Options of {@link TwilioRestClient}. */
 export interface TwilioRestClientOptions {
@@ -169,7 +173,15 @@ export class TwilioRestClient {
         0,
       );
     }
-    const text = await response.text();
+    // Twilio's answers are a few KB: a bigger one is refused unread, never buffered whole.
+    const read = await readCappedText(response, MAX_TWILIO_ANSWER_BYTES);
+    if (!read.ok) {
+      throw new TwilioRestError(
+        `${what}: the answer was over ${MAX_TWILIO_ANSWER_BYTES} bytes; check TWILIO_API_BASE_URL.`,
+        response.status,
+      );
+    }
+    const text = read.text;
     let json: unknown;
     try {
       json = text === "" ? undefined : JSON.parse(text);

@@ -5,9 +5,9 @@
  */
 import VoiceResponse from "twilio/lib/twiml/VoiceResponse.js";
 
-import { DEFAULT_APOLOGY, DEFAULT_TRANSFER_APOLOGY } from "../prompts.ts";
+import { DEFAULT_APOLOGY } from "../prompts.ts";
 
-export { DEFAULT_APOLOGY, DEFAULT_TRANSFER_APOLOGY };
+export { DEFAULT_APOLOGY };
 
 /** Options of {@link connectStreamTwiml}. */
 export interface ConnectStreamOptions {
@@ -57,23 +57,5 @@ export function streamEndedTwiml(options: { apologize: boolean; apology?: string
 export function rejectTwiml(reason: "busy" | "rejected" = "busy"): string {
   const response = new VoiceResponse();
   response.reject({ reason });
-  return response.toString();
-}
-
-/**
- * TwiML that hands the call to a person: `<Dial>` to the transfer number.
- * If the transfer fails (no answer, busy), the caller hears a short apology.
- *
- * @example
- * ```ts
- * import { transferTwiml } from "./twiml.ts";
- * if (!transferTwiml("+14155550123").includes("<Dial>+14155550123</Dial>")) throw new Error();
- * ```
- */
-export function transferTwiml(number: string, apology = DEFAULT_TRANSFER_APOLOGY): string {
-  const response = new VoiceResponse();
-  response.dial(number);
-  response.say(apology);
-  response.hangup();
   return response.toString();
 }

@@ -21,6 +21,7 @@ import {
   type ScriptedItemIds,
 } from "../../src/protocol/realtime_response_script.ts";
 import { errorEvent, RealtimeServerSession } from "../../src/protocol/realtime_server_session.ts";
+import { outOfBandTextResponse } from "../../src/protocol/realtime_text_response.ts";
 import {
   describeClientEventProblem,
   validateClientEvent,
@@ -160,6 +161,13 @@ export class FakeRealtimeServer {
   validate: boolean;
   /** Answer `response.create` automatically. */
   autoRespond: boolean | AutoRespondOptions;
+  /**
+   * The text of out-of-band text responses (`conversation: "none"`,
+   * `output_modalities: ["text"]`, e.g. a transfer briefing), answered at
+   * once alongside any response in progress, like the GA API; null: left
+   * unanswered.
+   */
+  outOfBandText: string | null = "The caller asked for a person about a viewing.";
   /** When set, a different API key is refused with HTTP 401. */
   expectedApiKey: string | undefined;
   /** Require the `realtime` subprotocol. */
@@ -823,6 +831,19 @@ export class FakeRealtimeSession {
       case "response_requested":
         if (this.#server.autoRespond) this.#autoRespond();
         break;
+      case "out_of_band_requested": {
+        const modalities = outcome.response.output_modalities;
+        if (!Array.isArray(modalities) || modalities.join() !== "text") {
+          if (this.#server.autoRespond) this.#autoRespond(); // e.g. a spoken filler
+          break;
+        }
+        // A text-only out-of-band response (a transfer briefing): answered unless the test says not.
+        const text = this.#server.outOfBandText;
+        if (text === null) break;
+        const metadata = outcome.response.metadata as Record<string, string> | undefined;
+        this.#emit(outOfBandTextResponse({ text, metadata: metadata ?? null }));
+        break;
+      }
       default:
         break;
     }

@@ -17,8 +17,37 @@
  *
  * Errors have Twilio's shape `{code, message, more_info, status}`.
  *
+ * It also plays the far end of the calls it placed, posting Twilio's
+ * callbacks to the bridge (signed with the auth token over the public URL
+ * the bridge gave, delivered to {@link FakeTwilioRest.callbacksTo}):
+ * {@link FakeTwilioRest.ring}, {@link FakeTwilioRest.answer} (the
+ * `answered` status callback, then the call's `Url` for its TwiML),
+ * {@link FakeTwilioRest.press} (the `<Gather>` action with `Digits`, or
+ * none with `actionOnEmptyResult`), {@link FakeTwilioRest.amd} (the
+ * `AsyncAmdStatusCallback`) and {@link FakeTwilioRest.end} (the final
+ * status callback). TwiML with `<Dial><Conference>NAME` (answered to a call,
+ * or sent with `Twiml` in an update) puts the call in conference NAME (and
+ * posts `participant-join` to the conference's `statusCallback` when it asks
+ * for `join`);
+ * {@link FakeTwilioRest.moves} records who was in it when a call was moved
+ * there. Ending a placed call through the API posts its final status
+ * callback (`canceled` or `completed`), as Twilio does.
+ *
+ * Twilio's details, read 2026-12-07 through the stored-docs search:
+ * Calls resource parameters (`To` may be a SIP URI, `Timeout`,
+ * `StatusCallbackEvent`, `MachineDetection`, `AsyncAmd`,
+ * `AsyncAmdStatusCallback`): https://www.twilio.com/docs/voice/api/call-resource;
+ * the AMD callback's `CallSid`, `AccountSid`, `AnsweredBy` (with `Enable`:
+ * `human`, `machine_start`, `fax`, `unknown`) and `MachineDetectionDuration`:
+ * https://www.twilio.com/docs/voice/answering-machine-detection; `<Gather>`'s
+ * `numDigits`, `timeout` (default 5 s) and `actionOnEmptyResult` (default
+ * false: without it an empty result goes on to the next verb):
+ * https://www.twilio.com/docs/voice/twiml/gather; `<Conference>`:
+ * https://www.twilio.com/docs/voice/twiml/conference.
+ *
  * @module
  */
+import { twilioSignature } from "./fake_twilio.ts";
 
 /** A request the fake received. */
 export interface TwilioRestRequest {
@@ -54,6 +83,22 @@ export interface FakeRestCall {
   status: string;
   /** Twilio's `answered_by` (null in answers when unset). */
   answeredBy?: string;
+  /** The create request's parameters (`Url`, `StatusCallback`, …) of a call the fake placed. */
+  params?: Record<string, string>;
+  /** The TwiML the call runs now (answered by its `Url`, a `<Gather>` action or an update). */
+  twiml?: string;
+  /** The conference the call is in, if any. */
+  conference?: string;
+}
+
+/** A call moved into a conference by a REST update, and who was already in it. */
+export interface ConferenceMove {
+  callSid: string;
+  conference: string;
+  /** CallSids in the conference at that moment (besides the call moved). */
+  alreadyIn: string[];
+  /** `performance.now()` of the update. */
+  at: number;
 }
 
 /** Options of {@link FakeTwilioRest.start}. */
@@ -74,6 +119,7 @@ export interface FakeRestFailure {
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/;
+const SIP = /^sips?:[^\s@]+@\S+$/;
 
 function twilioError(status: number, code: number, message: string): Response {
   return Response.json({
@@ -97,7 +143,16 @@ export class FakeTwilioRest implements AsyncDisposable {
   failNextCreate: FakeRestFailure | undefined;
   /** The next look-up of a call answers with this error instead (once). */
   failNextGet: FakeRestFailure | undefined;
+  /** Called with each call the fake creates, before it answers (tests check invariants here). */
+  onCreate: ((call: FakeRestCall) => void) | undefined;
   readonly accountSid: string;
+  /** Conferences by name: the CallSids in each. */
+  readonly conferences = new Map<string, Set<string>>();
+  /** Calls moved into a conference by a REST update, in order. */
+  readonly moves: ConferenceMove[] = [];
+  /** Callbacks the fake posted: path, form and the bridge's HTTP status. */
+  readonly callbacks: { url: string; params: Record<string, string>; status: number }[] = [];
+  #callbacksTo: string | undefined;
   #authToken: string;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #seq = 0;
@@ -228,19 +283,27 @@ export class FakeTwilioRest implements AsyncDisposable {
     if (!form.get("Url") && !form.get("Twiml")) {
       return twilioError(400, 21205, "Url parameter is required.");
     }
-    if (!E164.test(form.get("To") ?? "")) {
+    const to = form.get("To") ?? "";
+    if (!E164.test(to) && !SIP.test(to)) {
       return twilioError(400, 21211, `Invalid 'To' Phone Number: ${form.get("To")}`);
     }
     const failure = this.failNextCreate;
     this.failNextCreate = undefined;
     if (failure !== undefined) return twilioError(failure.status, failure.code, failure.message);
     const sid = `CA${(++this.#seq).toString(16).padStart(32, "0")}`;
-    const call = { sid, to: form.get("To")!, from: form.get("From")!, status: "queued" };
+    const call: FakeRestCall = {
+      sid,
+      to: form.get("To")!,
+      from: form.get("From")!,
+      status: "queued",
+      params: Object.fromEntries(form),
+    };
     this.calls.set(sid, call);
+    this.onCreate?.(call);
     return Response.json(this.#resource(call), { status: 201 });
   }
 
-  #update(sid: string, form: URLSearchParams): Response {
+  async #update(sid: string, form: URLSearchParams): Promise<Response> {
     const call = this.calls.get(sid);
     if (call === undefined) {
       return twilioError(404, 20404, `The requested resource /Calls/${sid}.json was not found`);
@@ -252,10 +315,176 @@ export class FakeTwilioRest implements AsyncDisposable {
       }
       call.status = status;
       this.completed.push(sid);
+      this.#leave(call);
+      // Twilio reports the end of a call it placed to the call's StatusCallback.
+      if (call.params?.StatusCallback !== undefined && this.#callbacksTo !== undefined) {
+        await this.#post(call.params.StatusCallback, { CallSid: sid, CallStatus: status });
+      }
     } else if (!form.get("Twiml") && !form.get("Url")) {
       return twilioError(400, 21218, "Invalid ApplicationSid / Url / Twiml");
+    } else if (form.get("Twiml")) {
+      const conference = conferenceOf(form.get("Twiml")!);
+      if (conference !== undefined) {
+        this.moves.push({
+          callSid: sid,
+          conference,
+          alreadyIn: [...(this.conferences.get(conference) ?? [])].filter((c) => c !== sid),
+          at: performance.now(),
+        });
+      }
+      this.#run(call, form.get("Twiml")!);
     }
     return Response.json(this.#resource(call));
+  }
+
+  // ---- the far end of placed calls ----------------------------------------------------------
+
+  /** Where the fake posts callbacks: the bridge's local origin (`http://127.0.0.1:PORT`). */
+  callbacksTo(origin: string): void {
+    this.#callbacksTo = origin;
+  }
+
+  /** The placed call whose create request matches `match` (the last one by default). */
+  placed(match: (call: FakeRestCall) => boolean = () => true): FakeRestCall | undefined {
+    return [...this.calls.values()].filter((c) => c.params !== undefined && match(c)).at(-1);
+  }
+
+  /** The phone rings: the `ringing` status callback. */
+  async ring(sid: string): Promise<number> {
+    const call = this.#placedCall(sid);
+    call.status = "ringing";
+    return await this.#post(call.params!.StatusCallback, { CallSid: sid, CallStatus: "ringing" });
+  }
+
+  /**
+   * Someone answers: the `answered` status callback (`in-progress`), then
+   * Twilio fetches the call's `Url`; resolves with the TwiML it got.
+   */
+  async answer(sid: string): Promise<string> {
+    const call = this.#placedCall(sid);
+    call.status = "in-progress";
+    await this.#post(call.params!.StatusCallback, { CallSid: sid, CallStatus: "in-progress" });
+    const { text } = await this.#fetchTwiml(call.params!.Url, {
+      CallSid: sid,
+      AccountSid: this.accountSid,
+      CallStatus: "in-progress",
+      Direction: "outbound-api",
+    });
+    this.#run(call, text);
+    return text;
+  }
+
+  /**
+   * The person presses `digits` during the call's `<Gather>` (undefined: no
+   * key before its timeout, posted because of `actionOnEmptyResult="true"`);
+   * resolves with the TwiML the action answered.
+   */
+  async press(sid: string, digits: string | undefined): Promise<string> {
+    const call = this.#placedCall(sid);
+    const gather = /<Gather ([^>]*)>/.exec(call.twiml ?? "");
+    if (gather === null) throw new Error(`Call ${sid} runs no <Gather>: ${call.twiml}`);
+    const action = attribute(gather[1], "action");
+    if (action === undefined) throw new Error("The <Gather> has no action.");
+    if (digits === undefined && attribute(gather[1], "actionOnEmptyResult") !== "true") {
+      throw new Error(
+        "No key pressed and no actionOnEmptyResult: Twilio would not post the action.",
+      );
+    }
+    const params: Record<string, string> = {
+      CallSid: sid,
+      AccountSid: this.accountSid,
+      CallStatus: "in-progress",
+      ...(digits !== undefined ? { Digits: digits, FinishedOnKey: "" } : {}),
+    };
+    const { text } = await this.#fetchTwiml(action, params);
+    this.#run(call, text);
+    await this.#reportJoin(call, text);
+    return text;
+  }
+
+  /**
+   * A `<Conference statusCallback statusCallbackEvent="join">` the call just
+   * entered: Twilio posts `participant-join` (with `ConferenceSid`,
+   * `FriendlyName`, `CallSid`, `StatusCallbackEvent`).
+   */
+  async #reportJoin(call: FakeRestCall, twiml: string): Promise<void> {
+    const conference = /<Conference ([^>]*)>/.exec(twiml)?.[1];
+    const callback = conference === undefined ? undefined : attribute(conference, "statusCallback");
+    const events = conference === undefined ? "" : attribute(conference, "statusCallbackEvent");
+    if (callback === undefined || !(events ?? "").split(" ").includes("join")) return;
+    await this.#post(callback, {
+      AccountSid: this.accountSid,
+      ConferenceSid: `CF${"0".repeat(31)}1`,
+      FriendlyName: call.conference ?? "",
+      CallSid: call.sid,
+      StatusCallbackEvent: "participant-join",
+    });
+  }
+
+  /** The async AMD result of a placed call. */
+  async amd(sid: string, answeredBy: string): Promise<number> {
+    const call = this.#placedCall(sid);
+    call.answeredBy = answeredBy;
+    return await this.#post(call.params!.AsyncAmdStatusCallback, {
+      CallSid: sid,
+      AccountSid: this.accountSid,
+      AnsweredBy: answeredBy,
+      MachineDetectionDuration: "2100",
+    });
+  }
+
+  /** The call ends with `status` (busy, no-answer, failed, completed, …): its final status callback. */
+  async end(sid: string, status: string): Promise<number> {
+    const call = this.#placedCall(sid);
+    call.status = status;
+    this.#leave(call);
+    return await this.#post(call.params!.StatusCallback, { CallSid: sid, CallStatus: status });
+  }
+
+  #placedCall(sid: string): FakeRestCall {
+    const call = this.calls.get(sid);
+    if (call?.params === undefined) throw new Error(`The fake did not place call ${sid}.`);
+    return call;
+  }
+
+  /** The call runs `twiml`: a `<Dial><Conference>` puts it in that conference. */
+  #run(call: FakeRestCall, twiml: string): void {
+    call.twiml = twiml;
+    this.#leave(call);
+    const conference = conferenceOf(twiml);
+    if (conference === undefined) return;
+    call.conference = conference;
+    const members = this.conferences.get(conference) ?? new Set<string>();
+    members.add(call.sid);
+    this.conferences.set(conference, members);
+  }
+
+  #leave(call: FakeRestCall): void {
+    if (call.conference === undefined) return;
+    this.conferences.get(call.conference)?.delete(call.sid);
+    call.conference = undefined;
+  }
+
+  /** Posts a signed callback to the bridge; the HTTP status it answered. */
+  async #post(url: string | undefined, params: Record<string, string>): Promise<number> {
+    if (url === undefined) throw new Error("The call has no such callback URL.");
+    return (await this.#fetchTwiml(url, params)).status;
+  }
+
+  async #fetchTwiml(
+    url: string,
+    params: Record<string, string>,
+  ): Promise<{ status: number; text: string }> {
+    if (this.#callbacksTo === undefined) throw new Error("Call callbacksTo(bridge origin) first.");
+    const target = new URL(url);
+    const response = await fetch(`${this.#callbacksTo}${target.pathname}${target.search}`, {
+      method: "POST",
+      body: new URLSearchParams(params),
+      headers: { "x-twilio-signature": await twilioSignature(this.#authToken, url, params) },
+    });
+    const text = await response.text();
+    this.callbacks.push({ url, params, status: response.status });
+    return { status: response.status, text };
   }
 
   #resource(call: FakeRestCall): Record<string, unknown> {
@@ -281,4 +510,14 @@ export class FakeTwilioRest implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** The conference name of `<Dial><Conference …>NAME</Conference>`, if any. */
+export function conferenceOf(twiml: string): string | undefined {
+  return /<Dial[^>]*>\s*<Conference[^>]*>([^<]+)<\/Conference>/.exec(twiml)?.[1];
+}
+
+/** An XML attribute's value (entities `&amp;` decoded). */
+function attribute(attributes: string, name: string): string | undefined {
+  return new RegExp(`(?:^|\\s)${name}="([^"]*)"`).exec(attributes)?.[1]?.replaceAll("&amp;", "&");
 }

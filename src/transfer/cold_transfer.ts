@@ -1,0 +1,111 @@
+/**
+ * Cold transfers to several destinations: after the agent's stream ended
+ * with a transfer, `/call-ended` answers a `<Dial timeout action>` to the
+ * first destination; Twilio posts the `<Dial action>` with `DialCallStatus`
+ * when that call ends (values per https://www.twilio.com/docs/voice/twiml/dial,
+ * read 2026-12-07 through the stored-docs search: `completed`, `answered`,
+ * `busy`, `no-answer`, `failed`, `canceled`):
+ *
+ * - `completed`/`answered`: a person talked with the caller; hang up;
+ * - the caller's own call is over (`CallStatus` `completed`): hang up;
+ * - anything else: the next destination, and after the last one the caller
+ *   goes back to the agent (a new media stream whose `start` carries
+ *   {@link TRANSFER_FALLBACK_PARAMETER}), who opens with the fallback line —
+ *   a busy line no longer ends the call.
+ *
+ * The action URL carries a signed token binding the caller's CallSid, the
+ * agent and the destination's index (`transfer_token.ts`).
+ *
+ * @module
+ */
+import type { TransferSpec } from "../agents/agent_profile.ts";
+import { connectStreamTwiml } from "../twilio/twiml.ts";
+import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts";
+import type { TransferTokens } from "./transfer_token.ts";
+import { TRANSFER_ROUTES } from "./transfer_paths.ts";
+import { coldDialTwiml, hangUpTwiml } from "./transfer_twiml.ts";
+import type { TransferResult } from "./warm_transfers.ts";
+
+/** What cold transfers need from the rest of the app. */
+export interface ColdTransferOptions {
+  tokens: TransferTokens;
+  /** The transfer tool of agent `name` (undefined: the default agent). */
+  transferOf(
+    name: string | undefined,
+  ): { transfer: TransferSpec; agentName: string | undefined } | undefined;
+  /** The media-stream path of agent `name`. */
+  streamPathOf(name: string | undefined): string;
+  /** The `<Parameter>`s (stream token) of a new stream of `callSid` for `agent`. */
+  streamParameters(callSid: string, agent: string | undefined): Record<string, string>;
+  /** How each cold transfer ended (metrics). */
+  onFinished?: (result: TransferResult) => void;
+}
+
+/** Answers the TwiML of cold transfers. */
+export class ColdTransfers {
+  #options: ColdTransferOptions;
+
+  /** Creates the answerer. */
+  constructor(options: ColdTransferOptions) {
+    this.#options = options;
+  }
+
+  /** The first `<Dial>` of a call whose agent transferred it (`base`: the public http origin). */
+  firstDial(
+    callSid: string,
+    target: { transfer: TransferSpec; agentName: string | undefined },
+    base: string,
+  ): string {
+    return this.#dial(callSid, target, 0, base);
+  }
+
+  /** The `<Dial action>`: the next destination, the way back to the agent, or the end. */
+  dialEnded(
+    token: string | null,
+    form: URLSearchParams,
+    base: { http: string; ws: string },
+  ): string {
+    const callSid = form.get("CallSid") ?? "";
+    const opened = this.#options.tokens.openCold(token, callSid);
+    const target = opened === undefined ? undefined : this.#options.transferOf(opened.agent);
+    if (opened === undefined || target === undefined) return hangUpTwiml();
+    const status = form.get("DialCallStatus");
+    if (status === "completed" || status === "answered") {
+      this.#options.onFinished?.("transferred");
+      return hangUpTwiml();
+    }
+    const callStatus = form.get("CallStatus");
+    if (callStatus === "completed" || callStatus === "canceled") {
+      // The caller hung up while the destination rang: nobody to dial for.
+      this.#options.onFinished?.("caller_hung_up");
+      return hangUpTwiml();
+    }
+    const next = opened.index + 1;
+    if (next < target.transfer.destinations.length) {
+      return this.#dial(callSid, target, next, base.http);
+    }
+    this.#options.onFinished?.("fallback");
+    return connectStreamTwiml({
+      streamUrl: `${base.ws}${this.#options.streamPathOf(target.agentName)}`,
+      actionUrl: `${base.http}/call-ended`,
+      parameters: {
+        ...this.#options.streamParameters(callSid, target.agentName),
+        [TRANSFER_FALLBACK_PARAMETER]: "1",
+      },
+    });
+  }
+
+  #dial(
+    callSid: string,
+    target: { transfer: TransferSpec; agentName: string | undefined },
+    index: number,
+    base: string,
+  ): string {
+    const token = this.#options.tokens.cold(callSid, target.agentName, index);
+    return coldDialTwiml({
+      destination: target.transfer.destinations[index],
+      timeoutSeconds: target.transfer.ringTimeoutSeconds,
+      action: `${base}${TRANSFER_ROUTES.dialEnded}?t=${token}`,
+    });
+  }
+}

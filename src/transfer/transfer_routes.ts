@@ -1,0 +1,90 @@
+/**
+ * The HTTP routes Twilio calls during transfers, as one table (path →
+ * handler); every one is POST only and refuses a request whose
+ * `X-Twilio-Signature` does not match (403) before it reads the token:
+ *
+ * | Route | Twilio calls it | Answer |
+ * |---|---|---|
+ * | `/transfer/briefing?t=` | the person answered (the leg's `Url`) | TwiML: briefing in `<Gather>` |
+ * | `/transfer/answer?t=` | the `<Gather>` action (`Digits`) | TwiML: `<Conference>` or goodbye |
+ * | `/transfer/status?t=` | the leg's `StatusCallback` (`CallStatus`) | 204 |
+ * | `/transfer/amd?t=` | the leg's `AsyncAmdStatusCallback` (`AnsweredBy`) | 204 |
+ * | `/transfer/conference?t=` | the person's `<Conference statusCallback>` (`participant-join`) | 204 |
+ * | `/transfer/dial-ended?t=` | a cold transfer's `<Dial action>` (`DialCallStatus`) | TwiML |
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { CallAdmission } from "../security/call_admission.ts";
+import { MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
+import type { ColdTransfers } from "./cold_transfer.ts";
+import type { WarmTransfers } from "./warm_transfers.ts";
+import { TRANSFER_ROUTES } from "./transfer_paths.ts";
+
+/** Options of {@link createTransferRoutes}. */
+export interface TransferRoutesOptions {
+  admission: CallAdmission;
+  /** The public origins of a request (`PUBLIC_URL`, else its Host), or undefined for a bad Host. */
+  baseOf(request: Request): { http: string; ws: string } | undefined;
+  /** Undefined: warm transfers are off (their routes answer 404). */
+  warm: WarmTransfers | undefined;
+  cold: ColdTransfers;
+  logger: Logger;
+}
+
+type Handler = (
+  form: URLSearchParams,
+  token: string | null,
+  base: { http: string; ws: string },
+) => string | undefined;
+
+const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
+
+/** The transfer routes: a response, or undefined when the path is not one of them. */
+export function createTransferRoutes(
+  options: TransferRoutesOptions,
+): (request: Request, path: string) => Promise<Response> | undefined {
+  const { warm, cold } = options;
+  const table: Record<string, Handler | undefined> = {
+    [TRANSFER_ROUTES.briefing]: warm && ((form, token) => warm.briefing(token, form)),
+    [TRANSFER_ROUTES.answer]: warm && ((form, token) => warm.answer(token, form)),
+    [TRANSFER_ROUTES.status]: warm && ((form, token) => void warm.status(token, form)),
+    [TRANSFER_ROUTES.amd]: warm && ((form, token) => void warm.amd(token, form)),
+    [TRANSFER_ROUTES.conference]: warm && ((form, token) => void warm.conference(token, form)),
+    [TRANSFER_ROUTES.dialEnded]: (form, token, base) => cold.dialEnded(token, form, base),
+  };
+
+  async function serve(request: Request, path: string, handler: Handler): Promise<Response> {
+    if (request.method !== "POST") {
+      return new Response("Method not allowed: Twilio calls this route with POST.\n", {
+        status: 405,
+        headers: { allow: "POST" },
+      });
+    }
+    const base = options.baseOf(request);
+    if (base === undefined) return new Response("Bad Host header.\n", { status: 400 });
+    const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
+    if (!body.ok) return new Response("Request body too large.\n", { status: 413 });
+    const form = new URLSearchParams(body.text);
+    const refusal = options.admission.checkWebhook(request, form, base.http);
+    if (refusal !== undefined) {
+      options.logger.warn("Refused a transfer callback: {refusal}.", { refusal, path });
+      return new Response(FORBIDDEN, { status: 403 });
+    }
+    const twiml = handler(form, new URL(request.url).searchParams.get("t"), base);
+    return twiml === undefined
+      ? new Response(null, { status: 204 })
+      : new Response(twiml, { headers: { "content-type": "text/xml; charset=utf-8" } });
+  }
+
+  return (request, path) => {
+    if (!Object.hasOwn(table, path)) return undefined;
+    const handler = table[path];
+    if (handler === undefined) {
+      return Promise.resolve(
+        new Response("Warm transfers are off on this server.\n", { status: 404 }),
+      );
+    }
+    return serve(request, path, handler);
+  };
+}

@@ -1,0 +1,434 @@
+/**
+ * Warm transfers of this process: each places the person's leg through
+ * Twilio's Calls API, answers Twilio's callbacks about it (the routes of
+ * `transfer_routes.ts` hand them over, signature already checked), and
+ * tells the call what came of it.
+ *
+ * Per destination, in order (the decisions are {@link WarmAttempts}'):
+ *
+ * 1. `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` with `To` = the
+ *    destination, `From` = the number the caller called (else
+ *    `TWILIO_PHONE_NUMBER`), `Url` = the briefing route, `StatusCallback`
+ *    (initiated, ringing, answered, completed), `MachineDetection=Enable`,
+ *    `AsyncAmd=true` with `AsyncAmdStatusCallback`, and `Timeout` = the ring
+ *    timeout. Every URL carries a signed token naming the transfer and leg
+ *    (`transfer_token.ts`), never a raw call reference.
+ * 2. The person answers: Twilio fetches the briefing route, which answers
+ *    the briefing inside a `<Gather numDigits="1">` (press 1 or 2).
+ * 3. `Digits=1`: the person's TwiML is `<Dial><Conference>NAME` (NAME random
+ *    per transfer) with a `join` status callback; once Twilio reports the
+ *    person in (`participant-join`), the caller's call is updated through
+ *    REST with the same, so the caller never enters an empty conference.
+ *    The call is told `accepted` first, so the `stop` that follows the
+ *    update is taken as the hand-over, not a hang-up. No join within 5 s:
+ *    the person's leg is ended and the agent says the fallback line.
+ * 4. Anything else (2, no key, busy, no answer, failed, canceled, a machine)
+ *    tries the next destination; after the last, the call is told `failed`
+ *    and the agent says the fallback line. The caller is never moved unless
+ *    a person accepted.
+ *
+ * If the caller hangs up meanwhile, the person's leg is ended through REST:
+ * `Status=canceled` while it rings, `completed` once answered.
+ *
+ * Transfers live in this process, with the caller's media stream: Twilio's
+ * callbacks must reach the instance that holds the call (sticky routing by
+ * host, or one instance), like the stream itself.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { CreateCallParams, TwilioCall } from "../outbound/twilio_calls.ts";
+import { TRANSFER_CALLER_GONE, TRANSFER_DECLINED } from "../prompts.ts";
+import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
+import { newTransferId, type TransferTokens } from "./transfer_token.ts";
+import { TRANSFER_ROUTES } from "./transfer_paths.ts";
+import {
+  briefingTwiml,
+  conferenceTwiml,
+  hangUpTwiml,
+  sayAndHangUpTwiml,
+} from "./transfer_twiml.ts";
+import {
+  type LegTimeline,
+  maskDestination,
+  WarmAttempts,
+  type WarmEffect,
+} from "./warm_attempts.ts";
+
+/** Seconds past the ring timeout before a leg Twilio said nothing more about is given up. */
+const RING_GRACE_SECONDS = 10;
+
+/** Ms from the accept to Twilio's report that the person is in the conference, at most. */
+const JOIN_WAIT_MS = 5000;
+
+/** How a transfer ended, for `bridge_transfers_total{mode,result}`. */
+export type TransferResult = "transferred" | "fallback" | "caller_hung_up";
+
+/** A step the softphone's live view and the logs show. */
+export interface TransferStep {
+  step:
+    | "calling"
+    | "ringing"
+    | "answered"
+    | "accepted"
+    | "declined"
+    | "no_key"
+    | "busy"
+    | "no-answer"
+    | "failed"
+    | "canceled"
+    | "hung_up"
+    | "machine"
+    | "not_placed"
+    | "nobody"
+    | "caller_hung_up";
+  /** 1-based index of the destination. */
+  destination: number;
+}
+
+/** What a call asks for. */
+export interface WarmTransferRequest {
+  /** The caller's CallSid (moved into the conference on accept). */
+  callerCallSid: string;
+  /** Caller id of the person's leg (E.164). */
+  from: string;
+  destinations: readonly string[];
+  ringTimeoutSeconds: number;
+  /** What the person hears before pressing 1 or 2. */
+  briefing: string;
+  /** The verdict: `accepted` (the caller is being moved) or `failed` (nobody took it). */
+  onResult(result: "accepted" | "failed"): void;
+  /** Each step, for the live view. */
+  onStep?(step: TransferStep): void;
+}
+
+/** A transfer under way, as its call holds it. */
+export interface WarmTransferHandle {
+  /** The caller is gone (or the call ended otherwise): end the person's leg. */
+  cancel(): void;
+  /** The legs so far (numbers masked), for the call record. */
+  timeline(): LegTimeline[];
+}
+
+/** The part of Twilio's Calls resource a transfer uses (`outbound/twilio_calls.ts`). */
+export interface TransferCalls {
+  create(params: CreateCallParams): Promise<TwilioCall>;
+  updateTwiml(callSid: string, twiml: string): Promise<TwilioCall>;
+  end(callSid: string, status: "completed" | "canceled"): Promise<TwilioCall>;
+}
+
+/** Options of {@link WarmTransfers}. */
+export interface WarmTransfersOptions {
+  calls: TransferCalls;
+  tokens: TransferTokens;
+  /** `PUBLIC_URL`, no trailing slash. */
+  publicUrl: string;
+  logger: Logger;
+  /** Monotonic clock in ms. Default `performance.now`. */
+  now?: () => number;
+  /** Called once per transfer with how it ended (metrics). */
+  onFinished?: (result: TransferResult) => void;
+}
+
+interface Transfer {
+  id: string;
+  request: WarmTransferRequest;
+  attempts: WarmAttempts;
+  conference: string;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The accepted leg, until Twilio reports its person in the conference. */
+  joining: { leg: number; timer: ReturnType<typeof setTimeout> } | undefined;
+  reported: boolean;
+  overAt: number | undefined;
+}
+
+/** Transfers are forgotten this long after they ended (late callbacks still get an answer). */
+const KEEP_MS = 10 * 60_000;
+
+/** The warm transfers of this process. */
+export class WarmTransfers {
+  #options: WarmTransfersOptions;
+  #now: () => number;
+  #transfers = new Map<string, Transfer>();
+
+  /** Creates the service. */
+  constructor(options: WarmTransfersOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Starts calling the destinations of `request`. */
+  start(request: WarmTransferRequest): WarmTransferHandle {
+    this.#forgetOld();
+    const id = newTransferId();
+    const transfer: Transfer = {
+      id,
+      request,
+      attempts: new WarmAttempts(request.destinations, this.#now),
+      conference: `transfer-${id}`,
+      timer: undefined,
+      joining: undefined,
+      reported: false,
+      overAt: undefined,
+    };
+    this.#transfers.set(id, transfer);
+    this.#apply(transfer, transfer.attempts.start());
+    return {
+      cancel: () => {
+        if (transfer.joining !== undefined) {
+          // The caller hung up between the accept and the person's join: end the person's leg.
+          this.#stopJoining(transfer);
+          this.#endAcceptedLeg(transfer);
+          this.#step(transfer, "caller_hung_up");
+          this.#report(transfer, "caller_hung_up");
+          return;
+        }
+        if (transfer.attempts.over) return;
+        this.#step(transfer, "caller_hung_up");
+        this.#apply(transfer, transfer.attempts.callerGone());
+      },
+      timeline: () => transfer.attempts.timeline(),
+    };
+  }
+
+  /** Twilio fetches the briefing: the person answered leg `token`. Answers TwiML. */
+  briefing(token: string | null, form: URLSearchParams): string {
+    const found = this.#find(token, form);
+    if (found === undefined) return hangUpTwiml();
+    const { transfer, leg } = found;
+    if (transfer.attempts.phase === "canceled") return sayAndHangUpTwiml(TRANSFER_CALLER_GONE);
+    transfer.attempts.answered(leg);
+    if (!transfer.attempts.isBriefing(leg)) return hangUpTwiml();
+    this.#step(transfer, "answered");
+    this.#apply(transfer, []); // the ring timer no longer applies
+    return briefingTwiml({
+      briefing: transfer.request.briefing,
+      action: this.#url(TRANSFER_ROUTES.answer, transfer, leg),
+    });
+  }
+
+  /** The `<Gather>` action: the key the person pressed (none: a decline). Answers TwiML. */
+  answer(token: string | null, form: URLSearchParams): string {
+    const found = this.#find(token, form);
+    if (found === undefined) return hangUpTwiml();
+    const { transfer, leg } = found;
+    if (transfer.attempts.phase === "canceled") return sayAndHangUpTwiml(TRANSFER_CALLER_GONE);
+    if (!transfer.attempts.isBriefing(leg)) return hangUpTwiml();
+    const digits = form.get("Digits") ?? undefined;
+    const effects = transfer.attempts.digits(leg, digits);
+    const accepted = effects.some((e) => e.do === "accept");
+    if (!accepted) this.#step(transfer, digits ? "declined" : "no_key", leg);
+    this.#apply(transfer, effects);
+    return accepted
+      ? conferenceTwiml(
+        transfer.conference,
+        this.#url(TRANSFER_ROUTES.conference, transfer, leg),
+      )
+      : sayAndHangUpTwiml(TRANSFER_DECLINED);
+  }
+
+  /** The person's conference status callback: once they are in, the caller is moved. */
+  conference(token: string | null, form: URLSearchParams): void {
+    const found = this.#find(token, form);
+    if (found === undefined) return;
+    const { transfer, leg } = found;
+    if (form.get("StatusCallbackEvent") !== "participant-join") return;
+    if (transfer.joining?.leg !== leg) return;
+    this.#stopJoining(transfer);
+    this.#accept(transfer, leg);
+  }
+
+  /** A status callback of a person's leg. */
+  status(token: string | null, form: URLSearchParams): void {
+    const found = this.#find(token, form);
+    if (found === undefined) return;
+    const { transfer, leg } = found;
+    const status = form.get("CallStatus") ?? "";
+    const before = transfer.attempts.leg;
+    const effects = transfer.attempts.status(leg, status);
+    if (status === "ringing" && transfer.attempts.phase === "ringing") {
+      this.#step(transfer, "ringing");
+    } else if (transfer.attempts.leg !== before || effects.some((e) => e.do === "failed")) {
+      const step = status === "completed" ? "hung_up" : status;
+      this.#step(transfer, step as TransferStep["step"], leg);
+    }
+    this.#apply(transfer, effects);
+  }
+
+  /** The async AMD result of a person's leg. */
+  amd(token: string | null, form: URLSearchParams): void {
+    const found = this.#find(token, form);
+    if (found === undefined) return;
+    const { transfer, leg } = found;
+    const effects = transfer.attempts.answeredBy(leg, form.get("AnsweredBy") ?? "unknown");
+    if (effects.length > 0) this.#step(transfer, "machine", leg);
+    this.#apply(transfer, effects);
+  }
+
+  #find(
+    token: string | null,
+    form: URLSearchParams,
+  ): { transfer: Transfer; leg: number } | undefined {
+    const opened = this.#options.tokens.openWarm(token);
+    const transfer = opened === undefined ? undefined : this.#transfers.get(opened.id);
+    if (opened === undefined || transfer === undefined) {
+      this.#options.logger.warn("A transfer callback names no transfer of this instance.");
+      return undefined;
+    }
+    const known = transfer.attempts.callSidOf(opened.leg);
+    const callSid = form.get("CallSid");
+    if (known !== undefined && callSid !== null && callSid !== known) {
+      this.#options.logger.warn("A transfer callback came for another call; ignored.");
+      return undefined;
+    }
+    return { transfer, leg: opened.leg };
+  }
+
+  #url(route: string, transfer: Transfer, leg: number): string {
+    const token = this.#options.tokens.warm(transfer.id, leg);
+    return `${this.#options.publicUrl}${route}?t=${token}`;
+  }
+
+  #step(transfer: Transfer, step: TransferStep["step"], leg = transfer.attempts.leg): void {
+    const destination = leg + 1;
+    this.#options.logger.info("Warm transfer: {step} (destination {destination}, {to}).", {
+      step,
+      destination,
+      to: maskDestination(transfer.request.destinations[leg] ?? ""),
+    });
+    try {
+      transfer.request.onStep?.({ step, destination });
+    } catch {
+      // the live view must never break a transfer
+    }
+  }
+
+  #apply(transfer: Transfer, effects: WarmEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.do) {
+        case "place":
+          this.#place(transfer, effect.leg);
+          break;
+        case "end_leg":
+          this.#options.calls.end(effect.callSid, effect.status).catch((error) =>
+            this.#failedRest("end the person's call", error)
+          );
+          break;
+        case "accept":
+          this.#awaitJoin(transfer, effect.leg);
+          break;
+        case "failed":
+          this.#step(transfer, "nobody");
+          transfer.request.onResult("failed");
+          this.#report(transfer, "fallback");
+          break;
+      }
+    }
+    // One ring timer, for the current leg while it dials or rings.
+    clearTimeout(transfer.timer);
+    transfer.timer = undefined;
+    const phase = transfer.attempts.phase;
+    if (phase === "dialing" || phase === "ringing") {
+      const leg = transfer.attempts.leg;
+      transfer.timer = setTimeout(() => {
+        transfer.timer = undefined;
+        this.#apply(transfer, transfer.attempts.ringTimeout(leg));
+      }, (transfer.request.ringTimeoutSeconds + RING_GRACE_SECONDS) * 1000);
+    }
+    if (transfer.attempts.over) {
+      transfer.overAt ??= this.#now();
+      if (phase === "canceled") this.#report(transfer, "caller_hung_up");
+    }
+  }
+
+  #place(transfer: Transfer, leg: number): void {
+    const { request } = transfer;
+    this.#step(transfer, "calling", leg);
+    this.#options.calls.create({
+      to: request.destinations[leg],
+      from: request.from,
+      url: this.#url(TRANSFER_ROUTES.briefing, transfer, leg),
+      statusCallback: this.#url(TRANSFER_ROUTES.status, transfer, leg),
+      asyncAmdStatusCallback: this.#url(TRANSFER_ROUTES.amd, transfer, leg),
+      timeoutSeconds: request.ringTimeoutSeconds,
+      machineDetection: "Enable",
+    }).then(
+      (call) => this.#apply(transfer, transfer.attempts.placed(leg, call.sid)),
+      (error) => {
+        this.#failedRest("place the person's call", error);
+        this.#step(transfer, "not_placed", leg);
+        this.#apply(transfer, transfer.attempts.placeFailed(leg));
+      },
+    );
+  }
+
+  /** A person pressed 1: their TwiML joins the conference; the caller waits for the join. */
+  #awaitJoin(transfer: Transfer, leg: number): void {
+    const timer = setTimeout(() => {
+      transfer.joining = undefined;
+      this.#options.logger.warn("Warm transfer: the person never joined the conference.");
+      this.#endAcceptedLeg(transfer);
+      this.#step(transfer, "nobody", leg);
+      transfer.request.onResult("failed");
+      this.#report(transfer, "fallback");
+    }, JOIN_WAIT_MS);
+    transfer.joining = { leg, timer };
+  }
+
+  #stopJoining(transfer: Transfer): void {
+    if (transfer.joining !== undefined) clearTimeout(transfer.joining.timer);
+    transfer.joining = undefined;
+  }
+
+  #endAcceptedLeg(transfer: Transfer): void {
+    const callSid = transfer.attempts.callSidOf(transfer.attempts.leg);
+    if (callSid === undefined) return;
+    this.#options.calls.end(callSid, "completed").catch((error) =>
+      this.#failedRest("end the person's call", error)
+    );
+  }
+
+  /**
+   * The person is in the conference: the call hears `accepted` first (the
+   * stream's end is then the hand-over), then the caller is moved into it.
+   */
+  #accept(transfer: Transfer, leg: number): void {
+    this.#step(transfer, "accepted", leg);
+    transfer.request.onResult("accepted");
+    this.#report(transfer, "transferred");
+    this.#options.calls.updateTwiml(
+      transfer.request.callerCallSid,
+      conferenceTwiml(transfer.conference),
+    ).catch((error) => {
+      this.#failedRest("move the caller to the person", error);
+      // The caller stays with the agent: end the person's leg, and the agent says the fallback.
+      const callSid = transfer.attempts.callSidOf(leg);
+      if (callSid !== undefined) {
+        this.#options.calls.end(callSid, "completed").catch(() => {});
+      }
+      transfer.request.onResult("failed");
+    });
+  }
+
+  #report(transfer: Transfer, result: TransferResult): void {
+    if (transfer.reported) return;
+    transfer.reported = true;
+    this.#options.onFinished?.(result);
+  }
+
+  #failedRest(what: string, error: unknown): void {
+    this.#options.logger.warn("Warm transfer: could not {what}: {error}", {
+      what,
+      error: maskPhoneNumbersIn(error instanceof Error ? error.message : String(error)),
+    });
+  }
+
+  #forgetOld(): void {
+    const now = this.#now();
+    for (const [id, transfer] of this.#transfers) {
+      if (transfer.overAt !== undefined && now - transfer.overAt > KEEP_MS) {
+        this.#transfers.delete(id);
+      }
+    }
+  }
+}
