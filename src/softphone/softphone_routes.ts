@@ -199,7 +199,8 @@ export function createSoftphoneRoutes(
 
   function served(path: string): boolean {
     return path === SOFTPHONE_ROUTES.page || path === SOFTPHONE_ROUTES.token ||
-      path === SOFTPHONE_ROUTES.agents || ASSETS[path] !== undefined ||
+      path === SOFTPHONE_ROUTES.agents || path === SOFTPHONE_ROUTES.icon ||
+      ASSETS[path] !== undefined ||
       (path === SOFTPHONE_ROUTES.events && options.live !== undefined);
   }
 
@@ -228,7 +229,8 @@ export function createSoftphoneRoutes(
     },
     handle(request, path) {
       if (!served(path)) return undefined;
-      if (path === SOFTPHONE_ROUTES.page && request.method !== "GET" && request.method !== "HEAD") {
+      const read = request.method === "GET" || request.method === "HEAD";
+      if ((path === SOFTPHONE_ROUTES.page || path === SOFTPHONE_ROUTES.icon) && !read) {
         return undefined;
       }
       if (!softphoneHostAllowed(request, options.publicUrl)) return foreignHost(request, path);
@@ -237,9 +239,7 @@ export function createSoftphoneRoutes(
       }
       if (path === SOFTPHONE_ROUTES.token) return token(request);
       if (path === SOFTPHONE_ROUTES.agents) return agents(request);
-      if (
-        path === SOFTPHONE_ROUTES.icon && (request.method === "GET" || request.method === "HEAD")
-      ) {
+      if (path === SOFTPHONE_ROUTES.icon) {
         return new Response(request.method === "HEAD" ? null : ICON, {
           headers: { ...SECURITY_HEADERS, "content-type": "image/svg+xml" },
         });
@@ -248,7 +248,7 @@ export function createSoftphoneRoutes(
         return events(request, options.live);
       }
       const asset = ASSETS[path];
-      if (request.method !== "GET" && request.method !== "HEAD") {
+      if (!read) {
         return plain("Method not allowed.\n", 405, { allow: "GET, HEAD" });
       }
       return new Response(request.method === "HEAD" ? null : asset, {
