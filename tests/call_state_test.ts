@@ -119,12 +119,7 @@ Deno.test("send_dtmf on one instance, the call's next stream on another: the con
       services.push(service);
       harnesses.push(
         await BridgeHarness.start(env, {
-          app: {
-            routes: service.routes,
-            outboundStreams: service.streams,
-            hangUp: service.hangUp,
-            tools: [service.sendDtmfTool],
-          },
+          app: { outbound: service },
         }),
       );
     }

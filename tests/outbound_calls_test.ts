@@ -40,7 +40,7 @@ function setUp(rest: FakeTwilioRest) {
     registry,
     onAmd: (callSid, answeredBy) => amd.push([callSid, answeredBy]),
   });
-  const app = createApp({ config, routes: service.routes });
+  const app = createApp({ config, outbound: service });
   return { app, service, registry, amd };
 }
 
@@ -385,7 +385,7 @@ Deno.test("a flood of unsigned /outbound/* requests costs a few log lines, throu
     const rejected: string[] = [];
     const app = createApp({
       config,
-      routes: service.routes,
+      outbound: service,
       onCallRejected: (reason) => rejected.push(reason),
     });
     for (let i = 0; i < 200; i++) {
