@@ -25,6 +25,7 @@ import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
 import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
 import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
+import { SharedCallState } from "./src/calls/shared_call_state.ts";
 
 // Deno Deploy runs only crons registered at the top level of the main module, before the
 // configuration is read; CAMPAIGN_DISPATCH=cron plugs the campaign dispatcher into it later.
@@ -125,6 +126,8 @@ export async function main(options: MainOptions = {}): Promise<number> {
     // A checkpoint outlives its last write by the longest call (4 h when calls have no limit).
     ttlMs: (config.maxCallSeconds > 0 ? config.maxCallSeconds : 4 * 3600) * 1000,
   });
+  // Per-call state other instances may need (the caller context of the context webhook).
+  const callState = checkpointKv === undefined ? undefined : new SharedCallState(checkpointKv);
   let server: RunningServer;
   try {
     server = startServer({
@@ -132,14 +135,8 @@ export async function main(options: MainOptions = {}): Promise<number> {
       ...operations.appOptions(),
       agents,
       ...(checkpoints ? { checkpoints } : {}),
-      ...(outbound
-        ? {
-          routes: outbound.routes,
-          outboundStreams: outbound.streams,
-          hangUp: outbound.hangUp,
-          tools: outbound.tools,
-        }
-        : {}),
+      ...(outbound ? { outbound } : {}),
+      ...(callState ? { callState } : {}),
       onListen: ({ hostname, port }) => {
         log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
       },

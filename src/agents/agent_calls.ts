@@ -45,6 +45,7 @@ import { fillCallerTemplate, hasCallerTemplates } from "./caller_templates.ts";
 import { fetchCallerContext } from "./context_webhook.ts";
 import { profileSessionUpdate, profileSocketUrl, profileTools } from "./profile_session.ts";
 import { formatStreamPath, type StreamPath } from "../http/stream_path.ts";
+import type { SharedCallState } from "../calls/shared_call_state.ts";
 
 /** How long a caller context waits for its stream, in ms. */
 const CONTEXT_TTL_MS = 120_000;
@@ -64,6 +65,11 @@ export interface AgentCallsOptions {
   logger?: Logger;
   /** Wall clock in ms. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Where caller contexts also go, so that a stream landing on another
+   * instance finds its call's context (see {@link AgentCalls.bringContext}).
+   */
+  shared?: SharedCallState;
 }
 
 /** What the call runner needs for one call. */
@@ -132,7 +138,7 @@ export class AgentCalls {
     let contextFor: string | undefined;
     const caller = await this.#webhookContext(profile, call);
     if (caller !== undefined && call.callSid) {
-      this.#keepContext(call.callSid, caller);
+      await this.#keepContext(call.callSid, caller);
       contextFor = call.callSid;
     }
     const streamPath = formatStreamPath({
@@ -172,7 +178,7 @@ export class AgentCalls {
         ]
           .some(hasCallerTemplates);
       if (used && Object.keys(caller).length > 0) {
-        this.#keepContext(call.callSid, caller);
+        await this.#keepContext(call.callSid, caller);
         contextFor = call.callSid;
       }
     }
@@ -325,7 +331,50 @@ export class AgentCalls {
     return ready;
   }
 
-  #keepContext(callSid: string, caller: Record<string, unknown>): void {
+  /**
+   * Before the upgrade of `stream`: when it names a call whose caller
+   * context is not on this instance, brings it from the shared store (the
+   * webhook was answered by another instance). Undefined when there is
+   * nothing to fetch, so the upgrade stays synchronous.
+   */
+  bringContext(stream: StreamPath): Promise<void> | undefined {
+    const callSid = stream.kind === "agent" || stream.kind === "outbound"
+      ? stream.callSid
+      : undefined;
+    const shared = this.#options.shared;
+    if (callSid === undefined || shared === undefined || this.#contexts.has(callSid)) {
+      return undefined;
+    }
+    return shared.get<Record<string, unknown>>("caller_context", callSid).then(
+      (caller) => {
+        if (caller !== undefined) this.#remember(callSid, caller);
+      },
+      (error) => {
+        this.#options.logger?.warn(
+          "Could not read the caller context from the call store: {error}",
+          {
+            callSid,
+            error: error instanceof Error ? error.message : String(error),
+          },
+        );
+      },
+    );
+  }
+
+  /** Keeps the context here and, with a shared store, there too (for another instance). */
+  async #keepContext(callSid: string, caller: Record<string, unknown>): Promise<void> {
+    this.#remember(callSid, caller);
+    await this.#options.shared?.put("caller_context", callSid, caller, CONTEXT_TTL_MS).catch(
+      (error) => {
+        this.#options.logger?.warn(
+          "Could not keep the caller context in the call store (a stream on another instance goes on without it): {error}",
+          { callSid, error: error instanceof Error ? error.message : String(error) },
+        );
+      },
+    );
+  }
+
+  #remember(callSid: string, caller: Record<string, unknown>): void {
     const now = this.#now();
     for (const [sid, entry] of this.#contexts) {
       if (entry.expiresAt > now) break;
