@@ -81,6 +81,11 @@ Deno.test("parseConfig() uses the documented defaults", () => {
       silenceDurationMs: 500,
       interruptResponse: true,
     },
+    interruptionResume: true,
+    interruptionMode: "cut",
+    interruptionMinSpeechMs: 250,
+    interruptionBackchannels: undefined,
+    greetingInterruptible: true,
     noiseReduction: undefined,
     // Session renewal (on by default) replays the caller's words, so transcription is on.
     transcriptionModel: "gpt-4o-mini-transcribe",

@@ -43,7 +43,12 @@ Deno.test("live view: the token is required, and the call's transcript, tool cal
     },
   };
   const tokens = new SoftphoneTokens();
-  await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+  // The script answers the caller's turn as the server itself would (create_response on).
+  await using h = await BridgeHarness.start({
+    SOFTPHONE: "on",
+    LOG_LEVEL: "error",
+    INTERRUPTION_RESUME: "false",
+  }, {
     app: { tools: [listings], softphoneTokens: tokens },
   });
   const base = h.server.localUrl;

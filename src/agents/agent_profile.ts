@@ -27,7 +27,7 @@
  * @module
  */
 import type { Config, TurnDetection } from "../config/mod.ts";
-import { type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
+import { backchannelsFor, type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
 import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
@@ -86,6 +86,18 @@ export interface ContextWebhookSpec {
   headers: Record<string, string>;
 }
 
+/** How an agent's callers interrupt it (see `src/core/interruption_decision.ts`). */
+export interface InterruptionsSpec {
+  /** The bridge decides interruptions and resumes after false ones; false: OpenAI cancels on any speech. */
+  resume: boolean;
+  mode: "cut" | "confirm";
+  minSpeechMs: number;
+  /** Words that never interrupt. */
+  backchannels: readonly string[];
+  /** Whether the caller can interrupt the greeting. */
+  greetingInterruptible: boolean;
+}
+
 /** How an agent calls out (`outbound:` of the agents file). */
 export interface OutboundProfile {
   /** Caller id (E.164); undefined: `TWILIO_PHONE_NUMBER`. */
@@ -132,6 +144,7 @@ export interface AgentProfile {
   contextWebhook: ContextWebhookSpec | undefined;
   /** Wording that replaces the default endings' (see `src/prompts.ts`). */
   prompts: Partial<CallPrompts>;
+  interruptions: InterruptionsSpec;
   /** How it calls out. */
   outbound: OutboundProfile;
   /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
@@ -170,6 +183,12 @@ export interface AgentWebhookSpec {
   secret: string;
 }
 
+/** A comma-separated list of words (INTERRUPTION_BACKCHANNELS), or undefined when unset. */
+function wordList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((w) => w.trim()).filter((w) => w !== "");
+}
+
 /**
  * The environment's agent calling out: no greeting (`GREETING` welcomes
  * callers, not callees), so it waits for the callee; no voicemail message,
@@ -203,6 +222,13 @@ export function environmentProfile(config: Config): AgentProfile {
     transfers: environmentTransfers(config),
     contextWebhook: undefined,
     prompts: {},
+    interruptions: {
+      resume: config.interruptionResume,
+      mode: config.interruptionMode,
+      minSpeechMs: config.interruptionMinSpeechMs,
+      backchannels: wordList(config.interruptionBackchannels) ?? backchannelsFor(undefined),
+      greetingInterruptible: config.greetingInterruptible,
+    },
     outbound: QUIET_OUTBOUND,
     webhooks: [],
     analysis: environmentAnalysis(config),
@@ -241,6 +267,7 @@ export function fileProfiles(
     language: agent.language,
     ...tools(agent, secrets),
     prompts: { ...wording(agent.wording), ...transferWording(agent) },
+    interruptions: interruptions(agent, base.interruptions, config),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
       timeoutMs: (agent.context_webhook.timeout_seconds ?? DEFAULT_CONTEXT_TIMEOUT_MS / 1000) *
@@ -255,6 +282,22 @@ export function fileProfiles(
       secret: webhook.secret,
     })),
   }));
+}
+
+function interruptions(
+  agent: AgentEntry,
+  base: InterruptionsSpec,
+  config: Config,
+): InterruptionsSpec {
+  const entry = agent.interruptions ?? {};
+  return {
+    resume: entry.resume ?? base.resume,
+    mode: entry.mode ?? base.mode,
+    minSpeechMs: entry.min_speech_ms ?? base.minSpeechMs,
+    backchannels: entry.backchannels ?? wordList(config.interruptionBackchannels) ??
+      backchannelsFor(agent.language),
+    greetingInterruptible: agent.greeting_interruptible ?? base.greetingInterruptible,
+  };
 }
 
 /** The transfer tool's `briefing` and `fallback`, as the call's wording. */

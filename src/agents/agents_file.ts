@@ -76,6 +76,14 @@ export interface AgentEntry {
     resumed?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
+  /** Whether the caller can interrupt the greeting (default true). */
+  greeting_interruptible?: boolean;
+  interruptions?: {
+    backchannels?: string[];
+    min_speech_ms?: number;
+    resume?: boolean;
+    mode?: "cut" | "confirm";
+  };
   outbound?: {
     from?: string;
     greeting?: string;

@@ -94,6 +94,8 @@ function replayItem(
         item: { type: "function_call_output", call_id: entry.callId, output: entry.output },
         size: entry.output.length,
       };
+    case "false_interruption":
+      return undefined; // kept out of the conversation
   }
 }
 

@@ -83,7 +83,7 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
       prompts: setup.prompts,
       waitingSound: app.waitingSound,
       ...coreTimings(config),
-      ...profileCoreOptions(profile),
+      ...profileCoreOptions(profile, config),
       ...outboundCore,
       // A resumed call: no second greeting; the conversation is replayed, one short line.
       // (A call handed over before anything was said is greeted as a new one.)

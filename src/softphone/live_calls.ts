@@ -46,6 +46,20 @@ export type LiveEvent =
   /** A barge-in cut the item: the caller heard `heardMs` of `sentMs`. */
   | { type: "truncated"; itemId: string; heardMs: number; sentMs: number; t: number }
   | { type: "barge_in"; t: number }
+  /**
+   * Caller speech that was not an interruption: the assistant went on from
+   * `resumedAtMs` of `resumedItemId` (shown struck through: it did not cut).
+   */
+  | {
+    type: "false_interruption";
+    itemId: string;
+    verdict: "false" | "backchannel";
+    speechMs: number;
+    text?: string;
+    resumedItemId?: string;
+    resumedAtMs?: number;
+    t: number;
+  }
   | { type: "tool_call"; callId: string; name: string; arguments: string; t: number }
   | {
     type: "tool_result";
@@ -319,6 +333,10 @@ export class LiveCalls {
             });
           case "barge_in":
             return publish({ type: "barge_in", t: t(now) });
+          case "false_interruption": {
+            const { kind: _kind, ...rest } = event;
+            return publish({ type: "false_interruption", ...rest, t: t(now) });
+          }
           case "tool_call":
             return publish({
               type: "tool_call",
