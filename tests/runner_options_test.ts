@@ -45,7 +45,7 @@ Deno.test("runner options: a Twilio call greets and hangs up through REST; a sof
   assert.equal(twilio.core.greeting, "Hello, Acme here.");
   assert.equal(twilio.hangUp, hangUp);
   assert.equal(twilio.softphone, false);
-  const softphone = runnerOptions(call({ softphone: true }), parts);
+  const softphone = runnerOptions(call({ softphone: true, softphoneCallSid: "SP1" }), parts);
   assert.equal(softphone.hangUp, undefined);
   assert.equal(
     softphone.admitStart?.({ callSid: "SP1", customParameters: {} } as never),
@@ -74,5 +74,13 @@ Deno.test("runner options: a resumed call replays its conversation and acknowled
   assert.equal(
     options.admitStart?.({ callSid: "CA2", customParameters: {} } as never),
     "stream call mismatch",
+  );
+});
+
+Deno.test("runner options: a softphone token admits only its own call", () => {
+  const options = runnerOptions(call({ softphone: true, softphoneCallSid: "SP1" }), parts);
+  assert.equal(
+    options.admitStart?.({ callSid: "CA9", customParameters: {} } as never),
+    "softphone call mismatch",
   );
 });

@@ -138,6 +138,8 @@ export interface AgentProfile {
   turnDetection: TurnDetection;
   /** The caller's language (ISO 639-1), for transcription; undefined: detected. */
   language: string | undefined;
+  /** Keep the keys the caller presses in records and the live view (else each is `•`). */
+  recordKeypadDigits: boolean;
   httpTools: readonly HttpToolSpec[];
   mcpServers: readonly McpServerSpec[];
   transfers: readonly TransferSpec[];
@@ -151,6 +153,15 @@ export interface AgentProfile {
   webhooks: readonly AgentWebhookSpec[];
   /** Post-call analysis of its calls; undefined: none. */
   analysis: AnalysisSpec | undefined;
+  /** Twilio records its calls after this consent line; undefined: no recording. */
+  recording: RecordingSpec | undefined;
+}
+
+/** How an agent's calls are recorded. */
+export interface RecordingSpec {
+  /** Said first by Twilio, in full; the recording starts after it. */
+  consent: string;
+  channels: "mono" | "dual";
 }
 
 /** The environment's transfer tool: `TRANSFER_NUMBERS` (or `TRANSFER_NUMBER`) and `TRANSFER_MODE`. */
@@ -217,6 +228,7 @@ export function environmentProfile(config: Config): AgentProfile {
     reasoningEffort: config.reasoningEffort,
     turnDetection: config.turnDetection,
     language: undefined,
+    recordKeypadDigits: config.recordKeypadDigits,
     httpTools: [],
     mcpServers: [],
     transfers: environmentTransfers(config),
@@ -232,6 +244,9 @@ export function environmentProfile(config: Config): AgentProfile {
     outbound: QUIET_OUTBOUND,
     webhooks: [],
     analysis: environmentAnalysis(config),
+    recording: config.recordingConsent === undefined
+      ? undefined
+      : { consent: config.recordingConsent, channels: config.recordingChannels },
   };
 }
 
@@ -265,6 +280,7 @@ export function fileProfiles(
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
+    recordKeypadDigits: agent.record_keypad_digits ?? base.recordKeypadDigits,
     ...tools(agent, secrets),
     prompts: { ...wording(agent.wording), ...transferWording(agent) },
     interruptions: interruptions(agent, base.interruptions, config),
@@ -276,6 +292,9 @@ export function fileProfiles(
     },
     outbound: outbound(agent.outbound),
     analysis: fileAnalysis(agent.analysis, config),
+    recording: agent.recording === undefined
+      ? undefined
+      : { consent: agent.recording.consent, channels: agent.recording.channels ?? "dual" },
     webhooks: (agent.webhooks ?? []).map((webhook) => ({
       url: webhook.url,
       events: webhook.events,
@@ -403,6 +422,7 @@ function tools(
           headers: tool.request.headers ?? {},
           timeoutMs: (tool.timeout_seconds ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS / 1000) * 1000,
           secrets,
+          ...(tool.sensitive ? { sensitive: true } : {}),
         });
         break;
       case "mcp":

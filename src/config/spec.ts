@@ -692,10 +692,27 @@ export const SETTINGS = [
       doc: "Price of the analysis model's output tokens (reasoning included), USD per 1M.",
     },
   ),
+  setting("RECORDING_CONSENT", "recordingConsent", text(), {
+    section: "operations",
+    example: "This call is recorded for quality.",
+    doc:
+      "Record the environment's agent's calls with Twilio: this consent line is said first, in full, and the recording starts after it (agents of the agents file set recording: instead). Needs the Twilio credentials and PUBLIC_URL.",
+  }),
+  setting("RECORDING_CHANNELS", "recordingChannels", choice(["dual", "mono"]), {
+    default: "dual",
+    section: "operations",
+    doc: "dual: the caller and the agent on separate channels of the recording; mono: one channel.",
+  }),
   setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
     default: "false",
     section: "operations",
     doc: "Store callers' phone numbers in full in call records; false masks them (+14•••••••23).",
+  }),
+  setting("RECORD_KEYPAD_DIGITS", "recordKeypadDigits", boolean(), {
+    default: "false",
+    section: "operations",
+    doc:
+      "Keep the keys callers press in call records and the live view (default agent; agents-file agents: record_keypad_digits). false shows each as • (they may be a PIN); the model always gets them, logs never.",
   }),
   ...priceRows(),
   setting(

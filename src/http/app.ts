@@ -33,8 +33,10 @@ import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twi
 import type { TransferMode } from "../agents/agent_profile.ts";
 import type { TransferResult } from "../transfer/mod.ts";
 import { createTransfers } from "./app_transfers.ts";
-import { CallAdmission, type Refusal } from "../security/call_admission.ts";
-import { LogThrottle, type StreamGuardOptions } from "../security/limits.ts";
+import { createRecordings, RECORDING_STATUS_PATH, type RecordingReport } from "./app_recordings.ts";
+import { CallAdmission } from "../security/call_admission.ts";
+import { type RefusalKind, RefusalLog } from "../security/refusal_log.ts";
+import type { StreamGuardOptions } from "../security/limits.ts";
 import { readSignedWebhook } from "./signed_webhook.ts";
 import { type Route, type RouteHandler, routeRequest } from "./route_table.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
@@ -102,7 +104,7 @@ export interface AppOptions {
    * Called once for every call attempt turned away: busy or draining at the
    * webhook, a refused signature, or a refused media-stream upgrade.
    */
-  onCallRejected?: (reason: Refusal | "too_large" | "busy" | "draining") => void;
+  onCallRejected?: (reason: RefusalKind | "draining") => void;
   /** Unsent bytes per socket before a call ends because its peer stopped reading (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
@@ -113,6 +115,8 @@ export interface AppOptions {
   routes?: readonly Route[];
   /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
   onTransfer?: (mode: TransferMode, result: TransferResult) => void;
+  /** A call recording finished (Twilio's recording status callback). */
+  onRecording?: (report: RecordingReport) => void;
   /**
    * Checkpoints of calls in the shared call store: each Twilio call's
    * conversation is written after every turn, and the `<Connect action>`
@@ -142,6 +146,8 @@ const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
 export interface RouteContext {
   /** Who may start a call (signatures, stream tokens). */
   admission: CallAdmission;
+  /** The log of refused requests (one throttle for every route). */
+  refusals: RefusalLog;
   /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
   callOut: AgentCalls["callOut"];
 }
@@ -236,18 +242,24 @@ export function createApp(options: AppOptions): App {
   const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
+  const refusals = new RefusalLog({
+    warn: (message, properties) => httpLog.warn(message, properties),
+    onRefused: (kind) => options.onCallRejected?.(kind),
+  });
   const liveCalls = new LiveCalls();
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
       ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
+      publicUrl: config.publicUrl,
+      refusals,
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
-  const refusalLog = new LogThrottle();
   const outboundRoutes = options.outbound?.routes({
     admission,
+    refusals,
     callOut: (call) => agentCalls.callOut(call),
   });
   const transfers = createTransfers(config, credentials, agentCalls, admission, {
@@ -271,24 +283,14 @@ export function createApp(options: AppOptions): App {
     ...(options.streamGuard ? { streamGuard: options.streamGuard } : {}),
   };
 
+  const recordings = createRecordings(config, credentials, admission, {
+    logger: log.getChild("recording"),
+    ...(options.onRecording ? { onRecording: options.onRecording } : {}),
+  });
+
   /** Logs a refused request, at most a few lines per kind and path per window. */
-  function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
-    options.onCallRejected?.(kind);
-    const { log: shouldLog, suppressed } = refusalLog.take(`${kind} ${path}`, Date.now());
-    if (!shouldLog) return;
-    const messages: Record<typeof kind, string> = {
-      signature_check_unconfigured:
-        "Refused a request: TWILIO_AUTH_TOKEN is not set, so Twilio signatures cannot be checked (set it, or TWILIO_SIGNATURE_CHECK=off for local tests).",
-      missing_signature: "Refused a request without an X-Twilio-Signature header.",
-      invalid_signature:
-        "Refused a request with an invalid X-Twilio-Signature (wrong TWILIO_AUTH_TOKEN, or PUBLIC_URL/X-Forwarded-Proto do not match the URL Twilio used).",
-      too_large: "Refused a request whose body is over the size limit.",
-      busy: "Refused a call: MAX_CONCURRENT_CALLS calls are in progress.",
-    };
-    httpLog.warn(messages[kind], {
-      path,
-      ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}),
-    });
+  function logRefused(kind: RefusalKind, path: string): void {
+    refusals.refused(kind, path);
   }
 
   /** Twilio's signed form at `path`, or the answer refusing it (logged and counted). */
@@ -331,6 +333,7 @@ export function createApp(options: AppOptions): App {
     const recording = config.callStore !== undefined || config.webhook !== undefined ||
       profile.webhooks.length > 0;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
+    const consent = recordings.consent(profile);
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${streamPath}`,
       actionUrl: `${base.http}${ROUTES.callEnded}`,
@@ -338,6 +341,7 @@ export function createApp(options: AppOptions): App {
         ...admission.streamParameters(callSid, agentName),
         ...(from ? { caller: config.storeCallerNumbers ? from : maskPhoneNumber(from) } : {}),
       },
+      ...(consent !== undefined ? { say: consent } : {}),
     }));
   }
 
@@ -468,6 +472,10 @@ export function createApp(options: AppOptions): App {
     const softphoneCall = outboundPath === undefined && resumed === undefined
       ? softphone?.admit(request)
       : undefined;
+    if (softphoneCall?.ok === false && softphoneCall.reason === "foreign_host") {
+      logRefused("foreign_host", ROUTES.mediaStream);
+      return text("Forbidden: the softphone only answers localhost or PUBLIC_URL's host.\n", 403);
+    }
     if (softphoneCall?.ok === false) {
       httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
         reason: softphoneCall.reason,
@@ -498,6 +506,12 @@ export function createApp(options: AppOptions): App {
       logRefused("busy", ROUTES.mediaStream);
       return text("Too many calls in progress; try again later.\n", 503, { "retry-after": "5" });
     }
+    // An inbound Twilio call of an agent with `recording:` heard the consent line before its
+    // stream: recording starts with the stream; sensitive tools pause it while they run.
+    // (Read the request before the upgrade: it is closed after.)
+    const recording = !isSoftphone && outboundPath === undefined && resumed === undefined
+      ? recordings.forCall(setup.profile, request)
+      : undefined;
     const { socket, response } = Deno.upgradeWebSocket(
       request,
       isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {},
@@ -526,6 +540,8 @@ export function createApp(options: AppOptions): App {
         outboundCore,
         resumed,
         observer,
+        ...(softphoneCallSid !== undefined ? { softphoneCallSid } : {}),
+        ...(recording !== undefined ? { recording } : {}),
         logger: callLog.with({
           connection: ++connectionSeq,
           ...(isSoftphone ? { softphone: true } : {}),
@@ -598,6 +614,12 @@ export function createApp(options: AppOptions): App {
       handle: incomingCall,
     },
     { path: ROUTES.callEnded, methods: ["GET", "POST"], handle: callEnded },
+    {
+      path: RECORDING_STATUS_PATH,
+      methods: ["POST"],
+      hint: "Twilio posts recording status callbacks.",
+      handle: recordings.status,
+    },
     { path: ROUTES.healthz, methods: "any", handle: healthz },
     {
       path: ROUTES.readyz,

@@ -21,6 +21,7 @@ import type { CallAdmission } from "../security/call_admission.ts";
 import type { StreamGuardOptions } from "../security/limits.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { AppTransfers } from "./app_transfers.ts";
+import type { CallRecording } from "../twilio/call_recording.ts";
 import type { OutboundStreamRoutes } from "./app.ts";
 
 /** One media stream's call, as the app found it at the upgrade. */
@@ -31,6 +32,10 @@ export interface StreamCall {
   setup: CallSetup;
   /** A browser softphone call (admitted by its token, no Twilio REST). */
   softphone: boolean;
+  /** The call its softphone token was issued for (its `start` must carry no other). */
+  softphoneCallSid?: string;
+  /** The call's recording (an agent with `recording:`): starts with the stream. */
+  recording?: CallRecording;
   /** An outbound call's core settings (greeting, AMD wait, keypad), from its stream path. */
   outboundCore: Partial<CallCoreOptions> | undefined;
   /** The checkpoint of a call resumed in this stream. */
@@ -62,9 +67,13 @@ export interface RunnerParts {
   onFinished: CallRunnerOptions["onFinished"];
 }
 
+function sensitiveTools(call: StreamCall): ReadonlySet<string> {
+  return new Set(call.setup.profile.httpTools.filter((t) => t.sensitive).map((t) => t.name));
+}
+
 /** The options of the call runner of `call`. */
 export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOptions {
-  const { setup, resumed, softphone, outboundCore } = call;
+  const { setup, resumed, softphone, outboundCore, recording } = call;
   const { profile } = setup;
   const { config } = app;
   const transfer = profile.transfers[0];
@@ -93,7 +102,10 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     },
     // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
     admitStart: (start) => {
-      if (softphone) return undefined;
+      // A softphone call is the one its token was issued for: no other CallSid (a real call's).
+      if (softphone) {
+        return start.callSid === call.softphoneCallSid ? undefined : "softphone call mismatch";
+      }
       if (setup.agentName !== undefined && start.customParameters.agent !== setup.agentName) {
         return "stream agent mismatch";
       }
@@ -103,7 +115,9 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
       if (resumed !== undefined && start.callSid !== resumed.callSid) {
         return "stream call mismatch";
       }
-      return app.admission.admitStart(start);
+      const refused = app.admission.admitStart(start);
+      if (refused === undefined && start.callSid) void recording?.start(start.callSid);
+      return refused;
     },
     openaiUrl: setup.openaiUrl,
     engine: profileEngine(profile),
@@ -113,7 +127,10 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     logger: call.logger,
     hangUp: softphone ? undefined : app.hangUp,
     softphone,
-    tools: setup.tools,
+    // Sensitive tools pause the recording while they run.
+    tools: recording === undefined
+      ? setup.tools
+      : recording.guard(setup.tools, sensitiveTools(call)),
     ...(profile.mcpServers.length > 0 ? { mcp: new McpMonitor(profile.mcpServers) } : {}),
     ...(call.observer ? { observer: call.observer } : {}),
     ...(app.maxBufferedBytes ? { maxBufferedBytes: app.maxBufferedBytes } : {}),
