@@ -130,6 +130,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     priceAnalysisOutput: 2,
     recordingConsent: undefined,
     recordingChannels: "dual",
+    recordKeypadDigits: false,
     storeCallerNumbers: false,
     prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 24, outputAudio: 64 },
     realtimeSessionRenewSeconds: 3300,
