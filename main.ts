@@ -5,8 +5,15 @@
  *
  * @module
  */
-import { ConfigError, describeConfig, parseConfig, secretValues } from "./src/config.ts";
-import { loadEnvFile } from "./src/env_file.ts";
+import {
+  ConfigError,
+  describeConfig,
+  environment,
+  loadEnvFile,
+  onDenoDeploy,
+  parseConfig,
+  secretValues,
+} from "./src/config/mod.ts";
 import { configureLogging, getBridgeLogger } from "./src/logging.ts";
 import { drainApp } from "./src/http/drain.ts";
 import { PortInUseError, type RunningServer, startServer } from "./src/server.ts";
@@ -18,6 +25,7 @@ import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
 import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
 import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
+import { SharedCallState } from "./src/calls/shared_call_state.ts";
 
 // Deno Deploy runs only crons registered at the top level of the main module, before the
 // configuration is read; CAMPAIGN_DISPATCH=cron plugs the campaign dispatcher into it later.
@@ -36,8 +44,10 @@ export interface MainOptions {
 /** Runs the server until SIGINT or SIGTERM; returns the exit code. */
 export async function main(options: MainOptions = {}): Promise<number> {
   let config;
+  let variables: Record<string, string>;
   try {
-    config = parseConfig(loadEnvFile());
+    variables = loadEnvFile();
+    config = parseConfig(variables);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -46,7 +56,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     console.error(error instanceof Error ? error.message : String(error));
     return 1;
   }
-  const env = Deno.env.toObject();
+  const env = environment();
   const loadAgentsFile = () => loadAgents({ config, file: config.agentsFile, env });
   const loaded = loadAgentsFile();
   if (!loaded.ok) {
@@ -64,6 +74,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     configureLogging({
       level: config.logLevel,
       format: config.logFormat,
+      personalData: config.redact,
       secrets: [...baseSecrets, ...agentSecrets],
     });
   await setUpLogging();
@@ -115,6 +126,8 @@ export async function main(options: MainOptions = {}): Promise<number> {
     // A checkpoint outlives its last write by the longest call (4 h when calls have no limit).
     ttlMs: (config.maxCallSeconds > 0 ? config.maxCallSeconds : 4 * 3600) * 1000,
   });
+  // Per-call state other instances may need (the caller context of the context webhook).
+  const callState = checkpointKv === undefined ? undefined : new SharedCallState(checkpointKv);
   let server: RunningServer;
   try {
     server = startServer({
@@ -122,14 +135,8 @@ export async function main(options: MainOptions = {}): Promise<number> {
       ...operations.appOptions(),
       agents,
       ...(checkpoints ? { checkpoints } : {}),
-      ...(outbound
-        ? {
-          routes: outbound.routes,
-          outboundStreams: outbound.streams,
-          hangUp: outbound.hangUp,
-          tools: outbound.tools,
-        }
-        : {}),
+      ...(outbound ? { outbound } : {}),
+      ...(callState ? { callState } : {}),
       onListen: ({ hostname, port }) => {
         log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
       },
@@ -169,7 +176,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
       drainSeconds: config.drainSeconds,
     });
     // Deno Deploy kills 5 s after SIGINT: keep the goodbyes short there.
-    const farewellMs = Deno.env.get("DENO_DEPLOYMENT_ID") === undefined ? 8000 : 1000;
+    const farewellMs = onDenoDeploy(variables) ? 1000 : 8000;
     // Handing calls over needs their checkpoints in a store the other instances read.
     const mode = config.drainMode === "handover" && checkpoints !== undefined
       ? "handover"

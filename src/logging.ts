@@ -30,11 +30,12 @@ import {
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
-import type { LogFormat, LogLevelName } from "./config_types.ts";
+import type { LogFormat, LogLevelName } from "./config/mod.ts";
 import { maskPhoneNumbersIn } from "./security/phone_numbers.ts";
+import { maskGroupedPhoneNumbers, redactCardsAndEmails } from "./security/personal_data.ts";
 import { createSecretRedactor, REDACTED } from "./security/secret_redaction.ts";
 
-export type { LogFormat, LogLevelName } from "./config_types.ts";
+export type { LogFormat, LogLevelName } from "./config/mod.ts";
 export type { Logger } from "@logtape/logtape";
 
 /** Root category of every logger of the bridge. */
@@ -56,6 +57,11 @@ export interface ConfigureLoggingOptions {
    * whole words).
    */
   secrets?: string[];
+  /**
+   * Also redact card numbers (`[card]`), e-mail addresses (`[email]`) and
+   * phone numbers written in groups (`REDACT`; default true).
+   */
+  personalData?: boolean;
   /**
    * Receives each finished line (without line break).
    *
@@ -91,7 +97,9 @@ export interface ConfigureLoggingOptions {
  */
 export async function configureLogging(options: ConfigureLoggingOptions): Promise<void> {
   const formatter = options.format === "pretty" ? createPrettyFormatter() : formatJsonLine;
-  const redact = createRedactor(options.secrets ?? []);
+  const redact = createRedactor(options.secrets ?? [], {
+    personalData: options.personalData ?? true,
+  });
   const write = options.sink ?? writeToStdout;
   const sink: Sink = (record: LogRecord) => {
     write(toSingleLine(redact(formatter(record))));
@@ -177,15 +185,27 @@ export function getBridgeLogger(...subcategory: string[]): Logger {
  * );
  * ```
  *
+ * With `personalData` (`REDACT=on`, the default), card numbers that pass the
+ * Luhn check become `[card]`, e-mail addresses `[email]`, and phone numbers
+ * written in groups (`415-555-0123`) are masked too (`security/personal_data.ts`).
+ *
  * @param secrets Exact strings to hide; shorter than 8 characters only as whole words.
+ * @param options `personalData`: also redact cards, e-mails and grouped phone numbers [true].
  * @returns A function returning the text with everything sensitive masked.
  */
-export function createRedactor(secrets: string[]): (text: string) => string {
+export function createRedactor(
+  secrets: string[],
+  options: { personalData?: boolean } = {},
+): (text: string) => string {
   const redactSecrets = createSecretRedactor(secrets);
-  return (text: string): string =>
-    maskOutsideExamples(
-      redactSecrets(text).replace(OPENAI_KEY, REDACTED).replace(STREAM_TOKEN, REDACTED),
+  const personal = options.personalData ?? true;
+  return (text: string): string => {
+    const withoutSecrets = redactSecrets(text).replace(OPENAI_KEY, REDACTED)
+      .replace(STREAM_TOKEN, REDACTED);
+    return maskOutsideExamples(
+      personal ? maskGroupedPhoneNumbers(redactCardsAndEmails(withoutSecrets)) : withoutSecrets,
     );
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import { MAX_AGENTS_FILE_BYTES, parseAgentsFile } from "../src/agents/agents_fil
 import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
 import { HttpTool, type HttpToolSpec, MAX_TOOL_OUTPUT_BYTES } from "../src/agents/http_tool.ts";
 import { profileTools } from "../src/agents/profile_session.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 
 const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
 

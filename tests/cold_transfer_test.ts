@@ -148,4 +148,15 @@ Deno.test("cold transfer: a person answers → hang up after their call; a wrong
   const done = await twilioPost(h, action, params);
   assert.match(done.text, /<Response><Hangup\/><\/Response>$/);
   assert.match(registry.render(), /bridge_transfers_total\{mode="cold",result="transferred"\} 1/);
+  // The caller hung up while it rang: nothing more is dialed.
+  const gone = await twilioPost(h, action, {
+    ...params,
+    DialCallStatus: "canceled",
+    CallStatus: "completed",
+  });
+  assert.match(gone.text, /<Response><Hangup\/><\/Response>$/);
+  assert.match(
+    registry.render(),
+    /bridge_transfers_total\{mode="cold",result="caller_hung_up"\} 1/,
+  );
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, describeConfig, parseConfig } from "../src/config.ts";
+import { ConfigError, describeConfig, parseConfig } from "../src/config/mod.ts";
 
 const KEY = "sk-test-0123456789abcdefghijklmnopqrstuv";
 
@@ -27,7 +27,7 @@ Deno.test("operations settings: store path, Deploy default, retention, webhook, 
   });
   assert.equal(config.metricsToken, "tok-0123456789");
   assert.deepEqual(config.callStore, { path: "/var/lib/bridge/calls.kv" });
-  assert.equal(config.callRecordRetentionDays, 7);
+  assert.equal(config.retentionDays, 7, "the deprecated CALL_RECORD_RETENTION_DAYS still works");
   assert.deepEqual(config.webhook, {
     url: "https://records.example.com/hook",
     secret: "whsec-0123456789",

@@ -14,7 +14,7 @@ import {
   PLACEHOLDER_API_KEY_PROBLEM,
   secretValues,
   SETTINGS,
-} from "../src/config.ts";
+} from "../src/config/mod.ts";
 import {
   defaultsParse,
   GENERATED_FILES,

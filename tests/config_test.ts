@@ -8,8 +8,8 @@ import {
   realtimeUrl,
   TEMPERATURE_WARNING,
   twilioCredentials,
-} from "../src/config.ts";
-import { type Config, VOICES } from "../src/config_types.ts";
+} from "../src/config/mod.ts";
+import { type Config, VOICES } from "../src/config/mod.ts";
 import { SERVER_PATHS } from "../src/config/server_kinds.ts";
 import { ROUTES } from "../src/http/app.ts";
 import { STREAM_PATH_ROOT } from "../src/http/stream_path.ts";
@@ -64,6 +64,10 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     openaiApiKey: KEY,
     openaiRealtimeUrl: "wss://api.openai.com/v1/realtime",
     openaiModel: "gpt-realtime-2.1",
+    engine: "realtime",
+    openaiLiveUrl: "wss://api.openai.com/v1/live/sessions",
+    liveBackendModel: "gpt-5-mini",
+    priceLivePerMinute: 0.05,
     port: 5050,
     hostname: "0.0.0.0",
     publicUrl: undefined,
@@ -77,6 +81,11 @@ Deno.test("parseConfig() uses the documented defaults", () => {
       silenceDurationMs: 500,
       interruptResponse: true,
     },
+    interruptionResume: true,
+    interruptionMode: "cut",
+    interruptionMinSpeechMs: 250,
+    interruptionBackchannels: undefined,
+    greetingInterruptible: true,
     noiseReduction: undefined,
     // Session renewal (on by default) replays the caller's words, so transcription is on.
     transcriptionModel: "gpt-4o-mini-transcribe",
@@ -97,7 +106,9 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     campaignDispatch: "interval",
     metricsToken: undefined,
     callStore: { path: "calls.kv" },
-    callRecordRetentionDays: 30,
+    retentionDays: 30,
+    storeTranscripts: true,
+    redact: true,
     webhook: undefined,
     webhookRetrySchedule: [
       5_000,

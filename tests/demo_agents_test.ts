@@ -11,7 +11,7 @@ import { parse as parseYaml } from "yaml";
 import type { CallSummary } from "../src/bridge/call_runner.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { runCallsCommand } from "../src/cli/calls.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import {
   DEMO_AGENTS_FILE,
   demoEnv,

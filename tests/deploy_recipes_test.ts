@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { HEALTHCHECK_FLAG } from "../src/cli/healthcheck.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { DEFAULT_AGENTS_FILE } from "../src/config/server_kinds.ts";
 import { TEST_API_KEY } from "./support/bridge_harness.ts";
 import { denoRunArgs, ServerProcess } from "./support/server_process.ts";

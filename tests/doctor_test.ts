@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { type DoctorCheck, openaiModelUrl, runDoctorChecks } from "../src/cli/doctor_checks.ts";
 import { doctor } from "../src/cli/doctor.ts";
 import { FakeOpenAIRest } from "./support/fake_openai_rest.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadEnvFile } from "../src/env_file.ts";
+import { loadEnvFile } from "../src/config/mod.ts";
 
 /** Writes `content` to a temporary file, runs `fn` with its path, then removes it. */
 async function withTempFile(content: string, fn: (path: string) => void): Promise<void> {

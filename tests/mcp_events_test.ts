@@ -17,7 +17,7 @@ import {
   validateServerEvent,
 } from "./support/realtime_schema.ts";
 import { buildSessionUpdate } from "../src/openai/session_config.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 
 const calendar = {
   serverLabel: "calendar",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { DEFAULT_PRICES, estimateCostUsd } from "../src/calls/prices.ts";
 import { parseUsage, type TokenUsage } from "../src/core/conversation_log.ts";

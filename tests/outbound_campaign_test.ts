@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import type { CampaignProgress } from "../src/outbound/campaign_dispatcher.ts";
@@ -49,7 +49,7 @@ async function setUp(
     pollEveryMs,
     events: { emit: (event) => Promise.resolve(void events.push(event)) },
   });
-  const app = createApp({ config, routes: service.routes });
+  const app = createApp({ config, outbound: service });
   const campaigns = service.campaigns!;
   /** The fake's record of `number`'s latest call (tests set its status as Twilio would). */
   const callTo = (number: string) => [...rest.calls.values()].findLast((c) => c.to === number)!;

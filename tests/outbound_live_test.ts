@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { AmdRelay, watchAmdInKv } from "../src/outbound/amd_relay.ts";
 import { KvAttemptStore } from "../src/outbound/attempt_store.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { sendDigits } from "../src/outbound/dtmf.ts";
 import { TwilioCalls } from "../src/outbound/twilio_calls.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";

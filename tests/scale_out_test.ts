@@ -7,7 +7,7 @@
  * store.
  */
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { drainApp } from "../src/http/drain.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { Operations } from "../src/observability/operations.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { buildSessionUpdate } from "../src/openai/session_config.ts";
 import {
   appendAudio,

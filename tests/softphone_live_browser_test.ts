@@ -12,7 +12,7 @@ import type { ToolDefinition } from "../src/tools/tool_registry.ts";
 import { AgentBook } from "../src/agents/agent_book.ts";
 import { environmentProfile } from "../src/agents/agent_profile.ts";
 import { HttpTool } from "../src/agents/http_tool.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { Chromium } from "./support/chromium.ts";
 import { requireCommand } from "./support/system_tools.ts";
@@ -63,7 +63,12 @@ Deno.test({
         return { matches: [{ street: "Elm Road 4", beds: args.beds, from: "March" }] };
       },
     };
-    await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+    // The script answers the caller and barges in as the server itself would (INTERRUPTION_RESUME=false).
+    await using h = await BridgeHarness.start({
+      SOFTPHONE: "on",
+      LOG_LEVEL: "error",
+      INTERRUPTION_RESUME: "false",
+    }, {
       app: { tools: [listings] },
     });
     let browser: Chromium | undefined;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { startServer } from "../src/server.ts";

@@ -5,6 +5,7 @@
  * move added to the code without its arrow (or the reverse) fails here.
  */
 import assert from "node:assert/strict";
+import { INTERRUPTION_MOVES, InterruptionDecision } from "../src/core/interruption_decision.ts";
 import { ENDING_MOVES } from "../src/core/call_ending.ts";
 import { SESSION_MOVES } from "../src/core/session_lifecycle.ts";
 import { TURN_MOVES } from "../src/core/caller_turn.ts";
@@ -12,6 +13,8 @@ import { CallEnding } from "../src/core/call_ending.ts";
 import { SessionLifecycle } from "../src/core/session_lifecycle.ts";
 import { CallerTurn } from "../src/core/caller_turn.ts";
 import { IllegalMove, type MoveTable } from "../src/core/state_moves.ts";
+import { HANDOFF_MOVES } from "../src/core/warm_handoff.ts";
+import { WARM_MOVES, WarmAttempts } from "../src/transfer/warm_attempts.ts";
 import { CHECKPOINT_MOVES } from "../src/calls/call_checkpoints.ts";
 
 /** The `from --> to` arrows of the Mermaid diagram in a module's header (`[*]` for the start). */
@@ -34,6 +37,12 @@ function tableMoves(table: MoveTable<string>): string[] {
 
 const MACHINES = [
   { file: "core/call_ending.ts", table: ENDING_MOVES, initial: new CallEnding().state.stage },
+  { file: "core/warm_handoff.ts", table: HANDOFF_MOVES, initial: "idle" },
+  {
+    file: "transfer/warm_attempts.ts",
+    table: WARM_MOVES,
+    initial: new WarmAttempts(["+15005550101"], () => 0).phase,
+  },
   {
     file: "core/session_lifecycle.ts",
     table: SESSION_MOVES,
@@ -43,6 +52,18 @@ const MACHINES = [
     file: "core/caller_turn.ts",
     table: TURN_MOVES,
     initial: new CallerTurn({ maxQueuedFrames: 1 }).state.name,
+  },
+  {
+    file: "core/interruption_decision.ts",
+    table: INTERRUPTION_MOVES,
+    initial: new InterruptionDecision({
+      minSpeechMs: 250,
+      backchannels: [],
+      mode: "cut",
+      transcription: false,
+      prefixPaddingMs: 300,
+      silenceDurationMs: 500,
+    }).stage,
   },
   // A call's checkpoint in the call store: its first write makes it live.
   { file: "calls/call_checkpoints.ts", table: CHECKPOINT_MOVES, initial: "live" },

@@ -76,7 +76,7 @@ Deno.test("warm transfer tool: answered at once, the briefing goes out of band i
   }]);
 });
 
-Deno.test("warm transfer: a late briefing is replaced by the tool's reason after 1.5 s; nobody takes it → the fallback line, the call goes on", () => {
+Deno.test("warm transfer: a late briefing is replaced by the tool's reason after 1.2 s; nobody takes it → the fallback line, the call goes on", () => {
   const d = warmDriver();
   d.functionCall("resp_1", "call_w", "transfer_call", '{"reason":"billing"}');
   d.responseDone("resp_1");

@@ -180,6 +180,24 @@ Deno.test("warm transfer, accepted by the first destination: briefed leg through
   assert.deepEqual(record.transfer, summary.transfer);
   assert.match(registry.render(), /bridge_transfers_total\{mode="warm",result="transferred"\} 1/);
   assert.deepEqual(session.schemaErrors, []);
+  assert.deepEqual(session.selfErrors, [], "the briefing's events are valid GA server events");
+});
+
+Deno.test("warm transfer: no briefing from the model in time → the person's leg is still requested within 2 s, briefed with the reason", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h } = await start(rest, [FIRST]);
+  await using _h = h;
+  h.realtime.outOfBandText = null; // the briefing never comes
+  const { session } = await inboundCall(h, rest);
+  const { calledAt, requestedAt, leg } = await modelTransfers(session, rest);
+  const waited = requestedAt - calledAt;
+  assert.ok(waited >= 1100 && waited <= 2000, `leg requested after ${Math.round(waited)} ms`);
+  assert.match(await rest.answer(leg.sid), /A caller needs a person: wants to book a viewing/);
+  await rest.press(leg.sid, "2");
+  await session.waitFor(
+    "response.create",
+    (e) => e.response?.instructions === DEFAULT_TRANSFER_FALLBACK,
+  );
 });
 
 Deno.test("warm transfer: no answer on the first destination, accepted on the second", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import type { CallRecord } from "../src/calls/call_record.ts";
 import { runCallsCommand } from "../src/cli/calls.ts";
 import { Operations } from "../src/observability/operations.ts";

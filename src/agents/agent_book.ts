@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { AgentsHolder, loadAgents } from "./agent_book.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const files: Record<string, string> = {
@@ -26,8 +26,9 @@
  *
  * @module
  */
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import {
+  type AgentsFileData,
   FileTooLarge,
   MAX_AGENTS_FILE_BYTES,
   parseAgentsFile,
@@ -144,8 +145,15 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
       ],
     };
   }
-  const parsed = parseAgentsFile(text, { path, env: options.env, readTextFile });
+  const parsed = parseAgentsFile(text, {
+    path,
+    env: options.env,
+    readTextFile,
+    defaultEngine: options.config.engine,
+  });
   if (!parsed.ok) return parsed;
+  const needs = warmTransferNeeds(parsed.file, options.config, path);
+  if (needs.length > 0) return { ok: false, problems: needs };
   try {
     return {
       ok: true,
@@ -207,4 +215,30 @@ export class AgentsHolder {
     if (result.ok) this.#book = result.book;
     return result;
   }
+}
+
+/**
+ * A warm transfer places the person's call through Twilio's REST API and has
+ * Twilio fetch the briefing under `PUBLIC_URL`: one problem per warm tool
+ * when the environment lacks what it needs.
+ */
+function warmTransferNeeds(file: AgentsFileData, config: Config, path: string): string[] {
+  const missing = [
+    ...(config.twilioAccountSid === undefined ? ["TWILIO_ACCOUNT_SID"] : []),
+    ...(config.twilioAuthToken === undefined ? ["TWILIO_AUTH_TOKEN"] : []),
+    ...(config.publicUrl === undefined ? ["PUBLIC_URL"] : []),
+  ];
+  if (missing.length === 0) return [];
+  const problems: string[] = [];
+  file.agents.forEach((agent, i) =>
+    agent.tools?.forEach((tool, t) => {
+      if (tool.type !== "transfer" || tool.mode !== "warm") return;
+      problems.push(
+        `${path}: agents[${i}].tools[${t}].mode: a warm transfer places the person's call through Twilio's REST API and needs ${
+          missing.join(", ")
+        } in the environment; set ${missing.length === 1 ? "it" : "them"}, or use mode: cold.`,
+      );
+    })
+  );
+  return problems;
 }

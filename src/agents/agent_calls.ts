@@ -17,7 +17,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { AgentCalls } from "./agent_calls.ts";
  * import { loadAgents } from "./agent_book.ts";
  * import { parseStreamPath } from "../http/stream_path.ts";
@@ -35,7 +35,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import type { ClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { type CallPrompts, toolFillerSaying } from "../prompts.ts";
@@ -43,8 +43,9 @@ import { AgentBook } from "./agent_book.ts";
 import { type AgentProfile, environmentProfile, type TransferSpec } from "./agent_profile.ts";
 import { fillCallerTemplate, hasCallerTemplates } from "./caller_templates.ts";
 import { fetchCallerContext } from "./context_webhook.ts";
-import { profileRealtimeUrl, profileSessionUpdate, profileTools } from "./profile_session.ts";
+import { profileSessionUpdate, profileSocketUrl, profileTools } from "./profile_session.ts";
 import { formatStreamPath, type StreamPath } from "../http/stream_path.ts";
+import type { SharedCallState } from "../calls/shared_call_state.ts";
 
 /** How long a caller context waits for its stream, in ms. */
 const CONTEXT_TTL_MS = 120_000;
@@ -64,6 +65,11 @@ export interface AgentCallsOptions {
   logger?: Logger;
   /** Wall clock in ms. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Where caller contexts also go, so that a stream landing on another
+   * instance finds its call's context (see {@link AgentCalls.bringContext}).
+   */
+  shared?: SharedCallState;
 }
 
 /** What the call runner needs for one call. */
@@ -132,7 +138,7 @@ export class AgentCalls {
     let contextFor: string | undefined;
     const caller = await this.#webhookContext(profile, call);
     if (caller !== undefined && call.callSid) {
-      this.#keepContext(call.callSid, caller);
+      await this.#keepContext(call.callSid, caller);
       contextFor = call.callSid;
     }
     const streamPath = formatStreamPath({
@@ -172,7 +178,7 @@ export class AgentCalls {
         ]
           .some(hasCallerTemplates);
       if (used && Object.keys(caller).length > 0) {
-        this.#keepContext(call.callSid, caller);
+        await this.#keepContext(call.callSid, caller);
         contextFor = call.callSid;
       }
     }
@@ -318,14 +324,57 @@ export class AgentCalls {
       ready = {
         tools,
         sessionUpdate: profileSessionUpdate(profile, this.#options.config, tools),
-        openaiUrl: profileRealtimeUrl(profile, this.#options.config),
+        openaiUrl: profileSocketUrl(profile, this.#options.config),
       };
       this.#prepared.set(profile, ready);
     }
     return ready;
   }
 
-  #keepContext(callSid: string, caller: Record<string, unknown>): void {
+  /**
+   * Before the upgrade of `stream`: when it names a call whose caller
+   * context is not on this instance, brings it from the shared store (the
+   * webhook was answered by another instance). Undefined when there is
+   * nothing to fetch, so the upgrade stays synchronous.
+   */
+  bringContext(stream: StreamPath): Promise<void> | undefined {
+    const callSid = stream.kind === "agent" || stream.kind === "outbound"
+      ? stream.callSid
+      : undefined;
+    const shared = this.#options.shared;
+    if (callSid === undefined || shared === undefined || this.#contexts.has(callSid)) {
+      return undefined;
+    }
+    return shared.get<Record<string, unknown>>("caller_context", callSid).then(
+      (caller) => {
+        if (caller !== undefined) this.#remember(callSid, caller);
+      },
+      (error) => {
+        this.#options.logger?.warn(
+          "Could not read the caller context from the call store: {error}",
+          {
+            callSid,
+            error: error instanceof Error ? error.message : String(error),
+          },
+        );
+      },
+    );
+  }
+
+  /** Keeps the context here and, with a shared store, there too (for another instance). */
+  async #keepContext(callSid: string, caller: Record<string, unknown>): Promise<void> {
+    this.#remember(callSid, caller);
+    await this.#options.shared?.put("caller_context", callSid, caller, CONTEXT_TTL_MS).catch(
+      (error) => {
+        this.#options.logger?.warn(
+          "Could not keep the caller context in the call store (a stream on another instance goes on without it): {error}",
+          { callSid, error: error instanceof Error ? error.message : String(error) },
+        );
+      },
+    );
+  }
+
+  #remember(callSid: string, caller: Record<string, unknown>): void {
     const now = this.#now();
     for (const [sid, entry] of this.#contexts) {
       if (entry.expiresAt > now) break;

@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { environmentProfile, fileProfiles } from "./agent_profile.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij", VOICE: "cedar" });
  * assert.equal(environmentProfile(config).voice, "cedar");
@@ -26,11 +26,12 @@
  *
  * @module
  */
-import type { Config, TurnDetection } from "../config_types.ts";
-import { type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
+import type { Config, TurnDetection } from "../config/mod.ts";
+import { backchannelsFor, type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
 import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
+import { agentEngine, defaultModel, type Engine } from "./engine_rules.ts";
 import { DEFAULT_HTTP_TOOL_TIMEOUT_MS, type HttpToolSpec } from "./http_tool.ts";
 import type { WebhookEventType } from "../webhooks/mod.ts";
 import { type AnalysisSpec, asksForAnything } from "../analysis/mod.ts";
@@ -85,6 +86,18 @@ export interface ContextWebhookSpec {
   headers: Record<string, string>;
 }
 
+/** How an agent's callers interrupt it (see `src/core/interruption_decision.ts`). */
+export interface InterruptionsSpec {
+  /** The bridge decides interruptions and resumes after false ones; false: OpenAI cancels on any speech. */
+  resume: boolean;
+  mode: "cut" | "confirm";
+  minSpeechMs: number;
+  /** Words that never interrupt. */
+  backchannels: readonly string[];
+  /** Whether the caller can interrupt the greeting. */
+  greetingInterruptible: boolean;
+}
+
 /** How an agent calls out (`outbound:` of the agents file). */
 export interface OutboundProfile {
   /** Caller id (E.164); undefined: `TWILIO_PHONE_NUMBER`. */
@@ -115,17 +128,25 @@ export interface AgentProfile {
   /** Said when a tool is slow, or undefined to let the model speak for itself. */
   filler: string | undefined;
   voice: string;
+  /** The speech-to-speech engine (see docs/agents.md). */
+  engine: Engine;
+  /** The engine's model. */
   model: string;
+  /** `engine: live`: the Responses model tool calls are delegated to. */
+  backendModel: string;
   reasoningEffort: "minimal" | "low" | "medium" | "high" | "xhigh" | undefined;
   turnDetection: TurnDetection;
   /** The caller's language (ISO 639-1), for transcription; undefined: detected. */
   language: string | undefined;
+  /** Keep the keys the caller presses in records and the live view (else each is `•`). */
+  recordKeypadDigits: boolean;
   httpTools: readonly HttpToolSpec[];
   mcpServers: readonly McpServerSpec[];
   transfers: readonly TransferSpec[];
   contextWebhook: ContextWebhookSpec | undefined;
   /** Wording that replaces the default endings' (see `src/prompts.ts`). */
   prompts: Partial<CallPrompts>;
+  interruptions: InterruptionsSpec;
   /** How it calls out. */
   outbound: OutboundProfile;
   /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
@@ -164,6 +185,12 @@ export interface AgentWebhookSpec {
   secret: string;
 }
 
+/** A comma-separated list of words (INTERRUPTION_BACKCHANNELS), or undefined when unset. */
+function wordList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((w) => w.trim()).filter((w) => w !== "");
+}
+
 /**
  * The environment's agent calling out: no greeting (`GREETING` welcomes
  * callers, not callees), so it waits for the callee; no voicemail message,
@@ -186,15 +213,25 @@ export function environmentProfile(config: Config): AgentProfile {
     greeting: config.greeting,
     filler: undefined,
     voice: config.voice,
-    model: config.openaiModel,
+    engine: config.engine,
+    model: defaultModel(config.engine, config),
+    backendModel: config.liveBackendModel,
     reasoningEffort: config.reasoningEffort,
     turnDetection: config.turnDetection,
     language: undefined,
+    recordKeypadDigits: config.recordKeypadDigits,
     httpTools: [],
     mcpServers: [],
     transfers: environmentTransfers(config),
     contextWebhook: undefined,
     prompts: {},
+    interruptions: {
+      resume: config.interruptionResume,
+      mode: config.interruptionMode,
+      minSpeechMs: config.interruptionMinSpeechMs,
+      backchannels: wordList(config.interruptionBackchannels) ?? backchannelsFor(undefined),
+      greetingInterruptible: config.greetingInterruptible,
+    },
     outbound: QUIET_OUTBOUND,
     webhooks: [],
     analysis: environmentAnalysis(config),
@@ -225,12 +262,16 @@ export function fileProfiles(
       : agent.greeting,
     filler: agent.filler,
     voice: agent.voice ?? base.voice,
-    model: agent.model ?? base.model,
+    engine: agentEngine(agent, config.engine),
+    model: agent.model ?? defaultModel(agentEngine(agent, config.engine), config),
+    backendModel: agent.backend_model ?? base.backendModel,
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
+    recordKeypadDigits: agent.record_keypad_digits ?? base.recordKeypadDigits,
     ...tools(agent, secrets),
     prompts: { ...wording(agent.wording), ...transferWording(agent) },
+    interruptions: interruptions(agent, base.interruptions, config),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
       timeoutMs: (agent.context_webhook.timeout_seconds ?? DEFAULT_CONTEXT_TIMEOUT_MS / 1000) *
@@ -245,6 +286,22 @@ export function fileProfiles(
       secret: webhook.secret,
     })),
   }));
+}
+
+function interruptions(
+  agent: AgentEntry,
+  base: InterruptionsSpec,
+  config: Config,
+): InterruptionsSpec {
+  const entry = agent.interruptions ?? {};
+  return {
+    resume: entry.resume ?? base.resume,
+    mode: entry.mode ?? base.mode,
+    minSpeechMs: entry.min_speech_ms ?? base.minSpeechMs,
+    backchannels: entry.backchannels ?? wordList(config.interruptionBackchannels) ??
+      backchannelsFor(agent.language),
+    greetingInterruptible: agent.greeting_interruptible ?? base.greetingInterruptible,
+  };
 }
 
 /** The transfer tool's `briefing` and `fallback`, as the call's wording. */

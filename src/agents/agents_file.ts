@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { type Engine, engineProblems } from "./engine_rules.ts";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv/dist/ajv.js";
 import { type Document, isCollection, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import schema from "./agents.schema.json" with { type: "json" };
@@ -52,9 +53,12 @@ export interface AgentEntry {
   greeting?: string | null;
   filler?: string;
   voice?: string;
+  engine?: "realtime" | "live";
   model?: string;
+  backend_model?: string;
   reasoning_effort?: "minimal" | "low" | "medium" | "high" | "xhigh";
   language?: string;
+  record_keypad_digits?: boolean;
   turn_detection?: {
     type: "server_vad" | "semantic_vad";
     threshold?: number;
@@ -73,6 +77,14 @@ export interface AgentEntry {
     resumed?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
+  /** Whether the caller can interrupt the greeting (default true). */
+  greeting_interruptible?: boolean;
+  interruptions?: {
+    backchannels?: string[];
+    min_speech_ms?: number;
+    resume?: boolean;
+    mode?: "cut" | "confirm";
+  };
   outbound?: {
     from?: string;
     greeting?: string;
@@ -149,6 +161,8 @@ export interface ParseAgentsFileOptions {
    * file unless it is bigger than `maxBytes` (then throws {@link FileTooLarge}).
    */
   readTextFile?: (path: string, maxBytes: number) => string;
+  /** The engine of agents that name none (`ENGINE`). Default `realtime`. */
+  defaultEngine?: Engine;
 }
 
 /** A file is bigger than the bytes left for it (see {@link MAX_AGENTS_FILE_BYTES}). */
@@ -468,6 +482,9 @@ function checkRules(
           );
         }
       }
+    }
+    for (const [path, message] of engineProblems(agent, options.defaultEngine ?? "realtime")) {
+      problem(["agents", i, ...path], message);
     }
     if (agent.analysis?.extract !== undefined) {
       const strict = toStrictSchema(agent.analysis.extract);

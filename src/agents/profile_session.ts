@@ -11,7 +11,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { environmentProfile } from "./agent_profile.ts";
  * import { profileSessionUpdate } from "./profile_session.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
@@ -23,12 +23,14 @@
  *
  * @module
  */
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import { buildSessionUpdate } from "../openai/session_config.ts";
-import { realtimeUrl } from "../config/realtime_url.ts";
+import { realtimeUrl } from "../config/mod.ts";
 import { mcpToolDeclaration } from "../openai/mcp_events.ts";
 import { type ToolDefinition, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
+import type { InterruptionSettings } from "../core/interruption_decision.ts";
 import type { AgentProfile } from "./agent_profile.ts";
+import type { SocketEngine } from "../bridge/realtime_sockets.ts";
 import { fillCallerTemplate } from "./caller_templates.ts";
 import { HttpTool, type HttpToolOptions } from "./http_tool.ts";
 
@@ -55,6 +57,7 @@ export function profileSessionUpdate(
     reasoningEffort: profile.reasoningEffort,
     truncation: config.truncation,
     parallelToolCalls: config.parallelToolCalls,
+    bridgeDecidesInterruptions: profile.interruptions.resume,
   }, tools);
   const session = event.session;
   const transcription = session.audio.input.transcription;
@@ -83,6 +86,29 @@ export function profileSessionUpdate(
   };
 }
 
+/**
+ * The call core's interruption settings of the profile, or undefined when
+ * OpenAI interrupts by itself (`resume: false`). Speech is measured with the
+ * VAD's prefix padding and silence; with semantic_vad neither is known and
+ * both count as 0 (speech looks longer: the decision errs towards real).
+ */
+export function profileInterruptions(
+  profile: AgentProfile,
+  config: Config,
+): InterruptionSettings | undefined {
+  const spec = profile.interruptions;
+  if (!spec.resume) return undefined;
+  const td = profile.turnDetection;
+  return {
+    minSpeechMs: spec.minSpeechMs,
+    backchannels: spec.backchannels,
+    mode: spec.mode,
+    transcription: config.transcriptionModel !== undefined,
+    prefixPaddingMs: td.type === "server_vad" ? td.prefixPaddingMs : 0,
+    silenceDurationMs: td.type === "server_vad" ? td.silenceDurationMs : 0,
+  };
+}
+
 const toolCache = new WeakMap<AgentProfile, ToolDefinition[]>();
 
 /** The profile's HTTP tools as runnable {@link ToolDefinition}s (built once per profile). */
@@ -101,7 +127,38 @@ export function profileTools(
   return tools;
 }
 
-/** The Realtime WebSocket URL for the profile's model. */
-export function profileRealtimeUrl(profile: AgentProfile, config: Config): string {
+/**
+ * The WebSocket URL of the profile's engine: Realtime's with `?model=`, or
+ * GPT-Live's sessions URL (no query string: the model goes in `session.start`).
+ */
+export function profileSocketUrl(profile: AgentProfile, config: Config): string {
+  if (profile.engine === "live") return config.openaiLiveUrl;
   return realtimeUrl({ openaiRealtimeUrl: config.openaiRealtimeUrl, openaiModel: profile.model });
+}
+
+/** The engine the call runner's sockets speak for the profile. */
+export function profileEngine(profile: AgentProfile): SocketEngine {
+  return profile.engine === "live"
+    ? { kind: "live", backendModel: profile.backendModel }
+    : { kind: "realtime" };
+}
+
+/**
+ * What the call core does differently on the profile's engine. GPT-Live:
+ * the caller's audio goes on during the farewell (its timeline advances with
+ * the input), the model always yields to the caller, and no timed renewal
+ * (a session that closes is continued by a new one, see docs/call-flow.md).
+ * Realtime: the interruption settings of {@link profileInterruptions}.
+ */
+export function profileCoreOptions(profile: AgentProfile, config: Config) {
+  const keys = { recordKeypadDigits: profile.recordKeypadDigits };
+  return profile.engine === "live"
+    ? { continuousInput: true, interruptResponse: true, renewAfterMs: 0, ...keys }
+    : {
+      ...keys,
+      interruptResponse: profile.turnDetection.interruptResponse,
+      // Realtime: the bridge decides interruptions (see docs/call-flow.md).
+      interruptions: profileInterruptions(profile, config),
+      greetingInterruptible: profile.interruptions.greetingInterruptible,
+    };
 }

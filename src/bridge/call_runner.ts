@@ -9,7 +9,7 @@
 import type { Logger } from "@logtape/logtape";
 import { CallCore, type CallCoreOptions, type CallStats } from "../core/call_core.ts";
 import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/call_types.ts";
-import { RealtimeSockets, type SocketFactory } from "./realtime_sockets.ts";
+import { RealtimeSockets, type SocketEngine, type SocketFactory } from "./realtime_sockets.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { ToolRuns } from "./tool_runs.ts";
 import type { McpMonitor } from "../agents/mcp_monitor.ts";
@@ -35,8 +35,10 @@ export type { CallSummary } from "./call_summary.ts";
 export interface CallRunnerOptions {
   /** The core's settings (session.update, greeting, timings). */
   core: CallCoreOptions;
-  /** Full Realtime URL including `?model=`. */
+  /** Full Realtime URL including `?model=`, or GPT-Live's sessions URL. */
   openaiUrl: string;
+  /** The engine behind the call's sessions. Default: Realtime. */
+  engine?: SocketEngine;
   /** The OpenAI API key, sent in the `Sec-WebSocket-Protocol` header. */
   openaiApiKey: string;
   /** Opens the OpenAI socket. Default: the native `WebSocket`. */
@@ -166,6 +168,8 @@ export class CallRunner {
   /** The warm transfer under way (or done), if the model asked for one. */
   #transfer: WarmTransferHandle | undefined;
   #answeredBy: string | undefined;
+  /** GPT-Live: the cumulative billed seconds of each session. */
+  #liveSeconds = new Map<number, number>();
   /** Resolves when the call is over and both sockets are closed. */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
@@ -201,6 +205,7 @@ export class CallRunner {
     this.#openai = new RealtimeSockets({
       url: options.openaiUrl,
       apiKey: options.openaiApiKey,
+      ...(options.engine ? { engine: options.engine } : {}),
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       now: this.#now,
       log: {
@@ -224,6 +229,7 @@ export class CallRunner {
           this.#dispatch(input);
           this.#maybeReport();
         },
+        usageSeconds: (generation, seconds) => this.#liveSeconds.set(generation, seconds),
         refused: (failure) => {
           try {
             this.#observer?.openaiRefused?.(failure);
@@ -586,6 +592,9 @@ export class CallRunner {
       stats: this.#core.stats,
       conversation: this.#core.conversation.entries,
       usage: this.#core.conversation.usage,
+      ...(this.#options.engine?.kind === "live"
+        ? { liveSeconds: [...this.#liveSeconds.values()].reduce((a, b) => a + b, 0) }
+        : {}),
       ...(this.#options.softphone ? { softphone: true } : {}),
       customParameters: this.#customParameters,
       ...(this.#outboundCallSid !== undefined

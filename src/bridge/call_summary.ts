@@ -30,8 +30,10 @@ export interface CallSummary {
   stats: CallStats;
   /** The turns of the call, with transcripts where known. */
   conversation: readonly ConversationEntry[];
-  /** Tokens used, summed from `response.done`. */
+  /** Tokens used, summed from `response.done` (GPT-Live: its backend model's). */
   usage: TokenUsage;
+  /** GPT-Live calls: the sessions' billed seconds (`session.usage.updated`), summed. */
+  liveSeconds?: number;
   /** True for a browser softphone call (not a phone call through Twilio). */
   softphone?: boolean;
   /** The `<Parameter>` values of the stream (Twilio `start.customParameters`). */

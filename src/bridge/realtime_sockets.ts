@@ -32,6 +32,8 @@
 import type { CallInput } from "../core/call_types.ts";
 import { type ClientEvent, encodeClientEvent } from "../openai/client_events.ts";
 import { parseServerEvent, type ServerEvent } from "../openai/server_events.ts";
+import { encodeLiveEvent, parseLiveEvent } from "../openai/live_events.ts";
+import { LiveEngine, type LiveStep } from "./live_engine.ts";
 import {
   classifyUpgradeFailure,
   describeUpgradeFailure,
@@ -42,8 +44,18 @@ const OPEN = 1;
 const CONNECTING = 0;
 const CLOSED = 3;
 
-/** Opens a WebSocket; tests inject fakes. */
-export type SocketFactory = (url: string, protocols: string[]) => WebSocket;
+/**
+ * Opens a WebSocket; tests inject fakes. Realtime passes the key in
+ * `protocols`; GPT-Live in `headers` (`Authorization: Bearer`, its contract).
+ */
+export type SocketFactory = (
+  url: string,
+  protocols: string[],
+  headers?: Record<string, string>,
+) => WebSocket;
+
+/** The engine behind the sockets: Realtime (the default) or GPT-Live through its adapter. */
+export type SocketEngine = { kind: "realtime" } | { kind: "live"; backendModel: string };
 
 /** The log lines the sockets write. */
 export interface SocketLog {
@@ -55,10 +67,12 @@ export interface SocketLog {
 
 /** Dependencies of {@link RealtimeSockets}. */
 export interface RealtimeSocketsOptions {
-  /** Full Realtime URL including `?model=`. */
+  /** Full Realtime URL including `?model=`, or GPT-Live's sessions URL. */
   url: string;
-  /** The OpenAI API key (sent in `Sec-WebSocket-Protocol`, never logged). */
+  /** The OpenAI API key (sent in `Sec-WebSocket-Protocol` or the header, never logged). */
   apiKey: string;
+  /** Default: Realtime. */
+  engine?: SocketEngine;
   openSocket?: SocketFactory;
   now: () => number;
   log: SocketLog;
@@ -71,6 +85,8 @@ export interface RealtimeSocketsOptions {
     closed(input: Extract<CallInput, { type: "openai_closed" }>): void;
     /** The upgrade was refused (a rejected key, an HTTP error, the network). */
     refused(failure: UpgradeFailure): void;
+    /** GPT-Live: the cumulative billed seconds of the session of `generation`. */
+    usageSeconds?(generation: number, seconds: number): void;
   };
 }
 
@@ -78,6 +94,8 @@ export interface RealtimeSocketsOptions {
 export class RealtimeSockets {
   #o: RealtimeSocketsOptions;
   #sockets = new Map<number, WebSocket>();
+  /** GPT-Live: the adapter of each session. */
+  #live = new Map<number, LiveEngine>();
   #latest = 0;
   #invalid = 0;
 
@@ -102,7 +120,13 @@ export class RealtimeSockets {
     // event is on its way), so check before sending.
     const ws = this.#sockets.get(generation);
     if (ws?.readyState !== OPEN) return 0;
-    ws.send(encodeClientEvent(event));
+    const live = this.#live.get(generation);
+    if (live === undefined) {
+      ws.send(encodeClientEvent(event));
+    } else {
+      const step = live.fromCore(event);
+      for (const out of step.send) ws.send(encodeLiveEvent(out));
+    }
     return ws.bufferedAmount;
   }
 
@@ -110,10 +134,15 @@ export class RealtimeSockets {
   connect(generation: number): void {
     this.#latest = Math.max(this.#latest, generation);
     const { on, log } = this.#o;
-    const open = this.#o.openSocket ?? ((url, protocols) => new WebSocket(url, protocols));
+    const open = this.#o.openSocket ??
+      ((url, protocols, headers) =>
+        headers === undefined ? new WebSocket(url, protocols) : new WebSocket(url, { headers }));
+    const engine = this.#o.engine ?? { kind: "realtime" };
     let ws: WebSocket;
     try {
-      ws = open(this.#o.url, ["realtime", `openai-insecure-api-key.${this.#o.apiKey}`]);
+      ws = engine.kind === "live"
+        ? open(this.#o.url, [], { Authorization: `Bearer ${this.#o.apiKey}` })
+        : open(this.#o.url, ["realtime", `openai-insecure-api-key.${this.#o.apiKey}`]);
     } catch (error) {
       log.error("Could not open the OpenAI Realtime socket: {error}", {
         error: error instanceof Error ? error.message : String(error),
@@ -130,6 +159,10 @@ export class RealtimeSockets {
       return;
     }
     this.#sockets.set(generation, ws);
+    const live = engine.kind === "live"
+      ? new LiveEngine({ generation, backendModel: engine.backendModel })
+      : undefined;
+    if (live !== undefined) this.#live.set(generation, live);
     let opened = false;
     let upgradeError: string | undefined;
     ws.addEventListener("open", () => {
@@ -140,6 +173,10 @@ export class RealtimeSockets {
       const received = this.#o.now();
       if (typeof e.data !== "string") {
         this.#noteInvalid("OpenAI sent a binary frame; only JSON text frames are expected.");
+        return;
+      }
+      if (live !== undefined) {
+        this.#onLive(generation, ws, live, e.data, received);
         return;
       }
       const parsed = parseServerEvent(e.data);
@@ -153,7 +190,10 @@ export class RealtimeSockets {
     ws.addEventListener("close", (e) => {
       const failure = opened ? undefined : classifyUpgradeFailure(upgradeError);
       if (failure !== undefined) this.#refused(failure);
-      if (this.#sockets.get(generation) === ws) this.#sockets.delete(generation);
+      if (this.#sockets.get(generation) === ws) {
+        this.#sockets.delete(generation);
+        this.#live.delete(generation);
+      }
       on.closed({
         type: "openai_closed",
         code: e.code,
@@ -173,12 +213,61 @@ export class RealtimeSockets {
   /** Closes the socket of `generation` (an old session after a switch). */
   close(generation: number, code: number, reason: string): void {
     const ws = this.#sockets.get(generation);
-    if (ws !== undefined) closeSocket(ws, code, reason);
+    if (ws !== undefined) this.#closeSession(generation, ws, code, reason);
   }
 
   /** Closes every socket (the call is over). */
   closeAll(): void {
-    for (const ws of this.#sockets.values()) closeSocket(ws, 1000, "call ended");
+    for (const [generation, ws] of this.#sockets) {
+      this.#closeSession(generation, ws, 1000, "call ended");
+    }
+  }
+
+  /** GPT-Live sessions end with `session.close` (it finalizes usage) before the socket closes. */
+  #closeSession(generation: number, ws: WebSocket, code: number, reason: string): void {
+    if (this.#live.has(generation) && ws.readyState === OPEN) {
+      ws.send(encodeLiveEvent({ type: "session.close" }));
+    }
+    closeSocket(ws, code, reason);
+  }
+
+  /** One GPT-Live frame: through the session's adapter to the core (and back to GPT-Live). */
+  #onLive(
+    generation: number,
+    ws: WebSocket,
+    live: LiveEngine,
+    text: string,
+    received: number,
+  ): void {
+    const parsed = parseLiveEvent(text);
+    if (!parsed.ok) {
+      this.#noteInvalid(parsed.error);
+      return;
+    }
+    let step: LiveStep;
+    try {
+      step = live.fromEngine(parsed.event);
+    } catch (error) {
+      this.#o.log.error("GPT-Live adapter failed on {event}: {error}", {
+        event: parsed.event.type,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      closeSocket(ws, 1011, "adapter error");
+      return;
+    }
+    if (step.started !== undefined) {
+      this.#o.log.info("GPT-Live session {sessionId} started.", {
+        sessionId: step.started.sessionId,
+        expiresAt: step.started.expiresAt,
+      });
+    }
+    for (const out of step.send) if (ws.readyState === OPEN) ws.send(encodeLiveEvent(out));
+    for (const event of step.events) this.#o.on.event(generation, event, received);
+    if (step.usageSeconds !== undefined) this.#o.on.usageSeconds?.(generation, step.usageSeconds);
+    if (step.closed !== undefined) {
+      this.#o.log.info("GPT-Live closed the session ({reason}).", { reason: step.closed });
+      closeSocket(ws, 1000, `session closed: ${step.closed}`.slice(0, 100));
+    }
   }
 
   /** The OpenAI upgrade failed: say why (never the key) and tell the runner. */

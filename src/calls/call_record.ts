@@ -7,7 +7,8 @@
 import type { LegTimeline } from "../transfer/mod.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
-import { estimateCostUsd, type TokenPrices } from "./prices.ts";
+import { estimateCostUsd, liveCostUsd, type TokenPrices } from "./prices.ts";
+import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/mod.ts";
 import type { CallAnalysis } from "../analysis/mod.ts";
 
 /** One line of a call's transcript. */
@@ -24,6 +25,16 @@ export interface TranscriptLine {
   atMs: number;
   /** For an interrupted assistant turn: the ms the caller heard. */
   heardMs?: number;
+  /**
+   * For caller speech that was not an interruption (shown struck through):
+   * `false` (too short or no words) or `backchannel`; the assistant went on.
+   */
+  falseInterruption?: {
+    verdict: "false" | "backchannel";
+    speechMs: number;
+    /** Where in the assistant's item it went on from (ms), when its audio had been stopped. */
+    resumedAtMs?: number;
+  };
 }
 
 /** The stored record of one call (format version 1). */
@@ -50,6 +61,8 @@ export interface CallRecord {
   /** Caller and assistant turns. */
   turns: { caller: number; assistant: number };
   bargeIns: number;
+  /** Caller speech over the assistant that was not an interruption (absent in older records). */
+  falseInterruptions?: number;
   truncates: number;
   toolCalls: number;
   responses: number;
@@ -61,10 +74,17 @@ export interface CallRecord {
   estimatedCostUsd: number;
   /** The prices the estimate used (USD per 1M tokens). */
   pricesUsdPerMTok: TokenPrices;
+  /**
+   * GPT-Live calls (`engine: live`): the sessions' billed seconds and the
+   * price per minute the estimate added to the backend model's tokens.
+   */
+  live?: { seconds: number; usdPerMinute: number };
   /** The call's turns in order. */
   transcript: TranscriptLine[];
   /** True when the transcript was cut to fit the store's size limit. */
   transcriptTruncated: boolean;
+  /** False when `STORE_TRANSCRIPTS=off` kept no transcript (absent otherwise). */
+  transcriptStored?: false;
   /** For a call the bridge placed: who answered (Twilio's `AnsweredBy`; null when not known). */
   outbound?: { answeredBy: string | null };
   /**
@@ -83,6 +103,8 @@ export type CallRecordSummary = Omit<CallRecord, "transcript">;
 /** Options of {@link buildCallRecord}. */
 export interface BuildCallRecordOptions {
   prices: TokenPrices;
+  /** USD per minute of a GPT-Live session. Default {@link DEFAULT_LIVE_PRICE_PER_MINUTE}. */
+  livePricePerMinute?: number;
   /** The runner's monotonic clock at the call's start (conversation times are on it). */
   startedAtMonotonic: number;
   /** The agent that took the call. */
@@ -98,10 +120,12 @@ export interface BuildCallRecordOptions {
  * ```
  */
 export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOptions): CallRecord {
+  const livePrice = options.livePricePerMinute ?? DEFAULT_LIVE_PRICE_PER_MINUTE;
   const since = (at: number) => Math.max(0, Math.round(at - options.startedAtMonotonic));
   const transcript: TranscriptLine[] = [];
   let callerTurns = 0;
   let assistantTurns = 0;
+  let falseInterruptions = 0;
   for (const entry of summary.conversation) {
     switch (entry.kind) {
       case "user":
@@ -129,9 +153,23 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
       case "function_call_output":
         transcript.push({ role: "tool_result", text: entry.output, atMs: since(entry.at) });
         break;
+      case "false_interruption":
+        falseInterruptions++;
+        transcript.push({
+          role: "caller",
+          text: entry.transcript ?? null,
+          atMs: since(entry.at),
+          falseInterruption: {
+            verdict: entry.verdict,
+            speechMs: entry.speechMs,
+            ...(entry.resumedAtMs !== undefined ? { resumedAtMs: entry.resumedAtMs } : {}),
+          },
+        });
+        break;
     }
   }
-  const caller = summary.customParameters.caller;
+  // A softphone page names its own parameters: its "caller" is nobody's number.
+  const caller = summary.softphone ? undefined : summary.customParameters.caller;
   return {
     version: 1,
     callSid: summary.callSid ?? `unknown-${crypto.randomUUID()}`,
@@ -145,14 +183,21 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
     ...(options.agent !== undefined ? { agent: options.agent } : {}),
     turns: { caller: callerTurns, assistant: assistantTurns },
     bargeIns: summary.stats.bargeIns,
+    falseInterruptions,
     truncates: summary.stats.truncates,
     toolCalls: summary.stats.toolCalls,
     responses: summary.stats.responses,
     openaiErrors: summary.stats.openaiErrors,
     frames: { fromCaller: summary.stats.framesIn, toCaller: summary.stats.framesOut },
     tokens: { ...summary.usage },
-    estimatedCostUsd: roundUsd(estimateCostUsd(summary.usage, options.prices)),
+    estimatedCostUsd: roundUsd(
+      estimateCostUsd(summary.usage, options.prices) +
+        (summary.liveSeconds === undefined ? 0 : liveCostUsd(summary.liveSeconds, livePrice)),
+    ),
     pricesUsdPerMTok: { ...options.prices },
+    ...(summary.liveSeconds !== undefined
+      ? { live: { seconds: summary.liveSeconds, usdPerMinute: livePrice } }
+      : {}),
     transcript,
     transcriptTruncated: false,
     ...(summary.outbound !== undefined

@@ -12,6 +12,7 @@ import type { CallSummary } from "../bridge/call_runner.ts";
 import { buildCallRecord, type CallRecord } from "./call_record.ts";
 import { type CallStore, fitRecord } from "./call_store.ts";
 import type { RecordAnalyst } from "./record_analyst.ts";
+import { redactPersonalData } from "../security/personal_data.ts";
 import type { TokenPrices } from "./prices.ts";
 import type { WebhookEvent } from "../webhooks/mod.ts";
 import type { CallAnalysis } from "../analysis/mod.ts";
@@ -28,9 +29,40 @@ export interface CallRecorderOptions {
   /** Where the `call.ended` and `call.analyzed` events go (the webhook sender); undefined: nowhere. */
   events?: { emit(event: WebhookEvent): Promise<void> } | undefined;
   prices: TokenPrices;
+  /** USD per minute of a GPT-Live session (`PRICE_LIVE_PER_MINUTE`). */
+  livePricePerMinute?: number;
+  /**
+   * What is kept of the words (`REDACT`, `STORE_TRANSCRIPTS`; default both
+   * on): applied to the stored record and the `call.ended` body, not to what
+   * the analysis reads.
+   */
+  privacy?: RecordPrivacy;
   logger?: Logger;
   /** Called with the result of each store write (for metrics). */
   onResult?: (what: "store", ok: boolean) => void;
+}
+
+/** What a stored record keeps of the call's words. */
+export interface RecordPrivacy {
+  /** Redact card numbers, e-mail addresses and phone numbers in the transcript. */
+  redact: boolean;
+  /** Keep the transcript at all. */
+  storeTranscripts: boolean;
+}
+
+/**
+ * The record as kept: without its transcript (`storeTranscripts` false,
+ * marked `transcriptStored: false`), or with personal data redacted in it.
+ */
+export function keptRecord(record: CallRecord, privacy: RecordPrivacy): CallRecord {
+  if (!privacy.storeTranscripts) return { ...record, transcript: [], transcriptStored: false };
+  if (!privacy.redact) return record;
+  return {
+    ...record,
+    transcript: record.transcript.map((line) =>
+      line.text === null ? line : { ...line, text: redactPersonalData(line.text) }
+    ),
+  };
 }
 
 /** Records finished calls. */
@@ -59,6 +91,9 @@ export class CallRecorder {
     try {
       record = buildCallRecord(summary, {
         prices: this.#options.prices,
+        ...(this.#options.livePricePerMinute !== undefined
+          ? { livePricePerMinute: this.#options.livePricePerMinute }
+          : {}),
         startedAtMonotonic,
         agent,
       });
@@ -81,26 +116,31 @@ export class CallRecorder {
 
   async #write(record: CallRecord): Promise<void> {
     const { events } = this.#options;
+    const kept = keptRecord(
+      record,
+      this.#options.privacy ?? { redact: true, storeTranscripts: true },
+    );
     const delivery = events?.emit({
       type: "call.ended",
       at: new Date(record.endedAt),
-      data: fitRecord(record, WEBHOOK_RECORD_BYTES),
+      data: fitRecord(kept, WEBHOOK_RECORD_BYTES),
       agent: record.agent,
     });
-    await this.#store(record);
+    await this.#store(kept);
     await delivery;
-    await this.analyze(record);
+    await this.analyze(record, kept);
   }
 
   /**
    * Analyzes the call when its agent asks for it (again, for `--reanalyze`):
-   * the record is stored with the result, then `call.analyzed` is sent.
-   * Resolves with the analysis, or undefined when there is none to run.
+   * the analysis reads `record`'s words, `kept` is stored with the result,
+   * then `call.analyzed` is sent. Resolves with the analysis, or undefined
+   * when there is none to run.
    */
-  async analyze(record: CallRecord): Promise<CallAnalysis | undefined> {
+  async analyze(record: CallRecord, kept: CallRecord = record): Promise<CallAnalysis | undefined> {
     const analysis = await this.#options.analyst?.analyze(record);
     if (analysis === undefined) return undefined;
-    await this.#store({ ...record, analysis });
+    await this.#store({ ...kept, analysis });
     await this.#options.events?.emit({
       type: "call.analyzed",
       at: new Date(analysis.analyzedAt),

@@ -60,3 +60,8 @@ export function estimateCostUsd(usage: TokenUsage, prices: TokenPrices): number 
     usage.outputAudioTokens * prices.outputAudio;
   return micro / 1_000_000;
 }
+
+/** USD of `seconds` of a GPT-Live session at `usdPerMinute` (billed per second, not rounded up). */
+export function liveCostUsd(seconds: number, usdPerMinute: number): number {
+  return seconds / 60 * usdPerMinute;
+}

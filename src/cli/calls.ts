@@ -8,8 +8,13 @@
  *
  * @module
  */
-import { type Config, ConfigError, DEFAULT_CALL_STORE_PATH, parseConfig } from "../config.ts";
-import { loadEnvFile } from "../env_file.ts";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_CALL_STORE_PATH,
+  loadEnvFile,
+  parseConfig,
+} from "../config/mod.ts";
 import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
@@ -105,7 +110,9 @@ export function formatCallDetail(record: CallRecord): string {
       ? [`  outbound  answered by ${record.outbound.answeredBy ?? "not known"}`]
       : []),
     `  turns     ${record.turns.caller} caller, ${record.turns.assistant} assistant; ` +
-    `${record.bargeIns} barge-ins, ${record.toolCalls} tool calls, ${record.openaiErrors} OpenAI errors`,
+    `${record.bargeIns} barge-ins, ${
+      record.falseInterruptions ?? 0
+    } false interruptions, ${record.toolCalls} tool calls, ${record.openaiErrors} OpenAI errors`,
     `  tokens    input text ${t.inputTextTokens}, input audio ${t.inputAudioTokens}, ` +
     `cached ${t.inputCachedTokens}, output text ${t.outputTextTokens}, output audio ${t.outputAudioTokens}`,
     `  cost      ${formatUsd(record.estimatedCostUsd)} (estimate)`,
@@ -113,7 +120,8 @@ export function formatCallDetail(record: CallRecord): string {
     "",
     "Transcript:",
   ];
-  if (record.transcript.length === 0) lines.push("  (no turns)");
+  if (record.transcriptStored === false) lines.push("  (not stored: STORE_TRANSCRIPTS=off)");
+  else if (record.transcript.length === 0) lines.push("  (no turns)");
   for (const entry of record.transcript) {
     const at = formatDuration(entry.atMs);
     const who = {
@@ -125,6 +133,14 @@ export function formatCallDetail(record: CallRecord): string {
     const text = entry.text ??
       (entry.role === "caller" ? CALLER_NOT_TRANSCRIBED : "(no transcript)");
     const heard = entry.heardMs !== undefined ? ` [interrupted after ${entry.heardMs} ms]` : "";
+    const fi = entry.falseInterruption;
+    if (fi !== undefined) {
+      // Struck through: said over the assistant, not an interruption; the assistant went on.
+      const said = entry.text === null ? `${fi.speechMs} ms of speech` : entry.text;
+      const resumed = fi.resumedAtMs !== undefined ? `, resumed at ${fi.resumedAtMs} ms` : "";
+      lines.push(`  ${at}  ${who}: ~~${said}~~ [not an interruption (${fi.verdict})${resumed}]`);
+      continue;
+    }
     lines.push(`  ${at}  ${who}: ${text}${heard}`);
   }
   if (record.transcriptTruncated) lines.push("  … (transcript cut to fit the store)");
@@ -287,7 +303,7 @@ export async function runCallsCommand(
     }
     const record = await options.store.get(callSid);
     if (record === undefined) {
-      print(`No record of call ${callSid} (records expire after CALL_RECORD_RETENTION_DAYS).`);
+      print(`No record of call ${callSid} (records expire after RETENTION_DAYS).`);
       return 1;
     }
     const analysis = await options.reanalyze(record);
@@ -332,7 +348,7 @@ export async function runCallsCommand(
     const record = await options.store.get(rest[0]);
     const attempt = await options.attempt?.(rest[0]);
     if (record === undefined && attempt === undefined) {
-      print(`No record of call ${rest[0]} (records expire after CALL_RECORD_RETENTION_DAYS).`);
+      print(`No record of call ${rest[0]} (records expire after RETENTION_DAYS).`);
       return 1;
     }
     // An outbound call nobody answered (busy, no answer) has an attempt but no record.
@@ -373,9 +389,9 @@ async function reanalyzeWith(
   if (agent?.analysis === undefined) {
     return `The agent ${agentName} asks for no analysis: set analysis: in its agents file entry (or ANALYSIS_* for the environment's agent).`;
   }
-  const store = await KvCallStore.open({ path, retentionDays: config.callRecordRetentionDays });
+  const store = await KvCallStore.open({ path, retentionDays: config.retentionDays });
   const sender = new WebhookSender({
-    outbox: new WebhookOutbox(kv, { retentionDays: config.callRecordRetentionDays }),
+    outbox: new WebhookOutbox(kv, { retentionDays: config.retentionDays }),
     targets: () => webhookTargets(config.webhook, profiles),
     schedule: config.webhookRetrySchedule,
     timeoutMs: config.webhookTimeoutSeconds * 1000,
@@ -384,6 +400,7 @@ async function reanalyzeWith(
     const recorder = new CallRecorder({
       store,
       events: sender,
+      privacy: { redact: config.redact, storeTranscripts: config.storeTranscripts },
       prices: config.prices,
       analyst: new RecordAnalyst({
         agent: (name) => profiles.find((p) => p.name === (name ?? ENVIRONMENT_PROFILE_NAME)),

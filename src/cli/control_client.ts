@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { loadEnvFile } from "../env_file.ts";
+import { loadEnvFile } from "../config/mod.ts";
 import { readCappedText } from "../security/limits.ts";
 
 /** Largest answer of the server printed, in bytes (a campaign's progress is the biggest). */

@@ -16,8 +16,8 @@
  *
  * @module
  */
-import { ConfigError, parseConfig } from "../config.ts";
-import { loadEnvFile } from "../env_file.ts";
+import { ConfigError, parseConfig } from "../config/mod.ts";
+import { loadEnvFile } from "../config/mod.ts";
 import { type DoctorDependencies, formatDoctorChecks, runDoctorChecks } from "./doctor_checks.ts";
 
 /**

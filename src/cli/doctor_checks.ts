@@ -16,8 +16,8 @@
  *
  * @module
  */
-import { twilioCredentials } from "../config.ts";
-import type { Config } from "../config_types.ts";
+import { twilioCredentials } from "../config/mod.ts";
+import type { Config } from "../config/mod.ts";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { TwilioRestClient, TwilioRestError } from "../twilio/rest_client.ts";
 
@@ -327,7 +327,7 @@ function checkPort(config: Config, portFree: DoctorDependencies["portFree"]): Do
  *
  * @example
  * ```ts
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { runDoctorChecks } from "./doctor_checks.ts";
  * const config = parseConfig({
  *   OPENAI_API_KEY: "sk-proj-doctorExample0123456789",

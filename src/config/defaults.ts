@@ -21,6 +21,18 @@ export const DEFAULT_REALTIME_URL = "wss://api.openai.com/v1/realtime";
 /** Default Realtime model. */
 export const DEFAULT_MODEL = "gpt-realtime-2.1";
 
+/** GPT-Live's WebSocket endpoint (no query string; the model goes in `session.start`). */
+export const DEFAULT_LIVE_URL = "wss://api.openai.com/v1/live/sessions";
+
+/** The model of an agent on `engine: live` that names none. */
+export const DEFAULT_LIVE_MODEL = "gpt-live-1";
+
+/** The Responses model GPT-Live delegates tool calls to, unless an agent names one. */
+export const DEFAULT_LIVE_BACKEND_MODEL = "gpt-5-mini";
+
+/** gpt-live-1's price, USD per minute billed per second (OpenAI's model page, read 2026-12-07). */
+export const DEFAULT_LIVE_PRICE_PER_MINUTE = 0.05;
+
 /** Default base URL of Twilio's REST API. */
 export const DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com";
 

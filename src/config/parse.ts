@@ -26,6 +26,7 @@ import {
   modelFromRealtimeUrl,
   outboundRequirements,
   prices,
+  retentionAlias,
   systemMessage,
   temperatureWarning,
   transcriptionDefault,
@@ -130,6 +131,7 @@ export function parseConfig(
   outboundRequirements(v, reader);
   transferRequirements(v, reader);
   temperatureWarning(reader);
+  retentionAlias(reader);
   for (const warning of unknownVariableWarnings(env, SETTING_NAMES)) reader.warning(warning);
 
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "./mod.ts";
  *
  * // transcriptionDefault(): renewal is on by default, so transcription is too.
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
@@ -23,7 +23,6 @@ import type { EnvReader } from "./reader.ts";
 import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
 import { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
-import { outboundProblems } from "../outbound/outbound_config.ts";
 import { MAKE_SECRET_HINT } from "../webhooks/mod.ts";
 
 /**
@@ -172,8 +171,40 @@ export function twilioCredentialPair(reader: EnvReader): void {
 }
 
 /**
+ * What outbound calling still needs when `API_TOKEN` is set (it turns the
+ * control API, `POST /calls` and `/campaigns`, on): `PUBLIC_URL` (Twilio
+ * fetches the TwiML and posts the call's progress there), the Twilio account
+ * (`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`) and a caller id
+ * (`TWILIO_PHONE_NUMBER`). One message per missing setting, naming it and
+ * saying how to set it; empty when the control API is off or all is there.
+ */
+function outboundProblems(
+  settings: { apiToken: string | undefined; twilioPhoneNumber: string | undefined },
+  config: { publicUrl: string | undefined; twilio: { accountSid: string } | undefined },
+): string[] {
+  if (settings.apiToken === undefined) return [];
+  const problems: string[] = [];
+  if (config.publicUrl === undefined) {
+    problems.push(
+      "API_TOKEN is set (outbound calls on) but PUBLIC_URL is not: Twilio fetches the TwiML and posts the call's progress to this server's public https URL. Set PUBLIC_URL (e.g. https://example.ngrok.app), or unset API_TOKEN.",
+    );
+  }
+  if (config.twilio === undefined) {
+    problems.push(
+      "API_TOKEN is set (outbound calls on) but TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not both set: calls are placed through Twilio's REST API with them (https://console.twilio.com).",
+    );
+  }
+  if (settings.twilioPhoneNumber === undefined) {
+    problems.push(
+      "API_TOKEN is set (outbound calls on) but TWILIO_PHONE_NUMBER is not: set it to the Twilio number calls come from, in E.164 form (e.g. +14155550123).",
+    );
+  }
+  return problems;
+}
+
+/**
  * Outbound calls (`API_TOKEN` set) need `PUBLIC_URL`, the Twilio account and
- * a caller id: one problem per missing setting.
+ * a caller id: one problem per missing setting ({@link outboundProblems}).
  */
 export function outboundRequirements(v: EnvValues, reader: EnvReader): void {
   // A variable that is set but refused by its own row already has its message
@@ -268,6 +299,16 @@ export function webhook(v: EnvValues, reader: EnvReader): ComposedConfig["webhoo
   return url === undefined || secret === undefined
     ? undefined
     : { url, secret, events, legacy: true };
+}
+
+/** `CALL_RECORD_RETENTION_DAYS` is a deprecated alias of `RETENTION_DAYS`. */
+export function retentionAlias(reader: EnvReader): void {
+  if (reader.raw("CALL_RECORD_RETENTION_DAYS") === undefined) return;
+  reader.warning(
+    reader.raw("RETENTION_DAYS") === undefined
+      ? "CALL_RECORD_RETENTION_DAYS is deprecated: rename it RETENTION_DAYS (it now also covers outbound attempts and webhook deliveries)."
+      : "CALL_RECORD_RETENTION_DAYS is ignored: RETENTION_DAYS is set. Remove CALL_RECORD_RETENTION_DAYS.",
+  );
 }
 
 /** The token prices, one field per `PRICE_*` row (rows in the `prices` group). */

@@ -60,6 +60,9 @@ import { setting } from "./setting.ts";
 import {
   DEFAULT_CALL_STORE_PATH,
   DEFAULT_COMPANY_NAME,
+  DEFAULT_LIVE_BACKEND_MODEL,
+  DEFAULT_LIVE_PRICE_PER_MINUTE,
+  DEFAULT_LIVE_URL,
   DEFAULT_MODEL,
   DEFAULT_REALTIME_URL,
   DEFAULT_TWILIO_API_BASE_URL,
@@ -69,14 +72,22 @@ import {
 export { SECTIONS } from "./sections.ts";
 
 /** Whether the server runs on Deno Deploy (shorter drain, managed KV). */
-function onDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
+export function onDenoDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
   return (env.DENO_DEPLOYMENT_ID?.trim() ?? "") !== "";
 }
 
+const RETENTION = number(0, 3650, "a number of days from 0 (keep forever) to 3650");
+/** `CALL_RECORD_RETENTION_DAYS` when set to a valid value (its own row reports a bad one). */
+function legacyRetention(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const raw = env.CALL_RECORD_RETENTION_DAYS?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  const days = Number(raw);
+  return Number.isFinite(days) && days >= 0 && days <= 3650 ? days : undefined;
+}
 /** Whether every instance sees the same call store: Deploy's managed KV or a KV Connect URL. */
 function sharedCallStore(env: Readonly<Record<string, string | undefined>>): boolean {
   const path = env.CALL_STORE_PATH?.trim() ?? "";
-  return /^https?:\/\//i.test(path) || (path === "" && onDeploy(env));
+  return /^https?:\/\//i.test(path) || (path === "" && onDenoDeploy(env));
 }
 
 const SECONDS = (from: string, to: number) => `a number of seconds from ${from} to ${to}`;
@@ -114,6 +125,45 @@ export const SETTINGS = [
       section: "openai",
       doc:
         "Realtime model; any model id is accepted (e.g. gpt-realtime-2.1-mini, gpt-realtime-2). See docs/configuration.md for notes on the models.",
+    },
+  ),
+  setting("ENGINE", "engine", choice(["realtime", "live"]), {
+    default: "realtime",
+    section: "openai",
+    doc:
+      "Speech-to-speech engine of the environment's agent: realtime (OpenAI Realtime) or live (GPT-Live, gpt-live-1 unless OPENAI_MODEL names another model). An agents file chooses per agent with `engine:`. See docs/agents.md for what differs.",
+  }),
+  setting(
+    "OPENAI_LIVE_URL",
+    "openaiLiveUrl",
+    url(["ws:", "wss:"], `a ws:// or wss:// URL such as ${DEFAULT_LIVE_URL}`),
+    {
+      default: DEFAULT_LIVE_URL,
+      section: "openai",
+      doc:
+        "GPT-Live WebSocket endpoint (agents on `engine: live`); the key goes in the Authorization header and the model in `session.start`, never in the URL.",
+    },
+  ),
+  setting(
+    "LIVE_BACKEND_MODEL",
+    "liveBackendModel",
+    token(`a model name without whitespace, such as ${DEFAULT_LIVE_BACKEND_MODEL}`),
+    {
+      default: DEFAULT_LIVE_BACKEND_MODEL,
+      section: "openai",
+      doc:
+        "Responses model a GPT-Live session delegates tool calls to (`delegation.responses.model`); an agent's `backend_model` overrides it. Its tokens are billed at that model's prices.",
+    },
+  ),
+  setting(
+    "PRICE_LIVE_PER_MINUTE",
+    "priceLivePerMinute",
+    number(0, 100, "a price in USD per minute from 0 to 100"),
+    {
+      default: String(DEFAULT_LIVE_PRICE_PER_MINUTE),
+      section: "openai",
+      doc:
+        "Price of a GPT-Live session, USD per minute (billed per second), for the cost estimate of calls on `engine: live`; backend model tokens are added at the PRICE_* token prices.",
     },
   ),
   setting("PORT", "port", integer(0, 65535), {
@@ -208,6 +258,43 @@ export const SETTINGS = [
     default: "true",
     section: "turns",
     doc: "Whether the caller can interrupt the assistant by speaking (barge-in).",
+  }),
+  setting("INTERRUPTION_RESUME", "interruptionResume", boolean(), {
+    default: "true",
+    section: "turns",
+    doc:
+      "The bridge decides interruptions: a false one (shorter than INTERRUPTION_MIN_SPEECH_MS, no words, or only backchannels) does not lose the assistant's sentence, which goes on where the caller stopped hearing it. The session runs with `interrupt_response` and `create_response` off. false: OpenAI cancels on any speech (the barge-in of earlier versions).",
+  }),
+  setting("INTERRUPTION_MODE", "interruptionMode", choice(["cut", "confirm"]), {
+    default: "cut",
+    section: "turns",
+    doc:
+      "cut: the audio stops the moment the caller speaks and resumes after a false interruption; confirm: the assistant keeps talking until the interruption is confirmed (no gap for backchannels, real ones cut INTERRUPTION_MIN_SPEECH_MS later).",
+  }),
+  setting("INTERRUPTION_MIN_SPEECH_MS", "interruptionMinSpeechMs", integer(0, 5000), {
+    default: "250",
+    section: "turns",
+    doc:
+      "Caller speech shorter than this, with no words other than backchannels, is not an interruption. Without input transcription the duration alone decides.",
+  }),
+  setting(
+    "INTERRUPTION_BACKCHANNELS",
+    "interruptionBackchannels",
+    text("words and short phrases separated by commas"),
+    {
+      section: "turns",
+      example: "mm-hmm, uh-huh, yeah, okay, right, sure",
+      defaultDoc:
+        "the English list in `src/prompts.ts` (mm-hmm, uh-huh, yeah, okay, right, sure, …)",
+      doc:
+        "Words that never interrupt the assistant (needs input transcription, TRANSCRIPTION_MODEL, to hear them).",
+    },
+  ),
+  setting("GREETING_INTERRUPTIBLE", "greetingInterruptible", boolean(), {
+    default: "true",
+    section: "turns",
+    doc:
+      "false: the greeting plays to the end whatever the caller says; what they say meanwhile is answered after it (needs INTERRUPTION_RESUME).",
   }),
   setting(
     "NOISE_REDUCTION",
@@ -438,7 +525,7 @@ export const SETTINGS = [
     },
   ),
   setting("CALL_STORE_PATH", "callStore", callStore(), {
-    defaultValue: (env) => ({ path: onDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
+    defaultValue: (env) => ({ path: onDenoDeploy(env) ? undefined : DEFAULT_CALL_STORE_PATH }),
     defaultDoc: `${DEFAULT_CALL_STORE_PATH} (on Deno Deploy: the project's managed KV)`,
     example: DEFAULT_CALL_STORE_PATH,
     section: "operations",
@@ -447,23 +534,38 @@ export const SETTINGS = [
     doc: "Deno KV file of the call records; off keeps no records; a KV Connect URL works too.",
   }),
   setting("CAMPAIGN_DISPATCH", "campaignDispatch", choice(["interval", "cron"]), {
-    defaultValue: (env) => onDeploy(env) ? "cron" : "interval",
+    defaultValue: (env) => onDenoDeploy(env) ? "cron" : "interval",
     defaultDoc: "interval (cron on Deno Deploy)",
     example: "interval",
     section: "operations",
     doc:
       "What wakes campaigns up for retries and calling windows: interval (this process looks every 2 s) or cron (Deno.cron every minute; Deno Deploy runs it). A call's end and a new campaign dispatch at once either way.",
   }),
-  setting(
-    "CALL_RECORD_RETENTION_DAYS",
-    "callRecordRetentionDays",
-    number(0, 3650, "a number of days from 0 (keep forever) to 3650"),
-    {
-      default: "30",
-      section: "operations",
-      doc: "Days a call record is kept.",
-    },
-  ),
+  setting("RETENTION_DAYS", "retentionDays", RETENTION, {
+    defaultValue: (env) => legacyRetention(env) ?? 30,
+    defaultDoc: "30 (or the deprecated CALL_RECORD_RETENTION_DAYS)",
+    example: "30",
+    section: "operations",
+    doc:
+      "Days call records, outbound attempts and webhook deliveries (dead letters too) are kept in the call store; Deno KV deletes them after (0: forever).",
+  }),
+  setting("CALL_RECORD_RETENTION_DAYS", undefined, RETENTION, {
+    section: "operations",
+    example: "",
+    doc: "Deprecated alias of RETENTION_DAYS (a start-up warning says so).",
+  }),
+  setting("STORE_TRANSCRIPTS", "storeTranscripts", onOff, {
+    default: "on",
+    section: "operations",
+    doc:
+      "off keeps no transcript in call records and call.ended webhooks (the post-call analysis still reads the call's words, and keeps only its result).",
+  }),
+  setting("REDACT", "redact", onOff, {
+    default: "on",
+    section: "operations",
+    doc:
+      "Redact card numbers (Luhn-checked) as [card], e-mail addresses as [email] and mask phone numbers in stored transcripts, webhook bodies and logs; the analysis reads the words, its result is kept as given. off keeps them (logs still mask phone numbers).",
+  }),
   setting(
     "WEBHOOK_URL",
     undefined,
@@ -595,6 +697,12 @@ export const SETTINGS = [
     section: "operations",
     doc: "Store callers' phone numbers in full in call records; false masks them (+14•••••••23).",
   }),
+  setting("RECORD_KEYPAD_DIGITS", "recordKeypadDigits", boolean(), {
+    default: "false",
+    section: "operations",
+    doc:
+      "Keep the keys callers press in call records and the live view (default agent; agents-file agents: record_keypad_digits). false shows each as • (they may be a PIN); the model always gets them, logs never.",
+  }),
   ...priceRows(),
   setting(
     "REALTIME_SESSION_RENEW_SECONDS",
@@ -621,7 +729,7 @@ export const SETTINGS = [
     },
   ),
   setting("DRAIN_SECONDS", "drainSeconds", number(0, 3600, SECONDS("0", 3600)), {
-    defaultValue: (env) => onDeploy(env) ? 4 : 30,
+    defaultValue: (env) => onDenoDeploy(env) ? 4 : 30,
     defaultDoc: "30 (4 on Deno Deploy)",
     example: "30",
     section: "long_calls",

@@ -14,8 +14,10 @@
  *   calling --> moving: a person accepted
  *   calling --> idle: every destination failed (fallback line)
  *   moving --> idle: the caller could not be moved (fallback line)
- *   moving --> [*]: Twilio's stop (outcome transferred)
  * ```
+ *
+ * In `moving`, Twilio's `stop` (or the stream closing) ends the call as
+ * `transferred`.
  *
  * The briefing is an out-of-band text response on the call's own Realtime
  * session (`conversation: "none"`, `output_modalities: ["text"]`, tagged with
@@ -42,18 +44,19 @@
 import { responseCreate, type ResponseOptions } from "../openai/client_events.ts";
 import { transferBriefingFromReason } from "../prompts.ts";
 import type { CallParts } from "./call_parts.ts";
+import { checkMove, type MoveTable } from "./state_moves.ts";
 
 /** `metadata.purpose` of the briefing response. */
 export const BRIEFING_PURPOSE = "transfer_briefing";
 
 /** Ms the person's call waits for the model's briefing before it goes with the tool's reason. */
-export const BRIEFING_WAIT_MS = 1500;
+export const BRIEFING_WAIT_MS = 1200;
 
 /** Where a warm transfer stands. */
 export type HandoffState = "idle" | "briefing" | "calling" | "moving";
 
-/** The allowed moves (asserted on each move; the diagram in the module doc). */
-const MOVES: Readonly<Record<HandoffState, readonly HandoffState[]>> = {
+/** The allowed moves (checked on each move; the diagram in the module doc). */
+export const HANDOFF_MOVES: MoveTable<HandoffState> = {
   idle: ["briefing", "calling"],
   briefing: ["calling"],
   calling: ["moving", "idle"],
@@ -94,9 +97,7 @@ export class WarmHandoff {
   }
 
   #move(to: HandoffState): void {
-    if (!MOVES[this.#state].includes(to)) {
-      throw new Error(`Warm transfer: no move from ${this.#state} to ${to}.`);
-    }
+    checkMove("warm transfer", HANDOFF_MOVES, this.#state, to);
     this.#state = to;
   }
 

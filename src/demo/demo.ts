@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { loadDemoAgents } from "./demo.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const loaded = loadDemoAgents(config, {}, { host: "127.0.0.1", port: 5050 });
@@ -24,9 +24,9 @@
  *
  * @module
  */
-import { ConfigError, parseConfig, secretValues } from "../config.ts";
-import type { Config } from "../config_types.ts";
-import { loadEnvFile } from "../env_file.ts";
+import { ConfigError, parseConfig, secretValues } from "../config/mod.ts";
+import type { Config } from "../config/mod.ts";
+import { loadEnvFile } from "../config/mod.ts";
 import { AgentsHolder, loadAgents, type LoadAgentsResult } from "../agents/agent_book.ts";
 import { Operations } from "../observability/operations.ts";
 import { DemoListings, LISTINGS_PATH } from "./demo_listings.ts";
@@ -178,7 +178,7 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
       ...options.server,
       config,
       agents,
-      routes: () => (request, path) => listings.handle(request, path),
+      routes: [{ test: () => true, methods: "any", handle: (r, path) => listings.handle(r, path) }],
     });
     address = { host: new URL(server.localUrl).hostname, port: server.port };
     loaded = agents.reload(() => loadDemoAgents(config, env, address));

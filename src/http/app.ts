@@ -6,8 +6,8 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
-import { coreTimings, twilioCredentials } from "../config.ts";
+import type { Config } from "../config/mod.ts";
+import { coreTimings, twilioCredentials } from "../config/mod.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import {
   CallRunner,
@@ -24,6 +24,7 @@ import {
   type StreamPath,
 } from "./stream_path.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
+import { profileCoreOptions, profileEngine } from "../agents/profile_session.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
@@ -34,13 +35,11 @@ import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twi
 import type { TransferMode } from "../agents/agent_profile.ts";
 import type { TransferResult } from "../transfer/mod.ts";
 import { createTransfers } from "./app_transfers.ts";
-import { CallAdmission, type Refusal } from "../security/call_admission.ts";
-import {
-  LogThrottle,
-  MAX_WEBHOOK_BODY_BYTES,
-  readCappedText,
-  type StreamGuardOptions,
-} from "../security/limits.ts";
+import { CallAdmission } from "../security/call_admission.ts";
+import { type RefusalKind, RefusalLog } from "../security/refusal_log.ts";
+import type { StreamGuardOptions } from "../security/limits.ts";
+import { readSignedWebhook } from "./signed_webhook.ts";
+import { type Route, type RouteHandler, routeRequest } from "./route_table.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallCoreOptions } from "../core/call_core_options.ts";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
@@ -49,6 +48,7 @@ import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
 import { CheckpointWriter } from "../bridge/checkpoint_writer.ts";
+import type { SharedCallState } from "../calls/shared_call_state.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -105,21 +105,15 @@ export interface AppOptions {
    * Called once for every call attempt turned away: busy or draining at the
    * webhook, a refused signature, or a refused media-stream upgrade.
    */
-  onCallRejected?: (reason: Refusal | "too_large" | "busy" | "draining") => void;
+  onCallRejected?: (reason: RefusalKind | "draining") => void;
   /** Unsent bytes per socket before a call ends because its peer stopped reading (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
   streamGuard?: StreamGuardOptions;
-  /**
-   * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
-   * app's admission policy so their TwiML carries stream tokens this app accepts, and its agents.
-   */
-  routes?: (app: RouteContext) => RouteHandler;
-  /**
-   * Outbound calls: the core settings of each outbound stream (by its path,
-   * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
-   */
-  outboundStreams?: OutboundStreamRoutes;
+  /** Outbound calls and campaigns (`outbound/outbound_service.ts`), plugged in with one shape. */
+  outbound?: OutboundPlug;
+  /** More routes (the demo's listings), tried after the media streams and before the app's own. */
+  routes?: readonly Route[];
   /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
   onTransfer?: (mode: TransferMode, result: TransferResult) => void;
   /**
@@ -130,6 +124,11 @@ export interface AppOptions {
   checkpoints?: CallCheckpoints;
   /** Most times one call is resumed in a new stream (default 3). */
   maxResumes?: number;
+  /**
+   * Per-call state in the shared call store (the caller context of the
+   * context webhook), so the stream of a call finds it on any instance.
+   */
+  callState?: SharedCallState;
 }
 
 /** Default of {@link AppOptions.maxResumes}. */
@@ -146,6 +145,8 @@ const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
 export interface RouteContext {
   /** Who may start a call (signatures, stream tokens). */
   admission: CallAdmission;
+  /** The log of refused requests (one throttle for every route). */
+  refusals: RefusalLog;
   /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
   callOut: AgentCalls["callOut"];
 }
@@ -160,13 +161,29 @@ export interface OutboundStreamRoutes extends OutboundStreams {
     path: string,
     caller?: Readonly<Record<string, unknown>>,
   ): Partial<CallCoreOptions> | undefined;
+  /**
+   * Before the upgrade of the stream at `path`: brings what it needs from
+   * the shared store (the conversation after keypad tones); undefined when
+   * there is nothing to fetch.
+   */
+  prepare?(path: string): Promise<void> | undefined;
 }
 
-/** Extra routes: a response, or undefined when the path is not theirs. */
-export type RouteHandler = (
-  request: Request,
-  path: string,
-) => Response | Promise<Response> | undefined;
+/** How outbound calling plugs into the app. */
+export interface OutboundPlug {
+  /**
+   * Its routes (`POST /calls`, `/outbound/*`, `/campaigns…`), built with the
+   * app's admission policy, so their TwiML carries stream tokens this app
+   * accepts, and its agents.
+   */
+  routes(app: RouteContext): RouteHandler;
+  /** The outbound side of each outbound stream (`/media-stream/outbound/…`). */
+  streams: OutboundStreamRoutes;
+  /** Tools it adds for every call (`send_dtmf`), after {@link AppOptions.tools}. */
+  tools: readonly ToolDefinition[];
+  /** Ends calls through Twilio's REST API (unless {@link AppOptions.hangUp} is given). */
+  hangUp: HangUp;
+}
 
 /** The bridge application: an HTTP handler plus its live calls. */
 export interface App {
@@ -188,15 +205,6 @@ export interface App {
   readonly liveCalls: LiveCalls;
 }
 
-/** The form body, or undefined when it is larger than {@link MAX_WEBHOOK_BODY_BYTES}. */
-async function readForm(request: Request): Promise<URLSearchParams | undefined> {
-  const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
-  return body.ok ? new URLSearchParams(body.text) : undefined;
-}
-
-export { publicBase } from "./public_base.ts";
-
-const TOO_LARGE = "Request body too large.\n";
 const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
 
 /**
@@ -217,33 +225,40 @@ export function createApp(options: AppOptions): App {
   const calls = new Set<CallRunner>();
   const outcomes = new CallOutcomes();
   const credentials = twilioCredentials(config);
-  const hangUp = options.hangUp ??
+  const hangUp = options.hangUp ?? options.outbound?.hangUp ??
     (credentials !== undefined
       ? createTwilioHangUp({ ...credentials, baseUrl: config.twilioApiBaseUrl })
       : undefined);
   const agentCalls = new AgentCalls({
     config,
     ...(options.agents ? { agents: options.agents } : {}),
-    ...(options.tools ? { tools: options.tools } : {}),
+    tools: [...options.tools ?? [], ...options.outbound?.tools ?? []],
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.callState ? { shared: options.callState } : {}),
     logger: log.getChild("agents"),
   });
   // Read once at start-up (the configuration checked that the file is readable).
   const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
+  const refusals = new RefusalLog({
+    warn: (message, properties) => httpLog.warn(message, properties),
+    onRefused: (kind) => options.onCallRejected?.(kind),
+  });
   const liveCalls = new LiveCalls();
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
       ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
+      publicUrl: config.publicUrl,
+      refusals,
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
-  const refusalLog = new LogThrottle();
-  const extraRoutes = options.routes?.({
+  const outboundRoutes = options.outbound?.routes({
     admission,
+    refusals,
     callOut: (call) => agentCalls.callOut(call),
   });
   const transfers = createTransfers(config, credentials, agentCalls, admission, {
@@ -253,38 +268,23 @@ export function createApp(options: AppOptions): App {
   });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
-  function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
-    options.onCallRejected?.(kind);
-    const { log: shouldLog, suppressed } = refusalLog.take(`${kind} ${path}`, Date.now());
-    if (!shouldLog) return;
-    const messages: Record<typeof kind, string> = {
-      signature_check_unconfigured:
-        "Refused a request: TWILIO_AUTH_TOKEN is not set, so Twilio signatures cannot be checked (set it, or TWILIO_SIGNATURE_CHECK=off for local tests).",
-      missing_signature: "Refused a request without an X-Twilio-Signature header.",
-      invalid_signature:
-        "Refused a request with an invalid X-Twilio-Signature (wrong TWILIO_AUTH_TOKEN, or PUBLIC_URL/X-Forwarded-Proto do not match the URL Twilio used).",
-      too_large: "Refused a request whose body is over the size limit.",
-      busy: "Refused a call: MAX_CONCURRENT_CALLS calls are in progress.",
-    };
-    httpLog.warn(messages[kind], {
-      path,
-      ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}),
+  function logRefused(kind: RefusalKind, path: string): void {
+    refusals.refused(kind, path);
+  }
+
+  /** Twilio's signed form at `path`, or the answer refusing it (logged and counted). */
+  function signedWebhook(request: Request, path: string) {
+    return readSignedWebhook(request, {
+      admission,
+      publicUrl: config.publicUrl,
+      refused: (kind) => logRefused(kind, path),
     });
   }
 
   async function incomingCall(request: Request): Promise<Response> {
-    const base = publicBase(request, config.publicUrl);
-    if (base === undefined) return text("Bad Host header.\n", 400);
-    const form = await readForm(request);
-    if (form === undefined) {
-      logRefused("too_large", ROUTES.incomingCall);
-      return text(TOO_LARGE, 413);
-    }
-    const refusal = admission.checkWebhook(request, form, base.http);
-    if (refusal !== undefined) {
-      logRefused(refusal, ROUTES.incomingCall);
-      return text(FORBIDDEN, 403);
-    }
+    const signed = await signedWebhook(request, ROUTES.incomingCall);
+    if (signed instanceof Response) return signed;
+    const { form, base } = signed;
     const callSid = form.get("CallSid");
     if (draining) {
       httpLog.info("Incoming call rejected as busy: the server is shutting down.");
@@ -323,20 +323,9 @@ export function createApp(options: AppOptions): App {
   }
 
   async function callEnded(request: Request): Promise<Response> {
-    const base = publicBase(request, config.publicUrl);
-    if (base === undefined) return text("Bad Host header.\n", 400);
-    const form = request.method === "POST"
-      ? await readForm(request)
-      : new URL(request.url).searchParams;
-    if (form === undefined) {
-      logRefused("too_large", ROUTES.callEnded);
-      return text(TOO_LARGE, 413);
-    }
-    const refusal = admission.checkWebhook(request, form, base.http);
-    if (refusal !== undefined) {
-      logRefused(refusal, ROUTES.callEnded);
-      return text(FORBIDDEN, 403);
-    }
+    const signed = await signedWebhook(request, ROUTES.callEnded);
+    if (signed instanceof Response) return signed;
+    const { form, base } = signed;
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
     if (
@@ -460,6 +449,10 @@ export function createApp(options: AppOptions): App {
     const softphoneCall = outboundPath === undefined && resumed === undefined
       ? softphone?.admit(request)
       : undefined;
+    if (softphoneCall?.ok === false && softphoneCall.reason === "foreign_host") {
+      logRefused("foreign_host", ROUTES.mediaStream);
+      return text("Forbidden: the softphone only answers localhost or PUBLIC_URL's host.\n", 403);
+    }
     if (softphoneCall?.ok === false) {
       httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
         reason: softphoneCall.reason,
@@ -482,7 +475,7 @@ export function createApp(options: AppOptions): App {
     const setup = agentCalls.forStream(stream, resumed?.caller);
     const outboundCore = outboundPath === undefined
       ? undefined
-      : options.outboundStreams?.coreOptionsFor(outboundPath, setup.caller);
+      : options.outbound?.streams.coreOptionsFor(outboundPath, setup.caller);
     if (outboundPath !== undefined && outboundCore === undefined) {
       return text("Unknown outbound agent or stream.\n", 404);
     }
@@ -517,7 +510,6 @@ export function createApp(options: AppOptions): App {
       core: {
         sessionUpdate: setup.sessionUpdate,
         greeting: setup.greeting,
-        interruptResponse: profile.turnDetection.interruptResponse,
         showTimingMath: config.showTimingMath,
         transferEnabled: transfer !== undefined,
         ...(transfer !== undefined
@@ -526,6 +518,7 @@ export function createApp(options: AppOptions): App {
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
+        ...profileCoreOptions(profile, config),
         ...outboundCore,
         // A resumed call: no second greeting; the conversation is replayed, one short line.
         // (A call handed over before anything was said is greeted as a new one.)
@@ -535,7 +528,10 @@ export function createApp(options: AppOptions): App {
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
-        if (isSoftphone) return undefined;
+        // A softphone call is the one its token was issued for: no other CallSid (a real call's).
+        if (isSoftphone) {
+          return start.callSid === softphoneCallSid ? undefined : "softphone call mismatch";
+        }
         if (setup.agentName !== undefined && start.customParameters.agent !== setup.agentName) {
           return "stream agent mismatch";
         }
@@ -548,6 +544,7 @@ export function createApp(options: AppOptions): App {
         return admission.admitStart(start);
       },
       openaiUrl: setup.openaiUrl,
+      engine: profileEngine(profile),
       openaiApiKey: config.openaiApiKey,
       ...(options.openSocket ? { openSocket: options.openSocket } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -562,10 +559,10 @@ export function createApp(options: AppOptions): App {
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
-      ...(outboundCore !== undefined && options.outboundStreams
-        ? { outbound: options.outboundStreams }
+      ...(outboundCore !== undefined && options.outbound
+        ? { outbound: options.outbound.streams }
         : {}),
-      ...(transfer?.mode === "warm" && transfers.warm !== undefined && !isSoftphone
+      ...(transfer?.mode === "warm" && !isSoftphone
         ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
         : {}),
       ...(checkpointable && options.checkpoints !== undefined
@@ -591,65 +588,78 @@ export function createApp(options: AppOptions): App {
     return response;
   }
 
+  /** A media-stream path this app serves: what it names, else undefined (404). */
+  function servedStream(path: string): StreamPath | undefined {
+    const stream = parseStreamPath(path);
+    if (stream?.kind === "outbound" && options.outbound === undefined) return undefined;
+    if (stream?.kind === "resumed" && options.checkpoints === undefined) return undefined;
+    return stream;
+  }
+
+  function streamRoute(request: Request, path: string): Response | Promise<Response> {
+    const stream = servedStream(path)!;
+    if (stream.kind !== "resumed") {
+      // What the stream needs may wait on the instance that answered the webhook or served
+      // the call's previous stream: bring it here first.
+      const bringing = [
+        agentCalls.bringContext(stream),
+        stream.kind === "outbound" ? options.outbound?.streams.prepare?.(path) : undefined,
+      ].filter((p) => p !== undefined);
+      return bringing.length === 0
+        ? mediaStream(request, path, stream)
+        : Promise.all(bringing).then(() => mediaStream(request, path, stream));
+    }
+    // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
+    return resumedStream(request, path, stream.callSid).catch((error) => {
+      httpLog.error("Could not resume a call's stream: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return text("Internal error.\n", 500);
+    });
+  }
+
+  /** Every route, in the order they are tried (405 and `Allow` come from this table). */
+  const routes: Route[] = [
+    { test: (path) => servedStream(path) !== undefined, methods: ["GET"], handle: streamRoute },
+    ...(softphone ? [{ test: () => true, methods: "any" as const, handle: softphone.handle }] : []),
+    { test: () => true, methods: "any", handle: transfers.routes },
+    ...(outboundRoutes
+      ? [{ test: () => true, methods: "any" as const, handle: outboundRoutes }]
+      : []),
+    ...options.routes ?? [],
+    {
+      path: ROUTES.status,
+      methods: ["GET", "HEAD"],
+      handle: () => statusText(calls.size, ROUTES.incomingCall),
+    },
+    {
+      path: ROUTES.incomingCall,
+      methods: ["POST"],
+      hint: "Twilio calls this webhook with POST.",
+      handle: incomingCall,
+    },
+    { path: ROUTES.callEnded, methods: ["GET", "POST"], handle: callEnded },
+    { path: ROUTES.healthz, methods: "any", handle: healthz },
+    {
+      path: ROUTES.readyz,
+      methods: "any",
+      // Not ready while draining, nor while OpenAI is known to be failing.
+      handle: () =>
+        draining
+          ? text("draining\n", 503, { "retry-after": "10" })
+          : readyz(options.isReady, options.notReadyReason),
+    },
+    {
+      path: ROUTES.metrics,
+      methods: ["GET"],
+      handle: (request) => metricsResponse(request, options.metrics),
+    },
+  ];
+
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
-      const stream = parseStreamPath(path);
-      // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
-      if (stream?.kind === "resumed" && options.checkpoints !== undefined) {
-        return request.method === "GET"
-          ? resumedStream(request, path, stream.callSid).catch((error) => {
-            httpLog.error("Could not resume a call's stream: {error}", {
-              error: error instanceof Error ? error.message : String(error),
-            });
-            return text("Internal error.\n", 500);
-          })
-          : text("Method not allowed.\n", 405, { allow: "GET" });
-      }
-      // Outbound streams only when outbound calling is on.
-      if (
-        stream !== undefined && stream.kind !== "resumed" &&
-        (stream.kind !== "outbound" || options.outboundStreams !== undefined)
-      ) {
-        return request.method === "GET"
-          ? mediaStream(request, path, stream)
-          : text("Method not allowed.\n", 405, { allow: "GET" });
-      }
-      const softphoneResponse = softphone?.handle(request, path);
-      if (softphoneResponse !== undefined) return softphoneResponse;
-      const transferResponse = transfers.routes(request, path);
-      if (transferResponse !== undefined) return transferResponse;
-      const extraResponse = extraRoutes?.(request, path);
-      if (extraResponse !== undefined) return extraResponse;
-      switch (path) {
-        case ROUTES.status:
-          return request.method === "GET" || request.method === "HEAD"
-            ? statusText(calls.size, ROUTES.incomingCall)
-            : text("Method not allowed.\n", 405, { allow: "GET, HEAD" });
-        case ROUTES.incomingCall:
-          return request.method === "POST"
-            ? incomingCall(request)
-            : text("Method not allowed: Twilio calls this webhook with POST.\n", 405, {
-              allow: "POST",
-            });
-        case ROUTES.callEnded:
-          return request.method === "POST" || request.method === "GET"
-            ? callEnded(request)
-            : text("Method not allowed.\n", 405, { allow: "GET, POST" });
-        case ROUTES.healthz:
-          return healthz();
-        case ROUTES.readyz:
-          // Not ready while draining, nor while OpenAI is known to be failing.
-          return draining
-            ? text("draining\n", 503, { "retry-after": "10" })
-            : readyz(options.isReady, options.notReadyReason);
-        case ROUTES.metrics:
-          return request.method === "GET"
-            ? metricsResponse(request, options.metrics)
-            : text("Method not allowed.\n", 405, { allow: "GET" });
-        default:
-          return text("Not found.\n", 404);
-      }
+      return routeRequest(routes, request, path) ?? text("Not found.\n", 404);
     } catch (error) {
       httpLog.error("Request failed: {error}", {
         path,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import type { AgentCalls } from "../agents/agent_calls.ts";
 import type { TransferMode, TransferSpec } from "../agents/agent_profile.ts";
 import type { WarmTransferStart } from "../bridge/call_runner.ts";
@@ -21,21 +21,20 @@ import {
   type WarmTransferHandle,
   WarmTransfers,
 } from "../transfer/mod.ts";
-import { publicBase } from "./public_base.ts";
 
 /** The transfers of one app. */
 export interface AppTransfers {
-  /** Undefined without the Twilio account or `PUBLIC_URL`: warm transfers fall back at once. */
-  warm: WarmTransfers | undefined;
   cold: ColdTransfers;
   /**
    * Starts a warm transfer of a call to `transfer`'s destinations (for the
    * call runner); `outboundFrom` is the agent's outbound caller id.
+   * Undefined without the Twilio account or `PUBLIC_URL`: the call's warm
+   * transfers fall back at once.
    */
   warmFor(
     transfer: TransferSpec,
     outboundFrom: string | undefined,
-  ): (start: WarmTransferStart) => WarmTransferHandle;
+  ): ((start: WarmTransferStart) => WarmTransferHandle) | undefined;
   routes(request: Request, path: string): Promise<Response> | undefined;
 }
 
@@ -70,23 +69,24 @@ export function createTransfers(
     onFinished: (result) => options.onTransfer?.("cold", result),
   });
   return {
-    warm,
     cold,
-    warmFor: (transfer, outboundFrom) => (start) =>
-      warm!.start({
-        callerCallSid: start.callSid,
-        // The person sees the number the caller called (else the agent's outbound caller id).
-        from: agentCalls.calledNumber(start.callSid) ?? outboundFrom ?? config.twilioPhoneNumber ??
-          "",
-        destinations: transfer.destinations,
-        ringTimeoutSeconds: transfer.ringTimeoutSeconds,
-        briefing: start.briefing,
-        onResult: start.onResult,
-        onStep: start.onStep,
-      }),
+    warmFor: (transfer, outboundFrom) =>
+      warm && ((start) =>
+        warm.start({
+          callerCallSid: start.callSid,
+          // The person sees the number the caller called (else the agent's outbound caller id).
+          from: agentCalls.calledNumber(start.callSid) ?? outboundFrom ??
+            config.twilioPhoneNumber ??
+            "",
+          destinations: transfer.destinations,
+          ringTimeoutSeconds: transfer.ringTimeoutSeconds,
+          briefing: start.briefing,
+          onResult: start.onResult,
+          onStep: start.onStep,
+        })),
     routes: createTransferRoutes({
       admission,
-      baseOf: (request) => publicBase(request, config.publicUrl),
+      publicUrl: config.publicUrl,
       warm,
       cold,
       logger: options.logger,

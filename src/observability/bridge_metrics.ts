@@ -5,7 +5,8 @@
  */
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
-import { estimateCostUsd, type TokenPrices } from "../calls/prices.ts";
+import { estimateCostUsd, liveCostUsd, type TokenPrices } from "../calls/prices.ts";
+import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/mod.ts";
 import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "./metrics.ts";
 
 /** Buckets in seconds for latencies from tens of ms to several seconds. */
@@ -33,6 +34,8 @@ function labelValue(value: string): string {
 export interface BridgeMetricsOptions {
   /** Token prices for the cost estimate. */
   prices: TokenPrices;
+  /** USD per minute of a GPT-Live session. Default {@link DEFAULT_LIVE_PRICE_PER_MINUTE}. */
+  livePricePerMinute?: number;
   /** Whether OpenAI is known to be failing (exported as a gauge). */
   openaiFailing?: () => boolean;
 }
@@ -63,6 +66,7 @@ export class BridgeMetrics {
   readonly turnLatency: Histogram;
   readonly turns: Counter;
   readonly bargeIns: Counter;
+  readonly interruptions: Counter;
   readonly truncates: Counter;
   readonly truncatesRejected: Counter;
   readonly openaiErrors: Counter;
@@ -82,10 +86,12 @@ export class BridgeMetrics {
   readonly webhookDeliveries: Counter;
   readonly transfers: Counter;
   #prices: TokenPrices;
+  #livePrice: number;
 
   /** Registers every metric. */
   constructor(options: BridgeMetricsOptions) {
     this.#prices = options.prices;
+    this.#livePrice = options.livePricePerMinute ?? DEFAULT_LIVE_PRICE_PER_MINUTE;
     const r = this.registry;
     this.activeCalls = r.gauge({ name: "bridge_active_calls", help: "Calls in progress." });
     this.calls = r.counter({
@@ -124,6 +130,12 @@ export class BridgeMetrics {
     this.bargeIns = r.counter({
       name: "bridge_barge_ins_total",
       help: "Times a caller interrupted the assistant's audio.",
+    });
+    this.interruptions = r.counter({
+      name: "bridge_interruptions_total",
+      help:
+        "Caller speech over the assistant decided by the bridge: real, false (too short or no words) or backchannel.",
+      labelNames: ["kind"],
     });
     this.truncates = r.counter({
       name: "bridge_truncates_total",
@@ -250,6 +262,11 @@ export class BridgeMetrics {
             this.bargeIns.inc();
             this.truncates.inc({}, event.truncates);
             return;
+          case "interruption":
+            this.interruptions.inc({ kind: event.verdict });
+            return;
+          case "false_interruption":
+            return;
           case "response_done":
             this.turns.inc({ status: labelValue(event.status) });
             for (const [field, kind] of TOKEN_KINDS) this.tokens.inc({ kind }, event.usage[field]);
@@ -289,6 +306,10 @@ export class BridgeMetrics {
         this.callDuration.observe({ outcome: summary.outcome }, summary.durationMs / 1000);
         this.frames.inc({ direction: "caller_to_openai" }, summary.stats.framesIn);
         this.frames.inc({ direction: "openai_to_caller" }, summary.stats.framesOut);
+        // GPT-Live's per-minute price (its backend tokens were counted per response).
+        if (summary.liveSeconds !== undefined) {
+          this.cost.inc({}, liveCostUsd(summary.liveSeconds, this.#livePrice));
+        }
       },
     };
   }

@@ -9,7 +9,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Tracer } from "@opentelemetry/api";
 import type { AppOptions } from "../http/app.ts";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import { type CallObserver, combineObservers } from "../bridge/call_observer.ts";
 import { CallRecorder } from "../calls/call_recorder.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
@@ -84,6 +84,7 @@ export class Operations implements AsyncDisposable {
     this.health = new OpenAIHealth(options.health);
     this.metrics = new BridgeMetrics({
       prices: config.prices,
+      livePricePerMinute: config.priceLivePerMinute,
       openaiFailing: () => this.health.failing(),
     });
     this.tracing = new CallTracing(options.tracer ? { tracer: options.tracer } : {});
@@ -93,7 +94,7 @@ export class Operations implements AsyncDisposable {
     };
     let targets = { for: undefined as unknown, list: webhookTargets(config.webhook, []) };
     this.webhooks = new WebhookSender({
-      outbox: new WebhookOutbox(outboxKv.kv, { retentionDays: config.callRecordRetentionDays }),
+      outbox: new WebhookOutbox(outboxKv.kv, { retentionDays: config.retentionDays }),
       targets: () => {
         const profiles = agents.profiles();
         if (profiles !== targets.for) {
@@ -111,6 +112,7 @@ export class Operations implements AsyncDisposable {
     this.recorder = new CallRecorder({
       store,
       events: this.webhooks,
+      privacy: { redact: config.redact, storeTranscripts: config.storeTranscripts },
       analyst: new RecordAnalyst({
         agent: (name) =>
           agents.profiles().find((p) => p.name === (name ?? ENVIRONMENT_PROFILE_NAME)),
@@ -126,6 +128,7 @@ export class Operations implements AsyncDisposable {
         logger: getLogger(["bridge", "analysis"]),
       }),
       prices: config.prices,
+      livePricePerMinute: config.priceLivePerMinute,
       logger: log,
       onResult: (_what, ok) => {
         this.metrics.callRecords.inc({ result: ok ? "stored" : "failed" });
@@ -145,7 +148,7 @@ export class Operations implements AsyncDisposable {
     } else if (config.callStore !== undefined) {
       store = await KvCallStore.open({
         path: config.callStore.path,
-        retentionDays: config.callRecordRetentionDays,
+        retentionDays: config.retentionDays,
       });
     }
     let outboxKv: { kv: Deno.Kv; owned: boolean };

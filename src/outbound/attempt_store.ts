@@ -78,16 +78,20 @@ export class MemoryAttemptStore implements AttemptStore {
 }
 
 const KEY = "outbound_calls";
-/** Attempts are kept 30 days in KV. */
-const EXPIRE_MS = 30 * 86_400_000;
+/** Attempts are kept 30 days in KV unless told otherwise (`RETENTION_DAYS`). */
+const DEFAULT_RETENTION_DAYS = 30;
 
 /** Attempts in Deno KV (shared by every instance using the same KV). */
 export class KvAttemptStore implements AttemptStore {
   #kv: Deno.Kv;
+  #expire: { expireIn: number } | undefined;
 
-  /** Uses `kv` (not closed by this store). */
-  constructor(kv: Deno.Kv) {
+  /** Uses `kv` (not closed by this store); attempts expire after `retentionDays` (0: never). */
+  constructor(kv: Deno.Kv, retentionDays = DEFAULT_RETENTION_DAYS) {
     this.#kv = kv;
+    this.#expire = retentionDays > 0
+      ? { expireIn: Math.round(retentionDays * 86_400_000) }
+      : undefined;
   }
 
   async update(
@@ -98,9 +102,7 @@ export class KvAttemptStore implements AttemptStore {
       const entry = await this.#kv.get<OutboundAttempt>([KEY, callSid]);
       const value = { ...entry.value, ...patch, callSid };
       const result = await commitKv(
-        this.#kv.atomic().check(entry).set([KEY, callSid], value, {
-          expireIn: EXPIRE_MS,
-        }),
+        this.#kv.atomic().check(entry).set([KEY, callSid], value, this.#expire),
       );
       if (result.ok) return;
     }
@@ -113,9 +115,7 @@ export class KvAttemptStore implements AttemptStore {
       if (entry.value?.outcome !== undefined) return false;
       const value = { ...entry.value, callSid, outcome, finishedAt: at };
       const result = await commitKv(
-        this.#kv.atomic().check(entry).set([KEY, callSid], value, {
-          expireIn: EXPIRE_MS,
-        }),
+        this.#kv.atomic().check(entry).set([KEY, callSid], value, this.#expire),
       );
       if (result.ok) return true;
     }

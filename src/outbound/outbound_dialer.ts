@@ -17,7 +17,7 @@
  * import assert from "node:assert/strict";
  * import { OutboundDialer } from "./outbound_dialer.ts";
  * import { CallTickets } from "./call_ticket.ts";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { AgentBook } from "../agents/agent_book.ts";
  * import { environmentProfile } from "../agents/agent_profile.ts";
  * import type { CreateCallParams } from "./twilio_calls.ts";

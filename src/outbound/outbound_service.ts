@@ -1,13 +1,13 @@
 /**
  * Outbound calling wired from the configuration: the REST client, call
  * tickets, the dialer, campaigns (a job table in KV, woken by an interval or
- * `Deno.cron`), the outcome metric and the routes. `main.ts` creates it when `API_TOKEN` is set and passes
- * {@link OutboundService.routes} to the app.
+ * `Deno.cron`), the outcome metric and the routes. `main.ts` creates it when
+ * `API_TOKEN` is set and plugs it into the app (`createApp({ outbound })`).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { OutboundService } from "./outbound_service.ts";
  * const config = parseConfig({
  *   OPENAI_API_KEY: "sk-test-0123456789abcdefghij", API_TOKEN: "t".repeat(32), PUBLIC_URL: "https://voice.example.com",
@@ -22,11 +22,12 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import { AmdRelay, followAmd } from "./amd_relay.ts";
 import { StreamHandoff } from "./stream_handoff.ts";
+import { SharedCallState } from "../calls/shared_call_state.ts";
 import { SEND_DTMF_TOOL, sendDigits } from "./dtmf.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { KvAttemptStore, MemoryAttemptStore } from "./attempt_store.ts";
@@ -39,10 +40,11 @@ import { CampaignStore } from "./campaign_store.ts";
 import { AgentBook } from "../agents/agent_book.ts";
 import { environmentProfile } from "../agents/agent_profile.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
-import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
-import type { OutboundStreamRoutes, RouteContext } from "../http/app.ts";
+import { createOutboundRoutes } from "./outbound_routes.ts";
+import type { OutboundPlug, OutboundStreamRoutes, RouteContext } from "../http/app.ts";
+import type { RouteHandler } from "../http/route_table.ts";
 import { fillCallerTemplate } from "../agents/caller_templates.ts";
-import { twilioCredentials } from "../config.ts";
+import { twilioCredentials } from "../config/mod.ts";
 import { formatStreamPath, parseStreamPath } from "../http/stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
 import type { WebhookEvent } from "../webhooks/mod.ts";
@@ -90,8 +92,8 @@ export function outboundCallsCounter(registry: MetricsRegistry): Counter {
   });
 }
 
-/** Outbound calling of one server. */
-export class OutboundService {
+/** Outbound calling of one server; `createApp({ outbound })` takes it as it is. */
+export class OutboundService implements OutboundPlug {
   readonly dialer: OutboundDialer;
   readonly tickets: CallTickets;
   readonly agents: { readonly book: AgentBook };
@@ -99,7 +101,7 @@ export class OutboundService {
   /** AMD results for the live streams of this process (see `amd_relay.ts`). */
   readonly amd: AmdRelay;
   /** Conversations between the media streams of a call (after keypad tones). */
-  readonly handoff = new StreamHandoff();
+  readonly handoff: StreamHandoff;
   #config: Config;
   #calls: TwilioCalls;
   #admission: CallAdmission | undefined;
@@ -115,6 +117,14 @@ export class OutboundService {
     }
     this.#config = config;
     this.#kv = options.kv;
+    // With the call store's KV, the conversation after keypad tones reaches any instance.
+    this.handoff = new StreamHandoff({
+      ...(options.kv ? { shared: new SharedCallState(options.kv) } : {}),
+      onError: (error) =>
+        this.#log.warn("Could not keep a call's conversation between its streams: {error}", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    });
     this.#log = options.logger ?? getLogger(["bridge", "outbound"]);
     this.agents = options.agents ??
       { book: new AgentBook([environmentProfile(config)], "environment") };
@@ -137,7 +147,9 @@ export class OutboundService {
       publicUrl: config.publicUrl,
       from: config.twilioPhoneNumber,
       agents: this.agents,
-      attempts: options.kv ? new KvAttemptStore(options.kv) : new MemoryAttemptStore(),
+      attempts: options.kv
+        ? new KvAttemptStore(options.kv, config.retentionDays)
+        : new MemoryAttemptStore(),
       ...(options.now ? { now: options.now } : {}),
       onAmd: (callSid, answeredBy) => {
         this.amd.publish(callSid, answeredBy);
@@ -185,12 +197,12 @@ export class OutboundService {
     return new OutboundService(options);
   }
 
-  /** Ends a call through the REST API at `TWILIO_API_BASE_URL`, for `createApp({ hangUp })`. */
+  /** Ends a call through the REST API at `TWILIO_API_BASE_URL`, for the app ({@link OutboundPlug}). */
   hangUp = async (callSid: string): Promise<void> => {
     await this.#calls.end(callSid);
   };
 
-  /** The outbound side of each media stream, for `createApp({ outboundStreams })`. */
+  /** The outbound side of each media stream, for the app ({@link OutboundPlug}). */
   streams: OutboundStreamRoutes = {
     coreOptionsFor: (path, caller) => {
       const parsed = parseStreamPath(path);
@@ -218,7 +230,15 @@ export class OutboundService {
     },
     // The AMD callback may land on another instance: with a shared KV its record reaches us too.
     answeredBy: (callSid, listener) => followAmd(this.amd, this.#kv, callSid, listener),
-    streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
+    streamEnded: (callSid, conversation) => {
+      void this.handoff.streamEnded(callSid, conversation);
+    },
+    prepare: (path) => {
+      const parsed = parseStreamPath(path);
+      return parsed?.kind === "outbound" && parsed.resumeCallSid !== undefined
+        ? this.handoff.bring(parsed.resumeCallSid)
+        : undefined;
+    },
   };
 
   /**
@@ -256,7 +276,7 @@ export class OutboundService {
   };
 
   /**
-   * The tools to declare, for `createApp({ tools })`: `send_dtmf` when an
+   * The tools to declare, for the app: `send_dtmf` when an
    * agent has `sendDtmf` (declared for every call until tools are per agent;
    * on an inbound call it answers the model with an error).
    */
@@ -266,14 +286,15 @@ export class OutboundService {
       : [];
   }
 
-  /** The routes, for `createApp({ routes })` (which passes its admission policy and agents). */
-  routes = ({ admission, callOut }: RouteContext): RouteHandler => {
+  /** The routes, for the app (which passes its admission policy, agents and refusal log). */
+  routes = ({ admission, callOut, refusals }: RouteContext): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
       callOut,
+      refusals,
       dialer: this.dialer,
       agents: this.agents,
       tickets: this.tickets,

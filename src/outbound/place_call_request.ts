@@ -7,7 +7,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { parsePlaceCall } from "./place_call_request.ts";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { AgentBook } from "../agents/agent_book.ts";
  * import { environmentProfile } from "../agents/agent_profile.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });

@@ -5,10 +5,11 @@
  * for the same CallSid. The old stream's conversation is kept here between
  * the two, so the new session continues it instead of starting over.
  *
- * In one process; the REST update, the old stream and the new one all run on
- * the instance that served the call (Twilio reconnects to the same
- * `PUBLIC_URL`; behind a load balancer, use sticky sessions by CallSid or
- * keep conversations in shared storage).
+ * The REST update and the old stream run on the instance that served the
+ * call; the new stream may land on any instance behind the load balancer.
+ * With a shared call store the conversation is also kept there
+ * (`calls/shared_call_state.ts`), and the instance taking the new stream
+ * brings it over before the upgrade ({@link StreamHandoff.bring}).
  *
  * @example
  * ```ts
@@ -24,6 +25,7 @@
  * @module
  */
 import type { ConversationEntry } from "../core/conversation_log.ts";
+import type { SharedCallState } from "../calls/shared_call_state.ts";
 
 /** Options of {@link StreamHandoff}. */
 export interface StreamHandoffOptions {
@@ -31,12 +33,18 @@ export interface StreamHandoffOptions {
   now?: () => number;
   /** How long a conversation waits for its next stream. Default 60 s. */
   keepMs?: number;
+  /** Where conversations also wait, for a next stream on another instance. */
+  shared?: SharedCallState;
+  /** Where a failed shared write or read is reported. */
+  onError?: (error: unknown) => void;
 }
 
 /** Conversations between an outbound call's streams. */
 export class StreamHandoff {
   #now: () => number;
   #keepMs: number;
+  #shared: SharedCallState | undefined;
+  #onError: (error: unknown) => void;
   /** Calls whose TwiML was replaced: their next stream continues the conversation. */
   #expected = new Map<string, number>();
   #waiting = new Map<string, { entries: readonly ConversationEntry[]; at: number }>();
@@ -45,6 +53,8 @@ export class StreamHandoff {
   constructor(options: StreamHandoffOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#keepMs = options.keepMs ?? 60_000;
+    this.#shared = options.shared;
+    this.#onError = options.onError ?? (() => {});
   }
 
   /** The call's TwiML is being replaced: keep its conversation when this stream ends. */
@@ -57,11 +67,28 @@ export class StreamHandoff {
     this.#expected.delete(callSid);
   }
 
-  /** A stream ended: its conversation waits for the next stream when one is expected. */
-  streamEnded(callSid: string, entries: readonly ConversationEntry[]): void {
+  /**
+   * A stream ended: its conversation waits for the next stream when one is
+   * expected (here, and in the shared store for another instance; resolves
+   * once written).
+   */
+  async streamEnded(callSid: string, entries: readonly ConversationEntry[]): Promise<void> {
     this.#forgetOld();
     if (!this.#expected.delete(callSid)) return;
     this.#waiting.set(callSid, { entries: [...entries], at: this.#now() });
+    await this.#shared?.put("stream_handoff", callSid, entries, this.#keepMs).catch(this.#onError);
+  }
+
+  /**
+   * Before the upgrade of `callSid`'s next stream: brings its conversation
+   * from the shared store when it waits on another instance. Undefined when
+   * there is nothing to fetch.
+   */
+  bring(callSid: string): Promise<void> | undefined {
+    if (this.#shared === undefined || this.#waiting.has(callSid)) return undefined;
+    return this.#shared.get<ConversationEntry[]>("stream_handoff", callSid).then((entries) => {
+      if (entries !== undefined) this.#waiting.set(callSid, { entries, at: this.#now() });
+    }, this.#onError);
   }
 
   /** The conversation a new stream of `callSid` continues (once), if any. */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Config } from "../config_types.ts";
+import type { Config } from "../config/mod.ts";
 import type { TwilioStart } from "../twilio/media_stream_messages.ts";
 import { AGENT_PARAMETER, STREAM_TOKEN_PARAMETER, StreamTokens } from "./stream_token.ts";
 import {
@@ -40,7 +40,7 @@ export interface CallAdmissionOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { securityWarnings } from "./call_admission.ts";
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdef", TWILIO_SIGNATURE_CHECK: "off" });
  * assert.match(securityWarnings(config)[0], /TWILIO_SIGNATURE_CHECK=off/);
@@ -67,7 +67,7 @@ export function securityWarnings(config: Config): string[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config.ts";
+ * import { parseConfig } from "../config/mod.ts";
  * import { CallAdmission } from "./call_admission.ts";
  * const admission = new CallAdmission(parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdef", TWILIO_AUTH_TOKEN: "12345" }));
  * const request = new Request("http://x/media-stream", { headers: { "x-twilio-signature": "XFfwGS2Ev7f9qAP9MmRoMS7C724=" } });

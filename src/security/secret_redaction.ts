@@ -17,8 +17,8 @@
  * import { createSecretRedactor } from "./secret_redaction.ts";
  * const redact = createSecretRedactor(["s3cr3t/tok+en", "pin"]);
  * assert.equal(
- *   redact("next=/v1?key=s3cr3t%2ftok%2Ben&pin=pin&spin=spinner"),
- *   "next=/v1?key=[redacted]&pin=[redacted]&spin=spinner",
+ *   redact("next=/v1?key=s3cr3t%2ftok%2Ben&code=pin&spin=spinner"),
+ *   "next=/v1?key=[redacted]&code=[redacted]&spin=spinner",
  * );
  * ```
  *

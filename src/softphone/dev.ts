@@ -4,6 +4,8 @@
  * environment or in `.env`, which is loaded into the environment here):
  *
  * - `SOFTPHONE=on`: the browser softphone at http://localhost:5050;
+ * - `HOST=127.0.0.1`: only this machine reaches it (the softphone starts calls
+ *   on your key; set `HOST=0.0.0.0` to open it to the network on purpose);
  * - `LOG_FORMAT=pretty`: readable log lines instead of JSON.
  *
  * SIGTERM or SIGINT drains as in `deno task start`, then raises the signal
@@ -13,21 +15,19 @@
  * @module
  */
 import { main } from "../../main.ts";
-import { loadEnvFile } from "../env_file.ts";
+import { loadEnvFile, setUnsetVariables } from "../config/mod.ts";
 
 /** The defaults `deno task dev` applies when a variable is unset. */
 export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   SOFTPHONE: "on",
+  HOST: "127.0.0.1",
   LOG_FORMAT: "pretty",
 };
 
 if (import.meta.main) {
   // `.env` under the real environment, as `--env-file` would (without Deno's warning, printed
   // twice under --watch, when there is no file).
-  const env = { ...DEV_DEFAULTS, ...loadEnvFile() };
-  for (const [name, value] of Object.entries(env)) {
-    if (Deno.env.get(name) === undefined) Deno.env.set(name, value);
-  }
+  setUnsetVariables({ ...DEV_DEFAULTS, ...loadEnvFile() });
   const code = await main({
     exit: (signal) => {
       try {

@@ -7,6 +7,7 @@
  * `busy`, `no-answer`, `failed`, `canceled`):
  *
  * - `completed`/`answered`: a person talked with the caller; hang up;
+ * - the caller's own call is over (`CallStatus` `completed`): hang up;
  * - anything else: the next destination, and after the last one the caller
  *   goes back to the agent (a new media stream whose `start` carries
  *   {@link TRANSFER_FALLBACK_PARAMETER}), who opens with the fallback line —
@@ -21,11 +22,9 @@ import type { TransferSpec } from "../agents/agent_profile.ts";
 import { connectStreamTwiml } from "../twilio/twiml.ts";
 import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts";
 import type { TransferTokens } from "./transfer_token.ts";
+import { TRANSFER_ROUTES } from "./transfer_paths.ts";
 import { coldDialTwiml, hangUpTwiml } from "./transfer_twiml.ts";
 import type { TransferResult } from "./warm_transfers.ts";
-
-/** The route of the `<Dial action>`. */
-export const DIAL_ENDED_ROUTE = "/transfer/dial-ended";
 
 /** What cold transfers need from the rest of the app. */
 export interface ColdTransferOptions {
@@ -75,6 +74,12 @@ export class ColdTransfers {
       this.#options.onFinished?.("transferred");
       return hangUpTwiml();
     }
+    const callStatus = form.get("CallStatus");
+    if (callStatus === "completed" || callStatus === "canceled") {
+      // The caller hung up while the destination rang: nobody to dial for.
+      this.#options.onFinished?.("caller_hung_up");
+      return hangUpTwiml();
+    }
     const next = opened.index + 1;
     if (next < target.transfer.destinations.length) {
       return this.#dial(callSid, target, next, base.http);
@@ -100,7 +105,7 @@ export class ColdTransfers {
     return coldDialTwiml({
       destination: target.transfer.destinations[index],
       timeoutSeconds: target.transfer.ringTimeoutSeconds,
-      action: `${base}${DIAL_ENDED_ROUTE}?t=${token}`,
+      action: `${base}${TRANSFER_ROUTES.dialEnded}?t=${token}`,
     });
   }
 }

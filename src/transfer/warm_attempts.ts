@@ -11,10 +11,9 @@
  *   dialing --> ringing: ringing
  *   dialing --> briefing: answered (in-progress)
  *   ringing --> briefing: answered
- *   dialing --> dialing: failed, next destination
  *   ringing --> dialing: busy, no-answer, failed, canceled, ring timeout
  *   briefing --> dialing: declined, no key, hung up, machine
- *   dialing --> failed: the last destination failed
+ *   dialing --> failed: not placed (the last destination)
  *   ringing --> failed: the last destination failed
  *   briefing --> failed: the last destination failed
  *   briefing --> accepted: pressed 1
@@ -23,7 +22,9 @@
  *   briefing --> canceled: the caller hung up
  * ```
  *
- * Inputs about another leg than the current one are late and ignored. A
+ * A failed leg that is not the last starts the next destination's
+ * `dialing` (from `dialing` itself, that is staying, not a move). Inputs
+ * about another leg than the current one are late and ignored. A
  * machine answer (async AMD: `machine_start`, `machine_end_*`, `fax`) ends
  * that leg through REST and counts as a failed destination.
  *
@@ -44,12 +45,14 @@
  * @module
  */
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
+import { checkMove, type MoveTable } from "../core/state_moves.ts";
 
 /** Where the transfer stands (the current leg's phase, or the end). */
 export type WarmPhase = "dialing" | "ringing" | "briefing" | "accepted" | "failed" | "canceled";
 
-const MOVES: Readonly<Record<WarmPhase, readonly WarmPhase[]>> = {
-  dialing: ["ringing", "briefing", "dialing", "failed", "canceled"],
+/** The allowed moves (checked on each move; the diagram in the module doc). */
+export const WARM_MOVES: MoveTable<WarmPhase> = {
+  dialing: ["ringing", "briefing", "failed", "canceled"],
   ringing: ["briefing", "dialing", "failed", "canceled"],
   briefing: ["accepted", "dialing", "failed", "canceled"],
   accepted: [],
@@ -133,7 +136,7 @@ export class WarmAttempts {
 
   /** Whether the transfer is over (accepted, failed or canceled). */
   get over(): boolean {
-    return MOVES[this.#phase].length === 0;
+    return WARM_MOVES[this.#phase].length === 0;
   }
 
   /** The CallSid of leg `leg`, once placed. */
@@ -147,9 +150,7 @@ export class WarmAttempts {
   }
 
   #move(to: WarmPhase): void {
-    if (!MOVES[this.#phase].includes(to)) {
-      throw new Error(`Warm transfer leg: no move from ${this.#phase} to ${to}.`);
-    }
+    checkMove("warm transfer leg", WARM_MOVES, this.#phase, to);
     this.#phase = to;
   }
 

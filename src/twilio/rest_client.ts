@@ -13,7 +13,7 @@
  * @module
  */
 
-import { DEFAULT_TWILIO_API_BASE_URL } from "../config/defaults.ts";
+import { DEFAULT_TWILIO_API_BASE_URL } from "../config/mod.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 import { readCappedText } from "../security/limits.ts";
 

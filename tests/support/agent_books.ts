@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Config } from "../../src/config_types.ts";
+import type { Config } from "../../src/config/mod.ts";
 import { AgentBook } from "../../src/agents/agent_book.ts";
 import { environmentProfile, type OutboundProfile } from "../../src/agents/agent_profile.ts";
 

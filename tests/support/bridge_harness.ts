@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseConfig } from "../../src/config.ts";
+import { parseConfig } from "../../src/config/mod.ts";
 import type { CallSummary } from "../../src/bridge/call_runner.ts";
 import { type RunningServer, startServer, type StartServerOptions } from "../../src/server.ts";
 import { FakeRealtimeServer, type FakeRealtimeServerOptions } from "./fake_realtime.ts";

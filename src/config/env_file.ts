@@ -87,3 +87,21 @@ function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound ||
     (error instanceof Error && (error as { code?: unknown }).code === "ENOENT");
 }
+
+/**
+ * The real environment (for `${VAR}` values of the agents file, which are
+ * read from the environment only, never from `.env` defaults).
+ */
+export function environment(): Record<string, string> {
+  return Deno.env.toObject();
+}
+
+/**
+ * Sets each of `values` in the environment unless it is already set there
+ * (`deno task dev` applies its defaults and `.env` this way).
+ */
+export function setUnsetVariables(values: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (Deno.env.get(name) === undefined) Deno.env.set(name, value);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * One state for every instance: a call's webhook answered by one instance
+ * and its media stream taken by another (no sticky sessions) still gets the
+ * caller context the context webhook answered, through the shared call
+ * store; an outbound call whose stream after keypad tones (`send_dtmf`)
+ * lands on another instance goes on with its conversation. Real sockets,
+ * signed requests, one public URL for both instances.
+ */
+import assert from "node:assert/strict";
+import { loadAgents } from "../src/agents/agent_book.ts";
+import { parseConfig } from "../src/config/mod.ts";
+import { SharedCallState } from "../src/calls/shared_call_state.ts";
+import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
+import { OutboundService } from "../src/outbound/outbound_service.ts";
+import { environmentAgentCallingOut } from "./support/agent_books.ts";
+
+const PUBLIC_URL = "https://voice.example.test";
+const ENV = {
+  TWILIO_SIGNATURE_CHECK: "on",
+  TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+  STREAM_TOKEN_SECRET: "call-state-shared-secret-0123456789",
+  PUBLIC_URL,
+};
+
+function agents(backend: string) {
+  const loaded = loadAgents({
+    config: parseConfig({ OPENAI_API_KEY: TEST_API_KEY }),
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () =>
+      `agents:
+  - name: listings
+    numbers: ["+15005550001"]
+    instructions: "You help callers with listings. The caller is {{caller.name|a caller}}."
+    context_webhook: { url: "${backend}/caller", timeout_seconds: 1 }
+`,
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  return { book: loaded.book };
+}
+
+Deno.test("the caller context answered on one instance reaches the call's stream on another", async () => {
+  const backend = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    () => Response.json({ name: "Ada" }),
+  );
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const callState = new SharedCallState(kv);
+    const app = { agents: agents(`http://127.0.0.1:${backend.addr.port}`), callState };
+    await using a = await BridgeHarness.start(ENV, { app });
+    await using b = await BridgeHarness.start(ENV, { app });
+    const callSid = `CA${"7".repeat(32)}`;
+    const form = { CallSid: callSid, From: "+14155550100", To: "+15005550001" };
+    const response = await fetch(`${a.server.localUrl}/incoming-call`, {
+      method: "POST",
+      body: new URLSearchParams(form),
+      headers: {
+        "x-twilio-signature": await twilioSignature(
+          TEST_TWILIO_TOKEN,
+          `${PUBLIC_URL}/incoming-call`,
+          form,
+        ),
+      },
+    });
+    const twiml = await response.text();
+    const url = /<Stream url="([^"]*)"/.exec(twiml)![1];
+    assert.equal(url, `wss://voice.example.test/media-stream/agent/listings/${callSid}`);
+    const parameters: Record<string, string> = {};
+    for (const m of twiml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) {
+      parameters[m[1]] = m[2];
+    }
+    // The load balancer sends the stream to B.
+    const call = await FakeTwilioCall.connect({
+      url: `${b.server.localUrl.replace("http", "ws")}${new URL(url).pathname}`,
+      callSid,
+      customParameters: parameters,
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url) },
+    });
+    b.calls.push(call);
+    const session = await b.realtime.nextSession();
+    const update = await session.waitFor("session.update");
+    assert.equal(
+      update.session.instructions,
+      "You help callers with listings. The caller is Ada.",
+    );
+    assert.equal(a.server.app.calls.size, 0, "A only answered the webhook");
+  } finally {
+    kv.close();
+    await backend.shutdown();
+  }
+});
+
+Deno.test("send_dtmf on one instance, the call's next stream on another: the conversation goes on there", async () => {
+  const ACCOUNT = "AC" + "6".repeat(32);
+  const API_TOKEN = "state-control-token-0123456789abcdefghij";
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const dir = await Deno.makeTempDir();
+  const env = {
+    ...ENV,
+    API_TOKEN,
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_PHONE_NUMBER: "+15005550006",
+    TWILIO_API_BASE_URL: rest.baseUrl,
+  };
+  const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY, ...env });
+  const services: OutboundService[] = [];
+  const harnesses: BridgeHarness[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const service = OutboundService.create({
+        config,
+        kv: await Deno.openKv(`${dir}/calls.kv`),
+        dispatch: false,
+        agents: environmentAgentCallingOut(config, { sendDtmf: true }),
+      });
+      services.push(service);
+      harnesses.push(
+        await BridgeHarness.start(env, {
+          app: { outbound: service },
+        }),
+      );
+    }
+    const [a, b] = harnesses;
+    const signedPost = async (h: BridgeHarness, url: string, params: Record<string, string>) => {
+      const u = new URL(url);
+      return await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
+        method: "POST",
+        body: new URLSearchParams(params),
+        headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
+      });
+    };
+    const placed = await fetch(`${a.server.localUrl}/calls`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ to: "+15551234567" }),
+    });
+    assert.equal(placed.status, 201);
+    const { callSid } = await placed.json();
+    const create = rest.creates.at(-1)!;
+    const twiml = await (await signedPost(a, create.params.Url, {
+      CallSid: callSid,
+      AccountSid: ACCOUNT,
+      From: create.params.From,
+      To: create.params.To,
+      CallStatus: "in-progress",
+      Direction: "outbound-api",
+    })).text();
+    const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
+    const parametersOf = (text: string) =>
+      Object.fromEntries(
+        [...text.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)].map((
+          m,
+        ) => [m[1], m[2]]),
+      );
+    const call = await FakeTwilioCall.connect({
+      url: `${a.server.localUrl.replace("http", "ws")}${new URL(streamUrl).pathname}`,
+      callSid,
+      customParameters: parametersOf(twiml),
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
+    });
+    a.calls.push(call);
+    const first = await a.realtime.nextSession();
+    await first.waitFor("session.update");
+    await signedPost(a, create.params.AsyncAmdStatusCallback, {
+      CallSid: callSid,
+      AnsweredBy: "human",
+    });
+    first.userTurn("Thanks for calling. For sales, press 1.");
+    const r = first.beginResponse({ message: false });
+    const { callId } = r.functionCall("send_dtmf", { digits: "1" });
+    await first.waitFor("conversation.item.create", (e) => e.item.call_id === callId);
+    r.finish();
+    const [update] = rest.updatesOf(callSid);
+    const resumeUrl = /<Stream url="([^"]+)"/.exec(update.params.Twiml)![1];
+    // Twilio stops the old stream on A, plays the key, and the new stream lands on B.
+    await call.hangUp();
+    await a.waitForFinished(1);
+    const next = await FakeTwilioCall.connect({
+      url: `${b.server.localUrl.replace("http", "ws")}${new URL(resumeUrl).pathname}`,
+      callSid,
+      customParameters: parametersOf(update.params.Twiml),
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, resumeUrl) },
+    });
+    b.calls.push(next);
+    const second = await b.realtime.nextSession();
+    const replayed = await second.waitFor(
+      "conversation.item.create",
+      (e) => e.item.type === "function_call" && e.item.name === "send_dtmf",
+    );
+    assert.equal(replayed.item.arguments, '{"digits":"1"}');
+    const texts = second.receivedOfType("conversation.item.create")
+      .map((e) => e.item.content?.[0]?.text).filter(Boolean);
+    assert.ok(texts.includes("Thanks for calling. For sales, press 1."));
+    assert.equal(second.receivedOfType("response.create").length, 0, "no greeting");
+  } finally {
+    for (const h of harnesses) await h[Symbol.asyncDispose]();
+    for (const service of services) await service.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
