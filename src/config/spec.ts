@@ -547,7 +547,7 @@ export const SETTINGS = [
     example: "30",
     section: "operations",
     doc:
-      "Days call records, outbound attempts and webhook deliveries (dead letters too) are kept in the call store; Deno KV deletes them after (0: forever).",
+      "Days call records, outbound attempts, webhook deliveries (dead letters too) and ended campaigns' contacts are kept in the call store; Deno KV deletes them after (0: forever).",
   }),
   setting("CALL_RECORD_RETENTION_DAYS", undefined, RETENTION, {
     section: "operations",
@@ -692,6 +692,17 @@ export const SETTINGS = [
       doc: "Price of the analysis model's output tokens (reasoning included), USD per 1M.",
     },
   ),
+  setting("RECORDING_CONSENT", "recordingConsent", text(), {
+    section: "operations",
+    example: "This call is recorded for quality.",
+    doc:
+      "Record the environment's agent's calls with Twilio: this consent line is said first, in full, and the recording starts after it (agents of the agents file set recording: instead). Needs the Twilio credentials and PUBLIC_URL.",
+  }),
+  setting("RECORDING_CHANNELS", "recordingChannels", choice(["dual", "mono"]), {
+    default: "dual",
+    section: "operations",
+    doc: "dual: the caller and the agent on separate channels of the recording; mono: one channel.",
+  }),
   setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
     default: "false",
     section: "operations",
