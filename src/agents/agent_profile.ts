@@ -138,6 +138,8 @@ export interface AgentProfile {
   turnDetection: TurnDetection;
   /** The caller's language (ISO 639-1), for transcription; undefined: detected. */
   language: string | undefined;
+  /** Keep the keys the caller presses in records and the live view (else each is `•`). */
+  recordKeypadDigits: boolean;
   httpTools: readonly HttpToolSpec[];
   mcpServers: readonly McpServerSpec[];
   transfers: readonly TransferSpec[];
@@ -217,6 +219,7 @@ export function environmentProfile(config: Config): AgentProfile {
     reasoningEffort: config.reasoningEffort,
     turnDetection: config.turnDetection,
     language: undefined,
+    recordKeypadDigits: config.recordKeypadDigits,
     httpTools: [],
     mcpServers: [],
     transfers: environmentTransfers(config),
@@ -265,6 +268,7 @@ export function fileProfiles(
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
+    recordKeypadDigits: agent.record_keypad_digits ?? base.recordKeypadDigits,
     ...tools(agent, secrets),
     prompts: { ...wording(agent.wording), ...transferWording(agent) },
     interruptions: interruptions(agent, base.interruptions, config),

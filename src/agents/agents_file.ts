@@ -58,6 +58,7 @@ export interface AgentEntry {
   backend_model?: string;
   reasoning_effort?: "minimal" | "low" | "medium" | "high" | "xhigh";
   language?: string;
+  record_keypad_digits?: boolean;
   turn_detection?: {
     type: "server_vad" | "semantic_vad";
     threshold?: number;

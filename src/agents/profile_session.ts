@@ -151,9 +151,11 @@ export function profileEngine(profile: AgentProfile): SocketEngine {
  * Realtime: the interruption settings of {@link profileInterruptions}.
  */
 export function profileCoreOptions(profile: AgentProfile, config: Config) {
+  const keys = { recordKeypadDigits: profile.recordKeypadDigits };
   return profile.engine === "live"
-    ? { continuousInput: true, interruptResponse: true, renewAfterMs: 0 }
+    ? { continuousInput: true, interruptResponse: true, renewAfterMs: 0, ...keys }
     : {
+      ...keys,
       interruptResponse: profile.turnDetection.interruptResponse,
       // Realtime: the bridge decides interruptions (see docs/call-flow.md).
       interruptions: profileInterruptions(profile, config),

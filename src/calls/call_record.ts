@@ -168,7 +168,8 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
         break;
     }
   }
-  const caller = summary.customParameters.caller;
+  // A softphone page names its own parameters: its "caller" is nobody's number.
+  const caller = summary.softphone ? undefined : summary.customParameters.caller;
   return {
     version: 1,
     callSid: summary.callSid ?? `unknown-${crypto.randomUUID()}`,

@@ -697,6 +697,12 @@ export const SETTINGS = [
     section: "operations",
     doc: "Store callers' phone numbers in full in call records; false masks them (+14•••••••23).",
   }),
+  setting("RECORD_KEYPAD_DIGITS", "recordKeypadDigits", boolean(), {
+    default: "false",
+    section: "operations",
+    doc:
+      "Keep the keys callers press in call records and the live view (default agent; agents-file agents: record_keypad_digits). false shows each as • (they may be a PIN); the model always gets them, logs never.",
+  }),
   ...priceRows(),
   setting(
     "REALTIME_SESSION_RENEW_SECONDS",

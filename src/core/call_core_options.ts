@@ -111,6 +111,11 @@ export interface CallCoreOptions {
   /** How the caller's keypad tones are gathered for the model. */
   keypad?: KeypadOptions;
   /**
+   * Keep the keys the caller pressed in the record and the live view;
+   * default false: each shows as `•` (the model gets them either way).
+   */
+  recordKeypadDigits?: boolean;
+  /**
    * An outbound call: listen until Twilio's answering-machine result
    * (`answered_by` input), then greet a person or leave the voicemail.
    */
@@ -182,6 +187,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     waitingSound: options.waitingSound ?? [],
     waitingSoundAfterMs: options.waitingSoundAfterMs ?? 1000,
     keypad: options.keypad ?? {},
+    recordKeypadDigits: options.recordKeypadDigits ?? false,
     awaitAnswer: options.awaitAnswer,
     resume: options.resume,
     acknowledgeResume: options.acknowledgeResume ?? false,

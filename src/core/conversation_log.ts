@@ -16,6 +16,11 @@ export type ConversationEntry =
     itemId: string;
     /** The caller's words, when input transcription is on and has finished. */
     transcript: string | undefined;
+    /**
+     * What the model was given when the transcript shows less (keys the
+     * caller pressed, masked in records): replayed into a new session.
+     */
+    modelText?: string;
     /** Time the turn was committed (ms, the core's clock). */
     at: number;
   }
@@ -168,6 +173,21 @@ export class ConversationLog {
   userItem(itemId: string, at: number): void {
     if (itemId === "" || this.#byItem.has(itemId)) return;
     this.#push({ kind: "user", itemId, transcript: undefined, at });
+  }
+
+  /**
+   * A caller turn the bridge wrote (keys pressed): `shown` in the record,
+   * `modelText` what the model got.
+   */
+  userText(itemId: string, at: number, shown: string, modelText: string): void {
+    if (itemId === "" || this.#byItem.has(itemId)) return;
+    this.#push({
+      kind: "user",
+      itemId,
+      transcript: shown,
+      ...(modelText !== shown ? { modelText } : {}),
+      at,
+    });
   }
 
   /** The caller's turn was transcribed. */

@@ -64,7 +64,7 @@ function replayItem(
 ): { item: ClientItem; size: number } | undefined {
   switch (entry.kind) {
     case "user": {
-      const text = entry.transcript?.trim();
+      const text = (entry.modelText ?? entry.transcript)?.trim();
       if (!text) return undefined;
       return {
         item: { type: "message", role: "user", content: [{ type: "input_text", text }] },

@@ -35,8 +35,9 @@ import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twi
 import type { TransferMode } from "../agents/agent_profile.ts";
 import type { TransferResult } from "../transfer/mod.ts";
 import { createTransfers } from "./app_transfers.ts";
-import { CallAdmission, type Refusal } from "../security/call_admission.ts";
-import { LogThrottle, type StreamGuardOptions } from "../security/limits.ts";
+import { CallAdmission } from "../security/call_admission.ts";
+import { type RefusalKind, RefusalLog } from "../security/refusal_log.ts";
+import type { StreamGuardOptions } from "../security/limits.ts";
 import { readSignedWebhook } from "./signed_webhook.ts";
 import { type Route, type RouteHandler, routeRequest } from "./route_table.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
@@ -104,7 +105,7 @@ export interface AppOptions {
    * Called once for every call attempt turned away: busy or draining at the
    * webhook, a refused signature, or a refused media-stream upgrade.
    */
-  onCallRejected?: (reason: Refusal | "too_large" | "busy" | "draining") => void;
+  onCallRejected?: (reason: RefusalKind | "draining") => void;
   /** Unsent bytes per socket before a call ends because its peer stopped reading (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
@@ -144,6 +145,8 @@ const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
 export interface RouteContext {
   /** Who may start a call (signatures, stream tokens). */
   admission: CallAdmission;
+  /** The log of refused requests (one throttle for every route). */
+  refusals: RefusalLog;
   /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
   callOut: AgentCalls["callOut"];
 }
@@ -238,18 +241,24 @@ export function createApp(options: AppOptions): App {
   const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
+  const refusals = new RefusalLog({
+    warn: (message, properties) => httpLog.warn(message, properties),
+    onRefused: (kind) => options.onCallRejected?.(kind),
+  });
   const liveCalls = new LiveCalls();
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
       ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
+      publicUrl: config.publicUrl,
+      refusals,
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
-  const refusalLog = new LogThrottle();
   const outboundRoutes = options.outbound?.routes({
     admission,
+    refusals,
     callOut: (call) => agentCalls.callOut(call),
   });
   const transfers = createTransfers(config, credentials, agentCalls, admission, {
@@ -259,23 +268,8 @@ export function createApp(options: AppOptions): App {
   });
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
-  function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
-    options.onCallRejected?.(kind);
-    const { log: shouldLog, suppressed } = refusalLog.take(`${kind} ${path}`, Date.now());
-    if (!shouldLog) return;
-    const messages: Record<typeof kind, string> = {
-      signature_check_unconfigured:
-        "Refused a request: TWILIO_AUTH_TOKEN is not set, so Twilio signatures cannot be checked (set it, or TWILIO_SIGNATURE_CHECK=off for local tests).",
-      missing_signature: "Refused a request without an X-Twilio-Signature header.",
-      invalid_signature:
-        "Refused a request with an invalid X-Twilio-Signature (wrong TWILIO_AUTH_TOKEN, or PUBLIC_URL/X-Forwarded-Proto do not match the URL Twilio used).",
-      too_large: "Refused a request whose body is over the size limit.",
-      busy: "Refused a call: MAX_CONCURRENT_CALLS calls are in progress.",
-    };
-    httpLog.warn(messages[kind], {
-      path,
-      ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}),
-    });
+  function logRefused(kind: RefusalKind, path: string): void {
+    refusals.refused(kind, path);
   }
 
   /** Twilio's signed form at `path`, or the answer refusing it (logged and counted). */
@@ -455,6 +449,10 @@ export function createApp(options: AppOptions): App {
     const softphoneCall = outboundPath === undefined && resumed === undefined
       ? softphone?.admit(request)
       : undefined;
+    if (softphoneCall?.ok === false && softphoneCall.reason === "foreign_host") {
+      logRefused("foreign_host", ROUTES.mediaStream);
+      return text("Forbidden: the softphone only answers localhost or PUBLIC_URL's host.\n", 403);
+    }
     if (softphoneCall?.ok === false) {
       httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
         reason: softphoneCall.reason,
@@ -530,7 +528,10 @@ export function createApp(options: AppOptions): App {
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
-        if (isSoftphone) return undefined;
+        // A softphone call is the one its token was issued for: no other CallSid (a real call's).
+        if (isSoftphone) {
+          return start.callSid === softphoneCallSid ? undefined : "softphone call mismatch";
+        }
         if (setup.agentName !== undefined && start.customParameters.agent !== setup.agentName) {
           return "stream agent mismatch";
         }

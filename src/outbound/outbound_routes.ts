@@ -25,6 +25,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { CallAdmission } from "../security/call_admission.ts";
+import { RefusalLog } from "../security/refusal_log.ts";
 import { readCappedText } from "../security/limits.ts";
 import { timingSafeEqual } from "../http/ops_routes.ts";
 import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
@@ -55,6 +56,8 @@ export interface OutboundRoutesOptions {
   publicUrl: string;
   /** The app's admission policy (Twilio signatures, stream tokens). */
   admission: CallAdmission;
+  /** The app's log of refused requests (one throttle for all routes); default: one of its own. */
+  refusals?: RefusalLog;
   /** The stream path of a placed call, its context kept for the stream (the app's `callOut`). */
   callOut: RouteContext["callOut"];
   dialer: OutboundDialer;
@@ -97,6 +100,8 @@ export function checkBearer(request: Request, token: string): Response | undefin
 export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandler {
   const log = options.logger ?? getLogger(["bridge", "outbound"]);
   const { admission, publicUrl } = options;
+  const refusals = options.refusals ??
+    new RefusalLog({ warn: (message, properties) => log.warn(message, properties) });
   const wsBase = publicUrl.replace(/^http/, "ws");
 
   async function signedForm(
@@ -112,11 +117,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
     const signed = await readSignedWebhook(request, {
       admission,
       publicUrl,
-      refused: (refusal) => {
-        if (refusal !== "too_large") {
-          log.warn("Refused an outbound callback: {refusal}.", { refusal, path });
-        }
-      },
+      refused: (refusal) => refusals.refused(refusal, path),
     });
     return signed instanceof Response ? signed : signed.form;
   }

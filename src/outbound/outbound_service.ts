@@ -286,14 +286,15 @@ export class OutboundService implements OutboundPlug {
       : [];
   }
 
-  /** The routes, for the app (which passes its admission policy and agents). */
-  routes = ({ admission, callOut }: RouteContext): RouteHandler => {
+  /** The routes, for the app (which passes its admission policy, agents and refusal log). */
+  routes = ({ admission, callOut, refusals }: RouteContext): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
       callOut,
+      refusals,
       dialer: this.dialer,
       agents: this.agents,
       tickets: this.tickets,
