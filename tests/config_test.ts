@@ -128,6 +128,8 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     priceAnalysisInput: 0.25,
     priceAnalysisCachedInput: 0.025,
     priceAnalysisOutput: 2,
+    recordingConsent: undefined,
+    recordingChannels: "dual",
     storeCallerNumbers: false,
     prices: { inputText: 4, inputAudio: 32, inputCached: 0.4, outputText: 24, outputAudio: 64 },
     realtimeSessionRenewSeconds: 3300,

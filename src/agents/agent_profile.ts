@@ -153,6 +153,15 @@ export interface AgentProfile {
   webhooks: readonly AgentWebhookSpec[];
   /** Post-call analysis of its calls; undefined: none. */
   analysis: AnalysisSpec | undefined;
+  /** Twilio records its calls after this consent line; undefined: no recording. */
+  recording: RecordingSpec | undefined;
+}
+
+/** How an agent's calls are recorded. */
+export interface RecordingSpec {
+  /** Said first by Twilio, in full; the recording starts after it. */
+  consent: string;
+  channels: "mono" | "dual";
 }
 
 /** The environment's transfer tool: `TRANSFER_NUMBERS` (or `TRANSFER_NUMBER`) and `TRANSFER_MODE`. */
@@ -235,6 +244,9 @@ export function environmentProfile(config: Config): AgentProfile {
     outbound: QUIET_OUTBOUND,
     webhooks: [],
     analysis: environmentAnalysis(config),
+    recording: config.recordingConsent === undefined
+      ? undefined
+      : { consent: config.recordingConsent, channels: config.recordingChannels },
   };
 }
 
@@ -280,6 +292,9 @@ export function fileProfiles(
     },
     outbound: outbound(agent.outbound),
     analysis: fileAnalysis(agent.analysis, config),
+    recording: agent.recording === undefined
+      ? undefined
+      : { consent: agent.recording.consent, channels: agent.recording.channels ?? "dual" },
     webhooks: (agent.webhooks ?? []).map((webhook) => ({
       url: webhook.url,
       events: webhook.events,
@@ -407,6 +422,7 @@ function tools(
           headers: tool.request.headers ?? {},
           timeoutMs: (tool.timeout_seconds ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS / 1000) * 1000,
           secrets,
+          ...(tool.sensitive ? { sensitive: true } : {}),
         });
         break;
       case "mcp":

@@ -93,6 +93,7 @@ export interface AgentEntry {
     dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
   };
   webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
+  recording?: { consent: string; channels?: "mono" | "dual" };
   analysis?: {
     summary?: boolean;
     extract?: Record<string, unknown>;
@@ -109,6 +110,8 @@ export interface HttpToolEntry {
   parameters: Record<string, unknown>;
   request: { method?: "GET" | "POST"; url: string; headers?: Record<string, string> };
   timeout_seconds?: number;
+  /** Pauses the call recording while it runs. */
+  sensitive?: boolean;
 }
 
 /** An MCP server as written in the file. */

@@ -37,6 +37,20 @@ export interface TranscriptLine {
   };
 }
 
+/** A call's recording, as Twilio's recording status callback reported it. */
+export interface CallRecordingInfo {
+  /** `RE…` */
+  sid: string;
+  /** The audio at Twilio (fetch it with the account's credentials); null when none. */
+  url: string | null;
+  /** `completed`, `absent` or `failed`. */
+  status: string;
+  durationSeconds: number | null;
+  channels: number | null;
+  startTime: string | null;
+  errorCode: string | null;
+}
+
 /** The stored record of one call (format version 1). */
 export interface CallRecord {
   /** Format version of the record. */
@@ -95,6 +109,8 @@ export interface CallRecord {
   transfer?: { mode: "warm"; legs: LegTimeline[] };
   /** The post-call analysis, once done (when the call's agent asks for one). */
   analysis?: CallAnalysis;
+  /** The call's recording (an agent with `recording:`), once Twilio reported it. */
+  recording?: CallRecordingInfo;
 }
 
 /** A record without its transcript (for listings). */

@@ -116,6 +116,13 @@ export function formatCallDetail(record: CallRecord): string {
     `  tokens    input text ${t.inputTextTokens}, input audio ${t.inputAudioTokens}, ` +
     `cached ${t.inputCachedTokens}, output text ${t.outputTextTokens}, output audio ${t.outputAudioTokens}`,
     `  cost      ${formatUsd(record.estimatedCostUsd)} (estimate)`,
+    ...(record.recording !== undefined
+      ? [
+        `  recording ${record.recording.sid} ${record.recording.status}, ${
+          record.recording.durationSeconds ?? "?"
+        } s, ${record.recording.channels ?? "?"} channel(s): ${record.recording.url ?? "no URL"}`,
+      ]
+      : []),
     ...(record.analysis !== undefined ? formatAnalysis(record.analysis) : []),
     "",
     "Transcript:",

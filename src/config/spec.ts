@@ -692,6 +692,17 @@ export const SETTINGS = [
       doc: "Price of the analysis model's output tokens (reasoning included), USD per 1M.",
     },
   ),
+  setting("RECORDING_CONSENT", "recordingConsent", text(), {
+    section: "operations",
+    example: "This call is recorded for quality.",
+    doc:
+      "Record the environment's agent's calls with Twilio: this consent line is said first, in full, and the recording starts after it (agents of the agents file set recording: instead). Needs the Twilio credentials and PUBLIC_URL.",
+  }),
+  setting("RECORDING_CHANNELS", "recordingChannels", choice(["dual", "mono"]), {
+    default: "dual",
+    section: "operations",
+    doc: "dual: the caller and the agent on separate channels of the recording; mono: one channel.",
+  }),
   setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
     default: "false",
     section: "operations",

@@ -35,6 +35,7 @@ import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twi
 import type { TransferMode } from "../agents/agent_profile.ts";
 import type { TransferResult } from "../transfer/mod.ts";
 import { createTransfers } from "./app_transfers.ts";
+import { createRecordings, RECORDING_STATUS_PATH, type RecordingReport } from "./app_recordings.ts";
 import { CallAdmission } from "../security/call_admission.ts";
 import { type RefusalKind, RefusalLog } from "../security/refusal_log.ts";
 import type { StreamGuardOptions } from "../security/limits.ts";
@@ -116,6 +117,8 @@ export interface AppOptions {
   routes?: readonly Route[];
   /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
   onTransfer?: (mode: TransferMode, result: TransferResult) => void;
+  /** A call recording finished (Twilio's recording status callback). */
+  onRecording?: (report: RecordingReport) => void;
   /**
    * Checkpoints of calls in the shared call store: each Twilio call's
    * conversation is written after every turn, and the `<Connect action>`
@@ -267,6 +270,11 @@ export function createApp(options: AppOptions): App {
     ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
   });
 
+  const recordings = createRecordings(config, credentials, admission, {
+    logger: log.getChild("recording"),
+    ...(options.onRecording ? { onRecording: options.onRecording } : {}),
+  });
+
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: RefusalKind, path: string): void {
     refusals.refused(kind, path);
@@ -312,6 +320,7 @@ export function createApp(options: AppOptions): App {
     const recording = config.callStore !== undefined || config.webhook !== undefined ||
       profile.webhooks.length > 0;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
+    const consent = recordings.consent(profile);
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${streamPath}`,
       actionUrl: `${base.http}${ROUTES.callEnded}`,
@@ -319,6 +328,7 @@ export function createApp(options: AppOptions): App {
         ...admission.streamParameters(callSid, agentName),
         ...(from ? { caller: config.storeCallerNumbers ? from : maskPhoneNumber(from) } : {}),
       },
+      ...(consent !== undefined ? { say: consent } : {}),
     }));
   }
 
@@ -483,6 +493,15 @@ export function createApp(options: AppOptions): App {
       logRefused("busy", ROUTES.mediaStream);
       return text("Too many calls in progress; try again later.\n", 503, { "retry-after": "5" });
     }
+    // An inbound Twilio call of an agent with `recording:` heard the consent line before its
+    // stream: recording starts with the stream; sensitive tools pause it while they run.
+    // (Read the request before the upgrade: it is closed after.)
+    const recording = !isSoftphone && outboundPath === undefined && resumed === undefined
+      ? recordings.forCall(setup.profile, request)
+      : undefined;
+    const sensitive = new Set(
+      setup.profile.httpTools.filter((t) => t.sensitive).map((t) => t.name),
+    );
     const { socket, response } = Deno.upgradeWebSocket(
       request,
       isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {},
@@ -506,6 +525,7 @@ export function createApp(options: AppOptions): App {
     // Twilio's inbound calls are checkpointed (softphone calls have no `<Connect action>`, and an
     // outbound call goes on through its own stream handoff).
     const checkpointable = !isSoftphone && outboundPath === undefined;
+
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate: setup.sessionUpdate,
@@ -541,7 +561,9 @@ export function createApp(options: AppOptions): App {
         if (resumed !== undefined && start.callSid !== resumed.callSid) {
           return "stream call mismatch";
         }
-        return admission.admitStart(start);
+        const refused = admission.admitStart(start);
+        if (refused === undefined && start.callSid) void recording?.start(start.callSid);
+        return refused;
       },
       openaiUrl: setup.openaiUrl,
       engine: profileEngine(profile),
@@ -554,7 +576,7 @@ export function createApp(options: AppOptions): App {
       }),
       hangUp: isSoftphone ? undefined : hangUp,
       softphone: isSoftphone,
-      tools: setup.tools,
+      tools: recording === undefined ? setup.tools : recording.guard(setup.tools, sensitive),
       ...(profile.mcpServers.length > 0 ? { mcp: new McpMonitor(profile.mcpServers) } : {}),
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
@@ -639,6 +661,12 @@ export function createApp(options: AppOptions): App {
       handle: incomingCall,
     },
     { path: ROUTES.callEnded, methods: ["GET", "POST"], handle: callEnded },
+    {
+      path: RECORDING_STATUS_PATH,
+      methods: ["POST"],
+      hint: "Twilio posts recording status callbacks.",
+      handle: recordings.status,
+    },
     { path: ROUTES.healthz, methods: "any", handle: healthz },
     {
       path: ROUTES.readyz,
