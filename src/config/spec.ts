@@ -116,6 +116,12 @@ export const SETTINGS = [
         "Realtime WebSocket endpoint. A URL copied from OpenAI's docs with `?model=…` works: that model is used when OPENAI_MODEL is unset (a different OPENAI_MODEL is an error).",
     },
   ),
+  setting("ALLOW_INSECURE_UPSTREAM", undefined, boolean(), {
+    default: "false",
+    section: "openai",
+    doc:
+      "Accept a cleartext ws:// OPENAI_REALTIME_URL or http:// WEBHOOK_URL to a host that is not loopback (the key, audio or records then cross the network unencrypted). false refuses them at start-up; loopback hosts are always accepted.",
+  }),
   setting(
     "OPENAI_MODEL",
     "openaiModel",
