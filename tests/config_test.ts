@@ -102,6 +102,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     streamTokenSecret: undefined,
     maxConcurrentCalls: 20,
     maxCallSeconds: 1800,
+    maxCallsPerMinute: 0,
     callerIdleSeconds: 60,
     campaignDispatch: "interval",
     metricsToken: undefined,
