@@ -445,7 +445,8 @@ export function createApp(options: AppOptions): App {
     const first = checkpoint === undefined ? undefined : parseStreamPath(checkpoint.streamPath);
     if (
       checkpoint === undefined || checkpoint.state === "over" || first === undefined ||
-      first.kind === "resumed" || first.kind === "outbound"
+      first.kind === "resumed" ||
+      (first.kind === "outbound" && options.outboundStreams === undefined)
     ) {
       return text("No call to resume here.\n", 404);
     }
@@ -463,7 +464,8 @@ export function createApp(options: AppOptions): App {
     stream: StreamPath,
     resumed?: CallCheckpoint,
   ): Response {
-    const outboundPath = stream.kind === "outbound" ? path : undefined;
+    // An outbound call's stream path names its agent (a resumed one: the path it started on).
+    const outboundPath = stream.kind === "outbound" ? resumed?.streamPath ?? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -524,9 +526,13 @@ export function createApp(options: AppOptions): App {
       startedAt,
       { agent: profile.name },
     );
-    // Twilio's inbound calls are checkpointed (softphone calls have no `<Connect action>`, and an
-    // outbound call goes on through its own stream handoff).
-    const checkpointable = !isSoftphone && outboundPath === undefined;
+    // Twilio's calls are checkpointed (softphone calls have no `<Connect action>`). The stream
+    // after keypad tones keeps the path the call started on.
+    const checkpointable = !isSoftphone;
+    const firstPath = resumed?.streamPath ??
+      (stream.kind === "outbound" && stream.resumeCallSid !== undefined
+        ? formatStreamPath({ kind: "outbound", agent: stream.agent })
+        : path);
     const runner = new CallRunner(socket, {
       core: {
         sessionUpdate: setup.sessionUpdate,
@@ -543,8 +549,14 @@ export function createApp(options: AppOptions): App {
         ...outboundCore,
         // A resumed call: no second greeting; the conversation is replayed, one short line.
         // (A call handed over before anything was said is greeted as a new one.)
+        // An outbound call resumed mid-conversation does not wait for the answering machine again.
         ...(resumed !== undefined && resumed.conversation.length > 0
-          ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
+          ? {
+            greeting: undefined,
+            awaitAnswer: undefined,
+            resume: resumed.conversation,
+            acknowledgeResume: true,
+          }
           : {}),
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
@@ -586,7 +598,7 @@ export function createApp(options: AppOptions): App {
       ...(checkpointable && options.checkpoints !== undefined
         ? {
           checkpoint: new CheckpointWriter(options.checkpoints, {
-            streamPath: resumed?.streamPath ?? path,
+            streamPath: firstPath,
             ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
             ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
           }, callLog),

@@ -229,9 +229,7 @@ export class OutboundService {
     },
     // The AMD callback may land on another instance: with a shared KV its record reaches us too.
     answeredBy: (callSid, listener) => followAmd(this.amd, this.#kv, callSid, listener),
-    streamEnded: (callSid, conversation) => {
-      void this.handoff.streamEnded(callSid, conversation);
-    },
+    streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
     prepare: (path) => {
       const parsed = parseStreamPath(path);
       return parsed?.kind === "outbound" && parsed.resumeCallSid !== undefined
@@ -307,6 +305,7 @@ export class OutboundService {
   async close(): Promise<void> {
     this.#unplugCron?.();
     await this.campaigns?.stop();
+    await this.handoff.idle();
     this.#kv?.close();
     this.#kv = undefined;
   }
