@@ -183,7 +183,14 @@ export class OutboundService {
         logger: this.#log.getChild("campaigns"),
       });
       if (options.dispatch !== false) {
-        const cron = config.campaignDispatch === "cron";
+        // Without Deno.cron (a local run without --unstable-cron) the interval stands in for it.
+        const cron = config.campaignDispatch === "cron" &&
+          (options.cron !== undefined || typeof Deno.cron === "function");
+        if (config.campaignDispatch === "cron" && !cron) {
+          this.#log.warn(
+            "CAMPAIGN_DISPATCH=cron but this runtime has no Deno.cron (run with --unstable-cron, or on Deno Deploy); campaigns are dispatched every 2 s instead.",
+          );
+        }
         campaigns.start({ pollEveryMs: cron ? 0 : options.pollEveryMs ?? 2000 });
         if (cron) this.#unplugCron = (options.cron ?? CAMPAIGN_CRON).drive(campaigns.onCron);
       }
