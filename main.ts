@@ -135,15 +135,8 @@ export async function main(options: MainOptions = {}): Promise<number> {
       ...operations.appOptions(),
       agents,
       ...(checkpoints ? { checkpoints } : {}),
+      ...(outbound ? { outbound } : {}),
       ...(callState ? { callState } : {}),
-      ...(outbound
-        ? {
-          routes: outbound.routes,
-          outboundStreams: outbound.streams,
-          hangUp: outbound.hangUp,
-          tools: outbound.tools,
-        }
-        : {}),
       onListen: ({ hostname, port }) => {
         log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
       },

@@ -161,6 +161,46 @@ export const TOOL_DESCRIPTIONS = {
 export const DEFAULT_APOLOGY =
   "Sorry, our assistant is unavailable right now. Please call again later. Goodbye.";
 
+/**
+ * Backchannels by language (ISO 639-1): words and short phrases a caller says
+ * to show they are listening, which never interrupt the assistant (see
+ * `src/core/interruption_decision.ts`; hyphens and punctuation are ignored,
+ * so "mm-hmm" also matches "Mmhmm."). An agent's `interruptions.backchannels`
+ * replaces its language's list.
+ */
+export const DEFAULT_BACKCHANNELS: Readonly<Record<string, readonly string[]>> = {
+  en: [
+    "mm-hmm",
+    "mhm",
+    "mm",
+    "hmm",
+    "uh-huh",
+    "uh huh",
+    "yeah",
+    "yep",
+    "yes",
+    "okay",
+    "ok",
+    "right",
+    "sure",
+    "i see",
+    "got it",
+    "alright",
+    "all right",
+  ],
+  es: ["ajá", "aha", "mhm", "sí", "vale", "claro", "bueno", "ya", "okey", "de acuerdo"],
+  fr: ["mm-hmm", "mhm", "oui", "ouais", "d'accord", "ok", "okay", "bien sûr", "je vois", "ah bon"],
+  de: ["mhm", "mm-hmm", "ja", "genau", "okay", "ok", "klar", "stimmt", "aha", "alles klar"],
+  it: ["mhm", "sì", "certo", "ok", "okay", "va bene", "capito", "esatto", "già"],
+  pt: ["mhm", "aham", "sim", "tá", "certo", "claro", "ok", "okay", "entendi", "uhum"],
+};
+
+/** The backchannels of `language` (ISO 639-1; English when unknown or undefined). */
+export function backchannelsFor(language: string | undefined): readonly string[] {
+  const key = language?.toLowerCase().slice(0, 2);
+  return (key !== undefined ? DEFAULT_BACKCHANNELS[key] : undefined) ?? DEFAULT_BACKCHANNELS.en;
+}
+
 /** What the post-call analysis model is told (`src/analysis/`); the transcript follows in the input. */
 export const ANALYSIS_PROMPTS = {
   instructions:

@@ -15,6 +15,15 @@ const config = parseConfig({
   VOICE: "cedar",
   GREETING: "Hello from env.",
 });
+/** The same environment with the Twilio account and PUBLIC_URL (warm transfers need them). */
+const twilioConfig = parseConfig({
+  OPENAI_API_KEY: "sk-test-0123456789abcdefghij",
+  VOICE: "cedar",
+  GREETING: "Hello from env.",
+  TWILIO_ACCOUNT_SID: "AC" + "1".repeat(32),
+  TWILIO_AUTH_TOKEN: "0123456789abcdef0123456789abcdef",
+  PUBLIC_URL: "https://voice.example.com",
+});
 const ENV = { LISTINGS_TOKEN: "listings-secret-123", CALENDAR_MCP_TOKEN: "calendar-secret-456" };
 
 function docsExample(): string {
@@ -28,7 +37,7 @@ Deno.test("the example of docs/agents.md validates against the committed schema"
   const text = docsExample();
   assert.match(text, /yaml-language-server: \$schema=/);
   const result = loadAgents({
-    config,
+    config: twilioConfig, // its listings agent has a warm transfer
     file: { path: "agents.yaml", required: true },
     env: ENV,
     readTextFile: () => text,
@@ -92,7 +101,7 @@ Deno.test("every problem at once, each as file:line: path: problem", () => {
   assert.deepEqual(result.problems, [
     "agents.yaml:15: agents[0].tools[0].request.headers.Authorization: the environment variable NOPE_TOKEN is not set (used as ${NOPE_TOKEN}).",
     "agents.yaml:2: agents[0]: set either instructions or instructions_file, not both.",
-    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, filler, voice, engine, model, backend_model, reasoning_effort, language, turn_detection, tools, context_webhook, outbound, wording, webhooks, analysis).",
+    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, greeting_interruptible, filler, voice, engine, model, backend_model, reasoning_effort, language, record_keypad_digits, turn_detection, interruptions, tools, context_webhook, outbound, wording, webhooks, analysis, recording).",
     "agents.yaml:3: agents[0].numbers[1]: must be a phone number in E.164 form, e.g. +15005550001.",
     "agents.yaml:4: agents[0].voice: must be a Realtime voice name or a custom voice id (voice_...).",
     "agents.yaml:16: agents[0].tools[1].type: must be one of http, mcp or transfer.",
@@ -297,8 +306,32 @@ Deno.test("one transfer tool per agent; wording replaces the default endings", (
 });
 
 Deno.test("transfer tools: number or destinations (numbers or SIP URIs), mode, ring timeout, briefing and fallback wording", () => {
-  const loaded = loadAgents({
+  const file = [
+    "agents:",
+    "  - name: cold",
+    "    tools: [{ type: transfer, name: to_desk, number: '+15557654321' }]",
+    "  - name: warm",
+    "    numbers: ['+15005550002']",
+    "    tools:",
+    "      - type: transfer",
+    "        name: to_staff",
+    "        mode: warm",
+    "        destinations: ['+15557654321', 'sip:desk@pbx.example.com']",
+    "        ring_timeout_seconds: 15",
+    "        briefing: Sum the call up in one sentence.",
+    "        fallback: Say nobody is free and take a message.",
+  ].join("\n");
+  const without = loadAgents({
     config,
+    file: { path: "t.yaml", required: true },
+    env: {},
+    readTextFile: () => file,
+  });
+  assert.deepEqual(!without.ok && without.problems, [
+    "t.yaml: agents[1].tools[0].mode: a warm transfer places the person's call through Twilio's REST API and needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_URL in the environment; set them, or use mode: cold.",
+  ]);
+  const loaded = loadAgents({
+    config: twilioConfig,
     file: { path: "t.yaml", required: true },
     env: {},
     readTextFile: () =>

@@ -16,6 +16,7 @@ import type { WebhookEvent } from "../src/webhooks/mod.ts";
 import { BridgeHarness, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
 import { FakeResponsesApi, strictProblem } from "./support/fake_responses_api.ts";
+import { sampleRecord } from "./support/sample_record.ts";
 import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
 
 const EXTRACT = {
@@ -319,42 +320,13 @@ Deno.test({
     const path = `${dir}/calls.kv`;
     try {
       const store = await KvCallStore.open({ path, retentionDays: 1 });
-      const record: CallRecord = {
-        version: 1,
-        callSid: "CA0123456789abcdef0123456789abcdef",
-        streamSid: null,
-        caller: null,
-        startedAt: "2026-12-07T09:00:00.000Z",
-        endedAt: "2026-12-07T09:01:00.000Z",
-        durationMs: 60_000,
-        outcome: "caller_hung_up",
-        reason: "Twilio sent stop.",
+      const record = sampleRecord("CA0123456789abcdef0123456789abcdef", {
         agent: "default",
         turns: { caller: 1, assistant: 2 },
-        bargeIns: 0,
-        truncates: 0,
         toolCalls: 1,
         responses: 2,
-        openaiErrors: 0,
-        frames: { fromCaller: 0, toCaller: 0 },
-        tokens: {
-          inputTextTokens: 0,
-          inputAudioTokens: 0,
-          inputCachedTokens: 0,
-          outputTextTokens: 0,
-          outputAudioTokens: 0,
-        },
-        estimatedCostUsd: 0,
-        pricesUsdPerMTok: {
-          inputText: 4,
-          inputAudio: 32,
-          inputCached: 0.4,
-          outputText: 24,
-          outputAudio: 64,
-        },
         transcript: TRANSCRIPT,
-        transcriptTruncated: false,
-      };
+      });
       await store.put(record);
       store.close();
       await using cli = await ServerProcess.spawn({

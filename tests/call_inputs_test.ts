@@ -7,6 +7,10 @@
 import assert from "node:assert/strict";
 import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
 import { deliver, tick } from "./support/playout_driving.ts";
+import { buildReplayEvents } from "../src/core/session_replay.ts";
+import { loadAgents } from "../src/agents/agent_book.ts";
+import { environmentProfile } from "../src/agents/agent_profile.ts";
+import { type Config, parseConfig } from "../src/config/mod.ts";
 
 function keys(d: CoreDriver, digits: string): void {
   for (const digit of digits) {
@@ -32,12 +36,48 @@ Deno.test("keys typed in a burst reach the model as one user text item, then a r
   assert.deepEqual(userTexts(d), ["The caller pressed 4 2 on the phone keypad."]);
   const last = d.sentToOpenAI().at(-1);
   assert.equal(last?.type, "response.create");
-  // Replayed to a new session like any turn.
+  // The record shows how many keys, not which (they may be a PIN); a new session still gets them.
   const entry = d.core.conversation.entries.at(-1);
   assert.equal(
     entry?.kind === "user" && entry.transcript,
-    "The caller pressed 4 2 on the phone keypad.",
+    "The caller pressed • • on the phone keypad.",
   );
+  assert.match(
+    JSON.stringify(buildReplayEvents(d.core.conversation.entries)),
+    /"text":"The caller pressed 4 2 on the phone keypad\."/,
+  );
+});
+
+Deno.test("keys are counted in the log, never written there; records and the live view mask them", () => {
+  const d = new CoreDriver({ greeting: undefined, observations: true });
+  const commands = [...d.startCall()];
+  for (const digit of "92713") commands.push(...d.dtmf(digit));
+  commands.push(...d.advance(1500));
+  const logs = commands.filter((c) => c.type === "log");
+  assert.doesNotMatch(JSON.stringify(logs), /[92713]/, "no key in any log line");
+  assert.deepEqual(
+    logs.filter((c) => /key/i.test(c.message)).map((c) => [c.message, c.properties]),
+    [["Caller keys went to the model.", { keys: 5 }]],
+    "one line for the burst, with the count",
+  );
+  const shown = commands.flatMap((c) =>
+    c.type === "observe" && c.event.kind === "caller_transcript" ? [c.event.text] : []
+  );
+  assert.deepEqual(shown, ["The caller pressed • • • • • on the phone keypad."]);
+  assert.deepEqual(userTexts(d), ["The caller pressed 9 2 7 1 3 on the phone keypad."]);
+});
+
+Deno.test("an agent that keeps keypad digits (record_keypad_digits) has them in the record and the live view", () => {
+  const d = new CoreDriver({ greeting: undefined, observations: true, recordKeypadDigits: true });
+  const commands = [...d.startCall()];
+  keys(d, "77");
+  commands.push(...d.advance(1500));
+  const entry = d.core.conversation.entries.at(-1);
+  assert.equal(
+    entry?.kind === "user" && entry.transcript,
+    "The caller pressed 7 7 on the phone keypad.",
+  );
+  assert.equal(entry?.kind === "user" && entry.modelText, undefined);
 });
 
 Deno.test("with collect_until '#', the digits go at once when # is pressed", () => {
@@ -162,4 +202,33 @@ Deno.test("no filler when the tool is quick, or when the model is already speaki
   talking.functionCall("resp_1", "call_1", "lookup");
   talking.responseDone("resp_1");
   assert.deepEqual(talking.sentToOpenAI(talking.advance(1000)), []);
+});
+
+Deno.test("keeping keypad digits is opted into per agent (record_keypad_digits) or by RECORD_KEYPAD_DIGITS for the default agent", () => {
+  const env = { OPENAI_API_KEY: "sk-test-0123456789abcdefghij" };
+  const file = (config: Config) =>
+    loadAgents({
+      config,
+      file: { path: "agents.yaml", required: true },
+      env: {},
+      readTextFile: () =>
+        "agents:\n  - name: bank\n    record_keypad_digits: false\n  - name: survey\n    record_keypad_digits: true\n  - name: plain\n",
+    });
+  const masked = file(parseConfig(env));
+  if (!masked.ok) assert.fail(masked.problems.join("\n"));
+  assert.deepEqual(masked.book.profiles.map((p) => p.recordKeypadDigits), [false, true, false]);
+  assert.equal(environmentProfile(parseConfig(env)).recordKeypadDigits, false, "masked by default");
+  const kept = parseConfig({ ...env, RECORD_KEYPAD_DIGITS: "true" });
+  assert.equal(environmentProfile(kept).recordKeypadDigits, true);
+  const inherited = file(kept);
+  if (!inherited.ok) assert.fail(inherited.problems.join("\n"));
+  assert.deepEqual(inherited.book.profiles.map((p) => p.recordKeypadDigits), [false, true, true]);
+  const wrong = loadAgents({
+    config: kept,
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () => "agents:\n  - name: bank\n    record_keypad_digits: sometimes\n",
+  });
+  assert.ok(!wrong.ok);
+  assert.match(wrong.problems.join("\n"), /record_keypad_digits/);
 });

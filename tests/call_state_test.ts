@@ -126,13 +126,7 @@ async function outboundPair(rest: FakeTwilioRest, dir: string) {
     stores.push(kv);
     harnesses.push(
       await BridgeHarness.start(env, {
-        app: {
-          routes: service.routes,
-          outboundStreams: service.streams,
-          hangUp: service.hangUp,
-          tools: [service.sendDtmfTool],
-          checkpoints: new CallCheckpoints(kv, { ttlMs: 60_000 }),
-        },
+        app: { outbound: service, checkpoints: new CallCheckpoints(kv, { ttlMs: 60_000 }) },
       }),
     );
   }

@@ -98,7 +98,11 @@ Deno.test("a call produces one bridge_call span with one bridge_assistant_turn c
   const tracer = new RecordingTracer();
   const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY });
   await using ops = await Operations.create({ config, store: null, tracer });
-  await using h = await BridgeHarness.start({}, { app: ops.appOptions() });
+  // The test scripts the server's own answers and barge-in (server VAD interrupts and answers):
+  // the behaviour with INTERRUPTION_RESUME=false.
+  await using h = await BridgeHarness.start({ INTERRUPTION_RESUME: "false" }, {
+    app: ops.appOptions(),
+  });
   const call = await h.call();
   const session = await h.realtime.nextSession();
   await session.waitFor("session.update");

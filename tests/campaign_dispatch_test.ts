@@ -114,7 +114,7 @@ Deno.test("two dispatchers on one KV file, racing at every step, never double-di
         OutboundService.create({ config: cfg, kv, now: () => clock.now, dispatch: false }),
       );
     }
-    const apps = instances.map((s) => createApp({ config: cfg, routes: s.routes }));
+    const apps = instances.map((s) => createApp({ config: cfg, outbound: s }));
     const [a, b] = instances.map((s) => s.campaigns!);
     const watch = new DialWatch(rest, 3);
     const campaign = await a.create({
@@ -227,7 +227,7 @@ Deno.test("with CAMPAIGN_DISPATCH=cron (the default on Deno Deploy) the cron run
   const kv = await Deno.openKv(":memory:");
   const service = OutboundService.create({ config: cfg, kv, now: () => clock.now, cron });
   try {
-    const app = createApp({ config: cfg, routes: service.routes });
+    const app = createApp({ config: cfg, outbound: service });
     const campaigns = service.campaigns!;
     const watch = new DialWatch(rest, 1);
     const campaign = await campaigns.create({

@@ -23,6 +23,8 @@ Deno.test("a whole call logged at debug level leaks no key, token or phone numbe
       TWILIO_ACCOUNT_SID: "AC0123456789abcdef0123456789abcdef",
       STREAM_TOKEN_SECRET: TOKEN_SECRET,
       END_CALL_GRACE_SECONDS: "0",
+      // The script's barge-in is the server's own (speech_started alone cancels).
+      INTERRUPTION_RESUME: "false",
     }, { app: { hangUp: () => Promise.resolve() } });
     // Refused requests: their bodies and log lines must not echo anything secret either.
     for (const path of ["/incoming-call", "/call-ended"]) {

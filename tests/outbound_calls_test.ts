@@ -40,7 +40,7 @@ function setUp(rest: FakeTwilioRest) {
     registry,
     onAmd: (callSid, answeredBy) => amd.push([callSid, answeredBy]),
   });
-  const app = createApp({ config, routes: service.routes });
+  const app = createApp({ config, outbound: service });
   return { app, service, registry, amd };
 }
 
@@ -368,4 +368,42 @@ Deno.test("an outbound stream's path sets up its call: the agent's greeting, voi
     resume: entries,
   });
   await service.close();
+});
+
+Deno.test("a flood of unsigned /outbound/* requests costs a few log lines, through the app's one refusal throttle", async () => {
+  const lines: string[] = [];
+  await configureLogging({
+    level: "debug",
+    format: "json",
+    secrets: [API_TOKEN, AUTH],
+    sink: (line) => lines.push(line),
+  });
+  try {
+    await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+    const config = parseConfig(env(rest));
+    const service = OutboundService.create({ config, registry: new MetricsRegistry() });
+    const rejected: string[] = [];
+    const app = createApp({
+      config,
+      outbound: service,
+      onCallRejected: (reason) => rejected.push(reason),
+    });
+    for (let i = 0; i < 200; i++) {
+      const path = ["/outbound/status", "/outbound/amd", "/incoming-call"][i % 3];
+      const res = await app.handler(
+        await fromTwilio(`${PUBLIC}${path}`, { CallSid: `CA${i}` }, false),
+      );
+      assert.equal(res.status, 403);
+      await res.body?.cancel();
+    }
+    const refusals = lines.map((l) => JSON.parse(l)).filter((l) =>
+      /without an X-Twilio-Signature/.test(l.message)
+    );
+    for (const path of ["/outbound/status", "/outbound/amd", "/incoming-call"]) {
+      assert.equal(refusals.filter((l) => l.path === path).length, 5, path);
+    }
+    assert.equal(rejected.length, 200, "every refusal is counted");
+  } finally {
+    await disposeLogging();
+  }
 });

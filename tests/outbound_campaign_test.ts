@@ -49,7 +49,7 @@ async function setUp(
     pollEveryMs,
     events: { emit: (event) => Promise.resolve(void events.push(event)) },
   });
-  const app = createApp({ config, routes: service.routes });
+  const app = createApp({ config, outbound: service });
   const campaigns = service.campaigns!;
   /** The fake's record of `number`'s latest call (tests set its status as Twilio would). */
   const callTo = (number: string) => [...rest.calls.values()].findLast((c) => c.to === number)!;

@@ -51,10 +51,7 @@ async function start(rest: FakeTwilioRest, agent: Partial<OutboundProfile> = {
   });
   const h = await BridgeHarness.startSecure(env, {
     app: {
-      routes: service.routes,
-      outboundStreams: service.streams,
-      hangUp: service.hangUp,
-      tools: agent.sendDtmf ? [service.sendDtmfTool] : [],
+      outbound: service,
     },
   });
   return { h, service, registry };
@@ -304,9 +301,7 @@ Deno.test("an agent of the agents file calls out with its context: the request's
   const h = await BridgeHarness.startSecure(env, {
     app: {
       agents,
-      routes: service.routes,
-      outboundStreams: service.streams,
-      hangUp: service.hangUp,
+      outbound: service,
       fetch: (_url, init) => {
         asked.push(JSON.parse(String(init?.body)));
         return Promise.resolve(Response.json({ name: "From the CRM", listing: "L-1001" }));

@@ -118,7 +118,12 @@ Deno.test("renewal: a second session gets the same configuration and the convers
 });
 
 Deno.test("renewal waits for the turn boundary: an answer in progress finishes on the old session", async () => {
-  await using h = await BridgeHarness.start({ REALTIME_SESSION_RENEW_SECONDS: "0.3" });
+  // The test scripts the server's own answers and barge-in (server VAD interrupts and answers):
+  // the behaviour with INTERRUPTION_RESUME=false.
+  await using h = await BridgeHarness.start({
+    REALTIME_SESSION_RENEW_SECONDS: "0.3",
+    INTERRUPTION_RESUME: "false",
+  });
   const call = await h.call();
   const s1 = await h.realtime.nextSession();
   await s1.waitFor("session.update");

@@ -63,7 +63,12 @@ Deno.test({
         return { matches: [{ street: "Elm Road 4", beds: args.beds, from: "March" }] };
       },
     };
-    await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+    // The script answers the caller and barges in as the server itself would (INTERRUPTION_RESUME=false).
+    await using h = await BridgeHarness.start({
+      SOFTPHONE: "on",
+      LOG_LEVEL: "error",
+      INTERRUPTION_RESUME: "false",
+    }, {
       app: { tools: [listings] },
     });
     let browser: Chromium | undefined;

@@ -43,7 +43,12 @@ Deno.test("live view: the token is required, and the call's transcript, tool cal
     },
   };
   const tokens = new SoftphoneTokens();
-  await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" }, {
+  // The script answers the caller's turn as the server itself would (create_response on).
+  await using h = await BridgeHarness.start({
+    SOFTPHONE: "on",
+    LOG_LEVEL: "error",
+    INTERRUPTION_RESUME: "false",
+  }, {
     app: { tools: [listings], softphoneTokens: tokens },
   });
   const base = h.server.localUrl;
@@ -153,7 +158,7 @@ Deno.test("live view: only softphone calls get a channel; an unused channel ends
 
 Deno.test("live view: a barge-in reports the cut answer (heard of sent ms); a channel without a call expires", async () => {
   const live = new LiveCalls({ idleMs: 30 });
-  const body = live.subscribe("SP1");
+  const body = live.subscribe("SP1")!;
   const observer = live.observeCall("SP1", 1000, { agent: "front-desk" });
   observer.observe({ kind: "caller_speech_stopped" }, 1500);
   observer.observe({ kind: "assistant_audio_started", responseId: "r1", itemId: "a1" }, 2120);
@@ -177,14 +182,14 @@ Deno.test("live view: a barge-in reports the cut answer (heard of sent ms); a ch
     { type: "ended", outcome: "caller_hung_up", t: 3000 },
   ]);
 
-  const waiting = readEvents(live.subscribe("SP2"));
+  const waiting = readEvents(live.subscribe("SP2")!);
   assert.deepEqual((await waiting).events, [], "no call within idleMs: the stream ends");
   assert.equal(live.size, 1, "only the ended call's channel is kept");
 });
 
 Deno.test("live view: a late subscriber gets the events kept within maxBytes, and always the end", async () => {
   const live = new LiveCalls({ maxBytes: 200 });
-  const early = readEvents(live.subscribe("SP1"));
+  const early = readEvents(live.subscribe("SP1")!);
   const observer = live.observeCall("SP1", 0);
   for (let i = 0; i < 10; i++) {
     observer.observe({ kind: "caller_transcript", itemId: `item_${i}`, text: "a".repeat(40) }, i);
@@ -196,14 +201,14 @@ Deno.test("live view: a late subscriber gets the events kept within maxBytes, an
   );
   const all = (await early).events.map((e) => e.type);
   assert.equal(all.length, 12, "a live subscriber gets every event");
-  const late = (await readEvents(live.subscribe("SP1"))).events.map((e) => e.type);
+  const late = (await readEvents(live.subscribe("SP1")!)).events.map((e) => e.type);
   assert.ok(late.length < 12 && late.length >= 3, `kept ${late.length}`);
   assert.deepEqual([late[0], late.at(-1)], ["call", "ended"]);
 });
 
 Deno.test("live view: a quiet call's stream gets keep-alive comments (proxies' idle timeouts), and they stop with it", async () => {
   const live = new LiveCalls({ keepAliveMs: 40 });
-  const body = readEvents(live.subscribe("SP1"));
+  const body = readEvents(live.subscribe("SP1")!);
   const observer = live.observeCall("SP1", 0);
   await sleep(150); // nothing happens in the call for a while
   observer.finished(
@@ -216,9 +221,36 @@ Deno.test("live view: a quiet call's stream gets keep-alive comments (proxies' i
   // No stream is open any more: the timer is gone (the test sanitizer fails on a leaked interval).
 });
 
+Deno.test("live view: 120 idle subscriptions never evict a started call's open view; with only live calls, a new page gets none", async () => {
+  const live = new LiveCalls({ maxChannels: 3, idleMs: 60_000 });
+  const observer = live.observeCall("SPA", 0);
+  const watching = readEvents(live.subscribe("SPA")!);
+  const idle: ReadableStream<Uint8Array>[] = [];
+  for (let i = 0; i < 120; i++) {
+    const stream = live.subscribe(`SP${i}`);
+    assert.ok(stream !== undefined, "room is made among the idle ones");
+    idle.push(stream);
+  }
+  assert.equal(live.size, 3);
+  live.observeCall("SPB", 0);
+  live.observeCall("SPC", 0);
+  assert.equal(live.subscribe("SPX"), undefined, "every channel is a live call's");
+  live.observeCall("SPD", 0); // a call always gets its channel
+  assert.equal(live.size, 4);
+  observer.observe({ kind: "caller_transcript", itemId: "i1", text: "still here" }, 10);
+  observer.finished(
+    { outcome: "caller_hung_up", durationMs: 20 } as Parameters<
+      typeof observer.finished
+    >[0],
+  );
+  assert.deepEqual((await watching).events.map((e) => e.type), ["call", "caller", "ended"]);
+  for (const stream of idle) assert.deepEqual((await readEvents(stream)).events, []);
+  live.closeAll();
+});
+
 Deno.test("live view: a warm transfer's steps are shown, numbered by destination, without any number", async () => {
   const live = new LiveCalls();
-  const body = live.subscribe("SP1");
+  const body = live.subscribe("SP1")!;
   const observer = live.observeCall("SP1", 0);
   observer.transferStep!({ step: "calling", destination: 1 }, 100);
   observer.transferStep!({ step: "no-answer", destination: 1 }, 900);

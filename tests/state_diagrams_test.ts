@@ -5,6 +5,7 @@
  * move added to the code without its arrow (or the reverse) fails here.
  */
 import assert from "node:assert/strict";
+import { INTERRUPTION_MOVES, InterruptionDecision } from "../src/core/interruption_decision.ts";
 import { ENDING_MOVES } from "../src/core/call_ending.ts";
 import { SESSION_MOVES } from "../src/core/session_lifecycle.ts";
 import { TURN_MOVES } from "../src/core/caller_turn.ts";
@@ -51,6 +52,18 @@ const MACHINES = [
     file: "core/caller_turn.ts",
     table: TURN_MOVES,
     initial: new CallerTurn({ maxQueuedFrames: 1 }).state.name,
+  },
+  {
+    file: "core/interruption_decision.ts",
+    table: INTERRUPTION_MOVES,
+    initial: new InterruptionDecision({
+      minSpeechMs: 250,
+      backchannels: [],
+      mode: "cut",
+      transcription: false,
+      prefixPaddingMs: 300,
+      silenceDurationMs: 500,
+    }).stage,
   },
   // A call's checkpoint in the call store: its first write makes it live.
   { file: "calls/call_checkpoints.ts", table: CHECKPOINT_MOVES, initial: "live" },

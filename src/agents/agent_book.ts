@@ -28,6 +28,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import {
+  type AgentsFileData,
   FileTooLarge,
   MAX_AGENTS_FILE_BYTES,
   parseAgentsFile,
@@ -151,6 +152,8 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
     defaultEngine: options.config.engine,
   });
   if (!parsed.ok) return parsed;
+  const needs = warmTransferNeeds(parsed.file, options.config, path);
+  if (needs.length > 0) return { ok: false, problems: needs };
   try {
     return {
       ok: true,
@@ -212,4 +215,30 @@ export class AgentsHolder {
     if (result.ok) this.#book = result.book;
     return result;
   }
+}
+
+/**
+ * A warm transfer places the person's call through Twilio's REST API and has
+ * Twilio fetch the briefing under `PUBLIC_URL`: one problem per warm tool
+ * when the environment lacks what it needs.
+ */
+function warmTransferNeeds(file: AgentsFileData, config: Config, path: string): string[] {
+  const missing = [
+    ...(config.twilioAccountSid === undefined ? ["TWILIO_ACCOUNT_SID"] : []),
+    ...(config.twilioAuthToken === undefined ? ["TWILIO_AUTH_TOKEN"] : []),
+    ...(config.publicUrl === undefined ? ["PUBLIC_URL"] : []),
+  ];
+  if (missing.length === 0) return [];
+  const problems: string[] = [];
+  file.agents.forEach((agent, i) =>
+    agent.tools?.forEach((tool, t) => {
+      if (tool.type !== "transfer" || tool.mode !== "warm") return;
+      problems.push(
+        `${path}: agents[${i}].tools[${t}].mode: a warm transfer places the person's call through Twilio's REST API and needs ${
+          missing.join(", ")
+        } in the environment; set ${missing.length === 1 ? "it" : "them"}, or use mode: cold.`,
+      );
+    })
+  );
+  return problems;
 }

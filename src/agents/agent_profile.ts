@@ -27,7 +27,7 @@
  * @module
  */
 import type { Config, TurnDetection } from "../config/mod.ts";
-import { type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
+import { backchannelsFor, type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
 import type { KeypadOptions } from "../core/caller_keys.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
@@ -86,6 +86,18 @@ export interface ContextWebhookSpec {
   headers: Record<string, string>;
 }
 
+/** How an agent's callers interrupt it (see `src/core/interruption_decision.ts`). */
+export interface InterruptionsSpec {
+  /** The bridge decides interruptions and resumes after false ones; false: OpenAI cancels on any speech. */
+  resume: boolean;
+  mode: "cut" | "confirm";
+  minSpeechMs: number;
+  /** Words that never interrupt. */
+  backchannels: readonly string[];
+  /** Whether the caller can interrupt the greeting. */
+  greetingInterruptible: boolean;
+}
+
 /** How an agent calls out (`outbound:` of the agents file). */
 export interface OutboundProfile {
   /** Caller id (E.164); undefined: `TWILIO_PHONE_NUMBER`. */
@@ -126,18 +138,30 @@ export interface AgentProfile {
   turnDetection: TurnDetection;
   /** The caller's language (ISO 639-1), for transcription; undefined: detected. */
   language: string | undefined;
+  /** Keep the keys the caller presses in records and the live view (else each is `•`). */
+  recordKeypadDigits: boolean;
   httpTools: readonly HttpToolSpec[];
   mcpServers: readonly McpServerSpec[];
   transfers: readonly TransferSpec[];
   contextWebhook: ContextWebhookSpec | undefined;
   /** Wording that replaces the default endings' (see `src/prompts.ts`). */
   prompts: Partial<CallPrompts>;
+  interruptions: InterruptionsSpec;
   /** How it calls out. */
   outbound: OutboundProfile;
   /** Webhooks of this agent's events (the environment's `WEBHOOK_URL` gets them too). */
   webhooks: readonly AgentWebhookSpec[];
   /** Post-call analysis of its calls; undefined: none. */
   analysis: AnalysisSpec | undefined;
+  /** Twilio records its calls after this consent line; undefined: no recording. */
+  recording: RecordingSpec | undefined;
+}
+
+/** How an agent's calls are recorded. */
+export interface RecordingSpec {
+  /** Said first by Twilio, in full; the recording starts after it. */
+  consent: string;
+  channels: "mono" | "dual";
 }
 
 /** The environment's transfer tool: `TRANSFER_NUMBERS` (or `TRANSFER_NUMBER`) and `TRANSFER_MODE`. */
@@ -170,6 +194,12 @@ export interface AgentWebhookSpec {
   secret: string;
 }
 
+/** A comma-separated list of words (INTERRUPTION_BACKCHANNELS), or undefined when unset. */
+function wordList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((w) => w.trim()).filter((w) => w !== "");
+}
+
 /**
  * The environment's agent calling out: no greeting (`GREETING` welcomes
  * callers, not callees), so it waits for the callee; no voicemail message,
@@ -198,14 +228,25 @@ export function environmentProfile(config: Config): AgentProfile {
     reasoningEffort: config.reasoningEffort,
     turnDetection: config.turnDetection,
     language: undefined,
+    recordKeypadDigits: config.recordKeypadDigits,
     httpTools: [],
     mcpServers: [],
     transfers: environmentTransfers(config),
     contextWebhook: undefined,
     prompts: {},
+    interruptions: {
+      resume: config.interruptionResume,
+      mode: config.interruptionMode,
+      minSpeechMs: config.interruptionMinSpeechMs,
+      backchannels: wordList(config.interruptionBackchannels) ?? backchannelsFor(undefined),
+      greetingInterruptible: config.greetingInterruptible,
+    },
     outbound: QUIET_OUTBOUND,
     webhooks: [],
     analysis: environmentAnalysis(config),
+    recording: config.recordingConsent === undefined
+      ? undefined
+      : { consent: config.recordingConsent, channels: config.recordingChannels },
   };
 }
 
@@ -239,8 +280,10 @@ export function fileProfiles(
     reasoningEffort: agent.reasoning_effort ?? base.reasoningEffort,
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
+    recordKeypadDigits: agent.record_keypad_digits ?? base.recordKeypadDigits,
     ...tools(agent, secrets),
     prompts: { ...wording(agent.wording), ...transferWording(agent) },
+    interruptions: interruptions(agent, base.interruptions, config),
     contextWebhook: agent.context_webhook === undefined ? undefined : {
       url: agent.context_webhook.url,
       timeoutMs: (agent.context_webhook.timeout_seconds ?? DEFAULT_CONTEXT_TIMEOUT_MS / 1000) *
@@ -249,12 +292,31 @@ export function fileProfiles(
     },
     outbound: outbound(agent.outbound),
     analysis: fileAnalysis(agent.analysis, config),
+    recording: agent.recording === undefined
+      ? undefined
+      : { consent: agent.recording.consent, channels: agent.recording.channels ?? "dual" },
     webhooks: (agent.webhooks ?? []).map((webhook) => ({
       url: webhook.url,
       events: webhook.events,
       secret: webhook.secret,
     })),
   }));
+}
+
+function interruptions(
+  agent: AgentEntry,
+  base: InterruptionsSpec,
+  config: Config,
+): InterruptionsSpec {
+  const entry = agent.interruptions ?? {};
+  return {
+    resume: entry.resume ?? base.resume,
+    mode: entry.mode ?? base.mode,
+    minSpeechMs: entry.min_speech_ms ?? base.minSpeechMs,
+    backchannels: entry.backchannels ?? wordList(config.interruptionBackchannels) ??
+      backchannelsFor(agent.language),
+    greetingInterruptible: agent.greeting_interruptible ?? base.greetingInterruptible,
+  };
 }
 
 /** The transfer tool's `briefing` and `fallback`, as the call's wording. */
@@ -360,6 +422,7 @@ function tools(
           headers: tool.request.headers ?? {},
           timeoutMs: (tool.timeout_seconds ?? DEFAULT_HTTP_TOOL_TIMEOUT_MS / 1000) * 1000,
           secrets,
+          ...(tool.sensitive ? { sensitive: true } : {}),
         });
         break;
       case "mcp":

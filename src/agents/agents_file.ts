@@ -58,6 +58,7 @@ export interface AgentEntry {
   backend_model?: string;
   reasoning_effort?: "minimal" | "low" | "medium" | "high" | "xhigh";
   language?: string;
+  record_keypad_digits?: boolean;
   turn_detection?: {
     type: "server_vad" | "semantic_vad";
     threshold?: number;
@@ -76,6 +77,14 @@ export interface AgentEntry {
     resumed?: string;
   };
   context_webhook?: { url: string; timeout_seconds?: number; headers?: Record<string, string> };
+  /** Whether the caller can interrupt the greeting (default true). */
+  greeting_interruptible?: boolean;
+  interruptions?: {
+    backchannels?: string[];
+    min_speech_ms?: number;
+    resume?: boolean;
+    mode?: "cut" | "confirm";
+  };
   outbound?: {
     from?: string;
     greeting?: string;
@@ -84,6 +93,7 @@ export interface AgentEntry {
     dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
   };
   webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
+  recording?: { consent: string; channels?: "mono" | "dual" };
   analysis?: {
     summary?: boolean;
     extract?: Record<string, unknown>;
@@ -100,6 +110,8 @@ export interface HttpToolEntry {
   parameters: Record<string, unknown>;
   request: { method?: "GET" | "POST"; url: string; headers?: Record<string, string> };
   timeout_seconds?: number;
+  /** Pauses the call recording while it runs. */
+  sensitive?: boolean;
 }
 
 /** An MCP server as written in the file. */

@@ -69,6 +69,8 @@ export interface HttpToolSpec {
    * `[redacted]` in the output, besides the header values, which always are.
    */
   secrets?: readonly string[];
+  /** The call recording is paused while it runs (`sensitive: true`). */
+  sensitive?: boolean;
 }
 
 /** The kinds of error output of an HTTP tool. */

@@ -28,6 +28,7 @@ import { buildSessionUpdate } from "../openai/session_config.ts";
 import { realtimeUrl } from "../config/mod.ts";
 import { mcpToolDeclaration } from "../openai/mcp_events.ts";
 import { type ToolDefinition, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
+import type { InterruptionSettings } from "../core/interruption_decision.ts";
 import type { AgentProfile } from "./agent_profile.ts";
 import type { SocketEngine } from "../bridge/realtime_sockets.ts";
 import { fillCallerTemplate } from "./caller_templates.ts";
@@ -56,6 +57,7 @@ export function profileSessionUpdate(
     reasoningEffort: profile.reasoningEffort,
     truncation: config.truncation,
     parallelToolCalls: config.parallelToolCalls,
+    bridgeDecidesInterruptions: profile.interruptions.resume,
   }, tools);
   const session = event.session;
   const transcription = session.audio.input.transcription;
@@ -81,6 +83,29 @@ export function profileSessionUpdate(
         ...profile.mcpServers.map(mcpToolDeclaration),
       ],
     },
+  };
+}
+
+/**
+ * The call core's interruption settings of the profile, or undefined when
+ * OpenAI interrupts by itself (`resume: false`). Speech is measured with the
+ * VAD's prefix padding and silence; with semantic_vad neither is known and
+ * both count as 0 (speech looks longer: the decision errs towards real).
+ */
+export function profileInterruptions(
+  profile: AgentProfile,
+  config: Config,
+): InterruptionSettings | undefined {
+  const spec = profile.interruptions;
+  if (!spec.resume) return undefined;
+  const td = profile.turnDetection;
+  return {
+    minSpeechMs: spec.minSpeechMs,
+    backchannels: spec.backchannels,
+    mode: spec.mode,
+    transcription: config.transcriptionModel !== undefined,
+    prefixPaddingMs: td.type === "server_vad" ? td.prefixPaddingMs : 0,
+    silenceDurationMs: td.type === "server_vad" ? td.silenceDurationMs : 0,
   };
 }
 
@@ -123,9 +148,17 @@ export function profileEngine(profile: AgentProfile): SocketEngine {
  * the caller's audio goes on during the farewell (its timeline advances with
  * the input), the model always yields to the caller, and no timed renewal
  * (a session that closes is continued by a new one, see docs/call-flow.md).
+ * Realtime: the interruption settings of {@link profileInterruptions}.
  */
-export function profileCoreOptions(profile: AgentProfile) {
+export function profileCoreOptions(profile: AgentProfile, config: Config) {
+  const keys = { recordKeypadDigits: profile.recordKeypadDigits };
   return profile.engine === "live"
-    ? { continuousInput: true, interruptResponse: true, renewAfterMs: 0 }
-    : { interruptResponse: profile.turnDetection.interruptResponse };
+    ? { continuousInput: true, interruptResponse: true, renewAfterMs: 0, ...keys }
+    : {
+      ...keys,
+      interruptResponse: profile.turnDetection.interruptResponse,
+      // Realtime: the bridge decides interruptions (see docs/call-flow.md).
+      interruptions: profileInterruptions(profile, config),
+      greetingInterruptible: profile.interruptions.greetingInterruptible,
+    };
 }

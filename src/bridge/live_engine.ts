@@ -283,6 +283,9 @@ export class LiveEngine {
       case "input_audio_buffer.clear":
       case "conversation.item.truncate":
       case "session.update":
+      // Bridge-decided interruptions are Realtime's (GPT-Live agents never have them).
+      case "response.cancel":
+      case "conversation.item.delete":
         return []; // no commit, no client truncate: the model yields by itself
       case "conversation.item.create": {
         const item = event.item;

@@ -25,6 +25,30 @@ export interface TranscriptLine {
   atMs: number;
   /** For an interrupted assistant turn: the ms the caller heard. */
   heardMs?: number;
+  /**
+   * For caller speech that was not an interruption (shown struck through):
+   * `false` (too short or no words) or `backchannel`; the assistant went on.
+   */
+  falseInterruption?: {
+    verdict: "false" | "backchannel";
+    speechMs: number;
+    /** Where in the assistant's item it went on from (ms), when its audio had been stopped. */
+    resumedAtMs?: number;
+  };
+}
+
+/** A call's recording, as Twilio's recording status callback reported it. */
+export interface CallRecordingInfo {
+  /** `RE…` */
+  sid: string;
+  /** The audio at Twilio (fetch it with the account's credentials); null when none. */
+  url: string | null;
+  /** `completed`, `absent` or `failed`. */
+  status: string;
+  durationSeconds: number | null;
+  channels: number | null;
+  startTime: string | null;
+  errorCode: string | null;
 }
 
 /** The stored record of one call (format version 1). */
@@ -51,6 +75,8 @@ export interface CallRecord {
   /** Caller and assistant turns. */
   turns: { caller: number; assistant: number };
   bargeIns: number;
+  /** Caller speech over the assistant that was not an interruption (absent in older records). */
+  falseInterruptions?: number;
   truncates: number;
   toolCalls: number;
   responses: number;
@@ -83,6 +109,8 @@ export interface CallRecord {
   transfer?: { mode: "warm"; legs: LegTimeline[] };
   /** The post-call analysis, once done (when the call's agent asks for one). */
   analysis?: CallAnalysis;
+  /** The call's recording (an agent with `recording:`), once Twilio reported it. */
+  recording?: CallRecordingInfo;
 }
 
 /** A record without its transcript (for listings). */
@@ -113,6 +141,7 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
   const transcript: TranscriptLine[] = [];
   let callerTurns = 0;
   let assistantTurns = 0;
+  let falseInterruptions = 0;
   for (const entry of summary.conversation) {
     switch (entry.kind) {
       case "user":
@@ -140,9 +169,23 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
       case "function_call_output":
         transcript.push({ role: "tool_result", text: entry.output, atMs: since(entry.at) });
         break;
+      case "false_interruption":
+        falseInterruptions++;
+        transcript.push({
+          role: "caller",
+          text: entry.transcript ?? null,
+          atMs: since(entry.at),
+          falseInterruption: {
+            verdict: entry.verdict,
+            speechMs: entry.speechMs,
+            ...(entry.resumedAtMs !== undefined ? { resumedAtMs: entry.resumedAtMs } : {}),
+          },
+        });
+        break;
     }
   }
-  const caller = summary.customParameters.caller;
+  // A softphone page names its own parameters: its "caller" is nobody's number.
+  const caller = summary.softphone ? undefined : summary.customParameters.caller;
   return {
     version: 1,
     callSid: summary.callSid ?? `unknown-${crypto.randomUUID()}`,
@@ -156,6 +199,7 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
     ...(options.agent !== undefined ? { agent: options.agent } : {}),
     turns: { caller: callerTurns, assistant: assistantTurns },
     bargeIns: summary.stats.bargeIns,
+    falseInterruptions,
     truncates: summary.stats.truncates,
     toolCalls: summary.stats.toolCalls,
     responses: summary.stats.responses,

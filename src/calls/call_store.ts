@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { type CallRecord, type CallRecordSummary, summarizeRecord } from "./call_record.ts";
+import {
+  type CallRecord,
+  type CallRecordingInfo,
+  type CallRecordSummary,
+  summarizeRecord,
+} from "./call_record.ts";
 
 /** Stores call records. */
 export interface CallStore {
@@ -14,6 +19,11 @@ export interface CallStore {
   put(record: CallRecord): Promise<void>;
   /** The record of `callSid`, if kept. */
   get(callSid: string): Promise<CallRecord | undefined>;
+  /**
+   * Keeps the recording of `callSid`: in its record when there is one, and
+   * for the record written later (a recording may finish before or after it).
+   */
+  putRecording?(callSid: string, recording: CallRecordingInfo): Promise<void>;
   /** The most recent records first (by start time), without transcripts. */
   list(options?: { limit?: number }): Promise<CallRecordSummary[]>;
   /** Releases the store; calling it again has no effect. */
@@ -33,6 +43,7 @@ export interface KvCallStoreOptions {
 
 const RECORDS = "call_records";
 const BY_TIME = "call_records_by_time";
+const RECORDINGS = "call_recordings";
 /** Deno KV accepts values up to 64 KiB; keep a margin for the encoding. */
 const MAX_VALUE_BYTES = 60 * 1024;
 const MS_PER_DAY = 86_400_000;
@@ -96,20 +107,56 @@ export class KvCallStore implements CallStore {
     return new KvCallStore(kv, options.retentionDays);
   }
 
-  /** Stores the record (its transcript cut to fit KV's value size limit if needed). */
+  /**
+   * Stores the record (its transcript cut to fit KV's value size limit if
+   * needed), with the call's recording when Twilio reported it first.
+   */
   async put(record: CallRecord): Promise<void> {
-    const fitted = fitRecord(record);
-    const startedMs = Date.parse(fitted.startedAt);
-    const options = this.#expireIn === undefined ? undefined : { expireIn: this.#expireIn };
-    const result = await this.#kv.atomic()
-      .set([RECORDS, fitted.callSid], fitted, options)
-      .set(
-        [BY_TIME, Number.isFinite(startedMs) ? startedMs : 0, fitted.callSid],
-        summarizeRecord(fitted),
-        options,
-      )
-      .commit();
-    if (!result.ok) throw new Error(`Could not store the record of call ${fitted.callSid}.`);
+    for (let i = 0; i < 10; i++) {
+      const recording = await this.#kv.get<CallRecordingInfo>([RECORDINGS, record.callSid]);
+      const fitted = fitRecord(
+        recording.value === null ? record : { ...record, recording: recording.value },
+      );
+      const startedMs = Date.parse(fitted.startedAt);
+      const options = this.#options();
+      const result = await this.#kv.atomic()
+        .check(recording)
+        .set([RECORDS, fitted.callSid], fitted, options)
+        .set(
+          [BY_TIME, Number.isFinite(startedMs) ? startedMs : 0, fitted.callSid],
+          summarizeRecord(fitted),
+          options,
+        )
+        .commit();
+      if (result.ok) return;
+    }
+    throw new Error(`Could not store the record of call ${record.callSid}.`);
+  }
+
+  /** Keeps the recording of `callSid`, in its record too when it is stored already. */
+  async putRecording(callSid: string, recording: CallRecordingInfo): Promise<void> {
+    await this.#kv.set([RECORDINGS, callSid], recording, this.#options());
+    for (let i = 0; i < 10; i++) {
+      const entry = await this.#kv.get<CallRecord>([RECORDS, callSid]);
+      if (entry.value === null) return; // put() adds it when the record comes
+      const updated = fitRecord({ ...entry.value, recording });
+      const startedMs = Date.parse(updated.startedAt);
+      const result = await this.#kv.atomic()
+        .check(entry)
+        .set([RECORDS, callSid], updated, this.#options())
+        .set(
+          [BY_TIME, Number.isFinite(startedMs) ? startedMs : 0, callSid],
+          summarizeRecord(updated),
+          this.#options(),
+        )
+        .commit();
+      if (result.ok) return;
+    }
+    throw new Error(`Could not add the recording to the record of call ${callSid}.`);
+  }
+
+  #options(): { expireIn: number } | undefined {
+    return this.#expireIn === undefined ? undefined : { expireIn: this.#expireIn };
   }
 
   /** The record of `callSid`. */

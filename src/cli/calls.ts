@@ -110,10 +110,19 @@ export function formatCallDetail(record: CallRecord): string {
       ? [`  outbound  answered by ${record.outbound.answeredBy ?? "not known"}`]
       : []),
     `  turns     ${record.turns.caller} caller, ${record.turns.assistant} assistant; ` +
-    `${record.bargeIns} barge-ins, ${record.toolCalls} tool calls, ${record.openaiErrors} OpenAI errors`,
+    `${record.bargeIns} barge-ins, ${
+      record.falseInterruptions ?? 0
+    } false interruptions, ${record.toolCalls} tool calls, ${record.openaiErrors} OpenAI errors`,
     `  tokens    input text ${t.inputTextTokens}, input audio ${t.inputAudioTokens}, ` +
     `cached ${t.inputCachedTokens}, output text ${t.outputTextTokens}, output audio ${t.outputAudioTokens}`,
     `  cost      ${formatUsd(record.estimatedCostUsd)} (estimate)`,
+    ...(record.recording !== undefined
+      ? [
+        `  recording ${record.recording.sid} ${record.recording.status}, ${
+          record.recording.durationSeconds ?? "?"
+        } s, ${record.recording.channels ?? "?"} channel(s): ${record.recording.url ?? "no URL"}`,
+      ]
+      : []),
     ...(record.analysis !== undefined ? formatAnalysis(record.analysis) : []),
     "",
     "Transcript:",
@@ -131,6 +140,14 @@ export function formatCallDetail(record: CallRecord): string {
     const text = entry.text ??
       (entry.role === "caller" ? CALLER_NOT_TRANSCRIBED : "(no transcript)");
     const heard = entry.heardMs !== undefined ? ` [interrupted after ${entry.heardMs} ms]` : "";
+    const fi = entry.falseInterruption;
+    if (fi !== undefined) {
+      // Struck through: said over the assistant, not an interruption; the assistant went on.
+      const said = entry.text === null ? `${fi.speechMs} ms of speech` : entry.text;
+      const resumed = fi.resumedAtMs !== undefined ? `, resumed at ${fi.resumedAtMs} ms` : "";
+      lines.push(`  ${at}  ${who}: ~~${said}~~ [not an interruption (${fi.verdict})${resumed}]`);
+      continue;
+    }
     lines.push(`  ${at}  ${who}: ${text}${heard}`);
   }
   if (record.transcriptTruncated) lines.push("  … (transcript cut to fit the store)");

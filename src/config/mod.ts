@@ -55,3 +55,4 @@ export {
   type LoadEnvFileOptions,
   setUnsetVariables,
 } from "./env_file.ts";
+export { isLoopbackHost } from "./kinds.ts";

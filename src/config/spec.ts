@@ -259,6 +259,43 @@ export const SETTINGS = [
     section: "turns",
     doc: "Whether the caller can interrupt the assistant by speaking (barge-in).",
   }),
+  setting("INTERRUPTION_RESUME", "interruptionResume", boolean(), {
+    default: "true",
+    section: "turns",
+    doc:
+      "The bridge decides interruptions: a false one (shorter than INTERRUPTION_MIN_SPEECH_MS, no words, or only backchannels) does not lose the assistant's sentence, which goes on where the caller stopped hearing it. The session runs with `interrupt_response` and `create_response` off. false: OpenAI cancels on any speech (the barge-in of earlier versions).",
+  }),
+  setting("INTERRUPTION_MODE", "interruptionMode", choice(["cut", "confirm"]), {
+    default: "cut",
+    section: "turns",
+    doc:
+      "cut: the audio stops the moment the caller speaks and resumes after a false interruption; confirm: the assistant keeps talking until the interruption is confirmed (no gap for backchannels, real ones cut INTERRUPTION_MIN_SPEECH_MS later).",
+  }),
+  setting("INTERRUPTION_MIN_SPEECH_MS", "interruptionMinSpeechMs", integer(0, 5000), {
+    default: "250",
+    section: "turns",
+    doc:
+      "Caller speech shorter than this, with no words other than backchannels, is not an interruption. Without input transcription the duration alone decides.",
+  }),
+  setting(
+    "INTERRUPTION_BACKCHANNELS",
+    "interruptionBackchannels",
+    text("words and short phrases separated by commas"),
+    {
+      section: "turns",
+      example: "mm-hmm, uh-huh, yeah, okay, right, sure",
+      defaultDoc:
+        "the English list in `src/prompts.ts` (mm-hmm, uh-huh, yeah, okay, right, sure, …)",
+      doc:
+        "Words that never interrupt the assistant (needs input transcription, TRANSCRIPTION_MODEL, to hear them).",
+    },
+  ),
+  setting("GREETING_INTERRUPTIBLE", "greetingInterruptible", boolean(), {
+    default: "true",
+    section: "turns",
+    doc:
+      "false: the greeting plays to the end whatever the caller says; what they say meanwhile is answered after it (needs INTERRUPTION_RESUME).",
+  }),
   setting(
     "NOISE_REDUCTION",
     "noiseReduction",
@@ -655,10 +692,27 @@ export const SETTINGS = [
       doc: "Price of the analysis model's output tokens (reasoning included), USD per 1M.",
     },
   ),
+  setting("RECORDING_CONSENT", "recordingConsent", text(), {
+    section: "operations",
+    example: "This call is recorded for quality.",
+    doc:
+      "Record the environment's agent's calls with Twilio: this consent line is said first, in full, and the recording starts after it (agents of the agents file set recording: instead). Needs the Twilio credentials and PUBLIC_URL.",
+  }),
+  setting("RECORDING_CHANNELS", "recordingChannels", choice(["dual", "mono"]), {
+    default: "dual",
+    section: "operations",
+    doc: "dual: the caller and the agent on separate channels of the recording; mono: one channel.",
+  }),
   setting("STORE_CALLER_NUMBERS", "storeCallerNumbers", boolean(), {
     default: "false",
     section: "operations",
     doc: "Store callers' phone numbers in full in call records; false masks them (+14•••••••23).",
+  }),
+  setting("RECORD_KEYPAD_DIGITS", "recordKeypadDigits", boolean(), {
+    default: "false",
+    section: "operations",
+    doc:
+      "Keep the keys callers press in call records and the live view (default agent; agents-file agents: record_keypad_digits). false shows each as • (they may be a PIN); the model always gets them, logs never.",
   }),
   ...priceRows(),
   setting(

@@ -35,7 +35,13 @@ import {
   twilioMedia,
   type TwilioOutbound,
 } from "../twilio/media_stream_messages.ts";
-import { type HeardItem, PlaybackLedger, type PlaybackLedgerOptions } from "./playback_ledger.ts";
+import {
+  BYTES_PER_MS,
+  type HeardItem,
+  PlaybackLedger,
+  type PlaybackLedgerOptions,
+} from "./playback_ledger.ts";
+import { type SentChunk, UnplayedAudio } from "./unplayed_audio.ts";
 
 const MAX_REMEMBERED_IDS = 64;
 /** The ledger's item for the waiting sound: played and cleared like speech, never truncated. */
@@ -61,7 +67,7 @@ function remember(set: Set<string>, value: string): void {
 export type DeltaResult =
   /** Late audio of an interrupted response or truncated item: not played. */
   | "dropped"
-  /** Kept until Twilio's `start`. */
+  /** Kept until Twilio's `start`, or held while the caller may be interrupting. */
   | "queued"
   /** The first audio of a new item went to the caller. */
   | "new_item"
@@ -84,6 +90,15 @@ export interface BargeIn {
   math: Record<string, unknown>;
 }
 
+/** What a hold kept: the cut as a barge-in would make it, and the audio to play again. */
+interface Held {
+  cut: BargeIn;
+  /** The unplayed audio at the clear, from the byte the caller stopped hearing. */
+  kept: SentChunk[];
+  /** Deltas and ends of items that arrived during the hold, in order. */
+  later: ({ responseId: string; itemId: string; delta: string } | { done: string })[];
+}
+
 /** Assistant audio of one call. */
 export class AssistantAudio {
   #ledger: PlaybackLedger;
@@ -101,6 +116,10 @@ export class AssistantAudio {
   #sessionItems = new Set<string>();
   #framesOut = 0;
   #droppedLate = 0;
+  #unplayed = new UnplayedAudio();
+  /** Items the caller may not interrupt. */
+  #protected = new Set<string>();
+  #held: Held | undefined;
 
   /**
    * Creates the audio path: `send` receives each message for Twilio,
@@ -143,9 +162,35 @@ export class AssistantAudio {
     return this.#ledger.snapshot(now).pendingMs;
   }
 
-  /** Whether audio is playing or still streaming at `now`. */
+  /** Whether audio is playing, held or still streaming at `now`. */
   busy(now: number): boolean {
-    return this.#openItem !== undefined || this.pendingMs(now) > 0;
+    return this.#held !== undefined || this.#openItem !== undefined || this.pendingMs(now) > 0;
+  }
+
+  /** Whether audio is held (cleared from Twilio, kept to resume). */
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
+
+  /** The item the caller is hearing at `now` and the whole ms heard of it, if audio is playing. */
+  heardNow(now: number): { itemId: string; heardMs: number } | undefined {
+    const snap = this.#ledger.snapshot(now);
+    const current = snap.current;
+    if (current === undefined || current.itemId === WAITING_SOUND_ITEM) return undefined;
+    if (snap.pendingMs <= 0 && current.itemId !== this.#openItem) return undefined;
+    return { itemId: current.itemId, heardMs: current.audioEndMs };
+  }
+
+  /** Item `itemId` may not be interrupted. */
+  protect(itemId: string): void {
+    remember(this.#protected, itemId);
+  }
+
+  /** Whether the item the caller is hearing at `now` may not be interrupted. */
+  protectedPlaying(now: number): boolean {
+    const snap = this.#ledger.snapshot(now);
+    const item = snap.pendingMs > 0 ? snap.current?.itemId : this.#openItem;
+    return item !== undefined && this.#protected.has(item);
   }
 
   /** Twilio's stream started: audio goes to `streamSid` from now on (queued audio first). */
@@ -163,6 +208,12 @@ export class AssistantAudio {
       return "dropped";
     }
     this.#sessionItems.add(itemId);
+    if (this.#held !== undefined) {
+      const fresh = this.#openItem !== itemId;
+      this.#openItem = itemId;
+      this.#held.later.push({ responseId, itemId, delta });
+      return fresh ? "new_item" : "queued";
+    }
     if (this.#streamSid === undefined) {
       this.#queued.push({ itemId, responseId, delta });
       return "queued";
@@ -181,7 +232,17 @@ export class AssistantAudio {
     }
     this.#send(twilioMedia(streamSid, delta));
     this.#framesOut++;
-    const mark = this.#ledger.addAudio(itemId, base64ByteLength(delta), now);
+    const bytes = base64ByteLength(delta);
+    if (itemId !== WAITING_SOUND_ITEM) {
+      this.#unplayed.add(
+        responseId,
+        itemId,
+        Math.round(this.#ledger.sentMs * BYTES_PER_MS),
+        delta,
+        bytes,
+      );
+    }
+    const mark = this.#ledger.addAudio(itemId, bytes, now);
     if (mark !== undefined) this.#send(twilioMark(streamSid, mark));
   }
 
@@ -198,6 +259,11 @@ export class AssistantAudio {
   /** Item `itemId` has all its audio: a mark closes its playback. */
   audioDone(itemId: string): void {
     if (this.#openItem !== itemId) return;
+    if (this.#held !== undefined) {
+      this.#openItem = undefined;
+      this.#held.later.push({ done: itemId });
+      return;
+    }
     this.#openItem = undefined;
     if (this.#streamSid !== undefined && !this.#dropped.has(itemId)) this.markNow();
   }
@@ -215,7 +281,9 @@ export class AssistantAudio {
 
   /** Twilio echoed mark `name`: its position (ms), or undefined for a stale or foreign mark. */
   onMark(name: string, now: number): number | undefined {
-    return this.#ledger.onMark(name, now);
+    const at = this.#ledger.onMark(name, now);
+    if (at !== undefined) this.#unplayed.played(Math.round(at * BYTES_PER_MS));
+    return at;
   }
 
   /** No more audio of response `responseId` is wanted (cancelled by the server or replaced). */
@@ -244,11 +312,22 @@ export class AssistantAudio {
     if (!playing || current === undefined || this.#streamSid === undefined) return { math };
     this.#send(twilioClear(this.#streamSid));
     this.#ledger.clear();
+    this.#unplayed.clear();
     this.#openItem = undefined;
+    const truncates = this.#truncates(current, currentOpen, snap.unheard);
+    for (const item of truncates) remember(this.#dropped, item.itemId);
+    if (current.itemId !== WAITING_SOUND_ITEM) remember(this.#dropped, current.itemId);
+    return {
+      truncates,
+      math: { ...math, unheardItems: snap.unheard.map((u) => u.itemId) },
+    };
+  }
+
+  /** What to truncate of the item heard and the ones queued after it. */
+  #truncates(current: HeardItem, currentOpen: boolean, unheard: HeardItem[]): Truncate[] {
     const truncates: Truncate[] = [];
-    for (const item of [current, ...snap.unheard]) {
+    for (const item of [current, ...unheard]) {
       if (item.itemId === WAITING_SOUND_ITEM) continue;
-      remember(this.#dropped, item.itemId);
       // Heard to its end and complete: nothing to cut.
       if (item === current && !currentOpen && item.audioEndMs >= Math.floor(item.sentMs)) continue;
       truncates.push({
@@ -257,10 +336,100 @@ export class AssistantAudio {
         truncateAtMs: Math.min(item.audioEndMs, Math.floor(item.sentMs)),
       });
     }
-    return {
-      truncates,
-      math: { ...math, unheardItems: snap.unheard.map((u) => u.itemId) },
+    return truncates;
+  }
+
+  /**
+   * The caller may be interrupting at `now`: clears Twilio's queue like a
+   * barge-in but keeps the unplayed audio, and holds the audio that comes
+   * next, until {@link AssistantAudio.resume} (a false interruption) or
+   * {@link AssistantAudio.commitHold} (a real one). False when nothing was
+   * playing or streaming (nothing to hold).
+   */
+  hold(now: number): boolean {
+    if (this.#held !== undefined || this.#streamSid === undefined) return false;
+    const snap = this.#ledger.snapshot(now);
+    const current = snap.current;
+    const currentOpen = current !== undefined && current.itemId === this.#openItem;
+    const playing = snap.pendingMs > 0 || currentOpen;
+    const math = {
+      anchorMs: snap.anchorMs,
+      sinceAnchorMs: Math.round(snap.sinceAnchorMs),
+      pendingMs: Math.round(snap.pendingMs),
+      itemId: current?.itemId,
+      heardMs: current?.audioEndMs,
+      sentMs: current?.sentMs,
     };
+    const playedAt = Math.round(this.#ledger.playedBytes(now));
+    const kept = playing ? this.#unplayed.from(playedAt) : [];
+    if (playing) this.#send(twilioClear(this.#streamSid));
+    this.#ledger.clear();
+    this.#unplayed.clear();
+    const truncates = playing && current !== undefined
+      ? this.#truncates(current, currentOpen, snap.unheard)
+      : [];
+    // The audio goes again from where the caller stopped hearing it: item offsets rewind.
+    for (const chunk of [...kept].reverse()) {
+      this.#ledger.rewindItem(chunk.itemId, chunk.itemStart);
+      this.#unplayed.rewindItem(chunk.itemId, chunk.itemStart);
+    }
+    this.#held = {
+      cut: { truncates, math },
+      kept,
+      later: [],
+    };
+    return true;
+  }
+
+  /** A false interruption: the held audio goes to the caller from where they stopped hearing it. */
+  resume(now: number): { resumedMs: number } {
+    const held = this.#held;
+    if (held === undefined) return { resumedMs: 0 };
+    this.#held = undefined;
+    let bytes = 0;
+    for (const chunk of held.kept) {
+      this.#forward(chunk.responseId, chunk.itemId, chunk.delta, now);
+      bytes += chunk.bytes;
+    }
+    for (const next of held.later) {
+      if ("done" in next) {
+        this.#openItem = next.done;
+        this.audioDone(next.done);
+        continue;
+      }
+      if (this.#interrupted.has(next.responseId) || this.#dropped.has(next.itemId)) continue;
+      this.#openItem = next.itemId;
+      this.#forward(next.responseId, next.itemId, next.delta, now);
+      bytes += base64ByteLength(next.delta);
+    }
+    return { resumedMs: bytes / BYTES_PER_MS };
+  }
+
+  /**
+   * A real interruption: the held audio is dropped and the cut made at the
+   * hold is returned, with the items that only arrived during the hold
+   * truncated at 0 (the caller heard none of them).
+   */
+  commitHold(): BargeIn | undefined {
+    const held = this.#held;
+    if (held === undefined) return undefined;
+    this.#held = undefined;
+    this.#openItem = undefined;
+    const truncates = [...held.cut.truncates];
+    const known = new Set(truncates.map((t) => t.itemId));
+    for (const item of held.later) {
+      if ("done" in item || known.has(item.itemId)) continue;
+      known.add(item.itemId);
+      truncates.push({
+        itemId: item.itemId,
+        audioEndMs: 0,
+        sentMs: 0,
+        inSession: this.#sessionItems.has(item.itemId),
+        truncateAtMs: 0,
+      });
+    }
+    for (const item of truncates) remember(this.#dropped, item.itemId);
+    return { truncates, math: held.cut.math };
   }
 
   /**

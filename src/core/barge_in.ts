@@ -28,6 +28,7 @@
  * @module
  */
 import { truncateItem } from "../openai/client_events.ts";
+import type { BargeIn } from "./assistant_audio.ts";
 import type { CallParts } from "./call_parts.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
 
@@ -42,7 +43,20 @@ export function bargeIn(parts: CallParts, session: LiveSession): void {
   // The server cancels the active response itself; drop its deltas still in flight.
   const active = parts.responses.active;
   if (active !== undefined) parts.audio.dropResponse(active);
-  const cut = parts.audio.bargeIn(parts.now);
+  commitCut(parts, session, parts.audio.bargeIn(parts.now));
+}
+
+/**
+ * Commits a cut of the assistant's audio upstream: every item the caller did
+ * not hear to its end is truncated at what was heard (items of a previous
+ * session only in the log), and the conversation log keeps what was heard.
+ */
+export function commitCut(
+  parts: CallParts,
+  session: LiveSession,
+  cut: BargeIn | { truncates?: undefined; math: Record<string, unknown> },
+): void {
+  const { out, options } = parts;
   const level = options.showTimingMath ? "info" : "debug";
   if (cut.truncates === undefined) {
     out.log(level, "Caller started speaking; nothing is playing.", cut.math);

@@ -30,6 +30,7 @@ import type { ConversationLog } from "./conversation_log.ts";
 import { parseUsage } from "./conversation_log.ts";
 import { classifyAnsweredBy } from "./answering_machine.ts";
 import { bargeIn } from "./barge_in.ts";
+import { Interruptions } from "./interruptions.ts";
 import { SessionHandover } from "./session_handover.ts";
 import type { LiveSession, SessionState } from "./session_lifecycle.ts";
 import type { EndingState } from "./call_ending.ts";
@@ -76,6 +77,10 @@ export class CallCore {
   /** An outbound call listening until the answering-machine result. */
   #awaitingAnswer: boolean;
   #keys: CallerKeys;
+  /** Bridge-decided interruptions (`options.interruptions`), else the server's barge-in. */
+  #interruptions: Interruptions | undefined;
+  /** The session the interruption decision belongs to. */
+  #decidingOn: number | undefined;
   #handoff: WarmHandoff;
   /** A cold transfer found nobody: this stream greets with the fallback line. */
   #greetWithFallback = false;
@@ -89,6 +94,13 @@ export class CallCore {
     this.#greetingPending = p.options.greeting !== undefined || p.options.acknowledgeResume;
     this.#awaitingAnswer = p.options.awaitAnswer !== undefined;
     this.#keys = new CallerKeys(p, (options) => this.#requestResponse(options));
+    this.#interruptions = p.options.interruptions === undefined ? undefined : new Interruptions(p, {
+      answer: () => {
+        p.responses.requestIfNone();
+        this.#flushResponse();
+      },
+      flush: () => this.#flushResponse(),
+    });
     this.#wrapUp = new WrapUp(p, {
       requestResponse: (options) => this.#requestResponse(options),
       flushResponse: () => this.#flushResponse(),
@@ -98,7 +110,7 @@ export class CallCore {
       requestResponse: (options) => this.#requestResponse(options),
     });
     this.#tools = new ToolCalls(p, {
-      requestResponse: (options) => this.#requestResponse(options),
+      requestResponse: (options, flags) => this.#requestResponse(options, flags),
       flushResponse: () => this.#flushResponse(),
       wrapUp: (ending, afterResponseId) => this.#wrapUp.begin(ending, afterResponseId),
       handoff: this.#handoff,
@@ -230,6 +242,7 @@ export class CallCore {
     }
     if (!this.#p.ending.done) this.#handover.switchIfReady(this.#atTurnBoundary);
     if (this.#handOverPending && !this.#p.ending.done && this.#atTurnBoundary()) this.#handOver();
+    this.#settleInterruption();
     return this.#p.out.take();
   }
 
@@ -255,6 +268,18 @@ export class CallCore {
   #atTurnBoundary = (): boolean =>
     !this.#p.ending.ending && this.#p.responses.idle && !this.#p.audio.busy(this.#p.now) &&
     this.#p.turn.settled(this.#p.now);
+
+  /**
+   * Speech being decided belongs to one session and to a call that goes on:
+   * when the session was replaced or the ending began, it counts as false
+   * (a held answer goes on; nothing is owed upstream).
+   */
+  #settleInterruption(): void {
+    const interruptions = this.#interruptions;
+    if (interruptions === undefined || interruptions.decision.stage === "idle") return;
+    const generation = this.#p.sessions.live()?.generation;
+    if (this.#p.ending.ending || generation !== this.#decidingOn) interruptions.reset();
+  }
 
   // ---- Twilio -------------------------------------------------------------
 
@@ -389,12 +414,15 @@ export class CallCore {
         ? prompts.resumed
         : prompts.greeting(this.#p.options.greeting ?? ""),
       toolChoice: "none",
-    });
+    }, { uninterruptible: !this.#p.options.greetingInterruptible });
   }
 
   #onOpenAI(session: LiveSession, event: ServerEvent): void {
     switch (event.type) {
       case "response.output_audio.delta": {
+        if (this.#p.responses.uninterruptible(event.responseId)) {
+          this.#p.audio.protect(event.itemId);
+        }
         const result = this.#p.audio.delta(
           event.responseId,
           event.itemId,
@@ -430,19 +458,26 @@ export class CallCore {
       case "input_audio_buffer.speech_started":
         this.#p.turn.speechStarted();
         this.#quietSince = Math.max(this.#quietSince, this.#p.now);
-        bargeIn(this.#p, session);
+        if (this.#interruptions === undefined) bargeIn(this.#p, session);
+        else {
+          this.#decidingOn = session.generation;
+          this.#interruptions.speechStarted(session, event.itemId, event.audioStartMs);
+        }
         return;
       case "input_audio_buffer.speech_stopped":
         this.#p.out.observe({ kind: "caller_speech_stopped" });
         this.#p.turn.speechStopped();
+        this.#interruptions?.speechStopped(session, event.audioEndMs);
         return;
       case "input_audio_buffer.committed":
         this.#p.turn.committed(event.itemId, this.#p.now);
         this.#p.conversation.userItem(event.itemId, this.#p.now);
+        this.#interruptions?.committed(session, event.itemId);
         return;
       case "conversation.item.input_audio_transcription.completed":
         this.#p.turn.transcribed(event.itemId);
         this.#p.conversation.userTranscript(event.itemId, event.transcript);
+        this.#interruptions?.words(session, event.itemId, event.transcript);
         this.#p.out.observe({
           kind: "caller_transcript",
           itemId: event.itemId,
@@ -501,9 +536,14 @@ export class CallCore {
     this.#flushResponse();
   }
 
-  /** Asks for a response: sent now, or once nothing is in flight. */
-  #requestResponse(options: ResponseOptions): void {
-    this.#p.responses.request(options);
+  /**
+   * Asks for a response: sent now, or once nothing is in flight.
+   * `uninterruptible`: the caller cannot interrupt it (bridge-decided
+   * interruptions); what they say meanwhile is answered after it. A recording
+   * consent line or any sentence that must be heard whole uses this.
+   */
+  #requestResponse(options: ResponseOptions, flags: { uninterruptible?: boolean } = {}): void {
+    this.#p.responses.request(options, flags);
     this.#flushResponse();
   }
 
@@ -515,6 +555,11 @@ export class CallCore {
   }
 
   #onOpenAIError(event: Extract<ServerEvent, { type: "error" }>): void {
+    if (event.code === "response_cancel_not_active") {
+      // The bridge cancelled a response the server had just finished (a race): nothing to do.
+      this.#p.out.log("debug", "The response was already done when the bridge cancelled it.");
+      return;
+    }
     this.#p.counts.openaiErrors++;
     this.#p.out.observe({
       kind: "openai_error",
@@ -546,6 +591,11 @@ export class CallCore {
       case "tool_filler":
         this.#tools.fillerDue();
         return;
+      case "interruption": {
+        const session = this.#p.sessions.live();
+        if (session !== undefined) this.#interruptions?.timer(session);
+        return;
+      }
       case "transfer_briefing":
         this.#handoff.briefingTimedOut();
         return;

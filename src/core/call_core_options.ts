@@ -20,6 +20,7 @@ import { TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AnswerWaitOptions } from "./answering_machine.ts";
 import type { KeypadOptions } from "./caller_keys.ts";
 import type { ConversationEntry } from "./conversation_log.ts";
+import type { InterruptionSettings } from "./interruption_decision.ts";
 
 /** Options of the call core. */
 export interface CallCoreOptions {
@@ -31,6 +32,15 @@ export interface CallCoreOptions {
   prompts?: Partial<CallPrompts>;
   /** Whether caller speech interrupts the assistant (barge-in). Default true. */
   interruptResponse?: boolean;
+  /**
+   * The bridge decides interruptions (false ones resume, backchannels are
+   * ignored): the session must run with `interrupt_response: false` and
+   * `create_response: false`. Undefined (default): the server interrupts and
+   * answers, and every speech over the assistant is a barge-in.
+   */
+  interruptions?: InterruptionSettings;
+  /** Whether the caller can interrupt the greeting (bridge-decided interruptions only). Default true. */
+  greetingInterruptible?: boolean;
   /** Ms between the end of the farewell and the hang-up. Default 3000. */
   endCallGraceMs?: number;
   /** Ms after `end_call` within which farewell audio must start. Default 4000. */
@@ -101,6 +111,11 @@ export interface CallCoreOptions {
   /** How the caller's keypad tones are gathered for the model. */
   keypad?: KeypadOptions;
   /**
+   * Keep the keys the caller pressed in the record and the live view;
+   * default false: each shows as `•` (the model gets them either way).
+   */
+  recordKeypadDigits?: boolean;
+  /**
    * An outbound call: listen until Twilio's answering-machine result
    * (`answered_by` input), then greet a person or leave the voicemail.
    */
@@ -126,8 +141,11 @@ export interface CallCoreOptions {
 
 /** {@link CallCoreOptions} with every default applied. */
 export type ResolvedCoreOptions =
-  & Required<Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer" | "resume">>
+  & Required<
+    Omit<CallCoreOptions, "greeting" | "prompts" | "awaitAnswer" | "resume" | "interruptions">
+  >
   & {
+    interruptions: InterruptionSettings | undefined;
     greeting: string | undefined;
     prompts: CallPrompts;
     awaitAnswer: AnswerWaitOptions | undefined;
@@ -142,6 +160,8 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     greeting: options.greeting === "" ? undefined : options.greeting,
     prompts: callPrompts(options.prompts),
     interruptResponse: options.interruptResponse ?? true,
+    interruptions: options.interruptions,
+    greetingInterruptible: options.greetingInterruptible ?? true,
     endCallGraceMs: options.endCallGraceMs ?? 3000,
     endCallWatchdogMs: options.endCallWatchdogMs ?? 4000,
     openaiConnectTimeoutMs: options.openaiConnectTimeoutMs ?? 10_000,
@@ -167,6 +187,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     waitingSound: options.waitingSound ?? [],
     waitingSoundAfterMs: options.waitingSoundAfterMs ?? 1000,
     keypad: options.keypad ?? {},
+    recordKeypadDigits: options.recordKeypadDigits ?? false,
     awaitAnswer: options.awaitAnswer,
     resume: options.resume,
     acknowledgeResume: options.acknowledgeResume ?? false,

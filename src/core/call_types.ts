@@ -38,6 +38,8 @@ export type TimerName =
   | "answer_wait"
   /** A tool has run for a while: the caller hears a short filler. */
   | "tool_filler"
+  /** The interruption decision's bound: still speaking, or the words are late. */
+  | "interruption"
   /** No briefing from the model in time: the warm transfer goes on with the tool's reason. */
   | "transfer_briefing";
 
@@ -210,5 +212,29 @@ export type CallObservation =
    * `sentMs` of audio sent (the rest of its transcript went unheard).
    */
   | { kind: "assistant_truncated"; itemId: string; heardMs: number; sentMs: number }
+  /**
+   * Caller speech over the assistant was decided (bridge-decided
+   * interruptions): `real`, `false` (too short or no words) or `backchannel`.
+   */
+  | {
+    kind: "interruption";
+    verdict: "real" | "false" | "backchannel";
+    speechMs: number;
+    /** Over uninterruptible speech (nothing was stopped). */
+    protected: boolean;
+  }
+  /**
+   * A false interruption: the assistant went on from `resumedAtMs` of
+   * `resumedItemId` (when its audio had been stopped).
+   */
+  | {
+    kind: "false_interruption";
+    itemId: string;
+    verdict: "false" | "backchannel";
+    speechMs: number;
+    text?: string;
+    resumedItemId?: string;
+    resumedAtMs?: number;
+  }
   | { kind: "openai_reconnected" }
   | { kind: "session_renewed" };

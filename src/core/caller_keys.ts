@@ -5,6 +5,10 @@
  * (`timeoutMs` without a key) or when the `collectUntil` key is pressed.
  * {@link Keypad} is the pure buffer; {@link CallerKeys} the call's rule.
  *
+ * Keys may be a PIN or a card number: they are counted in the log, never
+ * written there, and the record and live view show each as `•` unless the
+ * agent keeps them (`recordKeypadDigits`). The model always gets them.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -62,6 +66,19 @@ export class Keypad {
   }
 }
 
+/**
+ * Keys as the record shows them: each one `•` (how many were pressed stays visible).
+ *
+ * @example
+ * ```ts
+ * import { maskKeys } from "./caller_keys.ts";
+ * if (maskKeys("1234") !== "••••") throw new Error();
+ * ```
+ */
+export function maskKeys(digits: string): string {
+  return "•".repeat(digits.length);
+}
+
 /** The caller's keys in one call: gathered, then one user item and a response request. */
 export class CallerKeys {
   #p: CallParts;
@@ -79,7 +96,6 @@ export class CallerKeys {
   /** A key was pressed. `listening`: the call does not take input yet (outbound, before the answer). */
   press(digit: string, listening: boolean): void {
     const p = this.#p;
-    p.out.log("info", "Caller pressed a key.", { digit });
     if (p.ending.ending || listening) return;
     if (this.#keypad.press(digit) === "send") this.send();
     else p.out.setTimer("keypad", this.#keypad.timeoutMs);
@@ -93,9 +109,11 @@ export class CallerKeys {
     const session = p.sessions.live();
     if (digits === "" || session === undefined || p.ending.ending) return;
     const text = p.options.prompts.keypad(digits);
+    const shown = p.options.recordKeypadDigits ? text : p.options.prompts.keypad(maskKeys(digits));
     const itemId = `keypad_${++this.#items}`;
-    p.conversation.userItem(itemId, p.now);
-    p.conversation.userTranscript(itemId, text);
+    p.conversation.userText(itemId, p.now, shown, text);
+    p.out.observe({ kind: "caller_transcript", itemId, text: shown });
+    p.out.log("info", "Caller keys went to the model.", { keys: digits.length });
     p.out.toOpenAI(session, userText(text));
     this.#requestResponse({});
   }

@@ -16,6 +16,11 @@ export type ConversationEntry =
     itemId: string;
     /** The caller's words, when input transcription is on and has finished. */
     transcript: string | undefined;
+    /**
+     * What the model was given when the transcript shows less (keys the
+     * caller pressed, masked in records): replayed into a new session.
+     */
+    modelText?: string;
     /** Time the turn was committed (ms, the core's clock). */
     at: number;
   }
@@ -31,6 +36,24 @@ export type ConversationEntry =
     transcript: string | undefined;
     /** Whole ms the caller heard, when the item was truncated by a barge-in. */
     heardMs: number | undefined;
+    at: number;
+  }
+  /**
+   * Caller speech over the assistant that was not an interruption (too
+   * short, no words, or only backchannels): the assistant went on from
+   * `resumedAtMs` of item `resumedItemId`; the user item left the conversation.
+   */
+  | {
+    kind: "false_interruption";
+    itemId: string;
+    /** `false` (too short or no words) or `backchannel` (only backchannel words). */
+    verdict: "false" | "backchannel";
+    /** The caller's words, when transcribed. */
+    transcript: string | undefined;
+    speechMs: number;
+    /** The assistant item the caller was hearing, and where it went on from (ms). */
+    resumedItemId: string | undefined;
+    resumedAtMs: number | undefined;
     at: number;
   }
   | { kind: "function_call"; callId: string; name: string; arguments: string; at: number }
@@ -152,10 +175,50 @@ export class ConversationLog {
     this.#push({ kind: "user", itemId, transcript: undefined, at });
   }
 
+  /**
+   * A caller turn the bridge wrote (keys pressed): `shown` in the record,
+   * `modelText` what the model got.
+   */
+  userText(itemId: string, at: number, shown: string, modelText: string): void {
+    if (itemId === "" || this.#byItem.has(itemId)) return;
+    this.#push({
+      kind: "user",
+      itemId,
+      transcript: shown,
+      ...(modelText !== shown ? { modelText } : {}),
+      at,
+    });
+  }
+
   /** The caller's turn was transcribed. */
   userTranscript(itemId: string, transcript: string): void {
     const entry = this.#byItem.get(itemId);
-    if (entry?.kind === "user") entry.transcript = transcript.trim();
+    if (entry?.kind === "user" || entry?.kind === "false_interruption") {
+      entry.transcript = transcript.trim();
+    }
+  }
+
+  /** Caller speech `itemId` was a false interruption: its turn (if logged) becomes one. */
+  falseInterruption(
+    itemId: string,
+    details: Omit<Extract<ConversationEntry, { kind: "false_interruption" }>, "kind" | "itemId">,
+  ): void {
+    const entry: ConversationEntry = { kind: "false_interruption", itemId, ...details };
+    const user = this.#byItem.get(itemId);
+    if (user?.kind === "user") {
+      entry.at = user.at;
+      entry.transcript ??= user.transcript;
+      const index = this.#entries.lastIndexOf(user);
+      if (index >= 0) this.#entries[index] = entry;
+      this.#byItem.set(itemId, entry);
+      return;
+    }
+    if (user === undefined) this.#push(entry);
+  }
+
+  /** False interruptions so far. */
+  get falseInterruptions(): number {
+    return this.#entries.filter((e) => e.kind === "false_interruption").length;
   }
 
   /** An assistant item started (first audio or transcript). */

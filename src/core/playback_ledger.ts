@@ -196,6 +196,20 @@ export class PlaybackLedger {
     return pos / BYTES_PER_MS;
   }
 
+  /** Estimated stream position (bytes since the last clear) played by `now`. */
+  playedBytes(now: number): number {
+    return this.#playedPosition(now);
+  }
+
+  /**
+   * Sets how many bytes of `itemId` count as sent (after a clear whose
+   * unplayed audio will be sent again): its next audio starts at `bytes`.
+   */
+  rewindItem(itemId: string, bytes: number): void {
+    if (bytes <= 0) this.#itemBytes.delete(itemId);
+    else this.#itemBytes.set(itemId, bytes);
+  }
+
   /** Estimated stream position (bytes) played by `now`. */
   #playedPosition(now: number): number {
     return this.#playedBy(now).pos;

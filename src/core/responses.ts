@@ -36,6 +36,10 @@ export class Responses {
   #pending: ResponseOptions | undefined;
   #lastRequested: ResponseOptions | undefined;
   #tools = new Set<string>();
+  /** The waiting request, and the one sent last, may not be interrupted. */
+  #pendingProtected = false;
+  #sentProtected = false;
+  #uninterruptible = new Set<string>();
 
   /** The response being generated, if any. */
   get active(): string | undefined {
@@ -59,8 +63,23 @@ export class Responses {
 
   /** The server created response `id`. */
   created(id: string): void {
+    if (this.#requested && this.#sentProtected) {
+      this.#uninterruptible.add(id);
+      if (this.#uninterruptible.size > 16) {
+        this.#uninterruptible.delete(this.#uninterruptible.values().next().value as string);
+      }
+    }
+    this.#sentProtected = false;
     this.#active = id;
     this.#requested = false;
+  }
+
+  /**
+   * The bridge sent `response.cancel` for the active response: the server
+   * handles events in order, so the next `response.create` may go at once.
+   */
+  cancelled(): void {
+    this.#active = undefined;
   }
 
   /** Response `id` is done. */
@@ -78,9 +97,18 @@ export class Responses {
     return this.#tools.delete(callId);
   }
 
-  /** Asks for a response (it replaces one still waiting). */
-  request(options: ResponseOptions): void {
+  /**
+   * Asks for a response (it replaces one still waiting); `uninterruptible`:
+   * the caller cannot interrupt it (what they say meanwhile is answered after).
+   */
+  request(options: ResponseOptions, flags: { uninterruptible?: boolean } = {}): void {
     this.#pending = options;
+    this.#pendingProtected = flags.uninterruptible === true;
+  }
+
+  /** Whether response `id` was asked for as uninterruptible. */
+  uninterruptible(id: string): boolean {
+    return this.#uninterruptible.has(id);
   }
 
   /** Asks for a plain response unless one already waits. */
@@ -98,6 +126,8 @@ export class Responses {
     if (this.#pending === undefined || this.#tools.size > 0 || this.inFlight) return undefined;
     this.#lastRequested = this.#pending;
     this.#pending = undefined;
+    this.#sentProtected = this.#pendingProtected;
+    this.#pendingProtected = false;
     this.#requested = true;
     return responseCreate(this.#lastRequested);
   }

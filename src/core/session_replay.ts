@@ -64,7 +64,7 @@ function replayItem(
 ): { item: ClientItem; size: number } | undefined {
   switch (entry.kind) {
     case "user": {
-      const text = entry.transcript?.trim();
+      const text = (entry.modelText ?? entry.transcript)?.trim();
       if (!text) return undefined;
       return {
         item: { type: "message", role: "user", content: [{ type: "input_text", text }] },
@@ -94,6 +94,8 @@ function replayItem(
         item: { type: "function_call_output", call_id: entry.callId, output: entry.output },
         size: entry.output.length,
       };
+    case "false_interruption":
+      return undefined; // kept out of the conversation
   }
 }
 

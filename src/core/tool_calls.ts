@@ -37,7 +37,7 @@ import type { WarmHandoff } from "./warm_handoff.ts";
 
 /** What the tool rules need from the rest of the core. */
 export interface ToolCallHooks {
-  requestResponse(options: ResponseOptions): void;
+  requestResponse(options: ResponseOptions, flags?: { uninterruptible?: boolean }): void;
   flushResponse(): void;
   /** Starts winding the call up after the response `afterResponseId`. */
   wrapUp(ending: Ending, afterResponseId: string): void;
@@ -115,8 +115,9 @@ export class ToolCalls {
     if (!this.#p.responses.toolFinished(callId)) return;
     if (!this.#p.responses.toolsRunning) this.#p.out.cancelTimer("tool_filler");
     this.#output(callId, output);
-    if (!this.#p.ending.ending) this.#hooks.requestResponse({});
-    else this.#hooks.flushResponse(); // a farewell may wait for this output
+    if (!this.#p.ending.ending) {
+      this.#hooks.requestResponse({}, { uninterruptible: speaksUninterrupted(output) });
+    } else this.#hooks.flushResponse(); // a farewell may wait for this output
   }
 
   #isWarmTransfer(name: string): boolean {
@@ -203,4 +204,18 @@ function reasonOf(args: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a tool's output asks for the answer it leads to to be heard whole:
+ * `speak_uninterrupted: true` in the output, or in an HTTP tool's JSON
+ * (`{status, data: {speak_uninterrupted: true, …}}`).
+ */
+export function speaksUninterrupted(output: unknown): boolean {
+  if (typeof output !== "object" || output === null) return false;
+  const o = output as Record<string, unknown>;
+  if (o.speak_uninterrupted === true) return true;
+  const data = o.data;
+  return typeof data === "object" && data !== null &&
+    (data as Record<string, unknown>).speak_uninterrupted === true;
 }

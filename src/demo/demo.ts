@@ -178,7 +178,7 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
       ...options.server,
       config,
       agents,
-      routes: () => (request, path) => listings.handle(request, path),
+      routes: [{ test: () => true, methods: "any", handle: (r, path) => listings.handle(r, path) }],
     });
     address = { host: new URL(server.localUrl).hostname, port: server.port };
     loaded = agents.reload(() => loadDemoAgents(config, env, address));

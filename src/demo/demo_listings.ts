@@ -70,7 +70,7 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
   });
 }
 
-/** The listings route of the demo server (an `AppOptions.routes` handler). */
+/** The listings route of the demo server (a handler of `AppOptions.routes`). */
 export class DemoListings {
   /** Ids asked for at `/demo/listings/<id>`, in order (found or not). */
   readonly lookups: string[] = [];

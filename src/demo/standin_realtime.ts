@@ -45,6 +45,7 @@ import type { ServerEvent } from "../protocol/realtime_response.ts";
 import { ResponseScript } from "../protocol/realtime_response_script.ts";
 import { outOfBandTextResponse } from "../protocol/realtime_text_response.ts";
 import { errorEvent, RealtimeServerSession } from "../protocol/realtime_server_session.ts";
+import { createsResponse } from "../protocol/realtime_session_state.ts";
 import { mulawRms } from "../softphone/mulaw.js";
 import {
   ECHO_BEEP,
@@ -261,6 +262,8 @@ class StandinSession {
   #lastActivityMs = 0;
   #ending = false;
   #lastTurn: Uint8Array | undefined;
+  /** Ms of speech of the last turn (for the log). */
+  #lastTurnMs = 0;
   #sessionTurns = 0;
   /** Tool calls of this session by call id. */
   #calls = new Map<string, StandinToolCall>();
@@ -406,10 +409,12 @@ class StandinSession {
         this.#speechItemId = id("item");
         this.#speechStartMs = Math.max(0, this.#inputMs - this.#loudMs);
         this.#turn = [...this.#prefix];
+        // Like the live API, audio_start_ms includes the prefix padding kept before the speech.
+        const paddedStart = Math.max(0, this.#speechStartMs - this.#prefix.length * 20);
         this.#prefix = [];
         stats.speechStarted++;
         this.#lastActivityMs = this.#inputMs;
-        this.#send(this.#kit.speechStarted(this.#speechStartMs, this.#speechItemId));
+        this.#send(this.#kit.speechStarted(paddedStart, this.#speechItemId));
       } else if (
         !this.#ending &&
         this.#inputMs - this.#lastActivityMs >= (options.silenceTimeoutMs ?? 15_000)
@@ -438,6 +443,7 @@ class StandinSession {
     this.#turn = [];
     const itemId = this.#speechItemId;
     const speechMs = audioEndMs - this.#speechStartMs;
+    this.#lastTurnMs = speechMs;
     stats.turns++;
     stats.heardSpeechMs += speechMs;
     const item = {
@@ -450,7 +456,12 @@ class StandinSession {
     };
     const previous = this.#kit.conversation.add(item);
     this.#send([
-      { type: "input_audio_buffer.speech_stopped", audio_end_ms: audioEndMs, item_id: itemId },
+      // Like the live API, audio_end_ms includes the silence that ended the turn.
+      {
+        type: "input_audio_buffer.speech_stopped",
+        audio_end_ms: Math.floor(this.#inputMs),
+        item_id: itemId,
+      },
       { type: "input_audio_buffer.committed", previous_item_id: previous, item_id: itemId },
       { type: "conversation.item.added", previous_item_id: previous, item },
       { type: "conversation.item.done", previous_item_id: previous, item },
@@ -467,6 +478,15 @@ class StandinSession {
     }
     this.#lastTurn = echo;
     this.#sessionTurns++;
+    // With create_response off (the bridge decides interruptions) the bridge asks for the answer.
+    if (!createsResponse(this.#kit.config)) return;
+    this.#answerTurn(speechMs);
+  }
+
+  /** Answers the caller's last turn: every `toolEveryTurns`th with a tool call, else its echo. */
+  #answerTurn(speechMs: number): void {
+    const { options, log } = this.#ctx;
+    const echo = this.#lastTurn ?? new Uint8Array(0);
     const every = options.toolEveryTurns ?? 2;
     const tool = every > 0 && this.#sessionTurns % every === 0
       ? standinToolChoice(this.#kit.config.tools)
@@ -480,7 +500,6 @@ class StandinSession {
       return;
     }
     log.info("Stand-in heard {speechMs} ms of speech; playing it back.", { speechMs });
-    // Like server_vad with create_response: answer the turn at once.
     this.#respond(joinBytes([ECHO_BEEP, echo]), "(your words, played back)");
   }
 
@@ -506,7 +525,7 @@ class StandinSession {
         "Hello! This is the offline demo: say something and I will repeat it.",
       );
     } else {
-      this.#respond(joinBytes([ECHO_BEEP, this.#lastTurn]), "(your words, played back)");
+      this.#answerTurn(this.#lastTurnMs);
     }
   }
 

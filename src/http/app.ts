@@ -35,13 +35,12 @@ import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twi
 import type { TransferMode } from "../agents/agent_profile.ts";
 import type { TransferResult } from "../transfer/mod.ts";
 import { createTransfers } from "./app_transfers.ts";
-import { CallAdmission, type Refusal } from "../security/call_admission.ts";
-import {
-  LogThrottle,
-  MAX_WEBHOOK_BODY_BYTES,
-  readCappedText,
-  type StreamGuardOptions,
-} from "../security/limits.ts";
+import { createRecordings, RECORDING_STATUS_PATH, type RecordingReport } from "./app_recordings.ts";
+import { CallAdmission } from "../security/call_admission.ts";
+import { type RefusalKind, RefusalLog } from "../security/refusal_log.ts";
+import type { StreamGuardOptions } from "../security/limits.ts";
+import { readSignedWebhook } from "./signed_webhook.ts";
+import { type Route, type RouteHandler, routeRequest } from "./route_table.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallCoreOptions } from "../core/call_core_options.ts";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
@@ -107,23 +106,19 @@ export interface AppOptions {
    * Called once for every call attempt turned away: busy or draining at the
    * webhook, a refused signature, or a refused media-stream upgrade.
    */
-  onCallRejected?: (reason: Refusal | "too_large" | "busy" | "draining") => void;
+  onCallRejected?: (reason: RefusalKind | "draining") => void;
   /** Unsent bytes per socket before a call ends because its peer stopped reading (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Limits on media-stream frames (size, rate, invalid messages); defaults in `security/limits.ts`. */
   streamGuard?: StreamGuardOptions;
-  /**
-   * Extra routes (outbound calls, campaigns; see `outbound/outbound_service.ts`), built with the
-   * app's admission policy so their TwiML carries stream tokens this app accepts, and its agents.
-   */
-  routes?: (app: RouteContext) => RouteHandler;
-  /**
-   * Outbound calls: the core settings of each outbound stream (by its path,
-   * `/media-stream/outbound/<agent>[/resume/<CallSid>]`), its AMD result and its end.
-   */
-  outboundStreams?: OutboundStreamRoutes;
+  /** Outbound calls and campaigns (`outbound/outbound_service.ts`), plugged in with one shape. */
+  outbound?: OutboundPlug;
+  /** More routes (the demo's listings), tried after the media streams and before the app's own. */
+  routes?: readonly Route[];
   /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
   onTransfer?: (mode: TransferMode, result: TransferResult) => void;
+  /** A call recording finished (Twilio's recording status callback). */
+  onRecording?: (report: RecordingReport) => void;
   /**
    * Checkpoints of calls in the shared call store: each Twilio call's
    * conversation is written after every turn, and the `<Connect action>`
@@ -153,6 +148,8 @@ const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
 export interface RouteContext {
   /** Who may start a call (signatures, stream tokens). */
   admission: CallAdmission;
+  /** The log of refused requests (one throttle for every route). */
+  refusals: RefusalLog;
   /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
   callOut: AgentCalls["callOut"];
 }
@@ -175,11 +172,21 @@ export interface OutboundStreamRoutes extends OutboundStreams {
   prepare?(path: string): Promise<void> | undefined;
 }
 
-/** Extra routes: a response, or undefined when the path is not theirs. */
-export type RouteHandler = (
-  request: Request,
-  path: string,
-) => Response | Promise<Response> | undefined;
+/** How outbound calling plugs into the app. */
+export interface OutboundPlug {
+  /**
+   * Its routes (`POST /calls`, `/outbound/*`, `/campaigns…`), built with the
+   * app's admission policy, so their TwiML carries stream tokens this app
+   * accepts, and its agents.
+   */
+  routes(app: RouteContext): RouteHandler;
+  /** The outbound side of each outbound stream (`/media-stream/outbound/…`). */
+  streams: OutboundStreamRoutes;
+  /** Tools it adds for every call (`send_dtmf`), after {@link AppOptions.tools}. */
+  tools: readonly ToolDefinition[];
+  /** Ends calls through Twilio's REST API (unless {@link AppOptions.hangUp} is given). */
+  hangUp: HangUp;
+}
 
 /** The bridge application: an HTTP handler plus its live calls. */
 export interface App {
@@ -201,15 +208,6 @@ export interface App {
   readonly liveCalls: LiveCalls;
 }
 
-/** The form body, or undefined when it is larger than {@link MAX_WEBHOOK_BODY_BYTES}. */
-async function readForm(request: Request): Promise<URLSearchParams | undefined> {
-  const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
-  return body.ok ? new URLSearchParams(body.text) : undefined;
-}
-
-export { publicBase } from "./public_base.ts";
-
-const TOO_LARGE = "Request body too large.\n";
 const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
 
 /**
@@ -230,14 +228,14 @@ export function createApp(options: AppOptions): App {
   const calls = new Set<CallRunner>();
   const outcomes = new CallOutcomes();
   const credentials = twilioCredentials(config);
-  const hangUp = options.hangUp ??
+  const hangUp = options.hangUp ?? options.outbound?.hangUp ??
     (credentials !== undefined
       ? createTwilioHangUp({ ...credentials, baseUrl: config.twilioApiBaseUrl })
       : undefined);
   const agentCalls = new AgentCalls({
     config,
     ...(options.agents ? { agents: options.agents } : {}),
-    ...(options.tools ? { tools: options.tools } : {}),
+    tools: [...options.tools ?? [], ...options.outbound?.tools ?? []],
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.callState ? { shared: options.callState } : {}),
     logger: log.getChild("agents"),
@@ -246,18 +244,24 @@ export function createApp(options: AppOptions): App {
   const waitingSound = loadWaitingSound(config.waitingSound) ?? [];
   let connectionSeq = 0;
   let draining = false;
+  const refusals = new RefusalLog({
+    warn: (message, properties) => httpLog.warn(message, properties),
+    onRefused: (kind) => options.onCallRejected?.(kind),
+  });
   const liveCalls = new LiveCalls();
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
       live: liveCalls,
       ...(options.softphoneNotice !== undefined ? { notice: options.softphoneNotice } : {}),
+      publicUrl: config.publicUrl,
+      refusals,
     })
     : undefined;
   const admission = options.admission ?? new CallAdmission(config);
-  const refusalLog = new LogThrottle();
-  const extraRoutes = options.routes?.({
+  const outboundRoutes = options.outbound?.routes({
     admission,
+    refusals,
     callOut: (call) => agentCalls.callOut(call),
   });
   const transfers = createTransfers(config, credentials, agentCalls, admission, {
@@ -266,39 +270,29 @@ export function createApp(options: AppOptions): App {
     ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
   });
 
+  const recordings = createRecordings(config, credentials, admission, {
+    logger: log.getChild("recording"),
+    ...(options.onRecording ? { onRecording: options.onRecording } : {}),
+  });
+
   /** Logs a refused request, at most a few lines per kind and path per window. */
-  function logRefused(kind: Refusal | "too_large" | "busy", path: string): void {
-    options.onCallRejected?.(kind);
-    const { log: shouldLog, suppressed } = refusalLog.take(`${kind} ${path}`, Date.now());
-    if (!shouldLog) return;
-    const messages: Record<typeof kind, string> = {
-      signature_check_unconfigured:
-        "Refused a request: TWILIO_AUTH_TOKEN is not set, so Twilio signatures cannot be checked (set it, or TWILIO_SIGNATURE_CHECK=off for local tests).",
-      missing_signature: "Refused a request without an X-Twilio-Signature header.",
-      invalid_signature:
-        "Refused a request with an invalid X-Twilio-Signature (wrong TWILIO_AUTH_TOKEN, or PUBLIC_URL/X-Forwarded-Proto do not match the URL Twilio used).",
-      too_large: "Refused a request whose body is over the size limit.",
-      busy: "Refused a call: MAX_CONCURRENT_CALLS calls are in progress.",
-    };
-    httpLog.warn(messages[kind], {
-      path,
-      ...(suppressed > 0 ? { suppressedSimilar: suppressed } : {}),
+  function logRefused(kind: RefusalKind, path: string): void {
+    refusals.refused(kind, path);
+  }
+
+  /** Twilio's signed form at `path`, or the answer refusing it (logged and counted). */
+  function signedWebhook(request: Request, path: string) {
+    return readSignedWebhook(request, {
+      admission,
+      publicUrl: config.publicUrl,
+      refused: (kind) => logRefused(kind, path),
     });
   }
 
   async function incomingCall(request: Request): Promise<Response> {
-    const base = publicBase(request, config.publicUrl);
-    if (base === undefined) return text("Bad Host header.\n", 400);
-    const form = await readForm(request);
-    if (form === undefined) {
-      logRefused("too_large", ROUTES.incomingCall);
-      return text(TOO_LARGE, 413);
-    }
-    const refusal = admission.checkWebhook(request, form, base.http);
-    if (refusal !== undefined) {
-      logRefused(refusal, ROUTES.incomingCall);
-      return text(FORBIDDEN, 403);
-    }
+    const signed = await signedWebhook(request, ROUTES.incomingCall);
+    if (signed instanceof Response) return signed;
+    const { form, base } = signed;
     const callSid = form.get("CallSid");
     if (draining) {
       httpLog.info("Incoming call rejected as busy: the server is shutting down.");
@@ -326,6 +320,7 @@ export function createApp(options: AppOptions): App {
     const recording = config.callStore !== undefined || config.webhook !== undefined ||
       profile.webhooks.length > 0;
     const from = recording ? form.get("From")?.slice(0, 64) : undefined;
+    const consent = recordings.consent(profile);
     return xml(connectStreamTwiml({
       streamUrl: `${base.ws}${streamPath}`,
       actionUrl: `${base.http}${ROUTES.callEnded}`,
@@ -333,24 +328,14 @@ export function createApp(options: AppOptions): App {
         ...admission.streamParameters(callSid, agentName),
         ...(from ? { caller: config.storeCallerNumbers ? from : maskPhoneNumber(from) } : {}),
       },
+      ...(consent !== undefined ? { say: consent } : {}),
     }));
   }
 
   async function callEnded(request: Request): Promise<Response> {
-    const base = publicBase(request, config.publicUrl);
-    if (base === undefined) return text("Bad Host header.\n", 400);
-    const form = request.method === "POST"
-      ? await readForm(request)
-      : new URL(request.url).searchParams;
-    if (form === undefined) {
-      logRefused("too_large", ROUTES.callEnded);
-      return text(TOO_LARGE, 413);
-    }
-    const refusal = admission.checkWebhook(request, form, base.http);
-    if (refusal !== undefined) {
-      logRefused(refusal, ROUTES.callEnded);
-      return text(FORBIDDEN, 403);
-    }
+    const signed = await signedWebhook(request, ROUTES.callEnded);
+    if (signed instanceof Response) return signed;
+    const { form, base } = signed;
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
     if (
@@ -446,7 +431,7 @@ export function createApp(options: AppOptions): App {
     if (
       checkpoint === undefined || checkpoint.state === "over" || first === undefined ||
       first.kind === "resumed" ||
-      (first.kind === "outbound" && options.outboundStreams === undefined)
+      (first.kind === "outbound" && options.outbound === undefined)
     ) {
       return text("No call to resume here.\n", 404);
     }
@@ -476,6 +461,10 @@ export function createApp(options: AppOptions): App {
     const softphoneCall = outboundPath === undefined && resumed === undefined
       ? softphone?.admit(request)
       : undefined;
+    if (softphoneCall?.ok === false && softphoneCall.reason === "foreign_host") {
+      logRefused("foreign_host", ROUTES.mediaStream);
+      return text("Forbidden: the softphone only answers localhost or PUBLIC_URL's host.\n", 403);
+    }
     if (softphoneCall?.ok === false) {
       httpLog.warn("Refused a softphone media stream: the token is {reason}.", {
         reason: softphoneCall.reason,
@@ -498,7 +487,7 @@ export function createApp(options: AppOptions): App {
     const setup = agentCalls.forStream(stream, resumed?.caller);
     const outboundCore = outboundPath === undefined
       ? undefined
-      : options.outboundStreams?.coreOptionsFor(outboundPath, setup.caller);
+      : options.outbound?.streams.coreOptionsFor(outboundPath, setup.caller);
     if (outboundPath !== undefined && outboundCore === undefined) {
       return text("Unknown outbound agent or stream.\n", 404);
     }
@@ -506,6 +495,15 @@ export function createApp(options: AppOptions): App {
       logRefused("busy", ROUTES.mediaStream);
       return text("Too many calls in progress; try again later.\n", 503, { "retry-after": "5" });
     }
+    // An inbound Twilio call of an agent with `recording:` heard the consent line before its
+    // stream: recording starts with the stream; sensitive tools pause it while they run.
+    // (Read the request before the upgrade: it is closed after.)
+    const recording = !isSoftphone && outboundPath === undefined && resumed === undefined
+      ? recordings.forCall(setup.profile, request)
+      : undefined;
+    const sensitive = new Set(
+      setup.profile.httpTools.filter((t) => t.sensitive).map((t) => t.name),
+    );
     const { socket, response } = Deno.upgradeWebSocket(
       request,
       isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {},
@@ -545,7 +543,7 @@ export function createApp(options: AppOptions): App {
         prompts: setup.prompts,
         waitingSound,
         ...coreTimings(config),
-        ...profileCoreOptions(profile),
+        ...profileCoreOptions(profile, config),
         ...outboundCore,
         // A resumed call: no second greeting; the conversation is replayed, one short line.
         // (A call handed over before anything was said is greeted as a new one.)
@@ -561,7 +559,10 @@ export function createApp(options: AppOptions): App {
       },
       // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
       admitStart: (start) => {
-        if (isSoftphone) return undefined;
+        // A softphone call is the one its token was issued for: no other CallSid (a real call's).
+        if (isSoftphone) {
+          return start.callSid === softphoneCallSid ? undefined : "softphone call mismatch";
+        }
         if (setup.agentName !== undefined && start.customParameters.agent !== setup.agentName) {
           return "stream agent mismatch";
         }
@@ -571,7 +572,9 @@ export function createApp(options: AppOptions): App {
         if (resumed !== undefined && start.callSid !== resumed.callSid) {
           return "stream call mismatch";
         }
-        return admission.admitStart(start);
+        const refused = admission.admitStart(start);
+        if (refused === undefined && start.callSid) void recording?.start(start.callSid);
+        return refused;
       },
       openaiUrl: setup.openaiUrl,
       engine: profileEngine(profile),
@@ -584,13 +587,13 @@ export function createApp(options: AppOptions): App {
       }),
       hangUp: isSoftphone ? undefined : hangUp,
       softphone: isSoftphone,
-      tools: setup.tools,
+      tools: recording === undefined ? setup.tools : recording.guard(setup.tools, sensitive),
       ...(profile.mcpServers.length > 0 ? { mcp: new McpMonitor(profile.mcpServers) } : {}),
       ...(observer ? { observer } : {}),
       ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       ...(options.streamGuard ? { guard: options.streamGuard } : {}),
-      ...(outboundCore !== undefined && options.outboundStreams
-        ? { outbound: options.outboundStreams }
+      ...(outboundCore !== undefined && options.outbound
+        ? { outbound: options.outbound.streams }
         : {}),
       ...(transfer?.mode === "warm" && !isSoftphone
         ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
@@ -618,72 +621,84 @@ export function createApp(options: AppOptions): App {
     return response;
   }
 
+  /** A media-stream path this app serves: what it names, else undefined (404). */
+  function servedStream(path: string): StreamPath | undefined {
+    const stream = parseStreamPath(path);
+    if (stream?.kind === "outbound" && options.outbound === undefined) return undefined;
+    if (stream?.kind === "resumed" && options.checkpoints === undefined) return undefined;
+    return stream;
+  }
+
+  function streamRoute(request: Request, path: string): Response | Promise<Response> {
+    const stream = servedStream(path)!;
+    if (stream.kind !== "resumed") {
+      // What the stream needs may wait on the instance that answered the webhook or served
+      // the call's previous stream: bring it here first.
+      const bringing = [
+        agentCalls.bringContext(stream),
+        stream.kind === "outbound" ? options.outbound?.streams.prepare?.(path) : undefined,
+      ].filter((p) => p !== undefined);
+      return bringing.length === 0
+        ? mediaStream(request, path, stream)
+        : Promise.all(bringing).then(() => mediaStream(request, path, stream));
+    }
+    // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
+    return resumedStream(request, path, stream.callSid).catch((error) => {
+      httpLog.error("Could not resume a call's stream: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return text("Internal error.\n", 500);
+    });
+  }
+
+  /** Every route, in the order they are tried (405 and `Allow` come from this table). */
+  const routes: Route[] = [
+    { test: (path) => servedStream(path) !== undefined, methods: ["GET"], handle: streamRoute },
+    ...(softphone ? [{ test: () => true, methods: "any" as const, handle: softphone.handle }] : []),
+    { test: () => true, methods: "any", handle: transfers.routes },
+    ...(outboundRoutes
+      ? [{ test: () => true, methods: "any" as const, handle: outboundRoutes }]
+      : []),
+    ...options.routes ?? [],
+    {
+      path: ROUTES.status,
+      methods: ["GET", "HEAD"],
+      handle: () => statusText(calls.size, ROUTES.incomingCall),
+    },
+    {
+      path: ROUTES.incomingCall,
+      methods: ["POST"],
+      hint: "Twilio calls this webhook with POST.",
+      handle: incomingCall,
+    },
+    { path: ROUTES.callEnded, methods: ["GET", "POST"], handle: callEnded },
+    {
+      path: RECORDING_STATUS_PATH,
+      methods: ["POST"],
+      hint: "Twilio posts recording status callbacks.",
+      handle: recordings.status,
+    },
+    { path: ROUTES.healthz, methods: "any", handle: healthz },
+    {
+      path: ROUTES.readyz,
+      methods: "any",
+      // Not ready while draining, nor while OpenAI is known to be failing.
+      handle: () =>
+        draining
+          ? text("draining\n", 503, { "retry-after": "10" })
+          : readyz(options.isReady, options.notReadyReason),
+    },
+    {
+      path: ROUTES.metrics,
+      methods: ["GET"],
+      handle: (request) => metricsResponse(request, options.metrics),
+    },
+  ];
+
   function handler(request: Request): Response | Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
-      const stream = parseStreamPath(path);
-      // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
-      if (stream?.kind === "resumed" && options.checkpoints !== undefined) {
-        return request.method === "GET"
-          ? resumedStream(request, path, stream.callSid).catch((error) => {
-            httpLog.error("Could not resume a call's stream: {error}", {
-              error: error instanceof Error ? error.message : String(error),
-            });
-            return text("Internal error.\n", 500);
-          })
-          : text("Method not allowed.\n", 405, { allow: "GET" });
-      }
-      // Outbound streams only when outbound calling is on.
-      if (
-        stream !== undefined && stream.kind !== "resumed" &&
-        (stream.kind !== "outbound" || options.outboundStreams !== undefined)
-      ) {
-        if (request.method !== "GET") return text("Method not allowed.\n", 405, { allow: "GET" });
-        // What the stream needs may wait on the instance that answered the webhook or served
-        // the call's previous stream: bring it here first.
-        const bringing = [
-          agentCalls.bringContext(stream),
-          stream.kind === "outbound" ? options.outboundStreams?.prepare?.(path) : undefined,
-        ].filter((p) => p !== undefined);
-        return bringing.length === 0
-          ? mediaStream(request, path, stream)
-          : Promise.all(bringing).then(() => mediaStream(request, path, stream));
-      }
-      const softphoneResponse = softphone?.handle(request, path);
-      if (softphoneResponse !== undefined) return softphoneResponse;
-      const transferResponse = transfers.routes(request, path);
-      if (transferResponse !== undefined) return transferResponse;
-      const extraResponse = extraRoutes?.(request, path);
-      if (extraResponse !== undefined) return extraResponse;
-      switch (path) {
-        case ROUTES.status:
-          return request.method === "GET" || request.method === "HEAD"
-            ? statusText(calls.size, ROUTES.incomingCall)
-            : text("Method not allowed.\n", 405, { allow: "GET, HEAD" });
-        case ROUTES.incomingCall:
-          return request.method === "POST"
-            ? incomingCall(request)
-            : text("Method not allowed: Twilio calls this webhook with POST.\n", 405, {
-              allow: "POST",
-            });
-        case ROUTES.callEnded:
-          return request.method === "POST" || request.method === "GET"
-            ? callEnded(request)
-            : text("Method not allowed.\n", 405, { allow: "GET, POST" });
-        case ROUTES.healthz:
-          return healthz();
-        case ROUTES.readyz:
-          // Not ready while draining, nor while OpenAI is known to be failing.
-          return draining
-            ? text("draining\n", 503, { "retry-after": "10" })
-            : readyz(options.isReady, options.notReadyReason);
-        case ROUTES.metrics:
-          return request.method === "GET"
-            ? metricsResponse(request, options.metrics)
-            : text("Method not allowed.\n", 405, { allow: "GET" });
-        default:
-          return text("Not found.\n", 404);
-      }
+      return routeRequest(routes, request, path) ?? text("Not found.\n", 404);
     } catch (error) {
       httpLog.error("Request failed: {error}", {
         path,

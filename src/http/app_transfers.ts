@@ -21,7 +21,6 @@ import {
   type WarmTransferHandle,
   WarmTransfers,
 } from "../transfer/mod.ts";
-import { publicBase } from "./public_base.ts";
 
 /** The transfers of one app. */
 export interface AppTransfers {
@@ -87,7 +86,7 @@ export function createTransfers(
         })),
     routes: createTransferRoutes({
       admission,
-      baseOf: (request) => publicBase(request, config.publicUrl),
+      publicUrl: config.publicUrl,
       warm,
       cold,
       logger: options.logger,

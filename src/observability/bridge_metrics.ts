@@ -66,6 +66,7 @@ export class BridgeMetrics {
   readonly turnLatency: Histogram;
   readonly turns: Counter;
   readonly bargeIns: Counter;
+  readonly interruptions: Counter;
   readonly truncates: Counter;
   readonly truncatesRejected: Counter;
   readonly openaiErrors: Counter;
@@ -129,6 +130,12 @@ export class BridgeMetrics {
     this.bargeIns = r.counter({
       name: "bridge_barge_ins_total",
       help: "Times a caller interrupted the assistant's audio.",
+    });
+    this.interruptions = r.counter({
+      name: "bridge_interruptions_total",
+      help:
+        "Caller speech over the assistant decided by the bridge: real, false (too short or no words) or backchannel.",
+      labelNames: ["kind"],
     });
     this.truncates = r.counter({
       name: "bridge_truncates_total",
@@ -254,6 +261,11 @@ export class BridgeMetrics {
           case "barge_in":
             this.bargeIns.inc();
             this.truncates.inc({}, event.truncates);
+            return;
+          case "interruption":
+            this.interruptions.inc({ kind: event.verdict });
+            return;
+          case "false_interruption":
             return;
           case "response_done":
             this.turns.inc({ status: labelValue(event.status) });

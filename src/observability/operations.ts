@@ -9,6 +9,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Tracer } from "@opentelemetry/api";
 import type { AppOptions } from "../http/app.ts";
+import type { RecordingReport } from "../http/app_recordings.ts";
 import type { Config } from "../config/mod.ts";
 import { type CallObserver, combineObservers } from "../bridge/call_observer.ts";
 import { CallRecorder } from "../calls/call_recorder.ts";
@@ -70,6 +71,9 @@ export class Operations implements AsyncDisposable {
   readonly store: CallStore | undefined;
   readonly webhooks: WebhookSender;
   #config: Config;
+  #log: Logger;
+  /** Recording reports being kept. */
+  #pending = new Set<Promise<void>>();
   #outboxKv: { kv: Deno.Kv; owned: boolean };
 
   private constructor(
@@ -89,6 +93,7 @@ export class Operations implements AsyncDisposable {
     });
     this.tracing = new CallTracing(options.tracer ? { tracer: options.tracer } : {});
     this.#outboxKv = outboxKv;
+    this.#log = log;
     const agents: OperationsAgents = options.agents ?? {
       profiles: ((fixed) => () => fixed)([environmentProfile(config)]),
     };
@@ -193,12 +198,46 @@ export class Operations implements AsyncDisposable {
     return !this.health.failing();
   }
 
+  /**
+   * A call recording finished: kept in the call's record (now or when it is
+   * written) and sent as `recording.completed`. Never rejects.
+   */
+  recordingFinished(report: RecordingReport): Promise<void> {
+    const { recording } = report;
+    const work = (async () => {
+      try {
+        await this.store?.putRecording?.(report.callSid, recording);
+      } catch (error) {
+        this.#log.error("Could not keep the recording in the call record: {error}", {
+          callSid: report.callSid,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      await this.webhooks.emit({
+        type: "recording.completed",
+        at: new Date(),
+        agent: report.agent ?? undefined,
+        data: { callSid: report.callSid, agent: report.agent, recording },
+      });
+    })();
+    this.#pending.add(work);
+    work.finally(() => this.#pending.delete(work));
+    return work;
+  }
+
   /** The options to pass to `createApp`/`startServer`. */
   appOptions(): Pick<
     AppOptions,
-    "observeCall" | "metrics" | "isReady" | "notReadyReason" | "onCallRejected" | "onTransfer"
+    | "observeCall"
+    | "metrics"
+    | "isReady"
+    | "notReadyReason"
+    | "onCallRejected"
+    | "onTransfer"
+    | "onRecording"
   > {
     return {
+      onRecording: (report) => void this.recordingFinished(report),
       observeCall: (startedAt, call) => this.observeCall(startedAt, call),
       metrics: { render: () => this.metrics.render(), token: this.#config.metricsToken },
       isReady: () => this.isReady(),
@@ -211,6 +250,7 @@ export class Operations implements AsyncDisposable {
   /** Waits for pending writes, stops the webhook sender, then closes the stores. */
   async close(): Promise<void> {
     await this.recorder.idle();
+    await Promise.all(this.#pending);
     await this.webhooks.close();
     if (this.#outboxKv.owned) this.#outboxKv.kv.close();
     this.store?.close();

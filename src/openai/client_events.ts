@@ -47,6 +47,8 @@ export type ClientEvent =
   | { type: "input_audio_buffer.clear" }
   | { type: "conversation.item.truncate"; item_id: string; content_index: 0; audio_end_ms: number }
   | { type: "conversation.item.create"; item: ClientItem }
+  | { type: "conversation.item.delete"; item_id: string }
+  | { type: "response.cancel"; response_id?: string }
   | {
     type: "response.create";
     response?: {
@@ -76,6 +78,16 @@ export function truncateItem(itemId: string, audioEndMs: number): {
     content_index: 0,
     audio_end_ms: Math.max(0, Math.floor(audioEndMs)),
   };
+}
+
+/** `response.cancel` of response `responseId` (the bridge decided the caller interrupted it). */
+export function cancelResponse(responseId: string): ClientEvent {
+  return { type: "response.cancel", response_id: responseId };
+}
+
+/** `conversation.item.delete`: a false interruption's user item leaves the conversation. */
+export function deleteItem(itemId: string): ClientEvent {
+  return { type: "conversation.item.delete", item_id: itemId };
 }
 
 /** A `function_call_output` item answering a model's tool call. */

@@ -21,6 +21,11 @@ export type SessionSettings =
   & {
     /** When set, the session declares the `transfer_call` tool. */
     transferNumber?: string | undefined;
+    /**
+     * The bridge decides interruptions and when to answer: the VAD neither
+     * cancels (`interrupt_response: false`) nor answers (`create_response: false`).
+     */
+    bridgeDecidesInterruptions?: boolean;
   };
 
 /**
@@ -46,20 +51,21 @@ export function buildSessionUpdate(
   tools: readonly ToolDefinition[] = [],
 ) {
   const td = settings.turnDetection;
+  const bridge = settings.bridgeDecidesInterruptions === true;
   const turnDetection = td.type === "server_vad"
     ? {
       type: "server_vad" as const,
       threshold: td.threshold,
       prefix_padding_ms: td.prefixPaddingMs,
       silence_duration_ms: td.silenceDurationMs,
-      create_response: true,
-      interrupt_response: td.interruptResponse,
+      create_response: !bridge,
+      interrupt_response: !bridge && td.interruptResponse,
     }
     : {
       type: "semantic_vad" as const,
       eagerness: td.eagerness,
-      create_response: true,
-      interrupt_response: td.interruptResponse,
+      create_response: !bridge,
+      interrupt_response: !bridge && td.interruptResponse,
     };
   const voice = settings.voice.startsWith("voice_") ? { id: settings.voice } : settings.voice;
   return {

@@ -42,43 +42,84 @@ export type ContactsResult = { ok: true; contacts: ContactInput[] } | {
 /** Most contacts in one campaign. */
 export const MAX_CONTACTS = 10_000;
 
-/** Splits CSV text into rows of fields (RFC 4180 quoting; CRLF or LF). */
-export function parseCsvRows(text: string): string[][] {
+/** Rows of a CSV text, or why it cannot be read. */
+export type CsvRows = { ok: true; rows: string[][] } | { ok: false; problem: string };
+
+/**
+ * Splits CSV text into rows of fields (RFC 4180 quoting; CRLF or LF). Stops
+ * after `maxRows` non-empty rows, so a huge body costs no more than the
+ * rows a campaign may hold. A quote still open
+ * at the end is refused, naming the line where its field started.
+ */
+export function parseCsvRows(text: string, maxRows = Infinity): CsvRows {
   const rows: string[][] = [];
+  const delimiter = /[,\r\n]/g;
   let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
+  let line = 1;
+  let i = 0;
+  while (i < text.length) {
+    let field = "";
+    if (text[i] === '"') {
+      // A quoted field: up to the quote that is not doubled.
+      const start = line;
+      let from = i + 1;
+      for (;;) {
+        const quote = text.indexOf('"', from);
+        if (quote < 0) {
+          return {
+            ok: false,
+            problem:
+              `line ${start}: a quoted field is never closed (a " opens it and no " ends it); close the quote or remove it.`,
+          };
+        }
+        field += text.slice(from, quote);
+        from = quote + 1;
+        if (text[from] !== '"') break;
         field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === "") quoted = true;
-    else if (c === ",") {
-      row.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = "";
-    } else field += c;
+        from++;
+      }
+      line += countNewlines(text, i, from);
+      i = from;
+    }
+    delimiter.lastIndex = i;
+    const stop = delimiter.exec(text)?.index ?? text.length;
+    row.push(field + text.slice(i, stop));
+    i = stop + 1;
+    if (text[stop] === ",") {
+      if (i === text.length) row.push("");
+      continue;
+    }
+    if (text[stop] === "\r" && text[i] === "\n") i++;
+    line++;
+    if (!(row.length === 1 && row[0].trim() === "")) rows.push(row);
+    row = [];
+    if (rows.length >= maxRows) break;
   }
-  if (field !== "" || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => !(r.length === 1 && r[0].trim() === ""));
+  if (row.length > 0) rows.push(row);
+  return { ok: true, rows };
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let at = text.indexOf("\n", from); at >= 0 && at < to; at = text.indexOf("\n", at + 1)) n++;
+  return n;
 }
 
 /** Contacts from CSV text (see the module doc). */
 export function parseContactsCsv(text: string): ContactsResult {
-  const rows = parseCsvRows(text.replace(/^\uFEFF/, ""));
+  // The header, the most contacts a campaign holds, and one more to tell "too many".
+  const parsed = parseCsvRows(text.replace(/^\uFEFF/, ""), MAX_CONTACTS + 2);
+  if (!parsed.ok) return { ok: false, problems: [parsed.problem] };
+  const { rows } = parsed;
   if (rows.length === 0) return { ok: false, problems: ["The CSV is empty."] };
+  if (rows.length > MAX_CONTACTS + 1) {
+    return {
+      ok: false,
+      problems: [
+        `The CSV has more than ${MAX_CONTACTS} contacts; at most ${MAX_CONTACTS} are accepted: split it into several campaigns.`,
+      ],
+    };
+  }
   const header = rows[0].map((h) => h.trim());
   const toAt = header.findIndex((h) => h.toLowerCase() === "to");
   if (toAt < 0) {

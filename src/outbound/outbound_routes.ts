@@ -25,7 +25,8 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { CallAdmission } from "../security/call_admission.ts";
-import { MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
+import { RefusalLog } from "../security/refusal_log.ts";
+import { readCappedText } from "../security/limits.ts";
 import { timingSafeEqual } from "../http/ops_routes.ts";
 import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
@@ -34,6 +35,8 @@ import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
 import { parsePlaceCall } from "./place_call_request.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
 import type { RouteContext } from "../http/app.ts";
+import type { RouteHandler } from "../http/route_table.ts";
+import { readSignedWebhook } from "../http/signed_webhook.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 
 /** The `<Parameter>` of the outbound stream that carries the call ticket. */
@@ -45,12 +48,6 @@ export const CALLS_ROUTE = "/calls";
 /** Largest `POST /calls` body. */
 const MAX_CALL_BODY_BYTES = 16 * 1024;
 
-/** A route handler: a response, or undefined when the path is not one of its routes. */
-export type RouteHandler = (
-  request: Request,
-  path: string,
-) => Response | Promise<Response> | undefined;
-
 /** Options of {@link createOutboundRoutes}. */
 export interface OutboundRoutesOptions {
   /** `API_TOKEN`; undefined turns the control API off. */
@@ -59,6 +56,8 @@ export interface OutboundRoutesOptions {
   publicUrl: string;
   /** The app's admission policy (Twilio signatures, stream tokens). */
   admission: CallAdmission;
+  /** The app's log of refused requests (one throttle for all routes); default: one of its own. */
+  refusals?: RefusalLog;
   /** The stream path of a placed call, its context kept for the stream (the app's `callOut`). */
   callOut: RouteContext["callOut"];
   dialer: OutboundDialer;
@@ -82,8 +81,6 @@ function xml(body: string): Response {
   return new Response(body, { headers: { "content-type": "text/xml; charset=utf-8" } });
 }
 
-const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
-
 /**
  * The bearer check of the control API: undefined when authorized, else the
  * 401 answer. Constant-time comparison.
@@ -103,6 +100,8 @@ export function checkBearer(request: Request, token: string): Response | undefin
 export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandler {
   const log = options.logger ?? getLogger(["bridge", "outbound"]);
   const { admission, publicUrl } = options;
+  const refusals = options.refusals ??
+    new RefusalLog({ warn: (message, properties) => log.warn(message, properties) });
   const wsBase = publicUrl.replace(/^http/, "ws");
 
   async function signedForm(
@@ -115,15 +114,12 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
         headers: { allow: "POST" },
       });
     }
-    const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
-    if (!body.ok) return new Response("Request body too large.\n", { status: 413 });
-    const form = new URLSearchParams(body.text);
-    const refusal = admission.checkWebhook(request, form, publicUrl);
-    if (refusal !== undefined) {
-      log.warn("Refused an outbound callback: {refusal}.", { refusal, path });
-      return new Response(FORBIDDEN, { status: 403 });
-    }
-    return form;
+    const signed = await readSignedWebhook(request, {
+      admission,
+      publicUrl,
+      refused: (refusal) => refusals.refused(refusal, path),
+    });
+    return signed instanceof Response ? signed : signed.form;
   }
 
   async function placeCall(request: Request): Promise<Response> {

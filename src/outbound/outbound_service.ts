@@ -1,8 +1,8 @@
 /**
  * Outbound calling wired from the configuration: the REST client, call
  * tickets, the dialer, campaigns (a job table in KV, woken by an interval or
- * `Deno.cron`), the outcome metric and the routes. `main.ts` creates it when `API_TOKEN` is set and passes
- * {@link OutboundService.routes} to the app.
+ * `Deno.cron`), the outcome metric and the routes. `main.ts` creates it when
+ * `API_TOKEN` is set and plugs it into the app (`createApp({ outbound })`).
  *
  * @example
  * ```ts
@@ -40,8 +40,9 @@ import { CampaignStore } from "./campaign_store.ts";
 import { AgentBook } from "../agents/agent_book.ts";
 import { environmentProfile } from "../agents/agent_profile.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
-import { createOutboundRoutes, type RouteHandler } from "./outbound_routes.ts";
-import type { OutboundStreamRoutes, RouteContext } from "../http/app.ts";
+import { createOutboundRoutes } from "./outbound_routes.ts";
+import type { OutboundPlug, OutboundStreamRoutes, RouteContext } from "../http/app.ts";
+import type { RouteHandler } from "../http/route_table.ts";
 import { fillCallerTemplate } from "../agents/caller_templates.ts";
 import { twilioCredentials } from "../config/mod.ts";
 import { formatStreamPath, parseStreamPath } from "../http/stream_path.ts";
@@ -91,8 +92,8 @@ export function outboundCallsCounter(registry: MetricsRegistry): Counter {
   });
 }
 
-/** Outbound calling of one server. */
-export class OutboundService {
+/** Outbound calling of one server; `createApp({ outbound })` takes it as it is. */
+export class OutboundService implements OutboundPlug {
   readonly dialer: OutboundDialer;
   readonly tickets: CallTickets;
   readonly agents: { readonly book: AgentBook };
@@ -203,12 +204,12 @@ export class OutboundService {
     return new OutboundService(options);
   }
 
-  /** Ends a call through the REST API at `TWILIO_API_BASE_URL`, for `createApp({ hangUp })`. */
+  /** Ends a call through the REST API at `TWILIO_API_BASE_URL`, for the app ({@link OutboundPlug}). */
   hangUp = async (callSid: string): Promise<void> => {
     await this.#calls.end(callSid);
   };
 
-  /** The outbound side of each media stream, for `createApp({ outboundStreams })`. */
+  /** The outbound side of each media stream, for the app ({@link OutboundPlug}). */
   streams: OutboundStreamRoutes = {
     coreOptionsFor: (path, caller) => {
       const parsed = parseStreamPath(path);
@@ -280,7 +281,7 @@ export class OutboundService {
   };
 
   /**
-   * The tools to declare, for `createApp({ tools })`: `send_dtmf` when an
+   * The tools to declare, for the app: `send_dtmf` when an
    * agent has `sendDtmf` (declared for every call until tools are per agent;
    * on an inbound call it answers the model with an error).
    */
@@ -290,14 +291,15 @@ export class OutboundService {
       : [];
   }
 
-  /** The routes, for `createApp({ routes })` (which passes its admission policy and agents). */
-  routes = ({ admission, callOut }: RouteContext): RouteHandler => {
+  /** The routes, for the app (which passes its admission policy, agents and refusal log). */
+  routes = ({ admission, callOut, refusals }: RouteContext): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
       callOut,
+      refusals,
       dialer: this.dialer,
       agents: this.agents,
       tickets: this.tickets,

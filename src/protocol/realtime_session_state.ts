@@ -144,3 +144,19 @@ export function interruptsResponse(session: RealtimeSessionObject): boolean {
   if (!isRecord(td)) return false;
   return td.interrupt_response !== false;
 }
+
+/**
+ * Whether server VAD answers a turn by itself when the caller stops
+ * (`turn_detection.create_response`, true unless turned off, false without
+ * turn detection). With `interrupt_response` off as well the model never
+ * answers on its own; VAD events are still emitted (GA session schema,
+ * `/work/shared/realtime-schema/`, `RealtimeSessionCreateRequestGA` turn
+ * detection).
+ */
+export function createsResponse(session: RealtimeSessionObject): boolean {
+  const audio = isRecord(session.audio) ? session.audio : {};
+  const input = isRecord(audio.input) ? audio.input : {};
+  const td = input.turn_detection;
+  if (!isRecord(td)) return false;
+  return td.create_response !== false;
+}

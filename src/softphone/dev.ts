@@ -4,6 +4,8 @@
  * environment or in `.env`, which is loaded into the environment here):
  *
  * - `SOFTPHONE=on`: the browser softphone at http://localhost:5050;
+ * - `HOST=127.0.0.1`: only this machine reaches it (the softphone starts calls
+ *   on your key; set `HOST=0.0.0.0` to open it to the network on purpose);
  * - `LOG_FORMAT=pretty`: readable log lines instead of JSON.
  *
  * SIGTERM or SIGINT drains as in `deno task start`, then raises the signal
@@ -18,6 +20,7 @@ import { loadEnvFile, setUnsetVariables } from "../config/mod.ts";
 /** The defaults `deno task dev` applies when a variable is unset. */
 export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   SOFTPHONE: "on",
+  HOST: "127.0.0.1",
   LOG_FORMAT: "pretty",
 };
 

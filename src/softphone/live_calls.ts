@@ -46,6 +46,20 @@ export type LiveEvent =
   /** A barge-in cut the item: the caller heard `heardMs` of `sentMs`. */
   | { type: "truncated"; itemId: string; heardMs: number; sentMs: number; t: number }
   | { type: "barge_in"; t: number }
+  /**
+   * Caller speech that was not an interruption: the assistant went on from
+   * `resumedAtMs` of `resumedItemId` (shown struck through: it did not cut).
+   */
+  | {
+    type: "false_interruption";
+    itemId: string;
+    verdict: "false" | "backchannel";
+    speechMs: number;
+    text?: string;
+    resumedItemId?: string;
+    resumedAtMs?: number;
+    t: number;
+  }
   | { type: "tool_call"; callId: string; name: string; arguments: string; t: number }
   | {
     type: "tool_result";
@@ -62,7 +76,10 @@ export type LiveEvent =
 
 /** Options of {@link LiveCalls}. */
 export interface LiveCallsOptions {
-  /** Channels kept (live and recently ended); the oldest ended go first. Default 100. */
+  /**
+   * Channels kept (live and recently ended); the oldest ended go first, then pages waiting for a
+   * call; a live call's never. Default 100.
+   */
   maxChannels?: number;
   /** Bytes of events kept per call for late subscribers (the `ended` event always). Default 256 KiB. */
   maxBytes?: number;
@@ -156,15 +173,24 @@ export class LiveCalls {
     return this.#channels.size;
   }
 
-  #channel(callId: string): Channel {
+  /**
+   * The channel of `callId`, made room for when the channels are full: an
+   * ended call's goes first, then one nobody's call has started on (a page
+   * that subscribed and never called). A started call's channel is never
+   * evicted: a call always gets one (calls are capped by MAX_CONCURRENT_CALLS),
+   * and a subscription finding no room gets none (undefined).
+   */
+  #channel(callId: string, forCall: boolean): Channel | undefined {
     let channel = this.#channels.get(callId);
     if (channel === undefined) {
       while (this.#channels.size >= this.#maxChannels) {
-        // The oldest ended channel goes first, else the oldest of all.
-        const ended = [...this.#channels.entries()].find(([, c]) => c.ended);
-        const oldest = ended?.[0] ?? this.#channels.keys().next().value;
-        if (oldest === undefined) break;
-        this.#close(oldest);
+        const all = [...this.#channels.entries()];
+        const evictable = all.find(([, c]) => c.ended) ?? all.find(([, c]) => !c.started);
+        if (evictable === undefined) {
+          if (forCall) break;
+          return undefined;
+        }
+        this.#close(evictable[0]);
       }
       channel = {
         frames: [],
@@ -216,10 +242,12 @@ export class LiveCalls {
   /**
    * The SSE body of call `callId`'s live view: the events so far, then each
    * new one; it ends after the call's `ended` event (or when the client
-   * goes away, or after `idleMs` without a call).
+   * goes away, or after `idleMs` without a call). Undefined when every
+   * channel belongs to a live call (no room for another page).
    */
-  subscribe(callId: string): ReadableStream<Uint8Array> {
-    const channel = this.#channel(callId);
+  subscribe(callId: string): ReadableStream<Uint8Array> | undefined {
+    const channel = this.#channel(callId, false);
+    if (channel === undefined) return undefined;
     let self: ReadableStreamDefaultController<Uint8Array> | undefined;
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -273,7 +301,7 @@ export class LiveCalls {
    * runner's clock), publishing to its channel.
    */
   observeCall(callId: string, startedAt: number, info: { agent?: string } = {}): CallObserver {
-    const channel = this.#channel(callId);
+    const channel = this.#channel(callId, true)!;
     channel.started = true;
     clearTimeout(channel.idle);
     channel.idle = undefined;
@@ -319,6 +347,10 @@ export class LiveCalls {
             });
           case "barge_in":
             return publish({ type: "barge_in", t: t(now) });
+          case "false_interruption": {
+            const { kind: _kind, ...rest } = event;
+            return publish({ type: "false_interruption", ...rest, t: t(now) });
+          }
           case "tool_call":
             return publish({
               type: "tool_call",

@@ -23,6 +23,8 @@ function emptyState() {
     /** @type {{callId: string, name: string, arguments: string, output: string | null, durationMs: number | null, failed: boolean}[]} */
     tools: [],
     bargeIns: 0,
+    /** @type {{itemId: string, verdict: string, speechMs: number, text: string | null, resumedAtMs: number | null}[]} */
+    falseInterruptions: [],
     /** Steps of a warm transfer, e.g. "ringing (destination 1)". @type {string[]} */
     transfer: [],
     /** @type {string | null} */
@@ -189,6 +191,37 @@ export class LiveView {
         liveState.bargeIns++;
         this.note(`Barge-in at ${clock(event.t)}: the caller spoke over the assistant.`);
         return;
+      case "false_interruption": {
+        liveState.falseInterruptions.push({
+          itemId: event.itemId,
+          verdict: event.verdict,
+          speechMs: event.speechMs,
+          text: event.text ?? null,
+          resumedAtMs: event.resumedAtMs ?? null,
+        });
+        const li = el("li", "event false-interruption");
+        const span = el(
+          "s",
+          "",
+          event.text
+            ? `“${event.text}”`
+            : `${event.speechMs} ms of ${
+              event.verdict === "backchannel" ? "backchannel" : "noise"
+            }`,
+        );
+        span.title = "Not an interruption: the assistant went on";
+        li.append(span);
+        li.append(
+          document.createTextNode(
+            event.resumedAtMs === undefined
+              ? " (not an interruption)"
+              : ` (not an interruption; resumed at ${(event.resumedAtMs / 1000).toFixed(1)} s)`,
+          ),
+        );
+        this.transcript.append(li);
+        this.scroll();
+        return;
+      }
       case "tool_call": {
         const tool = {
           callId: event.callId,

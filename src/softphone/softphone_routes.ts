@@ -8,6 +8,10 @@
  * `GET /softphone/events?token=…`, the live view of the token's call as
  * Server-Sent Events (see `live_calls.ts`; the token is checked, not used up).
  *
+ * With the softphone on, every one of these (and a softphone media stream)
+ * is only served to a loopback `Host` or `PUBLIC_URL`'s (see
+ * `softphone_host.ts`); any other gets a 403 naming both.
+ *
  * The page and scripts are imported as text, so they are part of the module
  * graph: `deno compile` embeds them and Deno Deploy ships them.
  *
@@ -24,6 +28,8 @@ import {
   SoftphoneTokens,
 } from "./softphone_token.ts";
 import type { LiveCalls } from "./live_calls.ts";
+import { softphoneHostAllowed } from "./softphone_host.ts";
+import type { RefusalLog } from "../security/refusal_log.ts";
 import { formatStreamPath } from "../http/stream_path.ts";
 
 /** Paths of the softphone. */
@@ -46,9 +52,16 @@ export interface SoftphoneRoutesOptions {
   agents?: () => { names: readonly string[]; defaultName: string };
   /** The live call view's channels; without them `/softphone/events` is not served. */
   live?: LiveCalls;
+  /** `PUBLIC_URL`: its host is served besides loopback ones. */
+  publicUrl?: string | undefined;
+  /** The app's log of refused requests (a foreign `Host` is one). */
+  refusals?: RefusalLog;
   /** A note for the page (sent with the agents), shown above its buttons. */
   notice?: string;
 }
+
+/** Result of {@link SoftphoneRoutes.admit}: the token's check, or a refused `Host`. */
+export type SoftphoneAdmission = SoftphoneTokenCheck | { ok: false; reason: "foreign_host" };
 
 const ASSETS: Record<string, string> = {
   "/softphone/softphone.js": softphoneJs,
@@ -91,9 +104,10 @@ export interface SoftphoneRoutes {
   handle(request: Request, path: string): Response | undefined;
   /**
    * Checks (and uses up) the softphone token a media-stream upgrade offers;
-   * undefined when it offers none (a Twilio stream).
+   * undefined when it offers none (a Twilio stream). A request to a `Host`
+   * the softphone does not answer is refused before its token is looked at.
    */
-  admit(request: Request): SoftphoneTokenCheck | undefined;
+  admit(request: Request): SoftphoneAdmission | undefined;
 }
 
 /**
@@ -168,7 +182,13 @@ export function createSoftphoneRoutes(
         401,
       );
     }
-    return new Response(live.subscribe(check.callSid), {
+    const stream = live.subscribe(check.callSid);
+    if (stream === undefined) {
+      return plain("Too many live views are open; close one and reload the page.\n", 503, {
+        "retry-after": "10",
+      });
+    }
+    return new Response(stream, {
       headers: {
         ...SECURITY_HEADERS,
         "content-type": "text/event-stream; charset=utf-8",
@@ -177,22 +197,49 @@ export function createSoftphoneRoutes(
     });
   }
 
+  function served(path: string): boolean {
+    return path === SOFTPHONE_ROUTES.page || path === SOFTPHONE_ROUTES.token ||
+      path === SOFTPHONE_ROUTES.agents || path === SOFTPHONE_ROUTES.icon ||
+      ASSETS[path] !== undefined ||
+      (path === SOFTPHONE_ROUTES.events && options.live !== undefined);
+  }
+
+  function foreignHost(request: Request, path: string): Response {
+    options.refusals?.refused("foreign_host", path);
+    const host = request.headers.get("host") ?? new URL(request.url).host;
+    return plain(
+      `Forbidden: the softphone only answers requests addressed to localhost (127.0.0.1, [::1])${
+        options.publicUrl ? ` or ${new URL(options.publicUrl).host}` : ""
+      }, not ${
+        JSON.stringify(host)
+      }. Open it at http://localhost:<PORT>/, or set PUBLIC_URL to the address you use.\n`,
+      403,
+    );
+  }
+
   return {
     tokens,
     admit(request) {
       const token = SoftphoneTokens.fromRequest(request);
-      return token === undefined ? undefined : tokens.verify(token);
+      if (token === undefined) return undefined;
+      if (!softphoneHostAllowed(request, options.publicUrl)) {
+        return { ok: false, reason: "foreign_host" };
+      }
+      return tokens.verify(token);
     },
     handle(request, path) {
+      if (!served(path)) return undefined;
+      const read = request.method === "GET" || request.method === "HEAD";
+      if ((path === SOFTPHONE_ROUTES.page || path === SOFTPHONE_ROUTES.icon) && !read) {
+        return undefined;
+      }
+      if (!softphoneHostAllowed(request, options.publicUrl)) return foreignHost(request, path);
       if (path === SOFTPHONE_ROUTES.page) {
-        if (request.method !== "GET" && request.method !== "HEAD") return undefined;
         return new Response(request.method === "HEAD" ? null : page, { headers: PAGE_HEADERS });
       }
       if (path === SOFTPHONE_ROUTES.token) return token(request);
       if (path === SOFTPHONE_ROUTES.agents) return agents(request);
-      if (
-        path === SOFTPHONE_ROUTES.icon && (request.method === "GET" || request.method === "HEAD")
-      ) {
+      if (path === SOFTPHONE_ROUTES.icon) {
         return new Response(request.method === "HEAD" ? null : ICON, {
           headers: { ...SECURITY_HEADERS, "content-type": "image/svg+xml" },
         });
@@ -201,8 +248,7 @@ export function createSoftphoneRoutes(
         return events(request, options.live);
       }
       const asset = ASSETS[path];
-      if (asset === undefined) return undefined;
-      if (request.method !== "GET" && request.method !== "HEAD") {
+      if (!read) {
         return plain("Method not allowed.\n", 405, { allow: "GET, HEAD" });
       }
       return new Response(request.method === "HEAD" ? null : asset, {

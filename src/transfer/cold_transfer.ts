@@ -22,11 +22,9 @@ import type { TransferSpec } from "../agents/agent_profile.ts";
 import { connectStreamTwiml } from "../twilio/twiml.ts";
 import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts";
 import type { TransferTokens } from "./transfer_token.ts";
+import { TRANSFER_ROUTES } from "./transfer_paths.ts";
 import { coldDialTwiml, hangUpTwiml } from "./transfer_twiml.ts";
 import type { TransferResult } from "./warm_transfers.ts";
-
-/** The route of the `<Dial action>`. */
-export const DIAL_ENDED_ROUTE = "/transfer/dial-ended";
 
 /** What cold transfers need from the rest of the app. */
 export interface ColdTransferOptions {
@@ -107,7 +105,7 @@ export class ColdTransfers {
     return coldDialTwiml({
       destination: target.transfer.destinations[index],
       timeoutSeconds: target.transfer.ringTimeoutSeconds,
-      action: `${base}${DIAL_ENDED_ROUTE}?t=${token}`,
+      action: `${base}${TRANSFER_ROUTES.dialEnded}?t=${token}`,
     });
   }
 }

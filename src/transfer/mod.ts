@@ -9,7 +9,6 @@
  * @module
  */
 export {
-  TRANSFER_ROUTES,
   type TransferCalls,
   type TransferResult,
   type TransferStep,
@@ -18,6 +17,7 @@ export {
   WarmTransfers,
 } from "./warm_transfers.ts";
 export { ColdTransfers } from "./cold_transfer.ts";
+export { TRANSFER_ROUTES } from "./transfer_paths.ts";
 export { createTransferRoutes } from "./transfer_routes.ts";
 export { TransferTokens } from "./transfer_token.ts";
 export type { LegTimeline } from "./warm_attempts.ts";

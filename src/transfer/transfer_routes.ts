@@ -16,15 +16,16 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { CallAdmission } from "../security/call_admission.ts";
-import { MAX_WEBHOOK_BODY_BYTES, readCappedText } from "../security/limits.ts";
+import { readSignedWebhook } from "../http/signed_webhook.ts";
 import type { ColdTransfers } from "./cold_transfer.ts";
-import { TRANSFER_ROUTES, type WarmTransfers } from "./warm_transfers.ts";
+import type { WarmTransfers } from "./warm_transfers.ts";
+import { TRANSFER_ROUTES } from "./transfer_paths.ts";
 
 /** Options of {@link createTransferRoutes}. */
 export interface TransferRoutesOptions {
   admission: CallAdmission;
-  /** The public origins of a request (`PUBLIC_URL`, else its Host), or undefined for a bad Host. */
-  baseOf(request: Request): { http: string; ws: string } | undefined;
+  /** `PUBLIC_URL`, or undefined to take the public origin from each request's Host. */
+  publicUrl: string | undefined;
   /** Undefined: warm transfers are off (their routes answer 404). */
   warm: WarmTransfers | undefined;
   cold: ColdTransfers;
@@ -36,8 +37,6 @@ type Handler = (
   token: string | null,
   base: { http: string; ws: string },
 ) => string | undefined;
-
-const FORBIDDEN = "Forbidden: this endpoint only accepts requests signed by Twilio.\n";
 
 /** The transfer routes: a response, or undefined when the path is not one of them. */
 export function createTransferRoutes(
@@ -60,16 +59,17 @@ export function createTransferRoutes(
         headers: { allow: "POST" },
       });
     }
-    const base = options.baseOf(request);
-    if (base === undefined) return new Response("Bad Host header.\n", { status: 400 });
-    const body = await readCappedText(request, MAX_WEBHOOK_BODY_BYTES);
-    if (!body.ok) return new Response("Request body too large.\n", { status: 413 });
-    const form = new URLSearchParams(body.text);
-    const refusal = options.admission.checkWebhook(request, form, base.http);
-    if (refusal !== undefined) {
-      options.logger.warn("Refused a transfer callback: {refusal}.", { refusal, path });
-      return new Response(FORBIDDEN, { status: 403 });
-    }
+    const signed = await readSignedWebhook(request, {
+      admission: options.admission,
+      publicUrl: options.publicUrl,
+      refused: (refusal) => {
+        if (refusal !== "too_large") {
+          options.logger.warn("Refused a transfer callback: {refusal}.", { refusal, path });
+        }
+      },
+    });
+    if (signed instanceof Response) return signed;
+    const { form, base } = signed;
     const twiml = handler(form, new URL(request.url).searchParams.get("t"), base);
     return twiml === undefined
       ? new Response(null, { status: 204 })

@@ -41,6 +41,7 @@ import type { CreateCallParams, TwilioCall } from "../outbound/twilio_calls.ts";
 import { TRANSFER_CALLER_GONE, TRANSFER_DECLINED } from "../prompts.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 import { newTransferId, type TransferTokens } from "./transfer_token.ts";
+import { TRANSFER_ROUTES } from "./transfer_paths.ts";
 import {
   briefingTwiml,
   conferenceTwiml,
@@ -53,16 +54,6 @@ import {
   WarmAttempts,
   type WarmEffect,
 } from "./warm_attempts.ts";
-
-/** The routes Twilio calls during a warm transfer (and a cold one's `<Dial action>`). */
-export const TRANSFER_ROUTES = {
-  briefing: "/transfer/briefing",
-  answer: "/transfer/answer",
-  status: "/transfer/status",
-  amd: "/transfer/amd",
-  conference: "/transfer/conference",
-  dialEnded: "/transfer/dial-ended",
-} as const;
 
 /** Seconds past the ring timeout before a leg Twilio said nothing more about is given up. */
 const RING_GRACE_SECONDS = 10;
@@ -164,13 +155,6 @@ export class WarmTransfers {
   constructor(options: WarmTransfersOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
-  }
-
-  /** Transfers under way (not yet accepted, failed or canceled). */
-  get active(): number {
-    let n = 0;
-    for (const t of this.#transfers.values()) if (!t.attempts.over) n++;
-    return n;
   }
 
   /** Starts calling the destinations of `request`. */

@@ -17,6 +17,11 @@ export interface ConnectStreamOptions {
   actionUrl: string;
   /** Per-call values passed as `<Parameter>` elements (arrive in `start.customParameters`). */
   parameters?: Record<string, string>;
+  /**
+   * Said by Twilio (`<Say>`) before the stream connects: the recording consent
+   * line. The caller hears all of it first; nothing can interrupt it.
+   */
+  say?: string;
 }
 
 /**
@@ -34,6 +39,7 @@ export interface ConnectStreamOptions {
  */
 export function connectStreamTwiml(options: ConnectStreamOptions): string {
   const response = new VoiceResponse();
+  if (options.say !== undefined) response.say(options.say);
   const connect = response.connect({ action: options.actionUrl, method: "POST" });
   const stream = connect.stream({ url: options.streamUrl });
   for (const [name, value] of Object.entries(options.parameters ?? {})) {

@@ -21,6 +21,7 @@ import {
   type ScriptedItemIds,
 } from "../../src/protocol/realtime_response_script.ts";
 import { errorEvent, RealtimeServerSession } from "../../src/protocol/realtime_server_session.ts";
+import { createsResponse } from "../../src/protocol/realtime_session_state.ts";
 import { outOfBandTextResponse } from "../../src/protocol/realtime_text_response.ts";
 import {
   describeClientEventProblem,
@@ -633,18 +634,62 @@ export class FakeRealtimeSession {
   userTurn(transcript: string): string {
     const id = this.speechStarted();
     this.speechStopped();
-    const previous = this.#kit.conversation.add({ id, type: "message", role: "user" });
-    this.#emit([
-      { type: "input_audio_buffer.committed", previous_item_id: previous, item_id: id },
-      {
-        type: "conversation.item.input_audio_transcription.completed",
-        item_id: id,
-        content_index: 0,
-        transcript,
-        usage: { type: "duration", seconds: 1 },
-      },
-    ]);
+    this.#commitTurn(id);
+    this.transcribe(id, transcript);
     return id;
+  }
+
+  /**
+   * Scripts a burst of caller speech in real time as server VAD reports it:
+   * `speech_started` at once (its `audio_start_ms` includes the prefix
+   * padding, so it is `prefixMs` before the speech), `speech_stopped`
+   * `speechMs + silenceMs` later (its `audio_end_ms` includes the silence),
+   * and `input_audio_buffer.committed` (then {@linkcode transcribe} sends its
+   * words, when input transcription is on). A scripted
+   * response in progress is cancelled at the start when the session has
+   * `interrupt_response` on; the server answers the turn itself (with
+   * {@linkcode FakeRealtimeServerOptions.autoRespond}) when it has
+   * `create_response` on and no response is in progress, like the live API.
+   *
+   * @returns the user item id and when speech started and stopped (`performance.now()`)
+   */
+  async speechBurst(options: {
+    speechMs: number;
+    prefixMs?: number;
+    silenceMs?: number;
+  }): Promise<{ itemId: string; startedAt: number; stoppedAt: number }> {
+    const prefix = options.prefixMs ?? 300;
+    const silence = options.silenceMs ?? 500;
+    const onset = Math.max(prefix, this.inputAudioMs);
+    const id = this.speechStarted(undefined, onset - prefix);
+    const startedAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, options.speechMs + silence));
+    this.speechStopped(onset + options.speechMs + silence);
+    const stoppedAt = performance.now();
+    this.#commitTurn(id);
+    return { itemId: id, startedAt, stoppedAt };
+  }
+
+  /** `input_audio_buffer.committed` of user item `id`; the server answers it when it creates responses. */
+  #commitTurn(id: string): void {
+    if (!this.isOpen) return;
+    const previous = this.#kit.conversation.add({ id, type: "message", role: "user" });
+    this.#emit([{ type: "input_audio_buffer.committed", previous_item_id: previous, item_id: id }]);
+    if (createsResponse(this.#kit.config) && this.#server.autoRespond && !this.activeResponse) {
+      this.#autoRespond();
+    }
+  }
+
+  /** `conversation.item.input_audio_transcription.completed`: the words of user item `id`. */
+  transcribe(id: string, transcript: string): void {
+    if (!this.isOpen) return;
+    this.#emit([{
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: id,
+      content_index: 0,
+      transcript,
+      usage: { type: "duration", seconds: 1 },
+    }]);
   }
 
   /**

@@ -15,6 +15,23 @@
  *   (recorded in {@link FakeTwilioRest.completed}), `Twiml`/`Url` redirects
  *   it; 400/21218 otherwise, 404/20404 for an unknown call.
  *
+ * - `POST …/Calls/{CallSid}/Recordings.json`: starts recording a call in
+ *   progress → 201 with the Recording (`sid` `RE…`, `status` `in-progress`,
+ *   `channels`, `source` `StartCallRecordingAPI`); `RecordingChannels` is
+ *   `mono` (default) or `dual` (400/21208 otherwise), and
+ *   `RecordingStatusCallbackEvent` a space-separated list of `in-progress`,
+ *   `completed`, `absent` (default `completed`); 404/20404 for an unknown call.
+ * - `POST …/Calls/{CallSid}/Recordings/{Sid|Twilio.CURRENT}.json`: `Status`
+ *   `paused` (with `PauseBehavior` `skip` or `silence`, the default),
+ *   `in-progress` or `stopped`; 400/21218 otherwise. Every change is kept in
+ *   {@link FakeRecording.history} with its time.
+ * - {@link FakeTwilioRest.finishRecording} plays the end of the call: the
+ *   recording is `completed` and, when asked for, its `RecordingStatusCallback`
+ *   is posted, signed (`AccountSid`, `CallSid`, `RecordingSid`, `RecordingUrl`,
+ *   `RecordingStatus`, `RecordingDuration` (the seconds not skipped by pauses),
+ *   `RecordingChannels`, `RecordingStartTime`, `RecordingSource`,
+ *   `RecordingTrack`, `ErrorCode`).
+ *
  * Errors have Twilio's shape `{code, message, more_info, status}`.
  *
  * It also plays the far end of the calls it placed, posting Twilio's
@@ -43,7 +60,14 @@
  * `numDigits`, `timeout` (default 5 s) and `actionOnEmptyResult` (default
  * false: without it an empty result goes on to the next verb):
  * https://www.twilio.com/docs/voice/twiml/gather; `<Conference>`:
- * https://www.twilio.com/docs/voice/twiml/conference.
+ * https://www.twilio.com/docs/voice/twiml/conference; Recordings (create with
+ * `RecordingChannels`, `RecordingStatusCallback`, `RecordingStatusCallbackEvent`,
+ * `RecordingStatusCallbackMethod`; update with `Status` and `PauseBehavior`, the
+ * `Twilio.CURRENT` alias; the RecordingStatusCallback parameters):
+ * https://www.twilio.com/docs/voice/api/recording (as quoted by the twilio-oai
+ * derived pages of metacpan's Twilio::Rest::Api::V2010::Account::Call::Recording
+ * and bump.sh's UpdateCallRecording). The error codes of a bad channel value
+ * (21208) is this fake's choice: the stored pages did not name it.
  *
  * @module
  */
@@ -75,6 +99,17 @@ export interface FakePhoneNumber {
 }
 
 /** A call the fake knows. */
+/** A recording the fake holds. */
+export interface FakeRecording {
+  sid: string;
+  callSid: string;
+  status: "in-progress" | "paused" | "stopped" | "completed";
+  channels: 1 | 2;
+  params: Record<string, string>;
+  /** Each status with the time it was set (performance.now()) and the pause behavior. */
+  history: { status: string; at: number; pauseBehavior?: string }[];
+}
+
 export interface FakeRestCall {
   sid: string;
   to: string;
@@ -150,6 +185,8 @@ export class FakeTwilioRest implements AsyncDisposable {
   readonly conferences = new Map<string, Set<string>>();
   /** Calls moved into a conference by a REST update, in order. */
   readonly moves: ConferenceMove[] = [];
+  /** Recordings by SID, in creation order. */
+  readonly recordings = new Map<string, FakeRecording>();
   /** Callbacks the fake posted: path, form and the bridge's HTTP status. */
   readonly callbacks: { url: string; params: Record<string, string>; status: number }[] = [];
   #callbacksTo: string | undefined;
@@ -225,6 +262,9 @@ export class FakeTwilioRest implements AsyncDisposable {
     if (!url.pathname.startsWith(prefix)) return notFound();
     const rest = url.pathname.slice(prefix.length);
     const callSid = /^\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(rest)?.[1];
+    const recordingPath =
+      /^\/Calls\/(CA[0-9a-fA-F]{32})\/Recordings(?:\/(RE[0-9a-fA-F]{32}|Twilio\.CURRENT))?\.json$/
+        .exec(rest);
     if (request.method === "GET") {
       if (rest === ".json") return this.#account(prefix);
       if (rest === "/IncomingPhoneNumbers.json") return this.#numbers(prefix, url.searchParams);
@@ -237,6 +277,7 @@ export class FakeTwilioRest implements AsyncDisposable {
     }
     if (request.method !== "POST") return twilioError(405, 20004, "Method not allowed");
     if (rest === "/Calls.json") return this.#create(form);
+    if (recordingPath !== null) return this.#recording(recordingPath[1], recordingPath[2], form);
     if (callSid !== undefined) return this.#update(callSid, form);
     return notFound();
   }
@@ -335,6 +376,121 @@ export class FakeTwilioRest implements AsyncDisposable {
       this.#run(call, form.get("Twiml")!);
     }
     return Response.json(this.#resource(call));
+  }
+
+  #recording(callSid: string, sid: string | undefined, form: URLSearchParams): Response {
+    const call = this.calls.get(callSid);
+    if (call === undefined || call.status !== "in-progress") {
+      return twilioError(
+        404,
+        20404,
+        `The requested resource /Calls/${callSid}/Recordings.json was not found`,
+      );
+    }
+    if (sid === undefined) {
+      const channels = form.get("RecordingChannels") ?? "mono";
+      if (channels !== "mono" && channels !== "dual") {
+        return twilioError(400, 21208, "Invalid RecordingChannels");
+      }
+      const recording: FakeRecording = {
+        sid: `RE${(++this.#seq).toString(16).padStart(32, "0")}`,
+        callSid,
+        status: "in-progress",
+        channels: channels === "dual" ? 2 : 1,
+        params: Object.fromEntries(form),
+        history: [{ status: "in-progress", at: performance.now() }],
+      };
+      this.recordings.set(recording.sid, recording);
+      return Response.json(this.#recordingResource(recording), { status: 201 });
+    }
+    const recording = sid === "Twilio.CURRENT"
+      ? [...this.recordings.values()].findLast((r) =>
+        r.callSid === callSid && r.status !== "completed"
+      )
+      : this.recordings.get(sid);
+    if (recording === undefined || recording.callSid !== callSid) {
+      return twilioError(
+        404,
+        20404,
+        `The requested resource /Recordings/${sid}.json was not found`,
+      );
+    }
+    const status = form.get("Status");
+    if (status !== "paused" && status !== "in-progress" && status !== "stopped") {
+      return twilioError(400, 21218, "Invalid 'Status' value");
+    }
+    const pauseBehavior = form.get("PauseBehavior") ?? undefined;
+    if (
+      pauseBehavior !== undefined &&
+      (status !== "paused" || !["skip", "silence"].includes(pauseBehavior))
+    ) {
+      return twilioError(400, 21218, "Invalid 'PauseBehavior' value");
+    }
+    recording.status = status;
+    recording.history.push({
+      status,
+      at: performance.now(),
+      ...(status === "paused" ? { pauseBehavior: pauseBehavior ?? "silence" } : {}),
+    });
+    return Response.json(this.#recordingResource(recording));
+  }
+
+  #recordingResource(recording: FakeRecording): Record<string, unknown> {
+    const prefix = `/2010-04-01/Accounts/${this.accountSid}`;
+    return {
+      sid: recording.sid,
+      account_sid: this.accountSid,
+      call_sid: recording.callSid,
+      conference_sid: null,
+      api_version: "2010-04-01",
+      status: recording.status,
+      channels: recording.channels,
+      source: "StartCallRecordingAPI",
+      track: "both",
+      error_code: null,
+      start_time: new Date().toUTCString(),
+      duration: recording.status === "completed" ? String(this.#recordedSeconds(recording)) : null,
+      uri: `${prefix}/Calls/${recording.callSid}/Recordings/${recording.sid}.json`,
+    };
+  }
+
+  /** Seconds recorded: in-progress time, less the pauses (skipped) — rounded. */
+  #recordedSeconds(recording: FakeRecording): number {
+    let ms = 0;
+    for (const [i, step] of recording.history.entries()) {
+      const next = recording.history[i + 1]?.at ?? performance.now();
+      if (step.status === "in-progress") ms += next - step.at;
+    }
+    return Math.round(ms / 1000);
+  }
+
+  /**
+   * The call's recording ends with the call: `completed`, and its status
+   * callback posted (signed) when it asked for `completed`. Returns the bridge's status.
+   */
+  async finishRecording(callSid: string): Promise<number | undefined> {
+    const recording = [...this.recordings.values()].findLast((r) => r.callSid === callSid);
+    if (recording === undefined) throw new Error(`No recording of ${callSid}.`);
+    const duration = this.#recordedSeconds(recording);
+    recording.status = "completed";
+    recording.history.push({ status: "completed", at: performance.now() });
+    const events = (recording.params.RecordingStatusCallbackEvent ?? "completed").split(/\s+/);
+    const url = recording.params.RecordingStatusCallback;
+    if (url === undefined || !events.includes("completed")) return undefined;
+    return await this.#post(url, {
+      AccountSid: this.accountSid,
+      CallSid: callSid,
+      RecordingSid: recording.sid,
+      RecordingUrl:
+        `https://api.twilio.com/2010-04-01/Accounts/${this.accountSid}/Recordings/${recording.sid}`,
+      RecordingStatus: "completed",
+      RecordingDuration: String(duration),
+      RecordingChannels: String(recording.channels),
+      RecordingStartTime: new Date().toUTCString(),
+      RecordingSource: "StartCallRecordingAPI",
+      RecordingTrack: "both",
+      ErrorCode: "0",
+    });
   }
 
   // ---- the far end of placed calls ----------------------------------------------------------

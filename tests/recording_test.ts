@@ -1,0 +1,222 @@
+/**
+ * Recording with consent over real sockets: Twilio says the agent's consent
+ * line before the stream connects, the recording starts through the REST API
+ * only once the stream starts (after that line), a sensitive tool pauses it
+ * (skip) while it runs and resumes it after, and Twilio's signed recording
+ * callback puts its SID and URL in the call record and the
+ * `recording.completed` webhook event.
+ */
+import assert from "node:assert/strict";
+import { loadAgents } from "../src/agents/agent_book.ts";
+import { parseConfig } from "../src/config/mod.ts";
+import type { CallRecord } from "../src/calls/call_record.ts";
+import { KvCallStore } from "../src/calls/call_store.ts";
+import { formatCallDetail } from "../src/cli/calls.ts";
+import { Operations } from "../src/observability/operations.ts";
+import type { WebhookEvent } from "../src/webhooks/mod.ts";
+import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { audioBytes } from "./support/fake_realtime.ts";
+import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
+import { twilioSignature } from "./support/fake_twilio.ts";
+import { sampleRecord } from "./support/sample_record.ts";
+
+const ACCOUNT = "AC" + "7".repeat(32);
+const CONSENT = "This call is recorded for quality.";
+
+function agentsYaml(backend: string): string {
+  return `
+agents:
+  - name: desk
+    instructions: "You take payments."
+    recording: { consent: "${CONSENT}", channels: dual }
+    tools:
+      - type: http
+        name: take_payment
+        description: Take the caller's card payment.
+        parameters: { type: object, properties: { amount: { type: number } }, required: [amount] }
+        request: { method: POST, url: "${backend}/pay" }
+        sensitive: true
+      - type: http
+        name: opening_hours
+        description: Opening hours.
+        parameters: { type: object, properties: {} }
+        request: { url: "${backend}/hours" }
+`;
+}
+
+Deno.test("recording: the consent line first, the recording after it, paused (skip) around a sensitive tool, its SID and URL in the record and recording.completed", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  // The backend notes the recording's status at the moment each tool runs.
+  const during: Record<string, string | undefined> = {};
+  const backend = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    async (req) => {
+      const path = new URL(req.url).pathname;
+      await req.body?.cancel();
+      during[path] = [...rest.recordings.values()].at(-1)?.status;
+      await new Promise((r) => setTimeout(r, 50));
+      return Response.json({ ok: true });
+    },
+  );
+  const env = {
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_API_BASE_URL: rest.baseUrl,
+  };
+  const config = parseConfig({
+    OPENAI_API_KEY: TEST_API_KEY,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+    ...env,
+  });
+  const loaded = loadAgents({
+    config,
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () => agentsYaml(`http://127.0.0.1:${backend.addr.port}`),
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const store = await KvCallStore.open({ path: ":memory:", retentionDays: 1 });
+  const ops = await Operations.create({ config, store });
+  const events: WebhookEvent[] = [];
+  const emit = ops.webhooks.emit.bind(ops.webhooks);
+  ops.webhooks.emit = (event) => {
+    events.push(event);
+    return emit(event);
+  };
+  try {
+    await using h = await BridgeHarness.startSecure(env, {
+      app: { ...ops.appOptions(), agents: { book: loaded.book } },
+    });
+    rest.callbacksTo(h.server.localUrl);
+
+    // The TwiML: <Say> the consent line, then <Connect><Stream>; no recording yet.
+    const answer = await h.webhook({
+      CallSid: "CA" + "1".repeat(32),
+      From: "+14155550100",
+      To: "+14155550199",
+    });
+    assert.match(
+      answer.body,
+      new RegExp(`^<\\?xml[^>]*\\?><Response><Say>${CONSENT}</Say><Connect [^>]*><Stream `),
+    );
+    assert.equal(rest.recordings.size, 0, "nothing is recorded while Twilio says the consent line");
+
+    const callSid = "CA" + "2".repeat(32);
+    rest.addCall(callSid);
+    const streamed = await h.webhook({
+      CallSid: callSid,
+      From: "+14155550100",
+      To: "+14155550199",
+    });
+    assert.ok(streamed.streamUrl, streamed.body);
+    // Twilio signs the wss:// URL of the TwiML; the fake reaches the same path over ws://.
+    const call = await h.call({
+      url: streamed.streamUrl.replace(/^wss:/, "ws:"),
+      callSid,
+      headers: {
+        "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamed.streamUrl),
+      },
+      customParameters: streamed.parameters,
+    });
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    // The stream started (so Twilio finished the consent line): the recording starts.
+    const start = performance.now();
+    while (rest.recordings.size === 0 && performance.now() - start < 5000) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const [recording] = rest.recordings.values();
+    assert.equal(recording.callSid, callSid);
+    assert.equal(recording.params.RecordingChannels, "dual");
+    assert.equal(
+      recording.params.RecordingStatusCallback,
+      `${h.server.localUrl}/recording-status?agent=desk`,
+    );
+    assert.equal(recording.params.RecordingStatusCallbackEvent, "completed");
+
+    // A sensitive tool: paused (skip) while it runs, resumed after.
+    const r1 = session.beginResponse({ message: false });
+    const paid = r1.functionCall("take_payment", { amount: 120 });
+    r1.finish();
+    await session.waitFor("conversation.item.create", (e) => e.item.call_id === paid.callId);
+    // A tool that is not sensitive runs with the recording on.
+    const r2 = session.beginResponse({ message: false });
+    const hours = r2.functionCall("opening_hours", {});
+    r2.finish();
+    await session.waitFor("conversation.item.create", (e) => e.item.call_id === hours.callId);
+    assert.deepEqual(during, { "/pay": "paused", "/hours": "in-progress" });
+    const statuses = recording.history.map((h) => [h.status, h.pauseBehavior]);
+    assert.deepEqual(statuses, [
+      ["in-progress", undefined],
+      ["paused", "skip"],
+      ["in-progress", undefined],
+    ]);
+
+    const goodbye = session.beginResponse();
+    goodbye.audio(audioBytes(0x21, 60));
+    goodbye.finish();
+    await call.waitFor(() => call.receivedAudioBytes(0x21) === 480);
+    await call.hangUp();
+    await h.waitForFinished(1);
+    await ops.recorder.idle();
+    // Twilio finishes the recording with the call and posts its signed status callback.
+    assert.equal(await rest.finishRecording(callSid), 204);
+    const until = performance.now();
+    let record: CallRecord | undefined;
+    while (performance.now() - until < 5000) {
+      record = await store.get(callSid);
+      if (record?.recording !== undefined) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(record?.recording?.sid, recording.sid);
+    assert.equal(
+      record?.recording?.url,
+      `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT}/Recordings/${recording.sid}`,
+    );
+    assert.equal(record?.recording?.channels, 2);
+    assert.equal(record?.recording?.status, "completed");
+    assert.match(formatCallDetail(record!), new RegExp(`recording ${recording.sid} completed`));
+    const completed = events.find((e) => e.type === "recording.completed");
+    assert.deepEqual(completed?.data, { callSid, agent: "desk", recording: record?.recording });
+    assert.equal(completed?.agent, "desk");
+  } finally {
+    await ops.close();
+    await backend.shutdown();
+  }
+});
+
+Deno.test("a recording status callback without Twilio's signature is refused", async () => {
+  await using h = await BridgeHarness.startSecure({
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+  });
+  const response = await fetch(`${h.server.localUrl}/recording-status?agent=desk`, {
+    method: "POST",
+    body: new URLSearchParams({ CallSid: "CA" + "3".repeat(32), RecordingSid: "RE1" }),
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 403);
+});
+
+Deno.test("the recording is kept whether Twilio reports it before or after the call record is written", async () => {
+  const store = await KvCallStore.open({ path: ":memory:", retentionDays: 1 });
+  try {
+    const info = {
+      sid: "RE" + "a".repeat(32),
+      url: "https://api.twilio.com/x",
+      status: "completed",
+      durationSeconds: 12,
+      channels: 2,
+      startTime: null,
+      errorCode: null,
+    };
+    await store.putRecording("CA_before", info);
+    await store.put(sampleRecord("CA_before"));
+    await store.put(sampleRecord("CA_after"));
+    await store.putRecording("CA_after", info);
+    assert.deepEqual((await store.get("CA_before"))?.recording, info);
+    assert.deepEqual((await store.get("CA_after"))?.recording, info);
+    const listed = await store.list();
+    assert.ok(listed.every((r) => r.recording?.sid === info.sid), "the listing has it too");
+  } finally {
+    store.close();
+  }
+});
