@@ -14,6 +14,7 @@ import { SERVER_PATHS } from "../src/config/server_kinds.ts";
 import { ROUTES } from "../src/http/app.ts";
 import { STREAM_PATH_ROOT } from "../src/http/stream_path.ts";
 import { OUTBOUND_ROUTES } from "../src/outbound/outbound_dialer.ts";
+import { TRANSFER_ROUTES } from "../src/transfer/transfer_paths.ts";
 import { CALLS_ROUTE } from "../src/outbound/outbound_routes.ts";
 
 const KEY = "sk-test-0123456789abcdefghijklmnopqrstuv";
@@ -376,6 +377,7 @@ Deno.test("the paths PUBLIC_URL may not end in are the routes the server answers
   const routes = [
     ...Object.values(ROUTES).filter((path) => path !== "/" && !path.endsWith("/")),
     ...Object.values(OUTBOUND_ROUTES),
+    ...Object.values(TRANSFER_ROUTES),
     CALLS_ROUTE,
     "/campaigns",
     "/softphone",

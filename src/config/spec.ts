@@ -547,7 +547,7 @@ export const SETTINGS = [
     example: "30",
     section: "operations",
     doc:
-      "Days call records, outbound attempts and webhook deliveries (dead letters too) are kept in the call store; Deno KV deletes them after (0: forever).",
+      "Days call records, outbound attempts, webhook deliveries (dead letters too) and ended campaigns' contacts are kept in the call store; Deno KV deletes them after (0: forever).",
   }),
   setting("CALL_RECORD_RETENTION_DAYS", undefined, RETENTION, {
     section: "operations",

@@ -8,6 +8,7 @@
  *   same settings as query parameters → `201` with the campaign's progress.
  * - `GET /campaigns/:id` → its progress (counts, outcomes, contacts masked).
  * - `POST /campaigns/:id/pause`, `/resume`, `/cancel`.
+ * - `DELETE /campaigns/:id` erases the campaign and its contacts.
  *
  * @example
  * ```ts ignore
@@ -160,8 +161,16 @@ export function createCampaignRoutes(options: CampaignRoutesOptions) {
     if (match === null) return jsonResponse({ error: "Not found." }, 404);
     const [, id, action] = match;
     if (action === undefined) {
+      if (request.method === "DELETE") {
+        const erased = await dispatcher.erase(id);
+        return erased === undefined
+          ? jsonResponse({ error: `No campaign ${id}.` }, 404)
+          : jsonResponse({ deleted: id, contacts: erased.contacts }, 200);
+      }
       if (request.method !== "GET") {
-        return jsonResponse({ error: "Method not allowed: use GET." }, 405, { allow: "GET" });
+        return jsonResponse({ error: "Method not allowed: use GET or DELETE." }, 405, {
+          allow: "GET, DELETE",
+        });
       }
       const progress = await dispatcher.progress(id);
       return progress === undefined

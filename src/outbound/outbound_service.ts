@@ -139,7 +139,9 @@ export class OutboundService implements OutboundPlug {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     const counter = options.registry ? outboundCallsCounter(options.registry) : undefined;
-    const store = options.kv ? new CampaignStore(options.kv) : undefined;
+    const store = options.kv
+      ? new CampaignStore(options.kv, { retentionDays: config.retentionDays })
+      : undefined;
     let campaigns: CampaignDispatcher | undefined;
     this.dialer = new OutboundDialer({
       calls: this.#calls,
