@@ -202,6 +202,9 @@ export class CallCore {
         }
         break;
       }
+      case "openai_deadline":
+        this.#handover.onDeadline(input.generation, input.expiresInMs);
+        break;
       case "openai_closed":
         if (!input.opened) this.#p.out.observe({ kind: "openai_connect", ok: false });
         this.#handover.onSocketClosed(input);

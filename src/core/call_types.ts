@@ -79,6 +79,12 @@ export type CallInput =
   | { type: "openai_open"; generation: number }
   | { type: "openai_event"; event: ServerEvent; generation: number }
   /**
+   * The session of `generation` announced when it ends (GPT-Live's
+   * `session.started.expires_at`): it is renewed ahead of that, at a turn
+   * boundary, instead of being lost mid-call.
+   */
+  | { type: "openai_deadline"; generation: number; expiresInMs: number }
+  /**
    * The OpenAI socket of `generation` closed or could not be opened.
    * `failure: "auth"`: OpenAI refused the API key (HTTP 401/403 on the
    * upgrade); retrying cannot help.

@@ -33,6 +33,8 @@ import type { CallInput, CallOutcome, TimerName } from "./call_types.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
 import { buildReplayEvents, MAX_RECONNECT_ATTEMPTS, reconnectDelayMs } from "./session_replay.ts";
 
+/** At most this long before a session's announced deadline, its renewal starts. */
+const DEADLINE_LEAD_MS = 60_000;
 /** Ms before trying a renewal again after one failed. */
 const RENEW_RETRY_MS = 30_000;
 /** Frames of the waiting sound sent per tick (200 ms: Twilio's queue stays short). */
@@ -60,6 +62,8 @@ export class SessionHandover {
   #hooks: HandoverHooks;
   /** Position in the waiting sound's loop. */
   #waitingAt = 0;
+  /** Announced deadlines of sessions, by generation (the core's clock). */
+  #deadlines = new Map<number, number>();
 
   /** Creates the rules over `parts`. */
   constructor(parts: CallParts, hooks: HandoverHooks) {
@@ -177,6 +181,33 @@ export class SessionHandover {
     }
   }
 
+  /**
+   * The session of `generation` ends in `expiresInMs`: renew it ahead (half
+   * the time left, at most a minute before), so the switch happens at a turn
+   * boundary rather than when the session is gone.
+   */
+  onDeadline(generation: number, expiresInMs: number): void {
+    // A renewal session announces its deadline before the switch: kept until it is the call's.
+    this.#deadlines.set(generation, this.#p.now + expiresInMs);
+    this.#armDeadline(generation);
+  }
+
+  /** Schedules the renewal of `generation` ahead of its deadline, if it is the call's session. */
+  #armDeadline(generation: number): void {
+    const p = this.#p;
+    const at = this.#deadlines.get(generation);
+    if (at === undefined || p.sessions.live()?.generation !== generation || p.ending.ending) return;
+    for (const old of this.#deadlines.keys()) if (old < generation) this.#deadlines.delete(old);
+    const expiresInMs = Math.max(0, at - p.now);
+    const renewInMs = Math.max(0, expiresInMs - Math.min(DEADLINE_LEAD_MS, expiresInMs / 2));
+    p.out.setTimer("session_renew", renewInMs);
+    p.out.log("info", "The session ends in {expiresInS} s; renewing it in {renewInS} s.", {
+      generation,
+      expiresInS: Math.round(expiresInMs / 1000),
+      renewInS: Math.round(renewInMs / 1000),
+    });
+  }
+
   #scheduleRenewal(delayMs: number): void {
     if (this.#p.options.renewAfterMs > 0) this.#p.out.setTimer("session_renew", delayMs);
   }
@@ -261,6 +292,7 @@ export class SessionHandover {
       queuedFrames: queued.length,
     });
     this.#scheduleRenewal(p.options.renewAfterMs);
+    this.#armDeadline(session.generation);
     if (p.ending.ending) {
       if (p.ending.farewellOwed) {
         p.responses.cancelRequest();
