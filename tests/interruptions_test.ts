@@ -302,3 +302,31 @@ Deno.test("a cancel that loses the race with the response's end is not an OpenAI
   });
   assert.equal(d.core.stats.openaiErrors, 0);
 });
+
+Deno.test("semantic_vad: no timer decides while the caller speaks; with transcription the words decide whatever the length", () => {
+  const decide = new InterruptionDecision(settings({
+    transcription: true,
+    semanticVad: true,
+    prefixPaddingMs: 0,
+    silenceDurationMs: 0,
+  }));
+  const started = decide.speechStarted({
+    now: 0,
+    audioStartMs: 0,
+    itemId: "i",
+    over: "interruptible",
+  });
+  assert.equal(started.timerMs, undefined);
+  // The model ended the turn 2.2 s later (a 200 ms "mm-hmm" and its semantic wait).
+  const stopped = decide.speechStopped({ now: 2200, audioEndMs: 2200 });
+  assert.deepEqual([stopped.verdict, stopped.timerMs, decide.stage], [
+    undefined,
+    250,
+    "awaiting_words",
+  ]);
+  assert.equal(decide.words("i", "Mm-hmm.").verdict?.kind, "backchannel");
+  // The same with real words.
+  decide.speechStarted({ now: 3000, audioStartMs: 3000, itemId: "j", over: "interruptible" });
+  decide.speechStopped({ now: 5000, audioEndMs: 5000 });
+  assert.equal(decide.words("j", "Actually, make it Tuesday.").verdict?.kind, "real");
+});
