@@ -353,3 +353,12 @@ Deno.test("a false interruption owes nothing: a new session after a drop does no
   const sent = d.sentToOpenAI(d.openaiOpen(2));
   assert.equal(types(sent).includes("response.create"), false, types(sent).join(", "));
 });
+
+Deno.test("INTERRUPT_RESPONSE=false: nothing interrupts the assistant; a real turn is answered after it", () => {
+  const r = runScenario({ pace: 1, speechMs: 1500, words: "Do you open on Sunday?" }, {
+    interruptResponse: false,
+  });
+  assert.equal(r.clearAfterStartMs, undefined);
+  assert.equal(r.gapMs, 0);
+  assert.deepEqual(types(r.upstream), ["response.create"]);
+});
