@@ -4,12 +4,8 @@
  * the core hears (and sends Twilio) for GPT-Live's events.
  */
 import assert from "node:assert/strict";
-import {
-  LIVE_PHASE_MOVES,
-  LIVE_TURN_MOVES,
-  LiveEngine,
-  QUIET_END_MS,
-} from "../src/bridge/live_engine.ts";
+import { LIVE_PHASE_MOVES, LiveEngine } from "../src/bridge/live_engine.ts";
+import { QUIET_END_MS, REPLY_MOVES } from "../src/bridge/live_replies.ts";
 import type { ServerEvent } from "../src/openai/server_events.ts";
 import type { CallCommand } from "../src/core/call_types.ts";
 import { audioB64, CoreDriver } from "./support/core_driver.ts";
@@ -128,7 +124,7 @@ Deno.test("a reply starts on the first audible delta and ends after the quiet; t
     "response.output_audio_transcript.done",
     "response.done",
   ]);
-  assert.equal(engine.turn, "quiet");
+  assert.equal(engine.reply, "quiet");
 });
 
 Deno.test("the model yields to the caller: the core clears Twilio on the very delta that goes quiet", () => {
@@ -262,7 +258,7 @@ function diagramMoves(first: string): Record<string, string[]> {
 }
 
 Deno.test("the move tables match the diagrams of docs/call-flow.md", () => {
-  assert.deepEqual(diagramMoves("quiet --> speaking"), LIVE_TURN_MOVES);
+  assert.deepEqual(diagramMoves("quiet --> speaking"), REPLY_MOVES);
   assert.deepEqual(diagramMoves("new --> starting"), LIVE_PHASE_MOVES);
   const engine = new LiveEngine({ generation: 1, backendModel: "m" });
   // session.started before session.start is ignored, not a move the table forbids.

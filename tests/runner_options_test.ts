@@ -31,6 +31,7 @@ const parts: RunnerParts = {
 const setup = new AgentCalls({ config }).forStream({ kind: "plain" });
 const call = (extra: Partial<StreamCall> = {}): StreamCall => ({
   path: "/media-stream",
+  stream: { kind: "plain" },
   setup,
   softphone: false,
   outboundCore: undefined,
@@ -71,6 +72,23 @@ Deno.test("runner options: a resumed call replays its conversation and acknowled
   assert.equal(options.core.greeting, undefined);
   assert.equal(options.core.resume, conversation);
   assert.equal(options.core.acknowledgeResume, true);
+  // A resumed outbound call does not wait for the answering machine again.
+  const outbound = runnerOptions(
+    call({
+      outboundCore: { greeting: "Hi", awaitAnswer: { voicemail: undefined } },
+      resumed: {
+        callSid: "CA1",
+        streamPath: "/media-stream/outbound/default",
+        conversation,
+        state: "resuming",
+        resumes: 1,
+        savedAt: 0,
+      },
+    }),
+    parts,
+  );
+  assert.equal(outbound.core.awaitAnswer, undefined);
+  assert.equal(outbound.core.greeting, undefined);
   assert.equal(
     options.admitStart?.({ callSid: "CA2", customParameters: {} } as never),
     "stream call mismatch",

@@ -505,9 +505,13 @@ export class CallRunner {
     this.#stopAmd?.();
     // The caller is gone (or the call ended otherwise) while a person's phone rings: end that leg.
     if (command.outcome !== "transferred") this.#transfer?.cancel();
-    if (this.#outboundCallSid !== undefined) {
-      this.#options.outbound?.streamEnded(this.#outboundCallSid, this.#core.conversation.entries);
-    }
+    // After keypad tones the call goes on in its next stream: its checkpoint stays live.
+    const goesOn = this.#outboundCallSid !== undefined &&
+      this.#options.outbound?.streamEnded(
+          this.#outboundCallSid,
+          this.#core.conversation.entries,
+        ) ===
+        true;
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);
     this.#tools.abortAll();
     this.#openai.closeAll();
@@ -518,7 +522,11 @@ export class CallRunner {
     if (checkpoint !== undefined && callSid !== undefined && command.outcome !== "refused") {
       let wait: ReturnType<typeof setTimeout> | undefined;
       Promise.race([
-        checkpoint.ended(callSid, command.outcome, this.#core.conversation.entries),
+        checkpoint.ended(
+          callSid,
+          goesOn ? "handed_over" : command.outcome,
+          this.#core.conversation.entries,
+        ),
         new Promise((resolve) => wait = setTimeout(resolve, CHECKPOINT_END_WAIT_MS)),
       ]).finally(() => {
         clearTimeout(wait);

@@ -443,7 +443,8 @@ export function createApp(options: AppOptions): App {
     const first = checkpoint === undefined ? undefined : parseStreamPath(checkpoint.streamPath);
     if (
       checkpoint === undefined || checkpoint.state === "over" || first === undefined ||
-      first.kind === "resumed" || first.kind === "outbound"
+      first.kind === "resumed" ||
+      (first.kind === "outbound" && options.outbound === undefined)
     ) {
       return text("No call to resume here.\n", 404);
     }
@@ -461,7 +462,8 @@ export function createApp(options: AppOptions): App {
     stream: StreamPath,
     resumed?: CallCheckpoint,
   ): Response {
-    const outboundPath = stream.kind === "outbound" ? path : undefined;
+    // An outbound call's stream path names its agent (a resumed one: the path it started on).
+    const outboundPath = stream.kind === "outbound" ? resumed?.streamPath ?? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -535,6 +537,7 @@ export function createApp(options: AppOptions): App {
       socket,
       runnerOptions({
         path,
+        stream,
         setup,
         softphone: isSoftphone,
         outboundCore,

@@ -23,11 +23,14 @@ import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { AppTransfers } from "./app_transfers.ts";
 import type { CallRecording } from "../twilio/call_recording.ts";
 import type { OutboundStreamRoutes } from "./app.ts";
+import { formatStreamPath, type StreamPath } from "./stream_path.ts";
 
 /** One media stream's call, as the app found it at the upgrade. */
 export interface StreamCall {
-  /** The stream's URL path (kept in the checkpoint). */
+  /** The stream's URL path. */
   path: string;
+  /** What the path names (the stream after keypad tones keeps the path the call started on). */
+  stream: StreamPath;
   /** The agent and its session (`AgentCalls.forStream`). */
   setup: CallSetup;
   /** A browser softphone call (admitted by its token, no Twilio REST). */
@@ -77,9 +80,14 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
   const { profile } = setup;
   const { config } = app;
   const transfer = profile.transfers[0];
-  // Twilio's inbound calls are checkpointed (softphone calls have no `<Connect action>`, and an
-  // outbound call goes on through its own stream handoff).
-  const checkpointable = !softphone && outboundCore === undefined;
+  // Twilio's calls are checkpointed (softphone calls have no `<Connect action>`). The stream after
+  // keypad tones keeps the path the call started on.
+  const checkpointable = !softphone;
+  const { stream } = call;
+  const firstPath = resumed?.streamPath ??
+    (stream.kind === "outbound" && stream.resumeCallSid !== undefined
+      ? formatStreamPath({ kind: "outbound", agent: stream.agent })
+      : call.path);
   return {
     core: {
       sessionUpdate: setup.sessionUpdate,
@@ -96,8 +104,14 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
       ...outboundCore,
       // A resumed call: no second greeting; the conversation is replayed, one short line.
       // (A call handed over before anything was said is greeted as a new one.)
+      // An outbound call resumed mid-conversation does not wait for the answering machine again.
       ...(resumed !== undefined && resumed.conversation.length > 0
-        ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
+        ? {
+          greeting: undefined,
+          awaitAnswer: undefined,
+          resume: resumed.conversation,
+          acknowledgeResume: true,
+        }
         : {}),
     },
     // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
@@ -142,7 +156,7 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     ...(checkpointable && app.checkpoints !== undefined
       ? {
         checkpoint: new CheckpointWriter(app.checkpoints, {
-          streamPath: resumed?.streamPath ?? call.path,
+          streamPath: firstPath,
           ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
           ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
         }, app.callLog),

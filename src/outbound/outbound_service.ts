@@ -186,7 +186,14 @@ export class OutboundService implements OutboundPlug {
         logger: this.#log.getChild("campaigns"),
       });
       if (options.dispatch !== false) {
-        const cron = config.campaignDispatch === "cron";
+        // Without Deno.cron (a local run without --unstable-cron) the interval stands in for it.
+        const cron = config.campaignDispatch === "cron" &&
+          (options.cron !== undefined || typeof Deno.cron === "function");
+        if (config.campaignDispatch === "cron" && !cron) {
+          this.#log.warn(
+            "CAMPAIGN_DISPATCH=cron but this runtime has no Deno.cron (run with --unstable-cron, or on Deno Deploy); campaigns are dispatched every 2 s instead.",
+          );
+        }
         campaigns.start({ pollEveryMs: cron ? 0 : options.pollEveryMs ?? 2000 });
         if (cron) this.#unplugCron = (options.cron ?? CAMPAIGN_CRON).drive(campaigns.onCron);
       }
@@ -232,9 +239,7 @@ export class OutboundService implements OutboundPlug {
     },
     // The AMD callback may land on another instance: with a shared KV its record reaches us too.
     answeredBy: (callSid, listener) => followAmd(this.amd, this.#kv, callSid, listener),
-    streamEnded: (callSid, conversation) => {
-      void this.handoff.streamEnded(callSid, conversation);
-    },
+    streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
     prepare: (path) => {
       const parsed = parseStreamPath(path);
       return parsed?.kind === "outbound" && parsed.resumeCallSid !== undefined
@@ -311,6 +316,7 @@ export class OutboundService implements OutboundPlug {
   async close(): Promise<void> {
     this.#unplugCron?.();
     await this.campaigns?.stop();
+    await this.handoff.idle();
     this.#kv?.close();
     this.#kv = undefined;
   }
