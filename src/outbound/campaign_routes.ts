@@ -20,7 +20,7 @@
  */
 import { readCappedText } from "../security/limits.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
-import { checkAgent } from "./place_call_request.ts";
+import { checkAgent, ownNumbers } from "./place_call_request.ts";
 import type { CampaignDispatcher, NewCampaign } from "./campaign_dispatcher.ts";
 import { type ContactsResult, parseContactsCsv, parseContactsJson } from "./campaign_input.ts";
 import { isTimeZone, parseWindow } from "./calling_window.ts";
@@ -34,6 +34,8 @@ export interface CampaignRoutesOptions {
   dispatcher: CampaignDispatcher;
   /** The current agents (read at each request: a reload applies to new campaigns). */
   agents: { readonly book: AgentBook };
+  /** `TWILIO_PHONE_NUMBER`: never called (nor the agents' numbers). */
+  ownNumber?: string | undefined;
 }
 
 type Settings = Omit<NewCampaign, "contacts">;
@@ -114,7 +116,7 @@ export function createCampaignRoutes(options: CampaignRoutesOptions) {
     if (isCsv) {
       const query = new URL(request.url).searchParams;
       get = (name) => query.get(name) ?? undefined;
-      contacts = parseContactsCsv(body.text);
+      contacts = parseContactsCsv(body.text, ownNumbers(agents.book, options.ownNumber));
     } else {
       let json: unknown;
       try {
@@ -134,7 +136,7 @@ export function createCampaignRoutes(options: CampaignRoutesOptions) {
       }
       const fields = json as Record<string, unknown>;
       get = (name) => fields[name] ?? undefined;
-      contacts = parseContactsJson(fields.contacts);
+      contacts = parseContactsJson(fields.contacts, ownNumbers(agents.book, options.ownNumber));
     }
     const settings = parseCampaignSettings(get, agents.book);
     if (!settings.ok) return jsonResponse({ error: settings.error, field: settings.field }, 400);

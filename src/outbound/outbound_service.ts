@@ -108,6 +108,7 @@ export class OutboundService implements OutboundPlug {
   #kv: Deno.Kv | undefined;
   #unplugCron: (() => void) | undefined;
   #log: Logger;
+  #now: (() => number) | undefined;
 
   private constructor(options: OutboundServiceOptions) {
     const { config } = options;
@@ -117,6 +118,7 @@ export class OutboundService implements OutboundPlug {
     }
     this.#config = config;
     this.#kv = options.kv;
+    this.#now = options.now;
     // With the call store's KV, the conversation after keypad tones reaches any instance.
     this.handoff = new StreamHandoff({
       ...(options.kv ? { shared: new SharedCallState(options.kv) } : {}),
@@ -306,9 +308,18 @@ export class OutboundService implements OutboundPlug {
       agents: this.agents,
       tickets: this.tickets,
       ...(this.campaigns
-        ? { campaigns: createCampaignRoutes({ dispatcher: this.campaigns, agents: this.agents }) }
+        ? {
+          campaigns: createCampaignRoutes({
+            dispatcher: this.campaigns,
+            agents: this.agents,
+            ownNumber: this.#config.twilioPhoneNumber,
+          }),
+        }
         : {}),
       logger: this.#log,
+      ownNumber: this.#config.twilioPhoneNumber,
+      maxCallsPerMinute: this.#config.maxCallsPerMinute,
+      ...(this.#now ? { now: this.#now } : {}),
     });
   };
 

@@ -30,6 +30,8 @@ export class FakeLiveServer implements AsyncDisposable {
   readonly sessions: FakeLiveSession[] = [];
   /** Upgrade requests refused (status and why). */
   readonly refused: { status: number; reason: string }[] = [];
+  /** Ms to wait before answering each connection (a slow GPT-Live); can change between calls. */
+  answerDelayMs = 0;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #options: FakeLiveServerOptions;
   #waiters = new Waiters<FakeLiveSession>();
@@ -39,7 +41,7 @@ export class FakeLiveServer implements AsyncDisposable {
     this.#options = options;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (request) => this.#handle(request),
+      (request) => this.#answer(request),
     );
   }
 
@@ -83,6 +85,13 @@ export class FakeLiveServer implements AsyncDisposable {
     return Response.json({ error: { type: "invalid_request_error", message: reason } }, {
       status,
     });
+  }
+
+  async #answer(request: Request): Promise<Response> {
+    if (this.answerDelayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, this.answerDelayMs));
+    }
+    return this.#handle(request);
   }
 
   #handle(request: Request): Response {
