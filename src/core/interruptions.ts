@@ -130,7 +130,7 @@ export class Interruptions {
   committed(session: LiveSession, itemId: string): void {
     remember(this.#committed, itemId);
     if (this.#deleteOnCommit.delete(itemId)) {
-      this.#p.out.toOpenAI(session, deleteItem(itemId));
+      this.#dismiss(session, itemId);
     } else if (this.#answerOnCommit.delete(itemId)) {
       answerTurn(this.#p);
     }
@@ -213,8 +213,17 @@ export class Interruptions {
         : {}),
     });
     this.#answerOnCommit.delete(verdict.itemId);
-    if (this.#committed.has(verdict.itemId)) p.out.toOpenAI(session, deleteItem(verdict.itemId));
+    if (this.#committed.has(verdict.itemId)) this.#dismiss(session, verdict.itemId);
     else remember(this.#deleteOnCommit, verdict.itemId);
+  }
+
+  /**
+   * A false interruption's user item leaves the conversation, and the caller's
+   * turn owes nothing (a new session must not answer it either).
+   */
+  #dismiss(session: LiveSession, itemId: string): void {
+    this.#p.out.toOpenAI(session, deleteItem(itemId));
+    if (this.#p.turn.lastCommitted === itemId) this.#p.turn.answered();
   }
 
   /** A real interruption: stop the response upstream and truncate what was not heard. */
