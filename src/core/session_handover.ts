@@ -13,7 +13,7 @@
  * import { SessionHandover } from "./session_handover.ts";
  * const parts = createCallParts({ sessionUpdate: { type: "session.update", session: {} } });
  * const handover = new SessionHandover(parts, {
- *   flushResponse: () => {}, requestFarewell: () => {}, farewellComplete: () => {},
+ *   requestFarewell: () => {}, farewellComplete: () => {},
  *   maybeGreet: () => {}, finish: () => {},
  * });
  * parts.out.openSession(parts.sessions.begin());
@@ -29,8 +29,9 @@
  */
 import { appendAudio } from "../openai/client_events.ts";
 import type { CallParts } from "./call_parts.ts";
-import type { CallInput, CallOutcome, TimerName } from "./call_types.ts";
+import type { CallInput, CallOutcome, SessionTimer } from "./call_types.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
+import { flushResponse } from "./response_requests.ts";
 import { buildReplayEvents, MAX_RECONNECT_ATTEMPTS, reconnectDelayMs } from "./session_replay.ts";
 
 /** At most this long before a session's announced deadline, its renewal starts. */
@@ -44,8 +45,6 @@ type Closed = Extract<CallInput, { type: "openai_closed" }>;
 
 /** What the handover needs from the rest of the core. */
 export interface HandoverHooks {
-  /** Sends a waiting response request if it can go now. */
-  flushResponse(): void;
   /** Asks for the farewell again (the new session never said it). */
   requestFarewell(): void;
   /** The farewell's audio is all there (its session ended mid-farewell). */
@@ -71,12 +70,12 @@ export class SessionHandover {
     this.#hooks = hooks;
   }
 
-  /** Handles the session timers; false for a timer that is not about sessions. */
-  onTimer(name: TimerName): boolean {
+  /** Handles the session timers (connect, renewal, switch, reconnects, waiting sound). */
+  onTimer(name: SessionTimer): void {
     const p = this.#p;
     switch (name) {
       case "openai_connect":
-        if (p.sessions.live() !== undefined) return true;
+        if (p.sessions.live() !== undefined) return;
         p.out.observe({ kind: "openai_connect", ok: false });
         p.out.log(
           "error",
@@ -84,24 +83,26 @@ export class SessionHandover {
           { timeoutMs: p.options.openaiConnectTimeoutMs },
         );
         this.#hooks.finish("openai_error", "OpenAI connect timeout.", "close_stream");
-        return true;
+        return;
       case "session_renew":
         this.startRenewal();
-        return true;
+        return;
       case "session_switch_wait":
         this.onSwitchWait();
-        return true;
+        return;
       case "reconnect_retry":
         this.attemptReconnect();
-        return true;
+        return;
       case "reconnect_deadline":
         this.reconnectDeadline();
-        return true;
+        return;
       case "waiting_sound":
         this.waitingTick();
-        return true;
-      default:
-        return false;
+        return;
+      default: {
+        const unhandled: never = name;
+        throw new Error(`no handler for the timer ${unhandled}`);
+      }
     }
   }
 
@@ -165,7 +166,7 @@ export class SessionHandover {
         });
       }
       this.#hooks.maybeGreet();
-      this.#hooks.flushResponse(); // e.g. a voicemail message asked for before the session was there
+      flushResponse(this.#p); // e.g. a voicemail message asked for before the session was there
     } else if (opened === "pending") {
       p.out.toOpenAI(p.sessions.pendingLive() as LiveSession, p.options.sessionUpdate);
       if (p.sessions.state.name === "reconnecting") this.switchSession("reconnect");
@@ -300,7 +301,7 @@ export class SessionHandover {
       }
     } else {
       if (resume) p.responses.requestIfNone();
-      this.#hooks.flushResponse();
+      flushResponse(this.#p);
     }
     this.#hooks.maybeGreet();
   }
