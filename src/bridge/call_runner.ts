@@ -230,6 +230,8 @@ export class CallRunner {
           this.#maybeReport();
         },
         usageSeconds: (generation, seconds) => this.#liveSeconds.set(generation, seconds),
+        deadline: (generation, expiresInMs) =>
+          this.#dispatch({ type: "openai_deadline", generation, expiresInMs }),
         refused: (failure) => {
           try {
             this.#observer?.openaiRefused?.(failure);
