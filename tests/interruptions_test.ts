@@ -330,3 +330,35 @@ Deno.test("semantic_vad: no timer decides while the caller speaks; with transcri
   decide.speechStopped({ now: 5000, audioEndMs: 5000 });
   assert.equal(decide.words("j", "Actually, make it Tuesday.").verdict?.kind, "real");
 });
+
+Deno.test("a false interruption owes nothing: a new session after a drop does not answer it", () => {
+  const d = new CoreDriver({
+    interruptions: settings({ transcription: true }),
+    reconnectWindowMs: 5000,
+  });
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_a", 2000);
+  d.audioDone("resp_1", "item_a");
+  d.responseDone("resp_1");
+  d.advance(400);
+  d.speechStarted({ audioStartMs: 100 });
+  d.advance(700);
+  d.speechStopped({ audioEndMs: 1100 });
+  d.committed("item_user");
+  d.transcriptionCompleted("item_user", "Mm-hmm.");
+  assert.ok(types(d.sentToOpenAI()).includes("conversation.item.delete"));
+  d.openaiClosed({ code: 1011, reason: "error", opened: true });
+  d.advance(10);
+  const sent = d.sentToOpenAI(d.openaiOpen(2));
+  assert.equal(types(sent).includes("response.create"), false, types(sent).join(", "));
+});
+
+Deno.test("INTERRUPT_RESPONSE=false: nothing interrupts the assistant; a real turn is answered after it", () => {
+  const r = runScenario({ pace: 1, speechMs: 1500, words: "Do you open on Sunday?" }, {
+    interruptResponse: false,
+  });
+  assert.equal(r.clearAfterStartMs, undefined);
+  assert.equal(r.gapMs, 0);
+  assert.deepEqual(types(r.upstream), ["response.create"]);
+});
