@@ -60,6 +60,36 @@ function echoSession(socket: WebSocket, sessionNo: number): void {
   socket.onerror = () => {};
 }
 
+const LIVE_APPEND_PREFIX = '{"type":"session.input_audio.append"';
+
+/**
+ * A GPT-Live session that echoes (`/v1/live/sessions`): `session.started`
+ * after `session.start`, then each appended chunk back as one
+ * `session.output_audio.delta` (the bench's frames are audible: their tag),
+ * so the bridge's GPT-Live adapter is on the measured path.
+ */
+function echoLiveSession(socket: WebSocket, sessionNo: number): void {
+  socket.onmessage = (e) => {
+    const text = e.data;
+    if (typeof text !== "string") return;
+    if (text.startsWith(LIVE_APPEND_PREFIX)) {
+      const at = text.indexOf(AUDIO_KEY);
+      if (at < 0) return;
+      const from = at + AUDIO_KEY.length;
+      const to = text.indexOf('"', from);
+      if (to < 0) return;
+      socket.send(`{"type":"session.output_audio.delta","delta":"${text.slice(from, to)}"}`);
+    } else if (text.includes('"session.start"')) {
+      socket.send(
+        `{"type":"session.started","event_id":"event_bench","session":{"id":"live_bench${sessionNo}","expires_at":${
+          Math.floor(Date.now() / 1000) + 3600
+        },"model":"gpt-live-1","instructions":"","audio":{"output":{"voice":"marin"},"format":{"type":"audio/pcmu","rate":8000}},"delegation":null,"status":"active","input":[]}}`,
+      );
+    }
+  };
+  socket.onerror = () => {};
+}
+
 /**
  * Starts the echo server on 127.0.0.1.
  *
@@ -79,6 +109,13 @@ export function startEchoRealtime(options: { port?: number } = {}): EchoRealtime
     (request) => {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return new Response("echo realtime\n");
+      }
+      if (new URL(request.url).pathname.endsWith("/live/sessions")) {
+        const { socket, response } = Deno.upgradeWebSocket(request);
+        sockets.add(socket);
+        socket.addEventListener("close", () => sockets.delete(socket));
+        echoLiveSession(socket, ++seq);
+        return response;
       }
       const protocols = request.headers.get("sec-websocket-protocol") ?? "";
       const { socket, response } = Deno.upgradeWebSocket(request, {

@@ -20,7 +20,8 @@
  * `../shared/peers/twilio-node-sample`, installed with `npm ci` into
  * `bench_results/peer/` when it has no `node_modules`; skipped with a note when
  * Node or the sample is absent) under the same load in the same row and prints
- * the ratios. `--floor` also runs `bench/floor_relay.ts` in each row: a relay on
+ * the ratios. `--engine=live` runs the bridge's agent on GPT-Live (`ENGINE=live`) against
+ * the echo's GPT-Live sessions path, so its adapter is on the measured path. `--floor` also runs `bench/floor_relay.ts` in each row: a relay on
  * the same two WebSocket stacks that does nothing else, the CPU no bridge of
  * this design can go below. `--soak=600 --calls=100` runs one long window at one N instead of
  * the rows and reports RSS over time and its growth after the warm-up
@@ -86,6 +87,8 @@ interface Args {
   soak: number;
   /** Write V8 heap snapshots of the bridge when idle and at the end of each window. */
   heapSnapshots: boolean;
+  /** The bridge's engine: `realtime`, or `live` (GPT-Live through its adapter, `--engine=live`). */
+  engine: "realtime" | "live";
 }
 
 function parseArgs(argv: string[]): Args {
@@ -104,6 +107,7 @@ function parseArgs(argv: string[]): Args {
     floor: false,
     soak: 0,
     heapSnapshots: false,
+    engine: "realtime",
   };
   let warmupSet = false;
   for (const arg of argv) {
@@ -128,6 +132,12 @@ function parseArgs(argv: string[]): Args {
         break;
       case "floor":
         args.floor = true;
+        break;
+      case "engine":
+        if (value !== "realtime" && value !== "live") {
+          throw new Error(`--engine is realtime or live, got "${value}".`);
+        }
+        args.engine = value;
         break;
       case "heap-snapshots":
         args.heapSnapshots = true;
@@ -368,6 +378,10 @@ function bridgeTarget(args: Args, echoUrl: string, workDir: string, n: number): 
     HOME: Deno.env.get("HOME") ?? "/tmp",
     OPENAI_API_KEY: "sk-bench-not-a-key",
     OPENAI_REALTIME_URL: echoUrl,
+    // GPT-Live: the same echo answers at its sessions path (bench/echo_realtime.ts).
+    ...(args.engine === "live"
+      ? { ENGINE: "live", OPENAI_LIVE_URL: echoUrl.replace(/\/realtime$/, "/live/sessions") }
+      : {}),
     PORT: String(port),
     HOST: "127.0.0.1",
     GREETING: "off",

@@ -361,3 +361,31 @@ Deno.test("a handed-over call whose new stream reaches a draining instance is re
     kv.close();
   }
 });
+
+Deno.test("a call that reaches no turn boundary is handed over at once when the drain time is over", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const checkpoints = new CallCheckpoints(kv, { ttlMs: 60_000 });
+  try {
+    await using a = await BridgeHarness.start({ GREETING: "Hello!" }, { app: { checkpoints } });
+    const sid = callSid(31);
+    const call = await a.call({ callSid: sid });
+    const session = await a.realtime.nextSession();
+    await session.waitFor("response.create");
+    // The assistant's answer is still streaming (no response.done): no turn boundary.
+    const r = session.beginResponse();
+    r.audio(audioBytes(0x61, 100));
+    const t0 = performance.now();
+    const drained = await drainApp(a.server.app, { drainMs: 500, mode: "handover" });
+    const elapsed = performance.now() - t0;
+    assert.equal((await call.closed).code, 1000);
+    assert.ok(
+      elapsed >= 450,
+      `handed over after ${Math.round(elapsed)} ms, not before the deadline`,
+    );
+    assert.equal(drained.handedOver, 1);
+    assert.equal((await checkpoints.get(sid))?.state, "live", "the call is not over");
+    assert.match(await a.callEnded(sid), /\/media-stream\/resumed\//);
+  } finally {
+    kv.close();
+  }
+});

@@ -15,6 +15,8 @@ import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
+import { CallCheckpoints } from "../src/calls/call_checkpoints.ts";
+import { DEFAULT_CALL_PROMPTS } from "../src/prompts.ts";
 
 const PUBLIC_URL = "https://voice.example.test";
 const ENV = {
@@ -93,11 +95,14 @@ Deno.test("the caller context answered on one instance reaches the call's stream
   }
 });
 
-Deno.test("send_dtmf on one instance, the call's next stream on another: the conversation goes on there", async () => {
-  const ACCOUNT = "AC" + "6".repeat(32);
-  const API_TOKEN = "state-control-token-0123456789abcdefghij";
-  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
-  const dir = await Deno.makeTempDir();
+const ACCOUNT = "AC" + "6".repeat(32);
+const API_TOKEN = "state-control-token-0123456789abcdefghij";
+
+/**
+ * Two instances with outbound calling (send_dtmf on) over one KV file (calls, checkpoints, call
+ * state), a fake Twilio REST API, and what Twilio does: signed posts, a placed call answered.
+ */
+async function outboundPair(rest: FakeTwilioRest, dir: string) {
   const env = {
     ...ENV,
     API_TOKEN,
@@ -108,30 +113,50 @@ Deno.test("send_dtmf on one instance, the call's next stream on another: the con
   const config = parseConfig({ OPENAI_API_KEY: TEST_API_KEY, ...env });
   const services: OutboundService[] = [];
   const harnesses: BridgeHarness[] = [];
-  try {
-    for (let i = 0; i < 2; i++) {
-      const service = OutboundService.create({
-        config,
-        kv: await Deno.openKv(`${dir}/calls.kv`),
-        dispatch: false,
-        agents: environmentAgentCallingOut(config, { sendDtmf: true }),
-      });
-      services.push(service);
-      harnesses.push(
-        await BridgeHarness.start(env, {
-          app: { outbound: service },
-        }),
-      );
-    }
-    const [a, b] = harnesses;
-    const signedPost = async (h: BridgeHarness, url: string, params: Record<string, string>) => {
-      const u = new URL(url);
-      return await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
-        method: "POST",
-        body: new URLSearchParams(params),
-        headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
-      });
-    };
+  const stores: Deno.Kv[] = [];
+  for (let i = 0; i < 2; i++) {
+    const service = OutboundService.create({
+      config,
+      kv: await Deno.openKv(`${dir}/calls.kv`),
+      dispatch: false,
+      agents: environmentAgentCallingOut(config, { sendDtmf: true, greeting: "Hi, Acme here." }),
+    });
+    services.push(service);
+    const kv = await Deno.openKv(`${dir}/calls.kv`);
+    stores.push(kv);
+    harnesses.push(
+      await BridgeHarness.start(env, {
+        app: { outbound: service, checkpoints: new CallCheckpoints(kv, { ttlMs: 60_000 }) },
+      }),
+    );
+  }
+  const signedPost = async (h: BridgeHarness, url: string, params: Record<string, string>) => {
+    const u = new URL(url);
+    return await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
+      method: "POST",
+      body: new URLSearchParams(params),
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
+    });
+  };
+  /** Twilio opens the stream a TwiML names on instance `h`. */
+  const openStream = async (h: BridgeHarness, callSid: string, twiml: string) => {
+    const url = /<Stream url="([^"]+)"/.exec(twiml)![1];
+    const call = await FakeTwilioCall.connect({
+      url: `${h.server.localUrl.replace("http", "ws")}${new URL(url).pathname}`,
+      callSid,
+      customParameters: Object.fromEntries(
+        [...twiml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)].map((
+          m,
+        ) => [m[1], m[2]]),
+      ),
+      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url) },
+    });
+    h.calls.push(call);
+    return call;
+  };
+  /** POST /calls on A; the callee answers: Twilio fetches the TwiML and opens the stream on A. */
+  const answeredCall = async () => {
+    const [a] = harnesses;
     const placed = await fetch(`${a.server.localUrl}/calls`, {
       method: "POST",
       headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
@@ -148,43 +173,47 @@ Deno.test("send_dtmf on one instance, the call's next stream on another: the con
       CallStatus: "in-progress",
       Direction: "outbound-api",
     })).text();
-    const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
-    const parametersOf = (text: string) =>
-      Object.fromEntries(
-        [...text.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)].map((
-          m,
-        ) => [m[1], m[2]]),
-      );
-    const call = await FakeTwilioCall.connect({
-      url: `${a.server.localUrl.replace("http", "ws")}${new URL(streamUrl).pathname}`,
-      callSid,
-      customParameters: parametersOf(twiml),
-      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
-    });
-    a.calls.push(call);
-    const first = await a.realtime.nextSession();
-    await first.waitFor("session.update");
+    const call = await openStream(a, callSid, twiml);
+    const session = await a.realtime.nextSession();
+    await session.waitFor("session.update");
     await signedPost(a, create.params.AsyncAmdStatusCallback, {
       CallSid: callSid,
       AnsweredBy: "human",
     });
+    return { callSid, call, session };
+  };
+  return {
+    a: harnesses[0],
+    b: harnesses[1],
+    signedPost,
+    openStream,
+    answeredCall,
+    async [Symbol.asyncDispose]() {
+      for (const h of harnesses) await h[Symbol.asyncDispose]();
+      for (const service of services) await service.close();
+      for (const kv of stores) kv.close();
+    },
+  };
+}
+
+Deno.test("send_dtmf on one instance, the call's next stream on another: the conversation goes on there", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const dir = await Deno.makeTempDir();
+  try {
+    await using pair = await outboundPair(rest, dir);
+    const { a, b } = pair;
+    const { callSid, call, session: first } = await pair.answeredCall();
+    await first.waitFor("response.create"); // the greeting
     first.userTurn("Thanks for calling. For sales, press 1.");
     const r = first.beginResponse({ message: false });
     const { callId } = r.functionCall("send_dtmf", { digits: "1" });
     await first.waitFor("conversation.item.create", (e) => e.item.call_id === callId);
     r.finish();
     const [update] = rest.updatesOf(callSid);
-    const resumeUrl = /<Stream url="([^"]+)"/.exec(update.params.Twiml)![1];
     // Twilio stops the old stream on A, plays the key, and the new stream lands on B.
     await call.hangUp();
     await a.waitForFinished(1);
-    const next = await FakeTwilioCall.connect({
-      url: `${b.server.localUrl.replace("http", "ws")}${new URL(resumeUrl).pathname}`,
-      callSid,
-      customParameters: parametersOf(update.params.Twiml),
-      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, resumeUrl) },
-    });
-    b.calls.push(next);
+    await pair.openStream(b, callSid, update.params.Twiml);
     const second = await b.realtime.nextSession();
     const replayed = await second.waitFor(
       "conversation.item.create",
@@ -196,8 +225,53 @@ Deno.test("send_dtmf on one instance, the call's next stream on another: the con
     assert.ok(texts.includes("Thanks for calling. For sales, press 1."));
     assert.equal(second.receivedOfType("response.create").length, 0, "no greeting");
   } finally {
-    for (const h of harnesses) await h[Symbol.asyncDispose]();
-    for (const service of services) await service.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an outbound call whose instance is lost is resumed on another: no AMD wait, no second greeting", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const dir = await Deno.makeTempDir();
+  try {
+    await using pair = await outboundPair(rest, dir);
+    const { b } = pair;
+    const { callSid, session: first } = await pair.answeredCall();
+    const greeting = await first.waitFor("response.create");
+    assert.match(greeting.response.instructions, /Hi, Acme here\./);
+    first.userTurn("Yes, I am interested in selling my flat.");
+    const r = first.beginResponse();
+    r.transcript("Great, when could we visit?");
+    r.finish();
+    // The turn is checkpointed; then A is lost (its stream is gone as far as Twilio knows).
+    const kv = await Deno.openKv(`${dir}/calls.kv`);
+    try {
+      const checkpoints = new CallCheckpoints(kv, { ttlMs: 60_000 });
+      for (let i = 0; i < 200; i++) {
+        const saved = await checkpoints.get(callSid);
+        if (
+          saved?.conversation.some((e) => "transcript" in e && e.transcript?.startsWith("Great"))
+        ) {
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      kv.close();
+    }
+    // Twilio asks B what comes next.
+    const next = await (await pair.signedPost(b, "https://voice.example.test/call-ended", {
+      CallSid: callSid,
+    })).text();
+    assert.match(next, /<Stream url="wss:\/\/voice\.example\.test\/media-stream\/resumed\/CA/);
+    await pair.openStream(b, callSid, next);
+    const second = await b.realtime.nextSession();
+    const ack = await second.waitFor("response.create");
+    assert.equal(ack.response.instructions, DEFAULT_CALL_PROMPTS.resumed);
+    const texts = second.receivedOfType("conversation.item.create")
+      .map((e) => e.item.content?.[0]?.text).filter(Boolean);
+    assert.ok(texts.includes("Yes, I am interested in selling my flat."), JSON.stringify(texts));
+    assert.equal(second.receivedOfType("response.create").length, 1, "one line, no greeting");
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -14,6 +14,7 @@ import { SERVER_PATHS } from "../src/config/server_kinds.ts";
 import { ROUTES } from "../src/http/app.ts";
 import { STREAM_PATH_ROOT } from "../src/http/stream_path.ts";
 import { OUTBOUND_ROUTES } from "../src/outbound/outbound_dialer.ts";
+import { TRANSFER_ROUTES } from "../src/transfer/transfer_paths.ts";
 import { CALLS_ROUTE } from "../src/outbound/outbound_routes.ts";
 
 const KEY = "sk-test-0123456789abcdefghijklmnopqrstuv";
@@ -102,6 +103,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     streamTokenSecret: undefined,
     maxConcurrentCalls: 20,
     maxCallSeconds: 1800,
+    maxCallsPerMinute: 0,
     callerIdleSeconds: 60,
     campaignDispatch: "interval",
     metricsToken: undefined,
@@ -376,6 +378,7 @@ Deno.test("the paths PUBLIC_URL may not end in are the routes the server answers
   const routes = [
     ...Object.values(ROUTES).filter((path) => path !== "/" && !path.endsWith("/")),
     ...Object.values(OUTBOUND_ROUTES),
+    ...Object.values(TRANSFER_ROUTES),
     CALLS_ROUTE,
     "/campaigns",
     "/softphone",
@@ -803,4 +806,48 @@ Deno.test("TRANSFER_NUMBERS lists numbers and SIP URIs in order; TRANSFER_MODE=w
     problemOf({ TRANSFER_MODE: "lukewarm" }),
     /TRANSFER_MODE must be one of cold or warm/,
   );
+});
+
+Deno.test("a cleartext upstream to a host that is not loopback is refused, naming ALLOW_INSECURE_UPSTREAM", () => {
+  const key = { OPENAI_API_KEY: "sk-test-0123456789abcdefghij" };
+  const secret = { WEBHOOK_SECRET: `whsec_${btoa("k".repeat(32))}` };
+  assert.throws(
+    () => parseConfig({ ...key, OPENAI_REALTIME_URL: "ws://realtime.example.com/v1/realtime" }),
+    (error: Error) =>
+      /OPENAI_REALTIME_URL is a cleartext ws:\/\/ URL to realtime\.example\.com/.test(
+        error.message,
+      ) &&
+      /Use wss:\/\/, or set ALLOW_INSECURE_UPSTREAM=true/.test(error.message),
+  );
+  assert.throws(
+    () => parseConfig({ ...key, ...secret, WEBHOOK_URL: "http://crm.example.com/hook" }),
+    /WEBHOOK_URL is a cleartext http:\/\/ URL to crm\.example\.com.*Use https:\/\/, or set ALLOW_INSECURE_UPSTREAM=true/,
+  );
+  assert.throws(
+    () =>
+      parseConfig({
+        ...key,
+        CALL_RECORD_WEBHOOK_URL: "http://10.0.0.8/records",
+        CALL_RECORD_WEBHOOK_SECRET: "s",
+      }),
+    /CALL_RECORD_WEBHOOK_URL is a cleartext http:\/\/ URL to 10\.0\.0\.8/,
+  );
+  // Loopback (local fakes, a sidecar) and TLS are fine.
+  for (
+    const env of [
+      { OPENAI_REALTIME_URL: "ws://127.0.0.1:9000/v1/realtime" },
+      { OPENAI_REALTIME_URL: "ws://localhost:9000/v1/realtime" },
+      { WEBHOOK_URL: "http://[::1]:8080/hook", ...secret },
+      { WEBHOOK_URL: "https://crm.example.com/hook", ...secret },
+    ]
+  ) {
+    assert.deepEqual(parseConfig({ ...key, ...env }).warnings, [], JSON.stringify(env));
+  }
+  // The operator may allow it: then it is a warning.
+  const allowed = parseConfig({
+    ...key,
+    OPENAI_REALTIME_URL: "ws://realtime.internal/v1/realtime",
+    ALLOW_INSECURE_UPSTREAM: "true",
+  });
+  assert.match(allowed.warnings.join("\n"), /Allowed by ALLOW_INSECURE_UPSTREAM=true/);
 });

@@ -76,7 +76,7 @@ Deno.test("offline demo: the listings agent's tool is called on the second turn,
       assert.ok(line.includes(`metrics at http://localhost:${demo.server.port}/metrics`), line);
       assert.ok(line.includes(`calls recorded in ${storePath} (deno task calls)`), line);
       const agents = await (await fetch(`${base}/softphone/agents`)).json();
-      assert.deepEqual(agents.agents, ["front-desk", "listings"]);
+      assert.deepEqual(agents.agents, ["front-desk", "listings", "live-desk"]);
       const issued = await (await fetch(`${base}/softphone/token`, { method: "POST" })).json();
       callSid = issued.callSid;
       const call = await FakeTwilioCall.connect({

@@ -96,6 +96,19 @@ Deno.test("docs: the README keeps its two set-up commands, deno task demo and de
   assert.match(ci, /^deno task test\b/m);
 });
 
+Deno.test("docs: deno task test:parallel is deno task test with --parallel, as docs/testing.md says", () => {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))).tasks;
+  const words = (command: string) => command.split(/\s+/).filter((w) => w !== "--parallel");
+  assert.ok(tasks["test:parallel"].command.split(/\s+/).includes("--parallel"));
+  assert.deepEqual(words(tasks["test:parallel"].command), words(tasks.test.command));
+  assert.ok(!tasks.test.command.split(/\s+/).includes("--parallel"), "the gate stays sequential");
+  const testing = Deno.readTextFileSync(new URL("docs/testing.md", ROOT));
+  assert.match(
+    testing,
+    /`deno task test:parallel` runs the same suite with `deno test --parallel`/,
+  );
+});
+
 Deno.test("docs: the link checker finds a missing file and a missing heading", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/mod.ts";
-import { type DoctorCheck, openaiModelUrl, runDoctorChecks } from "../src/cli/doctor_checks.ts";
+import {
+  type DoctorCheck,
+  liveModelUrl,
+  openaiModelUrl,
+  runDoctorChecks,
+} from "../src/cli/doctor_checks.ts";
 import { doctor } from "../src/cli/doctor.ts";
 import { FakeOpenAIRest } from "./support/fake_openai_rest.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
@@ -247,4 +252,53 @@ Deno.test("deno task doctor as a process: exit 0 when all is well, 1 with the �
     /^✘ Calls to \+14•••••••23 go to https:\/\/old\.example\.com\/voice, not /m,
   );
   for (const secret of [KEY, TOKEN, NUMBER]) assert.equal(bad.out.includes(secret), false);
+});
+
+Deno.test("doctor: GPT-Live's model is checked on the host of OPENAI_LIVE_URL (no billed session), the agents file's too", async () => {
+  assert.equal(
+    liveModelUrl("wss://api.openai.com/v1/live/sessions", "gpt-live-1"),
+    "https://api.openai.com/v1/models/gpt-live-1",
+  );
+  assert.equal(liveModelUrl("wss://api.openai.com/v1/realtime", "gpt-live-1"), undefined);
+  const openai = FakeOpenAIRest.start({ apiKey: KEY, models: ["gpt-realtime-2.1", "gpt-live-1"] });
+  try {
+    const liveUrl = openai.realtimeUrl.replace(/\/realtime$/, "/live/sessions");
+    const env = { OPENAI_API_KEY: KEY, OPENAI_LIVE_URL: liveUrl, PORT: "0" };
+    const lines = await check({ ...env, ENGINE: "live" });
+    assert.deepEqual(lines.slice(0, 2), [
+      "✔ OpenAI accepted the API key.",
+      "✔ Model gpt-live-1 is available.",
+    ]);
+    assert.deepEqual(openai.requests.map((r) => r.path), ["/v1/models/gpt-live-1"]);
+    const missing = await check({ ...env, ENGINE: "live", OPENAI_MODEL: "gpt-live-9" });
+    assert.equal(missing[1], "✘ Model gpt-live-9 is not available to this key (HTTP 404).");
+    // An agents file with an agent on each engine: both models are checked, the key once.
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/agents.yaml`;
+      await Deno.writeTextFile(
+        file,
+        "agents:\n  - name: a\n  - name: b\n    engine: live\n    model: gpt-live-2\n",
+      );
+      const out: string[] = [];
+      await doctor(
+        {
+          ...env,
+          OPENAI_REALTIME_URL: openai.realtimeUrl,
+          AGENTS_FILE: file,
+        },
+        (l) => out.push(l),
+        { portFree: () => "free" },
+      );
+      const text = out.join("\n");
+      assert.match(text, /^✔ Model gpt-realtime-2\.1 is available\.$/m);
+      assert.match(text, /^✘ Model gpt-live-2 is not available to this key \(HTTP 404\)\.$/m);
+      assert.match(text, /such as gpt-live-1/);
+      assert.equal(text.match(/accepted the API key/g)?.length, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  } finally {
+    await openai.close();
+  }
 });

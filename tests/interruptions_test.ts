@@ -302,3 +302,63 @@ Deno.test("a cancel that loses the race with the response's end is not an OpenAI
   });
   assert.equal(d.core.stats.openaiErrors, 0);
 });
+
+Deno.test("semantic_vad: no timer decides while the caller speaks; with transcription the words decide whatever the length", () => {
+  const decide = new InterruptionDecision(settings({
+    transcription: true,
+    semanticVad: true,
+    prefixPaddingMs: 0,
+    silenceDurationMs: 0,
+  }));
+  const started = decide.speechStarted({
+    now: 0,
+    audioStartMs: 0,
+    itemId: "i",
+    over: "interruptible",
+  });
+  assert.equal(started.timerMs, undefined);
+  // The model ended the turn 2.2 s later (a 200 ms "mm-hmm" and its semantic wait).
+  const stopped = decide.speechStopped({ now: 2200, audioEndMs: 2200 });
+  assert.deepEqual([stopped.verdict, stopped.timerMs, decide.stage], [
+    undefined,
+    250,
+    "awaiting_words",
+  ]);
+  assert.equal(decide.words("i", "Mm-hmm.").verdict?.kind, "backchannel");
+  // The same with real words.
+  decide.speechStarted({ now: 3000, audioStartMs: 3000, itemId: "j", over: "interruptible" });
+  decide.speechStopped({ now: 5000, audioEndMs: 5000 });
+  assert.equal(decide.words("j", "Actually, make it Tuesday.").verdict?.kind, "real");
+});
+
+Deno.test("a false interruption owes nothing: a new session after a drop does not answer it", () => {
+  const d = new CoreDriver({
+    interruptions: settings({ transcription: true }),
+    reconnectWindowMs: 5000,
+  });
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_a", 2000);
+  d.audioDone("resp_1", "item_a");
+  d.responseDone("resp_1");
+  d.advance(400);
+  d.speechStarted({ audioStartMs: 100 });
+  d.advance(700);
+  d.speechStopped({ audioEndMs: 1100 });
+  d.committed("item_user");
+  d.transcriptionCompleted("item_user", "Mm-hmm.");
+  assert.ok(types(d.sentToOpenAI()).includes("conversation.item.delete"));
+  d.openaiClosed({ code: 1011, reason: "error", opened: true });
+  d.advance(10);
+  const sent = d.sentToOpenAI(d.openaiOpen(2));
+  assert.equal(types(sent).includes("response.create"), false, types(sent).join(", "));
+});
+
+Deno.test("INTERRUPT_RESPONSE=false: nothing interrupts the assistant; a real turn is answered after it", () => {
+  const r = runScenario({ pace: 1, speechMs: 1500, words: "Do you open on Sunday?" }, {
+    interruptResponse: false,
+  });
+  assert.equal(r.clearAfterStartMs, undefined);
+  assert.equal(r.gapMs, 0);
+  assert.deepEqual(types(r.upstream), ["response.create"]);
+});

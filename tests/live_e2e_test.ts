@@ -11,6 +11,7 @@ import { loadAgents } from "../src/agents/agent_book.ts";
 import { parseConfig } from "../src/config/mod.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
 import { DEFAULT_PRICES } from "../src/calls/prices.ts";
+import { BridgeMetrics } from "../src/observability/bridge_metrics.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
 import { FakeLiveServer, type FakeLiveSession } from "./support/fake_live.ts";
 import { encodeBase64 } from "../src/protocol/base64.ts";
@@ -188,12 +189,16 @@ Deno.test("live: the caller talks over the model and it yields: Twilio's held au
   assertClean(session);
 });
 
-Deno.test("live: a session closed mid-call (expired) is continued by a new one with the conversation so far, without a second greeting", async () => {
+Deno.test("live: a session closed mid-call (expired) is continued by a new one with the conversation so far, without a second greeting; the waiting sound covers the gap", async () => {
   await using live = await FakeLiveServer.start();
+  const dir = await Deno.makeTempDir();
+  const chime = `${dir}/chime.ulaw`;
+  await Deno.writeFile(chime, new Uint8Array(1600).fill(0x5a));
   await using h = await BridgeHarness.start({
     ENGINE: "live",
     OPENAI_LIVE_URL: live.url,
     GREETING: "Hello from Acme.",
+    WAITING_SOUND: chime,
   });
   const call = await h.call();
   const first = await live.nextSession();
@@ -205,8 +210,11 @@ Deno.test("live: a session closed mid-call (expired) is continued by a new one w
   first.speak(audioBytes(0x22, 200), "Sure, which property?");
   first.silence(600);
   await until("answer played", () => call.playedMs(0x22) >= 200);
+  // GPT-Live is slow to give a new session: the caller hears the waiting sound meanwhile.
+  live.answerDelayMs = 1800;
   await first.end("expired");
-  const second = await live.nextSession();
+  await until("the waiting sound plays", () => call.receivedAudioBytes(0x5a) > 0, 3000);
+  const second = await live.nextSession(4000);
   const start = await second.waitFor("session.start");
   assert.equal(start.session.model, "gpt-live-1");
   const history = await second.waitFor("session.instructions.append");
@@ -229,6 +237,7 @@ Deno.test("live: a session closed mid-call (expired) is continued by a new one w
   assert.equal(summary.stats.reconnects, 1);
   assertClean(first);
   assertClean(second);
+  await Deno.remove(dir, { recursive: true });
 });
 
 const LISTINGS_TOKEN = "listings-live-secret-5e1d";
@@ -336,9 +345,45 @@ agents:
     assert.deepEqual(record.live, { seconds: 0.5, usdPerMinute: 0.05 });
     const tokensUsd = (1200 * DEFAULT_PRICES.inputText + 80 * DEFAULT_PRICES.outputText) / 1e6;
     assert.equal(record.estimatedCostUsd, Math.round((tokensUsd + 0.5 / 60 * 0.05) * 1e6) / 1e6);
+    // /metrics adds the session seconds at the per-minute price when the call finishes.
+    const metrics = new BridgeMetrics({ prices: DEFAULT_PRICES, livePricePerMinute: 0.05 });
+    metrics.observeCall(0, { agent: "listings" }).finished(summary);
+    const cost = /^bridge_estimated_cost_usd_total (\S+)$/m.exec(metrics.render())?.[1];
+    assert.ok(Math.abs(Number(cost) - 0.5 / 60 * 0.05) < 1e-9, `cost ${cost}`);
     assertClean(session);
   } finally {
     controller.abort();
     await backend.finished;
   }
+});
+
+Deno.test("live: a session is renewed ahead of its expires_at at a turn boundary: the new one hears the conversation, the old one gets session.close, no gap", async () => {
+  await using live = await FakeLiveServer.start({ lifetimeSeconds: 3 });
+  await using h = await BridgeHarness.start({ ENGINE: "live", OPENAI_LIVE_URL: live.url });
+  const call = await h.call();
+  const first = await live.nextSession();
+  await first.waitFor("session.start");
+  live.lifetimeSeconds = 3600; // the next sessions live long
+  first.callerSays("Do you have flats in Springfield?");
+  first.speak(audioBytes(0x21, 200), "Yes, three of them.");
+  first.silence(600);
+  await until("the answer played", () => call.playedMs(0x21) >= 200);
+  // About half-way to expires_at, a new session opens; the call is idle, so it switches at once.
+  const second = await live.nextSession(4000);
+  const history = await second.waitFor("session.instructions.append");
+  assert.match(
+    history.content,
+    /Caller: Do you have flats in Springfield\?\nYou: Yes, three of them\.$/,
+  );
+  await first.waitFor("session.close");
+  await first.closed;
+  const before = second.inputMs;
+  for (let i = 0; i < 5; i++) call.sendMedia(new Uint8Array(160).fill(0x7e));
+  await until("caller audio goes to the new session", () => second.inputMs >= before + 100);
+  await call.hangUp();
+  const [summary] = await h.waitForFinished(1);
+  assert.equal(summary.stats.sessionRenewals, 1);
+  assert.equal(summary.stats.reconnects, 0, "renewed, not lost");
+  assertClean(first);
+  assertClean(second);
 });

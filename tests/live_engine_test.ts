@@ -4,12 +4,8 @@
  * the core hears (and sends Twilio) for GPT-Live's events.
  */
 import assert from "node:assert/strict";
-import {
-  LIVE_PHASE_MOVES,
-  LIVE_TURN_MOVES,
-  LiveEngine,
-  QUIET_END_MS,
-} from "../src/bridge/live_engine.ts";
+import { LIVE_PHASE_MOVES, LiveEngine } from "../src/bridge/live_engine.ts";
+import { QUIET_END_MS, REPLY_MOVES } from "../src/bridge/live_replies.ts";
 import type { ServerEvent } from "../src/openai/server_events.ts";
 import type { CallCommand } from "../src/core/call_types.ts";
 import { audioB64, CoreDriver } from "./support/core_driver.ts";
@@ -128,7 +124,7 @@ Deno.test("a reply starts on the first audible delta and ends after the quiet; t
     "response.output_audio_transcript.done",
     "response.done",
   ]);
-  assert.equal(engine.turn, "quiet");
+  assert.equal(engine.reply, "quiet");
 });
 
 Deno.test("the model yields to the caller: the core clears Twilio on the very delta that goes quiet", () => {
@@ -262,7 +258,7 @@ function diagramMoves(first: string): Record<string, string[]> {
 }
 
 Deno.test("the move tables match the diagrams of docs/call-flow.md", () => {
-  assert.deepEqual(diagramMoves("quiet --> speaking"), LIVE_TURN_MOVES);
+  assert.deepEqual(diagramMoves("quiet --> speaking"), REPLY_MOVES);
   assert.deepEqual(diagramMoves("new --> starting"), LIVE_PHASE_MOVES);
   const engine = new LiveEngine({ generation: 1, backendModel: "m" });
   // session.started before session.start is ignored, not a move the table forbids.
@@ -327,4 +323,32 @@ Deno.test("ENGINE picks the environment's engine; the model defaults per engine"
   assert.equal(defaultModel("realtime", named), "gpt-realtime-2.1");
   assert.equal(defaultModel("live", parseConfig(key)), "gpt-live-1");
   assert.throws(() => parseConfig({ ...key, ENGINE: "gpt-live" }), /ENGINE/);
+});
+
+Deno.test("a session's announced deadline schedules its renewal; a renewal session's deadline applies once it is switched to", () => {
+  const driver = new CoreDriver({ switchWaitMs: 60_000 });
+  driver.startCall();
+  const timer = (commands: CallCommand[]) =>
+    commands.find((c) => c.type === "set_timer" && c.name === "session_renew");
+  // Session 1 ends in 10 s: renewed half-way (at most a minute ahead).
+  const armed = timer(
+    driver.input({ type: "openai_deadline", generation: 1, expiresInMs: 10_000 }),
+  );
+  assert.deepEqual(armed, { type: "set_timer", name: "session_renew", delayMs: 5_000 });
+  // A response is in flight when the renewal opens session 2: no switch yet.
+  driver.responseCreated("resp_1");
+  const opened = driver.advance(5_000);
+  assert.ok(opened.some((c) => c.type === "open_openai" && c.generation === 2));
+  driver.openaiOpen(2);
+  // Session 2 announces its deadline while pending: nothing is scheduled for it yet.
+  const pending = driver.input({ type: "openai_deadline", generation: 2, expiresInMs: 600_000 });
+  assert.equal(timer(pending), undefined);
+  // The response ends: the call switches to session 2, and its deadline is armed.
+  const switched = driver.responseDone("resp_1", "completed", { generation: 1 });
+  assert.ok(switched.some((c) => c.type === "close_openai" && c.generation === 1));
+  assert.deepEqual(timer(switched), {
+    type: "set_timer",
+    name: "session_renew",
+    delayMs: 540_000,
+  });
 });

@@ -5,6 +5,8 @@ import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { configureLogging, disposeLogging } from "../src/logging.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
+import { AgentBook } from "../src/agents/agent_book.ts";
+import { environmentProfile } from "../src/agents/agent_profile.ts";
 import type { AnsweredBy } from "../src/outbound/call_progress.ts";
 import { MAX_CONTEXT_BYTES } from "../src/outbound/place_call_request.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
@@ -406,4 +408,68 @@ Deno.test("a flood of unsigned /outbound/* requests costs a few log lines, throu
   } finally {
     await disposeLogging();
   }
+});
+
+Deno.test("POST /calls and campaigns refuse the server's own numbers (an agent calling itself)", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const config = parseConfig(env(rest));
+  const base = environmentProfile(config);
+  const book = new AgentBook(
+    [base, { ...base, name: "front-desk", numbers: ["+15005550001"] }],
+    "test",
+  );
+  const kv = await Deno.openKv(":memory:");
+  const service = OutboundService.create({ config, agents: { book }, kv });
+  try {
+    const app = createApp({ config, outbound: service });
+    for (const to of [FROM, "+15005550001"]) {
+      const res = await app.handler(placeCall({ to }));
+      assert.equal(res.status, 400, to);
+      const body = await res.json();
+      assert.equal(body.field, "to");
+      assert.match(
+        body.error,
+        /one of this server's own numbers \(TWILIO_PHONE_NUMBER or an agent's numbers\)/,
+      );
+    }
+    const csv = await app.handler(
+      new Request("http://bridge.local/campaigns?agent=default", {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "text/csv" },
+        body: `to\n+15551234567\n${FROM}\n`,
+      }),
+    );
+    assert.equal(csv.status, 400);
+    assert.match((await csv.json()).problems[0], /^line 3: to is one of this server's own numbers/);
+    assert.equal(rest.creates.length, 0, "nothing reached Twilio");
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("MAX_CALLS_PER_MINUTE caps POST /calls per instance: 429 with Retry-After, and room again a minute later", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const config = parseConfig({ ...env(rest), MAX_CALLS_PER_MINUTE: "2" });
+  const clock = { now: 1_000_000 };
+  const service = OutboundService.create({ config, now: () => clock.now });
+  const app = createApp({ config, outbound: service });
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await app.handler(placeCall({ to: `+1555123456${i}` }));
+    statuses.push(res.status);
+    if (res.status === 429) {
+      assert.equal(res.headers.get("retry-after"), "60");
+      assert.match(
+        (await res.json()).error,
+        /More than 2 calls per minute \(MAX_CALLS_PER_MINUTE\)/,
+      );
+    } else await res.body?.cancel();
+  }
+  assert.deepEqual(statuses, [201, 201, 429, 429]);
+  assert.equal(rest.creates.length, 2);
+  clock.now += 60_000;
+  const later = await app.handler(placeCall({ to: "+15551234569" }));
+  assert.equal(later.status, 201);
+  await later.body?.cancel();
+  assert.equal(parseConfig(env(rest)).maxCallsPerMinute, 0, "no cap by default");
 });

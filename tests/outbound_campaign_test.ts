@@ -238,6 +238,32 @@ Deno.test("pause stops dialing until resume; cancel stops it for good and keeps 
   assert.equal((await t.campaigns.progress(campaign.id))?.counts.failed, 1);
 });
 
+Deno.test("DELETE /campaigns/:id erases the campaign and its contacts (numbers, context); unknown ids 404", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const campaign = await t.campaigns.create({ agent: "default", contacts: contacts(3) });
+  await t.campaigns.tick(campaign.id);
+  const anonymous = await t.app.handler(
+    new Request(`http://bridge.local/campaigns/${campaign.id}`, { method: "DELETE" }),
+  );
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+  const deleted = await t.control("DELETE", `/campaigns/${campaign.id}`);
+  assert.equal(deleted.status, 200);
+  assert.deepEqual(await deleted.json(), { deleted: campaign.id, contacts: 3 });
+  assert.deepEqual(await t.campaigns.store.contacts(campaign.id), []);
+  const gone = await t.control("GET", `/campaigns/${campaign.id}`);
+  assert.equal(gone.status, 404);
+  await gone.body?.cancel();
+  const again = await t.control("DELETE", `/campaigns/${campaign.id}`);
+  assert.equal(again.status, 404);
+  await again.body?.cancel();
+  // The live attempt's end arrives later: nothing is dialed or stored for the campaign.
+  await t.end(t.dialed()[0], "busy");
+  assert.equal(t.dialed().length, 1);
+  assert.deepEqual(await t.campaigns.store.contacts(campaign.id), []);
+});
+
 Deno.test("POST /campaigns takes CSV, the first tick runs at once, GET shows the progress", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
   await using t = await setUp(rest, "2026-03-02T10:00:00Z", true);

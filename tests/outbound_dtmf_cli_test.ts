@@ -201,3 +201,25 @@ Deno.test("deno task calls --campaign prints the progress from the KV", async ()
     kv.close();
   }
 });
+
+Deno.test("deno task campaign --delete ID sends DELETE /campaigns/ID with the bearer token", async () => {
+  const sent: Request[] = [];
+  const fetch = (input: string | URL | Request, init?: RequestInit) => {
+    sent.push(new Request(input, init));
+    return Promise.resolve(new Response('{"deleted":"cmp_1","contacts":3}', { status: 200 }));
+  };
+  const printed: string[] = [];
+  const o = {
+    env: { API_TOKEN: "t".repeat(40), PORT: "6060" },
+    fetch,
+    print: (l: string) => printed.push(l),
+  };
+  assert.equal(await runCampaignCommand(["--delete", "cmp_1"], o), 0);
+  assert.equal(sent[0].method, "DELETE");
+  assert.equal(sent[0].url, "http://127.0.0.1:6060/campaigns/cmp_1");
+  assert.equal(sent[0].headers.get("authorization"), `Bearer ${"t".repeat(40)}`);
+  assert.equal(printed[0], '{"deleted":"cmp_1","contacts":3}');
+  assert.equal(await runCampaignCommand(["--delete", "../calls"], o), 2, "an id, nothing else");
+  assert.equal(await runCampaignCommand(["leads.csv", "--delete", "cmp_1"], o), 2);
+  assert.equal(sent.length, 1);
+});

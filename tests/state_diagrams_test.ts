@@ -16,6 +16,8 @@ import { IllegalMove, type MoveTable } from "../src/core/state_moves.ts";
 import { HANDOFF_MOVES } from "../src/core/warm_handoff.ts";
 import { WARM_MOVES, WarmAttempts } from "../src/transfer/warm_attempts.ts";
 import { CHECKPOINT_MOVES } from "../src/calls/call_checkpoints.ts";
+import { LIVE_PHASE_MOVES, LiveEngine } from "../src/bridge/live_engine.ts";
+import { REPLY_MOVES } from "../src/bridge/live_replies.ts";
 
 /** The `from --> to` arrows of the Mermaid diagram in a module's header (`[*]` for the start). */
 function diagramMoves(source: string): Array<[string, string]> {
@@ -67,6 +69,13 @@ const MACHINES = [
   },
   // A call's checkpoint in the call store: its first write makes it live.
   { file: "calls/call_checkpoints.ts", table: CHECKPOINT_MOVES, initial: "live" },
+  // GPT-Live's adapter: its session, and the model's replies read from the output track.
+  {
+    file: "bridge/live_engine.ts",
+    table: LIVE_PHASE_MOVES,
+    initial: new LiveEngine({ generation: 1, backendModel: "m" }).phase,
+  },
+  { file: "bridge/live_replies.ts", table: REPLY_MOVES, initial: "quiet" },
 ];
 
 for (const { file, table, initial } of MACHINES) {

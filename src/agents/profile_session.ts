@@ -90,7 +90,8 @@ export function profileSessionUpdate(
  * The call core's interruption settings of the profile, or undefined when
  * OpenAI interrupts by itself (`resume: false`). Speech is measured with the
  * VAD's prefix padding and silence; with semantic_vad neither is known and
- * both count as 0 (speech looks longer: the decision errs towards real).
+ * both count as 0 (speech looks longer: the decision errs towards real), and
+ * backchannels are told by their words.
  */
 export function profileInterruptions(
   profile: AgentProfile,
@@ -106,6 +107,7 @@ export function profileInterruptions(
     transcription: config.transcriptionModel !== undefined,
     prefixPaddingMs: td.type === "server_vad" ? td.prefixPaddingMs : 0,
     silenceDurationMs: td.type === "server_vad" ? td.silenceDurationMs : 0,
+    semanticVad: td.type === "semantic_vad",
   };
 }
 

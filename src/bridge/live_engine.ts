@@ -9,16 +9,10 @@
  *   instructions, voice, `audio.format {audio/pcmu, 8000}`, Responses
  *   delegation with the function and MCP tools); everything else waits for
  *   `session.started` (the contract: nothing before it).
- * - **Turns**: GPT-Live's output is one continuous track, silent between
- *   replies. A reply starts with the first audible delta and ends after
- *   {@link QUIET_END_MS} of silence: the core sees `response.created`, the
- *   audio, the transcript and `response.done`. A `response.create` with
+ * - **Replies and interruptions**: read from the output track by
+ *   {@link LiveReplies} (`live_replies.ts`). A `response.create` with
  *   instructions (greeting, farewell, filler) becomes a
  *   `session.commentary.append`; the reply that follows is that response.
- * - **Interruptions** (no yield event): the caller's input transcript
- *   arriving while the model speaks, then the track going silent, is the
- *   model yielding: the core hears `input_audio_buffer.speech_started` on that
- *   very delta (it clears Twilio's queue) and the reply ends `cancelled`.
  *   Truncates are dropped (GPT-Live has none; the record keeps what was
  *   played, from the marks).
  * - **Tools**: a function call inside `response.event` becomes a response
@@ -27,6 +21,18 @@
  *   `response.create` (Responses delegation).
  * - **Continuation**: a new session hears the replayed conversation as one
  *   `session.instructions.append` after `session.started`.
+ *
+ * The session's state:
+ *
+ * ```mermaid
+ * stateDiagram-v2
+ *   [*] --> new
+ *   new --> starting: session.start sent
+ *   new --> closed: session.closed
+ *   starting --> started: session.started (queued events sent)
+ *   starting --> closed: session.closed
+ *   started --> closed: session.closed
+ * ```
  *
  * @example
  * ```ts
@@ -54,11 +60,9 @@ import {
   type LiveSessionConfig,
 } from "../openai/live_events.ts";
 import { liveHistory, liveHistoryLine } from "../prompts.ts";
+import { checkMove, type MoveTable } from "../core/state_moves.ts";
+import { LiveReplies, type ReplyState } from "./live_replies.ts";
 
-/** Ms of silent output that end a reply. */
-export const QUIET_END_MS = 500;
-/** Ms of audible output after the caller's words that show the model talked on (a backchannel). */
-export const TALKED_ON_MS = 800;
 /** Events kept while waiting for `session.started` (about 20 s of caller audio). */
 const MAX_QUEUED = 1000;
 
@@ -80,20 +84,11 @@ export interface LiveStep {
 export type LivePhase = "new" | "starting" | "started" | "closed";
 
 /** The allowed moves of {@link LivePhase} (checked on each move). */
-export const LIVE_PHASE_MOVES: Readonly<Record<LivePhase, readonly LivePhase[]>> = {
+export const LIVE_PHASE_MOVES: MoveTable<LivePhase> = {
   new: ["starting", "closed"],
   starting: ["started", "closed"],
   started: ["closed"],
   closed: [],
-};
-
-/** Whether the model is in a reply. */
-export type LiveTurn = "quiet" | "speaking";
-
-/** The allowed moves of {@link LiveTurn}. */
-export const LIVE_TURN_MOVES: Readonly<Record<LiveTurn, readonly LiveTurn[]>> = {
-  quiet: ["speaking"],
-  speaking: ["quiet"],
 };
 
 /** Options of {@link LiveEngine}. */
@@ -108,20 +103,15 @@ export interface LiveEngineOptions {
 export class LiveEngine {
   #o: LiveEngineOptions;
   #phase: LivePhase = "new";
-  #turn: LiveTurn = "quiet";
   #queue: LiveClientEvent[] = [];
   #history: string[] = [];
   #ids = 0;
   /** Function outputs sent since the last `response.create`. */
   #outputsPending = false;
-  /** The reply being spoken. */
-  #reply: { responseId: string; itemId: string; quietMs: number; transcript: string } | undefined;
-  /** The model's words that arrived between replies (they open the next one). */
-  #early = "";
-  /** The caller's words since the model's last reply started. */
-  #caller: { itemId: string; text: string; announced: boolean } | undefined;
-  /** Audible ms the model spoke since the caller's words arrived over its reply; undefined: none. */
-  #overlapMs: number | undefined;
+  #replies = new LiveReplies({
+    id: (kind) => this.#id(kind),
+    responseDone: (responseId, status) => this.#responseDone(responseId, status),
+  });
   /** Backend (Responses) tokens not yet reported in a `response.done`. */
   #backendUsage = { input: 0, cached: 0, output: 0 };
 
@@ -136,8 +126,8 @@ export class LiveEngine {
   }
 
   /** Whether the model is in a reply. */
-  get turn(): LiveTurn {
-    return this.#turn;
+  get reply(): ReplyState {
+    return this.#replies.state;
   }
 
   /** Translates one core command for this session. */
@@ -179,15 +169,13 @@ export class LiveEngine {
         this.#queue = [];
         return step;
       case "session.output_audio.delta":
-        this.#onAudio(event.delta, step.events);
+        this.#replies.audio(event.delta, step.events);
         return step;
       case "session.output_transcript.delta":
-        // Words between replies open the next one (the track has no ids to tell otherwise).
-        if (this.#reply !== undefined) this.#reply.transcript += event.delta;
-        else this.#early += event.delta;
+        this.#replies.outputTranscript(event.delta);
         return step;
       case "session.input_transcript.delta":
-        this.#onCallerWords(event.delta, step.events);
+        this.#replies.callerWords(event.delta, step.events);
         return step;
       case "function_call":
         this.#onFunctionCall(event, step.events);
@@ -206,7 +194,7 @@ export class LiveEngine {
         step.usageSeconds = event.seconds;
         return step;
       case "session.closed":
-        if (this.#reply !== undefined) this.#endReply("incomplete", step.events);
+        this.#replies.close(step.events);
         this.#move("closed");
         step.closed = event.reason;
         if (event.seconds !== undefined) step.usageSeconds = event.seconds;
@@ -227,17 +215,8 @@ export class LiveEngine {
   }
 
   #move(to: LivePhase): void {
-    if (!LIVE_PHASE_MOVES[this.#phase].includes(to)) {
-      throw new Error(`GPT-Live session cannot move from ${this.#phase} to ${to}.`);
-    }
+    checkMove("GPT-Live session", LIVE_PHASE_MOVES, this.#phase, to);
     this.#phase = to;
-  }
-
-  #moveTurn(to: LiveTurn): void {
-    if (!LIVE_TURN_MOVES[this.#turn].includes(to)) {
-      throw new Error(`GPT-Live reply cannot move from ${this.#turn} to ${to}.`);
-    }
-    this.#turn = to;
   }
 
   #id(kind: string): string {
@@ -321,78 +300,6 @@ export class LiveEngine {
     }
   }
 
-  #onAudio(delta: string, events: ServerEvent[]): void {
-    const { ms, audible } = measure(delta);
-    if (this.#reply === undefined) {
-      if (!audible) return; // the track between replies
-      this.#startReply(events);
-    }
-    const reply = this.#reply!;
-    if (audible) {
-      reply.quietMs = 0;
-      if (this.#overlapMs !== undefined) {
-        this.#overlapMs += ms;
-        if (this.#overlapMs >= TALKED_ON_MS) this.#overlapMs = undefined; // a backchannel
-      }
-      events.push({
-        type: "response.output_audio.delta",
-        responseId: reply.responseId,
-        itemId: reply.itemId,
-        delta,
-      });
-      return;
-    }
-    if (this.#overlapMs !== undefined) {
-      // The caller spoke over the reply and the model went quiet: it yielded.
-      this.#overlapMs = undefined;
-      this.#announceCaller(events);
-      this.#endReply("cancelled", events);
-      return;
-    }
-    reply.quietMs += ms;
-    events.push({
-      type: "response.output_audio.delta",
-      responseId: reply.responseId,
-      itemId: reply.itemId,
-      delta,
-    });
-    if (reply.quietMs >= QUIET_END_MS) this.#endReply("completed", events);
-  }
-
-  #startReply(events: ServerEvent[]): void {
-    this.#moveTurn("speaking");
-    this.#closeCallerTurn(events);
-    this.#reply = {
-      responseId: this.#id("resp"),
-      itemId: this.#id("item"),
-      quietMs: 0,
-      transcript: this.#early,
-    };
-    this.#early = "";
-    events.push({ type: "response.created", responseId: this.#reply.responseId });
-  }
-
-  #endReply(status: "completed" | "cancelled" | "incomplete", events: ServerEvent[]): void {
-    const reply = this.#reply!;
-    this.#moveTurn("quiet");
-    this.#reply = undefined;
-    this.#overlapMs = undefined;
-    events.push({
-      type: "response.output_audio.done",
-      responseId: reply.responseId,
-      itemId: reply.itemId,
-    });
-    if (reply.transcript !== "") {
-      events.push({
-        type: "response.output_audio_transcript.done",
-        responseId: reply.responseId,
-        itemId: reply.itemId,
-        transcript: reply.transcript,
-      });
-    }
-    events.push(this.#responseDone(reply.responseId, status));
-  }
-
   #responseDone(responseId: string, status: string): ServerEvent {
     const { input, cached, output } = this.#backendUsage;
     this.#backendUsage = { input: 0, cached: 0, output: 0 };
@@ -405,51 +312,11 @@ export class LiveEngine {
     return { type: "response.done", responseId, status, errorCode: undefined, usage };
   }
 
-  #onCallerWords(delta: string, events: ServerEvent[]): void {
-    this.#caller ??= { itemId: this.#id("caller"), text: "", announced: false };
-    this.#caller.text += delta;
-    if (this.#turn === "speaking") {
-      // Over the model's reply: a barge-in only if the model yields (goes quiet).
-      this.#overlapMs ??= 0;
-      return;
-    }
-    this.#announceCaller(events);
-  }
-
-  /** The caller's turn is under way (the core hears speech start: it clears what plays). */
-  #announceCaller(events: ServerEvent[]): void {
-    const caller = this.#caller;
-    if (caller === undefined || caller.announced) return;
-    caller.announced = true;
-    events.push({
-      type: "input_audio_buffer.speech_started",
-      audioStartMs: 0,
-      itemId: caller.itemId,
-    });
-  }
-
-  /** The model starts a reply: the caller's words so far are one finished turn. */
-  #closeCallerTurn(events: ServerEvent[]): void {
-    const caller = this.#caller;
-    if (caller === undefined) return;
-    this.#caller = undefined;
-    this.#announceCaller(events);
-    events.push(
-      { type: "input_audio_buffer.speech_stopped", audioEndMs: 0, itemId: caller.itemId },
-      { type: "input_audio_buffer.committed", itemId: caller.itemId },
-      {
-        type: "conversation.item.input_audio_transcription.completed",
-        itemId: caller.itemId,
-        transcript: caller.text.trim(),
-      },
-    );
-  }
-
   #onFunctionCall(
     call: Extract<LiveServerEvent, { type: "function_call" }>,
     events: ServerEvent[],
   ): void {
-    this.#closeCallerTurn(events);
+    this.#replies.closeCallerTurn(events);
     const responseId = this.#id("call");
     events.push(
       { type: "response.created", responseId },
@@ -474,26 +341,4 @@ function responsesTool(tool: Record<string, unknown>): Record<string, unknown> {
     description: tool.description,
     parameters: tool.parameters,
   };
-}
-
-/**
- * The length of a base64 μ-law chunk (8 bytes a ms) and whether any sample
- * is above a whisper: μ-law 0xFF/0x7F are ±0; the inverted low 7 bits grow
- * with loudness.
- */
-export function measure(delta: string): { ms: number; audible: boolean } {
-  let binary: string;
-  try {
-    binary = atob(delta);
-  } catch {
-    return { ms: 0, audible: false };
-  }
-  let audible = false;
-  for (let i = 0; i < binary.length; i++) {
-    if ((~binary.charCodeAt(i) & 0x7f) > 2) {
-      audible = true;
-      break;
-    }
-  }
-  return { ms: binary.length / 8, audible };
 }

@@ -13,7 +13,7 @@
  *     listener("human");
  *     return () => {};
  *   },
- *   streamEnded: () => {},
+ *   streamEnded: () => false,
  * };
  * streams.answeredBy("CA1", (result) => heard.push(result));
  * if (heard[0] !== "human") throw new Error();
@@ -27,6 +27,9 @@ import type { ConversationEntry } from "../core/conversation_log.ts";
 export interface OutboundStreams {
   /** Calls `listener` once with the call's AMD result; returns the unsubscribe function. */
   answeredBy(callSid: string, listener: (answeredBy: string) => void): () => void;
-  /** The stream ended (its conversation may go on in the call's next stream). */
-  streamEnded(callSid: string, conversation: readonly ConversationEntry[]): void;
+  /**
+   * The stream ended: true when the call goes on in its next stream (keypad
+   * tones), which gets this conversation.
+   */
+  streamEnded(callSid: string, conversation: readonly ConversationEntry[]): boolean;
 }

@@ -154,8 +154,15 @@ export class CallCheckpoints {
   save(callSid: string, snapshot: CallSnapshot): Promise<boolean> {
     return this.#update(callSid, (current) => {
       if (current?.state === "over") return undefined;
+      // A later stream that knows less (the one after keypad tones) keeps what the first knew.
       return fitConversation({
         ...snapshot,
+        ...(snapshot.agent ?? current?.agent) !== undefined
+          ? { agent: snapshot.agent ?? current?.agent }
+          : {},
+        ...(snapshot.caller ?? current?.caller) !== undefined
+          ? { caller: snapshot.caller ?? current?.caller }
+          : {},
         conversation: [...snapshot.conversation],
         callSid,
         state: "live",

@@ -42,7 +42,8 @@ export interface ControlClientOptions {
 const CALL_USAGE =
   `Usage: deno task call +15551234567 [--agent NAME] [--context JSON] [--server URL]`;
 const CAMPAIGN_USAGE =
-  `Usage: deno task campaign FILE.csv --agent NAME [--concurrency N] [--window 09:00-18:00] [--timezone ZONE] [--max-attempts N] [--server URL]`;
+  `Usage: deno task campaign FILE.csv --agent NAME [--concurrency N] [--window 09:00-18:00] [--timezone ZONE] [--max-attempts N] [--server URL]
+       deno task campaign --delete ID [--server URL]`;
 const SERVER_HELP =
   "  --server URL      the running server (default BRIDGE_URL, else http://127.0.0.1:$PORT)\n" +
   "Needs API_TOKEN (the server's, from the environment or .env). See docs/outbound.md.";
@@ -62,6 +63,7 @@ const CAMPAIGN_HELP = [
   "  --window HH:MM-HH:MM  the local hours calls may be placed in",
   "  --timezone ZONE       the IANA time zone of rows without one",
   "  --max-attempts N      attempts per number (default 3)",
+  "  --delete ID           erase campaign ID and its contacts (numbers, context) instead",
   SERVER_HELP,
 ].join("\n");
 
@@ -184,10 +186,19 @@ export async function runCampaignCommand(
     "timezone",
     "max-attempts",
     "server",
+    "delete",
   ]);
   if ("help" in parsed) {
     print(CAMPAIGN_HELP);
     return 0;
+  }
+  if (!("error" in parsed) && parsed.options.delete !== undefined) {
+    if (parsed.positional.length > 0 || !/^[A-Za-z0-9_]{1,64}$/.test(parsed.options.delete)) {
+      print(CAMPAIGN_USAGE);
+      return 2;
+    }
+    const url = `${target(parsed.options, o.env)}/campaigns/${parsed.options.delete}`;
+    return await send(url, { method: "DELETE" }, o);
   }
   if ("error" in parsed || parsed.positional.length !== 1) {
     print(`${"error" in parsed ? parsed.error + "\n" : ""}${CAMPAIGN_USAGE}`);

@@ -19,6 +19,7 @@
 import { ConfigError, parseConfig } from "../config/mod.ts";
 import { loadEnvFile } from "../config/mod.ts";
 import { type DoctorDependencies, formatDoctorChecks, runDoctorChecks } from "./doctor_checks.ts";
+import { loadAgents } from "../agents/agent_book.ts";
 
 /**
  * Runs the doctor on `env`, writing its lines with `print`; returns the exit code.
@@ -43,7 +44,12 @@ export async function doctor(
     print(`✘ ${error instanceof ConfigError ? error.message : String(error)}`);
     return 1;
   }
-  const checks = await runDoctorChecks(config, dependencies);
+  // The agents file's models are checked too (each on its engine); its problems are the server's to report.
+  const agents = loadAgents({ config, file: config.agentsFile, env });
+  const models = agents.ok
+    ? agents.book.profiles.map((p) => ({ engine: p.engine, model: p.model }))
+    : [];
+  const checks = await runDoctorChecks(config, { models, ...dependencies });
   print(formatDoctorChecks(checks));
   const failed = checks.filter((c) => c.status === "fail").length;
   print(

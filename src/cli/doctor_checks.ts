@@ -6,7 +6,9 @@
  *
  * - the OpenAI key is accepted and the model is available: one cheap
  *   authenticated request, `GET /v1/models/{model}`, on the host of
- *   `OPENAI_REALTIME_URL` (see {@link openaiModelUrl});
+ *   `OPENAI_REALTIME_URL` (see {@link openaiModelUrl}), or of
+ *   `OPENAI_LIVE_URL` for GPT-Live (`ENGINE=live`, agents on `engine: live`;
+ *   see {@link liveModelUrl}) rather than opening a billed session;
  * - the Twilio credentials work: `GET /2010-04-01/Accounts/{sid}.json` at
  *   `TWILIO_API_BASE_URL`;
  * - the voice webhook of `TWILIO_PHONE_NUMBER` is `PUBLIC_URL/incoming-call`
@@ -17,6 +19,7 @@
  * @module
  */
 import { twilioCredentials } from "../config/mod.ts";
+import { defaultModel } from "../agents/engine_rules.ts";
 import type { Config } from "../config/mod.ts";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { TwilioRestClient, TwilioRestError } from "../twilio/rest_client.ts";
@@ -39,6 +42,8 @@ export interface DoctorDependencies {
   portFree?: (port: number, hostname: string) => "free" | "in_use" | string;
   /** Ms each request may take. Default 10000. */
   timeoutMs?: number;
+  /** The models of the agents file's agents, checked besides the environment's. */
+  models?: readonly ModelTarget[];
 }
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
@@ -71,6 +76,53 @@ export function openaiModelUrl(realtimeUrl: string, model: string): string | und
   return `${scheme}//${url.host}${base}models/${encodeURIComponent(model)}`;
 }
 
+/**
+ * The URL of `GET /v1/models/{model}` on the host of GPT-Live's sessions URL:
+ * `wss://host/v1/live/sessions` → `https://host/v1/models/{model}`.
+ * Undefined when the path does not end in `/live/sessions`.
+ *
+ * @example
+ * ```ts
+ * import { liveModelUrl } from "./doctor_checks.ts";
+ * const url = liveModelUrl("wss://api.openai.com/v1/live/sessions", "gpt-live-1");
+ * if (url !== "https://api.openai.com/v1/models/gpt-live-1") throw new Error(url);
+ * ```
+ */
+export function liveModelUrl(liveUrl: string, model: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(liveUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "wss:" && url.protocol !== "ws:") return undefined;
+  const path = url.pathname.replace(/\/+$/, "");
+  if (!path.endsWith("/live/sessions")) return undefined;
+  const scheme = url.protocol === "wss:" ? "https:" : "http:";
+  const base = path.slice(0, -"live/sessions".length);
+  return `${scheme}//${url.host}${base}models/${encodeURIComponent(model)}`;
+}
+
+/** A model the server's agents use, on its engine. */
+export interface ModelTarget {
+  engine: "realtime" | "live";
+  model: string;
+}
+
+/** What a check says about an engine: where its URL comes from and which models to suggest. */
+const ENGINE_WORDS = {
+  realtime: {
+    setting: "OPENAI_REALTIME_URL",
+    shape: "ending in /realtime (such as wss://api.openai.com/v1/realtime)",
+    model: "a Realtime model the account can use, such as gpt-realtime",
+  },
+  live: {
+    setting: "OPENAI_LIVE_URL",
+    shape: "ending in /live/sessions (such as wss://api.openai.com/v1/live/sessions)",
+    model: "a GPT-Live model the account can use, such as gpt-live-1",
+  },
+} as const;
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -78,14 +130,18 @@ function errorText(error: unknown): string {
 /** The OpenAI key and model checks (two lines from one request). */
 async function checkOpenAI(
   config: Config,
+  target: ModelTarget,
   fetcher: typeof fetch,
   timeoutMs: number,
 ): Promise<DoctorCheck[]> {
-  const model = config.openaiModel;
-  const url = openaiModelUrl(config.openaiRealtimeUrl, model);
+  const { model } = target;
+  const words = ENGINE_WORDS[target.engine];
+  const url = target.engine === "live"
+    ? liveModelUrl(config.openaiLiveUrl, model)
+    : openaiModelUrl(config.openaiRealtimeUrl, model);
   if (url === undefined) {
-    const hint = "The check needs an OPENAI_REALTIME_URL ending in /realtime (such as " +
-      "wss://api.openai.com/v1/realtime); other endpoints (e.g. Azure) are not checked.";
+    const hint = `The check needs an ${words.setting} ${words.shape}; ` +
+      "other endpoints (e.g. Azure) are not checked.";
     return [
       { status: "skip", text: "OpenAI API key: not checked.", hint },
       { status: "skip", text: `Model ${model}: not checked.`, hint },
@@ -103,7 +159,7 @@ async function checkOpenAI(
       {
         status: "fail",
         text: `Could not reach OpenAI at ${origin} (${errorText(error)}).`,
-        hint: "Check the network (proxy, firewall, DNS) and OPENAI_REALTIME_URL.",
+        hint: `Check the network (proxy, firewall, DNS) and ${words.setting}.`,
       },
       { status: "skip", text: `Model ${model}: not checked (OpenAI was not reachable).` },
     ];
@@ -129,7 +185,7 @@ async function checkOpenAI(
       {
         status: "fail",
         text: `Model ${model} is not available to this key (HTTP 404).`,
-        hint: "Set OPENAI_MODEL to a Realtime model the account can use, such as gpt-realtime.",
+        hint: `Set OPENAI_MODEL (or the agent's model) to ${words.model}.`,
       },
     ];
   }
@@ -145,7 +201,7 @@ async function checkOpenAI(
       text: `OpenAI answered HTTP ${status} to ${origin}/…/models/${model}.`,
       hint: status === 429
         ? "Rate limit or quota: check the account's usage and billing at https://platform.openai.com."
-        : "Try again later; if it persists, check https://status.openai.com and OPENAI_REALTIME_URL.",
+        : `Try again later; if it persists, check https://status.openai.com and ${words.setting}.`,
     },
     { status: "skip", text: `Model ${model}: not checked.` },
   ];
@@ -345,10 +401,18 @@ export async function runDoctorChecks(
 ): Promise<DoctorCheck[]> {
   const fetcher = dependencies.fetch ?? fetch;
   const timeoutMs = dependencies.timeoutMs ?? 10_000;
-  const [openai, twilio] = await Promise.all([
-    checkOpenAI(config, fetcher, timeoutMs),
+  // The environment's agent's model first (its request also checks the key), then the others.
+  const first: ModelTarget = { engine: config.engine, model: defaultModel(config.engine, config) };
+  const others = (dependencies.models ?? []).filter((t, i, all) =>
+    (t.engine !== first.engine || t.model !== first.model) &&
+    all.findIndex((u) => u.engine === t.engine && u.model === t.model) === i
+  );
+  const [openai, twilio, ...more] = await Promise.all([
+    checkOpenAI(config, first, fetcher, timeoutMs),
     checkTwilio(config, fetcher, timeoutMs),
+    ...others.map((target) => checkOpenAI(config, target, fetcher, timeoutMs)),
   ]);
+  for (const lines of more) openai.push(lines[1]); // the key's line is said once
   return [
     ...openai,
     ...twilio,

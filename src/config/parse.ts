@@ -23,6 +23,7 @@ import type { Config, EnvValues } from "./config_type.ts";
 import { EnvReader } from "./reader.ts";
 import {
   greeting,
+  insecureUpstreams,
   modelFromRealtimeUrl,
   outboundRequirements,
   prices,
@@ -119,6 +120,7 @@ export function parseConfig(
   const v = values as EnvValues;
 
   modelFromRealtimeUrl(v, reader);
+  insecureUpstreams(v, reader);
   const composed = {
     systemMessage: systemMessage(v, reader, readTextFile),
     greeting: greeting(v),

@@ -18,7 +18,7 @@
  */
 import type { TokenPrices } from "../calls/prices.ts";
 import type { ComposedConfig, EnvValues, TurnDetection } from "./config_type.ts";
-import { listWords, OFF_WORDS } from "./kinds.ts";
+import { isLoopbackHost, listWords, OFF_WORDS, tryUrl } from "./kinds.ts";
 import type { EnvReader } from "./reader.ts";
 import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
@@ -299,6 +299,41 @@ export function webhook(v: EnvValues, reader: EnvReader): ComposedConfig["webhoo
   return url === undefined || secret === undefined
     ? undefined
     : { url, secret, events, legacy: true };
+}
+
+/** Upstreams the bridge sends secrets or call data to, and the scheme that is cleartext. */
+const UPSTREAMS = [
+  { name: "OPENAI_REALTIME_URL", cleartext: "ws:", what: "the OpenAI key and every call's audio" },
+  { name: "WEBHOOK_URL", cleartext: "http:", what: "call records and their signatures" },
+  {
+    name: "CALL_RECORD_WEBHOOK_URL",
+    cleartext: "http:",
+    what: "call records and their signatures",
+  },
+] as const;
+
+/**
+ * A cleartext upstream (`ws://`, `http://`) to a host that is not loopback
+ * would send the API key, callers' audio or call records over the network
+ * unencrypted: refused unless `ALLOW_INSECURE_UPSTREAM=true` (then a
+ * warning). Loopback hosts (local fakes, a sidecar) are fine.
+ */
+export function insecureUpstreams(v: EnvValues, reader: EnvReader): void {
+  for (const { name, cleartext, what } of UPSTREAMS) {
+    const raw = v[name];
+    const url = typeof raw === "string" ? tryUrl(raw) : undefined;
+    if (url === undefined || url.protocol !== cleartext || isLoopbackHost(url.hostname)) continue;
+    const secure = cleartext === "ws:" ? "wss://" : "https://";
+    const message =
+      `${name} is a cleartext ${cleartext}// URL to ${url.host}, which is not loopback: ${what} would cross the network unencrypted.`;
+    if (v.ALLOW_INSECURE_UPSTREAM === true) {
+      reader.warning(`${message} Allowed by ALLOW_INSECURE_UPSTREAM=true.`);
+    } else {
+      reader.problem(
+        `${message} Use ${secure}, or set ALLOW_INSECURE_UPSTREAM=true if the network between is yours (e.g. a private link).`,
+      );
+    }
+  }
 }
 
 /** `CALL_RECORD_RETENTION_DAYS` is a deprecated alias of `RETENTION_DAYS`. */

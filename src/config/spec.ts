@@ -116,6 +116,12 @@ export const SETTINGS = [
         "Realtime WebSocket endpoint. A URL copied from OpenAI's docs with `?model=…` works: that model is used when OPENAI_MODEL is unset (a different OPENAI_MODEL is an error).",
     },
   ),
+  setting("ALLOW_INSECURE_UPSTREAM", undefined, boolean(), {
+    default: "false",
+    section: "openai",
+    doc:
+      "Accept a cleartext ws:// OPENAI_REALTIME_URL or http:// WEBHOOK_URL to a host that is not loopback (the key, audio or records then cross the network unencrypted). false refuses them at start-up; loopback hosts are always accepted.",
+  }),
   setting(
     "OPENAI_MODEL",
     "openaiModel",
@@ -440,6 +446,12 @@ export const SETTINGS = [
         "Bearer token of the control API that places outbound calls and runs campaigns (docs/outbound.md). Outbound calls also need PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER.",
     },
   ),
+  setting("MAX_CALLS_PER_MINUTE", "maxCallsPerMinute", integer(0, 100_000), {
+    default: "0",
+    section: "twilio",
+    doc:
+      "Most POST /calls an instance places per minute (a leaked API_TOKEN cannot dial without bound); more get 429 with Retry-After. 0: no cap. Campaigns are paced by their concurrency.",
+  }),
   setting("LOG_LEVEL", "logLevel", logLevel(), {
     default: "info",
     section: "logging",
@@ -547,7 +559,7 @@ export const SETTINGS = [
     example: "30",
     section: "operations",
     doc:
-      "Days call records, outbound attempts and webhook deliveries (dead letters too) are kept in the call store; Deno KV deletes them after (0: forever).",
+      "Days call records, outbound attempts, webhook deliveries (dead letters too) and ended campaigns' contacts are kept in the call store; Deno KV deletes them after (0: forever).",
   }),
   setting("CALL_RECORD_RETENTION_DAYS", undefined, RETENTION, {
     section: "operations",

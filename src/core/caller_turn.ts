@@ -202,6 +202,12 @@ export class CallerTurn {
     this.#move({ name: "committed", commit: { itemId, at: now } });
   }
 
+  /** The item of the last committed turn, while it is not settled. */
+  get lastCommitted(): string | undefined {
+    const turn = this.#turn;
+    return "commit" in turn ? turn.commit.itemId : undefined;
+  }
+
   /** The model started a response: the last turn is being answered. */
   answered(): void {
     const turn = this.#turn;

@@ -102,6 +102,13 @@ export interface InterruptionSettings {
   prefixPaddingMs: number;
   /** The VAD's `silence_duration_ms` (included in `audio_end_ms`). */
   silenceDurationMs: number;
+  /**
+   * semantic_vad: `speech_stopped` comes when the model decides the turn is
+   * over (up to seconds after the speech), so the duration says little. No
+   * timer decides while the caller speaks, and with transcription the words
+   * decide whatever the length (waited for as above). Default false.
+   */
+  semanticVad?: boolean;
 }
 
 /** What the caller's speech was. */
@@ -205,9 +212,9 @@ export class InterruptionDecision {
 
   /** The longest speech that can still be a backchannel (words are worth waiting for). */
   get #wordsBound(): number {
-    return this.#settings.transcription
-      ? Math.max(BACKCHANNEL_MAX_MS, this.#settings.minSpeechMs)
-      : this.#settings.minSpeechMs;
+    const s = this.#settings;
+    if (!s.transcription) return s.minSpeechMs;
+    return s.semanticVad ? Number.POSITIVE_INFINITY : Math.max(BACKCHANNEL_MAX_MS, s.minSpeechMs);
   }
 
   /**
@@ -232,11 +239,10 @@ export class InterruptionDecision {
       words: undefined,
     };
     this.#move(input.over === "protected" ? "protected" : "speaking_over");
+    const verdict = earlier !== undefined ? { verdict: earlier } : {};
+    if (this.#settings.semanticVad) return verdict; // decided when the VAD says the turn ended
     // Still speaking once this much time has passed: longer than the bound.
-    return {
-      ...(earlier !== undefined ? { verdict: earlier } : {}),
-      timerMs: this.#wordsBound + this.#settings.silenceDurationMs,
-    };
+    return { ...verdict, timerMs: this.#wordsBound + this.#settings.silenceDurationMs };
   }
 
   /** The VAD heard the caller stop (`audio_end_ms`) at `now`. */

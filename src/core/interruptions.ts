@@ -31,7 +31,7 @@
  *     transcription: false, prefixPaddingMs: 300, silenceDurationMs: 500 },
  * });
  * const session = parts.sessions.opened(parts.sessions.begin()) && parts.sessions.live()!;
- * const interruptions = new Interruptions(parts, { answer: () => {}, flush: () => {} });
+ * const interruptions = new Interruptions(parts);
  * parts.audio.attach("MZ1", 0);
  * parts.responses.created("resp_1");
  * parts.audio.delta("resp_1", "item_a", btoa("\x55".repeat(8000)), 0); // 1 s of audio
@@ -58,14 +58,7 @@ import {
   type Verdict,
 } from "./interruption_decision.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
-
-/** What the rule needs of the coordinator. */
-export interface InterruptionHooks {
-  /** Answer the caller's turn (a plain `response.create`, unless one already waits). */
-  answer: () => void;
-  /** Send a waiting `response.create` when nothing is in flight. */
-  flush: () => void;
-}
+import { answerTurn } from "./response_requests.ts";
 
 const MAX_REMEMBERED = 16;
 
@@ -77,7 +70,6 @@ function remember(set: Set<string>, value: string): void {
 /** The bridge's interruption handling of one call. */
 export class Interruptions {
   #p: CallParts;
-  #hooks: InterruptionHooks;
   #decision: InterruptionDecision;
   /** User items committed by the VAD (recent ones). */
   #committed = new Set<string>();
@@ -89,9 +81,8 @@ export class Interruptions {
   #heldAt: { itemId: string; heardMs: number } | undefined;
 
   /** Creates the rule over `parts` (whose options carry the settings). */
-  constructor(parts: CallParts, hooks: InterruptionHooks) {
+  constructor(parts: CallParts) {
     this.#p = parts;
-    this.#hooks = hooks;
     this.#decision = new InterruptionDecision(parts.options.interruptions as InterruptionSettings);
   }
 
@@ -139,9 +130,9 @@ export class Interruptions {
   committed(session: LiveSession, itemId: string): void {
     remember(this.#committed, itemId);
     if (this.#deleteOnCommit.delete(itemId)) {
-      this.#p.out.toOpenAI(session, deleteItem(itemId));
+      this.#dismiss(session, itemId);
     } else if (this.#answerOnCommit.delete(itemId)) {
-      this.#hooks.answer();
+      answerTurn(this.#p);
     }
   }
 
@@ -169,7 +160,7 @@ export class Interruptions {
   }
 
   #answerWhenCommitted(_session: LiveSession, itemId: string): void {
-    if (this.#committed.has(itemId)) this.#hooks.answer();
+    if (this.#committed.has(itemId)) answerTurn(this.#p);
     else remember(this.#answerOnCommit, itemId);
   }
 
@@ -222,8 +213,17 @@ export class Interruptions {
         : {}),
     });
     this.#answerOnCommit.delete(verdict.itemId);
-    if (this.#committed.has(verdict.itemId)) p.out.toOpenAI(session, deleteItem(verdict.itemId));
+    if (this.#committed.has(verdict.itemId)) this.#dismiss(session, verdict.itemId);
     else remember(this.#deleteOnCommit, verdict.itemId);
+  }
+
+  /**
+   * A false interruption's user item leaves the conversation, and the caller's
+   * turn owes nothing (a new session must not answer it either).
+   */
+  #dismiss(session: LiveSession, itemId: string): void {
+    this.#p.out.toOpenAI(session, deleteItem(itemId));
+    if (this.#p.turn.lastCommitted === itemId) this.#p.turn.answered();
   }
 
   /** A real interruption: stop the response upstream and truncate what was not heard. */

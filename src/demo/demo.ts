@@ -39,6 +39,7 @@ import {
   type StartServerOptions,
 } from "../server.ts";
 import { StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime.ts";
+import { StandinLive, type StandinLiveOptions } from "./standin_live.ts";
 
 /** The key the demo gives the bridge: the stand-in ignores it. */
 export const DEMO_API_KEY = "demo-no-key-needed";
@@ -100,6 +101,8 @@ export interface StartDemoOptions {
   env?: Record<string, string | undefined>;
   /** Stand-in settings (VAD, silence timeout). */
   standin?: StandinRealtimeOptions;
+  /** GPT-Live stand-in settings (default: the Realtime stand-in's silence timeout). */
+  liveStandin?: StandinLiveOptions;
   /** Server options (port, hostname, onCallFinished, …). */
   server?: Partial<Omit<StartServerOptions, "config">>;
   /**
@@ -113,6 +116,8 @@ export interface StartDemoOptions {
 export interface RunningDemo extends AsyncDisposable {
   server: RunningServer;
   standin: StandinRealtime;
+  /** The GPT-Live stand-in (agents on `engine: live`). */
+  liveStandin: StandinLive;
   /** The agents (`DEMO_HOST` and `DEMO_PORT` resolved to {@link RunningServer.localUrl}'s). */
   agents: AgentsHolder;
   /** `${VAR}` values of the agents file besides `DEMO_HOST` and `DEMO_PORT` (to redact from logs). */
@@ -132,6 +137,7 @@ export interface RunningDemo extends AsyncDisposable {
 export function demoEnv(
   env: Record<string, string | undefined>,
   standinUrl: string,
+  liveStandinUrl?: string,
 ): Record<string, string | undefined> {
   return {
     // Readable log lines unless the environment asks for JSON.
@@ -139,12 +145,14 @@ export function demoEnv(
     ...env,
     OPENAI_API_KEY: DEMO_API_KEY,
     OPENAI_REALTIME_URL: standinUrl,
+    ...(liveStandinUrl !== undefined ? { OPENAI_LIVE_URL: liveStandinUrl } : {}),
     SOFTPHONE: "on",
   };
 }
 
 /**
- * Starts the stand-in and the server pointed at it.
+ * Starts the stand-ins (Realtime, and GPT-Live for agents on `engine: live`)
+ * and the server pointed at them.
  *
  * @example
  * ```ts ignore
@@ -160,6 +168,12 @@ export function demoEnv(
 export function startDemo(options: StartDemoOptions = {}): RunningDemo {
   const env = options.env ?? {};
   const standin = StandinRealtime.start(options.standin);
+  const liveStandin = StandinLive.start(
+    options.liveStandin ??
+      (options.standin?.silenceTimeoutMs !== undefined
+        ? { silenceTimeoutMs: options.standin.silenceTimeoutMs }
+        : {}),
+  );
   const listings = new DemoListings();
   const operations = options.operations;
   let server: RunningServer;
@@ -167,7 +181,7 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
   let loaded: LoadAgentsResult;
   let address: DemoAddress;
   try {
-    const config = parseConfig(demoEnv(env, standin.url));
+    const config = parseConfig(demoEnv(env, standin.url, liveStandin.url));
     // Checked before the port is bound; loaded again below with the port actually bound.
     const checked = loadDemoAgents(config, env, { host: "127.0.0.1", port: 0 });
     if (!checked.ok) throw new DemoAgentsError(checked.problems);
@@ -184,12 +198,14 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
     loaded = agents.reload(() => loadDemoAgents(config, env, address));
   } catch (error) {
     standin.close();
+    liveStandin.close();
     operations?.close();
     throw error;
   }
   const shutdown = async () => {
     await server.shutdown();
     await standin.close();
+    await liveStandin.close();
     await operations?.close();
   };
   if (!loaded.ok) {
@@ -200,6 +216,7 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
   return {
     server,
     standin,
+    liveStandin,
     agents,
     agentSecrets: loaded.secrets.filter((s) => s !== address.host && s !== String(address.port)),
     listings,

@@ -430,7 +430,7 @@ class StandinSession {
   }
 
   #endTurn(): void {
-    const { options, stats, log } = this.#ctx;
+    const { options, stats } = this.#ctx;
     this.#speaking = false;
     this.#loudMs = 0;
     const audioEndMs = Math.floor(this.#inputMs - this.#quietMs);

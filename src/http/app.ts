@@ -7,7 +7,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config/mod.ts";
-import { coreTimings, twilioCredentials } from "../config/mod.ts";
+import { twilioCredentials } from "../config/mod.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
 import {
   CallRunner,
@@ -23,8 +23,6 @@ import {
   STREAM_PATH_ROOT,
   type StreamPath,
 } from "./stream_path.ts";
-import { McpMonitor } from "../agents/mcp_monitor.ts";
-import { profileCoreOptions, profileEngine } from "../agents/profile_session.ts";
 import { loadWaitingSound } from "../audio/waiting_sound.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import { createTwilioHangUp, type HangUp } from "../twilio/rest_hang_up.ts";
@@ -48,7 +46,7 @@ import { publicBase } from "./public_base.ts";
 import { statusText, text, xml } from "./plain_responses.ts";
 import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_routes.ts";
 import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
-import { CheckpointWriter } from "../bridge/checkpoint_writer.ts";
+import { runnerOptions } from "./runner_options.ts";
 import type { SharedCallState } from "../calls/shared_call_state.ts";
 
 /** The paths the server answers. */
@@ -269,6 +267,21 @@ export function createApp(options: AppOptions): App {
     ...(options.now ? { now: options.now } : {}),
     ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
   });
+  /** What every call's runner shares (see `runner_options.ts`). */
+  const runnerParts = {
+    config,
+    admission,
+    waitingSound,
+    hangUp,
+    transfers,
+    outbound: options.outbound?.streams,
+    checkpoints: options.checkpoints,
+    callLog,
+    ...(options.openSocket ? { openSocket: options.openSocket } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
+    ...(options.streamGuard ? { streamGuard: options.streamGuard } : {}),
+  };
 
   const recordings = createRecordings(config, credentials, admission, {
     logger: log.getChild("recording"),
@@ -430,7 +443,8 @@ export function createApp(options: AppOptions): App {
     const first = checkpoint === undefined ? undefined : parseStreamPath(checkpoint.streamPath);
     if (
       checkpoint === undefined || checkpoint.state === "over" || first === undefined ||
-      first.kind === "resumed" || first.kind === "outbound"
+      first.kind === "resumed" ||
+      (first.kind === "outbound" && options.outbound === undefined)
     ) {
       return text("No call to resume here.\n", 404);
     }
@@ -448,7 +462,8 @@ export function createApp(options: AppOptions): App {
     stream: StreamPath,
     resumed?: CallCheckpoint,
   ): Response {
-    const outboundPath = stream.kind === "outbound" ? path : undefined;
+    // An outbound call's stream path names its agent (a resumed one: the path it started on).
+    const outboundPath = stream.kind === "outbound" ? resumed?.streamPath ?? path : undefined;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text("This endpoint expects a WebSocket upgrade from Twilio Media Streams.\n", 426, {
         upgrade: "websocket",
@@ -499,9 +514,6 @@ export function createApp(options: AppOptions): App {
     const recording = !isSoftphone && outboundPath === undefined && resumed === undefined
       ? recordings.forCall(setup.profile, request)
       : undefined;
-    const sensitive = new Set(
-      setup.profile.httpTools.filter((t) => t.sensitive).map((t) => t.name),
-    );
     const { socket, response } = Deno.upgradeWebSocket(
       request,
       isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {},
@@ -513,7 +525,6 @@ export function createApp(options: AppOptions): App {
       return response;
     }
     const { profile } = setup;
-    const transfer = profile.transfers[0];
     const startedAt = (options.now ?? (() => performance.now()))();
     // A softphone call also feeds the page's live view (its channel is named by the token's call).
     const observer = liveCalls.alongside(
@@ -522,90 +533,35 @@ export function createApp(options: AppOptions): App {
       startedAt,
       { agent: profile.name },
     );
-    // Twilio's inbound calls are checkpointed (softphone calls have no `<Connect action>`, and an
-    // outbound call goes on through its own stream handoff).
-    const checkpointable = !isSoftphone && outboundPath === undefined;
-
-    const runner = new CallRunner(socket, {
-      core: {
-        sessionUpdate: setup.sessionUpdate,
-        greeting: setup.greeting,
-        showTimingMath: config.showTimingMath,
-        transferEnabled: transfer !== undefined,
-        ...(transfer !== undefined
-          ? { transferToolName: transfer.name, transferMode: transfer.mode }
-          : {}),
-        prompts: setup.prompts,
-        waitingSound,
-        ...coreTimings(config),
-        ...profileCoreOptions(profile, config),
-        ...outboundCore,
-        // A resumed call: no second greeting; the conversation is replayed, one short line.
-        // (A call handed over before anything was said is greeted as a new one.)
-        ...(resumed !== undefined && resumed.conversation.length > 0
-          ? { greeting: undefined, resume: resumed.conversation, acknowledgeResume: true }
-          : {}),
-      },
-      // Softphone calls were admitted by their token; Twilio streams need a valid stream token.
-      admitStart: (start) => {
-        // A softphone call is the one its token was issued for: no other CallSid (a real call's).
-        if (isSoftphone) {
-          return start.callSid === softphoneCallSid ? undefined : "softphone call mismatch";
-        }
-        if (setup.agentName !== undefined && start.customParameters.agent !== setup.agentName) {
-          return "stream agent mismatch";
-        }
-        if (setup.callSid !== undefined && start.callSid !== setup.callSid) {
-          return "stream call mismatch";
-        }
-        if (resumed !== undefined && start.callSid !== resumed.callSid) {
-          return "stream call mismatch";
-        }
-        const refused = admission.admitStart(start);
-        if (refused === undefined && start.callSid) void recording?.start(start.callSid);
-        return refused;
-      },
-      openaiUrl: setup.openaiUrl,
-      engine: profileEngine(profile),
-      openaiApiKey: config.openaiApiKey,
-      ...(options.openSocket ? { openSocket: options.openSocket } : {}),
-      ...(options.now ? { now: options.now } : {}),
-      logger: callLog.with({
-        connection: ++connectionSeq,
-        ...(isSoftphone ? { softphone: true } : {}),
+    const runner: CallRunner = new CallRunner(
+      socket,
+      runnerOptions({
+        path,
+        stream,
+        setup,
+        softphone: isSoftphone,
+        outboundCore,
+        resumed,
+        observer,
+        ...(softphoneCallSid !== undefined ? { softphoneCallSid } : {}),
+        ...(recording !== undefined ? { recording } : {}),
+        logger: callLog.with({
+          connection: ++connectionSeq,
+          ...(isSoftphone ? { softphone: true } : {}),
+        }),
+      }, {
+        ...runnerParts,
+        onOutcome: (callSid, outcome) => {
+          if (callSid === undefined) return;
+          outcomes.record(callSid, outcome);
+          if (outcome === "transferred") agentCalls.transferred(callSid, profile);
+        },
+        onFinished: (summary) => {
+          calls.delete(runner);
+          options.onCallFinished?.(summary);
+        },
       }),
-      hangUp: isSoftphone ? undefined : hangUp,
-      softphone: isSoftphone,
-      tools: recording === undefined ? setup.tools : recording.guard(setup.tools, sensitive),
-      ...(profile.mcpServers.length > 0 ? { mcp: new McpMonitor(profile.mcpServers) } : {}),
-      ...(observer ? { observer } : {}),
-      ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
-      ...(options.streamGuard ? { guard: options.streamGuard } : {}),
-      ...(outboundCore !== undefined && options.outbound
-        ? { outbound: options.outbound.streams }
-        : {}),
-      ...(transfer?.mode === "warm" && !isSoftphone
-        ? { transfer: transfers.warmFor(transfer, profile.outbound.from) }
-        : {}),
-      ...(checkpointable && options.checkpoints !== undefined
-        ? {
-          checkpoint: new CheckpointWriter(options.checkpoints, {
-            streamPath: resumed?.streamPath ?? path,
-            ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
-            ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
-          }, callLog),
-        }
-        : {}),
-      onOutcome: (callSid, outcome) => {
-        if (callSid === undefined) return;
-        outcomes.record(callSid, outcome);
-        if (outcome === "transferred") agentCalls.transferred(callSid, profile);
-      },
-      onFinished: (summary) => {
-        calls.delete(runner);
-        options.onCallFinished?.(summary);
-      },
-    });
+    );
     calls.add(runner);
     return response;
   }

@@ -349,6 +349,7 @@ export class CampaignDispatcher {
     const next = plan(campaign, contacts, now);
     if (next.finished && campaign.status === "running") {
       await this.store.setStatus(campaignId, "completed");
+      await this.store.expire(campaignId, now);
       this.#log.info("Campaign completed.", { campaignId });
       return undefined;
     }
@@ -387,13 +388,29 @@ export class CampaignDispatcher {
     if (current.status === "completed" || current.status === "canceled") return current;
     const status = ({ pause: "paused", resume: "running", cancel: "canceled" } as const)[action];
     const campaign = await this.store.setStatus(campaignId, status);
-    if (action === "cancel") await this.store.cancelPending(campaignId);
+    if (action === "cancel") {
+      await this.store.cancelPending(campaignId);
+      await this.store.expire(campaignId, this.#now());
+    }
     if (action === "resume") {
       await this.#schedule(campaignId, this.#now());
       if (this.#started) this.#background(this.tick(campaignId), "Campaign tick", campaignId);
     }
     this.#log.info("Campaign {status}.", { campaignId, status });
     return campaign;
+  }
+
+  /**
+   * Erases a campaign: no contact is dialed any more (attempts in progress
+   * go on, their end is ignored), and the campaign, its contacts and its job
+   * are deleted. Undefined when unknown.
+   */
+  async erase(campaignId: string): Promise<{ contacts: number } | undefined> {
+    const erased = await this.store.erase(campaignId);
+    if (erased === undefined) return undefined;
+    await this.jobs.remove(campaignId);
+    this.#log.info("Campaign erased.", { campaignId, contacts: erased.contacts });
+    return erased;
   }
 
   /** The campaign's progress, or undefined when unknown. */

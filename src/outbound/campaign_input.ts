@@ -7,8 +7,8 @@
  *   `""` for a quote) are supported.
  * - JSON: an array of `{ to, context?, timezone? }`.
  *
- * Problems name the line (CSV) or index (JSON) and the field. Numbers seen
- * twice are kept once (a campaign never calls one number twice at a time).
+ * Problems name the line (CSV) or index (JSON) and the field; the server's
+ * own numbers are refused. Numbers seen twice are kept once (a campaign never calls one number twice at a time).
  *
  * @example
  * ```ts
@@ -106,7 +106,10 @@ function countNewlines(text: string, from: number, to: number): number {
 }
 
 /** Contacts from CSV text (see the module doc). */
-export function parseContactsCsv(text: string): ContactsResult {
+export function parseContactsCsv(
+  text: string,
+  own: ReadonlySet<string> = new Set(),
+): ContactsResult {
   // The header, the most contacts a campaign holds, and one more to tell "too many".
   const parsed = parseCsvRows(text.replace(/^\uFEFF/, ""), MAX_CONTACTS + 2);
   if (!parsed.ok) return { ok: false, problems: [parsed.problem] };
@@ -146,11 +149,14 @@ export function parseContactsCsv(text: string): ContactsResult {
       context,
     };
   });
-  return checkContacts(items, (i) => `line ${i + 2}`);
+  return checkContacts(items, (i) => `line ${i + 2}`, own);
 }
 
 /** Contacts from a decoded JSON array (see the module doc). */
-export function parseContactsJson(value: unknown): ContactsResult {
+export function parseContactsJson(
+  value: unknown,
+  own: ReadonlySet<string> = new Set(),
+): ContactsResult {
   if (!Array.isArray(value)) {
     return {
       ok: false,
@@ -159,10 +165,15 @@ export function parseContactsJson(value: unknown): ContactsResult {
       ],
     };
   }
-  return checkContacts(value, (i) => `contacts[${i}]`);
+  return checkContacts(value, (i) => `contacts[${i}]`, own);
 }
 
-function checkContacts(items: unknown[], where: (i: number) => string): ContactsResult {
+/** Checks contacts; numbers of `own` (the server's, see `ownNumbers`) are refused. */
+function checkContacts(
+  items: unknown[],
+  where: (i: number) => string,
+  own: ReadonlySet<string>,
+): ContactsResult {
   const problems: string[] = [];
   const contacts: ContactInput[] = [];
   const seen = new Set<string>();
@@ -179,7 +190,7 @@ function checkContacts(items: unknown[], where: (i: number) => string): Contacts
       return;
     }
     const it = item as Record<string, unknown>;
-    const to = checkTo(it.to);
+    const to = checkTo(it.to, own);
     if (typeof to !== "string") {
       problems.push(`${where(i)}: ${to.error}`);
       return;

@@ -8,6 +8,7 @@
  *   same settings as query parameters → `201` with the campaign's progress.
  * - `GET /campaigns/:id` → its progress (counts, outcomes, contacts masked).
  * - `POST /campaigns/:id/pause`, `/resume`, `/cancel`.
+ * - `DELETE /campaigns/:id` erases the campaign and its contacts.
  *
  * @example
  * ```ts ignore
@@ -19,7 +20,7 @@
  */
 import { readCappedText } from "../security/limits.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
-import { checkAgent } from "./place_call_request.ts";
+import { checkAgent, ownNumbers } from "./place_call_request.ts";
 import type { CampaignDispatcher, NewCampaign } from "./campaign_dispatcher.ts";
 import { type ContactsResult, parseContactsCsv, parseContactsJson } from "./campaign_input.ts";
 import { isTimeZone, parseWindow } from "./calling_window.ts";
@@ -33,6 +34,8 @@ export interface CampaignRoutesOptions {
   dispatcher: CampaignDispatcher;
   /** The current agents (read at each request: a reload applies to new campaigns). */
   agents: { readonly book: AgentBook };
+  /** `TWILIO_PHONE_NUMBER`: never called (nor the agents' numbers). */
+  ownNumber?: string | undefined;
 }
 
 type Settings = Omit<NewCampaign, "contacts">;
@@ -113,7 +116,7 @@ export function createCampaignRoutes(options: CampaignRoutesOptions) {
     if (isCsv) {
       const query = new URL(request.url).searchParams;
       get = (name) => query.get(name) ?? undefined;
-      contacts = parseContactsCsv(body.text);
+      contacts = parseContactsCsv(body.text, ownNumbers(agents.book, options.ownNumber));
     } else {
       let json: unknown;
       try {
@@ -133,7 +136,7 @@ export function createCampaignRoutes(options: CampaignRoutesOptions) {
       }
       const fields = json as Record<string, unknown>;
       get = (name) => fields[name] ?? undefined;
-      contacts = parseContactsJson(fields.contacts);
+      contacts = parseContactsJson(fields.contacts, ownNumbers(agents.book, options.ownNumber));
     }
     const settings = parseCampaignSettings(get, agents.book);
     if (!settings.ok) return jsonResponse({ error: settings.error, field: settings.field }, 400);
@@ -160,8 +163,16 @@ export function createCampaignRoutes(options: CampaignRoutesOptions) {
     if (match === null) return jsonResponse({ error: "Not found." }, 404);
     const [, id, action] = match;
     if (action === undefined) {
+      if (request.method === "DELETE") {
+        const erased = await dispatcher.erase(id);
+        return erased === undefined
+          ? jsonResponse({ error: `No campaign ${id}.` }, 404)
+          : jsonResponse({ deleted: id, contacts: erased.contacts }, 200);
+      }
       if (request.method !== "GET") {
-        return jsonResponse({ error: "Method not allowed: use GET." }, 405, { allow: "GET" });
+        return jsonResponse({ error: "Method not allowed: use GET or DELETE." }, 405, {
+          allow: "GET, DELETE",
+        });
       }
       const progress = await dispatcher.progress(id);
       return progress === undefined

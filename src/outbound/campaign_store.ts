@@ -9,6 +9,12 @@
  * On one machine the KV is a local file; on Deno Deploy the same code uses
  * the managed, distributed KV.
  *
+ * Contacts hold full phone numbers and the CSV's context: once a campaign
+ * ends (completed or canceled), {@link CampaignStore.expire} gives each of
+ * its keys the record retention (`RETENTION_DAYS`), so Deno KV deletes them
+ * then; a contact written after the end (a late callback) gets it too.
+ * {@link CampaignStore.erase} deletes a campaign and its contacts at once.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -39,6 +45,8 @@ export interface Campaign extends CampaignRules {
   /** ISO time of creation. */
   createdAt: string;
   contactCount: number;
+  /** ISO time the campaign ended (completed or canceled); its keys expire from then. */
+  endedAt?: string;
 }
 
 /** A stored contact. */
@@ -59,13 +67,22 @@ const LIVE = "campaign_live";
 /** Contacts written per atomic commit (KV allows 1000 mutations and 800 KB). */
 const BATCH = 200;
 
+/** Options of {@link CampaignStore}. */
+export interface CampaignStoreOptions {
+  /** Days an ended campaign and its contacts are kept (`RETENTION_DAYS`; 0: forever). Default 30. */
+  retentionDays?: number;
+}
+
 /** Campaign data in one Deno KV. */
 export class CampaignStore {
   readonly kv: Deno.Kv;
+  #expire: { expireIn: number } | undefined;
 
   /** Uses `kv` (not closed by the store). */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: Deno.Kv, options: CampaignStoreOptions = {}) {
     this.kv = kv;
+    const days = options.retentionDays ?? 30;
+    this.#expire = days > 0 ? { expireIn: Math.round(days * 86_400_000) } : undefined;
   }
 
   /** Stores a new campaign and its contacts (all `pending`). */
@@ -190,9 +207,10 @@ export class CampaignStore {
     next: (contact: Contact) => Contact,
   ): Promise<boolean> {
     for (let i = 0; i < 10; i++) {
-      const [contact, live] = await this.kv.getMany<[Contact, number]>([
+      const [contact, live, campaign] = await this.kv.getMany<[Contact, number, Campaign]>([
         [CONTACTS, id, contactId],
         [LIVE, id],
+        [CAMPAIGNS, id],
       ]);
       const value = contact.value;
       if (value === null || value.state !== "live") return false;
@@ -200,11 +218,13 @@ export class CampaignStore {
         return false;
       }
       const { liveSince: _, ...ended } = next(value);
+      // A campaign that has ended expires: so does what its late callbacks write.
+      const expire = campaign.value?.endedAt !== undefined ? this.#expire : undefined;
       const result = await commitKv(
         this.kv.atomic()
-          .check(contact, live)
-          .set([CONTACTS, id, contactId], ended)
-          .set([LIVE, id], Math.max(0, (live.value ?? 1) - 1)),
+          .check(contact, live, campaign)
+          .set([CONTACTS, id, contactId], ended, expire)
+          .set([LIVE, id], Math.max(0, (live.value ?? 1) - 1), expire),
       );
       if (result.ok) return true;
     }
@@ -223,6 +243,80 @@ export class CampaignStore {
         return;
       }
     }
+  }
+
+  /**
+   * The campaign has ended (`completed` or `canceled`, set before): marks it
+   * ended at `now` and gives it, its contacts and its counter the retention,
+   * so Deno KV deletes them then. Idempotent.
+   */
+  async expire(id: string, now: number): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      const entry = await this.kv.get<Campaign>([CAMPAIGNS, id]);
+      if (entry.value === null) return;
+      const campaign = {
+        ...entry.value,
+        endedAt: entry.value.endedAt ?? new Date(now).toISOString(),
+      };
+      const op = this.kv.atomic().check(entry).set([CAMPAIGNS, id], campaign, this.#expire);
+      if ((await commitKv(op)).ok) break;
+    }
+    if (this.#expire === undefined) return;
+    await this.#rewrite(id, this.#expire);
+  }
+
+  /**
+   * Sets every contact and the live counter of `id` again with `expire`, in
+   * batches; a key changed meanwhile is read and set again on its own.
+   */
+  async #rewrite(id: string, expire: { expireIn: number }): Promise<void> {
+    let batch: Deno.KvEntry<unknown>[] = [];
+    const flush = async () => {
+      const op = this.kv.atomic();
+      for (const entry of batch) op.check(entry).set(entry.key, entry.value, expire);
+      if (batch.length > 0 && !(await commitKv(op)).ok) {
+        for (const { key } of batch) await this.#setAgain(key, expire);
+      }
+      batch = [];
+    };
+    for await (const entry of this.kv.list({ prefix: [CONTACTS, id] })) {
+      batch.push(entry);
+      if (batch.length >= BATCH) await flush();
+    }
+    const live = await this.kv.get([LIVE, id]);
+    if (live.value !== null) batch.push(live);
+    await flush();
+  }
+
+  async #setAgain(key: Deno.KvKey, expire: { expireIn: number }): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      const entry = await this.kv.get(key);
+      if (entry.value === null) return;
+      if ((await commitKv(this.kv.atomic().check(entry).set(key, entry.value, expire))).ok) return;
+    }
+  }
+
+  /** Deletes the campaign, its contacts and its counter; undefined when there is no such campaign. */
+  async erase(id: string): Promise<{ contacts: number } | undefined> {
+    const campaign = await this.kv.get<Campaign>([CAMPAIGNS, id]);
+    if (campaign.value === null) return undefined;
+    // The campaign first: nothing dials or reports for it any more.
+    await this.kv.delete([CAMPAIGNS, id]);
+    let contacts = 0;
+    let op = this.kv.atomic();
+    let count = 0;
+    for await (const entry of this.kv.list({ prefix: [CONTACTS, id] })) {
+      op.delete(entry.key);
+      contacts++;
+      if (++count >= BATCH) {
+        await commitKv(op);
+        op = this.kv.atomic();
+        count = 0;
+      }
+    }
+    op.delete([LIVE, id]);
+    await commitKv(op);
+    return { contacts };
   }
 
   /** Marks every pending contact `canceled` (when the campaign is canceled). */

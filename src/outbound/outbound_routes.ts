@@ -32,7 +32,8 @@ import { connectStreamTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
 import type { CallTickets } from "./call_ticket.ts";
 import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
-import { parsePlaceCall } from "./place_call_request.ts";
+import { ownNumbers, parsePlaceCall } from "./place_call_request.ts";
+import { CallRate } from "../security/call_rate.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
 import type { RouteContext } from "../http/app.ts";
 import type { RouteHandler } from "../http/route_table.ts";
@@ -67,6 +68,12 @@ export interface OutboundRoutesOptions {
   /** Routes under `/campaigns` (authorized here first). */
   campaigns?: (request: Request, path: string) => Promise<Response>;
   logger?: Logger;
+  /** `TWILIO_PHONE_NUMBER`: never called (nor the agents' numbers). */
+  ownNumber?: string | undefined;
+  /** `MAX_CALLS_PER_MINUTE` for `POST /calls` (0: no cap). */
+  maxCallsPerMinute?: number;
+  /** Wall clock in ms (the rate cap's). Default `Date.now`. */
+  now?: () => number;
 }
 
 /** JSON answer. */
@@ -100,6 +107,8 @@ export function checkBearer(request: Request, token: string): Response | undefin
 export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandler {
   const log = options.logger ?? getLogger(["bridge", "outbound"]);
   const { admission, publicUrl } = options;
+  const rate = new CallRate(options.maxCallsPerMinute ?? 0);
+  const now = options.now ?? Date.now;
   const refusals = options.refusals ??
     new RefusalLog({ warn: (message, properties) => log.warn(message, properties) });
   const wsBase = publicUrl.replace(/^http/, "ws");
@@ -141,8 +150,23 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
         field: "body",
       }, 400);
     }
-    const check = parsePlaceCall(json, options.agents.book);
+    const book = options.agents.book;
+    const check = parsePlaceCall(json, book, ownNumbers(book, options.ownNumber));
     if (!check.ok) return jsonResponse({ error: check.error, field: check.field }, 400);
+    const allowed = rate.take(now());
+    if (!allowed.ok) {
+      const seconds = Math.ceil(allowed.retryAfterMs / 1000);
+      log.warn("Refused a call over MAX_CALLS_PER_MINUTE.", { limit: options.maxCallsPerMinute });
+      return jsonResponse(
+        {
+          error:
+            `More than ${options.maxCallsPerMinute} calls per minute (MAX_CALLS_PER_MINUTE); try again in ${seconds} s.`,
+          field: "rate",
+        },
+        429,
+        { "retry-after": String(seconds) },
+      );
+    }
     try {
       const call = await options.dialer.place(check.value);
       return jsonResponse({ callSid: call.sid, status: call.status }, 201);

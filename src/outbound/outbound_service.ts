@@ -108,6 +108,7 @@ export class OutboundService implements OutboundPlug {
   #kv: Deno.Kv | undefined;
   #unplugCron: (() => void) | undefined;
   #log: Logger;
+  #now: (() => number) | undefined;
 
   private constructor(options: OutboundServiceOptions) {
     const { config } = options;
@@ -117,6 +118,7 @@ export class OutboundService implements OutboundPlug {
     }
     this.#config = config;
     this.#kv = options.kv;
+    this.#now = options.now;
     // With the call store's KV, the conversation after keypad tones reaches any instance.
     this.handoff = new StreamHandoff({
       ...(options.kv ? { shared: new SharedCallState(options.kv) } : {}),
@@ -139,7 +141,9 @@ export class OutboundService implements OutboundPlug {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     const counter = options.registry ? outboundCallsCounter(options.registry) : undefined;
-    const store = options.kv ? new CampaignStore(options.kv) : undefined;
+    const store = options.kv
+      ? new CampaignStore(options.kv, { retentionDays: config.retentionDays })
+      : undefined;
     let campaigns: CampaignDispatcher | undefined;
     this.dialer = new OutboundDialer({
       calls: this.#calls,
@@ -184,7 +188,14 @@ export class OutboundService implements OutboundPlug {
         logger: this.#log.getChild("campaigns"),
       });
       if (options.dispatch !== false) {
-        const cron = config.campaignDispatch === "cron";
+        // Without Deno.cron (a local run without --unstable-cron) the interval stands in for it.
+        const cron = config.campaignDispatch === "cron" &&
+          (options.cron !== undefined || typeof Deno.cron === "function");
+        if (config.campaignDispatch === "cron" && !cron) {
+          this.#log.warn(
+            "CAMPAIGN_DISPATCH=cron but this runtime has no Deno.cron (run with --unstable-cron, or on Deno Deploy); campaigns are dispatched every 2 s instead.",
+          );
+        }
         campaigns.start({ pollEveryMs: cron ? 0 : options.pollEveryMs ?? 2000 });
         if (cron) this.#unplugCron = (options.cron ?? CAMPAIGN_CRON).drive(campaigns.onCron);
       }
@@ -230,9 +241,7 @@ export class OutboundService implements OutboundPlug {
     },
     // The AMD callback may land on another instance: with a shared KV its record reaches us too.
     answeredBy: (callSid, listener) => followAmd(this.amd, this.#kv, callSid, listener),
-    streamEnded: (callSid, conversation) => {
-      void this.handoff.streamEnded(callSid, conversation);
-    },
+    streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
     prepare: (path) => {
       const parsed = parseStreamPath(path);
       return parsed?.kind === "outbound" && parsed.resumeCallSid !== undefined
@@ -299,9 +308,18 @@ export class OutboundService implements OutboundPlug {
       agents: this.agents,
       tickets: this.tickets,
       ...(this.campaigns
-        ? { campaigns: createCampaignRoutes({ dispatcher: this.campaigns, agents: this.agents }) }
+        ? {
+          campaigns: createCampaignRoutes({
+            dispatcher: this.campaigns,
+            agents: this.agents,
+            ownNumber: this.#config.twilioPhoneNumber,
+          }),
+        }
         : {}),
       logger: this.#log,
+      ownNumber: this.#config.twilioPhoneNumber,
+      maxCallsPerMinute: this.#config.maxCallsPerMinute,
+      ...(this.#now ? { now: this.#now } : {}),
     });
   };
 
@@ -309,6 +327,7 @@ export class OutboundService implements OutboundPlug {
   async close(): Promise<void> {
     this.#unplugCron?.();
     await this.campaigns?.stop();
+    await this.handoff.idle();
     this.#kv?.close();
     this.#kv = undefined;
   }

@@ -42,8 +42,23 @@ export type PlaceCallCheck =
   | { ok: true; value: PlaceCall }
   | { ok: false; field: "body" | "to" | "agent" | "context"; error: string };
 
-/** Checks a decoded JSON body of `POST /calls`. */
-export function parsePlaceCall(body: unknown, agents: AgentBook): PlaceCallCheck {
+/**
+ * The numbers a call must never go to: the server's own (`TWILIO_PHONE_NUMBER`,
+ * each agent's `numbers`). A call to one would ring an agent of this server
+ * (an agent calling itself, both sides on the OpenAI key).
+ */
+export function ownNumbers(agents: AgentBook, from: string | undefined): ReadonlySet<string> {
+  const own = new Set(agents.profiles.flatMap((profile) => profile.numbers));
+  if (from !== undefined) own.add(from);
+  return own;
+}
+
+/** Checks a decoded JSON body of `POST /calls`; `own`: numbers refused (see {@link ownNumbers}). */
+export function parsePlaceCall(
+  body: unknown,
+  agents: AgentBook,
+  own: ReadonlySet<string> = new Set(),
+): PlaceCallCheck {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return {
       ok: false,
@@ -52,7 +67,7 @@ export function parsePlaceCall(body: unknown, agents: AgentBook): PlaceCallCheck
     };
   }
   const b = body as Record<string, unknown>;
-  const to = checkTo(b.to);
+  const to = checkTo(b.to, own);
   if (typeof to !== "string") return to;
   const agent = checkAgent(b.agent, agents);
   if (typeof agent !== "string") return agent;
@@ -83,14 +98,25 @@ export function checkAgent(
   return agent.name;
 }
 
-/** Checks a callee number: the number, or the problem. */
-export function checkTo(to: unknown): string | { ok: false; field: "to"; error: string } {
+/** Checks a callee number: the number, or the problem; a number of `own` is refused. */
+export function checkTo(
+  to: unknown,
+  own: ReadonlySet<string> = new Set(),
+): string | { ok: false; field: "to"; error: string } {
   if (typeof to !== "string" || !E164.test(to)) {
     return {
       ok: false,
       field: "to",
       error:
         "to must be a phone number in E.164 form: + then the country code and number, digits only, e.g. +15551234567.",
+    };
+  }
+  if (own.has(to)) {
+    return {
+      ok: false,
+      field: "to",
+      error:
+        "to is one of this server's own numbers (TWILIO_PHONE_NUMBER or an agent's numbers): the call would ring an agent of this server.",
     };
   }
   return to;

@@ -44,6 +44,7 @@ export class StreamHandoff {
   #now: () => number;
   #keepMs: number;
   #shared: SharedCallState | undefined;
+  #writes = new Set<Promise<void>>();
   #onError: (error: unknown) => void;
   /** Calls whose TwiML was replaced: their next stream continues the conversation. */
   #expected = new Map<string, number>();
@@ -69,14 +70,25 @@ export class StreamHandoff {
 
   /**
    * A stream ended: its conversation waits for the next stream when one is
-   * expected (here, and in the shared store for another instance; resolves
-   * once written).
+   * expected (here, and in the shared store for another instance). Returns
+   * whether one is expected; {@link StreamHandoff.idle} waits for the write.
    */
-  async streamEnded(callSid: string, entries: readonly ConversationEntry[]): Promise<void> {
+  streamEnded(callSid: string, entries: readonly ConversationEntry[]): boolean {
     this.#forgetOld();
-    if (!this.#expected.delete(callSid)) return;
+    if (!this.#expected.delete(callSid)) return false;
     this.#waiting.set(callSid, { entries: [...entries], at: this.#now() });
-    await this.#shared?.put("stream_handoff", callSid, entries, this.#keepMs).catch(this.#onError);
+    const write = this.#shared?.put("stream_handoff", callSid, entries, this.#keepMs)
+      .catch(this.#onError);
+    if (write !== undefined) {
+      this.#writes.add(write);
+      write.finally(() => this.#writes.delete(write));
+    }
+    return true;
+  }
+
+  /** Resolves when the shared writes under way are done. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#writes]);
   }
 
   /**

@@ -30,6 +30,10 @@ export class FakeLiveServer implements AsyncDisposable {
   readonly sessions: FakeLiveSession[] = [];
   /** Upgrade requests refused (status and why). */
   readonly refused: { status: number; reason: string }[] = [];
+  /** Ms to wait before answering each connection (a slow GPT-Live); can change between calls. */
+  answerDelayMs = 0;
+  /** Seconds the next sessions live (their `expires_at`); undefined: the kit's default. */
+  lifetimeSeconds: number | undefined;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #options: FakeLiveServerOptions;
   #waiters = new Waiters<FakeLiveSession>();
@@ -37,9 +41,10 @@ export class FakeLiveServer implements AsyncDisposable {
 
   private constructor(options: FakeLiveServerOptions) {
     this.#options = options;
+    this.lifetimeSeconds = options.lifetimeSeconds;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (request) => this.#handle(request),
+      (request) => this.#answer(request),
     );
   }
 
@@ -85,6 +90,13 @@ export class FakeLiveServer implements AsyncDisposable {
     });
   }
 
+  async #answer(request: Request): Promise<Response> {
+    if (this.answerDelayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, this.answerDelayMs));
+    }
+    return this.#handle(request);
+  }
+
   #handle(request: Request): Response {
     const url = new URL(request.url);
     const headers = new Headers(request.headers);
@@ -99,9 +111,7 @@ export class FakeLiveServer implements AsyncDisposable {
     const session = new FakeLiveSession(socket, {
       url,
       headers,
-      ...(this.#options.lifetimeSeconds !== undefined
-        ? { lifetimeSeconds: this.#options.lifetimeSeconds }
-        : {}),
+      ...(this.lifetimeSeconds !== undefined ? { lifetimeSeconds: this.lifetimeSeconds } : {}),
     });
     this.sessions.push(session);
     socket.addEventListener("open", () => this.#waiters.notify(session));
