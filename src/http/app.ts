@@ -130,7 +130,7 @@ export interface AppOptions {
 }
 
 /** Default of {@link AppOptions.maxResumes}. */
-export const MAX_RESUMES = 3;
+const MAX_RESUMES = 3;
 
 /** Outcomes after which `/call-ended` apologizes (the assistant failed, not the call). */
 const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([

@@ -83,7 +83,7 @@ export interface OutboundServiceOptions {
 }
 
 /** The outcome counter. */
-export function outboundCallsCounter(registry: MetricsRegistry): Counter {
+function outboundCallsCounter(registry: MetricsRegistry): Counter {
   return registry.counter({
     name: "bridge_outbound_calls_total",
     help:
