@@ -99,7 +99,6 @@ export class CallCore {
         p.responses.requestIfNone();
         this.#flushResponse();
       },
-      flush: () => this.#flushResponse(),
     });
     this.#wrapUp = new WrapUp(p, {
       requestResponse: (options) => this.#requestResponse(options),

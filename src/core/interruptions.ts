@@ -31,7 +31,7 @@
  *     transcription: false, prefixPaddingMs: 300, silenceDurationMs: 500 },
  * });
  * const session = parts.sessions.opened(parts.sessions.begin()) && parts.sessions.live()!;
- * const interruptions = new Interruptions(parts, { answer: () => {}, flush: () => {} });
+ * const interruptions = new Interruptions(parts, { answer: () => {} });
  * parts.audio.attach("MZ1", 0);
  * parts.responses.created("resp_1");
  * parts.audio.delta("resp_1", "item_a", btoa("\x55".repeat(8000)), 0); // 1 s of audio
@@ -63,8 +63,6 @@ import type { LiveSession } from "./session_lifecycle.ts";
 export interface InterruptionHooks {
   /** Answer the caller's turn (a plain `response.create`, unless one already waits). */
   answer: () => void;
-  /** Send a waiting `response.create` when nothing is in flight. */
-  flush: () => void;
 }
 
 const MAX_REMEMBERED = 16;
@@ -111,7 +109,7 @@ export class Interruptions {
     if (stage === "speaking_over" || stage === "protected") return; // already deciding
     const busy = p.responses.active !== undefined || p.audio.busy(p.now);
     if (!busy && stage !== "awaiting_words") {
-      this.#answerWhenCommitted(session, itemId); // a plain turn
+      this.#answerWhenCommitted(itemId); // a plain turn
       return;
     }
     const active = p.responses.active;
@@ -168,7 +166,7 @@ export class Interruptions {
     this.#deleteOnCommit.clear();
   }
 
-  #answerWhenCommitted(_session: LiveSession, itemId: string): void {
+  #answerWhenCommitted(itemId: string): void {
     if (this.#committed.has(itemId)) this.#hooks.answer();
     else remember(this.#answerOnCommit, itemId);
   }
@@ -196,7 +194,7 @@ export class Interruptions {
     if (verdict.kind === "real") {
       p.out.log("info", "The caller interrupted the assistant.", details);
       if (!verdict.protected) this.#commit(session);
-      this.#answerWhenCommitted(session, verdict.itemId);
+      this.#answerWhenCommitted(verdict.itemId);
       return;
     }
     p.out.log("info", "False interruption: the assistant goes on.", details);
