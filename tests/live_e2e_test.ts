@@ -356,3 +356,34 @@ agents:
     await backend.finished;
   }
 });
+
+Deno.test("live: a session is renewed ahead of its expires_at at a turn boundary: the new one hears the conversation, the old one gets session.close, no gap", async () => {
+  await using live = await FakeLiveServer.start({ lifetimeSeconds: 3 });
+  await using h = await BridgeHarness.start({ ENGINE: "live", OPENAI_LIVE_URL: live.url });
+  const call = await h.call();
+  const first = await live.nextSession();
+  await first.waitFor("session.start");
+  live.lifetimeSeconds = 3600; // the next sessions live long
+  first.callerSays("Do you have flats in Springfield?");
+  first.speak(audioBytes(0x21, 200), "Yes, three of them.");
+  first.silence(600);
+  await until("the answer played", () => call.playedMs(0x21) >= 200);
+  // About half-way to expires_at, a new session opens; the call is idle, so it switches at once.
+  const second = await live.nextSession(4000);
+  const history = await second.waitFor("session.instructions.append");
+  assert.match(
+    history.content,
+    /Caller: Do you have flats in Springfield\?\nYou: Yes, three of them\.$/,
+  );
+  await first.waitFor("session.close");
+  await first.closed;
+  const before = second.inputMs;
+  for (let i = 0; i < 5; i++) call.sendMedia(new Uint8Array(160).fill(0x7e));
+  await until("caller audio goes to the new session", () => second.inputMs >= before + 100);
+  await call.hangUp();
+  const [summary] = await h.waitForFinished(1);
+  assert.equal(summary.stats.sessionRenewals, 1);
+  assert.equal(summary.stats.reconnects, 0, "renewed, not lost");
+  assertClean(first);
+  assertClean(second);
+});

@@ -324,3 +324,31 @@ Deno.test("ENGINE picks the environment's engine; the model defaults per engine"
   assert.equal(defaultModel("live", parseConfig(key)), "gpt-live-1");
   assert.throws(() => parseConfig({ ...key, ENGINE: "gpt-live" }), /ENGINE/);
 });
+
+Deno.test("a session's announced deadline schedules its renewal; a renewal session's deadline applies once it is switched to", () => {
+  const driver = new CoreDriver({ switchWaitMs: 60_000 });
+  driver.startCall();
+  const timer = (commands: CallCommand[]) =>
+    commands.find((c) => c.type === "set_timer" && c.name === "session_renew");
+  // Session 1 ends in 10 s: renewed half-way (at most a minute ahead).
+  const armed = timer(
+    driver.input({ type: "openai_deadline", generation: 1, expiresInMs: 10_000 }),
+  );
+  assert.deepEqual(armed, { type: "set_timer", name: "session_renew", delayMs: 5_000 });
+  // A response is in flight when the renewal opens session 2: no switch yet.
+  driver.responseCreated("resp_1");
+  const opened = driver.advance(5_000);
+  assert.ok(opened.some((c) => c.type === "open_openai" && c.generation === 2));
+  driver.openaiOpen(2);
+  // Session 2 announces its deadline while pending: nothing is scheduled for it yet.
+  const pending = driver.input({ type: "openai_deadline", generation: 2, expiresInMs: 600_000 });
+  assert.equal(timer(pending), undefined);
+  // The response ends: the call switches to session 2, and its deadline is armed.
+  const switched = driver.responseDone("resp_1", "completed", { generation: 1 });
+  assert.ok(switched.some((c) => c.type === "close_openai" && c.generation === 1));
+  assert.deepEqual(timer(switched), {
+    type: "set_timer",
+    name: "session_renew",
+    delayMs: 540_000,
+  });
+});

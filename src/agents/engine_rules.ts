@@ -12,7 +12,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { engineProblems } from "./engine_rules.ts";
- * const problems = engineProblems({ name: "a", engine: "live", language: "fr" }, "realtime");
+ * const problems = engineProblems({ engine: "live", language: "fr" }, "realtime");
  * assert.equal(problems.length, 1);
  * assert.deepEqual(problems[0][0], ["language"]);
  * ```

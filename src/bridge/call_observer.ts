@@ -8,6 +8,7 @@
  */
 import type { CallObservation } from "../core/call_types.ts";
 import type { CallSummary } from "./call_runner.ts";
+import type { CallSoFar } from "./call_summary.ts";
 import type { UpgradeFailure } from "../openai/upgrade_failure.ts";
 import type { ToolRunReport } from "./tool_runs.ts";
 import type { TransferStep } from "../transfer/mod.ts";
@@ -33,6 +34,11 @@ export interface CallObserver {
    * does not need it leaves it out and costs nothing per frame.
    */
   relayed?(direction: RelayDirection, ms: number): void;
+  /**
+   * The stream's `start` was admitted (the call's first stream): what is
+   * known so far; optional. The call record's stub is written from it.
+   */
+  started?(call: CallSoFar): void;
   /** The call is over (both sockets closed). */
   finished(summary: CallSummary): void;
   /** OpenAI refused a Realtime upgrade (e.g. HTTP 401: the key); optional. */
@@ -67,6 +73,7 @@ export function combineObservers(observers: readonly CallObserver[]): CallObserv
         for (const o of relaying) o.relayed!(direction, ms);
       },
     }),
+    started: (call) => observers.forEach((o) => o.started?.(call)),
     finished: (summary) => observers.forEach((o) => o.finished(summary)),
     openaiRefused: (failure) => observers.forEach((o) => o.openaiRefused?.(failure)),
     toolFinished: (tool, now) => observers.forEach((o) => o.toolFinished?.(tool, now)),

@@ -22,7 +22,7 @@ import {
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { CallObserver, RelayDirection } from "./call_observer.ts";
 import type { OutboundStreams } from "./outbound_streams.ts";
-import type { CallSummary } from "./call_summary.ts";
+import type { CallSoFar, CallSummary } from "./call_summary.ts";
 import type { TransferStep, WarmTransferHandle } from "../transfer/mod.ts";
 import type { CheckpointSink } from "./checkpoint_writer.ts";
 
@@ -230,6 +230,8 @@ export class CallRunner {
           this.#maybeReport();
         },
         usageSeconds: (generation, seconds) => this.#liveSeconds.set(generation, seconds),
+        deadline: (generation, expiresInMs) =>
+          this.#dispatch({ type: "openai_deadline", generation, expiresInMs }),
         refused: (failure) => {
           try {
             this.#observer?.openaiRefused?.(failure);
@@ -307,28 +309,38 @@ export class CallRunner {
         callSid: parsed.value.callSid,
         streamSid: parsed.value.streamSid,
       });
-      const refusal = this.#core.streamSid === undefined
-        ? this.#options.admitStart?.(parsed.value)
-        : undefined;
+      const first = this.#core.streamSid === undefined;
+      const refusal = first ? this.#options.admitStart?.(parsed.value) : undefined;
       if (refusal !== undefined) {
         this.#dispatch({ type: "refuse", code: 1008, reason: refusal });
         return;
       }
       this.#customParameters = { ...parsed.value.customParameters };
-      const outbound = this.#core.streamSid === undefined ? this.#options.outbound : undefined;
+      const outbound = first ? this.#options.outbound : undefined;
+      this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
       if (outbound !== undefined) {
-        this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
         // The AMD result may have arrived already, or comes later (from the callback route).
         this.#outboundCallSid = parsed.value.callSid;
         this.#stopAmd = outbound.answeredBy(parsed.value.callSid, (answeredBy) => {
           this.#answeredBy = answeredBy;
           if (!this.#core.finished) this.#dispatch({ type: "answered_by", answeredBy });
         });
-        return;
       }
+      if (first && !this.#core.finished) this.#started();
+      return;
     }
     this.#dispatch({ type: "twilio_message", message: parsed.value }, received);
     if (parsed.value.event === "media") this.#relayed("caller_to_openai", received);
+  }
+
+  /** The call's first stream started: observers learn what is known so far. */
+  #started(): void {
+    if (this.#observer?.started === undefined) return;
+    try {
+      this.#observer.started(this.#soFar());
+    } catch (error) {
+      this.#observerFailed(error);
+    }
   }
 
   #relayed(direction: RelayDirection, received: number): void {
@@ -590,10 +602,24 @@ export class CallRunner {
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
     const summary: CallSummary = {
-      callSid: this.#core.callSid,
-      streamSid: this.#core.streamSid,
+      ...this.#soFar(),
       outcome: this.#finish.outcome,
       reason: this.#finish.reason,
+    };
+    try {
+      this.#observer?.finished(summary);
+    } catch (error) {
+      this.#observerFailed(error);
+    }
+    this.#options.onFinished?.(summary);
+    this.#resolveDone(summary);
+  }
+
+  /** What is known of the call so far (its summary without the ending). */
+  #soFar(): CallSoFar {
+    return {
+      callSid: this.#core.callSid,
+      streamSid: this.#core.streamSid,
       startedAt: this.#startedAtWall,
       endedAt: new Date(),
       durationMs: Math.round(this.#now() - this.#startedAt),
@@ -612,12 +638,5 @@ export class CallRunner {
         ? { transfer: { mode: "warm" as const, legs: this.#transfer.timeline() } }
         : {}),
     };
-    try {
-      this.#observer?.finished(summary);
-    } catch (error) {
-      this.#observerFailed(error);
-    }
-    this.#options.onFinished?.(summary);
-    this.#resolveDone(summary);
   }
 }

@@ -43,3 +43,6 @@ export interface CallSummary {
   /** A warm transfer's legs (destinations masked), when the model asked for one. */
   transfer?: { mode: "warm"; legs: LegTimeline[] };
 }
+
+/** A call's summary before it has ended (no outcome yet). */
+export type CallSoFar = Omit<CallSummary, "outcome" | "reason">;

@@ -87,6 +87,8 @@ export interface RealtimeSocketsOptions {
     refused(failure: UpgradeFailure): void;
     /** GPT-Live: the cumulative billed seconds of the session of `generation`. */
     usageSeconds?(generation: number, seconds: number): void;
+    /** GPT-Live: the session of `generation` ends in `expiresInMs` (`expires_at`). */
+    deadline?(generation: number, expiresInMs: number): void;
   };
 }
 
@@ -262,6 +264,8 @@ export class RealtimeSockets {
       });
     }
     for (const out of step.send) if (ws.readyState === OPEN) ws.send(encodeLiveEvent(out));
+    const expiresAt = step.started?.expiresAt;
+    if (expiresAt !== undefined) this.#o.on.deadline?.(generation, expiresAt * 1000 - Date.now());
     for (const event of step.events) this.#o.on.event(generation, event, received);
     if (step.usageSeconds !== undefined) this.#o.on.usageSeconds?.(generation, step.usageSeconds);
     if (step.closed !== undefined) {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { LegTimeline } from "../transfer/mod.ts";
-import type { CallSummary } from "../bridge/call_runner.ts";
+import type { CallSoFar, CallSummary } from "../bridge/call_summary.ts";
 import type { TokenUsage } from "../core/conversation_log.ts";
 import { estimateCostUsd, liveCostUsd, type TokenPrices } from "./prices.ts";
 import { DEFAULT_LIVE_PRICE_PER_MINUTE } from "../config/mod.ts";
@@ -136,6 +136,33 @@ export interface BuildCallRecordOptions {
  * ```
  */
 export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOptions): CallRecord {
+  return recordOf(summary, summary, options);
+}
+
+/** The `outcome` of a record written when its call started, until the call's end replaces it. */
+export const IN_PROGRESS_OUTCOME = "in_progress";
+
+/**
+ * The record of a call that has just started (`summary` so far): written at
+ * its start so a crash of the process mid-call leaves a trace (who, when,
+ * which agent); the record built at the end replaces it (same keys).
+ */
+export function inProgressRecord(
+  summary: CallSoFar,
+  options: BuildCallRecordOptions,
+): CallRecord {
+  return recordOf(summary, {
+    outcome: IN_PROGRESS_OUTCOME,
+    reason:
+      "the call had started; no end was recorded (still in progress, or the server stopped during it)",
+  }, options);
+}
+
+function recordOf(
+  summary: CallSoFar,
+  ending: { outcome: string; reason: string },
+  options: BuildCallRecordOptions,
+): CallRecord {
   const livePrice = options.livePricePerMinute ?? DEFAULT_LIVE_PRICE_PER_MINUTE;
   const since = (at: number) => Math.max(0, Math.round(at - options.startedAtMonotonic));
   const transcript: TranscriptLine[] = [];
@@ -194,8 +221,8 @@ export function buildCallRecord(summary: CallSummary, options: BuildCallRecordOp
     startedAt: summary.startedAt.toISOString(),
     endedAt: summary.endedAt.toISOString(),
     durationMs: summary.durationMs,
-    outcome: summary.outcome,
-    reason: summary.reason,
+    outcome: ending.outcome,
+    reason: ending.reason,
     ...(options.agent !== undefined ? { agent: options.agent } : {}),
     turns: { caller: callerTurns, assistant: assistantTurns },
     bargeIns: summary.stats.bargeIns,

@@ -9,7 +9,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallSummary } from "../bridge/call_runner.ts";
-import { buildCallRecord, type CallRecord } from "./call_record.ts";
+import { buildCallRecord, type CallRecord, inProgressRecord } from "./call_record.ts";
 import { type CallStore, fitRecord } from "./call_store.ts";
 import type { RecordAnalyst } from "./record_analyst.ts";
 import { redactPersonalData } from "../security/personal_data.ts";
@@ -75,38 +75,71 @@ export class CallRecorder {
     this.#options = options;
   }
 
-  /** The observer of one call: records it (with its agent's name) when it finishes. */
+  /**
+   * The observer of one call: stores a stub record when its stream starts
+   * (outcome `in_progress`, so a crash mid-call leaves a trace), and the
+   * record (with its agent's name) when it finishes, which replaces the stub
+   * (written after it, never before).
+   */
   observeCall(startedAt: number, call: { agent?: string } = {}): CallObserver {
+    let stub: Promise<void> = Promise.resolve();
     return {
       observe: () => {},
+      started: (soFar) => {
+        if (this.#options.store === undefined) return;
+        let record: CallRecord;
+        try {
+          record = inProgressRecord(soFar, this.#buildOptions(startedAt, call.agent));
+        } catch (error) {
+          this.#buildFailed(error);
+          return;
+        }
+        stub = this.#track(this.#store(keptRecord(record, this.#privacy()), false));
+      },
       finished: (summary) => {
-        this.record(summary, startedAt, call.agent);
+        this.#track(stub.then(() => this.record(summary, startedAt, call.agent)));
       },
     };
+  }
+
+  #buildOptions(startedAtMonotonic: number, agent: string | undefined) {
+    return {
+      prices: this.#options.prices,
+      ...(this.#options.livePricePerMinute !== undefined
+        ? { livePricePerMinute: this.#options.livePricePerMinute }
+        : {}),
+      startedAtMonotonic,
+      agent,
+    };
+  }
+
+  #buildFailed(error: unknown): void {
+    this.#options.logger?.error("Could not build the call record: {error}", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+
+  #privacy(): RecordPrivacy {
+    return this.#options.privacy ?? { redact: true, storeTranscripts: true };
+  }
+
+  /** Keeps `work` among the writes {@link CallRecorder.idle} waits for. */
+  #track(work: Promise<void>): Promise<void> {
+    this.#pending.add(work);
+    work.finally(() => this.#pending.delete(work));
+    return work;
   }
 
   /** Builds and writes the record of `summary`; resolves when stored (never rejects). */
   record(summary: CallSummary, startedAtMonotonic: number, agent?: string): Promise<void> {
     let record: CallRecord;
     try {
-      record = buildCallRecord(summary, {
-        prices: this.#options.prices,
-        ...(this.#options.livePricePerMinute !== undefined
-          ? { livePricePerMinute: this.#options.livePricePerMinute }
-          : {}),
-        startedAtMonotonic,
-        agent,
-      });
+      record = buildCallRecord(summary, this.#buildOptions(startedAtMonotonic, agent));
     } catch (error) {
-      this.#options.logger?.error("Could not build the call record: {error}", {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.#buildFailed(error);
       return Promise.resolve();
     }
-    const work = this.#write(record);
-    this.#pending.add(work);
-    work.finally(() => this.#pending.delete(work));
-    return work;
+    return this.#track(this.#write(record));
   }
 
   /** Waits for every write so far (the event written to the outbox included). */
@@ -116,10 +149,7 @@ export class CallRecorder {
 
   async #write(record: CallRecord): Promise<void> {
     const { events } = this.#options;
-    const kept = keptRecord(
-      record,
-      this.#options.privacy ?? { redact: true, storeTranscripts: true },
-    );
+    const kept = keptRecord(record, this.#privacy());
     const delivery = events?.emit({
       type: "call.ended",
       at: new Date(record.endedAt),
@@ -150,13 +180,17 @@ export class CallRecorder {
     return analysis;
   }
 
-  async #store(record: CallRecord): Promise<void> {
-    const { store, logger, onResult } = this.#options;
+  /** Stores `record`; `counted`: the call's record (its start's stub is not counted in metrics). */
+  async #store(record: CallRecord, counted = true): Promise<void> {
+    const { store, logger } = this.#options;
+    const onResult = counted ? this.#options.onResult : undefined;
     if (store === undefined) return;
     try {
       await store.put(record);
       onResult?.("store", true);
-      logger?.debug("Call record stored.", { callSid: record.callSid });
+      logger?.debug(counted ? "Call record stored." : "Call record stub stored.", {
+        callSid: record.callSid,
+      });
     } catch (error) {
       onResult?.("store", false);
       logger?.error("Could not store the call record: {error}", {

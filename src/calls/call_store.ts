@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { commitKv } from "./kv_commit.ts";
 import {
   type CallRecord,
   type CallRecordingInfo,
@@ -119,15 +120,16 @@ export class KvCallStore implements CallStore {
       );
       const startedMs = Date.parse(fitted.startedAt);
       const options = this.#options();
-      const result = await this.#kv.atomic()
-        .check(recording)
-        .set([RECORDS, fitted.callSid], fitted, options)
-        .set(
-          [BY_TIME, Number.isFinite(startedMs) ? startedMs : 0, fitted.callSid],
-          summarizeRecord(fitted),
-          options,
-        )
-        .commit();
+      const result = await commitKv(
+        this.#kv.atomic()
+          .check(recording)
+          .set([RECORDS, fitted.callSid], fitted, options)
+          .set(
+            [BY_TIME, Number.isFinite(startedMs) ? startedMs : 0, fitted.callSid],
+            summarizeRecord(fitted),
+            options,
+          ),
+      );
       if (result.ok) return;
     }
     throw new Error(`Could not store the record of call ${record.callSid}.`);
@@ -135,21 +137,22 @@ export class KvCallStore implements CallStore {
 
   /** Keeps the recording of `callSid`, in its record too when it is stored already. */
   async putRecording(callSid: string, recording: CallRecordingInfo): Promise<void> {
-    await this.#kv.set([RECORDINGS, callSid], recording, this.#options());
+    await commitKv(this.#kv.atomic().set([RECORDINGS, callSid], recording, this.#options()));
     for (let i = 0; i < 10; i++) {
       const entry = await this.#kv.get<CallRecord>([RECORDS, callSid]);
       if (entry.value === null) return; // put() adds it when the record comes
       const updated = fitRecord({ ...entry.value, recording });
       const startedMs = Date.parse(updated.startedAt);
-      const result = await this.#kv.atomic()
-        .check(entry)
-        .set([RECORDS, callSid], updated, this.#options())
-        .set(
-          [BY_TIME, Number.isFinite(startedMs) ? startedMs : 0, callSid],
-          summarizeRecord(updated),
-          this.#options(),
-        )
-        .commit();
+      const result = await commitKv(
+        this.#kv.atomic()
+          .check(entry)
+          .set([RECORDS, callSid], updated, this.#options())
+          .set(
+            [BY_TIME, Number.isFinite(startedMs) ? startedMs : 0, callSid],
+            summarizeRecord(updated),
+            this.#options(),
+          ),
+      );
       if (result.ok) return;
     }
     throw new Error(`Could not add the recording to the record of call ${callSid}.`);

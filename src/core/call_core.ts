@@ -20,12 +20,20 @@
  *
  * @module
  */
-import { appendAudio, type ResponseOptions } from "../openai/client_events.ts";
+import { flushResponse, requestResponse } from "./response_requests.ts";
+import { appendAudio } from "../openai/client_events.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
 import type { TwilioInbound } from "../twilio/media_stream_messages.ts";
 import type { CallCoreOptions, CallStats } from "./call_core_options.ts";
 import { type CallParts, callStats, createCallParts } from "./call_parts.ts";
-import type { CallCommand, CallInput, TimerName } from "./call_types.ts";
+import {
+  type CallCommand,
+  type CallInput,
+  type CallTimer,
+  isEndingTimer,
+  isSessionTimer,
+  type TimerName,
+} from "./call_types.ts";
 import type { ConversationLog } from "./conversation_log.ts";
 import { parseUsage } from "./conversation_log.ts";
 import { classifyAnsweredBy } from "./answering_machine.ts";
@@ -93,29 +101,17 @@ export class CallCore {
     // A resumed call says one short line about the gap instead of greeting again.
     this.#greetingPending = p.options.greeting !== undefined || p.options.acknowledgeResume;
     this.#awaitingAnswer = p.options.awaitAnswer !== undefined;
-    this.#keys = new CallerKeys(p, (options) => this.#requestResponse(options));
-    this.#interruptions = p.options.interruptions === undefined ? undefined : new Interruptions(p, {
-      answer: () => {
-        p.responses.requestIfNone();
-        this.#flushResponse();
-      },
-    });
+    this.#keys = new CallerKeys(p);
+    this.#interruptions = p.options.interruptions === undefined ? undefined : new Interruptions(p);
     this.#wrapUp = new WrapUp(p, {
-      requestResponse: (options) => this.#requestResponse(options),
-      flushResponse: () => this.#flushResponse(),
       abandonRenewal: () => this.#handover.abandonRenewal(),
     });
-    this.#handoff = new WarmHandoff(p, {
-      requestResponse: (options) => this.#requestResponse(options),
-    });
+    this.#handoff = new WarmHandoff(p);
     this.#tools = new ToolCalls(p, {
-      requestResponse: (options, flags) => this.#requestResponse(options, flags),
-      flushResponse: () => this.#flushResponse(),
       wrapUp: (ending, afterResponseId) => this.#wrapUp.begin(ending, afterResponseId),
       handoff: this.#handoff,
     });
     this.#handover = new SessionHandover(p, {
-      flushResponse: () => this.#flushResponse(),
       requestFarewell: () => this.#wrapUp.requestFarewell(),
       farewellComplete: () => this.#wrapUp.farewellComplete(),
       maybeGreet: () => this.#maybeGreet(),
@@ -201,6 +197,9 @@ export class CallCore {
         }
         break;
       }
+      case "openai_deadline":
+        this.#handover.onDeadline(input.generation, input.expiresInMs);
+        break;
       case "openai_closed":
         if (!input.opened) this.#p.out.observe({ kind: "openai_connect", ok: false });
         this.#handover.onSocketClosed(input);
@@ -406,7 +405,7 @@ export class CallCore {
     if (this.#p.sessions.live() === undefined) return;
     this.#greetingPending = false;
     const prompts = this.#p.options.prompts;
-    this.#requestResponse({
+    requestResponse(this.#p, {
       instructions: this.#greetWithFallback
         ? prompts.transferFallback
         : this.#p.options.acknowledgeResume
@@ -532,25 +531,7 @@ export class CallCore {
       });
     }
     this.#wrapUp.responseDone(event.responseId);
-    this.#flushResponse();
-  }
-
-  /**
-   * Asks for a response: sent now, or once nothing is in flight.
-   * `uninterruptible`: the caller cannot interrupt it (bridge-decided
-   * interruptions); what they say meanwhile is answered after it. A recording
-   * consent line or any sentence that must be heard whole uses this.
-   */
-  #requestResponse(options: ResponseOptions, flags: { uninterruptible?: boolean } = {}): void {
-    this.#p.responses.request(options, flags);
-    this.#flushResponse();
-  }
-
-  #flushResponse(): void {
-    const session = this.#p.sessions.live();
-    if (session === undefined) return; // sent once a session is back
-    const event = this.#p.responses.next();
-    if (event !== undefined) this.#p.out.toOpenAI(session, event);
+    flushResponse(this.#p);
   }
 
   #onOpenAIError(event: Extract<ServerEvent, { type: "error" }>): void {
@@ -577,8 +558,14 @@ export class CallCore {
 
   // ---- timers -------------------------------------------------------------
 
+  /** A timer fired: its owner handles it (the type says which, so nothing falls through). */
   #onTimer(name: TimerName): void {
-    if (this.#wrapUp.onTimer(name, this.#quietSince) || this.#handover.onTimer(name)) return;
+    if (isEndingTimer(name)) return this.#wrapUp.onTimer(name, this.#quietSince);
+    if (isSessionTimer(name)) return this.#handover.onTimer(name);
+    this.#onCallTimer(name);
+  }
+
+  #onCallTimer(name: CallTimer): void {
     switch (name) {
       case "keypad":
         this.#keys.send();
@@ -598,6 +585,10 @@ export class CallCore {
       case "transfer_briefing":
         this.#handoff.briefingTimedOut();
         return;
+      default: {
+        const unhandled: never = name;
+        throw new Error(`no handler for the timer ${unhandled}`);
+      }
     }
   }
 }

@@ -10,18 +10,25 @@ import type { ServerEvent } from "../openai/server_events.ts";
 import type { ClientEvent } from "../openai/client_events.ts";
 import type { TokenUsage } from "./conversation_log.ts";
 
-/** Timers the core asks the adapter to run. Setting a timer again replaces it. */
-export type TimerName =
-  | "openai_connect"
+/** Timers of the call's ending (`wrap_up.ts` handles them). */
+export type EndingTimer =
+  /** No farewell audio in time after an ending began. */
   | "end_call_watchdog"
+  /** Twilio never echoed the farewell's last mark. */
   | "farewell_playback"
+  /** The farewell played: hang up now. */
   | "end_call_grace"
   /** No `start` from Twilio in time. */
   | "start_timeout"
   /** `MAX_CALL_SECONDS` reached: wrap up. */
   | "max_duration"
   /** Checks whether the caller has been silent too long. */
-  | "caller_idle"
+  | "caller_idle";
+
+/** Timers of the call's Realtime sessions (`session_handover.ts` handles them). */
+export type SessionTimer =
+  /** The first session did not open in time. */
+  | "openai_connect"
   /** Time to open a new Realtime session before the current one expires. */
   | "session_renew"
   /** Bounded wait for a turn boundary before switching sessions anyway. */
@@ -31,7 +38,10 @@ export type TimerName =
   /** The reconnect window is over: apologize and end the call. */
   | "reconnect_deadline"
   /** No session yet (or again): play the next bit of the waiting sound. */
-  | "waiting_sound"
+  | "waiting_sound";
+
+/** Timers of the call's conversation (the core and its other parts handle them). */
+export type CallTimer =
   /** No key for a while: the keys pressed so far go to the model. */
   | "keypad"
   /** No answering-machine result in time: treat the callee as a person. */
@@ -42,6 +52,43 @@ export type TimerName =
   | "interruption"
   /** No briefing from the model in time: the warm transfer goes on with the tool's reason. */
   | "transfer_briefing";
+
+/**
+ * Timers the core asks the adapter to run, each owned by one part of the
+ * core by its type. Setting a timer again replaces it.
+ */
+export type TimerName = EndingTimer | SessionTimer | CallTimer;
+
+/** Who handles each timer (the core dispatches on it). */
+const TIMER_OWNERS: { readonly [T in TimerName]: "ending" | "session" | "call" } = {
+  end_call_watchdog: "ending",
+  farewell_playback: "ending",
+  end_call_grace: "ending",
+  start_timeout: "ending",
+  max_duration: "ending",
+  caller_idle: "ending",
+  openai_connect: "session",
+  session_renew: "session",
+  session_switch_wait: "session",
+  reconnect_retry: "session",
+  reconnect_deadline: "session",
+  waiting_sound: "session",
+  keypad: "call",
+  answer_wait: "call",
+  tool_filler: "call",
+  interruption: "call",
+  transfer_briefing: "call",
+};
+
+/** Whether the ending owns `name`. */
+export function isEndingTimer(name: TimerName): name is EndingTimer {
+  return TIMER_OWNERS[name] === "ending";
+}
+
+/** Whether the session handover owns `name`. */
+export function isSessionTimer(name: TimerName): name is SessionTimer {
+  return TIMER_OWNERS[name] === "session";
+}
 
 /** How a call ended. */
 export type CallOutcome =
@@ -78,6 +125,12 @@ export type CallInput =
   /** An OpenAI socket opened. `generation` names the socket (from `open_openai`). */
   | { type: "openai_open"; generation: number }
   | { type: "openai_event"; event: ServerEvent; generation: number }
+  /**
+   * The session of `generation` announced when it ends (GPT-Live's
+   * `session.started.expires_at`): it is renewed ahead of that, at a turn
+   * boundary, instead of being lost mid-call.
+   */
+  | { type: "openai_deadline"; generation: number; expiresInMs: number }
   /**
    * The OpenAI socket of `generation` closed or could not be opened.
    * `failure: "auth"`: OpenAI refused the API key (HTTP 401/403 on the

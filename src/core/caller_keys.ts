@@ -23,8 +23,9 @@
  *
  * @module
  */
-import { type ResponseOptions, userText } from "../openai/client_events.ts";
+import { userText } from "../openai/client_events.ts";
 import type { CallParts } from "./call_parts.ts";
+import { requestResponse } from "./response_requests.ts";
 
 /** How keys are gathered (an agent's `dtmf` settings). */
 export interface KeypadOptions {
@@ -83,14 +84,12 @@ export function maskKeys(digits: string): string {
 export class CallerKeys {
   #p: CallParts;
   #keypad: Keypad;
-  #requestResponse: (options: ResponseOptions) => void;
   #items = 0;
 
-  /** Creates the rule over `parts`; `requestResponse` asks the model to answer. */
-  constructor(parts: CallParts, requestResponse: (options: ResponseOptions) => void) {
+  /** Creates the rule over `parts`. */
+  constructor(parts: CallParts) {
     this.#p = parts;
     this.#keypad = new Keypad(parts.options.keypad);
-    this.#requestResponse = requestResponse;
   }
 
   /** A key was pressed. `listening`: the call does not take input yet (outbound, before the answer). */
@@ -115,6 +114,6 @@ export class CallerKeys {
     p.out.observe({ kind: "caller_transcript", itemId, text: shown });
     p.out.log("info", "Caller keys went to the model.", { keys: digits.length });
     p.out.toOpenAI(session, userText(text));
-    this.#requestResponse({});
+    requestResponse(this.#p, {});
   }
 }

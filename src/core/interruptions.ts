@@ -31,7 +31,7 @@
  *     transcription: false, prefixPaddingMs: 300, silenceDurationMs: 500 },
  * });
  * const session = parts.sessions.opened(parts.sessions.begin()) && parts.sessions.live()!;
- * const interruptions = new Interruptions(parts, { answer: () => {} });
+ * const interruptions = new Interruptions(parts);
  * parts.audio.attach("MZ1", 0);
  * parts.responses.created("resp_1");
  * parts.audio.delta("resp_1", "item_a", btoa("\x55".repeat(8000)), 0); // 1 s of audio
@@ -58,12 +58,7 @@ import {
   type Verdict,
 } from "./interruption_decision.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
-
-/** What the rule needs of the coordinator. */
-export interface InterruptionHooks {
-  /** Answer the caller's turn (a plain `response.create`, unless one already waits). */
-  answer: () => void;
-}
+import { answerTurn } from "./response_requests.ts";
 
 const MAX_REMEMBERED = 16;
 
@@ -75,7 +70,6 @@ function remember(set: Set<string>, value: string): void {
 /** The bridge's interruption handling of one call. */
 export class Interruptions {
   #p: CallParts;
-  #hooks: InterruptionHooks;
   #decision: InterruptionDecision;
   /** User items committed by the VAD (recent ones). */
   #committed = new Set<string>();
@@ -87,9 +81,8 @@ export class Interruptions {
   #heldAt: { itemId: string; heardMs: number } | undefined;
 
   /** Creates the rule over `parts` (whose options carry the settings). */
-  constructor(parts: CallParts, hooks: InterruptionHooks) {
+  constructor(parts: CallParts) {
     this.#p = parts;
-    this.#hooks = hooks;
     this.#decision = new InterruptionDecision(parts.options.interruptions as InterruptionSettings);
   }
 
@@ -139,7 +132,7 @@ export class Interruptions {
     if (this.#deleteOnCommit.delete(itemId)) {
       this.#dismiss(session, itemId);
     } else if (this.#answerOnCommit.delete(itemId)) {
-      this.#hooks.answer();
+      answerTurn(this.#p);
     }
   }
 
@@ -167,7 +160,7 @@ export class Interruptions {
   }
 
   #answerWhenCommitted(itemId: string): void {
-    if (this.#committed.has(itemId)) this.#hooks.answer();
+    if (this.#committed.has(itemId)) answerTurn(this.#p);
     else remember(this.#answerOnCommit, itemId);
   }
 

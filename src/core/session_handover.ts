@@ -13,7 +13,7 @@
  * import { SessionHandover } from "./session_handover.ts";
  * const parts = createCallParts({ sessionUpdate: { type: "session.update", session: {} } });
  * const handover = new SessionHandover(parts, {
- *   flushResponse: () => {}, requestFarewell: () => {}, farewellComplete: () => {},
+ *   requestFarewell: () => {}, farewellComplete: () => {},
  *   maybeGreet: () => {}, finish: () => {},
  * });
  * parts.out.openSession(parts.sessions.begin());
@@ -29,10 +29,13 @@
  */
 import { appendAudio } from "../openai/client_events.ts";
 import type { CallParts } from "./call_parts.ts";
-import type { CallInput, CallOutcome, TimerName } from "./call_types.ts";
+import type { CallInput, CallOutcome, SessionTimer } from "./call_types.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
+import { flushResponse } from "./response_requests.ts";
 import { buildReplayEvents, MAX_RECONNECT_ATTEMPTS, reconnectDelayMs } from "./session_replay.ts";
 
+/** At most this long before a session's announced deadline, its renewal starts. */
+const DEADLINE_LEAD_MS = 60_000;
 /** Ms before trying a renewal again after one failed. */
 const RENEW_RETRY_MS = 30_000;
 /** Frames of the waiting sound sent per tick (200 ms: Twilio's queue stays short). */
@@ -42,8 +45,6 @@ type Closed = Extract<CallInput, { type: "openai_closed" }>;
 
 /** What the handover needs from the rest of the core. */
 export interface HandoverHooks {
-  /** Sends a waiting response request if it can go now. */
-  flushResponse(): void;
   /** Asks for the farewell again (the new session never said it). */
   requestFarewell(): void;
   /** The farewell's audio is all there (its session ended mid-farewell). */
@@ -60,6 +61,8 @@ export class SessionHandover {
   #hooks: HandoverHooks;
   /** Position in the waiting sound's loop. */
   #waitingAt = 0;
+  /** Announced deadlines of sessions, by generation (the core's clock). */
+  #deadlines = new Map<number, number>();
 
   /** Creates the rules over `parts`. */
   constructor(parts: CallParts, hooks: HandoverHooks) {
@@ -67,12 +70,12 @@ export class SessionHandover {
     this.#hooks = hooks;
   }
 
-  /** Handles the session timers; false for a timer that is not about sessions. */
-  onTimer(name: TimerName): boolean {
+  /** Handles the session timers (connect, renewal, switch, reconnects, waiting sound). */
+  onTimer(name: SessionTimer): void {
     const p = this.#p;
     switch (name) {
       case "openai_connect":
-        if (p.sessions.live() !== undefined) return true;
+        if (p.sessions.live() !== undefined) return;
         p.out.observe({ kind: "openai_connect", ok: false });
         p.out.log(
           "error",
@@ -80,24 +83,26 @@ export class SessionHandover {
           { timeoutMs: p.options.openaiConnectTimeoutMs },
         );
         this.#hooks.finish("openai_error", "OpenAI connect timeout.", "close_stream");
-        return true;
+        return;
       case "session_renew":
         this.startRenewal();
-        return true;
+        return;
       case "session_switch_wait":
         this.onSwitchWait();
-        return true;
+        return;
       case "reconnect_retry":
         this.attemptReconnect();
-        return true;
+        return;
       case "reconnect_deadline":
         this.reconnectDeadline();
-        return true;
+        return;
       case "waiting_sound":
         this.waitingTick();
-        return true;
-      default:
-        return false;
+        return;
+      default: {
+        const unhandled: never = name;
+        throw new Error(`no handler for the timer ${unhandled}`);
+      }
     }
   }
 
@@ -161,7 +166,7 @@ export class SessionHandover {
         });
       }
       this.#hooks.maybeGreet();
-      this.#hooks.flushResponse(); // e.g. a voicemail message asked for before the session was there
+      flushResponse(this.#p); // e.g. a voicemail message asked for before the session was there
     } else if (opened === "pending") {
       p.out.toOpenAI(p.sessions.pendingLive() as LiveSession, p.options.sessionUpdate);
       if (p.sessions.state.name === "reconnecting") this.switchSession("reconnect");
@@ -175,6 +180,33 @@ export class SessionHandover {
     if (sessions.state.name === "renewing" && sessions.pendingReady && atTurnBoundary()) {
       this.switchSession("renewal");
     }
+  }
+
+  /**
+   * The session of `generation` ends in `expiresInMs`: renew it ahead (half
+   * the time left, at most a minute before), so the switch happens at a turn
+   * boundary rather than when the session is gone.
+   */
+  onDeadline(generation: number, expiresInMs: number): void {
+    // A renewal session announces its deadline before the switch: kept until it is the call's.
+    this.#deadlines.set(generation, this.#p.now + expiresInMs);
+    this.#armDeadline(generation);
+  }
+
+  /** Schedules the renewal of `generation` ahead of its deadline, if it is the call's session. */
+  #armDeadline(generation: number): void {
+    const p = this.#p;
+    const at = this.#deadlines.get(generation);
+    if (at === undefined || p.sessions.live()?.generation !== generation || p.ending.ending) return;
+    for (const old of this.#deadlines.keys()) if (old < generation) this.#deadlines.delete(old);
+    const expiresInMs = Math.max(0, at - p.now);
+    const renewInMs = Math.max(0, expiresInMs - Math.min(DEADLINE_LEAD_MS, expiresInMs / 2));
+    p.out.setTimer("session_renew", renewInMs);
+    p.out.log("info", "The session ends in {expiresInS} s; renewing it in {renewInS} s.", {
+      generation,
+      expiresInS: Math.round(expiresInMs / 1000),
+      renewInS: Math.round(renewInMs / 1000),
+    });
   }
 
   #scheduleRenewal(delayMs: number): void {
@@ -261,6 +293,7 @@ export class SessionHandover {
       queuedFrames: queued.length,
     });
     this.#scheduleRenewal(p.options.renewAfterMs);
+    this.#armDeadline(session.generation);
     if (p.ending.ending) {
       if (p.ending.farewellOwed) {
         p.responses.cancelRequest();
@@ -268,7 +301,7 @@ export class SessionHandover {
       }
     } else {
       if (resume) p.responses.requestIfNone();
-      this.#hooks.flushResponse();
+      flushResponse(this.#p);
     }
     this.#hooks.maybeGreet();
   }

@@ -16,10 +16,7 @@
  *   sessionUpdate: { type: "session.update", session: {} },
  *   customTools: ["lookup"],
  * });
- * const tools = new ToolCalls(parts, {
- *   requestResponse: () => {}, flushResponse: () => {}, wrapUp: () => {},
- *   handoff: new WarmHandoff(parts, { requestResponse: () => {} }),
- * });
+ * const tools = new ToolCalls(parts, { wrapUp: () => {}, handoff: new WarmHandoff(parts) });
  * tools.called("resp_1", "call_1", "lookup", '{"id":"7"}');
  * assert.deepEqual(parts.out.take().filter((c) => c.type === "run_tool"), [
  *   { type: "run_tool", callId: "call_1", name: "lookup", arguments: '{"id":"7"}' },
@@ -29,7 +26,8 @@
  *
  * @module
  */
-import { functionCallOutput, type ResponseOptions } from "../openai/client_events.ts";
+import { functionCallOutput } from "../openai/client_events.ts";
+import { flushResponse, requestResponse } from "./response_requests.ts";
 import { END_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { Ending } from "./call_ending.ts";
 import type { CallParts } from "./call_parts.ts";
@@ -37,8 +35,6 @@ import type { WarmHandoff } from "./warm_handoff.ts";
 
 /** What the tool rules need from the rest of the core. */
 export interface ToolCallHooks {
-  requestResponse(options: ResponseOptions, flags?: { uninterruptible?: boolean }): void;
-  flushResponse(): void;
   /** Starts winding the call up after the response `afterResponseId`. */
   wrapUp(ending: Ending, afterResponseId: string): void;
   /** The warm transfer (see `warm_handoff.ts`). */
@@ -80,7 +76,7 @@ export class ToolCalls {
     if (!p.options.customTools.includes(name)) {
       p.out.log("warning", "The model called an unknown tool.", { tool: name });
       this.#answer(callId, name, { error: `Unknown tool "${name}". Do not call it again.` });
-      this.#hooks.requestResponse({});
+      requestResponse(this.#p, {});
       return;
     }
     const first = !p.responses.toolsRunning;
@@ -116,8 +112,8 @@ export class ToolCalls {
     if (!this.#p.responses.toolsRunning) this.#p.out.cancelTimer("tool_filler");
     this.#output(callId, output);
     if (!this.#p.ending.ending) {
-      this.#hooks.requestResponse({}, { uninterruptible: speaksUninterrupted(output) });
-    } else this.#hooks.flushResponse(); // a farewell may wait for this output
+      requestResponse(this.#p, {}, { uninterruptible: speaksUninterrupted(output) });
+    } else flushResponse(this.#p); // a farewell may wait for this output
   }
 
   #isWarmTransfer(name: string): boolean {
@@ -139,7 +135,7 @@ export class ToolCalls {
           ? "The call is ending."
           : "A person is already being called; keep the caller company meanwhile.",
       });
-      if (!p.ending.ending) this.#hooks.requestResponse({});
+      if (!p.ending.ending) requestResponse(this.#p, {});
       return;
     }
     const reason = reasonOf(args);
@@ -148,7 +144,7 @@ export class ToolCalls {
     });
     this.#answer(callId, name, { ok: true, status: "calling a person; stay with the caller" });
     handoff.begin(reason);
-    this.#hooks.requestResponse({ instructions: p.options.prompts.transferHold });
+    requestResponse(this.#p, { instructions: p.options.prompts.transferHold });
   }
 
   #endingFor(name: string): (Ending & { logMessage: string }) | undefined {

@@ -31,7 +31,7 @@
  * import { createCallParts } from "./call_parts.ts";
  * import { WarmHandoff } from "./warm_handoff.ts";
  * const parts = createCallParts({ sessionUpdate: { type: "session.update", session: {} } });
- * const handoff = new WarmHandoff(parts, { requestResponse: () => {} });
+ * const handoff = new WarmHandoff(parts);
  * handoff.begin("billing question"); // no session open: the reason is the briefing
  * const placed = parts.out.take().find((c) => c.type === "place_transfer");
  * assert.deepEqual(placed, { type: "place_transfer", briefing: "A caller needs a person: billing question" });
@@ -41,7 +41,8 @@
  *
  * @module
  */
-import { responseCreate, type ResponseOptions } from "../openai/client_events.ts";
+import { responseCreate } from "../openai/client_events.ts";
+import { requestResponse } from "./response_requests.ts";
 import { transferBriefingFromReason } from "../prompts.ts";
 import type { CallParts } from "./call_parts.ts";
 import { checkMove, type MoveTable } from "./state_moves.ts";
@@ -63,22 +64,15 @@ export const HANDOFF_MOVES: MoveTable<HandoffState> = {
   moving: ["idle"],
 };
 
-/** What the handoff needs from the rest of the core. */
-export interface HandoffHooks {
-  requestResponse(options: ResponseOptions): void;
-}
-
 /** The warm transfer of one call. */
 export class WarmHandoff {
   #p: CallParts;
-  #hooks: HandoffHooks;
   #state: HandoffState = "idle";
   #reason: string | undefined;
 
   /** Creates the handoff over `parts`. */
-  constructor(parts: CallParts, hooks: HandoffHooks) {
+  constructor(parts: CallParts) {
     this.#p = parts;
-    this.#hooks = hooks;
   }
 
   /** The current state. */
@@ -156,7 +150,7 @@ export class WarmHandoff {
     }
     this.#move("idle");
     this.#p.out.log("info", "Nobody took the transfer; the assistant tells the caller.");
-    this.#hooks.requestResponse({ instructions: this.#p.options.prompts.transferFallback });
+    requestResponse(this.#p, { instructions: this.#p.options.prompts.transferFallback });
   }
 
   #place(briefing: string): void {

@@ -12,11 +12,7 @@
  * import { createCallParts } from "./call_parts.ts";
  * import { WrapUp } from "./wrap_up.ts";
  * const parts = createCallParts({ sessionUpdate: { type: "session.update", session: {} } });
- * const wrapUp = new WrapUp(parts, {
- *   requestResponse: () => {},
- *   flushResponse: () => {},
- *   abandonRenewal: () => {},
- * });
+ * const wrapUp = new WrapUp(parts, { abandonRenewal: () => {} });
  * wrapUp.finish("caller_hung_up", "Twilio sent stop.", "none");
  * assert.equal(parts.ending.done, true);
  * assert.equal(parts.out.take().at(-1)?.type, "finish");
@@ -24,17 +20,14 @@
  *
  * @module
  */
-import { clearInput, type ResponseOptions } from "../openai/client_events.ts";
+import { clearInput } from "../openai/client_events.ts";
+import { requestResponse } from "./response_requests.ts";
 import type { Ending } from "./call_ending.ts";
 import { type CallParts, callStats } from "./call_parts.ts";
-import type { CallOutcome, TimerName } from "./call_types.ts";
+import type { CallOutcome, EndingTimer } from "./call_types.ts";
 
 /** What the wrap-up needs from the rest of the core. */
 export interface WrapUpHooks {
-  /** Asks for a response (sent when nothing is in flight). */
-  requestResponse(options: ResponseOptions): void;
-  /** Sends a waiting response request if it can go now. */
-  flushResponse(): void;
   /** Gives up a session renewal in progress. */
   abandonRenewal(): void;
 }
@@ -73,7 +66,7 @@ export class WrapUp {
   requestFarewell(): void {
     const instructions = this.#p.ending.requestFarewell();
     if (instructions !== undefined) {
-      this.#hooks.requestResponse({ instructions, toolChoice: "none" });
+      requestResponse(this.#p, { instructions, toolChoice: "none" });
     }
   }
 
@@ -216,11 +209,8 @@ export class WrapUp {
     }
   }
 
-  /**
-   * Handles the ending's timers (watchdog, play-out, grace, start, time limit,
-   * idle caller); false for a timer that is not the ending's.
-   */
-  onTimer(name: TimerName, quietSince: number): boolean {
+  /** Handles the ending's timers (watchdog, play-out, grace, start, time limit, idle caller). */
+  onTimer(name: EndingTimer, quietSince: number): void {
     const p = this.#p;
     switch (name) {
       case "end_call_watchdog":
@@ -228,16 +218,16 @@ export class WrapUp {
           watchdogMs: p.options.endCallWatchdogMs,
         });
         this.finishEnding("end_call watchdog.");
-        return true;
+        return;
       case "farewell_playback":
         p.out.log("warning", "Twilio did not confirm the end of the farewell; hanging up.");
         this.finishEnding("Farewell playback timeout.");
-        return true;
+        return;
       case "end_call_grace":
         this.finishEnding(p.ending.current?.reason ?? "The assistant ended the call.");
-        return true;
+        return;
       case "start_timeout":
-        if (p.streamSid !== undefined) return true;
+        if (p.streamSid !== undefined) return;
         p.out.log("warning", "Twilio sent no start message in time; closing the stream.", {
           timeoutMs: p.options.startTimeoutMs,
         });
@@ -245,15 +235,17 @@ export class WrapUp {
           code: 1008,
           reason: "no start message",
         });
-        return true;
+        return;
       case "max_duration":
         this.timeLimit();
-        return true;
+        return;
       case "caller_idle":
         this.idleCheck(quietSince);
-        return true;
-      default:
-        return false;
+        return;
+      default: {
+        const unhandled: never = name;
+        throw new Error(`no handler for the timer ${unhandled}`);
+      }
     }
   }
 

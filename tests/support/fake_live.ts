@@ -32,6 +32,8 @@ export class FakeLiveServer implements AsyncDisposable {
   readonly refused: { status: number; reason: string }[] = [];
   /** Ms to wait before answering each connection (a slow GPT-Live); can change between calls. */
   answerDelayMs = 0;
+  /** Seconds the next sessions live (their `expires_at`); undefined: the kit's default. */
+  lifetimeSeconds: number | undefined;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #options: FakeLiveServerOptions;
   #waiters = new Waiters<FakeLiveSession>();
@@ -39,6 +41,7 @@ export class FakeLiveServer implements AsyncDisposable {
 
   private constructor(options: FakeLiveServerOptions) {
     this.#options = options;
+    this.lifetimeSeconds = options.lifetimeSeconds;
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       (request) => this.#answer(request),
@@ -108,9 +111,7 @@ export class FakeLiveServer implements AsyncDisposable {
     const session = new FakeLiveSession(socket, {
       url,
       headers,
-      ...(this.#options.lifetimeSeconds !== undefined
-        ? { lifetimeSeconds: this.#options.lifetimeSeconds }
-        : {}),
+      ...(this.lifetimeSeconds !== undefined ? { lifetimeSeconds: this.lifetimeSeconds } : {}),
     });
     this.sessions.push(session);
     socket.addEventListener("open", () => this.#waiters.notify(session));
