@@ -25,6 +25,7 @@ import { healthcheck, HEALTHCHECK_FLAG } from "./src/cli/healthcheck.ts";
 import { OutboundService } from "./src/outbound/outbound_service.ts";
 import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
 import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
+import { KvCallStore } from "./src/calls/call_store.ts";
 import { SharedCallState } from "./src/calls/shared_call_state.ts";
 
 // Deno Deploy runs only crons registered at the top level of the main module, before the
@@ -119,9 +120,12 @@ export async function main(options: MainOptions = {}): Promise<number> {
     }
   }
   // Checkpoints of calls in the call store, so a call whose instance died goes on in a new stream.
+  // One KV handle for the call store's file where possible: SQLite makes the handles of one file
+  // wait for each other's writes (a stalled handle stalled a call's end).
+  const storeKv = operations.store instanceof KvCallStore ? operations.store.kv : undefined;
   const checkpointKv = config.callStore === undefined
     ? undefined
-    : await Deno.openKv(config.callStore.path);
+    : storeKv ?? await Deno.openKv(config.callStore.path);
   const checkpoints = checkpointKv === undefined ? undefined : new CallCheckpoints(checkpointKv, {
     // A checkpoint outlives its last write by the longest call (4 h when calls have no limit).
     ttlMs: (config.maxCallSeconds > 0 ? config.maxCallSeconds : 4 * 3600) * 1000,
@@ -143,7 +147,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     });
   } catch (error) {
     await Promise.all([operations.close(), outbound?.close()]).catch(() => {});
-    checkpointKv?.close();
+    if (checkpointKv !== storeKv) checkpointKv?.close();
     if (error instanceof PortInUseError) {
       console.error(error.message);
       return 1;

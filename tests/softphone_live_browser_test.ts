@@ -186,7 +186,13 @@ Deno.test({
   sanitizeResources: true,
   fn: async () => {
     const chromiumPath = await requireCommand("/usr/bin/chromium", "chromium");
-    await using h = await BridgeHarness.start({ SOFTPHONE: "on", LOG_LEVEL: "error" });
+    // The softphone answers only loopback names and PUBLIC_URL's host (DNS rebinding): the LAN
+    // name is PUBLIC_URL's host here, so the page is served and can say what is wrong.
+    await using h = await BridgeHarness.start({
+      SOFTPHONE: "on",
+      LOG_LEVEL: "error",
+      PUBLIC_URL: "https://softphone.lan.test",
+    });
     const port = new URL(h.server.localUrl).port;
     // A LAN name over plain http: not a secure context, so no microphone.
     let browser = await Chromium.launch({

@@ -109,6 +109,15 @@ export class KvCallStore implements CallStore {
   }
 
   /**
+   * The store's KV handle, for what else lives in the call store (the webhook
+   * outbox): one handle per file, since SQLite makes handles of one file wait
+   * for each other's writes. Closed with the store.
+   */
+  get kv(): Deno.Kv {
+    return this.#kv;
+  }
+
+  /**
    * Stores the record (its transcript cut to fit KV's value size limit if
    * needed), with the call's recording when Twilio reported it first.
    */

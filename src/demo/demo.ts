@@ -19,7 +19,8 @@
  * const config = parseConfig({ OPENAI_API_KEY: "sk-test-0123456789abcdefghij" });
  * const loaded = loadDemoAgents(config, {}, { host: "127.0.0.1", port: 5050 });
  * assert.ok(loaded.ok);
- * assert.deepEqual(loaded.book.profiles.map((p) => p.name), ["front-desk", "listings"]);
+ * assert.deepEqual(loaded.book.profiles.map((p) => p.name), ["front-desk", "listings", "live-desk"]);
+ * assert.equal(loaded.book.byName("live-desk")?.engine, "live");
  * ```
  *
  * @module

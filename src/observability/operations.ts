@@ -160,9 +160,11 @@ export class Operations implements AsyncDisposable {
     if (options.outboxKv !== undefined) {
       outboxKv = { kv: options.outboxKv, owned: false };
     } else {
-      // With the store from the configuration, the outbox shares its KV; else it lives in memory.
-      const path = options.store === undefined ? config.callStore?.path : ":memory:";
-      outboxKv = { kv: await Deno.openKv(path ?? ":memory:"), owned: true };
+      // With the store from the configuration, the outbox shares its KV handle; else it lives in
+      // memory.
+      outboxKv = options.store === undefined && store instanceof KvCallStore
+        ? { kv: store.kv, owned: false }
+        : { kv: await Deno.openKv(":memory:"), owned: true };
       if (config.callStore === undefined && config.webhook !== undefined) {
         (options.logger ?? getLogger(["bridge", "ops"])).warn(
           "CALL_STORE_PATH=off: webhook deliveries wait in memory and are lost if the process stops. Set CALL_STORE_PATH for a durable outbox.",
