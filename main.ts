@@ -14,9 +14,9 @@ import {
   parseConfig,
   secretValues,
 } from "./src/config/mod.ts";
-import { configureLogging, getBridgeLogger } from "./src/logging.ts";
+import { configureLogging, getBridgeLogger } from "./src/observability/logging.ts";
 import { drainApp } from "./src/http/drain.ts";
-import { PortInUseError, type RunningServer, startServer } from "./src/server.ts";
+import { PortInUseError, type RunningServer, startServer } from "./src/http/server.ts";
 import { StopSignals } from "./src/http/stop_signals.ts";
 import { securityWarnings } from "./src/security/call_admission.ts";
 import { Operations } from "./src/observability/operations.ts";

@@ -7,10 +7,7 @@
  * @module
  */
 
-/** Bytes in one 20 ms μ-law frame at 8 kHz. */
-export const FRAME_BYTES = 160;
-/** Ms of audio in one frame. */
-export const FRAME_MS = 20;
+import { FRAME_BYTES } from "../src/audio/frames.ts";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const DECODE = new Int16Array(128).fill(-1);

@@ -5,7 +5,7 @@
  * - `bridge` mode plays Twilio against the bridge's `/media-stream`
  *   (`connected`, `start`, `media` frames) and echoes every `mark` once the
  *   audio queued before it has played out, like Twilio does (the shared
- *   play-out model, `src/protocol/twilio_playout.ts`).
+ *   play-out model, `src/fake_peers/twilio_playout.ts`).
  * - `direct` mode plays the Realtime client straight against the echo server
  *   (`input_audio_buffer.append` → `response.output_audio.delta`): the floor
  *   the bridge is compared with.
@@ -16,9 +16,10 @@
  *
  * @module
  */
-import { FRAME_BYTES, FRAME_MS, readFrameTag, taggedFrame } from "./frame_tag.ts";
+import { readFrameTag, taggedFrame } from "./frame_tag.ts";
+import { FRAME_BYTES, FRAME_MS } from "../src/audio/frames.ts";
 import { RawWebSocket } from "./raw_ws_client.ts";
-import { TwilioPlayout } from "../src/protocol/twilio_playout.ts";
+import { TwilioPlayout } from "../src/fake_peers/twilio_playout.ts";
 
 /** Options of {@link runLoad}. */
 export interface LoadOptions {

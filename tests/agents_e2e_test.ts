@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { loadAgents } from "../src/agents/agent_book.ts";
 import { parseConfig } from "../src/config/mod.ts";
-import { configureLogging, disposeLogging } from "../src/logging.ts";
+import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { BridgeHarness, sleep, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { softphoneCall, twilioSignature } from "./support/fake_twilio.ts";
 import { audioBytes } from "./support/fake_realtime.ts";

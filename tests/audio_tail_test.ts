@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { AudioTail, type TailLimit } from "../src/core/audio_tail.ts";
-import { encodeBase64 } from "../src/protocol/base64.ts";
+import { encodeBase64 } from "../src/audio/base64.ts";
 
 /** What the tail must keep: the newest whole frames within both limits. */
 class TailModel {

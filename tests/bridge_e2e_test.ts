@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
-import { encodeBase64 } from "../src/protocol/base64.ts";
+import { encodeBase64 } from "../src/audio/base64.ts";
 
 Deno.test("a call opens one GA session with the key in the subprotocol and a valid session.update", async () => {
   await using h = await BridgeHarness.start({ GREETING: "Hello from Acme.", VOICE: "marin" });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { CallSummary } from "../src/bridge/call_runner.ts";
+import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { buildCallRecord, type CallRecord } from "../src/calls/call_record.ts";
 import { maskPhoneNumber } from "../src/security/phone_numbers.ts";
 import { fitRecord, KvCallStore } from "../src/calls/call_store.ts";

@@ -20,7 +20,7 @@ import {
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
 import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
 import type { CallCheckpoint } from "../src/calls/call_checkpoints.ts";
-import { DEFAULT_CALL_PROMPTS } from "../src/prompts.ts";
+import { DEFAULT_CALL_PROMPTS } from "../src/prompts/mod.ts";
 
 const PUBLIC_URL = "https://voice.example.test";
 const SECRET = "resume-shared-secret-0123456789abcdef";

@@ -16,7 +16,7 @@ import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import { CallCheckpoints } from "../src/calls/call_checkpoints.ts";
-import { DEFAULT_CALL_PROMPTS } from "../src/prompts.ts";
+import { DEFAULT_CALL_PROMPTS } from "../src/prompts/mod.ts";
 
 const PUBLIC_URL = "https://voice.example.test";
 const ENV = {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { BridgeHarness, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
-import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts.ts";
+import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 
 const PUBLIC = "https://voice.example.com";
 const ACCOUNT = "AC" + "3".repeat(32);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { defaultGreeting } from "../src/prompts/mod.ts";
 import {
   ConfigError,
-  defaultGreeting,
   describeConfig,
   MISSING_API_KEY_PROBLEM,
   parseConfig,

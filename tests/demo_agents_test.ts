@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Ajv } from "ajv/dist/ajv.js";
 import { parse as parseYaml } from "yaml";
-import type { CallSummary } from "../src/bridge/call_runner.ts";
+import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
 import { runCallsCommand } from "../src/cli/calls.ts";
 import { parseConfig } from "../src/config/mod.ts";

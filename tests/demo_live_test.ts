@@ -6,9 +6,9 @@
  * the stand-in sends passes the GPT-Live schema.
  */
 import assert from "node:assert/strict";
-import type { CallSummary } from "../src/bridge/call_runner.ts";
+import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { startDemo } from "../src/demo/demo.ts";
-import type { LiveWireEvent } from "../src/protocol/live_server_session.ts";
+import type { LiveWireEvent } from "../src/fake_peers/live_server_session.ts";
 import { FakeTwilioCall, softphoneCall } from "./support/fake_twilio.ts";
 import { liveServerEventProblem } from "./support/live_schema.ts";
 import { waitUntil } from "./support/wait.ts";

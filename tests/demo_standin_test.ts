@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { CallSummary } from "../src/bridge/call_runner.ts";
+import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { DEMO_NOTICE, startDemo } from "../src/demo/demo.ts";
 import {
   type StandinEvent,
@@ -7,7 +7,7 @@ import {
   standinTranscript,
   textToSay,
 } from "../src/demo/standin_realtime.ts";
-import { DEFAULT_CALL_PROMPTS, toolFillerSaying } from "../src/prompts.ts";
+import { DEFAULT_CALL_PROMPTS, toolFillerSaying } from "../src/prompts/mod.ts";
 import { FakeTwilioCall, softphoneCall } from "./support/fake_twilio.ts";
 import { validateServerEvent } from "./support/realtime_schema.ts";
 import { waitUntil } from "./support/wait.ts";

@@ -12,7 +12,7 @@ import {
   type InterruptionStage,
   onlyBackchannels,
 } from "../src/core/interruption_decision.ts";
-import { backchannelsFor } from "../src/prompts.ts";
+import { backchannelsFor } from "../src/prompts/mod.ts";
 import { LiveCalls } from "../src/softphone/live_calls.ts";
 import { CoreDriver } from "./support/core_driver.ts";
 import { runScenario } from "./support/interruption_scenarios.ts";

@@ -14,7 +14,7 @@ import { DEFAULT_PRICES } from "../src/calls/prices.ts";
 import { BridgeMetrics } from "../src/observability/bridge_metrics.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
 import { FakeLiveServer, type FakeLiveSession } from "./support/fake_live.ts";
-import { encodeBase64 } from "../src/protocol/base64.ts";
+import { encodeBase64 } from "../src/audio/base64.ts";
 import type { ConversationEntry } from "../src/core/conversation_log.ts";
 
 async function until(what: string, check: () => boolean, timeoutMs = 2000): Promise<void> {

@@ -6,7 +6,7 @@ import {
   createRedactor,
   disposeLogging,
   getBridgeLogger,
-} from "../src/logging.ts";
+} from "../src/observability/logging.ts";
 
 const CALL_SID = "CA0123456789abcdef0123456789abcdef";
 const STREAM_SID = "MZ9876543210fedcba9876543210fedcba";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/mod.ts";
-import { configureLogging, disposeLogging } from "../src/logging.ts";
+import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { Operations } from "../src/observability/operations.ts";
 import {
   classifyUpgradeFailure,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
-import { configureLogging, disposeLogging } from "../src/logging.ts";
+import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import { AgentBook } from "../src/agents/agent_book.ts";

@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { BYTES_PER_MS, PlaybackLedger } from "../src/core/playback_ledger.ts";
+import { PlaybackLedger } from "../src/core/playback_ledger.ts";
+import { BYTES_PER_MS } from "../src/audio/frames.ts";
 
 interface Chunk {
   itemId: string;

@@ -22,7 +22,7 @@ async function startOnTakenPort(entry: string): Promise<{ code: number; out: str
   return { code: status.code, out: [...child.out, ...child.err].filter((l) => l.trim() !== "") };
 }
 
-for (const entry of ["main.ts", "src/demo/demo.ts", "src/softphone/dev.ts"]) {
+for (const entry of ["main.ts", "src/demo/demo.ts", "dev.ts"]) {
   Deno.test(`${entry} on a port in use: one line naming the port and PORT=, exit 1, no stack trace`, async () => {
     const { code, out } = await startOnTakenPort(entry);
     assert.equal(code, 1, out.join("\n"));

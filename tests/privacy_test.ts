@@ -3,7 +3,7 @@ import { Webhook } from "standardwebhooks";
 import { parseConfig } from "../src/config/mod.ts";
 import type { CallRecord } from "../src/calls/call_record.ts";
 import { KvCallStore } from "../src/calls/call_store.ts";
-import { configureLogging, disposeLogging, getBridgeLogger } from "../src/logging.ts";
+import { configureLogging, disposeLogging, getBridgeLogger } from "../src/observability/logging.ts";
 import { Operations } from "../src/observability/operations.ts";
 import { KvAttemptStore } from "../src/outbound/attempt_store.ts";
 import { luhnValid, redactPersonalData } from "../src/security/personal_data.ts";

@@ -11,7 +11,7 @@ import { encodeClientEvent } from "../src/openai/client_events.ts";
 import { encodeTwilioMessage, parseTwilioMessage } from "../src/twilio/media_stream_messages.ts";
 import { SESSION_UPDATE, STREAM_SID } from "./support/core_driver.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
-import { encodeBase64 } from "../src/protocol/base64.ts";
+import { encodeBase64 } from "../src/audio/base64.ts";
 import * as wire from "./support/twilio_stream_messages.ts";
 
 const EVENTS = ["connected", "start", "media", "mark", "dtmf", "stop"];

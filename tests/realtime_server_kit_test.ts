@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { ServerEvent } from "../src/protocol/realtime_response.ts";
-import { ResponseScript } from "../src/protocol/realtime_response_script.ts";
-import { RealtimeServerSession } from "../src/protocol/realtime_server_session.ts";
+import type { ServerEvent } from "../src/fake_peers/realtime_response.ts";
+import { ResponseScript } from "../src/fake_peers/realtime_response_script.ts";
+import { RealtimeServerSession } from "../src/fake_peers/realtime_server_session.ts";
 import { validateServerEvent } from "./support/realtime_schema.ts";
 
 /** Collects the kit's events with an event_id, as an adapter sends them. */

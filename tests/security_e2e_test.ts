@@ -3,7 +3,7 @@
  * broken input gets an orderly answer without hurting other calls.
  */
 import assert from "node:assert/strict";
-import { configureLogging, disposeLogging } from "../src/logging.ts";
+import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { BridgeHarness, sleep, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
 import { securityWarnings } from "../src/security/call_admission.ts";
-import { configureLogging, disposeLogging } from "../src/logging.ts";
+import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 
 const KEY = "sk-test-abcdefghijklmnopqrstuvwxyz";

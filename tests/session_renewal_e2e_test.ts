@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
 import { type AnyEvent, audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import type { FakeTwilioCall } from "./support/fake_twilio.ts";
-import { encodeBase64 } from "../src/protocol/base64.ts";
+import { encodeBase64 } from "../src/audio/base64.ts";
 
 /** Caller audio in real time, each 20 ms frame distinct, until stopped. */
 function talk(call: FakeTwilioCall): { frames: string[]; stop: () => Promise<void> } {

@@ -4,7 +4,7 @@
  * demo (the same `startDemo` that `deno task demo` runs).
  */
 import assert from "node:assert/strict";
-import type { CallSummary } from "../src/bridge/call_runner.ts";
+import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { startDemo } from "../src/demo/demo.ts";
 import { Chromium } from "./support/chromium.ts";
 import { requireCommand, run } from "./support/system_tools.ts";

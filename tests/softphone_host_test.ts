@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
-import { startServer } from "../src/server.ts";
+import { startServer } from "../src/http/server.ts";
 import { SoftphoneTokens } from "../src/softphone/softphone_token.ts";
 import { FakeRealtimeServer } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, softphoneCall } from "./support/fake_twilio.ts";
@@ -131,7 +131,7 @@ Deno.test("a softphone start naming another CallSid (a real call's) is refused: 
 Deno.test("deno task dev listens on 127.0.0.1 unless HOST is set", async () => {
   for (const [env, expected] of [[{}, "127.0.0.1"], [{ HOST: "0.0.0.0" }, "0.0.0.0"]] as const) {
     await using child = await ServerProcess.spawn({
-      args: denoRunArgs("src/softphone/dev.ts", ["net", "env", "read", "write", "sys=hostname"]),
+      args: denoRunArgs("dev.ts", ["net", "env", "read", "write", "sys=hostname"]),
       env: {
         OPENAI_API_KEY: TEST_API_KEY,
         PORT: "0",

@@ -8,7 +8,7 @@
  * goes on from where the caller stopped hearing it: heard whole, once.
  */
 import assert from "node:assert/strict";
-import type { CallSummary } from "../src/bridge/call_runner.ts";
+import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { startDemo } from "../src/demo/demo.ts";
 import type { StandinEvent } from "../src/demo/standin_realtime.ts";
 import { Chromium } from "./support/chromium.ts";

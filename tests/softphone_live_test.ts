@@ -10,7 +10,7 @@ import { LiveCalls, type LiveEvent } from "../src/softphone/live_calls.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { HttpTool } from "../src/agents/http_tool.ts";
 import { parseConfig } from "../src/config/mod.ts";
-import { configureLogging, disposeLogging } from "../src/logging.ts";
+import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { Operations } from "../src/observability/operations.ts";
 import { softphoneCall } from "./support/fake_twilio.ts";
 import { waitUntil } from "./support/wait.ts";

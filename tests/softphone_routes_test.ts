@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/mod.ts";
 import { createApp } from "../src/http/app.ts";
-import { configureLogging, disposeLogging } from "../src/logging.ts";
-import { startServer } from "../src/server.ts";
+import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
+import { startServer } from "../src/http/server.ts";
 import { SOFTPHONE_TOKEN_TTL_MS, SoftphoneTokens } from "../src/softphone/softphone_token.ts";
 import { FakeRealtimeServer } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, softphoneCall } from "./support/fake_twilio.ts";

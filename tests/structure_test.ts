@@ -1,15 +1,18 @@
 /**
  * The shape of the source tree, checked like the manual is (tests/docs_test.ts):
- * a package has one door, and the rules that belong to one package stay there.
+ * a package has one door, the rules that belong to one package stay there,
+ * every module lives in a folder named for its concept, no module re-exports
+ * another outside a `mod.ts`, imports form no cycle, and the fake peers are
+ * never part of a live call.
  */
 import assert from "node:assert/strict";
 
 /** The repository root. */
 const ROOT = new URL("../", import.meta.url);
 
-/** Every TypeScript module of `src/` and `main.ts`, as paths from the root. */
+/** Every TypeScript module of `src/`, `main.ts` and `dev.ts`, as paths from the root. */
 function sourceModules(): string[] {
-  const files = ["main.ts"];
+  const files = ["main.ts", "dev.ts"];
   const walk = (dir: string) => {
     for (const entry of Deno.readDirSync(new URL(dir, ROOT))) {
       const path = `${dir}${entry.name}`;
@@ -31,7 +34,7 @@ function code(path: string): string {
 /** The relative module specifiers a module imports or re-exports, resolved from the root. */
 function importsOf(path: string): string[] {
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
-  const specifiers = [...code(path).matchAll(/\bfrom\s+"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]);
+  const specifiers = [...code(path).matchAll(/\bfrom\s+"(\.{1,2}\/[^"]+\.ts)"/g)].map((m) => m[1]);
   return specifiers.map((s) => new URL(s, new URL(dir, ROOT)).pathname.slice(ROOT.pathname.length));
 }
 
@@ -57,4 +60,71 @@ Deno.test("structure: the checks see what they look for", () => {
   assert.ok(sourceModules().includes("src/config/mod.ts"));
   assert.ok(/\bDeno\.env\b/.test(code("src/config/env_file.ts")));
   assert.ok(importsOf("main.ts").includes("src/config/mod.ts"));
+});
+
+Deno.test("structure: src/ holds folders only, one per concept", () => {
+  const loose = [...Deno.readDirSync(new URL("src/", ROOT))]
+    .filter((entry) => !entry.isDirectory)
+    .map((entry) => entry.name);
+  assert.deepEqual(loose, []);
+});
+
+Deno.test("structure: no module re-exports another (export … from) outside a mod.ts", () => {
+  const reexports = sourceModules()
+    .filter((path) => !path.endsWith("/mod.ts"))
+    .filter((path) => /^export\s+(type\s+)?(\*|\{[^}]*\})\s*from\s/m.test(code(path)));
+  assert.deepEqual(reexports, [], "import from the module that defines it");
+});
+
+/** The import cycles among `modules` (type-only imports count too): each as its modules. */
+function cycles(modules: readonly string[]): string[][] {
+  const graph = new Map(modules.map((m) => [m, importsOf(m).filter((t) => modules.includes(t))]));
+  const found: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (module: string) => {
+    state.set(module, "open");
+    stack.push(module);
+    for (const next of graph.get(module) ?? []) {
+      if (state.get(next) === "open") found.push(stack.slice(stack.indexOf(next)));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(module, "done");
+  };
+  for (const module of modules) if (!state.has(module)) visit(module);
+  return found;
+}
+
+Deno.test("structure: imports form no cycle", () => {
+  assert.deepEqual(cycles(sourceModules()).map((c) => c.join(" → ")), []);
+});
+
+/** Every module `entry` reaches through its static relative imports. */
+function reachable(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const walk = (module: string) => {
+    if (seen.has(module)) return;
+    seen.add(module);
+    for (const next of importsOf(module)) walk(next);
+  };
+  walk(entry);
+  return seen;
+}
+
+Deno.test("structure: the fake peers (src/fake_peers/) are never part of a live call", () => {
+  const live = [...reachable("main.ts")];
+  assert.ok(live.includes("src/http/app.ts"), "the walk follows the server's imports");
+  assert.deepEqual(live.filter((path) => path.startsWith("src/fake_peers/")), []);
+});
+
+Deno.test("structure: the call audio's frame numbers are defined once, in src/audio/frames.ts", () => {
+  const definitions = sourceModules()
+    .filter((path) => path !== "src/audio/frames.ts")
+    .filter((path) =>
+      /\b(const|let)\s+[A-Z_]*(FRAME_BYTES|BYTES_PER_MS|FRAME_MS|MULAW_SILENCE)\s*=/.test(
+        code(path),
+      )
+    );
+  assert.deepEqual(definitions, []);
 });

@@ -6,7 +6,7 @@ import {
   type FakeRealtimeSession,
 } from "./support/fake_realtime.ts";
 import { validateServerEvent } from "./support/realtime_schema.ts";
-import { decodeBase64, encodeBase64 } from "../src/protocol/base64.ts";
+import { decodeBase64, encodeBase64 } from "../src/audio/base64.ts";
 import { Waiters } from "./support/wait.ts";
 
 /** A minimal client: a native WebSocket recording parsed server events. */

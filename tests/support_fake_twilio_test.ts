@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeTwilioCall, type TwilioMessage, twilioSignature } from "./support/fake_twilio.ts";
-import { decodeBase64, encodeBase64 } from "../src/protocol/base64.ts";
+import { decodeBase64, encodeBase64 } from "../src/audio/base64.ts";
 import { delay, Waiters } from "./support/wait.ts";
 
 /** A tiny stand-in for the bridge: accepts one media-stream WebSocket and records messages. */

@@ -1,4 +1,4 @@
-import { gaSessionDefaults } from "../src/protocol/realtime_session_state.ts";
+import { gaSessionDefaults } from "../src/fake_peers/realtime_session_state.ts";
 import assert from "node:assert/strict";
 import {
   clientEventTypes,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type PlayoutMarkEcho, TwilioPlayout } from "../src/protocol/twilio_playout.ts";
+import { type PlayoutMarkEcho, TwilioPlayout } from "../src/fake_peers/twilio_playout.ts";
 
 /** One thing the server sends, or time passing, at whole ms. */
 type Op =

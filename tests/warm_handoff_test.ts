@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { CoreDriver } from "./support/core_driver.ts";
 import { BRIEFING_WAIT_MS } from "../src/core/warm_handoff.ts";
-import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts.ts";
+import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 import type { CallCommand } from "../src/core/call_types.ts";
 
 function warmDriver() {

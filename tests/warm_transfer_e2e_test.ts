@@ -13,7 +13,7 @@ import type { FakeRealtimeSession } from "./support/fake_realtime.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
 import { waitUntil } from "./support/wait.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
-import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts.ts";
+import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
 import { DEFAULT_PRICES } from "../src/calls/prices.ts";
 

@@ -38,7 +38,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config/mod.ts";
 import type { ClientEvent } from "../openai/client_events.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
-import { type CallPrompts, toolFillerSaying } from "../prompts.ts";
+import { type CallPrompts, toolFillerSaying } from "../prompts/mod.ts";
 import { AgentBook } from "./agent_book.ts";
 import { type AgentProfile, environmentProfile, type TransferSpec } from "./agent_profile.ts";
 import { fillCallerTemplate, hasCallerTemplates } from "./caller_templates.ts";

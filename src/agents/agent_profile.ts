@@ -27,8 +27,8 @@
  * @module
  */
 import type { Config, TurnDetection } from "../config/mod.ts";
-import { backchannelsFor, type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts.ts";
-import type { KeypadOptions } from "../core/caller_keys.ts";
+import { backchannelsFor, type CallPrompts, TOOL_DESCRIPTIONS } from "../prompts/mod.ts";
+import type { KeypadOptions } from "../core/keypad.ts";
 import { TRANSFER_CALL_DECLARATION, TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AgentEntry, AgentsFileData } from "./agents_file.ts";
 import { agentEngine, defaultModel, type Engine } from "./engine_rules.ts";
@@ -144,7 +144,7 @@ export interface AgentProfile {
   mcpServers: readonly McpServerSpec[];
   transfers: readonly TransferSpec[];
   contextWebhook: ContextWebhookSpec | undefined;
-  /** Wording that replaces the default endings' (see `src/prompts.ts`). */
+  /** Wording that replaces the default endings' (see `src/prompts/mod.ts`). */
   prompts: Partial<CallPrompts>;
   interruptions: InterruptionsSpec;
   /** How it calls out. */

@@ -21,7 +21,7 @@
  * @module
  */
 import { Ajv } from "ajv/dist/ajv.js";
-import { ANALYSIS_PROMPTS } from "../prompts.ts";
+import { ANALYSIS_PROMPTS } from "../prompts/mod.ts";
 import { analysisFormat, type AnalysisSpec } from "./analysis_spec.ts";
 import {
   type AnalysisTokens,

@@ -18,12 +18,12 @@
  *
  * @module
  */
-import { encodeBase64 } from "../protocol/base64.ts";
+import { encodeBase64 } from "./base64.ts";
 import { linearToMulaw } from "../softphone/mulaw.js";
+import { FRAME_BYTES } from "./frames.ts";
 
 const RATE = 8000;
 /** Bytes of one 20 ms frame. */
-const FRAME_BYTES = 160;
 /** A waiting sound file may be at most this long (30 s). */
 const MAX_FILE_BYTES = 30 * RATE;
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { CallObservation } from "../core/call_types.ts";
-import type { CallSummary } from "./call_runner.ts";
+import type { CallSummary } from "./call_summary.ts";
 import type { CallSoFar } from "./call_summary.ts";
 import type { UpgradeFailure } from "../openai/upgrade_failure.ts";
 import type { ToolRunReport } from "./tool_runs.ts";

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { CallCore, type CallCoreOptions, type CallStats } from "../core/call_core.ts";
+import { CallCore } from "../core/call_core.ts";
+import { type CallCoreOptions, type CallStats } from "../core/call_core_options.ts";
 import type { CallCommand, CallInput, CallOutcome, TimerName } from "../core/call_types.ts";
 import { RealtimeSockets, type SocketEngine, type SocketFactory } from "./realtime_sockets.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
@@ -25,11 +26,6 @@ import type { OutboundStreams } from "./outbound_streams.ts";
 import type { CallSoFar, CallSummary } from "./call_summary.ts";
 import type { TransferStep, WarmTransferHandle } from "../transfer/mod.ts";
 import type { CheckpointSink } from "./checkpoint_writer.ts";
-
-export type { OutboundStreams } from "./outbound_streams.ts";
-
-export type { SocketFactory } from "./realtime_sockets.ts";
-export type { CallSummary } from "./call_summary.ts";
 
 /** Dependencies and settings of one call. */
 export interface CallRunnerOptions {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { CallStats } from "../core/call_core.ts";
+import type { CallStats } from "../core/call_core_options.ts";
 import type { CallOutcome } from "../core/call_types.ts";
 import type { ConversationEntry, TokenUsage } from "../core/conversation_log.ts";
 import type { LegTimeline } from "../transfer/mod.ts";

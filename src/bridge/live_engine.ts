@@ -59,7 +59,7 @@ import {
   type LiveServerEvent,
   type LiveSessionConfig,
 } from "../openai/live_events.ts";
-import { liveHistory, liveHistoryLine } from "../prompts.ts";
+import { liveHistory, liveHistoryLine } from "../prompts/mod.ts";
 import { checkMove, type MoveTable } from "../core/state_moves.ts";
 import { LiveReplies, type ReplyState } from "./live_replies.ts";
 

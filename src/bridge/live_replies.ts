@@ -41,6 +41,7 @@
  */
 import type { ServerEvent } from "../openai/server_events.ts";
 import { checkMove, type MoveTable } from "../core/state_moves.ts";
+import { BYTES_PER_MS } from "../audio/frames.ts";
 
 /** Ms of silent output that end a reply. */
 export const QUIET_END_MS = 500;
@@ -238,5 +239,5 @@ export function measure(delta: string): { ms: number; audible: boolean } {
       break;
     }
   }
-  return { ms: binary.length / 8, audible };
+  return { ms: binary.length / BYTES_PER_MS, audible };
 }

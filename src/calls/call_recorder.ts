@@ -8,7 +8,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { CallObserver } from "../bridge/call_observer.ts";
-import type { CallSummary } from "../bridge/call_runner.ts";
+import type { CallSummary } from "../bridge/call_summary.ts";
 import { buildCallRecord, type CallRecord, inProgressRecord } from "./call_record.ts";
 import { type CallStore, fitRecord } from "./call_store.ts";
 import type { RecordAnalyst } from "./record_analyst.ts";

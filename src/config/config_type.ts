@@ -22,8 +22,6 @@ import type { WebhookEventType } from "../webhooks/mod.ts";
 import type { SpecRow } from "./spec.ts";
 import type { ValuesByEnv, ValuesByKey } from "./setting.ts";
 
-export type { CallStore, LogFormat, LogLevelName, Truncation } from "./server_kinds.ts";
-
 /** Turn detection as sent in `session.audio.input.turn_detection`. */
 export type TurnDetection =
   | {

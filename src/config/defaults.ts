@@ -43,5 +43,4 @@ export const DEFAULT_CALL_STORE_PATH = "calls.kv";
 export const MISSING_API_KEY_PROBLEM =
   "OPENAI_API_KEY is not set. Create a key at https://platform.openai.com/api-keys, then put OPENAI_API_KEY=sk-... in .env (see .env.example) or export it in the environment. No key yet? deno task demo runs the server and the browser softphone offline, with a local stand-in for the Realtime API.";
 
-/** Default company name used in the default system message and greeting (see src/prompts.ts). */
-export { DEFAULT_COMPANY_NAME } from "../prompts.ts";
+/** Default company name used in the default system message and greeting (see src/prompts/mod.ts). */

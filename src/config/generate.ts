@@ -17,7 +17,8 @@
  */
 import { defaultOf } from "./parse.ts";
 import type { AnySetting, SectionId } from "./setting.ts";
-import { SECTIONS, SETTINGS } from "./spec.ts";
+import { SETTINGS } from "./spec.ts";
+import { SECTIONS } from "./sections.ts";
 
 /** The generated files, relative to the repository root. */
 export const GENERATED_FILES = {

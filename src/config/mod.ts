@@ -18,22 +18,14 @@
  *
  * @module
  */
-export type {
-  CallStore,
-  ComposedConfig,
-  Config,
-  LogFormat,
-  LogLevelName,
-  Truncation,
-  TurnDetection,
-} from "./config_type.ts";
+export type { ComposedConfig, Config, TurnDetection } from "./config_type.ts";
+export type { CallStore, LogFormat, LogLevelName, Truncation } from "./server_kinds.ts";
 export { ConfigError, parseConfig, type ParseConfigOptions } from "./parse.ts";
 export { describeConfig, secretValues, twilioCredentials } from "./describe.ts";
 export { coreTimings } from "./units.ts";
 export { realtimeUrl } from "./realtime_url.ts";
 export {
   DEFAULT_CALL_STORE_PATH,
-  DEFAULT_COMPANY_NAME,
   DEFAULT_LIVE_MODEL,
   DEFAULT_LIVE_PRICE_PER_MINUTE,
   DEFAULT_MODEL,
@@ -41,13 +33,9 @@ export {
   DEFAULT_TWILIO_API_BASE_URL,
   MISSING_API_KEY_PROBLEM,
 } from "./defaults.ts";
-export { onDenoDeploy, SECTIONS, SETTINGS } from "./spec.ts";
-export {
-  DEFAULT_TRANSCRIPTION_MODEL,
-  defaultGreeting,
-  defaultSystemMessage,
-  TEMPERATURE_WARNING,
-} from "./rules.ts";
+export { onDenoDeploy, SETTINGS } from "./spec.ts";
+export { SECTIONS } from "./sections.ts";
+export { DEFAULT_TRANSCRIPTION_MODEL, TEMPERATURE_WARNING } from "./rules.ts";
 export { isPlaceholderKey, PLACEHOLDER_API_KEY_PROBLEM, VOICES } from "./server_kinds.ts";
 export {
   environment,

@@ -22,7 +22,7 @@ import { isLoopbackHost, listWords, OFF_WORDS, tryUrl } from "./kinds.ts";
 import type { EnvReader } from "./reader.ts";
 import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
-import { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
+import { defaultGreeting, defaultSystemMessage } from "../prompts/mod.ts";
 import { MAKE_SECRET_HINT } from "../webhooks/mod.ts";
 
 /**
@@ -37,8 +37,7 @@ export const TEMPERATURE_WARNING =
 
 const SERVER_VAD_KNOBS = ["VAD_THRESHOLD", "VAD_PREFIX_PADDING_MS", "VAD_SILENCE_DURATION_MS"];
 
-// The default wording lives with every other sentence the model says, in src/prompts.ts.
-export { defaultGreeting, defaultSystemMessage } from "../prompts.ts";
+// The default wording lives with every other sentence the model says, in src/prompts/mod.ts.
 
 /**
  * A `model` query parameter in `OPENAI_REALTIME_URL` (as in OpenAI's docs) is

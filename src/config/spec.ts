@@ -59,7 +59,6 @@ import { setting } from "./setting.ts";
 
 import {
   DEFAULT_CALL_STORE_PATH,
-  DEFAULT_COMPANY_NAME,
   DEFAULT_LIVE_BACKEND_MODEL,
   DEFAULT_LIVE_PRICE_PER_MINUTE,
   DEFAULT_LIVE_URL,
@@ -68,8 +67,7 @@ import {
   DEFAULT_TWILIO_API_BASE_URL,
   MISSING_API_KEY_PROBLEM,
 } from "./defaults.ts";
-
-export { SECTIONS } from "./sections.ts";
+import { DEFAULT_COMPANY_NAME } from "../prompts/mod.ts";
 
 /** Whether the server runs on Deno Deploy (shorter drain, managed KV). */
 export function onDenoDeploy(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -291,7 +289,7 @@ export const SETTINGS = [
       section: "turns",
       example: "mm-hmm, uh-huh, yeah, okay, right, sure",
       defaultDoc:
-        "the English list in `src/prompts.ts` (mm-hmm, uh-huh, yeah, okay, right, sure, …)",
+        "the English list in `src/prompts/mod.ts` (mm-hmm, uh-huh, yeah, okay, right, sure, …)",
       doc:
         "Words that never interrupt the assistant (needs input transcription, TRANSCRIPTION_MODEL, to hear them).",
     },

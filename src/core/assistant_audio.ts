@@ -35,12 +35,8 @@ import {
   twilioMedia,
   type TwilioOutbound,
 } from "../twilio/media_stream_messages.ts";
-import {
-  BYTES_PER_MS,
-  type HeardItem,
-  PlaybackLedger,
-  type PlaybackLedgerOptions,
-} from "./playback_ledger.ts";
+import { type HeardItem, PlaybackLedger, type PlaybackLedgerOptions } from "./playback_ledger.ts";
+import { BYTES_PER_MS } from "../audio/frames.ts";
 import { type SentChunk, UnplayedAudio } from "./unplayed_audio.ts";
 
 const MAX_REMEMBERED_IDS = 64;

@@ -50,8 +50,6 @@ import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts"
 
 const TRANSFERRED_REASON = "A person accepted the warm transfer; the caller was moved to them.";
 
-export type { CallCoreOptions, CallStats } from "./call_core_options.ts";
-
 /**
  * One call's state machine. Create one per Twilio media stream, feed it every
  * input with {@link CallCore.handle}, and carry out the returned commands in

@@ -15,10 +15,10 @@
  * @module
  */
 import type { ClientEvent } from "../openai/client_events.ts";
-import { type CallPrompts, callPrompts } from "../prompts.ts";
+import { type CallPrompts, callPrompts } from "../prompts/mod.ts";
 import { TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AnswerWaitOptions } from "./answering_machine.ts";
-import type { KeypadOptions } from "./caller_keys.ts";
+import type { KeypadOptions } from "./keypad.ts";
 import type { ConversationEntry } from "./conversation_log.ts";
 import type { InterruptionSettings } from "./interruption_decision.ts";
 
@@ -28,7 +28,7 @@ export interface CallCoreOptions {
   sessionUpdate: Extract<ClientEvent, { type: "session.update" }>;
   /** Text the assistant greets the caller with; undefined or "": no greeting. */
   greeting?: string | undefined;
-  /** What the model is asked to say at each ending (default: English, see `src/prompts.ts`). */
+  /** What the model is asked to say at each ending (default: English, see `src/prompts/mod.ts`). */
   prompts?: Partial<CallPrompts>;
   /** Whether caller speech interrupts the assistant (barge-in). Default true. */
   interruptResponse?: boolean;

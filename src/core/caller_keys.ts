@@ -3,69 +3,18 @@
  * user text item for the model ("The caller pressed 1 2 3 4 on the phone
  * keypad."): digits typed in a burst go together, sent after a pause
  * (`timeoutMs` without a key) or when the `collectUntil` key is pressed.
- * {@link Keypad} is the pure buffer; {@link CallerKeys} the call's rule.
+ * `keypad.ts` is the pure buffer; {@link CallerKeys} the call's rule.
  *
  * Keys may be a PIN or a card number: they are counted in the log, never
  * written there, and the record and live view show each as `•` unless the
  * agent keeps them (`recordKeypadDigits`). The model always gets them.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Keypad } from "./caller_keys.ts";
- * const keypad = new Keypad({ collectUntil: "#", timeoutMs: 3000 });
- * assert.equal(keypad.press("4"), "wait");
- * assert.equal(keypad.press("2"), "wait");
- * assert.equal(keypad.press("#"), "send");
- * assert.equal(keypad.take(), "42");
- * assert.equal(keypad.take(), ""); // nothing left
- * ```
  *
  * @module
  */
 import { userText } from "../openai/client_events.ts";
 import type { CallParts } from "./call_parts.ts";
 import { requestResponse } from "./response_requests.ts";
-
-/** How keys are gathered (an agent's `dtmf` settings). */
-export interface KeypadOptions {
-  /** A key that ends the digits at once (e.g. `#`); it is not part of them. */
-  collectUntil?: string;
-  /** Ms without a new key after which the digits go to the model. Default 1500. */
-  timeoutMs?: number;
-}
-
-/** The keys of one call not yet sent to the model. */
-export class Keypad {
-  #collectUntil: string | undefined;
-  #timeoutMs: number;
-  #digits = "";
-
-  /** Creates an empty keypad buffer. */
-  constructor(options: KeypadOptions = {}) {
-    this.#collectUntil = options.collectUntil;
-    this.#timeoutMs = options.timeoutMs ?? 1500;
-  }
-
-  /** Ms to wait for the next key. */
-  get timeoutMs(): number {
-    return this.#timeoutMs;
-  }
-
-  /** A key was pressed: send the digits now, or wait for more. */
-  press(digit: string): "send" | "wait" {
-    if (digit === this.#collectUntil) return "send";
-    this.#digits += digit;
-    return "wait";
-  }
-
-  /** Takes the digits gathered so far ("" when none). */
-  take(): string {
-    const digits = this.#digits;
-    this.#digits = "";
-    return digits;
-  }
-}
+import { Keypad } from "./keypad.ts";
 
 /**
  * Keys as the record shows them: each one `•` (how many were pressed stays visible).

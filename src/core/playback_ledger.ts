@@ -14,9 +14,8 @@
  *
  * @module
  */
+import { BYTES_PER_MS } from "../audio/frames.ts";
 
-/** μ-law at 8 kHz: one byte is one sample, 0.125 ms. */
-export const BYTES_PER_MS = 8;
 /** Ms Twilio's queue may run dry before the ledger counts a break in the audio. */
 const BREAK_MS = 40;
 

@@ -43,7 +43,7 @@
  */
 import { responseCreate } from "../openai/client_events.ts";
 import { requestResponse } from "./response_requests.ts";
-import { transferBriefingFromReason } from "../prompts.ts";
+import { transferBriefingFromReason } from "../prompts/mod.ts";
 import type { CallParts } from "./call_parts.ts";
 import { checkMove, type MoveTable } from "./state_moves.ts";
 

@@ -32,13 +32,13 @@ import { AgentsHolder, loadAgents, type LoadAgentsResult } from "../agents/agent
 import { Operations } from "../observability/operations.ts";
 import { DemoListings, LISTINGS_PATH } from "./demo_listings.ts";
 import demoAgentsText from "./demo_agents.yaml" with { type: "text" };
-import { configureLogging, getBridgeLogger } from "../logging.ts";
+import { configureLogging, getBridgeLogger } from "../observability/logging.ts";
 import {
   PortInUseError,
   type RunningServer,
   startServer,
   type StartServerOptions,
-} from "../server.ts";
+} from "../http/server.ts";
 import { StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime.ts";
 import { StandinLive, type StandinLiveOptions } from "./standin_live.ts";
 

@@ -20,7 +20,7 @@
  *   a silence; once `response.item.create` and `response.create` arrive it
  *   speaks the confirmation (or the farewell).
  *
- * The session's protocol is the shared kit (`src/protocol/live_server_session.ts`).
+ * The session's protocol is the shared kit (`src/fake_peers/live_server_session.ts`).
  *
  * @example
  * ```ts ignore
@@ -37,12 +37,13 @@ import {
   LIVE_DELTA_BYTES,
   LiveServerSession,
   type LiveWireEvent,
-} from "../protocol/live_server_session.ts";
-import { decodeBase64 } from "../protocol/base64.ts";
+} from "../fake_peers/live_server_session.ts";
+import { decodeBase64 } from "../audio/base64.ts";
 import { mulawRms } from "../softphone/mulaw.js";
 import { ECHO_BEEP, FAREWELL_TONES, joinBytes, spokenTones, TOOL_CHIME } from "./standin_sounds.ts";
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
 import { END_CALL_TOOL } from "../tools/tool_registry.ts";
+import { BYTES_PER_MS, FRAME_BYTES, FRAME_MS } from "../audio/frames.ts";
 
 /** Options of {@link StandinLive.start}. */
 export interface StandinLiveOptions {
@@ -68,8 +69,6 @@ export interface StandinLiveStats {
   endCalls: number;
 }
 
-const FRAME_BYTES = 160; // 20 ms of 8 kHz μ-law
-const FRAME_MS = 20;
 const SPEECH_START_MS = 60;
 const MAX_ECHO_MS = 8000;
 const USAGE_EVERY_MS = 15_000;
@@ -275,8 +274,8 @@ class StandinSession {
       }
     }
     this.#inputOwed += FRAME_MS;
-    while (this.#inputOwed >= LIVE_DELTA_BYTES / 8) {
-      this.#inputOwed -= LIVE_DELTA_BYTES / 8;
+    while (this.#inputOwed >= LIVE_DELTA_BYTES / BYTES_PER_MS) {
+      this.#inputOwed -= LIVE_DELTA_BYTES / BYTES_PER_MS;
       this.#tick();
     }
     if (this.#kit.inputMs - this.#usageAt >= USAGE_EVERY_MS) {
@@ -330,7 +329,7 @@ class StandinSession {
   #tick(): void {
     const current = this.#queue[0];
     if (current === undefined) {
-      this.#send(this.#kit.silence(LIVE_DELTA_BYTES / 8));
+      this.#send(this.#kit.silence(LIVE_DELTA_BYTES / BYTES_PER_MS));
       return;
     }
     if (this.#at === 0 && !this.#replying) {

@@ -27,7 +27,7 @@
  * Everything it sends is a valid GA server event (the tests check that
  * against the published schema). The server behaviour it shares with the
  * tests' fake (session, conversation, truncation, response event sequences)
- * is the Realtime server kit in `src/protocol/`.
+ * is the Realtime server kit in `src/fake_peers/`.
  *
  * @example
  * ```ts ignore
@@ -40,12 +40,12 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { realtimeId as id } from "../protocol/realtime_ids.ts";
-import type { ServerEvent } from "../protocol/realtime_response.ts";
-import { ResponseScript } from "../protocol/realtime_response_script.ts";
-import { outOfBandTextResponse } from "../protocol/realtime_text_response.ts";
-import { errorEvent, RealtimeServerSession } from "../protocol/realtime_server_session.ts";
-import { createsResponse } from "../protocol/realtime_session_state.ts";
+import { realtimeId as id } from "../fake_peers/realtime_ids.ts";
+import type { ServerEvent } from "../fake_peers/realtime_response.ts";
+import { ResponseScript } from "../fake_peers/realtime_response_script.ts";
+import { outOfBandTextResponse } from "../fake_peers/realtime_text_response.ts";
+import { errorEvent, RealtimeServerSession } from "../fake_peers/realtime_server_session.ts";
+import { createsResponse } from "../fake_peers/realtime_session_state.ts";
 import { mulawRms } from "../softphone/mulaw.js";
 import {
   ECHO_BEEP,
@@ -56,8 +56,7 @@ import {
   TOOL_CHIME,
 } from "./standin_sounds.ts";
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
-
-export { tonePattern } from "./standin_sounds.ts";
+import { BYTES_PER_MS, FRAME_BYTES } from "../audio/frames.ts";
 
 /** A server event as sent (plain JSON). */
 export type StandinEvent = { type: string; event_id: string; [key: string]: unknown };
@@ -117,8 +116,7 @@ export interface StandinStats {
   heardSpeechMs: number;
 }
 
-const FRAME_BYTES = 160; // 20 ms of 8 kHz μ-law
-const MS_PER_BYTE = 1 / 8;
+const MS_PER_BYTE = 1 / BYTES_PER_MS;
 
 /**
  * The stand-in server. Start with {@link StandinRealtime.start}; always
@@ -217,12 +215,12 @@ interface SessionContext {
 /**
  * The text `instructions` ask to be said word for word: the quoted part of
  * the prompts that say "saying exactly this …: \"…\"" (greeting, voicemail,
- * filler; see `src/prompts.ts`), from the first quote to the last.
+ * filler; see `src/prompts/mod.ts`), from the first quote to the last.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DEFAULT_CALL_PROMPTS } from "../prompts.ts";
+ * import { DEFAULT_CALL_PROMPTS } from "../prompts/mod.ts";
  * import { textToSay } from "./standin_realtime.ts";
  * assert.equal(textToSay(DEFAULT_CALL_PROMPTS.greeting('Hi, "Acme" here!')), 'Hi, "Acme" here!');
  * assert.equal(textToSay(DEFAULT_CALL_PROMPTS.farewell), undefined);

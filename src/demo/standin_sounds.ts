@@ -15,14 +15,15 @@
  * @module
  */
 import { encodeMulaw } from "../softphone/mulaw.js";
+import { BYTES_PER_MS } from "../audio/frames.ts";
 
 /** μ-law tones: each note is [frequency Hz (0 = silence), ms]. */
 export function tonePattern(notes: ReadonlyArray<readonly [number, number]>, level = 0.25) {
-  const total = notes.reduce((sum, [, ms]) => sum + ms * 8, 0);
+  const total = notes.reduce((sum, [, ms]) => sum + ms * BYTES_PER_MS, 0);
   const samples = new Int16Array(total);
   let offset = 0;
   for (const [frequency, ms] of notes) {
-    const n = ms * 8;
+    const n = ms * BYTES_PER_MS;
     const fade = Math.min(80, n / 4); // 10 ms fades: no clicks
     for (let i = 0; i < n; i++) {
       const envelope = Math.min(1, i / fade, (n - 1 - i) / fade);

@@ -9,12 +9,9 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config/mod.ts";
 import { twilioCredentials } from "../config/mod.ts";
 import { CallOutcomes } from "../bridge/call_outcomes.ts";
-import {
-  CallRunner,
-  type CallSummary,
-  type OutboundStreams,
-  type SocketFactory,
-} from "../bridge/call_runner.ts";
+import { CallRunner } from "../bridge/call_runner.ts";
+import { type CallSummary } from "../bridge/call_summary.ts";
+import { type SocketFactory } from "../bridge/realtime_sockets.ts";
 import type { AgentBook } from "../agents/agent_book.ts";
 import { AgentCalls } from "../agents/agent_calls.ts";
 import {
@@ -38,9 +35,9 @@ import { CallAdmission } from "../security/call_admission.ts";
 import { type RefusalKind, RefusalLog } from "../security/refusal_log.ts";
 import type { StreamGuardOptions } from "../security/limits.ts";
 import { readSignedWebhook } from "./signed_webhook.ts";
-import { type Route, type RouteHandler, routeRequest } from "./route_table.ts";
+import { type Route, routeRequest } from "./route_table.ts";
+import type { OutboundPlug } from "./outbound_plug.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
-import type { CallCoreOptions } from "../core/call_core_options.ts";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { publicBase } from "./public_base.ts";
 import { statusText, text, xml } from "./plain_responses.ts";
@@ -141,50 +138,6 @@ const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
   "bridge_error",
   "refused",
 ]);
-
-/** What the app gives the extra routes it mounts. */
-export interface RouteContext {
-  /** Who may start a call (signatures, stream tokens). */
-  admission: CallAdmission;
-  /** The log of refused requests (one throttle for every route). */
-  refusals: RefusalLog;
-  /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
-  callOut: AgentCalls["callOut"];
-}
-
-/** {@link OutboundStreams} plus the core settings of each outbound stream path. */
-export interface OutboundStreamRoutes extends OutboundStreams {
-  /**
-   * The core options of the stream at `path` (`caller`: the context that
-   * waited for it, for `{{caller.*}}`), or undefined when it names no known agent.
-   */
-  coreOptionsFor(
-    path: string,
-    caller?: Readonly<Record<string, unknown>>,
-  ): Partial<CallCoreOptions> | undefined;
-  /**
-   * Before the upgrade of the stream at `path`: brings what it needs from
-   * the shared store (the conversation after keypad tones); undefined when
-   * there is nothing to fetch.
-   */
-  prepare?(path: string): Promise<void> | undefined;
-}
-
-/** How outbound calling plugs into the app. */
-export interface OutboundPlug {
-  /**
-   * Its routes (`POST /calls`, `/outbound/*`, `/campaigns…`), built with the
-   * app's admission policy, so their TwiML carries stream tokens this app
-   * accepts, and its agents.
-   */
-  routes(app: RouteContext): RouteHandler;
-  /** The outbound side of each outbound stream (`/media-stream/outbound/…`). */
-  streams: OutboundStreamRoutes;
-  /** Tools it adds for every call (`send_dtmf`), after {@link AppOptions.tools}. */
-  tools: readonly ToolDefinition[];
-  /** Ends calls through Twilio's REST API (unless {@link AppOptions.hangUp} is given). */
-  hangUp: HangUp;
-}
 
 /** The bridge application: an HTTP handler plus its live calls. */
 export interface App {

@@ -12,7 +12,8 @@ import { type Config, coreTimings } from "../config/mod.ts";
 import type { CallSetup } from "../agents/agent_calls.ts";
 import { McpMonitor } from "../agents/mcp_monitor.ts";
 import { profileCoreOptions, profileEngine } from "../agents/profile_session.ts";
-import type { CallRunnerOptions, SocketFactory } from "../bridge/call_runner.ts";
+import type { CallRunnerOptions } from "../bridge/call_runner.ts";
+import type { SocketFactory } from "../bridge/realtime_sockets.ts";
 import { CheckpointWriter } from "../bridge/checkpoint_writer.ts";
 import type { CallObserver } from "../bridge/call_observer.ts";
 import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
@@ -22,7 +23,7 @@ import type { StreamGuardOptions } from "../security/limits.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { AppTransfers } from "./app_transfers.ts";
 import type { CallRecording } from "../twilio/call_recording.ts";
-import type { OutboundStreamRoutes } from "./app.ts";
+import type { OutboundStreamRoutes } from "./outbound_plug.ts";
 import { formatStreamPath, type StreamPath } from "./stream_path.ts";
 
 /** One media stream's call, as the app found it at the upgrade. */

@@ -35,7 +35,7 @@ import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
 import { ownNumbers, parsePlaceCall } from "./place_call_request.ts";
 import { CallRate } from "../security/call_rate.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
-import type { RouteContext } from "../http/app.ts";
+import type { RouteContext } from "../http/outbound_plug.ts";
 import type { RouteHandler } from "../http/route_table.ts";
 import { readSignedWebhook } from "../http/signed_webhook.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";

@@ -41,7 +41,7 @@ import { AgentBook } from "../agents/agent_book.ts";
 import { environmentProfile } from "../agents/agent_profile.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
 import { createOutboundRoutes } from "./outbound_routes.ts";
-import type { OutboundPlug, OutboundStreamRoutes, RouteContext } from "../http/app.ts";
+import type { OutboundPlug, OutboundStreamRoutes, RouteContext } from "../http/outbound_plug.ts";
 import type { RouteHandler } from "../http/route_table.ts";
 import { fillCallerTemplate } from "../agents/caller_templates.ts";
 import { twilioCredentials } from "../config/mod.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { TOOL_DESCRIPTIONS } from "../prompts.ts";
+import { TOOL_DESCRIPTIONS } from "../prompts/mod.ts";
 
 /** The name of the built-in tool that ends the call. */
 export const END_CALL_TOOL = "end_call";

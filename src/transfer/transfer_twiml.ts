@@ -26,7 +26,7 @@
  * @module
  */
 import VoiceResponse from "twilio/lib/twiml/VoiceResponse.js";
-import { TRANSFER_ACCEPT_QUESTION, TRANSFER_BRIEFING_INTRO } from "../prompts.ts";
+import { TRANSFER_ACCEPT_QUESTION, TRANSFER_BRIEFING_INTRO } from "../prompts/mod.ts";
 
 /** Seconds the person has to press a key once the question was asked. */
 export const ACCEPT_TIMEOUT_SECONDS = 8;

@@ -38,7 +38,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { CreateCallParams, TwilioCall } from "../outbound/twilio_calls.ts";
-import { TRANSFER_CALLER_GONE, TRANSFER_DECLINED } from "../prompts.ts";
+import { TRANSFER_CALLER_GONE, TRANSFER_DECLINED } from "../prompts/mod.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 import { newTransferId, type TransferTokens } from "./transfer_token.ts";
 import { TRANSFER_ROUTES } from "./transfer_paths.ts";

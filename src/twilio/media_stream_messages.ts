@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isBase64 } from "../protocol/base64.ts";
+import { isBase64 } from "../audio/base64.ts";
 
 /**
  * The `<Parameter>` of a stream that brings the caller back to the agent

@@ -5,7 +5,7 @@
  */
 import VoiceResponse from "twilio/lib/twiml/VoiceResponse.js";
 
-import { DEFAULT_APOLOGY } from "../prompts.ts";
+import { DEFAULT_APOLOGY } from "../prompts/mod.ts";
 
 export { DEFAULT_APOLOGY };
 

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { decodeBase64, encodeBase64 } from "../protocol/base64.ts";
+import { decodeBase64, encodeBase64 } from "../audio/base64.ts";
 
 /** The secret's prefix. */
 export const SECRET_PREFIX = "whsec_";

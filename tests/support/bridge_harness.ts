@@ -5,8 +5,8 @@
  * @module
  */
 import { parseConfig } from "../../src/config/mod.ts";
-import type { CallSummary } from "../../src/bridge/call_runner.ts";
-import { type RunningServer, startServer, type StartServerOptions } from "../../src/server.ts";
+import type { CallSummary } from "../../src/bridge/call_summary.ts";
+import { type RunningServer, startServer, type StartServerOptions } from "../../src/http/server.ts";
 import { FakeRealtimeServer, type FakeRealtimeServerOptions } from "./fake_realtime.ts";
 import { FakeTwilioCall, type FakeTwilioCallOptions, twilioSignature } from "./fake_twilio.ts";
 

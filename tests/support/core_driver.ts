@@ -26,11 +26,12 @@
  *
  * @module
  */
-import { CallCore, type CallCoreOptions } from "../../src/core/call_core.ts";
+import { CallCore } from "../../src/core/call_core.ts";
+import { type CallCoreOptions } from "../../src/core/call_core_options.ts";
 import type { CallCommand, CallInput } from "../../src/core/call_types.ts";
 import { encodeClientEvent } from "../../src/openai/client_events.ts";
 import { parseServerEvent } from "../../src/openai/server_events.ts";
-import { TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
+import { TwilioPlayout } from "../../src/fake_peers/twilio_playout.ts";
 import { encodeTwilioMessage, parseTwilioMessage } from "../../src/twilio/media_stream_messages.ts";
 import * as server from "./realtime_server_events.ts";
 import * as twilio from "./twilio_stream_messages.ts";
@@ -457,7 +458,7 @@ export function sentToOpenAI(
  * used to drive the core with a fake clock.
  */
 export class PlayoutSimulator {
-  /** The shared model of Twilio's play-out (`src/protocol/twilio_playout.ts`). */
+  /** The shared model of Twilio's play-out (`src/fake_peers/twilio_playout.ts`). */
   readonly #playout = new TwilioPlayout();
   readonly #values = new Set<number>();
   #now = 0;

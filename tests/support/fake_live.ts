@@ -1,7 +1,7 @@
 /**
  * A fake GPT-Live server over real sockets (`ws://127.0.0.1:PORT/v1/live/sessions`)
  * for end-to-end tests: each session answers through the shared kit
- * (`src/protocol/live_server_session.ts`), checks every client event against
+ * (`src/fake_peers/live_server_session.ts`), checks every client event against
  * `tests/fixtures/gpt-live-events.schema.json` (strict, like the live API:
  * unknown fields are refused with an `error` naming them) and every event it
  * sends against the same schema, and lets a test script the model: speech on
@@ -13,7 +13,7 @@ import {
   type LiveOutcome,
   LiveServerSession,
   type LiveWireEvent,
-} from "../../src/protocol/live_server_session.ts";
+} from "../../src/fake_peers/live_server_session.ts";
 import { liveClientEventProblem, liveServerEventProblem } from "./live_schema.ts";
 import { Waiters } from "./wait.ts";
 

@@ -7,22 +7,22 @@
  * audio responses, function calls, cancellations, responses with several output items).
  *
  * What the server does (session defaults and merge, ids, truncate rules, response event
- * sequences, usage) is the Realtime server kit in `src/protocol/`, shared with the demo
+ * sequences, usage) is the Realtime server kit in `src/fake_peers/`, shared with the demo
  * stand-in; this module is its socket adapter plus the recording tests read.
  *
  * @module
  */
 
-import { realtimeId as makeId } from "../../src/protocol/realtime_ids.ts";
-import type { RealtimeResponse, ServerEvent } from "../../src/protocol/realtime_response.ts";
+import { realtimeId as makeId } from "../../src/fake_peers/realtime_ids.ts";
+import type { RealtimeResponse, ServerEvent } from "../../src/fake_peers/realtime_response.ts";
 import {
   ResponseScript,
   type ScriptedItem,
   type ScriptedItemIds,
-} from "../../src/protocol/realtime_response_script.ts";
-import { errorEvent, RealtimeServerSession } from "../../src/protocol/realtime_server_session.ts";
-import { createsResponse } from "../../src/protocol/realtime_session_state.ts";
-import { outOfBandTextResponse } from "../../src/protocol/realtime_text_response.ts";
+} from "../../src/fake_peers/realtime_response_script.ts";
+import { errorEvent, RealtimeServerSession } from "../../src/fake_peers/realtime_server_session.ts";
+import { createsResponse } from "../../src/fake_peers/realtime_session_state.ts";
+import { outOfBandTextResponse } from "../../src/fake_peers/realtime_text_response.ts";
 import {
   describeClientEventProblem,
   validateClientEvent,
@@ -396,7 +396,7 @@ export interface RespondOptions {
 /**
  * One accepted connection. Records everything the client sends and scripts the assistant. The
  * server behaviour (session, conversation, truncation rules, response event sequences) is the
- * shared Realtime server kit in `src/protocol/`; this class is its socket adapter.
+ * shared Realtime server kit in `src/fake_peers/`; this class is its socket adapter.
  */
 export class FakeRealtimeSession {
   /** The full request URL (check `url.searchParams.get("model")`). */

@@ -5,19 +5,20 @@
  * Twilio's shape, streams caller audio, and simulates Twilio's playback of what the bridge sends:
  * outbound audio is queued and played in real time (8 μ-law bytes per ms), `mark`s are echoed when
  * the audio queued before them has played, and `clear` flushes unplayed audio and echoes every
- * pending mark at once (the shared play-out model, `src/protocol/twilio_playout.ts`). Every
+ * pending mark at once (the shared play-out model, `src/fake_peers/twilio_playout.ts`). Every
  * outbound message is checked against Twilio's shape.
  *
  * @module
  */
 
-import { type PlayoutMarkEcho, TwilioPlayout } from "../../src/protocol/twilio_playout.ts";
-import { decodeBase64, encodeBase64 } from "../../src/protocol/base64.ts";
+import { type PlayoutMarkEcho, TwilioPlayout } from "../../src/fake_peers/twilio_playout.ts";
+import { decodeBase64, encodeBase64 } from "../../src/audio/base64.ts";
 import {
   SOFTPHONE_PROTOCOL,
   SOFTPHONE_TOKEN_PROTOCOL_PREFIX,
 } from "../../src/softphone/softphone_token.ts";
 import { Waiters } from "./wait.ts";
+import { FRAME_BYTES } from "../../src/audio/frames.ts";
 
 /** A parsed message the bridge sent (loosely typed). */
 // deno-lint-ignore no-explicit-any
@@ -93,7 +94,6 @@ interface SpeakJob {
 }
 
 /** Bytes of one 20 ms inbound frame. */
-const FRAME_BYTES = 160;
 const CLOSE_TIMEOUT_MS = 3000;
 
 /**

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { CallCoreOptions } from "../../src/core/call_core.ts";
+import type { CallCoreOptions } from "../../src/core/call_core_options.ts";
 import type { InterruptionSettings } from "../../src/core/interruption_decision.ts";
 import { CoreDriver, PlayoutSimulator } from "./core_driver.ts";
 import { deliver, tick } from "./playout_driving.ts";

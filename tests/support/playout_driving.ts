@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { CallCoreOptions } from "../../src/core/call_core.ts";
+import type { CallCoreOptions } from "../../src/core/call_core_options.ts";
 import type { CallCommand } from "../../src/core/call_types.ts";
 import { CoreDriver, PlayoutSimulator } from "./core_driver.ts";
 

@@ -27,9 +27,7 @@
  *
  * @module
  */
-
-/** μ-law bytes per ms at 8 kHz. */
-export const PLAYOUT_BYTES_PER_MS = 8;
+import { BYTES_PER_MS } from "../audio/frames.ts";
 
 /** A mark echoed by the model. */
 export interface PlayoutMarkEcho {
@@ -82,7 +80,7 @@ export class TwilioPlayout {
   media(audio: Uint8Array | number, now: number): void {
     const length = typeof audio === "number" ? audio : audio.length;
     const start = Math.max(now, this.#queueEnd);
-    const end = start + length / PLAYOUT_BYTES_PER_MS;
+    const end = start + length / BYTES_PER_MS;
     this.#queueEnd = end;
     this.#receivedBytes += length;
     if (this.#keepAudio) {
@@ -146,7 +144,7 @@ export class TwilioPlayout {
     for (const chunk of this.#chunks) {
       const ms = Math.min(now, chunk.end) - chunk.start;
       if (ms <= 0) continue;
-      const count = Math.min(chunk.length, Math.floor(ms * PLAYOUT_BYTES_PER_MS + 1e-6));
+      const count = Math.min(chunk.length, Math.floor(ms * BYTES_PER_MS + 1e-6));
       if (value === undefined) total += count;
       else if (chunk.bytes !== undefined) {
         const bytes = chunk.bytes;
@@ -158,7 +156,7 @@ export class TwilioPlayout {
 
   /** {@link playedBytes} ÷ 8: ms played by `now`. */
   playedMs(now: number, value?: number): number {
-    return this.playedBytes(now, value) / PLAYOUT_BYTES_PER_MS;
+    return this.playedBytes(now, value) / BYTES_PER_MS;
   }
 
   /** Bytes of audio queued in all (only bytes equal to `value` when given; needs `keepAudio`). */

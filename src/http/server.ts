@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type App, type AppOptions, createApp } from "./http/app.ts";
+import { type App, type AppOptions, createApp } from "./app.ts";
 
 /** A running server. */
 export interface RunningServer {

@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { callPrompts, DEFAULT_CALL_PROMPTS } from "./prompts.ts";
+ * import { callPrompts, DEFAULT_CALL_PROMPTS } from "./mod.ts";
  * const german = callPrompts({ farewell: "Verabschiede dich kurz und freundlich." });
  * assert.equal(german.farewell, "Verabschiede dich kurz und freundlich.");
  * assert.equal(german.idle, DEFAULT_CALL_PROMPTS.idle); // the rest stays

@@ -30,7 +30,8 @@
  *
  * @module
  */
-import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { decodeBase64, encodeBase64 } from "../audio/base64.ts";
+import { BYTES_PER_MS, MULAW_SILENCE } from "../audio/frames.ts";
 
 /** An event as sent on the wire (plain JSON). */
 // deno-lint-ignore no-explicit-any
@@ -60,8 +61,6 @@ const SESSION_FIELDS = new Set([
   "triggers",
 ]);
 
-/** μ-law digital silence (the track between replies). */
-export const MULAW_SILENCE = 0xff;
 /** Bytes of one output delta: 100 ms of μ-law 8 kHz [TRV usable-window, measured]. */
 export const LIVE_DELTA_BYTES = 800;
 
@@ -154,7 +153,7 @@ export class LiveServerSession {
     switch (event.type) {
       case "session.input_audio.append": {
         const bytes = typeof event.audio === "string" ? decodeBase64(event.audio)?.length ?? 0 : 0;
-        this.#inputMs += bytes / 8;
+        this.#inputMs += bytes / BYTES_PER_MS;
         return { events: [], outcome: { kind: "audio", bytes } };
       }
       case "session.instructions.append":
@@ -224,7 +223,7 @@ export class LiveServerSession {
 
   /** `ms` of the silent track between replies. */
   silence(ms: number): LiveWireEvent[] {
-    return this.outputAudio(new Uint8Array(Math.round(ms * 8)).fill(MULAW_SILENCE));
+    return this.outputAudio(new Uint8Array(Math.round(ms * BYTES_PER_MS)).fill(MULAW_SILENCE));
   }
 
   /** What the model says, as transcript deltas on the timeline. */

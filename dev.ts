@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { main } from "../../main.ts";
-import { loadEnvFile, setUnsetVariables } from "../config/mod.ts";
+import { main } from "./main.ts";
+import { loadEnvFile, setUnsetVariables } from "./src/config/mod.ts";
 
 /** The defaults `deno task dev` applies when a variable is unset. */
 export const DEV_DEFAULTS: Readonly<Record<string, string>> = {

@@ -38,7 +38,8 @@
  */
 import type { ConversationItem, RealtimeConversation } from "./realtime_conversation.ts";
 import { realtimeId } from "./realtime_ids.ts";
-import { encodeBase64 } from "./base64.ts";
+import { encodeBase64 } from "../audio/base64.ts";
+import { BYTES_PER_MS } from "../audio/frames.ts";
 
 /** A server event before its `event_id` is stamped (plain JSON). */
 export type ServerEvent = { type: string; [key: string]: unknown };
@@ -332,7 +333,7 @@ export class RealtimeResponse {
 
   #responseObject(): Record<string, unknown> {
     const done = this.done;
-    const audioTokens = Math.ceil(this.#audioBytes / 8 / 50);
+    const audioTokens = Math.ceil(this.#audioBytes / BYTES_PER_MS / 50);
     const textTokens = Math.ceil(this.#transcriptChars / 4) +
       this.output.filter((item) => item.type === "function_call").length * FUNCTION_CALL_TOKENS;
     const input = this.#inputUsage;

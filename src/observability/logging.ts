@@ -30,13 +30,10 @@ import {
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
-import type { LogFormat, LogLevelName } from "./config/mod.ts";
-import { maskPhoneNumbersIn } from "./security/phone_numbers.ts";
-import { maskGroupedPhoneNumbers, redactCardsAndEmails } from "./security/personal_data.ts";
-import { createSecretRedactor, REDACTED } from "./security/secret_redaction.ts";
-
-export type { LogFormat, LogLevelName } from "./config/mod.ts";
-export type { Logger } from "@logtape/logtape";
+import type { LogFormat, LogLevelName } from "../config/mod.ts";
+import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
+import { maskGroupedPhoneNumbers, redactCardsAndEmails } from "../security/personal_data.ts";
+import { createSecretRedactor, REDACTED } from "../security/secret_redaction.ts";
 
 /** Root category of every logger of the bridge. */
 export const ROOT_CATEGORY = "bridge";

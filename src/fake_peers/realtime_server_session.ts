@@ -48,7 +48,7 @@ import {
   outputAudioOf,
   type RealtimeSessionObject,
 } from "./realtime_session_state.ts";
-import { decodeBase64 } from "./base64.ts";
+import { decodeBase64 } from "../audio/base64.ts";
 
 /** Options of {@link RealtimeServerSession}. */
 export interface RealtimeServerSessionOptions {
