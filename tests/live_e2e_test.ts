@@ -158,15 +158,19 @@ Deno.test("live: the caller talks over the model and it yields: Twilio's held au
   assert.equal(call.clearCount, 0, "the model talked on: no barge-in");
   // Now the caller interrupts and the model goes quiet: the stale tail is cleared at once.
   session.callerSays("sorry, what about Saturday?");
+  const cleared = call.waitFor((m) => m.event === "clear", 2000);
   const sentAt = performance.now();
   session.silence(100);
-  await until("clear", () => call.clearCount === 1);
+  await cleared;
   const clearMs = performance.now() - sentAt;
+  assert.equal(call.clearCount, 1);
   const heard = call.playedMs(0x21);
   assert.ok(heard < 3900, `the stale tail was not played (${heard} ms heard)`);
   await sleep(100);
   assert.equal(call.playedMs(0x21), heard, "nothing more of the reply plays after the clear");
-  assert.ok(clearMs < 100, `clear ${clearMs.toFixed(1)} ms after the quiet delta was sent`);
+  // Two loopback hops and the bridge in between (the bridge itself clears in the same step:
+  // tests/live_engine_test.ts); generous for a loaded machine.
+  assert.ok(clearMs < 50, `clear ${clearMs.toFixed(1)} ms after the quiet delta was sent`);
   // The model answers the caller's new turn.
   session.speak(audioBytes(0x31, 200), "On Saturdays we open at ten.");
   session.silence(600);

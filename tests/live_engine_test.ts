@@ -280,11 +280,19 @@ agents:
       - { type: mcp, server_label: cal, server_url: "https://mcp.example.com", require_approval: always }
   - name: b
     backend_model: gpt-5-mini
+    voice: tempo
+  - name: c
+    engine: live
+    voice: tempo
 `;
   const result = parseAgentsFile(yaml, { path: "agents.yaml", env: {} });
   assert.equal(result.ok, false);
   if (result.ok) return;
-  assert.equal(result.problems.length, 4, result.problems.join("\n"));
+  assert.equal(result.problems.length, 5, result.problems.join("\n"));
+  assert.match(
+    result.problems.join("\n"),
+    /agents\[1\]\.voice: tempo is a GPT-Live voice; set engine: live/,
+  );
   assert.match(
     result.problems.join("\n"),
     /agents\[0\]\.language: engine: live has no transcription language/,

@@ -24,11 +24,29 @@ import { DEFAULT_LIVE_MODEL, DEFAULT_MODEL } from "../config/mod.ts";
 /** The fields of an agents-file entry the rules read (see `agents_file.ts`'s `AgentEntry`). */
 export interface EngineAgent {
   engine?: Engine;
+  voice?: string;
   backend_model?: string;
   turn_detection?: unknown;
   language?: string;
   tools?: ReadonlyArray<{ type: string; require_approval?: unknown; approve_tools?: string[] }>;
 }
+
+/** Voices GPT-Live has besides the Realtime ones [SDK, contract §2; checked 2026-12-07]. */
+export const LIVE_ONLY_VOICES = [
+  "beacon",
+  "bossa",
+  "cinder",
+  "delta",
+  "gleam",
+  "meridian",
+  "quartz",
+  "ripple",
+  "shida",
+  "stone",
+  "tempo",
+  "vesper",
+  "willow",
+] as const;
 
 /** The engines an agent can run on. */
 export type Engine = "realtime" | "live";
@@ -45,6 +63,14 @@ export function engineProblems(
 ): Array<[Array<string | number>, string]> {
   const problems: Array<[Array<string | number>, string]> = [];
   if (agentEngine(agent, defaultEngine) === "realtime") {
+    if (
+      agent.voice !== undefined && (LIVE_ONLY_VOICES as readonly string[]).includes(agent.voice)
+    ) {
+      problems.push([
+        ["voice"],
+        `${agent.voice} is a GPT-Live voice; set engine: live, or pick a Realtime voice (alloy ash ballad coral echo sage shimmer verse marin cedar).`,
+      ]);
+    }
     if (agent.backend_model !== undefined) {
       problems.push([
         ["backend_model"],

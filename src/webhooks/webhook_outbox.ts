@@ -12,7 +12,8 @@
  * Taking a due delivery is an atomic lease: its due time moves to the end of
  * the lease under a versionstamp check, so of several instances sharing the
  * store one wins, and a delivery whose instance died mid-try is due again when
- * the lease runs out. Every entry expires after the retention period.
+ * the lease runs out. Every entry expires after the retention period. Writes
+ * wait out a KV file busy with another process's write (`commitKv`).
  *
  * @example
  * ```ts
@@ -32,6 +33,7 @@
  *
  * @module
  */
+import { commitKv } from "../calls/kv_commit.ts";
 
 /** One delivery of one event to one webhook. */
 export interface Delivery {
@@ -103,11 +105,12 @@ export class WebhookOutbox {
         state: "pending",
         dueAt: now,
       };
-      const result = await this.#kv.atomic()
-        .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: null })
-        .set([PREFIX, "delivery", delivery.id], delivery, this.#options())
-        .set([PREFIX, "due", now, delivery.id], true, this.#options())
-        .commit();
+      const result = await commitKv(
+        this.#kv.atomic()
+          .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: null })
+          .set([PREFIX, "delivery", delivery.id], delivery, this.#options())
+          .set([PREFIX, "due", now, delivery.id], true, this.#options()),
+      );
       if (!result.ok) throw new Error(`a delivery ${delivery.id} exists already`);
     }
   }
@@ -136,17 +139,18 @@ export class WebhookOutbox {
       const delivery = current.value;
       if (delivery === null || delivery.state !== "pending" || delivery.dueAt !== entry.key[2]) {
         // A stale index entry (the delivery moved on or expired): drop it.
-        await this.#kv.atomic().check(current).delete(entry.key).commit();
+        await commitKv(this.#kv.atomic().check(current).delete(entry.key));
         continue;
       }
       const until = now + leaseMs;
       const leased: Delivery = { ...delivery, dueAt: until, leaseUntil: until };
-      const result = await this.#kv.atomic()
-        .check(current)
-        .delete(entry.key)
-        .set([PREFIX, "due", until, id], true, this.#options())
-        .set([PREFIX, "delivery", id], leased, this.#options())
-        .commit();
+      const result = await commitKv(
+        this.#kv.atomic()
+          .check(current)
+          .delete(entry.key)
+          .set([PREFIX, "due", until, id], true, this.#options())
+          .set([PREFIX, "delivery", id], leased, this.#options()),
+      );
       if (result.ok) taken.push({ delivery: leased, versionstamp: result.versionstamp });
     }
     return taken;
@@ -155,11 +159,12 @@ export class WebhookOutbox {
   /** The receiver took it: forget it. False when the lease was lost meanwhile. */
   async delivered(leased: LeasedDelivery): Promise<boolean> {
     const { delivery } = leased;
-    const result = await this.#kv.atomic()
-      .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
-      .delete([PREFIX, "delivery", delivery.id])
-      .delete([PREFIX, "due", delivery.dueAt, delivery.id])
-      .commit();
+    const result = await commitKv(
+      this.#kv.atomic()
+        .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
+        .delete([PREFIX, "delivery", delivery.id])
+        .delete([PREFIX, "due", delivery.dueAt, delivery.id]),
+    );
     return result.ok;
   }
 
@@ -183,12 +188,13 @@ export class WebhookOutbox {
     const index = next.state === "dead"
       ? [PREFIX, "dead", next.dueAt, next.id]
       : [PREFIX, "due", next.dueAt, next.id];
-    const result = await this.#kv.atomic()
-      .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
-      .delete([PREFIX, "due", delivery.dueAt, delivery.id])
-      .set(index, true, this.#options())
-      .set([PREFIX, "delivery", delivery.id], next, this.#options())
-      .commit();
+    const result = await commitKv(
+      this.#kv.atomic()
+        .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
+        .delete([PREFIX, "due", delivery.dueAt, delivery.id])
+        .set(index, true, this.#options())
+        .set([PREFIX, "delivery", delivery.id], next, this.#options()),
+    );
     return result.ok;
   }
 
@@ -199,12 +205,13 @@ export class WebhookOutbox {
   async release(leased: LeasedDelivery, now: number): Promise<boolean> {
     const { delivery } = leased;
     const { leaseUntil: _lease, ...rest } = delivery;
-    const result = await this.#kv.atomic()
-      .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
-      .delete([PREFIX, "due", delivery.dueAt, delivery.id])
-      .set([PREFIX, "due", now, delivery.id], true, this.#options())
-      .set([PREFIX, "delivery", delivery.id], { ...rest, dueAt: now }, this.#options())
-      .commit();
+    const result = await commitKv(
+      this.#kv.atomic()
+        .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
+        .delete([PREFIX, "due", delivery.dueAt, delivery.id])
+        .set([PREFIX, "due", now, delivery.id], true, this.#options())
+        .set([PREFIX, "delivery", delivery.id], { ...rest, dueAt: now }, this.#options()),
+    );
     return result.ok;
   }
 
@@ -222,12 +229,13 @@ export class WebhookOutbox {
       const delivery = current.value;
       if (delivery === null || delivery.state !== "pending" || delivery.dueAt !== at) continue;
       if (delivery.leaseUntil !== undefined && delivery.leaseUntil > now) continue;
-      const result = await this.#kv.atomic()
-        .check(current)
-        .delete(entry.key)
-        .set([PREFIX, "due", now, id], true, this.#options())
-        .set([PREFIX, "delivery", id], { ...delivery, dueAt: now }, this.#options())
-        .commit();
+      const result = await commitKv(
+        this.#kv.atomic()
+          .check(current)
+          .delete(entry.key)
+          .set([PREFIX, "due", now, id], true, this.#options())
+          .set([PREFIX, "delivery", id], { ...delivery, dueAt: now }, this.#options()),
+      );
       if (result.ok) moved++;
     }
     return moved;
@@ -254,16 +262,17 @@ export class WebhookOutbox {
     const current = await this.#kv.get<Delivery>([PREFIX, "delivery", id]);
     const delivery = current.value;
     if (delivery === null || delivery.state !== "dead") return false;
-    const result = await this.#kv.atomic()
-      .check(current)
-      .delete([PREFIX, "dead", delivery.dueAt, id])
-      .set([PREFIX, "due", now, id], true, this.#options())
-      .set(
-        [PREFIX, "delivery", id],
-        { ...delivery, state: "pending", attempts: 0, dueAt: now },
-        this.#options(),
-      )
-      .commit();
+    const result = await commitKv(
+      this.#kv.atomic()
+        .check(current)
+        .delete([PREFIX, "dead", delivery.dueAt, id])
+        .set([PREFIX, "due", now, id], true, this.#options())
+        .set(
+          [PREFIX, "delivery", id],
+          { ...delivery, state: "pending", attempts: 0, dueAt: now },
+          this.#options(),
+        ),
+    );
     return result.ok;
   }
 }

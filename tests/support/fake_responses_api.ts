@@ -43,6 +43,8 @@ export type ScriptedAnswer =
 export interface ReceivedRequest {
   authorization: string | null;
   body: Record<string, unknown>;
+  /** When it arrived (`performance.now()`). */
+  at: number;
 }
 
 const UNSUPPORTED = [
@@ -178,7 +180,7 @@ export class FakeResponsesApi implements AsyncDisposable {
     } catch {
       return invalid("We could not parse the JSON body of your request.", "body");
     }
-    this.requests.push({ authorization, body });
+    this.requests.push({ authorization, body, at: performance.now() });
     if (authorization !== `Bearer ${this.#apiKey}`) {
       return Response.json(
         {
