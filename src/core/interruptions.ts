@@ -102,7 +102,7 @@ export class Interruptions {
     if (stage === "speaking_over" || stage === "protected") return; // already deciding
     const busy = p.responses.active !== undefined || p.audio.busy(p.now);
     if (!busy && stage !== "awaiting_words") {
-      this.#answerWhenCommitted(session, itemId); // a plain turn
+      this.#answerWhenCommitted(itemId); // a plain turn
       return;
     }
     const active = p.responses.active;
@@ -159,7 +159,7 @@ export class Interruptions {
     this.#deleteOnCommit.clear();
   }
 
-  #answerWhenCommitted(_session: LiveSession, itemId: string): void {
+  #answerWhenCommitted(itemId: string): void {
     if (this.#committed.has(itemId)) answerTurn(this.#p);
     else remember(this.#answerOnCommit, itemId);
   }
@@ -187,7 +187,7 @@ export class Interruptions {
     if (verdict.kind === "real") {
       p.out.log("info", "The caller interrupted the assistant.", details);
       if (!verdict.protected) this.#commit(session);
-      this.#answerWhenCommitted(session, verdict.itemId);
+      this.#answerWhenCommitted(verdict.itemId);
       return;
     }
     p.out.log("info", "False interruption: the assistant goes on.", details);
