@@ -39,7 +39,7 @@ import {
   startServer,
   type StartServerOptions,
 } from "../http/server.ts";
-import { StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime.ts";
+import { standinNote, StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime.ts";
 import { StandinLive, type StandinLiveOptions } from "./standin_live.ts";
 
 /** The key the demo gives the bridge: the stand-in ignores it. */
@@ -189,6 +189,8 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
     agents = new AgentsHolder(checked.book);
     server = startServer({
       softphoneNotice: DEMO_NOTICE,
+      // The stand-in reports caller turns without words (it cannot transcribe): say so, and how long.
+      softphoneUntranscribedNote: (speechMs) => standinNote(speechMs ?? 0),
       ...operations?.appOptions(),
       ...options.server,
       config,
