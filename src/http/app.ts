@@ -219,6 +219,7 @@ export function createApp(options: AppOptions): App {
     logger: log.getChild("transfer"),
     ...(options.now ? { now: options.now } : {}),
     ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
   });
   /** What every call's runner shares (see `runner_options.ts`). */
   const runnerParts = {
@@ -370,6 +371,12 @@ export function createApp(options: AppOptions): App {
         return streamEndedTwiml({
           apologize: claim.ending !== undefined && APOLOGY_OUTCOMES.has(claim.ending),
         });
+      }
+      case "transferring": {
+        // The stream ended with a cold transfer (maybe on another instance): dial.
+        const target = agentCalls.coldTransferOf(claim.agent);
+        if (target !== undefined) return transfers.cold.firstDial(callSid, target, base.http);
+        return streamEndedTwiml({ apologize: false });
       }
       case "cap":
         httpLog.warn("The call's stream was lost again; it was resumed too often, apologizing.", {

@@ -12,6 +12,7 @@ import type { AgentCalls } from "../agents/agent_calls.ts";
 import type { TransferMode, TransferSpec } from "../agents/agent_profile.ts";
 import type { WarmTransferStart } from "../bridge/call_runner.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
+import type { CallCheckpoints } from "../calls/call_checkpoints.ts";
 import { TwilioCalls } from "../outbound/twilio_calls.ts";
 import {
   ColdTransfers,
@@ -48,6 +49,8 @@ export function createTransfers(
     logger: Logger;
     now?: () => number;
     onTransfer?: (mode: TransferMode, result: TransferResult) => void;
+    /** The shared call store (a cold transfer's fallback replays the conversation). */
+    checkpoints?: CallCheckpoints;
   },
 ): AppTransfers {
   const tokens = new TransferTokens(config.streamTokenSecret);
@@ -67,6 +70,8 @@ export function createTransfers(
     streamPathOf: (name) => agentCalls.streamPathOf(name),
     streamParameters: (callSid, agent) => admission.streamParameters(callSid, agent),
     onFinished: (result) => options.onTransfer?.("cold", result),
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
+    logger: options.logger,
   });
   return {
     cold,

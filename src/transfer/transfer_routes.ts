@@ -36,7 +36,7 @@ type Handler = (
   form: URLSearchParams,
   token: string | null,
   base: { http: string; ws: string },
-) => string | undefined;
+) => string | undefined | Promise<string | undefined>;
 
 /** The transfer routes: a response, or undefined when the path is not one of them. */
 export function createTransferRoutes(
@@ -70,7 +70,7 @@ export function createTransferRoutes(
     });
     if (signed instanceof Response) return signed;
     const { form, base } = signed;
-    const twiml = handler(form, new URL(request.url).searchParams.get("t"), base);
+    const twiml = await handler(form, new URL(request.url).searchParams.get("t"), base);
     return twiml === undefined
       ? new Response(null, { status: 204 })
       : new Response(twiml, { headers: { "content-type": "text/xml; charset=utf-8" } });
