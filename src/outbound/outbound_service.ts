@@ -54,6 +54,12 @@ export interface OutboundServiceOptions {
   config: Config;
   /** KV for attempts and campaigns (closed by {@link OutboundService.close}); none: no campaigns. */
   kv?: Deno.Kv;
+  /**
+   * The caller owns `kv` and closes it (one handle of the call store's file
+   * per process, shared with the call store): {@link OutboundService.close}
+   * leaves it open. Default false.
+   */
+  kvBorrowed?: boolean;
   /** Registers `bridge_outbound_calls_total` here when given. */
   registry?: MetricsRegistry;
   /**
@@ -106,6 +112,7 @@ export class OutboundService implements OutboundPlug {
   #calls: TwilioCalls;
   #admission: CallAdmission | undefined;
   #kv: Deno.Kv | undefined;
+  #ownsKv: boolean;
   #unplugCron: (() => void) | undefined;
   #log: Logger;
   #now: (() => number) | undefined;
@@ -118,6 +125,7 @@ export class OutboundService implements OutboundPlug {
     }
     this.#config = config;
     this.#kv = options.kv;
+    this.#ownsKv = options.kvBorrowed !== true;
     this.#now = options.now;
     // With the call store's KV, the conversation after keypad tones reaches any instance.
     this.handoff = new StreamHandoff({
@@ -323,12 +331,12 @@ export class OutboundService implements OutboundPlug {
     });
   };
 
-  /** Stops dispatching and closes the KV. */
+  /** Stops dispatching and closes the KV (unless borrowed). */
   async close(): Promise<void> {
     this.#unplugCron?.();
     await this.campaigns?.stop();
     await this.handoff.idle();
-    this.#kv?.close();
+    if (this.#ownsKv) this.#kv?.close();
     this.#kv = undefined;
   }
 }
