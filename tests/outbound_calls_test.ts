@@ -4,6 +4,7 @@ import { createApp } from "../src/http/app.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
+import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import { AgentBook } from "../src/agents/agent_book.ts";
 import { environmentProfile } from "../src/agents/agent_profile.ts";
@@ -472,4 +473,37 @@ Deno.test("MAX_CALLS_PER_MINUTE caps POST /calls per instance: 429 with Retry-Af
   assert.equal(later.status, 201);
   await later.body?.cancel();
   assert.equal(parseConfig(env(rest)).maxCallsPerMinute, 0, "no cap by default");
+});
+
+Deno.test("a reload of the agents file (SIGHUP) applies to the next call placed: the new agent calls from its own number", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const config = parseConfig(env(rest));
+  const files: Record<string, string> = {
+    "agents.yaml": "agents:\n  - name: front-desk\n",
+  };
+  const load = () =>
+    loadAgents({
+      config,
+      file: { path: "agents.yaml", required: true },
+      env: {},
+      readTextFile: (path) => files[path],
+    });
+  const first = load();
+  if (!first.ok) throw new Error(first.problems.join("\n"));
+  const agents = new AgentsHolder(first.book);
+  const service = OutboundService.create({ config, agents });
+  const app = createApp({ config, agents, outbound: service });
+  try {
+    const before = await app.handler(placeCall({ to: "+15557654321", agent: "sales" }));
+    assert.equal(before.status, 400);
+    assert.match((await before.json()).error, /agent "sales" is unknown; known agents: front-desk/);
+    files["agents.yaml"] +=
+      "  - name: sales\n    outbound:\n      from: '+15005550009'\n      greeting: Hi from sales.\n";
+    assert.equal(agents.reload(load).ok, true);
+    const after = await app.handler(placeCall({ to: "+15557654321", agent: "sales" }));
+    assert.equal(after.status, 201);
+    assert.equal(rest.creates.at(-1)?.params.From, "+15005550009");
+  } finally {
+    await service.close();
+  }
 });
