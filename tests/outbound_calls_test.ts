@@ -5,6 +5,7 @@ import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
+import { AgentCalls } from "../src/agents/agent_calls.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import { AgentBook } from "../src/agents/agent_book.ts";
 import { environmentProfile } from "../src/agents/agent_profile.ts";
@@ -503,6 +504,30 @@ Deno.test("a reload of the agents file (SIGHUP) applies to the next call placed:
     const after = await app.handler(placeCall({ to: "+15557654321", agent: "sales" }));
     assert.equal(after.status, 201);
     assert.equal(rest.creates.at(-1)?.params.From, "+15005550009");
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("send_dtmf is one of an agent's tools only when its outbound block asks for it", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const config = parseConfig(env(rest));
+  const loaded = loadAgents({
+    config,
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () =>
+      "agents:\n  - name: front-desk\n  - name: menus\n    outbound: { send_dtmf: true }\n",
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const agents = new AgentsHolder(loaded.book);
+  const service = OutboundService.create({ config, agents });
+  try {
+    const calls = new AgentCalls({ config, agents, toolsFor: service.toolsFor });
+    const toolsOf = (agent: string) =>
+      calls.forStream({ kind: "outbound", agent }).tools.map((tool) => tool.declaration.name);
+    assert.ok(toolsOf("menus").includes("send_dtmf"));
+    assert.ok(!toolsOf("front-desk").includes("send_dtmf"));
   } finally {
     await service.close();
   }
