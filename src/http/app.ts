@@ -186,7 +186,8 @@ export function createApp(options: AppOptions): App {
   const agentCalls = new AgentCalls({
     config,
     ...(options.agents ? { agents: options.agents } : {}),
-    tools: [...options.tools ?? [], ...options.outbound?.tools ?? []],
+    ...(options.tools ? { tools: options.tools } : {}),
+    ...(options.outbound ? { toolsFor: options.outbound.toolsFor } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.callState ? { shared: options.callState } : {}),
     logger: log.getChild("agents"),
