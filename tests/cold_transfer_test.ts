@@ -10,11 +10,18 @@ import { BridgeHarness, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
+import type { AppOptions } from "../src/http/app.ts";
+import { parseConfig } from "../src/config/mod.ts";
+import { Operations } from "../src/observability/operations.ts";
+import { maskPhoneNumber } from "../src/security/phone_numbers.ts";
+import { TEST_API_KEY } from "./support/bridge_harness.ts";
+import { receiver, WEBHOOK_SECRET } from "./support/webhook_receiver.ts";
+import { waitUntil } from "./support/wait.ts";
 
 const PUBLIC = "https://voice.example.com";
 const ACCOUNT = "AC" + "3".repeat(32);
 
-async function start() {
+async function start(app: Partial<AppOptions> = {}) {
   const registry = new MetricsRegistry();
   const transfers = registry.counter({
     name: "bridge_transfers_total",
@@ -26,7 +33,15 @@ async function start() {
     STREAM_TOKEN_SECRET: "cold-stream-token-secret-0123456789",
     TRANSFER_NUMBERS: "+14155550123,sip:desk@pbx.example.com",
     END_CALL_GRACE_SECONDS: "0",
-  }, { app: { onTransfer: (mode, result) => transfers.inc({ mode, result }) } });
+  }, {
+    app: {
+      ...app,
+      onTransfer: (mode, result, report) => {
+        transfers.inc({ mode, result });
+        app.onTransfer?.(mode, result, report);
+      },
+    },
+  });
   return { h, registry };
 }
 
@@ -159,4 +174,67 @@ Deno.test("cold transfer: a person answers → hang up after their call; a wrong
     registry.render(),
     /bridge_transfers_total\{mode="cold",result="caller_hung_up"\} 1/,
   );
+});
+
+Deno.test("cold transfer webhooks: busy then no answer → transfer.failed with both statuses; a person answers → transfer.completed", async () => {
+  const r = receiver([]);
+  const ops = await Operations.create({
+    config: parseConfig({ OPENAI_API_KEY: TEST_API_KEY, WEBHOOK_URL: r.url, WEBHOOK_SECRET }),
+    store: null,
+    webhookPollMs: 50,
+  });
+  try {
+    const { h } = await start({ onTransfer: ops.appOptions().onTransfer });
+    await using _h = h;
+    const events = () =>
+      r.received.filter((got) => !(got.verified instanceof Error)).map((got) =>
+        JSON.parse(got.body)
+      );
+    {
+      const { callSid, dial } = await transferredCall(h);
+      const second = await twilioPost(h, dialAction(dial), {
+        CallSid: callSid,
+        AccountSid: ACCOUNT,
+        DialCallStatus: "busy",
+      });
+      await twilioPost(h, dialAction(second.text), {
+        CallSid: callSid,
+        AccountSid: ACCOUNT,
+        DialCallStatus: "no-answer",
+      });
+      await waitUntil(() => events().some((e) => e.type === "transfer.failed"), 3000, "failed");
+      const failed = events().find((e) => e.type === "transfer.failed");
+      assert.deepEqual(failed.data, {
+        callSid,
+        agent: null,
+        mode: "cold",
+        result: "fallback",
+        legs: [
+          { destination: maskPhoneNumber("+14155550123"), result: "busy" },
+          { destination: "sip:…@pbx.example.com", result: "no-answer" },
+        ],
+      });
+    }
+    {
+      const { callSid, dial } = await transferredCall(h);
+      await twilioPost(h, dialAction(dial), {
+        CallSid: callSid,
+        AccountSid: ACCOUNT,
+        DialCallStatus: "completed",
+      });
+      await waitUntil(
+        () => events().some((e) => e.type === "transfer.completed"),
+        3000,
+        "completed",
+      );
+      const completed = events().find((e) => e.type === "transfer.completed");
+      assert.equal(completed.data.callSid, callSid);
+      assert.deepEqual(completed.data.legs, [
+        { destination: maskPhoneNumber("+14155550123"), result: "completed" },
+      ]);
+    }
+  } finally {
+    await ops.close();
+    await r.server.shutdown();
+  }
 });
