@@ -18,7 +18,7 @@ import { main } from "./main.ts";
 import { loadEnvFile, setUnsetVariables } from "./src/config/mod.ts";
 
 /** The defaults `deno task dev` applies when a variable is unset. */
-export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
+const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   SOFTPHONE: "on",
   HOST: "127.0.0.1",
   LOG_FORMAT: "pretty",

@@ -10,18 +10,23 @@ import assert from "node:assert/strict";
 /** The repository root. */
 const ROOT = new URL("../", import.meta.url);
 
-/** Every TypeScript module of `src/`, `main.ts` and `dev.ts`, as paths from the root. */
-function sourceModules(): string[] {
-  const files = ["main.ts", "dev.ts"];
+/** The files under `dirs` whose names match `pattern`, as paths from the root. */
+function filesUnder(dirs: readonly string[], pattern: RegExp): string[] {
+  const files: string[] = [];
   const walk = (dir: string) => {
     for (const entry of Deno.readDirSync(new URL(dir, ROOT))) {
       const path = `${dir}${entry.name}`;
       if (entry.isDirectory) walk(`${path}/`);
-      else if (entry.isFile && entry.name.endsWith(".ts")) files.push(path);
+      else if (entry.isFile && pattern.test(entry.name)) files.push(path);
     }
   };
-  walk("src/");
-  return files.sort();
+  for (const dir of dirs) walk(dir);
+  return files;
+}
+
+/** Every TypeScript module of `src/`, `main.ts` and `dev.ts`, as paths from the root. */
+function sourceModules(): string[] {
+  return ["main.ts", "dev.ts", ...filesUnder(["src/"], /\.ts$/)].sort();
 }
 
 /** A module's code without its comments (JSDoc examples may show anything). */
@@ -127,4 +132,38 @@ Deno.test("structure: the call audio's frame numbers are defined once, in src/au
       )
     );
   assert.deepEqual(definitions, []);
+});
+
+/** Every TypeScript and JavaScript file of the repository (src/, tests/, bench/, the entries). */
+function allScripts(): string[] {
+  return ["main.ts", "dev.ts", ...filesUnder(["src/", "tests/", "bench/"], /\.(ts|js)$/)];
+}
+
+/** The values (functions, classes, constants) a module exports. */
+function exportedValues(path: string): string[] {
+  return [
+    ...code(path).matchAll(
+      /^export\s+(?:async\s+)?(?:function\*?|class|const|let|abstract class)\s+([A-Za-z_$][\w$]*)/gm,
+    ),
+  ].map((m) => m[1]);
+}
+
+Deno.test("structure: every exported value is used somewhere else (or shown in its module's example)", () => {
+  // Types are left out: an options interface is part of its function's signature even when
+  // no other module names it.
+  const scripts = allScripts();
+  const texts = new Map(scripts.map((p) => [p, Deno.readTextFileSync(new URL(p, ROOT))]));
+  const unused: string[] = [];
+  for (const path of sourceModules()) {
+    const examples = (texts.get(path)!.match(/\/\*\*[\s\S]*?\*\//g) ?? [])
+      .filter((doc) => doc.includes("```") && doc.includes("import"));
+    for (const name of exportedValues(path)) {
+      const word = new RegExp(`\\b${name.replace(/\$/g, "\\$")}\\b`);
+      const used = examples.some((doc) => word.test(doc)) ||
+        scripts.some((other) => other !== path && word.test(texts.get(other)!));
+      if (!used) unused.push(`${path}: ${name}`);
+    }
+  }
+  assert.deepEqual(unused, [], "drop `export` (or the code) where nothing else uses it");
+  assert.ok(exportedValues("src/http/route_table.ts").includes("routeRequest"));
 });

@@ -40,7 +40,7 @@ import { type AnalysisSpec, asksForAnything } from "../analysis/mod.ts";
 export const ENVIRONMENT_PROFILE_NAME = "default";
 
 /** Default timeout of the context webhook, in ms. */
-export const DEFAULT_CONTEXT_TIMEOUT_MS = 2000;
+const DEFAULT_CONTEXT_TIMEOUT_MS = 2000;
 
 /** An MCP server declared to the Realtime session (OpenAI calls it itself). */
 export interface McpServerSpec {
@@ -77,7 +77,7 @@ export interface TransferSpec {
 export type TransferMode = "cold" | "warm";
 
 /** Seconds a transfer destination rings by default. */
-export const DEFAULT_RING_TIMEOUT_SECONDS = 20;
+const DEFAULT_RING_TIMEOUT_SECONDS = 20;
 
 /** Where the caller's context comes from before the greeting. */
 export interface ContextWebhookSpec {
@@ -113,7 +113,7 @@ export interface OutboundProfile {
 }
 
 /** Default pause that ends gathered keypad digits, in seconds (`outbound.dtmf.timeout_seconds`). */
-export const DEFAULT_DTMF_TIMEOUT_SECONDS = 3;
+const DEFAULT_DTMF_TIMEOUT_SECONDS = 3;
 
 /** One agent, ready for calls. */
 export interface AgentProfile {

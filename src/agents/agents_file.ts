@@ -42,7 +42,7 @@ import { toStrictSchema } from "../analysis/mod.ts";
 export const MAX_AGENTS_FILE_BYTES = 1024 * 1024;
 
 /** Most times a YAML file may use its anchors (`*name`); more is refused (an alias bomb). */
-export const MAX_YAML_ALIASES = 100;
+const MAX_YAML_ALIASES = 100;
 
 /** An agent as written in the file (after `${VAR}` resolution and validation). */
 export interface AgentEntry {
@@ -222,7 +222,7 @@ function validateFile(data: unknown): data is AgentsFileData {
 type Segment = string | number;
 
 /** `agents[1].tools[0].request.url` */
-export function formatPath(path: readonly Segment[]): string {
+function formatPath(path: readonly Segment[]): string {
   let out = "";
   for (const segment of path) {
     if (typeof segment === "number") out += `[${segment}]`;
@@ -595,7 +595,7 @@ function checkHttpTool(
 }
 
 /** `dir/agents.yaml` + `prompts/a.md` → `dir/prompts/a.md` (absolute paths kept). */
-export function resolveRelative(base: string, relative: string): string {
+function resolveRelative(base: string, relative: string): string {
   if (relative.startsWith("/")) return relative;
   const slash = base.lastIndexOf("/");
   return slash < 0 ? relative : `${base.slice(0, slash + 1)}${relative}`;

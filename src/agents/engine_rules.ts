@@ -32,7 +32,7 @@ export interface EngineAgent {
 }
 
 /** Voices GPT-Live has besides the Realtime ones [SDK, contract §2; checked 2026-12-07]. */
-export const LIVE_ONLY_VOICES = [
+const LIVE_ONLY_VOICES = [
   "beacon",
   "bossa",
   "cinder",

@@ -93,7 +93,7 @@ export function profileSessionUpdate(
  * both count as 0 (speech looks longer: the decision errs towards real), and
  * backchannels are told by their words.
  */
-export function profileInterruptions(
+function profileInterruptions(
   profile: AgentProfile,
   config: Config,
 ): InterruptionSettings | undefined {

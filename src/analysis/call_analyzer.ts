@@ -95,7 +95,7 @@ const WHO: Record<AnalysisLine["role"], string> = {
 };
 
 /** The request input: the agent's instructions, then the transcript. */
-export function analysisInput(
+function analysisInput(
   agentInstructions: string,
   transcript: readonly AnalysisLine[],
 ): string {

@@ -61,7 +61,7 @@ function number(value: unknown): number {
 }
 
 /** Tokens from a Responses API `usage` object. */
-export function tokensOf(usage: unknown): AnalysisTokens {
+function tokensOf(usage: unknown): AnalysisTokens {
   const u = (usage ?? {}) as Record<string, Record<string, unknown> | undefined>;
   return {
     input: number(u.input_tokens),
@@ -72,7 +72,7 @@ export function tokensOf(usage: unknown): AnalysisTokens {
 }
 
 /** The text of the response's `message` item, or why there is none. */
-export function messageText(response: unknown): { text: string } | { problem: string } {
+function messageText(response: unknown): { text: string } | { problem: string } {
   const r = (response ?? {}) as {
     status?: string;
     incomplete_details?: { reason?: string } | null;

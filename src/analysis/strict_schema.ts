@@ -40,7 +40,7 @@
 export type JsonSchema = { [keyword: string]: unknown };
 
 /** Keywords strict mode does not support (from the SDK's list, see the module doc). */
-export const UNSUPPORTED_KEYWORDS: readonly string[] = [
+const UNSUPPORTED_KEYWORDS: readonly string[] = [
   "$anchor",
   "$dynamicAnchor",
   "$dynamicRef",

@@ -112,7 +112,7 @@ const CHECKPOINT_EVENTS: ReadonlySet<string> = new Set([
 const CHECKPOINT_END_WAIT_MS = 1000;
 
 /** Default bound of unsent bytes per socket: about a minute of audio. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 const OPEN = 1;
 const CONNECTING = 0;

@@ -34,7 +34,7 @@ import type { ConversationEntry } from "../core/conversation_log.ts";
 import type { CallOutcome } from "../core/call_types.ts";
 
 /** Outcomes after which the call goes on in another stream (it is not over). */
-export const HANDED_OVER_OUTCOMES: ReadonlySet<CallOutcome> = new Set<CallOutcome>(["handed_over"]);
+const HANDED_OVER_OUTCOMES: ReadonlySet<CallOutcome> = new Set<CallOutcome>(["handed_over"]);
 
 /** What the call runner tells the checkpoint of its call. */
 export interface CheckpointSink {

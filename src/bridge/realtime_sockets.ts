@@ -295,7 +295,7 @@ export class RealtimeSockets {
 }
 
 /** Closes a socket that is open or still connecting; never throws. */
-export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === OPEN || ws.readyState === CONNECTING) {
     try {
       ws.close(code, reason);

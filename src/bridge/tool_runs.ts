@@ -73,7 +73,7 @@ export interface ToolRunReport {
  * The kind of failure of a tool's output, or undefined when it is not an
  * error object: `{error: {type: "http_error", status: 503}}` → `http_error 503`.
  */
-export function failureOf(output: unknown): string | undefined {
+function failureOf(output: unknown): string | undefined {
   if (typeof output !== "object" || output === null || !("error" in output)) return undefined;
   const error = (output as { error: unknown }).error;
   if (typeof error !== "object" || error === null) return "failed";

@@ -111,7 +111,7 @@ const encoder = new TextEncoder();
  * {@link MAX_CHECKPOINT_BYTES} (the oldest turns go first, as the replay
  * limits of a renewed session would drop them).
  */
-export function fitConversation(
+function fitConversation(
   checkpoint: CallCheckpoint,
 ): CallCheckpoint {
   let conversation = checkpoint.conversation;

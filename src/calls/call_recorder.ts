@@ -54,7 +54,7 @@ export interface RecordPrivacy {
  * The record as kept: without its transcript (`storeTranscripts` false,
  * marked `transcriptStored: false`), or with personal data redacted in it.
  */
-export function keptRecord(record: CallRecord, privacy: RecordPrivacy): CallRecord {
+function keptRecord(record: CallRecord, privacy: RecordPrivacy): CallRecord {
   if (!privacy.storeTranscripts) return { ...record, transcript: [], transcriptStored: false };
   if (!privacy.redact) return record;
   return {

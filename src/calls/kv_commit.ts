@@ -24,7 +24,7 @@
 const TRIES = 50;
 
 /** Whether `error` is SQLite's "database is locked" (a busy KV file). */
-export function isKvBusy(error: unknown): boolean {
+function isKvBusy(error: unknown): boolean {
   return error instanceof Error && /database is locked|SQLITE_BUSY/i.test(error.message);
 }
 

@@ -30,9 +30,6 @@ export const DEFAULT_PRICES: Readonly<TokenPrices> = Object.freeze({
   outputAudio: 64,
 });
 
-/** The date the default prices were taken from OpenAI's price list. */
-export const DEFAULT_PRICES_DATE = "2026-12-01";
-
 /**
  * The estimated cost in USD of `usage`. Cached input tokens are a part of the
  * input tokens: they are billed at the cached price and taken off the text

@@ -155,7 +155,7 @@ export function formatCallDetail(record: CallRecord): string {
 }
 
 /** The lines of a call's analysis. */
-export function formatAnalysis(analysis: CallAnalysis): string[] {
+function formatAnalysis(analysis: CallAnalysis): string[] {
   const t = analysis.tokens;
   const lines = [
     `  analysis  ${analysis.status} by ${analysis.model} at ${formatTime(analysis.analyzedAt)}, ` +
@@ -176,7 +176,7 @@ export function formatAnalysis(analysis: CallAnalysis): string[] {
 }
 
 /** An outbound attempt as text. */
-export function formatAttempt(attempt: OutboundAttempt): string {
+function formatAttempt(attempt: OutboundAttempt): string {
   const campaign = attempt.campaignId !== undefined
     ? `, campaign ${attempt.campaignId} contact ${attempt.contactId ?? "?"}`
     : "";
@@ -192,7 +192,7 @@ export function formatAttempt(attempt: OutboundAttempt): string {
 }
 
 /** A campaign's progress as text. */
-export function formatCampaign(progress: CampaignProgress): string {
+function formatCampaign(progress: CampaignProgress): string {
   const c = progress.counts;
   const outcomes = Object.entries(progress.outcomes).map(([k, v]) => `${k} ${v}`).join(", ");
   const lines = [
@@ -220,7 +220,7 @@ export function formatCampaign(progress: CampaignProgress): string {
 }
 
 /** The webhook outbox: deliveries waiting for a retry, then dead letters. */
-export function formatDeliveries(list: { pending: Delivery[]; dead: Delivery[] }): string {
+function formatDeliveries(list: { pending: Delivery[]; dead: Delivery[] }): string {
   const header = ["webhook-id", "Event", "Webhook", "Tries", "When (UTC)", "Last error"];
   const table = (rows: Delivery[]) => {
     const cells = rows.map((d) => [

@@ -92,11 +92,11 @@ export class ConfigError extends Error {
 }
 
 /** Names of the variables whose values are never shown. */
-export const SECRET_NAMES: readonly string[] = SETTINGS.filter((row) => row.secret === true)
+const SECRET_NAMES: readonly string[] = SETTINGS.filter((row) => row.secret === true)
   .map((row) => row.env);
 
 /** Names of every variable of the table. */
-export const SETTING_NAMES: readonly string[] = SETTINGS.map((row) => row.env);
+const SETTING_NAMES: readonly string[] = SETTINGS.map((row) => row.env);
 
 /**
  * Reads and validates the configuration from environment variables.

@@ -46,7 +46,7 @@ export type Truncation = "auto" | "disabled" | number;
 export type CallStore = { path: string | undefined } | undefined;
 
 /** The shortest value that could be a real OpenAI key (real keys are 40 characters or more). */
-export const MIN_API_KEY_LENGTH = 16;
+const MIN_API_KEY_LENGTH = 16;
 
 const PLACEHOLDER = [
   /\.\.\./,
@@ -277,13 +277,8 @@ export function truncation(): Kind<Truncation> {
   };
 }
 
-/** Whether a kind returned {@link INVALID}. */
-export function isInvalid(value: unknown): value is typeof INVALID {
-  return value === INVALID;
-}
-
 /** A transfer destination: an E.164 number or a SIP URI (`sip:` or `sips:`). */
-export const TRANSFER_DESTINATION = /^(?:\+[1-9][0-9]{6,14}|sips?:[^\s@,]+@[^\s,]+)$/;
+const TRANSFER_DESTINATION = /^(?:\+[1-9][0-9]{6,14}|sips?:[^\s@,]+@[^\s,]+)$/;
 
 /**
  * `TRANSFER_NUMBERS`: comma-separated E.164 numbers or SIP URIs, tried in

@@ -46,7 +46,7 @@ const WELL_KNOWN = new Set([
  * `VOICE`, as `VOICES` is, where plain Levenshtein would count two and let a
  * swapped short name pass unnoticed.
  */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let beforePrevious: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
@@ -68,7 +68,7 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** The prefixes (first word and `_`) shared by two or more known names. */
-export function sharedPrefixes(known: readonly string[]): string[] {
+function sharedPrefixes(known: readonly string[]): string[] {
   const counts = new Map<string, number>();
   for (const name of known) {
     const cut = name.indexOf("_");

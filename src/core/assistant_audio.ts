@@ -44,7 +44,7 @@ const MAX_REMEMBERED_IDS = 64;
 const WAITING_SOUND_ITEM = "~waiting_sound";
 
 /** Bytes of audio in a base64 string, without decoding it. */
-export function base64ByteLength(b64: string): number {
+function base64ByteLength(b64: string): number {
   const len = b64.length;
   if (len === 0) return 0;
   const padding = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;

@@ -150,7 +150,7 @@ interface Span {
 }
 
 /** Lower case, no punctuation, hyphens joined ("Mm-hmm." → "mmhmm"). */
-export function normalizeWords(text: string): string {
+function normalizeWords(text: string): string {
   return text.toLowerCase().replace(/[-‐‑]/g, "").replace(/[^\p{L}\p{N}']+/gu, " ").trim()
     .replace(/\s+/g, " ");
 }

@@ -207,7 +207,7 @@ function reasonOf(args: string): string | undefined {
  * `speak_uninterrupted: true` in the output, or in an HTTP tool's JSON
  * (`{status, data: {speak_uninterrupted: true, …}}`).
  */
-export function speaksUninterrupted(output: unknown): boolean {
+function speaksUninterrupted(output: unknown): boolean {
   if (typeof output !== "object" || output === null) return false;
   const o = output as Record<string, unknown>;
   if (o.speak_uninterrupted === true) return true;

@@ -43,7 +43,7 @@ import { StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime
 import { StandinLive, type StandinLiveOptions } from "./standin_live.ts";
 
 /** The key the demo gives the bridge: the stand-in ignores it. */
-export const DEMO_API_KEY = "demo-no-key-needed";
+const DEMO_API_KEY = "demo-no-key-needed";
 
 /** What the softphone page says in the demo: the Realtime API is a stand-in, and what it does. */
 export const DEMO_NOTICE =

@@ -36,7 +36,7 @@ export interface DemoListing {
 }
 
 /** The demo table. */
-export const DEMO_LISTINGS: readonly DemoListing[] = [
+const DEMO_LISTINGS: readonly DemoListing[] = [
   {
     id: "L-1001",
     address: "12 Elm Street",

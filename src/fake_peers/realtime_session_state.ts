@@ -107,7 +107,7 @@ export function mergeSessionUpdate(
 }
 
 /** Bytes per ms of an audio format object: `audio/pcm` (24 kHz, 16 bit) 48, `audio/pcmu`/`pcma` 8. */
-export function audioBytesPerMs(format: unknown): number {
+function audioBytesPerMs(format: unknown): number {
   const type = isRecord(format) ? format.type : undefined;
   return type === "audio/pcm" ? 48 : 8;
 }

@@ -133,7 +133,7 @@ export interface AppOptions {
 }
 
 /** Default of {@link AppOptions.maxResumes}. */
-export const MAX_RESUMES = 3;
+const MAX_RESUMES = 3;
 
 /** Outcomes after which `/call-ended` apologizes (the assistant failed, not the call). */
 const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
@@ -189,7 +189,8 @@ export function createApp(options: AppOptions): App {
   const agentCalls = new AgentCalls({
     config,
     ...(options.agents ? { agents: options.agents } : {}),
-    tools: [...options.tools ?? [], ...options.outbound?.tools ?? []],
+    ...(options.tools ? { tools: options.tools } : {}),
+    ...(options.outbound ? { toolsFor: options.outbound.toolsFor } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.callState ? { shared: options.callState } : {}),
     logger: log.getChild("agents"),

@@ -36,7 +36,7 @@ import { maskGroupedPhoneNumbers, redactCardsAndEmails } from "../security/perso
 import { createSecretRedactor, REDACTED } from "../security/secret_redaction.ts";
 
 /** Root category of every logger of the bridge. */
-export const ROOT_CATEGORY = "bridge";
+const ROOT_CATEGORY = "bridge";
 
 /** Keys of a JSON line that properties may not overwrite. */
 const RESERVED_JSON_KEYS = new Set(["timestamp", "level", "category", "message"]);

@@ -24,7 +24,7 @@
  */
 
 /** Values of `AnsweredBy`. */
-export const ANSWERED_BY = [
+const ANSWERED_BY = [
   "human",
   "machine_start",
   "machine_end_beep",
@@ -38,7 +38,7 @@ export const ANSWERED_BY = [
 export type AnsweredBy = typeof ANSWERED_BY[number];
 
 /** Values of `CallStatus`. */
-export const CALL_STATUSES = [
+const CALL_STATUSES = [
   "queued",
   "ringing",
   "in-progress",

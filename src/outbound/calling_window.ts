@@ -79,7 +79,7 @@ export function isTimeZone(timeZone: string): boolean {
 }
 
 /** Minutes since local midnight at `at` (ms since the epoch) in `timeZone`. */
-export function localMinute(at: number, timeZone: string): number {
+function localMinute(at: number, timeZone: string): number {
   let hour = 0;
   let minute = 0;
   for (const part of formatter(timeZone).formatToParts(at)) {

@@ -27,9 +27,9 @@
  */
 
 /** The cron's name in Deno Deploy's dashboard. */
-export const CAMPAIGN_CRON_NAME = "campaign dispatcher";
+const CAMPAIGN_CRON_NAME = "campaign dispatcher";
 /** Every minute (Deno.cron's finest schedule). */
-export const CAMPAIGN_CRON_SCHEDULE = "* * * * *";
+const CAMPAIGN_CRON_SCHEDULE = "* * * * *";
 
 /** Where a cron run goes. */
 export class CampaignCron {

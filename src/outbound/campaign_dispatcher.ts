@@ -130,7 +130,7 @@ export interface SweepResult {
 }
 
 /** A live attempt younger than this is not looked up (its callback is expected). */
-export const SWEEP_AFTER_MS = 2 * 60_000;
+const SWEEP_AFTER_MS = 2 * 60_000;
 /** Default ms between sweeps. */
 const SWEEP_EVERY_MS = 5 * 60_000;
 

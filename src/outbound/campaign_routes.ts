@@ -41,7 +41,7 @@ export interface CampaignRoutesOptions {
 type Settings = Omit<NewCampaign, "contacts">;
 
 /** Checks the campaign settings (from JSON fields or query parameters). */
-export function parseCampaignSettings(
+function parseCampaignSettings(
   get: (name: string) => unknown,
   agents: AgentBook,
 ): { ok: true; value: Settings } | { ok: false; field: string; error: string } {

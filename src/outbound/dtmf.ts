@@ -28,10 +28,10 @@ import VoiceResponse from "twilio/lib/twiml/VoiceResponse.js";
 import type { ConnectStreamOptions } from "../twilio/twiml.ts";
 
 /** Longest digit string accepted at once. */
-export const MAX_DIGITS = 64;
+const MAX_DIGITS = 64;
 
 /** Twilio's limit on the TwiML of a call update. */
-export const MAX_UPDATE_TWIML_CHARS = 4000;
+const MAX_UPDATE_TWIML_CHARS = 4000;
 
 const DIGITS = /^[0-9*#w]+$/;
 

@@ -41,7 +41,7 @@ import { readSignedWebhook } from "../http/signed_webhook.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 
 /** The `<Parameter>` of the outbound stream that carries the call ticket. */
-export const CALL_TICKET_PARAMETER = "callTicket";
+const CALL_TICKET_PARAMETER = "callTicket";
 
 /** The control API's route for placing one call. */
 export const CALLS_ROUTE = "/calls";
@@ -92,7 +92,7 @@ function xml(body: string): Response {
  * The bearer check of the control API: undefined when authorized, else the
  * 401 answer. Constant-time comparison.
  */
-export function checkBearer(request: Request, token: string): Response | undefined {
+function checkBearer(request: Request, token: string): Response | undefined {
   const header = request.headers.get("authorization") ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
   if (match !== null && timingSafeEqual(match[1], token)) return undefined;
@@ -253,7 +253,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
 }
 
 /** The answer when Twilio (or the set-up) refused to place a call. */
-export function placeFailure(error: unknown, log: Logger): Response {
+function placeFailure(error: unknown, log: Logger): Response {
   if (error instanceof TwilioRestError) {
     log.warn("Twilio refused an outbound call: {error}", {
       error: maskPhoneNumbersIn(error.message),

@@ -36,7 +36,7 @@ import {
 } from "../twilio/rest_client.ts";
 
 /** The call progress events the status callback asks for. */
-export const STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"] as const;
+const STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"] as const;
 
 /** What {@link createCallForm} needs. */
 export interface CreateCallParams {

@@ -46,7 +46,7 @@ export function defaultGreeting(companyName: string): string {
 }
 
 /** Default `briefing` of a warm transfer tool: how the model sums the call up for the person. */
-export const DEFAULT_TRANSFER_BRIEFING =
+const DEFAULT_TRANSFER_BRIEFING =
   "Write a short briefing for a staff member who is about to take over this phone call: who the caller is (if they said), what they want, and what has been done so far. Two or three plain sentences, no greeting, no lists. Do not include phone numbers or payment details.";
 
 /** Default `fallback` of a transfer tool: what the agent tells the caller when nobody takes the call. */
@@ -168,7 +168,7 @@ export const DEFAULT_APOLOGY =
  * so "mm-hmm" also matches "Mmhmm."). An agent's `interruptions.backchannels`
  * replaces its language's list.
  */
-export const DEFAULT_BACKCHANNELS: Readonly<Record<string, readonly string[]>> = {
+const DEFAULT_BACKCHANNELS: Readonly<Record<string, readonly string[]>> = {
   en: [
     "mm-hmm",
     "mhm",

@@ -10,16 +10,16 @@
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
 
 /** Largest media-stream message accepted, in bytes (Twilio's frames are ~400 bytes). */
-export const MAX_STREAM_MESSAGE_BYTES = 16 * 1024;
+const MAX_STREAM_MESSAGE_BYTES = 16 * 1024;
 
 /** Most media-stream messages accepted per second (Twilio sends about 60). */
-export const MAX_STREAM_MESSAGES_PER_SECOND = 1000;
+const MAX_STREAM_MESSAGES_PER_SECOND = 1000;
 
 /** Invalid media-stream messages tolerated per connection before it is closed. */
-export const MAX_INVALID_STREAM_MESSAGES = 100;
+const MAX_INVALID_STREAM_MESSAGES = 100;
 
 /** WebSocket close codes the bridge uses when it refuses a media stream. */
-export const CLOSE_CODES = {
+const CLOSE_CODES = {
   /** Unsupported data (a binary frame). */
   unsupportedData: 1003,
   /** Policy violation (bad token, flood, no `start`). */

@@ -29,9 +29,9 @@
 import { maskPhoneNumber, maskPhoneNumbersIn } from "./phone_numbers.ts";
 
 /** What a card number becomes. */
-export const CARD = "[card]";
+const CARD = "[card]";
 /** What an e-mail address becomes. */
-export const EMAIL = "[email]";
+const EMAIL = "[email]";
 
 /** 13–19 digits, grouped by single spaces or dashes, not inside a longer number or word. */
 const CARD_CANDIDATE = /(?<![\w.+-])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d)/g;

@@ -29,7 +29,7 @@
 export const REDACTED = "[redacted]";
 
 /** Secrets shorter than this are only replaced as whole words. */
-export const SHORT_SECRET_LENGTH = 8;
+const SHORT_SECRET_LENGTH = 8;
 
 /** The forms a secret takes in a URL, a form, JSON or a header, without repeats. */
 function formsOf(secret: string): string[] {

@@ -24,7 +24,7 @@ export const STREAM_TOKEN_PARAMETER = "streamToken";
 export const AGENT_PARAMETER = "agent";
 
 /** Default lifetime of a token, in ms (Twilio opens the stream within seconds). */
-export const DEFAULT_STREAM_TOKEN_TTL_MS = 60_000;
+const DEFAULT_STREAM_TOKEN_TTL_MS = 60_000;
 
 const ENCODER = new TextEncoder();
 const TOKEN = /^(v1|v2)\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/;

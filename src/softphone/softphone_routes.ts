@@ -33,7 +33,7 @@ import type { RefusalLog } from "../security/refusal_log.ts";
 import { formatStreamPath } from "../http/stream_path.ts";
 
 /** Paths of the softphone. */
-export const SOFTPHONE_ROUTES = {
+const SOFTPHONE_ROUTES = {
   page: "/",
   token: "/softphone/token",
   agents: "/softphone/agents",

@@ -39,7 +39,7 @@ export interface ToolDefinition {
 }
 
 /** Declaration of the built-in `end_call` tool. */
-export const END_CALL_DECLARATION: ToolDeclaration = {
+const END_CALL_DECLARATION: ToolDeclaration = {
   type: "function",
   name: END_CALL_TOOL,
   description: TOOL_DESCRIPTIONS.endCall,

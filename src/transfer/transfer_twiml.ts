@@ -29,7 +29,7 @@ import VoiceResponse from "twilio/lib/twiml/VoiceResponse.js";
 import { TRANSFER_ACCEPT_QUESTION, TRANSFER_BRIEFING_INTRO } from "../prompts/mod.ts";
 
 /** Seconds the person has to press a key once the question was asked. */
-export const ACCEPT_TIMEOUT_SECONDS = 8;
+const ACCEPT_TIMEOUT_SECONDS = 8;
 
 /** What the person hears when they answer: the briefing, then press 1 or 2. */
 export function briefingTwiml(options: { briefing: string; action: string }): string {
@@ -89,7 +89,7 @@ export function hangUpTwiml(): string {
 }
 
 /** Whether `destination` is a SIP URI (else an E.164 number). */
-export function isSipUri(destination: string): boolean {
+function isSipUri(destination: string): boolean {
   return /^sips?:/i.test(destination);
 }
 

@@ -18,7 +18,7 @@ import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 import { readCappedText } from "../security/limits.ts";
 
 /** Largest Twilio REST answer read, in bytes (a call's JSON is ~2 KB). */
-export const MAX_TWILIO_ANSWER_BYTES = 256 * 1024;
+const MAX_TWILIO_ANSWER_BYTES = 256 * 1024;
 
 /** Options of {@link TwilioRestClient}. */
 export interface TwilioRestClientOptions {

@@ -25,7 +25,7 @@
 import { decodeBase64, encodeBase64 } from "../audio/base64.ts";
 
 /** The secret's prefix. */
-export const SECRET_PREFIX = "whsec_";
+const SECRET_PREFIX = "whsec_";
 const MIN_KEY_BYTES = 24;
 const MAX_KEY_BYTES = 64;
 

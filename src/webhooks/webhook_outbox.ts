@@ -70,7 +70,7 @@ export interface LeasedDelivery {
 const PREFIX = "webhook_outbox";
 const MS_PER_DAY = 86_400_000;
 /** Deno KV takes values up to 64 KiB; the delivery's fields besides the body fit in 4. */
-export const MAX_BODY_BYTES = 60 * 1024;
+const MAX_BODY_BYTES = 60 * 1024;
 
 /** The outbox over a Deno KV. */
 export class WebhookOutbox {
