@@ -14,11 +14,18 @@ import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 import { type CallCheckpoint, CallCheckpoints } from "../src/calls/call_checkpoints.ts";
 import { audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
+import type { AppOptions } from "../src/http/app.ts";
+import { parseConfig } from "../src/config/mod.ts";
+import { Operations } from "../src/observability/operations.ts";
+import { maskPhoneNumber } from "../src/security/phone_numbers.ts";
+import { TEST_API_KEY } from "./support/bridge_harness.ts";
+import { receiver, WEBHOOK_SECRET } from "./support/webhook_receiver.ts";
+import { waitUntil } from "./support/wait.ts";
 
 const PUBLIC = "https://voice.example.com";
 const ACCOUNT = "AC" + "3".repeat(32);
 
-async function start(checkpoints?: CallCheckpoints) {
+async function start(app: Partial<AppOptions> = {}) {
   const registry = new MetricsRegistry();
   const transfers = registry.counter({
     name: "bridge_transfers_total",
@@ -32,8 +39,11 @@ async function start(checkpoints?: CallCheckpoints) {
     END_CALL_GRACE_SECONDS: "0",
   }, {
     app: {
-      onTransfer: (mode, result) => transfers.inc({ mode, result }),
-      ...(checkpoints ? { checkpoints } : {}),
+      ...app,
+      onTransfer: (mode, result, report) => {
+        transfers.inc({ mode, result });
+        app.onTransfer?.(mode, result, report);
+      },
     },
   });
   return { h, registry };
@@ -170,6 +180,69 @@ Deno.test("cold transfer: a person answers → hang up after their call; a wrong
   );
 });
 
+Deno.test("cold transfer webhooks: busy then no answer → transfer.failed with both statuses; a person answers → transfer.completed", async () => {
+  const r = receiver([]);
+  const ops = await Operations.create({
+    config: parseConfig({ OPENAI_API_KEY: TEST_API_KEY, WEBHOOK_URL: r.url, WEBHOOK_SECRET }),
+    store: null,
+    webhookPollMs: 50,
+  });
+  try {
+    const { h } = await start({ onTransfer: ops.appOptions().onTransfer });
+    await using _h = h;
+    const events = () =>
+      r.received.filter((got) => !(got.verified instanceof Error)).map((got) =>
+        JSON.parse(got.body)
+      );
+    {
+      const { callSid, dial } = await transferredCall(h);
+      const second = await twilioPost(h, dialAction(dial), {
+        CallSid: callSid,
+        AccountSid: ACCOUNT,
+        DialCallStatus: "busy",
+      });
+      await twilioPost(h, dialAction(second.text), {
+        CallSid: callSid,
+        AccountSid: ACCOUNT,
+        DialCallStatus: "no-answer",
+      });
+      await waitUntil(() => events().some((e) => e.type === "transfer.failed"), 3000, "failed");
+      const failed = events().find((e) => e.type === "transfer.failed");
+      assert.deepEqual(failed.data, {
+        callSid,
+        agent: null,
+        mode: "cold",
+        result: "fallback",
+        legs: [
+          { destination: maskPhoneNumber("+14155550123"), result: "busy" },
+          { destination: "sip:…@pbx.example.com", result: "no-answer" },
+        ],
+      });
+    }
+    {
+      const { callSid, dial } = await transferredCall(h);
+      await twilioPost(h, dialAction(dial), {
+        CallSid: callSid,
+        AccountSid: ACCOUNT,
+        DialCallStatus: "completed",
+      });
+      await waitUntil(
+        () => events().some((e) => e.type === "transfer.completed"),
+        3000,
+        "completed",
+      );
+      const completed = events().find((e) => e.type === "transfer.completed");
+      assert.equal(completed.data.callSid, callSid);
+      assert.deepEqual(completed.data.legs, [
+        { destination: maskPhoneNumber("+14155550123"), result: "completed" },
+      ]);
+    }
+  } finally {
+    await ops.close();
+    await r.server.shutdown();
+  }
+});
+
 /** The assistant speaks `words`; resolves once the caller heard all of it. */
 async function say(
   session: FakeRealtimeSession,
@@ -279,7 +352,7 @@ Deno.test("cold transfer with the shared call store: a person answered → the c
   const kv = await Deno.openKv(":memory:");
   try {
     const checkpoints = new CallCheckpoints(kv, { ttlMs: 60_000 });
-    const { h } = await start(checkpoints);
+    const { h } = await start({ checkpoints });
     await using _h = h;
     const { callSid, dial } = await transferredCall(h);
     const done = await twilioPost(h, dialAction(dial), {

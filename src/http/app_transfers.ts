@@ -17,6 +17,7 @@ import { TwilioCalls } from "../outbound/twilio_calls.ts";
 import {
   ColdTransfers,
   createTransferRoutes,
+  type TransferReport,
   type TransferResult,
   TransferTokens,
   type WarmTransferHandle,
@@ -28,13 +29,15 @@ export interface AppTransfers {
   cold: ColdTransfers;
   /**
    * Starts a warm transfer of a call to `transfer`'s destinations (for the
-   * call runner); `outboundFrom` is the agent's outbound caller id.
+   * call runner); `outboundFrom` is the agent's outbound caller id, `agent`
+   * its name (undefined: the default agent).
    * Undefined without the Twilio account or `PUBLIC_URL`: the call's warm
    * transfers fall back at once.
    */
   warmFor(
     transfer: TransferSpec,
     outboundFrom: string | undefined,
+    agent: string | undefined,
   ): ((start: WarmTransferStart) => WarmTransferHandle) | undefined;
   routes(request: Request, path: string): Promise<Response> | undefined;
 }
@@ -48,7 +51,7 @@ export function createTransfers(
   options: {
     logger: Logger;
     now?: () => number;
-    onTransfer?: (mode: TransferMode, result: TransferResult) => void;
+    onTransfer?: (mode: TransferMode, result: TransferResult, report: TransferReport) => void;
     /** The shared call store (a cold transfer's fallback replays the conversation). */
     checkpoints?: CallCheckpoints;
   },
@@ -61,7 +64,7 @@ export function createTransfers(
       publicUrl: config.publicUrl,
       logger: options.logger,
       ...(options.now ? { now: options.now } : {}),
-      onFinished: (result) => options.onTransfer?.("warm", result),
+      onFinished: (report) => options.onTransfer?.("warm", report.result, report),
     })
     : undefined;
   const cold = new ColdTransfers({
@@ -69,16 +72,17 @@ export function createTransfers(
     transferOf: (name) => agentCalls.coldTransferOf(name),
     streamPathOf: (name) => agentCalls.streamPathOf(name),
     streamParameters: (callSid, agent) => admission.streamParameters(callSid, agent),
-    onFinished: (result) => options.onTransfer?.("cold", result),
+    onFinished: (report) => options.onTransfer?.("cold", report.result, report),
     ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
     logger: options.logger,
   });
   return {
     cold,
-    warmFor: (transfer, outboundFrom) =>
+    warmFor: (transfer, outboundFrom, agent) =>
       warm && ((start) =>
         warm.start({
           callerCallSid: start.callSid,
+          agent,
           // The person sees the number the caller called (else the agent's outbound caller id).
           from: agentCalls.calledNumber(start.callSid) ?? outboundFrom ??
             config.twilioPhoneNumber ??

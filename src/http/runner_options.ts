@@ -152,7 +152,7 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     ...(app.streamGuard ? { guard: app.streamGuard } : {}),
     ...(outboundCore !== undefined && app.outbound ? { outbound: app.outbound } : {}),
     ...(transfer?.mode === "warm" && !softphone
-      ? { transfer: app.transfers.warmFor(transfer, profile.outbound.from) }
+      ? { transfer: app.transfers.warmFor(transfer, profile.outbound.from, setup.agentName) }
       : {}),
     ...(checkpointable && app.checkpoints !== undefined
       ? {

@@ -29,7 +29,14 @@ import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts"
 import type { TransferTokens } from "./transfer_token.ts";
 import { TRANSFER_ROUTES } from "./transfer_paths.ts";
 import { coldDialTwiml, hangUpTwiml } from "./transfer_twiml.ts";
-import type { TransferResult } from "./warm_transfers.ts";
+import {
+  coldLegs,
+  failedDial,
+  readTried,
+  type TransferReport,
+  type TransferResult,
+  triedParameter,
+} from "./transfer_report.ts";
 
 /** What cold transfers need from the rest of the app. */
 export interface ColdTransferOptions {
@@ -42,8 +49,8 @@ export interface ColdTransferOptions {
   streamPathOf(name: string | undefined): string;
   /** The `<Parameter>`s (stream token) of a new stream of `callSid` for `agent`. */
   streamParameters(callSid: string, agent: string | undefined): Record<string, string>;
-  /** How each cold transfer ended (metrics). */
-  onFinished?: (result: TransferResult) => void;
+  /** How each cold transfer ended (metrics, webhooks). */
+  onFinished?: (report: TransferReport) => void;
   /** The shared call store: the fallback stream replays the call's conversation. */
   checkpoints?: Pick<CallCheckpoints, "reopenAfterTransfer" | "markOver">;
   /** Where a failed checkpoint read or write is logged. */
@@ -65,37 +72,51 @@ export class ColdTransfers {
     target: { transfer: TransferSpec; agentName: string | undefined },
     base: string,
   ): string {
-    return this.#dial(callSid, target, 0, base);
+    return this.#dial(callSid, target, 0, base, []);
   }
 
-  /** The `<Dial action>`: the next destination, the way back to the agent, or the end. */
+  /**
+   * The `<Dial action>` (`query`: its URL's, with the token `t`): the next
+   * destination, the way back to the agent, or the end.
+   */
   async dialEnded(
-    token: string | null,
+    query: URLSearchParams,
     form: URLSearchParams,
     base: { http: string; ws: string },
   ): Promise<string> {
     const callSid = form.get("CallSid") ?? "";
-    const opened = this.#options.tokens.openCold(token, callSid);
+    const opened = this.#options.tokens.openCold(query.get("t"), callSid);
     const target = opened === undefined ? undefined : this.#options.transferOf(opened.agent);
     if (opened === undefined || target === undefined) return hangUpTwiml();
-    const status = form.get("DialCallStatus");
+    // The statuses of the destinations before (unknown if the URL lost them).
+    const tried = readTried(query, opened.index) ??
+      Array.from({ length: opened.index }, () => "unknown");
+    const status = form.get("DialCallStatus") ?? "failed";
+    const finished = (result: TransferResult, last: string) =>
+      this.#options.onFinished?.({
+        mode: "cold",
+        callSid,
+        agent: target.agentName,
+        result,
+        legs: coldLegs(target.transfer.destinations, [...tried, last]),
+      });
     if (status === "completed" || status === "answered") {
-      this.#options.onFinished?.("transferred");
+      finished("transferred", status);
       await this.#checkpoint(() => this.#options.checkpoints?.markOver(callSid, "transferred"));
       return hangUpTwiml();
     }
     const callStatus = form.get("CallStatus");
     if (callStatus === "completed" || callStatus === "canceled") {
       // The caller hung up while the destination rang: nobody to dial for.
-      this.#options.onFinished?.("caller_hung_up");
+      finished("caller_hung_up", status);
       await this.#checkpoint(() => this.#options.checkpoints?.markOver(callSid, "caller_hung_up"));
       return hangUpTwiml();
     }
     const next = opened.index + 1;
     if (next < target.transfer.destinations.length) {
-      return this.#dial(callSid, target, next, base.http);
+      return this.#dial(callSid, target, next, base.http, [...tried, failedDial(status)]);
     }
-    this.#options.onFinished?.("fallback");
+    finished("fallback", status);
     // Back to the agent with the conversation so far (from the shared store), else a new one.
     const reopened = await this.#checkpoint(() =>
       this.#options.checkpoints?.reopenAfterTransfer(callSid)
@@ -130,12 +151,14 @@ export class ColdTransfers {
     target: { transfer: TransferSpec; agentName: string | undefined },
     index: number,
     base: string,
+    tried: readonly string[],
   ): string {
     const token = this.#options.tokens.cold(callSid, target.agentName, index);
+    const history = tried.length === 0 ? "" : `&${triedParameter(tried)}`;
     return coldDialTwiml({
       destination: target.transfer.destinations[index],
       timeoutSeconds: target.transfer.ringTimeoutSeconds,
-      action: `${base}${TRANSFER_ROUTES.dialEnded}?t=${token}`,
+      action: `${base}${TRANSFER_ROUTES.dialEnded}?t=${token}${history}`,
     });
   }
 }
