@@ -85,13 +85,20 @@ export async function main(options: MainOptions = {}): Promise<number> {
     source: agents.book.source,
   });
   for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
+  // The call store's file, opened once: this process's only handle of it, closed last at exit.
+  let storeKv: Deno.Kv | undefined;
   let operations: Operations;
   try {
+    storeKv = config.callStore === undefined ? undefined : await Deno.openKv(config.callStore.path);
     operations = await Operations.create({
       config,
       agents: { profiles: () => agents.book.profiles },
+      ...(storeKv
+        ? { store: KvCallStore.on(storeKv, config.retentionDays), outboxKv: storeKv }
+        : {}),
     });
   } catch (error) {
+    storeKv?.close();
     console.error(
       `Could not open the call store (CALL_STORE_PATH): ${
         error instanceof Error ? error.message : String(error)
@@ -102,36 +109,27 @@ export async function main(options: MainOptions = {}): Promise<number> {
   // Outbound calls and campaigns (API_TOKEN): campaigns live in the call store's KV.
   let outbound: OutboundService | undefined;
   if (config.apiToken !== undefined) {
-    const kv = config.callStore === undefined
-      ? undefined
-      : await Deno.openKv(config.callStore.path);
     outbound = OutboundService.create({
       config,
       // The same agents as inbound calls: a SIGHUP reload applies to new outbound calls too.
       agents,
-      ...(kv ? { kv } : {}),
+      ...(storeKv ? { kv: storeKv, kvBorrowed: true } : {}),
       registry: operations.metrics.registry,
       events: operations.webhooks,
     });
-    if (kv === undefined) {
+    if (storeKv === undefined) {
       log.warn(
         "CALL_STORE_PATH=off: POST /calls works, campaigns are off (they live in the call store).",
       );
     }
   }
   // Checkpoints of calls in the call store, so a call whose instance died goes on in a new stream.
-  // One KV handle for the call store's file where possible: SQLite makes the handles of one file
-  // wait for each other's writes (a stalled handle stalled a call's end).
-  const storeKv = operations.store instanceof KvCallStore ? operations.store.kv : undefined;
-  const checkpointKv = config.callStore === undefined
-    ? undefined
-    : storeKv ?? await Deno.openKv(config.callStore.path);
-  const checkpoints = checkpointKv === undefined ? undefined : new CallCheckpoints(checkpointKv, {
+  const checkpoints = storeKv === undefined ? undefined : new CallCheckpoints(storeKv, {
     // A checkpoint outlives its last write by the longest call (4 h when calls have no limit).
     ttlMs: (config.maxCallSeconds > 0 ? config.maxCallSeconds : 4 * 3600) * 1000,
   });
   // Per-call state other instances may need (the caller context of the context webhook).
-  const callState = checkpointKv === undefined ? undefined : new SharedCallState(checkpointKv);
+  const callState = storeKv === undefined ? undefined : new SharedCallState(storeKv);
   let server: RunningServer;
   try {
     server = startServer({
@@ -147,7 +145,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
     });
   } catch (error) {
     await Promise.all([operations.close(), outbound?.close()]).catch(() => {});
-    if (checkpointKv !== storeKv) checkpointKv?.close();
+    storeKv?.close();
     if (error instanceof PortInUseError) {
       console.error(error.message);
       return 1;
@@ -205,9 +203,11 @@ export async function main(options: MainOptions = {}): Promise<number> {
       .catch((error) => log.error("Drain failed: {error}", { error: String(error) }))
       // Flush call records still being written, then exit.
       .finally(() =>
-        Promise.all([operations.close(), outbound?.close()]).catch(() => {}).finally(() =>
-          exit(signal)
-        )
+        Promise.all([operations.close(), outbound?.close()]).catch(() => {}).finally(() => {
+          // Every part is closed: the one handle of the call store's file goes last.
+          storeKv?.close();
+          exit(signal);
+        })
       );
   };
   try {

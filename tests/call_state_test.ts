@@ -126,7 +126,11 @@ async function outboundPair(rest: FakeTwilioRest, dir: string) {
     stores.push(kv);
     harnesses.push(
       await BridgeHarness.start(env, {
-        app: { outbound: service, checkpoints: new CallCheckpoints(kv, { ttlMs: 60_000 }) },
+        app: {
+          agents: service.agents,
+          outbound: service,
+          checkpoints: new CallCheckpoints(kv, { ttlMs: 60_000 }),
+        },
       }),
     );
   }

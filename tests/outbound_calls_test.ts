@@ -4,6 +4,8 @@ import { createApp } from "../src/http/app.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { configureLogging, disposeLogging } from "../src/observability/logging.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
+import { AgentsHolder, loadAgents } from "../src/agents/agent_book.ts";
+import { AgentCalls } from "../src/agents/agent_calls.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import { AgentBook } from "../src/agents/agent_book.ts";
 import { environmentProfile } from "../src/agents/agent_profile.ts";
@@ -472,4 +474,61 @@ Deno.test("MAX_CALLS_PER_MINUTE caps POST /calls per instance: 429 with Retry-Af
   assert.equal(later.status, 201);
   await later.body?.cancel();
   assert.equal(parseConfig(env(rest)).maxCallsPerMinute, 0, "no cap by default");
+});
+
+Deno.test("a reload of the agents file (SIGHUP) applies to the next call placed: the new agent calls from its own number", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const config = parseConfig(env(rest));
+  const files: Record<string, string> = {
+    "agents.yaml": "agents:\n  - name: front-desk\n",
+  };
+  const load = () =>
+    loadAgents({
+      config,
+      file: { path: "agents.yaml", required: true },
+      env: {},
+      readTextFile: (path) => files[path],
+    });
+  const first = load();
+  if (!first.ok) throw new Error(first.problems.join("\n"));
+  const agents = new AgentsHolder(first.book);
+  const service = OutboundService.create({ config, agents });
+  const app = createApp({ config, agents, outbound: service });
+  try {
+    const before = await app.handler(placeCall({ to: "+15557654321", agent: "sales" }));
+    assert.equal(before.status, 400);
+    assert.match((await before.json()).error, /agent "sales" is unknown; known agents: front-desk/);
+    files["agents.yaml"] +=
+      "  - name: sales\n    outbound:\n      from: '+15005550009'\n      greeting: Hi from sales.\n";
+    assert.equal(agents.reload(load).ok, true);
+    const after = await app.handler(placeCall({ to: "+15557654321", agent: "sales" }));
+    assert.equal(after.status, 201);
+    assert.equal(rest.creates.at(-1)?.params.From, "+15005550009");
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("send_dtmf is one of an agent's tools only when its outbound block asks for it", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const config = parseConfig(env(rest));
+  const loaded = loadAgents({
+    config,
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () =>
+      "agents:\n  - name: front-desk\n  - name: menus\n    outbound: { send_dtmf: true }\n",
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const agents = new AgentsHolder(loaded.book);
+  const service = OutboundService.create({ config, agents });
+  try {
+    const calls = new AgentCalls({ config, agents, toolsFor: service.toolsFor });
+    const toolsOf = (agent: string) =>
+      calls.forStream({ kind: "outbound", agent }).tools.map((tool) => tool.declaration.name);
+    assert.ok(toolsOf("menus").includes("send_dtmf"));
+    assert.ok(!toolsOf("front-desk").includes("send_dtmf"));
+  } finally {
+    await service.close();
+  }
 });

@@ -50,9 +50,7 @@ async function start(rest: FakeTwilioRest, agent: Partial<OutboundProfile> = {
     agents: environmentAgentCallingOut(config, agent),
   });
   const h = await BridgeHarness.startSecure(env, {
-    app: {
-      outbound: service,
-    },
+    app: { agents: service.agents, outbound: service },
   });
   return { h, service, registry };
 }

@@ -59,6 +59,8 @@ export interface AgentCallsOptions {
   agents?: { readonly book: AgentBook };
   /** Tools every agent gets, before its own. */
   tools?: readonly ToolDefinition[];
+  /** Tools of one agent's calls besides its own (e.g. `send_dtmf` for `outbound.send_dtmf`). */
+  toolsFor?: (profile: AgentProfile) => readonly ToolDefinition[];
   /** `fetch` of HTTP tools and the context webhook. Default: the global `fetch`. */
   fetch?: typeof fetch;
   /** Where context failures and unknown agents are logged. */
@@ -319,6 +321,7 @@ export class AgentCalls {
     if (ready === undefined) {
       const tools = [
         ...(this.#options.tools ?? []),
+        ...(this.#options.toolsFor?.(profile) ?? []),
         ...profileTools(profile, this.#options.fetch ? { fetch: this.#options.fetch } : {}),
       ];
       ready = {

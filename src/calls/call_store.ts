@@ -96,16 +96,27 @@ export class KvCallStore implements CallStore {
   #kv: Deno.Kv;
   #expireIn: number | undefined;
   #closed = false;
+  #ownsKv: boolean;
 
-  private constructor(kv: Deno.Kv, retentionDays: number) {
+  private constructor(kv: Deno.Kv, retentionDays: number, ownsKv: boolean) {
     this.#kv = kv;
+    this.#ownsKv = ownsKv;
     this.#expireIn = retentionDays > 0 ? Math.round(retentionDays * MS_PER_DAY) : undefined;
   }
 
   /** Opens (or creates) the store. */
   static async open(options: KvCallStoreOptions): Promise<KvCallStore> {
     const kv = await Deno.openKv(options.path);
-    return new KvCallStore(kv, options.retentionDays);
+    return new KvCallStore(kv, options.retentionDays, true);
+  }
+
+  /**
+   * The store on a KV handle its caller owns and closes (the process's one
+   * handle of the call store's file, shared with outbound calls and
+   * checkpoints): {@link KvCallStore.close} leaves it open.
+   */
+  static on(kv: Deno.Kv, retentionDays: number): KvCallStore {
+    return new KvCallStore(kv, retentionDays, false);
   }
 
   /**
@@ -188,10 +199,10 @@ export class KvCallStore implements CallStore {
     return out;
   }
 
-  /** Closes the KV database (again: no effect). */
+  /** Closes the KV database unless its caller owns it (again: no effect). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#kv.close();
+    if (this.#ownsKv) this.#kv.close();
   }
 }

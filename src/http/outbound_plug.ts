@@ -12,6 +12,7 @@ import type { OutboundStreams } from "../bridge/outbound_streams.ts";
 import type { CallCoreOptions } from "../core/call_core_options.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
+import type { AgentProfile } from "../agents/agent_profile.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { RouteHandler } from "./route_table.ts";
 import type { RefusalLog } from "../security/refusal_log.ts";
@@ -54,8 +55,8 @@ export interface OutboundPlug {
   routes(app: RouteContext): RouteHandler;
   /** The outbound side of each outbound stream (`/media-stream/outbound/…`). */
   streams: OutboundStreamRoutes;
-  /** Tools it adds for every call (`send_dtmf`), after `AppOptions.tools`. */
-  tools: readonly ToolDefinition[];
+  /** The tools it adds to an agent's calls (`send_dtmf` for `outbound.send_dtmf`). */
+  toolsFor(profile: AgentProfile): readonly ToolDefinition[];
   /** Ends calls through Twilio's REST API (unless `AppOptions.hangUp` is given). */
   hangUp: HangUp;
 }

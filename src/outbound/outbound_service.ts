@@ -38,7 +38,7 @@ import { CAMPAIGN_CRON, type CampaignCron } from "./campaign_cron.ts";
 import { createCampaignRoutes } from "./campaign_routes.ts";
 import { CampaignStore } from "./campaign_store.ts";
 import { AgentBook } from "../agents/agent_book.ts";
-import { environmentProfile } from "../agents/agent_profile.ts";
+import { type AgentProfile, environmentProfile } from "../agents/agent_profile.ts";
 import { OutboundDialer } from "./outbound_dialer.ts";
 import { createOutboundRoutes } from "./outbound_routes.ts";
 import type { OutboundPlug, OutboundStreamRoutes, RouteContext } from "../http/outbound_plug.ts";
@@ -54,6 +54,12 @@ export interface OutboundServiceOptions {
   config: Config;
   /** KV for attempts and campaigns (closed by {@link OutboundService.close}); none: no campaigns. */
   kv?: Deno.Kv;
+  /**
+   * The caller owns `kv` and closes it (one handle of the call store's file
+   * per process, shared with the call store): {@link OutboundService.close}
+   * leaves it open. Default false.
+   */
+  kvBorrowed?: boolean;
   /** Registers `bridge_outbound_calls_total` here when given. */
   registry?: MetricsRegistry;
   /**
@@ -106,6 +112,7 @@ export class OutboundService implements OutboundPlug {
   #calls: TwilioCalls;
   #admission: CallAdmission | undefined;
   #kv: Deno.Kv | undefined;
+  #ownsKv: boolean;
   #unplugCron: (() => void) | undefined;
   #log: Logger;
   #now: (() => number) | undefined;
@@ -118,6 +125,7 @@ export class OutboundService implements OutboundPlug {
     }
     this.#config = config;
     this.#kv = options.kv;
+    this.#ownsKv = options.kvBorrowed !== true;
     this.#now = options.now;
     // With the call store's KV, the conversation after keypad tones reaches any instance.
     this.handoff = new StreamHandoff({
@@ -285,15 +293,11 @@ export class OutboundService implements OutboundPlug {
   };
 
   /**
-   * The tools to declare, for the app: `send_dtmf` when an
-   * agent has `sendDtmf` (declared for every call until tools are per agent;
-   * on an inbound call it answers the model with an error).
+   * The tools of an agent's calls, for the app: `send_dtmf` for an agent with
+   * `outbound.send_dtmf` (on an inbound call it answers the model with an error).
    */
-  get tools(): ToolDefinition[] {
-    return this.agents.book.profiles.some((profile) => profile.outbound.sendDtmf)
-      ? [this.sendDtmfTool]
-      : [];
-  }
+  toolsFor = (profile: AgentProfile): ToolDefinition[] =>
+    profile.outbound.sendDtmf ? [this.sendDtmfTool] : [];
 
   /** The routes, for the app (which passes its admission policy, agents and refusal log). */
   routes = ({ admission, callOut, refusals }: RouteContext): RouteHandler => {
@@ -323,12 +327,12 @@ export class OutboundService implements OutboundPlug {
     });
   };
 
-  /** Stops dispatching and closes the KV. */
+  /** Stops dispatching and closes the KV (unless borrowed). */
   async close(): Promise<void> {
     this.#unplugCron?.();
     await this.campaigns?.stop();
     await this.handoff.idle();
-    this.#kv?.close();
+    if (this.#ownsKv) this.#kv?.close();
     this.#kv = undefined;
   }
 }
