@@ -79,13 +79,26 @@ Deno.test("offline demo: the listings agent's tool is called on the second turn,
       assert.deepEqual(agents.agents, ["front-desk", "listings", "live-desk"]);
       const issued = await (await fetch(`${base}/softphone/token`, { method: "POST" })).json();
       callSid = issued.callSid;
+      /** Responses the stand-in finished, and the ms of audio of its `n`th (0-based). */
+      const done = () => events.filter((e) => e.type === "response.done");
+      const responsesDone = () => done().length;
+      const audioMs = (n: number) => {
+        const id = (done()[n]?.response as { id?: string } | undefined)?.id;
+        return Math.ceil(
+          events.filter((e) => e.type === "response.output_audio.delta" && e.response_id === id)
+            .reduce((ms, e) => ms + atob(String(e.delta)).length / 8, 0),
+        );
+      };
       const call = await FakeTwilioCall.connect({
         url: `${base.replace("http", "ws")}/media-stream/agent/listings`,
         ...softphoneCall(issued),
       });
       try {
         await call.waitFor((m) => m.event === "media", 3000);
-        await call.speak(400, SILENT);
+        // The greeting plays to its end first: speech shorter than a second over it has no words
+        // (the stand-in does not transcribe) and would not interrupt it.
+        await waitUntil(() => responsesDone() >= 1, 3000, "the greeting");
+        await call.speak(audioMs(0) + 400, SILENT);
         // Turn 1: echoed, no tool call.
         await call.speak(600, LOUD);
         await call.speak(700, SILENT);
@@ -95,6 +108,9 @@ Deno.test("offline demo: the listings agent's tool is called on the second turn,
           "the echo of turn 1",
         );
         assert.equal(demo.standin.stats.toolCalls, 0, "no tool call on the first turn");
+        // The echo plays to its end too before turn 2.
+        await waitUntil(() => responsesDone() >= 2, 3000, "the echo's response");
+        await call.speak(audioMs(1) + 400, SILENT);
         assert.deepEqual(demo.listings.lookups, []);
         const heardBefore = call.receivedAudioBytes(LOUD);
         // Turn 2: the stand-in calls lookup_listing with its schema's example.
