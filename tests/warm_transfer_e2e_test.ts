@@ -15,6 +15,12 @@ import { waitUntil } from "./support/wait.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
+import type { AppOptions } from "../src/http/app.ts";
+import { parseConfig } from "../src/config/mod.ts";
+import { Operations } from "../src/observability/operations.ts";
+import { TEST_API_KEY } from "./support/bridge_harness.ts";
+import { maskPhoneNumber } from "../src/security/phone_numbers.ts";
+import { receiver, WEBHOOK_SECRET } from "./support/webhook_receiver.ts";
 import { DEFAULT_PRICES } from "../src/calls/prices.ts";
 
 const ACCOUNT = "AC" + "7".repeat(32);
@@ -23,8 +29,12 @@ const CALLED = "+14155550199";
 const FIRST = "+15005550101";
 const SECOND = "+15005550102";
 
-/** The bridge with warm transfers to `destinations`, against `rest`. */
-async function start(rest: FakeTwilioRest, destinations = [FIRST, SECOND]) {
+/** The bridge with warm transfers to `destinations`, against `rest` (`app`: more app options). */
+async function start(
+  rest: FakeTwilioRest,
+  destinations = [FIRST, SECOND],
+  app: Partial<AppOptions> = {},
+) {
   const registry = new MetricsRegistry();
   const transfers = registry.counter({
     name: "bridge_transfers_total",
@@ -40,7 +50,13 @@ async function start(rest: FakeTwilioRest, destinations = [FIRST, SECOND]) {
     TRANSFER_NUMBERS: destinations.join(","),
     END_CALL_GRACE_SECONDS: "0",
   }, {
-    app: { onTransfer: (mode, result) => transfers.inc({ mode, result }) },
+    app: {
+      ...app,
+      onTransfer: (mode, result, report) => {
+        transfers.inc({ mode, result });
+        app.onTransfer?.(mode, result, report);
+      },
+    },
   });
   rest.callbacksTo(h.server.localUrl);
   return { h, registry };
@@ -377,4 +393,95 @@ Deno.test("transfer routes refuse a wrong Twilio signature (403) and a forged to
     "response.create",
     (e) => e.response?.instructions === DEFAULT_TRANSFER_FALLBACK,
   );
+});
+
+/** Operations posting every event to a Standard Webhooks receiver over a real socket. */
+async function webhookOps() {
+  const r = receiver([]);
+  const ops = await Operations.create({
+    config: parseConfig({
+      OPENAI_API_KEY: TEST_API_KEY,
+      WEBHOOK_URL: r.url,
+      WEBHOOK_SECRET,
+    }),
+    store: null,
+    webhookPollMs: 50,
+  });
+  return {
+    r,
+    ops,
+    /** The verified bodies of type `type` received so far. */
+    of(type: string) {
+      return r.received.filter((got) => !(got.verified instanceof Error))
+        .map((got) => JSON.parse(got.body))
+        .filter((body) => body.type === type);
+    },
+    async [Symbol.asyncDispose]() {
+      await ops.close();
+      await r.server.shutdown();
+    },
+  };
+}
+
+Deno.test("warm transfer accepted → a signed transfer.completed webhook with the CallSid and the masked timeline", async () => {
+  await using hooks = await webhookOps();
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h } = await start(rest, [FIRST, SECOND], {
+    onTransfer: hooks.ops.appOptions().onTransfer,
+  });
+  await using _h = h;
+  const { callSid, call, session } = await inboundCall(h, rest);
+  const { leg } = await modelTransfers(session, rest);
+  await rest.end(leg.sid, "busy");
+  const second = await waitForLeg(rest, SECOND);
+  await rest.answer(second.sid);
+  await rest.press(second.sid, "1");
+  await waitUntil(() => rest.moves.length === 1, 2000, "the caller moved");
+  await waitUntil(() => hooks.of("transfer.completed").length === 1, 3000, "transfer.completed");
+  const [event] = hooks.of("transfer.completed");
+  assert.equal(event.data.callSid, callSid);
+  assert.equal(event.data.mode, "warm");
+  assert.equal(event.data.result, "transferred");
+  assert.deepEqual(event.data.legs.map((l: { result: string }) => l.result), ["busy", "accepted"]);
+  const body = JSON.stringify(event);
+  assert.ok(!body.includes("5550101") && !body.includes("5550102"), "numbers are masked");
+  assert.equal(
+    event.data.legs[0].destination,
+    maskPhoneNumber(FIRST),
+    "masked as the record masks",
+  );
+  assert.deepEqual(hooks.of("transfer.failed"), []);
+  await call.hangUp();
+  await h.waitForFinished(1, 3000);
+});
+
+Deno.test("warm transfer: every destination fails → a signed transfer.failed webhook (result fallback) with each leg's result", async () => {
+  await using hooks = await webhookOps();
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const { h } = await start(rest, [FIRST, SECOND], {
+    onTransfer: hooks.ops.appOptions().onTransfer,
+  });
+  await using _h = h;
+  const { callSid, session } = await inboundCall(h, rest);
+  const { leg } = await modelTransfers(session, rest);
+  await rest.ring(leg.sid);
+  await rest.end(leg.sid, "no-answer");
+  const second = await waitForLeg(rest, SECOND);
+  await rest.answer(second.sid);
+  await rest.press(second.sid, "2");
+  await session.waitFor(
+    "response.create",
+    (e) => e.response?.instructions === DEFAULT_TRANSFER_FALLBACK,
+  );
+  await waitUntil(() => hooks.of("transfer.failed").length === 1, 3000, "transfer.failed");
+  const [event] = hooks.of("transfer.failed");
+  assert.equal(event.data.callSid, callSid);
+  assert.equal(event.data.mode, "warm");
+  assert.equal(event.data.result, "fallback");
+  assert.deepEqual(event.data.legs.map((l: { result: string }) => l.result), [
+    "no-answer",
+    "declined",
+  ]);
+  assert.ok(!JSON.stringify(event).includes("5550101"), "numbers are masked");
+  assert.deepEqual(hooks.of("transfer.completed"), []);
 });

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Webhook } from "standardwebhooks";
 import { parseConfig } from "../src/config/mod.ts";
 import type { CallRecord } from "../src/calls/call_record.ts";
 import { runCallsCommand } from "../src/cli/calls.ts";
@@ -13,53 +12,8 @@ import {
   webhookTargets,
 } from "../src/webhooks/mod.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
+import { type Received, receiver, WEBHOOK_SECRET as SECRET } from "./support/webhook_receiver.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
-
-const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-interface Received {
-  id: string | null;
-  body: string;
-  /** What the npm `standardwebhooks` verifier made of it (the payload), or its error. */
-  verified: unknown;
-  headers: Headers;
-  at: number;
-}
-
-/**
- * A local receiver on port 0 that checks each delivery with the npm
- * `standardwebhooks` library (as a business's receiver would) and answers
- * with the given statuses in turn (then 200; a refused signature: 401).
- */
-function receiver(statuses: number[], options: { delayMs?: number[]; secret?: string } = {}) {
-  const received: Received[] = [];
-  const answeredAt: number[] = [];
-  const verifier = new Webhook(options.secret ?? SECRET);
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
-    const n = received.length;
-    const body = await req.text();
-    let verified: unknown;
-    try {
-      verified = verifier.verify(body, Object.fromEntries(req.headers));
-    } catch (error) {
-      verified = error;
-    }
-    received.push({
-      id: req.headers.get("webhook-id"),
-      body,
-      verified,
-      headers: req.headers,
-      at: performance.now(),
-    });
-    const delay = options.delayMs?.[n];
-    if (delay) await sleep(delay);
-    answeredAt.push(performance.now());
-    if (verified instanceof Error) return new Response(null, { status: 401 });
-    return new Response(null, { status: statuses[n] ?? 200 });
-  });
-  const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/hooks`;
-  return { server, url, received, answeredAt };
-}
 
 function target(url: string, extra: Partial<WebhookTarget> = {}): WebhookTarget {
   const [env] = webhookTargets({ url, secret: SECRET, events: undefined, legacy: false }, []);

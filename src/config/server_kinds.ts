@@ -17,7 +17,7 @@
  * @module
  */
 import { isLoopbackHost, listWords, tryUrl } from "./kinds.ts";
-import { INVALID, type Kind } from "./setting.ts";
+import type { Kind } from "./setting.ts";
 
 /** The voices the GA Realtime API accepts by name. */
 export const VOICES = [

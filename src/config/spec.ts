@@ -587,7 +587,7 @@ export const SETTINGS = [
       section: "operations",
       example: "https://example.com/hooks",
       doc:
-        "POST events (call.ended with the call record, call.analyzed, recording.completed, campaign.attempt.finished) here, signed the Standard Webhooks way, from a durable outbox with retries (see docs/operations.md). Agents may add their own webhooks in the agents file.",
+        "POST events (call.ended with the call record, call.analyzed, recording.completed, campaign.attempt.finished, transfer.completed, transfer.failed) here, signed the Standard Webhooks way, from a durable outbox with retries (see docs/operations.md). Agents may add their own webhooks in the agents file.",
     },
   ),
   setting("WEBHOOK_SECRET", undefined, webhookSecret(), {

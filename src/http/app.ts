@@ -28,7 +28,7 @@ import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_toke
 import { LiveCalls } from "../softphone/live_calls.ts";
 import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
 import type { TransferMode } from "../agents/agent_profile.ts";
-import type { TransferResult } from "../transfer/mod.ts";
+import type { TransferReport, TransferResult } from "../transfer/mod.ts";
 import { createTransfers } from "./app_transfers.ts";
 import { createRecordings, RECORDING_STATUS_PATH, type RecordingReport } from "./app_recordings.ts";
 import { CallAdmission } from "../security/call_admission.ts";
@@ -110,8 +110,11 @@ export interface AppOptions {
   outbound?: OutboundPlug;
   /** More routes (the demo's listings), tried after the media streams and before the app's own. */
   routes?: readonly Route[];
-  /** How each transfer ended (`bridge_transfers_total{mode,result}`). */
-  onTransfer?: (mode: TransferMode, result: TransferResult) => void;
+  /**
+   * How each transfer ended (`bridge_transfers_total{mode,result}`, and the
+   * `transfer.completed` / `transfer.failed` webhooks from `report`).
+   */
+  onTransfer?: (mode: TransferMode, result: TransferResult, report: TransferReport) => void;
   /** A call recording finished (Twilio's recording status callback). */
   onRecording?: (report: RecordingReport) => void;
   /**
@@ -220,6 +223,7 @@ export function createApp(options: AppOptions): App {
     logger: log.getChild("transfer"),
     ...(options.now ? { now: options.now } : {}),
     ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
   });
   /** What every call's runner shares (see `runner_options.ts`). */
   const runnerParts = {
@@ -371,6 +375,12 @@ export function createApp(options: AppOptions): App {
         return streamEndedTwiml({
           apologize: claim.ending !== undefined && APOLOGY_OUTCOMES.has(claim.ending),
         });
+      }
+      case "transferring": {
+        // The stream ended with a cold transfer (maybe on another instance): dial.
+        const target = agentCalls.coldTransferOf(claim.agent);
+        if (target !== undefined) return transfers.cold.firstDial(callSid, target, base.http);
+        return streamEndedTwiml({ apologize: false });
       }
       case "cap":
         httpLog.warn("The call's stream was lost again; it was resumed too often, apologizing.", {

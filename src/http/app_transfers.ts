@@ -12,10 +12,12 @@ import type { AgentCalls } from "../agents/agent_calls.ts";
 import type { TransferMode, TransferSpec } from "../agents/agent_profile.ts";
 import type { WarmTransferStart } from "../bridge/call_runner.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
+import type { CallCheckpoints } from "../calls/call_checkpoints.ts";
 import { TwilioCalls } from "../outbound/twilio_calls.ts";
 import {
   ColdTransfers,
   createTransferRoutes,
+  type TransferReport,
   type TransferResult,
   TransferTokens,
   type WarmTransferHandle,
@@ -27,13 +29,15 @@ export interface AppTransfers {
   cold: ColdTransfers;
   /**
    * Starts a warm transfer of a call to `transfer`'s destinations (for the
-   * call runner); `outboundFrom` is the agent's outbound caller id.
+   * call runner); `outboundFrom` is the agent's outbound caller id, `agent`
+   * its name (undefined: the default agent).
    * Undefined without the Twilio account or `PUBLIC_URL`: the call's warm
    * transfers fall back at once.
    */
   warmFor(
     transfer: TransferSpec,
     outboundFrom: string | undefined,
+    agent: string | undefined,
   ): ((start: WarmTransferStart) => WarmTransferHandle) | undefined;
   routes(request: Request, path: string): Promise<Response> | undefined;
 }
@@ -47,7 +51,9 @@ export function createTransfers(
   options: {
     logger: Logger;
     now?: () => number;
-    onTransfer?: (mode: TransferMode, result: TransferResult) => void;
+    onTransfer?: (mode: TransferMode, result: TransferResult, report: TransferReport) => void;
+    /** The shared call store (a cold transfer's fallback replays the conversation). */
+    checkpoints?: CallCheckpoints;
   },
 ): AppTransfers {
   const tokens = new TransferTokens(config.streamTokenSecret);
@@ -58,7 +64,7 @@ export function createTransfers(
       publicUrl: config.publicUrl,
       logger: options.logger,
       ...(options.now ? { now: options.now } : {}),
-      onFinished: (result) => options.onTransfer?.("warm", result),
+      onFinished: (report) => options.onTransfer?.("warm", report.result, report),
     })
     : undefined;
   const cold = new ColdTransfers({
@@ -66,14 +72,17 @@ export function createTransfers(
     transferOf: (name) => agentCalls.coldTransferOf(name),
     streamPathOf: (name) => agentCalls.streamPathOf(name),
     streamParameters: (callSid, agent) => admission.streamParameters(callSid, agent),
-    onFinished: (result) => options.onTransfer?.("cold", result),
+    onFinished: (report) => options.onTransfer?.("cold", report.result, report),
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
+    logger: options.logger,
   });
   return {
     cold,
-    warmFor: (transfer, outboundFrom) =>
+    warmFor: (transfer, outboundFrom, agent) =>
       warm && ((start) =>
         warm.start({
           callerCallSid: start.callSid,
+          agent,
           // The person sees the number the caller called (else the agent's outbound caller id).
           from: agentCalls.calledNumber(start.callSid) ?? outboundFrom ??
             config.twilioPhoneNumber ??

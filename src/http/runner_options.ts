@@ -152,15 +152,20 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     ...(app.streamGuard ? { guard: app.streamGuard } : {}),
     ...(outboundCore !== undefined && app.outbound ? { outbound: app.outbound } : {}),
     ...(transfer?.mode === "warm" && !softphone
-      ? { transfer: app.transfers.warmFor(transfer, profile.outbound.from) }
+      ? { transfer: app.transfers.warmFor(transfer, profile.outbound.from, setup.agentName) }
       : {}),
     ...(checkpointable && app.checkpoints !== undefined
       ? {
-        checkpoint: new CheckpointWriter(app.checkpoints, {
-          streamPath: firstPath,
-          ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
-          ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
-        }, app.callLog),
+        checkpoint: new CheckpointWriter(
+          app.checkpoints,
+          {
+            streamPath: firstPath,
+            ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
+            ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
+          },
+          app.callLog,
+          { coldTransfer: transfer?.mode === "cold" },
+        ),
       }
       : {}),
     onOutcome: app.onOutcome,

@@ -10,6 +10,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Tracer } from "@opentelemetry/api";
 import type { AppOptions } from "../http/app.ts";
 import type { RecordingReport } from "../http/app_recordings.ts";
+import type { TransferReport } from "../transfer/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { type CallObserver, combineObservers } from "../bridge/call_observer.ts";
 import { CallRecorder } from "../calls/call_recorder.ts";
@@ -227,6 +228,29 @@ export class Operations implements AsyncDisposable {
     return work;
   }
 
+  /**
+   * A transfer finished: `transfer.completed` when it reached the other
+   * party, else `transfer.failed`, with the call's CallSid and the
+   * destinations tried (masked). Never rejects.
+   */
+  transferFinished(report: TransferReport): Promise<void> {
+    const work = this.webhooks.emit({
+      type: report.result === "transferred" ? "transfer.completed" : "transfer.failed",
+      at: new Date(),
+      agent: report.agent,
+      data: {
+        callSid: report.callSid,
+        agent: report.agent ?? null,
+        mode: report.mode,
+        result: report.result,
+        legs: report.legs,
+      },
+    });
+    this.#pending.add(work);
+    work.finally(() => this.#pending.delete(work));
+    return work;
+  }
+
   /** The options to pass to `createApp`/`startServer`. */
   appOptions(): Pick<
     AppOptions,
@@ -245,7 +269,10 @@ export class Operations implements AsyncDisposable {
       isReady: () => this.isReady(),
       notReadyReason: () => this.health.problem(),
       onCallRejected: () => this.metrics.callRejected(),
-      onTransfer: (mode, result) => this.metrics.transfers.inc({ mode, result }),
+      onTransfer: (mode, result, report) => {
+        this.metrics.transfers.inc({ mode, result });
+        void this.transferFinished(report);
+      },
     };
   }
 

@@ -11,7 +11,10 @@
  * - anything else: the next destination, and after the last one the caller
  *   goes back to the agent (a new media stream whose `start` carries
  *   {@link TRANSFER_FALLBACK_PARAMETER}), who opens with the fallback line —
- *   a busy line no longer ends the call.
+ *   a busy line no longer ends the call. With the shared call store, that
+ *   stream is the call's resumed stream (`/media-stream/resumed/<CallSid>`,
+ *   on any instance): it replays the conversation from the call's checkpoint
+ *   (`calls/call_checkpoints.ts`), so the agent knows what was said.
  *
  * The action URL carries a signed token binding the caller's CallSid, the
  * agent and the destination's index (`transfer_token.ts`).
@@ -19,12 +22,21 @@
  * @module
  */
 import type { TransferSpec } from "../agents/agent_profile.ts";
+import type { CallCheckpoints } from "../calls/call_checkpoints.ts";
+import { formatStreamPath } from "../http/stream_path.ts";
 import { connectStreamTwiml } from "../twilio/twiml.ts";
 import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts";
 import type { TransferTokens } from "./transfer_token.ts";
 import { TRANSFER_ROUTES } from "./transfer_paths.ts";
 import { coldDialTwiml, hangUpTwiml } from "./transfer_twiml.ts";
-import type { TransferResult } from "./warm_transfers.ts";
+import {
+  coldLegs,
+  failedDial,
+  readTried,
+  type TransferReport,
+  type TransferResult,
+  triedParameter,
+} from "./transfer_report.ts";
 
 /** What cold transfers need from the rest of the app. */
 export interface ColdTransferOptions {
@@ -37,8 +49,12 @@ export interface ColdTransferOptions {
   streamPathOf(name: string | undefined): string;
   /** The `<Parameter>`s (stream token) of a new stream of `callSid` for `agent`. */
   streamParameters(callSid: string, agent: string | undefined): Record<string, string>;
-  /** How each cold transfer ended (metrics). */
-  onFinished?: (result: TransferResult) => void;
+  /** How each cold transfer ended (metrics, webhooks). */
+  onFinished?: (report: TransferReport) => void;
+  /** The shared call store: the fallback stream replays the call's conversation. */
+  checkpoints?: Pick<CallCheckpoints, "reopenAfterTransfer" | "markOver">;
+  /** Where a failed checkpoint read or write is logged. */
+  logger?: { warn(message: string, properties?: Record<string, unknown>): void };
 }
 
 /** Answers the TwiML of cold transfers. */
@@ -56,37 +72,60 @@ export class ColdTransfers {
     target: { transfer: TransferSpec; agentName: string | undefined },
     base: string,
   ): string {
-    return this.#dial(callSid, target, 0, base);
+    return this.#dial(callSid, target, 0, base, []);
   }
 
-  /** The `<Dial action>`: the next destination, the way back to the agent, or the end. */
-  dialEnded(
-    token: string | null,
+  /**
+   * The `<Dial action>` (`query`: its URL's, with the token `t`): the next
+   * destination, the way back to the agent, or the end.
+   */
+  async dialEnded(
+    query: URLSearchParams,
     form: URLSearchParams,
     base: { http: string; ws: string },
-  ): string {
+  ): Promise<string> {
     const callSid = form.get("CallSid") ?? "";
-    const opened = this.#options.tokens.openCold(token, callSid);
+    const opened = this.#options.tokens.openCold(query.get("t"), callSid);
     const target = opened === undefined ? undefined : this.#options.transferOf(opened.agent);
     if (opened === undefined || target === undefined) return hangUpTwiml();
-    const status = form.get("DialCallStatus");
+    // The statuses of the destinations before (unknown if the URL lost them).
+    const tried = readTried(query, opened.index) ??
+      Array.from({ length: opened.index }, () => "unknown");
+    const status = form.get("DialCallStatus") ?? "failed";
+    const finished = (result: TransferResult, last: string) =>
+      this.#options.onFinished?.({
+        mode: "cold",
+        callSid,
+        agent: target.agentName,
+        result,
+        legs: coldLegs(target.transfer.destinations, [...tried, last]),
+      });
     if (status === "completed" || status === "answered") {
-      this.#options.onFinished?.("transferred");
+      finished("transferred", status);
+      await this.#checkpoint(() => this.#options.checkpoints?.markOver(callSid, "transferred"));
       return hangUpTwiml();
     }
     const callStatus = form.get("CallStatus");
     if (callStatus === "completed" || callStatus === "canceled") {
       // The caller hung up while the destination rang: nobody to dial for.
-      this.#options.onFinished?.("caller_hung_up");
+      finished("caller_hung_up", status);
+      await this.#checkpoint(() => this.#options.checkpoints?.markOver(callSid, "caller_hung_up"));
       return hangUpTwiml();
     }
     const next = opened.index + 1;
     if (next < target.transfer.destinations.length) {
-      return this.#dial(callSid, target, next, base.http);
+      return this.#dial(callSid, target, next, base.http, [...tried, failedDial(status)]);
     }
-    this.#options.onFinished?.("fallback");
+    finished("fallback", status);
+    // Back to the agent with the conversation so far (from the shared store), else a new one.
+    const reopened = await this.#checkpoint(() =>
+      this.#options.checkpoints?.reopenAfterTransfer(callSid)
+    );
+    const path = reopened !== undefined && reopened.conversation.length > 0
+      ? formatStreamPath({ kind: "resumed", callSid })
+      : this.#options.streamPathOf(target.agentName);
     return connectStreamTwiml({
-      streamUrl: `${base.ws}${this.#options.streamPathOf(target.agentName)}`,
+      streamUrl: `${base.ws}${path}`,
       actionUrl: `${base.http}/call-ended`,
       parameters: {
         ...this.#options.streamParameters(callSid, target.agentName),
@@ -95,17 +134,31 @@ export class ColdTransfers {
     });
   }
 
+  /** Runs a checkpoint read or write; a failure is logged, never fatal to the call. */
+  async #checkpoint<T>(work: () => Promise<T> | undefined): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      this.#options.logger?.warn("Could not update the call's checkpoint: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
+  }
+
   #dial(
     callSid: string,
     target: { transfer: TransferSpec; agentName: string | undefined },
     index: number,
     base: string,
+    tried: readonly string[],
   ): string {
     const token = this.#options.tokens.cold(callSid, target.agentName, index);
+    const history = tried.length === 0 ? "" : `&${triedParameter(tried)}`;
     return coldDialTwiml({
       destination: target.transfer.destinations[index],
       timeoutSeconds: target.transfer.ringTimeoutSeconds,
-      action: `${base}${TRANSFER_ROUTES.dialEnded}?t=${token}`,
+      action: `${base}${TRANSFER_ROUTES.dialEnded}?t=${token}${history}`,
     });
   }
 }

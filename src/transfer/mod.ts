@@ -10,7 +10,6 @@
  */
 export {
   type TransferCalls,
-  type TransferResult,
   type TransferStep,
   type WarmTransferHandle,
   type WarmTransferRequest,
@@ -21,3 +20,4 @@ export { TRANSFER_ROUTES } from "./transfer_paths.ts";
 export { createTransferRoutes } from "./transfer_routes.ts";
 export { TransferTokens } from "./transfer_token.ts";
 export type { LegTimeline } from "./warm_attempts.ts";
+export type { ColdLeg, TransferReport, TransferResult } from "./transfer_report.ts";

@@ -36,7 +36,8 @@ type Handler = (
   form: URLSearchParams,
   token: string | null,
   base: { http: string; ws: string },
-) => string | undefined;
+  query: URLSearchParams,
+) => string | undefined | Promise<string | undefined>;
 
 /** The transfer routes: a response, or undefined when the path is not one of them. */
 export function createTransferRoutes(
@@ -49,7 +50,7 @@ export function createTransferRoutes(
     [TRANSFER_ROUTES.status]: warm && ((form, token) => void warm.status(token, form)),
     [TRANSFER_ROUTES.amd]: warm && ((form, token) => void warm.amd(token, form)),
     [TRANSFER_ROUTES.conference]: warm && ((form, token) => void warm.conference(token, form)),
-    [TRANSFER_ROUTES.dialEnded]: (form, token, base) => cold.dialEnded(token, form, base),
+    [TRANSFER_ROUTES.dialEnded]: (form, _token, base, query) => cold.dialEnded(query, form, base),
   };
 
   async function serve(request: Request, path: string, handler: Handler): Promise<Response> {
@@ -70,7 +71,8 @@ export function createTransferRoutes(
     });
     if (signed instanceof Response) return signed;
     const { form, base } = signed;
-    const twiml = handler(form, new URL(request.url).searchParams.get("t"), base);
+    const query = new URL(request.url).searchParams;
+    const twiml = await handler(form, query.get("t"), base, query);
     return twiml === undefined
       ? new Response(null, { status: 204 })
       : new Response(twiml, { headers: { "content-type": "text/xml; charset=utf-8" } });

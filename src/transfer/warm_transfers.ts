@@ -42,6 +42,7 @@ import { TRANSFER_CALLER_GONE, TRANSFER_DECLINED } from "../prompts/mod.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 import { newTransferId, type TransferTokens } from "./transfer_token.ts";
 import { TRANSFER_ROUTES } from "./transfer_paths.ts";
+import type { TransferReport, TransferResult } from "./transfer_report.ts";
 import {
   briefingTwiml,
   conferenceTwiml,
@@ -60,9 +61,6 @@ const RING_GRACE_SECONDS = 10;
 
 /** Ms from the accept to Twilio's report that the person is in the conference, at most. */
 const JOIN_WAIT_MS = 5000;
-
-/** How a transfer ended, for `bridge_transfers_total{mode,result}`. */
-export type TransferResult = "transferred" | "fallback" | "caller_hung_up";
 
 /** A step the softphone's live view and the logs show. */
 export interface TransferStep {
@@ -90,6 +88,8 @@ export interface TransferStep {
 export interface WarmTransferRequest {
   /** The caller's CallSid (moved into the conference on accept). */
   callerCallSid: string;
+  /** The call's agent (undefined: the default agent), for the transfer's report. */
+  agent?: string | undefined;
   /** Caller id of the person's leg (E.164). */
   from: string;
   destinations: readonly string[];
@@ -126,8 +126,8 @@ export interface WarmTransfersOptions {
   logger: Logger;
   /** Monotonic clock in ms. Default `performance.now`. */
   now?: () => number;
-  /** Called once per transfer with how it ended (metrics). */
-  onFinished?: (result: TransferResult) => void;
+  /** Called once per transfer with how it ended (metrics, webhooks). */
+  onFinished?: (report: TransferReport) => void;
 }
 
 interface Transfer {
@@ -413,7 +413,13 @@ export class WarmTransfers {
   #report(transfer: Transfer, result: TransferResult): void {
     if (transfer.reported) return;
     transfer.reported = true;
-    this.#options.onFinished?.(result);
+    this.#options.onFinished?.({
+      mode: "warm",
+      callSid: transfer.request.callerCallSid,
+      agent: transfer.request.agent,
+      result,
+      legs: transfer.attempts.timeline(),
+    });
   }
 
   #failedRest(what: string, error: unknown): void {

@@ -1,6 +1,7 @@
 /**
  * Webhooks you can rely on: events (`call.ended`, `call.analyzed`,
- * `recording.completed`, `campaign.attempt.finished`) posted to the
+ * `recording.completed`, `campaign.attempt.finished`, `transfer.completed`,
+ * `transfer.failed`) posted to the
  * environment's webhook and each agent's, signed the Standard Webhooks way,
  * from a durable outbox in the call store with retries for more than a day.
  * See docs/operations.md ("Webhooks").

@@ -26,8 +26,10 @@ export const WEBHOOK_EVENTS = {
   "call.analyzed": "the post-call analysis of a call (summary, extraction, success)",
   "recording.completed": "a call recording's SID, URL and duration",
   "campaign.attempt.finished": "an outbound campaign attempt's contact, CallSid and outcome",
-  "transfer.completed": "a transfer that reached the other party (reserved: not sent yet)",
-  "transfer.failed": "a transfer that did not reach the other party (reserved: not sent yet)",
+  "transfer.completed":
+    "a transfer that reached the other party: the CallSid, mode and the destinations tried (masked)",
+  "transfer.failed":
+    "a transfer that did not reach the other party (nobody took it, or the caller hung up first): the CallSid, mode, result and the destinations tried (masked)",
 } as const;
 
 /** An event type. */
