@@ -18,6 +18,7 @@ import {
   demoStartLine,
   loadDemoAgents,
   openDemo,
+  startDemo,
 } from "../src/demo/demo.ts";
 import type { StandinEvent } from "../src/demo/standin_realtime.ts";
 import schema from "../src/agents/agents.schema.json" with { type: "json" };
@@ -199,4 +200,16 @@ Deno.test("docs/agents.md shows the demo agents file as it is", async () => {
   const withoutComments = (yaml: string) =>
     yaml.split("\n").filter((l) => !/^\s*#/.test(l) && l.trim() !== "").join("\n");
   assert.equal(withoutComments(shown), withoutComments(text));
+});
+
+Deno.test("the demo listening on every IPv6 address reaches its listings tool over loopback ([::1]), which the cleartext rule accepts", async () => {
+  await using demo = startDemo({
+    env: { LOG_LEVEL: "error" },
+    server: { port: 0, hostname: "::" },
+  });
+  assert.match(demo.server.localUrl, /^http:\/\/\[::1\]:\d+$/);
+  const listings = demo.agents.book.profiles.find((p) => p.name === "listings");
+  assert.ok(listings !== undefined, "the demo's agents loaded");
+  const listing = await fetch(`${demo.server.localUrl}/demo/listings/L-1001`);
+  assert.equal(listing.status, 200, await listing.text());
 });

@@ -54,7 +54,7 @@ export const DEMO_AGENTS_FILE = "src/demo/demo_agents.yaml";
 
 /** Where the demo is reachable from itself: `DEMO_HOST` and `DEMO_PORT` of the agents file. */
 export interface DemoAddress {
-  /** `127.0.0.1` when listening on every address; an IPv6 address in brackets. */
+  /** `127.0.0.1` when listening on every IPv4 address, `[::1]` on every IPv6 one; an IPv6 address in brackets. */
   host: string;
   port: number;
 }
