@@ -84,6 +84,8 @@ export interface AppOptions {
   softphoneTokens?: SoftphoneTokens;
   /** A note the softphone page shows above its buttons (the offline demo says it is a stand-in). */
   softphoneNotice?: string;
+  /** What the live view shows for a caller turn without words (the offline demo: a stand-in's). */
+  softphoneUntranscribedNote?: (speechMs: number | undefined) => string;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
   /**
@@ -208,7 +210,11 @@ export function createApp(options: AppOptions): App {
     warn: (message, properties) => httpLog.warn(message, properties),
     onRefused: (kind) => options.onCallRejected?.(kind),
   });
-  const liveCalls = new LiveCalls();
+  const liveCalls = new LiveCalls(
+    options.softphoneUntranscribedNote !== undefined
+      ? { untranscribedNote: options.softphoneUntranscribedNote }
+      : {},
+  );
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
