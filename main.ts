@@ -84,7 +84,9 @@ export async function main(options: MainOptions = {}): Promise<number> {
     agents: agents.book.profiles.map((p) => p.name),
     source: agents.book.source,
   });
-  for (const warning of [...config.warnings, ...securityWarnings(config)]) log.warn(warning);
+  for (const warning of [...config.warnings, ...securityWarnings(config), ...loaded.warnings]) {
+    log.warn(warning);
+  }
   // The call store's file, opened once: this process's only handle of it, closed last at exit.
   let storeKv: Deno.Kv | undefined;
   let operations: Operations;
@@ -222,12 +224,13 @@ export async function main(options: MainOptions = {}): Promise<number> {
       }
       const fresh = result.secrets.filter((secret) => !agentSecrets.has(secret));
       for (const secret of fresh) agentSecrets.add(secret);
-      (fresh.length > 0 ? setUpLogging() : Promise.resolve()).then(() =>
+      (fresh.length > 0 ? setUpLogging() : Promise.resolve()).then(() => {
         log.info("Agents file reloaded: {agents} (from {source}).", {
           agents: agents.book.profiles.map((p) => p.name),
           source: agents.book.source,
-        })
-      );
+        });
+        for (const warning of result.warnings) log.warn(warning);
+      });
     });
   } catch {
     // No SIGHUP on this platform (Windows).

@@ -114,3 +114,38 @@ Deno.test("the writer coalesces a turn's saves (one write in flight), and the en
     kv.close();
   }
 });
+
+Deno.test("a cold transfer keeps the conversation: transferring → reopened once for the fallback stream, or over when a person answered", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new CallCheckpoints(kv, { ttlMs: 60_000 });
+    const writer = new CheckpointWriter(
+      store,
+      { streamPath: "/media-stream/agent/desk", agent: "desk" },
+      undefined,
+      {
+        coldTransfer: true,
+      },
+    );
+    writer.save("CA1", [user(1)]);
+    await writer.ended("CA1", "transferred", [user(1), user(2)]);
+    const stored = await store.get("CA1");
+    assert.equal(stored?.state, "transferring");
+    assert.deepEqual(stored?.conversation, [user(1), user(2)]);
+    // The `<Connect action>` on any instance: dial, never a resume.
+    assert.deepEqual(await store.claimResume("CA1", 3), { verdict: "transferring", agent: "desk" });
+    const reopened = await store.reopenAfterTransfer("CA1");
+    assert.equal(reopened?.state, "resuming");
+    assert.equal(reopened?.resumes, 0, "going back to the agent is no resume");
+    assert.equal(await store.reopenAfterTransfer("CA1"), undefined, "only once");
+
+    // A warm transfer (or a cold one a person answered) is over.
+    const warm = new CheckpointWriter(store, { streamPath: "/media-stream" });
+    warm.save("CA2", [user(1)]);
+    await warm.ended("CA2", "transferred", [user(1)]);
+    assert.equal((await store.get("CA2"))?.state, "over");
+    assert.equal(await store.reopenAfterTransfer("CA2"), undefined);
+  } finally {
+    kv.close();
+  }
+});

@@ -202,3 +202,17 @@ Deno.test("deno task calls prints a table of recent calls and one call with its 
     store.close();
   }
 });
+
+Deno.test("a caller turn the transcription heard no words in is recorded with its length, and shown so", () => {
+  const base = summary();
+  const noWords: CallSummary = {
+    ...base,
+    conversation: [{ kind: "user", itemId: "i9", transcript: "", speechMs: 760, at: 2000 }],
+  };
+  const record = buildCallRecord(noWords, { prices: DEFAULT_PRICES, startedAtMonotonic: 1000 });
+  assert.deepEqual(record.transcript, [{ role: "caller", text: "", atMs: 1000, speechMs: 760 }]);
+  assert.match(
+    formatCallDetail(record),
+    /0:01 {2}Caller: \(0\.8 s of speech, no words transcribed\)/,
+  );
+});

@@ -3,13 +3,17 @@
  * stream ends with a transfer, `/call-ended` dials the first destination
  * with a `<Dial action>`, each failed dial moves on to the next, and after
  * the last one the caller is back with the agent, who opens with the
- * fallback line. Every request is signed like Twilio's.
+ * fallback line. With the shared call store, that fallback stream replays
+ * the conversation so far, on whichever instance Twilio reaches. Every
+ * request is signed like Twilio's.
  */
 import assert from "node:assert/strict";
 import { BridgeHarness, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
+import { type CallCheckpoint, CallCheckpoints } from "../src/calls/call_checkpoints.ts";
+import { audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import type { AppOptions } from "../src/http/app.ts";
 import { parseConfig } from "../src/config/mod.ts";
 import { Operations } from "../src/observability/operations.ts";
@@ -236,5 +240,131 @@ Deno.test("cold transfer webhooks: busy then no answer → transfer.failed with 
   } finally {
     await ops.close();
     await r.server.shutdown();
+  }
+});
+
+/** The assistant speaks `words`; resolves once the caller heard all of it. */
+async function say(
+  session: FakeRealtimeSession,
+  call: FakeTwilioCall,
+  value: number,
+  words: string,
+) {
+  const r = session.beginResponse();
+  r.audio(audioBytes(value, 100));
+  r.transcript(words);
+  r.finish();
+  const start = performance.now();
+  while (call.playedBytes(value) < 800) {
+    if (performance.now() - start > 5000) assert.fail("the caller never heard it");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  // The play-out's last mark reaches the bridge: it counts the words as heard.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+Deno.test("cold transfer with the shared call store: nobody answers → the fallback stream, on another instance, replays the conversation, then says the fallback line", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const checkpoints = new CallCheckpoints(kv, { ttlMs: 60_000 });
+    const env = {
+      PUBLIC_URL: PUBLIC,
+      STREAM_TOKEN_SECRET: "cold-stream-token-secret-0123456789",
+      TRANSFER_NUMBERS: "+14155550123",
+      END_CALL_GRACE_SECONDS: "0",
+    };
+    // Two instances behind one public URL, one call store.
+    await using a = await BridgeHarness.startSecure(env, { app: { checkpoints } });
+    await using b = await BridgeHarness.startSecure(env, { app: { checkpoints } });
+    const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    const answer = await twilioPost(a, `${PUBLIC}/incoming-call`, {
+      CallSid: callSid,
+      AccountSid: ACCOUNT,
+      From: "+14155550100",
+      To: "+14155550199",
+    });
+    const { call } = await connectStream(a, answer.text, callSid);
+    const session = await a.realtime.nextSession();
+    await session.waitFor("session.update");
+    session.userTurn("My invoice for March is wrong.");
+    await say(session, call, 0x21, "I am sorry to hear that. Let me get someone from billing.");
+    const r = session.beginResponse({ message: false });
+    r.functionCall("transfer_call", { reason: "billing" });
+    r.finish();
+    await session.waitFor("response.create");
+    session.beginResponse().finish();
+    await call.closed;
+    const stored = (await kv.get<CallCheckpoint>(["call_checkpoints", callSid])).value;
+    assert.equal(stored?.state, "transferring");
+
+    // Twilio asks A what comes next (the stream was A's): the first <Dial>.
+    const ended = await twilioPost(a, `${PUBLIC}/call-ended`, {
+      CallSid: callSid,
+      AccountSid: ACCOUNT,
+    });
+    // The <Dial action> reaches B: nobody answered.
+    const back = await twilioPost(b, dialAction(ended.text), {
+      CallSid: callSid,
+      AccountSid: ACCOUNT,
+      DialCallStatus: "no-answer",
+    });
+    assert.match(
+      back.text,
+      new RegExp(`<Stream url="wss://voice\\.example\\.com/media-stream/resumed/${callSid}">`),
+    );
+    const { call: again, parameters } = await connectStream(b, back.text, callSid);
+    assert.equal(parameters.transferFallback, "1");
+    const fallback = await b.realtime.nextSession();
+    await fallback.waitFor("session.update");
+    const line = await fallback.waitFor("response.create");
+    // No greeting and no "sorry, I'm back": the fallback line, after the earlier turns.
+    assert.equal(line.response.instructions, DEFAULT_TRANSFER_FALLBACK);
+    const replayed = fallback.receivedOfType("conversation.item.create").map((e) =>
+      `${e.item.role}: ${e.item.content?.[0]?.text ?? e.item.type}`
+    );
+    assert.ok(replayed.includes("user: My invoice for March is wrong."), replayed.join("\n"));
+    assert.ok(
+      replayed.includes("assistant: I am sorry to hear that. Let me get someone from billing."),
+      replayed.join("\n"),
+    );
+    assert.equal(again.isOpen, true, "the conversation goes on");
+    assert.deepEqual(fallback.schemaErrors, []);
+    // The call is live again in the store: a new turn is checkpointed on B.
+    fallback.userTurn("Then please take a message.");
+    const start = performance.now();
+    while (true) {
+      const c = (await kv.get<CallCheckpoint>(["call_checkpoints", callSid])).value;
+      if (
+        c?.state === "live" &&
+        c.conversation.some((e) =>
+          e.kind === "user" && e.transcript === "Then please take a message."
+        )
+      ) break;
+      if (performance.now() - start > 5000) assert.fail(`checkpoint: ${JSON.stringify(c)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("cold transfer with the shared call store: a person answered → the call is over in the store, never resumed", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const checkpoints = new CallCheckpoints(kv, { ttlMs: 60_000 });
+    const { h } = await start({ checkpoints });
+    await using _h = h;
+    const { callSid, dial } = await transferredCall(h);
+    const done = await twilioPost(h, dialAction(dial), {
+      CallSid: callSid,
+      AccountSid: ACCOUNT,
+      DialCallStatus: "completed",
+    });
+    assert.match(done.text, /<Response><Hangup\/><\/Response>$/);
+    const c = (await kv.get<CallCheckpoint>(["call_checkpoints", callSid])).value;
+    assert.equal(c?.state, "over");
+    assert.equal(c?.ending, "transferred");
+  } finally {
+    kv.close();
   }
 });

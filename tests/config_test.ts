@@ -64,6 +64,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     agentsFile: { path: "agents.yaml", required: false },
     openaiApiKey: KEY,
     openaiRealtimeUrl: "wss://api.openai.com/v1/realtime",
+    allowInsecureUpstream: false,
     openaiModel: "gpt-realtime-2.1",
     engine: "realtime",
     openaiLiveUrl: "wss://api.openai.com/v1/live/sessions",

@@ -18,6 +18,7 @@ import {
   demoStartLine,
   loadDemoAgents,
   openDemo,
+  startDemo,
 } from "../src/demo/demo.ts";
 import type { StandinEvent } from "../src/demo/standin_realtime.ts";
 import schema from "../src/agents/agents.schema.json" with { type: "json" };
@@ -79,13 +80,26 @@ Deno.test("offline demo: the listings agent's tool is called on the second turn,
       assert.deepEqual(agents.agents, ["front-desk", "listings", "live-desk"]);
       const issued = await (await fetch(`${base}/softphone/token`, { method: "POST" })).json();
       callSid = issued.callSid;
+      /** Responses the stand-in finished, and the ms of audio of its `n`th (0-based). */
+      const done = () => events.filter((e) => e.type === "response.done");
+      const responsesDone = () => done().length;
+      const audioMs = (n: number) => {
+        const id = (done()[n]?.response as { id?: string } | undefined)?.id;
+        return Math.ceil(
+          events.filter((e) => e.type === "response.output_audio.delta" && e.response_id === id)
+            .reduce((ms, e) => ms + atob(String(e.delta)).length / 8, 0),
+        );
+      };
       const call = await FakeTwilioCall.connect({
         url: `${base.replace("http", "ws")}/media-stream/agent/listings`,
         ...softphoneCall(issued),
       });
       try {
         await call.waitFor((m) => m.event === "media", 3000);
-        await call.speak(400, SILENT);
+        // The greeting plays to its end first: speech shorter than a second over it has no words
+        // (the stand-in does not transcribe) and would not interrupt it.
+        await waitUntil(() => responsesDone() >= 1, 3000, "the greeting");
+        await call.speak(audioMs(0) + 400, SILENT);
         // Turn 1: echoed, no tool call.
         await call.speak(600, LOUD);
         await call.speak(700, SILENT);
@@ -95,6 +109,9 @@ Deno.test("offline demo: the listings agent's tool is called on the second turn,
           "the echo of turn 1",
         );
         assert.equal(demo.standin.stats.toolCalls, 0, "no tool call on the first turn");
+        // The echo plays to its end too before turn 2.
+        await waitUntil(() => responsesDone() >= 2, 3000, "the echo's response");
+        await call.speak(audioMs(1) + 400, SILENT);
         assert.deepEqual(demo.listings.lookups, []);
         const heardBefore = call.receivedAudioBytes(LOUD);
         // Turn 2: the stand-in calls lookup_listing with its schema's example.
@@ -183,4 +200,16 @@ Deno.test("docs/agents.md shows the demo agents file as it is", async () => {
   const withoutComments = (yaml: string) =>
     yaml.split("\n").filter((l) => !/^\s*#/.test(l) && l.trim() !== "").join("\n");
   assert.equal(withoutComments(shown), withoutComments(text));
+});
+
+Deno.test("the demo listening on every IPv6 address reaches its listings tool over loopback ([::1]), which the cleartext rule accepts", async () => {
+  await using demo = startDemo({
+    env: { LOG_LEVEL: "error" },
+    server: { port: 0, hostname: "::" },
+  });
+  assert.match(demo.server.localUrl, /^http:\/\/\[::1\]:\d+$/);
+  const listings = demo.agents.book.profiles.find((p) => p.name === "listings");
+  assert.ok(listings !== undefined, "the demo's agents loaded");
+  const listing = await fetch(`${demo.server.localUrl}/demo/listings/L-1001`);
+  assert.equal(listing.status, 200, await listing.text());
 });

@@ -3,8 +3,8 @@ import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { DEMO_NOTICE, startDemo } from "../src/demo/demo.ts";
 import {
   type StandinEvent,
+  standinNote,
   StandinRealtime,
-  standinTranscript,
   textToSay,
 } from "../src/demo/standin_realtime.ts";
 import { DEFAULT_CALL_PROMPTS, toolFillerSaying } from "../src/prompts/mod.ts";
@@ -218,6 +218,8 @@ Deno.test("offline demo with your own agents file: your agent's greeting in the 
   assert.match(page.notice, /latencies/);
 
   const issued = await (await fetch(`${base}/softphone/token`, { method: "POST" })).json();
+  // The page's live view listens before the call starts; the stream closes after the call.
+  const liveView = await fetch(`${base}/softphone/events?token=${issued.token}`);
   const call = await FakeTwilioCall.connect({
     url: `${base.replace("http", "ws")}/media-stream`,
     ...softphoneCall(issued),
@@ -252,10 +254,18 @@ Deno.test("offline demo with your own agents file: your agent's greeting in the 
     await call.close();
     await Deno.remove(dir, { recursive: true });
   }
+  // The stand-in makes no words up: the record keeps an empty transcript and the turn's length,
+  // and the live view says plainly that the stand-in does not transcribe.
   const caller = finished[0].conversation.find((e) => e.kind === "user");
+  assert.equal(caller?.kind === "user" ? caller.transcript : undefined, "");
+  const speechMs = caller?.kind === "user" ? caller.speechMs ?? 0 : 0;
+  assert.ok(speechMs >= 600 && speechMs < 1000, `the turn's length: ${speechMs} ms`);
+  const shown = (await liveView.text()).split("\n").filter((l: string) => l.startsWith("data: "))
+    .map((l: string) => JSON.parse(l.slice(6))).find((e: { type: string }) => e.type === "caller");
+  assert.equal(shown?.text, "");
   assert.match(
-    caller?.transcript ?? "",
-    /^\(0\.[6-9] s of speech: the offline stand-in plays words back but cannot transcribe them\)$/,
+    shown?.note ?? "",
+    /^\(0\.[6-9] s of speech — the offline stand-in does not transcribe\)$/,
   );
   assert.deepEqual(schemaProblems(events), [], "every stand-in event is a valid GA server event");
 });
@@ -265,7 +275,7 @@ Deno.test("the stand-in says the quoted text of the greeting, voicemail and fill
   assert.equal(textToSay(toolFillerSaying("One moment.")), "One moment.");
   assert.equal(textToSay(DEFAULT_CALL_PROMPTS.idle), undefined);
   assert.equal(
-    standinTranscript(1234),
-    "(1.2 s of speech: the offline stand-in plays words back but cannot transcribe them)",
+    standinNote(1234),
+    "(1.2 s of speech — the offline stand-in does not transcribe)",
   );
 });

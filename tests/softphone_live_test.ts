@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { ToolDefinition } from "../src/tools/tool_registry.ts";
 import { SoftphoneTokens } from "../src/softphone/softphone_token.ts";
 import { LiveCalls, type LiveEvent } from "../src/softphone/live_calls.ts";
+import { parseServerEvent } from "../src/openai/server_events.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
 import { HttpTool } from "../src/agents/http_tool.ts";
 import { parseConfig } from "../src/config/mod.ts";
@@ -352,4 +353,40 @@ Deno.test("a dead tool backend is visible: a log line, a metric outcome and the 
   assert.ok(!all.includes("A-7"), "the arguments are not logged");
   assert.ok(!all.includes("backend-secret-token-1"), "nor the tool's header");
   assert.ok(!all.includes(`127.0.0.1:${closedPort}`), "nor its URL");
+});
+
+Deno.test("live view: a caller turn the transcription heard no words in shows its length, not made-up words", async () => {
+  // The transcription event as the live API sends it for speech without words (usage by duration).
+  const parsed = parseServerEvent(JSON.stringify({
+    type: "conversation.item.input_audio_transcription.completed",
+    event_id: "ev_1",
+    item_id: "item_1",
+    content_index: 0,
+    transcript: "",
+    usage: { type: "duration", seconds: 0.8 },
+  }));
+  assert.ok(
+    parsed.ok && parsed.event.type === "conversation.item.input_audio_transcription.completed",
+  );
+  assert.equal(parsed.event.audioMs, 800);
+  for (
+    const [live, note] of [
+      [new LiveCalls(), "(0.8 s of speech, no words transcribed)"],
+      [new LiveCalls({ untranscribedNote: (ms) => `stand-in: ${ms} ms` }), "stand-in: 800 ms"],
+    ] as const
+  ) {
+    const body = live.subscribe("SP1")!;
+    const observer = live.observeCall("SP1", 0);
+    observer.observe({ kind: "caller_transcript", itemId: "item_1", text: "", speechMs: 800 }, 10);
+    observer.observe({ kind: "caller_transcript", itemId: "item_2", text: "Hello" }, 20);
+    observer.finished(
+      { outcome: "caller_hung_up", durationMs: 30 } as Parameters<typeof observer.finished>[0],
+    );
+    const callers = (await readEvents(body)).events.filter((e) => e.type === "caller");
+    assert.deepEqual(callers, [
+      { type: "caller", itemId: "item_1", text: "", speechMs: 800, note, t: 10 },
+      { type: "caller", itemId: "item_2", text: "Hello", t: 20 },
+    ]);
+    live.closeAll();
+  }
 });

@@ -107,7 +107,7 @@ export interface LoadAgentsOptions {
 
 /** Result of {@link loadAgents}. */
 export type LoadAgentsResult =
-  | { ok: true; book: AgentBook; secrets: string[] }
+  | { ok: true; book: AgentBook; secrets: string[]; warnings: string[] }
   | { ok: false; problems: string[] };
 
 /**
@@ -119,6 +119,7 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
     ok: true as const,
     book: new AgentBook([environmentProfile(options.config)], "environment"),
     secrets: [],
+    warnings: [],
   });
   if (options.file === undefined) return environment();
   const readTextFile = options.readTextFile ?? readTextFileUpTo;
@@ -150,6 +151,7 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
     env: options.env,
     readTextFile,
     defaultEngine: options.config.engine,
+    allowInsecureUpstream: options.config.allowInsecureUpstream,
   });
   if (!parsed.ok) return parsed;
   const needs = warmTransferNeeds(parsed.file, options.config, path);
@@ -162,6 +164,7 @@ export function loadAgents(options: LoadAgentsOptions): LoadAgentsResult {
         path,
       ),
       secrets: parsed.secrets,
+      warnings: parsed.warnings,
     };
   } catch (error) {
     // A bug of ours, never a crash of a reload: the old agents stay.

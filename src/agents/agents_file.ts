@@ -33,6 +33,7 @@ import schema from "./agents.schema.json" with { type: "json" };
 import { closedParameters, compileParameters, fixedPathOf } from "./http_tool.ts";
 import { parseWebhookSecret, type WebhookEventType } from "../webhooks/mod.ts";
 import { toStrictSchema } from "../analysis/mod.ts";
+import { cleartextUpstream } from "../config/mod.ts";
 
 /**
  * Most bytes of the agents file and the `instructions_file`s it names,
@@ -166,6 +167,11 @@ export interface ParseAgentsFileOptions {
   readTextFile?: (path: string, maxBytes: number) => string;
   /** The engine of agents that name none (`ENGINE`). Default `realtime`. */
   defaultEngine?: Engine;
+  /**
+   * `ALLOW_INSECURE_UPSTREAM`: a cleartext `http://` URL to a host that is
+   * not loopback is a warning instead of a problem. Default false.
+   */
+  allowInsecureUpstream?: boolean;
 }
 
 /** A file is bigger than the bytes left for it (see {@link MAX_AGENTS_FILE_BYTES}). */
@@ -197,6 +203,8 @@ export type AgentsFileResult =
     instructions: Map<number, string>;
     /** Every value that came from a `${VAR}`: redact them from logs. */
     secrets: string[];
+    /** What is accepted but should be said (a cleartext URL allowed by `ALLOW_INSECURE_UPSTREAM`). */
+    warnings: string[];
   }
   | { ok: false; problems: string[] };
 
@@ -279,10 +287,13 @@ function parseChecked(text: string, options: ParseAgentsFileOptions): AgentsFile
     return 1;
   };
   const problems: string[] = [];
-  const problem = (path: readonly Segment[], message: string) => {
+  const warnings: string[] = [];
+  const report = (list: string[]) => (path: readonly Segment[], message: string) => {
     const line = `${file}:${lineOf(path)}: ${formatPath(path)}: ${message}`;
-    if (!problems.includes(line)) problems.push(line);
+    if (!list.includes(line)) list.push(line);
   };
+  const problem = report(problems);
+  const warning = report(warnings);
 
   let plain: unknown;
   try {
@@ -307,9 +318,17 @@ function parseChecked(text: string, options: ParseAgentsFileOptions): AgentsFile
     return { ok: false, problems };
   }
   const instructions = checkRules(data, options, MAX_AGENTS_FILE_BYTES - size, problem);
+  checkUpstreams(data, (path, raw, what) => {
+    const verdict = cleartextUpstream(raw, what, options.allowInsecureUpstream === true, {
+      showHost: false,
+    });
+    if (verdict !== undefined) {
+      (verdict.severity === "problem" ? problem : warning)(path, verdict.message);
+    }
+  });
   return problems.length > 0
     ? { ok: false, problems }
-    : { ok: true, file: data, instructions, secrets: [...new Set(secrets)] };
+    : { ok: true, file: data, instructions, secrets: [...new Set(secrets)], warnings };
 }
 
 function tooLarge(path: string, size: number): string {
@@ -436,6 +455,46 @@ function schemaProblems(errors: readonly ErrorObject[]): Array<[Segment[], strin
     }
   }
   return out;
+}
+
+/**
+ * Every URL of the file the bridge (or OpenAI, for MCP servers) sends
+ * secrets or call data to, with what would travel: each goes through the
+ * cleartext rule of the environment's upstreams (`cleartextUpstream`).
+ */
+function checkUpstreams(
+  data: AgentsFileData,
+  check: (path: readonly Segment[], url: string, what: string) => void,
+): void {
+  data.agents.forEach((agent, i) => {
+    if (agent.context_webhook !== undefined) {
+      check(
+        ["agents", i, "context_webhook", "url"],
+        agent.context_webhook.url,
+        "the caller's number and the webhook's headers",
+      );
+    }
+    agent.webhooks?.forEach((webhook, w) => {
+      check(["agents", i, "webhooks", w, "url"], webhook.url, "call records and their signatures");
+    });
+    agent.tools?.forEach((tool, t) => {
+      if (tool.type === "http") {
+        check(
+          ["agents", i, "tools", t, "request", "url"],
+          tool.request.url,
+          "the tool's arguments, headers and ${VAR} secrets",
+        );
+      } else if (tool.type === "mcp") {
+        // OpenAI calls the server, not the bridge: its headers and authorization would cross
+        // the network in cleartext between OpenAI and the server.
+        check(
+          ["agents", i, "tools", t, "server_url"],
+          tool.server_url,
+          "OpenAI's calls to the server, with its headers and authorization",
+        );
+      }
+    });
+  });
 }
 
 /** Rules beyond the schema; returns the `instructions_file` contents by agent index. */

@@ -7,7 +7,9 @@
  * latest conversation waits for the next one, so a call makes at most one
  * write at a time and a few per turn. {@link CheckpointWriter.ended} records
  * how the stream ended: a call that is over is marked so (no instance will
- * resume it); a call handed over keeps its conversation for the next stream.
+ * resume it); a call handed over keeps its conversation for the next stream,
+ * and so does a cold transfer (`transferring`: should nobody answer, the
+ * caller comes back to the agent in a stream that replays it).
  * A failed write is logged, never fatal to the call.
  *
  * @example
@@ -58,16 +60,23 @@ export class CheckpointWriter implements CheckpointSink {
   #inFlight: Promise<void> | undefined;
   #pending: { callSid: string; conversation: readonly ConversationEntry[] } | undefined;
   #over = false;
+  #coldTransfer: boolean;
 
-  /** `base`: the stream path, agent and caller context written with each conversation. */
+  /**
+   * `base`: the stream path, agent and caller context written with each
+   * conversation; `options.coldTransfer`: the agent's transfer is cold (a
+   * `transferred` call may come back).
+   */
   constructor(
     store: CallCheckpoints,
     base: Omit<CallSnapshot, "conversation">,
     logger?: Logger,
+    options: { coldTransfer?: boolean } = {},
   ) {
     this.#store = store;
     this.#base = base;
     this.#log = logger;
+    this.#coldTransfer = options.coldTransfer ?? false;
   }
 
   save(callSid: string, conversation: readonly ConversationEntry[]): void {
@@ -91,6 +100,11 @@ export class CheckpointWriter implements CheckpointSink {
     this.#over = true;
     this.#pending = undefined;
     await this.#inFlight;
+    if (outcome === "transferred" && this.#coldTransfer) {
+      const snapshot = { ...this.#base, conversation: [...conversation] };
+      await this.#write(() => this.#store.markTransferring(callSid, snapshot));
+      return;
+    }
     await this.#write(() => this.#store.markOver(callSid, outcome));
   }
 

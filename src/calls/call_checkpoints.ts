@@ -15,6 +15,12 @@
  * CallCheckpoints.markOver}) is never resumed; a call is resumed at most
  * `maxResumes` times.
  *
+ * A cold transfer may bring the caller back: its stream ends `transferring`
+ * (the conversation kept); when nobody answered, {@link
+ * CallCheckpoints.reopenAfterTransfer} hands the conversation to the
+ * fallback stream (on any instance), and when a person did, the call is
+ * `over`.
+ *
  * A checkpoint moves along {@link CHECKPOINT_MOVES}, checked on each write
  * (`core/state_moves.ts`); a first write starts it `live`:
  *
@@ -23,8 +29,12 @@
  *   [*] --> live
  *   live --> resuming: claimResume (the stream was lost)
  *   resuming --> live: save (the new stream started)
- *   live --> over: markOver (hang-up, end_call, transfer, goodbye)
+ *   live --> over: markOver (hang-up, end_call, warm transfer, goodbye)
  *   resuming --> over: markOver
+ *   live --> transferring: markTransferring (a cold transfer dials)
+ *   resuming --> transferring: markTransferring
+ *   transferring --> resuming: reopenAfterTransfer (nobody answered)
+ *   transferring --> over: markOver (a person answered, the caller hung up)
  * ```
  *
  * (`resuming` stays `resuming` when the new stream never came and Twilio
@@ -50,12 +60,13 @@ import { commitKv } from "./kv_commit.ts";
 import { checkMove, type MoveTable } from "../core/state_moves.ts";
 
 /** Where a checkpointed call stands. */
-export type CheckpointState = "live" | "resuming" | "over";
+export type CheckpointState = "live" | "resuming" | "transferring" | "over";
 
 /** Allowed moves of a checkpoint (staying in a state is no move). */
 export const CHECKPOINT_MOVES: MoveTable<CheckpointState> = {
-  live: ["resuming", "over"],
-  resuming: ["live", "over"],
+  live: ["resuming", "transferring", "over"],
+  resuming: ["live", "transferring", "over"],
+  transferring: ["resuming", "over"],
   over: [],
 };
 
@@ -89,6 +100,8 @@ export type ResumeClaim =
   | { verdict: "over"; ending: string | undefined }
   /** `maxResumes` reached: the apology. */
   | { verdict: "cap" }
+  /** A cold transfer is dialing the call's destinations. */
+  | { verdict: "transferring"; agent: string | undefined }
   /** No checkpoint (none kept, expired, or a store per instance). */
   | { verdict: "unknown" };
 
@@ -172,6 +185,42 @@ export class CallCheckpoints {
     });
   }
 
+  /**
+   * A cold transfer dials the call's destinations: the conversation is kept
+   * for the fallback stream, should nobody answer. A call already over is
+   * left as it is (false).
+   */
+  markTransferring(callSid: string, snapshot: CallSnapshot): Promise<boolean> {
+    return this.#update(
+      callSid,
+      (current) =>
+        current?.state === "over" ? undefined : fitConversation({
+          ...current,
+          ...snapshot,
+          conversation: [...snapshot.conversation],
+          callSid,
+          state: "transferring",
+          resumes: current?.resumes ?? 0,
+          savedAt: this.#now(),
+        }),
+    );
+  }
+
+  /**
+   * Nobody answered a cold transfer: the call goes back to the agent in a
+   * new stream (`/media-stream/resumed/<CallSid>`) that replays the
+   * conversation. The checkpoint, or undefined when the call is not
+   * transferring (no checkpoint, or already reopened).
+   */
+  async reopenAfterTransfer(callSid: string): Promise<CallCheckpoint | undefined> {
+    let reopened: CallCheckpoint | undefined;
+    await this.#update(callSid, (current) => {
+      if (current?.state !== "transferring") return undefined;
+      return reopened = { ...current, state: "resuming", savedAt: this.#now() };
+    });
+    return reopened;
+  }
+
   /** The call is over (`ending`: how): it is never resumed. */
   async markOver(callSid: string, ending: string): Promise<void> {
     await this.#update(callSid, (current) =>
@@ -198,6 +247,9 @@ export class CallCheckpoints {
       const current = entry.value;
       if (current === null) return { verdict: "unknown" };
       if (current.state === "over") return { verdict: "over", ending: current.ending };
+      if (current.state === "transferring") {
+        return { verdict: "transferring", agent: current.agent };
+      }
       if (current.resumes >= maxResumes) return { verdict: "cap" };
       const next: CallCheckpoint = {
         ...current,

@@ -25,6 +25,8 @@ export interface TranscriptLine {
   atMs: number;
   /** For an interrupted assistant turn: the ms the caller heard. */
   heardMs?: number;
+  /** For a caller turn: its length (ms), when the transcription reported it. */
+  speechMs?: number;
   /**
    * For caller speech that was not an interruption (shown struck through):
    * `false` (too short or no words) or `backchannel`; the assistant went on.
@@ -173,7 +175,12 @@ function recordOf(
     switch (entry.kind) {
       case "user":
         callerTurns++;
-        transcript.push({ role: "caller", text: entry.transcript ?? null, atMs: since(entry.at) });
+        transcript.push({
+          role: "caller",
+          text: entry.transcript ?? null,
+          atMs: since(entry.at),
+          ...(entry.speechMs !== undefined ? { speechMs: entry.speechMs } : {}),
+        });
         break;
       case "assistant": {
         assistantTurns++;

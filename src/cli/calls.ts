@@ -16,6 +16,7 @@ import {
   parseConfig,
 } from "../config/mod.ts";
 import type { CallRecord, CallRecordSummary } from "../calls/call_record.ts";
+import { noWordsNote } from "../core/conversation_log.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { type CampaignProgress, campaignProgress } from "../outbound/campaign_dispatcher.ts";
 import { CampaignStore } from "../outbound/campaign_store.ts";
@@ -137,8 +138,9 @@ export function formatCallDetail(record: CallRecord): string {
       tool_call: "Tool call",
       tool_result: "Tool result",
     }[entry.role];
-    const text = entry.text ??
-      (entry.role === "caller" ? CALLER_NOT_TRANSCRIBED : "(no transcript)");
+    const text = entry.role === "caller" && entry.text === ""
+      ? noWordsNote(entry.speechMs)
+      : entry.text ?? (entry.role === "caller" ? CALLER_NOT_TRANSCRIBED : "(no transcript)");
     const heard = entry.heardMs !== undefined ? ` [interrupted after ${entry.heardMs} ms]` : "";
     const fi = entry.falseInterruption;
     if (fi !== undefined) {

@@ -175,6 +175,58 @@ export function isLoopbackHost(hostname: string): boolean {
     /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** What {@link cleartextUpstream} says of a URL: a problem, or (allowed) a warning. */
+export interface CleartextVerdict {
+  /** `problem` unless `ALLOW_INSECURE_UPSTREAM=true` made it a `warning`. */
+  severity: "problem" | "warning";
+  /** The message, without the field's name (callers put it first: `WEBHOOK_URL is …`, `agents[0].webhooks[0].url: is …`). */
+  message: string;
+}
+
+/**
+ * The one rule for every URL the bridge sends secrets or call data to (the
+ * environment's upstreams and the agents file's webhooks, tools and MCP
+ * servers): a cleartext `http://` or `ws://` URL to a host that is not
+ * loopback would carry them over the network unencrypted, so it is a
+ * problem, or a warning when `ALLOW_INSECURE_UPSTREAM=true` (`allowed`).
+ * `https://`, `wss://`, loopback hosts (local fakes, a sidecar) and text
+ * that is no URL (left to the field's own check) give undefined.
+ * `showHost: false` leaves the host out of the message (it may come from a
+ * `${VAR}`, whose values never appear in messages).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cleartextUpstream } from "./kinds.ts";
+ * const bad = cleartextUpstream("http://crm.example.com/hook", "call records", false);
+ * assert.equal(bad?.severity, "problem");
+ * assert.match(bad!.message, /^is a cleartext http:\/\/ URL to crm\.example\.com/);
+ * assert.equal(cleartextUpstream("http://127.0.0.1:8080/hook", "call records", false), undefined);
+ * assert.equal(cleartextUpstream("http://crm.example.com/hook", "records", true)?.severity, "warning");
+ * ```
+ */
+export function cleartextUpstream(
+  raw: string,
+  what: string,
+  allowed: boolean,
+  options: { showHost?: boolean } = {},
+): CleartextVerdict | undefined {
+  const url = tryUrl(raw);
+  if (url === undefined || isLoopbackHost(url.hostname)) return undefined;
+  if (url.protocol !== "http:" && url.protocol !== "ws:") return undefined;
+  const host = options.showHost === false ? "a host" : url.host;
+  const message =
+    `is a cleartext ${url.protocol}// URL to ${host}, which is not loopback: ${what} would cross the network unencrypted.`;
+  return allowed
+    ? { severity: "warning", message: `${message} Allowed by ALLOW_INSECURE_UPSTREAM=true.` }
+    : {
+      severity: "problem",
+      message: `${message} Use ${
+        url.protocol === "ws:" ? "wss://" : "https://"
+      }, or set ALLOW_INSECURE_UPSTREAM=true if the network between is yours (e.g. a private link).`,
+    };
+}
+
 /** Parses an absolute URL, or undefined. */
 export function tryUrl(raw: string): URL | undefined {
   try {

@@ -43,4 +43,4 @@ export {
   type LoadEnvFileOptions,
   setUnsetVariables,
 } from "./env_file.ts";
-export { isLoopbackHost } from "./kinds.ts";
+export { cleartextUpstream, type CleartextVerdict, isLoopbackHost } from "./kinds.ts";

@@ -18,7 +18,7 @@
  */
 import type { TokenPrices } from "../calls/prices.ts";
 import type { ComposedConfig, EnvValues, TurnDetection } from "./config_type.ts";
-import { isLoopbackHost, listWords, OFF_WORDS, tryUrl } from "./kinds.ts";
+import { cleartextUpstream, isLoopbackHost, listWords, OFF_WORDS, tryUrl } from "./kinds.ts";
 import type { EnvReader } from "./reader.ts";
 import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
@@ -300,38 +300,29 @@ export function webhook(v: EnvValues, reader: EnvReader): ComposedConfig["webhoo
     : { url, secret, events, legacy: true };
 }
 
-/** Upstreams the bridge sends secrets or call data to, and the scheme that is cleartext. */
+/** Upstreams of the environment the bridge sends secrets or call data to. */
 const UPSTREAMS = [
-  { name: "OPENAI_REALTIME_URL", cleartext: "ws:", what: "the OpenAI key and every call's audio" },
-  { name: "WEBHOOK_URL", cleartext: "http:", what: "call records and their signatures" },
-  {
-    name: "CALL_RECORD_WEBHOOK_URL",
-    cleartext: "http:",
-    what: "call records and their signatures",
-  },
+  { name: "OPENAI_REALTIME_URL", what: "the OpenAI key and every call's audio" },
+  { name: "OPENAI_LIVE_URL", what: "the OpenAI key and every GPT-Live call's audio" },
+  { name: "OPENAI_BASE_URL", what: "the OpenAI key and call transcripts (post-call analysis)" },
+  { name: "WEBHOOK_URL", what: "call records and their signatures" },
+  { name: "CALL_RECORD_WEBHOOK_URL", what: "call records and their signatures" },
 ] as const;
 
 /**
  * A cleartext upstream (`ws://`, `http://`) to a host that is not loopback
  * would send the API key, callers' audio or call records over the network
  * unencrypted: refused unless `ALLOW_INSECURE_UPSTREAM=true` (then a
- * warning). Loopback hosts (local fakes, a sidecar) are fine.
+ * warning), by the rule the agents file's URLs follow too
+ * ({@link cleartextUpstream}).
  */
 export function insecureUpstreams(v: EnvValues, reader: EnvReader): void {
-  for (const { name, cleartext, what } of UPSTREAMS) {
+  for (const { name, what } of UPSTREAMS) {
     const raw = v[name];
-    const url = typeof raw === "string" ? tryUrl(raw) : undefined;
-    if (url === undefined || url.protocol !== cleartext || isLoopbackHost(url.hostname)) continue;
-    const secure = cleartext === "ws:" ? "wss://" : "https://";
-    const message =
-      `${name} is a cleartext ${cleartext}// URL to ${url.host}, which is not loopback: ${what} would cross the network unencrypted.`;
-    if (v.ALLOW_INSECURE_UPSTREAM === true) {
-      reader.warning(`${message} Allowed by ALLOW_INSECURE_UPSTREAM=true.`);
-    } else {
-      reader.problem(
-        `${message} Use ${secure}, or set ALLOW_INSECURE_UPSTREAM=true if the network between is yours (e.g. a private link).`,
-      );
-    }
+    if (typeof raw !== "string") continue;
+    const verdict = cleartextUpstream(raw, what, v.ALLOW_INSECURE_UPSTREAM === true);
+    if (verdict === undefined) continue;
+    reader[verdict.severity](`${name} ${verdict.message}`);
   }
 }
 

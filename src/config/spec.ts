@@ -114,11 +114,11 @@ export const SETTINGS = [
         "Realtime WebSocket endpoint. A URL copied from OpenAI's docs with `?model=…` works: that model is used when OPENAI_MODEL is unset (a different OPENAI_MODEL is an error).",
     },
   ),
-  setting("ALLOW_INSECURE_UPSTREAM", undefined, boolean(), {
+  setting("ALLOW_INSECURE_UPSTREAM", "allowInsecureUpstream", boolean(), {
     default: "false",
     section: "openai",
     doc:
-      "Accept a cleartext ws:// OPENAI_REALTIME_URL or http:// WEBHOOK_URL to a host that is not loopback (the key, audio or records then cross the network unencrypted). false refuses them at start-up; loopback hosts are always accepted.",
+      "Accept a cleartext ws:// or http:// URL to a host that is not loopback (the key, audio, records or tool secrets then cross the network unencrypted): OPENAI_REALTIME_URL, OPENAI_LIVE_URL, OPENAI_BASE_URL, WEBHOOK_URL, and the agents file's webhooks, context_webhook, HTTP tool and MCP server URLs. false refuses them (at start-up, and on a reload of the agents file); true accepts them with a warning. Loopback hosts are always accepted.",
   }),
   setting(
     "OPENAI_MODEL",

@@ -472,12 +472,13 @@ export class CallCore {
         return;
       case "conversation.item.input_audio_transcription.completed":
         this.#p.turn.transcribed(event.itemId);
-        this.#p.conversation.userTranscript(event.itemId, event.transcript);
+        this.#p.conversation.userTranscript(event.itemId, event.transcript, event.audioMs);
         this.#interruptions?.words(session, event.itemId, event.transcript);
         this.#p.out.observe({
           kind: "caller_transcript",
           itemId: event.itemId,
           text: event.transcript.trim(),
+          ...(event.audioMs !== undefined ? { speechMs: event.audioMs } : {}),
         });
         return;
       case "response.output_audio_transcript.done":

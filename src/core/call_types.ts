@@ -257,7 +257,14 @@ export type CallObservation =
    */
   | { kind: "tool_answered"; name: string; callId: string; output: string; failed: boolean }
   /** The caller's turn `itemId` was transcribed (input transcription on). */
-  | { kind: "caller_transcript"; itemId: string; text: string }
+  | {
+    kind: "caller_transcript";
+    itemId: string;
+    /** The words ("" when the transcription heard none). */
+    text: string;
+    /** Ms of audio transcribed, when the transcription reports its duration. */
+    speechMs?: number;
+  }
   /** The full output transcript of assistant item `itemId` arrived (what was sent, not heard). */
   | { kind: "assistant_transcript"; itemId: string; responseId: string; text: string }
   /**

@@ -14,8 +14,10 @@ export type ConversationEntry =
   | {
     kind: "user";
     itemId: string;
-    /** The caller's words, when input transcription is on and has finished. */
+    /** The caller's words, when input transcription is on and has finished ("" for none). */
     transcript: string | undefined;
+    /** Ms of audio transcribed, when the transcription reports its duration. */
+    speechMs?: number;
     /**
      * What the model was given when the transcript shows less (keys the
      * caller pressed, masked in records): replayed into a new session.
@@ -58,6 +60,22 @@ export type ConversationEntry =
   }
   | { kind: "function_call"; callId: string; name: string; arguments: string; at: number }
   | { kind: "function_call_output"; callId: string; output: string; at: number };
+
+/**
+ * How a caller turn whose transcription heard no words reads (records, live
+ * view), from its length when reported.
+ *
+ * @example
+ * ```ts
+ * import { noWordsNote } from "./conversation_log.ts";
+ * if (noWordsNote(800) !== "(0.8 s of speech, no words transcribed)") throw new Error();
+ * ```
+ */
+export function noWordsNote(speechMs: number | undefined): string {
+  return speechMs === undefined
+    ? "(speech, no words transcribed)"
+    : `(${(speechMs / 1000).toFixed(1)} s of speech, no words transcribed)`;
+}
 
 /** Token usage summed over the call's responses (from `response.done`). */
 export interface TokenUsage {
@@ -190,12 +208,13 @@ export class ConversationLog {
     });
   }
 
-  /** The caller's turn was transcribed. */
-  userTranscript(itemId: string, transcript: string): void {
+  /** The caller's turn was transcribed (`speechMs`: the audio's length, when reported). */
+  userTranscript(itemId: string, transcript: string, speechMs?: number): void {
     const entry = this.#byItem.get(itemId);
     if (entry?.kind === "user" || entry?.kind === "false_interruption") {
       entry.transcript = transcript.trim();
     }
+    if (entry?.kind === "user" && speechMs !== undefined) entry.speechMs = speechMs;
   }
 
   /** Caller speech `itemId` was a false interruption: its turn (if logged) becomes one. */

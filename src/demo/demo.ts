@@ -39,7 +39,7 @@ import {
   startServer,
   type StartServerOptions,
 } from "../http/server.ts";
-import { StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime.ts";
+import { standinNote, StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime.ts";
 import { StandinLive, type StandinLiveOptions } from "./standin_live.ts";
 
 /** The key the demo gives the bridge: the stand-in ignores it. */
@@ -54,7 +54,7 @@ export const DEMO_AGENTS_FILE = "src/demo/demo_agents.yaml";
 
 /** Where the demo is reachable from itself: `DEMO_HOST` and `DEMO_PORT` of the agents file. */
 export interface DemoAddress {
-  /** `127.0.0.1` when listening on every address; an IPv6 address in brackets. */
+  /** `127.0.0.1` when listening on every IPv4 address, `[::1]` on every IPv6 one; an IPv6 address in brackets. */
   host: string;
   port: number;
 }
@@ -189,6 +189,8 @@ export function startDemo(options: StartDemoOptions = {}): RunningDemo {
     agents = new AgentsHolder(checked.book);
     server = startServer({
       softphoneNotice: DEMO_NOTICE,
+      // The stand-in reports caller turns without words (it cannot transcribe): say so, and how long.
+      softphoneUntranscribedNote: (speechMs) => standinNote(speechMs ?? 0),
       ...operations?.appOptions(),
       ...options.server,
       config,

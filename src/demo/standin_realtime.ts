@@ -9,7 +9,11 @@
  *   (so the bridge's barge-in runs for real);
  * - answers each caller turn with audio: a short beep, then the caller's own
  *   words played back; with input transcription on, it reports each caller
- *   turn's length in place of words (it cannot transcribe);
+ *   turn as the live API reports speech it heard no words in: an empty
+ *   transcript, with the turn's length as the transcription's duration (it
+ *   cannot transcribe, and makes no words up: the bridge's interruption
+ *   decision reads the words; the demo's live view shows
+ *   {@link standinNote});
  * - says what a `response.create` tells it to say word for word (the quoted
  *   text of the greeting, voicemail and filler prompts: an agent's own
  *   greeting), in its own voice, one tone per word (`spokenTones`), with that
@@ -233,11 +237,20 @@ export function textToSay(instructions: string): string | undefined {
   return text === "" ? undefined : text;
 }
 
-/** What the stand-in reports as a caller turn's words when input transcription is on. */
-export function standinTranscript(speechMs: number): string {
-  return `(${
-    (speechMs / 1000).toFixed(1)
-  } s of speech: the offline stand-in plays words back but cannot transcribe them)`;
+/**
+ * What the demo's live view shows for a caller turn the stand-in reported
+ * without words (it reports none: see the module's notes).
+ *
+ * @example
+ * ```ts
+ * import { standinNote } from "./standin_realtime.ts";
+ * if (standinNote(1234) !== "(1.2 s of speech — the offline stand-in does not transcribe)") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function standinNote(speechMs: number): string {
+  return `(${(speechMs / 1000).toFixed(1)} s of speech — the offline stand-in does not transcribe)`;
 }
 
 /** The stand-in reports no input tokens: it has no model reading a prompt. */
@@ -465,12 +478,13 @@ class StandinSession {
       { type: "conversation.item.done", previous_item_id: previous, item },
     ]);
     if (this.#transcribing) {
-      // Like the live API with input transcription on, but with the turn's length for words.
+      // Like the live API when its transcription model heard no words: an empty transcript (the
+      // stand-in cannot transcribe; words made up here would decide interruptions), the duration.
       this.#send([{
         type: "conversation.item.input_audio_transcription.completed",
         item_id: itemId,
         content_index: 0,
-        transcript: standinTranscript(speechMs),
+        transcript: "",
         usage: { type: "duration", seconds: Math.max(0, speechMs / 1000) },
       }]);
     }

@@ -84,6 +84,8 @@ export interface AppOptions {
   softphoneTokens?: SoftphoneTokens;
   /** A note the softphone page shows above its buttons (the offline demo says it is a stand-in). */
   softphoneNotice?: string;
+  /** What the live view shows for a caller turn without words (the offline demo: a stand-in's). */
+  softphoneUntranscribedNote?: (speechMs: number | undefined) => string;
   /** Who may start a call. Default: from `config` (signatures, stream tokens). */
   admission?: CallAdmission;
   /**
@@ -203,7 +205,11 @@ export function createApp(options: AppOptions): App {
     warn: (message, properties) => httpLog.warn(message, properties),
     onRefused: (kind) => options.onCallRejected?.(kind),
   });
-  const liveCalls = new LiveCalls();
+  const liveCalls = new LiveCalls(
+    options.softphoneUntranscribedNote !== undefined
+      ? { untranscribedNote: options.softphoneUntranscribedNote }
+      : {},
+  );
   const softphone = config.softphone
     ? createSoftphoneRoutes(options.softphoneTokens ?? new SoftphoneTokens(), {
       agents: () => agentCalls.softphoneAgents(),
@@ -223,6 +229,7 @@ export function createApp(options: AppOptions): App {
     logger: log.getChild("transfer"),
     ...(options.now ? { now: options.now } : {}),
     ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
   });
   /** What every call's runner shares (see `runner_options.ts`). */
   const runnerParts = {
@@ -374,6 +381,12 @@ export function createApp(options: AppOptions): App {
         return streamEndedTwiml({
           apologize: claim.ending !== undefined && APOLOGY_OUTCOMES.has(claim.ending),
         });
+      }
+      case "transferring": {
+        // The stream ended with a cold transfer (maybe on another instance): dial.
+        const target = agentCalls.coldTransferOf(claim.agent);
+        if (target !== undefined) return transfers.cold.firstDial(callSid, target, base.http);
+        return streamEndedTwiml({ apologize: false });
       }
       case "cap":
         httpLog.warn("The call's stream was lost again; it was resumed too often, apologizing.", {

@@ -12,6 +12,7 @@ import type { AgentCalls } from "../agents/agent_calls.ts";
 import type { TransferMode, TransferSpec } from "../agents/agent_profile.ts";
 import type { WarmTransferStart } from "../bridge/call_runner.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
+import type { CallCheckpoints } from "../calls/call_checkpoints.ts";
 import { TwilioCalls } from "../outbound/twilio_calls.ts";
 import {
   ColdTransfers,
@@ -51,6 +52,8 @@ export function createTransfers(
     logger: Logger;
     now?: () => number;
     onTransfer?: (mode: TransferMode, result: TransferResult, report: TransferReport) => void;
+    /** The shared call store (a cold transfer's fallback replays the conversation). */
+    checkpoints?: CallCheckpoints;
   },
 ): AppTransfers {
   const tokens = new TransferTokens(config.streamTokenSecret);
@@ -70,6 +73,8 @@ export function createTransfers(
     streamPathOf: (name) => agentCalls.streamPathOf(name),
     streamParameters: (callSid, agent) => admission.streamParameters(callSid, agent),
     onFinished: (report) => options.onTransfer?.("cold", report.result, report),
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
+    logger: options.logger,
   });
   return {
     cold,

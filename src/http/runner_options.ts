@@ -156,11 +156,16 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
       : {}),
     ...(checkpointable && app.checkpoints !== undefined
       ? {
-        checkpoint: new CheckpointWriter(app.checkpoints, {
-          streamPath: firstPath,
-          ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
-          ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
-        }, app.callLog),
+        checkpoint: new CheckpointWriter(
+          app.checkpoints,
+          {
+            streamPath: firstPath,
+            ...(setup.agentName !== undefined ? { agent: setup.agentName } : {}),
+            ...(setup.caller !== undefined ? { caller: setup.caller } : {}),
+          },
+          app.callLog,
+          { coldTransfer: transfer?.mode === "cold" },
+        ),
       }
       : {}),
     onOutcome: app.onOutcome,

@@ -86,7 +86,8 @@ export function startServer(options: StartServerOptions): RunningServer {
     throw error;
   }
   const addr = server.addr;
-  const localHost = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
+  // Every address (IPv4 or IPv6): this process reaches itself over loopback.
+  const localHost = hostname === "0.0.0.0" ? "127.0.0.1" : hostname === "::" ? "::1" : hostname;
   return {
     app,
     port: addr.port,

@@ -43,6 +43,8 @@ export type ServerEvent =
     type: "conversation.item.input_audio_transcription.completed";
     itemId: string;
     transcript: string;
+    /** Ms of audio transcribed, when the usage is by duration (`usage.seconds`). */
+    audioMs?: number;
   }
   | {
     type: "response.output_audio_transcript.done";
@@ -203,7 +205,10 @@ export function parseServerEvent(text: string): ServerEventResult {
       const itemId = str(obj.item_id);
       const transcript = str(obj.transcript);
       if (itemId === undefined || transcript === undefined) return bad("item_id or transcript");
-      return { ok: true, event: { type, itemId, transcript } };
+      const usage = rec(obj.usage);
+      const seconds = usage?.type === "duration" ? num(usage.seconds) : 0;
+      const audioMs = seconds > 0 ? { audioMs: Math.round(seconds * 1000) } : {};
+      return { ok: true, event: { type, itemId, transcript, ...audioMs } };
     }
     case "response.output_audio_transcript.done": {
       const itemId = str(obj.item_id);

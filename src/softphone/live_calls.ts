@@ -29,6 +29,7 @@
 import { type CallObserver, combineObservers, type ToolFinished } from "../bridge/call_observer.ts";
 import type { CallObservation } from "../core/call_types.ts";
 import type { CallOutcome } from "../core/call_types.ts";
+import { noWordsNote } from "../core/conversation_log.ts";
 
 /** Most bytes of a tool's arguments or output sent to the page. */
 export const LIVE_TEXT_CAP_BYTES = 2048;
@@ -38,7 +39,11 @@ export type LiveEvent =
   | { type: "call"; callId: string; agent?: string; t: number }
   /** The caller stopped speaking (OpenAI's VAD): a turn ends, its latency clock starts. */
   | { type: "caller_stopped"; t: number }
-  | { type: "caller"; itemId: string; text: string; t: number }
+  /**
+   * A caller turn's words ("" when the transcription heard none); `speechMs` when the
+   * transcription reported its length; `note` what the page shows for a turn without words.
+   */
+  | { type: "caller"; itemId: string; text: string; speechMs?: number; note?: string; t: number }
   /** The first audio of an assistant item; `latencyMs` from the caller stopping, when they had. */
   | { type: "assistant_audio"; itemId: string; responseId: string; latencyMs?: number; t: number }
   /** The assistant item's full transcript (what was sent; see `truncated`). */
@@ -90,6 +95,12 @@ export interface LiveCallsOptions {
    * (nginx's `proxy_read_timeout` is 60 s) do not cut a quiet live view. Default 15 000.
    */
   keepAliveMs?: number;
+  /**
+   * What the page shows for a caller turn without words, from its length (ms) when reported.
+   * Default: "(N s of speech, no words transcribed)". The offline demo says its stand-in does
+   * not transcribe.
+   */
+  untranscribedNote?: (speechMs: number | undefined) => string;
 }
 
 interface Channel {
@@ -136,6 +147,7 @@ export class LiveCalls {
   #maxBytes: number;
   #idleMs: number;
   #keepAliveMs: number;
+  #untranscribedNote: (speechMs: number | undefined) => string;
   /** Runs while any stream is open: one timer for all of them. */
   #keepAlive: ReturnType<typeof setInterval> | undefined;
 
@@ -145,6 +157,7 @@ export class LiveCalls {
     this.#maxBytes = options.maxBytes ?? 256 * 1024;
     this.#idleMs = options.idleMs ?? 60_000;
     this.#keepAliveMs = options.keepAliveMs ?? 15_000;
+    this.#untranscribedNote = options.untranscribedNote ?? noWordsNote;
   }
 
   /** Starts the keep-alive timer when the first stream opens, stops it after the last one. */
@@ -316,7 +329,14 @@ export class LiveCalls {
             stoppedAt = now;
             return publish({ type: "caller_stopped", t: t(now) });
           case "caller_transcript":
-            return publish({ type: "caller", itemId: event.itemId, text: event.text, t: t(now) });
+            return publish({
+              type: "caller",
+              itemId: event.itemId,
+              text: event.text,
+              ...(event.speechMs !== undefined ? { speechMs: event.speechMs } : {}),
+              ...(event.text === "" ? { note: this.#untranscribedNote(event.speechMs) } : {}),
+              t: t(now),
+            });
           case "assistant_audio_started": {
             const latency = stoppedAt === undefined
               ? {}

@@ -18,7 +18,7 @@ function emptyState() {
     /** @type {string | null} */
     agent: null,
     events: 0,
-    /** @type {{role: "caller" | "assistant", itemId: string | null, text: string, heard: string | null, latencyMs: number | null}[]} */
+    /** @type {{role: "caller" | "assistant", itemId: string | null, text: string, note?: string | null, heard: string | null, latencyMs: number | null}[]} */
     turns: [],
     /** @type {{callId: string, name: string, arguments: string, output: string | null, durationMs: number | null, failed: boolean}[]} */
     tools: [],
@@ -160,7 +160,9 @@ export class LiveView {
         const pending = this.pendingCaller.shift() ?? this.callerTurn(event.itemId, false);
         pending.turn.text = event.text;
         pending.turn.itemId = event.itemId;
-        pending.li.querySelector(".text").textContent = event.text;
+        // A turn without words shows the server's note (its length; the demo: a stand-in).
+        pending.turn.note = event.note ?? null;
+        pending.li.querySelector(".text").textContent = event.text || (event.note ?? "");
         pending.li.classList.remove("pending");
         return;
       }
@@ -279,7 +281,7 @@ export class LiveView {
   }
 
   callerTurn(itemId, pending = true) {
-    const turn = { role: "caller", itemId, text: "", heard: null, latencyMs: null };
+    const turn = { role: "caller", itemId, text: "", note: null, heard: null, latencyMs: null };
     liveState.turns.push(turn);
     const li = el("li", `turn caller${pending ? " pending" : ""}`);
     li.append(el("span", "who", "You"), el("span", "text", "…"));

@@ -11,7 +11,10 @@
  * - anything else: the next destination, and after the last one the caller
  *   goes back to the agent (a new media stream whose `start` carries
  *   {@link TRANSFER_FALLBACK_PARAMETER}), who opens with the fallback line —
- *   a busy line no longer ends the call.
+ *   a busy line no longer ends the call. With the shared call store, that
+ *   stream is the call's resumed stream (`/media-stream/resumed/<CallSid>`,
+ *   on any instance): it replays the conversation from the call's checkpoint
+ *   (`calls/call_checkpoints.ts`), so the agent knows what was said.
  *
  * The action URL carries a signed token binding the caller's CallSid, the
  * agent and the destination's index (`transfer_token.ts`).
@@ -19,6 +22,8 @@
  * @module
  */
 import type { TransferSpec } from "../agents/agent_profile.ts";
+import type { CallCheckpoints } from "../calls/call_checkpoints.ts";
+import { formatStreamPath } from "../http/stream_path.ts";
 import { connectStreamTwiml } from "../twilio/twiml.ts";
 import { TRANSFER_FALLBACK_PARAMETER } from "../twilio/media_stream_messages.ts";
 import type { TransferTokens } from "./transfer_token.ts";
@@ -46,6 +51,10 @@ export interface ColdTransferOptions {
   streamParameters(callSid: string, agent: string | undefined): Record<string, string>;
   /** How each cold transfer ended (metrics, webhooks). */
   onFinished?: (report: TransferReport) => void;
+  /** The shared call store: the fallback stream replays the call's conversation. */
+  checkpoints?: Pick<CallCheckpoints, "reopenAfterTransfer" | "markOver">;
+  /** Where a failed checkpoint read or write is logged. */
+  logger?: { warn(message: string, properties?: Record<string, unknown>): void };
 }
 
 /** Answers the TwiML of cold transfers. */
@@ -70,11 +79,11 @@ export class ColdTransfers {
    * The `<Dial action>` (`query`: its URL's, with the token `t`): the next
    * destination, the way back to the agent, or the end.
    */
-  dialEnded(
+  async dialEnded(
     query: URLSearchParams,
     form: URLSearchParams,
     base: { http: string; ws: string },
-  ): string {
+  ): Promise<string> {
     const callSid = form.get("CallSid") ?? "";
     const opened = this.#options.tokens.openCold(query.get("t"), callSid);
     const target = opened === undefined ? undefined : this.#options.transferOf(opened.agent);
@@ -93,12 +102,14 @@ export class ColdTransfers {
       });
     if (status === "completed" || status === "answered") {
       finished("transferred", status);
+      await this.#checkpoint(() => this.#options.checkpoints?.markOver(callSid, "transferred"));
       return hangUpTwiml();
     }
     const callStatus = form.get("CallStatus");
     if (callStatus === "completed" || callStatus === "canceled") {
       // The caller hung up while the destination rang: nobody to dial for.
       finished("caller_hung_up", status);
+      await this.#checkpoint(() => this.#options.checkpoints?.markOver(callSid, "caller_hung_up"));
       return hangUpTwiml();
     }
     const next = opened.index + 1;
@@ -106,14 +117,33 @@ export class ColdTransfers {
       return this.#dial(callSid, target, next, base.http, [...tried, failedDial(status)]);
     }
     finished("fallback", status);
+    // Back to the agent with the conversation so far (from the shared store), else a new one.
+    const reopened = await this.#checkpoint(() =>
+      this.#options.checkpoints?.reopenAfterTransfer(callSid)
+    );
+    const path = reopened !== undefined && reopened.conversation.length > 0
+      ? formatStreamPath({ kind: "resumed", callSid })
+      : this.#options.streamPathOf(target.agentName);
     return connectStreamTwiml({
-      streamUrl: `${base.ws}${this.#options.streamPathOf(target.agentName)}`,
+      streamUrl: `${base.ws}${path}`,
       actionUrl: `${base.http}/call-ended`,
       parameters: {
         ...this.#options.streamParameters(callSid, target.agentName),
         [TRANSFER_FALLBACK_PARAMETER]: "1",
       },
     });
+  }
+
+  /** Runs a checkpoint read or write; a failure is logged, never fatal to the call. */
+  async #checkpoint<T>(work: () => Promise<T> | undefined): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      this.#options.logger?.warn("Could not update the call's checkpoint: {error}", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
   }
 
   #dial(

@@ -37,7 +37,7 @@ type Handler = (
   token: string | null,
   base: { http: string; ws: string },
   query: URLSearchParams,
-) => string | undefined;
+) => string | undefined | Promise<string | undefined>;
 
 /** The transfer routes: a response, or undefined when the path is not one of them. */
 export function createTransferRoutes(
@@ -72,7 +72,7 @@ export function createTransferRoutes(
     if (signed instanceof Response) return signed;
     const { form, base } = signed;
     const query = new URL(request.url).searchParams;
-    const twiml = handler(form, query.get("t"), base, query);
+    const twiml = await handler(form, query.get("t"), base, query);
     return twiml === undefined
       ? new Response(null, { status: 204 })
       : new Response(twiml, { headers: { "content-type": "text/xml; charset=utf-8" } });
