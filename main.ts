@@ -26,6 +26,7 @@ import { OutboundService } from "./src/outbound/outbound_service.ts";
 import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
 import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
 import { KvCallStore } from "./src/calls/call_store.ts";
+import { TransferRelay } from "./src/transfer/mod.ts";
 import { SharedCallState } from "./src/calls/shared_call_state.ts";
 
 // Deno Deploy runs only crons registered at the top level of the main module, before the
@@ -132,6 +133,8 @@ export async function main(options: MainOptions = {}): Promise<number> {
   });
   // Per-call state other instances may need (the caller context of the context webhook).
   const callState = storeKv === undefined ? undefined : new SharedCallState(storeKv);
+  // Warm transfers other instances answer Twilio's callbacks for (and relay them to the holder).
+  const transferRelay = storeKv === undefined ? undefined : new TransferRelay(storeKv);
   let server: RunningServer;
   try {
     server = startServer({
@@ -141,6 +144,7 @@ export async function main(options: MainOptions = {}): Promise<number> {
       ...(checkpoints ? { checkpoints } : {}),
       ...(outbound ? { outbound } : {}),
       ...(callState ? { callState } : {}),
+      ...(transferRelay ? { transferRelay } : {}),
       onListen: ({ hostname, port }) => {
         log.info("Listening on {hostname}:{port}.", { ...describeConfig(config), hostname, port });
       },

@@ -28,7 +28,7 @@ import { SOFTPHONE_PROTOCOL, SoftphoneTokens } from "../softphone/softphone_toke
 import { LiveCalls } from "../softphone/live_calls.ts";
 import { connectStreamTwiml, rejectTwiml, streamEndedTwiml } from "../twilio/twiml.ts";
 import type { TransferMode } from "../agents/agent_profile.ts";
-import type { TransferReport, TransferResult } from "../transfer/mod.ts";
+import type { TransferRelay, TransferReport, TransferResult } from "../transfer/mod.ts";
 import { createTransfers } from "./app_transfers.ts";
 import { createRecordings, RECORDING_STATUS_PATH, type RecordingReport } from "./app_recordings.ts";
 import { CallAdmission } from "../security/call_admission.ts";
@@ -132,6 +132,11 @@ export interface AppOptions {
    * context webhook), so the stream of a call finds it on any instance.
    */
   callState?: SharedCallState;
+  /**
+   * Warm transfers in the shared call store, so Twilio's callbacks about the
+   * person's leg work on any instance (see docs/scaling.md).
+   */
+  transferRelay?: TransferRelay;
 }
 
 /** Default of {@link AppOptions.maxResumes}. */
@@ -230,6 +235,7 @@ export function createApp(options: AppOptions): App {
     ...(options.now ? { now: options.now } : {}),
     ...(options.onTransfer ? { onTransfer: options.onTransfer } : {}),
     ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
+    ...(options.transferRelay ? { relay: options.transferRelay } : {}),
   });
   /** What every call's runner shares (see `runner_options.ts`). */
   const runnerParts = {

@@ -17,6 +17,7 @@ import { TwilioCalls } from "../outbound/twilio_calls.ts";
 import {
   ColdTransfers,
   createTransferRoutes,
+  type TransferRelay,
   type TransferReport,
   type TransferResult,
   TransferTokens,
@@ -54,6 +55,8 @@ export function createTransfers(
     onTransfer?: (mode: TransferMode, result: TransferResult, report: TransferReport) => void;
     /** The shared call store (a cold transfer's fallback replays the conversation). */
     checkpoints?: CallCheckpoints;
+    /** The shared store's transfer relay (warm transfer callbacks on any instance). */
+    relay?: TransferRelay;
   },
 ): AppTransfers {
   const tokens = new TransferTokens(config.streamTokenSecret);
@@ -65,6 +68,7 @@ export function createTransfers(
       logger: options.logger,
       ...(options.now ? { now: options.now } : {}),
       onFinished: (report) => options.onTransfer?.("warm", report.result, report),
+      ...(options.relay ? { relay: options.relay } : {}),
     })
     : undefined;
   const cold = new ColdTransfers({

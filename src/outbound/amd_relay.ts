@@ -9,7 +9,9 @@
  * {@link AmdRelay} works within one process (results are kept a while for
  * late subscribers). With several instances behind a load balancer the
  * callback may land on another instance: {@link watchAmdInKv} follows the
- * attempt in Deno KV (`kv.watch`), where every instance's dialer records it,
+ * attempt in Deno KV (`calls/kv_follow.ts`: `kv.watch`, and reads for the
+ * writes of other processes on a KV file), where every instance's dialer
+ * records it,
  * and {@link followAmd} (what the streams use) hears whichever comes first.
  *
  * @example
@@ -31,6 +33,7 @@
  */
 import type { AnsweredBy } from "./call_progress.ts";
 import type { OutboundAttempt } from "./attempt_store.ts";
+import { followKv } from "../calls/kv_follow.ts";
 
 /** Called once with the AMD result. */
 export type AmdListener = (answeredBy: AnsweredBy) => void;
@@ -116,37 +119,18 @@ export class AmdRelay {
  * when the stream ends).
  */
 export function watchAmdInKv(kv: Deno.Kv, callSid: string, listener: AmdListener): () => void {
-  const stream = kv.watch<[OutboundAttempt]>([["outbound_calls", callSid]]);
-  const reader = stream.getReader();
-  let stopped = false;
-  (async () => {
-    try {
-      while (!stopped) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        const answeredBy = value[0].value?.answeredBy;
-        if (answeredBy !== undefined) {
-          stopped = true;
-          listener(answeredBy);
-        }
-      }
-    } catch {
-      // The KV was closed or the watch cancelled: nothing more to hear.
-    } finally {
-      reader.cancel().catch(() => {});
-    }
-  })();
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    reader.cancel().catch(() => {});
-  };
+  return followKv<OutboundAttempt>(kv, ["outbound_calls", callSid], (attempt) => {
+    const answeredBy = attempt?.answeredBy;
+    if (answeredBy === undefined) return false;
+    listener(answeredBy);
+    return true;
+  });
 }
 
 /**
  * Hears a call's AMD result once, from whichever has it first: this
  * process's `relay` (the callback landed here), or, with a KV that every
- * instance shares (`CALL_STORE_PATH` a KV Connect URL, or Deno Deploy's KV),
+ * instance shares (`CALL_STORE_PATH`: one file, a KV Connect URL, or Deno Deploy's KV),
  * the attempt record another instance's dialer wrote. Returns the stop
  * function (call it when the stream ends).
  */

@@ -19,5 +19,6 @@ export { ColdTransfers } from "./cold_transfer.ts";
 export { TRANSFER_ROUTES } from "./transfer_paths.ts";
 export { createTransferRoutes } from "./transfer_routes.ts";
 export { TransferTokens } from "./transfer_token.ts";
+export { TransferRelay } from "./transfer_relay.ts";
 export type { LegTimeline } from "./warm_attempts.ts";
 export type { ColdLeg, TransferReport, TransferResult } from "./transfer_report.ts";

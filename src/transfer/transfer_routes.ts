@@ -39,6 +39,16 @@ type Handler = (
   query: URLSearchParams,
 ) => string | undefined | Promise<string | undefined>;
 
+/** A handler answered with no body (204), after `work` is done. */
+function noContent(
+  work: (form: URLSearchParams, token: string | null) => void | Promise<unknown>,
+): Handler {
+  return async (form, token) => {
+    await work(form, token);
+    return undefined;
+  };
+}
+
 /** The transfer routes: a response, or undefined when the path is not one of them. */
 export function createTransferRoutes(
   options: TransferRoutesOptions,
@@ -47,9 +57,10 @@ export function createTransferRoutes(
   const table: Record<string, Handler | undefined> = {
     [TRANSFER_ROUTES.briefing]: warm && ((form, token) => warm.briefing(token, form)),
     [TRANSFER_ROUTES.answer]: warm && ((form, token) => warm.answer(token, form)),
-    [TRANSFER_ROUTES.status]: warm && ((form, token) => void warm.status(token, form)),
-    [TRANSFER_ROUTES.amd]: warm && ((form, token) => void warm.amd(token, form)),
-    [TRANSFER_ROUTES.conference]: warm && ((form, token) => void warm.conference(token, form)),
+    // A callback relayed to another instance is answered once relayed (its order is kept).
+    [TRANSFER_ROUTES.status]: warm && noContent((form, token) => warm.status(token, form)),
+    [TRANSFER_ROUTES.amd]: warm && noContent((form, token) => warm.amd(token, form)),
+    [TRANSFER_ROUTES.conference]: warm && noContent((form, token) => warm.conference(token, form)),
     [TRANSFER_ROUTES.dialEnded]: (form, _token, base, query) => cold.dialEnded(query, form, base),
   };
 

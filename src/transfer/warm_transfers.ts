@@ -30,9 +30,12 @@
  * If the caller hangs up meanwhile, the person's leg is ended through REST:
  * `Status=canceled` while it rings, `completed` once answered.
  *
- * Transfers live in this process, with the caller's media stream: Twilio's
- * callbacks must reach the instance that holds the call (sticky routing by
- * host, or one instance), like the stream itself.
+ * Transfers live in this process, with the caller's media stream. With the
+ * shared store ({@link WarmTransfersOptions.relay}), Twilio's callbacks may
+ * reach any instance: one that does not hold the transfer answers the TwiML
+ * from the transfer's shared record and relays the callback to the holder
+ * (`transfer_relay.ts`), which handles it as its own; if the holder's
+ * verdict differs (the caller hung up meanwhile), it ends the person's leg.
  *
  * @module
  */
@@ -43,6 +46,7 @@ import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
 import { newTransferId, type TransferTokens } from "./transfer_token.ts";
 import { TRANSFER_ROUTES } from "./transfer_paths.ts";
 import type { TransferReport, TransferResult } from "./transfer_report.ts";
+import type { RelayedCallback, RelayedRoute, TransferRelay } from "./transfer_relay.ts";
 import {
   briefingTwiml,
   conferenceTwiml,
@@ -128,6 +132,8 @@ export interface WarmTransfersOptions {
   now?: () => number;
   /** Called once per transfer with how it ended (metrics, webhooks). */
   onFinished?: (report: TransferReport) => void;
+  /** The shared store: callbacks that reach another instance are relayed here. */
+  relay?: TransferRelay;
 }
 
 interface Transfer {
@@ -140,6 +146,8 @@ interface Transfer {
   joining: { leg: number; timer: ReturnType<typeof setTimeout> } | undefined;
   reported: boolean;
   overAt: number | undefined;
+  /** Stops following the transfer's relayed callbacks. */
+  unfollow: (() => void) | undefined;
 }
 
 /** Transfers are forgotten this long after they ended (late callbacks still get an answer). */
@@ -170,8 +178,10 @@ export class WarmTransfers {
       joining: undefined,
       reported: false,
       overAt: undefined,
+      unfollow: undefined,
     };
     this.#transfers.set(id, transfer);
+    this.#share(transfer);
     this.#apply(transfer, transfer.attempts.start());
     return {
       cancel: () => {
@@ -192,7 +202,35 @@ export class WarmTransfers {
   }
 
   /** Twilio fetches the briefing: the person answered leg `token`. Answers TwiML. */
-  briefing(token: string | null, form: URLSearchParams): string {
+  briefing(token: string | null, form: URLSearchParams): string | Promise<string> {
+    return this.#elsewhere(token)
+      ? this.#remote("briefing", token, form)
+      : this.#briefing(token, form);
+  }
+
+  /** The `<Gather>` action: the key the person pressed (none: a decline). Answers TwiML. */
+  answer(token: string | null, form: URLSearchParams): string | Promise<string> {
+    return this.#elsewhere(token) ? this.#remote("answer", token, form) : this.#answer(token, form);
+  }
+
+  /** The person's conference status callback: once they are in, the caller is moved. */
+  conference(token: string | null, form: URLSearchParams): void | Promise<unknown> {
+    return this.#elsewhere(token)
+      ? this.#remote("conference", token, form)
+      : this.#conference(token, form);
+  }
+
+  /** A status callback of a person's leg. */
+  status(token: string | null, form: URLSearchParams): void | Promise<unknown> {
+    return this.#elsewhere(token) ? this.#remote("status", token, form) : this.#status(token, form);
+  }
+
+  /** The async AMD result of a person's leg. */
+  amd(token: string | null, form: URLSearchParams): void | Promise<unknown> {
+    return this.#elsewhere(token) ? this.#remote("amd", token, form) : this.#amd(token, form);
+  }
+
+  #briefing(token: string | null, form: URLSearchParams): string {
     const found = this.#find(token, form);
     if (found === undefined) return hangUpTwiml();
     const { transfer, leg } = found;
@@ -207,8 +245,7 @@ export class WarmTransfers {
     });
   }
 
-  /** The `<Gather>` action: the key the person pressed (none: a decline). Answers TwiML. */
-  answer(token: string | null, form: URLSearchParams): string {
+  #answer(token: string | null, form: URLSearchParams): string {
     const found = this.#find(token, form);
     if (found === undefined) return hangUpTwiml();
     const { transfer, leg } = found;
@@ -227,8 +264,7 @@ export class WarmTransfers {
       : sayAndHangUpTwiml(TRANSFER_DECLINED);
   }
 
-  /** The person's conference status callback: once they are in, the caller is moved. */
-  conference(token: string | null, form: URLSearchParams): void {
+  #conference(token: string | null, form: URLSearchParams): void {
     const found = this.#find(token, form);
     if (found === undefined) return;
     const { transfer, leg } = found;
@@ -238,8 +274,7 @@ export class WarmTransfers {
     this.#accept(transfer, leg);
   }
 
-  /** A status callback of a person's leg. */
-  status(token: string | null, form: URLSearchParams): void {
+  #status(token: string | null, form: URLSearchParams): void {
     const found = this.#find(token, form);
     if (found === undefined) return;
     const { transfer, leg } = found;
@@ -255,8 +290,7 @@ export class WarmTransfers {
     this.#apply(transfer, effects);
   }
 
-  /** The async AMD result of a person's leg. */
-  amd(token: string | null, form: URLSearchParams): void {
+  #amd(token: string | null, form: URLSearchParams): void {
     const found = this.#find(token, form);
     if (found === undefined) return;
     const { transfer, leg } = found;
@@ -284,9 +318,122 @@ export class WarmTransfers {
     return { transfer, leg: opened.leg };
   }
 
-  #url(route: string, transfer: Transfer, leg: number): string {
-    const token = this.#options.tokens.warm(transfer.id, leg);
+  #url(route: string, transfer: Transfer | string, leg: number): string {
+    const id = typeof transfer === "string" ? transfer : transfer.id;
+    const token = this.#options.tokens.warm(id, leg);
     return `${this.#options.publicUrl}${route}?t=${token}`;
+  }
+
+  /** Whether the callback's transfer is held by another instance (and the store is shared). */
+  #elsewhere(token: string | null): boolean {
+    if (this.#options.relay === undefined) return false;
+    const opened = this.#options.tokens.openWarm(token);
+    return opened !== undefined && !this.#transfers.has(opened.id);
+  }
+
+  /** Writes what other instances need to answer the transfer's callbacks, and follows them. */
+  #share(transfer: Transfer): void {
+    const relay = this.#options.relay;
+    if (relay === undefined) return;
+    const { request } = transfer;
+    const ttlMs = request.destinations.length *
+        (request.ringTimeoutSeconds + RING_GRACE_SECONDS) * 1000 + KEEP_MS;
+    relay.publish(transfer.id, {
+      briefing: request.briefing,
+      conference: transfer.conference,
+      destinations: request.destinations,
+    }, ttlMs).catch((error) => this.#failedRest("share the transfer with other instances", error));
+    transfer.unfollow = relay.follow(transfer.id, (event) => this.#relayed(transfer, event));
+  }
+
+  /**
+   * A callback that reached an instance without the transfer: answered from
+   * the shared record, and relayed to the instance that holds it.
+   */
+  async #remote(
+    route: RelayedRoute,
+    token: string | null,
+    form: URLSearchParams,
+  ): Promise<string> {
+    const relay = this.#options.relay!;
+    const opened = this.#options.tokens.openWarm(token)!;
+    try {
+      const shared = await relay.get(opened.id);
+      if (
+        shared === undefined || !await relay.append(opened.id, {
+          route,
+          leg: opened.leg,
+          token: token!,
+          form: [...form],
+        })
+      ) {
+        this.#options.logger.warn("A transfer callback names no transfer of any instance.");
+        return hangUpTwiml();
+      }
+      this.#options.logger.info("Warm transfer: relayed a {route} callback to its instance.", {
+        route,
+      });
+      if (route === "briefing") {
+        return briefingTwiml({
+          briefing: shared.briefing,
+          action: this.#url(TRANSFER_ROUTES.answer, opened.id, opened.leg),
+        });
+      }
+      if (route === "answer") {
+        return form.get("Digits") === "1"
+          ? conferenceTwiml(
+            shared.conference,
+            this.#url(TRANSFER_ROUTES.conference, opened.id, opened.leg),
+          )
+          : sayAndHangUpTwiml(TRANSFER_DECLINED);
+      }
+      return hangUpTwiml(); // a status callback: its body is not read
+    } catch (error) {
+      this.#failedRest("relay a callback to the transfer's instance", error);
+      return hangUpTwiml();
+    }
+  }
+
+  /**
+   * A callback another instance received and answered: handled as this
+   * instance's own. When this instance would have hung up on the person
+   * instead (the caller is gone, the leg is no longer the one briefed), the
+   * person's leg is ended.
+   */
+  #relayed(transfer: Transfer, event: RelayedCallback): void {
+    // The token was checked where Twilio called; it must name this transfer.
+    if (this.#options.tokens.openWarm(event.token)?.id !== transfer.id) return;
+    const form = new URLSearchParams(event.form);
+    const hungUp = (twiml: string) =>
+      twiml === hangUpTwiml() || twiml === sayAndHangUpTwiml(TRANSFER_CALLER_GONE);
+    try {
+      switch (event.route) {
+        case "briefing":
+          if (hungUp(this.#briefing(event.token, form))) this.#endRelayedLeg(form);
+          return;
+        case "answer":
+          if (hungUp(this.#answer(event.token, form)) && form.get("Digits") === "1") {
+            this.#endRelayedLeg(form);
+          }
+          return;
+        case "status":
+          return this.#status(event.token, form);
+        case "amd":
+          return this.#amd(event.token, form);
+        case "conference":
+          return this.#conference(event.token, form);
+      }
+    } catch (error) {
+      this.#failedRest("handle a relayed callback", error);
+    }
+  }
+
+  #endRelayedLeg(form: URLSearchParams): void {
+    const callSid = form.get("CallSid");
+    if (callSid === null) return;
+    this.#options.calls.end(callSid, "completed").catch((error) =>
+      this.#failedRest("end the person's call", error)
+    );
   }
 
   #step(transfer: Transfer, step: TransferStep["step"], leg = transfer.attempts.leg): void {
@@ -413,6 +560,7 @@ export class WarmTransfers {
   #report(transfer: Transfer, result: TransferResult): void {
     if (transfer.reported) return;
     transfer.reported = true;
+    transfer.unfollow?.();
     this.#options.onFinished?.({
       mode: "warm",
       callSid: transfer.request.callerCallSid,

@@ -1,0 +1,157 @@
+/**
+ * A warm transfer behind a load balancer: two server processes share one
+ * KV file (the call store). The caller's media stream is on A; every
+ * callback Twilio makes about the person's leg (status, briefing, the
+ * `<Gather>` action, AMD, the conference join) lands on B. B answers the
+ * TwiML from the transfer's shared record and relays each callback to A
+ * through the store: the person hears the briefing, and their answer still
+ * moves the caller (accept) or brings the fallback line (decline) on A.
+ * Real sockets, real processes, Twilio-signed requests, the fake Twilio
+ * REST API in this process.
+ */
+import assert from "node:assert/strict";
+import { TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { audioBytes, FakeRealtimeServer } from "./support/fake_realtime.ts";
+import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { conferenceOf, type FakeRestCall, FakeTwilioRest } from "./support/fake_twilio_rest.ts";
+import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
+import { waitUntil } from "./support/wait.ts";
+import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
+
+const ACCOUNT = "AC" + "8".repeat(32);
+const PUBLIC_URL = "https://voice.example.com";
+const FIRST = "+15005550101";
+const SECOND = "+15005550102";
+
+function spawnInstance(realtimeUrl: string, storePath: string, restUrl: string) {
+  return ServerProcess.spawn({
+    args: denoRunArgs("main.ts", ["net", "env", "read", "write", "sys=hostname"]),
+    env: {
+      OPENAI_API_KEY: TEST_API_KEY,
+      OPENAI_REALTIME_URL: realtimeUrl,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      TWILIO_SIGNATURE_CHECK: "on",
+      TWILIO_ACCOUNT_SID: ACCOUNT,
+      TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+      TWILIO_API_BASE_URL: restUrl,
+      STREAM_TOKEN_SECRET: "instances-stream-token-secret-0123456789",
+      PUBLIC_URL,
+      CALL_STORE_PATH: storePath,
+      TRANSFER_MODE: "warm",
+      TRANSFER_NUMBERS: `${FIRST},${SECOND}`,
+      END_CALL_GRACE_SECONDS: "0",
+      GREETING: "off",
+      LOG_FORMAT: "json",
+    },
+  });
+}
+
+/** A caller on instance `base`: the signed webhook, then the media stream. */
+async function inboundCall(base: string, rest: FakeTwilioRest, realtime: FakeRealtimeServer) {
+  const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+  rest.addCall(callSid);
+  const form = { CallSid: callSid, AccountSid: ACCOUNT, From: "+14155550100", To: "+14155550199" };
+  const twiml = await (await fetch(`${base}/incoming-call`, {
+    method: "POST",
+    body: new URLSearchParams(form),
+    headers: {
+      "x-twilio-signature": await twilioSignature(
+        TEST_TWILIO_TOKEN,
+        `${PUBLIC_URL}/incoming-call`,
+        form,
+      ),
+    },
+  })).text();
+  const parameters = Object.fromEntries(
+    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
+  );
+  const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
+  const call = await FakeTwilioCall.connect({
+    url: `${base.replace("http", "ws")}${new URL(streamUrl).pathname}`,
+    callSid,
+    customParameters: parameters,
+    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
+  });
+  const session = await realtime.nextSession(5000);
+  await session.waitFor("session.update", undefined, 5000);
+  const r = session.beginResponse({ message: false });
+  r.functionCall("transfer_call", { reason: "wants to book a viewing" });
+  r.finish();
+  // The agent tells the caller it is getting someone, and stays on the line.
+  await session.waitFor("response.create", (e) => e.response?.conversation !== "none", 5000);
+  const hold = session.beginResponse();
+  hold.audio(audioBytes(0x44, 200));
+  hold.finish();
+  return { callSid, call, session };
+}
+
+async function legTo(rest: FakeTwilioRest, to: string): Promise<FakeRestCall> {
+  await waitUntil(() => rest.placed((c) => c.to === to) !== undefined, 5000, `the leg to ${to}`);
+  return rest.placed((c) => c.to === to)!;
+}
+
+Deno.test("warm transfer callbacks on another instance: the briefing and the accept on B move the caller held by A; declines on B bring the fallback line on A", async () => {
+  const realtime = await FakeRealtimeServer.start();
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const dir = await Deno.makeTempDir();
+  const calls: FakeTwilioCall[] = [];
+  try {
+    await using a = await spawnInstance(realtime.url, `${dir}/calls.kv`, rest.baseUrl);
+    await using b = await spawnInstance(realtime.url, `${dir}/calls.kv`, rest.baseUrl);
+    const baseA = `http://127.0.0.1:${await a.port()}`;
+    const baseB = `http://127.0.0.1:${await b.port()}`;
+    // The load balancer sends every callback about the person's leg to B.
+    rest.callbacksTo(baseB);
+
+    // 1. Accepted on B: the caller, on A, is moved into the person's conference.
+    const first = await inboundCall(baseA, rest, realtime);
+    calls.push(first.call);
+    const leg = await legTo(rest, FIRST);
+    assert.equal(await rest.ring(leg.sid), 204);
+    const briefing = await rest.answer(leg.sid);
+    assert.match(briefing, /<Gather [^>]*numDigits="1"/);
+    assert.match(briefing, /Press 1 to take the call, or 2 to decline\./);
+    const pressedAt = performance.now();
+    const joined = await rest.press(leg.sid, "1");
+    const conference = conferenceOf(joined);
+    assert.ok(conference !== undefined, joined);
+    await waitUntil(() => rest.moves.length === 1, 3000, "the caller moved");
+    assert.equal(rest.moves[0].callSid, first.callSid);
+    assert.equal(rest.moves[0].conference, conference);
+    assert.deepEqual(rest.moves[0].alreadyIn, [leg.sid], "the person was in the conference first");
+    const movedMs = rest.moves[0].at - pressedAt;
+    assert.ok(movedMs <= 1000, `caller moved ${movedMs} ms after the accept`);
+    assert.deepEqual(rest.completed, [], "neither leg was ended");
+
+    // 2. Everyone declines on B: the fallback line on the caller's live session on A.
+    const second = await inboundCall(baseA, rest, realtime);
+    calls.push(second.call);
+    const legs = rest.creates.length;
+    await waitUntil(() => rest.creates.length > legs, 5000, "the first leg of call 2");
+    const one = rest.placed((c) => c.to === FIRST && c.sid !== leg.sid)!;
+    await rest.answer(one.sid);
+    assert.match(await rest.press(one.sid, "2"), /<Hangup\/>/);
+    const two = await legTo(rest, SECOND);
+    await rest.answer(two.sid);
+    const failedAt = performance.now();
+    assert.match(await rest.press(two.sid, undefined), /<Hangup\/>/);
+    await second.session.waitFor(
+      "response.create",
+      (e) => e.response?.instructions === DEFAULT_TRANSFER_FALLBACK,
+      3000,
+    );
+    const fallbackMs = performance.now() - failedAt;
+    assert.ok(
+      fallbackMs <= 1000,
+      `fallback line requested ${fallbackMs} ms after the last decline`,
+    );
+    assert.equal(second.call.isOpen, true, "the conversation goes on");
+    assert.equal(rest.moves.length, 1, "the second caller was never moved");
+    assert.match(b.output, /relayed a/, "B relayed the callbacks");
+  } finally {
+    for (const call of calls) await call.hangUp().catch(() => {});
+    await realtime.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
