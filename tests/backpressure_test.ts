@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RawWebSocket } from "../bench/raw_ws_client.ts";
+import { RawWebSocket } from "../src/fake_peers/raw_ws_client.ts";
 import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
 import { CoreDriver } from "./support/core_driver.ts";
 
