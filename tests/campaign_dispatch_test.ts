@@ -146,12 +146,63 @@ Deno.test("two dispatchers on one KV file, racing at every step, never double-di
     const progress = await b.progress(campaign.id);
     assert.equal(progress?.status, "completed");
     assert.deepEqual(progress?.counts, { pending: 0, live: 0, done: 8, failed: 0, canceled: 0 });
-    // A look asked for while the last tick held the lease finds nothing to do and ends the job.
-    await a.runDue();
     assert.equal(await a.jobs.get(campaign.id), null, "a finished campaign leaves no job");
   } finally {
     await Promise.all(instances.map((s) => s.close()));
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a look asked for while the completing tick holds the lease leaves no job behind", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const clock = { now: Date.parse("2026-03-02T10:00:00Z") };
+  // The completing tick stops at its first read of the campaign until the gate opens.
+  let gate: PromiseWithResolvers<void> | undefined;
+  const reached = Promise.withResolvers<void>();
+  class GatedStore extends CampaignStore {
+    override async get(id: string) {
+      if (gate !== undefined) {
+        reached.resolve();
+        await gate.promise;
+      }
+      return await super.get(id);
+    }
+  }
+  const dispatcher = new CampaignDispatcher({
+    store: new GatedStore(kv),
+    dialer: {
+      place: () => Promise.reject(new Error("no route")),
+      reconcile: () => Promise.resolve(undefined),
+    },
+    now: () => clock.now,
+  });
+  try {
+    // One contact, one attempt, which fails: the campaign is finished but still running.
+    const campaign = await dispatcher.create({
+      agent: "default",
+      contacts: contacts(1),
+      maxAttempts: 1,
+    });
+    await dispatcher.tick(campaign.id);
+    assert.equal((await dispatcher.progress(campaign.id))?.status, "running");
+    gate = Promise.withResolvers<void>();
+    const completing = dispatcher.tick(campaign.id);
+    await reached.promise;
+    const opened = gate;
+    gate = undefined;
+    // Another tick (an attempt's end, a poll) meets the lease and asks for one more look.
+    await dispatcher.tick(campaign.id);
+    assert.equal((await dispatcher.jobs.get(campaign.id))?.dueAt, clock.now);
+    opened.resolve();
+    await completing;
+    assert.equal((await dispatcher.progress(campaign.id))?.status, "completed");
+    assert.equal(await dispatcher.jobs.get(campaign.id), null, "a finished campaign leaves no job");
+    // A late look at the completed campaign leaves none either.
+    await dispatcher.tick(campaign.id);
+    assert.equal(await dispatcher.jobs.get(campaign.id), null);
+  } finally {
+    await dispatcher.stop();
+    kv.close();
   }
 });
 

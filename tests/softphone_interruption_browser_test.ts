@@ -43,7 +43,11 @@ type PageState = {
 };
 
 /** Calls the demo from Chromium, says "mm-hmm" over the greeting, and checks it was heard whole. */
-async function mmHmmOverTheGreeting(env: Record<string, string>): Promise<void> {
+async function mmHmmOverTheGreeting(
+  env: Record<string, string>,
+  /** What the page's transcript should show for the "mm-hmm" turn, if anything. */
+  callerShown?: RegExp,
+): Promise<void> {
   {
     const chromiumPath = await requireCommand("/usr/bin/chromium", "chromium");
     const dir = await Deno.makeTempDir({ prefix: "softphone_interruption_" });
@@ -86,6 +90,13 @@ async function mmHmmOverTheGreeting(env: Record<string, string>): Promise<void> 
         "the stand-in ended the turn",
       );
       const state = await page.evaluate<PageState>("({...softphone})");
+      if (callerShown !== undefined) {
+        await page.waitFor(
+          `[...document.querySelectorAll("li.turn.caller .text")].some((e) => ${callerShown}.test(e.textContent))`,
+          5_000,
+          `the page shows the caller turn as ${callerShown}`,
+        );
+      }
       const live = await page.evaluate<{ falseInterruptions: unknown[] }>(
         "structuredClone(softphone.live)",
       );
@@ -141,5 +152,9 @@ Deno.test({
   sanitizeResources: true,
   // The default minimum speech (250 ms) is shorter than the "mm-hmm": its words decide, and the
   // stand-in must not make words up.
-  fn: () => mmHmmOverTheGreeting({ TRANSCRIPTION_MODEL: "gpt-4o-mini-transcribe" }),
+  fn: () =>
+    mmHmmOverTheGreeting(
+      { TRANSCRIPTION_MODEL: "gpt-4o-mini-transcribe" },
+      /^\(0\.\d s of speech — the offline stand-in does not transcribe\)$/,
+    ),
 });

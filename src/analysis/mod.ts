@@ -8,7 +8,7 @@
  */
 export { type JsonSchema, toStrictSchema } from "./strict_schema.ts";
 export { analysisFormat, type AnalysisSpec, asksForAnything } from "./analysis_spec.ts";
-export { type AnalysisTokens, ResponsesClient } from "./responses_client.ts";
+export { type AnalysisTokens, NO_TOKENS, ResponsesClient } from "./responses_client.ts";
 export {
   analysisCostUsd,
   type AnalysisLine,

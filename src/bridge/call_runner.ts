@@ -93,6 +93,11 @@ export interface CallRunnerOptions {
    * says the fallback line.
    */
   transfer?: (request: WarmTransferStart) => WarmTransferHandle;
+  /**
+   * The caller started (`true`) or finished (`false`) typing the keys of a
+   * sensitive keypad collection (the recording pauses meanwhile).
+   */
+  sensitiveKeys?: (typing: boolean) => void;
 }
 
 /** What the runner hands to {@link CallRunnerOptions.transfer}. */
@@ -435,6 +440,9 @@ export class CallRunner {
         return;
       case "place_transfer":
         this.#placeTransfer(command.briefing);
+        return;
+      case "sensitive_keys":
+        this.#options.sensitiveKeys?.(command.typing);
         return;
       case "log":
         switch (command.level) {

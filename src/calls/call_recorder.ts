@@ -15,7 +15,7 @@ import type { RecordAnalyst } from "./record_analyst.ts";
 import { redactPersonalData } from "../security/personal_data.ts";
 import type { TokenPrices } from "./prices.ts";
 import type { WebhookEvent } from "../webhooks/mod.ts";
-import type { CallAnalysis } from "../analysis/mod.ts";
+import { type CallAnalysis, NO_TOKENS } from "../analysis/mod.ts";
 
 /** The record in a `call.ended` body is cut (its transcript) to fit the outbox's value size. */
 const WEBHOOK_RECORD_BYTES = 56 * 1024;
@@ -25,7 +25,13 @@ export interface CallRecorderOptions {
   /** Where records go; undefined: only the webhook (if any). */
   store?: CallStore | undefined;
   /** Runs the post-call analysis (when the call's agent asks for one); undefined: none. */
-  analyst?: Pick<RecordAnalyst, "analyze"> | undefined;
+  analyst?: Pick<RecordAnalyst, "analyze" | "specFor"> | undefined;
+  /**
+   * The durable analysis jobs (`analysis_jobs.ts`): a call's analysis is
+   * written there and run from there, so a stopping process does not lose
+   * it. Undefined: the analysis runs at once, in memory.
+   */
+  jobs?: { add(record: CallRecord): Promise<void>; idle(): Promise<void> } | undefined;
   /** Where the `call.ended` and `call.analyzed` events go (the webhook sender); undefined: nowhere. */
   events?: { emit(event: WebhookEvent): Promise<void> } | undefined;
   prices: TokenPrices;
@@ -142,9 +148,10 @@ export class CallRecorder {
     return this.#track(this.#write(record));
   }
 
-  /** Waits for every write so far (the event written to the outbox included). */
+  /** Waits for every write so far (the event written to the outbox and the analyses included). */
   async idle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
+    await this.#options.jobs?.idle();
   }
 
   async #write(record: CallRecord): Promise<void> {
@@ -158,18 +165,45 @@ export class CallRecorder {
     });
     await this.#store(kept);
     await delivery;
-    await this.analyze(record, kept);
+    const { jobs, analyst } = this.#options;
+    if (jobs !== undefined && analyst?.specFor(record) !== undefined) await jobs.add(record);
+    else await this.analyze(record, kept);
   }
 
   /**
    * Analyzes the call when its agent asks for it (again, for `--reanalyze`):
-   * the analysis reads `record`'s words, `kept` is stored with the result,
-   * then `call.analyzed` is sent. Resolves with the analysis, or undefined
-   * when there is none to run.
+   * the analysis reads `record`'s words, `kept` (by default what
+   * {@link RecordPrivacy} keeps of it) is stored with the result, then
+   * `call.analyzed` is sent. Resolves with the analysis, or undefined when
+   * there is none to run.
    */
-  async analyze(record: CallRecord, kept: CallRecord = record): Promise<CallAnalysis | undefined> {
+  async analyze(
+    record: CallRecord,
+    kept: CallRecord = keptRecord(record, this.#privacy()),
+  ): Promise<CallAnalysis | undefined> {
     const analysis = await this.#options.analyst?.analyze(record);
     if (analysis === undefined) return undefined;
+    await this.#analyzed(record, kept, analysis);
+    return analysis;
+  }
+
+  /**
+   * The analysis of `record` could not be run (`error`): stored as an error
+   * and sent as `call.analyzed` like any failed analysis.
+   */
+  async gaveUp(record: CallRecord, error: string): Promise<void> {
+    await this.#analyzed(record, keptRecord(record, this.#privacy()), {
+      status: "error",
+      model: this.#options.analyst?.specFor(record)?.model ?? "",
+      analyzedAt: new Date().toISOString(),
+      error,
+      attempts: 0,
+      tokens: NO_TOKENS,
+      estimatedCostUsd: 0,
+    });
+  }
+
+  async #analyzed(record: CallRecord, kept: CallRecord, analysis: CallAnalysis): Promise<void> {
     await this.#store({ ...kept, analysis });
     await this.#options.events?.emit({
       type: "call.analyzed",
@@ -177,7 +211,6 @@ export class CallRecorder {
       data: { callSid: record.callSid, agent: record.agent ?? null, analysis },
       agent: record.agent,
     });
-    return analysis;
   }
 
   /** Stores `record`; `counted`: the call's record (its start's stub is not counted in metrics). */

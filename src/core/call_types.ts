@@ -206,6 +206,12 @@ export type CallCommand =
    */
   | { type: "place_transfer"; briefing: string }
   /**
+   * The caller is typing keys of a sensitive keypad collection (`typing`
+   * true at a burst's first key, false once the keys went to the model or
+   * were dropped): the call's recording pauses meanwhile.
+   */
+  | { type: "sensitive_keys"; typing: boolean }
+  /**
    * The call is over. `hang_up` ends the phone call (Twilio REST when
    * configured, else closing the media socket); `close_stream` closes the
    * media socket so Twilio continues with the TwiML after `<Connect>` (the

@@ -142,6 +142,12 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     logger: call.logger,
     hangUp: softphone ? undefined : app.hangUp,
     softphone,
+    // Sensitive keypad collections pause the recording while the caller types.
+    ...(recording !== undefined
+      ? {
+        sensitiveKeys: (typing: boolean) => void (typing ? recording.pause() : recording.resume()),
+      }
+      : {}),
     // Sensitive tools pause the recording while they run.
     tools: recording === undefined
       ? setup.tools

@@ -14,6 +14,7 @@ import type { TransferReport } from "../transfer/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { type CallObserver, combineObservers } from "../bridge/call_observer.ts";
 import { CallRecorder } from "../calls/call_recorder.ts";
+import { AnalysisJobs } from "../calls/analysis_jobs.ts";
 import { type CallStore, KvCallStore } from "../calls/call_store.ts";
 import { WebhookOutbox, WebhookSender, webhookTargets } from "../webhooks/mod.ts";
 import type { AgentWebhooksInput } from "../webhooks/mod.ts";
@@ -48,6 +49,8 @@ export interface OperationsOptions {
   outboxKv?: Deno.Kv;
   /** The agents (read at each event). Default: the environment's agent. */
   agents?: OperationsAgents;
+  /** Ms between looks for analysis jobs other instances left [5000]. */
+  analysisPollMs?: number;
   /** Pause before an analysis retry, ms [1000, doubling]. */
   analysisRetryDelayMs?: number;
   /** `fetch` of the webhooks and the analysis. */
@@ -71,6 +74,8 @@ export class Operations implements AsyncDisposable {
   readonly recorder: CallRecorder;
   readonly store: CallStore | undefined;
   readonly webhooks: WebhookSender;
+  /** The post-call analyses waiting or running, durable in the outbox's KV. */
+  readonly analysisJobs: AnalysisJobs;
   #config: Config;
   #log: Logger;
   /** Recording reports being kept. */
@@ -115,9 +120,17 @@ export class Operations implements AsyncDisposable {
       logger: getLogger(["bridge", "webhooks"]),
       onResult: (result) => this.metrics.webhookDeliveries.inc({ result }),
     });
+    this.analysisJobs = new AnalysisJobs({
+      kv: outboxKv.kv,
+      run: async (record) => void await this.recorder.analyze(record),
+      giveUp: (record, error) => this.recorder.gaveUp(record, error),
+      ...(options.analysisPollMs !== undefined ? { pollMs: options.analysisPollMs } : {}),
+      logger: getLogger(["bridge", "analysis"]),
+    });
     this.recorder = new CallRecorder({
       store,
       events: this.webhooks,
+      jobs: this.analysisJobs,
       privacy: { redact: config.redact, storeTranscripts: config.storeTranscripts },
       analyst: new RecordAnalyst({
         agent: (name) =>
@@ -174,6 +187,7 @@ export class Operations implements AsyncDisposable {
     }
     const operations = new Operations(options, store, outboxKv);
     await operations.webhooks.start();
+    await operations.analysisJobs.start();
     return operations;
   }
 
@@ -279,6 +293,7 @@ export class Operations implements AsyncDisposable {
   /** Waits for pending writes, stops the webhook sender, then closes the stores. */
   async close(): Promise<void> {
     await this.recorder.idle();
+    await this.analysisJobs.close();
     await Promise.all(this.#pending);
     await this.webhooks.close();
     if (this.#outboxKv.owned) this.#outboxKv.kv.close();

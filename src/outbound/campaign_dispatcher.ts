@@ -321,29 +321,36 @@ export class CampaignDispatcher {
   /**
    * One step of a campaign, under its lease: dials whoever may be dialed
    * now, schedules the next tick, and marks the campaign completed when
-   * nobody is left. When another tick holds the lease, asks it for one more
-   * look instead (kept in the job table), so no event is lost.
+   * nobody is left (its job then goes). When another tick holds the lease,
+   * asks it for one more look instead (kept in the job table, in the same
+   * commit as the failed take), so no event is lost.
    */
   async tick(campaignId: string): Promise<void> {
     const holder = `${this.#id}.${++this.#ticks}`;
-    const lease = await this.jobs.acquire(campaignId, holder, this.#now());
-    if (lease === undefined) {
-      await this.jobs.schedule(campaignId, this.#now());
-      return;
-    }
-    let wakeAt: number | undefined;
+    if (await this.jobs.acquireOrAsk(campaignId, holder, this.#now()) === undefined) return;
+    let wakeAt: number | "over" | undefined;
     try {
       wakeAt = await this.#work(campaignId, holder);
     } finally {
-      if (wakeAt !== undefined) this.scheduled.push({ campaignId, at: wakeAt });
-      await this.jobs.release(campaignId, holder, wakeAt);
+      if (wakeAt === "over") {
+        // Nothing is left to do, whatever was asked for meanwhile: the campaign's job goes.
+        await this.jobs.remove(campaignId);
+      } else {
+        if (wakeAt !== undefined) this.scheduled.push({ campaignId, at: wakeAt });
+        await this.jobs.release(campaignId, holder, wakeAt);
+      }
     }
   }
 
-  /** A tick's work under lease `holder`; returns when to look again (undefined: on events only). */
-  async #work(campaignId: string, holder: string): Promise<number | undefined> {
+  /**
+   * A tick's work under lease `holder`; returns when to look again
+   * (undefined: on events only), or "over" when the campaign has ended
+   * (completed, canceled or erased).
+   */
+  async #work(campaignId: string, holder: string): Promise<number | "over" | undefined> {
     const campaign = await this.store.get(campaignId);
-    if (campaign === undefined) return undefined;
+    if (campaign === undefined) return "over";
+    if (campaign.status === "completed" || campaign.status === "canceled") return "over";
     const now = this.#now();
     const contacts = await this.store.contacts(campaignId);
     const next = plan(campaign, contacts, now);
@@ -351,7 +358,7 @@ export class CampaignDispatcher {
       await this.store.setStatus(campaignId, "completed");
       await this.store.expire(campaignId, now);
       this.#log.info("Campaign completed.", { campaignId });
-      return undefined;
+      return "over";
     }
     let wakeAt = next.wakeAt;
     for (const contactId of next.dial) {

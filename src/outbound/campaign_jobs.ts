@@ -119,6 +119,33 @@ export class CampaignJobs {
     return result.ok ? lease : undefined;
   }
 
+  /**
+   * Takes the job's lease for `holder` like {@link acquire}; when another
+   * dispatcher's lease is still running, asks it for one more look instead
+   * (the due time becomes `now`, kept across its release). Both in one
+   * versionstamp-checked commit: the wish cannot land after the holder gave
+   * the lease back (or removed the job of a finished campaign), where nobody
+   * would act on it. Returns the lease, or undefined when the holder was asked.
+   */
+  async acquireOrAsk(
+    campaignId: string,
+    holder: string,
+    now: number,
+  ): Promise<JobLease | undefined> {
+    for (let i = 0; i < TRIES; i++) {
+      const entry = await this.#kv.get<CampaignJob>([JOBS, campaignId]);
+      const job = entry.value ?? { campaignId, dueAt: null, lease: null };
+      const held = job.lease !== null && job.lease.until > now;
+      const lease = { holder, until: now + this.leaseMs };
+      const next = held
+        ? { ...job, dueAt: earliest(job.dueAt, now) }
+        : { ...job, dueAt: null, lease };
+      const result = await commitKv(this.#kv.atomic().check(entry).set([JOBS, campaignId], next));
+      if (result.ok) return held ? undefined : lease;
+    }
+    throw new Error(`Could not update the job of campaign ${campaignId}: too much contention.`);
+  }
+
   /** Extends `holder`'s lease from `now`; false when it was lost (ended and taken over). */
   async renew(campaignId: string, holder: string, now: number): Promise<boolean> {
     const job = await this.#update(

@@ -17,7 +17,7 @@ export {
   type WebhookEvent,
   type WebhookEventType,
 } from "./webhook_events.ts";
-export { type Delivery, WebhookOutbox } from "./webhook_outbox.ts";
+export { type Delivery, type LeasedDelivery, WebhookOutbox } from "./webhook_outbox.ts";
 export {
   type DeliveryResult,
   WebhookSender,
@@ -29,3 +29,4 @@ export {
   type EnvironmentWebhookInput,
   webhookTargets,
 } from "./webhook_targets.ts";
+export { WorkLoop } from "./work_loop.ts";

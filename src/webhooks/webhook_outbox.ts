@@ -76,10 +76,16 @@ const MAX_BODY_BYTES = 60 * 1024;
 export class WebhookOutbox {
   #kv: Deno.Kv;
   #expireIn: number | undefined;
+  #prefix: string;
 
-  /** `retentionDays` 0 keeps entries until delivered or deleted. */
-  constructor(kv: Deno.Kv, options: { retentionDays: number }) {
+  /**
+   * `retentionDays` 0 keeps entries until delivered or deleted; `prefix`
+   * (default `webhook_outbox`) lets another durable job list (the post-call
+   * analysis) use the same leases and retries under its own keys.
+   */
+  constructor(kv: Deno.Kv, options: { retentionDays: number; prefix?: string }) {
     this.#kv = kv;
+    this.#prefix = options.prefix ?? PREFIX;
     this.#expireIn = options.retentionDays > 0
       ? Math.round(options.retentionDays * MS_PER_DAY)
       : undefined;
@@ -107,9 +113,9 @@ export class WebhookOutbox {
       };
       const result = await commitKv(
         this.#kv.atomic()
-          .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: null })
-          .set([PREFIX, "delivery", delivery.id], delivery, this.#options())
-          .set([PREFIX, "due", now, delivery.id], true, this.#options()),
+          .check({ key: [this.#prefix, "delivery", delivery.id], versionstamp: null })
+          .set([this.#prefix, "delivery", delivery.id], delivery, this.#options())
+          .set([this.#prefix, "due", now, delivery.id], true, this.#options()),
       );
       if (!result.ok) throw new Error(`a delivery ${delivery.id} exists already`);
     }
@@ -117,7 +123,7 @@ export class WebhookOutbox {
 
   /** The delivery `id`, pending or dead. */
   async get(id: string): Promise<Delivery | undefined> {
-    return (await this.#kv.get<Delivery>([PREFIX, "delivery", id])).value ?? undefined;
+    return (await this.#kv.get<Delivery>([this.#prefix, "delivery", id])).value ?? undefined;
   }
 
   /**
@@ -130,12 +136,12 @@ export class WebhookOutbox {
     const { now, leaseMs } = options;
     const taken: LeasedDelivery[] = [];
     const due = this.#kv.list<boolean>({
-      start: [PREFIX, "due"],
-      end: [PREFIX, "due", now + 1],
+      start: [this.#prefix, "due"],
+      end: [this.#prefix, "due", now + 1],
     }, { limit: options.limit ?? 20 });
     for await (const entry of due) {
       const id = entry.key[3] as string;
-      const current = await this.#kv.get<Delivery>([PREFIX, "delivery", id]);
+      const current = await this.#kv.get<Delivery>([this.#prefix, "delivery", id]);
       const delivery = current.value;
       if (delivery === null || delivery.state !== "pending" || delivery.dueAt !== entry.key[2]) {
         // A stale index entry (the delivery moved on or expired): drop it.
@@ -143,17 +149,37 @@ export class WebhookOutbox {
         continue;
       }
       const until = now + leaseMs;
-      const leased: Delivery = { ...delivery, dueAt: until, leaseUntil: until };
+      // A lease that ran out without an outcome was a try whose instance died: it counts.
+      const attempts = delivery.attempts + (delivery.leaseUntil !== undefined ? 1 : 0);
+      const leased: Delivery = { ...delivery, attempts, dueAt: until, leaseUntil: until };
       const result = await commitKv(
         this.#kv.atomic()
           .check(current)
           .delete(entry.key)
-          .set([PREFIX, "due", until, id], true, this.#options())
-          .set([PREFIX, "delivery", id], leased, this.#options()),
+          .set([this.#prefix, "due", until, id], true, this.#options())
+          .set([this.#prefix, "delivery", id], leased, this.#options()),
       );
       if (result.ok) taken.push({ delivery: leased, versionstamp: result.versionstamp });
     }
     return taken;
+  }
+
+  /**
+   * Keeps holding a delivery being worked on until `until` (a long job renews
+   * its lease so that no other instance takes it meanwhile). The new lease,
+   * or undefined when it was lost meanwhile.
+   */
+  async extend(leased: LeasedDelivery, until: number): Promise<LeasedDelivery | undefined> {
+    const { delivery } = leased;
+    const next: Delivery = { ...delivery, dueAt: until, leaseUntil: until };
+    const result = await commitKv(
+      this.#kv.atomic()
+        .check({ key: [this.#prefix, "delivery", delivery.id], versionstamp: leased.versionstamp })
+        .delete([this.#prefix, "due", delivery.dueAt, delivery.id])
+        .set([this.#prefix, "due", until, delivery.id], true, this.#options())
+        .set([this.#prefix, "delivery", delivery.id], next, this.#options()),
+    );
+    return result.ok ? { delivery: next, versionstamp: result.versionstamp } : undefined;
   }
 
   /** The receiver took it: forget it. False when the lease was lost meanwhile. */
@@ -161,9 +187,9 @@ export class WebhookOutbox {
     const { delivery } = leased;
     const result = await commitKv(
       this.#kv.atomic()
-        .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
-        .delete([PREFIX, "delivery", delivery.id])
-        .delete([PREFIX, "due", delivery.dueAt, delivery.id]),
+        .check({ key: [this.#prefix, "delivery", delivery.id], versionstamp: leased.versionstamp })
+        .delete([this.#prefix, "delivery", delivery.id])
+        .delete([this.#prefix, "due", delivery.dueAt, delivery.id]),
     );
     return result.ok;
   }
@@ -186,14 +212,14 @@ export class WebhookOutbox {
       dueAt: outcome.retryAt ?? outcome.now,
     };
     const index = next.state === "dead"
-      ? [PREFIX, "dead", next.dueAt, next.id]
-      : [PREFIX, "due", next.dueAt, next.id];
+      ? [this.#prefix, "dead", next.dueAt, next.id]
+      : [this.#prefix, "due", next.dueAt, next.id];
     const result = await commitKv(
       this.#kv.atomic()
-        .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
-        .delete([PREFIX, "due", delivery.dueAt, delivery.id])
+        .check({ key: [this.#prefix, "delivery", delivery.id], versionstamp: leased.versionstamp })
+        .delete([this.#prefix, "due", delivery.dueAt, delivery.id])
         .set(index, true, this.#options())
-        .set([PREFIX, "delivery", delivery.id], next, this.#options()),
+        .set([this.#prefix, "delivery", delivery.id], next, this.#options()),
     );
     return result.ok;
   }
@@ -207,10 +233,10 @@ export class WebhookOutbox {
     const { leaseUntil: _lease, ...rest } = delivery;
     const result = await commitKv(
       this.#kv.atomic()
-        .check({ key: [PREFIX, "delivery", delivery.id], versionstamp: leased.versionstamp })
-        .delete([PREFIX, "due", delivery.dueAt, delivery.id])
-        .set([PREFIX, "due", now, delivery.id], true, this.#options())
-        .set([PREFIX, "delivery", delivery.id], { ...rest, dueAt: now }, this.#options()),
+        .check({ key: [this.#prefix, "delivery", delivery.id], versionstamp: leased.versionstamp })
+        .delete([this.#prefix, "due", delivery.dueAt, delivery.id])
+        .set([this.#prefix, "due", now, delivery.id], true, this.#options())
+        .set([this.#prefix, "delivery", delivery.id], { ...rest, dueAt: now }, this.#options()),
     );
     return result.ok;
   }
@@ -221,11 +247,11 @@ export class WebhookOutbox {
    */
   async resume(now: number): Promise<number> {
     let moved = 0;
-    for await (const entry of this.#kv.list<boolean>({ prefix: [PREFIX, "due"] })) {
+    for await (const entry of this.#kv.list<boolean>({ prefix: [this.#prefix, "due"] })) {
       const at = entry.key[2] as number;
       if (at <= now) continue;
       const id = entry.key[3] as string;
-      const current = await this.#kv.get<Delivery>([PREFIX, "delivery", id]);
+      const current = await this.#kv.get<Delivery>([this.#prefix, "delivery", id]);
       const delivery = current.value;
       if (delivery === null || delivery.state !== "pending" || delivery.dueAt !== at) continue;
       if (delivery.leaseUntil !== undefined && delivery.leaseUntil > now) continue;
@@ -233,8 +259,8 @@ export class WebhookOutbox {
         this.#kv.atomic()
           .check(current)
           .delete(entry.key)
-          .set([PREFIX, "due", now, id], true, this.#options())
-          .set([PREFIX, "delivery", id], { ...delivery, dueAt: now }, this.#options()),
+          .set([this.#prefix, "due", now, id], true, this.#options())
+          .set([this.#prefix, "delivery", id], { ...delivery, dueAt: now }, this.#options()),
       );
       if (result.ok) moved++;
     }
@@ -245,7 +271,9 @@ export class WebhookOutbox {
   async list(limit = 100): Promise<{ pending: Delivery[]; dead: Delivery[] }> {
     const read = async (kind: "due" | "dead") => {
       const out: Delivery[] = [];
-      for await (const entry of this.#kv.list<boolean>({ prefix: [PREFIX, kind] }, { limit })) {
+      for await (
+        const entry of this.#kv.list<boolean>({ prefix: [this.#prefix, kind] }, { limit })
+      ) {
         const delivery = await this.get(entry.key[3] as string);
         if (delivery !== undefined) out.push(delivery);
       }
@@ -259,16 +287,16 @@ export class WebhookOutbox {
    * schedule and the same `webhook-id`). False when `id` is not a dead letter.
    */
   async resend(id: string, now: number): Promise<boolean> {
-    const current = await this.#kv.get<Delivery>([PREFIX, "delivery", id]);
+    const current = await this.#kv.get<Delivery>([this.#prefix, "delivery", id]);
     const delivery = current.value;
     if (delivery === null || delivery.state !== "dead") return false;
     const result = await commitKv(
       this.#kv.atomic()
         .check(current)
-        .delete([PREFIX, "dead", delivery.dueAt, id])
-        .set([PREFIX, "due", now, id], true, this.#options())
+        .delete([this.#prefix, "dead", delivery.dueAt, id])
+        .set([this.#prefix, "due", now, id], true, this.#options())
         .set(
-          [PREFIX, "delivery", id],
+          [this.#prefix, "delivery", id],
           { ...delivery, state: "pending", attempts: 0, dueAt: now },
           this.#options(),
         ),

@@ -16,6 +16,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
+import { WorkLoop } from "./work_loop.ts";
 import { legacySignature, newWebhookId, signDelivery } from "./signing.ts";
 import { nextAttemptAt, parseRetryAfter } from "./retry_schedule.ts";
 import { eventBody, type WebhookEvent, type WebhookEventType } from "./webhook_events.ts";
@@ -72,10 +73,7 @@ export function subscribed(target: WebhookTarget, event: WebhookEvent): boolean 
 export class WebhookSender {
   #o: WebhookSenderOptions;
   #now: () => number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #closed = false;
+  #loop: WorkLoop;
   #started = false;
   #writes = new Set<Promise<void>>();
   #tries = new Set<AbortController>();
@@ -86,6 +84,10 @@ export class WebhookSender {
   constructor(options: WebhookSenderOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#loop = new WorkLoop(
+      () => this.#run(),
+      () => Math.min(this.#o.pollMs ?? 5000, this.#nextLocalDue - this.#now()),
+    );
   }
 
   /** Moves deliveries that waited through a restart to now, then starts the loop. */
@@ -104,7 +106,7 @@ export class WebhookSender {
         error: message(error),
       });
     }
-    this.#kick();
+    this.#loop.start();
   }
 
   /**
@@ -113,7 +115,7 @@ export class WebhookSender {
    */
   emit(event: WebhookEvent): Promise<void> {
     const targets = this.#o.targets().filter((target) => subscribed(target, event));
-    if (targets.length === 0 || this.#closed) return Promise.resolve();
+    if (targets.length === 0 || this.#loop.closed) return Promise.resolve();
     const prepared = this.#o.prepare?.(event) ?? event;
     const body = eventBody(prepared);
     const work = this.#o.outbox.add(
@@ -126,7 +128,7 @@ export class WebhookSender {
       })),
       this.#now(),
     ).then(
-      () => this.#kick(),
+      () => this.#loop.kick(),
       (error) => {
         this.#o.logger?.error("Could not write the {type} webhook to the outbox: {error}", {
           type: event.type,
@@ -141,45 +143,22 @@ export class WebhookSender {
 
   /** Waits until the writes and the loop's run so far are done (tests). */
   async idle(): Promise<void> {
-    while (this.#writes.size > 0 || this.#running !== undefined) {
-      await Promise.all([...this.#writes, this.#running]);
-    }
+    while (this.#writes.size > 0) await Promise.all(this.#writes);
+    await this.#loop.idle();
   }
 
   /** Stops the loop; tries in flight are abandoned and given back, due at once. */
   async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#timer);
+    const closing = this.#loop.close();
     await Promise.all(this.#writes);
     for (const controller of this.#tries) controller.abort(new Error("the server is stopping"));
-    await this.#running;
-  }
-
-  #kick(): void {
-    if (this.#closed || !this.#started) return;
-    if (this.#running !== undefined) {
-      this.#again = true;
-      return;
-    }
-    clearTimeout(this.#timer);
-    this.#running = this.#run().finally(() => {
-      this.#running = undefined;
-      if (this.#closed) return;
-      if (this.#again) {
-        this.#again = false;
-        this.#kick();
-        return;
-      }
-      const poll = this.#o.pollMs ?? 5000;
-      const wait = Math.max(0, Math.min(poll, this.#nextLocalDue - this.#now()));
-      this.#timer = setTimeout(() => this.#kick(), wait);
-    });
+    await closing;
   }
 
   async #run(): Promise<void> {
     const limit = 20;
     for (;;) {
-      if (this.#closed) return;
+      if (this.#loop.closed) return;
       const now = this.#now();
       if (this.#nextLocalDue <= now) this.#nextLocalDue = Infinity;
       let leased: LeasedDelivery[];
@@ -308,7 +287,7 @@ export class WebhookSender {
         retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), this.#now()),
       };
     } catch (error) {
-      if (this.#closed) return "stopped";
+      if (this.#loop.closed) return "stopped";
       const reason = controller.signal.aborted ? message(controller.signal.reason) : message(error);
       return { ok: false, gone: false, error: reason, retryAfterMs: undefined };
     } finally {

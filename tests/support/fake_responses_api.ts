@@ -37,7 +37,12 @@ export type ScriptedAnswer =
   | { refusal: string }
   /** `status: "incomplete"` (max_output_tokens), the text cut. */
   | { incomplete: string }
-  | { httpStatus: number };
+  | { httpStatus: number }
+  /**
+   * No answer until {@link FakeResponsesApi.release} (or the fake closes),
+   * then a 500: a request still in flight when its client dies.
+   */
+  | { hold: true };
 
 /** A request the fake received. */
 export interface ReceivedRequest {
@@ -141,6 +146,7 @@ export class FakeResponsesApi implements AsyncDisposable {
   readonly usage = { input: 900, cached: 100, output: 120, reasoning: 64 };
   #server: Deno.HttpServer<Deno.NetAddr>;
   #apiKey: string;
+  #held = Promise.withResolvers<void>();
 
   private constructor(apiKey: string) {
     this.#apiKey = apiKey;
@@ -224,8 +230,9 @@ export class FakeResponsesApi implements AsyncDisposable {
       );
     }
     const next = this.script.shift();
-    if (next === undefined || "httpStatus" in next) {
-      const status = next?.httpStatus ?? 500;
+    if (next !== undefined && "hold" in next) await this.#held.promise;
+    if (next === undefined || "httpStatus" in next || "hold" in next) {
+      const status = next !== undefined && "httpStatus" in next ? next.httpStatus : 500;
       return Response.json(
         {
           error: {
@@ -276,7 +283,13 @@ export class FakeResponsesApi implements AsyncDisposable {
   }
 
   /** Stops the server. */
+  /** Answers the held requests (with a 500). */
+  release(): void {
+    this.#held.resolve();
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
     await this.#server.shutdown();
   }
 }
