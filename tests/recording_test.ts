@@ -185,16 +185,27 @@ Deno.test("recording: the consent line first, the recording after it, paused (sk
   }
 });
 
-Deno.test("a recording status callback without Twilio's signature is refused", async () => {
+Deno.test("a recording status callback without Twilio's signature is refused, counted and logged by the app's one refusal log like every Twilio webhook", async () => {
+  const refused: string[] = [];
   await using h = await BridgeHarness.startSecure({
     TWILIO_ACCOUNT_SID: ACCOUNT,
-  });
-  const response = await fetch(`${h.server.localUrl}/recording-status?agent=desk`, {
+  }, { app: { onCallRejected: (kind) => refused.push(kind) } });
+  const url = `${h.server.localUrl}/recording-status?agent=desk`;
+  const params = { CallSid: "CA" + "3".repeat(32), RecordingSid: "RE1" };
+  const unsigned = await fetch(url, { method: "POST", body: new URLSearchParams(params) });
+  assert.equal(unsigned.status, 403);
+  assert.match(await unsigned.text(), /only accepts requests signed by Twilio/);
+  const wrong = await fetch(url, {
     method: "POST",
-    body: new URLSearchParams({ CallSid: "CA" + "3".repeat(32), RecordingSid: "RE1" }),
+    body: new URLSearchParams(params),
+    headers: { "x-twilio-signature": await twilioSignature("wrong-token", url, params) },
   });
-  await response.body?.cancel();
-  assert.equal(response.status, 403);
+  assert.equal(wrong.status, 403);
+  await wrong.body?.cancel();
+  const huge = await fetch(url, { method: "POST", body: "x=" + "a".repeat(70 * 1024) });
+  assert.equal(huge.status, 413);
+  await huge.body?.cancel();
+  assert.deepEqual(refused, ["missing_signature", "invalid_signature", "too_large"]);
 });
 
 Deno.test("the recording is kept whether Twilio reports it before or after the call record is written", async () => {

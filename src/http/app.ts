@@ -253,10 +253,15 @@ export function createApp(options: AppOptions): App {
     ...(options.streamGuard ? { streamGuard: options.streamGuard } : {}),
   };
 
-  const recordings = createRecordings(config, credentials, admission, {
-    logger: log.getChild("recording"),
-    ...(options.onRecording ? { onRecording: options.onRecording } : {}),
-  });
+  const recordings = createRecordings(
+    config,
+    credentials,
+    (request) => signedWebhook(request, RECORDING_STATUS_PATH),
+    {
+      logger: log.getChild("recording"),
+      ...(options.onRecording ? { onRecording: options.onRecording } : {}),
+    },
+  );
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: RefusalKind, path: string): void {
