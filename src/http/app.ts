@@ -229,6 +229,10 @@ export function createApp(options: AppOptions): App {
     admission,
     refusals,
     callOut: (call) => agentCalls.callOut(call),
+    consent: (agent) => {
+      const profile = agentCalls.book.byName(agent);
+      return profile === undefined ? undefined : recordings.consent(profile);
+    },
   });
   const transfers = createTransfers(config, credentials, agentCalls, admission, {
     logger: log.getChild("transfer"),
@@ -489,10 +493,13 @@ export function createApp(options: AppOptions): App {
       logRefused("busy", ROUTES.mediaStream);
       return text("Too many calls in progress; try again later.\n", 503, { "retry-after": "5" });
     }
-    // An inbound Twilio call of an agent with `recording:` heard the consent line before its
-    // stream: recording starts with the stream; sensitive tools pause it while they run.
-    // (Read the request before the upgrade: it is closed after.)
-    const recording = !isSoftphone && outboundPath === undefined && resumed === undefined
+    // A Twilio call (inbound or placed) of an agent with `recording:` heard the consent line
+    // before its stream: recording starts with the stream; sensitive tools and keys pause it.
+    // Not again on a call's later stream (after keypad tones, or resumed elsewhere): the recording
+    // started with its first stream goes on. (Read the request before the upgrade.)
+    const laterStream = resumed !== undefined ||
+      (stream.kind === "outbound" && stream.resumeCallSid !== undefined);
+    const recording = !isSoftphone && !laterStream
       ? recordings.forCall(setup.profile, request)
       : undefined;
     const { socket, response } = Deno.upgradeWebSocket(

@@ -25,6 +25,11 @@ export interface RouteContext {
   refusals: RefusalLog;
   /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
   callOut: AgentCalls["callOut"];
+  /**
+   * The recording consent line of agent `agent`'s calls (said before the
+   * stream connects; the recording starts with the stream), if any.
+   */
+  consent?: (agent: string) => string | undefined;
 }
 
 /** {@link OutboundStreams} plus the core settings of each outbound stream path. */

@@ -300,13 +300,14 @@ export class OutboundService implements OutboundPlug {
     profile.outbound.sendDtmf ? [this.sendDtmfTool] : [];
 
   /** The routes, for the app (which passes its admission policy, agents and refusal log). */
-  routes = ({ admission, callOut, refusals }: RouteContext): RouteHandler => {
+  routes = ({ admission, callOut, refusals, consent }: RouteContext): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
       callOut,
+      ...(consent !== undefined ? { consent } : {}),
       refusals,
       dialer: this.dialer,
       agents: this.agents,
