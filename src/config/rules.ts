@@ -18,7 +18,7 @@
  */
 import type { TokenPrices } from "../calls/prices.ts";
 import type { ComposedConfig, EnvValues, TurnDetection } from "./config_type.ts";
-import { cleartextUpstream, isLoopbackHost, listWords, OFF_WORDS, tryUrl } from "./kinds.ts";
+import { cleartextUpstream, listWords, OFF_WORDS } from "./kinds.ts";
 import type { EnvReader } from "./reader.ts";
 import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
