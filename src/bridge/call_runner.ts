@@ -80,6 +80,8 @@ export interface CallRunnerOptions {
    * answering-machine result and the end of the stream (see `outbound/`).
    */
   outbound?: OutboundStreams;
+  /** The caller context of the call, for an outbound call's next stream after keypad tones. */
+  caller?: Readonly<Record<string, unknown>>;
   /**
    * Keeps the call's checkpoint in the shared store (at the stream's start,
    * after each completed turn, and at its end), so the call can go on in a
@@ -526,6 +528,7 @@ export class CallRunner {
       this.#options.outbound?.streamEnded(
           this.#outboundCallSid,
           this.#core.conversation.entries,
+          this.#options.caller,
         ) ===
         true;
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);

@@ -39,7 +39,7 @@ import {
   type LiveWireEvent,
 } from "../fake_peers/live_server_session.ts";
 import { decodeBase64 } from "../audio/base64.ts";
-import { mulawRms } from "../softphone/mulaw.js";
+import { mulawRms } from "../audio/mulaw.js";
 import { ECHO_BEEP, FAREWELL_TONES, joinBytes, spokenTones, TOOL_CHIME } from "./standin_sounds.ts";
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
 import { END_CALL_TOOL } from "../tools/tool_registry.ts";

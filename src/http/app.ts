@@ -508,7 +508,11 @@ export function createApp(options: AppOptions): App {
       }
     }
     // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(stream, resumed?.caller);
+    // A call's stream after keypad tones carries on with the caller context of its earlier one.
+    const setup = agentCalls.forStream(
+      stream,
+      resumed?.caller ?? options.outbound?.streams.callerOf(path),
+    );
     const outboundCore = outboundPath === undefined
       ? undefined
       : options.outbound?.streams.coreOptionsFor(outboundPath, setup.caller);

@@ -43,6 +43,11 @@ export interface OutboundStreamRoutes extends OutboundStreams {
     caller?: Readonly<Record<string, unknown>>,
   ): Partial<CallCoreOptions> | undefined;
   /**
+   * The caller context the stream at `path` carries on with: the one of the
+   * call's earlier stream, for the stream after keypad tones (else undefined).
+   */
+  callerOf(path: string): Readonly<Record<string, unknown>> | undefined;
+  /**
    * Before the upgrade of the stream at `path`: brings what it needs from
    * the shared store (the conversation after keypad tones); undefined when
    * there is nothing to fetch.

@@ -156,7 +156,9 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     ...(call.observer ? { observer: call.observer } : {}),
     ...(app.maxBufferedBytes ? { maxBufferedBytes: app.maxBufferedBytes } : {}),
     ...(app.streamGuard ? { guard: app.streamGuard } : {}),
-    ...(outboundCore !== undefined && app.outbound ? { outbound: app.outbound } : {}),
+    ...(outboundCore !== undefined && app.outbound
+      ? { outbound: app.outbound, ...(setup.caller !== undefined ? { caller: setup.caller } : {}) }
+      : {}),
     ...(transfer?.mode === "warm" && !softphone
       ? { transfer: app.transfers.warmFor(transfer, profile.outbound.from, setup.agentName) }
       : {}),
