@@ -106,6 +106,12 @@ export type CallOutcome =
    */
   | "handed_over"
   /**
+   * Twilio's media socket closed without `stop`: the stream was lost (a
+   * network cut, a proxy, Twilio's side), not hung up. The call is not over:
+   * Twilio fetches the `<Connect action>` and the call resumes in a new stream.
+   */
+  | "stream_lost"
+  /**
    * The assistant handed the call to a person: cold (`<Dial>` after the
    * stream) or warm (a person accepted and the caller was moved to them).
    */

@@ -142,11 +142,31 @@ export interface AppOptions {
 /** Default of {@link AppOptions.maxResumes}. */
 const MAX_RESUMES = 3;
 
-/** Outcomes after which `/call-ended` apologizes (the assistant failed, not the call). */
+/**
+ * Outcomes after which `/call-ended` apologizes (the assistant failed, not the
+ * call). A lost stream is among them for when it cannot be resumed (no store).
+ */
 const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
   "openai_error",
   "bridge_error",
   "refused",
+  "stream_lost",
+]);
+
+/** Outcomes after which the call goes on in a new stream when the store allows it. */
+const RESUMABLE_OUTCOMES: ReadonlySet<string> = new Set(["handed_over", "stream_lost"]);
+
+/**
+ * `CallStatus` values of a call that is over: Twilio's standard request
+ * parameters (sent with the `<Connect action>` request too, twilio.com/docs/voice/twiml/connect
+ * and /docs/usage/webhooks/voice-webhooks, read 2026-12-07) say the caller is gone.
+ */
+const CALL_OVER_STATUSES: ReadonlySet<string> = new Set([
+  "completed",
+  "canceled",
+  "busy",
+  "failed",
+  "no-answer",
 ]);
 
 /** The bridge application: an HTTP handler plus its live calls. */
@@ -330,11 +350,17 @@ export function createApp(options: AppOptions): App {
     const { form, base } = signed;
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
+    const status = form.get("CallStatus") ?? "";
+    if (CALL_OVER_STATUSES.has(status)) {
+      // The caller is gone (Twilio says so): nothing to resume, nobody to apologize to.
+      httpLog.info("Media stream ended; the call is over ({status}).", { callSid, status });
+      return xml(streamEndedTwiml({ apologize: false }));
+    }
     if (
-      (outcome === undefined || outcome === "handed_over") &&
+      (outcome === undefined || RESUMABLE_OUTCOMES.has(outcome)) &&
       options.checkpoints !== undefined && callSid !== ""
     ) {
-      // The stream ended elsewhere, its instance died, or it was handed over: the store knows.
+      // The stream ended elsewhere, its instance died, it was handed over or lost: the store knows.
       return xml(await afterLostStream(callSid, options.checkpoints, base));
     }
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
