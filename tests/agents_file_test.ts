@@ -101,7 +101,7 @@ Deno.test("every problem at once, each as file:line: path: problem", () => {
   assert.deepEqual(result.problems, [
     "agents.yaml:15: agents[0].tools[0].request.headers.Authorization: the environment variable NOPE_TOKEN is not set (used as ${NOPE_TOKEN}).",
     "agents.yaml:2: agents[0]: set either instructions or instructions_file, not both.",
-    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, greeting_interruptible, filler, voice, engine, model, backend_model, reasoning_effort, language, record_keypad_digits, turn_detection, interruptions, tools, context_webhook, outbound, wording, webhooks, analysis, recording).",
+    "agents.yaml:5: agents[0].voise: is not a known field (known: name, numbers, instructions, instructions_file, greeting, greeting_interruptible, filler, voice, engine, model, backend_model, reasoning_effort, language, dtmf, record_keypad_digits, turn_detection, interruptions, tools, context_webhook, outbound, wording, webhooks, analysis, recording).",
     "agents.yaml:3: agents[0].numbers[1]: must be a phone number in E.164 form, e.g. +15005550001.",
     "agents.yaml:4: agents[0].voice: must be a Realtime voice name or a custom voice id (voice_...).",
     "agents.yaml:16: agents[0].tools[1].type: must be one of http, mcp or transfer.",

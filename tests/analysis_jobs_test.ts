@@ -170,3 +170,24 @@ Deno.test("a failing analysis run is retried later, then given up and stored as 
     kv.close();
   }
 });
+
+Deno.test("a call's later record replaces its analysis job still waiting: the latest record is analyzed, once", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const ran: string[] = [];
+  const jobs = new AnalysisJobs({
+    kv,
+    run: (r) => Promise.resolve(void ran.push(`${r.callSid} ${r.outcome}`)),
+  });
+  try {
+    // Written before the jobs start taking them (as a later stream's record can be).
+    await jobs.add(sampleRecord("CA7", { outcome: "transferred" }));
+    await jobs.add(sampleRecord("CA7", { outcome: "caller_hung_up" }));
+    assert.deepEqual(await jobs.pending(), ["CA7"]);
+    await jobs.start();
+    await jobs.idle();
+    assert.deepEqual(ran, ["CA7 caller_hung_up"]);
+  } finally {
+    await jobs.close();
+    kv.close();
+  }
+});

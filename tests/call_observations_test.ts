@@ -119,7 +119,13 @@ Deno.test("the core reports the caller's and the assistant's transcripts", () =>
   d.speechStopped({ audioEndMs: 900, itemId: "item_user" });
   d.committed("item_user");
   assert.deepEqual(observed(d.transcriptionCompleted("item_user", " What are your hours? ")), [
-    { kind: "caller_transcript", itemId: "item_user", text: "What are your hours?" },
+    // The event's usage says 1 s of audio (the builder's default): the turn's length comes along.
+    {
+      kind: "caller_transcript",
+      itemId: "item_user",
+      text: "What are your hours?",
+      speechMs: 1000,
+    },
   ]);
   d.responseCreated("resp_1");
   d.delta("resp_1", "item_a", 200);

@@ -389,3 +389,77 @@ Deno.test("a call that reaches no turn boundary is handed over at once when the 
     kv.close();
   }
 });
+
+Deno.test("a stream lost without `stop` on a live instance is resumed there with the conversation, no greeting; a hang-up (stop) or a completed call is not", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const checkpoints = new CallCheckpoints(kv, { ttlMs: 60_000 });
+  try {
+    await using h = await BridgeHarness.start({ GREETING: "Hello from Acme!" }, {
+      app: { checkpoints },
+    });
+    const sid = callSid(41);
+    const call = await h.call({ callSid: sid });
+    const s1 = await h.realtime.nextSession();
+    assert.match((await s1.waitFor("response.create")).response.instructions, /Hello from Acme/);
+    await say(s1, call, 0x41, "Hello from Acme!");
+    s1.userTurn("Is the flat on Baker Street still free?");
+    await say(s1, call, 0x42, "It is. When would you like to visit?");
+    await until("the checkpoint of the turn", async () => {
+      const c = await checkpoints.get(sid);
+      return c?.conversation.some((e) => "transcript" in e && e.transcript?.startsWith("It is."))
+        ? true
+        : undefined;
+    });
+
+    // The socket drops without Twilio's `stop`; the instance stays alive.
+    await call.close(1000, "");
+    const [summary] = await h.waitForFinished(1);
+    assert.equal(summary.outcome, "stream_lost");
+    assert.equal((await checkpoints.get(sid))?.state, "live", "a lost stream is not a hang-up");
+
+    // Twilio asks the same instance what comes next: a new stream for the same call.
+    const next = await h.callEnded(sid);
+    const { url, parameters } = streamOf(next);
+    assert.equal(new URL(url).pathname, `/media-stream/resumed/${sid}`);
+    const resumed = await h.call({
+      url: `${h.server.localUrl.replace("http", "ws")}/media-stream/resumed/${sid}`,
+      callSid: sid,
+      customParameters: parameters,
+    });
+    const s2 = await h.realtime.nextSession();
+    const ack = await s2.waitFor("response.create");
+    assert.equal(ack.response.instructions, DEFAULT_CALL_PROMPTS.resumed, "no second greeting");
+    assert.deepEqual(
+      s2.receivedOfType("conversation.item.create").map((e) =>
+        `${e.item.role}: ${e.item.content?.[0]?.text}`
+      ),
+      [
+        "assistant: Hello from Acme!",
+        "user: Is the flat on Baker Street still free?",
+        "assistant: It is. When would you like to visit?",
+      ],
+    );
+    await say(s2, resumed, 0x43, "Sorry about that, I'm back.");
+
+    // Twilio says the call is completed (the caller is gone): a hang-up, no new stream.
+    const completed = await h.server.app.handler(
+      new Request("http://127.0.0.1/call-ended", {
+        method: "POST",
+        body: new URLSearchParams({ CallSid: sid, CallStatus: "completed" }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
+    );
+    assert.equal(await completed.text(), HANG_UP);
+
+    // A real hang-up (`stop`, then the close) ends the call: never resumed.
+    await resumed.hangUp();
+    const [, second] = await h.waitForFinished(2);
+    assert.equal(second.outcome, "caller_hung_up");
+    assert.equal((await checkpoints.get(sid))?.state, "over");
+    assert.equal(await h.callEnded(sid), HANG_UP);
+    assert.deepEqual(s1.schemaErrors, []);
+    assert.deepEqual(s2.schemaErrors, []);
+  } finally {
+    kv.close();
+  }
+});

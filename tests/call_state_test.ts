@@ -102,9 +102,14 @@ const API_TOKEN = "state-control-token-0123456789abcdefghij";
  * Two instances with outbound calling (send_dtmf on) over one KV file (calls, checkpoints, call
  * state), a fake Twilio REST API, and what Twilio does: signed posts, a placed call answered.
  */
-async function outboundPair(rest: FakeTwilioRest, dir: string) {
+async function outboundPair(
+  rest: FakeTwilioRest,
+  dir: string,
+  extraEnv: Record<string, string> = {},
+) {
   const env = {
     ...ENV,
+    ...extraEnv,
     API_TOKEN,
     TWILIO_ACCOUNT_SID: ACCOUNT,
     TWILIO_PHONE_NUMBER: "+15005550006",
@@ -159,12 +164,12 @@ async function outboundPair(rest: FakeTwilioRest, dir: string) {
     return call;
   };
   /** POST /calls on A; the callee answers: Twilio fetches the TwiML and opens the stream on A. */
-  const answeredCall = async () => {
+  const answeredCall = async (context?: Record<string, unknown>) => {
     const [a] = harnesses;
     const placed = await fetch(`${a.server.localUrl}/calls`, {
       method: "POST",
       headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ to: "+15551234567" }),
+      body: JSON.stringify({ to: "+15551234567", ...(context ? { context } : {}) }),
     });
     assert.equal(placed.status, 201);
     const { callSid } = await placed.json();
@@ -179,12 +184,12 @@ async function outboundPair(rest: FakeTwilioRest, dir: string) {
     })).text();
     const call = await openStream(a, callSid, twiml);
     const session = await a.realtime.nextSession();
-    await session.waitFor("session.update");
+    const sessionUpdate = await session.waitFor("session.update");
     await signedPost(a, create.params.AsyncAmdStatusCallback, {
       CallSid: callSid,
       AnsweredBy: "human",
     });
-    return { callSid, call, session };
+    return { callSid, call, session, sessionUpdate };
   };
   return {
     a: harnesses[0],
@@ -232,6 +237,43 @@ Deno.test("send_dtmf on one instance, the call's next stream on another: the con
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const where of ["the same instance", "another instance"] as const) {
+  Deno.test(`send_dtmf: the call's next stream, on ${where}, keeps the caller context of the call`, async () => {
+    await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+    const dir = await Deno.makeTempDir();
+    try {
+      await using pair = await outboundPair(rest, dir, {
+        SYSTEM_MESSAGE: "You call {{caller.name|a customer}} about their order.",
+      });
+      const { a, b } = pair;
+      const { callSid, call, session: first, sessionUpdate } = await pair.answeredCall({
+        name: "Ada",
+      });
+      assert.match(sessionUpdate.session.instructions, /You call Ada about their order\./);
+      await first.waitFor("response.create"); // the greeting
+      first.userTurn("For orders, press 2.");
+      const r = first.beginResponse({ message: false });
+      const { callId } = r.functionCall("send_dtmf", { digits: "2" });
+      await first.waitFor("conversation.item.create", (e) => e.item.call_id === callId);
+      r.finish();
+      const [update] = rest.updatesOf(callSid);
+      await call.hangUp();
+      await a.waitForFinished(1);
+      const next = where === "the same instance" ? a : b;
+      await pair.openStream(next, callSid, update.params.Twiml);
+      const second = await next.realtime.nextSession();
+      const resumed = await second.waitFor("session.update");
+      assert.match(resumed.session.instructions, /You call Ada about their order\./);
+      await second.waitFor(
+        "conversation.item.create",
+        (e) => e.item.type === "function_call" && e.item.name === "send_dtmf",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("an outbound call whose instance is lost is resumed on another: no AMD wait, no second greeting", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });

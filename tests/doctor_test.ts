@@ -53,7 +53,9 @@ function fakes() {
 /** Runs the checks on `env`; returns them as "✔ text" strings. */
 async function check(env: Record<string, string>): Promise<string[]> {
   const checks = await runDoctorChecks(parseConfig(env), { portFree: () => "free" });
-  return checks.map((c: DoctorCheck) => `${{ ok: "✔", fail: "✘", skip: "–" }[c.status]} ${c.text}`);
+  return checks.map((c: DoctorCheck) =>
+    `${{ ok: "✔", fail: "✘", warn: "⚠", skip: "–" }[c.status]} ${c.text}`
+  );
 }
 
 Deno.test("doctor: the model URL follows OPENAI_REALTIME_URL", () => {
@@ -300,5 +302,49 @@ Deno.test("doctor: GPT-Live's model is checked on the host of OPENAI_LIVE_URL (n
     }
   } finally {
     await openai.close();
+  }
+});
+
+Deno.test("doctor: the agents file is loaded like the server does: its problems are ✘ (exit 1), its warnings ⚠ (exit 0)", async () => {
+  await using f = fakes();
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/agents.yaml`;
+    const run = async (extra: Record<string, string>) => {
+      const out: string[] = [];
+      const code = await doctor({ ...f.env, AGENTS_FILE: file, ...extra }, (l) => out.push(l), {
+        portFree: () => "free",
+      });
+      return { code, text: out.join("\n") };
+    };
+    // A webhook over cleartext http:// to a remote host: the server refuses to start.
+    await Deno.writeTextFile(
+      file,
+      "agents:\n  - name: desk\n    webhooks: [{ url: 'http://crm.example.com/hook', secret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3' }]\n",
+    );
+    const refused = await run({});
+    assert.equal(refused.code, 1);
+    assert.match(refused.text, /^✘ .*agents\[0\]\.webhooks\[0\]\.url: is a cleartext/m);
+    assert.match(refused.text, /The server refuses to start with this agents file/);
+    assert.match(refused.text, /1 check failed/);
+    // ALLOW_INSECURE_UPSTREAM=true: the server starts with a warning; so does the doctor.
+    const allowed = await run({ ALLOW_INSECURE_UPSTREAM: "true" });
+    assert.equal(allowed.code, 0, allowed.text);
+    assert.match(
+      allowed.text,
+      new RegExp(`^✔ The agents file ${file} is valid \\(desk\\)\\.$`, "m"),
+    );
+    assert.match(
+      allowed.text,
+      /^⚠ .*webhooks\[0\]\.url: .*Allowed by ALLOW_INSECURE_UPSTREAM=true/m,
+    );
+    assert.match(allowed.text, /All checks passed\./);
+    // A file that is not YAML of agents at all.
+    await Deno.writeTextFile(file, "agents: [ {name: \n");
+    const broken = await run({});
+    assert.equal(broken.code, 1);
+    assert.match(broken.text, /^✘ .*agents\.yaml/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -176,6 +176,61 @@ Deno.test("the model yields to the caller: the core clears Twilio on the very de
   }
 });
 
+Deno.test("an empty or whitespace caller transcript over the reply is no words: no barge-in, the reply ends completed; the turn keeps its length", () => {
+  const engine = new LiveEngine({ generation: 1, backendModel: "m" });
+  const driver = new CoreDriver({ interruptResponse: true, markIntervalMs: 100 });
+  driver.startCall();
+  started(engine);
+  for (let i = 0; i < 10; i++) {
+    toCore(
+      driver,
+      engine.fromEngine({ type: "session.output_audio.delta", delta: audioB64(100, 0x21) }).events,
+    );
+  }
+  driver.advance(300);
+  for (const delta of ["", " ", "\n "]) {
+    const noWords = engine.fromEngine({
+      type: "session.input_transcript.delta",
+      delta,
+      startMs: 0,
+      endMs: 400,
+    });
+    assert.deepEqual(noWords.events, [], `${JSON.stringify(delta)} is not words`);
+  }
+  // The model goes quiet on its own: the reply ends completed after the quiet, never cancelled.
+  const types: string[] = [];
+  const commands: CallCommand[] = [];
+  for (let ms = 0; ms < QUIET_END_MS; ms += 100) {
+    const step = engine.fromEngine({
+      type: "session.output_audio.delta",
+      delta: audioB64(100, 0xff),
+    });
+    types.push(...step.events.map((e) => e.type));
+    commands.push(...toCore(driver, step.events));
+  }
+  assert.ok(!types.includes("input_audio_buffer.speech_started"), types.join(", "));
+  const done = types.lastIndexOf("response.done");
+  assert.ok(done >= 0, types.join(", "));
+  assert.ok(
+    !commands.some((c) => c.type === "to_twilio" && c.message.event === "clear"),
+    "Twilio's queue is not cleared without words",
+  );
+  assert.equal(driver.core.stats.bargeIns, 0);
+  // The next reply closes the caller's turn: no words, its length (3 × 400 ms) reported.
+  const next = engine.fromEngine({
+    type: "session.output_audio.delta",
+    delta: audioB64(100, 0x22),
+  });
+  const turn = next.events.find((e) =>
+    e.type === "conversation.item.input_audio_transcription.completed"
+  );
+  assert.deepEqual(
+    turn?.type === "conversation.item.input_audio_transcription.completed" &&
+      [turn.transcript, turn.audioMs],
+    ["", 1200],
+  );
+});
+
 Deno.test("a function call inside response.event becomes a tool call; its output and the next response.create go back as Responses delegation events", () => {
   const engine = new LiveEngine({ generation: 1, backendModel: "m" });
   started(engine);

@@ -365,7 +365,7 @@ Deno.test("an outbound stream's path sets up its call: the agent's greeting, voi
   const sid = "CA" + "9".repeat(32);
   const entries = [{ kind: "user" as const, itemId: "i1", transcript: "Press 1.", at: 0 }];
   service.handoff.expectNewStream(sid);
-  service.streams.streamEnded(sid, entries);
+  service.streams.streamEnded(sid, entries, undefined);
   assert.deepEqual(service.streams.coreOptionsFor(`/media-stream/outbound/default/resume/${sid}`), {
     greeting: undefined,
     keypad: { collectUntil: "#", timeoutMs: 3000 },

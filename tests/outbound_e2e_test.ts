@@ -38,11 +38,15 @@ function outboundSettings(rest: FakeTwilioRest, extra: Record<string, string> = 
 }
 
 /** The bridge (real sockets, fake OpenAI) with outbound calling against a fake Twilio REST API. */
-async function start(rest: FakeTwilioRest, agent: Partial<OutboundProfile> = {
-  greeting: "Hi, Acme Realty here.",
-  voicemail: VOICEMAIL,
-}) {
-  const { env, config } = outboundSettings(rest, { END_CALL_GRACE_SECONDS: "0" });
+async function start(
+  rest: FakeTwilioRest,
+  agent: Partial<OutboundProfile> = {
+    greeting: "Hi, Acme Realty here.",
+    voicemail: VOICEMAIL,
+  },
+  extra: Record<string, string> = {},
+) {
+  const { env, config } = outboundSettings(rest, { END_CALL_GRACE_SECONDS: "0", ...extra });
   const registry = new MetricsRegistry();
   const service = OutboundService.create({
     config,
@@ -330,4 +334,36 @@ Deno.test("an agent of the agents file calls out with its context: the request's
   } finally {
     await service.close();
   }
+});
+
+Deno.test("recording with consent on a placed call: the consent line before the stream's Connect, the recording started through REST once the stream starts", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const consent = "This call is recorded for quality.";
+  const { h } = await start(rest, undefined, {
+    RECORDING_CONSENT: consent,
+    RECORDING_CHANNELS: "dual",
+  });
+  await using _h = h;
+  const placed = await placedCall(h, rest);
+  assert.match(
+    placed.twiml,
+    new RegExp(`<Response><Say>${consent}</Say><Connect [^>]*><Stream url="wss://`),
+    "the consent line is the first thing the callee hears",
+  );
+  assert.equal(rest.recordings.size, 0, "nothing is recorded while Twilio says the consent line");
+  // The callee answered (Twilio fetched the TwiML): the call is in progress at Twilio.
+  rest.calls.get(placed.callSid)!.status = "in-progress";
+  const call = await connectStream(h, placed);
+  const session = await h.realtime.nextSession();
+  await session.waitFor("session.update");
+  await waitUntil(() => rest.recordings.size === 1, 5000, "the recording started");
+  const [recording] = rest.recordings.values();
+  assert.equal(recording.callSid, placed.callSid);
+  assert.equal(recording.params.RecordingChannels, "dual");
+  assert.equal(
+    recording.params.RecordingStatusCallback,
+    `${PUBLIC}/recording-status?agent=default`,
+  );
+  await call.hangUp();
+  await h.waitForFinished(1, 3000);
 });

@@ -19,6 +19,7 @@ import { audioBytes } from "./support/fake_realtime.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 import { sampleRecord } from "./support/sample_record.ts";
+import { waitUntil } from "./support/wait.ts";
 
 const ACCOUNT = "AC" + "7".repeat(32);
 const CONSENT = "This call is recorded for quality.";
@@ -184,16 +185,27 @@ Deno.test("recording: the consent line first, the recording after it, paused (sk
   }
 });
 
-Deno.test("a recording status callback without Twilio's signature is refused", async () => {
+Deno.test("a recording status callback without Twilio's signature is refused, counted and logged by the app's one refusal log like every Twilio webhook", async () => {
+  const refused: string[] = [];
   await using h = await BridgeHarness.startSecure({
     TWILIO_ACCOUNT_SID: ACCOUNT,
-  });
-  const response = await fetch(`${h.server.localUrl}/recording-status?agent=desk`, {
+  }, { app: { onCallRejected: (kind) => refused.push(kind) } });
+  const url = `${h.server.localUrl}/recording-status?agent=desk`;
+  const params = { CallSid: "CA" + "3".repeat(32), RecordingSid: "RE1" };
+  const unsigned = await fetch(url, { method: "POST", body: new URLSearchParams(params) });
+  assert.equal(unsigned.status, 403);
+  assert.match(await unsigned.text(), /only accepts requests signed by Twilio/);
+  const wrong = await fetch(url, {
     method: "POST",
-    body: new URLSearchParams({ CallSid: "CA" + "3".repeat(32), RecordingSid: "RE1" }),
+    body: new URLSearchParams(params),
+    headers: { "x-twilio-signature": await twilioSignature("wrong-token", url, params) },
   });
-  await response.body?.cancel();
-  assert.equal(response.status, 403);
+  assert.equal(wrong.status, 403);
+  await wrong.body?.cancel();
+  const huge = await fetch(url, { method: "POST", body: "x=" + "a".repeat(70 * 1024) });
+  assert.equal(huge.status, 413);
+  await huge.body?.cancel();
+  assert.deepEqual(refused, ["missing_signature", "invalid_signature", "too_large"]);
 });
 
 Deno.test("the recording is kept whether Twilio reports it before or after the call record is written", async () => {
@@ -218,5 +230,79 @@ Deno.test("the recording is kept whether Twilio reports it before or after the c
     assert.ok(listed.every((r) => r.recording?.sid === info.sid), "the listing has it too");
   } finally {
     store.close();
+  }
+});
+
+Deno.test("a keypad collection marked sensitive pauses the recording (skip) from the first key until the digits went to the model, then resumes it", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
+  const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.baseUrl };
+  const config = parseConfig({
+    OPENAI_API_KEY: TEST_API_KEY,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+    ...env,
+  });
+  const loaded = loadAgents({
+    config,
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () => `
+agents:
+  - name: desk
+    instructions: "You take card numbers."
+    recording: { consent: "${CONSENT}" }
+    dtmf: { collect_until: "#", sensitive: true }
+`,
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const ops = await Operations.create({ config, store: null });
+  try {
+    await using h = await BridgeHarness.startSecure(env, {
+      app: { ...ops.appOptions(), agents: { book: loaded.book } },
+    });
+    const callSid = "CA" + "5".repeat(32);
+    rest.addCall(callSid);
+    const streamed = await h.webhook({
+      CallSid: callSid,
+      From: "+14155550100",
+      To: "+14155550199",
+    });
+    const call = await h.call({
+      url: streamed.streamUrl!.replace(/^wss:/, "ws:"),
+      callSid,
+      headers: {
+        "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamed.streamUrl!),
+      },
+      customParameters: streamed.parameters,
+    });
+    const session = await h.realtime.nextSession();
+    await session.waitFor("session.update");
+    await waitUntil(() => rest.recordings.size === 1, 5000, "the recording started");
+    const [recording] = rest.recordings.values();
+    const statuses = () => recording.history.map((step) => [step.status, step.pauseBehavior]);
+    call.sendDtmf("4");
+    await waitUntil(() => recording.history.length === 2, 2000, "the pause at the first key");
+    assert.deepEqual(statuses().at(-1), ["paused", "skip"]);
+    for (const digit of "242") call.sendDtmf(digit);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(recording.history.length, 2, "one pause for the whole burst, no resume yet");
+    call.sendDtmf("#");
+    const item = await session.waitFor(
+      "conversation.item.create",
+      (e) => e.item.type === "message" && e.item.role === "user",
+    );
+    assert.match(
+      JSON.stringify(item.item.content),
+      /The caller pressed 4 2 4 2 on the phone keypad/,
+    );
+    await waitUntil(() => recording.history.length === 3, 2000, "the resume");
+    assert.deepEqual(statuses(), [
+      ["in-progress", undefined],
+      ["paused", "skip"],
+      ["in-progress", undefined],
+    ]);
+    await call.hangUp();
+    await h.waitForFinished(1);
+  } finally {
+    await ops.close();
   }
 });

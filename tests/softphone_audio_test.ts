@@ -5,7 +5,7 @@ import {
   floatToInt16,
   linearToMulaw,
   mulawToLinear,
-} from "../src/softphone/mulaw.js";
+} from "../src/audio/mulaw.js";
 import { Downsampler } from "../src/softphone/resample.js";
 import { requireCommand, run } from "./support/system_tools.ts";
 import { readWav16 } from "./support/wav.ts";

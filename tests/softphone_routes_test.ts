@@ -46,7 +46,7 @@ Deno.test("SOFTPHONE=on serves the page and its scripts (from the module graph, 
   for (
     const path of [
       "/softphone/softphone.js",
-      "/softphone/mulaw.js",
+      "/audio/mulaw.js",
       "/softphone/resample.js",
       "/softphone/live_view.js",
     ]

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { builtInWaitingSound, loadWaitingSound, toFrames } from "../src/audio/waiting_sound.ts";
+import { decodeMulaw } from "../src/audio/mulaw.js";
 import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
 import { deliver, tick } from "./support/playout_driving.ts";
 
@@ -114,12 +115,7 @@ Deno.test("WAITING_SOUND=off is silence; a file is read as raw μ-law; a bad fil
 
 Deno.test("the built-in chime is audible and soft: peaks between -24 and -6 dBFS, silence between chimes", () => {
   const sound = builtInWaitingSound();
-  const linear = [...sound].map((b) => {
-    const u = ~b & 0xff;
-    let t = ((u & 0x0f) << 3) + 0x84;
-    t <<= (u & 0x70) >> 4;
-    return u & 0x80 ? 0x84 - t : t - 0x84;
-  });
+  const linear = [...decodeMulaw(sound)];
   const peak = Math.max(...linear.map(Math.abs));
   const dbfs = 20 * Math.log10(peak / 32768);
   assert.ok(dbfs > -24 && dbfs < -6, `${dbfs.toFixed(1)} dBFS`);

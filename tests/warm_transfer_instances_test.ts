@@ -5,7 +5,9 @@
  * `<Gather>` action, AMD, the conference join) lands on B. B answers the
  * TwiML from the transfer's shared record and relays each callback to A
  * through the store: the person hears the briefing, and their answer still
- * moves the caller (accept) or brings the fallback line (decline) on A.
+ * moves the caller (accept) or brings the fallback line (decline) on A,
+ * and once the caller hung up on A, a late 1 on B is told so (nobody joins
+ * an empty conference).
  * Real sockets, real processes, Twilio-signed requests, the fake Twilio
  * REST API in this process.
  */
@@ -41,7 +43,7 @@ function spawnInstance(realtimeUrl: string, storePath: string, restUrl: string) 
       TRANSFER_MODE: "warm",
       TRANSFER_NUMBERS: `${FIRST},${SECOND}`,
       END_CALL_GRACE_SECONDS: "0",
-      GREETING: "off",
+      GREETING: "Hello from Acme.",
       LOG_FORMAT: "json",
     },
   });
@@ -75,11 +77,18 @@ async function inboundCall(base: string, rest: FakeTwilioRest, realtime: FakeRea
   });
   const session = await realtime.nextSession(5000);
   await session.waitFor("session.update", undefined, 5000);
+  // The greeting: the stream has started.
+  await session.waitFor("response.create", undefined, 5000);
+  session.beginResponse().finish();
   const r = session.beginResponse({ message: false });
   r.functionCall("transfer_call", { reason: "wants to book a viewing" });
   r.finish();
   // The agent tells the caller it is getting someone, and stays on the line.
-  await session.waitFor("response.create", (e) => e.response?.conversation !== "none", 5000);
+  await session.waitFor(
+    "response.create",
+    (e) => /stay on the line/.test(e.response?.instructions ?? ""),
+    5000,
+  );
   const hold = session.beginResponse();
   hold.audio(audioBytes(0x44, 200));
   hold.finish();
@@ -91,7 +100,7 @@ async function legTo(rest: FakeTwilioRest, to: string): Promise<FakeRestCall> {
   return rest.placed((c) => c.to === to)!;
 }
 
-Deno.test("warm transfer callbacks on another instance: the briefing and the accept on B move the caller held by A; declines on B bring the fallback line on A", async () => {
+Deno.test("warm transfer callbacks on another instance: the briefing and the accept on B move the caller held by A; declines on B bring the fallback line on A; a late accept after the caller hung up is refused", async () => {
   const realtime = await FakeRealtimeServer.start();
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
   const dir = await Deno.makeTempDir();
@@ -110,7 +119,7 @@ Deno.test("warm transfer callbacks on another instance: the briefing and the acc
     const leg = await legTo(rest, FIRST);
     assert.equal(await rest.ring(leg.sid), 204);
     const briefing = await rest.answer(leg.sid);
-    assert.match(briefing, /<Gather [^>]*numDigits="1"/);
+    assert.match(briefing, /<Gather [^>]*numDigits="1"/, b.output);
     assert.match(briefing, /Press 1 to take the call, or 2 to decline\./);
     const pressedAt = performance.now();
     const joined = await rest.press(leg.sid, "1");
@@ -125,9 +134,9 @@ Deno.test("warm transfer callbacks on another instance: the briefing and the acc
     assert.deepEqual(rest.completed, [], "neither leg was ended");
 
     // 2. Everyone declines on B: the fallback line on the caller's live session on A.
+    const legs = rest.creates.length;
     const second = await inboundCall(baseA, rest, realtime);
     calls.push(second.call);
-    const legs = rest.creates.length;
     await waitUntil(() => rest.creates.length > legs, 5000, "the first leg of call 2");
     const one = rest.placed((c) => c.to === FIRST && c.sid !== leg.sid)!;
     await rest.answer(one.sid);
@@ -149,6 +158,45 @@ Deno.test("warm transfer callbacks on another instance: the briefing and the acc
     assert.equal(second.call.isOpen, true, "the conversation goes on");
     assert.equal(rest.moves.length, 1, "the second caller was never moved");
     assert.match(b.output, /relayed a/, "B relayed the callbacks");
+
+    // 3. The caller (on A) hangs up after the person answered (on B): A ends the person's leg,
+    // and a late 1 on B tells the person the caller is gone instead of joining them to nobody.
+    const before = rest.creates.length;
+    const third = await inboundCall(baseA, rest, realtime);
+    calls.push(third.call);
+    await waitUntil(() => rest.creates.length > before, 5000, "the leg of call 3");
+    const late = rest.placed()!;
+    assert.match(await rest.answer(late.sid), /<Gather/);
+    // A heard (through the store) that the person answered.
+    await waitUntil(
+      () => a.output.split("\n").filter((l) => l.includes("Warm transfer: answered")).length === 4,
+      3000,
+      "A handled the relayed briefing",
+    );
+    await third.call.hangUp();
+    await waitUntil(
+      () => rest.updatesOf(late.sid).some((u) => u.params.Status === "completed"),
+      3000,
+      "the answered leg completed through REST by A",
+    );
+    const kv = await Deno.openKv(`${dir}/calls.kv`);
+    try {
+      const start = performance.now();
+      while (true) {
+        const records = await Array.fromAsync(
+          kv.list<{ ended?: string }>({ prefix: ["warm_transfers"] }),
+        );
+        if (records.some((r) => r.value.ended === "caller_hung_up")) break;
+        if (performance.now() - start > 3000) {
+          assert.fail("the shared transfer was not marked over");
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      kv.close();
+    }
+    assert.match(await rest.press(late.sid, "1"), /already hung up/);
+    assert.equal(rest.moves.length, 1, "nobody else was moved");
   } finally {
     for (const call of calls) await call.hangUp().catch(() => {});
     await realtime.close();

@@ -214,7 +214,8 @@ export class AgentCalls {
   /**
    * At the upgrade: the agent, context and runner settings the stream path
    * names. `resumedCaller`: the caller context of a call resumed from its
-   * checkpoint (instead of the one waiting on this instance).
+   * checkpoint, or of its earlier stream after keypad tones (instead of the
+   * one waiting on this instance).
    */
   forStream(stream: StreamPath, resumedCaller?: Readonly<Record<string, unknown>>): CallSetup {
     // An agent's stream token binds its name; an outbound call's agent is sealed in its ticket.

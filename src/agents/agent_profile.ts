@@ -140,6 +140,8 @@ export interface AgentProfile {
   language: string | undefined;
   /** Keep the keys the caller presses in records and the live view (else each is `•`). */
   recordKeypadDigits: boolean;
+  /** How the caller's keys are gathered (`dtmf:`); undefined: the core's default. */
+  keypad: KeypadOptions | undefined;
   httpTools: readonly HttpToolSpec[];
   mcpServers: readonly McpServerSpec[];
   transfers: readonly TransferSpec[];
@@ -229,6 +231,7 @@ export function environmentProfile(config: Config): AgentProfile {
     turnDetection: config.turnDetection,
     language: undefined,
     recordKeypadDigits: config.recordKeypadDigits,
+    keypad: undefined,
     httpTools: [],
     mcpServers: [],
     transfers: environmentTransfers(config),
@@ -281,6 +284,7 @@ export function fileProfiles(
     turnDetection: turnDetection(agent.turn_detection, base.turnDetection),
     language: agent.language,
     recordKeypadDigits: agent.record_keypad_digits ?? base.recordKeypadDigits,
+    keypad: agent.dtmf === undefined ? base.keypad : keypadOptions(agent.dtmf, undefined),
     ...tools(agent, secrets),
     prompts: { ...wording(agent.wording), ...transferWording(agent) },
     interruptions: interruptions(agent, base.interruptions, config),
@@ -336,10 +340,25 @@ function outbound(entry: AgentEntry["outbound"]): OutboundProfile {
     greeting: entry.greeting,
     voicemail: entry.voicemail,
     sendDtmf: entry.send_dtmf === true,
-    keypad: entry.dtmf === undefined ? undefined : {
-      collectUntil: entry.dtmf.collect_until,
-      timeoutMs: (entry.dtmf.timeout_seconds ?? DEFAULT_DTMF_TIMEOUT_SECONDS) * 1000,
-    },
+    keypad: entry.dtmf === undefined
+      ? undefined
+      : keypadOptions(entry.dtmf, DEFAULT_DTMF_TIMEOUT_SECONDS),
+  };
+}
+
+/**
+ * An agent's `dtmf:` (or `outbound.dtmf:`) as the core's keypad options;
+ * `defaultSeconds` undefined: the core's default pause.
+ */
+function keypadOptions(
+  dtmf: { collect_until?: "#" | "*"; timeout_seconds?: number; sensitive?: boolean },
+  defaultSeconds: number | undefined,
+): KeypadOptions {
+  const seconds = dtmf.timeout_seconds ?? defaultSeconds;
+  return {
+    ...(dtmf.collect_until !== undefined ? { collectUntil: dtmf.collect_until } : {}),
+    ...(seconds !== undefined ? { timeoutMs: seconds * 1000 } : {}),
+    ...(dtmf.sensitive === true ? { sensitive: true } : {}),
   };
 }
 

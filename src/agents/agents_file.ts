@@ -60,6 +60,7 @@ export interface AgentEntry {
   reasoning_effort?: "minimal" | "low" | "medium" | "high" | "xhigh";
   language?: string;
   record_keypad_digits?: boolean;
+  dtmf?: { collect_until?: "#" | "*"; timeout_seconds?: number; sensitive?: boolean };
   turn_detection?: {
     type: "server_vad" | "semantic_vad";
     threshold?: number;
@@ -91,7 +92,7 @@ export interface AgentEntry {
     greeting?: string;
     voicemail?: string;
     send_dtmf?: boolean;
-    dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number };
+    dtmf?: { collect_until: "#" | "*"; timeout_seconds?: number; sensitive?: boolean };
   };
   webhooks?: { url: string; events?: WebhookEventType[]; secret: string }[];
   recording?: { consent: string; channels?: "mono" | "dual" };

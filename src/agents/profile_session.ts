@@ -153,7 +153,10 @@ export function profileEngine(profile: AgentProfile): SocketEngine {
  * Realtime: the interruption settings of {@link profileInterruptions}.
  */
 export function profileCoreOptions(profile: AgentProfile, config: Config) {
-  const keys = { recordKeypadDigits: profile.recordKeypadDigits };
+  const keys = {
+    recordKeypadDigits: profile.recordKeypadDigits,
+    ...(profile.keypad !== undefined ? { keypad: profile.keypad } : {}),
+  };
   return profile.engine === "live"
     ? { continuousInput: true, interruptResponse: true, renewAfterMs: 0, ...keys }
     : {

@@ -9,10 +9,4 @@
 export { type JsonSchema, toStrictSchema } from "./strict_schema.ts";
 export { analysisFormat, type AnalysisSpec, asksForAnything } from "./analysis_spec.ts";
 export { type AnalysisTokens, NO_TOKENS, ResponsesClient } from "./responses_client.ts";
-export {
-  analysisCostUsd,
-  type AnalysisLine,
-  type AnalysisPrices,
-  analyzeCall,
-  type CallAnalysis,
-} from "./call_analyzer.ts";
+export { type AnalysisPrices, analyzeCall, type CallAnalysis } from "./call_analyzer.ts";

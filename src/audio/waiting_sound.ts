@@ -19,11 +19,10 @@
  * @module
  */
 import { encodeBase64 } from "./base64.ts";
-import { linearToMulaw } from "../softphone/mulaw.js";
-import { FRAME_BYTES } from "./frames.ts";
+import { linearToMulaw } from "./mulaw.js";
+import { FRAME_BYTES, MULAW_SILENCE } from "./frames.ts";
 
 const RATE = 8000;
-/** Bytes of one 20 ms frame. */
 /** A waiting sound file may be at most this long (30 s). */
 const MAX_FILE_BYTES = 30 * RATE;
 
@@ -50,7 +49,7 @@ export function builtInWaitingSound(): Uint8Array {
 export function toFrames(audio: Uint8Array): string[] {
   const frames: string[] = [];
   for (let start = 0; start < audio.length; start += FRAME_BYTES) {
-    const frame = new Uint8Array(FRAME_BYTES).fill(0xff); // μ-law silence
+    const frame = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
     frame.set(audio.subarray(start, start + FRAME_BYTES));
     frames.push(encodeBase64(frame));
   }

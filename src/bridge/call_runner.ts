@@ -80,6 +80,8 @@ export interface CallRunnerOptions {
    * answering-machine result and the end of the stream (see `outbound/`).
    */
   outbound?: OutboundStreams;
+  /** The caller context of the call, for an outbound call's next stream after keypad tones. */
+  caller?: Readonly<Record<string, unknown>>;
   /**
    * Keeps the call's checkpoint in the shared store (at the stream's start,
    * after each completed turn, and at its end), so the call can go on in a
@@ -93,6 +95,11 @@ export interface CallRunnerOptions {
    * says the fallback line.
    */
   transfer?: (request: WarmTransferStart) => WarmTransferHandle;
+  /**
+   * The caller started (`true`) or finished (`false`) typing the keys of a
+   * sensitive keypad collection (the recording pauses meanwhile).
+   */
+  sensitiveKeys?: (typing: boolean) => void;
 }
 
 /** What the runner hands to {@link CallRunnerOptions.transfer}. */
@@ -436,6 +443,9 @@ export class CallRunner {
       case "place_transfer":
         this.#placeTransfer(command.briefing);
         return;
+      case "sensitive_keys":
+        this.#options.sensitiveKeys?.(command.typing);
+        return;
       case "log":
         switch (command.level) {
           case "debug":
@@ -518,6 +528,7 @@ export class CallRunner {
       this.#options.outbound?.streamEnded(
           this.#outboundCallSid,
           this.#core.conversation.entries,
+          this.#options.caller,
         ) ===
         true;
     for (const name of [...this.#timers.keys()]) this.#clearTimer(name);

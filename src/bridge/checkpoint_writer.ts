@@ -7,7 +7,8 @@
  * latest conversation waits for the next one, so a call makes at most one
  * write at a time and a few per turn. {@link CheckpointWriter.ended} records
  * how the stream ended: a call that is over is marked so (no instance will
- * resume it); a call handed over keeps its conversation for the next stream,
+ * resume it); a call handed over or whose stream was lost keeps its
+ * conversation for the next stream,
  * and so does a cold transfer (`transferring`: should nobody answer, the
  * caller comes back to the agent in a stream that replays it).
  * A failed write is logged, never fatal to the call.
@@ -35,8 +36,15 @@ import type { CallCheckpoints, CallSnapshot } from "../calls/call_checkpoints.ts
 import type { ConversationEntry } from "../core/conversation_log.ts";
 import type { CallOutcome } from "../core/call_types.ts";
 
-/** Outcomes after which the call goes on in another stream (it is not over). */
-const HANDED_OVER_OUTCOMES: ReadonlySet<CallOutcome> = new Set<CallOutcome>(["handed_over"]);
+/**
+ * Outcomes after which the call goes on in another stream (it is not over):
+ * handed over by a draining instance, or lost (the socket closed without
+ * `stop`, the instance alive).
+ */
+const HANDED_OVER_OUTCOMES: ReadonlySet<CallOutcome> = new Set<CallOutcome>([
+  "handed_over",
+  "stream_lost",
+]);
 
 /** What the call runner tells the checkpoint of its call. */
 export interface CheckpointSink {

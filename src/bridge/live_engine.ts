@@ -175,7 +175,7 @@ export class LiveEngine {
         this.#replies.outputTranscript(event.delta);
         return step;
       case "session.input_transcript.delta":
-        this.#replies.callerWords(event.delta, step.events);
+        this.#replies.callerWords(event.delta, step.events, event.endMs - event.startMs);
         return step;
       case "function_call":
         this.#onFunctionCall(event, step.events);

@@ -8,7 +8,8 @@
  * the track going quiet, is the model yielding (there is no yield event,
  * §7): the core hears `input_audio_buffer.speech_started` on that very delta,
  * so it clears Twilio's queue at once, and the reply ends `cancelled`. Words
- * followed by {@link TALKED_ON_MS} more speech were a backchannel.
+ * followed by {@link TALKED_ON_MS} more speech were a backchannel. An empty
+ * or whitespace transcript is no words: never a barge-in.
  *
  * The model's state:
  *
@@ -73,8 +74,8 @@ export class LiveReplies {
   #reply: { responseId: string; itemId: string; quietMs: number; transcript: string } | undefined;
   /** The model's words that arrived between replies (they open the next one). */
   #early = "";
-  /** The caller's words since the model's last reply started. */
-  #caller: { itemId: string; text: string; announced: boolean } | undefined;
+  /** The caller's words since the model's last reply started, and the ms of speech they span. */
+  #caller: { itemId: string; text: string; announced: boolean; speechMs: number } | undefined;
   /** Audible ms the model spoke since the caller's words arrived over its reply; undefined: none. */
   #overlapMs: number | undefined;
 
@@ -178,10 +179,18 @@ export class LiveReplies {
     events.push(this.#o.responseDone(reply.responseId, status));
   }
 
-  /** The caller's words arrived (`session.input_transcript.delta`). */
-  callerWords(delta: string, events: ServerEvent[]): void {
-    this.#caller ??= { itemId: this.#o.id("caller"), text: "", announced: false };
+  /**
+   * The caller's words arrived (`session.input_transcript.delta`), spanning
+   * `speechMs` of the session timeline (`end_ms - start_ms`). An empty or
+   * whitespace delta is no words (noise, or a stand-in that does not
+   * transcribe): it never makes a barge-in nor starts the caller's turn; it
+   * only adds its length to the turn.
+   */
+  callerWords(delta: string, events: ServerEvent[], speechMs = 0): void {
+    this.#caller ??= { itemId: this.#o.id("caller"), text: "", announced: false, speechMs: 0 };
     this.#caller.text += delta;
+    this.#caller.speechMs += Math.max(0, speechMs);
+    if (delta.trim() === "") return;
     if (this.#state === "speaking") {
       // Over the model's reply: a barge-in only if the model yields (goes quiet).
       this.#overlapMs ??= 0;
@@ -215,6 +224,8 @@ export class LiveReplies {
         type: "conversation.item.input_audio_transcription.completed",
         itemId: caller.itemId,
         transcript: caller.text.trim(),
+        // A turn without words reports its length (the live view and the record show it).
+        ...(caller.text.trim() === "" && caller.speechMs > 0 ? { audioMs: caller.speechMs } : {}),
       },
     );
   }

@@ -29,7 +29,11 @@ export interface OutboundStreams {
   answeredBy(callSid: string, listener: (answeredBy: string) => void): () => void;
   /**
    * The stream ended: true when the call goes on in its next stream (keypad
-   * tones), which gets this conversation.
+   * tones), which gets this conversation and the call's caller context.
    */
-  streamEnded(callSid: string, conversation: readonly ConversationEntry[]): boolean;
+  streamEnded(
+    callSid: string,
+    conversation: readonly ConversationEntry[],
+    caller: Readonly<Record<string, unknown>> | undefined,
+  ): boolean;
 }

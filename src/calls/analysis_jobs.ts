@@ -126,13 +126,15 @@ export class AnalysisJobs {
       const body = JSON.stringify(fitRecord(record, JOB_RECORD_BYTES));
       this.#whole.set(record.callSid, record);
       try {
-        await this.#queue.add([{
+        // A call's later stream (after keypad tones, a transfer's way back) ends with a record
+        // that knows more: its job replaces one still waiting.
+        await this.#queue.replace({
           id: jobId(record.callSid),
           type: "call.analysis",
           targetId: record.agent ?? "",
           url: "",
           body,
-        }], this.#now());
+        }, this.#now());
       } catch (error) {
         this.#whole.delete(record.callSid);
         this.#o.logger?.error("Could not write the analysis job of the call: {error}", {

@@ -1,8 +1,9 @@
 /**
  * `deno task doctor`: checks, before the first call, that the OpenAI key,
  * the model, the Twilio credentials, the number's webhook, `PUBLIC_URL` and
- * the port are right, and says what to do about each one that is not. Reads
- * `.env` like the server. Exits with 1 when a check fails (✘), so it can gate
+ * the port are right, and that the agents file loads (its problems ✘, its and
+ * the configuration's warnings ⚠), and says what to do about each one that
+ * is not. Reads `.env` like the server. Exits with 1 when a check fails (✘), so it can gate
  * a deployment; checks that cannot run (–) do not fail it.
  *
  * @example
@@ -18,7 +19,12 @@
  */
 import { ConfigError, parseConfig } from "../config/mod.ts";
 import { loadEnvFile } from "../config/mod.ts";
-import { type DoctorDependencies, formatDoctorChecks, runDoctorChecks } from "./doctor_checks.ts";
+import {
+  agentsFileChecks,
+  type DoctorDependencies,
+  formatDoctorChecks,
+  runDoctorChecks,
+} from "./doctor_checks.ts";
 import { loadAgents } from "../agents/agent_book.ts";
 
 /**
@@ -44,12 +50,16 @@ export async function doctor(
     print(`✘ ${error instanceof ConfigError ? error.message : String(error)}`);
     return 1;
   }
-  // The agents file's models are checked too (each on its engine); its problems are the server's to report.
+  // The agents file, loaded as the server loads it: its problems fail, its warnings are shown, and
+  // its agents' models are checked too (each on its engine).
   const agents = loadAgents({ config, file: config.agentsFile, env });
   const models = agents.ok
     ? agents.book.profiles.map((p) => ({ engine: p.engine, model: p.model }))
     : [];
-  const checks = await runDoctorChecks(config, { models, ...dependencies });
+  const checks = [
+    ...await runDoctorChecks(config, { models, ...dependencies }),
+    ...agentsFileChecks(agents, config.agentsFile, config.warnings),
+  ];
   print(formatDoctorChecks(checks));
   const failed = checks.filter((c) => c.status === "fail").length;
   print(

@@ -23,11 +23,12 @@ import { defaultModel } from "../agents/engine_rules.ts";
 import type { Config } from "../config/mod.ts";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { TwilioRestClient, TwilioRestError } from "../twilio/rest_client.ts";
+import type { AgentsFileSetting, LoadAgentsResult } from "../agents/agent_book.ts";
 
 /** The outcome of one check. */
 export interface DoctorCheck {
-  /** `ok` ✔, `fail` ✘, `skip` – (could not run). */
-  status: "ok" | "fail" | "skip";
+  /** `ok` ✔, `fail` ✘, `warn` ⚠ (works, but read this), `skip` – (could not run). */
+  status: "ok" | "fail" | "warn" | "skip";
   /** What was found, one sentence. */
   text: string;
   /** What to do about it (for `fail` and `skip`). */
@@ -422,7 +423,44 @@ export async function runDoctorChecks(
 }
 
 /**
- * The lines to print: `✔ text`, `✘ text` or `– text`, each hint indented
+ * The agents file as the server loads it (`loaded`, from `loadAgents`): each
+ * problem that would stop the server is a ✘, each warning it would log at
+ * start-up (the file's and the configuration's, such as a cleartext URL
+ * accepted by `ALLOW_INSECURE_UPSTREAM=true`) a ⚠. No file: only the warnings.
+ *
+ * @example
+ * ```ts
+ * import { agentsFileChecks } from "./doctor_checks.ts";
+ * const checks = agentsFileChecks({ ok: false, problems: ["agents.yaml: agents[0].name is missing."] }, { path: "agents.yaml", required: true }, []);
+ * if (checks[0].status !== "fail" || !checks[0].text.includes("name is missing")) throw new Error();
+ * ```
+ */
+export function agentsFileChecks(
+  loaded: LoadAgentsResult,
+  file: AgentsFileSetting | undefined,
+  configWarnings: readonly string[],
+): DoctorCheck[] {
+  const warnings = [...configWarnings, ...(loaded.ok ? loaded.warnings : [])];
+  const lines: DoctorCheck[] = warnings.map((text) => ({ status: "warn", text }));
+  if (!loaded.ok) {
+    return [
+      ...loaded.problems.map((text): DoctorCheck => ({
+        status: "fail",
+        text,
+        hint: "The server refuses to start with this agents file: fix it (see docs/agents.md).",
+      })),
+      ...lines,
+    ];
+  }
+  if (file !== undefined && loaded.book.source !== "environment") {
+    const names = loaded.book.profiles.map((p) => p.name).join(", ");
+    lines.unshift({ status: "ok", text: `The agents file ${file.path} is valid (${names}).` });
+  }
+  return lines;
+}
+
+/**
+ * The lines to print: `✔ text`, `✘ text`, `⚠ text` or `– text`, each hint indented
  * on the next line.
  *
  * @example
@@ -433,7 +471,7 @@ export async function runDoctorChecks(
  * ```
  */
 export function formatDoctorChecks(checks: readonly DoctorCheck[]): string {
-  const mark = { ok: "✔", fail: "✘", skip: "–" } as const;
+  const mark = { ok: "✔", fail: "✘", warn: "⚠", skip: "–" } as const;
   return checks.map((c) =>
     `${mark[c.status]} ${c.text}${c.hint === undefined ? "" : `\n    ${c.hint}`}`
   ).join("\n");

@@ -19,7 +19,7 @@
  * @module
  */
 export type { ComposedConfig, Config, TurnDetection } from "./config_type.ts";
-export type { CallStore, LogFormat, LogLevelName, Truncation } from "./server_kinds.ts";
+export type { LogFormat, LogLevelName } from "./server_kinds.ts";
 export { ConfigError, parseConfig, type ParseConfigOptions } from "./parse.ts";
 export { describeConfig, secretValues, twilioCredentials } from "./describe.ts";
 export { coreTimings } from "./units.ts";
@@ -29,13 +29,11 @@ export {
   DEFAULT_LIVE_MODEL,
   DEFAULT_LIVE_PRICE_PER_MINUTE,
   DEFAULT_MODEL,
-  DEFAULT_REALTIME_URL,
   DEFAULT_TWILIO_API_BASE_URL,
   MISSING_API_KEY_PROBLEM,
 } from "./defaults.ts";
 export { onDenoDeploy, SETTINGS } from "./spec.ts";
-export { SECTIONS } from "./sections.ts";
-export { DEFAULT_TRANSCRIPTION_MODEL, TEMPERATURE_WARNING } from "./rules.ts";
+export { TEMPERATURE_WARNING } from "./rules.ts";
 export { isPlaceholderKey, PLACEHOLDER_API_KEY_PROBLEM, VOICES } from "./server_kinds.ts";
 export {
   environment,

@@ -18,7 +18,7 @@
  */
 import type { TokenPrices } from "../calls/prices.ts";
 import type { ComposedConfig, EnvValues, TurnDetection } from "./config_type.ts";
-import { cleartextUpstream, isLoopbackHost, listWords, OFF_WORDS, tryUrl } from "./kinds.ts";
+import { cleartextUpstream, listWords, OFF_WORDS } from "./kinds.ts";
 import type { EnvReader } from "./reader.ts";
 import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
@@ -29,7 +29,7 @@ import { MAKE_SECRET_HINT } from "../webhooks/mod.ts";
  * Input transcription model used when `TRANSCRIPTION_MODEL` is unset and
  * session renewal is on (renewal replays the caller's words from it).
  */
-export const DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe";
+const DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe";
 
 /** Text of the warning added when `TEMPERATURE` is set. */
 export const TEMPERATURE_WARNING =

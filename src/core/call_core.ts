@@ -173,9 +173,10 @@ export class CallCore {
           this.#wrapUp.finish("transferred", TRANSFERRED_REASON, "none");
           break;
         }
+        // A hang-up comes with `stop` first; a socket closed without it is a lost stream.
         this.#wrapUp.finish(
-          "caller_hung_up",
-          `Twilio media socket closed (code ${input.code}).`,
+          "stream_lost",
+          `Twilio media socket closed without stop (code ${input.code}).`,
           "none",
         );
         break;

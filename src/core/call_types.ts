@@ -106,6 +106,12 @@ export type CallOutcome =
    */
   | "handed_over"
   /**
+   * Twilio's media socket closed without `stop`: the stream was lost (a
+   * network cut, a proxy, Twilio's side), not hung up. The call is not over:
+   * Twilio fetches the `<Connect action>` and the call resumes in a new stream.
+   */
+  | "stream_lost"
+  /**
    * The assistant handed the call to a person: cold (`<Dial>` after the
    * stream) or warm (a person accepted and the caller was moved to them).
    */
@@ -205,6 +211,12 @@ export type CallCommand =
    * answers with `briefing`; report back with a `transfer_result` input.
    */
   | { type: "place_transfer"; briefing: string }
+  /**
+   * The caller is typing keys of a sensitive keypad collection (`typing`
+   * true at a burst's first key, false once the keys went to the model or
+   * were dropped): the call's recording pauses meanwhile.
+   */
+  | { type: "sensitive_keys"; typing: boolean }
   /**
    * The call is over. `hang_up` ends the phone call (Twilio REST when
    * configured, else closing the media socket); `close_stream` closes the

@@ -34,6 +34,8 @@ export class CallerKeys {
   #p: CallParts;
   #keypad: Keypad;
   #items = 0;
+  /** Keys of a sensitive collection are being typed (the recording is paused). */
+  #typing = false;
 
   /** Creates the rule over `parts`. */
   constructor(parts: CallParts) {
@@ -45,8 +47,15 @@ export class CallerKeys {
   press(digit: string, listening: boolean): void {
     const p = this.#p;
     if (p.ending.ending || listening) return;
-    if (this.#keypad.press(digit) === "send") this.send();
-    else p.out.setTimer("keypad", this.#keypad.timeoutMs);
+    if (this.#keypad.press(digit) === "send") {
+      this.send();
+      return;
+    }
+    if (p.options.keypad.sensitive === true && !this.#typing) {
+      this.#typing = true;
+      p.out.push({ type: "sensitive_keys", typing: true });
+    }
+    p.out.setTimer("keypad", this.#keypad.timeoutMs);
   }
 
   /** The keys gathered so far go to the model (the `keypad` timer, or the end key). */
@@ -54,6 +63,10 @@ export class CallerKeys {
     const p = this.#p;
     p.out.cancelTimer("keypad");
     const digits = this.#keypad.take();
+    if (this.#typing) {
+      this.#typing = false;
+      p.out.push({ type: "sensitive_keys", typing: false });
+    }
     const session = p.sessions.live();
     if (digits === "" || session === undefined || p.ending.ending) return;
     const text = p.options.prompts.keypad(digits);

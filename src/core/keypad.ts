@@ -24,6 +24,8 @@ export interface KeypadOptions {
   collectUntil?: string;
   /** Ms without a new key after which the digits go to the model. Default 1500. */
   timeoutMs?: number;
+  /** The keys may be a card number or a PIN: the call's recording pauses while they are typed. */
+  sensitive?: boolean;
 }
 
 /** The keys of one call not yet sent to the model. */

@@ -9,10 +9,12 @@
  *   (GPT-Live's timeline advances with the input);
  * - full duplex: it hears the caller (energy-based, on the appended μ-law
  *   audio) while it speaks; a caller turn ends after 600 ms of silence and is
- *   reported as an input transcript of its length (it cannot transcribe),
- *   then answered with a beep and the caller's own words; when the caller
- *   talks over a reply it yields: the transcript arrives, the track goes
- *   silent (there is no yield event);
+ *   reported as an empty input transcript whose `start_ms`/`end_ms` span the
+ *   turn (it cannot transcribe, so it reports no words), then answered with a
+ *   beep and the caller's own words; when the caller talks over a reply it
+ *   yields: the track goes silent (there is no yield event, and with no words
+ *   the bridge does not clear Twilio: what it holds, at most the reply's
+ *   lead, plays out);
  * - says the quoted text of a `session.commentary.append` (the greeting,
  *   voicemail and filler prompts) in its own voice, one tone per word;
  * - calls a tool on every second caller turn through Responses delegation
@@ -39,7 +41,7 @@ import {
   type LiveWireEvent,
 } from "../fake_peers/live_server_session.ts";
 import { decodeBase64 } from "../audio/base64.ts";
-import { mulawRms } from "../softphone/mulaw.js";
+import { mulawRms } from "../audio/mulaw.js";
 import { ECHO_BEEP, FAREWELL_TONES, joinBytes, spokenTones, TOOL_CHIME } from "./standin_sounds.ts";
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
 import { END_CALL_TOOL } from "../tools/tool_registry.ts";
@@ -257,7 +259,7 @@ class StandinSession {
         this.#queue = [];
         this.#at = 0;
         this.#replying = false;
-        this.#send([this.#kit.inputTranscript("(the caller talks) ", SPEECH_START_MS)]);
+        // It cannot transcribe, so it reports no words now: the bridge sees the track go quiet.
       }
     }
     if (this.#speaking) {
@@ -292,7 +294,8 @@ class StandinSession {
     this.#turn = [];
     this.#turns++;
     this.#stats.turns++;
-    this.#send([this.#kit.inputTranscript(`(${(spokenMs / 1000).toFixed(1)} s of speech)`)]);
+    // No words (it cannot transcribe): an empty transcript spanning the turn on the timeline.
+    this.#send([this.#kit.inputTranscript("", Math.max(0, spokenMs))]);
     const every = this.#o.toolEveryTurns ?? 2;
     const tool = every > 0 && this.#turns % every === 0
       ? standinToolChoice(this.#declaredTools())

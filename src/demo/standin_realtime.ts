@@ -50,7 +50,7 @@ import { ResponseScript } from "../fake_peers/realtime_response_script.ts";
 import { outOfBandTextResponse } from "../fake_peers/realtime_text_response.ts";
 import { errorEvent, RealtimeServerSession } from "../fake_peers/realtime_server_session.ts";
 import { createsResponse } from "../fake_peers/realtime_session_state.ts";
-import { mulawRms } from "../softphone/mulaw.js";
+import { mulawRms } from "../audio/mulaw.js";
 import {
   ECHO_BEEP,
   FAREWELL_TONES,

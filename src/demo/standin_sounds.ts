@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { encodeMulaw } from "../softphone/mulaw.js";
+import { encodeMulaw } from "../audio/mulaw.js";
 import { BYTES_PER_MS } from "../audio/frames.ts";
 
 /** μ-law tones: each note is [frequency Hz (0 = silence), ms]. */

@@ -142,11 +142,31 @@ export interface AppOptions {
 /** Default of {@link AppOptions.maxResumes}. */
 const MAX_RESUMES = 3;
 
-/** Outcomes after which `/call-ended` apologizes (the assistant failed, not the call). */
+/**
+ * Outcomes after which `/call-ended` apologizes (the assistant failed, not the
+ * call). A lost stream is among them for when it cannot be resumed (no store).
+ */
 const APOLOGY_OUTCOMES: ReadonlySet<string> = new Set([
   "openai_error",
   "bridge_error",
   "refused",
+  "stream_lost",
+]);
+
+/** Outcomes after which the call goes on in a new stream when the store allows it. */
+const RESUMABLE_OUTCOMES: ReadonlySet<string> = new Set(["handed_over", "stream_lost"]);
+
+/**
+ * `CallStatus` values of a call that is over: Twilio's standard request
+ * parameters (sent with the `<Connect action>` request too, twilio.com/docs/voice/twiml/connect
+ * and /docs/usage/webhooks/voice-webhooks, read 2026-12-07) say the caller is gone.
+ */
+const CALL_OVER_STATUSES: ReadonlySet<string> = new Set([
+  "completed",
+  "canceled",
+  "busy",
+  "failed",
+  "no-answer",
 ]);
 
 /** The bridge application: an HTTP handler plus its live calls. */
@@ -229,6 +249,10 @@ export function createApp(options: AppOptions): App {
     admission,
     refusals,
     callOut: (call) => agentCalls.callOut(call),
+    consent: (agent) => {
+      const profile = agentCalls.book.byName(agent);
+      return profile === undefined ? undefined : recordings.consent(profile);
+    },
   });
   const transfers = createTransfers(config, credentials, agentCalls, admission, {
     logger: log.getChild("transfer"),
@@ -253,10 +277,15 @@ export function createApp(options: AppOptions): App {
     ...(options.streamGuard ? { streamGuard: options.streamGuard } : {}),
   };
 
-  const recordings = createRecordings(config, credentials, admission, {
-    logger: log.getChild("recording"),
-    ...(options.onRecording ? { onRecording: options.onRecording } : {}),
-  });
+  const recordings = createRecordings(
+    config,
+    credentials,
+    (request) => signedWebhook(request, RECORDING_STATUS_PATH),
+    {
+      logger: log.getChild("recording"),
+      ...(options.onRecording ? { onRecording: options.onRecording } : {}),
+    },
+  );
 
   /** Logs a refused request, at most a few lines per kind and path per window. */
   function logRefused(kind: RefusalKind, path: string): void {
@@ -321,11 +350,17 @@ export function createApp(options: AppOptions): App {
     const { form, base } = signed;
     const callSid = form.get("CallSid") ?? "";
     const outcome = outcomes.get(callSid);
+    const status = form.get("CallStatus") ?? "";
+    if (CALL_OVER_STATUSES.has(status)) {
+      // The caller is gone (Twilio says so): nothing to resume, nobody to apologize to.
+      httpLog.info("Media stream ended; the call is over ({status}).", { callSid, status });
+      return xml(streamEndedTwiml({ apologize: false }));
+    }
     if (
-      (outcome === undefined || outcome === "handed_over") &&
+      (outcome === undefined || RESUMABLE_OUTCOMES.has(outcome)) &&
       options.checkpoints !== undefined && callSid !== ""
     ) {
-      // The stream ended elsewhere, its instance died, or it was handed over: the store knows.
+      // The stream ended elsewhere, its instance died, it was handed over or lost: the store knows.
       return xml(await afterLostStream(callSid, options.checkpoints, base));
     }
     // Unknown outcome: something went wrong (e.g. the stream never reached us); apologize.
@@ -473,7 +508,11 @@ export function createApp(options: AppOptions): App {
       }
     }
     // The agent (and call) named in the signed URL; the stream token must bind the same.
-    const setup = agentCalls.forStream(stream, resumed?.caller);
+    // A call's stream after keypad tones carries on with the caller context of its earlier one.
+    const setup = agentCalls.forStream(
+      stream,
+      resumed?.caller ?? options.outbound?.streams.callerOf(path),
+    );
     const outboundCore = outboundPath === undefined
       ? undefined
       : options.outbound?.streams.coreOptionsFor(outboundPath, setup.caller);
@@ -484,10 +523,13 @@ export function createApp(options: AppOptions): App {
       logRefused("busy", ROUTES.mediaStream);
       return text("Too many calls in progress; try again later.\n", 503, { "retry-after": "5" });
     }
-    // An inbound Twilio call of an agent with `recording:` heard the consent line before its
-    // stream: recording starts with the stream; sensitive tools pause it while they run.
-    // (Read the request before the upgrade: it is closed after.)
-    const recording = !isSoftphone && outboundPath === undefined && resumed === undefined
+    // A Twilio call (inbound or placed) of an agent with `recording:` heard the consent line
+    // before its stream: recording starts with the stream; sensitive tools and keys pause it.
+    // Not again on a call's later stream (after keypad tones, or resumed elsewhere): the recording
+    // started with its first stream goes on. (Read the request before the upgrade.)
+    const laterStream = resumed !== undefined ||
+      (stream.kind === "outbound" && stream.resumeCallSid !== undefined);
+    const recording = !isSoftphone && !laterStream
       ? recordings.forCall(setup.profile, request)
       : undefined;
     const { socket, response } = Deno.upgradeWebSocket(

@@ -15,16 +15,14 @@ import type { Logger } from "@logtape/logtape";
 import type { Config } from "../config/mod.ts";
 import type { AgentProfile } from "../agents/agent_profile.ts";
 import type { CallRecordingInfo } from "../calls/call_record.ts";
-import type { CallAdmission } from "../security/call_admission.ts";
-import { readCappedText } from "../security/limits.ts";
 import { CallRecording } from "../twilio/call_recording.ts";
 import { TwilioRestClient } from "../twilio/rest_client.ts";
 import { publicBase } from "./public_base.ts";
 import { text } from "./plain_responses.ts";
+import type { SignedWebhook } from "./signed_webhook.ts";
 
 /** The route of Twilio's recording status callbacks. */
 export const RECORDING_STATUS_PATH = "/recording-status";
-const MAX_CALLBACK_BYTES = 16 * 1024;
 
 /** A finished recording, as Twilio reported it. */
 export interface RecordingReport {
@@ -44,11 +42,16 @@ export interface AppRecordings {
   status(request: Request): Promise<Response>;
 }
 
-/** The app's recordings (none without Twilio credentials: a start-up warning says so). */
+/**
+ * The app's recordings (none without Twilio credentials: a start-up warning
+ * says so). `signedWebhook` is the app's check of Twilio's webhooks (its
+ * signature, body cap and Host, refusals logged and counted in the app's one
+ * refusal log).
+ */
 export function createRecordings(
   config: Config,
   credentials: { accountSid: string; authToken: string } | undefined,
-  admission: CallAdmission,
+  signedWebhook: (request: Request) => Promise<SignedWebhook | Response>,
   options: { logger: Logger; onRecording?: (report: RecordingReport) => void },
 ): AppRecordings {
   const client = credentials === undefined
@@ -68,16 +71,9 @@ export function createRecordings(
     return false;
   };
   async function status(request: Request): Promise<Response> {
-    const base = publicBase(request, config.publicUrl);
-    if (base === undefined) return text("Bad Host header.\n", 400);
-    const body = await readCappedText(request, MAX_CALLBACK_BYTES);
-    if (!body.ok) return text("Request body too large.\n", 413);
-    const form = new URLSearchParams(body.text);
-    const refusal = admission.checkWebhook(request, form, base.http);
-    if (refusal !== undefined) {
-      options.logger.warn("Refused a recording status callback: {refusal}.", { refusal });
-      return text("Forbidden.\n", 403);
-    }
+    const signed = await signedWebhook(request);
+    if (signed instanceof Response) return signed;
+    const { form } = signed;
     const callSid = form.get("CallSid");
     const recordingSid = form.get("RecordingSid");
     if (!callSid || !recordingSid) return text("CallSid and RecordingSid are required.\n", 400);

@@ -25,6 +25,11 @@ export interface RouteContext {
   refusals: RefusalLog;
   /** The stream path of a call the server placed, its context kept for the stream (`AgentCalls.callOut`). */
   callOut: AgentCalls["callOut"];
+  /**
+   * The recording consent line of agent `agent`'s calls (said before the
+   * stream connects; the recording starts with the stream), if any.
+   */
+  consent?: (agent: string) => string | undefined;
 }
 
 /** {@link OutboundStreams} plus the core settings of each outbound stream path. */
@@ -37,6 +42,11 @@ export interface OutboundStreamRoutes extends OutboundStreams {
     path: string,
     caller?: Readonly<Record<string, unknown>>,
   ): Partial<CallCoreOptions> | undefined;
+  /**
+   * The caller context the stream at `path` carries on with: the one of the
+   * call's earlier stream, for the stream after keypad tones (else undefined).
+   */
+  callerOf(path: string): Readonly<Record<string, unknown>> | undefined;
   /**
    * Before the upgrade of the stream at `path`: brings what it needs from
    * the shared store (the conversation after keypad tones); undefined when

@@ -142,6 +142,12 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     logger: call.logger,
     hangUp: softphone ? undefined : app.hangUp,
     softphone,
+    // Sensitive keypad collections pause the recording while the caller types.
+    ...(recording !== undefined
+      ? {
+        sensitiveKeys: (typing: boolean) => void (typing ? recording.pause() : recording.resume()),
+      }
+      : {}),
     // Sensitive tools pause the recording while they run.
     tools: recording === undefined
       ? setup.tools
@@ -150,7 +156,9 @@ export function runnerOptions(call: StreamCall, app: RunnerParts): CallRunnerOpt
     ...(call.observer ? { observer: call.observer } : {}),
     ...(app.maxBufferedBytes ? { maxBufferedBytes: app.maxBufferedBytes } : {}),
     ...(app.streamGuard ? { guard: app.streamGuard } : {}),
-    ...(outboundCore !== undefined && app.outbound ? { outbound: app.outbound } : {}),
+    ...(outboundCore !== undefined && app.outbound
+      ? { outbound: app.outbound, ...(setup.caller !== undefined ? { caller: setup.caller } : {}) }
+      : {}),
     ...(transfer?.mode === "warm" && !softphone
       ? { transfer: app.transfers.warmFor(transfer, profile.outbound.from, setup.agentName) }
       : {}),

@@ -97,7 +97,7 @@ export class BridgeMetrics {
     this.calls = r.counter({
       name: "bridge_calls_total",
       help:
-        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, handed_over, transferred, voicemail, machine.",
+        "Calls by outcome: caller_hung_up, assistant_ended, openai_error, bridge_error, refused, rejected, drained, handed_over, stream_lost, transferred, voicemail, machine.",
       labelNames: ["outcome"],
     });
     this.agentCalls = r.counter({

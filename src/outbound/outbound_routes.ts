@@ -61,6 +61,8 @@ export interface OutboundRoutesOptions {
   refusals?: RefusalLog;
   /** The stream path of a placed call, its context kept for the stream (the app's `callOut`). */
   callOut: RouteContext["callOut"];
+  /** The recording consent line of an agent's calls (before the stream); undefined: none. */
+  consent?: RouteContext["consent"];
   dialer: OutboundDialer;
   /** The current agents (read at each request: a reload applies to new calls). */
   agents: { readonly book: AgentBook };
@@ -195,9 +197,12 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
       agent: opened.value.agent,
       context: opened.value.context,
     });
+    // An agent that records its calls: the consent line is the first thing the callee hears.
+    const consent = options.consent?.(opened.value.agent);
     return xml(connectStreamTwiml({
       streamUrl: `${wsBase}${streamPath}`,
       actionUrl: `${publicUrl}/call-ended`,
+      ...(consent !== undefined ? { say: consent } : {}),
       parameters: {
         ...admission.streamParameters(callSid),
         [CALL_TICKET_PARAMETER]: ticket!,

@@ -249,7 +249,14 @@ export class OutboundService implements OutboundPlug {
     },
     // The AMD callback may land on another instance: with a shared KV its record reaches us too.
     answeredBy: (callSid, listener) => followAmd(this.amd, this.#kv, callSid, listener),
-    streamEnded: (callSid, conversation) => this.handoff.streamEnded(callSid, conversation),
+    streamEnded: (callSid, conversation, caller) =>
+      this.handoff.streamEnded(callSid, conversation, caller),
+    callerOf: (path) => {
+      const parsed = parseStreamPath(path);
+      return parsed?.kind === "outbound" && parsed.resumeCallSid !== undefined
+        ? this.handoff.callerOf(parsed.resumeCallSid)
+        : undefined;
+    },
     prepare: (path) => {
       const parsed = parseStreamPath(path);
       return parsed?.kind === "outbound" && parsed.resumeCallSid !== undefined
@@ -300,13 +307,14 @@ export class OutboundService implements OutboundPlug {
     profile.outbound.sendDtmf ? [this.sendDtmfTool] : [];
 
   /** The routes, for the app (which passes its admission policy, agents and refusal log). */
-  routes = ({ admission, callOut, refusals }: RouteContext): RouteHandler => {
+  routes = ({ admission, callOut, refusals, consent }: RouteContext): RouteHandler => {
     this.#admission = admission;
     return createOutboundRoutes({
       apiToken: this.#config.apiToken,
       publicUrl: this.#config.publicUrl!,
       admission,
       callOut,
+      ...(consent !== undefined ? { consent } : {}),
       refusals,
       dialer: this.dialer,
       agents: this.agents,

@@ -3,7 +3,8 @@
  * Playing keypad tones (`send_dtmf`) replaces the call's TwiML through REST:
  * Twilio stops the current stream, plays the digits, then opens a new stream
  * for the same CallSid. The old stream's conversation is kept here between
- * the two, so the new session continues it instead of starting over.
+ * the two, with the call's caller context (`{{caller.*}}` of the agent's
+ * instructions), so the new session continues it instead of starting over.
  *
  * The REST update and the old stream run on the instance that served the
  * call; the new stream may land on any instance behind the load balancer.
@@ -17,7 +18,10 @@
  * import { StreamHandoff } from "./stream_handoff.ts";
  * const handoff = new StreamHandoff({ now: () => 0 });
  * handoff.expectNewStream("CA1");
- * handoff.streamEnded("CA1", [{ kind: "user", itemId: "i1", transcript: "Press 1 for sales", at: 0 }]);
+ * handoff.streamEnded("CA1", [{ kind: "user", itemId: "i1", transcript: "Press 1 for sales", at: 0 }], {
+ *   name: "Ada",
+ * });
+ * assert.deepEqual(handoff.callerOf("CA1"), { name: "Ada" });
  * assert.equal(handoff.resumeFor("CA1")?.length, 1);
  * assert.equal(handoff.resumeFor("CA1"), undefined); // once
  * ```
@@ -26,6 +30,12 @@
  */
 import type { ConversationEntry } from "../core/conversation_log.ts";
 import type { SharedCallState } from "../calls/shared_call_state.ts";
+
+/** What a call's next stream gets: its conversation, and its caller context if any. */
+interface HandedOver {
+  entries: readonly ConversationEntry[];
+  caller?: Readonly<Record<string, unknown>>;
+}
 
 /** Options of {@link StreamHandoff}. */
 export interface StreamHandoffOptions {
@@ -48,7 +58,7 @@ export class StreamHandoff {
   #onError: (error: unknown) => void;
   /** Calls whose TwiML was replaced: their next stream continues the conversation. */
   #expected = new Map<string, number>();
-  #waiting = new Map<string, { entries: readonly ConversationEntry[]; at: number }>();
+  #waiting = new Map<string, HandedOver & { at: number }>();
 
   /** Creates an empty handoff. */
   constructor(options: StreamHandoffOptions = {}) {
@@ -73,11 +83,19 @@ export class StreamHandoff {
    * expected (here, and in the shared store for another instance). Returns
    * whether one is expected; {@link StreamHandoff.idle} waits for the write.
    */
-  streamEnded(callSid: string, entries: readonly ConversationEntry[]): boolean {
+  streamEnded(
+    callSid: string,
+    entries: readonly ConversationEntry[],
+    caller?: Readonly<Record<string, unknown>>,
+  ): boolean {
     this.#forgetOld();
     if (!this.#expected.delete(callSid)) return false;
-    this.#waiting.set(callSid, { entries: [...entries], at: this.#now() });
-    const write = this.#shared?.put("stream_handoff", callSid, entries, this.#keepMs)
+    const handedOver: HandedOver = {
+      entries: [...entries],
+      ...(caller !== undefined ? { caller } : {}),
+    };
+    this.#waiting.set(callSid, { ...handedOver, at: this.#now() });
+    const write = this.#shared?.put("stream_handoff", callSid, handedOver, this.#keepMs)
       .catch(this.#onError);
     if (write !== undefined) {
       this.#writes.add(write);
@@ -98,9 +116,21 @@ export class StreamHandoff {
    */
   bring(callSid: string): Promise<void> | undefined {
     if (this.#shared === undefined || this.#waiting.has(callSid)) return undefined;
-    return this.#shared.get<ConversationEntry[]>("stream_handoff", callSid).then((entries) => {
-      if (entries !== undefined) this.#waiting.set(callSid, { entries, at: this.#now() });
-    }, this.#onError);
+    return this.#shared.get<HandedOver | ConversationEntry[]>("stream_handoff", callSid).then(
+      (kept) => {
+        if (kept === undefined) return;
+        // An instance of the previous release kept the conversation alone.
+        const handedOver = Array.isArray(kept) ? { entries: kept } : kept;
+        this.#waiting.set(callSid, { ...handedOver, at: this.#now() });
+      },
+      this.#onError,
+    );
+  }
+
+  /** The caller context the next stream of `callSid` carries on with (it stays for {@link resumeFor}). */
+  callerOf(callSid: string): Readonly<Record<string, unknown>> | undefined {
+    this.#forgetOld();
+    return this.#waiting.get(callSid)?.caller;
   }
 
   /** The conversation a new stream of `callSid` continues (once), if any. */

@@ -6,7 +6,7 @@
 //
 // `window.softphone` exposes the call's state and counters (used by the
 // browser end-to-end test).
-import { decodeMulaw, encodeMulaw, floatToInt16 } from "./mulaw.js";
+import { decodeMulaw, encodeMulaw, floatToInt16 } from "../audio/mulaw.js";
 import { Downsampler } from "./resample.js";
 import { liveState, LiveView } from "./live_view.js";
 

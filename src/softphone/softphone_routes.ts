@@ -1,6 +1,7 @@
 /**
  * The softphone's HTTP routes: the page at `GET /`, its scripts under
- * `/softphone/`, `POST /softphone/token?agent=<name>`, which issues the
+ * `/softphone/` and its μ-law codec at `/audio/mulaw.js` (each at its path
+ * under `src/`), `POST /softphone/token?agent=<name>`, which issues the
  * short-lived token the page needs to open a media stream (see
  * `softphone_token.ts`) and the stream path of the agent picked
  * (`http/stream_path.ts`), `GET /softphone/agents`, the agents the page
@@ -19,7 +20,7 @@
  */
 import page from "./page.html" with { type: "text" };
 import softphoneJs from "./softphone.js" with { type: "text" };
-import mulawJs from "./mulaw.js" with { type: "text" };
+import mulawJs from "../audio/mulaw.js" with { type: "text" };
 import resampleJs from "./resample.js" with { type: "text" };
 import liveViewJs from "./live_view.js" with { type: "text" };
 import {
@@ -63,9 +64,14 @@ export interface SoftphoneRoutesOptions {
 /** Result of {@link SoftphoneRoutes.admit}: the token's check, or a refused `Host`. */
 export type SoftphoneAdmission = SoftphoneTokenCheck | { ok: false; reason: "foreign_host" };
 
+/**
+ * The page's scripts, each served at its path under `src/`, so the relative
+ * imports between them resolve alike in the browser and on disk (the page's
+ * `../audio/mulaw.js` is the codec every TypeScript user imports too).
+ */
 const ASSETS: Record<string, string> = {
   "/softphone/softphone.js": softphoneJs,
-  "/softphone/mulaw.js": mulawJs,
+  "/audio/mulaw.js": mulawJs,
   "/softphone/resample.js": resampleJs,
   "/softphone/live_view.js": liveViewJs,
 };

@@ -9,14 +9,12 @@
  * @module
  */
 export {
-  type TransferCalls,
   type TransferStep,
   type WarmTransferHandle,
   type WarmTransferRequest,
   WarmTransfers,
 } from "./warm_transfers.ts";
 export { ColdTransfers } from "./cold_transfer.ts";
-export { TRANSFER_ROUTES } from "./transfer_paths.ts";
 export { createTransferRoutes } from "./transfer_routes.ts";
 export { TransferTokens } from "./transfer_token.ts";
 export { TransferRelay } from "./transfer_relay.ts";

@@ -51,6 +51,8 @@ export interface SharedTransfer {
   briefing: string;
   conference: string;
   destinations: readonly string[];
+  /** The transfer is over (the caller hung up, or it ended otherwise): nothing more to relay. */
+  ended?: "caller_hung_up" | "over";
 }
 
 interface Stored extends SharedTransfer {
@@ -93,26 +95,34 @@ export class TransferRelay {
   /** The shared part of transfer `id`, or undefined. */
   async get(id: string): Promise<SharedTransfer | undefined> {
     const value = (await this.#kv.get<Stored>([KEY, id])).value;
-    return value === null ? undefined : {
-      briefing: value.briefing,
-      conference: value.conference,
-      destinations: value.destinations,
-    };
+    if (value === null) return undefined;
+    const { briefing, conference, destinations, ended } = value;
+    return { briefing, conference, destinations, ...(ended !== undefined ? { ended } : {}) };
+  }
+
+  /** Transfer `id` is over: later callbacks are answered without relaying them. */
+  async end(id: string, ended: "caller_hung_up" | "over"): Promise<void> {
+    await this.#change(id, (stored) => ({ ...stored, ended }));
   }
 
   /** Hands `event` to the instance holding transfer `id`; false when no instance published it. */
-  async append(id: string, event: RelayedCallback): Promise<boolean> {
+  append(id: string, event: RelayedCallback): Promise<boolean> {
+    return this.#change(id, (stored) => ({ ...stored, events: [...stored.events, event] }));
+  }
+
+  /** Applies `change` with a versionstamp check; false when there is no record. */
+  async #change(id: string, change: (stored: Stored) => Stored): Promise<boolean> {
     for (let i = 0; i < TRIES; i++) {
       const entry = await this.#kv.get<Stored>([KEY, id]);
       if (entry.value === null) return false;
-      const next: Stored = { ...entry.value, events: [...entry.value.events, event] };
+      const next = change(entry.value);
       const expireIn = Math.max(1000, entry.value.expiresAt - Date.now());
       const result = await commitKv(
         this.#kv.atomic().check(entry).set([KEY, id], next, { expireIn }),
       );
       if (result.ok) return true;
     }
-    throw new Error(`Could not relay a callback of transfer ${id}: too much contention.`);
+    throw new Error(`Could not update the shared record of transfer ${id}: too much contention.`);
   }
 
   /** Calls `onEvent` with each event appended from now on. Returns the stop function. */

@@ -181,8 +181,11 @@ export class WarmTransfers {
       unfollow: undefined,
     };
     this.#transfers.set(id, transfer);
-    this.#share(transfer);
-    this.#apply(transfer, transfer.attempts.start());
+    const first = transfer.attempts.start();
+    const shared = this.#share(transfer);
+    // The person's leg is placed once other instances can answer its callbacks.
+    if (shared === undefined) this.#apply(transfer, first);
+    else shared.then(() => this.#apply(transfer, transfer.attempts.over ? [] : first));
     return {
       cancel: () => {
         if (transfer.joining !== undefined) {
@@ -331,19 +334,22 @@ export class WarmTransfers {
     return opened !== undefined && !this.#transfers.has(opened.id);
   }
 
-  /** Writes what other instances need to answer the transfer's callbacks, and follows them. */
-  #share(transfer: Transfer): void {
+  /**
+   * Writes what other instances need to answer the transfer's callbacks,
+   * and follows them; resolves once written (or failed: logged).
+   */
+  #share(transfer: Transfer): Promise<void> | undefined {
     const relay = this.#options.relay;
-    if (relay === undefined) return;
+    if (relay === undefined) return undefined;
     const { request } = transfer;
     const ttlMs = request.destinations.length *
         (request.ringTimeoutSeconds + RING_GRACE_SECONDS) * 1000 + KEEP_MS;
-    relay.publish(transfer.id, {
+    transfer.unfollow = relay.follow(transfer.id, (event) => this.#relayed(transfer, event));
+    return relay.publish(transfer.id, {
       briefing: request.briefing,
       conference: transfer.conference,
       destinations: request.destinations,
     }, ttlMs).catch((error) => this.#failedRest("share the transfer with other instances", error));
-    transfer.unfollow = relay.follow(transfer.id, (event) => this.#relayed(transfer, event));
   }
 
   /**
@@ -359,6 +365,13 @@ export class WarmTransfers {
     const opened = this.#options.tokens.openWarm(token)!;
     try {
       const shared = await relay.get(opened.id);
+      if (shared?.ended !== undefined) {
+        // The transfer is over on its instance: nobody to hand the person to.
+        const spoken = route === "briefing" || route === "answer";
+        return spoken && shared.ended === "caller_hung_up"
+          ? sayAndHangUpTwiml(TRANSFER_CALLER_GONE)
+          : hangUpTwiml();
+      }
       if (
         shared === undefined || !await relay.append(opened.id, {
           route,
@@ -561,6 +574,9 @@ export class WarmTransfers {
     if (transfer.reported) return;
     transfer.reported = true;
     transfer.unfollow?.();
+    this.#options.relay?.end(transfer.id, result === "caller_hung_up" ? result : "over").catch(
+      (error) => this.#failedRest("mark the shared transfer over", error),
+    );
     this.#options.onFinished?.({
       mode: "warm",
       callSid: transfer.request.callerCallSid,

@@ -8,12 +8,11 @@
  *
  * @module
  */
-export { MAKE_SECRET_HINT, parseWebhookSecret, signDelivery } from "./signing.ts";
-export { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule, scheduleSpanMs } from "./retry_schedule.ts";
+export { MAKE_SECRET_HINT, parseWebhookSecret } from "./signing.ts";
+export { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from "./retry_schedule.ts";
 export {
   isWebhookEventType,
   WEBHOOK_EVENT_TYPES,
-  WEBHOOK_EVENTS,
   type WebhookEvent,
   type WebhookEventType,
 } from "./webhook_events.ts";

@@ -50,11 +50,6 @@ export function parseRetrySchedule(text: string): number[] | string {
   return pauses;
 }
 
-/** Total time the schedule covers, in ms. */
-export function scheduleSpanMs(schedule: readonly number[]): number {
-  return schedule.reduce((sum, pause) => sum + pause, 0);
-}
-
 /** What {@link nextAttemptAt} needs. */
 export interface NextAttemptInput {
   /** Tries made so far, the failed one included (1 after the first try). */

@@ -98,19 +98,7 @@ export class WebhookOutbox {
   /** Writes new deliveries, due at `now`. Throws when the store refuses (the caller logs it). */
   async add(deliveries: readonly NewDelivery[], now: number): Promise<void> {
     for (const fresh of deliveries) {
-      const size = new TextEncoder().encode(fresh.body).length;
-      if (size > MAX_BODY_BYTES) {
-        throw new Error(
-          `the ${fresh.type} body is ${size} bytes, more than the ${MAX_BODY_BYTES} the store takes`,
-        );
-      }
-      const delivery: Delivery = {
-        ...fresh,
-        createdAt: now,
-        attempts: 0,
-        state: "pending",
-        dueAt: now,
-      };
+      const delivery = this.#fresh(fresh, now);
       const result = await commitKv(
         this.#kv.atomic()
           .check({ key: [this.#prefix, "delivery", delivery.id], versionstamp: null })
@@ -119,6 +107,40 @@ export class WebhookOutbox {
       );
       if (!result.ok) throw new Error(`a delivery ${delivery.id} exists already`);
     }
+  }
+
+  /**
+   * Writes `fresh`, due at `now`, in place of the entry of the same id if
+   * there is one (its tries start over; an instance holding its lease loses
+   * it). Throws when the store refuses.
+   */
+  async replace(fresh: NewDelivery, now: number): Promise<void> {
+    const delivery = this.#fresh(fresh, now);
+    const key = [this.#prefix, "delivery", delivery.id];
+    for (let i = 0; i < 10; i++) {
+      const current = await this.#kv.get<Delivery>(key);
+      const write = this.#kv.atomic().check(current);
+      if (current.value !== null) {
+        const index = current.value.state === "dead" ? "dead" : "due";
+        write.delete([this.#prefix, index, current.value.dueAt, delivery.id]);
+      }
+      const result = await commitKv(
+        write.set(key, delivery, this.#options())
+          .set([this.#prefix, "due", now, delivery.id], true, this.#options()),
+      );
+      if (result.ok) return;
+    }
+    throw new Error(`could not write ${delivery.id}: the store kept changing it`);
+  }
+
+  #fresh(fresh: NewDelivery, now: number): Delivery {
+    const size = new TextEncoder().encode(fresh.body).length;
+    if (size > MAX_BODY_BYTES) {
+      throw new Error(
+        `the ${fresh.type} body is ${size} bytes, more than the ${MAX_BODY_BYTES} the store takes`,
+      );
+    }
+    return { ...fresh, createdAt: now, attempts: 0, state: "pending", dueAt: now };
   }
 
   /** The delivery `id`, pending or dead. */

@@ -1,6 +1,7 @@
 /**
- * G.711 μ-law encoding and decoding, as a plain ES module shared by the
- * softphone page (served at `/softphone/mulaw.js`), the offline demo's
+ * G.711 μ-law encoding and decoding, as a plain ES module: the one codec of
+ * the project, shared by the softphone page (served at `/audio/mulaw.js` by
+ * `softphone/softphone_routes.ts`), the waiting sound, the offline demo's
  * stand-in Realtime server and the tests. The arithmetic is the classic
  * CCITT/Sun `g711.c` one that `sox` uses, so output is byte-exact with
  * `sox -e mu-law`.
