@@ -18,7 +18,7 @@
  */
 import { readFrameTag, taggedFrame } from "./frame_tag.ts";
 import { FRAME_BYTES, FRAME_MS } from "../src/audio/frames.ts";
-import { RawWebSocket } from "./raw_ws_client.ts";
+import { RawWebSocket } from "../src/fake_peers/raw_ws_client.ts";
 import { TwilioPlayout } from "../src/fake_peers/twilio_playout.ts";
 
 /** Options of {@link runLoad}. */

@@ -212,8 +212,13 @@ Deno.test("fake twilio: clear drops unplayed audio and echoes pending marks at o
     await delay(100);
     const clearSentAt = performance.now();
     bridge.send({ event: "clear", streamSid: call.streamSid });
+    const first = await bridge.waitFor((m) => m.event === "mark" && m.mark.name === "m1");
     const echo = await bridge.waitFor((m) => m.event === "mark" && m.mark.name === "m2");
     assert.ok(echo.receivedAt - clearSentAt < 50, "echoed at once");
+    // Sent in one tick, the two echoes arrive together, as from Twilio: a client socket with
+    // Nagle's algorithm on would hold the second until the first is ACKed (Linux: ~40 ms later).
+    const gap = echo.receivedAt - first.receivedAt;
+    assert.ok(gap < 20, `second echo ${gap.toFixed(1)} ms after the first`);
     assert.deepEqual(call.marksEchoed.map((m) => [m.name, m.cleared]), [["m1", true], [
       "m2",
       true,

@@ -6,7 +6,9 @@
  * outbound audio is queued and played in real time (8 μ-law bytes per ms), `mark`s are echoed when
  * the audio queued before them has played, and `clear` flushes unplayed audio and echoes every
  * pending mark at once (the shared play-out model, `src/fake_peers/twilio_playout.ts`). Every
- * outbound message is checked against Twilio's shape.
+ * outbound message is checked against Twilio's shape. The socket is the kit's raw client
+ * (`src/fake_peers/raw_ws_client.ts`) with `TCP_NODELAY`, so, like Twilio, it sends each message at
+ * once instead of holding a small one back for a delayed ACK.
  *
  * @module
  */
@@ -19,6 +21,7 @@ import {
 } from "../../src/softphone/softphone_token.ts";
 import { Waiters } from "./wait.ts";
 import { FRAME_BYTES } from "../../src/audio/frames.ts";
+import { RawWebSocket } from "../../src/fake_peers/raw_ws_client.ts";
 
 /** A parsed message the bridge sent (loosely typed). */
 // deno-lint-ignore no-explicit-any
@@ -156,7 +159,7 @@ export class FakeTwilioCall {
   /** Resolves when the socket has closed. */
   readonly closed: Promise<TwilioCloseInfo>;
 
-  #socket: WebSocket;
+  #socket: RawWebSocket;
   #sequence = 0;
   #chunk = 0;
   #lastTimestamp = 0;
@@ -170,7 +173,7 @@ export class FakeTwilioCall {
   #isClosed = false;
 
   private constructor(
-    socket: WebSocket,
+    socket: RawWebSocket,
     options: FakeTwilioCallOptions,
     closed: Promise<TwilioCloseInfo>,
   ) {
@@ -181,7 +184,8 @@ export class FakeTwilioCall {
     this.customParameters = { ...(options.customParameters ?? {}) };
     this.connectedAt = performance.now();
     this.closed = closed;
-    socket.addEventListener("message", (e) => this.#onMessage(e.data));
+    socket.onmessage = (text) => this.#onMessage(text);
+    socket.onbinary = (bytes) => this.#onMessage(bytes);
     closed.then(() => this.#onClosed());
   }
 
@@ -191,36 +195,28 @@ export class FakeTwilioCall {
    * @throws when the socket cannot be opened (after it is fully closed, so nothing leaks).
    */
   static async connect(options: FakeTwilioCallOptions): Promise<FakeTwilioCall> {
-    const socket = options.headers === undefined && options.protocols === undefined
-      ? new WebSocket(options.url)
-      : new WebSocket(options.url, { headers: options.headers, protocols: options.protocols });
-    let resolveClosed!: (info: TwilioCloseInfo) => void;
-    const closed = new Promise<TwilioCloseInfo>((resolve) => (resolveClosed = resolve));
-    socket.addEventListener("close", (e) => resolveClosed({ code: e.code, reason: e.reason }));
-    socket.addEventListener("error", () => {});
-    const buffered: MessageEvent[] = [];
-    const buffer = (e: MessageEvent) => buffered.push(e);
-    socket.addEventListener("message", buffer);
+    // A raw client with TCP_NODELAY, like Twilio's media servers: Deno's WebSocket client turns
+    // Nagle's algorithm on, which holds a second small message (a mark echo) until the first is
+    // acknowledged, up to Linux's 40 ms delayed ACK later.
     const timeoutMs = options.timeoutMs ?? 2000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await new Promise<"open" | "closed" | "timeout">((resolve) => {
-      socket.addEventListener("open", () => resolve("open"), { once: true });
-      closed.then(() => resolve("closed"));
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    clearTimeout(timer);
-    if (outcome !== "open") {
-      if (outcome === "timeout") socket.close();
-      const info = await closed;
+    let socket: RawWebSocket;
+    try {
+      socket = await RawWebSocket.connect(options.url, {
+        read: false,
+        timeoutMs,
+        ...(options.headers !== undefined ? { headers: options.headers } : {}),
+        ...(options.protocols !== undefined ? { protocols: options.protocols } : {}),
+      });
+    } catch (error) {
       throw new Error(
         `FakeTwilioCall.connect: WebSocket to ${options.url} did not open (${
-          outcome === "timeout" ? `timeout after ${timeoutMs} ms, ` : ""
-        }close ${info.code} ${info.reason})`,
+          error instanceof Error ? error.message : String(error)
+        })`,
       );
     }
+    const closed = socket.closed.then((): TwilioCloseInfo => ({ ...socket.closeInfo }));
     const call = new FakeTwilioCall(socket, options, closed);
-    socket.removeEventListener("message", buffer);
-    for (const e of buffered) call.#onMessage(e.data);
+    socket.startReading();
     call.#send({ event: "connected", protocol: "Call", version: "1.0.0" });
     if (options.sendStart ?? true) call.sendStart();
     return call;
@@ -228,7 +224,7 @@ export class FakeTwilioCall {
 
   /** True while the socket is open. */
   get isOpen(): boolean {
-    return this.#socket.readyState === WebSocket.OPEN;
+    return this.#socket.isOpen && !this.#socket.closing;
   }
 
   /** Sends the `start` message (done by `connect` unless `sendStart: false`). */
@@ -341,7 +337,7 @@ export class FakeTwilioCall {
   /** Sends a binary frame (Twilio never does; hostile-input tests). */
   sendBinary(bytes: Uint8Array): boolean {
     if (!this.isOpen) return false;
-    this.#socket.send(bytes);
+    this.#socket.sendBinary(bytes);
     return true;
   }
 
@@ -357,7 +353,7 @@ export class FakeTwilioCall {
    */
   async close(code = 1000, reason = ""): Promise<TwilioCloseInfo> {
     this.#stopTimers();
-    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.close(code, reason);
+    if (this.isOpen) void this.#socket.close(code, reason);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
@@ -512,7 +508,7 @@ export class FakeTwilioCall {
   }
 
   #stopped(): boolean {
-    return this.#isClosed || this.#socket.readyState !== WebSocket.OPEN;
+    return this.#isClosed || !this.isOpen;
   }
 
   /** Checks one outbound message against Twilio's shapes. */

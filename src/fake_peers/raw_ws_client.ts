@@ -1,13 +1,16 @@
 /**
- * A minimal WebSocket client over a raw TCP connection, for the benchmark
- * and for tests that need control the browser-style `WebSocket` does not
- * give: `TCP_NODELAY` (Deno's `WebSocket` client leaves Nagle's algorithm on,
- * which holds a small message back until the previous one is acknowledged and
- * turns a mark echo followed by a frame into a 20–40 ms stall), and a peer
- * that stops reading (to test backpressure).
+ * A minimal WebSocket client over a raw TCP connection, for the fake Twilio
+ * of the tests, the benchmark's load generator, and tests that need control
+ * the browser-style `WebSocket` does not give: `TCP_NODELAY` (Deno's
+ * `WebSocket` client turns it off, seen with `strace`: Nagle's algorithm then
+ * holds a small message back until the previous one is acknowledged, and
+ * Linux delays that acknowledgement by up to 40 ms, so two mark echoes sent
+ * together arrive ~40 ms apart — Twilio's media servers do not behave like
+ * that), and a peer that stops reading (to test backpressure).
  *
- * Text frames only, client-to-server frames masked with a zero key (allowed
- * by RFC 6455 §5.3; the payload bytes are then unchanged), no extensions.
+ * Text and binary frames, close codes and reasons, extra upgrade headers;
+ * client-to-server frames masked with a zero key (allowed by RFC 6455 §5.3;
+ * the payload bytes are then unchanged), no extensions, `ws://` only.
  *
  * @module
  */
@@ -21,8 +24,21 @@ export interface RawWebSocketOptions {
   protocols?: string[];
   /** Set `TCP_NODELAY` (default true). */
   noDelay?: boolean;
-  /** Start reading frames (default true). False: never read after the handshake. */
+  /**
+   * Start reading frames (default true). False: not until {@link RawWebSocket.startReading}
+   * (e.g. once the message handlers are set).
+   */
   read?: boolean;
+  /** Extra headers of the upgrade request (e.g. `X-Twilio-Signature`). */
+  headers?: HeadersInit;
+  /** Give up the handshake after this many ms (default: no limit). */
+  timeoutMs?: number;
+}
+
+/** How the connection closed: the peer's close code and reason (1005: none given, 1006: dropped). */
+export interface RawCloseInfo {
+  code: number;
+  reason: string;
 }
 
 /**
@@ -44,9 +60,16 @@ export class RawWebSocket {
   #writing = false;
   #closed = false;
   #closeSent = false;
+  #reading = false;
   #buffer: Uint8Array;
   /** Called with each text message. */
   onmessage: (text: string) => void = () => {};
+  /** Called with each binary message. */
+  onbinary: (bytes: Uint8Array) => void = () => {};
+  /** The peer's close frame (1006 until one arrives: the connection dropped). */
+  closeInfo: RawCloseInfo = { code: 1006, reason: "" };
+  /** The subprotocol the server chose ("" when none). */
+  protocol = "";
   /** Called once when the connection ends. */
   onclose: () => void = () => {};
   /** Resolves when the connection has ended. */
@@ -69,12 +92,48 @@ export class RawWebSocket {
     return !this.#closed;
   }
 
+  /** Whether a close frame was sent or received (nothing more can be sent). */
+  get closing(): boolean {
+    return this.#closeSent;
+  }
+
+  /** Starts reading frames, when connected with `read: false` (once). */
+  startReading(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.#readLoop();
+  }
+
   /** Opens the TCP connection and performs the WebSocket handshake. */
   static async connect(url: string, options: RawWebSocketOptions = {}): Promise<RawWebSocket> {
     const u = new URL(url);
     if (u.protocol !== "ws:") throw new Error(`Only ws:// URLs are supported, got ${url}.`);
-    const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port || 80) });
+    const hostname = u.hostname.replace(/^\[(.*)\]$/, "$1");
+    const conn = await Deno.connect({ hostname, port: Number(u.port || 80) });
     if (options.noDelay ?? true) conn.setNoDelay(true);
+    let timedOut = false;
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      conn.close();
+    }, options.timeoutMs);
+    try {
+      return await RawWebSocket.#handshake(conn, u, options);
+    } catch (error) {
+      if (timedOut) {
+        throw new Error(`The WebSocket handshake timed out after ${options.timeoutMs} ms.`);
+      }
+      conn.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  static async #handshake(
+    conn: Deno.TcpConn,
+    u: URL,
+    options: RawWebSocketOptions,
+  ): Promise<RawWebSocket> {
     const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
     const lines = [
       `GET ${u.pathname}${u.search} HTTP/1.1`,
@@ -87,29 +146,29 @@ export class RawWebSocket {
     if (options.protocols?.length) {
       lines.push(`Sec-WebSocket-Protocol: ${options.protocols.join(", ")}`);
     }
+    for (const [name, value] of new Headers(options.headers)) lines.push(`${name}: ${value}`);
     await writeAll(conn, encoder.encode(lines.join("\r\n") + "\r\n\r\n"));
     let head: Uint8Array = new Uint8Array(0);
     for (;;) {
       const chunk = new Uint8Array(4096);
       const n = await conn.read(chunk);
       if (n === null) {
-        conn.close();
         throw new Error("The server closed the connection during the WebSocket handshake.");
       }
       head = concat(head, chunk.subarray(0, n));
       const end = indexOfHeaderEnd(head);
       if (end >= 0) {
-        const status = decoder.decode(head.subarray(0, end)).split("\r\n")[0];
+        const [status, ...headers] = decoder.decode(head.subarray(0, end)).split("\r\n");
         if (!status.includes(" 101 ")) {
-          conn.close();
           throw new Error(`The WebSocket handshake failed: ${status}.`);
         }
         const ws = new RawWebSocket(conn, head.subarray(end + 4));
-        if (options.read ?? true) ws.#readLoop();
+        const chosen = headers.find((h) => /^sec-websocket-protocol:/i.test(h));
+        if (chosen !== undefined) ws.protocol = chosen.slice(chosen.indexOf(":") + 1).trim();
+        if (options.read ?? true) ws.startReading();
         return ws;
       }
       if (head.length > 16_384) {
-        conn.close();
         throw new Error("The WebSocket handshake response is too long.");
       }
     }
@@ -121,12 +180,22 @@ export class RawWebSocket {
     this.#enqueue(frame(0x1, encoder.encode(text)));
   }
 
-  /** Sends a close frame and closes the connection once it is written. */
-  async close(code = 1000): Promise<void> {
+  /** Sends one binary message (queued while an earlier write is in progress). */
+  sendBinary(bytes: Uint8Array): void {
+    if (this.#closed || this.#closeSent) return;
+    this.#enqueue(frame(0x2, bytes));
+  }
+
+  /** Sends a close frame, waits (2 s at most) for the peer's, and closes the connection. */
+  async close(code = 1000, reason = ""): Promise<void> {
     if (this.#closed) return;
     if (!this.#closeSent) {
       this.#closeSent = true;
-      this.#enqueue(frame(0x8, new Uint8Array([code >> 8, code & 0xff])));
+      const text = encoder.encode(reason);
+      const payload = new Uint8Array(2 + text.length);
+      payload.set([code >> 8, code & 0xff]);
+      payload.set(text, 2);
+      this.#enqueue(frame(0x8, payload));
     }
     const timeout = new Promise<void>((r) => {
       const id = setTimeout(r, 2000);
@@ -177,6 +246,7 @@ export class RawWebSocket {
   async #readLoop(): Promise<void> {
     const chunk = new Uint8Array(64 * 1024);
     let fragments: Uint8Array[] = [];
+    let binary = false;
     try {
       for (;;) {
         // Parse every complete frame in the buffer.
@@ -185,6 +255,12 @@ export class RawWebSocket {
           if (f === undefined) break;
           this.#buffer = this.#buffer.subarray(f.size);
           if (f.opcode === 0x8) {
+            this.closeInfo = f.payload.length >= 2
+              ? {
+                code: (f.payload[0] << 8) | f.payload[1],
+                reason: decoder.decode(f.payload.subarray(2)),
+              }
+              : { code: 1005, reason: "" };
             if (!this.#closeSent) {
               this.#closeSent = true;
               this.#queue.push(frame(0x8, f.payload.slice(0, 2)));
@@ -197,15 +273,21 @@ export class RawWebSocket {
             this.#enqueue(frame(0xa, f.payload.slice()));
             continue;
           }
-          if (f.opcode === 0x1 || f.opcode === 0x0) {
+          if (f.opcode === 0x1 || f.opcode === 0x2 || f.opcode === 0x0) {
+            if (f.opcode !== 0x0) binary = f.opcode === 0x2;
+            let message: Uint8Array | undefined;
             if (f.fin && fragments.length === 0) {
-              this.onmessage(decoder.decode(f.payload));
+              message = f.payload;
             } else {
               fragments.push(f.payload.slice());
               if (f.fin) {
-                this.onmessage(decoder.decode(concatAll(fragments)));
+                message = concatAll(fragments);
                 fragments = [];
               }
+            }
+            if (message !== undefined) {
+              if (binary) this.onbinary(message.slice());
+              else this.onmessage(decoder.decode(message));
             }
           }
         }
