@@ -463,3 +463,29 @@ Deno.test("a stream lost without `stop` on a live instance is resumed there with
     kv.close();
   }
 });
+
+Deno.test("a server that stops waits until the end of its calls is in the store (a slow write: no timer outlives it)", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let recorded = false;
+  class SlowCheckpoints extends CallCheckpoints {
+    override async markOver(callSid: string, ending: string) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const result = await super.markOver(callSid, ending);
+      recorded = true;
+      return result;
+    }
+  }
+  const checkpoints = new SlowCheckpoints(kv, { ttlMs: 60_000 });
+  try {
+    const h = await BridgeHarness.start({}, { app: { checkpoints } });
+    const sid = callSid(51);
+    const call = await h.call({ callSid: sid });
+    await (await h.realtime.nextSession()).waitFor("session.update");
+    await call.hangUp();
+    await h[Symbol.asyncDispose]();
+    assert.equal(recorded, true, "the hang-up was recorded before the server stopped");
+    assert.equal((await checkpoints.get(sid))?.state, "over");
+  } finally {
+    kv.close();
+  }
+});

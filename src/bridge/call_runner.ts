@@ -152,6 +152,8 @@ export class CallRunner {
   #log: Logger;
   #timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Settles once the call's end is in its checkpoint (or after the wait for it): `done` waits. */
+  #endRecorded: Promise<unknown> = Promise.resolve();
   #startedAt: number;
   #startedAtWall = new Date();
   #finish: { outcome: CallOutcome; reason: string } | undefined;
@@ -173,7 +175,10 @@ export class CallRunner {
   #answeredBy: string | undefined;
   /** GPT-Live: the cumulative billed seconds of each session. */
   #liveSeconds = new Map<number, number>();
-  /** Resolves when the call is over and both sockets are closed. */
+  /**
+   * Resolves when the call is over, both sockets are closed and the call's
+   * end is in its checkpoint (or the wait for it, at most 1 s, is over).
+   */
   readonly done: Promise<CallSummary>;
   #resolveDone!: (summary: CallSummary) => void;
 
@@ -540,7 +545,7 @@ export class CallRunner {
     const checkpoint = this.#options.checkpoint;
     if (checkpoint !== undefined && callSid !== undefined && command.outcome !== "refused") {
       let wait: ReturnType<typeof setTimeout> | undefined;
-      Promise.race([
+      this.#endRecorded = Promise.race([
         checkpoint.ended(
           callSid,
           goesOn ? "handed_over" : command.outcome,
@@ -619,7 +624,9 @@ export class CallRunner {
       this.#observerFailed(error);
     }
     this.#options.onFinished?.(summary);
-    this.#resolveDone(summary);
+    // A server that stops waits for `done`: the end of the call is recorded (at most 1 s) first.
+    const resolve = () => this.#resolveDone(summary);
+    this.#endRecorded.then(resolve, resolve);
   }
 
   /** What is known of the call so far (its summary without the ending). */
