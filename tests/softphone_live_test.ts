@@ -49,6 +49,9 @@ Deno.test("live view: the token is required, and the call's transcript, tool cal
     SOFTPHONE: "on",
     LOG_LEVEL: "error",
     INTERRUPTION_RESUME: "false",
+    // No waiting sound: when the fake OpenAI takes over 1 s to be ready (a loaded machine, a
+    // parallel run), the caller's turn would start over it and add a barge_in to the events.
+    WAITING_SOUND: "off",
   }, {
     app: { tools: [listings], softphoneTokens: tokens },
   });
