@@ -58,3 +58,23 @@ export async function connectTwimlStream(
     headers: { "x-twilio-signature": await twilioSignature(authToken, url) },
   });
 }
+
+/**
+ * The request Twilio sends to the public `url` with `form`, signed with
+ * `authToken`, addressed to an in-process handler (host `bridge.local`).
+ */
+export async function signedTwilioRequest(
+  url: string,
+  form: Record<string, string>,
+  authToken = TEST_TWILIO_TOKEN,
+): Promise<Request> {
+  const u = new URL(url);
+  return new Request(`http://bridge.local${u.pathname}${u.search}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": await twilioSignature(authToken, url, form),
+    },
+    body: new URLSearchParams(form),
+  });
+}
