@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { startDemo } from "../src/demo/demo.ts";
-import { Chromium } from "./support/chromium.ts";
+import { Chromium, softphoneFlags } from "./support/chromium.ts";
 import { requireCommand, run } from "./support/system_tools.ts";
 import { readWav16, writeWav16 } from "./support/wav.ts";
 import { waitUntil } from "./support/wait.ts";
@@ -65,12 +65,7 @@ Deno.test({
       const wav = await microphoneWav(dir);
       browser = await Chromium.launch({
         executable: chromiumPath,
-        args: [
-          "--use-fake-ui-for-media-stream",
-          "--use-fake-device-for-media-stream",
-          `--use-file-for-fake-audio-capture=${wav}`,
-          "--autoplay-policy=no-user-gesture-required",
-        ],
+        args: softphoneFlags(wav),
       });
       const page = await browser.newPage();
       await page.goto(demo.server.localUrl + "/");

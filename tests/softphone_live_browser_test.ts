@@ -14,7 +14,7 @@ import { environmentProfile } from "../src/agents/agent_profile.ts";
 import { HttpTool } from "../src/agents/http_tool.ts";
 import { parseConfig } from "../src/config/mod.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
-import { Chromium } from "./support/chromium.ts";
+import { Chromium, softphoneFlags } from "./support/chromium.ts";
 import { requireCommand } from "./support/system_tools.ts";
 
 const SCREENSHOT_DIR = new URL("../test-output/", import.meta.url);
@@ -75,11 +75,7 @@ Deno.test({
     try {
       browser = await Chromium.launch({
         executable: chromiumPath,
-        args: [
-          "--use-fake-ui-for-media-stream",
-          "--use-fake-device-for-media-stream",
-          "--autoplay-policy=no-user-gesture-required",
-        ],
+        args: softphoneFlags(),
       });
       const page = await browser.newPage();
       await page.goto(h.server.localUrl + "/");
@@ -334,11 +330,7 @@ Deno.test({
     try {
       browser = await Chromium.launch({
         executable: chromiumPath,
-        args: [
-          "--use-fake-ui-for-media-stream",
-          "--use-fake-device-for-media-stream",
-          "--autoplay-policy=no-user-gesture-required",
-        ],
+        args: softphoneFlags(),
       });
       const page = await browser.newPage();
       await page.goto(h.server.localUrl + "/");

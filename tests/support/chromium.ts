@@ -294,3 +294,17 @@ export class ChromiumPage {
     return bytes;
   }
 }
+
+/**
+ * The flags of a softphone test: the microphone allowed without asking and
+ * faked (Chromium's tone, or the WAV file `microphoneWav`), and the caller's
+ * audio played without a click.
+ */
+export function softphoneFlags(microphoneWav?: string): string[] {
+  return [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    ...(microphoneWav === undefined ? [] : [`--use-file-for-fake-audio-capture=${microphoneWav}`]),
+    "--autoplay-policy=no-user-gesture-required",
+  ];
+}
