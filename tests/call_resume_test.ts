@@ -9,6 +9,7 @@
  * most 3 times. Real sockets, real processes, Twilio-signed requests.
  */
 import assert from "node:assert/strict";
+import { sayHeard } from "./support/heard_speech.ts";
 import { BridgeHarness, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { CallCheckpoints } from "../src/calls/call_checkpoints.ts";
 import { drainApp } from "../src/http/drain.ts";
@@ -68,26 +69,6 @@ function openStream(base: string, sid: string, twiml: string): Promise<FakeTwili
   return connectTwimlStream(base, sid, twiml);
 }
 
-/** The assistant speaks `words` on `session`; resolves when the caller heard all of it (played). */
-async function say(
-  session: FakeRealtimeSession,
-  call: FakeTwilioCall,
-  value: number,
-  words: string,
-) {
-  const r = session.beginResponse();
-  r.audio(audioBytes(value, 100));
-  r.transcript(words);
-  r.finish();
-  await until(
-    "the caller heard it",
-    () => Promise.resolve(call.playedBytes(value) === 800 ? true : undefined),
-    5000,
-  );
-  // The play-out's last mark reaches the bridge: it counts the words as heard.
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
-
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000) {
   const start = performance.now();
   while (true) {
@@ -140,9 +121,9 @@ Deno.test("kill -9 of the instance holding a call: the other resumes it with the
     const s1 = await realtime.nextSession(5000);
     const greeting = await s1.waitFor("response.create", undefined, 5000);
     assert.match(greeting.response.instructions, /Hello from Acme/);
-    await say(s1, call, 0x21, "Hello from Acme, how can I help?");
+    await sayHeard(s1, call, 0x21, "Hello from Acme, how can I help?");
     s1.userTurn("I would like to visit the flat on Baker Street.");
-    await say(s1, call, 0x22, "Of course. Which day suits you?");
+    await sayHeard(s1, call, 0x22, "Of course. Which day suits you?");
     // The turn is checkpointed in the shared store.
     const saved = await until("the checkpoint of the turn", async () => {
       const c = (await kv.get<CallCheckpoint>(["call_checkpoints", sid])).value;
@@ -180,7 +161,7 @@ Deno.test("kill -9 of the instance holding a call: the other resumes it with the
       "user: I would like to visit the flat on Baker Street.",
       "assistant: Of course. Which day suits you?",
     ]);
-    await say(s2, resumed, 0x23, "Sorry about that, I'm back. Which day suits you?");
+    await sayHeard(s2, resumed, 0x23, "Sorry about that, I'm back. Which day suits you?");
     const heardAfterMs = performance.now() - opened;
     assert.ok(heardAfterMs < 1500, `the caller heard the assistant ${heardAfterMs} ms after start`);
     // The call goes on on B: a new turn is checkpointed there.
@@ -232,9 +213,9 @@ Deno.test("SIGTERM with DRAIN_MODE=handover moves 5 live calls to the other inst
       const session = await realtime.nextSession(5000);
       sessions.push(session);
       await session.waitFor("response.create", undefined, 5000);
-      await say(session, call, 0x21 + i, "Hello from Acme, how can I help?");
+      await sayHeard(session, call, 0x21 + i, "Hello from Acme, how can I help?");
       session.userTurn(`Caller ${i} asks about flat number ${i}.`);
-      await say(session, call, 0x31 + i, `Flat ${i} is free on Monday.`);
+      await sayHeard(session, call, 0x31 + i, `Flat ${i} is free on Monday.`);
     }
     // The last call's assistant is still talking when the signal comes: 400 ms of audio.
     const talking = sessions[4].beginResponse();
@@ -271,7 +252,7 @@ Deno.test("SIGTERM with DRAIN_MODE=handover moves 5 live calls to the other inst
       assert.ok(replayed.includes(`Caller ${i} asks about flat number ${i}.`), `call ${i}`);
       assert.ok(replayed.includes(`Flat ${i} is free on Monday.`), `call ${i}`);
       if (i === 4) assert.ok(replayed.includes("Would you like to book it?"));
-      await say(session, resumed, 0x51 + i, "Sorry about that, I'm back.");
+      await sayHeard(session, resumed, 0x51 + i, "Sorry about that, I'm back.");
       assert.deepEqual(session.schemaErrors, []);
     }
     assert.match(a.output, /"handedOver":5/);
@@ -292,9 +273,9 @@ Deno.test("a handed-over call whose new stream reaches a draining instance is re
     const call = await a.call({ callSid: sid });
     const session = await a.realtime.nextSession();
     await session.waitFor("response.create");
-    await say(session, call, 0x21, "Hello!");
+    await sayHeard(session, call, 0x21, "Hello!");
     session.userTurn("Is the flat on Baker Street still free?");
-    await say(session, call, 0x22, "It is.");
+    await sayHeard(session, call, 0x22, "It is.");
 
     const drained = drainApp(a.server.app, { drainMs: 2000, mode: "handover" });
     assert.equal((await call.closed).code, 1000);
@@ -331,7 +312,7 @@ Deno.test("a handed-over call whose new stream reaches a draining instance is re
         e.item.content?.[0]?.text === "Is the flat on Baker Street still free?"
       ),
     );
-    await say(second, resumed, 0x23, "Sorry about that. Yes, it is free.");
+    await sayHeard(second, resumed, 0x23, "Sorry about that. Yes, it is free.");
     assert.equal((await checkpoints.get(sid))?.resumes, 2);
   } finally {
     kv.close();
@@ -377,9 +358,9 @@ Deno.test("a stream lost without `stop` on a live instance is resumed there with
     const call = await h.call({ callSid: sid });
     const s1 = await h.realtime.nextSession();
     assert.match((await s1.waitFor("response.create")).response.instructions, /Hello from Acme/);
-    await say(s1, call, 0x41, "Hello from Acme!");
+    await sayHeard(s1, call, 0x41, "Hello from Acme!");
     s1.userTurn("Is the flat on Baker Street still free?");
-    await say(s1, call, 0x42, "It is. When would you like to visit?");
+    await sayHeard(s1, call, 0x42, "It is. When would you like to visit?");
     await until("the checkpoint of the turn", async () => {
       const c = await checkpoints.get(sid);
       return c?.conversation.some((e) => "transcript" in e && e.transcript?.startsWith("It is."))
@@ -415,7 +396,7 @@ Deno.test("a stream lost without `stop` on a live instance is resumed there with
         "assistant: It is. When would you like to visit?",
       ],
     );
-    await say(s2, resumed, 0x43, "Sorry about that, I'm back.");
+    await sayHeard(s2, resumed, 0x43, "Sorry about that, I'm back.");
 
     // Twilio says the call is completed (the caller is gone): a hang-up, no new stream.
     const completed = await h.server.app.handler(

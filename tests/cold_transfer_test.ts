@@ -8,13 +8,13 @@
  * request is signed like Twilio's.
  */
 import assert from "node:assert/strict";
+import { sayHeard } from "./support/heard_speech.ts";
+import { startTransferBridge } from "./support/transfer_bridge.ts";
 import { BridgeHarness } from "./support/bridge_harness.ts";
-import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { twilioSignature } from "./support/fake_twilio.ts";
 import { connectTwimlStream, signedTwilioPost, twimlStream } from "./support/twilio_requests.ts";
-import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 import { type CallCheckpoint, CallCheckpoints } from "../src/calls/call_checkpoints.ts";
-import { audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import type { AppOptions } from "../src/http/app.ts";
 import { parseConfig } from "../src/config/mod.ts";
 import { Operations } from "../src/observability/operations.ts";
@@ -26,28 +26,13 @@ import { waitUntil } from "./support/wait.ts";
 const PUBLIC = "https://voice.example.com";
 const ACCOUNT = "AC" + "3".repeat(32);
 
-async function start(app: Partial<AppOptions> = {}) {
-  const registry = new MetricsRegistry();
-  const transfers = registry.counter({
-    name: "bridge_transfers_total",
-    help: "test",
-    labelNames: ["mode", "result"],
-  });
-  const h = await BridgeHarness.startSecure({
+function start(app: Partial<AppOptions> = {}) {
+  return startTransferBridge({
     PUBLIC_URL: PUBLIC,
     STREAM_TOKEN_SECRET: "cold-stream-token-secret-0123456789",
     TRANSFER_NUMBERS: "+14155550123,sip:desk@pbx.example.com",
     END_CALL_GRACE_SECONDS: "0",
-  }, {
-    app: {
-      ...app,
-      onTransfer: (mode, result, report) => {
-        transfers.inc({ mode, result });
-        app.onTransfer?.(mode, result, report);
-      },
-    },
-  });
-  return { h, registry };
+  }, app);
 }
 
 async function twilioPost(h: BridgeHarness, url: string, params: Record<string, string>) {
@@ -230,26 +215,6 @@ Deno.test("cold transfer webhooks: busy then no answer → transfer.failed with 
   }
 });
 
-/** The assistant speaks `words`; resolves once the caller heard all of it. */
-async function say(
-  session: FakeRealtimeSession,
-  call: FakeTwilioCall,
-  value: number,
-  words: string,
-) {
-  const r = session.beginResponse();
-  r.audio(audioBytes(value, 100));
-  r.transcript(words);
-  r.finish();
-  const start = performance.now();
-  while (call.playedBytes(value) < 800) {
-    if (performance.now() - start > 5000) assert.fail("the caller never heard it");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  // The play-out's last mark reaches the bridge: it counts the words as heard.
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
-
 Deno.test("cold transfer with the shared call store: nobody answers → the fallback stream, on another instance, replays the conversation, then says the fallback line", async () => {
   const kv = await Deno.openKv(":memory:");
   try {
@@ -274,7 +239,12 @@ Deno.test("cold transfer with the shared call store: nobody answers → the fall
     const session = await a.realtime.nextSession();
     await session.waitFor("session.update");
     session.userTurn("My invoice for March is wrong.");
-    await say(session, call, 0x21, "I am sorry to hear that. Let me get someone from billing.");
+    await sayHeard(
+      session,
+      call,
+      0x21,
+      "I am sorry to hear that. Let me get someone from billing.",
+    );
     const r = session.beginResponse({ message: false });
     r.functionCall("transfer_call", { reason: "billing" });
     r.finish();

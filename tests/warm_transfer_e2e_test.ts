@@ -6,6 +6,7 @@
  * conferences), every callback signed like Twilio's.
  */
 import assert from "node:assert/strict";
+import { startTransferBridge } from "./support/transfer_bridge.ts";
 import { BridgeHarness, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
 import { connectTwimlStream, signedTwilioPost } from "./support/twilio_requests.ts";
@@ -13,7 +14,6 @@ import { conferenceOf, type FakeRestCall, FakeTwilioRest } from "./support/fake_
 import type { FakeRealtimeSession } from "./support/fake_realtime.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
 import { waitUntil } from "./support/wait.ts";
-import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
 import type { AppOptions } from "../src/http/app.ts";
@@ -36,13 +36,7 @@ async function start(
   destinations = [FIRST, SECOND],
   app: Partial<AppOptions> = {},
 ) {
-  const registry = new MetricsRegistry();
-  const transfers = registry.counter({
-    name: "bridge_transfers_total",
-    help: "test",
-    labelNames: ["mode", "result"],
-  });
-  const h = await BridgeHarness.startSecure({
+  const { h, registry } = await startTransferBridge({
     PUBLIC_URL: PUBLIC,
     TWILIO_ACCOUNT_SID: ACCOUNT,
     TWILIO_API_BASE_URL: rest.baseUrl,
@@ -50,15 +44,7 @@ async function start(
     TRANSFER_MODE: "warm",
     TRANSFER_NUMBERS: destinations.join(","),
     END_CALL_GRACE_SECONDS: "0",
-  }, {
-    app: {
-      ...app,
-      onTransfer: (mode, result, report) => {
-        transfers.inc({ mode, result });
-        app.onTransfer?.(mode, result, report);
-      },
-    },
-  });
+  }, app);
   rest.callbacksTo(h.server.localUrl);
   return { h, registry };
 }
