@@ -334,22 +334,7 @@ Deno.test("transfer tools: number or destinations (numbers or SIP URIs), mode, r
     config: twilioConfig,
     file: { path: "t.yaml", required: true },
     env: {},
-    readTextFile: () =>
-      [
-        "agents:",
-        "  - name: cold",
-        "    tools: [{ type: transfer, name: to_desk, number: '+15557654321' }]",
-        "  - name: warm",
-        "    numbers: ['+15005550002']",
-        "    tools:",
-        "      - type: transfer",
-        "        name: to_staff",
-        "        mode: warm",
-        "        destinations: ['+15557654321', 'sip:desk@pbx.example.com']",
-        "        ring_timeout_seconds: 15",
-        "        briefing: Sum the call up in one sentence.",
-        "        fallback: Say nobody is free and take a message.",
-      ].join("\n"),
+    readTextFile: () => file,
   });
   if (!loaded.ok) assert.fail(loaded.problems.join("\n"));
   const [cold, warm] = loaded.book.profiles;

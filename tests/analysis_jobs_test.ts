@@ -17,7 +17,7 @@ import { FakeRealtimeServer } from "./support/fake_realtime.ts";
 import { FakeResponsesApi } from "./support/fake_responses_api.ts";
 import { FakeTwilioCall } from "./support/fake_twilio.ts";
 import { sampleRecord } from "./support/sample_record.ts";
-import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
+import { spawnInstance } from "./support/server_instance.ts";
 import { receiver, WEBHOOK_SECRET } from "./support/webhook_receiver.ts";
 import { waitUntil } from "./support/wait.ts";
 
@@ -33,21 +33,15 @@ Deno.test({
     const realtime = await FakeRealtimeServer.start();
     const dir = await Deno.makeTempDir();
     const env = {
-      OPENAI_API_KEY: TEST_API_KEY,
-      OPENAI_REALTIME_URL: realtime.url,
       OPENAI_BASE_URL: api.baseUrl,
       ANALYSIS_SUMMARY: "on",
       AGENTS_FILE: "off",
-      PORT: "0",
-      HOST: "127.0.0.1",
       GREETING: "off",
       TWILIO_SIGNATURE_CHECK: "off",
-      LOG_FORMAT: "json",
-      CALL_STORE_PATH: `${dir}/calls.kv`,
       WEBHOOK_URL: hooks.url,
       WEBHOOK_SECRET,
     };
-    const args = denoRunArgs("main.ts", ["net", "env", "read", "write", "sys=hostname"]);
+    const spawn = () => spawnInstance(realtime.url, `${dir}/calls.kv`, env, dir);
     const events = (type: string) =>
       hooks.received.filter((got) => !(got.verified instanceof Error))
         .map((got) => JSON.parse(got.body))
@@ -55,7 +49,7 @@ Deno.test({
     let callSid = "";
     try {
       {
-        await using first = await ServerProcess.spawn({ args, env, cwd: dir });
+        await using first = await spawn();
         const port = await first.port();
         const call = await FakeTwilioCall.connect({ url: `ws://127.0.0.1:${port}/media-stream` });
         callSid = call.callSid;
@@ -73,7 +67,7 @@ Deno.test({
         await first.child.status;
       }
       assert.deepEqual(events("call.analyzed"), []);
-      await using second = await ServerProcess.spawn({ args, env, cwd: dir });
+      await using second = await spawn();
       await second.port();
       // The dead process's lease runs out (15 s), then the job is taken again.
       await waitUntil(

@@ -9,7 +9,7 @@
  * most 3 times. Real sockets, real processes, Twilio-signed requests.
  */
 import assert from "node:assert/strict";
-import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { BridgeHarness, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { CallCheckpoints } from "../src/calls/call_checkpoints.ts";
 import { drainApp } from "../src/http/drain.ts";
 import {
@@ -17,8 +17,10 @@ import {
   FakeRealtimeServer,
   type FakeRealtimeSession,
 } from "./support/fake_realtime.ts";
-import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
-import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
+import { FakeTwilioCall } from "./support/fake_twilio.ts";
+import { connectTwimlStream, signedTwilioPost, twimlStream } from "./support/twilio_requests.ts";
+import type { ServerProcess } from "./support/server_process.ts";
+import { spawnInstance } from "./support/server_instance.ts";
 import type { CallCheckpoint } from "../src/calls/call_checkpoints.ts";
 import { DEFAULT_CALL_PROMPTS } from "../src/prompts/mod.ts";
 
@@ -30,40 +32,25 @@ function callSid(n: number): string {
 }
 
 /** One instance: the fake Realtime server, the shared KV file, the same secrets. */
-function spawnInstance(
+function instance(
   realtimeUrl: string,
   storePath: string,
   extra: Record<string, string> = {},
 ): Promise<ServerProcess> {
-  return ServerProcess.spawn({
-    args: denoRunArgs("main.ts", ["net", "env", "read", "write", "sys=hostname"]),
-    env: {
-      OPENAI_API_KEY: TEST_API_KEY,
-      OPENAI_REALTIME_URL: realtimeUrl,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      TWILIO_SIGNATURE_CHECK: "on",
-      TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
-      STREAM_TOKEN_SECRET: SECRET,
-      PUBLIC_URL,
-      CALL_STORE_PATH: storePath,
-      END_CALL_GRACE_SECONDS: "0.2",
-      GREETING: "Hello from Acme, how can I help?",
-      LOG_FORMAT: "json",
-      ...extra,
-    },
+  return spawnInstance(realtimeUrl, storePath, {
+    TWILIO_SIGNATURE_CHECK: "on",
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+    STREAM_TOKEN_SECRET: SECRET,
+    PUBLIC_URL,
+    END_CALL_GRACE_SECONDS: "0.2",
+    GREETING: "Hello from Acme, how can I help?",
+    ...extra,
   });
 }
 
 /** A signed POST from Twilio to `path` on the instance at `base`; returns the TwiML. */
 async function twilioPost(base: string, path: string, form: Record<string, string>) {
-  const response = await fetch(`${base}${path}`, {
-    method: "POST",
-    body: new URLSearchParams(form),
-    headers: {
-      "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, `${PUBLIC_URL}${path}`, form),
-    },
-  });
+  const response = await signedTwilioPost(base, `${PUBLIC_URL}${path}`, form);
   const body = await response.text();
   assert.equal(response.status, 200, body);
   return body;
@@ -71,25 +58,14 @@ async function twilioPost(base: string, path: string, form: Record<string, strin
 
 /** The `<Stream>` of a TwiML answer: its URL and parameters. */
 function streamOf(twiml: string): { url: string; parameters: Record<string, string> } {
-  const url = twiml.match(/<Stream url="([^"]*)"/)?.[1];
+  const { url, parameters } = twimlStream(twiml);
   assert.ok(url !== undefined, `no <Stream> in ${twiml}`);
-  const parameters: Record<string, string> = {};
-  for (const m of twiml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) {
-    parameters[m[1]] = m[2];
-  }
-  return { url: url.replaceAll("&amp;", "&"), parameters };
+  return { url, parameters };
 }
 
 /** Twilio opens the stream the TwiML names, on the instance at `base` (the load balancer's pick). */
-async function openStream(base: string, sid: string, twiml: string): Promise<FakeTwilioCall> {
-  const { url, parameters } = streamOf(twiml);
-  const path = new URL(url).pathname;
-  return await FakeTwilioCall.connect({
-    url: `${base.replace("http", "ws")}${path}`,
-    callSid: sid,
-    customParameters: parameters,
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url) },
-  });
+function openStream(base: string, sid: string, twiml: string): Promise<FakeTwilioCall> {
+  return connectTwimlStream(base, sid, twiml);
 }
 
 /** The assistant speaks `words` on `session`; resolves when the caller heard all of it (played). */
@@ -131,8 +107,8 @@ Deno.test("kill -9 of the instance holding a call: the other resumes it with the
   const kv = await Deno.openKv(storePath);
   const calls: FakeTwilioCall[] = [];
   try {
-    await using a = await spawnInstance(realtime.url, storePath);
-    await using b = await spawnInstance(realtime.url, storePath);
+    await using a = await instance(realtime.url, storePath);
+    await using b = await instance(realtime.url, storePath);
     const baseA = `http://127.0.0.1:${await a.port()}`;
     const baseB = `http://127.0.0.1:${await b.port()}`;
     const form = (sid: string) => ({ CallSid: sid, From: "+14155550100", To: "+14155550199" });
@@ -239,8 +215,8 @@ Deno.test("SIGTERM with DRAIN_MODE=handover moves 5 live calls to the other inst
   const calls: FakeTwilioCall[] = [];
   try {
     const handover = { DRAIN_MODE: "handover", DRAIN_SECONDS: "5" };
-    await using a = await spawnInstance(realtime.url, storePath, handover);
-    await using b = await spawnInstance(realtime.url, storePath, handover);
+    await using a = await instance(realtime.url, storePath, handover);
+    await using b = await instance(realtime.url, storePath, handover);
     const baseA = `http://127.0.0.1:${await a.port()}`;
     const baseB = `http://127.0.0.1:${await b.port()}`;
     const form = (sid: string) => ({ CallSid: sid, From: "+14155550100", To: "+14155550199" });

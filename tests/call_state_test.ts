@@ -11,7 +11,7 @@ import { loadAgents } from "../src/agents/agent_book.ts";
 import { parseConfig } from "../src/config/mod.ts";
 import { SharedCallState } from "../src/calls/shared_call_state.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
-import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { connectTwimlStream, signedTwilioPost } from "./support/twilio_requests.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
@@ -56,31 +56,16 @@ Deno.test("the caller context answered on one instance reaches the call's stream
     await using b = await BridgeHarness.start(ENV, { app });
     const callSid = `CA${"7".repeat(32)}`;
     const form = { CallSid: callSid, From: "+14155550100", To: "+15005550001" };
-    const response = await fetch(`${a.server.localUrl}/incoming-call`, {
-      method: "POST",
-      body: new URLSearchParams(form),
-      headers: {
-        "x-twilio-signature": await twilioSignature(
-          TEST_TWILIO_TOKEN,
-          `${PUBLIC_URL}/incoming-call`,
-          form,
-        ),
-      },
-    });
+    const response = await signedTwilioPost(
+      a.server.localUrl,
+      `${PUBLIC_URL}/incoming-call`,
+      form,
+    );
     const twiml = await response.text();
     const url = /<Stream url="([^"]*)"/.exec(twiml)![1];
     assert.equal(url, `wss://voice.example.test/media-stream/agent/listings/${callSid}`);
-    const parameters: Record<string, string> = {};
-    for (const m of twiml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) {
-      parameters[m[1]] = m[2];
-    }
     // The load balancer sends the stream to B.
-    const call = await FakeTwilioCall.connect({
-      url: `${b.server.localUrl.replace("http", "ws")}${new URL(url).pathname}`,
-      callSid,
-      customParameters: parameters,
-      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url) },
-    });
+    const call = await connectTwimlStream(b.server.localUrl, callSid, twiml);
     b.calls.push(call);
     const session = await b.realtime.nextSession();
     const update = await session.waitFor("session.update");
@@ -139,27 +124,11 @@ async function outboundPair(
       }),
     );
   }
-  const signedPost = async (h: BridgeHarness, url: string, params: Record<string, string>) => {
-    const u = new URL(url);
-    return await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
-      method: "POST",
-      body: new URLSearchParams(params),
-      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
-    });
-  };
+  const signedPost = (h: BridgeHarness, url: string, params: Record<string, string>) =>
+    signedTwilioPost(h.server.localUrl, url, params);
   /** Twilio opens the stream a TwiML names on instance `h`. */
   const openStream = async (h: BridgeHarness, callSid: string, twiml: string) => {
-    const url = /<Stream url="([^"]+)"/.exec(twiml)![1];
-    const call = await FakeTwilioCall.connect({
-      url: `${h.server.localUrl.replace("http", "ws")}${new URL(url).pathname}`,
-      callSid,
-      customParameters: Object.fromEntries(
-        [...twiml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)].map((
-          m,
-        ) => [m[1], m[2]]),
-      ),
-      headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url) },
-    });
+    const call = await connectTwimlStream(h.server.localUrl, callSid, twiml);
     h.calls.push(call);
     return call;
   };

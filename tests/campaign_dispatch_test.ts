@@ -16,7 +16,7 @@ import { CampaignCron } from "../src/outbound/campaign_cron.ts";
 import type { DialRequest } from "../src/outbound/outbound_dialer.ts";
 import type { TwilioCall } from "../src/outbound/twilio_calls.ts";
 import { type FakeRestCall, FakeTwilioRest } from "./support/fake_twilio_rest.ts";
-import { twilioSignature } from "./support/fake_twilio.ts";
+import { signedTwilioRequest } from "./support/twilio_requests.ts";
 import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
 import { TEST_API_KEY } from "./support/bridge_harness.ts";
 import { waitUntil } from "./support/wait.ts";
@@ -74,30 +74,27 @@ async function postEnd(
     CallStatus: status,
     ...(status === "completed" ? { AnsweredBy: "human" } : {}),
   };
-  const u = new URL(url);
-  const response = await handler(
-    new Request(`http://bridge.local${u.pathname}${u.search}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature": await twilioSignature(AUTH, url, params),
-      },
-      body: new URLSearchParams(params),
-    }),
-  );
+  const response = await handler(await signedTwilioRequest(url, params, AUTH));
   assert.equal(response.status, 204, await response.text());
 }
 
-function config(rest: FakeTwilioRest, extra: Record<string, string> = {}) {
-  return parseConfig({
-    ...extra,
-    OPENAI_API_KEY: "sk-test-abcdefghijklmnopqrstuvwxyz",
+/** Campaigns' settings: the control API token, the public URL and Twilio (the fake REST API). */
+function campaignEnv(rest: FakeTwilioRest): Record<string, string> {
+  return {
     API_TOKEN,
     PUBLIC_URL: PUBLIC,
     TWILIO_ACCOUNT_SID: ACCOUNT,
     TWILIO_AUTH_TOKEN: AUTH,
     TWILIO_PHONE_NUMBER: "+15005550006",
     TWILIO_API_BASE_URL: rest.baseUrl,
+  };
+}
+
+function config(rest: FakeTwilioRest, extra: Record<string, string> = {}) {
+  return parseConfig({
+    ...extra,
+    OPENAI_API_KEY: "sk-test-abcdefghijklmnopqrstuvwxyz",
+    ...campaignEnv(rest),
   });
 }
 
@@ -312,12 +309,7 @@ function spawnInstance(rest: FakeTwilioRest, storePath: string): Promise<ServerP
       PORT: "0",
       HOST: "127.0.0.1",
       LOG_FORMAT: "json",
-      API_TOKEN,
-      PUBLIC_URL: PUBLIC,
-      TWILIO_ACCOUNT_SID: ACCOUNT,
-      TWILIO_AUTH_TOKEN: AUTH,
-      TWILIO_PHONE_NUMBER: "+15005550006",
-      TWILIO_API_BASE_URL: rest.baseUrl,
+      ...campaignEnv(rest),
       CALL_STORE_PATH: storePath,
       CAMPAIGN_DISPATCH: "interval",
     },

@@ -8,8 +8,9 @@
  * request is signed like Twilio's.
  */
 import assert from "node:assert/strict";
-import { BridgeHarness, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { BridgeHarness } from "./support/bridge_harness.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { connectTwimlStream, signedTwilioPost, twimlStream } from "./support/twilio_requests.ts";
 import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 import { type CallCheckpoint, CallCheckpoints } from "../src/calls/call_checkpoints.ts";
@@ -50,29 +51,15 @@ async function start(app: Partial<AppOptions> = {}) {
 }
 
 async function twilioPost(h: BridgeHarness, url: string, params: Record<string, string>) {
-  const u = new URL(url);
-  const response = await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
-    method: "POST",
-    body: new URLSearchParams(params),
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
-  });
+  const response = await signedTwilioPost(h.server.localUrl, url, params);
   return { status: response.status, text: await response.text() };
 }
 
 /** Connects the `<Stream>` of `twiml` like Twilio (signed upgrade, the `<Parameter>`s in start). */
 async function connectStream(h: BridgeHarness, twiml: string, callSid: string) {
-  const parameters = Object.fromEntries(
-    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
-  );
-  const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
-  const call = await FakeTwilioCall.connect({
-    url: `${h.server.localUrl.replace("http", "ws")}${new URL(streamUrl).pathname}`,
-    callSid,
-    customParameters: parameters,
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
-  });
+  const call = await connectTwimlStream(h.server.localUrl, callSid, twiml);
   h.calls.push(call);
-  return { call, parameters };
+  return { call, parameters: twimlStream(twiml).parameters };
 }
 
 /** A call whose agent made a cold transfer; resolves with the first `<Dial>`'s TwiML. */

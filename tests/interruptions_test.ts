@@ -220,15 +220,15 @@ Deno.test("the live view gets each false interruption (shown struck through with
   const live = new LiveCalls();
   const body = live.subscribe("SP1");
   const observer = live.observeCall("SP1", 0, { agent: "front-desk" });
-  observer.observe({
-    kind: "false_interruption",
+  const interruption = {
     itemId: "item_u",
     verdict: "backchannel",
     speechMs: 200,
     text: "Mm-hmm.",
     resumedItemId: "item_a",
     resumedAtMs: 1400,
-  }, 2000);
+  } as const;
+  observer.observe({ kind: "false_interruption", ...interruption }, 2000);
   observer.finished(
     { outcome: "caller_hung_up", durationMs: 3000 } as Parameters<typeof observer.finished>[0],
   );
@@ -237,16 +237,7 @@ Deno.test("the live view gets each false interruption (shown struck through with
     JSON.parse(l.slice(6))
   )
     .find((e) => e.type === "false_interruption");
-  assert.deepEqual(event, {
-    type: "false_interruption",
-    itemId: "item_u",
-    verdict: "backchannel",
-    speechMs: 200,
-    text: "Mm-hmm.",
-    resumedItemId: "item_a",
-    resumedAtMs: 1400,
-    t: 2000,
-  });
+  assert.deepEqual(event, { type: "false_interruption", ...interruption, t: 2000 });
   const view = await Deno.readTextFile(new URL("../src/softphone/live_view.js", import.meta.url));
   assert.match(view, /case "false_interruption"[\s\S]*el\(\s*"s"/, "rendered inside <s>");
 });

@@ -306,7 +306,8 @@ Deno.test("outbound settings: PUBLIC_URL, Twilio credentials and caller id are r
   assert.deepEqual(problems({}), []);
 });
 
-Deno.test("outbound calls logged at debug level leak no token, callee number or context", async () => {
+/** Logs at debug level, as JSON, with the API and Twilio tokens as secrets, into the lines returned. */
+async function debugLogLines(): Promise<string[]> {
   const lines: string[] = [];
   await configureLogging({
     level: "debug",
@@ -314,6 +315,11 @@ Deno.test("outbound calls logged at debug level leak no token, callee number or 
     secrets: [API_TOKEN, AUTH],
     sink: (line) => lines.push(line),
   });
+  return lines;
+}
+
+Deno.test("outbound calls logged at debug level leak no token, callee number or context", async () => {
+  const lines = await debugLogLines();
   try {
     await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
     const { app } = setUp(rest);
@@ -375,13 +381,7 @@ Deno.test("an outbound stream's path sets up its call: the agent's greeting, voi
 });
 
 Deno.test("a flood of unsigned /outbound/* requests costs a few log lines, through the app's one refusal throttle", async () => {
-  const lines: string[] = [];
-  await configureLogging({
-    level: "debug",
-    format: "json",
-    secrets: [API_TOKEN, AUTH],
-    sink: (line) => lines.push(line),
-  });
+  const lines = await debugLogLines();
   try {
     await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
     const config = parseConfig(env(rest));

@@ -5,7 +5,7 @@ import { OutboundService } from "../src/outbound/outbound_service.ts";
 import type { CampaignProgress } from "../src/outbound/campaign_dispatcher.ts";
 import { parseWindow } from "../src/outbound/calling_window.ts";
 import { type FakeRestCall, FakeTwilioRest } from "./support/fake_twilio_rest.ts";
-import { twilioSignature } from "./support/fake_twilio.ts";
+import { signedTwilioRequest } from "./support/twilio_requests.ts";
 import { waitUntil } from "./support/wait.ts";
 import type { WebhookEvent } from "../src/webhooks/mod.ts";
 
@@ -63,17 +63,7 @@ async function setUp(
       CallStatus,
       ...(AnsweredBy ? { AnsweredBy } : {}),
     };
-    const u = new URL(url);
-    const response = await app.handler(
-      new Request(`http://bridge.local${u.pathname}${u.search}`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          "x-twilio-signature": await twilioSignature(AUTH, url, params),
-        },
-        body: new URLSearchParams(params),
-      }),
-    );
+    const response = await app.handler(await signedTwilioRequest(url, params, AUTH));
     assert.equal(response.status, 204);
   };
   const control = (method: string, path: string, body?: string, type = "application/json") =>

@@ -8,6 +8,7 @@ import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { connectTwimlStream, signedTwilioPost, twimlStream } from "./support/twilio_requests.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { waitUntil } from "./support/wait.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
@@ -60,13 +61,8 @@ async function start(
 }
 
 /** What Twilio sends to a public URL of the bridge, signed. */
-async function twilioPost(h: BridgeHarness, url: string, params: Record<string, string>) {
-  const u = new URL(url);
-  return await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
-    method: "POST",
-    body: new URLSearchParams(params),
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
-  });
+function twilioPost(h: BridgeHarness, url: string, params: Record<string, string>) {
+  return signedTwilioPost(h.server.localUrl, url, params);
 }
 
 /** Places a call with POST /calls (`body`); Twilio fetches its TwiML when the callee answers. */
@@ -97,12 +93,7 @@ async function placedCall(
 
 /** Twilio connects the media stream of a placed call's TwiML. */
 async function connectStream(h: BridgeHarness, placed: Awaited<ReturnType<typeof placedCall>>) {
-  const call = await FakeTwilioCall.connect({
-    url: `${h.server.localUrl.replace("http", "ws")}${new URL(placed.streamUrl).pathname}`,
-    callSid: placed.callSid,
-    customParameters: parametersOf(placed.twiml),
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, placed.streamUrl) },
-  });
+  const call = await connectTwimlStream(h.server.localUrl, placed.callSid, placed.twiml);
   h.calls.push(call);
   return call;
 }
@@ -200,12 +191,6 @@ Deno.test("a person answers: after AMD the agent opens with the outbound greetin
   }
 });
 
-function parametersOf(twiml: string): Record<string, string> {
-  return Object.fromEntries(
-    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
-  );
-}
-
 Deno.test("send_dtmf plays keys through REST, the call goes on in a new stream with its conversation, and keys pressed reach the model", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
   const { h, service } = await start(rest, { sendDtmf: true });
@@ -234,7 +219,7 @@ Deno.test("send_dtmf plays keys through REST, the call goes on in a new stream w
       update.params.Twiml,
       /<Play digits="1"\/><Connect action="https:\/\/voice\.example\.com\/call-ended" method="POST"><Stream url="wss:\/\/voice\.example\.com\/media-stream\/outbound\/default\/resume\/CA[0-9a-f]{32}">/,
     );
-    const parameters = parametersOf(update.params.Twiml);
+    const parameters = twimlStream(update.params.Twiml).parameters;
     assert.notEqual(parameters.streamToken, call.customParameters.streamToken); // a fresh one
     const resumeUrl = /<Stream url="([^"]+)"/.exec(update.params.Twiml)![1];
     assert.equal(

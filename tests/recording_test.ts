@@ -18,6 +18,7 @@ import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge
 import { audioBytes } from "./support/fake_realtime.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { twilioSignature } from "./support/fake_twilio.ts";
+import { connectTwimlStream } from "./support/twilio_requests.ts";
 import { sampleRecord } from "./support/sample_record.ts";
 import { waitUntil } from "./support/wait.ts";
 
@@ -45,6 +46,31 @@ agents:
 `;
 }
 
+/** The configuration (Twilio's REST API is the fake `rest`) and the agents of `agentsFile`. */
+function setUp(rest: FakeTwilioRest, agentsFile: string) {
+  const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.baseUrl };
+  const config = parseConfig({
+    OPENAI_API_KEY: TEST_API_KEY,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+    ...env,
+  });
+  const loaded = loadAgents({
+    config,
+    file: { path: "agents.yaml", required: true },
+    env: {},
+    readTextFile: () => agentsFile,
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  return { env, config, book: loaded.book };
+}
+
+/** Twilio opens the stream of the TwiML `twiml` (signed for its wss:// URL; the fake reaches the same path over ws://). */
+async function openStream(h: BridgeHarness, callSid: string, twiml: string) {
+  const call = await connectTwimlStream(h.server.localUrl, callSid, twiml);
+  h.calls.push(call);
+  return call;
+}
+
 Deno.test("recording: the consent line first, the recording after it, paused (skip) around a sensitive tool, its SID and URL in the record and recording.completed", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
   // The backend notes the recording's status at the moment each tool runs.
@@ -59,22 +85,7 @@ Deno.test("recording: the consent line first, the recording after it, paused (sk
       return Response.json({ ok: true });
     },
   );
-  const env = {
-    TWILIO_ACCOUNT_SID: ACCOUNT,
-    TWILIO_API_BASE_URL: rest.baseUrl,
-  };
-  const config = parseConfig({
-    OPENAI_API_KEY: TEST_API_KEY,
-    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
-    ...env,
-  });
-  const loaded = loadAgents({
-    config,
-    file: { path: "agents.yaml", required: true },
-    env: {},
-    readTextFile: () => agentsYaml(`http://127.0.0.1:${backend.addr.port}`),
-  });
-  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  const { env, config, book } = setUp(rest, agentsYaml(`http://127.0.0.1:${backend.addr.port}`));
   const store = await KvCallStore.open({ path: ":memory:", retentionDays: 1 });
   const ops = await Operations.create({ config, store });
   const events: WebhookEvent[] = [];
@@ -85,7 +96,7 @@ Deno.test("recording: the consent line first, the recording after it, paused (sk
   };
   try {
     await using h = await BridgeHarness.startSecure(env, {
-      app: { ...ops.appOptions(), agents: { book: loaded.book } },
+      app: { ...ops.appOptions(), agents: { book } },
     });
     rest.callbacksTo(h.server.localUrl);
 
@@ -109,15 +120,7 @@ Deno.test("recording: the consent line first, the recording after it, paused (sk
       To: "+14155550199",
     });
     assert.ok(streamed.streamUrl, streamed.body);
-    // Twilio signs the wss:// URL of the TwiML; the fake reaches the same path over ws://.
-    const call = await h.call({
-      url: streamed.streamUrl.replace(/^wss:/, "ws:"),
-      callSid,
-      headers: {
-        "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamed.streamUrl),
-      },
-      customParameters: streamed.parameters,
-    });
+    const call = await openStream(h, callSid, streamed.body);
     const session = await h.realtime.nextSession();
     await session.waitFor("session.update");
     // The stream started (so Twilio finished the consent line): the recording starts.
@@ -235,29 +238,20 @@ Deno.test("the recording is kept whether Twilio reports it before or after the c
 
 Deno.test("a keypad collection marked sensitive pauses the recording (skip) from the first key until the digits went to the model, then resumes it", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: TEST_TWILIO_TOKEN });
-  const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.baseUrl };
-  const config = parseConfig({
-    OPENAI_API_KEY: TEST_API_KEY,
-    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
-    ...env,
-  });
-  const loaded = loadAgents({
-    config,
-    file: { path: "agents.yaml", required: true },
-    env: {},
-    readTextFile: () => `
+  const { env, config, book } = setUp(
+    rest,
+    `
 agents:
   - name: desk
     instructions: "You take card numbers."
     recording: { consent: "${CONSENT}" }
     dtmf: { collect_until: "#", sensitive: true }
 `,
-  });
-  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  );
   const ops = await Operations.create({ config, store: null });
   try {
     await using h = await BridgeHarness.startSecure(env, {
-      app: { ...ops.appOptions(), agents: { book: loaded.book } },
+      app: { ...ops.appOptions(), agents: { book } },
     });
     const callSid = "CA" + "5".repeat(32);
     rest.addCall(callSid);
@@ -266,14 +260,7 @@ agents:
       From: "+14155550100",
       To: "+14155550199",
     });
-    const call = await h.call({
-      url: streamed.streamUrl!.replace(/^wss:/, "ws:"),
-      callSid,
-      headers: {
-        "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamed.streamUrl!),
-      },
-      customParameters: streamed.parameters,
-    });
+    const call = await openStream(h, callSid, streamed.body);
     const session = await h.realtime.nextSession();
     await session.waitFor("session.update");
     await waitUntil(() => rest.recordings.size === 1, 5000, "the recording started");

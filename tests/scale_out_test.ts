@@ -14,6 +14,7 @@ import { Operations } from "../src/observability/operations.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { signedTwilioPost, twimlStream } from "./support/twilio_requests.ts";
 
 /** The one public URL of both instances (the load balancer's). */
 const PUBLIC_URL = "https://voice.example.test";
@@ -35,25 +36,15 @@ async function webhookOn(
   callSid: string,
 ): Promise<Record<string, string>> {
   const form = { CallSid: callSid, From: "+14155550100", To: "+14155550199" };
-  const response = await fetch(`${instance.server.localUrl}/incoming-call`, {
-    method: "POST",
-    body: new URLSearchParams(form),
-    headers: {
-      "x-twilio-signature": await twilioSignature(
-        TEST_TWILIO_TOKEN,
-        `${PUBLIC_URL}/incoming-call`,
-        form,
-      ),
-    },
-  });
+  const response = await signedTwilioPost(
+    instance.server.localUrl,
+    `${PUBLIC_URL}/incoming-call`,
+    form,
+  );
   const body = await response.text();
   assert.equal(response.status, 200, body);
   assert.match(body, /<Stream url="wss:\/\/voice\.example\.test\/media-stream"/);
-  const parameters: Record<string, string> = {};
-  for (const m of body.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) {
-    parameters[m[1]] = m[2];
-  }
-  return parameters;
+  return twimlStream(body).parameters;
 }
 
 /** Opens the media stream of `callSid` on `instance`, signed for the public URL, with the TwiML's parameters. */

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { BridgeHarness, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
-import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { twilioSignature } from "./support/fake_twilio.ts";
+import { connectTwimlStream, signedTwilioPost } from "./support/twilio_requests.ts";
 import { conferenceOf, type FakeRestCall, FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import type { FakeRealtimeSession } from "./support/fake_realtime.ts";
 import { audioBytes } from "./support/fake_realtime.ts";
@@ -63,13 +64,8 @@ async function start(
 }
 
 /** What Twilio sends to a public URL of the bridge, signed. */
-async function twilioPost(h: BridgeHarness, url: string, params: Record<string, string>) {
-  const u = new URL(url);
-  return await fetch(`${h.server.localUrl}${u.pathname}${u.search}`, {
-    method: "POST",
-    body: new URLSearchParams(params),
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, url, params) },
-  });
+function twilioPost(h: BridgeHarness, url: string, params: Record<string, string>) {
+  return signedTwilioPost(h.server.localUrl, url, params);
 }
 
 /** An inbound call: the signed webhook, then the media stream; the fake REST knows the call. */
@@ -82,16 +78,7 @@ async function inboundCall(h: BridgeHarness, rest: FakeTwilioRest) {
     From: "+14155550100",
     To: CALLED,
   })).text();
-  const parameters = Object.fromEntries(
-    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
-  );
-  const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
-  const call = await FakeTwilioCall.connect({
-    url: `${h.server.localUrl.replace("http", "ws")}${new URL(streamUrl).pathname}`,
-    callSid,
-    customParameters: parameters,
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
-  });
+  const call = await connectTwimlStream(h.server.localUrl, callSid, twiml);
   h.calls.push(call);
   const session = await h.realtime.nextSession();
   await session.waitFor("session.update");

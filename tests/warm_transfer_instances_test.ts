@@ -12,11 +12,12 @@
  * REST API in this process.
  */
 import assert from "node:assert/strict";
-import { TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
+import { TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes, FakeRealtimeServer } from "./support/fake_realtime.ts";
-import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
+import { FakeTwilioCall } from "./support/fake_twilio.ts";
+import { connectTwimlStream, signedTwilioPost } from "./support/twilio_requests.ts";
 import { conferenceOf, type FakeRestCall, FakeTwilioRest } from "./support/fake_twilio_rest.ts";
-import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
+import { spawnInstance } from "./support/server_instance.ts";
 import { waitUntil } from "./support/wait.ts";
 import { DEFAULT_TRANSFER_FALLBACK } from "../src/prompts/mod.ts";
 
@@ -25,27 +26,18 @@ const PUBLIC_URL = "https://voice.example.com";
 const FIRST = "+15005550101";
 const SECOND = "+15005550102";
 
-function spawnInstance(realtimeUrl: string, storePath: string, restUrl: string) {
-  return ServerProcess.spawn({
-    args: denoRunArgs("main.ts", ["net", "env", "read", "write", "sys=hostname"]),
-    env: {
-      OPENAI_API_KEY: TEST_API_KEY,
-      OPENAI_REALTIME_URL: realtimeUrl,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      TWILIO_SIGNATURE_CHECK: "on",
-      TWILIO_ACCOUNT_SID: ACCOUNT,
-      TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
-      TWILIO_API_BASE_URL: restUrl,
-      STREAM_TOKEN_SECRET: "instances-stream-token-secret-0123456789",
-      PUBLIC_URL,
-      CALL_STORE_PATH: storePath,
-      TRANSFER_MODE: "warm",
-      TRANSFER_NUMBERS: `${FIRST},${SECOND}`,
-      END_CALL_GRACE_SECONDS: "0",
-      GREETING: "Hello from Acme.",
-      LOG_FORMAT: "json",
-    },
+function instance(realtimeUrl: string, storePath: string, restUrl: string) {
+  return spawnInstance(realtimeUrl, storePath, {
+    TWILIO_SIGNATURE_CHECK: "on",
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_TOKEN,
+    TWILIO_API_BASE_URL: restUrl,
+    STREAM_TOKEN_SECRET: "instances-stream-token-secret-0123456789",
+    PUBLIC_URL,
+    TRANSFER_MODE: "warm",
+    TRANSFER_NUMBERS: `${FIRST},${SECOND}`,
+    END_CALL_GRACE_SECONDS: "0",
+    GREETING: "Hello from Acme.",
   });
 }
 
@@ -54,27 +46,8 @@ async function inboundCall(base: string, rest: FakeTwilioRest, realtime: FakeRea
   const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
   rest.addCall(callSid);
   const form = { CallSid: callSid, AccountSid: ACCOUNT, From: "+14155550100", To: "+14155550199" };
-  const twiml = await (await fetch(`${base}/incoming-call`, {
-    method: "POST",
-    body: new URLSearchParams(form),
-    headers: {
-      "x-twilio-signature": await twilioSignature(
-        TEST_TWILIO_TOKEN,
-        `${PUBLIC_URL}/incoming-call`,
-        form,
-      ),
-    },
-  })).text();
-  const parameters = Object.fromEntries(
-    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]),
-  );
-  const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
-  const call = await FakeTwilioCall.connect({
-    url: `${base.replace("http", "ws")}${new URL(streamUrl).pathname}`,
-    callSid,
-    customParameters: parameters,
-    headers: { "x-twilio-signature": await twilioSignature(TEST_TWILIO_TOKEN, streamUrl) },
-  });
+  const twiml = await (await signedTwilioPost(base, `${PUBLIC_URL}/incoming-call`, form)).text();
+  const call = await connectTwimlStream(base, callSid, twiml);
   const session = await realtime.nextSession(5000);
   await session.waitFor("session.update", undefined, 5000);
   // The greeting: the stream has started.
@@ -106,8 +79,8 @@ Deno.test("warm transfer callbacks on another instance: the briefing and the acc
   const dir = await Deno.makeTempDir();
   const calls: FakeTwilioCall[] = [];
   try {
-    await using a = await spawnInstance(realtime.url, `${dir}/calls.kv`, rest.baseUrl);
-    await using b = await spawnInstance(realtime.url, `${dir}/calls.kv`, rest.baseUrl);
+    await using a = await instance(realtime.url, `${dir}/calls.kv`, rest.baseUrl);
+    await using b = await instance(realtime.url, `${dir}/calls.kv`, rest.baseUrl);
     const baseA = `http://127.0.0.1:${await a.port()}`;
     const baseB = `http://127.0.0.1:${await b.port()}`;
     // The load balancer sends every callback about the person's leg to B.

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { TEST_API_KEY } from "./support/bridge_harness.ts";
 import { FakeRealtimeServer } from "./support/fake_realtime.ts";
 import { FakeTwilioCall } from "./support/fake_twilio.ts";
-import { denoRunArgs, ServerProcess } from "./support/server_process.ts";
+import { spawnInstance } from "./support/server_instance.ts";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -37,20 +36,14 @@ Deno.test({
     const realtime = await FakeRealtimeServer.start();
     const dir = await Deno.makeTempDir();
     const env = {
-      OPENAI_API_KEY: TEST_API_KEY,
-      OPENAI_REALTIME_URL: realtime.url,
-      PORT: "0",
-      HOST: "127.0.0.1",
       GREETING: "off",
       TWILIO_SIGNATURE_CHECK: "off",
-      LOG_FORMAT: "json",
-      CALL_STORE_PATH: `${dir}/calls.kv`,
       WEBHOOK_URL: `http://127.0.0.1:${(receiver.addr as Deno.NetAddr).port}/hooks`,
       WEBHOOK_SECRET: SECRET,
       // Its own retry would come an hour later: only the restart brings it sooner.
       WEBHOOK_RETRY_SCHEDULE: "1h",
     };
-    const args = denoRunArgs("main.ts", ["net", "env", "read", "write", "sys=hostname"]);
+    const spawn = () => spawnInstance(realtime.url, `${dir}/calls.kv`, env, dir);
     const until = async (check: () => boolean, ms: number, what: string) => {
       const start = performance.now();
       while (!check()) {
@@ -60,7 +53,7 @@ Deno.test({
     };
     try {
       {
-        await using first = await ServerProcess.spawn({ args, env, cwd: dir });
+        await using first = await spawn();
         const port = await first.port();
         const call = await FakeTwilioCall.connect({ url: `ws://127.0.0.1:${port}/media-stream` });
         const session = await realtime.nextSession(5000);
@@ -74,7 +67,7 @@ Deno.test({
       }
       assert.equal(tries[0].type, "call.ended");
       accepting = true;
-      await using second = await ServerProcess.spawn({ args, env, cwd: dir });
+      await using second = await spawn();
       await second.port();
       const startedAt = performance.now();
       await until(() => tries.length === 2, 10_000, `the retry after restart: ${second.output}`);
