@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { errorFields, readEventFrame, rec, str } from "./server_events.ts";
+import { type ErrorFields, errorFields, readEventFrame, rec, str } from "./server_events.ts";
 
 /** `audio.format` of a Twilio bridge: μ-law 8 kHz both ways, the rate spelled out. */
 export const LIVE_AUDIO_FORMAT = { type: "audio/pcmu", rate: 8000 } as const;
@@ -75,13 +75,7 @@ export type LiveServerEvent =
   | { type: "backend_usage"; usage: Record<string, unknown> }
   | { type: "session.usage.updated"; seconds: number }
   | { type: "session.closed"; reason: LiveCloseReason; seconds: number | undefined }
-  | {
-    type: "error";
-    code: string | undefined;
-    errorType: string | undefined;
-    message: string;
-    param: string | undefined;
-  }
+  | ({ type: "error" } & ErrorFields)
   | { type: "other"; eventType: string };
 
 /** Result of {@link parseLiveEvent}. */

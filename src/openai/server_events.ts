@@ -53,14 +53,7 @@ export type ServerEvent =
     transcript: string;
   }
   | { type: "conversation.item.truncated"; itemId: string; audioEndMs: number }
-  | {
-    type: "error";
-    code: string | undefined;
-    errorType: string | undefined;
-    message: string;
-    param: string | undefined;
-    eventId: string | undefined;
-  }
+  | ({ type: "error"; eventId: string | undefined } & ErrorFields)
   | { type: "other"; eventType: string };
 
 /** A field read as a string, or undefined (shared by the never-throwing parsers of `src/openai/`). */
@@ -110,13 +103,16 @@ export function readEventFrame(text: string, peer: string):
   return { ok: true, obj, type, bad };
 }
 
-/** The fields of an `error` event's `error` object (shared by the Realtime and GPT-Live parsers). */
-export function errorFields(value: unknown): {
+/** The fields of an `error` event's `error` object (Realtime and GPT-Live alike). */
+export interface ErrorFields {
   code: string | undefined;
   errorType: string | undefined;
   message: string;
   param: string | undefined;
-} {
+}
+
+/** Reads {@link ErrorFields} (shared by the Realtime and GPT-Live parsers). */
+export function errorFields(value: unknown): ErrorFields {
   const error = rec(value) ?? {};
   return {
     code: str(error.code),
