@@ -14,6 +14,15 @@
 const APPEND_PREFIX = '{"type":"input_audio_buffer.append"';
 const AUDIO_KEY = '"audio":"';
 
+/** The base64 `audio` of an append frame, read without parsing it (undefined when it has none). */
+function appendedAudio(text: string): string | undefined {
+  const at = text.indexOf(AUDIO_KEY);
+  if (at < 0) return undefined;
+  const from = at + AUDIO_KEY.length;
+  const to = text.indexOf('"', from);
+  return to < 0 ? undefined : text.slice(from, to);
+}
+
 /** A running echo server. */
 export interface EchoRealtime {
   /** Port on 127.0.0.1. */
@@ -39,18 +48,15 @@ function echoSession(socket: WebSocket, sessionNo: number): void {
     const text = e.data;
     if (typeof text !== "string") return;
     if (text.startsWith(APPEND_PREFIX)) {
-      const at = text.indexOf(AUDIO_KEY);
-      if (at < 0) return;
-      const from = at + AUDIO_KEY.length;
-      const to = text.indexOf('"', from);
-      if (to < 0) return;
+      const audio = appendedAudio(text);
+      if (audio === undefined) return;
       if (!responded) {
         responded = true;
         socket.send(
           `{"type":"response.created","event_id":"event_bench","response":{"id":"${responseId}","object":"realtime.response","status":"in_progress","output":[]}}`,
         );
       }
-      socket.send(deltaPrefix + text.slice(from, to) + '"}');
+      socket.send(deltaPrefix + audio + '"}');
     } else if (text.includes('"session.update"')) {
       socket.send(
         `{"type":"session.updated","event_id":"event_bench","session":{"type":"realtime","id":"sess_bench${sessionNo}"}}`,
@@ -73,12 +79,9 @@ function echoLiveSession(socket: WebSocket, sessionNo: number): void {
     const text = e.data;
     if (typeof text !== "string") return;
     if (text.startsWith(LIVE_APPEND_PREFIX)) {
-      const at = text.indexOf(AUDIO_KEY);
-      if (at < 0) return;
-      const from = at + AUDIO_KEY.length;
-      const to = text.indexOf('"', from);
-      if (to < 0) return;
-      socket.send(`{"type":"session.output_audio.delta","delta":"${text.slice(from, to)}"}`);
+      const audio = appendedAudio(text);
+      if (audio === undefined) return;
+      socket.send(`{"type":"session.output_audio.delta","delta":"${audio}"}`);
     } else if (text.includes('"session.start"')) {
       socket.send(
         `{"type":"session.started","event_id":"event_bench","session":{"id":"live_bench${sessionNo}","expires_at":${

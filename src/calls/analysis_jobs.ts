@@ -86,7 +86,6 @@ export class AnalysisJobs {
   #whole = new Map<string, CallRecord>();
   #loop: WorkLoop;
   #started = false;
-  #writes = new Set<Promise<void>>();
 
   /** Creates the jobs; {@link AnalysisJobs.start} starts taking them. */
   constructor(options: AnalysisJobsOptions) {
@@ -145,9 +144,7 @@ export class AnalysisJobs {
       }
       this.#loop.kick();
     })();
-    this.#writes.add(work);
-    work.finally(() => this.#writes.delete(work));
-    return work;
+    return this.#loop.track(work);
   }
 
   /** The CallSids of the jobs waiting or running (tests, operators). */
@@ -158,15 +155,12 @@ export class AnalysisJobs {
 
   /** Waits until the writes and the runs so far are done (tests). */
   async idle(): Promise<void> {
-    while (this.#writes.size > 0) await Promise.all(this.#writes);
     await this.#loop.idle();
   }
 
   /** Stops taking jobs; waits for the runs under way (their jobs stay if they do not finish). */
   async close(): Promise<void> {
-    const closing = this.#loop.close();
-    await Promise.all(this.#writes);
-    await closing;
+    await this.#loop.close();
   }
 
   async #run(): Promise<void> {

@@ -63,17 +63,25 @@ const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
  * ```
  */
 export function openaiModelUrl(realtimeUrl: string, model: string): string | undefined {
+  return modelUrlBeside(realtimeUrl, "realtime", model);
+}
+
+/**
+ * `GET {base}models/{model}` over HTTP(S) on the host of a WebSocket URL whose
+ * path is `{base}{tail}`; undefined when it is not a ws(s) URL ending in `/{tail}`.
+ */
+function modelUrlBeside(socketUrl: string, tail: string, model: string): string | undefined {
   let url: URL;
   try {
-    url = new URL(realtimeUrl);
+    url = new URL(socketUrl);
   } catch {
     return undefined;
   }
   if (url.protocol !== "wss:" && url.protocol !== "ws:") return undefined;
   const path = url.pathname.replace(/\/+$/, "");
-  if (!path.endsWith("/realtime")) return undefined;
+  if (!path.endsWith(`/${tail}`)) return undefined;
   const scheme = url.protocol === "wss:" ? "https:" : "http:";
-  const base = path.slice(0, -"realtime".length);
+  const base = path.slice(0, -tail.length);
   return `${scheme}//${url.host}${base}models/${encodeURIComponent(model)}`;
 }
 
@@ -90,18 +98,7 @@ export function openaiModelUrl(realtimeUrl: string, model: string): string | und
  * ```
  */
 export function liveModelUrl(liveUrl: string, model: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(liveUrl);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "wss:" && url.protocol !== "ws:") return undefined;
-  const path = url.pathname.replace(/\/+$/, "");
-  if (!path.endsWith("/live/sessions")) return undefined;
-  const scheme = url.protocol === "wss:" ? "https:" : "http:";
-  const base = path.slice(0, -"live/sessions".length);
-  return `${scheme}//${url.host}${base}models/${encodeURIComponent(model)}`;
+  return modelUrlBeside(liveUrl, "live/sessions", model);
 }
 
 /** A model the server's agents use, on its engine. */

@@ -293,18 +293,7 @@ export class AssistantAudio {
    * arithmetic in `math`) when nothing is playing.
    */
   bargeIn(now: number): BargeIn | { truncates?: undefined; math: Record<string, unknown> } {
-    const snap = this.#ledger.snapshot(now);
-    const current = snap.current;
-    const currentOpen = current !== undefined && current.itemId === this.#openItem;
-    const math = {
-      anchorMs: snap.anchorMs,
-      sinceAnchorMs: Math.round(snap.sinceAnchorMs),
-      pendingMs: Math.round(snap.pendingMs),
-      itemId: current?.itemId,
-      heardMs: current?.audioEndMs,
-      sentMs: current?.sentMs,
-    };
-    const playing = snap.pendingMs > 0 || currentOpen;
+    const { snap, current, currentOpen, playing, math } = this.#playing(now);
     if (!playing || current === undefined || this.#streamSid === undefined) return { math };
     this.#send(twilioClear(this.#streamSid));
     this.#ledger.clear();
@@ -317,6 +306,27 @@ export class AssistantAudio {
       truncates,
       math: { ...math, unheardItems: snap.unheard.map((u) => u.itemId) },
     };
+  }
+
+  /**
+   * What the caller is hearing at `now` (an interruption's starting point):
+   * the ledger's snapshot, the item heard, whether it is still streaming,
+   * whether anything plays, and the arithmetic for the log.
+   */
+  #playing(now: number) {
+    const snap = this.#ledger.snapshot(now);
+    const current = snap.current;
+    const currentOpen = current !== undefined && current.itemId === this.#openItem;
+    const playing = snap.pendingMs > 0 || currentOpen;
+    const math = {
+      anchorMs: snap.anchorMs,
+      sinceAnchorMs: Math.round(snap.sinceAnchorMs),
+      pendingMs: Math.round(snap.pendingMs),
+      itemId: current?.itemId,
+      heardMs: current?.audioEndMs,
+      sentMs: current?.sentMs,
+    };
+    return { snap, current, currentOpen, playing, math };
   }
 
   /** What to truncate of the item heard and the ones queued after it. */
@@ -344,18 +354,7 @@ export class AssistantAudio {
    */
   hold(now: number): boolean {
     if (this.#held !== undefined || this.#streamSid === undefined) return false;
-    const snap = this.#ledger.snapshot(now);
-    const current = snap.current;
-    const currentOpen = current !== undefined && current.itemId === this.#openItem;
-    const playing = snap.pendingMs > 0 || currentOpen;
-    const math = {
-      anchorMs: snap.anchorMs,
-      sinceAnchorMs: Math.round(snap.sinceAnchorMs),
-      pendingMs: Math.round(snap.pendingMs),
-      itemId: current?.itemId,
-      heardMs: current?.audioEndMs,
-      sentMs: current?.sentMs,
-    };
+    const { snap, current, currentOpen, playing, math } = this.#playing(now);
     const playedAt = Math.round(this.#ledger.playedBytes(now));
     const kept = playing ? this.#unplayed.from(playedAt) : [];
     if (playing) this.#send(twilioClear(this.#streamSid));

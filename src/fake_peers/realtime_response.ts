@@ -67,6 +67,35 @@ export const FAKE_INPUT_USAGE: InputUsage = {
   cached_tokens: 128,
 };
 
+/**
+ * The `usage` of a done response: the input's tokens (cached ones text first)
+ * and the output's text and audio tokens, as the GA `response.done` reports them.
+ */
+export function responseUsage(
+  input: InputUsage,
+  textTokens: number,
+  audioTokens: number,
+): Record<string, unknown> {
+  const inputTokens = input.text_tokens + input.audio_tokens;
+  return {
+    total_tokens: inputTokens + audioTokens + textTokens,
+    input_tokens: inputTokens,
+    output_tokens: audioTokens + textTokens,
+    input_token_details: {
+      text_tokens: input.text_tokens,
+      audio_tokens: input.audio_tokens,
+      image_tokens: 0,
+      cached_tokens: input.cached_tokens,
+      cached_tokens_details: {
+        text_tokens: Math.min(input.cached_tokens, input.text_tokens),
+        audio_tokens: Math.max(0, input.cached_tokens - input.text_tokens),
+        image_tokens: 0,
+      },
+    },
+    output_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
+  };
+}
+
 /** Options of {@link RealtimeResponse}. */
 export interface RealtimeResponseOptions {
   /** The conversation the output items are added to (and audio counted in). */
@@ -337,7 +366,6 @@ export class RealtimeResponse {
     const textTokens = Math.ceil(this.#transcriptChars / 4) +
       this.output.filter((item) => item.type === "function_call").length * FUNCTION_CALL_TOKENS;
     const input = this.#inputUsage;
-    const inputTokens = input.text_tokens + input.audio_tokens;
     return {
       object: "realtime.response",
       id: this.id,
@@ -348,25 +376,7 @@ export class RealtimeResponse {
       output_modalities: ["audio"],
       max_output_tokens: "inf",
       audio: { output: this.#outputAudio() },
-      usage: done
-        ? {
-          total_tokens: inputTokens + audioTokens + textTokens,
-          input_tokens: inputTokens,
-          output_tokens: audioTokens + textTokens,
-          input_token_details: {
-            text_tokens: input.text_tokens,
-            audio_tokens: input.audio_tokens,
-            image_tokens: 0,
-            cached_tokens: input.cached_tokens,
-            cached_tokens_details: {
-              text_tokens: Math.min(input.cached_tokens, input.text_tokens),
-              audio_tokens: Math.max(0, input.cached_tokens - input.text_tokens),
-              image_tokens: 0,
-            },
-          },
-          output_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
-        }
-        : null,
+      usage: done ? responseUsage(input, textTokens, audioTokens) : null,
       metadata: null,
     };
   }

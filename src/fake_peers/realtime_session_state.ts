@@ -112,12 +112,31 @@ function audioBytesPerMs(format: unknown): number {
   return type === "audio/pcm" ? 48 : 8;
 }
 
+/** The session's `audio.input` or `audio.output` object (empty when absent). */
+function audioPart(
+  session: RealtimeSessionObject,
+  part: "input" | "output",
+): Record<string, unknown> {
+  const audio = isRecord(session.audio) ? session.audio : {};
+  const value = audio[part];
+  return isRecord(value) ? value : {};
+}
+
+/** A switch of server VAD (true unless turned off; false without turn detection). */
+function turnSwitch(
+  session: RealtimeSessionObject,
+  key: "interrupt_response" | "create_response",
+): boolean {
+  const td = audioPart(session, "input").turn_detection;
+  if (!isRecord(td)) return false;
+  return td[key] !== false;
+}
+
 /** The session's output audio: format object (default 24 kHz PCM), voice and bytes per ms. */
 export function outputAudioOf(
   session: RealtimeSessionObject,
 ): { format: Record<string, unknown>; voice: string; bytesPerMs: number } {
-  const audio = isRecord(session.audio) ? session.audio : {};
-  const output = isRecord(audio.output) ? audio.output : {};
+  const output = audioPart(session, "output");
   const format = isRecord(output.format) ? output.format : { type: "audio/pcm", rate: 24000 };
   const voice = typeof output.voice === "string" ? output.voice : "alloy";
   return { format, voice, bytesPerMs: audioBytesPerMs(format) };
@@ -127,8 +146,7 @@ export function outputAudioOf(
 export function inputAudioOf(
   session: RealtimeSessionObject,
 ): { format: unknown; bytesPerMs: number } {
-  const audio = isRecord(session.audio) ? session.audio : {};
-  const input = isRecord(audio.input) ? audio.input : {};
+  const input = audioPart(session, "input");
   return { format: input.format, bytesPerMs: audioBytesPerMs(input.format) };
 }
 
@@ -138,11 +156,7 @@ export function inputAudioOf(
  * without turn detection).
  */
 export function interruptsResponse(session: RealtimeSessionObject): boolean {
-  const audio = isRecord(session.audio) ? session.audio : {};
-  const input = isRecord(audio.input) ? audio.input : {};
-  const td = input.turn_detection;
-  if (!isRecord(td)) return false;
-  return td.interrupt_response !== false;
+  return turnSwitch(session, "interrupt_response");
 }
 
 /**
@@ -154,9 +168,5 @@ export function interruptsResponse(session: RealtimeSessionObject): boolean {
  * detection).
  */
 export function createsResponse(session: RealtimeSessionObject): boolean {
-  const audio = isRecord(session.audio) ? session.audio : {};
-  const input = isRecord(audio.input) ? audio.input : {};
-  const td = input.turn_detection;
-  if (!isRecord(td)) return false;
-  return td.create_response !== false;
+  return turnSwitch(session, "create_response");
 }

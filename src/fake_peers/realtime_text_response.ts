@@ -22,7 +22,12 @@
  * @module
  */
 import { realtimeId } from "./realtime_ids.ts";
-import { FAKE_INPUT_USAGE, type InputUsage, type ServerEvent } from "./realtime_response.ts";
+import {
+  FAKE_INPUT_USAGE,
+  type InputUsage,
+  responseUsage,
+  type ServerEvent,
+} from "./realtime_response.ts";
 
 /** What the text response says and echoes. */
 export interface TextResponseOptions {
@@ -53,7 +58,6 @@ export function outOfBandTextResponse(options: TextResponseOptions): ServerEvent
   const response = (status: "in_progress" | "completed", output: unknown[]) => {
     const input = options.inputUsage ?? FAKE_INPUT_USAGE;
     const textTokens = Math.ceil(text.length / 4);
-    const inputTokens = input.text_tokens + input.audio_tokens;
     return {
       object: "realtime.response",
       id,
@@ -63,25 +67,7 @@ export function outOfBandTextResponse(options: TextResponseOptions): ServerEvent
       conversation_id: null,
       output_modalities: ["text"],
       max_output_tokens: "inf",
-      usage: status === "completed"
-        ? {
-          total_tokens: inputTokens + textTokens,
-          input_tokens: inputTokens,
-          output_tokens: textTokens,
-          input_token_details: {
-            text_tokens: input.text_tokens,
-            audio_tokens: input.audio_tokens,
-            image_tokens: 0,
-            cached_tokens: input.cached_tokens,
-            cached_tokens_details: {
-              text_tokens: Math.min(input.cached_tokens, input.text_tokens),
-              audio_tokens: Math.max(0, input.cached_tokens - input.text_tokens),
-              image_tokens: 0,
-            },
-          },
-          output_token_details: { text_tokens: textTokens, audio_tokens: 0 },
-        }
-        : null,
+      usage: status === "completed" ? responseUsage(input, textTokens, 0) : null,
       metadata: options.metadata ?? null,
     };
   };

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { rec, str } from "./server_events.ts";
+import { type ErrorFields, errorFields, readEventFrame, rec, str } from "./server_events.ts";
 
 /** `audio.format` of a Twilio bridge: μ-law 8 kHz both ways, the rate spelled out. */
 export const LIVE_AUDIO_FORMAT = { type: "audio/pcmu", rate: 8000 } as const;
@@ -75,13 +75,7 @@ export type LiveServerEvent =
   | { type: "backend_usage"; usage: Record<string, unknown> }
   | { type: "session.usage.updated"; seconds: number }
   | { type: "session.closed"; reason: LiveCloseReason; seconds: number | undefined }
-  | {
-    type: "error";
-    code: string | undefined;
-    errorType: string | undefined;
-    message: string;
-    param: string | undefined;
-  }
+  | ({ type: "error" } & ErrorFields)
   | { type: "other"; eventType: string };
 
 /** Result of {@link parseLiveEvent}. */
@@ -93,21 +87,9 @@ function num(value: unknown): number | undefined {
 
 /** Parses one text frame from GPT-Live. Never throws. */
 export function parseLiveEvent(text: string): LiveEventResult {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return { ok: false, error: "GPT-Live event is not valid JSON." };
-  }
-  const obj = rec(data);
-  const type = str(obj?.type);
-  if (obj === undefined || type === undefined) {
-    return { ok: false, error: 'GPT-Live event has no string "type" field.' };
-  }
-  const bad = (what: string): LiveEventResult => ({
-    ok: false,
-    error: `GPT-Live event ${type} lacks ${what}.`,
-  });
+  const frame = readEventFrame(text, "GPT-Live");
+  if (!frame.ok) return frame;
+  const { obj, type, bad } = frame;
   switch (type) {
     case "session.started": {
       const session = rec(obj.session);
@@ -146,19 +128,8 @@ export function parseLiveEvent(text: string): LiveEventResult {
           seconds: num(rec(obj.usage)?.seconds),
         },
       };
-    case "error": {
-      const error = rec(obj.error) ?? {};
-      return {
-        ok: true,
-        event: {
-          type,
-          code: str(error.code),
-          errorType: str(error.type),
-          message: str(error.message) ?? "(no message)",
-          param: str(error.param),
-        },
-      };
-    }
+    case "error":
+      return { ok: true, event: { type, ...errorFields(obj.error) } };
     default:
       return { ok: true, event: { type: "other", eventType: type } };
   }

@@ -53,14 +53,7 @@ export type ServerEvent =
     transcript: string;
   }
   | { type: "conversation.item.truncated"; itemId: string; audioEndMs: number }
-  | {
-    type: "error";
-    code: string | undefined;
-    errorType: string | undefined;
-    message: string;
-    param: string | undefined;
-    eventId: string | undefined;
-  }
+  | ({ type: "error"; eventId: string | undefined } & ErrorFields)
   | { type: "other"; eventType: string };
 
 /** A field read as a string, or undefined (shared by the never-throwing parsers of `src/openai/`). */
@@ -77,6 +70,56 @@ export function rec(value: unknown): Record<string, unknown> | undefined {
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? value as Record<string, unknown>
     : undefined;
+}
+
+/**
+ * One text frame read as an event: its object and string `type`, with `bad`
+ * naming a missing field; or the error saying the frame is not an event of
+ * `peer` (shared by the Realtime and GPT-Live parsers).
+ */
+export function readEventFrame(text: string, peer: string):
+  | {
+    ok: true;
+    obj: Record<string, unknown>;
+    type: string;
+    bad: (what: string) => { ok: false; error: string };
+  }
+  | { ok: false; error: string } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `${peer} event is not valid JSON.` };
+  }
+  const obj = rec(data);
+  const type = str(obj?.type);
+  if (obj === undefined || type === undefined) {
+    return { ok: false, error: `${peer} event has no string "type" field.` };
+  }
+  const bad = (what: string) => ({
+    ok: false as const,
+    error: `${peer} event ${type} lacks ${what}.`,
+  });
+  return { ok: true, obj, type, bad };
+}
+
+/** The fields of an `error` event's `error` object (Realtime and GPT-Live alike). */
+export interface ErrorFields {
+  code: string | undefined;
+  errorType: string | undefined;
+  message: string;
+  param: string | undefined;
+}
+
+/** Reads {@link ErrorFields} (shared by the Realtime and GPT-Live parsers). */
+export function errorFields(value: unknown): ErrorFields {
+  const error = rec(value) ?? {};
+  return {
+    code: str(error.code),
+    errorType: str(error.type),
+    message: str(error.message) ?? "(no message)",
+    param: str(error.param),
+  };
 }
 
 /** The purpose (from `metadata`) and the output text of a done response, when it has them. */
@@ -112,21 +155,9 @@ export type ServerEventResult = { ok: true; event: ServerEvent } | { ok: false; 
  * ```
  */
 export function parseServerEvent(text: string): ServerEventResult {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return { ok: false, error: "OpenAI event is not valid JSON." };
-  }
-  const obj = rec(data);
-  const type = str(obj?.type);
-  if (obj === undefined || type === undefined) {
-    return { ok: false, error: 'OpenAI event has no string "type" field.' };
-  }
-  const bad = (what: string): ServerEventResult => ({
-    ok: false,
-    error: `OpenAI event ${type} lacks ${what}.`,
-  });
+  const frame = readEventFrame(text, "OpenAI");
+  if (!frame.ok) return frame;
+  const { obj, type, bad } = frame;
   switch (type) {
     case "session.created":
     case "session.updated":
@@ -224,20 +255,11 @@ export function parseServerEvent(text: string): ServerEventResult {
         ok: true,
         event: { type, itemId: str(obj.item_id) ?? "", audioEndMs: num(obj.audio_end_ms) },
       };
-    case "error": {
-      const error = rec(obj.error) ?? {};
+    case "error":
       return {
         ok: true,
-        event: {
-          type,
-          code: str(error.code),
-          errorType: str(error.type),
-          message: str(error.message) ?? "(no message)",
-          param: str(error.param),
-          eventId: str(error.event_id),
-        },
+        event: { type, ...errorFields(obj.error), eventId: str(rec(obj.error)?.event_id) },
       };
-    }
     default:
       return { ok: true, event: { type: "other", eventType: type } };
   }

@@ -55,16 +55,10 @@ export type LiveEvent =
    * Caller speech that was not an interruption: the assistant went on from
    * `resumedAtMs` of `resumedItemId` (shown struck through: it did not cut).
    */
-  | {
-    type: "false_interruption";
-    itemId: string;
-    verdict: "false" | "backchannel";
-    speechMs: number;
-    text?: string;
-    resumedItemId?: string;
-    resumedAtMs?: number;
-    t: number;
-  }
+  | (
+    & { type: "false_interruption"; t: number }
+    & Omit<Extract<CallObservation, { kind: "false_interruption" }>, "kind">
+  )
   | { type: "tool_call"; callId: string; name: string; arguments: string; t: number }
   | {
     type: "tool_result";

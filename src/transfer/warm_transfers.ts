@@ -206,31 +206,37 @@ export class WarmTransfers {
 
   /** Twilio fetches the briefing: the person answered leg `token`. Answers TwiML. */
   briefing(token: string | null, form: URLSearchParams): string | Promise<string> {
-    return this.#elsewhere(token)
-      ? this.#remote("briefing", token, form)
-      : this.#briefing(token, form);
+    return this.#route("briefing", token, form, (t, f) => this.#briefing(t, f));
   }
 
   /** The `<Gather>` action: the key the person pressed (none: a decline). Answers TwiML. */
   answer(token: string | null, form: URLSearchParams): string | Promise<string> {
-    return this.#elsewhere(token) ? this.#remote("answer", token, form) : this.#answer(token, form);
+    return this.#route("answer", token, form, (t, f) => this.#answer(t, f));
   }
 
   /** The person's conference status callback: once they are in, the caller is moved. */
   conference(token: string | null, form: URLSearchParams): void | Promise<unknown> {
-    return this.#elsewhere(token)
-      ? this.#remote("conference", token, form)
-      : this.#conference(token, form);
+    return this.#route("conference", token, form, (t, f) => this.#conference(t, f));
   }
 
   /** A status callback of a person's leg. */
   status(token: string | null, form: URLSearchParams): void | Promise<unknown> {
-    return this.#elsewhere(token) ? this.#remote("status", token, form) : this.#status(token, form);
+    return this.#route("status", token, form, (t, f) => this.#status(t, f));
   }
 
   /** The async AMD result of a person's leg. */
   amd(token: string | null, form: URLSearchParams): void | Promise<unknown> {
-    return this.#elsewhere(token) ? this.#remote("amd", token, form) : this.#amd(token, form);
+    return this.#route("amd", token, form, (t, f) => this.#amd(t, f));
+  }
+
+  /** Routes a callback to the instance holding its transfer: here (`here`) or by the relay. */
+  #route<T>(
+    route: RelayedRoute,
+    token: string | null,
+    form: URLSearchParams,
+    here: (token: string | null, form: URLSearchParams) => T,
+  ): T | Promise<string> {
+    return this.#elsewhere(token) ? this.#remote(route, token, form) : here(token, form);
   }
 
   #briefing(token: string | null, form: URLSearchParams): string {

@@ -75,7 +75,6 @@ export class WebhookSender {
   #now: () => number;
   #loop: WorkLoop;
   #started = false;
-  #writes = new Set<Promise<void>>();
   #tries = new Set<AbortController>();
   /** The earliest retry this instance scheduled. */
   #nextLocalDue = Infinity;
@@ -136,23 +135,19 @@ export class WebhookSender {
         });
       },
     );
-    this.#writes.add(work);
-    work.finally(() => this.#writes.delete(work));
-    return work;
+    return this.#loop.track(work);
   }
 
   /** Waits until the writes and the loop's run so far are done (tests). */
   async idle(): Promise<void> {
-    while (this.#writes.size > 0) await Promise.all(this.#writes);
     await this.#loop.idle();
   }
 
   /** Stops the loop; tries in flight are abandoned and given back, due at once. */
   async close(): Promise<void> {
-    const closing = this.#loop.close();
-    await Promise.all(this.#writes);
-    for (const controller of this.#tries) controller.abort(new Error("the server is stopping"));
-    await closing;
+    await this.#loop.close(() => {
+      for (const controller of this.#tries) controller.abort(new Error("the server is stopping"));
+    });
   }
 
   async #run(): Promise<void> {

@@ -30,6 +30,7 @@ export class WorkLoop {
   #again = false;
   #started = false;
   #closed = false;
+  #writes = new Set<Promise<void>>();
 
   /** `run` works off what is due; `waitMs` is the pause before the next look. */
   constructor(run: () => Promise<void>, waitMs: () => number) {
@@ -68,15 +69,30 @@ export class WorkLoop {
     });
   }
 
-  /** Waits until no run is under way (nor asked for). */
+  /** Keeps `write` (of work into the queue) until it settles: idle and close wait for it. */
+  track(write: Promise<void>): Promise<void> {
+    this.#writes.add(write);
+    write.finally(() => this.#writes.delete(write));
+    return write;
+  }
+
+  /** Waits until the writes tracked and the runs so far are done, and no run is asked for. */
   async idle(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.all(this.#writes);
     while (this.#running !== undefined) await this.#running;
   }
 
-  /** Stops looking; resolves once the run under way is over. */
-  async close(): Promise<void> {
+  /**
+   * Stops looking; resolves once the writes tracked and the run under way are
+   * over. `stopping` is called when the writes are done, before the wait for
+   * the run (to abort what the run waits on).
+   */
+  async close(stopping?: () => void): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    await this.#running;
+    const running = this.#running;
+    await Promise.all(this.#writes);
+    stopping?.();
+    await running;
   }
 }
