@@ -6,6 +6,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { App } from "./app.ts";
+import type { CallRunner } from "../bridge/call_runner.ts";
 
 /** Options of {@link drainApp}. */
 export interface DrainOptions {
@@ -50,6 +51,21 @@ function waitForCalls(app: App, ms: number): Promise<boolean> {
 }
 
 /**
+ * Waits up to `ms` for the calls to end, then does `force` to each call
+ * still in progress; how many there were.
+ */
+async function forceAfter(
+  app: App,
+  ms: number,
+  force: (call: CallRunner) => void,
+): Promise<number> {
+  await waitForCalls(app, ms);
+  const left = [...app.calls];
+  for (const call of left) force(call);
+  return left.length;
+}
+
+/**
  * Drains `app`: stops accepting calls (`/readyz` fails), waits up to
  * `drainMs` for calls to end, asks the remaining ones to say goodbye and hang
  * up, waits up to `farewellMs`, then hangs up whatever is left.
@@ -69,28 +85,28 @@ export async function drainApp(app: App, options: DrainOptions): Promise<DrainRe
     calls: activeAtStart,
     ms: options.drainMs,
   });
-  await waitForCalls(app, options.drainMs);
-  const remaining = [...app.calls];
-  for (const call of remaining) call.drain();
-  if (remaining.length > 0) {
+  const remaining = await forceAfter(app, options.drainMs, (call) => call.drain());
+  if (remaining > 0) {
     options.logger?.info("Drain time is over; the assistant says goodbye on {calls} call(s).", {
-      calls: remaining.length,
+      calls: remaining,
     });
   }
-  await waitForCalls(app, options.farewellMs ?? 8000);
-  const left = [...app.calls];
-  for (const call of left) call.drain({ immediate: true });
-  if (left.length > 0) {
+  const left = await forceAfter(
+    app,
+    options.farewellMs ?? 8000,
+    (call) => call.drain({ immediate: true }),
+  );
+  if (left > 0) {
     options.logger?.warn("Hung up {calls} call(s) whose goodbye did not finish in time.", {
-      calls: left.length,
+      calls: left,
     });
   }
   await waitForCalls(app, options.closeMs ?? 2000);
   return {
     activeAtStart,
-    endedOnTheirOwn: activeAtStart - remaining.length,
-    saidGoodbye: remaining.length - left.length,
-    hungUp: left.length,
+    endedOnTheirOwn: activeAtStart - remaining,
+    saidGoodbye: remaining - left,
+    hungUp: left,
   };
 }
 
@@ -112,12 +128,10 @@ async function handOverCalls(app: App, options: DrainOptions): Promise<DrainResu
     call.done.then((summary) => outcomes.push(summary.outcome));
     call.handOver();
   }
-  await waitForCalls(app, options.drainMs);
-  const late = [...app.calls];
-  for (const call of late) call.handOver({ immediate: true });
-  if (late.length > 0) {
+  const late = await forceAfter(app, options.drainMs, (call) => call.handOver({ immediate: true }));
+  if (late > 0) {
     options.logger?.info("Drain time is over; handing {calls} call(s) over at once.", {
-      calls: late.length,
+      calls: late,
     });
   }
   await waitForCalls(app, options.closeMs ?? 2000);
