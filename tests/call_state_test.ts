@@ -11,7 +11,11 @@ import { loadAgents } from "../src/agents/agent_book.ts";
 import { parseConfig } from "../src/config/mod.ts";
 import { SharedCallState } from "../src/calls/shared_call_state.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
-import { connectTwimlStream, signedTwilioPost } from "./support/twilio_requests.ts";
+import {
+  connectTwimlStream,
+  placeAnsweredCall,
+  signedTwilioPost,
+} from "./support/twilio_requests.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
@@ -135,22 +139,13 @@ async function outboundPair(
   /** POST /calls on A; the callee answers: Twilio fetches the TwiML and opens the stream on A. */
   const answeredCall = async (context?: Record<string, unknown>) => {
     const [a] = harnesses;
-    const placed = await fetch(`${a.server.localUrl}/calls`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ to: "+15551234567", ...(context ? { context } : {}) }),
-    });
-    assert.equal(placed.status, 201);
-    const { callSid } = await placed.json();
-    const create = rest.creates.at(-1)!;
-    const twiml = await (await signedPost(a, create.params.Url, {
-      CallSid: callSid,
-      AccountSid: ACCOUNT,
-      From: create.params.From,
-      To: create.params.To,
-      CallStatus: "in-progress",
-      Direction: "outbound-api",
-    })).text();
+    const { callSid, create, twiml } = await placeAnsweredCall(
+      a.server.localUrl,
+      rest,
+      API_TOKEN,
+      ACCOUNT,
+      { to: "+15551234567", ...(context ? { context } : {}) },
+    );
     const call = await openStream(a, callSid, twiml);
     const session = await a.realtime.nextSession();
     const sessionUpdate = await session.waitFor("session.update");

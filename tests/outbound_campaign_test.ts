@@ -142,18 +142,24 @@ Deno.test("a campaign waits for the callee's calling window, then dials within i
   }
 });
 
-Deno.test("busy, no-answer and failed are retried with backoff up to the maximum; answered calls are not", async () => {
-  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
-  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+/** A campaign of two contacts called at once, up to `maxAttempts` each, 10 minutes apart; ticked once. */
+async function twoAtOnce(t: Awaited<ReturnType<typeof setUp>>, maxAttempts: number) {
   const [a, b] = contacts(2);
   const campaign = await t.campaigns.create({
     agent: "default",
     contacts: [a, b],
     concurrency: 2,
-    maxAttempts: 3,
+    maxAttempts,
     retryBackoffMs: 10 * MINUTE,
   });
   await t.campaigns.tick(campaign.id);
+  return { a, b, campaign };
+}
+
+Deno.test("busy, no-answer and failed are retried with backoff up to the maximum; answered calls are not", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  await using t = await setUp(rest, "2026-03-02T10:00:00Z");
+  const { a, b, campaign } = await twoAtOnce(t, 3);
   assert.deepEqual(t.dialed(), [a.to, b.to]);
   await t.end(a.to, "busy");
   await t.end(b.to, "completed", "machine_end_beep");
@@ -423,15 +429,7 @@ Deno.test("a restarted server finds the calls that ended while it was down (KV i
 Deno.test("each finished campaign attempt is a campaign.attempt.finished webhook event", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
   await using t = await setUp(rest, "2026-03-02T10:00:00Z");
-  const [a, b] = contacts(2);
-  const campaign = await t.campaigns.create({
-    agent: "default",
-    contacts: [a, b],
-    concurrency: 2,
-    maxAttempts: 1,
-    retryBackoffMs: 10 * MINUTE,
-  });
-  await t.campaigns.tick(campaign.id);
+  const { a, b, campaign } = await twoAtOnce(t, 1);
   await t.end(a.to, "busy");
   await t.end(b.to, "completed", "human");
   const ids = (await t.campaigns.progress(campaign.id))!.contacts.map((c) => c.id);

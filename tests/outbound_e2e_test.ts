@@ -8,7 +8,12 @@ import { MetricsRegistry } from "../src/observability/metrics.ts";
 import { BridgeHarness, TEST_API_KEY, TEST_TWILIO_TOKEN } from "./support/bridge_harness.ts";
 import { audioBytes, type FakeRealtimeSession } from "./support/fake_realtime.ts";
 import { FakeTwilioCall, twilioSignature } from "./support/fake_twilio.ts";
-import { connectTwimlStream, signedTwilioPost, twimlStream } from "./support/twilio_requests.ts";
+import {
+  connectTwimlStream,
+  placeAnsweredCall,
+  signedTwilioPost,
+  twimlStream,
+} from "./support/twilio_requests.ts";
 import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { waitUntil } from "./support/wait.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
@@ -71,22 +76,13 @@ async function placedCall(
   rest: FakeTwilioRest,
   body: Record<string, unknown> = { to: "+15551234567", context: { name: "Ada" } },
 ) {
-  const placed = await fetch(`${h.server.localUrl}/calls`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  assert.equal(placed.status, 201);
-  const { callSid } = await placed.json();
-  const create = rest.creates.at(-1)!;
-  const twiml = await (await twilioPost(h, create.params.Url, {
-    CallSid: callSid,
-    AccountSid: ACCOUNT,
-    From: create.params.From,
-    To: create.params.To,
-    CallStatus: "in-progress",
-    Direction: "outbound-api",
-  })).text();
+  const { callSid, create, twiml } = await placeAnsweredCall(
+    h.server.localUrl,
+    rest,
+    API_TOKEN,
+    ACCOUNT,
+    body,
+  );
   const streamUrl = /<Stream url="([^"]+)"/.exec(twiml)![1];
   return { callSid, create, twiml, streamUrl };
 }

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { TEST_TWILIO_TOKEN } from "./bridge_harness.ts";
 import { FakeTwilioCall, twilioSignature } from "./fake_twilio.ts";
+import type { FakeTwilioRest, TwilioRestRequest } from "./fake_twilio_rest.ts";
 
 /**
  * Posts `form` to the public `url` (path and query) on the server at `localBase`,
@@ -77,4 +79,36 @@ export async function signedTwilioRequest(
     },
     body: new URLSearchParams(form),
   });
+}
+
+/**
+ * Places a call through the control API (`POST /calls` with `body`, bearer
+ * `apiToken`) of the server at `localBase`, asserting 201; then the callee
+ * answers: Twilio fetches the TwiML from the `Url` it was given (fake REST
+ * `rest`), signed, as an answered outbound call of `accountSid`.
+ */
+export async function placeAnsweredCall(
+  localBase: string,
+  rest: FakeTwilioRest,
+  apiToken: string,
+  accountSid: string,
+  body: Record<string, unknown>,
+): Promise<{ callSid: string; create: TwilioRestRequest; twiml: string }> {
+  const placed = await fetch(`${localBase}/calls`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(placed.status, 201);
+  const { callSid } = await placed.json();
+  const create = rest.creates.at(-1)!;
+  const twiml = await (await signedTwilioPost(localBase, create.params.Url, {
+    CallSid: callSid,
+    AccountSid: accountSid,
+    From: create.params.From,
+    To: create.params.To,
+    CallStatus: "in-progress",
+    Direction: "outbound-api",
+  })).text();
+  return { callSid, create, twiml };
 }
