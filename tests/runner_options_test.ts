@@ -56,16 +56,18 @@ Deno.test("runner options: a Twilio call greets and hangs up through REST; a sof
 
 Deno.test("runner options: a resumed call replays its conversation and acknowledges the gap instead of greeting", () => {
   const conversation = [{ kind: "user" as const, itemId: "i1", transcript: "Hi", at: 0 }];
+  /** The checkpoint of call CA1, resumed once, on the stream at `streamPath`. */
+  const resumedAt = (streamPath: string) => ({
+    callSid: "CA1",
+    streamPath,
+    conversation,
+    state: "resuming" as const,
+    resumes: 1,
+    savedAt: 0,
+  });
   const options = runnerOptions(
     call({
-      resumed: {
-        callSid: "CA1",
-        streamPath: "/media-stream",
-        conversation,
-        state: "resuming",
-        resumes: 1,
-        savedAt: 0,
-      },
+      resumed: resumedAt("/media-stream"),
     }),
     parts,
   );
@@ -76,14 +78,7 @@ Deno.test("runner options: a resumed call replays its conversation and acknowled
   const outbound = runnerOptions(
     call({
       outboundCore: { greeting: "Hi", awaitAnswer: { voicemail: undefined } },
-      resumed: {
-        callSid: "CA1",
-        streamPath: "/media-stream/outbound/default",
-        conversation,
-        state: "resuming",
-        resumes: 1,
-        savedAt: 0,
-      },
+      resumed: resumedAt("/media-stream/outbound/default"),
     }),
     parts,
   );

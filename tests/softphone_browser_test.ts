@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { startDemo } from "../src/demo/demo.ts";
-import { Chromium, softphoneFlags } from "./support/chromium.ts";
+import { type Chromium, openSoftphone } from "./support/chromium.ts";
 import { requireCommand, run } from "./support/system_tools.ts";
 import { readWav16, writeWav16 } from "./support/wav.ts";
 import { waitUntil } from "./support/wait.ts";
@@ -63,12 +63,9 @@ Deno.test({
     let browser: Chromium | undefined;
     try {
       const wav = await microphoneWav(dir);
-      browser = await Chromium.launch({
-        executable: chromiumPath,
-        args: softphoneFlags(wav),
-      });
-      const page = await browser.newPage();
-      await page.goto(demo.server.localUrl + "/");
+      const opened = await openSoftphone(chromiumPath, demo.server.localUrl + "/", wav);
+      browser = opened.browser;
+      const page = opened.page;
       assert.equal(await page.evaluate("document.title"), "Softphone · voice-agent bridge");
       assert.equal(await page.evaluate("softphone.status"), "idle");
 

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { startDemo } from "../src/demo/demo.ts";
 import type { StandinEvent } from "../src/demo/standin_realtime.ts";
-import { Chromium, softphoneFlags } from "./support/chromium.ts";
+import { type Chromium, openSoftphone } from "./support/chromium.ts";
 import { requireCommand, run } from "./support/system_tools.ts";
 import { readWav16, writeWav16 } from "./support/wav.ts";
 import { waitUntil } from "./support/wait.ts";
@@ -61,12 +61,9 @@ async function mmHmmOverTheGreeting(
     let browser: Chromium | undefined;
     try {
       const wav = await microphoneWav(dir);
-      browser = await Chromium.launch({
-        executable: chromiumPath,
-        args: softphoneFlags(wav),
-      });
-      const page = await browser.newPage();
-      await page.goto(demo.server.localUrl + "/");
+      const opened = await openSoftphone(chromiumPath, demo.server.localUrl + "/", wav);
+      browser = opened.browser;
+      const page = opened.page;
       await page.click("#call");
       await waitUntil(() => demo.standin.stats.speechStarted >= 1, 15_000, "the mm-hmm is heard");
       const greetingMs = events.filter((e) => e.type === "response.output_audio.delta")

@@ -14,7 +14,7 @@ import { environmentProfile } from "../src/agents/agent_profile.ts";
 import { HttpTool } from "../src/agents/http_tool.ts";
 import { parseConfig } from "../src/config/mod.ts";
 import { BridgeHarness, sleep, TEST_API_KEY } from "./support/bridge_harness.ts";
-import { Chromium, softphoneFlags } from "./support/chromium.ts";
+import { Chromium, openSoftphone } from "./support/chromium.ts";
 import { requireCommand } from "./support/system_tools.ts";
 
 const SCREENSHOT_DIR = new URL("../test-output/", import.meta.url);
@@ -73,12 +73,9 @@ Deno.test({
     });
     let browser: Chromium | undefined;
     try {
-      browser = await Chromium.launch({
-        executable: chromiumPath,
-        args: softphoneFlags(),
-      });
-      const page = await browser.newPage();
-      await page.goto(h.server.localUrl + "/");
+      const opened = await openSoftphone(chromiumPath, h.server.localUrl + "/");
+      browser = opened.browser;
+      const page = opened.page;
       assert.equal(await page.evaluate("softphone.notice"), null, "127.0.0.1 is a secure context");
       await page.click("#call");
 
@@ -328,12 +325,9 @@ Deno.test({
     );
     let browser: Chromium | undefined;
     try {
-      browser = await Chromium.launch({
-        executable: chromiumPath,
-        args: softphoneFlags(),
-      });
-      const page = await browser.newPage();
-      await page.goto(h.server.localUrl + "/");
+      const opened = await openSoftphone(chromiumPath, h.server.localUrl + "/");
+      browser = opened.browser;
+      const page = opened.page;
       await page.waitFor(
         "!document.getElementById('agent-picker').hidden",
         5_000,

@@ -308,3 +308,24 @@ export function softphoneFlags(microphoneWav?: string): string[] {
     "--autoplay-policy=no-user-gesture-required",
   ];
 }
+
+/**
+ * The softphone as a caller opens it: Chromium with {@link softphoneFlags}
+ * (`microphoneWav` as the microphone, if given) on a new page at `url`. Closes
+ * the browser if the page does not open.
+ */
+export async function openSoftphone(
+  executable: string,
+  url: string,
+  microphoneWav?: string,
+): Promise<{ browser: Chromium; page: ChromiumPage }> {
+  const browser = await Chromium.launch({ executable, args: softphoneFlags(microphoneWav) });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    return { browser, page };
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
+}
