@@ -47,8 +47,8 @@ async function connectStream(h: BridgeHarness, twiml: string, callSid: string) {
   return { call, parameters: twimlStream(twiml).parameters };
 }
 
-/** A call whose agent made a cold transfer; resolves with the first `<Dial>`'s TwiML. */
-async function transferredCall(h: BridgeHarness) {
+/** An inbound call on `h`: the signed webhook, the media stream, the session set up. */
+async function inboundCall(h: BridgeHarness) {
   const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
   const answer = await twilioPost(h, `${PUBLIC}/incoming-call`, {
     CallSid: callSid,
@@ -59,6 +59,12 @@ async function transferredCall(h: BridgeHarness) {
   const { call } = await connectStream(h, answer.text, callSid);
   const session = await h.realtime.nextSession();
   await session.waitFor("session.update");
+  return { callSid, call, session };
+}
+
+/** A call whose agent made a cold transfer; resolves with the first `<Dial>`'s TwiML. */
+async function transferredCall(h: BridgeHarness) {
+  const { callSid, call, session } = await inboundCall(h);
   const r = session.beginResponse({ message: false });
   r.functionCall("transfer_call", { reason: "billing" });
   r.finish();
@@ -228,16 +234,7 @@ Deno.test("cold transfer with the shared call store: nobody answers → the fall
     // Two instances behind one public URL, one call store.
     await using a = await BridgeHarness.startSecure(env, { app: { checkpoints } });
     await using b = await BridgeHarness.startSecure(env, { app: { checkpoints } });
-    const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-    const answer = await twilioPost(a, `${PUBLIC}/incoming-call`, {
-      CallSid: callSid,
-      AccountSid: ACCOUNT,
-      From: "+14155550100",
-      To: "+14155550199",
-    });
-    const { call } = await connectStream(a, answer.text, callSid);
-    const session = await a.realtime.nextSession();
-    await session.waitFor("session.update");
+    const { callSid, call, session } = await inboundCall(a);
     session.userTurn("My invoice for March is wrong.");
     await sayHeard(
       session,

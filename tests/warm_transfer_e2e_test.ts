@@ -71,6 +71,24 @@ async function inboundCall(h: BridgeHarness, rest: FakeTwilioRest) {
   return { callSid, call, session };
 }
 
+/**
+ * Waits for Twilio's final callback of `legSid` with `status` (naming `what` on a timeout), and
+ * checks the bridge ended the leg through REST with exactly that status.
+ */
+async function legEndedThroughRest(
+  rest: FakeTwilioRest,
+  legSid: string,
+  status: string,
+  what: string,
+) {
+  await waitUntil(
+    () => rest.callbacks.some((c) => c.params.CallSid === legSid && c.params.CallStatus === status),
+    2000,
+    what,
+  );
+  assert.deepEqual(rest.updatesOf(legSid).map((u) => u.params.Status), [status]);
+}
+
 /** The model calls the warm transfer tool; resolves when the person's first leg was requested. */
 async function modelTransfers(session: FakeRealtimeSession, rest: FakeTwilioRest) {
   const calledAt = performance.now();
@@ -282,15 +300,12 @@ Deno.test("warm transfer: the caller hangs up while the person's phone rings →
     const { leg } = await modelTransfers(session, rest);
     await rest.ring(leg.sid);
     await call.hangUp();
-    await waitUntil(
-      () =>
-        rest.callbacks.some((c) =>
-          c.params.CallSid === leg.sid && c.params.CallStatus === "canceled"
-        ),
-      2000,
+    await legEndedThroughRest(
+      rest,
+      leg.sid,
+      "canceled",
       "the ringing leg canceled through REST (and Twilio's final callback)",
     );
-    assert.deepEqual(rest.updatesOf(leg.sid).map((u) => u.params.Status), ["canceled"]);
     const [summary] = await h.waitForFinished(1, 3000);
     assert.equal(summary.outcome, "caller_hung_up");
     assert.deepEqual(summary.transfer?.legs.map((l) => l.result), ["caller_hung_up"]);
@@ -305,15 +320,12 @@ Deno.test("warm transfer: the caller hangs up while the person's phone rings →
     const briefing = await rest.answer(leg.sid);
     assert.match(briefing, /<Gather/);
     await call.hangUp();
-    await waitUntil(
-      () =>
-        rest.callbacks.some((c) =>
-          c.params.CallSid === leg.sid && c.params.CallStatus === "completed"
-        ),
-      2000,
+    await legEndedThroughRest(
+      rest,
+      leg.sid,
+      "completed",
       "the answered leg completed through REST (and Twilio's final callback)",
     );
-    assert.deepEqual(rest.updatesOf(leg.sid).map((u) => u.params.Status), ["completed"]);
     // The person presses 1 too late: told the caller is gone, nobody is moved.
     assert.match(await rest.press(leg.sid, "1"), /already hung up/);
     assert.deepEqual(rest.moves, []);
