@@ -155,12 +155,33 @@ async function outboundPair(
     });
     return { callSid, call, session, sessionUpdate };
   };
+  /**
+   * After the greeting the callee says `said` and the model sends `digits` (send_dtmf): Twilio
+   * stops the stream on A. Resolves with the TwiML of the call's next stream.
+   */
+  const pressedKey = async (
+    { callSid, call, session }: Awaited<ReturnType<typeof answeredCall>>,
+    said: string,
+    digits: string,
+  ) => {
+    await session.waitFor("response.create"); // the greeting
+    session.userTurn(said);
+    const r = session.beginResponse({ message: false });
+    const { callId } = r.functionCall("send_dtmf", { digits });
+    await session.waitFor("conversation.item.create", (e) => e.item.call_id === callId);
+    r.finish();
+    const [update] = rest.updatesOf(callSid);
+    await call.hangUp();
+    await harnesses[0].waitForFinished(1);
+    return update.params.Twiml;
+  };
   return {
     a: harnesses[0],
     b: harnesses[1],
     signedPost,
     openStream,
     answeredCall,
+    pressedKey,
     async [Symbol.asyncDispose]() {
       for (const h of harnesses) await h[Symbol.asyncDispose]();
       for (const service of services) await service.close();
@@ -174,19 +195,11 @@ Deno.test("send_dtmf on one instance, the call's next stream on another: the con
   const dir = await Deno.makeTempDir();
   try {
     await using pair = await outboundPair(rest, dir);
-    const { a, b } = pair;
-    const { callSid, call, session: first } = await pair.answeredCall();
-    await first.waitFor("response.create"); // the greeting
-    first.userTurn("Thanks for calling. For sales, press 1.");
-    const r = first.beginResponse({ message: false });
-    const { callId } = r.functionCall("send_dtmf", { digits: "1" });
-    await first.waitFor("conversation.item.create", (e) => e.item.call_id === callId);
-    r.finish();
-    const [update] = rest.updatesOf(callSid);
-    // Twilio stops the old stream on A, plays the key, and the new stream lands on B.
-    await call.hangUp();
-    await a.waitForFinished(1);
-    await pair.openStream(b, callSid, update.params.Twiml);
+    const { b } = pair;
+    const answered = await pair.answeredCall();
+    const next = await pair.pressedKey(answered, "Thanks for calling. For sales, press 1.", "1");
+    // Twilio stopped the old stream on A, plays the key, and the new stream lands on B.
+    await pair.openStream(b, answered.callSid, next);
     const second = await b.realtime.nextSession();
     const replayed = await second.waitFor(
       "conversation.item.create",
@@ -211,21 +224,12 @@ for (const where of ["the same instance", "another instance"] as const) {
         SYSTEM_MESSAGE: "You call {{caller.name|a customer}} about their order.",
       });
       const { a, b } = pair;
-      const { callSid, call, session: first, sessionUpdate } = await pair.answeredCall({
-        name: "Ada",
-      });
+      const answered = await pair.answeredCall({ name: "Ada" });
+      const { callSid, sessionUpdate } = answered;
       assert.match(sessionUpdate.session.instructions, /You call Ada about their order\./);
-      await first.waitFor("response.create"); // the greeting
-      first.userTurn("For orders, press 2.");
-      const r = first.beginResponse({ message: false });
-      const { callId } = r.functionCall("send_dtmf", { digits: "2" });
-      await first.waitFor("conversation.item.create", (e) => e.item.call_id === callId);
-      r.finish();
-      const [update] = rest.updatesOf(callSid);
-      await call.hangUp();
-      await a.waitForFinished(1);
+      const twiml = await pair.pressedKey(answered, "For orders, press 2.", "2");
       const next = where === "the same instance" ? a : b;
-      await pair.openStream(next, callSid, update.params.Twiml);
+      await pair.openStream(next, callSid, twiml);
       const second = await next.realtime.nextSession();
       const resumed = await second.waitFor("session.update");
       assert.match(resumed.session.instructions, /You call Ada about their order\./);
