@@ -26,6 +26,7 @@ import { OutboundService } from "./src/outbound/outbound_service.ts";
 import { registerCampaignCron } from "./src/outbound/campaign_cron.ts";
 import { CallCheckpoints } from "./src/calls/call_checkpoints.ts";
 import { KvCallStore } from "./src/calls/call_store.ts";
+import { openKvWaiting } from "./src/calls/kv_commit.ts";
 import { TransferRelay } from "./src/transfer/mod.ts";
 import { SharedCallState } from "./src/calls/shared_call_state.ts";
 
@@ -92,7 +93,9 @@ export async function main(options: MainOptions = {}): Promise<number> {
   let storeKv: Deno.Kv | undefined;
   let operations: Operations;
   try {
-    storeKv = config.callStore === undefined ? undefined : await Deno.openKv(config.callStore.path);
+    storeKv = config.callStore === undefined
+      ? undefined
+      : await openKvWaiting(config.callStore.path);
     operations = await Operations.create({
       config,
       agents: { profiles: () => agents.book.profiles },

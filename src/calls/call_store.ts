@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { commitKv } from "./kv_commit.ts";
+import { commitKv, openKvWaiting } from "./kv_commit.ts";
 import {
   type CallRecord,
   type CallRecordingInfo,
@@ -106,7 +106,7 @@ export class KvCallStore implements CallStore {
 
   /** Opens (or creates) the store. */
   static async open(options: KvCallStoreOptions): Promise<KvCallStore> {
-    const kv = await Deno.openKv(options.path);
+    const kv = await openKvWaiting(options.path);
     return new KvCallStore(kv, options.retentionDays, true);
   }
 
