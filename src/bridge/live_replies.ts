@@ -43,6 +43,7 @@
 import type { ServerEvent } from "../openai/server_events.ts";
 import { checkMove, type MoveTable } from "../core/state_moves.ts";
 import { BYTES_PER_MS } from "../audio/frames.ts";
+import { decodeBase64 } from "../audio/base64.ts";
 
 /** Ms of silent output that end a reply. */
 export const QUIET_END_MS = 500;
@@ -237,18 +238,14 @@ export class LiveReplies {
  * with loudness.
  */
 export function measure(delta: string): { ms: number; audible: boolean } {
-  let binary: string;
-  try {
-    binary = atob(delta);
-  } catch {
-    return { ms: 0, audible: false };
-  }
+  const bytes = decodeBase64(delta);
+  if (bytes === undefined) return { ms: 0, audible: false };
   let audible = false;
-  for (let i = 0; i < binary.length; i++) {
-    if ((~binary.charCodeAt(i) & 0x7f) > 2) {
+  for (let i = 0; i < bytes.length; i++) {
+    if ((~bytes[i] & 0x7f) > 2) {
       audible = true;
       break;
     }
   }
-  return { ms: binary.length / BYTES_PER_MS, audible };
+  return { ms: bytes.length / BYTES_PER_MS, audible };
 }

@@ -18,6 +18,8 @@
  *
  * @module
  */
+import { decodeBase64, encodeBase64 } from "../audio/base64.ts";
+
 /** One chunk of sent audio. */
 export interface SentChunk {
   responseId: string;
@@ -64,13 +66,14 @@ export class UnplayedAudio {
         rest.push(chunk);
         continue;
       }
-      const raw = atob(chunk.delta).slice(skip);
+      const tail = decodeBase64(chunk.delta)?.subarray(skip);
+      if (tail === undefined) continue;
       rest.push({
         ...chunk,
         itemStart: chunk.itemStart + skip,
         start: chunk.start + skip,
-        delta: btoa(raw),
-        bytes: raw.length,
+        delta: encodeBase64(tail),
+        bytes: tail.length,
       });
     }
     return rest;
