@@ -460,6 +460,29 @@ Deno.test("fake realtime: close_after_open closes with 1011; sessions close clea
   }
 });
 
+Deno.test("fake realtime: a close it starts keeps its code when the client was still sending", async () => {
+  // Deno's server-side WebSocket ends a close it started at the first frame that is not the
+  // peer's close frame, and reports code 0 then; the peer still got the code sent. Reproduced
+  // here: the client's appends are in flight when the session expires.
+  const server = await FakeRealtimeServer.start();
+  try {
+    const client = await TestClient.open(server.url);
+    const session = await server.nextSession();
+    await client.waitFor("session.created");
+    const append = { type: "input_audio_buffer.append", audio: encodeBase64(audioBytes(0x7f, 20)) };
+    for (let i = 0; i < 20; i++) client.send(append);
+    const info = await session.close(1001, "Your session hit the maximum duration of 60 minutes.");
+    assert.deepEqual(info, {
+      code: 1001,
+      reason: "Your session hit the maximum duration of 60 minutes.",
+      by: "fake",
+    });
+    assert.equal((await client.closed).code, 1001, "what the client got");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("fake realtime: server.close closes open sessions", async () => {
   const server = await FakeRealtimeServer.start();
   const client = await TestClient.open(server.url);

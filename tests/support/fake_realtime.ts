@@ -89,12 +89,22 @@ export interface RefusedRequest {
   reason: string;
 }
 
-/** How a WebSocket closed. */
+/**
+ * How a session's WebSocket closed. For a close the fake started, the code and reason it sent
+ * (what the client received): Deno's server-side WebSocket ends a close it started at the first
+ * frame from the client that is not a close frame (a message the client sent before it saw the
+ * close) and then reports code 0 in its close event, not the code of the handshake.
+ */
 export interface CloseInfo {
-  /** Close code (1005 when none was given, 1006 when the connection dropped). */
+  /**
+   * Close code: the client's (1005 when it gave none, 1006 when the connection dropped), or the
+   * fake's when it started the close.
+   */
   code: number;
   /** Close reason. */
   reason: string;
+  /** Who started the closing handshake: this fake, or the client. */
+  by: "fake" | "client";
 }
 
 /** A client event that failed schema validation. */
@@ -444,6 +454,7 @@ export class FakeRealtimeSession {
   #isClosed = false;
   #resolveClosed!: (info: CloseInfo) => void;
   #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeSent: CloseInfo | undefined;
 
   /** @internal Created by {@linkcode FakeRealtimeServer}. */
   constructor(server: FakeRealtimeServer, socket: WebSocket, init: SessionInit) {
@@ -462,7 +473,7 @@ export class FakeRealtimeSession {
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     socket.addEventListener("open", () => {
       if (init.closeAfterOpen) {
-        socket.close(1011, "Internal server error");
+        this.#closeSocket(1011, "Internal server error");
         return;
       }
       this.#emit([this.#kit.created()]);
@@ -487,7 +498,7 @@ export class FakeRealtimeSession {
       this.#waiters.rejectAll(
         `FakeRealtimeSession closed (${e.code} ${e.reason}) while waiting; received: ${this.#receivedTypes()}`,
       );
-      this.#resolveClosed({ code: e.code, reason: e.reason });
+      this.#resolveClosed(this.#closeSent ?? { code: e.code, reason: e.reason, by: "client" });
     });
     socket.addEventListener("error", () => {});
   }
@@ -740,7 +751,7 @@ export class FakeRealtimeSession {
   async close(code = 1000, reason = ""): Promise<CloseInfo> {
     if (!this.#isClosed) {
       try {
-        this.#socket.close(code, reason);
+        this.#closeSocket(code, reason);
       } catch (error) {
         this.selfErrors.push(`close(${code}) failed: ${error}`);
       }
@@ -752,6 +763,13 @@ export class FakeRealtimeSession {
       clearTimeout(timer);
     }
     return this.closed;
+  }
+
+  /** Starts the closing handshake, remembering the code and reason sent (see {@linkcode CloseInfo}). */
+  #closeSocket(code: number, reason: string): void {
+    const open = this.#socket.readyState === WebSocket.OPEN;
+    this.#socket.close(code, reason);
+    if (open) this.#closeSent ??= { code, reason, by: "fake" };
   }
 
   /**
