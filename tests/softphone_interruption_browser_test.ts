@@ -1,7 +1,8 @@
 /**
- * A false interruption in a real browser: Debian's headless Chromium, its
- * fake microphone fed a spoken "mm-hmm" (espeak-ng) while the offline demo's
- * agent says its greeting. The demo's stand-in detects the speech with its
+ * A false interruption in a real browser: Debian's headless Chromium says a
+ * spoken "mm-hmm" (espeak-ng) into the page's microphone 1 s into the offline
+ * demo's greeting (the microphone of `support/page_microphone.ts`, so that the
+ * speech lands over the greeting however long the call took to connect). The demo's stand-in detects the speech with its
  * own voice-activity detector and reports it as the live API does; the
  * bridge cuts the greeting at once, decides that it was no interruption, and
  * the greeting goes on from where the caller stopped hearing it: heard
@@ -15,24 +16,19 @@ import type { CallSummary } from "../src/bridge/call_summary.ts";
 import { startDemo } from "../src/demo/demo.ts";
 import type { StandinEvent } from "../src/demo/standin_realtime.ts";
 import { type Chromium, openSoftphone } from "./support/chromium.ts";
+import { installPageMicrophone } from "./support/page_microphone.ts";
 import { requireCommand, run } from "./support/system_tools.ts";
-import { readWav16, writeWav16 } from "./support/wav.ts";
 import { waitUntil } from "./support/wait.ts";
 
 const GREETING =
   "Hello! Thanks for calling the offline demo. Our office is open from nine to five, Monday to Friday, and we answer every call.";
 
-/** The microphone: 1.2 s of silence, "mm-hmm", then silence to the end of the test. */
-async function microphoneWav(dir: string): Promise<string> {
+/** The caller's "mm-hmm", spoken by espeak-ng. */
+async function mmHmmWav(dir: string): Promise<Uint8Array> {
   const espeak = await requireCommand("espeak-ng", "espeak-ng");
   const speech = `${dir}/mm-hmm.wav`;
   await run(espeak, ["-s", "170", "-w", speech, "Mm-hmm."]);
-  const { rate, samples } = readWav16(await Deno.readFile(speech));
-  const padded = new Int16Array(Math.round(rate * 30));
-  padded.set(samples, Math.round(rate * 1.2));
-  const wav = `${dir}/microphone.wav`;
-  await Deno.writeFile(wav, writeWav16(padded, rate));
-  return wav;
+  return await Deno.readFile(speech);
 }
 
 type PageState = {
@@ -60,11 +56,19 @@ async function mmHmmOverTheGreeting(
     });
     let browser: Chromium | undefined;
     try {
-      const wav = await microphoneWav(dir);
-      const opened = await openSoftphone(chromiumPath, demo.server.localUrl + "/", wav);
+      const mmHmm = await mmHmmWav(dir);
+      const opened = await openSoftphone(chromiumPath, demo.server.localUrl + "/");
       browser = opened.browser;
       const page = opened.page;
+      const microphone = await installPageMicrophone(page);
       await page.click("#call");
+      // About 1 s into the greeting, however long the call took to connect.
+      await page.waitFor(
+        `softphone.statusHistory.includes("assistant speaking")`,
+        15_000,
+        "the greeting plays",
+      );
+      await microphone.say(mmHmm, 1000);
       await waitUntil(() => demo.standin.stats.speechStarted >= 1, 15_000, "the mm-hmm is heard");
       const greetingMs = events.filter((e) => e.type === "response.output_audio.delta")
         .reduce((ms, e) => ms + atob(String(e.delta)).length / 8, 0);
