@@ -96,16 +96,21 @@ Deno.test("docs: the README keeps its two set-up commands, deno task demo and de
   assert.match(ci, /^deno task test\b/m);
 });
 
-Deno.test("docs: deno task test:parallel is deno task test with --parallel, as docs/testing.md says", () => {
+Deno.test("docs: deno task test runs the files in parallel, test:serial is the same one after another", () => {
   const tasks = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))).tasks;
   const words = (command: string) => command.split(/\s+/).filter((w) => w !== "--parallel");
-  assert.ok(tasks["test:parallel"].command.split(/\s+/).includes("--parallel"));
-  assert.deepEqual(words(tasks["test:parallel"].command), words(tasks.test.command));
-  assert.ok(!tasks.test.command.split(/\s+/).includes("--parallel"), "the gate stays sequential");
+  assert.ok(tasks.test.command.split(/\s+/).includes("--parallel"), "the gate runs in parallel");
+  assert.ok(!tasks["test:serial"].command.split(/\s+/).includes("--parallel"));
+  assert.deepEqual(words(tasks["test:serial"].command), words(tasks.test.command));
+  assert.equal(tasks["test:parallel"], undefined, "one task per way of running");
   const testing = Deno.readTextFileSync(new URL("docs/testing.md", ROOT));
   assert.match(
     testing,
-    /`deno task test:parallel` runs the same suite with `deno test --parallel`/,
+    /`deno task test` runs the test files in parallel\s+\(`deno test\s+--parallel`/,
+  );
+  assert.match(
+    testing,
+    /`deno task test:serial` runs the same suite\s+one\s+file\s+after\s+another/,
   );
 });
 
