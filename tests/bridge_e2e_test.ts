@@ -330,3 +330,16 @@ Deno.test("transfer_call (cold): the caller hears the handover sentence, then /c
   assert.equal(summary.outcome, "transferred");
   assert.deepEqual(session.schemaErrors, []);
 });
+
+Deno.test("harness: an OpenAI slow to answer (1.3 s) puts no waiting sound in the call unless a test turns it on", async () => {
+  // The waiting sound starts after 1 s of wall-clock time without a session. On busy cores the
+  // in-process connect can take that long, and the sound's bytes then counted as scripted audio.
+  for (const [env, expectSound] of [[{}, false], [{ WAITING_SOUND: "on" }, true]] as const) {
+    await using h = await BridgeHarness.start(env, { realtime: { answerDelayMs: 1300 } });
+    const call = await h.call();
+    const session = await h.realtime.nextSession(4000);
+    await session.waitFor("session.update");
+    assert.equal(call.receivedAudioBytes() > 0, expectSound, JSON.stringify(env));
+    await call.hangUp();
+  }
+});

@@ -50,7 +50,9 @@ async function mmHmmOverTheGreeting(
     const finished: CallSummary[] = [];
     const events: StandinEvent[] = [];
     const demo = startDemo({
-      env: { LOG_LEVEL: "error", GREETING, ...env },
+      // No waiting sound (it starts when the stand-in takes over 1 s to connect, which a busy
+      // machine can): the first audio the page plays is the greeting the "mm-hmm" goes over.
+      env: { LOG_LEVEL: "error", GREETING, WAITING_SOUND: "off", ...env },
       standin: { silenceTimeoutMs: 60_000, onEvent: (e) => events.push(e) },
       server: { port: 0, hostname: "127.0.0.1", onCallFinished: (s) => finished.push(s) },
     });

@@ -46,7 +46,11 @@ export class BridgeHarness implements AsyncDisposable {
   /**
    * Starts a fake Realtime server and the bridge pointed at it.
    * `env` overrides configuration variables. Twilio signature checks are off
-   * unless `env` turns them on (see {@link BridgeHarness.startSecure}).
+   * unless `env` turns them on (see {@link BridgeHarness.startSecure}). So are
+   * the greeting and the waiting sound: the waiting sound starts when OpenAI
+   * has not answered within 1 s of wall-clock time, which an in-process connect
+   * can take on busy cores, and its bytes would then count as the audio a test
+   * scripted (`receivedAudioBytes(value)`); a test of either turns it on.
    */
   static async start(
     env: Record<string, string> = {},
@@ -60,6 +64,7 @@ export class BridgeHarness implements AsyncDisposable {
       OPENAI_API_KEY: TEST_API_KEY,
       OPENAI_REALTIME_URL: realtime.url,
       GREETING: "off",
+      WAITING_SOUND: "off",
       TWILIO_SIGNATURE_CHECK: "off",
       ...env,
     });
