@@ -152,3 +152,34 @@ Deno.test("floods of ignored Twilio input log one line per kind, not one per mes
   assert.equal(logs(junk).length, 3, logs(junk).join("\n"));
   assert.equal(d.core.finished, false);
 });
+
+Deno.test("STREAM_SILENCE: nothing from Twilio for the bound loses the stream (resumable); any message resets it", () => {
+  const d = new CoreDriver({ streamSilenceMs: 10_000 });
+  d.startCall();
+  assert.equal(d.timers.get("stream_silence"), 10_000);
+  // Twilio keeps talking (a frame every 20 ms, here one every 4 s is enough): the check re-arms
+  // for the rest of the bound from the last message, and the call goes on.
+  for (let t = 0; t < 5; t++) {
+    d.advance(4000);
+    d.media();
+  }
+  assert.equal(finishOf(d.advance(2000)), undefined); // 22 s in, last message at 20 s
+  // Re-armed at 18 s for the rest of the bound from the message at 16 s (never once per frame).
+  assert.equal(d.timers.get("stream_silence"), 26_000);
+  // Then the connection dies without a close: 10 s after its last message the call is lost.
+  assert.equal(finishOf(d.advance(7999)), undefined);
+  const out = d.advance(1);
+  const finish = finishOf(out);
+  assert.equal(finish?.outcome, "stream_lost");
+  assert.equal(finish?.action, "close_stream");
+  assert.deepEqual(finish?.close, { code: 1001, reason: "media stream silent" });
+  assert.equal(finish?.reason, "No message from Twilio for 10 s.");
+  assert.ok(logs(out).some((m) => /sent nothing on the media stream/.test(m)));
+});
+
+Deno.test("STREAM_SILENCE is off unless set: a silent stream is left to the socket's own checks", () => {
+  const d = new CoreDriver();
+  d.startCall();
+  assert.equal(d.timers.has("stream_silence"), false);
+  assert.equal(finishOf(d.advance(600_000)), undefined);
+});

@@ -135,6 +135,7 @@ Deno.test("coreTimings() converts every seconds setting the core takes into ms",
     CALLER_IDLE_SECONDS: "0",
     REALTIME_SESSION_RENEW_SECONDS: "1800",
     REALTIME_RECONNECT_SECONDS: "7",
+    STREAM_SILENCE_SECONDS: "20",
   }));
   assert.deepEqual(timings, {
     endCallGraceMs: 2500,
@@ -143,6 +144,7 @@ Deno.test("coreTimings() converts every seconds setting the core takes into ms",
     callerIdleMs: 0,
     renewAfterMs: 1_800_000,
     reconnectWindowMs: 7000,
+    streamSilenceMs: 20_000,
   });
 });
 

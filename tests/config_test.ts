@@ -106,6 +106,7 @@ Deno.test("parseConfig() uses the documented defaults", () => {
     maxCallSeconds: 1800,
     maxCallsPerMinute: 0,
     callerIdleSeconds: 60,
+    streamSilenceSeconds: 15,
     campaignDispatch: "interval",
     metricsToken: undefined,
     callStore: { path: "calls.kv" },

@@ -134,6 +134,12 @@ const STOP_CLOSE_MS = 2000;
  * complete the close handshake, and Deno's WebSocket has no way to abort it.
  */
 const STALLED_REPORT_MS = 2000;
+/**
+ * Ms after closing the stream ourselves before the call is reported over
+ * even though Twilio has not answered the close (a dead connection never
+ * does, and its TCP retries would hold the call's slot for minutes).
+ */
+const CLOSE_HANDSHAKE_MS = 5000;
 
 /**
  * Bridges one Twilio media socket to a new OpenAI Realtime session.
@@ -594,6 +600,9 @@ export class CallRunner {
           command.close?.code ?? 1011,
           command.close?.reason ?? "assistant unavailable",
         );
+        // A peer that is gone (a dead connection) never answers the close: the call is over
+        // anyway, so it is reported after a bounded wait rather than held until TCP gives up.
+        this.#closeTimer = setTimeout(() => this.#maybeReport(true), CLOSE_HANDSHAKE_MS);
         return;
       case "none":
         // Twilio sent `stop` and closes the socket itself. Closing first while it still sends

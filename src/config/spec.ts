@@ -522,6 +522,13 @@ export const SETTINGS = [
     doc:
       "Seconds without caller speech (while the assistant is not speaking) before the assistant says goodbye and hangs up (0: off).",
   }),
+  setting("STREAM_SILENCE_SECONDS", "streamSilenceSeconds", integer(0, 3600), {
+    default: "15",
+    coreMs: "streamSilenceMs",
+    section: "security",
+    doc:
+      "Seconds without any message from Twilio on a media stream (Twilio sends the caller's audio every 20 ms, silence included) before the stream counts as lost and the call can resume on another instance (0: off; WebSocket pings then find a dead stream after about 2 minutes).",
+  }),
   setting(
     "METRICS_TOKEN",
     "metricsToken",

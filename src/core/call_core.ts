@@ -92,6 +92,8 @@ export class CallCore {
   #greetWithFallback = false;
   /** When the caller last spoke or the assistant's audio is expected to end (ms). */
   #quietSince = 0;
+  /** When Twilio last sent anything on the stream (the dead-stream check). */
+  #heardAt = 0;
 
   /** Creates the core of one call. */
   constructor(options: CallCoreOptions) {
@@ -166,6 +168,7 @@ export class CallCore {
         this.#p.out.setTimer("start_timeout", this.#p.options.startTimeoutMs);
         break;
       case "twilio_message":
+        this.#heardAt = now;
         this.#onTwilio(input.message);
         break;
       case "twilio_closed":
@@ -330,6 +333,9 @@ export class CallCore {
     }
     if (this.#p.options.callerIdleMs > 0) {
       this.#p.out.setTimer("caller_idle", this.#p.options.callerIdleMs);
+    }
+    if (this.#p.options.streamSilenceMs > 0) {
+      this.#p.out.setTimer("stream_silence", this.#p.options.streamSilenceMs);
     }
     const format = { encoding: message.encoding, sampleRate: message.sampleRate };
     this.#p.out.log("info", "Media stream started.", format);
@@ -560,7 +566,9 @@ export class CallCore {
 
   /** A timer fired: its owner handles it (the type says which, so nothing falls through). */
   #onTimer(name: TimerName): void {
-    if (isEndingTimer(name)) return this.#wrapUp.onTimer(name, this.#quietSince);
+    if (isEndingTimer(name)) {
+      return this.#wrapUp.onTimer(name, { quietSince: this.#quietSince, heardAt: this.#heardAt });
+    }
     if (isSessionTimer(name)) return this.#handover.onTimer(name);
     this.#onCallTimer(name);
   }

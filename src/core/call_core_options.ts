@@ -80,6 +80,11 @@ export interface CallCoreOptions {
    * the assistant wraps the call up; 0: off. Default 0.
    */
   callerIdleMs?: number;
+  /**
+   * Ms without any message from Twilio after which the stream counts as lost
+   * (`stream_lost`, resumable); 0: off. Default 0.
+   */
+  streamSilenceMs?: number;
   /** Emit `observe` commands for metrics and traces. Default false. */
   observations?: boolean;
   /**
@@ -180,6 +185,7 @@ export function resolveCoreOptions(options: CallCoreOptions): ResolvedCoreOption
     startTimeoutMs: options.startTimeoutMs ?? 10_000,
     maxCallMs: options.maxCallMs ?? 0,
     callerIdleMs: options.callerIdleMs ?? 0,
+    streamSilenceMs: options.streamSilenceMs ?? 0,
     observations: options.observations ?? false,
     renewAfterMs: options.renewAfterMs ?? 0,
     switchWaitMs: options.switchWaitMs ?? 15_000,

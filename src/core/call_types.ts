@@ -23,7 +23,9 @@ export type EndingTimer =
   /** `MAX_CALL_SECONDS` reached: wrap up. */
   | "max_duration"
   /** Checks whether the caller has been silent too long. */
-  | "caller_idle";
+  | "caller_idle"
+  /** Checks whether Twilio has sent nothing for too long (a dead stream). */
+  | "stream_silence";
 
 /** Timers of the call's Realtime sessions (`session_handover.ts` handles them). */
 export type SessionTimer =
@@ -67,6 +69,7 @@ const TIMER_OWNERS: { readonly [T in TimerName]: "ending" | "session" | "call" }
   start_timeout: "ending",
   max_duration: "ending",
   caller_idle: "ending",
+  stream_silence: "ending",
   openai_connect: "session",
   session_renew: "session",
   session_switch_wait: "session",

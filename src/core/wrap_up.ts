@@ -209,8 +209,39 @@ export class WrapUp {
     }
   }
 
-  /** Handles the ending's timers (watchdog, play-out, grace, start, time limit, idle caller). */
-  onTimer(name: EndingTimer, quietSince: number): void {
+  /**
+   * The silence timer fired: Twilio sends the caller's audio every 20 ms, so
+   * nothing at all since `heardAt` for `STREAM_SILENCE_SECONDS` means the
+   * stream is gone (a dead connection sends no close). The call is
+   * `stream_lost`, which another instance may resume; otherwise check again
+   * when the bound would be reached.
+   */
+  silenceCheck(heardAt: number): void {
+    const p = this.#p;
+    const silenceMs = p.options.streamSilenceMs;
+    if (silenceMs <= 0) return;
+    const dueAt = heardAt + silenceMs;
+    if (p.now < dueAt) {
+      p.out.setTimer("stream_silence", Math.ceil(dueAt - p.now));
+      return;
+    }
+    p.out.log(
+      "warning",
+      "Twilio sent nothing on the media stream for too long; the stream is lost.",
+      {
+        silenceMs,
+      },
+    );
+    this.finish(
+      "stream_lost",
+      `No message from Twilio for ${Math.round((p.now - heardAt) / 1000)} s.`,
+      "close_stream",
+      { code: 1001, reason: "media stream silent" },
+    );
+  }
+
+  /** Handles the ending's timers (watchdog, play-out, grace, start, time limit, idle caller, dead stream). */
+  onTimer(name: EndingTimer, since: { quietSince: number; heardAt: number }): void {
     const p = this.#p;
     switch (name) {
       case "end_call_watchdog":
@@ -240,7 +271,10 @@ export class WrapUp {
         this.timeLimit();
         return;
       case "caller_idle":
-        this.idleCheck(quietSince);
+        this.idleCheck(since.quietSince);
+        return;
+      case "stream_silence":
+        this.silenceCheck(since.heardAt);
         return;
       default: {
         const unhandled: never = name;

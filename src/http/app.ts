@@ -532,10 +532,12 @@ export function createApp(options: AppOptions): App {
     const recording = !isSoftphone && !laterStream
       ? recordings.forCall(setup.profile, request)
       : undefined;
-    const { socket, response } = Deno.upgradeWebSocket(
-      request,
-      isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {},
-    );
+    // With the silence check on (STREAM_SILENCE_SECONDS), the call finds a dead stream itself:
+    // Deno's idle timeout (a ping after 60 s of quiet) would re-arm a timer on every frame.
+    const { socket, response } = Deno.upgradeWebSocket(request, {
+      ...(isSoftphone ? { protocol: SOFTPHONE_PROTOCOL } : {}),
+      ...(config.streamSilenceSeconds > 0 ? { idleTimeout: 0 } : {}),
+    });
     if (draining) {
       httpLog.info("Media stream refused: the server is shutting down.");
       options.onCallRejected?.("draining");

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type ErrorFields, errorFields, readEventFrame, rec, str } from "./server_events.ts";
+import { type ErrorFields, errorFields, lacks, readEventFrame, rec, str } from "./server_events.ts";
 
 /** `audio.format` of a Twilio bridge: μ-law 8 kHz both ways, the rate spelled out. */
 export const LIVE_AUDIO_FORMAT = { type: "audio/pcmu", rate: 8000 } as const;
@@ -89,21 +89,23 @@ function num(value: unknown): number | undefined {
 export function parseLiveEvent(text: string): LiveEventResult {
   const frame = readEventFrame(text, "GPT-Live");
   if (!frame.ok) return frame;
-  const { obj, type, bad } = frame;
+  const { obj, type } = frame;
   switch (type) {
     case "session.started": {
       const session = rec(obj.session);
       const id = str(session?.id);
-      if (id === undefined) return bad("session.id");
+      if (id === undefined) return lacks("GPT-Live", type, "session.id");
       return { ok: true, event: { type, sessionId: id, expiresAt: num(session?.expires_at) } };
     }
     case "session.output_audio.delta": {
       const delta = str(obj.delta);
-      return delta === undefined ? bad("delta") : { ok: true, event: { type, delta } };
+      return delta === undefined
+        ? lacks("GPT-Live", type, "delta")
+        : { ok: true, event: { type, delta } };
     }
     case "session.input_transcript.delta": {
       const delta = str(obj.delta);
-      if (delta === undefined) return bad("delta");
+      if (delta === undefined) return lacks("GPT-Live", type, "delta");
       return {
         ok: true,
         event: { type, delta, startMs: num(obj.start_ms) ?? 0, endMs: num(obj.end_ms) ?? 0 },
@@ -111,13 +113,17 @@ export function parseLiveEvent(text: string): LiveEventResult {
     }
     case "session.output_transcript.delta": {
       const delta = str(obj.delta);
-      return delta === undefined ? bad("delta") : { ok: true, event: { type, delta } };
+      return delta === undefined
+        ? lacks("GPT-Live", type, "delta")
+        : { ok: true, event: { type, delta } };
     }
     case "response.event":
       return parseResponseEvent(obj);
     case "session.usage.updated": {
       const seconds = num(rec(obj.usage)?.seconds);
-      return seconds === undefined ? bad("usage.seconds") : { ok: true, event: { type, seconds } };
+      return seconds === undefined
+        ? lacks("GPT-Live", type, "usage.seconds")
+        : { ok: true, event: { type, seconds } };
     }
     case "session.closed":
       return {

@@ -73,16 +73,15 @@ export function rec(value: unknown): Record<string, unknown> | undefined {
 }
 
 /**
- * One text frame read as an event: its object and string `type`, with `bad`
- * naming a missing field; or the error saying the frame is not an event of
- * `peer` (shared by the Realtime and GPT-Live parsers).
+ * One text frame read as an event: its object and string `type`; or the
+ * error saying the frame is not an event of `peer` (shared by the Realtime
+ * and GPT-Live parsers; {@link lacks} names a missing field).
  */
 export function readEventFrame(text: string, peer: string):
   | {
     ok: true;
     obj: Record<string, unknown>;
     type: string;
-    bad: (what: string) => { ok: false; error: string };
   }
   | { ok: false; error: string } {
   let data: unknown;
@@ -96,11 +95,12 @@ export function readEventFrame(text: string, peer: string):
   if (obj === undefined || type === undefined) {
     return { ok: false, error: `${peer} event has no string "type" field.` };
   }
-  const bad = (what: string) => ({
-    ok: false as const,
-    error: `${peer} event ${type} lacks ${what}.`,
-  });
-  return { ok: true, obj, type, bad };
+  return { ok: true, obj, type };
+}
+
+/** The error of an event of `peer` whose `type` lacks `what` (made only when one does). */
+export function lacks(peer: string, type: string, what: string): { ok: false; error: string } {
+  return { ok: false, error: `${peer} event ${type} lacks ${what}.` };
 }
 
 /** The fields of an `error` event's `error` object (Realtime and GPT-Live alike). */
@@ -157,7 +157,7 @@ export type ServerEventResult = { ok: true; event: ServerEvent } | { ok: false; 
 export function parseServerEvent(text: string): ServerEventResult {
   const frame = readEventFrame(text, "OpenAI");
   if (!frame.ok) return frame;
-  const { obj, type, bad } = frame;
+  const { obj, type } = frame;
   switch (type) {
     case "session.created":
     case "session.updated":
@@ -165,7 +165,7 @@ export function parseServerEvent(text: string): ServerEventResult {
     case "response.created": {
       const response = rec(obj.response);
       const id = str(response?.id);
-      if (id === undefined) return bad("response.id");
+      if (id === undefined) return lacks("OpenAI", type, "response.id");
       const purpose = str(rec(response?.metadata)?.purpose);
       return {
         ok: true,
@@ -175,7 +175,7 @@ export function parseServerEvent(text: string): ServerEventResult {
     case "response.done": {
       const response = rec(obj.response);
       const id = str(response?.id);
-      if (response === undefined || id === undefined) return bad("response.id");
+      if (response === undefined || id === undefined) return lacks("OpenAI", type, "response.id");
       return {
         ok: true,
         event: {
@@ -193,20 +193,24 @@ export function parseServerEvent(text: string): ServerEventResult {
       const itemId = str(obj.item_id);
       const delta = str(obj.delta);
       if (responseId === undefined || itemId === undefined || delta === undefined) {
-        return bad("response_id, item_id or delta");
+        return lacks("OpenAI", type, "response_id, item_id or delta");
       }
       return { ok: true, event: { type, responseId, itemId, delta } };
     }
     case "response.output_audio.done": {
       const responseId = str(obj.response_id);
       const itemId = str(obj.item_id);
-      if (responseId === undefined || itemId === undefined) return bad("response_id or item_id");
+      if (responseId === undefined || itemId === undefined) {
+        return lacks("OpenAI", type, "response_id or item_id");
+      }
       return { ok: true, event: { type, responseId, itemId } };
     }
     case "response.function_call_arguments.done": {
       const callId = str(obj.call_id);
       const name = str(obj.name);
-      if (callId === undefined || name === undefined) return bad("call_id or name");
+      if (callId === undefined || name === undefined) {
+        return lacks("OpenAI", type, "call_id or name");
+      }
       return {
         ok: true,
         event: {
@@ -230,12 +234,16 @@ export function parseServerEvent(text: string): ServerEventResult {
       };
     case "input_audio_buffer.committed": {
       const itemId = str(obj.item_id);
-      return itemId === undefined ? bad("item_id") : { ok: true, event: { type, itemId } };
+      return itemId === undefined
+        ? lacks("OpenAI", type, "item_id")
+        : { ok: true, event: { type, itemId } };
     }
     case "conversation.item.input_audio_transcription.completed": {
       const itemId = str(obj.item_id);
       const transcript = str(obj.transcript);
-      if (itemId === undefined || transcript === undefined) return bad("item_id or transcript");
+      if (itemId === undefined || transcript === undefined) {
+        return lacks("OpenAI", type, "item_id or transcript");
+      }
       const usage = rec(obj.usage);
       const seconds = usage?.type === "duration" ? num(usage.seconds) : 0;
       const audioMs = seconds > 0 ? { audioMs: Math.round(seconds * 1000) } : {};
@@ -244,7 +252,9 @@ export function parseServerEvent(text: string): ServerEventResult {
     case "response.output_audio_transcript.done": {
       const itemId = str(obj.item_id);
       const transcript = str(obj.transcript);
-      if (itemId === undefined || transcript === undefined) return bad("item_id or transcript");
+      if (itemId === undefined || transcript === undefined) {
+        return lacks("OpenAI", type, "item_id or transcript");
+      }
       return {
         ok: true,
         event: { type, itemId, transcript, responseId: str(obj.response_id) ?? "" },
