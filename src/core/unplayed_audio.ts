@@ -54,8 +54,8 @@ interface Run {
   chunks: number;
 }
 
-/** A second of audio: the buffer a call starts with (it doubles when an answer runs ahead). */
-const INITIAL_BYTES = 8000;
+/** Half a second of audio: the buffer a call starts with (it doubles when an answer runs ahead). */
+const INITIAL_BYTES = 4000;
 /** A clear gives a buffer grown beyond this back (a long answer sent far ahead, then cut). */
 const KEEP_BYTES = 64 * 1024;
 
