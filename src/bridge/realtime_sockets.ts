@@ -39,6 +39,7 @@ import {
   describeUpgradeFailure,
   type UpgradeFailure,
 } from "../openai/upgrade_failure.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 const OPEN = 1;
 const CONNECTING = 0;
@@ -147,7 +148,7 @@ export class RealtimeSockets {
         : open(this.#o.url, ["realtime", `openai-insecure-api-key.${this.#o.apiKey}`]);
     } catch (error) {
       log.error("Could not open the OpenAI Realtime socket: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       queueMicrotask(() =>
         on.closed({
@@ -252,7 +253,7 @@ export class RealtimeSockets {
     } catch (error) {
       this.#o.log.error("GPT-Live adapter failed on {event}: {error}", {
         event: parsed.event.type,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       closeSocket(ws, 1011, "adapter error");
       return;
