@@ -174,21 +174,22 @@ export class RealtimeSockets {
     });
     ws.addEventListener("message", (e) => {
       const received = this.#o.now();
-      if (typeof e.data !== "string") {
+      const data = e.data; // a checked getter: read once per message
+      if (typeof data !== "string") {
         this.#noteInvalid("OpenAI sent a binary frame; only JSON text frames are expected.");
         return;
       }
       if (live !== undefined) {
-        this.#onLive(generation, ws, live, e.data, received);
+        this.#onLive(generation, ws, live, data, received);
         return;
       }
-      const parsed = parseServerEvent(e.data);
+      const parsed = parseServerEvent(data);
       if (!parsed.ok) {
         this.#noteInvalid(parsed.error);
         return;
       }
       on.event(generation, parsed.event, received);
-      if (parsed.event.type === "other") on.other(generation, e.data, received, ws);
+      if (parsed.event.type === "other") on.other(generation, data, received, ws);
     });
     ws.addEventListener("close", (e) => {
       const failure = opened ? undefined : classifyUpgradeFailure(upgradeError);
