@@ -5,7 +5,8 @@
  * `WebSocket` client for OpenAI; each caller frame becomes one
  * `input_audio_buffer.append`, each audio delta one Twilio `media`) and does
  * nothing else: no validation, no marks, no barge-in, no session handling,
- * metrics or logs. Measured in the same run as the bridge and Twilio's Node
+ * metrics or logs, and no WebSocket idle timeout (the bridge finds a dead
+ * stream by its silence, without a timer per message). Measured in the same run as the bridge and Twilio's Node
  * sample, its CPU shows how much of the bridge's CPU is the design's (the
  * WebSocket stacks) and how much is the bridge's own code above them.
  *
@@ -29,7 +30,9 @@ export function floorRelay(openaiUrl: string): (request: Request) => Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("WebSocket upgrade expected.\n", { status: 426 });
     }
-    const { socket: twilio, response } = Deno.upgradeWebSocket(request);
+    // Without Deno's idle timeout, as the bridge runs (STREAM_SILENCE_SECONDS): it re-arms a timer
+    // on every message, a cost the design does not need.
+    const { socket: twilio, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
     const openai = new WebSocket(openaiUrl, ["realtime", "openai-insecure-api-key.floor"]);
     let streamSid = "";
     const early: string[] = [];

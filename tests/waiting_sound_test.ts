@@ -97,6 +97,26 @@ Deno.test("the waiting sound is never truncated: a barge-in clears it but trunca
   assert.deepEqual(d.sentToOpenAI(out), []);
 });
 
+Deno.test("talking over the waiting sound stops it but is no barge-in (metrics, live view, counts)", () => {
+  const d = new CoreDriver({ waitingSound: SOUND, reconnectWindowMs: 5000, observations: true });
+  const sim = new PlayoutSimulator();
+  deliver(d, sim, d.startCall());
+  deliver(d, sim, d.openaiClosed({ code: 1011, reason: "x", opened: true }));
+  tick(d, sim, 1100);
+  deliver(d, sim, d.openaiOpen(2));
+  const out = d.speechStarted();
+  assert.deepEqual(d.sentToTwilio(out).map((m) => m.event), ["clear"]);
+  const kinds = out.flatMap((c) => c.type === "observe" ? [c.event.kind] : []);
+  assert.equal(kinds.includes("barge_in"), false, `observed ${kinds.join(", ")}`);
+  assert.equal(d.core.stats.bargeIns, 0);
+  // A real barge-in still counts: the assistant speaks, the caller cuts in.
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_1", 1000);
+  const cut = d.speechStarted();
+  assert.ok(cut.some((c) => c.type === "observe" && c.event.kind === "barge_in"));
+  assert.equal(d.core.stats.bargeIns, 1);
+});
+
 Deno.test("WAITING_SOUND=off is silence; a file is read as raw μ-law; a bad file is named", () => {
   const d = new CoreDriver({ waitingSound: [] });
   const sim = new PlayoutSimulator();

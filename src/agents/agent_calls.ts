@@ -46,6 +46,7 @@ import { fetchCallerContext } from "./context_webhook.ts";
 import { profileSessionUpdate, profileSocketUrl, profileTools } from "./profile_session.ts";
 import { formatStreamPath, type StreamPath } from "../http/stream_path.ts";
 import type { SharedCallState } from "../calls/shared_call_state.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** How long a caller context waits for its stream, in ms. */
 const CONTEXT_TTL_MS = 120_000;
@@ -358,7 +359,7 @@ export class AgentCalls {
           "Could not read the caller context from the call store: {error}",
           {
             callSid,
-            error: error instanceof Error ? error.message : String(error),
+            error: errorMessage(error),
           },
         );
       },
@@ -372,7 +373,7 @@ export class AgentCalls {
       (error) => {
         this.#options.logger?.warn(
           "Could not keep the caller context in the call store (a stream on another instance goes on without it): {error}",
-          { callSid, error: error instanceof Error ? error.message : String(error) },
+          { callSid, error: errorMessage(error) },
         );
       },
     );

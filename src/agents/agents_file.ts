@@ -34,6 +34,7 @@ import { closedParameters, compileParameters, fixedPathOf } from "./http_tool.ts
 import { parseWebhookSecret, type WebhookEventType } from "../webhooks/mod.ts";
 import { toStrictSchema } from "../analysis/mod.ts";
 import { cleartextUpstream } from "../config/mod.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /**
  * Most bytes of the agents file and the `instructions_file`s it names,
@@ -616,7 +617,7 @@ function checkHttpTool(
   } catch (error) {
     problem(
       [...at, "parameters"],
-      `is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}.`,
+      `is not a valid JSON Schema: ${errorMessage(error)}.`,
     );
   }
   const properties = Object.keys(

@@ -35,6 +35,7 @@
  *
  * @module
  */
+import { errorMessage } from "../observability/error_message.ts";
 
 /** A JSON Schema as plain data. */
 export type JsonSchema = { [keyword: string]: unknown };
@@ -193,6 +194,6 @@ export function toStrictSchema(schema: unknown): JsonSchema | string {
     const { $schema: _dialect, $id: _id, ...rest } = schema;
     return strictify(rest, []);
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return errorMessage(error);
   }
 }

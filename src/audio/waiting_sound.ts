@@ -21,6 +21,7 @@
 import { encodeBase64 } from "./base64.ts";
 import { linearToMulaw } from "./mulaw.js";
 import { FRAME_BYTES, MULAW_SILENCE } from "./frames.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 const RATE = 8000;
 /** A waiting sound file may be at most this long (30 s). */
@@ -73,7 +74,7 @@ export function loadWaitingSound(
   } catch (error) {
     throw new Error(
       `WAITING_SOUND=${setting}: the file cannot be read (${
-        error instanceof Error ? error.message : String(error)
+        errorMessage(error)
       }). Give the path of a raw 8 kHz μ-law file, or WAITING_SOUND=on or off.`,
     );
   }

@@ -26,6 +26,7 @@ import type { OutboundStreams } from "./outbound_streams.ts";
 import type { CallSoFar, CallSummary } from "./call_summary.ts";
 import type { TransferStep, WarmTransferHandle } from "../transfer/mod.ts";
 import type { CheckpointSink } from "./checkpoint_writer.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Dependencies and settings of one call. */
 export interface CallRunnerOptions {
@@ -368,7 +369,7 @@ export class CallRunner {
 
   #observerFailed(error: unknown): void {
     this.#log.warn("Call observer failed: {error}", {
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
     });
   }
 
@@ -583,7 +584,7 @@ export class CallRunner {
               this.#log.warn(
                 "Twilio REST hang-up failed ({error}); closing the media stream instead.",
                 {
-                  error: error instanceof Error ? error.message : String(error),
+                  error: errorMessage(error),
                 },
               );
               closeTwilio(1000, "call ended");

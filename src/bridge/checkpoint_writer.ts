@@ -35,6 +35,7 @@ import type { Logger } from "@logtape/logtape";
 import type { CallCheckpoints, CallSnapshot } from "../calls/call_checkpoints.ts";
 import type { ConversationEntry } from "../core/conversation_log.ts";
 import type { CallOutcome } from "../core/call_types.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /**
  * Outcomes after which the call goes on in another stream (it is not over):
@@ -136,7 +137,7 @@ export class CheckpointWriter implements CheckpointSink {
       await work();
     } catch (error) {
       this.#log?.warn("Could not write the call's checkpoint: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }
   }

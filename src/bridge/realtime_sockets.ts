@@ -39,6 +39,7 @@ import {
   describeUpgradeFailure,
   type UpgradeFailure,
 } from "../openai/upgrade_failure.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 const OPEN = 1;
 const CONNECTING = 0;
@@ -147,7 +148,7 @@ export class RealtimeSockets {
         : open(this.#o.url, ["realtime", `openai-insecure-api-key.${this.#o.apiKey}`]);
     } catch (error) {
       log.error("Could not open the OpenAI Realtime socket: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       queueMicrotask(() =>
         on.closed({
@@ -173,21 +174,22 @@ export class RealtimeSockets {
     });
     ws.addEventListener("message", (e) => {
       const received = this.#o.now();
-      if (typeof e.data !== "string") {
+      const data = e.data; // a checked getter: read once per message
+      if (typeof data !== "string") {
         this.#noteInvalid("OpenAI sent a binary frame; only JSON text frames are expected.");
         return;
       }
       if (live !== undefined) {
-        this.#onLive(generation, ws, live, e.data, received);
+        this.#onLive(generation, ws, live, data, received);
         return;
       }
-      const parsed = parseServerEvent(e.data);
+      const parsed = parseServerEvent(data);
       if (!parsed.ok) {
         this.#noteInvalid(parsed.error);
         return;
       }
       on.event(generation, parsed.event, received);
-      if (parsed.event.type === "other") on.other(generation, e.data, received, ws);
+      if (parsed.event.type === "other") on.other(generation, data, received, ws);
     });
     ws.addEventListener("close", (e) => {
       const failure = opened ? undefined : classifyUpgradeFailure(upgradeError);
@@ -252,7 +254,7 @@ export class RealtimeSockets {
     } catch (error) {
       this.#o.log.error("GPT-Live adapter failed on {event}: {error}", {
         event: parsed.event.type,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       closeSocket(ws, 1011, "adapter error");
       return;

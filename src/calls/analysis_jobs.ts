@@ -45,6 +45,7 @@ import type { Logger } from "@logtape/logtape";
 import { type LeasedDelivery, WebhookOutbox, WorkLoop } from "../webhooks/mod.ts";
 import type { CallRecord } from "./call_record.ts";
 import { fitRecord } from "./call_store.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Tries of one call's analysis (a try cut short by a dying process counts) before it is an error. */
 export const MAX_ANALYSIS_ATTEMPTS = 3;
@@ -138,7 +139,7 @@ export class AnalysisJobs {
         this.#whole.delete(record.callSid);
         this.#o.logger?.error("Could not write the analysis job of the call: {error}", {
           callSid: record.callSid,
-          error: message(error),
+          error: errorMessage(error),
         });
         return;
       }
@@ -203,7 +204,7 @@ export class AnalysisJobs {
       }
       outcome = { ok: true };
     } catch (error) {
-      outcome = { ok: false, error: message(error) };
+      outcome = { ok: false, error: errorMessage(error) };
     } finally {
       clearInterval(renew);
     }
@@ -243,7 +244,7 @@ export class AnalysisJobs {
 
   #storeFailed(error: unknown): void {
     this.#o.logger?.error("Could not read or update the analysis jobs: {error}", {
-      error: message(error),
+      error: errorMessage(error),
     });
   }
 }
@@ -255,8 +256,4 @@ export function jobId(callSid: string): string {
 
 function callSidOf(id: string): string {
   return id.slice("analysis:".length);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -16,6 +16,7 @@ import { redactPersonalData } from "../security/personal_data.ts";
 import type { TokenPrices } from "./prices.ts";
 import type { WebhookEvent } from "../webhooks/mod.ts";
 import { type CallAnalysis, NO_TOKENS } from "../analysis/mod.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** The record in a `call.ended` body is cut (its transcript) to fit the outbox's value size. */
 const WEBHOOK_RECORD_BYTES = 56 * 1024;
@@ -121,7 +122,7 @@ export class CallRecorder {
 
   #buildFailed(error: unknown): void {
     this.#options.logger?.error("Could not build the call record: {error}", {
-      error: error instanceof Error ? error.message : String(error),
+      error: errorMessage(error),
     });
   }
 
@@ -228,7 +229,7 @@ export class CallRecorder {
       onResult?.("store", false);
       logger?.error("Could not store the call record: {error}", {
         callSid: record.callSid,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }
   }

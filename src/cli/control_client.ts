@@ -27,6 +27,7 @@
  */
 import { loadEnvFile } from "../config/mod.ts";
 import { readCappedText } from "../security/limits.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Largest answer of the server printed, in bytes (a campaign's progress is the biggest). */
 const MAX_CONTROL_ANSWER_BYTES = 16 * 1024 * 1024;
@@ -120,7 +121,7 @@ async function send(
   } catch (error) {
     print(
       `Could not reach the server at ${new URL(url).origin} (${
-        error instanceof Error ? error.message : String(error)
+        errorMessage(error)
       }). Start it with deno task start, or pass --server URL.`,
     );
     return 1;
@@ -209,7 +210,7 @@ export async function runCampaignCommand(
   try {
     csv = await (o.readTextFile ?? Deno.readTextFile)(file);
   } catch (error) {
-    print(`Could not read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    print(`Could not read ${file}: ${errorMessage(error)}`);
     return 1;
   }
   const query = new URLSearchParams();

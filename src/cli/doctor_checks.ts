@@ -24,6 +24,7 @@ import type { Config } from "../config/mod.ts";
 import { maskPhoneNumber } from "../security/phone_numbers.ts";
 import { TwilioRestClient, TwilioRestError } from "../twilio/rest_client.ts";
 import type { AgentsFileSetting, LoadAgentsResult } from "../agents/agent_book.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** The outcome of one check. */
 export interface DoctorCheck {
@@ -122,7 +123,7 @@ const ENGINE_WORDS = {
 } as const;
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 /** The OpenAI key and model checks (two lines from one request). */

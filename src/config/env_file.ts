@@ -9,6 +9,7 @@
  */
 
 import { parseEnv } from "node:util";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Options for {@link loadEnvFile}. */
 export interface LoadEnvFileOptions {
@@ -67,7 +68,7 @@ export function loadEnvFile(options: LoadEnvFileOptions = {}): Record<string, st
     text = readTextFile(path);
   } catch (error) {
     if (isNotFound(error)) return { ...env };
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new Error(
       `Could not read the environment file ${
         JSON.stringify(path)

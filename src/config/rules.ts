@@ -24,6 +24,7 @@ import { splitRealtimeUrl } from "./realtime_url.ts";
 import { SETTINGS } from "./spec.ts";
 import { defaultGreeting, defaultSystemMessage } from "../prompts/mod.ts";
 import { MAKE_SECRET_HINT } from "../webhooks/mod.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /**
  * Input transcription model used when `TRANSCRIPTION_MODEL` is unset and
@@ -83,7 +84,7 @@ export function systemMessage(
   try {
     content = readTextFile(path);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     reader.problem(
       `SYSTEM_MESSAGE_FILE could not be read from ${
         JSON.stringify(path)

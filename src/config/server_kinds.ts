@@ -18,6 +18,7 @@
  */
 import { isLoopbackHost, listWords, tryUrl } from "./kinds.ts";
 import type { Kind } from "./setting.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** The voices the GA Realtime API accepts by name. */
 export const VOICES = [
@@ -244,7 +245,7 @@ export function waitingSound(): Kind<string> {
       try {
         size = ctx.readFile(raw).length;
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         return ctx.problem(
           `WAITING_SOUND could not be read from ${
             JSON.stringify(raw)

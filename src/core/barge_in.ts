@@ -62,6 +62,12 @@ export function commitCut(
     out.log(level, "Caller started speaking; nothing is playing.", cut.math);
     return;
   }
+  if (cut.truncates.length === 0) {
+    // Only the waiting sound played (it is never truncated): it stops, but the caller
+    // interrupted nobody, so it is no barge-in for the metrics, the live view or the counts.
+    out.log(level, "Caller started speaking over the waiting sound; it stopped.", cut.math);
+    return;
+  }
   parts.counts.bargeIns++;
   let truncates = 0;
   for (const item of cut.truncates) {

@@ -41,6 +41,7 @@ import {
 } from "../http/server.ts";
 import { standinNote, StandinRealtime, type StandinRealtimeOptions } from "./standin_realtime.ts";
 import { StandinLive, type StandinLiveOptions } from "./standin_live.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** The key the demo gives the bridge: the stand-in ignores it. */
 const DEMO_API_KEY = "demo-no-key-needed";
@@ -307,7 +308,7 @@ async function main(): Promise<number> {
     if (error instanceof ConfigError) throw error;
     console.error(
       `Could not open the call store (CALL_STORE_PATH): ${
-        error instanceof Error ? error.message : String(error)
+        errorMessage(error)
       }. Check the path and permissions, or set CALL_STORE_PATH=off.`,
     );
     return 1;

@@ -46,6 +46,7 @@ import { ECHO_BEEP, FAREWELL_TONES, joinBytes, spokenTones, TOOL_CHIME } from ".
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
 import { END_CALL_TOOL } from "../tools/tool_registry.ts";
 import { BYTES_PER_MS, FRAME_BYTES, FRAME_MS } from "../audio/frames.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Options of {@link StandinLive.start}. */
 export interface StandinLiveOptions {
@@ -134,7 +135,7 @@ export class StandinLive {
         session.onMessage(e.data);
       } catch (error) {
         this.#log.warn("GPT-Live stand-in failed on a message: {error}", {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
       }
     });

@@ -61,6 +61,7 @@ import {
 } from "./standin_sounds.ts";
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
 import { BYTES_PER_MS, FRAME_BYTES } from "../audio/frames.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** A server event as sent (plain JSON). */
 export type StandinEvent = { type: string; event_id: string; [key: string]: unknown };
@@ -296,7 +297,7 @@ class StandinSession {
         this.#onMessage(e.data);
       } catch (error) {
         this.#ctx.log.error("The stand-in failed on a client event: {error}", {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
       }
     });

@@ -45,6 +45,7 @@ import { healthz, type MetricsEndpoint, metricsResponse, readyz } from "./ops_ro
 import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.ts";
 import { runnerOptions } from "./runner_options.ts";
 import type { SharedCallState } from "../calls/shared_call_state.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** The paths the server answers. */
 export const ROUTES = {
@@ -392,7 +393,7 @@ export function createApp(options: AppOptions): App {
       .catch((error) => {
         httpLog.error("Could not read the call's checkpoint: {error}", {
           callSid,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
         return { verdict: "unknown" as const };
       });
@@ -610,7 +611,7 @@ export function createApp(options: AppOptions): App {
     // A resumed call's stream, when calls are checkpointed (see `afterLostStream`).
     return resumedStream(request, path, stream.callSid).catch((error) => {
       httpLog.error("Could not resume a call's stream: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       return text("Internal error.\n", 500);
     });
@@ -667,7 +668,7 @@ export function createApp(options: AppOptions): App {
     } catch (error) {
       httpLog.error("Request failed: {error}", {
         path,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       return text("Internal error.\n", 500);
     }

@@ -251,10 +251,19 @@ export class Histogram extends Metric<{ counts: number[]; sum: number; count: nu
     return { observe: (value) => this.#record(data, value) };
   }
 
+  /**
+   * Counts `value` in the first bucket that holds it (one increment: a hot
+   * path); {@link renderSamples} adds them up into Prometheus's cumulative
+   * `le` buckets.
+   */
   #record(data: { counts: number[]; sum: number; count: number }, value: number): void {
     if (!Number.isFinite(value)) return;
-    for (let i = 0; i < this.buckets.length; i++) {
-      if (value <= this.buckets[i]) data.counts[i]++;
+    const buckets = this.buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      if (value <= buckets[i]) {
+        data.counts[i]++;
+        break;
+      }
     }
     data.sum += value;
     data.count++;
@@ -274,9 +283,11 @@ export class Histogram extends Metric<{ counts: number[]; sum: number; count: nu
   /** Appends the `_bucket`, `_sum` and `_count` lines. */
   renderSamples(lines: string[]): void {
     for (const { values, data } of this.series.values()) {
+      let cumulative = 0;
       this.buckets.forEach((bound, i) => {
+        cumulative += data.counts[i];
         const labels = renderLabels(this.labelNames, values, `le="${formatNumber(bound)}"`);
-        lines.push(`${this.name}_bucket${labels} ${data.counts[i]}`);
+        lines.push(`${this.name}_bucket${labels} ${cumulative}`);
       });
       const inf = renderLabels(this.labelNames, values, 'le="+Inf"');
       lines.push(`${this.name}_bucket${inf} ${data.count}`);

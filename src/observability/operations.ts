@@ -24,6 +24,7 @@ import { ENVIRONMENT_PROFILE_NAME, environmentProfile } from "../agents/agent_pr
 import { BridgeMetrics } from "./bridge_metrics.ts";
 import { CallTracing } from "./call_tracing.ts";
 import { OpenAIHealth, type OpenAIHealthOptions } from "./openai_health.ts";
+import { errorMessage } from "./error_message.ts";
 
 /** The agents: their webhooks get their calls' events, their analysis runs after their calls. */
 export interface OperationsAgents {
@@ -227,7 +228,7 @@ export class Operations implements AsyncDisposable {
       } catch (error) {
         this.#log.error("Could not keep the recording in the call record: {error}", {
           callSid: report.callSid,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
       }
       await this.webhooks.emit({

@@ -51,6 +51,7 @@ import type { AttemptRefs, DialRequest, FinishedAttempt } from "./outbound_diale
 import { TwilioRestError } from "./twilio_calls.ts";
 import type { TwilioCall } from "./twilio_calls.ts";
 import { CampaignJobs } from "./campaign_jobs.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** What a new campaign may set (defaults in brackets). */
 export interface NewCampaign {
@@ -265,7 +266,7 @@ export class CampaignDispatcher {
       if (error instanceof TwilioRestError && error.status === 404) return "unknown to Twilio";
       this.#log.warn("Could not look up a live campaign attempt: {error}", {
         ...refs,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       return "error";
     }
@@ -463,7 +464,7 @@ export class CampaignDispatcher {
     const run = work.then(() => {}, (error) => {
       this.#log.error(`${what} failed: {error}`, {
         ...(campaignId !== undefined ? { campaignId } : {}),
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     });
     this.#inFlight.add(run);

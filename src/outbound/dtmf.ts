@@ -26,6 +26,7 @@
  */
 import VoiceResponse from "twilio/lib/twiml/VoiceResponse.js";
 import type { ConnectStreamOptions } from "../twilio/twiml.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Longest digit string accepted at once. */
 const MAX_DIGITS = 64;
@@ -144,9 +145,7 @@ export async function sendDigits(
   } catch (error) {
     return JSON.stringify({
       ok: false,
-      error: `The keys could not be sent: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      error: `The keys could not be sent: ${errorMessage(error)}`,
     });
   }
   return JSON.stringify({ ok: true, pressed: check.digits });

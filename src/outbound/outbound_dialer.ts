@@ -59,6 +59,7 @@ import {
 import type { CallTickets } from "./call_ticket.ts";
 import type { CreateCallParams, TwilioCall } from "./twilio_calls.ts";
 import type { PlaceCall } from "./place_call_request.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** The routes Twilio calls for outbound calls. */
 export const OUTBOUND_ROUTES = {
@@ -274,7 +275,7 @@ export class OutboundDialer {
     } catch (error) {
       this.#log.error("Handling the end of outbound call {callSid} failed: {error}", {
         callSid,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }
   }

@@ -39,6 +39,7 @@ import type { RouteContext } from "../http/outbound_plug.ts";
 import type { RouteHandler } from "../http/route_table.ts";
 import { readSignedWebhook } from "../http/signed_webhook.ts";
 import { maskPhoneNumbersIn } from "../security/phone_numbers.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** The `<Parameter>` of the outbound stream that carries the call ticket. */
 const CALL_TICKET_PARAMETER = "callTicket";
@@ -250,7 +251,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
     return response.catch((error) => {
       log.error("Outbound request failed: {error}", {
         path,
-        error: maskPhoneNumbersIn(error instanceof Error ? error.message : String(error)),
+        error: maskPhoneNumbersIn(errorMessage(error)),
       });
       return jsonResponse({ error: "Internal error." }, 500);
     });
@@ -268,7 +269,7 @@ function placeFailure(error: unknown, log: Logger): Response {
       ...(error.code !== undefined ? { twilioCode: error.code } : {}),
     }, 502);
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   log.error("Placing an outbound call failed: {error}", { error: maskPhoneNumbersIn(message) });
   return jsonResponse({ error: `Placing the call failed: ${message}` }, 502);
 }

@@ -48,6 +48,7 @@ import { twilioCredentials } from "../config/mod.ts";
 import { formatStreamPath, parseStreamPath } from "../http/stream_path.ts";
 import { TwilioCalls } from "./twilio_calls.ts";
 import type { WebhookEvent } from "../webhooks/mod.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Options of {@link OutboundService.create}. */
 export interface OutboundServiceOptions {
@@ -132,7 +133,7 @@ export class OutboundService implements OutboundPlug {
       ...(options.kv ? { shared: new SharedCallState(options.kv) } : {}),
       onError: (error) =>
         this.#log.warn("Could not keep a call's conversation between its streams: {error}", {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         }),
     });
     this.#log = options.logger ?? getLogger(["bridge", "outbound"]);

@@ -37,6 +37,7 @@ import {
   type TransferResult,
   triedParameter,
 } from "./transfer_report.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** What cold transfers need from the rest of the app. */
 export interface ColdTransferOptions {
@@ -140,7 +141,7 @@ export class ColdTransfers {
       return await work();
     } catch (error) {
       this.#options.logger?.warn("Could not update the call's checkpoint: {error}", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       return undefined;
     }

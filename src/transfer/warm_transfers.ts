@@ -59,6 +59,7 @@ import {
   WarmAttempts,
   type WarmEffect,
 } from "./warm_attempts.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Seconds past the ring timeout before a leg Twilio said nothing more about is given up. */
 const RING_GRACE_SECONDS = 10;
@@ -595,7 +596,7 @@ export class WarmTransfers {
   #failedRest(what: string, error: unknown): void {
     this.#options.logger.warn("Warm transfer: could not {what}: {error}", {
       what,
-      error: maskPhoneNumbersIn(error instanceof Error ? error.message : String(error)),
+      error: maskPhoneNumbersIn(errorMessage(error)),
     });
   }
 

@@ -54,6 +54,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { ToolDefinition } from "../tools/tool_registry.ts";
 import type { TwilioRestClient } from "./rest_client.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** Options of {@link CallRecording}. */
 export interface CallRecordingOptions {
@@ -150,7 +151,7 @@ export class CallRecording {
       this.#o.logger?.error("Could not {what} the call recording: {error}", {
         what,
         callSid: this.#callSid,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     });
     return this.#queue;

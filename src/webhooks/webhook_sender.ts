@@ -21,6 +21,7 @@ import { legacySignature, newWebhookId, signDelivery } from "./signing.ts";
 import { nextAttemptAt, parseRetryAfter } from "./retry_schedule.ts";
 import { eventBody, type WebhookEvent, type WebhookEventType } from "./webhook_events.ts";
 import type { LeasedDelivery, WebhookOutbox } from "./webhook_outbox.ts";
+import { errorMessage } from "../observability/error_message.ts";
 
 /** A configured webhook. */
 export interface WebhookTarget {
@@ -102,7 +103,7 @@ export class WebhookSender {
       }
     } catch (error) {
       this.#o.logger?.error("Could not read the webhook outbox: {error}", {
-        error: message(error),
+        error: errorMessage(error),
       });
     }
     this.#loop.start();
@@ -131,7 +132,7 @@ export class WebhookSender {
       (error) => {
         this.#o.logger?.error("Could not write the {type} webhook to the outbox: {error}", {
           type: event.type,
-          error: message(error),
+          error: errorMessage(error),
         });
       },
     );
@@ -165,7 +166,7 @@ export class WebhookSender {
         });
       } catch (error) {
         this.#o.logger?.error("Could not read the webhook outbox: {error}", {
-          error: message(error),
+          error: errorMessage(error),
         });
         return;
       }
@@ -233,7 +234,7 @@ export class WebhookSender {
     } catch (error) {
       log?.error("Could not update the webhook outbox: {error}", {
         ...context,
-        error: message(error),
+        error: errorMessage(error),
       });
     }
   }
@@ -283,15 +284,13 @@ export class WebhookSender {
       };
     } catch (error) {
       if (this.#loop.closed) return "stopped";
-      const reason = controller.signal.aborted ? message(controller.signal.reason) : message(error);
+      const reason = controller.signal.aborted
+        ? errorMessage(controller.signal.reason)
+        : errorMessage(error);
       return { ok: false, gone: false, error: reason, retryAfterMs: undefined };
     } finally {
       clearTimeout(timer);
       this.#tries.delete(controller);
     }
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
