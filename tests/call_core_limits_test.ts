@@ -153,7 +153,7 @@ Deno.test("floods of ignored Twilio input log one line per kind, not one per mes
   assert.equal(d.core.finished, false);
 });
 
-Deno.test("STREAM_SILENCE: nothing from Twilio for the bound loses the stream (resumable); any message resets it", () => {
+Deno.test("STREAM_SILENCE: a quiet stream is asked with a mark; no answer loses it (resumable); any message resets it", () => {
   const d = new CoreDriver({ streamSilenceMs: 10_000 });
   d.startCall();
   assert.equal(d.timers.get("stream_silence"), 10_000);
@@ -166,15 +166,43 @@ Deno.test("STREAM_SILENCE: nothing from Twilio for the bound loses the stream (r
   assert.equal(finishOf(d.advance(2000)), undefined); // 22 s in, last message at 20 s
   // Re-armed at 18 s for the rest of the bound from the message at 16 s (never once per frame).
   assert.equal(d.timers.get("stream_silence"), 26_000);
-  // Then the connection dies without a close: 10 s after its last message the call is lost.
+  // 10 s after the last message the stream is asked: a mark, nothing else, and no ending yet.
   assert.equal(finishOf(d.advance(7999)), undefined);
+  const asked = d.advance(1);
+  assert.equal(finishOf(asked), undefined);
+  const [probe] = d.marks(asked);
+  assert.ok(probe !== undefined, "a mark asks the quiet stream");
+  assert.equal(d.timers.get("stream_silence"), 35_000); // nothing queued: 5 s for the echo
+  // Twilio echoes it (a stream that suppresses silence is still alive): the call goes on, and
+  // the next question comes 10 s after the echo.
+  d.advance(300);
+  assert.equal(finishOf(d.mark(probe)), undefined);
+  assert.equal(finishOf(d.advance(4700)), undefined);
+  assert.equal(d.timers.get("stream_silence"), 40_300);
+  const again = d.advance(5300);
+  assert.equal(finishOf(again), undefined);
+  assert.equal(d.marks(again).length, 1);
+  // Then the connection dies without a close: the second mark is never echoed.
+  assert.equal(finishOf(d.advance(4999)), undefined);
   const out = d.advance(1);
   const finish = finishOf(out);
   assert.equal(finish?.outcome, "stream_lost");
   assert.equal(finish?.action, "close_stream");
   assert.deepEqual(finish?.close, { code: 1001, reason: "media stream silent" });
-  assert.equal(finish?.reason, "No message from Twilio for 10 s.");
-  assert.ok(logs(out).some((m) => /sent nothing on the media stream/.test(m)));
+  assert.equal(finish?.reason, "No message from Twilio for 15 s, nor the echo of a mark.");
+  assert.ok(logs(out).some((m) => /did not answer a mark/.test(m)));
+});
+
+Deno.test("STREAM_SILENCE: the mark's echo is awaited after the audio queued before it", () => {
+  const d = new CoreDriver({ streamSilenceMs: 2000 });
+  d.startCall();
+  d.responseCreated("resp_1");
+  d.delta("resp_1", "item_1", 8000); // 8 s of answer, sent at once: Twilio plays it first
+  d.advance(2000); // the caller says nothing while it plays, and Twilio sends nothing
+  // Asked at 2 s: the echo can only come after the 6 s still queued, then 2 s more.
+  assert.equal(d.timers.get("stream_silence"), 2000 + 6000 + 2000);
+  assert.equal(finishOf(d.advance(7999)), undefined);
+  assert.equal(finishOf(d.advance(1))?.outcome, "stream_lost");
 });
 
 Deno.test("STREAM_SILENCE is off unless set: a silent stream is left to the socket's own checks", () => {

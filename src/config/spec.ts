@@ -527,7 +527,7 @@ export const SETTINGS = [
     coreMs: "streamSilenceMs",
     section: "security",
     doc:
-      "Seconds without any message from Twilio on a media stream (Twilio sends the caller's audio every 20 ms, silence included) before the stream counts as lost and the call can resume on another instance (0: off; WebSocket pings then find a dead stream after about 2 minutes).",
+      "Seconds without any message from Twilio on a media stream before the bridge asks it with a mark; if Twilio does not echo it (after the audio queued before it, then as long again, at most 5 s) the stream counts as lost and the call can resume on another instance (0: off; WebSocket pings then find a dead stream after about 2 minutes).",
   }),
   setting(
     "METRICS_TOKEN",

@@ -33,9 +33,14 @@ export interface WrapUpHooks {
 }
 
 /** The ending rules of one call. */
+/** The longest wait for the echo of the silence check's mark beyond the audio queued before it. */
+const PROBE_ANSWER_MS = 5000;
+
 export class WrapUp {
   #p: CallParts;
   #hooks: WrapUpHooks;
+  /** When the silence check sent its mark, while no message has come since. */
+  #probedAt: number | undefined;
 
   /** Creates the rules over `parts`. */
   constructor(parts: CallParts, hooks: WrapUpHooks) {
@@ -210,11 +215,16 @@ export class WrapUp {
   }
 
   /**
-   * The silence timer fired: Twilio sends the caller's audio every 20 ms, so
-   * nothing at all since `heardAt` for `STREAM_SILENCE_SECONDS` means the
-   * stream is gone (a dead connection sends no close). The call is
-   * `stream_lost`, which another instance may resume; otherwise check again
-   * when the bound would be reached.
+   * The silence timer fired. Twilio normally sends the caller's audio every
+   * 20 ms, silence included, but not on every call (some legs suppress
+   * silence), so a quiet stream is asked before it is given up: after
+   * `STREAM_SILENCE_SECONDS` without a message the bridge sends a mark, which
+   * Twilio echoes once the audio queued before it has played. Any message
+   * since (the echo, audio, a key) means the stream is alive and the check
+   * starts again from it; none by the time the echo was due (the queued
+   * audio, then as long again as the bound, at most 5 s) means the connection
+   * is gone without a close: the call is `stream_lost`, which another
+   * instance may resume.
    */
   silenceCheck(heardAt: number): void {
     const p = this.#p;
@@ -222,19 +232,27 @@ export class WrapUp {
     if (silenceMs <= 0) return;
     const dueAt = heardAt + silenceMs;
     if (p.now < dueAt) {
+      this.#probedAt = undefined;
       p.out.setTimer("stream_silence", Math.ceil(dueAt - p.now));
+      return;
+    }
+    if (this.#probedAt === undefined || this.#probedAt < heardAt) {
+      this.#probedAt = p.now;
+      p.audio.markNow();
+      const answerMs = Math.ceil(p.audio.pendingMs(p.now)) + Math.min(silenceMs, PROBE_ANSWER_MS);
+      p.out.setTimer("stream_silence", answerMs);
       return;
     }
     p.out.log(
       "warning",
-      "Twilio sent nothing on the media stream for too long; the stream is lost.",
-      {
-        silenceMs,
-      },
+      "Twilio sent nothing on the media stream and did not answer a mark; the stream is lost.",
+      { silenceMs },
     );
     this.finish(
       "stream_lost",
-      `No message from Twilio for ${Math.round((p.now - heardAt) / 1000)} s.`,
+      `No message from Twilio for ${
+        Math.round((p.now - heardAt) / 1000)
+      } s, nor the echo of a mark.`,
       "close_stream",
       { code: 1001, reason: "media stream silent" },
     );
