@@ -32,10 +32,10 @@ export interface WrapUpHooks {
   abandonRenewal(): void;
 }
 
-/** The ending rules of one call. */
 /** The longest wait for the echo of the silence check's mark beyond the audio queued before it. */
 const PROBE_ANSWER_MS = 5000;
 
+/** The ending rules of one call. */
 export class WrapUp {
   #p: CallParts;
   #hooks: WrapUpHooks;
