@@ -52,6 +52,35 @@ Deno.test("a call is resumed while live, again when its new stream never came, n
   }
 });
 
+Deno.test("an ended call's checkpoint drops its words and caller context at once, keeping how it ended", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new CallCheckpoints(kv, { ttlMs: 60_000, now: () => 1000 });
+    await store.save("CA3", {
+      streamPath: "/media-stream/agent/sales",
+      agent: "sales",
+      caller: { name: "Ada Lovelace", account: "4711" },
+      conversation: [user(1, "my card number is 4111 1111 1111 1111")],
+    });
+    await store.markOver("CA3", "caller_hung_up");
+    const over = await store.get("CA3");
+    assert.equal(over?.state, "over");
+    assert.equal(over?.ending, "caller_hung_up");
+    assert.equal(over?.agent, "sales");
+    assert.deepEqual(over?.conversation, []);
+    assert.equal(over?.caller, undefined);
+    const raw = JSON.stringify((await kv.get(["call_checkpoints", "CA3"])).value);
+    assert.ok(raw.includes("caller_hung_up"), "the stored checkpoint was read");
+    assert.ok(!raw.includes("4111") && !raw.includes("Ada"), raw);
+    assert.deepEqual(await store.claimResume("CA3", 3), {
+      verdict: "over",
+      ending: "caller_hung_up",
+    });
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("a long call's checkpoint keeps its latest turns under the KV value limit", async () => {
   const kv = await Deno.openKv(":memory:");
   try {

@@ -221,19 +221,25 @@ export class CallCheckpoints {
     return reopened;
   }
 
-  /** The call is over (`ending`: how): it is never resumed. */
+  /**
+   * The call is over (`ending`: how): it is never resumed. What it said and
+   * the caller context go at once (only a resume needed them; the call's
+   * record keeps the conversation, redacted as configured): the checkpoint
+   * keeps how the call ended until it expires.
+   */
   async markOver(callSid: string, ending: string): Promise<void> {
-    await this.#update(callSid, (current) =>
-      current?.state === "over" ? undefined : {
-        streamPath: "",
+    await this.#update(callSid, (current) => {
+      if (current?.state === "over") return undefined;
+      const { caller: _caller, ...kept } = current ?? { streamPath: "", resumes: 0 };
+      return {
+        ...kept,
         conversation: [],
-        resumes: 0,
-        ...current,
         callSid,
         state: "over",
         ending,
         savedAt: this.#now(),
-      });
+      };
+    });
   }
 
   /**
