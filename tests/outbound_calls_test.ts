@@ -476,6 +476,38 @@ Deno.test("MAX_CALLS_PER_MINUTE caps POST /calls per instance: 429 with Retry-Af
   assert.equal(parseConfig(env(rest)).maxCallsPerMinute, 0, "no cap by default");
 });
 
+Deno.test("MAX_CALLS_PER_MINUTE with a shared call store caps all instances together", async () => {
+  await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
+  const config = parseConfig({ ...env(rest), MAX_CALLS_PER_MINUTE: "2" });
+  const path = `${await Deno.makeTempDir()}/calls.kv`;
+  const clock = { now: 1_000_000 };
+  const kvs = [await Deno.openKv(path), await Deno.openKv(path)]; // two instances, one store
+  const services = kvs.map((kv) => OutboundService.create({ config, kv, now: () => clock.now }));
+  try {
+    const [a, b] = services.map((service) => createApp({ config, outbound: service }));
+    const statuses: number[] = [];
+    for (
+      const [app, to] of [[a, "+15551234560"], [b, "+15551234561"], [a, "+15551234562"], [
+        b,
+        "+15551234563",
+      ]] as const
+    ) {
+      const res = await app.handler(placeCall({ to }));
+      statuses.push(res.status);
+      if (res.status === 429) assert.equal(res.headers.get("retry-after"), "60");
+      await res.body?.cancel();
+    }
+    assert.deepEqual(statuses, [201, 201, 429, 429], "two calls in all, not two per instance");
+    assert.equal(rest.creates.length, 2);
+    clock.now += 60_000;
+    const later = await b.handler(placeCall({ to: "+15551234569" }));
+    assert.equal(later.status, 201);
+    await later.body?.cancel();
+  } finally {
+    for (const service of services) await service.close(); // each closes its KV handle
+  }
+});
+
 Deno.test("a reload of the agents file (SIGHUP) applies to the next call placed: the new agent calls from its own number", async () => {
   await using rest = FakeTwilioRest.start({ accountSid: ACCOUNT, authToken: AUTH });
   const config = parseConfig(env(rest));

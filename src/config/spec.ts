@@ -448,7 +448,7 @@ export const SETTINGS = [
     default: "0",
     section: "twilio",
     doc:
-      "Most POST /calls an instance places per minute (a leaked API_TOKEN cannot dial without bound); more get 429 with Retry-After. 0: no cap. Campaigns are paced by their concurrency.",
+      "Most POST /calls placed per minute (a leaked API_TOKEN cannot dial without bound), by all the instances that share the call store together (by each instance without one); more get 429 with Retry-After. 0: no cap. Campaigns are paced by their concurrency.",
   }),
   setting("LOG_LEVEL", "logLevel", logLevel(), {
     default: "info",

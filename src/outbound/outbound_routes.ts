@@ -33,7 +33,7 @@ import type { AgentBook } from "../agents/agent_book.ts";
 import type { CallTickets } from "./call_ticket.ts";
 import { OUTBOUND_ROUTES, type OutboundDialer } from "./outbound_dialer.ts";
 import { ownNumbers, parsePlaceCall } from "./place_call_request.ts";
-import { CallRate } from "../security/call_rate.ts";
+import { type CallCap, CallRate } from "../security/call_rate.ts";
 import { TwilioRestError } from "./twilio_calls.ts";
 import type { RouteContext } from "../http/outbound_plug.ts";
 import type { RouteHandler } from "../http/route_table.ts";
@@ -75,6 +75,8 @@ export interface OutboundRoutesOptions {
   ownNumber?: string | undefined;
   /** `MAX_CALLS_PER_MINUTE` for `POST /calls` (0: no cap). */
   maxCallsPerMinute?: number;
+  /** How that cap is counted; default: in memory, for this instance. */
+  rate?: CallCap;
   /** Wall clock in ms (the rate cap's). Default `Date.now`. */
   now?: () => number;
 }
@@ -110,7 +112,7 @@ function checkBearer(request: Request, token: string): Response | undefined {
 export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandler {
   const log = options.logger ?? getLogger(["bridge", "outbound"]);
   const { admission, publicUrl } = options;
-  const rate = new CallRate(options.maxCallsPerMinute ?? 0);
+  const rate = options.rate ?? new CallRate(options.maxCallsPerMinute ?? 0);
   const now = options.now ?? Date.now;
   const refusals = options.refusals ??
     new RefusalLog({ warn: (message, properties) => log.warn(message, properties) });
@@ -156,7 +158,7 @@ export function createOutboundRoutes(options: OutboundRoutesOptions): RouteHandl
     const book = options.agents.book;
     const check = parsePlaceCall(json, book, ownNumbers(book, options.ownNumber));
     if (!check.ok) return jsonResponse({ error: check.error, field: check.field }, 400);
-    const allowed = rate.take(now());
+    const allowed = await rate.take(now());
     if (!allowed.ok) {
       const seconds = Math.ceil(allowed.retryAfterMs / 1000);
       log.warn("Refused a call over MAX_CALLS_PER_MINUTE.", { limit: options.maxCallsPerMinute });

@@ -24,6 +24,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Config } from "../config/mod.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
+import { SharedCallRate } from "../security/shared_call_rate.ts";
 import type { Counter, MetricsRegistry } from "../observability/metrics.ts";
 import { AmdRelay, followAmd } from "./amd_relay.ts";
 import { StreamHandoff } from "./stream_handoff.ts";
@@ -332,6 +333,8 @@ export class OutboundService implements OutboundPlug {
       logger: this.#log,
       ownNumber: this.#config.twilioPhoneNumber,
       maxCallsPerMinute: this.#config.maxCallsPerMinute,
+      // With a call store the cap counts there, for every instance that shares it.
+      ...(this.#kv ? { rate: new SharedCallRate(this.#kv, this.#config.maxCallsPerMinute) } : {}),
       ...(this.#now ? { now: this.#now } : {}),
     });
   };
