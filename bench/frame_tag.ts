@@ -7,7 +7,7 @@
  * @module
  */
 
-import { FRAME_BYTES } from "../src/audio/frames.ts";
+import { FRAME_BYTES } from "../src/audio/frames.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const DECODE = new Int16Array(128).fill(-1);

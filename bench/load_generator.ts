@@ -17,7 +17,7 @@
  * @module
  */
 import { readFrameTag, taggedFrame } from "./frame_tag.ts";
-import { FRAME_BYTES, FRAME_MS } from "../src/audio/frames.ts";
+import { FRAME_BYTES, FRAME_MS } from "../src/audio/frames.js";
 import { RawWebSocket } from "../src/fake_peers/raw_ws_client.ts";
 import { TwilioPlayout } from "../src/fake_peers/twilio_playout.ts";
 

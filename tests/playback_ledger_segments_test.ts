@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { PlaybackLedger } from "../src/core/playback_ledger.ts";
-import { BYTES_PER_MS } from "../src/audio/frames.ts";
+import { BYTES_PER_MS } from "../src/audio/frames.js";
 
 interface Chunk {
   itemId: string;

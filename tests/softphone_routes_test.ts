@@ -47,6 +47,7 @@ Deno.test("SOFTPHONE=on serves the page and its scripts (from the module graph, 
     const path of [
       "/softphone/softphone.js",
       "/audio/mulaw.js",
+      "/audio/frames.js",
       "/softphone/resample.js",
       "/softphone/live_view.js",
     ]

@@ -20,7 +20,7 @@
  */
 import { encodeBase64 } from "./base64.ts";
 import { linearToMulaw } from "./mulaw.js";
-import { FRAME_BYTES, MULAW_SILENCE } from "./frames.ts";
+import { FRAME_BYTES, MULAW_SILENCE } from "./frames.js";
 import { errorMessage } from "../observability/error_message.ts";
 
 const RATE = 8000;

@@ -42,7 +42,7 @@
  */
 import type { ServerEvent } from "../openai/server_events.ts";
 import { checkMove, type MoveTable } from "../core/state_moves.ts";
-import { BYTES_PER_MS } from "../audio/frames.ts";
+import { BYTES_PER_MS } from "../audio/frames.js";
 import { decodeBase64 } from "../audio/base64.ts";
 
 /** Ms of silent output that end a reply. */

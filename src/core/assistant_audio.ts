@@ -36,7 +36,7 @@ import {
   type TwilioOutbound,
 } from "../twilio/media_stream_messages.ts";
 import { type HeardItem, PlaybackLedger, type PlaybackLedgerOptions } from "./playback_ledger.ts";
-import { BYTES_PER_MS } from "../audio/frames.ts";
+import { BYTES_PER_MS } from "../audio/frames.js";
 import { type SentChunk, UnplayedAudio } from "./unplayed_audio.ts";
 
 const MAX_REMEMBERED_IDS = 64;

@@ -58,7 +58,7 @@
  */
 import { AudioTail, type TailLimit } from "./audio_tail.ts";
 import { checkMove, type MoveTable } from "./state_moves.ts";
-import { FRAME_BYTES } from "../audio/frames.ts";
+import { FRAME_BYTES } from "../audio/frames.js";
 
 /** Caller audio of an unfinished turn re-sent after a reconnect: 5 s (250 frames). */
 const TURN_TAIL: TailLimit = { frames: 250, bytes: 250 * FRAME_BYTES };

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { BYTES_PER_MS } from "../audio/frames.ts";
+import { BYTES_PER_MS } from "../audio/frames.js";
 
 /** Ms Twilio's queue may run dry before the ledger counts a break in the audio. */
 const BREAK_MS = 40;

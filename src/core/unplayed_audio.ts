@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { MULAW_SILENCE } from "../audio/frames.ts";
+import { MULAW_SILENCE } from "../audio/frames.js";
 
 /** One chunk of sent audio. */
 export interface SentChunk {

@@ -45,7 +45,7 @@ import { mulawRms } from "../audio/mulaw.js";
 import { ECHO_BEEP, FAREWELL_TONES, joinBytes, spokenTones, TOOL_CHIME } from "./standin_sounds.ts";
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
 import { END_CALL_TOOL } from "../tools/tool_registry.ts";
-import { BYTES_PER_MS, FRAME_BYTES, FRAME_MS } from "../audio/frames.ts";
+import { BYTES_PER_MS, FRAME_BYTES, FRAME_MS } from "../audio/frames.js";
 import { errorMessage } from "../observability/error_message.ts";
 
 /** Options of {@link StandinLive.start}. */

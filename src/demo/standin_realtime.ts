@@ -60,7 +60,7 @@ import {
   TOOL_CHIME,
 } from "./standin_sounds.ts";
 import { standinToolChoice, toolConfirmation } from "./standin_tools.ts";
-import { BYTES_PER_MS, FRAME_BYTES } from "../audio/frames.ts";
+import { BYTES_PER_MS, FRAME_BYTES } from "../audio/frames.js";
 import { errorMessage } from "../observability/error_message.ts";
 
 /** A server event as sent (plain JSON). */

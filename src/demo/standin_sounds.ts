@@ -15,7 +15,7 @@
  * @module
  */
 import { encodeMulaw } from "../audio/mulaw.js";
-import { BYTES_PER_MS } from "../audio/frames.ts";
+import { BYTES_PER_MS } from "../audio/frames.js";
 
 /** μ-law tones: each note is [frequency Hz (0 = silence), ms]. */
 export function tonePattern(notes: ReadonlyArray<readonly [number, number]>, level = 0.25) {

@@ -31,7 +31,7 @@
  * @module
  */
 import { decodeBase64, encodeBase64 } from "../audio/base64.ts";
-import { BYTES_PER_MS, MULAW_SILENCE } from "../audio/frames.ts";
+import { BYTES_PER_MS, MULAW_SILENCE } from "../audio/frames.js";
 
 /** An event as sent on the wire (plain JSON). */
 // deno-lint-ignore no-explicit-any

@@ -39,7 +39,7 @@
 import type { ConversationItem, RealtimeConversation } from "./realtime_conversation.ts";
 import { realtimeId } from "./realtime_ids.ts";
 import { encodeBase64 } from "../audio/base64.ts";
-import { BYTES_PER_MS } from "../audio/frames.ts";
+import { BYTES_PER_MS } from "../audio/frames.js";
 
 /** A server event before its `event_id` is stamped (plain JSON). */
 export type ServerEvent = { type: string; [key: string]: unknown };

@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { BYTES_PER_MS } from "../audio/frames.ts";
+import { BYTES_PER_MS } from "../audio/frames.js";
 
 /** A mark echoed by the model. */
 export interface PlayoutMarkEcho {

@@ -7,11 +7,12 @@
 // `window.softphone` exposes the call's state and counters (used by the
 // browser end-to-end test).
 import { decodeMulaw, encodeMulaw, floatToInt16 } from "../audio/mulaw.js";
+import { FRAME_BYTES } from "../audio/frames.js";
 import { Downsampler } from "./resample.js";
 import { liveState, LiveView } from "./live_view.js";
 
 const RATE = 8000;
-const FRAME_SAMPLES = 160; // 20 ms
+const FRAME_SAMPLES = FRAME_BYTES; // 20 ms: one μ-law byte a sample
 const SPEAKING_LEVEL = 0.02; // RMS of the microphone that counts as speech
 const SPEAKING_HOLD_MS = 300;
 const INTERRUPTED_SHOW_MS = 900;

@@ -21,6 +21,7 @@
 import page from "./page.html" with { type: "text" };
 import softphoneJs from "./softphone.js" with { type: "text" };
 import mulawJs from "../audio/mulaw.js" with { type: "text" };
+import framesJs from "../audio/frames.js" with { type: "text" };
 import resampleJs from "./resample.js" with { type: "text" };
 import liveViewJs from "./live_view.js" with { type: "text" };
 import {
@@ -67,11 +68,13 @@ export type SoftphoneAdmission = SoftphoneTokenCheck | { ok: false; reason: "for
 /**
  * The page's scripts, each served at its path under `src/`, so the relative
  * imports between them resolve alike in the browser and on disk (the page's
- * `../audio/mulaw.js` is the codec every TypeScript user imports too).
+ * `../audio/mulaw.js` and `../audio/frames.js` are the codec and the frame
+ * size every TypeScript user imports too).
  */
 const ASSETS: Record<string, string> = {
   "/softphone/softphone.js": softphoneJs,
   "/audio/mulaw.js": mulawJs,
+  "/audio/frames.js": framesJs,
   "/softphone/resample.js": resampleJs,
   "/softphone/live_view.js": liveViewJs,
 };

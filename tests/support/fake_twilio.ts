@@ -20,7 +20,7 @@ import {
   SOFTPHONE_TOKEN_PROTOCOL_PREFIX,
 } from "../../src/softphone/softphone_token.ts";
 import { Waiters } from "./wait.ts";
-import { FRAME_BYTES } from "../../src/audio/frames.ts";
+import { FRAME_BYTES } from "../../src/audio/frames.js";
 import { RawWebSocket } from "../../src/fake_peers/raw_ws_client.ts";
 
 /** A parsed message the bridge sent (loosely typed). */

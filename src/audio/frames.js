@@ -3,12 +3,13 @@
  * byte a sample, so 8 bytes a millisecond, in 20 ms frames of 160 bytes
  * (Twilio Media Streams' `media` messages; the Realtime API's
  * `audio/pcmu`). Every module that measures or cuts call audio takes these
- * numbers from here.
+ * numbers from here, and so does the softphone page: a plain ES module, served
+ * at `/audio/frames.js` like the codec.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { BYTES_PER_MS, FRAME_BYTES, FRAME_MS } from "./frames.ts";
+ * import { BYTES_PER_MS, FRAME_BYTES, FRAME_MS } from "./frames.js";
  * assert.equal(FRAME_BYTES, FRAME_MS * BYTES_PER_MS);
  * ```
  *
