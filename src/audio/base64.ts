@@ -20,29 +20,47 @@
 const probe = new Uint8Array(1024);
 
 /**
+ * Bytes of audio in a base64 string, from its length and padding, without
+ * decoding it (exact for standard base64).
+ */
+export function base64ByteLength(text: string): number {
+  const length = text.length;
+  if (length === 0) return 0;
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  return Math.floor(length / 4) * 3 - padding;
+}
+
+/**
+ * Decodes standard base64 into the start of `target` with V8's native
+ * decoder: the bytes written, or undefined when `text` is not standard base64
+ * (see {@link isBase64}) or does not fit. The decoder refuses any other
+ * character and misplaced padding, and skips ASCII whitespace, which the byte
+ * count then gives away (fewer bytes than the length promises).
+ */
+export function decodeBase64Into(text: string, target: Uint8Array): number | undefined {
+  if (text.length % 4 !== 0) return undefined;
+  const bytes = base64ByteLength(text);
+  if (bytes > target.length) return undefined;
+  let written: number;
+  try {
+    written = target.setFromBase64(text).written;
+  } catch {
+    return undefined;
+  }
+  return written === bytes ? bytes : undefined;
+}
+
+/**
  * Whether `text` is standard base64: the alphabet, at most two `=` at the
  * end, whole quads (`/^[A-Za-z0-9+/]*={0,2}$/` on a length that is a multiple
  * of 4). It runs on every caller frame, so V8's native decoder checks it
- * (about a third of the regular expression's time): the decoder refuses any
- * other character and misplaced padding, and skips ASCII whitespace, which
- * the byte count then gives away (fewer bytes than the length promises).
+ * ({@link decodeBase64Into}: about a third of the regular expression's time).
  */
 export function isBase64(text: string): boolean {
-  const length = text.length;
-  if (length % 4 !== 0) return false;
-  const most = (length / 4) * 3;
   // A frame fits the shared buffer; anything larger (rare, bounded by the stream guard) gets its own.
-  const into = most <= probe.length ? probe : new Uint8Array(most);
-  let written: number;
-  try {
-    written = into.setFromBase64(text).written;
-  } catch {
-    return false;
-  }
-  const padding = length > 0 && text.charCodeAt(length - 1) === 61
-    ? text.charCodeAt(length - 2) === 61 ? 2 : 1
-    : 0;
-  return written === most - padding;
+  const bytes = base64ByteLength(text);
+  return decodeBase64Into(text, bytes <= probe.length ? probe : new Uint8Array(bytes)) !==
+    undefined;
 }
 
 /** Encodes bytes as standard base64. */
@@ -52,10 +70,6 @@ export function encodeBase64(bytes: Uint8Array): string {
 
 /** Decodes standard base64; undefined when the text is not base64. */
 export function decodeBase64(text: string): Uint8Array | undefined {
-  if (!isBase64(text)) return undefined;
-  try {
-    return Uint8Array.fromBase64(text);
-  } catch {
-    return undefined;
-  }
+  const bytes = new Uint8Array(Math.max(0, base64ByteLength(text)));
+  return decodeBase64Into(text, bytes) === undefined ? undefined : bytes;
 }

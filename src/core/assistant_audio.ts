@@ -37,19 +37,12 @@ import {
 } from "../twilio/media_stream_messages.ts";
 import { type HeardItem, PlaybackLedger, type PlaybackLedgerOptions } from "./playback_ledger.ts";
 import { BYTES_PER_MS } from "../audio/frames.js";
+import { base64ByteLength } from "../audio/base64.ts";
 import { type SentChunk, UnplayedAudio } from "./unplayed_audio.ts";
 
 const MAX_REMEMBERED_IDS = 64;
 /** The ledger's item for the waiting sound: played and cleared like speech, never truncated. */
 const WAITING_SOUND_ITEM = "~waiting_sound";
-
-/** Bytes of audio in a base64 string, without decoding it. */
-function base64ByteLength(b64: string): number {
-  const len = b64.length;
-  if (len === 0) return 0;
-  const padding = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;
-  return Math.floor(len / 4) * 3 - padding;
-}
 
 function remember(set: Set<string>, value: string): void {
   set.add(value);

@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { base64ByteLength, decodeBase64Into } from "../audio/base64.ts";
 
 /** How much an {@link AudioTail} keeps. */
 export interface TailLimit {
@@ -76,14 +77,10 @@ export class AudioTail {
    * before it gets here).
    */
   push(base64: string): void {
-    const most = Math.ceil(base64.length / 4) * 3;
+    const most = base64ByteLength(base64);
     if (scratch.length < most) scratch = new Uint8Array(most);
-    let decoded: number;
-    try {
-      decoded = scratch.setFromBase64(base64).written; // native decoding
-    } catch {
-      return;
-    }
+    const decoded = decodeBase64Into(base64, scratch);
+    if (decoded === undefined) return;
     const capacity = this.#ring.length;
     // A frame longer than the whole buffer keeps its last bytes.
     const skip = decoded > capacity ? decoded - capacity : 0;

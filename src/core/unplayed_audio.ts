@@ -28,6 +28,7 @@
  * @module
  */
 import { MULAW_SILENCE } from "../audio/frames.js";
+import { decodeBase64Into } from "../audio/base64.ts";
 
 /** One chunk of sent audio. */
 export interface SentChunk {
@@ -168,13 +169,11 @@ export class UnplayedAudio {
    */
   #keepBytes(delta: string, bytes: number): void {
     let buffer = this.#buffer ?? (this.#buffer = new Uint8Array(Math.max(INITIAL_BYTES, bytes)));
-    const room = Math.ceil(delta.length / 4) * 3;
-    const need = Math.max(room, bytes);
-    if (this.#end + need > buffer.length) {
+    if (this.#end + bytes > buffer.length) {
       const kept = this.#end - this.#head;
-      if (kept + need > buffer.length) {
+      if (kept + bytes > buffer.length) {
         let size = buffer.length * 2;
-        while (size < kept + need) size *= 2;
+        while (size < kept + bytes) size *= 2;
         const grown = new Uint8Array(size);
         grown.set(buffer.subarray(this.#head, this.#end));
         buffer = this.#buffer = grown;
@@ -184,13 +183,8 @@ export class UnplayedAudio {
       this.#head = 0;
       this.#end = kept;
     }
-    let written = -1;
-    try {
-      written = buffer.subarray(this.#end).setFromBase64(delta).written;
-    } catch {
-      // Not base64: silence instead (below).
-    }
-    if (written !== bytes) buffer.fill(MULAW_SILENCE, this.#end, this.#end + bytes);
+    const slot = buffer.subarray(this.#end, this.#end + bytes);
+    if (decodeBase64Into(delta, slot) !== bytes) slot.fill(MULAW_SILENCE);
     this.#end += bytes;
   }
 
