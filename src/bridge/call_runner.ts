@@ -136,7 +136,7 @@ const STOP_CLOSE_MS = 2000;
  */
 const STALLED_REPORT_MS = 2000;
 /**
- * Ms after closing the stream ourselves before the call is reported over
+ * Ms after the bridge closes the stream before the call is reported over
  * even though Twilio has not answered the close (a dead connection never
  * does, and its TCP retries would hold the call's slot for minutes).
  */
@@ -173,7 +173,8 @@ export class CallRunner {
   /** A socket over the bound, reported to the core after the current commands. */
   #stalled: "twilio" | "openai" | undefined;
   #stallReported = false;
-  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Reports the call over although a socket has not closed (a stalled or a gone peer). */
+  #reportTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stops listening for the AMD result of an outbound call. */
   #stopAmd: (() => void) | undefined;
   #outboundCallSid: string | undefined;
@@ -400,7 +401,8 @@ export class CallRunner {
         ? this.#twilio.bufferedAmount
         : this.#openai.latestBufferedAmount;
       this.#dispatch({ type: "peer_stalled", peer, bufferedBytes });
-      this.#stallTimer = setTimeout(() => this.#maybeReport(true), STALLED_REPORT_MS);
+      clearTimeout(this.#reportTimer); // the stall's bound is the shorter one
+      this.#reportTimer = setTimeout(() => this.#maybeReport(true), STALLED_REPORT_MS);
     }
   }
 
@@ -573,6 +575,9 @@ export class CallRunner {
     const closeTwilio = (code: number, reason: string) => {
       if (this.#twilio.readyState === OPEN || this.#twilio.readyState === CONNECTING) {
         this.#twilio.close(code, reason);
+        // A peer that is gone (a dead connection) never answers the close: the call is over
+        // anyway, so it is reported after a bounded wait rather than held until TCP gives up.
+        this.#reportTimer ??= setTimeout(() => this.#maybeReport(true), CLOSE_HANDSHAKE_MS);
       }
     };
     switch (command.action) {
@@ -601,9 +606,6 @@ export class CallRunner {
           command.close?.code ?? 1011,
           command.close?.reason ?? "assistant unavailable",
         );
-        // A peer that is gone (a dead connection) never answers the close: the call is over
-        // anyway, so it is reported after a bounded wait rather than held until TCP gives up.
-        this.#closeTimer = setTimeout(() => this.#maybeReport(true), CLOSE_HANDSHAKE_MS);
         return;
       case "none":
         // Twilio sent `stop` and closes the socket itself. Closing first while it still sends
@@ -622,7 +624,7 @@ export class CallRunner {
     if (!force && (!twilioClosed || !openaiClosed)) return;
     this.#reported = true;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
-    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
+    if (this.#reportTimer !== undefined) clearTimeout(this.#reportTimer);
     const summary: CallSummary = {
       ...this.#soFar(),
       outcome: this.#finish.outcome,
