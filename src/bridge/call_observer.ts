@@ -68,16 +68,11 @@ export function combineObservers(observers: readonly CallObserver[]): CallObserv
   const relaying = observers.filter((o) => o.relayed !== undefined);
   return {
     observe: (event, now) => observers.forEach((o) => o.observe(event, now)),
-    // Once per audio frame: a lone listener (the metrics) is called without a loop.
-    ...(relaying.length === 0
-      ? {}
-      : relaying.length === 1
-      ? { relayed: (direction: RelayDirection, ms: number) => relaying[0].relayed!(direction, ms) }
-      : {
-        relayed: (direction: RelayDirection, ms: number) => {
-          for (const o of relaying) o.relayed!(direction, ms);
-        },
-      }),
+    ...(relaying.length === 0 ? {} : {
+      relayed: (direction: RelayDirection, ms: number) => {
+        for (const o of relaying) o.relayed!(direction, ms);
+      },
+    }),
     started: (call) => observers.forEach((o) => o.started?.(call)),
     finished: (summary) => observers.forEach((o) => o.finished(summary)),
     openaiRefused: (failure) => observers.forEach((o) => o.openaiRefused?.(failure)),
