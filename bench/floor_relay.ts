@@ -24,6 +24,40 @@
  * @module
  */
 
+/**
+ * The floor's relay between a Twilio media socket and a Realtime socket: each
+ * caller frame becomes one `input_audio_buffer.append` (queued until the
+ * Realtime socket opens), each audio delta one Twilio `media`, a close on
+ * either side closes the other. `bench/runner_bench.ts` runs the same
+ * handlers on in-memory sockets.
+ */
+export function relayFloor(twilio: WebSocket, openai: WebSocket): void {
+  let streamSid = "";
+  const early: string[] = [];
+  openai.addEventListener("open", () => {
+    for (const append of early) openai.send(append);
+    early.length = 0;
+  });
+  twilio.addEventListener("message", (e) => {
+    const message = JSON.parse(e.data);
+    if (message.event === "start") streamSid = message.start.streamSid;
+    if (message.event !== "media") return;
+    const append = `{"type":"input_audio_buffer.append","audio":"${message.media.payload}"}`;
+    if (openai.readyState === WebSocket.OPEN) openai.send(append);
+    else early.push(append);
+  });
+  openai.addEventListener("message", (e) => {
+    const event = JSON.parse(e.data);
+    if (event.type !== "response.output_audio.delta") return;
+    if (twilio.readyState !== WebSocket.OPEN) return;
+    twilio.send(JSON.stringify({ event: "media", streamSid, media: { payload: event.delta } }));
+  });
+  twilio.addEventListener("close", () => openai.close());
+  openai.addEventListener("close", () => {
+    if (twilio.readyState === WebSocket.OPEN) twilio.close();
+  });
+}
+
 /** A request handler that relays media streams to the Realtime server at `openaiUrl`. */
 export function floorRelay(openaiUrl: string): (request: Request) => Response {
   return (request) => {
@@ -33,31 +67,7 @@ export function floorRelay(openaiUrl: string): (request: Request) => Response {
     // Without Deno's idle timeout, as the bridge runs (STREAM_SILENCE_SECONDS): it re-arms a timer
     // on every message, a cost the design does not need.
     const { socket: twilio, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
-    const openai = new WebSocket(openaiUrl, ["realtime", "openai-insecure-api-key.floor"]);
-    let streamSid = "";
-    const early: string[] = [];
-    openai.onopen = () => {
-      for (const append of early) openai.send(append);
-      early.length = 0;
-    };
-    twilio.onmessage = (e) => {
-      const message = JSON.parse(e.data);
-      if (message.event === "start") streamSid = message.start.streamSid;
-      if (message.event !== "media") return;
-      const append = `{"type":"input_audio_buffer.append","audio":"${message.media.payload}"}`;
-      if (openai.readyState === WebSocket.OPEN) openai.send(append);
-      else early.push(append);
-    };
-    openai.onmessage = (e) => {
-      const event = JSON.parse(e.data);
-      if (event.type !== "response.output_audio.delta") return;
-      if (twilio.readyState !== WebSocket.OPEN) return;
-      twilio.send(JSON.stringify({ event: "media", streamSid, media: { payload: event.delta } }));
-    };
-    twilio.onclose = () => openai.close();
-    openai.onclose = () => {
-      if (twilio.readyState === WebSocket.OPEN) twilio.close();
-    };
+    relayFloor(twilio, new WebSocket(openaiUrl, ["realtime", "openai-insecure-api-key.floor"]));
     return response;
   };
 }

@@ -18,6 +18,7 @@ import { CallRunner } from "../src/bridge/call_runner.ts";
 import { BridgeMetrics } from "../src/observability/bridge_metrics.ts";
 import { DEFAULT_PRICES } from "../src/calls/prices.ts";
 import { taggedFrame } from "./frame_tag.ts";
+import { relayFloor } from "./floor_relay.ts";
 import { openaiDeltaText, STREAM_SID, TWILIO_START, twilioMediaText } from "./hot_path_fixtures.ts";
 
 const CALLS = 200;
@@ -82,20 +83,7 @@ function floorCalls(): Call[] {
   return Array.from({ length: CALLS }, () => {
     const twilio = new MemorySocket();
     const openai = new MemorySocket();
-    let streamSid = "";
-    twilio.addEventListener("message", (e) => {
-      const message = JSON.parse((e as MessageEvent).data);
-      if (message.event === "start") streamSid = message.start.streamSid;
-      if (message.event !== "media") return;
-      const append = `{"type":"input_audio_buffer.append","audio":"${message.media.payload}"}`;
-      if (openai.readyState === OPEN) openai.send(append);
-    });
-    openai.addEventListener("message", (e) => {
-      const event = JSON.parse((e as MessageEvent).data);
-      if (event.type !== "response.output_audio.delta") return;
-      if (twilio.readyState !== OPEN) return;
-      twilio.send(JSON.stringify({ event: "media", streamSid, media: { payload: event.delta } }));
-    });
+    relayFloor(twilio as unknown as WebSocket, openai as unknown as WebSocket);
     twilio.receive(TWILIO_START);
     return { twilio, openai };
   });
