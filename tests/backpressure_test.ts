@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { RawWebSocket } from "../src/fake_peers/raw_ws_client.ts";
 import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
 import { CoreDriver } from "./support/core_driver.ts";
+import { connected, start as twilioStart } from "./support/twilio_stream_messages.ts";
 import { encodeBase64 } from "../src/audio/base64.ts";
 import { twilioMedia } from "../src/twilio/media_stream_messages.ts";
 
@@ -67,17 +68,14 @@ Deno.test("a Twilio peer that stops reading ends the call with bounded buffering
   await using h = await BridgeHarness.start({}, { app: { maxBufferedBytes: LIMIT } });
   const twilio = await RawWebSocket.connect(h.mediaStreamUrl, { read: false });
   try {
-    twilio.send('{"event":"connected","protocol":"Call","version":"1.0.0"}');
-    twilio.send(JSON.stringify({
-      event: "start",
+    twilio.send(JSON.stringify(connected()));
+    twilio.send(JSON.stringify(twilioStart({
+      sequenceNumber: 1,
       streamSid: STREAM_SID,
-      start: {
-        streamSid: STREAM_SID,
-        callSid: CALL_SID,
-        accountSid: "AC00000000000000000000000000000001",
-        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
-      },
-    }));
+      callSid: CALL_SID,
+      accountSid: "AC00000000000000000000000000000001",
+      customParameters: {},
+    })));
     const session = await h.realtime.nextSession();
     await session.waitFor("session.update");
     const response = session.beginResponse();

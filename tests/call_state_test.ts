@@ -21,6 +21,7 @@ import { OutboundService } from "../src/outbound/outbound_service.ts";
 import { environmentAgentCallingOut } from "./support/agent_books.ts";
 import { CallCheckpoints } from "../src/calls/call_checkpoints.ts";
 import { DEFAULT_CALL_PROMPTS } from "../src/prompts/mod.ts";
+import { assertTakenOverAfterKeys } from "./support/keypad_handoff.ts";
 
 const PUBLIC_URL = "https://voice.example.test";
 const ENV = {
@@ -201,15 +202,7 @@ Deno.test("send_dtmf on one instance, the call's next stream on another: the con
     // Twilio stopped the old stream on A, plays the key, and the new stream lands on B.
     await pair.openStream(b, answered.callSid, next);
     const second = await b.realtime.nextSession();
-    const replayed = await second.waitFor(
-      "conversation.item.create",
-      (e) => e.item.type === "function_call" && e.item.name === "send_dtmf",
-    );
-    assert.equal(replayed.item.arguments, '{"digits":"1"}');
-    const texts = second.receivedOfType("conversation.item.create")
-      .map((e) => e.item.content?.[0]?.text).filter(Boolean);
-    assert.ok(texts.includes("Thanks for calling. For sales, press 1."));
-    assert.equal(second.receivedOfType("response.create").length, 0, "no greeting");
+    await assertTakenOverAfterKeys(second, "Thanks for calling. For sales, press 1.", "1");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -18,6 +18,7 @@ import { FakeTwilioRest } from "./support/fake_twilio_rest.ts";
 import { waitUntil } from "./support/wait.ts";
 import { buildCallRecord } from "../src/calls/call_record.ts";
 import { DEFAULT_PRICES } from "../src/calls/prices.ts";
+import { assertTakenOverAfterKeys } from "./support/keypad_handoff.ts";
 
 const ACCOUNT = "AC" + "5".repeat(32);
 const API_TOKEN = "e2e-control-token-0123456789abcdefghij";
@@ -233,16 +234,7 @@ Deno.test("send_dtmf plays keys through REST, the call goes on in a new stream w
     });
     h.calls.push(next);
     const second = await h.realtime.nextSession();
-    const replayed = await second.waitFor(
-      "conversation.item.create",
-      (e) => e.item.type === "function_call" && e.item.name === "send_dtmf",
-    );
-    assert.equal(replayed.item.arguments, '{"digits":"1"}');
-    const texts = second.receivedOfType("conversation.item.create")
-      .map((e) => e.item.content?.[0]?.text).filter(Boolean);
-    assert.ok(texts.includes("Thanks for calling. For sales, press 1."));
-    // Resumed, not a new call: no greeting.
-    assert.equal(second.receivedOfType("response.create").length, 0);
+    await assertTakenOverAfterKeys(second, "Thanks for calling. For sales, press 1.", "1");
 
     // Keys the other side presses reach the model as text.
     next.sendDtmf("4");

@@ -9,19 +9,17 @@
 import assert from "node:assert/strict";
 import { RawWebSocket } from "../src/fake_peers/raw_ws_client.ts";
 import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
+import { connected, start } from "./support/twilio_stream_messages.ts";
 
 const STREAM_SID = "MZ00000000000000000000000000000077";
 const CALL_SID = "CA00000000000000000000000000000077";
-const START = JSON.stringify({
-  event: "start",
+const START = JSON.stringify(start({
+  sequenceNumber: 1,
   streamSid: STREAM_SID,
-  start: {
-    streamSid: STREAM_SID,
-    callSid: CALL_SID,
-    accountSid: "AC00000000000000000000000000000001",
-    mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
-  },
-});
+  callSid: CALL_SID,
+  accountSid: "AC00000000000000000000000000000001",
+  customParameters: {},
+}));
 
 Deno.test("a stream that sends audio, or falls quiet but echoes the bridge's mark, stays on the call", async () => {
   await using h = await BridgeHarness.start({ STREAM_SILENCE_SECONDS: "1" });
@@ -44,7 +42,7 @@ Deno.test("a stream that answers nothing is lost after the bound and the mark's 
   // A peer that reads (and so completes the close) but never sends after `start`.
   const twilio = await RawWebSocket.connect(h.mediaStreamUrl);
   try {
-    twilio.send('{"event":"connected","protocol":"Call","version":"1.0.0"}');
+    twilio.send(JSON.stringify(connected()));
     const startedAt = performance.now();
     twilio.send(START);
     const [summary] = await h.waitForFinished(1, 6000);
@@ -67,7 +65,7 @@ Deno.test("a dead peer that never answers the close still lets the call end (bou
   // connection looks like from the server (no FIN, no close frame, no answer to ours).
   const twilio = await RawWebSocket.connect(h.mediaStreamUrl, { read: false });
   try {
-    twilio.send('{"event":"connected","protocol":"Call","version":"1.0.0"}');
+    twilio.send(JSON.stringify(connected()));
     twilio.send(START);
     // 1 s of silence, 1 s for the mark's echo, then at most 5 s for a close that never comes.
     const [summary] = await h.waitForFinished(1, 10_000);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { builtInWaitingSound, loadWaitingSound, toFrames } from "../src/audio/waiting_sound.ts";
 import { decodeMulaw } from "../src/audio/mulaw.js";
+import type { CallCommand } from "../src/core/call_types.ts";
 import { CoreDriver, PlayoutSimulator } from "./support/core_driver.ts";
 import { deliver, tick } from "./support/playout_driving.ts";
 
@@ -85,26 +86,25 @@ Deno.test("a mid-call reconnect longer than a second plays the waiting sound; it
   assert.ok(sim.playedMs(0x7e) - heard <= 200);
 });
 
-Deno.test("the waiting sound is never truncated: a barge-in clears it but truncates only speech", () => {
-  const d = new CoreDriver({ waitingSound: SOUND, reconnectWindowMs: 5000 });
-  const sim = new PlayoutSimulator();
-  deliver(d, sim, d.startCall());
-  deliver(d, sim, d.openaiClosed({ code: 1011, reason: "x", opened: true }));
-  tick(d, sim, 1100);
-  deliver(d, sim, d.openaiOpen(2));
-  const out = d.speechStarted();
-  assert.deepEqual(d.sentToTwilio(out).map((m) => m.event), ["clear"]);
-  assert.deepEqual(d.sentToOpenAI(out), []);
-});
-
-Deno.test("talking over the waiting sound stops it but is no barge-in (metrics, live view, counts)", () => {
+/** A reconnect long enough for the waiting sound, then the caller speaks over it. */
+function speakOverWaitingSound(): { d: CoreDriver; out: CallCommand[] } {
   const d = new CoreDriver({ waitingSound: SOUND, reconnectWindowMs: 5000, observations: true });
   const sim = new PlayoutSimulator();
   deliver(d, sim, d.startCall());
   deliver(d, sim, d.openaiClosed({ code: 1011, reason: "x", opened: true }));
   tick(d, sim, 1100);
   deliver(d, sim, d.openaiOpen(2));
-  const out = d.speechStarted();
+  return { d, out: d.speechStarted() };
+}
+
+Deno.test("the waiting sound is never truncated: a barge-in clears it but truncates only speech", () => {
+  const { d, out } = speakOverWaitingSound();
+  assert.deepEqual(d.sentToTwilio(out).map((m) => m.event), ["clear"]);
+  assert.deepEqual(d.sentToOpenAI(out), []);
+});
+
+Deno.test("talking over the waiting sound stops it but is no barge-in (metrics, live view, counts)", () => {
+  const { d, out } = speakOverWaitingSound();
   assert.deepEqual(d.sentToTwilio(out).map((m) => m.event), ["clear"]);
   const kinds = out.flatMap((c) => c.type === "observe" ? [c.event.kind] : []);
   assert.equal(kinds.includes("barge_in"), false, `observed ${kinds.join(", ")}`);
