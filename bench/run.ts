@@ -606,7 +606,9 @@ function floorTarget(args: Args, echoUrl: string, workDir: string, n: number): T
     cmd: [
       "deno",
       "run",
-      ...startTaskV8Flags(args.serverRoot),
+      ...(args.serverFlags.some((f) => f.startsWith("--v8-flags"))
+        ? args.serverFlags.filter((f) => f.startsWith("--v8-flags"))
+        : startTaskV8Flags(args.serverRoot)),
       "--allow-net",
       "--allow-env",
       `${ROOT}bench/floor_relay.ts`,
