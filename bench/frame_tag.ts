@@ -8,6 +8,7 @@
  */
 
 import { FRAME_BYTES } from "../src/audio/frames.js";
+import type { Base64 } from "../src/audio/base64.ts";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const DECODE = new Int16Array(128).fill(-1);
@@ -25,10 +26,11 @@ const REST = btoa(String.fromCharCode(...new Array(FRAME_BYTES - 3).fill(0xff)))
  * if (readFrameTag(taggedFrame(1234), 0) !== 1234) throw new Error("tag lost");
  * ```
  */
-export function taggedFrame(seq: number): string {
+export function taggedFrame(seq: number): Base64 {
   const s = seq & 0xffffff;
-  return ALPHABET[s >>> 18] + ALPHABET[(s >>> 12) & 63] + ALPHABET[(s >>> 6) & 63] +
-    ALPHABET[s & 63] + REST;
+  // Base64 by construction: four characters of the alphabet, then a whole number of quads.
+  return (ALPHABET[s >>> 18] + ALPHABET[(s >>> 12) & 63] + ALPHABET[(s >>> 6) & 63] +
+    ALPHABET[s & 63] + REST) as Base64;
 }
 
 /** Reads the tag of the frame whose base64 starts at `offset` in `text`; -1 when it is not one. */

@@ -16,9 +16,10 @@
  *
  * @module
  */
+import type { TwilioSid } from "../src/twilio/media_stream_messages.ts";
 
 /** The stream of every benchmarked call. */
-export const STREAM_SID = "MZ0123456789abcdef0123456789abcdef";
+export const STREAM_SID = "MZ0123456789abcdef0123456789abcdef" as TwilioSid;
 
 /** Twilio's `start` of that stream, as text. */
 export const TWILIO_START = JSON.stringify({

@@ -4,10 +4,10 @@ import { BridgeHarness, sleep } from "./support/bridge_harness.ts";
 import { CoreDriver } from "./support/core_driver.ts";
 import { connected, start as twilioStart } from "./support/twilio_stream_messages.ts";
 import { encodeBase64 } from "../src/audio/base64.ts";
-import { twilioMedia } from "../src/twilio/media_stream_messages.ts";
+import { twilioMedia, type TwilioSid } from "../src/twilio/media_stream_messages.ts";
 
 const LIMIT = 64 * 1024;
-const STREAM_SID = "MZ00000000000000000000000000000001";
+const STREAM_SID = "MZ00000000000000000000000000000001" as TwilioSid;
 const CALL_SID = "CA00000000000000000000000000000001";
 
 /** A WebSocket server that completes the handshake and then never reads (a stalled peer). */

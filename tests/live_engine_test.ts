@@ -72,7 +72,10 @@ Deno.test("session.start carries only the contract's fields: model, instructions
 Deno.test("nothing but session.start before session.started; then the queue in order, truncates dropped", () => {
   const engine = new LiveEngine({ generation: 1, backendModel: "m" });
   engine.fromCore(UPDATE);
-  assert.deepEqual(engine.fromCore({ type: "input_audio_buffer.append", audio: "AA==" }).send, []);
+  assert.deepEqual(
+    engine.fromCore({ type: "input_audio_buffer.append", audio: audioB64(0.125, 0) }).send,
+    [],
+  );
   assert.deepEqual(
     engine.fromCore({ type: "response.create", response: { instructions: "Greet." } }).send,
     [],

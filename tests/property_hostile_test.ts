@@ -8,7 +8,11 @@ import { CallCore } from "../src/core/call_core.ts";
 import type { CallCommand, CallInput, TimerName } from "../src/core/call_types.ts";
 import { parseServerEvent } from "../src/openai/server_events.ts";
 import { encodeClientEvent } from "../src/openai/client_events.ts";
-import { encodeTwilioMessage, parseTwilioMessage } from "../src/twilio/media_stream_messages.ts";
+import {
+  encodeTwilioMessage,
+  parseTwilioMessage,
+  type TwilioSid,
+} from "../src/twilio/media_stream_messages.ts";
 import { SESSION_UPDATE, STREAM_SID } from "./support/core_driver.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
 import { encodeBase64 } from "../src/audio/base64.ts";
@@ -513,8 +517,8 @@ Deno.test("property: random call inputs never throw, and every command is well-f
                 type: "twilio_message",
                 message: {
                   event: "start",
-                  streamSid: a.own ? STREAM_SID : "MZother",
-                  callSid: "CA1",
+                  streamSid: a.own ? STREAM_SID : "MZother" as TwilioSid,
+                  callSid: "CA1" as TwilioSid,
                   accountSid: "AC1",
                   customParameters: {},
                   encoding: "audio/x-mulaw",

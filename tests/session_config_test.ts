@@ -11,6 +11,7 @@ import {
   userText,
 } from "../src/openai/client_events.ts";
 import { validateClientEvent } from "./support/realtime_schema.ts";
+import { encodeBase64 } from "../src/audio/base64.ts";
 
 const KEY = "sk-test-abcdefghijklmnopqrstuvwxyz";
 
@@ -60,7 +61,7 @@ Deno.test("session.update maps each setting to its GA field", () => {
 
 Deno.test("every client event builder produces a schema-valid GA event", () => {
   const events = [
-    appendAudio("f39/fw=="),
+    appendAudio(encodeBase64(new Uint8Array([0x7f, 0x7f, 0xff, 0x7f]))),
     truncateItem("item_1", 1234.9),
     functionCallOutput("call_1", { ok: true }),
     responseCreate(),

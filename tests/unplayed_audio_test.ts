@@ -6,12 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { type SentChunk, UnplayedAudio } from "../src/core/unplayed_audio.ts";
+import { type Base64, encodeBase64 } from "../src/audio/base64.ts";
 
 /** The reference: every chunk kept as sent. */
 class ChunkList {
   #chunks: SentChunk[] = [];
   #itemBytes = new Map<string, number>();
-  add(responseId: string, itemId: string, start: number, delta: string, bytes: number): void {
+  add(responseId: string, itemId: string, start: number, delta: Base64, bytes: number): void {
     const itemStart = this.#itemBytes.get(itemId) ?? 0;
     this.#itemBytes.set(itemId, itemStart + bytes);
     this.#chunks.push({ responseId, itemId, itemStart, start, delta, bytes });
@@ -35,7 +36,7 @@ class ChunkList {
         ...chunk,
         itemStart: chunk.itemStart + skip,
         start: chunk.start + skip,
-        delta: tail.toBase64(),
+        delta: encodeBase64(tail),
         bytes: tail.length,
       });
     }
@@ -72,7 +73,7 @@ Deno.test("UnplayedAudio answers like the list of chunks as sent (random sends, 
         if (random() < 0.05) response++;
         if (random() < 0.05) position += 1 + Math.floor(random() * 400);
         const bytes = 1 + Math.floor(random() * (random() < 0.8 ? 320 : 3000));
-        const delta = new Uint8Array(bytes).map(() => fill++ & 255).toBase64();
+        const delta = encodeBase64(new Uint8Array(bytes).map(() => fill++ & 255));
         real.add(`resp_${response}`, `item_${item}`, position, delta, bytes);
         model.add(`resp_${response}`, `item_${item}`, position, delta, bytes);
         position += bytes;

@@ -16,6 +16,15 @@
  * @module
  */
 
+/**
+ * Text known to be standard base64: checked by {@link isBase64} or made by
+ * {@link encodeBase64}. Its characters need no escaping in a JSON string, so
+ * the encoders of the hot messages (Twilio `media`, Realtime
+ * `input_audio_buffer.append`) write it as it is.
+ */
+export type Base64 = string & { readonly [base64Brand]: true };
+declare const base64Brand: unique symbol;
+
 /** What {@link isBase64} decodes a frame into (one buffer: the checks never overlap). */
 const probe = new Uint8Array(1024);
 
@@ -56,7 +65,7 @@ export function decodeBase64Into(text: string, target: Uint8Array): number | und
  * of 4). It runs on every caller frame, so V8's native decoder checks it
  * ({@link decodeBase64Into}: about a third of the regular expression's time).
  */
-export function isBase64(text: string): boolean {
+export function isBase64(text: string): text is Base64 {
   // A frame fits the shared buffer; anything larger (rare, bounded by the stream guard) gets its own.
   const bytes = base64ByteLength(text);
   return decodeBase64Into(text, bytes <= probe.length ? probe : new Uint8Array(bytes)) !==
@@ -64,8 +73,8 @@ export function isBase64(text: string): boolean {
 }
 
 /** Encodes bytes as standard base64. */
-export function encodeBase64(bytes: Uint8Array): string {
-  return bytes.toBase64();
+export function encodeBase64(bytes: Uint8Array): Base64 {
+  return bytes.toBase64() as Base64;
 }
 
 /** Decodes standard base64; undefined when the text is not base64. */

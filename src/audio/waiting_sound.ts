@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { encodeBase64 } from "./base64.ts";
+import { type Base64, encodeBase64 } from "./base64.ts";
 import { linearToMulaw } from "./mulaw.js";
 import { FRAME_BYTES, MULAW_SILENCE } from "./frames.js";
 import { errorMessage } from "../observability/error_message.ts";
@@ -47,8 +47,8 @@ export function builtInWaitingSound(): Uint8Array {
 }
 
 /** Splits μ-law audio into base64 20 ms frames (the last one padded with silence). */
-export function toFrames(audio: Uint8Array): string[] {
-  const frames: string[] = [];
+export function toFrames(audio: Uint8Array): Base64[] {
+  const frames: Base64[] = [];
   for (let start = 0; start < audio.length; start += FRAME_BYTES) {
     const frame = new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
     frame.set(audio.subarray(start, start + FRAME_BYTES));
@@ -65,7 +65,7 @@ export function toFrames(audio: Uint8Array): string[] {
 export function loadWaitingSound(
   setting: string,
   readFile: (path: string) => Uint8Array = Deno.readFileSync,
-): string[] | undefined {
+): Base64[] | undefined {
   if (setting === "off") return undefined;
   if (setting === "on") return toFrames(builtInWaitingSound());
   let audio: Uint8Array;

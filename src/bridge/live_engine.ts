@@ -38,13 +38,15 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { LiveEngine } from "./live_engine.ts";
+ * import { encodeBase64 } from "../audio/base64.ts";
  * const engine = new LiveEngine({ generation: 1, backendModel: "gpt-5-mini" });
  * const start = engine.fromCore({ type: "session.update", session: {
  *   model: "gpt-live-1", instructions: "Be brief.", audio: { output: { voice: "marin" } }, tools: [],
  * } });
  * assert.equal(start.send[0].type, "session.start");
  * // Caller audio waits for session.started.
- * assert.deepEqual(engine.fromCore({ type: "input_audio_buffer.append", audio: "//8=" }).send, []);
+ * const audio = encodeBase64(new Uint8Array([0xff, 0xff])); // "//8="
+ * assert.deepEqual(engine.fromCore({ type: "input_audio_buffer.append", audio }).send, []);
  * const started = engine.fromEngine({ type: "session.started", sessionId: "live_1", expiresAt: undefined });
  * assert.deepEqual(started.send, [{ type: "session.input_audio.append", audio: "//8=" }]);
  * ```

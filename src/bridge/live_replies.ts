@@ -24,6 +24,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { LiveReplies } from "./live_replies.ts";
+ * import { encodeBase64 } from "../audio/base64.ts";
  * import type { ServerEvent } from "../openai/server_events.ts";
  * let n = 0;
  * const replies = new LiveReplies({
@@ -32,8 +33,8 @@
  *     ({ type: "response.done", responseId, status, errorCode: undefined, usage: undefined }),
  * });
  * const events: ServerEvent[] = [];
- * replies.audio(btoa("\xff".repeat(800)), events); // the silent track: nothing
- * replies.audio(btoa("\x21".repeat(800)), events);
+ * replies.audio(encodeBase64(new Uint8Array(800).fill(0xff)), events); // the silent track: nothing
+ * replies.audio(encodeBase64(new Uint8Array(800).fill(0x21)), events);
  * assert.deepEqual(events.map((e) => e.type), ["response.created", "response.output_audio.delta"]);
  * assert.equal(replies.state, "speaking");
  * ```
@@ -43,7 +44,7 @@
 import type { ServerEvent } from "../openai/server_events.ts";
 import { checkMove, type MoveTable } from "../core/state_moves.ts";
 import { BYTES_PER_MS } from "../audio/frames.js";
-import { decodeBase64 } from "../audio/base64.ts";
+import { type Base64, decodeBase64 } from "../audio/base64.ts";
 
 /** Ms of silent output that end a reply. */
 export const QUIET_END_MS = 500;
@@ -108,7 +109,7 @@ export class LiveReplies {
   }
 
   /** One delta of the output track. */
-  audio(delta: string, events: ServerEvent[]): void {
+  audio(delta: Base64, events: ServerEvent[]): void {
     const { ms, audible } = measure(delta);
     if (this.#reply === undefined) {
       if (!audible) return; // the track between replies

@@ -33,7 +33,7 @@
  *
  * @module
  */
-import { base64ByteLength, decodeBase64Into } from "../audio/base64.ts";
+import { type Base64, base64ByteLength, decodeBase64Into, encodeBase64 } from "../audio/base64.ts";
 
 /** How much an {@link AudioTail} keeps. */
 export interface TailLimit {
@@ -117,12 +117,12 @@ export class AudioTail {
   }
 
   /** The frames kept, oldest first, as base64. */
-  frames(): string[] {
+  frames(): Base64[] {
     const bytes = this.#orderedBytes();
-    const out: string[] = [];
+    const out: Base64[] = [];
     let at = 0;
     for (const n of this.#orderedLengths()) {
-      out.push(bytes.subarray(at, at + n).toBase64());
+      out.push(encodeBase64(bytes.subarray(at, at + n)));
       at += n;
     }
     return out;

@@ -12,11 +12,13 @@
  * import assert from "node:assert/strict";
  * import { bargeIn } from "./barge_in.ts";
  * import { createCallParts } from "./call_parts.ts";
+ * import { encodeBase64 } from "../audio/base64.ts";
+ * import type { TwilioSid } from "../twilio/media_stream_messages.ts";
  * const parts = createCallParts({ sessionUpdate: { type: "session.update", session: {} } });
  * parts.sessions.opened(parts.sessions.begin());
- * parts.audio.attach("MZ1", 0);
+ * parts.audio.attach("MZ1" as TwilioSid, 0); // a SID as the parser checked it
  * parts.responses.created("resp_1");
- * parts.audio.delta("resp_1", "item_a", btoa("\x55".repeat(8000)), 0); // 1 s of audio
+ * parts.audio.delta("resp_1", "item_a", encodeBase64(new Uint8Array(8000).fill(0x55)), 0); // 1 s of audio
  * parts.now = 320; // the caller speaks 320 ms in
  * bargeIn(parts, parts.sessions.live()!);
  * const sent = parts.out.take();

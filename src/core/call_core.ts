@@ -22,6 +22,7 @@
  */
 import { flushResponse, requestResponse } from "./response_requests.ts";
 import { appendAudio } from "../openai/client_events.ts";
+import type { Base64 } from "../audio/base64.ts";
 import type { ServerEvent } from "../openai/server_events.ts";
 import type { TwilioInbound } from "../twilio/media_stream_messages.ts";
 import type { CallCoreOptions, CallStats } from "./call_core_options.ts";
@@ -359,7 +360,7 @@ export class CallCore {
     this.#maybeGreet();
   }
 
-  #onCallerAudio(payload: string): void {
+  #onCallerAudio(payload: Base64): void {
     this.#p.counts.framesIn++;
     if (this.#p.ending.ending) {
       // The farewell may not be interrupted; a session that needs the audio to go on still gets it.
@@ -423,9 +424,6 @@ export class CallCore {
   #onOpenAI(session: LiveSession, event: ServerEvent): void {
     switch (event.type) {
       case "response.output_audio.delta": {
-        if (this.#p.responses.uninterruptible(event.responseId)) {
-          this.#p.audio.protect(event.itemId);
-        }
         const result = this.#p.audio.delta(
           event.responseId,
           event.itemId,
@@ -433,6 +431,11 @@ export class CallCore {
           this.#p.now,
         );
         if (result === "dropped") return;
+        // An item's first delta is never "forwarded" (that needs its audio streaming already): the
+        // response's protection is looked up once per item, not 50 times a second.
+        if (result !== "forwarded" && this.#p.responses.uninterruptible(event.responseId)) {
+          this.#p.audio.protect(event.itemId);
+        }
         if (this.#p.ending.audioStarted(event.responseId)) {
           this.#p.out.cancelTimer("end_call_watchdog");
         }

@@ -15,6 +15,7 @@
  * @module
  */
 import type { ClientEvent } from "../openai/client_events.ts";
+import type { Base64 } from "../audio/base64.ts";
 import { type CallPrompts, callPrompts } from "../prompts/mod.ts";
 import { TRANSFER_CALL_TOOL } from "../tools/tool_registry.ts";
 import type { AnswerWaitOptions } from "./answering_machine.ts";
@@ -110,7 +111,7 @@ export interface CallCoreOptions {
    * there (connecting or reconnecting) for longer than `waitingSoundAfterMs`.
    * Empty or undefined: silence.
    */
-  waitingSound?: readonly string[];
+  waitingSound?: readonly Base64[];
   /** Ms without a session before the waiting sound starts. Default 1000. */
   waitingSoundAfterMs?: number;
   /** How the caller's keypad tones are gathered for the model. */

@@ -59,6 +59,7 @@
 import { AudioTail, type TailLimit } from "./audio_tail.ts";
 import { checkMove, type MoveTable } from "./state_moves.ts";
 import { FRAME_BYTES } from "../audio/frames.js";
+import type { Base64 } from "../audio/base64.ts";
 
 /** Caller audio of an unfinished turn re-sent after a reconnect: 5 s (250 frames). */
 const TURN_TAIL: TailLimit = { frames: 250, bytes: 250 * FRAME_BYTES };
@@ -116,7 +117,7 @@ export interface CallerTurnOptions {
 /** The caller's turn audio of one call. */
 export class CallerTurn {
   #maxQueued: number;
-  #queued: string[] = [];
+  #queued: Base64[] = [];
   #uncommitted = new AudioTail(SILENT_TAIL);
   /** The audio of the last committed turn, until the model answers it. */
   #turnAudio: AudioTail | undefined;
@@ -162,7 +163,7 @@ export class CallerTurn {
   }
 
   /** Keeps a frame until a session is open (the oldest go when the queue is full). */
-  queue(payload: string): void {
+  queue(payload: Base64): void {
     this.#queued.push(payload);
     if (this.#queued.length > this.#maxQueued) {
       this.#queued.shift();
@@ -171,7 +172,7 @@ export class CallerTurn {
   }
 
   /** Takes the queued frames (to send them now). */
-  takeQueued(): string[] {
+  takeQueued(): Base64[] {
     const frames = this.#queued;
     this.#queued = [];
     return frames;
@@ -243,7 +244,7 @@ export class CallerTurn {
    * in progress went down with the session (or is cut by a forced switch).
    */
   carryOver(options: { wholeTurn: boolean; sessionLost?: boolean }): {
-    frames: string[];
+    frames: Base64[];
     answerOwed: boolean;
   } {
     const turn = this.#turn.name;

@@ -24,6 +24,8 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { createCallParts } from "./call_parts.ts";
+ * import { encodeBase64 } from "../audio/base64.ts";
+ * import type { TwilioSid } from "../twilio/media_stream_messages.ts";
  * import { Interruptions } from "./interruptions.ts";
  * const parts = createCallParts({
  *   sessionUpdate: { type: "session.update", session: {} },
@@ -32,9 +34,9 @@
  * });
  * const session = parts.sessions.opened(parts.sessions.begin()) && parts.sessions.live()!;
  * const interruptions = new Interruptions(parts);
- * parts.audio.attach("MZ1", 0);
+ * parts.audio.attach("MZ1" as TwilioSid, 0); // a SID as the parser checked it
  * parts.responses.created("resp_1");
- * parts.audio.delta("resp_1", "item_a", btoa("\x55".repeat(8000)), 0); // 1 s of audio
+ * parts.audio.delta("resp_1", "item_a", encodeBase64(new Uint8Array(8000).fill(0x55)), 0); // 1 s of audio
  * parts.out.take(); // the audio went to Twilio
  * parts.now = 300;
  * interruptions.speechStarted(session, "item_u", 0);

@@ -28,6 +28,7 @@
  * @module
  */
 import { appendAudio } from "../openai/client_events.ts";
+import type { Base64 } from "../audio/base64.ts";
 import type { CallParts } from "./call_parts.ts";
 import type { CallInput, CallOutcome, SessionTimer } from "./call_types.ts";
 import type { LiveSession } from "./session_lifecycle.ts";
@@ -107,7 +108,7 @@ export class SessionHandover {
   }
 
   /** Sends one caller frame to `session`, as part of the turn in progress. */
-  sendCallerAudio(session: LiveSession, payload: string): void {
+  sendCallerAudio(session: LiveSession, payload: Base64): void {
     this.#p.out.toOpenAI(session, appendAudio(payload));
     this.#p.turn.sent(payload);
   }
@@ -133,7 +134,7 @@ export class SessionHandover {
         state: p.sessions.state.name,
       });
     }
-    const chunk: string[] = [];
+    const chunk: Base64[] = [];
     for (let i = 0; i < WAITING_FRAMES_PER_TICK; i++) {
       chunk.push(frames[this.#waitingAt++ % frames.length]);
     }

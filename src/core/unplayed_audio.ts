@@ -28,7 +28,7 @@
  * @module
  */
 import { MULAW_SILENCE } from "../audio/frames.js";
-import { decodeBase64Into } from "../audio/base64.ts";
+import { type Base64, decodeBase64Into, encodeBase64 } from "../audio/base64.ts";
 
 /** One chunk of sent audio. */
 export interface SentChunk {
@@ -39,7 +39,7 @@ export interface SentChunk {
   /** Stream position of its first byte (since the last clear). */
   start: number;
   /** Base64 μ-law, as sent. */
-  delta: string;
+  delta: Base64;
   bytes: number;
 }
 
@@ -127,7 +127,7 @@ export class UnplayedAudio {
             itemId: run.itemId,
             itemStart: run.itemStart + offset + skip,
             start: start + skip,
-            delta: buffer.subarray(at + skip, at + length).toBase64(),
+            delta: encodeBase64(buffer.subarray(at + skip, at + length)),
             bytes: length - skip,
           });
         }

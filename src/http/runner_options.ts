@@ -20,6 +20,7 @@ import type { CallCheckpoint, CallCheckpoints } from "../calls/call_checkpoints.
 import type { CallCoreOptions } from "../core/call_core_options.ts";
 import type { CallAdmission } from "../security/call_admission.ts";
 import type { StreamGuardOptions } from "../security/limits.ts";
+import type { Base64 } from "../audio/base64.ts";
 import type { HangUp } from "../twilio/rest_hang_up.ts";
 import type { AppTransfers } from "./app_transfers.ts";
 import type { CallRecording } from "../twilio/call_recording.ts";
@@ -54,7 +55,7 @@ export interface RunnerParts {
   config: Config;
   admission: CallAdmission;
   /** The waiting sound's frames (read once at start-up). */
-  waitingSound: readonly string[];
+  waitingSound: readonly Base64[];
   hangUp: HangUp | undefined;
   transfers: AppTransfers;
   outbound: OutboundStreamRoutes | undefined;

@@ -7,7 +7,8 @@
  * @example
  * ```ts
  * import { appendAudio, encodeClientEvent, truncateItem } from "./client_events.ts";
- * const append = appendAudio("f39/fw==");
+ * import { encodeBase64 } from "../audio/base64.ts";
+ * const append = appendAudio(encodeBase64(new Uint8Array([0x7f, 0x7f, 0xff, 0x7f])));
  * if (JSON.parse(encodeClientEvent(append)).audio !== "f39/fw==") throw new Error();
  * const truncate = truncateItem("item_1", 1234.9);
  * if (truncate.audio_end_ms !== 1234) throw new Error("whole ms, rounded down");
@@ -15,6 +16,7 @@
  *
  * @module
  */
+import type { Base64 } from "../audio/base64.ts";
 
 /** Options of one `response.create`. */
 export interface ResponseOptions {
@@ -43,7 +45,7 @@ export type ClientItem =
 /** Every client event the bridge sends, as an object. */
 export type ClientEvent =
   | { type: "session.update"; session: Record<string, unknown> }
-  | { type: "input_audio_buffer.append"; audio: string }
+  | { type: "input_audio_buffer.append"; audio: Base64 }
   | { type: "input_audio_buffer.clear" }
   | { type: "conversation.item.truncate"; item_id: string; content_index: 0; audio_end_ms: number }
   | { type: "conversation.item.create"; item: ClientItem }
@@ -61,7 +63,7 @@ export type ClientEvent =
   };
 
 /** `input_audio_buffer.append` for one base64 μ-law frame. */
-export function appendAudio(audio: string): ClientEvent {
+export function appendAudio(audio: Base64): ClientEvent {
   return { type: "input_audio_buffer.append", audio };
 }
 
@@ -126,11 +128,12 @@ export function clearInput(): ClientEvent {
 
 /**
  * The JSON text of a client event. `input_audio_buffer.append` (50 a second
- * per call) is written without serializing an object.
+ * per call) is written without serializing an object, its audio as it is:
+ * the type says it is base64, which needs no escaping.
  */
 export function encodeClientEvent(event: ClientEvent): string {
   if (event.type === "input_audio_buffer.append") {
-    return `{"type":"input_audio_buffer.append","audio":${JSON.stringify(event.audio)}}`;
+    return `{"type":"input_audio_buffer.append","audio":"${event.audio}"}`;
   }
   return JSON.stringify(event);
 }

@@ -18,6 +18,7 @@
  * @module
  */
 import { type ErrorFields, errorFields, lacks, readEventFrame, rec, str } from "./server_events.ts";
+import { type Base64, isBase64 } from "../audio/base64.ts";
 
 /** `audio.format` of a Twilio bridge: μ-law 8 kHz both ways, the rate spelled out. */
 export const LIVE_AUDIO_FORMAT = { type: "audio/pcmu", rate: 8000 } as const;
@@ -62,7 +63,7 @@ export type LiveCloseReason =
 /** A GPT-Live server event, narrowed to what the bridge uses. */
 export type LiveServerEvent =
   | { type: "session.started"; sessionId: string; expiresAt: number | undefined }
-  | { type: "session.output_audio.delta"; delta: string }
+  | { type: "session.output_audio.delta"; delta: Base64 }
   | { type: "session.input_transcript.delta"; delta: string; startMs: number; endMs: number }
   | { type: "session.output_transcript.delta"; delta: string }
   | {
@@ -98,10 +99,12 @@ export function parseLiveEvent(text: string): LiveEventResult {
       return { ok: true, event: { type, sessionId: id, expiresAt: num(session?.expires_at) } };
     }
     case "session.output_audio.delta": {
-      const delta = str(obj.delta);
-      return delta === undefined
-        ? lacks("GPT-Live", type, "delta")
-        : { ok: true, event: { type, delta } };
+      const delta = obj.delta;
+      if (typeof delta !== "string") return lacks("GPT-Live", type, "delta");
+      if (!isBase64(delta)) {
+        return { ok: false, error: `GPT-Live event ${type} has a delta that is not base64.` };
+      }
+      return { ok: true, event: { type, delta } };
     }
     case "session.input_transcript.delta": {
       const delta = str(obj.delta);

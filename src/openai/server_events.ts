@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Base64, isBase64 } from "../audio/base64.ts";
 
 /** A server event, narrowed to the fields the bridge uses. */
 export type ServerEvent =
@@ -27,7 +28,7 @@ export type ServerEvent =
     errorCode: string | undefined;
     usage: Record<string, unknown> | undefined;
   }
-  | { type: "response.output_audio.delta"; responseId: string; itemId: string; delta: string }
+  | { type: "response.output_audio.delta"; responseId: string; itemId: string; delta: Base64 }
   | { type: "response.output_audio.done"; responseId: string; itemId: string }
   | {
     type: "response.function_call_arguments.done";
@@ -191,9 +192,12 @@ export function parseServerEvent(text: string): ServerEventResult {
     case "response.output_audio.delta": {
       const responseId = str(obj.response_id);
       const itemId = str(obj.item_id);
-      const delta = str(obj.delta);
-      if (responseId === undefined || itemId === undefined || delta === undefined) {
+      const delta = obj.delta;
+      if (responseId === undefined || itemId === undefined || typeof delta !== "string") {
         return lacks("OpenAI", type, "response_id, item_id or delta");
+      }
+      if (!isBase64(delta)) {
+        return { ok: false, error: `OpenAI event ${type} has a delta that is not base64.` };
       }
       return { ok: true, event: { type, responseId, itemId, delta } };
     }

