@@ -25,7 +25,13 @@ import type { LiveSession } from "./session_lifecycle.ts";
 
 /** The command list of one call core. */
 export class CoreOutput {
-  #commands: CallCommand[] = [];
+  /**
+   * The first command of the list, and the others: most inputs (a frame)
+   * give one command, which then costs one array of its size instead of an
+   * array grown to 17 slots by its first `push`.
+   */
+  #first: CallCommand | undefined;
+  #more: CallCommand[] | undefined;
   #observations: boolean;
   /** Keys of lines already logged once (hostile input must not flood logs). */
   #loggedOnce = new Set<string>();
@@ -37,54 +43,62 @@ export class CoreOutput {
 
   /** Returns the commands collected so far and starts a new list. */
   take(): CallCommand[] {
-    const commands = this.#commands;
-    this.#commands = [];
-    return commands;
+    const first = this.#first;
+    if (first === undefined) return [];
+    const more = this.#more;
+    this.#first = undefined;
+    this.#more = undefined;
+    return more === undefined ? [first] : [first, ...more];
+  }
+
+  #add(command: CallCommand): void {
+    if (this.#first === undefined) this.#first = command;
+    else (this.#more ??= []).push(command);
   }
 
   /** Sends a message to Twilio. */
   toTwilio(message: TwilioOutbound): void {
-    this.#commands.push({ type: "to_twilio", message });
+    this.#add({ type: "to_twilio", message });
   }
 
   /** Sends a client event to an open session. */
   toOpenAI(session: LiveSession, event: ClientEvent): void {
-    this.#commands.push({ type: "to_openai", event, generation: session.generation });
+    this.#add({ type: "to_openai", event, generation: session.generation });
   }
 
   /** Opens a new OpenAI socket of `generation`. */
   openSession(generation: number): void {
-    this.#commands.push({ type: "open_openai", generation });
+    this.#add({ type: "open_openai", generation });
   }
 
   /** Closes the OpenAI socket of `generation`. */
   closeSession(generation: number, reason: string): void {
-    this.#commands.push({ type: "close_openai", generation, code: 1000, reason });
+    this.#add({ type: "close_openai", generation, code: 1000, reason });
   }
 
   /** Sets (or resets) timer `name`. */
   setTimer(name: TimerName, delayMs: number): void {
-    this.#commands.push({ type: "set_timer", name, delayMs });
+    this.#add({ type: "set_timer", name, delayMs });
   }
 
   /** Cancels timer `name`. */
   cancelTimer(name: TimerName): void {
-    this.#commands.push({ type: "cancel_timer", name });
+    this.#add({ type: "cancel_timer", name });
   }
 
   /** Asks the runner to execute a custom tool. */
   runTool(callId: string, name: string, args: string): void {
-    this.#commands.push({ type: "run_tool", callId, name, arguments: args });
+    this.#add({ type: "run_tool", callId, name, arguments: args });
   }
 
   /** Appends a command as it is (`finish`). */
   push(command: CallCommand): void {
-    this.#commands.push(command);
+    this.#add(command);
   }
 
   /** Logs a line. */
   log(level: CoreLogLevel, message: string, properties?: Record<string, unknown>): void {
-    this.#commands.push(
+    this.#add(
       properties === undefined
         ? { type: "log", level, message }
         : { type: "log", level, message, properties },
@@ -105,6 +119,6 @@ export class CoreOutput {
 
   /** Reports an observation for metrics and traces (when turned on). */
   observe(event: CallObservation): void {
-    if (this.#observations) this.#commands.push({ type: "observe", event });
+    if (this.#observations) this.#add({ type: "observe", event });
   }
 }
