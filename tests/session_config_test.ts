@@ -61,7 +61,7 @@ Deno.test("session.update maps each setting to its GA field", () => {
 
 Deno.test("every client event builder produces a schema-valid GA event", () => {
   const events = [
-    appendAudio(encodeBase64(new Uint8Array([0x7f, 0x7f, 0xff, 0x7f]))),
+    appendAudio(encodeBase64(new Uint8Array(4).fill(0x7f))),
     truncateItem("item_1", 1234.9),
     functionCallOutput("call_1", { ok: true }),
     responseCreate(),

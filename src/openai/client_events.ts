@@ -8,7 +8,7 @@
  * ```ts
  * import { appendAudio, encodeClientEvent, truncateItem } from "./client_events.ts";
  * import { encodeBase64 } from "../audio/base64.ts";
- * const append = appendAudio(encodeBase64(new Uint8Array([0x7f, 0x7f, 0xff, 0x7f])));
+ * const append = appendAudio(encodeBase64(new Uint8Array(4).fill(0x7f)));
  * if (JSON.parse(encodeClientEvent(append)).audio !== "f39/fw==") throw new Error();
  * const truncate = truncateItem("item_1", 1234.9);
  * if (truncate.audio_end_ms !== 1234) throw new Error("whole ms, rounded down");
