@@ -23,7 +23,11 @@
  * the ratios. `--engine=live` runs the bridge's agent on GPT-Live (`ENGINE=live`) against
  * the echo's GPT-Live sessions path, so its adapter is on the measured path. `--floor` also runs `bench/floor_relay.ts` in each row: a relay on
  * the same two WebSocket stacks that does nothing else, the CPU no bridge of
- * this design can go below. `--soak=600 --calls=100` runs one long window at one N instead of
+ * this design can go below. `--together` runs the bridge, the peer and the floor of a row at
+ * the same time, each with N calls on the same CPU, instead of one after another: each meets
+ * the machine in the same state, so the machine's drift between runs (single runs of the floor
+ * ranged from 29 to 48 µs a frame on one morning) cancels out of their ratios; keep N × servers
+ * within the CPU (e.g. `--calls=60`). `--soak=600 --calls=100` runs one long window at one N instead of
  * the rows and reports RSS over time and its growth after the warm-up
  * (`--warmup`, default 60 s in a soak).
  *
@@ -83,6 +87,8 @@ interface Args {
   peer: string | undefined;
   /** Also run the floor relay (`bench/floor_relay.ts`) in each row. */
   floor: boolean;
+  /** Run the bridge, the peer and the floor at the same time in each row (`--together`). */
+  together: boolean;
   /** Seconds of a soak run (0: no soak). */
   soak: number;
   /** Write V8 heap snapshots of the bridge when idle and at the end of each window. */
@@ -105,6 +111,7 @@ function parseArgs(argv: string[]): Args {
     serverRoot: ROOT,
     peer: undefined,
     floor: false,
+    together: false,
     soak: 0,
     heapSnapshots: false,
     engine: "realtime",
@@ -132,6 +139,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case "floor":
         args.floor = true;
+        break;
+      case "together":
+        args.together = true;
         break;
       case "engine":
         if (value !== "realtime" && value !== "live") {
@@ -187,6 +197,11 @@ function parseArgs(argv: string[]): Args {
   }
   if (args.calls.length === 0 || !(args.seconds > 0) || !(args.seconds <= 60)) {
     throw new Error("--calls needs positive integers and --seconds a number from 0 to 60.");
+  }
+  if (args.together && (args.heapSnapshots || args.soak > 0)) {
+    throw new Error(
+      "--together runs the servers side by side for their CPU; heap snapshots and soaks run one server: leave --together out.",
+    );
   }
   return args;
 }
@@ -657,13 +672,34 @@ async function measureRow(
   const window = { warmupMs: args.warmup * 1000, measureMs: args.seconds * 1000, sampleMs: 250 };
   const workDir = await Deno.makeTempDir({ prefix: "bridge_bench_" });
   try {
-    const run = await measureServer(
+    let peerTarget: Target | undefined;
+    if (peer?.ok) {
+      peerTarget = {
+        name: "peer",
+        port: freePort(),
+        ...peerCommand(peer.dir, 0, echoUrl),
+        ...(args.serverOutput !== undefined
+          ? { outputFile: `${args.serverOutput}-peer-${n}.log` }
+          : {}),
+      };
+      peerTarget.env.PORT = String(peerTarget.port);
+    }
+    const targets = [
       bridgeTarget(args, echoUrl, workDir, n),
-      n,
-      echoPid,
-      pin,
-      window,
-    );
+      ...(peerTarget ? [peerTarget] : []),
+      ...(args.floor ? [floorTarget(args, echoUrl, workDir, n)] : []),
+    ];
+    // One after another (each alone on its CPU), or all at once (`--together`: the same moment
+    // of the machine for each, so its drift between runs cancels out of their ratios).
+    const runs: ServerRun[] = [];
+    if (args.together) {
+      runs.push(
+        ...await Promise.all(targets.map((t) => measureServer(t, n, echoPid, pin, window))),
+      );
+    } else {
+      for (const t of targets) runs.push(await measureServer(t, n, echoPid, pin, window));
+    }
+    const run = runs[0];
     const bridge = run.load;
     const direct = await runLoad({
       mode: "direct",
@@ -672,37 +708,21 @@ async function measureRow(
       warmupMs: window.warmupMs,
       measureMs: window.measureMs,
     });
-    let peerRow: PeerRow | undefined;
-    if (peer?.ok) {
-      const target: Target = {
-        name: "peer",
-        port: freePort(),
-        ...peerCommand(peer.dir, 0, echoUrl),
-        ...(args.serverOutput !== undefined
-          ? { outputFile: `${args.serverOutput}-peer-${n}.log` }
-          : {}),
-      };
-      target.env.PORT = String(target.port);
-      const p = await measureServer(target, n, echoPid, pin, window);
-      peerRow = serverRow(p, direct);
-      if (p.load.connected < n) {
-        warnings.push(`Peer: only ${p.load.connected} of ${n} calls connected.`);
+    const otherRow = (name: "peer" | "floor"): PeerRow | undefined => {
+      const i = targets.findIndex((t) => t.name === name);
+      if (i < 0) return undefined;
+      const other = runs[i];
+      if (other.load.connected < n) {
+        warnings.push(
+          `${
+            name === "peer" ? "Peer" : "Floor"
+          }: only ${other.load.connected} of ${n} calls connected.`,
+        );
       }
-    }
-    let floorRow: PeerRow | undefined;
-    if (args.floor) {
-      const fl = await measureServer(
-        floorTarget(args, echoUrl, workDir, n),
-        n,
-        echoPid,
-        pin,
-        window,
-      );
-      floorRow = serverRow(fl, direct);
-      if (fl.load.connected < n) {
-        warnings.push(`Floor: only ${fl.load.connected} of ${n} calls connected.`);
-      }
-    }
+      return serverRow(other, direct);
+    };
+    const peerRow = otherRow("peer");
+    const floorRow = otherRow("floor");
     const late = [
       bridge,
       direct,
@@ -838,6 +858,7 @@ async function main(): Promise<number> {
         args.calls.join(", ")
       }, ${args.seconds} s measured after ${args.warmup} s warm-up; `) +
       `pinned: ${pin ? "server CPU 0, generator + echo CPU 1" : "no"}; ` +
+      (args.together ? "servers side by side (--together); " : "") +
       `machine: ${machine}; load average before: ${load}`,
   );
   const echo = spawn(
@@ -933,8 +954,9 @@ async function main(): Promise<number> {
     }
     if (rows.some((r) => r.floor !== undefined)) {
       console.log(
-        "\nAgainst the floor (bench/floor_relay.ts: the same WebSocket stacks, nothing else; same " +
-          "run). The bridge's own code is what it costs above the floor:",
+        "\nAgainst the floor (bench/floor_relay.ts: the same WebSocket stacks, nothing else; " +
+          (args.together ? "at the same time as the bridge" : "same run") +
+          "). The bridge's own code is what it costs above the floor:",
       );
       console.log(floorTable(rows));
     }
@@ -947,6 +969,7 @@ async function main(): Promise<number> {
     loadAverageBefore: load,
     loadAverageAfter: loadAverage(),
     pinned: pin,
+    together: args.together,
     serverRoot: args.serverRoot,
     serverFlags: args.serverFlags,
     /** The V8 flags the bridge ran with: from `deno task start` unless --server-flags set them. */
