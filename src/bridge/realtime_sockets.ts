@@ -101,6 +101,14 @@ export class RealtimeSockets {
   #live = new Map<number, LiveEngine>();
   #latest = 0;
   #invalid = 0;
+  /**
+   * The socket and adapter of the generation {@link send} addressed last (a
+   * frame goes there 50 times a second): looked up in the maps once, not per
+   * frame. Unset whenever the maps change.
+   */
+  #sendTo:
+    | { generation: number; ws: WebSocket | undefined; live: LiveEngine | undefined }
+    | undefined;
 
   /** Creates the (empty) socket set of a call. */
   constructor(options: RealtimeSocketsOptions) {
@@ -121,9 +129,16 @@ export class RealtimeSockets {
   send(generation: number, event: ClientEvent): number {
     // The core only addresses open sessions; the socket may still have closed since (its close
     // event is on its way), so check before sending.
-    const ws = this.#sockets.get(generation);
+    let to = this.#sendTo;
+    if (to?.generation !== generation) {
+      to = this.#sendTo = {
+        generation,
+        ws: this.#sockets.get(generation),
+        live: this.#live.get(generation),
+      };
+    }
+    const { ws, live } = to;
     if (ws?.readyState !== OPEN) return 0;
-    const live = this.#live.get(generation);
     if (live === undefined) {
       ws.send(encodeClientEvent(event));
     } else {
@@ -166,6 +181,7 @@ export class RealtimeSockets {
       ? new LiveEngine({ generation, backendModel: engine.backendModel })
       : undefined;
     if (live !== undefined) this.#live.set(generation, live);
+    this.#sendTo = undefined;
     let opened = false;
     let upgradeError: string | undefined;
     ws.addEventListener("open", () => {
@@ -197,6 +213,7 @@ export class RealtimeSockets {
       if (this.#sockets.get(generation) === ws) {
         this.#sockets.delete(generation);
         this.#live.delete(generation);
+        this.#sendTo = undefined;
       }
       on.closed({
         type: "openai_closed",
