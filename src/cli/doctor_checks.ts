@@ -122,10 +122,6 @@ const ENGINE_WORDS = {
   },
 } as const;
 
-function errorText(error: unknown): string {
-  return errorMessage(error);
-}
-
 /** The OpenAI key and model checks (two lines from one request). */
 async function checkOpenAI(
   config: Config,
@@ -157,7 +153,7 @@ async function checkOpenAI(
     return [
       {
         status: "fail",
-        text: `Could not reach OpenAI at ${origin} (${errorText(error)}).`,
+        text: `Could not reach OpenAI at ${origin} (${errorMessage(error)}).`,
         hint: `Check the network (proxy, firewall, DNS) and ${words.setting}.`,
       },
       { status: "skip", text: `Model ${model}: not checked (OpenAI was not reachable).` },
@@ -245,7 +241,7 @@ async function checkTwilio(
       status: "fail",
       text: rejected
         ? "Twilio rejected TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (Twilio error 20003)."
-        : `Twilio credentials not checked: ${errorText(error)}`,
+        : `Twilio credentials not checked: ${errorMessage(error)}`,
       hint: rejected
         ? "Copy both again from https://console.twilio.com (Account Info); the auth token changes when it is rotated."
         : "Check TWILIO_API_BASE_URL and the network.",
@@ -277,7 +273,7 @@ async function checkWebhook(config: Config, client: TwilioRestClient): Promise<D
   try {
     found = await client.findIncomingPhoneNumber(number);
   } catch (error) {
-    return { status: "fail", text: `Voice webhook not checked: ${errorText(error)}` };
+    return { status: "fail", text: `Voice webhook not checked: ${errorMessage(error)}` };
   }
   const masked = maskPhoneNumber(number);
   const where =
@@ -352,7 +348,7 @@ function tryListen(port: number, hostname: string): "free" | "in_use" | string {
     return "free";
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) return "in_use";
-    return errorText(error);
+    return errorMessage(error);
   }
 }
 
