@@ -10,7 +10,7 @@
  * when frames are lost or no echo came back) `--no-pin`
  * `--server-flags="--v8-flags=--perf-basic-prof"` (extra `deno run` flags for
  * the bridge, replacing the `--v8-flags` of `deno task start` that the bridge
- * otherwise runs with) `--server-env=MALLOC_ARENA_MAX=2` (extra environment of the
+ * otherwise runs with; its `--v8-flags` go to the floor too) `--server-env=MALLOC_ARENA_MAX=2` (extra environment of the
  * bridge, comma-separated) `--server-output=bench_results/out` (keep the
  * servers' stdout and stderr in `<prefix>-bridge-<N>.log`, `<prefix>-peer-<N>.log`,
  * e.g. with `--server-flags=--v8-flags=--trace-gc`) `--server-root=/path/to/other/checkout` (bench another version of
@@ -426,11 +426,8 @@ function bridgeTarget(args: Args, echoUrl: string, workDir: string, n: number): 
     cmd: [
       "deno",
       "run",
-      // What `deno task start` runs with (e.g. --v8-flags), unless --server-flags sets V8 flags.
-      ...(args.serverFlags.some((f) => f.startsWith("--v8-flags"))
-        ? []
-        : startTaskV8Flags(args.serverRoot)),
-      ...args.serverFlags,
+      ...serverV8Flags(args),
+      ...args.serverFlags.filter((f) => !isV8Flags(f)),
       "--allow-net",
       "--allow-env",
       "--allow-read",
@@ -449,6 +446,19 @@ function bridgeTarget(args: Args, echoUrl: string, workDir: string, n: number): 
       ? { outputFile: `${args.serverOutput}-bridge-${n}.log` }
       : {}),
   };
+}
+
+function isV8Flags(flag: string): boolean {
+  return flag.startsWith("--v8-flags");
+}
+
+/**
+ * The V8 flags the bridge and the floor run with: those of `--server-flags`,
+ * else what `deno task start` of the bridge's checkout runs with.
+ */
+function serverV8Flags(args: Args): string[] {
+  const given = args.serverFlags.filter(isV8Flags);
+  return given.length > 0 ? given : startTaskV8Flags(args.serverRoot);
 }
 
 /** The `--v8-flags=…` of the `start` task in `<root>deno.json` (none when it has none). */
@@ -621,9 +631,7 @@ function floorTarget(args: Args, echoUrl: string, workDir: string, n: number): T
     cmd: [
       "deno",
       "run",
-      ...(args.serverFlags.some((f) => f.startsWith("--v8-flags"))
-        ? args.serverFlags.filter((f) => f.startsWith("--v8-flags"))
-        : startTaskV8Flags(args.serverRoot)),
+      ...serverV8Flags(args),
       "--allow-net",
       "--allow-env",
       `${ROOT}bench/floor_relay.ts`,
@@ -973,9 +981,7 @@ async function main(): Promise<number> {
     serverRoot: args.serverRoot,
     serverFlags: args.serverFlags,
     /** The V8 flags the bridge ran with: from `deno task start` unless --server-flags set them. */
-    bridgeV8Flags: args.serverFlags.some((f) => f.startsWith("--v8-flags"))
-      ? args.serverFlags.filter((f) => f.startsWith("--v8-flags"))
-      : startTaskV8Flags(args.serverRoot),
+    bridgeV8Flags: serverV8Flags(args),
     serverEnv: args.serverEnv,
     seconds: args.seconds,
     warmupSeconds: args.warmup,
