@@ -17,7 +17,15 @@
  *
  * @module
  */
-import { type ErrorFields, errorFields, lacks, readEventFrame, rec, str } from "./server_events.ts";
+import {
+  type ErrorFields,
+  errorFields,
+  lacks,
+  notBase64,
+  readEventFrame,
+  rec,
+  str,
+} from "./server_events.ts";
 import { type Base64, isBase64 } from "../audio/base64.ts";
 
 /** `audio.format` of a Twilio bridge: μ-law 8 kHz both ways, the rate spelled out. */
@@ -101,9 +109,7 @@ export function parseLiveEvent(text: string): LiveEventResult {
     case "session.output_audio.delta": {
       const delta = obj.delta;
       if (typeof delta !== "string") return lacks("GPT-Live", type, "delta");
-      if (!isBase64(delta)) {
-        return { ok: false, error: `GPT-Live event ${type} has a delta that is not base64.` };
-      }
+      if (!isBase64(delta)) return notBase64("GPT-Live", type, "delta");
       return { ok: true, event: { type, delta } };
     }
     case "session.input_transcript.delta": {

@@ -104,6 +104,11 @@ export function lacks(peer: string, type: string, what: string): { ok: false; er
   return { ok: false, error: `${peer} event ${type} lacks ${what}.` };
 }
 
+/** The error of an event of `peer` whose `type` has a `what` that is not base64 (an audio delta). */
+export function notBase64(peer: string, type: string, what: string): { ok: false; error: string } {
+  return { ok: false, error: `${peer} event ${type} has a ${what} that is not base64.` };
+}
+
 /** The fields of an `error` event's `error` object (Realtime and GPT-Live alike). */
 export interface ErrorFields {
   code: string | undefined;
@@ -196,9 +201,7 @@ export function parseServerEvent(text: string): ServerEventResult {
       if (responseId === undefined || itemId === undefined || typeof delta !== "string") {
         return lacks("OpenAI", type, "response_id, item_id or delta");
       }
-      if (!isBase64(delta)) {
-        return { ok: false, error: `OpenAI event ${type} has a delta that is not base64.` };
-      }
+      if (!isBase64(delta)) return notBase64("OpenAI", type, "delta");
       return { ok: true, event: { type, responseId, itemId, delta } };
     }
     case "response.output_audio.done": {
